@@ -1,0 +1,350 @@
+//! Every clap definition of pgconn: global connection and output options, shared session filters and one
+//! argument struct per subcommand. Completions and man pages are generated from [`command`].
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+/// Diagnose and fix PostgreSQL connection exhaustion.
+///
+/// Connection options follow psql: -h -p -U -d (a database name, a key=value conninfo or a postgres:// URI),
+/// PG* environment variables, ~/.pgpass, pg_service.conf and sslmode.
+#[derive(Debug, Parser)]
+#[command(name = "pgconn", version, disable_help_flag = true, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How to reach the server (psql's options and meaning).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Connection options")]
+pub struct ConnArgs {
+    /// Database server host or socket directory (PGHOST)
+    #[arg(short = 'h', long, global = true, value_name = "HOSTNAME")]
+    pub host: Option<String>,
+
+    /// Database server port (PGPORT)
+    #[arg(short = 'p', long, global = true, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// Database user name (PGUSER)
+    #[arg(short = 'U', long = "username", global = true, value_name = "USERNAME")]
+    pub username: Option<String>,
+
+    /// Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)
+    #[arg(short = 'd', long = "dbname", global = true, value_name = "DBNAME|CONNINFO")]
+    pub dbname: Vec<String>,
+
+    /// Connection service name from pg_service.conf (PGSERVICE)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub service: Vec<String>,
+
+    /// Force a password prompt
+    #[arg(short = 'W', long = "password", global = true)]
+    pub password_prompt: bool,
+
+    /// Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Where results go and how they look.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output options")]
+pub struct OutputArgs {
+    /// Print results as JSON (stable snake_case fields, ages in seconds)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Echo every SQL statement sent to the server on stderr
+    #[arg(long, global = true)]
+    pub show_sql: bool,
+
+    /// Print help (use -? like psql; -h is the host)
+    #[arg(short = '?', long = "help", global = true, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Which sessions to look at. `*` is a wildcard; each option may be repeated.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Session filters")]
+pub struct FilterArgs {
+    /// Only sessions connected to this database
+    #[arg(long = "db", value_name = "PATTERN")]
+    pub db: Vec<String>,
+
+    /// Only sessions of this user (role)
+    #[arg(long, value_name = "PATTERN")]
+    pub user: Vec<String>,
+
+    /// Only sessions whose application_name matches
+    #[arg(long, value_name = "PATTERN")]
+    pub app: Vec<String>,
+
+    /// Only sessions from this client address (or "local" for unix sockets)
+    #[arg(long, value_name = "PATTERN")]
+    pub client: Vec<String>,
+
+    /// Leave out sessions connected to this database
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_db: Vec<String>,
+
+    /// Leave out sessions of this user
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_user: Vec<String>,
+
+    /// Leave out sessions of this application
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_app: Vec<String>,
+
+    /// Leave out sessions from this client address
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_client: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// How full the server is, sessions per state, idle ages and who holds the connections
+    Status(StatusArgs),
+    /// List client sessions, longest in their state first
+    #[command(visible_alias = "ps")]
+    Sessions(SessionsArgs),
+    /// Start a throwaway local server with a simulated connection leak
+    Sandbox(SandboxArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+/// A grouping key of `status --by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, PartialOrd, Ord)]
+pub enum GroupKey {
+    Database,
+    User,
+    Application,
+    Client,
+    State,
+}
+
+impl GroupKey {
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupKey::Database => "database",
+            GroupKey::User => "user",
+            GroupKey::Application => "application",
+            GroupKey::Client => "client",
+            GroupKey::State => "state",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    /// Group sessions by these keys
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "database,user,application")]
+    pub by: Vec<GroupKey>,
+
+    /// Show the N largest groups (0 for all)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+
+    #[command(flatten)]
+    pub thresholds: Thresholds,
+}
+
+/// When the verdict turns WARNING or CRITICAL.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Verdict thresholds")]
+pub struct Thresholds {
+    /// WARNING when this percent of the slots ordinary roles can use is taken
+    #[arg(long, default_value_t = 80.0, value_name = "PERCENT")]
+    pub warn_used: f64,
+
+    /// CRITICAL when this percent of the slots ordinary roles can use is taken
+    #[arg(long, default_value_t = 95.0, value_name = "PERCENT")]
+    pub crit_used: f64,
+
+    /// WARNING when a session has been idle in transaction longer than this
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_in_transaction_age: Duration,
+
+    /// A group holding sessions idle longer than this ...
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
+    pub leak_idle_age: Duration,
+
+    /// ... and at least this many of them is named as a possible leak
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub leak_min_sessions: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum StateArg {
+    Active,
+    Idle,
+    #[value(name = "idle-in-transaction")]
+    IdleInTransaction,
+    #[value(name = "idle-in-transaction-aborted")]
+    IdleInTransactionAborted,
+    Fastpath,
+    Disabled,
+}
+
+impl StateArg {
+    /// The value pg_stat_activity.state has for this state.
+    pub fn pg_state(self) -> &'static str {
+        match self {
+            StateArg::Active => "active",
+            StateArg::Idle => "idle",
+            StateArg::IdleInTransaction => "idle in transaction",
+            StateArg::IdleInTransactionAborted => "idle in transaction (aborted)",
+            StateArg::Fastpath => "fastpath function call",
+            StateArg::Disabled => "disabled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    /// Only sessions in this state
+    #[arg(long, value_enum)]
+    pub state: Vec<StateArg>,
+
+    /// Only sessions whose state has not changed for longer than this
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_longer_than: Option<Duration>,
+
+    /// Show at most N sessions (0 for all)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Idle sessions of application `leaky-worker` to leave open
+    #[arg(long, default_value_t = 40, value_name = "N")]
+    pub leak: usize,
+
+    /// Sessions running a long query
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub active: usize,
+
+    /// Sessions left idle in transaction
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub idle_in_transaction: usize,
+
+    /// max_connections of the sandbox server
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_connections: u32,
+
+    /// Run `pgconn ARGS...` against the sandbox, then remove it
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Parse a duration the way users type it: humantime (`30s`, `5m`, `1h30m`) or PostgreSQL units
+/// (`5min`, `300000ms`, `2d`). A bare number means seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(n) = t.parse::<f64>() {
+        if n.is_finite() && n >= 0.0 {
+            return Ok(Duration::from_secs_f64(n));
+        }
+        return Err(format!("invalid duration {s:?}: must not be negative"));
+    }
+    humantime::parse_duration(t).map_err(|e| {
+        format!("invalid duration {s:?}: {e} (examples: 30s, 5m, 1h30m, 5min, 300000ms)")
+    })
+}
+
+/// The clap command with psql's help convention applied to every subcommand: `-h` is the host, so help is
+/// `--help` or `-?`.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommands(|s| s.disable_help_flag(true))
+}
+
+/// Parse the process arguments.
+pub fn parse() -> Cli {
+    parse_from(std::env::args_os())
+}
+
+/// Parse arguments (the first one is the program name).
+pub fn parse_from<I, T>(args: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().get_matches_from(args);
+    match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_both_notations() {
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("5min").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("300000ms").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("-5").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn dash_h_is_host_and_dash_question_is_help() {
+        let cli = Cli::try_parse_from(["pgconn", "-h", "db1", "-p", "5433", "status"]).unwrap();
+        assert_eq!(cli.conn.host.as_deref(), Some("db1"));
+        assert_eq!(cli.conn.port.as_deref(), Some("5433"));
+        let cli = Cli::try_parse_from(["pgconn", "status", "-h", "db2", "-U", "me"]).unwrap();
+        assert_eq!(cli.conn.host.as_deref(), Some("db2"));
+        assert_eq!(cli.conn.username.as_deref(), Some("me"));
+        let err = command().try_get_matches_from(["pgconn", "status", "-?"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+    }
+}

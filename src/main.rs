@@ -1,0 +1,3 @@
+fn main() {
+    let _cli = pgconn::cli::parse();
+}
