@@ -10,7 +10,12 @@ use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, 
 /// Connection options follow psql: -h -p -U -d (a database name, a key=value conninfo or a postgres:// URI),
 /// PG* environment variables, ~/.pgpass, pg_service.conf and sslmode.
 #[derive(Debug, Parser)]
-#[command(name = "pgconn", version, disable_help_flag = true, propagate_version = true)]
+#[command(
+    name = "pgconn",
+    version,
+    disable_help_flag = true,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub conn: ConnArgs,
@@ -39,7 +44,12 @@ pub struct ConnArgs {
     pub username: Option<String>,
 
     /// Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)
-    #[arg(short = 'd', long = "dbname", global = true, value_name = "DBNAME|CONNINFO")]
+    #[arg(
+        short = 'd',
+        long = "dbname",
+        global = true,
+        value_name = "DBNAME|CONNINFO"
+    )]
     pub dbname: Vec<String>,
 
     /// Connection service name from pg_service.conf (PGSERVICE)
@@ -163,7 +173,12 @@ pub struct StatusArgs {
     pub filters: FilterArgs,
 
     /// Group sessions by these keys
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "database,user,application")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "database,user,application"
+    )]
     pub by: Vec<GroupKey>,
 
     /// Show the N largest groups (0 for all)
@@ -197,6 +212,11 @@ pub struct Thresholds {
     /// ... and at least this many of them is named as a possible leak
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub leak_min_sessions: usize,
+
+    /// A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable
+    /// slots is named as a possible leak, however young they are
+    #[arg(long, default_value_t = 25.0, value_name = "PERCENT")]
+    pub leak_share: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
@@ -324,7 +344,10 @@ mod tests {
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("5min").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("300000ms").unwrap(), Duration::from_secs(300));
+        assert_eq!(
+            parse_duration("300000ms").unwrap(),
+            Duration::from_secs(300)
+        );
         assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("-5").is_err());
@@ -344,7 +367,9 @@ mod tests {
         let cli = Cli::try_parse_from(["pgconn", "status", "-h", "db2", "-U", "me"]).unwrap();
         assert_eq!(cli.conn.host.as_deref(), Some("db2"));
         assert_eq!(cli.conn.username.as_deref(), Some("me"));
-        let err = command().try_get_matches_from(["pgconn", "status", "-?"]).unwrap_err();
+        let err = command()
+            .try_get_matches_from(["pgconn", "status", "-?"])
+            .unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
     }
 }

@@ -1,4 +1,61 @@
 //! pgconn: diagnose and fix PostgreSQL connection exhaustion.
+//!
+//! Data flows one way: cli -> conninfo -> db -> activity / commands -> render.
 
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+pub mod activity;
 pub mod cli;
+pub mod commands;
 pub mod conninfo;
+pub mod db;
+pub mod render;
+pub mod ui;
+
+use cli::{Cli, Command};
+use db::Db;
+use render::Style;
+
+/// Exit code for usage errors and refusals (no terminal and no --yes).
+pub const EXIT_USAGE: u8 = 2;
+
+/// An error that should exit with a specific code (e.g. 2 for a refusal) after its message is printed.
+#[derive(Debug)]
+pub struct ExitWith {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for ExitWith {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitWith {}
+
+/// A usage error or refusal: printed like any error, exit code 2.
+pub fn refuse(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(ExitWith {
+        code: EXIT_USAGE,
+        message: message.into(),
+    })
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let style = Style::from_args(&cli.output);
+    match &cli.command {
+        Command::Status(args) => {
+            let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
+            commands::status::run(&mut db, args, &style)
+        }
+        Command::Sessions(args) => {
+            let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
+            commands::sessions::run(&mut db, args, &style)
+        }
+        Command::Sandbox(_args) => Err(anyhow::anyhow!("sandbox: not wired yet")),
+        Command::Completions(args) => commands::completions::run(args),
+    }
+}

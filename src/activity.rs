@@ -1,0 +1,243 @@
+//! The session model: client backends as pg_stat_activity shows them, the filters every command shares,
+//! and the one snapshot query that reads them (ages computed by the server, never the client clock).
+
+use std::time::Duration;
+
+use anyhow::Result;
+use postgres::types::Type;
+use serde::Serialize;
+
+use crate::cli::{FilterArgs, StateArg};
+use crate::db::Db;
+
+/// States PostgreSQL reports for client backends, in display order.
+pub const KNOWN_STATES: [&str; 6] = [
+    "active",
+    "idle",
+    "idle in transaction",
+    "idle in transaction (aborted)",
+    "fastpath function call",
+    "disabled",
+];
+
+/// snake_case key of a state for JSON and metrics (`idle in transaction (aborted)` ->
+/// `idle_in_transaction_aborted`).
+pub fn state_key(state: &str) -> String {
+    let mut out = String::new();
+    for ch in state.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// One client session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub pid: i32,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    /// Client address, `local` for a unix socket; None when not visible to this role.
+    pub client: Option<String>,
+    pub client_port: Option<i32>,
+    /// None when this role may not see the session's state (lacks pg_read_all_stats).
+    pub state: Option<String>,
+    pub backend_start: Option<String>,
+    pub connected_seconds: Option<f64>,
+    pub state_seconds: Option<f64>,
+    pub transaction_seconds: Option<f64>,
+    pub query_seconds: Option<f64>,
+    pub never_queried: bool,
+    pub wait_event_type: Option<String>,
+    pub wait_event: Option<String>,
+    /// Age in transactions of the snapshot this session holds (holds back vacuum).
+    pub xmin_age: Option<i32>,
+    pub superuser: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    pub visible: bool,
+}
+
+/// The shared session filters, as LIKE patterns for the server.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub db: Vec<String>,
+    pub user: Vec<String>,
+    pub app: Vec<String>,
+    pub client: Vec<String>,
+    pub exclude_db: Vec<String>,
+    pub exclude_user: Vec<String>,
+    pub exclude_app: Vec<String>,
+    pub exclude_client: Vec<String>,
+    /// pg_stat_activity.state values; empty = any.
+    pub states: Vec<String>,
+    /// state unchanged for longer than this.
+    pub state_older_than: Option<Duration>,
+    /// active and running the current query for longer than this.
+    pub running_longer_than: Option<Duration>,
+    /// only these pids; empty = any.
+    pub pids: Vec<i32>,
+}
+
+/// Turn a user pattern (`*` any run, `?` one character) into a LIKE pattern; LIKE's own metacharacters
+/// are escaped so they match literally.
+pub fn like_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 2);
+    for ch in pattern.chars() {
+        match ch {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn likes(v: &[String]) -> Vec<String> {
+    v.iter().map(|p| like_pattern(p)).collect()
+}
+
+impl Filter {
+    pub fn from_args(f: &FilterArgs) -> Filter {
+        Filter {
+            db: f.db.clone(),
+            user: f.user.clone(),
+            app: f.app.clone(),
+            client: f.client.clone(),
+            exclude_db: f.exclude_db.clone(),
+            exclude_user: f.exclude_user.clone(),
+            exclude_app: f.exclude_app.clone(),
+            exclude_client: f.exclude_client.clone(),
+            ..Filter::default()
+        }
+    }
+
+    pub fn with_states(mut self, states: &[StateArg]) -> Filter {
+        self.states = states.iter().map(|s| s.pg_state().to_string()).collect();
+        self
+    }
+
+    /// The twelve bind parameters ($1..$12) of the shared filter block of the SQL files.
+    pub fn params(&self) -> FilterParams {
+        FilterParams {
+            lists: [
+                likes(&self.db),
+                likes(&self.user),
+                likes(&self.app),
+                likes(&self.client),
+                likes(&self.exclude_db),
+                likes(&self.exclude_user),
+                likes(&self.exclude_app),
+                likes(&self.exclude_client),
+                self.states.clone(),
+            ],
+            state_older_than: self.state_older_than.map(|d| d.as_secs_f64()),
+            running_longer_than: self.running_longer_than.map(|d| d.as_secs_f64()),
+            pids: self.pids.clone(),
+        }
+    }
+}
+
+/// Owned values of the filter's bind parameters.
+pub struct FilterParams {
+    lists: [Vec<String>; 9],
+    state_older_than: Option<f64>,
+    running_longer_than: Option<f64>,
+    pids: Vec<i32>,
+}
+
+impl FilterParams {
+    /// Parameters $1..$12 with their types, to which callers append their own.
+    pub fn refs(&self) -> Vec<(&(dyn postgres::types::ToSql + Sync), Type)> {
+        let mut v: Vec<(&(dyn postgres::types::ToSql + Sync), Type)> = self
+            .lists
+            .iter()
+            .map(|l| (l as &(dyn postgres::types::ToSql + Sync), Type::TEXT_ARRAY))
+            .collect();
+        v.push((&self.state_older_than, Type::FLOAT8));
+        v.push((&self.running_longer_than, Type::FLOAT8));
+        v.push((&self.pids, Type::INT4_ARRAY));
+        v
+    }
+}
+
+/// What one snapshot saw.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Client backends in use, including pgconn's own and sessions hidden from this role.
+    pub used: i64,
+    /// Sessions matching the filter, pgconn's own left out, longest in their state first.
+    pub sessions: Vec<Session>,
+}
+
+/// Read the client sessions in one query.
+pub fn snapshot(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Snapshot> {
+    let fp = filter.params();
+    let mut params = fp.refs();
+    params.push((&with_query, Type::BOOL));
+    let rows = db.query(include_str!("sql/snapshot.sql"), &params)?;
+    let mut used = 0i64;
+    let mut sessions = Vec::with_capacity(rows.len());
+    for row in rows {
+        used = i64::from(row.get::<_, i32>("used"));
+        let Some(pid) = row.get::<_, Option<i32>>("pid") else {
+            continue;
+        };
+        sessions.push(Session {
+            pid,
+            database: row.get("database"),
+            user: row.get("user"),
+            application: row.get("application"),
+            client: row.get("client"),
+            client_port: row.get("client_port"),
+            state: row.get("state"),
+            backend_start: row.get("backend_start"),
+            connected_seconds: row.get("connected_seconds"),
+            state_seconds: row.get("state_seconds"),
+            transaction_seconds: row.get("xact_seconds"),
+            query_seconds: row.get("query_seconds"),
+            never_queried: row.get::<_, Option<bool>>("never_queried").unwrap_or(false),
+            wait_event_type: row.get("wait_event_type"),
+            wait_event: row.get("wait_event"),
+            xmin_age: row.get("xmin_age"),
+            superuser: row.get::<_, Option<bool>>("superuser").unwrap_or(false),
+            query: row.get("query"),
+            visible: row.get::<_, Option<bool>>("visible").unwrap_or(false),
+        });
+    }
+    Ok(Snapshot { used, sessions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_escape_like_metacharacters() {
+        assert_eq!(like_pattern("leaky-*"), "leaky-%");
+        assert_eq!(like_pattern("a?c"), "a_c");
+        assert_eq!(like_pattern("100%_done\\"), "100\\%\\_done\\\\");
+        assert_eq!(like_pattern(""), "");
+    }
+
+    #[test]
+    fn state_keys_are_snake_case() {
+        assert_eq!(
+            state_key("idle in transaction (aborted)"),
+            "idle_in_transaction_aborted"
+        );
+        assert_eq!(
+            state_key("fastpath function call"),
+            "fastpath_function_call"
+        );
+        assert_eq!(state_key("active"), "active");
+    }
+}

@@ -1,0 +1,76 @@
+//! `pgconn sessions` (alias `ps`): one row per client session, longest in its state first.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::activity::{self, Filter, Session};
+use crate::cli::SessionsArgs;
+use crate::db::Db;
+use crate::render::{self, Style};
+
+#[derive(Debug, Serialize)]
+pub struct SessionsReport {
+    pub target: String,
+    /// Sessions that matched (before --limit).
+    pub count: usize,
+    pub sessions: Vec<Session>,
+    pub warnings: Vec<String>,
+}
+
+/// The filter of `sessions`: `--idle-longer-than` alone means the idle states.
+pub fn filter(args: &SessionsArgs) -> Filter {
+    let mut f = Filter::from_args(&args.filters).with_states(&args.state);
+    if let Some(d) = args.idle_longer_than {
+        f.state_older_than = Some(d);
+        if f.states.is_empty() {
+            f.states = [
+                "idle",
+                "idle in transaction",
+                "idle in transaction (aborted)",
+            ]
+            .map(String::from)
+            .to_vec();
+        }
+    }
+    f
+}
+
+pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
+    let snap = activity::snapshot(db, &filter(args), true)?;
+    let count = snap.sessions.len();
+    let mut sessions = snap.sessions;
+    if args.limit > 0 {
+        sessions.truncate(args.limit);
+    }
+    let hidden = sessions.iter().filter(|s| !s.visible).count();
+    let mut warnings = Vec::new();
+    if hidden > 0 {
+        warnings.push(format!(
+            "{hidden} session(s) of other roles are not visible to role \"{}\": state, ages and query are hidden. \
+             Fix: GRANT pg_read_all_stats TO \"{}\";",
+            db.facts.current_user,
+            db.facts.current_user.replace('"', "\"\"")
+        ));
+    }
+    Ok(SessionsReport {
+        target: db.target_label(),
+        count,
+        sessions,
+        warnings,
+    })
+}
+
+pub fn run(db: &mut Db, args: &SessionsArgs, style: &Style) -> Result<ExitCode> {
+    let report = collect(db, args)?;
+    if style.json {
+        render::json(&report)?;
+    } else {
+        render::out(&render::sessions::human(&report, style))?;
+        for w in &report.warnings {
+            eprintln!("pgconn: warning: {w}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

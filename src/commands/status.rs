@@ -1,0 +1,432 @@
+//! `pgconn status`: how full the server is, sessions per state, idle ages, who holds the connections, and
+//! a verdict with its reasons. One snapshot query; everything else is one pass over its rows.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::activity::{self, state_key, Filter, Session, Snapshot, KNOWN_STATES};
+use crate::cli::{GroupKey, StatusArgs, Thresholds};
+use crate::db::{Db, ServerFacts};
+use crate::render::{self, round1, round3, Level, Style};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub target: String,
+    pub server: ServerInfo,
+    pub capacity: Capacity,
+    /// Sessions counted (matching the filters; pgconn's own left out).
+    pub sessions: usize,
+    /// Sessions per state, snake_case keys; every known state is present.
+    pub states: BTreeMap<String, usize>,
+    /// Sessions whose state this role cannot see (no pg_read_all_stats).
+    pub not_visible: usize,
+    pub idle: IdleStats,
+    pub oldest_transaction_seconds: Option<f64>,
+    pub oldest_idle_in_transaction_seconds: Option<f64>,
+    pub group_by: Vec<&'static str>,
+    pub groups: Vec<Group>,
+    pub groups_total: usize,
+    pub leak_suspects: Vec<LeakSuspect>,
+    pub verdict: Verdict,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerInfo {
+    pub version: String,
+    pub version_num: i32,
+    pub current_user: String,
+    pub is_superuser: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Capacity {
+    pub max_connections: i32,
+    pub superuser_reserved_connections: i32,
+    pub reserved_connections: Option<i32>,
+    /// Slots ordinary roles can use.
+    pub usable_slots: i32,
+    /// Client backends in use, pgconn's own included.
+    pub used: i64,
+    /// Slots still free for ordinary roles (0 when the reserved slots are being used).
+    pub slots_left: i64,
+    pub used_percent: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct IdleStats {
+    pub count: usize,
+    pub oldest_seconds: Option<f64>,
+    pub median_seconds: Option<f64>,
+    pub p95_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    #[serde(flatten)]
+    pub key: BTreeMap<&'static str, Option<String>>,
+    pub sessions: usize,
+    pub states: BTreeMap<String, usize>,
+    pub oldest_idle_seconds: Option<f64>,
+    pub possible_leak: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakSuspect {
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    pub sessions: usize,
+    pub idle: usize,
+    pub idle_longer_than_threshold: usize,
+    pub active: usize,
+    pub oldest_idle_seconds: Option<f64>,
+    pub share_of_usable_percent: f64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub status: Level,
+    pub reasons: Vec<String>,
+}
+
+pub fn run(db: &mut Db, args: &StatusArgs, style: &Style) -> Result<ExitCode> {
+    let report = collect(db, args)?;
+    if style.json {
+        render::json(&report)?;
+    } else {
+        render::out(&render::status::human(&report, style))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn collect(db: &mut Db, args: &StatusArgs) -> Result<StatusReport> {
+    let filter = Filter::from_args(&args.filters);
+    let snap = activity::snapshot(db, &filter, false)?;
+    Ok(build(&db.target_label(), &db.facts, &snap, args))
+}
+
+/// Linear interpolation between closest ranks (PostgreSQL's percentile_cont) over sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = p * (sorted.len() - 1) as f64;
+    let lo = rank.floor() as usize;
+    let hi = rank.ceil() as usize;
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo as f64))
+}
+
+fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn empty_states() -> BTreeMap<String, usize> {
+    KNOWN_STATES.iter().map(|s| (state_key(s), 0)).collect()
+}
+
+fn key_value(s: &Session, k: GroupKey) -> Option<String> {
+    match k {
+        GroupKey::Database => s.database.clone(),
+        GroupKey::User => s.user.clone(),
+        GroupKey::Application => Some(s.application.clone()),
+        GroupKey::Client => s.client.clone(),
+        GroupKey::State => s.state.clone(),
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    sessions: usize,
+    states: BTreeMap<String, usize>,
+    idle: usize,
+    idle_old: usize,
+    active: usize,
+    oldest_idle: Option<f64>,
+}
+
+impl Acc {
+    fn add(&mut self, s: &Session, leak_age: f64) {
+        self.sessions += 1;
+        let key = s
+            .state
+            .as_deref()
+            .map(state_key)
+            .unwrap_or_else(|| "not_visible".into());
+        *self.states.entry(key).or_insert(0) += 1;
+        match s.state.as_deref() {
+            Some("idle") => {
+                self.idle += 1;
+                if s.state_seconds.unwrap_or(0.0) > leak_age {
+                    self.idle_old += 1;
+                }
+                self.oldest_idle = max_opt(self.oldest_idle, s.state_seconds);
+            }
+            Some("active") => self.active += 1,
+            _ => {}
+        }
+    }
+
+    /// The leak rule: many idle sessions that are either old or hoard a large share of the slots.
+    fn leak_reason(&self, t: &Thresholds, usable: i32, name: &str) -> Option<String> {
+        let min = t.leak_min_sessions.max(1);
+        if self.idle < min {
+            return None;
+        }
+        let share = share_percent(self.idle, usable);
+        if self.idle_old >= min {
+            Some(format!(
+                "possible connection leak: {name} holds {} sessions idle for longer than {} (oldest {}; {} active)",
+                self.idle_old,
+                render::age(t.leak_idle_age.as_secs_f64()),
+                render::opt_age(self.oldest_idle),
+                self.active
+            ))
+        } else if share >= t.leak_share {
+            Some(format!(
+                "possible connection leak: {name} holds {} idle sessions, {:.0}% of the {usable} slots ordinary roles can use ({} active)",
+                self.idle, share, self.active
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+fn share_percent(n: usize, usable: i32) -> f64 {
+    if usable <= 0 {
+        return 100.0;
+    }
+    n as f64 * 100.0 / f64::from(usable)
+}
+
+fn leak_name(db: &Option<String>, user: &Option<String>, app: &str) -> String {
+    let app = if app.is_empty() {
+        "(no application_name)"
+    } else {
+        app
+    };
+    format!(
+        "application \"{app}\" (user {}, database {})",
+        user.as_deref().unwrap_or("?"),
+        db.as_deref().unwrap_or("?")
+    )
+}
+
+pub fn build(
+    target: &str,
+    facts: &ServerFacts,
+    snap: &Snapshot,
+    args: &StatusArgs,
+) -> StatusReport {
+    let t = &args.thresholds;
+    let leak_age = t.leak_idle_age.as_secs_f64();
+    let usable = facts.usable_slots();
+    let used = snap.used;
+    let slots_left = (i64::from(usable) - used).max(0);
+    let used_percent = if usable > 0 {
+        used as f64 * 100.0 / f64::from(usable)
+    } else {
+        100.0
+    };
+
+    let mut states = empty_states();
+    let mut not_visible = 0;
+    let mut idle_ages = Vec::new();
+    let mut oldest_xact: Option<f64> = None;
+    let mut oldest_iit: Option<f64> = None;
+    let mut iit_over = 0usize;
+    let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
+    let mut leak_groups: BTreeMap<(Option<String>, Option<String>, String), Acc> = BTreeMap::new();
+
+    for s in &snap.sessions {
+        match s.state.as_deref() {
+            None => not_visible += 1,
+            Some(st) => *states.entry(state_key(st)).or_insert(0) += 1,
+        }
+        if s.state.as_deref() == Some("idle") {
+            if let Some(a) = s.state_seconds {
+                idle_ages.push(a);
+            }
+        }
+        if matches!(
+            s.state.as_deref(),
+            Some("idle in transaction") | Some("idle in transaction (aborted)")
+        ) {
+            oldest_iit = max_opt(oldest_iit, s.state_seconds);
+            if s.state_seconds.unwrap_or(0.0) > t.idle_in_transaction_age.as_secs_f64() {
+                iit_over += 1;
+            }
+        }
+        oldest_xact = max_opt(oldest_xact, s.transaction_seconds);
+        let key: Vec<Option<String>> = args.by.iter().map(|k| key_value(s, *k)).collect();
+        groups.entry(key).or_default().add(s, leak_age);
+        leak_groups
+            .entry((s.database.clone(), s.user.clone(), s.application.clone()))
+            .or_default()
+            .add(s, leak_age);
+    }
+
+    idle_ages.sort_by(f64::total_cmp);
+    let idle = IdleStats {
+        count: idle_ages.len(),
+        oldest_seconds: idle_ages.last().copied().map(round3),
+        median_seconds: percentile(&idle_ages, 0.5).map(round3),
+        p95_seconds: percentile(&idle_ages, 0.95).map(round3),
+    };
+
+    let mut leak_suspects: Vec<LeakSuspect> = leak_groups
+        .iter()
+        .filter_map(|((db, user, app), acc)| {
+            acc.leak_reason(t, usable, &leak_name(db, user, app))
+                .map(|reason| LeakSuspect {
+                    database: db.clone(),
+                    user: user.clone(),
+                    application: app.clone(),
+                    sessions: acc.sessions,
+                    idle: acc.idle,
+                    idle_longer_than_threshold: acc.idle_old,
+                    active: acc.active,
+                    oldest_idle_seconds: acc.oldest_idle.map(round3),
+                    share_of_usable_percent: round1(share_percent(acc.idle, usable)),
+                    reason,
+                })
+        })
+        .collect();
+    leak_suspects.sort_by(|a, b| {
+        b.idle
+            .cmp(&a.idle)
+            .then_with(|| a.application.cmp(&b.application))
+    });
+
+    let mut group_list: Vec<Group> = groups
+        .into_iter()
+        .map(|(key, acc)| {
+            let mut states = empty_states();
+            for (k, v) in &acc.states {
+                *states.entry(k.clone()).or_insert(0) += v;
+            }
+            let name = args
+                .by
+                .iter()
+                .zip(&key)
+                .map(|(k, v)| format!("{}={}", k.name(), v.as_deref().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            Group {
+                possible_leak: acc.leak_reason(t, usable, &name).is_some(),
+                key: args.by.iter().map(|k| k.name()).zip(key).collect(),
+                sessions: acc.sessions,
+                states,
+                oldest_idle_seconds: acc.oldest_idle.map(round3),
+            }
+        })
+        .collect();
+    group_list.sort_by(|a, b| {
+        b.sessions
+            .cmp(&a.sessions)
+            .then_with(|| {
+                b.oldest_idle_seconds
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.oldest_idle_seconds.unwrap_or(0.0))
+            })
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    let groups_total = group_list.len();
+    if args.top > 0 {
+        group_list.truncate(args.top);
+    }
+
+    // Verdict.
+    let mut level = Level::Ok;
+    let mut reasons = Vec::new();
+    let cap_text = format!("{used} of {usable} slots ordinary roles can use are taken ({used_percent:.0}%), {slots_left} left");
+    if used_percent >= t.crit_used || slots_left == 0 {
+        level = level.max(Level::Critical);
+        reasons.push(format!("{cap_text} (critical at {}%)", t.crit_used));
+    } else if used_percent >= t.warn_used {
+        level = level.max(Level::Warning);
+        reasons.push(format!("{cap_text} (warning at {}%)", t.warn_used));
+    }
+    if iit_over > 0 {
+        level = level.max(Level::Warning);
+        reasons.push(format!(
+            "{iit_over} session(s) idle in transaction for longer than {} (oldest {}): they hold locks and block vacuum",
+            render::age(t.idle_in_transaction_age.as_secs_f64()),
+            render::opt_age(oldest_iit)
+        ));
+    }
+    for l in &leak_suspects {
+        level = level.max(Level::Warning);
+        reasons.push(l.reason.clone());
+    }
+    if reasons.is_empty() {
+        reasons.push(cap_text);
+    }
+
+    let mut warnings = Vec::new();
+    if not_visible > 0 {
+        warnings.push(format!(
+            "{not_visible} session(s) of other roles are not visible to role \"{}\" (their state and ages are hidden), so \
+             state counts and ages leave them out; they are counted as used. Fix: GRANT pg_read_all_stats TO \"{}\";",
+            facts.current_user,
+            facts.current_user.replace('"', "\"\"")
+        ));
+    }
+
+    StatusReport {
+        target: target.to_string(),
+        server: ServerInfo {
+            version: facts.version.clone(),
+            version_num: facts.version_num,
+            current_user: facts.current_user.clone(),
+            is_superuser: facts.is_superuser,
+        },
+        capacity: Capacity {
+            max_connections: facts.max_connections,
+            superuser_reserved_connections: facts.superuser_reserved_connections,
+            reserved_connections: facts.reserved_connections,
+            usable_slots: usable,
+            used,
+            slots_left,
+            used_percent: round1(used_percent),
+        },
+        sessions: snap.sessions.len(),
+        states,
+        not_visible,
+        idle,
+        oldest_transaction_seconds: oldest_xact.map(round3),
+        oldest_idle_in_transaction_seconds: oldest_iit.map(round3),
+        group_by: args.by.iter().map(|k| k.name()).collect(),
+        groups: group_list,
+        groups_total,
+        leak_suspects,
+        verdict: Verdict {
+            status: level,
+            reasons,
+        },
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_interpolate_like_percentile_cont() {
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&[3.0], 0.95), Some(3.0));
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert!((percentile(&v, 0.95).unwrap() - 95.05).abs() < 1e-9);
+    }
+}

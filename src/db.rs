@@ -1,0 +1,355 @@
+//! One connection per target: connect with pgconn's session settings, read the server's facts, run
+//! statements (echoing them with `--show-sql`), and turn connection failures into messages a person can act
+//! on. PostgreSQL errors are recognised by SQLSTATE, never by their text.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use postgres::error::SqlState;
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Row};
+use serde::Serialize;
+
+use crate::cli::ConnArgs;
+use crate::conninfo::{self, ConnSpec, Environment, Overrides};
+
+/// pgconn's own statements must never hang a server that is already in trouble.
+pub const OWN_STATEMENT_TIMEOUT: &str = "30s";
+pub const OWN_LOCK_TIMEOUT: &str = "5s";
+
+/// What pgconn learns about the server once per connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerFacts {
+    pub version: String,
+    pub version_num: i32,
+    pub max_connections: i32,
+    pub superuser_reserved_connections: i32,
+    /// `reserved_connections` (PostgreSQL 16+); None before 16.
+    pub reserved_connections: Option<i32>,
+    #[serde(skip)]
+    pub backend_pid: i32,
+    pub current_user: String,
+    pub database: String,
+    pub is_superuser: bool,
+    pub can_read_all_stats: bool,
+    pub can_signal_backend: bool,
+}
+
+impl ServerFacts {
+    /// Slots an ordinary role can use: max_connections minus the reserved ones.
+    pub fn usable_slots(&self) -> i32 {
+        self.max_connections
+            - self.superuser_reserved_connections
+            - self.reserved_connections.unwrap_or(0)
+    }
+}
+
+/// One session with one server.
+pub struct Db {
+    client: Client,
+    show_sql: bool,
+    spec: ConnSpec,
+    pub facts: ServerFacts,
+}
+
+/// Build the connection specification from the command line and the environment (libpq rules).
+pub fn resolve_spec(
+    conn: &ConnArgs,
+    dbname: Option<&str>,
+    service: Option<&str>,
+) -> Result<ConnSpec> {
+    let overrides = Overrides {
+        host: conn.host.clone(),
+        port: conn.port.clone(),
+        user: conn.username.clone(),
+        dbname: dbname.map(str::to_string),
+        service: service.map(str::to_string),
+        connect_timeout: conn.connect_timeout,
+    };
+    let spec = conninfo::resolve(&overrides, &Environment::from_process())
+        .map_err(|e| anyhow!(conninfo::redact(&format!("{e:#}"))))
+        .context("invalid connection options")?;
+    for w in spec.warnings() {
+        eprintln!("pgconn: warning: {w}");
+    }
+    Ok(spec)
+}
+
+impl Db {
+    /// Connect to the one target given on the command line.
+    pub fn connect_args(conn: &ConnArgs, show_sql: bool) -> Result<Db> {
+        if conn.dbname.len() > 1 || conn.service.len() > 1 {
+            return Err(anyhow!(
+                "this command works on one server at a time; give one -d or --service"
+            ));
+        }
+        let spec = resolve_spec(
+            conn,
+            conn.dbname.first().map(String::as_str),
+            conn.service.first().map(String::as_str),
+        )?;
+        Db::connect(spec, conn.password_prompt, show_sql)
+    }
+
+    /// Connect, prompting for a password when asked to (`-W`) or when the server wants one and a person is
+    /// at the terminal (as psql does).
+    pub fn connect(mut spec: ConnSpec, prompt: bool, show_sql: bool) -> Result<Db> {
+        if prompt {
+            let pw = prompt_password(&spec)?;
+            spec.set_password(pw);
+        }
+        let options = format!(
+            "-c statement_timeout={OWN_STATEMENT_TIMEOUT} -c lock_timeout={OWN_LOCK_TIMEOUT}"
+        );
+        let client = match spec.connect(Some(&options)) {
+            Ok(c) => c,
+            Err(e)
+                if !spec.has_password() && wants_password(&e) && std::io::stdin().is_terminal() =>
+            {
+                let pw = prompt_password(&spec)?;
+                spec.set_password(pw);
+                spec.connect(Some(&options))
+                    .map_err(|e| explain_connect_error(e, &spec))?
+            }
+            Err(e) => return Err(explain_connect_error(e, &spec)),
+        };
+        let mut db = Db {
+            client,
+            show_sql,
+            spec,
+            facts: ServerFacts {
+                version: String::new(),
+                version_num: 0,
+                max_connections: 0,
+                superuser_reserved_connections: 0,
+                reserved_connections: None,
+                backend_pid: 0,
+                current_user: String::new(),
+                database: String::new(),
+                is_superuser: false,
+                can_read_all_stats: false,
+                can_signal_backend: false,
+            },
+        };
+        let row = db.query_one(include_str!("sql/facts.sql"), &[])?;
+        db.facts = ServerFacts {
+            version_num: row.get("version_num"),
+            version: row.get("version"),
+            max_connections: row.get("max_connections"),
+            superuser_reserved_connections: row.get("superuser_reserved_connections"),
+            reserved_connections: row.get("reserved_connections"),
+            backend_pid: row.get("backend_pid"),
+            current_user: row.get("current_user"),
+            database: row.get("database"),
+            is_superuser: row.get("is_superuser"),
+            can_read_all_stats: row.get("read_all_stats"),
+            can_signal_backend: row.get("signal_backend"),
+        };
+        Ok(db)
+    }
+
+    pub fn spec(&self) -> &ConnSpec {
+        &self.spec
+    }
+
+    /// `host:port/dbname` of this target; never a password.
+    pub fn target_label(&self) -> String {
+        self.spec.target_label()
+    }
+
+    fn echo(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) {
+        if !self.show_sql {
+            return;
+        }
+        let mut text = sql.trim_end().trim_end_matches(';').to_string();
+        text.push(';');
+        for (i, (p, _)) in params.iter().enumerate() {
+            text.push_str(&format!("\n-- ${} = {:?}", i + 1, p));
+        }
+        eprintln!("{}", conninfo::redact(&text));
+    }
+
+    /// Run a statement with typed parameters in one round trip (no separate prepare).
+    pub fn query(&mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>> {
+        self.echo(sql, params);
+        self.client
+            .query_typed(sql, params)
+            .map_err(|e| sql_error(e, sql))
+    }
+
+    pub fn query_one(&mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Row> {
+        let mut rows = self.query(sql, params)?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            n => Err(anyhow!("expected one row, the server returned {n}")),
+        }
+    }
+
+    /// Run statements that take no parameters (e.g. ALTER SYSTEM, which refuses transaction blocks and
+    /// bind parameters), with the simple query protocol.
+    pub fn execute_simple(&mut self, sql: &str) -> Result<()> {
+        self.echo(sql, &[]);
+        self.client
+            .batch_execute(sql)
+            .map_err(|e| sql_error(e, sql))
+    }
+
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+fn first_line(sql: &str) -> &str {
+    sql.lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("--")
+        .trim()
+}
+
+/// Keep the postgres error in the chain (callers look at its SQLSTATE) and say which statement failed.
+fn sql_error(e: postgres::Error, sql: &str) -> anyhow::Error {
+    let what = first_line(sql);
+    let detail = describe_pg_error(&e);
+    anyhow::Error::new(e).context(format!("{what}: {detail}"))
+}
+
+/// "ERROR: message (SQLSTATE x)" with detail and hint, or the error's own chain for non-server errors.
+pub fn describe_pg_error(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!(
+            "{}: {} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.code().code()
+        );
+        if let Some(d) = db.detail() {
+            s.push_str(&format!("; detail: {d}"));
+        }
+        if let Some(h) = db.hint() {
+            s.push_str(&format!("; hint: {h}"));
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(cause) = src {
+        s.push_str(&format!(": {cause}"));
+        src = cause.source();
+    }
+    s
+}
+
+/// The SQLSTATE of the first postgres error in an anyhow chain.
+pub fn sqlstate(e: &anyhow::Error) -> Option<SqlState> {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<postgres::Error>())
+        .and_then(|pe| pe.code().cloned())
+}
+
+fn wants_password(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<postgres::Error>())
+        .any(|pe| {
+            pe.code() == Some(&SqlState::INVALID_PASSWORD)
+                || (pe.as_db_error().is_none() && pe.to_string().contains("password missing"))
+        })
+}
+
+fn prompt_password(spec: &ConnSpec) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(anyhow!(
+            "-W needs a terminal to ask for the password; use PGPASSWORD or ~/.pgpass instead"
+        ));
+    }
+    dialoguer::Password::new()
+        .with_prompt(format!("Password for user {}", spec.user()))
+        .allow_empty_password(true)
+        .interact()
+        .context("could not read the password")
+}
+
+/// Why a connection failed, in words that say what to do next.
+pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error {
+    let target = spec.target_label();
+    let user = spec.user().to_string();
+    let Some(pe) = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()) else {
+        let message = format!(
+            "could not connect to {target}: {}",
+            conninfo::redact(&format!("{e:#}"))
+        );
+        return anyhow::Error::new(ConnectFailure {
+            code: None,
+            message,
+        });
+    };
+    let detail = conninfo::redact(&describe_pg_error(pe));
+    let msg = match pe.code() {
+        Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => format!(
+            "the server at {target} is out of connection slots ({detail}).\n\
+             Superusers can still get in through the slots kept by superuser_reserved_connections, and on \
+             PostgreSQL 16+ members of pg_use_reserved_connections through reserved_connections, until those \
+             are used too.\n\
+             Next: connect as a superuser (e.g. `pgconn -U postgres status`) to see who holds the connections, \
+             then `pgconn -U postgres kill-idle --older-than 10m --dry-run` to preview freeing idle ones."
+        ),
+        Some(c) if *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => format!(
+            "authentication failed for user \"{user}\" at {target} ({detail}). Check the password (-W, PGPASSWORD, \
+             ~/.pgpass) and the server's pg_hba.conf"
+        ),
+        Some(c) if *c == SqlState::INVALID_CATALOG_NAME => format!(
+            "database \"{}\" does not exist at {target} ({detail}). Give an existing one with -d (e.g. -d postgres)",
+            spec.dbname()
+        ),
+        Some(c) if *c == SqlState::CANNOT_CONNECT_NOW => {
+            format!("the server at {target} is starting up or shutting down ({detail}); try again shortly")
+        }
+        Some(_) => format!("could not connect to {target}: {detail}"),
+        None => {
+            let lower = detail.to_lowercase();
+            if lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate") {
+                format!(
+                    "TLS negotiation with {target} failed: {detail}. Check sslmode, sslrootcert and that the \
+                     server's certificate matches the host name"
+                )
+            } else if lower.contains("timeout") || lower.contains("timed out") {
+                format!(
+                    "could not connect to {target}: no answer within the connect timeout ({detail}). Is the host \
+                     reachable and the port open? (--connect-timeout sets the limit)"
+                )
+            } else if lower.contains("password missing") {
+                format!("the server at {target} asks for a password for user \"{user}\" and none was given (use -W, PGPASSWORD or ~/.pgpass)")
+            } else {
+                format!(
+                    "could not connect to {target}: {detail}. Is the server running and accepting connections there?"
+                )
+            }
+        }
+    };
+    anyhow::Error::new(ConnectFailure {
+        code: pe.code().cloned(),
+        message: msg,
+    })
+}
+
+/// Marker in the error chain: the failure happened while connecting (monitoring maps it to a state).
+#[derive(Debug)]
+pub struct ConnectFailure {
+    /// SQLSTATE when the server itself refused (e.g. 53300 too many connections).
+    pub code: Option<SqlState>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConnectFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConnectFailure {}
+
+/// Seconds as a PostgreSQL interval-free float, for binding ages.
+pub fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}

@@ -1,0 +1,85 @@
+//! The people's layout of `pgconn sessions`.
+
+use comfy_table::{Cell, CellAlignment};
+
+use crate::activity::Session;
+use crate::commands::sessions::SessionsReport;
+use crate::render::{excerpt, opt_age, Level, Style};
+
+/// Level a state is shown in: long idle transactions stand out.
+fn state_level(s: &Session) -> Level {
+    match s.state.as_deref() {
+        Some("idle in transaction") | Some("idle in transaction (aborted)") => Level::Warning,
+        Some("active") => Level::Ok,
+        _ => Level::Unknown,
+    }
+}
+
+/// The session table shared by `sessions` and the previews of `kill`.
+pub fn table(sessions: &[Session], st: &Style) -> String {
+    let query_width = st
+        .width
+        .map(|w| usize::from(w).saturating_sub(100).max(24))
+        .unwrap_or(80);
+    let mut t = st.table();
+    t.set_header(st.header(&[
+        "PID",
+        "DATABASE",
+        "USER",
+        "APPLICATION",
+        "CLIENT",
+        "STATE",
+        "IN STATE",
+        "XACT",
+        "WAIT",
+        "QUERY",
+    ]));
+    for s in sessions {
+        let state = s.state.clone().unwrap_or_else(|| "(not visible)".into());
+        let state_cell = if state_level(s) == Level::Warning {
+            st.level_cell(state, Level::Warning)
+        } else {
+            Cell::new(state)
+        };
+        let wait = match (&s.wait_event_type, &s.wait_event) {
+            (Some(t), Some(e)) => format!("{t}:{e}"),
+            _ => String::new(),
+        };
+        t.add_row(vec![
+            Cell::new(s.pid).set_alignment(CellAlignment::Right),
+            Cell::new(s.database.as_deref().unwrap_or("")),
+            Cell::new(s.user.as_deref().unwrap_or("")),
+            Cell::new(&s.application),
+            Cell::new(s.client.as_deref().unwrap_or("")),
+            state_cell,
+            Cell::new(opt_age(s.state_seconds)).set_alignment(CellAlignment::Right),
+            Cell::new(opt_age(s.transaction_seconds)).set_alignment(CellAlignment::Right),
+            Cell::new(wait),
+            Cell::new(
+                s.query
+                    .as_deref()
+                    .map(|q| excerpt(q, query_width))
+                    .unwrap_or_default(),
+            ),
+        ]);
+    }
+    t.to_string()
+}
+
+pub fn human(r: &SessionsReport, st: &Style) -> String {
+    if r.sessions.is_empty() {
+        return format!("no client sessions match ({})\n", r.target);
+    }
+    let mut out = table(&r.sessions, st);
+    out.push('\n');
+    if r.count > r.sessions.len() {
+        out.push_str(&format!(
+            "({} of {} sessions shown)\n",
+            r.sessions.len(),
+            r.count
+        ));
+    } else {
+        out.push_str(&format!("({} sessions)\n", r.count));
+    }
+    out
+}

@@ -1,0 +1,154 @@
+//! The people's layout of `pgconn status`.
+
+use comfy_table::{Cell, CellAlignment};
+
+use crate::activity::{state_key, KNOWN_STATES};
+use crate::commands::status::StatusReport;
+use crate::render::{age, opt_age, Level, Style};
+
+pub fn human(r: &StatusReport, st: &Style) -> String {
+    let mut out = String::new();
+    let c = &r.capacity;
+    out.push_str(&format!(
+        "{} {}  (PostgreSQL {}, connected as {})\n\n",
+        st.bold("pgconn status"),
+        r.target,
+        r.server.version,
+        r.server.current_user
+    ));
+    let cap_level = match r.verdict.status {
+        Level::Critical if c.slots_left == 0 || c.used_percent >= 95.0 => Level::Critical,
+        _ if c.used_percent >= 80.0 => Level::Warning,
+        _ => Level::Ok,
+    };
+    let reserved = match c.reserved_connections {
+        Some(n) => format!(
+            "{} for superusers, {n} for pg_use_reserved_connections",
+            c.superuser_reserved_connections
+        ),
+        None => format!("{} for superusers", c.superuser_reserved_connections),
+    };
+    out.push_str(&format!(
+        "  capacity     {} of {} usable slots used ({}), {} left  (max_connections {}, reserved {})\n",
+        c.used,
+        c.usable_slots,
+        st.paint(&format!("{:.0}%", c.used_percent), cap_level),
+        c.slots_left,
+        c.max_connections,
+        reserved
+    ));
+    let mut parts = Vec::new();
+    for s in KNOWN_STATES {
+        let n = r.states.get(&state_key(s)).copied().unwrap_or(0);
+        if n > 0 || s == "active" || s == "idle" || s == "idle in transaction" {
+            parts.push(format!("{s} {n}"));
+        }
+    }
+    for (k, n) in &r.states {
+        if !KNOWN_STATES.iter().any(|s| state_key(s) == *k) && *n > 0 {
+            parts.push(format!("{k} {n}"));
+        }
+    }
+    if r.not_visible > 0 {
+        parts.push(format!("not visible {}", r.not_visible));
+    }
+    out.push_str(&format!(
+        "  sessions     {} counted: {}\n",
+        r.sessions,
+        parts.join(" · ")
+    ));
+    if r.idle.count > 0 {
+        out.push_str(&format!(
+            "  idle ages    oldest {} · median {} · p95 {}\n",
+            opt_age(r.idle.oldest_seconds),
+            opt_age(r.idle.median_seconds),
+            opt_age(r.idle.p95_seconds)
+        ));
+    }
+    if r.oldest_transaction_seconds.is_some() {
+        out.push_str(&format!(
+            "  transactions oldest open {}{}\n",
+            opt_age(r.oldest_transaction_seconds),
+            r.oldest_idle_in_transaction_seconds
+                .map(|a| format!(" · oldest idle in transaction {}", age(a)))
+                .unwrap_or_default()
+        ));
+    }
+    out.push('\n');
+
+    if !r.groups.is_empty() {
+        let mut t = st.table();
+        let mut header: Vec<&str> = r
+            .group_by
+            .iter()
+            .map(|k| match *k {
+                "database" => "DATABASE",
+                "user" => "USER",
+                "application" => "APPLICATION",
+                "client" => "CLIENT",
+                _ => "STATE",
+            })
+            .collect();
+        header.extend([
+            "SESSIONS",
+            "ACTIVE",
+            "IDLE",
+            "IDLE IN TX",
+            "OTHER",
+            "OLDEST IDLE",
+        ]);
+        t.set_header(st.header(&header));
+        for g in &r.groups {
+            let mut row: Vec<Cell> = r
+                .group_by
+                .iter()
+                .map(|k| {
+                    Cell::new(
+                        g.key
+                            .get(k)
+                            .cloned()
+                            .flatten()
+                            .unwrap_or_else(|| "?".into()),
+                    )
+                })
+                .collect();
+            let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
+            let iit = get("idle_in_transaction") + get("idle_in_transaction_aborted");
+            let other = g.sessions - get("active") - get("idle") - iit;
+            row.push(Cell::new(g.sessions).set_alignment(CellAlignment::Right));
+            row.push(Cell::new(get("active")).set_alignment(CellAlignment::Right));
+            let idle = if g.possible_leak {
+                st.level_cell(format!("{} leak?", get("idle")), Level::Warning)
+            } else {
+                Cell::new(get("idle"))
+            };
+            row.push(idle.set_alignment(CellAlignment::Right));
+            row.push(Cell::new(iit).set_alignment(CellAlignment::Right));
+            row.push(Cell::new(other).set_alignment(CellAlignment::Right));
+            row.push(Cell::new(opt_age(g.oldest_idle_seconds)).set_alignment(CellAlignment::Right));
+            t.add_row(row);
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
+        if r.groups_total > r.groups.len() {
+            out.push_str(&format!(
+                "  ({} more groups; --top 0 shows all)\n",
+                r.groups_total - r.groups.len()
+            ));
+        }
+        out.push('\n');
+    }
+
+    out.push_str(&format!(
+        "{} {}\n",
+        st.bold("verdict"),
+        st.paint(r.verdict.status.as_str(), r.verdict.status)
+    ));
+    for reason in &r.verdict.reasons {
+        out.push_str(&format!("  - {reason}\n"));
+    }
+    for w in &r.warnings {
+        out.push_str(&format!("  ! {w}\n"));
+    }
+    out
+}

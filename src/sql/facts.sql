@@ -1,0 +1,12 @@
+-- server facts: version, connection limits, pgconn's own backend and privileges
+SELECT current_setting('server_version_num')::int AS version_num,
+       current_setting('server_version') AS version,
+       current_setting('max_connections')::int AS max_connections,
+       current_setting('superuser_reserved_connections')::int AS superuser_reserved_connections,
+       current_setting('reserved_connections', true)::int AS reserved_connections,
+       pg_backend_pid() AS backend_pid,
+       current_user::text AS current_user,
+       current_database()::text AS database,
+       coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS is_superuser,
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats,
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend
