@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub mod completions;
+pub mod kill;
 pub mod sessions;
 pub mod status;
