@@ -404,7 +404,7 @@ fn execute(
     }
 
     report.before = Some(state_counts(db, &[])?);
-    report.results = act(db, &filter, safety, action, &report.targets)?;
+    report.results = signal_targets(db, &filter, safety, action, &report.targets)?;
     report.acted = true;
     let signalled: Vec<i32> = report
         .results
@@ -569,7 +569,10 @@ fn is_denied(e: &anyhow::Error) -> bool {
     db::sqlstate(e) == Some(SqlState::INSUFFICIENT_PRIVILEGE)
 }
 
-fn act(
+/// Signal the targets in set-wise batches; each is named by pid and backend_start and re-checked against
+/// `filter` and the protection rules in the same statement. Sessions the role may not signal are tried one
+/// by one so that a denial (SQLSTATE 42501) is reported for exactly them.
+pub fn signal_targets(
     db: &mut Db,
     filter: &Filter,
     safety: &KillSafety,
