@@ -1,6 +1,5 @@
 //! Connecting: one host at a time, libpq's sslmode fallbacks, a deadline for the whole attempt.
 
-use std::error::Error as _;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -22,12 +21,14 @@ enum AttemptError {
 }
 
 impl AttemptError {
-    /// Failed after the server answered (an error response, or TLS negotiation), rather than while
-    /// reaching it: libpq's condition for retrying with the other TLS choice.
-    fn server_answered(&self) -> bool {
+    /// The server rejected the attempt (an error response) or the TLS handshake failed: libpq's
+    /// condition for retrying without TLS under sslmode=prefer. Not for failures to reach the server,
+    /// timeouts, or a missing password (the client gives up by itself then).
+    fn rejected_or_tls_failed(&self) -> bool {
         match self {
+            // rust-postgres exposes no error kind; its Display for the TLS kind is a fixed string.
             AttemptError::Pg(e) => {
-                e.as_db_error().is_some() || !e.source().is_some_and(|s| s.is::<std::io::Error>())
+                e.as_db_error().is_some() || e.to_string() == "error performing TLS handshake"
             }
             AttemptError::Timeout | AttemptError::Internal(_) => false,
         }
@@ -40,7 +41,11 @@ impl AttemptError {
     fn sqlstate(&self) -> Option<&str> {
         match self {
             AttemptError::Pg(e) => e.as_db_error().map(|d| d.code().code()),
-            _ => None,
+            AttemptError::Internal(e) => e
+                .downcast_ref::<postgres::Error>()
+                .and_then(|p| p.as_db_error())
+                .map(|d| d.code().code()),
+            AttemptError::Timeout => None,
         }
     }
 
@@ -142,16 +147,16 @@ fn connect_host(
         SslMode::Allow => match attempt(&config, PgSslMode::Disable, Tls::None, timeout) {
             Err(first) if first.is_db_error() => {
                 attempt(&config, PgSslMode::Require, tls(), timeout)
-                    .map_err(|second| with_earlier(second, "without TLS", first))
+                    .map_err(|second| with_earlier(second, ("without TLS", "with TLS"), first))
             }
             other => other,
         },
         // libpq: with TLS first (rust-postgres itself falls back when the server refuses TLS); without
-        // TLS if the TLS attempt failed once the server had answered.
+        // TLS if the server rejected the TLS attempt or the handshake failed.
         SslMode::Prefer => match attempt(&config, PgSslMode::Prefer, tls(), timeout) {
-            Err(first) if first.server_answered() => {
+            Err(first) if first.rejected_or_tls_failed() => {
                 attempt(&config, PgSslMode::Disable, Tls::None, timeout)
-                    .map_err(|second| with_earlier(second, "with TLS", first))
+                    .map_err(|second| with_earlier(second, ("with TLS", "without TLS"), first))
             }
             other => other,
         },
@@ -174,22 +179,12 @@ fn connect_host(
     })
 }
 
-/// Keeps the last attempt's error (its SQLSTATE is what callers see) and mentions the earlier one.
-fn with_earlier(last: AttemptError, earlier_how: &str, earlier: AttemptError) -> AttemptError {
-    let earlier = format!("{:#}", earlier.into_anyhow());
-    match last {
-        AttemptError::Pg(e) => AttemptError::Internal(
-            anyhow::Error::new(e)
-                .context(format!("the attempt {earlier_how} failed too: {earlier}")),
-        ),
-        AttemptError::Timeout => AttemptError::Internal(
-            anyhow!("timeout expired")
-                .context(format!("the attempt {earlier_how} failed too: {earlier}")),
-        ),
-        AttemptError::Internal(e) => AttemptError::Internal(
-            e.context(format!("the attempt {earlier_how} failed too: {earlier}")),
-        ),
-    }
+/// Keeps the last attempt's error (its SQLSTATE is what callers see) and puts the earlier one before it:
+/// `with TLS: <first error>; without TLS: <last error>`.
+fn with_earlier(last: AttemptError, how: (&str, &str), earlier: AttemptError) -> AttemptError {
+    let (earlier_how, last_how) = how;
+    let context = format!("{earlier_how}: {:#}; {last_how}", earlier.into_anyhow());
+    AttemptError::Internal(last.into_anyhow().context(context))
 }
 
 /// One connection attempt. With a timeout, it runs on its own thread and is abandoned at the deadline
@@ -224,6 +219,16 @@ fn attempt(
             "the connection attempt ended unexpectedly"
         ))),
     }
+}
+
+/// Whether `err` says the server asked for a password and none was known (libpq's
+/// `PQconnectionNeedsPassword`): the moment psql prompts for one.
+pub(super) fn is_password_missing(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<postgres::Error>().is_some_and(|p| {
+            std::error::Error::source(p).is_some_and(|s| s.to_string() == "password missing")
+        })
+    })
 }
 
 /// Fisher-Yates with the standard library's per-process random keys as the source of randomness.
@@ -324,5 +329,31 @@ mod tests {
         );
         assert!(!text.contains("failed too"), "{text}");
         assert!(!text.contains("hunter2"));
+    }
+
+    #[test]
+    fn a_silent_server_hits_the_timeout() {
+        // The kernel accepts the connection into the backlog; nothing ever answers.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let spec = resolve(
+            &Overrides {
+                host: Some("127.0.0.1".into()),
+                port: Some(port.to_string()),
+                connect_timeout: Some(Duration::from_millis(300)),
+                ..Default::default()
+            },
+            &env(&[("PGSSLMODE", "disable")]),
+        )
+        .unwrap();
+        let started = std::time::Instant::now();
+        let err = spec.connect(None).err().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(
+            format!("{err:#}"),
+            format!("connection to server at \"127.0.0.1\", port {port} failed: timeout expired")
+        );
+        assert!(!is_password_missing(&err));
+        drop(listener);
     }
 }

@@ -38,6 +38,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde::Serialize;
 
 pub use redact::{redact, REDACTED};
+
+/// Whether a [`ConnSpec::connect`] error means the server asked for a password and none was known —
+/// when psql would prompt for one (then [`ConnSpec::set_password`] and connect again).
+pub fn is_password_missing(err: &anyhow::Error) -> bool {
+    connect::is_password_missing(err)
+}
 pub use tls::SslMode;
 
 /// Socket directories probed, in order, when no host is given.
@@ -644,7 +650,10 @@ fn finish(mut p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
     p.insert("sslmode", mode.as_str().to_string());
     p.insert(
         "connect_timeout",
-        connect_timeout.map_or(0, |t| t.as_secs()).to_string(),
+        // Whole seconds, rounded up (a sub-second flag value is not "no timeout").
+        connect_timeout
+            .map_or(0, |t| t.as_secs() + u64::from(t.subsec_nanos() > 0))
+            .to_string(),
     );
     p.insert("channel_binding", channel_binding);
     if let Some(path) = &passfile {
@@ -868,6 +877,10 @@ impl ConnSpec {
             c.connect_timeout(t);
         }
         c.keepalives(self.keepalives);
+        if self.load_balance {
+            // Also shuffles the addresses a host name resolves to, as libpq does.
+            c.load_balance_hosts(postgres::config::LoadBalanceHosts::Random);
+        }
         let secs = |key: &str| {
             self.get(key)
                 .and_then(|v| v.trim().parse::<i64>().ok())
@@ -954,9 +967,6 @@ impl ConnSpec {
                 postgres::config::TargetSessionAttrs::Any
             }
         });
-        if self.load_balance {
-            c.load_balance_hosts(postgres::config::LoadBalanceHosts::Random);
-        }
         let all_sockets = self.hosts.iter().all(|h| h.target.socket);
         c.ssl_mode(match self.tls.mode {
             _ if all_sockets => postgres::config::SslMode::Disable,

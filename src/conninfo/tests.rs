@@ -244,6 +244,12 @@ fn connect_timeout_rules() {
         ..d("connect_timeout=5")
     };
     assert_eq!(t(&zero), None);
+    let short = Overrides {
+        connect_timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    assert_eq!(t(&short), Some(Duration::from_millis(300)));
+    assert_eq!(f.spec(&short).get("connect_timeout"), Some("1"));
     assert_eq!(f.spec(&zero).get("connect_timeout"), Some("0"));
     assert_eq!(
         err_of(f.resolve(&d("connect_timeout=ten"))),
