@@ -2,5 +2,6 @@
 
 pub mod completions;
 pub mod kill;
+pub mod sandbox;
 pub mod sessions;
 pub mod status;
