@@ -236,7 +236,7 @@ fn tls_modes_have_libpqs_meaning() {
     // require and prefer encrypt without verifying the (self-signed) chain.
     try_mode(format!("{base} sslmode=require")).assert_code(0);
     try_mode(format!("{base} sslmode=prefer")).assert_code(0);
-    try_mode(format!("{base}")).assert_code(0);
+    try_mode(base.clone()).assert_code(0);
     // disable cannot connect to a TLS-only server.
     try_mode(format!("{base} sslmode=disable")).assert_code(1);
     let ca = certs.ca_cert.display().to_string();
