@@ -42,6 +42,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand ps 'List client sessions, longest in their state first'
             cand kill-idle 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
             cand kill 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+            cand advise 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
             cand sandbox 'Start a throwaway local server with a simulated connection leak'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -63,6 +64,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --leak-idle-age 'A group holding sessions idle longer than this ...'
             cand --leak-min-sessions '... and at least this many of them is named as a possible leak'
             cand --leak-share 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are'
+            cand --pgbouncer 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'
             cand -p 'Database server port (PGPORT)'
@@ -95,6 +97,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --state 'Only sessions in this state'
             cand --idle-longer-than 'Only sessions whose state has not changed for longer than this'
             cand --limit 'Show at most N sessions (0 for all)'
+            cand --pgbouncer 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'
             cand -p 'Database server port (PGPORT)'
@@ -127,6 +130,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --state 'Only sessions in this state'
             cand --idle-longer-than 'Only sessions whose state has not changed for longer than this'
             cand --limit 'Show at most N sessions (0 for all)'
+            cand --pgbouncer 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'
             cand -p 'Database server port (PGPORT)'
@@ -235,6 +239,43 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'pgconn;advise'= {
+            cand --db 'Only sessions connected to this database'
+            cand --user 'Only sessions of this user (role)'
+            cand --app 'Only sessions whose application_name matches'
+            cand --client 'Only sessions from this client address (or "local" for unix sockets)'
+            cand --exclude-db 'Leave out sessions connected to this database'
+            cand --exclude-user 'Leave out sessions of this user'
+            cand --exclude-app 'Leave out sessions of this application'
+            cand --exclude-client 'Leave out sessions from this client address'
+            cand --warn-used 'WARNING when this percent of the slots ordinary roles can use is taken'
+            cand --crit-used 'CRITICAL when this percent of the slots ordinary roles can use is taken'
+            cand --idle-in-transaction-age 'WARNING when a session has been idle in transaction longer than this'
+            cand --leak-idle-age 'A group holding sessions idle longer than this ...'
+            cand --leak-min-sessions '... and at least this many of them is named as a possible leak'
+            cand --leak-share 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are'
+            cand --pgbouncer 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)'
+            cand --headroom 'Share of the usable slots the suggested pool sizes leave free'
+            cand -h 'Database server host or socket directory (PGHOST)'
+            cand --host 'Database server host or socket directory (PGHOST)'
+            cand -p 'Database server port (PGPORT)'
+            cand --port 'Database server port (PGPORT)'
+            cand -U 'Database user name (PGUSER)'
+            cand --username 'Database user name (PGUSER)'
+            cand -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --dbname 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --service 'Connection service name from pg_service.conf (PGSERVICE)'
+            cand --connect-timeout 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)'
+            cand --color 'When to use colours'
+            cand -W 'Force a password prompt'
+            cand --password 'Force a password prompt'
+            cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'
+            cand --show-sql 'Echo every SQL statement sent to the server on stderr'
+            cand -? 'Print help (use -? like psql; -h is the host)'
+            cand --help 'Print help (use -? like psql; -h is the host)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'pgconn;sandbox'= {
             cand --leak 'Idle sessions of application `leaky-worker` to leave open'
             cand --active 'Sessions running a long query'
@@ -286,6 +327,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand sessions 'List client sessions, longest in their state first'
             cand kill-idle 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
             cand kill 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+            cand advise 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
             cand sandbox 'Start a throwaway local server with a simulated connection leak'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -297,6 +339,8 @@ set edit:completion:arg-completer[pgconn] = {|@words|
         &'pgconn;help;kill-idle'= {
         }
         &'pgconn;help;kill'= {
+        }
+        &'pgconn;help;advise'= {
         }
         &'pgconn;help;sandbox'= {
         }

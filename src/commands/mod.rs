@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod advise;
 pub mod completions;
 pub mod kill;
 pub mod sandbox;

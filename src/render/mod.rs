@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{ColorChoice, OutputArgs};
 
+pub mod advise;
 pub mod kill;
 pub mod sessions;
 pub mod status;
