@@ -20,6 +20,13 @@ pub const KNOWN_STATES: [&str; 6] = [
     "disabled",
 ];
 
+/// The states in which a session holds its connection without working.
+pub const IDLE_STATES: [&str; 3] = [
+    "idle",
+    "idle in transaction",
+    "idle in transaction (aborted)",
+];
+
 /// snake_case key of a state for JSON and metrics (`idle in transaction (aborted)` ->
 /// `idle_in_transaction_aborted`).
 pub fn state_key(state: &str) -> String {
@@ -127,6 +134,18 @@ impl Filter {
 
     pub fn with_states(mut self, states: &[StateArg]) -> Filter {
         self.states = states.iter().map(|s| s.pg_state().to_string()).collect();
+        self
+    }
+
+    /// `--idle-longer-than`: state unchanged for longer than `d`; without `--state`, that means the idle
+    /// states (idle, idle in transaction, idle in transaction (aborted)).
+    pub fn idle_longer_than(mut self, d: Option<Duration>) -> Filter {
+        if let Some(d) = d {
+            self.state_older_than = Some(d);
+            if self.states.is_empty() {
+                self.states = IDLE_STATES.map(String::from).to_vec();
+            }
+        }
         self
     }
 
