@@ -55,6 +55,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::sessions::run(&mut db, args, &style)
         }
+        Command::Tune(args) => commands::tune::run(&cli.conn, cli.output.show_sql, args, &style),
         Command::Sandbox(_args) => Err(anyhow::anyhow!("sandbox: not wired yet")),
         Command::Completions(args) => commands::completions::run(args),
     }

@@ -3,3 +3,4 @@
 pub mod completions;
 pub mod sessions;
 pub mod status;
+pub mod tune;

@@ -11,6 +11,7 @@ use crate::cli::{ColorChoice, OutputArgs};
 
 pub mod sessions;
 pub mod status;
+pub mod tune;
 
 /// psql-like tables: no borders, a rule under the header (comfy-table preset notation).
 const PRESET: &str = "     ─             ";

@@ -1,0 +1,1132 @@
+//! `tune set`, `tune reset` and `tune undo`: validate everything first, read what each scope stores now,
+//! show a plan (old → new with the exact SQL), ask, record the history, apply, and report what took
+//! effect.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use postgres::error::SqlState;
+use postgres::types::Type;
+use serde::Serialize;
+
+use super::catalog::{self, quoted, AutoConf, Catalog, Scope, Stored};
+use super::history::{self, ChangeRecord, Entry, ServerRecord};
+use super::quote::{self, Op};
+use super::value::{self, Meta};
+use super::CONNECTION_SETTINGS;
+use crate::db::{self, Db};
+
+/// One setting in a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub name: String,
+    /// What was typed, before normalisation (set only).
+    pub input: Option<String>,
+    /// The value stored in the scope before, exactly as stored; null = not set.
+    pub old: Option<String>,
+    /// The value stored after; null = not set (reset).
+    pub new: Option<String>,
+    /// Nothing to do: the scope already stores this.
+    pub unchanged: bool,
+    /// The statement pgconn sends (null when unchanged).
+    pub sql: Option<String>,
+    /// Takes effect only after a server restart (context postmaster).
+    pub restart_required: bool,
+    #[serde(skip)]
+    pub old_display: String,
+    #[serde(skip)]
+    pub new_display: String,
+}
+
+/// A plan and, once applied, what happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeReport {
+    /// set, reset or undo.
+    pub action: &'static str,
+    pub target: String,
+    pub server_version: String,
+    pub scope: Scope,
+    pub dry_run: bool,
+    pub applied: bool,
+    pub changes: Vec<Change>,
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+    /// For undo: the history entry being undone.
+    pub undoes: Option<String>,
+    pub history_file: Option<String>,
+    pub history_id: Option<String>,
+    pub outcome: Option<Outcome>,
+    #[serde(skip)]
+    pub scope_label: String,
+}
+
+impl ChangeReport {
+    pub fn pending(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| !c.unchanged)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Outcome {
+    /// Database / role settings reach only sessions that connect after the change.
+    pub new_sessions_only: bool,
+    /// Sessions in the scope connected before the change: they keep their old values.
+    pub sessions_with_old_value: Option<i64>,
+    /// Sessions in the scope whose start time this role cannot see (no pg_read_all_stats).
+    pub sessions_not_visible: Option<i64>,
+    /// System scope: pg_reload_conf() was called and this session saw the reload.
+    pub reloaded: Option<bool>,
+    /// System scope: per setting, whether it took effect.
+    pub effects: Vec<Effect>,
+    pub next_steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Effect {
+    pub name: String,
+    /// applied, pending_restart, reloaded (this session has its own value and cannot see it),
+    /// not_applied or not_reloaded.
+    pub status: &'static str,
+    /// The value the server runs with now.
+    pub running_value: String,
+    pub pending_restart: bool,
+}
+
+/// What a plan should reach for one setting.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub name: String,
+    pub input: Option<String>,
+    /// None = not set.
+    pub new: Option<String>,
+}
+
+/// Facts gathered while planning that applying needs.
+pub struct Context {
+    pub catalog: Catalog,
+    pub server: ServerRecord,
+    pub guard: Option<Guard>,
+}
+
+/// What pgconn checks before ALTER SYSTEM.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    pub allow_alter_system: Option<String>,
+    pub managed: Option<String>,
+    pub data_directory: Option<String>,
+    pub conf_load_time: Option<String>,
+}
+
+impl Guard {
+    fn load(db: &mut Db) -> Result<Guard> {
+        let r = db.query_one(include_str!("../../sql/tune_system_guard.sql"), &[])?;
+        Ok(Guard {
+            allow_alter_system: r.get("allow_alter_system"),
+            managed: r.get("managed_markers"),
+            data_directory: r.get("data_directory"),
+            conf_load_time: r.get("conf_load_time"),
+        })
+    }
+
+    /// A provider's name from the settings prefixes it adds.
+    fn provider(&self) -> Option<&'static str> {
+        let m = self.managed.as_deref()?;
+        let has = |p: &str| m.split(',').any(|x| x == p);
+        Some(if has("rds") || has("aurora") {
+            "Amazon RDS / Aurora: change it in the DB parameter group (then reboot for restart-only settings)"
+        } else if has("cloudsql") || has("alloydb") {
+            "Google Cloud SQL / AlloyDB: change it with database flags (gcloud sql instances patch --database-flags)"
+        } else if has("azure") || has("pgaudit_azure") {
+            "Azure Database for PostgreSQL: change it in the server parameters"
+        } else {
+            "a managed service: change it in the provider's parameter settings"
+        })
+    }
+}
+
+/// The server's identity for the history: system identifier when readable, and the connection (no secrets).
+pub fn server_record(db: &mut Db) -> ServerRecord {
+    let system_identifier = db
+        .query(include_str!("../../sql/tune_system_identifier.sql"), &[])
+        .ok()
+        .and_then(|rows| rows.first().map(|r| r.get::<_, Option<String>>(0)))
+        .flatten();
+    let connection = serde_json::to_value(db.spec().identity())
+        .map(history::scrub)
+        .unwrap_or(serde_json::Value::Null);
+    ServerRecord {
+        target: db.target_label(),
+        system_identifier,
+        connection,
+    }
+}
+
+/// Why a name cannot be used on this server.
+fn unknown_setting(cat: &Catalog, name: &str, version_num: i32, version: &str) -> String {
+    if let Some((_, since)) = CONNECTION_SETTINGS.iter().find(|(n, _)| *n == name) {
+        if version_num < *since {
+            return format!(
+                "{name} does not exist on PostgreSQL {version}: it was added in PostgreSQL {}",
+                since / 10000
+            );
+        }
+    }
+    let similar = cat.similar(name);
+    if similar.is_empty() {
+        format!("unknown setting {name:?} on this server (PostgreSQL {version})")
+    } else {
+        format!(
+            "unknown setting {name:?} on this server (PostgreSQL {version}); did you mean {}?",
+            similar.join(", ")
+        )
+    }
+}
+
+/// Validate `tune set` pairs against pg_settings: existence, scope, value, range. All problems at once.
+pub fn validate_set(
+    cat: &Catalog,
+    scope: &Scope,
+    pairs: &[(String, String)],
+    version_num: i32,
+    version: &str,
+) -> std::result::Result<Vec<Desired>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for (name, input) in pairs {
+        let Some(s) = cat.get(name) else {
+            errors.push(unknown_setting(cat, name, version_num, version));
+            continue;
+        };
+        if let Err(e) = scope.allows(s) {
+            errors.push(e);
+            continue;
+        }
+        match value::normalise(&s.meta(), input) {
+            Ok(n) => out.push(Desired {
+                name: s.name.clone(),
+                input: Some(input.clone()),
+                new: Some(n.value),
+            }),
+            Err(e) => errors.push(e.0),
+        }
+    }
+    if errors.is_empty() {
+        if let Some(e) = check_reserved(cat, &out) {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// max_connections must stay above the reserved slots, or the server will not start after a restart.
+fn check_reserved(cat: &Catalog, desired: &[Desired]) -> Option<String> {
+    let names = [
+        "max_connections",
+        "superuser_reserved_connections",
+        "reserved_connections",
+    ];
+    if !desired.iter().any(|d| names.contains(&d.name.as_str())) {
+        return None;
+    }
+    let get = |n: &str| -> f64 {
+        desired
+            .iter()
+            .find(|d| d.name == n)
+            .and_then(|d| d.new.as_deref())
+            .and_then(|v| v.parse().ok())
+            .or_else(|| cat.get(n).and_then(|s| s.setting.parse().ok()))
+            .unwrap_or(0.0)
+    };
+    let (max, su, res) = (
+        get("max_connections"),
+        get("superuser_reserved_connections"),
+        get("reserved_connections"),
+    );
+    (su + res >= max).then(|| {
+        format!(
+            "max_connections {max} must be larger than superuser_reserved_connections {su}{}: PostgreSQL \
+             would refuse to start after the restart",
+            if cat.get("reserved_connections").is_some() {
+                format!(" + reserved_connections {res}")
+            } else {
+                String::new()
+            }
+        )
+    })
+}
+
+/// Validate `tune reset` names: known here or stored in the scope, and settable in the scope.
+fn validate_reset(
+    cat: &Catalog,
+    scope: &Scope,
+    names: &[String],
+    stored: &BTreeMap<String, String>,
+    version_num: i32,
+    version: &str,
+) -> std::result::Result<Vec<Desired>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for name in names {
+        let name = name.to_ascii_lowercase();
+        match cat.get(&name) {
+            Some(s) => {
+                if let Err(e) = scope.allows(s) {
+                    errors.push(e);
+                    continue;
+                }
+            }
+            None if stored.contains_key(&name) => {}
+            None => {
+                errors.push(unknown_setting(cat, &name, version_num, version));
+                continue;
+            }
+        }
+        out.push(Desired {
+            name,
+            input: None,
+            new: None,
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn refuse_all(errors: Vec<String>) -> anyhow::Error {
+    crate::refuse(format!(
+        "nothing was changed:\n  - {}",
+        errors.join("\n  - ")
+    ))
+}
+
+/// What the scope stores now, name → exact text.
+fn stored_now(
+    db: &mut Db,
+    cat: &Catalog,
+    scope: &Scope,
+    names: Option<&[String]>,
+) -> Result<(BTreeMap<String, String>, Vec<Stored>)> {
+    let all = catalog::role_settings(db)?;
+    if *scope != Scope::System {
+        let map = all
+            .iter()
+            .filter(|s| {
+                s.database.as_deref() == scope.database() && s.role.as_deref() == scope.role()
+            })
+            .map(|s| (s.name.clone(), s.value.clone()))
+            .collect();
+        return Ok((map, all));
+    }
+    let auto = match catalog::file_settings(db)? {
+        Some(files) => AutoConf::from_files(&files),
+        None => {
+            let names: Vec<String> = match names {
+                Some(n) => n.to_vec(),
+                None => CONNECTION_SETTINGS
+                    .iter()
+                    .map(|(n, _)| n.to_string())
+                    .collect(),
+            };
+            let Some(auto) = AutoConf::from_settings(cat, &names) else {
+                return Err(anyhow!(
+                    "cannot read what ALTER SYSTEM has stored in postgresql.auto.conf (pg_file_settings \
+                     needs a superuser, pg_settings.sourcefile needs pg_read_all_settings), so this change \
+                     could not be undone exactly; nothing was changed. Run it as a superuser, or GRANT \
+                     pg_read_all_settings TO {}",
+                    quote::ident(&db.facts.current_user)
+                ));
+            };
+            if !auto.unknown.is_empty() {
+                return Err(anyhow!(
+                    "cannot tell what postgresql.auto.conf stores for {} (this session overrides it or a \
+                     restart is pending, and pg_file_settings needs a superuser), so the change could not \
+                     be undone exactly; nothing was changed. Run it as a superuser",
+                    auto.unknown.join(", ")
+                ));
+            }
+            auto
+        }
+    };
+    Ok((auto.values, all))
+}
+
+fn display_or_not_set(meta: Option<&Meta>, v: Option<&str>) -> String {
+    match (v, meta) {
+        (None, _) => "not set".into(),
+        (Some(v), Some(m)) => value::display(m, v),
+        (Some(v), None) => v.to_string(),
+    }
+}
+
+/// Turn desired values into a plan: old values, no-ops, server-quoted SQL, notes.
+#[allow(clippy::too_many_arguments)]
+fn build_plan(
+    db: &mut Db,
+    action: &'static str,
+    scope: &Scope,
+    desired: Vec<Desired>,
+    stored: &BTreeMap<String, String>,
+    all: &[Stored],
+    cat: &Catalog,
+    mut notes: Vec<String>,
+) -> Result<ChangeReport> {
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    for d in desired {
+        let setting = cat.get(&d.name);
+        let meta = setting.map(|s| s.meta());
+        let old = stored.get(&d.name).cloned();
+        let unchanged = match (&old, &d.new) {
+            (None, None) => true,
+            (Some(o), Some(n)) => match &meta {
+                Some(m) => value::same_value(m, o, n),
+                None => o == n,
+            },
+            _ => false,
+        };
+        let sql = if unchanged {
+            None
+        } else {
+            let op = match &d.new {
+                Some(v) => Op::Set(v),
+                None => Op::Reset,
+            };
+            Some(quote::build(db, scope, &d.name, &op)?)
+        };
+        if !unchanged {
+            if let Some(v) = d.new.as_deref() {
+                warnings.extend(setting_warnings(&d.name, v, meta.as_ref(), scope));
+                notes.extend(overridden_by(all, scope, &d.name, meta.as_ref()));
+            }
+        }
+        changes.push(Change {
+            old_display: display_or_not_set(meta.as_ref(), old.as_deref()),
+            new_display: display_or_not_set(meta.as_ref(), d.new.as_deref()),
+            restart_required: setting.is_some_and(|s| s.restart_required()),
+            name: d.name,
+            input: d.input,
+            old,
+            new: d.new,
+            unchanged,
+            sql,
+        });
+    }
+    Ok(ChangeReport {
+        action,
+        target: db.target_label(),
+        server_version: db.facts.version.clone(),
+        scope: scope.clone(),
+        scope_label: scope.label(),
+        dry_run: false,
+        applied: false,
+        changes,
+        notes,
+        warnings,
+        undoes: None,
+        history_file: None,
+        history_id: None,
+        outcome: None,
+    })
+}
+
+/// Warnings about a value's known side effects.
+fn setting_warnings(name: &str, v: &str, meta: Option<&Meta>, scope: &Scope) -> Vec<String> {
+    let base = meta.and_then(|m| value::base_of(m, v)).unwrap_or(0.0);
+    let mut w = Vec::new();
+    if name == "idle_session_timeout" && base > 0.0 {
+        w.push(format!(
+            "idle_session_timeout {v} drops connections that pools keep idle: applications with a \
+             connection pool will see errors unless a pooler (e.g. PgBouncer) sits in front{}",
+            if *scope == Scope::System {
+                "; consider --role or --database for the clients that do not pool"
+            } else {
+                ""
+            }
+        ));
+    }
+    if name == "statement_timeout" && base > 0.0 && *scope == Scope::System {
+        w.push(format!(
+            "statement_timeout {v} for the whole server also cancels maintenance, migrations and long \
+             reports; --database or --role limits it to the applications"
+        ));
+    }
+    w
+}
+
+/// Database / role settings that keep their own value over this scope's.
+fn overridden_by(all: &[Stored], scope: &Scope, name: &str, meta: Option<&Meta>) -> Vec<String> {
+    let beats = |s: &Stored| -> bool {
+        match scope {
+            Scope::System => true,
+            Scope::Database { database } => {
+                s.role.is_some()
+                    && (s.database.is_none() || s.database.as_deref() == Some(database.as_str()))
+            }
+            Scope::Role { role } => {
+                s.database.is_some() && s.role.as_deref() == Some(role.as_str())
+            }
+            Scope::RoleInDatabase { .. } => false,
+        }
+    };
+    let hits: Vec<&Stored> = all.iter().filter(|s| s.name == name && beats(s)).collect();
+    let mut out: Vec<String> = hits
+        .iter()
+        .take(5)
+        .map(|s| {
+            format!(
+                "{} has its own {name} ({}): its sessions keep that",
+                s.label(),
+                display_or_not_set(meta, Some(&s.value))
+            )
+        })
+        .collect();
+    if hits.len() > 5 {
+        out.push(format!(
+            "... and {} more database / role settings of {name}",
+            hits.len() - 5
+        ));
+    }
+    out
+}
+
+/// Plan `tune set`.
+pub fn plan_set(
+    db: &mut Db,
+    scope: &Scope,
+    pairs: Vec<(String, String)>,
+    notes: Vec<String>,
+) -> Result<(ChangeReport, Context)> {
+    let cat = Catalog::load(db)?;
+    let desired = validate_set(&cat, scope, &pairs, db.facts.version_num, &db.facts.version)
+        .map_err(refuse_all)?;
+    catalog::check_target(db, scope)?;
+    let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
+    let names: Vec<String> = desired.iter().map(|d| d.name.clone()).collect();
+    let (stored, all) = stored_now(db, &cat, scope, Some(&names))?;
+    let server = server_record(db);
+    let report = build_plan(db, "set", scope, desired, &stored, &all, &cat, notes)?;
+    Ok((
+        report,
+        Context {
+            catalog: cat,
+            server,
+            guard,
+        },
+    ))
+}
+
+/// Plan `tune reset` (names, or every connection setting stored in the scope).
+pub fn plan_reset(
+    db: &mut Db,
+    scope: &Scope,
+    names: &[String],
+    all_connection: bool,
+) -> Result<(ChangeReport, Context)> {
+    let cat = Catalog::load(db)?;
+    catalog::check_target(db, scope)?;
+    let lookup: Option<Vec<String>> =
+        (!all_connection).then(|| names.iter().map(|n| n.to_ascii_lowercase()).collect());
+    let (stored, all) = stored_now(db, &cat, scope, lookup.as_deref())?;
+    let mut notes = Vec::new();
+    let names: Vec<String> = if all_connection {
+        let picked: Vec<String> = CONNECTION_SETTINGS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .filter(|n| stored.contains_key(n))
+            .collect();
+        let others: Vec<&String> = stored
+            .keys()
+            .filter(|k| !CONNECTION_SETTINGS.iter().any(|(n, _)| n == k))
+            .collect();
+        if !others.is_empty() {
+            notes.push(format!(
+                "--all resets connection settings only; {} also stores {} (name them to reset them)",
+                scope.label(),
+                others
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        picked
+    } else {
+        names.to_vec()
+    };
+    let desired = validate_reset(
+        &cat,
+        scope,
+        &names,
+        &stored,
+        db.facts.version_num,
+        &db.facts.version,
+    )
+    .map_err(refuse_all)?;
+    let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
+    let server = server_record(db);
+    let report = build_plan(db, "reset", scope, desired, &stored, &all, &cat, notes)?;
+    Ok((
+        report,
+        Context {
+            catalog: cat,
+            server,
+            guard,
+        },
+    ))
+}
+
+/// Plan `tune undo` of a history entry: put back each old value exactly (or remove it when it was not set).
+pub fn plan_undo(db: &mut Db, entry: &Entry) -> Result<(ChangeReport, Context)> {
+    let scope = &entry.scope;
+    let cat = Catalog::load(db)?;
+    catalog::check_target(db, scope)?;
+    let mut errors = Vec::new();
+    for c in &entry.changes {
+        if let Some(s) = cat.get(&c.name) {
+            if let Err(e) = scope.allows(s) {
+                errors.push(e);
+            }
+        } else if c.old.is_some() {
+            errors.push(unknown_setting(
+                &cat,
+                &c.name,
+                db.facts.version_num,
+                &db.facts.version,
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(refuse_all(errors));
+    }
+    let names: Vec<String> = entry.changes.iter().map(|c| c.name.clone()).collect();
+    let guard = system_guard(db, scope, names.iter().map(String::as_str), &cat)?;
+    let (stored, all) = stored_now(db, &cat, scope, Some(&names))?;
+    let mut notes = Vec::new();
+    for c in &entry.changes {
+        let now = stored.get(&c.name);
+        let meta = cat.get(&c.name).map(|s| s.meta());
+        let same = match (now, &c.new) {
+            (None, None) => true,
+            (Some(a), Some(b)) => match &meta {
+                Some(m) => value::same_value(m, a, b),
+                None => a == b,
+            },
+            _ => false,
+        };
+        if !same {
+            notes.push(format!(
+                "{} was changed since pgconn set it to {}: it is {} now; undo puts back {}",
+                c.name,
+                display_or_not_set(meta.as_ref(), c.new.as_deref()),
+                display_or_not_set(meta.as_ref(), now.map(String::as_str)),
+                display_or_not_set(meta.as_ref(), c.old.as_deref()),
+            ));
+        }
+    }
+    let desired: Vec<Desired> = entry
+        .changes
+        .iter()
+        .rev()
+        .map(|c| Desired {
+            name: c.name.clone(),
+            input: None,
+            new: c.old.clone(),
+        })
+        .collect();
+    let server = server_record(db);
+    let mut report = build_plan(db, "undo", scope, desired, &stored, &all, &cat, notes)?;
+    report.undoes = Some(entry.id.clone());
+    Ok((
+        report,
+        Context {
+            catalog: cat,
+            server,
+            guard,
+        },
+    ))
+}
+
+/// Before ALTER SYSTEM: refuse where it is switched off (allow_alter_system = off, 17+).
+fn system_guard<'a>(
+    db: &mut Db,
+    scope: &Scope,
+    names: impl Iterator<Item = &'a str>,
+    cat: &Catalog,
+) -> Result<Option<Guard>> {
+    if *scope != Scope::System {
+        return Ok(None);
+    }
+    let guard = Guard::load(db)?;
+    if guard.allow_alter_system.as_deref() == Some("off") {
+        let names: Vec<&str> = names.collect();
+        return Err(anyhow!(
+            "ALTER SYSTEM is switched off on this server (allow_alter_system = off): its configuration is \
+             managed outside PostgreSQL; nothing was changed. Change {} where postgresql.conf is managed \
+             (configuration management, the operator, or {}){}",
+            names.join(", "),
+            guard
+                .provider()
+                .unwrap_or("the provider's parameter settings on a managed service"),
+            role_level_alternative(cat, &names)
+        ));
+    }
+    Ok(Some(guard))
+}
+
+/// ", or per database / role ..." when every named setting allows it.
+fn role_level_alternative(cat: &Catalog, names: &[&str]) -> String {
+    let ok = !names.is_empty()
+        && names.iter().all(|n| {
+            cat.get(n)
+                .is_some_and(|s| matches!(s.context.as_str(), "user" | "superuser"))
+        });
+    if ok {
+        "; or set it for the applications' database or role with --database DB / --role ROLE".into()
+    } else {
+        String::new()
+    }
+}
+
+/// Ask, record the history, apply, and fill in the outcome.
+pub fn apply(
+    db: &mut Db,
+    report: &mut ChangeReport,
+    ctx: &Context,
+    history_path: &std::path::Path,
+) -> Result<()> {
+    let id = history::new_id();
+    let entry = Entry {
+        id: id.clone(),
+        time: history::now_rfc3339(),
+        action: report.action.to_string(),
+        server: ctx.server.clone(),
+        scope: report.scope.clone(),
+        changes: report
+            .pending()
+            .map(|c| ChangeRecord {
+                name: c.name.clone(),
+                old: c.old.clone(),
+                new: c.new.clone(),
+            })
+            .collect(),
+        undoes: report.undoes.clone(),
+    };
+    history::record(history_path, &entry)?;
+    report.history_file = Some(history_path.display().to_string());
+    report.history_id = Some(id.clone());
+
+    let statements: Vec<(String, String)> = report
+        .pending()
+        .filter_map(|c| c.sql.clone().map(|s| (c.name.clone(), s)))
+        .collect();
+    let scope = report.scope.clone();
+    if scope == Scope::System {
+        let mut done = 0;
+        for (name, sql) in &statements {
+            if let Err(e) = db.execute_simple(sql) {
+                let explained = explain(e, &scope, db, ctx, &[name.as_str()]);
+                if done == 0 {
+                    let _ = history::record_failure(history_path, &id, &format!("{explained:#}"));
+                    return Err(explained);
+                }
+                return Err(explained.context(format!(
+                    "{done} of {} changes were applied before this one failed; `pgconn tune undo` puts \
+                     them back",
+                    statements.len()
+                )));
+            }
+            done += 1;
+        }
+        report.applied = true;
+        report.outcome = Some(after_system(db, report, ctx)?);
+    } else {
+        // One simple-protocol query: the statements run as one implicit transaction, all or nothing.
+        let batch = statements
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(";\n");
+        if let Err(e) = db.execute_simple(&batch) {
+            let names: Vec<&str> = statements.iter().map(|(n, _)| n.as_str()).collect();
+            let explained = explain(e, &scope, db, ctx, &names);
+            let _ = history::record_failure(history_path, &id, &format!("{explained:#}"));
+            return Err(explained);
+        }
+        report.applied = true;
+        report.outcome = Some(after_scoped(db, &scope)?);
+    }
+    Ok(())
+}
+
+/// After ALTER DATABASE / ROLE: how many sessions in the scope still run with the old values.
+fn after_scoped(db: &mut Db, scope: &Scope) -> Result<Outcome> {
+    let (d, r) = (scope.database(), scope.role());
+    let row = db.query_one(
+        include_str!("../../sql/tune_sessions_before.sql"),
+        &[(&d, Type::TEXT), (&r, Type::TEXT)],
+    )?;
+    let before: i64 = row.get("before");
+    let hidden: i64 = row.get("not_visible");
+    let mut next_steps = Vec::new();
+    if before > 0 {
+        next_steps.push(format!(
+            "{before} session(s) of {} connected before the change keep the old values until they \
+             reconnect (e.g. when their pool recycles them)",
+            scope.label()
+        ));
+    }
+    Ok(Outcome {
+        new_sessions_only: true,
+        sessions_with_old_value: Some(before),
+        sessions_not_visible: Some(hidden),
+        reloaded: None,
+        effects: Vec::new(),
+        next_steps,
+    })
+}
+
+/// After ALTER SYSTEM: reload, wait until this session has seen the reload, then re-read pg_settings.
+fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let guard = ctx.guard.clone().unwrap_or_default();
+    let reload = db.query_one(include_str!("../../sql/tune_reload.sql"), &[]);
+    let reloaded = match reload {
+        Ok(r) => r.get::<_, bool>("reloaded"),
+        Err(e) if db::sqlstate(&e) == Some(SqlState::INSUFFICIENT_PRIVILEGE) => {
+            out.next_steps.push(format!(
+                "role {} may not call pg_reload_conf(): the new values are in postgresql.auto.conf but not \
+                 loaded. Run `SELECT pg_reload_conf();` as a superuser (or GRANT EXECUTE ON FUNCTION \
+                 pg_reload_conf() TO {}), or `pg_ctl reload`",
+                quoted(&db.facts.current_user),
+                quote::ident(&db.facts.current_user)
+            ));
+            false
+        }
+        Err(e) => return Err(e.context("ALTER SYSTEM succeeded but the reload failed")),
+    };
+    let mut seen = false;
+    if reloaded {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            let r = db.query_one(include_str!("../../sql/tune_conf_load_time.sql"), &[])?;
+            let t: Option<String> = r.get("conf_load_time");
+            if t != guard.conf_load_time {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !seen {
+            out.next_steps.push(
+                "the reload was requested but had not reached this session after 5s; check with \
+                 `pgconn tune show` in a moment"
+                    .into(),
+            );
+        }
+    }
+    out.reloaded = Some(reloaded && seen);
+
+    let cat = Catalog::load(db)?;
+    let mut restart = Vec::new();
+    for c in report.pending() {
+        let Some(s) = cat.get(&c.name) else { continue };
+        let meta = s.meta();
+        let running = value::display(&meta, &s.setting);
+        let status = if !reloaded || !seen {
+            "not_reloaded"
+        } else if s.pending_restart {
+            restart.push(c.name.clone());
+            "pending_restart"
+        } else if s.session_sourced() {
+            "reloaded"
+        } else {
+            match &c.new {
+                Some(v) if !value::same_value(&meta, v, &s.setting) => "not_applied",
+                _ => "applied",
+            }
+        };
+        out.effects.push(Effect {
+            name: c.name.clone(),
+            status,
+            running_value: running,
+            pending_restart: s.pending_restart,
+        });
+    }
+    if !restart.is_empty() {
+        let cmd = match &guard.data_directory {
+            Some(d) => format!("pg_ctl restart -D {}", shell_quote(d)),
+            None => "pg_ctl restart -D <data directory>".into(),
+        };
+        out.next_steps.push(format!(
+            "{} take(s) effect only after a restart, which pgconn never does itself. Restart when it suits \
+             (all sessions are disconnected): `{cmd}` as the server's OS user, `sudo systemctl restart \
+             postgresql`, or a reboot from the console on a managed service",
+            restart.join(", ")
+        ));
+    }
+    if out.effects.iter().any(|e| e.status == "not_applied") {
+        out.next_steps.push(
+            "a setting shows another value than the one written: a server command-line option or an \
+             error in the configuration files may take precedence (`pgconn tune show`, pg_file_settings)"
+                .into(),
+        );
+    }
+    Ok(out)
+}
+
+/// A path for a shell command line (single quotes when needed).
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Turn a failed ALTER into a message that says who may do it and what to do instead (by SQLSTATE).
+fn explain(
+    e: anyhow::Error,
+    scope: &Scope,
+    db: &Db,
+    ctx: &Context,
+    names: &[&str],
+) -> anyhow::Error {
+    let user = &db.facts.current_user;
+    let code = db::sqlstate(&e);
+    if code != Some(SqlState::INSUFFICIENT_PRIVILEGE) {
+        return e.context(format!(
+            "could not change {}; nothing was changed",
+            scope.label()
+        ));
+    }
+    let superuser_only: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| ctx.catalog.get(n).is_some_and(|s| s.context == "superuser"))
+        .collect();
+    let param_note = if superuser_only.is_empty() || db.facts.is_superuser {
+        String::new()
+    } else {
+        format!(
+            " {} may only be set by a superuser or a role granted SET on it (GRANT SET ON PARAMETER {} TO {}).",
+            superuser_only.join(", "),
+            superuser_only.join(", "),
+            quote::ident(user)
+        )
+    };
+    let msg = match scope {
+        Scope::Database { database } => format!(
+            "permission denied: ALTER DATABASE ... SET needs the owner of database {} or a superuser, and \
+             role {} is neither.{param_note} Ask the owner or a superuser to run this, or set it for your \
+             own role only: `pgconn tune set ... --role {}`",
+            quoted(database),
+            quoted(user),
+            shell_word(user)
+        ),
+        Scope::Role { role } | Scope::RoleInDatabase { role, .. } => format!(
+            "permission denied: ALTER ROLE ... SET needs a superuser, or CREATEROLE for a non-superuser \
+             role (on PostgreSQL 16+ also ADMIN OPTION on it); any role may change its own defaults. Role \
+             {} may not change role {}.{param_note} Ask a superuser, or use --database DB for a database \
+             you own",
+            quoted(user),
+            quoted(role)
+        ),
+        Scope::System => {
+            let managed = ctx.guard.as_ref().and_then(Guard::provider);
+            format!(
+                "permission denied: ALTER SYSTEM needs a superuser or GRANT ALTER SYSTEM ON PARAMETER {} TO \
+                 {} (PostgreSQL 15+), and role {} has neither. {}{}",
+                names.join(", "),
+                quote::ident(user),
+                quoted(user),
+                match managed {
+                    Some(p) => format!("This looks like {p}."),
+                    None => "On a managed service (RDS, Cloud SQL, Azure) no role may use ALTER SYSTEM: \
+                             change it in the parameter group / database flags / server parameters."
+                        .to_string(),
+                },
+                role_level_alternative(&ctx.catalog, names)
+            )
+        }
+    };
+    e.context(msg)
+}
+
+/// A word for a suggested command line, single-quoted when the shell would split or expand it.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::tune::catalog::Setting;
+    use crate::commands::tune::value::VarType;
+
+    fn cat() -> Catalog {
+        let mut c = Catalog::default();
+        let mk = |name: &str, unit: Option<&str>, ctx: &str, min: f64, max: f64, v: &str| Setting {
+            name: name.into(),
+            setting: v.into(),
+            unit: unit.map(str::to_string),
+            vartype: VarType::Integer,
+            context: ctx.into(),
+            source: "default".into(),
+            sourcefile: None,
+            sourceline: None,
+            min: Some(min),
+            max: Some(max),
+            enumvals: vec![],
+            boot_val: Some(v.into()),
+            pending_restart: false,
+        };
+        for s in [
+            mk(
+                "statement_timeout",
+                Some("ms"),
+                "user",
+                0.0,
+                2147483647.0,
+                "0",
+            ),
+            mk("max_connections", None, "postmaster", 1.0, 262143.0, "100"),
+            mk(
+                "superuser_reserved_connections",
+                None,
+                "postmaster",
+                0.0,
+                262143.0,
+                "3",
+            ),
+        ] {
+            c.settings.insert(s.name.clone(), s);
+        }
+        c
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn set_validation_reports_every_problem() {
+        let db = Scope::Database {
+            database: "app".into(),
+        };
+        let errs = validate_set(
+            &cat(),
+            &db,
+            &pairs(&[
+                ("statement_timeout", "5 fortnights"),
+                ("max_connections", "200"),
+                ("transaction_timeout", "5min"),
+                ("statment_timeout", "1s"),
+            ]),
+            150018,
+            "15.18",
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        assert!(errs[0].contains("unknown unit"));
+        assert!(errs[1].contains("--system"));
+        assert!(errs[2].contains("added in PostgreSQL 17"));
+        assert!(errs[3].contains("did you mean statement_timeout"));
+    }
+
+    #[test]
+    fn set_values_are_normalised() {
+        let d = validate_set(
+            &cat(),
+            &Scope::System,
+            &pairs(&[("statement_timeout", "1h30m"), ("max_connections", "200")]),
+            150018,
+            "15.18",
+        )
+        .unwrap();
+        assert_eq!(d[0].new.as_deref(), Some("90min"));
+        assert_eq!(d[0].input.as_deref(), Some("1h30m"));
+        assert_eq!(d[1].new.as_deref(), Some("200"));
+    }
+
+    #[test]
+    fn max_connections_stays_above_the_reserved_slots() {
+        let errs = validate_set(
+            &cat(),
+            &Scope::System,
+            &pairs(&[("max_connections", "3")]),
+            150018,
+            "15.18",
+        )
+        .unwrap_err();
+        assert!(errs[0].contains("refuse to start"), "{errs:?}");
+        assert!(validate_set(
+            &cat(),
+            &Scope::System,
+            &pairs(&[("max_connections", "4")]),
+            150018,
+            "15.18"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn overriding_layers_are_named() {
+        let st = |d: Option<&str>, r: Option<&str>| Stored {
+            database: d.map(str::to_string),
+            role: r.map(str::to_string),
+            name: "statement_timeout".into(),
+            value: "10s".into(),
+        };
+        let all = vec![
+            st(Some("app"), None),
+            st(None, Some("web")),
+            st(Some("other"), Some("web")),
+            st(Some("app"), Some("api")),
+        ];
+        let db = Scope::Database {
+            database: "app".into(),
+        };
+        let notes = overridden_by(&all, &db, "statement_timeout", None);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("role \"web\""));
+        assert!(notes[1].contains("role \"api\" in database \"app\""));
+        let role = Scope::Role { role: "web".into() };
+        assert_eq!(
+            overridden_by(&all, &role, "statement_timeout", None).len(),
+            1
+        );
+        assert_eq!(
+            overridden_by(&all, &Scope::System, "statement_timeout", None).len(),
+            4
+        );
+    }
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_word("alice"), "alice");
+        assert_eq!(shell_word("it's me"), "'it'\\''s me'");
+        assert_eq!(
+            shell_quote("/var/lib/postgresql/15/main"),
+            "/var/lib/postgresql/15/main"
+        );
+        assert_eq!(shell_quote("/tmp/a b"), "'/tmp/a b'");
+    }
+}
