@@ -2,6 +2,7 @@
 
 use comfy_table::Cell;
 
+use crate::commands::tune::catalog::quoted;
 use crate::commands::tune::plan::ChangeReport;
 use crate::commands::tune::show::ShowReport;
 use crate::commands::tune::{HistoryReport, PresetsReport};
@@ -30,10 +31,10 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
     let mut out = String::new();
     let mut what = Vec::new();
     if let Some(d) = &r.database {
-        what.push(format!("database \"{d}\""));
+        what.push(format!("database {}", quoted(d)));
     }
     if let Some(role) = &r.role {
-        what.push(format!("role \"{role}\""));
+        what.push(format!("role {}", quoted(role)));
     }
     out.push_str(&format!(
         "{} {}  (PostgreSQL {}){}\n\n",
@@ -93,9 +94,11 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
                 .iter()
                 .map(|o| {
                     let who = match (&o.database, &o.role) {
-                        (Some(d), Some(role)) => format!("role \"{role}\" in \"{d}\""),
-                        (None, Some(role)) => format!("role \"{role}\""),
-                        (Some(d), None) => format!("database \"{d}\""),
+                        (Some(d), Some(role)) => {
+                            format!("role {} in {}", quoted(role), quoted(d))
+                        }
+                        (None, Some(role)) => format!("role {}", quoted(role)),
+                        (Some(d), None) => format!("database {}", quoted(d)),
                         (None, None) => "all roles".into(),
                     };
                     format!("{who} {}", o.value)
@@ -220,12 +223,22 @@ pub fn result(r: &ChangeReport, st: &Style) -> String {
     let Some(o) = &r.outcome else { return out };
     if o.new_sessions_only {
         let n = o.sessions_with_old_value.unwrap_or(0);
-        out.push_str(&format!(
-            "This applies to new sessions only: {n} session{} connected before the change still run{} with the old value{}.\n",
-            if n == 1 { "" } else { "s" },
-            if n == 1 { "s" } else { "" },
-            if pending == 1 { "" } else { "s" },
-        ));
+        let values = if pending == 1 { "value" } else { "values" };
+        if n == 0 {
+            out.push_str(
+                "This applies to new sessions only; no session of the scope was connected before the \
+                 change.\n",
+            );
+        } else {
+            out.push_str(&format!(
+                "This applies to new sessions only: {n} session{} connected before the change still run{} with \
+                 the old {values} until {} reconnect{}.\n",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" },
+                if n == 1 { "it" } else { "they" },
+                if n == 1 { "s" } else { "" },
+            ));
+        }
         if let Some(h) = o.sessions_not_visible.filter(|h| *h > 0) {
             out.push_str(&format!(
                 "({h} more session{} in the scope belong to roles whose connection times this role cannot see.)\n",

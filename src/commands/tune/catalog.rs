@@ -314,10 +314,6 @@ pub fn file_settings(db: &mut Db) -> Result<Option<Vec<FileEntry>>> {
 #[derive(Debug, Clone)]
 pub struct AutoConf {
     pub values: BTreeMap<String, String>,
-    /// Read from pg_file_settings (exact) rather than reconstructed from pg_settings.
-    pub exact: bool,
-    /// Names whose stored value could not be determined (only when not exact).
-    pub unknown: Vec<String>,
 }
 
 impl AutoConf {
@@ -328,39 +324,7 @@ impl AutoConf {
                 values.insert(e.name.clone(), v.clone());
             }
         }
-        AutoConf {
-            values,
-            exact: true,
-            unknown: Vec::new(),
-        }
-    }
-
-    /// Without pg_file_settings: pg_settings names postgresql.auto.conf as the source file to roles with
-    /// pg_read_all_settings, but only for values this session runs with. Settings this session overrides
-    /// and values waiting for a restart stay unknown.
-    pub fn from_settings(cat: &Catalog, names: &[String]) -> Option<AutoConf> {
-        let mut values = BTreeMap::new();
-        let mut unknown = Vec::new();
-        for name in names {
-            let Some(s) = cat.get(name) else { continue };
-            if s.source == "configuration file" && s.sourcefile.is_none() {
-                return None;
-            }
-            if s.session_sourced() || s.pending_restart {
-                unknown.push(name.clone());
-            } else if s.source == "configuration file"
-                && s.sourcefile
-                    .as_deref()
-                    .is_some_and(|f| f.ends_with("postgresql.auto.conf"))
-            {
-                values.insert(name.clone(), s.setting.clone());
-            }
-        }
-        Some(AutoConf {
-            values,
-            exact: false,
-            unknown,
-        })
+        AutoConf { values }
     }
 
     pub fn get(&self, name: &str) -> Option<&String> {

@@ -164,6 +164,7 @@ pub fn server_record(db: &mut Db) -> ServerRecord {
 
 /// Why a name cannot be used on this server.
 fn unknown_setting(cat: &Catalog, name: &str, version_num: i32, version: &str) -> String {
+    let version = version.split_whitespace().next().unwrap_or(version);
     if let Some((_, since)) = CONNECTION_SETTINGS.iter().find(|(n, _)| *n == name) {
         if version_num < *since {
             return format!(
@@ -307,12 +308,7 @@ fn refuse_all(errors: Vec<String>) -> anyhow::Error {
 }
 
 /// What the scope stores now, name → exact text.
-fn stored_now(
-    db: &mut Db,
-    cat: &Catalog,
-    scope: &Scope,
-    names: Option<&[String]>,
-) -> Result<(BTreeMap<String, String>, Vec<Stored>)> {
+fn stored_now(db: &mut Db, scope: &Scope) -> Result<(BTreeMap<String, String>, Vec<Stored>)> {
     let all = catalog::role_settings(db)?;
     if *scope != Scope::System {
         let map = all
@@ -327,31 +323,13 @@ fn stored_now(
     let auto = match catalog::file_settings(db)? {
         Some(files) => AutoConf::from_files(&files),
         None => {
-            let names: Vec<String> = match names {
-                Some(n) => n.to_vec(),
-                None => CONNECTION_SETTINGS
-                    .iter()
-                    .map(|(n, _)| n.to_string())
-                    .collect(),
-            };
-            let Some(auto) = AutoConf::from_settings(cat, &names) else {
-                return Err(anyhow!(
-                    "cannot read what ALTER SYSTEM has stored in postgresql.auto.conf (pg_file_settings \
-                     needs a superuser, pg_settings.sourcefile needs pg_read_all_settings), so this change \
-                     could not be undone exactly; nothing was changed. Run it as a superuser, or GRANT \
-                     pg_read_all_settings TO {}",
-                    quote::ident(&db.facts.current_user)
-                ));
-            };
-            if !auto.unknown.is_empty() {
-                return Err(anyhow!(
-                    "cannot tell what postgresql.auto.conf stores for {} (this session overrides it or a \
-                     restart is pending, and pg_file_settings needs a superuser), so the change could not \
-                     be undone exactly; nothing was changed. Run it as a superuser",
-                    auto.unknown.join(", ")
-                ));
-            }
-            auto
+            return Err(anyhow!(
+                "cannot read what ALTER SYSTEM has stored in postgresql.auto.conf: pg_file_settings needs a \
+                 superuser (or `GRANT SELECT ON pg_file_settings TO {0}; GRANT EXECUTE ON FUNCTION \
+                 pg_show_all_file_settings() TO {0};`). Without it the change could not be undone exactly, so \
+                 nothing was changed",
+                quote::ident(&db.facts.current_user)
+            ))
         }
     };
     Ok((auto.values, all))
@@ -508,8 +486,7 @@ pub fn plan_set(
         .map_err(refuse_all)?;
     catalog::check_target(db, scope)?;
     let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
-    let names: Vec<String> = desired.iter().map(|d| d.name.clone()).collect();
-    let (stored, all) = stored_now(db, &cat, scope, Some(&names))?;
+    let (stored, all) = stored_now(db, scope)?;
     let server = server_record(db);
     let report = build_plan(db, "set", scope, desired, &stored, &all, &cat, notes)?;
     Ok((
@@ -531,9 +508,21 @@ pub fn plan_reset(
 ) -> Result<(ChangeReport, Context)> {
     let cat = Catalog::load(db)?;
     catalog::check_target(db, scope)?;
-    let lookup: Option<Vec<String>> =
-        (!all_connection).then(|| names.iter().map(|n| n.to_ascii_lowercase()).collect());
-    let (stored, all) = stored_now(db, &cat, scope, lookup.as_deref())?;
+    let guard_names: Vec<String> = if all_connection {
+        CONNECTION_SETTINGS
+            .iter()
+            .filter(|(n, _)| cat.get(n).is_some())
+            .map(|(n, _)| n.to_string())
+            .collect()
+    } else {
+        names
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .filter(|n| cat.get(n).is_some())
+            .collect()
+    };
+    let guard = system_guard(db, scope, guard_names.iter().map(String::as_str), &cat)?;
+    let (stored, all) = stored_now(db, scope)?;
     let mut notes = Vec::new();
     let names: Vec<String> = if all_connection {
         let picked: Vec<String> = CONNECTION_SETTINGS
@@ -569,7 +558,6 @@ pub fn plan_reset(
         &db.facts.version,
     )
     .map_err(refuse_all)?;
-    let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
     let server = server_record(db);
     let report = build_plan(db, "reset", scope, desired, &stored, &all, &cat, notes)?;
     Ok((
@@ -607,7 +595,7 @@ pub fn plan_undo(db: &mut Db, entry: &Entry) -> Result<(ChangeReport, Context)> 
     }
     let names: Vec<String> = entry.changes.iter().map(|c| c.name.clone()).collect();
     let guard = system_guard(db, scope, names.iter().map(String::as_str), &cat)?;
-    let (stored, all) = stored_now(db, &cat, scope, Some(&names))?;
+    let (stored, all) = stored_now(db, scope)?;
     let mut notes = Vec::new();
     for c in &entry.changes {
         let now = stored.get(&c.name);
@@ -663,13 +651,13 @@ fn system_guard<'a>(
     if *scope != Scope::System {
         return Ok(None);
     }
+    let names: Vec<&str> = names.collect();
     let guard = Guard::load(db)?;
     if guard.allow_alter_system.as_deref() == Some("off") {
-        let names: Vec<&str> = names.collect();
         return Err(anyhow!(
             "ALTER SYSTEM is switched off on this server (allow_alter_system = off): its configuration is \
              managed outside PostgreSQL; nothing was changed. Change {} where postgresql.conf is managed \
-             (configuration management, the operator, or {}){}",
+             (configuration management, the operator, or {}).{}",
             names.join(", "),
             guard
                 .provider()
@@ -677,10 +665,33 @@ fn system_guard<'a>(
             role_level_alternative(cat, &names)
         ));
     }
+    if !db.facts.is_superuser {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let denied: Vec<String> = if db.facts.version_num >= 150000 {
+            db.query(
+                include_str!("../../sql/tune_alter_system_privilege.sql"),
+                &[(&names, Type::TEXT_ARRAY)],
+            )?
+            .iter()
+            .map(|r| r.get("name"))
+            .collect()
+        } else {
+            names.clone()
+        };
+        if !denied.is_empty() {
+            let denied: Vec<&str> = denied.iter().map(String::as_str).collect();
+            return Err(anyhow!(system_denied(
+                &db.facts.current_user,
+                &denied,
+                Some(&guard),
+                cat
+            )));
+        }
+    }
     Ok(Some(guard))
 }
 
-/// ", or per database / role ..." when every named setting allows it.
+/// " Or set it per database / role ..." when every named setting allows that.
 fn role_level_alternative(cat: &Catalog, names: &[&str]) -> String {
     let ok = !names.is_empty()
         && names.iter().all(|n| {
@@ -688,7 +699,8 @@ fn role_level_alternative(cat: &Catalog, names: &[&str]) -> String {
                 .is_some_and(|s| matches!(s.context.as_str(), "user" | "superuser"))
         });
     if ok {
-        "; or set it for the applications' database or role with --database DB / --role ROLE".into()
+        " Or set it for the applications' database or role instead: --database DB / --role ROLE."
+            .into()
     } else {
         String::new()
     }
@@ -728,8 +740,7 @@ pub fn apply(
         .collect();
     let scope = report.scope.clone();
     if scope == Scope::System {
-        let mut done = 0;
-        for (name, sql) in &statements {
+        for (done, (name, sql)) in statements.iter().enumerate() {
             if let Err(e) = db.execute_simple(sql) {
                 let explained = explain(e, &scope, db, ctx, &[name.as_str()]);
                 if done == 0 {
@@ -737,12 +748,11 @@ pub fn apply(
                     return Err(explained);
                 }
                 return Err(explained.context(format!(
-                    "{done} of {} changes were applied before this one failed; `pgconn tune undo` puts \
-                     them back",
+                    "{done} of {} changes were written to postgresql.auto.conf (not reloaded) before this \
+                     one failed; `pgconn tune undo` takes them back out",
                     statements.len()
                 )));
             }
-            done += 1;
         }
         report.applied = true;
         report.outcome = Some(after_system(db, report, ctx)?);
@@ -774,21 +784,13 @@ fn after_scoped(db: &mut Db, scope: &Scope) -> Result<Outcome> {
     )?;
     let before: i64 = row.get("before");
     let hidden: i64 = row.get("not_visible");
-    let mut next_steps = Vec::new();
-    if before > 0 {
-        next_steps.push(format!(
-            "{before} session(s) of {} connected before the change keep the old values until they \
-             reconnect (e.g. when their pool recycles them)",
-            scope.label()
-        ));
-    }
     Ok(Outcome {
         new_sessions_only: true,
         sessions_with_old_value: Some(before),
         sessions_not_visible: Some(hidden),
         reloaded: None,
         effects: Vec::new(),
-        next_steps,
+        next_steps: Vec::new(),
     })
 }
 
@@ -834,18 +836,48 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<Out
     out.reloaded = Some(reloaded && seen);
 
     let cat = Catalog::load(db)?;
+    let files = catalog::file_settings(db)?;
     let mut restart = Vec::new();
     for c in report.pending() {
         let Some(s) = cat.get(&c.name) else { continue };
         let meta = s.meta();
-        let running = value::display(&meta, &s.setting);
+        let mut running = value::display(&meta, &s.setting);
         let status = if !reloaded || !seen {
             "not_reloaded"
         } else if s.pending_restart {
             restart.push(c.name.clone());
             "pending_restart"
         } else if s.session_sourced() {
-            "reloaded"
+            // This session's own value hides the server-wide one; the files say what others now get.
+            let last = files
+                .as_deref()
+                .and_then(|f| f.iter().rev().find(|e| e.name == c.name));
+            match (last, &c.new) {
+                (Some(e), Some(v))
+                    if e.auto_conf
+                        && e.applied
+                        && e.error.is_none()
+                        && e.setting.as_deref() == Some(v.as_str()) =>
+                {
+                    running = value::display(&meta, v);
+                    "applied"
+                }
+                (Some(e), None) if !e.auto_conf && e.applied && e.error.is_none() => {
+                    if let Some(v) = &e.setting {
+                        running = value::display(&meta, v);
+                    }
+                    "applied"
+                }
+                (None, None) if files.is_some() => {
+                    running = s
+                        .boot_val
+                        .as_deref()
+                        .map(|b| value::display(&meta, b))
+                        .unwrap_or(running);
+                    "applied"
+                }
+                _ => "reloaded",
+            }
         } else {
             match &c.new {
                 Some(v) if !value::same_value(&meta, v, &s.setting) => "not_applied",
@@ -901,13 +933,17 @@ fn explain(
     names: &[&str],
 ) -> anyhow::Error {
     let user = &db.facts.current_user;
-    let code = db::sqlstate(&e);
-    if code != Some(SqlState::INSUFFICIENT_PRIVILEGE) {
+    if db::sqlstate(&e) != Some(SqlState::INSUFFICIENT_PRIVILEGE) {
         return e.context(format!(
             "could not change {}; nothing was changed",
             scope.label()
         ));
     }
+    let server_said = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<postgres::Error>())
+        .map(db::describe_pg_error)
+        .unwrap_or_else(|| format!("{e}"));
     let superuser_only: Vec<&str> = names
         .iter()
         .copied()
@@ -917,7 +953,7 @@ fn explain(
         String::new()
     } else {
         format!(
-            " {} may only be set by a superuser or a role granted SET on it (GRANT SET ON PARAMETER {} TO {}).",
+            "{} may only be set by a superuser or a role granted SET on it (GRANT SET ON PARAMETER {} TO {}). ",
             superuser_only.join(", "),
             superuser_only.join(", "),
             quote::ident(user)
@@ -925,40 +961,45 @@ fn explain(
     };
     let msg = match scope {
         Scope::Database { database } => format!(
-            "permission denied: ALTER DATABASE ... SET needs the owner of database {} or a superuser, and \
-             role {} is neither.{param_note} Ask the owner or a superuser to run this, or set it for your \
-             own role only: `pgconn tune set ... --role {}`",
+            "permission denied: ALTER DATABASE ... SET needs the owner of database {} or a superuser. \
+             {param_note}Ask the owner or a superuser to run this, or set it for your own role only: \
+             `pgconn tune set ... --role {}`",
             quoted(database),
-            quoted(user),
             shell_word(user)
         ),
+        Scope::Role { role } | Scope::RoleInDatabase { role, .. } if role == user => format!(
+            "permission denied: {param_note}Ask a superuser to set it for role {}",
+            quoted(role)
+        ),
         Scope::Role { role } | Scope::RoleInDatabase { role, .. } => format!(
-            "permission denied: ALTER ROLE ... SET needs a superuser, or CREATEROLE for a non-superuser \
-             role (on PostgreSQL 16+ also ADMIN OPTION on it); any role may change its own defaults. Role \
-             {} may not change role {}.{param_note} Ask a superuser, or use --database DB for a database \
-             you own",
+            "permission denied: ALTER ROLE ... SET needs a superuser, or CREATEROLE for a non-superuser role \
+             (on PostgreSQL 16+ also ADMIN OPTION on it); a role may only change its own defaults otherwise, \
+             so role {} may not change role {}. {param_note}Ask a superuser, or use --database DB for a \
+             database you own",
             quoted(user),
             quoted(role)
         ),
-        Scope::System => {
-            let managed = ctx.guard.as_ref().and_then(Guard::provider);
-            format!(
-                "permission denied: ALTER SYSTEM needs a superuser or GRANT ALTER SYSTEM ON PARAMETER {} TO \
-                 {} (PostgreSQL 15+), and role {} has neither. {}{}",
-                names.join(", "),
-                quote::ident(user),
-                quoted(user),
-                match managed {
-                    Some(p) => format!("This looks like {p}."),
-                    None => "On a managed service (RDS, Cloud SQL, Azure) no role may use ALTER SYSTEM: \
-                             change it in the parameter group / database flags / server parameters."
-                        .to_string(),
-                },
-                role_level_alternative(&ctx.catalog, names)
-            )
-        }
+        Scope::System => system_denied(user, names, ctx.guard.as_ref(), &ctx.catalog),
     };
-    e.context(msg)
+    anyhow!("{msg} (server: {server_said})")
+}
+
+/// Why ALTER SYSTEM is not allowed for this role, and what to do instead.
+fn system_denied(user: &str, names: &[&str], guard: Option<&Guard>, cat: &Catalog) -> String {
+    format!(
+        "permission denied: ALTER SYSTEM needs a superuser or GRANT ALTER SYSTEM ON PARAMETER {} TO {} \
+         (PostgreSQL 15+), and role {} has neither; nothing was changed. {}{}",
+        names.join(", "),
+        quote::ident(user),
+        quoted(user),
+        match guard.and_then(Guard::provider) {
+            Some(p) => format!("This looks like {p}."),
+            None => "On a managed service (RDS, Cloud SQL, Azure) no role may use ALTER SYSTEM: change it in \
+                     the parameter group / database flags / server parameters."
+                .to_string(),
+        },
+        role_level_alternative(cat, names)
+    )
 }
 
 /// A word for a suggested command line, single-quoted when the shell would split or expand it.

@@ -287,7 +287,7 @@ pub fn normalise(meta: &Meta, input: &str) -> Result<Normalized, ValueError> {
             base: None,
         },
         VarType::Integer | VarType::Real => {
-            let n = numeric(meta, t, input)?;
+            let n = numeric(meta, t, input, false)?;
             check_range(meta, &n, input)?;
             n
         }
@@ -303,7 +303,9 @@ fn parse_bool(t: &str) -> Option<&'static str> {
     }
 }
 
-fn numeric(meta: &Meta, t: &str, input: &str) -> Result<Normalized, ValueError> {
+/// `round`: accept values that are not a whole number of the setting's unit and round them as PostgreSQL
+/// does (for values already stored on the server); otherwise refuse them.
+fn numeric(meta: &Meta, t: &str, input: &str, round: bool) -> Result<Normalized, ValueError> {
     let name = &meta.name;
     let is_int = meta.vartype == VarType::Integer;
     let kind = meta.unit.as_deref().and_then(unit_kind);
@@ -393,8 +395,10 @@ fn numeric(meta: &Meta, t: &str, input: &str) -> Result<Normalized, ValueError> 
     }
 
     // In the setting's own unit.
-    let base = total as f64 / unit_size as f64;
-    if is_int && total % unit_size != 0 {
+    let mut base = total as f64 / unit_size as f64;
+    if is_int && total % unit_size != 0 && round {
+        base = base.round();
+    } else if is_int && total % unit_size != 0 {
         return Err(ValueError(format!(
             "{name}: {input:?} is not a whole number of {unit_name}, the unit {name} counts in \
              (PostgreSQL would round it to {})",
@@ -407,9 +411,11 @@ fn numeric(meta: &Meta, t: &str, input: &str) -> Result<Normalized, ValueError> 
         fmt_f64(base)
     } else {
         match kind {
-            UnitKind::Time(_) if total % NS_US != 0 => return Err(ValueError(format!(
+            UnitKind::Time(_) if total % NS_US != 0 => {
+                return Err(ValueError(format!(
                 "{name}: {input:?} is finer than a microsecond, the smallest unit PostgreSQL knows"
-            ))),
+            )))
+            }
             _ => largest_exact(total, pg_units).ok_or_else(|| {
                 ValueError(format!("{name}: {input:?} cannot be written in {hint}"))
             })?,
@@ -466,7 +472,7 @@ pub fn display(meta: &Meta, stored: &str) -> String {
         ..meta.clone()
     };
     match meta.vartype {
-        VarType::Integer | VarType::Real => match numeric(&relaxed, stored.trim(), stored) {
+        VarType::Integer | VarType::Real => match numeric(&relaxed, stored.trim(), stored, false) {
             Ok(n) => n.value,
             Err(_) => stored.to_string(),
         },
@@ -486,7 +492,7 @@ pub fn base_of(meta: &Meta, stored: &str) -> Option<f64> {
                 max: None,
                 ..meta.clone()
             };
-            numeric(&relaxed, stored.trim(), stored).ok()?.base
+            numeric(&relaxed, stored.trim(), stored, true).ok()?.base
         }
         _ => None,
     }
@@ -728,5 +734,9 @@ mod tests {
         assert!(same_value(&m, "300s", "5min"));
         assert!(!same_value(&m, "30s", "5min"));
         assert_eq!(base_of(&m, "1h"), Some(3_600_000.0));
+        // Stored values PostgreSQL rounded are read the way it reads them.
+        let s = secs("tcp_keepalives_idle");
+        assert_eq!(base_of(&s, "1500ms"), Some(2.0));
+        assert_eq!(display(&s, "1500ms"), "1500ms");
     }
 }
