@@ -57,6 +57,9 @@ pub struct Session {
     /// Age in transactions of the snapshot this session holds (holds back vacuum).
     pub xmin_age: Option<i32>,
     pub superuser: bool,
+    /// pgconn's role has the privileges of the session's role (may signal it without pg_signal_backend).
+    #[serde(skip)]
+    pub own_role: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     pub visible: bool,
@@ -178,12 +181,32 @@ pub struct Snapshot {
     pub sessions: Vec<Session>,
 }
 
+/// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/`, `/*FILTER*/`), so
+/// the snapshot and the signalling statement apply exactly the same conditions.
+pub fn assemble(template: &str) -> String {
+    fn body(sql: &str) -> &str {
+        sql.split_once('\n')
+            .map(|(_, rest)| rest)
+            .unwrap_or(sql)
+            .trim_end()
+    }
+    template
+        .replace(
+            "/*CLIENT_BACKENDS*/",
+            body(include_str!("sql/client_backends.sql")),
+        )
+        .replace("/*FILTER*/", body(include_str!("sql/filter.sql")))
+}
+
+static SNAPSHOT_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| assemble(include_str!("sql/snapshot.sql")));
+
 /// Read the client sessions in one query.
 pub fn snapshot(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Snapshot> {
     let fp = filter.params();
     let mut params = fp.refs();
     params.push((&with_query, Type::BOOL));
-    let rows = db.query(include_str!("sql/snapshot.sql"), &params)?;
+    let rows = db.query(&SNAPSHOT_SQL, &params)?;
     let mut used = 0i64;
     let mut sessions = Vec::with_capacity(rows.len());
     for row in rows {
@@ -209,6 +232,7 @@ pub fn snapshot(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Snapsh
             wait_event: row.get("wait_event"),
             xmin_age: row.get("xmin_age"),
             superuser: row.get::<_, Option<bool>>("superuser").unwrap_or(false),
+            own_role: row.get::<_, Option<bool>>("own_role").unwrap_or(false),
             query: row.get("query"),
             visible: row.get::<_, Option<bool>>("visible").unwrap_or(false),
         });

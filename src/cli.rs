@@ -141,6 +141,10 @@ pub enum Command {
     Sessions(SessionsArgs),
     /// Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)
     Tune(TuneArgs),
+    /// Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log
+    KillIdle(KillIdleArgs),
+    /// Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all
+    Kill(KillArgs),
     /// Start a throwaway local server with a simulated connection leak
     Sandbox(SandboxArgs),
     /// Print a shell completion script
@@ -409,6 +413,121 @@ pub fn parse_setting_pair(s: &str) -> Result<(String, String), String> {
         return Err(format!("{s:?} has no setting name before '='"));
     }
     Ok((name.to_ascii_lowercase(), value.to_string()))
+}
+
+/// States `kill-idle` may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum IdleStateArg {
+    Idle,
+    #[value(name = "idle-in-transaction")]
+    IdleInTransaction,
+    #[value(name = "idle-in-transaction-aborted")]
+    IdleInTransactionAborted,
+}
+
+impl From<IdleStateArg> for StateArg {
+    fn from(s: IdleStateArg) -> StateArg {
+        match s {
+            IdleStateArg::Idle => StateArg::Idle,
+            IdleStateArg::IdleInTransaction => StateArg::IdleInTransaction,
+            IdleStateArg::IdleInTransactionAborted => StateArg::IdleInTransactionAborted,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KillIdleArgs {
+    /// Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Duration,
+
+    /// States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction
+    #[arg(long, value_enum)]
+    pub state: Vec<IdleStateArg>,
+
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(flatten)]
+    pub safety: KillSafety,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    /// This backend pid (repeatable)
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<i32>,
+
+    /// Only sessions in this state (repeatable)
+    #[arg(long, value_enum)]
+    pub state: Vec<StateArg>,
+
+    /// Only active sessions whose current query has run longer than this
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub running_longer_than: Option<Duration>,
+
+    /// Only idle sessions (any idle state) unchanged for longer than this
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_longer_than: Option<Duration>,
+
+    /// Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it
+    #[arg(long)]
+    pub cancel: bool,
+
+    /// Every client session but pgconn's own (still previewed and confirmed)
+    #[arg(long, conflicts_with = "pid")]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(flatten)]
+    pub safety: KillSafety,
+}
+
+/// Guards shared by `kill` and `kill-idle`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Safety")]
+pub struct KillSafety {
+    /// Show what would be done, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (needed when there is no terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Also act on sessions of superusers (left alone by default)
+    #[arg(long)]
+    pub include_superusers: bool,
+
+    /// Never touch sessions of this application (repeatable, `*` wildcards)
+    #[arg(long, value_name = "PATTERN")]
+    pub protect_app: Vec<String>,
+
+    /// Never touch sessions of this user (repeatable, `*` wildcards)
+    #[arg(long, value_name = "PATTERN")]
+    pub protect_user: Vec<String>,
+
+    /// Act only when more than N sessions match (otherwise report and exit 0)
+    #[arg(long, value_name = "N")]
+    pub if_more_than: Option<usize>,
+
+    /// Leave the N most recently active matching sessions of each (database, user, application) alone
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+
+    /// Act on at most N sessions in this run (the longest in their state first)
+    #[arg(long, value_name = "N")]
+    pub max: Option<usize>,
+
+    /// Append one JSON line per session acted on or skipped, and a summary line, to FILE
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<std::path::PathBuf>,
+
+    /// Sessions per terminating statement
+    #[arg(long, default_value_t = 1000, value_name = "N", hide = true)]
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Clone, Args)]

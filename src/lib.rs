@@ -56,6 +56,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             commands::sessions::run(&mut db, args, &style)
         }
         Command::Tune(args) => commands::tune::run(&cli.conn, cli.output.show_sql, args, &style),
+        Command::KillIdle(args) => {
+            let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
+            commands::kill::run_kill_idle(&mut db, args, &style)
+        }
+        Command::Kill(args) => {
+            let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
+            commands::kill::run_kill(&mut db, args, &style)
+        }
         Command::Sandbox(_args) => Err(anyhow::anyhow!("sandbox: not wired yet")),
         Command::Completions(args) => commands::completions::run(args),
     }

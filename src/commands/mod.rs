@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod completions;
+pub mod kill;
 pub mod sessions;
 pub mod status;
 pub mod tune;

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{ColorChoice, OutputArgs};
 
+pub mod kill;
 pub mod sessions;
 pub mod status;
 pub mod tune;

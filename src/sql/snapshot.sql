@@ -1,13 +1,6 @@
 -- session snapshot: client backends of pg_stat_activity (ages computed by the server), filtered
 WITH c AS (
-    SELECT a.*,
-           a.backend_type IS NOT NULL AS visible,
-           coalesce(r.rolsuper, false) AS superuser
-      FROM pg_stat_activity a
-      LEFT JOIN pg_roles r ON r.oid = a.usesysid
-     WHERE a.backend_type = 'client backend'
-        -- rows of other roles without pg_read_all_stats: backend_type is hidden; count those with a role
-        OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL)
+/*CLIENT_BACKENDS*/
 ), total AS (
     SELECT count(*)::int AS used FROM c
 )
@@ -30,19 +23,9 @@ SELECT total.used,
        c.wait_event,
        age(c.backend_xmin)::int AS xmin_age,
        CASE WHEN $13 THEN c.query END AS query,
-       c.superuser
+       c.superuser,
+       c.own_role
   FROM total
-  LEFT JOIN c ON c.pid <> pg_backend_pid()
-    AND (cardinality($1::text[]) = 0 OR coalesce(c.datname::text, '') LIKE ANY ($1))
-    AND (cardinality($2::text[]) = 0 OR coalesce(c.usename::text, '') LIKE ANY ($2))
-    AND (cardinality($3::text[]) = 0 OR coalesce(c.application_name, '') LIKE ANY ($3))
-    AND (cardinality($4::text[]) = 0 OR coalesce(host(c.client_addr), CASE WHEN c.visible THEN 'local' END, '') LIKE ANY ($4))
-    AND NOT coalesce(c.datname::text, '') LIKE ANY ($5)
-    AND NOT coalesce(c.usename::text, '') LIKE ANY ($6)
-    AND NOT coalesce(c.application_name, '') LIKE ANY ($7)
-    AND NOT coalesce(host(c.client_addr), CASE WHEN c.visible THEN 'local' END, '') LIKE ANY ($8)
-    AND (cardinality($9::text[]) = 0 OR c.state = ANY ($9))
-    AND ($10::float8 IS NULL OR c.state_change < now() - make_interval(secs => $10))
-    AND ($11::float8 IS NULL OR (c.state = 'active' AND c.query_start < now() - make_interval(secs => $11)))
-    AND (cardinality($12::int[]) = 0 OR c.pid = ANY ($12))
+  LEFT JOIN c ON
+/*FILTER*/
  ORDER BY c.state_change NULLS LAST, c.pid

@@ -1,0 +1,330 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'pgconn'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'pgconn' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'How full the server is, sessions per state, idle ages and who holds the connections')
+            [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
+            [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
+            [CompletionResult]::new('kill-idle', 'kill-idle', [CompletionResultType]::ParameterValue, 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log')
+            [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all')
+            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Start a throwaway local server with a simulated connection leak')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'pgconn;status' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group sessions by these keys')
+            [CompletionResult]::new('--top', '--top', [CompletionResultType]::ParameterName, 'Show the N largest groups (0 for all)')
+            [CompletionResult]::new('--warn-used', '--warn-used', [CompletionResultType]::ParameterName, 'WARNING when this percent of the slots ordinary roles can use is taken')
+            [CompletionResult]::new('--crit-used', '--crit-used', [CompletionResultType]::ParameterName, 'CRITICAL when this percent of the slots ordinary roles can use is taken')
+            [CompletionResult]::new('--idle-in-transaction-age', '--idle-in-transaction-age', [CompletionResultType]::ParameterName, 'WARNING when a session has been idle in transaction longer than this')
+            [CompletionResult]::new('--leak-idle-age', '--leak-idle-age', [CompletionResultType]::ParameterName, 'A group holding sessions idle longer than this ...')
+            [CompletionResult]::new('--leak-min-sessions', '--leak-min-sessions', [CompletionResultType]::ParameterName, '... and at least this many of them is named as a possible leak')
+            [CompletionResult]::new('--leak-share', '--leak-share', [CompletionResultType]::ParameterName, 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;sessions' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state')
+            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N sessions (0 for all)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;ps' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state')
+            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N sessions (0 for all)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;kill-idle' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
+            [CompletionResult]::new('--protect-app', '--protect-app', [CompletionResultType]::ParameterName, 'Never touch sessions of this application (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--protect-user', '--protect-user', [CompletionResultType]::ParameterName, 'Never touch sessions of this user (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--if-more-than', '--if-more-than', [CompletionResultType]::ParameterName, 'Act only when more than N sessions match (otherwise report and exit 0)')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the N most recently active matching sessions of each (database, user, application) alone')
+            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Act on at most N sessions in this run (the longest in their state first)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append one JSON line per session acted on or skipped, and a summary line, to FILE')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Sessions per terminating statement')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be done, change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--include-superusers', '--include-superusers', [CompletionResultType]::ParameterName, 'Also act on sessions of superusers (left alone by default)')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;kill' {
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'This backend pid (repeatable)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state (repeatable)')
+            [CompletionResult]::new('--running-longer-than', '--running-longer-than', [CompletionResultType]::ParameterName, 'Only active sessions whose current query has run longer than this')
+            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only idle sessions (any idle state) unchanged for longer than this')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
+            [CompletionResult]::new('--protect-app', '--protect-app', [CompletionResultType]::ParameterName, 'Never touch sessions of this application (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--protect-user', '--protect-user', [CompletionResultType]::ParameterName, 'Never touch sessions of this user (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--if-more-than', '--if-more-than', [CompletionResultType]::ParameterName, 'Act only when more than N sessions match (otherwise report and exit 0)')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the N most recently active matching sessions of each (database, user, application) alone')
+            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Act on at most N sessions in this run (the longest in their state first)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append one JSON line per session acted on or skipped, and a summary line, to FILE')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Sessions per terminating statement')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--cancel', '--cancel', [CompletionResultType]::ParameterName, 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every client session but pgconn''s own (still previewed and confirmed)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be done, change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--include-superusers', '--include-superusers', [CompletionResultType]::ParameterName, 'Also act on sessions of superusers (left alone by default)')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;sandbox' {
+            [CompletionResult]::new('--leak', '--leak', [CompletionResultType]::ParameterName, 'Idle sessions of application `leaky-worker` to leave open')
+            [CompletionResult]::new('--active', '--active', [CompletionResultType]::ParameterName, 'Sessions running a long query')
+            [CompletionResult]::new('--idle-in-transaction', '--idle-in-transaction', [CompletionResultType]::ParameterName, 'Sessions left idle in transaction')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'max_connections of the sandbox server')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;help' {
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'How full the server is, sessions per state, idle ages and who holds the connections')
+            [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
+            [CompletionResult]::new('kill-idle', 'kill-idle', [CompletionResultType]::ParameterValue, 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log')
+            [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all')
+            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Start a throwaway local server with a simulated connection leak')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'pgconn;help;status' {
+            break
+        }
+        'pgconn;help;sessions' {
+            break
+        }
+        'pgconn;help;kill-idle' {
+            break
+        }
+        'pgconn;help;kill' {
+            break
+        }
+        'pgconn;help;sandbox' {
+            break
+        }
+        'pgconn;help;completions' {
+            break
+        }
+        'pgconn;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,260 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_pgconn_global_optspecs
+    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= json color= show-sql ?/help V/version
+end
+
+function __fish_pgconn_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_pgconn_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_pgconn_using_subcommand
+    set -l cmd (__fish_pgconn_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c pgconn -n "__fish_pgconn_needs_command" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_needs_command" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_needs_command" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_needs_command" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_needs_command" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_needs_command" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sessions" -d 'List client sessions, longest in their state first'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "ps" -d 'List client sessions, longest in their state first'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l by -d 'Group sessions by these keys' -r -f -a "database\t''
+user\t''
+application\t''
+client\t''
+state\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l top -d 'Show the N largest groups (0 for all)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l state -d 'Only sessions in this state' -r -f -a "active\t''
+idle\t''
+idle-in-transaction\t''
+idle-in-transaction-aborted\t''
+fastpath\t''
+disabled\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l limit -d 'Show at most N sessions (0 for all)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l state -d 'Only sessions in this state' -r -f -a "active\t''
+idle\t''
+idle-in-transaction\t''
+idle-in-transaction-aborted\t''
+fastpath\t''
+disabled\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l limit -d 'Show at most N sessions (0 for all)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l older-than -d 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l state -d 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction' -r -f -a "idle\t''
+idle-in-transaction\t''
+idle-in-transaction-aborted\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l protect-app -d 'Never touch sessions of this application (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l protect-user -d 'Never touch sessions of this user (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l if-more-than -d 'Act only when more than N sessions match (otherwise report and exit 0)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append one JSON line per session acted on or skipped, and a summary line, to FILE' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l batch-size -d 'Sessions per terminating statement' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l dry-run -d 'Show what would be done, change nothing'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l pid -d 'This backend pid (repeatable)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l state -d 'Only sessions in this state (repeatable)' -r -f -a "active\t''
+idle\t''
+idle-in-transaction\t''
+idle-in-transaction-aborted\t''
+fastpath\t''
+disabled\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l running-longer-than -d 'Only active sessions whose current query has run longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l idle-longer-than -d 'Only idle sessions (any idle state) unchanged for longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l protect-app -d 'Never touch sessions of this application (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l protect-user -d 'Never touch sessions of this user (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l if-more-than -d 'Act only when more than N sessions match (otherwise report and exit 0)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append one JSON line per session acted on or skipped, and a summary line, to FILE' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l batch-size -d 'Sessions per terminating statement' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l cancel -d 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l all -d 'Every client session but pgconn\'s own (still previewed and confirmed)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l dry-run -d 'Show what would be done, change nothing'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l leak -d 'Idle sessions of application `leaky-worker` to leave open' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l active -d 'Sessions running a long query' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l idle-in-transaction -d 'Sessions left idle in transaction' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l max-connections -d 'max_connections of the sandbox server' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "sessions" -d 'List client sessions, longest in their state first'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

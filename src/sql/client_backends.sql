@@ -1,0 +1,10 @@
+-- client backends of pg_stat_activity with the facts every filter needs
+    SELECT a.*,
+           a.backend_type IS NOT NULL AS visible,
+           coalesce(r.rolsuper, false) AS superuser,
+           CASE WHEN r.oid IS NOT NULL THEN pg_has_role(r.oid, 'USAGE') ELSE false END AS own_role
+      FROM pg_stat_activity a
+      LEFT JOIN pg_roles r ON r.oid = a.usesysid
+     WHERE a.backend_type = 'client backend'
+        -- rows of other roles without pg_read_all_stats: backend_type is hidden; count those with a role
+        OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL)

@@ -1,0 +1,10 @@
+-- client sessions per state (pgconn's own and the given pids left out), for before/after counts
+WITH c AS (
+/*CLIENT_BACKENDS*/
+)
+SELECT replace(replace(replace(coalesce(c.state, 'not visible'), ' (', '_'), ')', ''), ' ', '_') AS state,
+       count(*) AS sessions
+  FROM c
+ WHERE c.pid <> pg_backend_pid() AND c.pid <> ALL ($1)
+ GROUP BY 1
+ ORDER BY 1
