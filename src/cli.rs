@@ -331,6 +331,7 @@ pub struct TuneScopeArgs {
 
 /// Plan, confirmation and history options of tune set / reset / undo.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Plan and confirmation")]
 pub struct TuneApplyArgs {
     /// Do not ask for confirmation
     #[arg(short = 'y', long)]
