@@ -847,37 +847,35 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<Out
         } else if s.pending_restart {
             restart.push(c.name.clone());
             "pending_restart"
-        } else if s.session_sourced() {
-            // This session's own value hides the server-wide one; the files say what others now get.
-            let last = files
-                .as_deref()
-                .and_then(|f| f.iter().rev().find(|e| e.name == c.name));
+        } else if s.source == "command line" {
+            // A server command-line option beats every configuration file.
+            "not_applied"
+        } else if let Some(files) = files.as_deref() {
+            // The files say what every session now gets, even where this session cannot see it (its
+            // own values, TCP keepalives on a unix socket).
+            let last = files.iter().rev().find(|e| e.name == c.name);
+            let ok = |e: &catalog::FileEntry| e.applied && e.error.is_none();
             match (last, &c.new) {
-                (Some(e), Some(v))
-                    if e.auto_conf
-                        && e.applied
-                        && e.error.is_none()
-                        && e.setting.as_deref() == Some(v.as_str()) =>
-                {
+                (Some(e), Some(v)) if e.auto_conf && ok(e) && e.setting.as_deref() == Some(v) => {
                     running = value::display(&meta, v);
                     "applied"
                 }
-                (Some(e), None) if !e.auto_conf && e.applied && e.error.is_none() => {
+                (Some(e), None) if !e.auto_conf && ok(e) => {
                     if let Some(v) = &e.setting {
                         running = value::display(&meta, v);
                     }
                     "applied"
                 }
-                (None, None) if files.is_some() => {
-                    running = s
-                        .boot_val
-                        .as_deref()
-                        .map(|b| value::display(&meta, b))
-                        .unwrap_or(running);
+                (None, None) => {
+                    if let Some(b) = &s.boot_val {
+                        running = value::display(&meta, b);
+                    }
                     "applied"
                 }
-                _ => "reloaded",
+                _ => "not_applied",
             }
+        } else if s.session_sourced() {
+            "reloaded"
         } else {
             match &c.new {
                 Some(v) if !value::same_value(&meta, v, &s.setting) => "not_applied",
