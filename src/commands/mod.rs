@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod kill;
+pub mod sandbox;
 pub mod sessions;
 pub mod status;
 pub mod tune;
