@@ -20,7 +20,11 @@ fn su() -> postgres::Client {
 
 /// A client connected to `db` as `user` (a new session: it reads database / role settings at start).
 fn client_in(db: &str, user: &str) -> postgres::Client {
-    postgres::Client::connect(&cluster().conninfo(db, user), postgres::NoTls).unwrap()
+    cluster().connect(user, db, "pgconn-tune-test").unwrap()
+}
+
+fn superuser() -> &'static str {
+    cluster().superuser()
 }
 
 /// SQL identifier quoting for the test's own setup statements.
@@ -71,7 +75,7 @@ fn history_file(tag: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, p)
 }
 
-fn tune(args: &[&str]) -> support::PgconnCommand {
+fn tune(args: &[&str]) -> support::PgconnCmd {
     let mut all = vec!["tune"];
     all.extend_from_slice(args);
     pgconn().args(all)
@@ -106,7 +110,10 @@ fn set_and_reset_per_database() {
         .iter()
         .map(|c| c["sql"].as_str().unwrap())
         .collect();
-    assert!(sql.iter().all(|s| s.starts_with("ALTER DATABASE ")), "{sql:?}");
+    assert!(
+        sql.iter().all(|s| s.starts_with("ALTER DATABASE ")),
+        "{sql:?}"
+    );
     assert_eq!(
         stored(Some(&db), None).unwrap(),
         vec![
@@ -204,7 +211,10 @@ fn set_and_reset_per_role_and_per_role_in_database() {
     // The role-in-database value wins over the role's own in a new session.
     let mut c = client_in(&db, &role);
     let v: String = c
-        .query_one("SELECT setting FROM pg_settings WHERE name = 'lock_timeout'", &[])
+        .query_one(
+            "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(v, "2000");
@@ -223,10 +233,21 @@ fn set_and_reset_per_role_and_per_role_in_database() {
     .run()
     .assert_code(0);
     assert_eq!(stored(Some(&db), Some(&role)), None);
-    assert!(stored(None, Some(&role)).is_some(), "the role's own setting stays");
-    tune(&["reset", "lock_timeout", "--role", &role, "--yes", "--history", h])
-        .run()
-        .assert_code(0);
+    assert!(
+        stored(None, Some(&role)).is_some(),
+        "the role's own setting stays"
+    );
+    tune(&[
+        "reset",
+        "lock_timeout",
+        "--role",
+        &role,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
     assert_eq!(stored(None, Some(&role)), None);
 }
 
@@ -252,7 +273,7 @@ fn five_m_is_five_minutes_in_a_new_session() {
     assert_eq!(v["changes"][0]["input"], "5m");
     assert_eq!(v["changes"][0]["new"], "5min");
     assert_eq!(v["changes"][1]["new"], "90min");
-    let mut c = client_in(&db, "postgres");
+    let mut c = client_in(&db, superuser());
     let row = c
         .query_one(
             "SELECT (SELECT setting FROM pg_settings WHERE name = 'statement_timeout'), \
@@ -268,8 +289,14 @@ fn five_m_is_five_minutes_in_a_new_session() {
 
 #[test]
 fn hostile_names_work_and_never_inject() {
-    let db = format!("{} we\"ird; DROP DATABASE postgres; --\\ Db", unique("tune_h"));
-    let role = format!("{} O'Brien \"x\"; DROP ROLE postgres; \\", unique("tune_hr"));
+    let db = format!(
+        "{} we\"ird; DROP DATABASE postgres; --\\ Db",
+        unique("tune_h")
+    );
+    let role = format!(
+        "{} O'Brien \"x\"; DROP ROLE postgres; \\",
+        unique("tune_hr")
+    );
     create_database(&db);
     create_role(&role, "");
     let (_d, hist) = history_file("hostile");
@@ -317,7 +344,10 @@ fn hostile_names_work_and_never_inject() {
         .get(0);
     assert_eq!(n, 1);
     let n: i64 = c
-        .query_one("SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(n, 1);
@@ -327,7 +357,9 @@ fn hostile_names_work_and_never_inject() {
 
     // Undo walks back through all of it, hostile names included.
     for _ in 0..4 {
-        tune(&["undo", "--yes", "--history", h]).run().assert_code(0);
+        tune(&["undo", "--yes", "--history", h])
+            .run()
+            .assert_code(0);
     }
     assert_eq!(stored(Some(&db), None), None);
     assert_eq!(stored(None, Some(&role)), None);
@@ -352,7 +384,10 @@ fn bad_input_is_rejected_before_any_sql_is_sent() {
         (&["default_transaction_isolation=sloppy"], "read committed"),
         (&["transaction_timeout=1s"], "PostgreSQL 17"),
         // One good and one bad: nothing at all is applied.
-        (&["statement_timeout=30s", "lock_timeout=abc"], "lock_timeout"),
+        (
+            &["statement_timeout=30s", "lock_timeout=abc"],
+            "lock_timeout",
+        ),
     ];
     for (pairs, expect) in cases {
         let mut args = vec!["set"];
@@ -439,18 +474,11 @@ fn prompt_on_a_terminal_acts_only_on_yes() {
     create_database(&db);
     let (_d, hist) = history_file("pty");
     let run = |answer: &str| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pgconn"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("PG") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.envs(cluster().env())
-            .env("NO_COLOR", "1")
-            .args(["tune", "set", "lock_timeout=3s", "--database", &db])
+        let mut builder = tune(&["set", "lock_timeout=3s", "--database", &db])
             .arg("--history")
-            .arg(&hist);
-        let mut p = expectrl::Session::spawn(cmd).unwrap();
+            .arg(&hist)
+            .env("NO_COLOR", "1");
+        let mut p = expectrl::Session::spawn(builder.command()).unwrap();
         p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
         p.expect("[y/N]").unwrap();
         p.send_line(answer).unwrap();
@@ -458,16 +486,10 @@ fn prompt_on_a_terminal_acts_only_on_yes() {
         p.get_process().wait().unwrap()
     };
     let st = run("n");
-    assert!(
-        matches!(st, expectrl::WaitStatus::Exited(_, 2)),
-        "{st:?}"
-    );
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 2)), "{st:?}");
     assert_eq!(stored(Some(&db), None), None);
     let st = run("y");
-    assert!(
-        matches!(st, expectrl::WaitStatus::Exited(_, 0)),
-        "{st:?}"
-    );
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 0)), "{st:?}");
     assert_eq!(
         stored(Some(&db), None).unwrap(),
         vec!["lock_timeout=3s".to_string()]
@@ -529,7 +551,9 @@ fn undo_restores_exact_previous_values_including_not_set() {
     assert_eq!(v["applied"], false);
     assert_eq!(stored(Some(&db), None).unwrap().len(), 2);
 
-    tune(&["undo", "--yes", "--history", h]).run().assert_code(0);
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
     assert_eq!(stored(Some(&db), None).unwrap(), before);
 
     let v = tune(&["history", "--history", h, "--json"])
@@ -538,14 +562,16 @@ fn undo_restores_exact_previous_values_including_not_set() {
         .json();
     assert_eq!(v["entries"][0]["status"], "undone");
     // Nothing left to undo on this server.
-    tune(&["undo", "--yes", "--history", h]).run().assert_code(1);
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(1);
 }
 
 #[test]
 fn sessions_connected_before_a_change_are_counted() {
     let db = unique("tune_old");
     create_database(&db);
-    let _old = (client_in(&db, "postgres"), client_in(&db, "postgres"));
+    let _old = (client_in(&db, superuser()), client_in(&db, superuser()));
     let (_d, hist) = history_file("old");
     let v = tune(&[
         "set",
@@ -607,7 +633,11 @@ fn a_non_owner_gets_a_clear_permission_error() {
     .env("PGUSER", &role)
     .run()
     .assert_code(1);
-    assert!(out.stderr.contains("ALTER SYSTEM needs a superuser"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ALTER SYSTEM needs a superuser"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("--database"), "{}", out.stderr);
 }
 
@@ -644,7 +674,10 @@ fn system_set_reloads_and_reports_pending_restart_then_undo() {
                 .find(|e| e["name"] == n)
                 .map(|e| e["status"].as_str().unwrap().to_string())
         };
-        assert_eq!(status("max_connections").as_deref(), Some("pending_restart"));
+        assert_eq!(
+            status("max_connections").as_deref(),
+            Some("pending_restart")
+        );
         assert_eq!(status("tcp_keepalives_count").as_deref(), Some("applied"));
         assert!(v["outcome"]["next_steps"]
             .as_array()
@@ -710,10 +743,15 @@ fn system_reset_of_a_value_set_before() {
     .json();
     assert_eq!(v["changes"][0]["old"], "25");
     assert_eq!(v["changes"][0]["new"], Value::Null);
-    assert!(!auto_conf().iter().any(|(n, _)| n == "tcp_keepalives_interval"));
-    tune(&["undo", "--yes", "--history", h]).run().assert_code(0);
+    assert!(!auto_conf()
+        .iter()
+        .any(|(n, _)| n == "tcp_keepalives_interval"));
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
     assert!(auto_conf().contains(&("tcp_keepalives_interval".into(), "25".into())));
-    su().batch_execute("ALTER SYSTEM RESET tcp_keepalives_interval").unwrap();
+    su().batch_execute("ALTER SYSTEM RESET tcp_keepalives_interval")
+        .unwrap();
     su().batch_execute("SELECT pg_reload_conf()").unwrap();
 }
 
@@ -794,8 +832,37 @@ fn show_lists_the_connection_settings_for_this_version() {
         .iter()
         .find(|s| s["name"] == "idle_in_transaction_session_timeout")
         .unwrap();
-    assert!(!iit["recommendation"]["reason"]
-        .as_str()
-        .unwrap()
-        .is_empty());
+    assert!(!iit["recommendation"]["reason"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn history_defaults_to_xdg_state_home_then_home() {
+    let db = unique("tune_xdg");
+    create_database(&db);
+    let state = tempfile::tempdir().unwrap();
+    tune(&["set", "lock_timeout=1s", "--database", &db, "--yes"])
+        .env("XDG_STATE_HOME", state.path())
+        .run()
+        .assert_code(0);
+    assert!(state.path().join("pgconn/tune-history.jsonl").exists());
+    tune(&["undo", "--yes"])
+        .env("XDG_STATE_HOME", state.path())
+        .run()
+        .assert_code(0);
+    assert_eq!(stored(Some(&db), None), None);
+
+    let home = tempfile::tempdir().unwrap();
+    tune(&["set", "lock_timeout=1s", "--database", &db, "--yes"])
+        .home(home.path())
+        .env_remove("XDG_STATE_HOME")
+        .run()
+        .assert_code(0);
+    let file = home.path().join(".local/state/pgconn/tune-history.jsonl");
+    assert!(file.exists());
+    tune(&["undo", "--yes"])
+        .home(home.path())
+        .env_remove("XDG_STATE_HOME")
+        .run()
+        .assert_code(0);
+    assert_eq!(stored(Some(&db), None), None);
 }
