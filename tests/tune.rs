@@ -866,3 +866,39 @@ fn history_defaults_to_xdg_state_home_then_home() {
         .assert_code(0);
     assert_eq!(stored(Some(&db), None), None);
 }
+
+#[test]
+fn list_settings_round_trip_exactly() {
+    let db = unique("tune_list");
+    create_database(&db);
+    // One schema whose name holds a comma, stored by PostgreSQL as "a, b".
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} SET search_path = 'a, b'",
+        ident(&db)
+    ))
+    .unwrap();
+    let before = stored(Some(&db), None).unwrap();
+    let (_d, hist) = history_file("list");
+    let h = hist.to_str().unwrap();
+    tune(&[
+        "set",
+        "search_path=\"$user\", app",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    let mut c = client_in(&db, superuser());
+    let path: String = c
+        .query_one("SELECT current_setting('search_path')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(path, "\"$user\", app");
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert_eq!(stored(Some(&db), None).unwrap(), before);
+}

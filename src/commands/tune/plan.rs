@@ -373,7 +373,7 @@ fn build_plan(
             None
         } else {
             let op = match &d.new {
-                Some(v) => Op::Set(v),
+                Some(v) => Op::set(&d.name, v),
                 None => Op::Reset,
             };
             Some(quote::build(db, scope, &d.name, &op)?)

@@ -12,7 +12,20 @@ use crate::db::Db;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op<'a> {
     Set(&'a str),
+    /// A list setting (search_path and the like): one literal per element, as PostgreSQL stores them.
+    SetList(Vec<String>),
     Reset,
+}
+
+impl<'a> Op<'a> {
+    /// SET for this setting, as a list when PostgreSQL quotes its elements.
+    pub fn set(name: &str, value: &'a str) -> Op<'a> {
+        if super::value::is_list_quote(name) {
+            Op::SetList(super::value::list_elements(value))
+        } else {
+            Op::Set(value)
+        }
+    }
 }
 
 /// The `format()` template and its arguments for one change. A setting name with dots
@@ -40,11 +53,18 @@ pub fn template(scope: &Scope, name: &str, op: &Op<'_>) -> (String, Vec<String>)
     let name_t = vec!["%I"; parts.len()].join(".");
     match op {
         Op::Set(_) => t.push_str(&format!(" SET {name_t} = %L")),
+        Op::SetList(items) => t.push_str(&format!(
+            " SET {name_t} = {}",
+            vec!["%L"; items.len().max(1)].join(", ")
+        )),
         Op::Reset => t.push_str(&format!(" RESET {name_t}")),
     }
     args.extend(parts.iter().map(|p| p.to_string()));
-    if let Op::Set(v) = op {
-        args.push(v.to_string());
+    match op {
+        Op::Set(v) => args.push(v.to_string()),
+        Op::SetList(items) if items.is_empty() => args.push(String::new()),
+        Op::SetList(items) => args.extend(items.iter().cloned()),
+        Op::Reset => {}
     }
     (t, args)
 }
@@ -203,6 +223,27 @@ mod tests {
             template(&Scope::Role { role: "r".into() }, "x", &Op::Reset).0,
             "ALTER ROLE %I RESET %I"
         );
+    }
+
+    #[test]
+    fn list_settings_get_one_literal_per_element() {
+        let db = Scope::Database {
+            database: "app".into(),
+        };
+        let op = Op::set("search_path", "\"a, b\", public");
+        assert_eq!(
+            template(&db, "search_path", &op),
+            (
+                "ALTER DATABASE %I SET %I = %L, %L".to_string(),
+                vec![
+                    "app".into(),
+                    "search_path".into(),
+                    "a, b".into(),
+                    "public".into()
+                ]
+            )
+        );
+        assert_eq!(Op::set("statement_timeout", "a, b"), Op::Set("a, b"));
     }
 
     #[test]

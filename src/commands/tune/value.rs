@@ -498,6 +498,65 @@ pub fn base_of(meta: &Meta, stored: &str) -> Option<f64> {
     }
 }
 
+/// Settings whose values are lists of names that PostgreSQL double-quotes when it stores them
+/// (GUC_LIST_QUOTE): `SET search_path = 'a, b'` is one schema named "a, b", stored as `"a, b"`.
+pub const LIST_QUOTE: &[&str] = &[
+    "search_path",
+    "temp_tablespaces",
+    "local_preload_libraries",
+    "session_preload_libraries",
+    "shared_preload_libraries",
+];
+
+pub fn is_list_quote(name: &str) -> bool {
+    LIST_QUOTE.contains(&name)
+}
+
+/// The elements of a list value as PostgreSQL stores or reads it: comma-separated, each bare (trimmed) or
+/// in double quotes with `""` for a quote. `a, "b c", "x""y"` → [a, b c, x"y].
+pub fn list_elements(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut item = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                if c == '"' {
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        item.push('"');
+                    } else {
+                        break;
+                    }
+                } else {
+                    item.push(c);
+                }
+            }
+            while chars.peek().is_some_and(|c| *c != ',') {
+                chars.next();
+            }
+        } else {
+            while let Some(c) = chars.peek().copied() {
+                if c == ',' {
+                    break;
+                }
+                item.push(c);
+                chars.next();
+            }
+            item = item.trim().to_string();
+        }
+        out.push(item);
+        if chars.next().is_none() {
+            break;
+        }
+    }
+    out
+}
+
 /// Whether two stored values mean the same (`5min` and `300000` for a ms setting; `ON` and `true`).
 pub fn same_value(meta: &Meta, a: &str, b: &str) -> bool {
     match meta.vartype {
@@ -510,6 +569,7 @@ pub fn same_value(meta: &Meta, a: &str, b: &str) -> bool {
             _ => a == b,
         },
         VarType::Enum => a.trim().eq_ignore_ascii_case(b.trim()),
+        VarType::String if is_list_quote(&meta.name) => list_elements(a) == list_elements(b),
         VarType::String => a == b,
     }
 }
@@ -721,6 +781,26 @@ mod tests {
             ..f
         };
         assert_eq!(v(&s, "it's; fine"), "it's; fine");
+    }
+
+    #[test]
+    fn list_values_split_like_postgresql() {
+        assert_eq!(list_elements("a, b"), ["a", "b"]);
+        assert_eq!(list_elements("\"a, b\""), ["a, b"]);
+        assert_eq!(list_elements("\"$user\", public"), ["$user", "public"]);
+        assert_eq!(list_elements("\"x\"\"y\", z"), ["x\"y", "z"]);
+        assert_eq!(list_elements(""), [""]);
+        assert_eq!(list_elements("\"\""), [""]);
+        let m = Meta {
+            name: "search_path".into(),
+            vartype: VarType::String,
+            unit: None,
+            min: None,
+            max: None,
+            enumvals: vec![],
+        };
+        assert!(same_value(&m, "a, b", "a,b"));
+        assert!(!same_value(&m, "\"a, b\"", "a, b"));
     }
 
     #[test]
