@@ -902,3 +902,36 @@ fn list_settings_round_trip_exactly() {
         .assert_code(0);
     assert_eq!(stored(Some(&db), None).unwrap(), before);
 }
+
+#[test]
+fn a_change_made_while_the_prompt_waits_stops_the_plan() {
+    let db = unique("tune_race");
+    create_database(&db);
+    let (_d, hist) = history_file("race");
+    let mut builder = tune(&["set", "lock_timeout=3s", "--database", &db])
+        .arg("--history")
+        .arg(&hist)
+        .env("NO_COLOR", "1");
+    let mut p = expectrl::Session::spawn(builder.command()).unwrap();
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    p.expect("[y/N]").unwrap();
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} SET lock_timeout = '7s'",
+        ident(&db)
+    ))
+    .unwrap();
+    p.send_line("y").unwrap();
+    let rest = p.expect(expectrl::Eof).unwrap();
+    let text = String::from_utf8_lossy(rest.as_bytes()).to_string();
+    let st = p.get_process().wait().unwrap();
+    assert!(
+        matches!(st, expectrl::WaitStatus::Exited(_, 1)),
+        "{st:?} {text}"
+    );
+    assert!(text.contains("since the plan"), "{text}");
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec!["lock_timeout=7s".to_string()]
+    );
+    assert!(!hist.exists(), "nothing was recorded");
+}

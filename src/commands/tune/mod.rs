@@ -160,6 +160,9 @@ fn finish(
     let path = history::path(a.history.as_deref())?;
     if !style.json {
         render::out(&render::tune::plan(&report, style))?;
+    } else if !a.yes && ui::interactive() {
+        // stdout carries only the JSON; the person answering still sees what they are asked about.
+        eprint!("{}", render::tune::plan(&report, style));
     }
     let verb = match report.action {
         "reset" => "Reset",

@@ -713,6 +713,21 @@ pub fn apply(
     ctx: &Context,
     history_path: &std::path::Path,
 ) -> Result<()> {
+    // Act only on what the plan showed: the old values must still be what the scope stores.
+    let (now, _) = stored_now(db, &report.scope)?;
+    let moved: Vec<&str> = report
+        .pending()
+        .filter(|c| now.get(&c.name) != c.old.as_ref())
+        .map(|c| c.name.as_str())
+        .collect();
+    if !moved.is_empty() {
+        return Err(anyhow!(
+            "{} changed in {} since the plan was made; nothing was changed. Run the command again to see \
+             a fresh plan",
+            moved.join(", "),
+            report.scope_label
+        ));
+    }
     let id = history::new_id();
     let entry = Entry {
         id: id.clone(),
