@@ -16,6 +16,7 @@ use crate::db::Db;
 use crate::render::{self, Style};
 use crate::ui;
 
+pub mod apply;
 pub mod catalog;
 pub mod history;
 pub mod plan;
@@ -177,7 +178,7 @@ fn finish(
     if !ui::confirm(&question, a.yes)? {
         return Err(crate::refuse("cancelled; nothing was changed"));
     }
-    plan::apply(db, &mut report, &ctx, &path)?;
+    apply::apply(db, &mut report, &ctx, &path)?;
     emit(&report, style, false)?;
     Ok(ExitCode::SUCCESS)
 }
