@@ -40,6 +40,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand status 'How full the server is, sessions per state, idle ages and who holds the connections'
             cand sessions 'List client sessions, longest in their state first'
             cand ps 'List client sessions, longest in their state first'
+            cand tune 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
             cand kill-idle 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
             cand kill 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
             cand advise 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
@@ -150,6 +151,210 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --help 'Print help (use -? like psql; -h is the host)'
             cand -V 'Print version'
             cand --version 'Print version'
+        }
+        &'pgconn;tune'= {
+            cand --database 'Show the values sessions in this database get'
+            cand --role 'Show the values sessions of this role get (with --database: of this role in that database)'
+            cand -h 'Database server host or socket directory (PGHOST)'
+            cand --host 'Database server host or socket directory (PGHOST)'
+            cand -p 'Database server port (PGPORT)'
+            cand --port 'Database server port (PGPORT)'
+            cand -U 'Database user name (PGUSER)'
+            cand --username 'Database user name (PGUSER)'
+            cand -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --dbname 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --service 'Connection service name from pg_service.conf (PGSERVICE)'
+            cand --connect-timeout 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)'
+            cand --color 'When to use colours'
+            cand -W 'Force a password prompt'
+            cand --password 'Force a password prompt'
+            cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'
+            cand --show-sql 'Echo every SQL statement sent to the server on stderr'
+            cand -? 'Print help (use -? like psql; -h is the host)'
+            cand --help 'Print help (use -? like psql; -h is the host)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand show 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
+            cand set 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
+            cand reset 'Remove settings from a database, a role or the whole server, after showing the plan'
+            cand undo 'Restore what the last tune change on this server replaced'
+            cand history 'List the changes recorded in the tune history'
+            cand presets 'List the presets `tune set --preset` knows'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'pgconn;tune;show'= {
+            cand --database 'Show the values sessions in this database get'
+            cand --role 'Show the values sessions of this role get (with --database: of this role in that database)'
+            cand -h 'Database server host or socket directory (PGHOST)'
+            cand --host 'Database server host or socket directory (PGHOST)'
+            cand -p 'Database server port (PGPORT)'
+            cand --port 'Database server port (PGPORT)'
+            cand -U 'Database user name (PGUSER)'
+            cand --username 'Database user name (PGUSER)'
+            cand -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --dbname 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --service 'Connection service name from pg_service.conf (PGSERVICE)'
+            cand --connect-timeout 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)'
+            cand --color 'When to use colours'
+            cand -W 'Force a password prompt'
+            cand --password 'Force a password prompt'
+            cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'
+            cand --show-sql 'Echo every SQL statement sent to the server on stderr'
+            cand -? 'Print help (use -? like psql; -h is the host)'
+            cand --help 'Print help (use -? like psql; -h is the host)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgconn;tune;set'= {
+            cand --preset 'Start from a preset (`pgconn tune presets` lists them); NAME=VALUE pairs win over it'
+            cand --database 'ALTER DATABASE DB SET ...: sessions in this database'
+            cand --role 'ALTER ROLE ROLE SET ...: sessions of this role'
+            cand --in-database 'With --role: ALTER ROLE ROLE IN DATABASE DB SET ...'
+            cand --history 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)'
+            cand -h 'Database server host or socket directory (PGHOST)'
+            cand --host 'Database server host or socket directory (PGHOST)'
+            cand -p 'Database server port (PGPORT)'
+            cand --port 'Database server port (PGPORT)'
+            cand -U 'Database user name (PGUSER)'
+            cand --username 'Database user name (PGUSER)'
+            cand -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --dbname 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --service 'Connection service name from pg_service.conf (PGSERVICE)'
+            cand --connect-timeout 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)'
+            cand --color 'When to use colours'
+            cand --system 'ALTER SYSTEM SET ... then reload: the whole server'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand --dry-run 'Show the plan and the exact SQL, change nothing'
+            cand -W 'Force a password prompt'
+            cand --password 'Force a password prompt'
+            cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'
+            cand --show-sql 'Echo every SQL statement sent to the server on stderr'
+            cand -? 'Print help (use -? like psql; -h is the host)'
+            cand --help 'Print help (use -? like psql; -h is the host)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgconn;tune;reset'= {
+            cand --database 'ALTER DATABASE DB SET ...: sessions in this database'
+            cand --role 'ALTER ROLE ROLE SET ...: sessions of this role'
+            cand --in-database 'With --role: ALTER ROLE ROLE IN DATABASE DB SET ...'
+            cand --history 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)'
+            cand -h 'Database server host or socket directory (PGHOST)'
+            cand --host 'Database server host or socket directory (PGHOST)'
+            cand -p 'Database server port (PGPORT)'
+            cand --port 'Database server port (PGPORT)'
+            cand -U 'Database user name (PGUSER)'
+            cand --username 'Database user name (PGUSER)'
+            cand -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --dbname 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --service 'Connection service name from pg_service.conf (PGSERVICE)'
+            cand --connect-timeout 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)'
+            cand --color 'When to use colours'
+            cand --all 'Every connection setting (those `tune show` lists) stored in the scope'
+            cand --system 'ALTER SYSTEM SET ... then reload: the whole server'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand --dry-run 'Show the plan and the exact SQL, change nothing'
+            cand -W 'Force a password prompt'
+            cand --password 'Force a password prompt'
+            cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'
+            cand --show-sql 'Echo every SQL statement sent to the server on stderr'
+            cand -? 'Print help (use -? like psql; -h is the host)'
+            cand --help 'Print help (use -? like psql; -h is the host)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgconn;tune;undo'= {
+            cand --history 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)'
+            cand -h 'Database server host or socket directory (PGHOST)'
+            cand --host 'Database server host or socket directory (PGHOST)'
+            cand -p 'Database server port (PGPORT)'
+            cand --port 'Database server port (PGPORT)'
+            cand -U 'Database user name (PGUSER)'
+            cand --username 'Database user name (PGUSER)'
+            cand -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --dbname 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --service 'Connection service name from pg_service.conf (PGSERVICE)'
+            cand --connect-timeout 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)'
+            cand --color 'When to use colours'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand --dry-run 'Show the plan and the exact SQL, change nothing'
+            cand -W 'Force a password prompt'
+            cand --password 'Force a password prompt'
+            cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'
+            cand --show-sql 'Echo every SQL statement sent to the server on stderr'
+            cand -? 'Print help (use -? like psql; -h is the host)'
+            cand --help 'Print help (use -? like psql; -h is the host)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgconn;tune;history'= {
+            cand --history 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)'
+            cand -h 'Database server host or socket directory (PGHOST)'
+            cand --host 'Database server host or socket directory (PGHOST)'
+            cand -p 'Database server port (PGPORT)'
+            cand --port 'Database server port (PGPORT)'
+            cand -U 'Database user name (PGUSER)'
+            cand --username 'Database user name (PGUSER)'
+            cand -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --dbname 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --service 'Connection service name from pg_service.conf (PGSERVICE)'
+            cand --connect-timeout 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)'
+            cand --color 'When to use colours'
+            cand -W 'Force a password prompt'
+            cand --password 'Force a password prompt'
+            cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'
+            cand --show-sql 'Echo every SQL statement sent to the server on stderr'
+            cand -? 'Print help (use -? like psql; -h is the host)'
+            cand --help 'Print help (use -? like psql; -h is the host)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgconn;tune;presets'= {
+            cand -h 'Database server host or socket directory (PGHOST)'
+            cand --host 'Database server host or socket directory (PGHOST)'
+            cand -p 'Database server port (PGPORT)'
+            cand --port 'Database server port (PGPORT)'
+            cand -U 'Database user name (PGUSER)'
+            cand --username 'Database user name (PGUSER)'
+            cand -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --dbname 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)'
+            cand --service 'Connection service name from pg_service.conf (PGSERVICE)'
+            cand --connect-timeout 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)'
+            cand --color 'When to use colours'
+            cand -W 'Force a password prompt'
+            cand --password 'Force a password prompt'
+            cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'
+            cand --show-sql 'Echo every SQL statement sent to the server on stderr'
+            cand -? 'Print help (use -? like psql; -h is the host)'
+            cand --help 'Print help (use -? like psql; -h is the host)'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'pgconn;tune;help'= {
+            cand show 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
+            cand set 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
+            cand reset 'Remove settings from a database, a role or the whole server, after showing the plan'
+            cand undo 'Restore what the last tune change on this server replaced'
+            cand history 'List the changes recorded in the tune history'
+            cand presets 'List the presets `tune set --preset` knows'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'pgconn;tune;help;show'= {
+        }
+        &'pgconn;tune;help;set'= {
+        }
+        &'pgconn;tune;help;reset'= {
+        }
+        &'pgconn;tune;help;undo'= {
+        }
+        &'pgconn;tune;help;history'= {
+        }
+        &'pgconn;tune;help;presets'= {
+        }
+        &'pgconn;tune;help;help'= {
         }
         &'pgconn;kill-idle'= {
             cand --older-than 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)'
@@ -325,6 +530,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
         &'pgconn;help'= {
             cand status 'How full the server is, sessions per state, idle ages and who holds the connections'
             cand sessions 'List client sessions, longest in their state first'
+            cand tune 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
             cand kill-idle 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
             cand kill 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
             cand advise 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
@@ -335,6 +541,26 @@ set edit:completion:arg-completer[pgconn] = {|@words|
         &'pgconn;help;status'= {
         }
         &'pgconn;help;sessions'= {
+        }
+        &'pgconn;help;tune'= {
+            cand show 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
+            cand set 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
+            cand reset 'Remove settings from a database, a role or the whole server, after showing the plan'
+            cand undo 'Restore what the last tune change on this server replaced'
+            cand history 'List the changes recorded in the tune history'
+            cand presets 'List the presets `tune set --preset` knows'
+        }
+        &'pgconn;help;tune;show'= {
+        }
+        &'pgconn;help;tune;set'= {
+        }
+        &'pgconn;help;tune;reset'= {
+        }
+        &'pgconn;help;tune;undo'= {
+        }
+        &'pgconn;help;tune;history'= {
+        }
+        &'pgconn;help;tune;presets'= {
         }
         &'pgconn;help;kill-idle'= {
         }

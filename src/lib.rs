@@ -57,6 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::sessions::run(&mut db, args, &style)
         }
+        Command::Tune(args) => commands::tune::run(&cli.conn, cli.output.show_sql, args, &style),
         Command::KillIdle(args) => {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::kill::run_kill_idle(&mut db, args, &style)

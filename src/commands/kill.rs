@@ -386,11 +386,11 @@ fn execute(
         if n == 1 { "" } else { "s" }
     );
     if !ui::confirm(&question, safety.yes)? {
-        eprintln!("pgconn: nothing was done");
+        eprintln!("pgconn: cancelled; nothing was done");
         if style.json {
             render::json(&report)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::from(crate::EXIT_USAGE));
     }
 
     report.before = Some(state_counts(db, &[])?);

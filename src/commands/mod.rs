@@ -6,3 +6,4 @@ pub mod kill;
 pub mod sandbox;
 pub mod sessions;
 pub mod status;
+pub mod tune;
