@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod completions;
+pub mod fleet;
 pub mod kill;
 pub mod sessions;
 pub mod status;
+pub mod watch;
