@@ -1,117 +1,1006 @@
-//! TEMPORARY minimal implementation of the agreed API; replaced by the full module.
-use std::path::PathBuf;
+//! libpq-compatible connection resolution.
+//!
+//! A user's existing psql setup must just work: `-h -p -U -d` (where `-d` may be a whole conninfo string or
+//! a `postgres://` URI), the `PG*` environment variables, `~/.pgpass`, `pg_service.conf` and `sslmode` all
+//! mean what they mean to libpq.
+//!
+//! Precedence, highest first:
+//! 1. command-line flags ([`Overrides`]);
+//! 2. values of a conninfo string or URI given as the database name (psql's `-d`);
+//! 3. the service file entry named by `service=` (from 1 or 2) or `PGSERVICE`: its values fill only the
+//!    keywords not set above — and they beat the environment, as in libpq;
+//! 4. environment variables (`PGHOST`, `PGPORT`, ... — each keyword's libpq variable);
+//! 5. defaults: user = the effective OS user, dbname = user, port 5432, host = the first of
+//!    `/var/run/postgresql` and `/tmp` holding the server socket, else `localhost`; sslmode `prefer`;
+//!    connect_timeout 10 s; application_name `pgconn`.
+//!
+//! One deliberate difference from psql: there, an expanded `-d` conninfo overrides `-h`/`-p`/`-U`;
+//! here flags always win, so what is typed last on the command line is what is used.
+
+mod connect;
+mod keywords;
+mod parse;
+mod pgpass;
+mod redact;
+mod service;
+mod tls;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Serialize;
+
+pub use redact::{redact, REDACTED};
+
+/// Whether a [`ConnSpec::connect`] error means the server asked for a password and none was known —
+/// when psql would prompt for one (then [`ConnSpec::set_password`] and connect again).
+pub fn is_password_missing(err: &anyhow::Error) -> bool {
+    connect::is_password_missing(err)
+}
+pub use tls::SslMode;
+
+/// Socket directories probed, in order, when no host is given.
+pub const DEFAULT_SOCKET_DIRS: [&str; 2] = ["/var/run/postgresql", "/tmp"];
+/// The port used when none is given.
+pub const DEFAULT_PORT: u16 = 5432;
+/// The per-host connection timeout used when none is given.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The application_name sent when neither `application_name` nor `fallback_application_name` is set.
+pub const DEFAULT_APPLICATION_NAME: &str = "pgconn";
+/// Where the system-wide `pg_service.conf` lives when `PGSYSCONFDIR` is not set (Debian's libpq).
+pub const DEFAULT_SYSCONFDIR: &str = "/etc/postgresql-common";
+
+/// Command-line flags: the highest precedence. Empty strings count as not given (as libpq treats empty
+/// parameter values).
+#[derive(Debug, Clone, Default)]
 pub struct Overrides {
+    /// `-h`: host name, IP address or socket directory; a comma-separated list for several hosts.
     pub host: Option<String>,
+    /// `-p`: port, or a comma-separated list (one per host).
     pub port: Option<String>,
+    /// `-U`: user name.
     pub user: Option<String>,
+    /// `-d`: a database name, or a whole conninfo string (`host=x dbname=y`) or `postgres://` URI, which
+    /// is expanded (libpq's rule: it contains `=` or starts with `postgres://` / `postgresql://`).
     pub dbname: Option<String>,
+    /// `--service`: a section of the connection service file.
     pub service: Option<String>,
+    /// `--connect-timeout`: per host; zero waits forever (libpq's `connect_timeout=0`).
     pub connect_timeout: Option<Duration>,
 }
+
+/// A snapshot of what resolution reads from the process: environment variables, the home directory, the
+/// OS user name and the socket directories to probe.
 #[derive(Clone)]
 pub struct Environment {
-    vars: std::collections::HashMap<String, String>,
+    vars: HashMap<String, String>,
+    home: Option<PathBuf>,
+    os_user: Option<String>,
+    socket_dirs: Vec<PathBuf>,
 }
-impl Environment {
-    pub fn from_process() -> Self {
-        Environment {
-            vars: std::env::vars().collect(),
-        }
+
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut pg: Vec<&str> = self
+            .vars
+            .keys()
+            .filter(|k| k.starts_with("PG"))
+            .map(String::as_str)
+            .collect();
+        pg.sort_unstable();
+        f.debug_struct("Environment")
+            .field("pg_vars_set", &pg)
+            .field("home", &self.home)
+            .field("os_user", &self.os_user)
+            .field("socket_dirs", &self.socket_dirs)
+            .finish()
     }
-    pub fn new(vars: impl IntoIterator<Item = (String, String)>, _home: Option<PathBuf>) -> Self {
+}
+
+impl Environment {
+    /// The current process: its environment (UTF-8 variables only), `$HOME` or the passwd entry's home
+    /// directory, and the effective user's name.
+    pub fn from_process() -> Self {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect::<Vec<_>>();
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| effective_user().map(|u| u.dir));
+        Environment::new(vars, home)
+    }
+
+    /// An explicit environment (for tests and embedding). The OS user name is still the effective user's
+    /// (see [`Environment::with_os_user`]); the socket directories are [`DEFAULT_SOCKET_DIRS`] (see
+    /// [`Environment::with_socket_dirs`]).
+    pub fn new(vars: impl IntoIterator<Item = (String, String)>, home: Option<PathBuf>) -> Self {
         Environment {
             vars: vars.into_iter().collect(),
+            home,
+            os_user: effective_user().map(|u| u.name),
+            socket_dirs: DEFAULT_SOCKET_DIRS.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    /// Replaces the OS user name (the default user); `None` makes a missing user name an error.
+    pub fn with_os_user(mut self, user: Option<String>) -> Self {
+        self.os_user = user;
+        self
+    }
+
+    /// Replaces the socket directories probed when no host is given.
+    pub fn with_socket_dirs(mut self, dirs: impl IntoIterator<Item = PathBuf>) -> Self {
+        self.socket_dirs = dirs.into_iter().collect();
+        self
+    }
+
+    /// An environment variable's value, if set (even to the empty string).
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The home directory, if known.
+    pub fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
+    }
+}
+
+fn effective_user() -> Option<nix::unistd::User> {
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+}
+
+/// One host to try: a TCP host (name and/or address) or a Unix socket directory, with its port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    host: Option<String>,
+    hostaddr: Option<IpAddr>,
+    port: u16,
+    socket: bool,
+    defaulted: bool,
+}
+
+impl Target {
+    /// The host name or socket directory (`None` when only `hostaddr` was given).
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    /// The numeric address to connect to instead of resolving the host name.
+    pub fn hostaddr(&self) -> Option<IpAddr> {
+        self.hostaddr
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether this is a Unix-domain socket directory.
+    pub fn is_socket(&self) -> bool {
+        self.socket
+    }
+
+    /// Whether the host came from the defaults (no host given anywhere).
+    pub fn is_default(&self) -> bool {
+        self.defaulted
+    }
+
+    /// The socket file, `<dir>/.s.PGSQL.<port>`, for a socket target.
+    pub fn socket_path(&self) -> Option<PathBuf> {
+        match (&self.host, self.socket) {
+            (Some(dir), true) => Some(Path::new(dir).join(format!(".s.PGSQL.{}", self.port))),
+            _ => None,
+        }
+    }
+
+    /// The host as shown to people: name, socket directory or address.
+    pub fn display_host(&self) -> String {
+        match (&self.host, self.hostaddr) {
+            (Some(h), _) => h.clone(),
+            (None, Some(a)) => a.to_string(),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// `host:port`, with brackets around an IPv6 address.
+    fn label(&self) -> String {
+        let host = self.display_host();
+        if host.contains(':') && !self.socket {
+            format!("[{host}]:{}", self.port)
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+
+    /// libpq's wording: `server on socket "/dir/.s.PGSQL.5432"` / `server at "h" (1.2.3.4), port 5432`.
+    fn describe(&self) -> String {
+        if let Some(path) = self.socket_path() {
+            return format!("server on socket \"{}\"", path.display());
+        }
+        match (&self.host, self.hostaddr) {
+            (Some(h), Some(a)) => format!("server at \"{h}\" ({a}), port {}", self.port),
+            (Some(h), None) => format!("server at \"{h}\", port {}", self.port),
+            (None, Some(a)) => format!("server at \"{a}\", port {}", self.port),
+            (None, None) => format!("server on port {}", self.port),
+        }
+    }
+
+    /// The host name matched against the password file: `localhost` for the default host and for a
+    /// default socket directory (libpq's rule for its compiled-in socket directory), else the host, else
+    /// the address.
+    fn pgpass_host(&self, default_dirs: &[PathBuf]) -> String {
+        match &self.host {
+            _ if self.defaulted => "localhost".to_string(),
+            Some(h) if self.socket && default_dirs.iter().any(|d| Path::new(h) == d) => {
+                "localhost".to_string()
+            }
+            Some(h) => h.clone(),
+            None => self.hostaddr.map(|a| a.to_string()).unwrap_or_default(),
         }
     }
 }
-#[derive(Clone, Debug)]
-pub struct ConnSpec {
-    host: String,
-    port: String,
-    user: String,
-    dbname: String,
-    password: Option<String>,
-    timeout: Duration,
+
+#[derive(Clone)]
+struct HostEntry {
+    target: Target,
+    /// The password found for this host in the password file.
+    pgpass: Option<String>,
 }
-#[derive(serde::Serialize, Clone, Debug)]
+
+/// `target_session_attrs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionAttrs {
+    Any,
+    ReadWrite,
+    ReadOnly,
+    Primary,
+    Standby,
+    PreferStandby,
+}
+
+/// Who the connection is for, as written to JSON output and audit logs. `host` and `port` are
+/// comma-separated when several hosts are configured (libpq's `PQhost`/`PQport` spelling).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Identity {
     pub host: String,
     pub port: String,
     pub dbname: String,
     pub user: String,
 }
-pub fn resolve(o: &Overrides, env: &Environment) -> anyhow::Result<ConnSpec> {
-    let g = |k: &str| env.vars.get(k).cloned();
-    let user = o.user.clone().or(g("PGUSER")).unwrap_or("postgres".into());
-    Ok(ConnSpec {
-        host: o
-            .host
-            .clone()
-            .or(g("PGHOST"))
-            .unwrap_or("/var/run/postgresql".into()),
-        port: o.port.clone().or(g("PGPORT")).unwrap_or("5432".into()),
-        dbname: o.dbname.clone().or(g("PGDATABASE")).unwrap_or(user.clone()),
-        user,
-        password: g("PGPASSWORD"),
-        timeout: o.connect_timeout.unwrap_or(Duration::from_secs(10)),
-    })
+
+/// Fully resolved connection parameters. Cloning is cheap enough; `Debug` never shows a password.
+#[derive(Clone)]
+pub struct ConnSpec {
+    /// Resolved non-secret keywords (no empty values).
+    params: BTreeMap<&'static str, String>,
+    /// A password from the conninfo, the service file, `PGPASSWORD` or [`ConnSpec::set_password`].
+    password: Option<String>,
+    /// The password file consulted, when it supplied a password for some host.
+    passfile_used: Option<PathBuf>,
+    hosts: Vec<HostEntry>,
+    user: String,
+    dbname: String,
+    connect_timeout: Option<Duration>,
+    session_attrs: SessionAttrs,
+    load_balance: bool,
+    keepalives: bool,
+    tls: tls::TlsOptions,
+    warnings: Vec<String>,
 }
-impl ConnSpec {
-    pub fn get(&self, key: &str) -> Option<&str> {
-        match key {
-            "host" => Some(&self.host),
-            "port" => Some(&self.port),
-            _ => None,
+
+impl fmt::Debug for ConnSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let targets: Vec<&Target> = self.hosts.iter().map(|h| &h.target).collect();
+        f.debug_struct("ConnSpec")
+            .field("params", &self.params)
+            .field("targets", &targets)
+            .field(
+                "password",
+                &if self.has_password() {
+                    Some(REDACTED)
+                } else {
+                    None
+                },
+            )
+            .field("connect_timeout", &self.connect_timeout)
+            .field("tls", &self.tls)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
+}
+
+/// The resolved value of each keyword, before defaults; empty values are kept (libpq semantics: an
+/// explicitly empty value still blocks lower layers).
+type Params = BTreeMap<&'static str, String>;
+
+fn non_empty<'a>(p: &'a Params, key: &str) -> Option<&'a str> {
+    p.get(key).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+/// Resolves flags, a `-d` conninfo, the service file, the environment and defaults into one
+/// [`ConnSpec`], and looks up the password file when no password is set.
+///
+/// With several hosts, the password file is searched for each host; [`ConnSpec::connect`] uses each
+/// host's own entry, while [`ConnSpec::config`] (one `postgres::Config` for all hosts) can carry only
+/// the first host's.
+pub fn resolve(o: &Overrides, env: &Environment) -> Result<ConnSpec> {
+    let mut p = Params::new();
+
+    // 2. A conninfo string or URI given as the database name.
+    let mut plain_dbname = None;
+    if let Some(d) = o.dbname.as_deref().filter(|d| !d.is_empty()) {
+        if parse::is_conninfo(d) {
+            let pairs =
+                parse::parse(d).context("invalid connection string given as database name")?;
+            for (k, v) in pairs {
+                p.insert(k, v);
+            }
+        } else {
+            plain_dbname = Some(d);
         }
     }
+
+    // 1. Flags.
+    let flags = [
+        ("host", o.host.as_deref()),
+        ("port", o.port.as_deref()),
+        ("user", o.user.as_deref()),
+        ("dbname", plain_dbname),
+        ("service", o.service.as_deref()),
+    ];
+    for (k, v) in flags {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            p.insert(k, v.to_string());
+        }
+    }
+    if let Some(t) = o.connect_timeout {
+        p.insert("connect_timeout", t.as_secs().to_string());
+    }
+
+    // 3. The service file: fills what is not set yet.
+    let service = non_empty(&p, "service")
+        .or_else(|| env.var("PGSERVICE").filter(|s| !s.is_empty()))
+        .map(str::to_string);
+    if let Some(name) = &service {
+        let files = service_files(&p, env);
+        for (k, v) in service::lookup(name, &files)? {
+            p.entry(k).or_insert(v);
+        }
+        p.insert("service", name.clone());
+    }
+
+    // 4. Environment variables.
+    for kw in keywords::KEYWORDS {
+        if let Some(var) = kw.env {
+            if !p.contains_key(kw.name) {
+                if let Some(v) = env.var(var) {
+                    p.insert(kw.name, v.to_string());
+                }
+            }
+        }
+    }
+
+    // 5. Defaults, validation, the password file.
+    finish(p, o, env)
+}
+
+/// The service files searched, in order: the user's (`servicefile=`, `PGSERVICEFILE` or
+/// `~/.pg_service.conf`), then the system's (`$PGSYSCONFDIR/pg_service.conf`).
+fn service_files(p: &Params, env: &Environment) -> Vec<PathBuf> {
+    let mut files = Vec::with_capacity(2);
+    if let Some(f) = non_empty(p, "servicefile").or_else(|| env.var("PGSERVICEFILE")) {
+        files.push(PathBuf::from(f));
+    } else if let Some(home) = env.home() {
+        files.push(home.join(".pg_service.conf"));
+    }
+    let sysconf = env
+        .var("PGSYSCONFDIR")
+        .filter(|d| !d.is_empty())
+        .unwrap_or(DEFAULT_SYSCONFDIR);
+    files.push(Path::new(sysconf).join("pg_service.conf"));
+    files
+}
+
+/// libpq's `parse_int_param`: an integer, blanks around it allowed.
+fn parse_int(p: &Params, key: &str) -> Result<Option<i64>> {
+    match non_empty(p, key) {
+        None => Ok(None),
+        Some(v) => {
+            v.trim().parse::<i64>().map(Some).map_err(|_| {
+                anyhow!("invalid integer value \"{v}\" for connection option \"{key}\"")
+            })
+        }
+    }
+}
+
+/// Seconds as libpq counts them: zero or less means "not set" (the OS default / wait forever).
+fn positive_secs(v: Option<i64>) -> Option<Duration> {
+    v.filter(|s| *s > 0)
+        .map(|s| Duration::from_secs(s.unsigned_abs()))
+}
+
+fn one_of(p: &Params, key: &str, allowed: &[&str], default: &str) -> Result<String> {
+    match non_empty(p, key) {
+        None => Ok(default.to_string()),
+        Some(v) if allowed.contains(&v) => Ok(v.to_string()),
+        Some(v) => bail!("invalid {key} value: \"{v}\""),
+    }
+}
+
+fn finish(mut p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
+    let mut warnings = Vec::new();
+
+    // sslmode and the settings that constrain it.
+    let rootcert = non_empty(&p, "sslrootcert").map(str::to_string);
+    let mode = match non_empty(&p, "sslmode") {
+        Some(m) => SslMode::parse(m)?,
+        // libpq 16+: sslrootcert=system makes verify-full the default.
+        None if rootcert.as_deref() == Some("system") => SslMode::VerifyFull,
+        None => SslMode::Prefer,
+    };
+    if rootcert.as_deref() == Some("system") && mode != SslMode::VerifyFull {
+        bail!(
+            "weak sslmode \"{mode}\" may not be used with sslrootcert=system (use \"verify-full\")"
+        );
+    }
+    let negotiation = one_of(&p, "sslnegotiation", &["postgres", "direct"], "postgres")?;
+    let direct = negotiation == "direct";
+    if direct && mode < SslMode::Require {
+        bail!(
+            "weak sslmode \"{mode}\" may not be used with sslnegotiation=direct (use \"require\", \
+             \"verify-ca\", or \"verify-full\")"
+        );
+    }
+    let gss = one_of(
+        &p,
+        "gssencmode",
+        &["disable", "prefer", "require"],
+        "prefer",
+    )?;
+    if gss == "require" {
+        bail!("gssencmode value \"require\" invalid when GSSAPI support is not compiled in");
+    }
+    let channel_binding = one_of(
+        &p,
+        "channel_binding",
+        &["disable", "prefer", "require"],
+        "prefer",
+    )?;
+    let cert_mode =
+        match one_of(&p, "sslcertmode", &["disable", "allow", "require"], "allow")?.as_str() {
+            "disable" => tls::CertMode::Disable,
+            "require" => {
+                warnings.push(
+                "sslcertmode=require is not enforced: the connection does not fail when the server \
+                 asks for no client certificate"
+                    .to_string(),
+            );
+                tls::CertMode::Require
+            }
+            _ => tls::CertMode::Allow,
+        };
+    let min_version = match non_empty(&p, "ssl_min_protocol_version") {
+        Some(v) => Some(tls::parse_protocol_version("ssl_min_protocol_version", v)?),
+        None => Some(openssl::ssl::SslVersion::TLS1_2),
+    };
+    let max_version = non_empty(&p, "ssl_max_protocol_version")
+        .map(|v| tls::parse_protocol_version("ssl_max_protocol_version", v))
+        .transpose()?;
+    if let (Some(min), Some(max)) = (min_version, max_version) {
+        if tls::protocol_rank(min) > tls::protocol_rank(max) {
+            bail!("invalid SSL protocol version range");
+        }
+    }
+    let sni = !matches!(parse_int(&p, "sslsni")?, Some(0));
+
+    let session_attrs = match one_of(
+        &p,
+        "target_session_attrs",
+        &[
+            "any",
+            "read-write",
+            "read-only",
+            "primary",
+            "standby",
+            "prefer-standby",
+        ],
+        "any",
+    )?
+    .as_str()
+    {
+        "read-write" => SessionAttrs::ReadWrite,
+        "read-only" => SessionAttrs::ReadOnly,
+        "primary" => SessionAttrs::Primary,
+        "standby" => SessionAttrs::Standby,
+        "prefer-standby" => SessionAttrs::PreferStandby,
+        _ => SessionAttrs::Any,
+    };
+    let load_balance =
+        one_of(&p, "load_balance_hosts", &["disable", "random"], "disable")? == "random";
+
+    // Integers.
+    let keepalives = !matches!(parse_int(&p, "keepalives")?, Some(0));
+    for key in [
+        "keepalives_idle",
+        "keepalives_interval",
+        "keepalives_count",
+        "tcp_user_timeout",
+    ] {
+        parse_int(&p, key)?;
+    }
+    let connect_timeout = match o.connect_timeout {
+        Some(t) if t.is_zero() => None,
+        Some(t) => Some(t),
+        None => match parse_int(&p, "connect_timeout")? {
+            None => Some(DEFAULT_CONNECT_TIMEOUT),
+            // libpq: a timeout of 1 s would be too short to be useful, so it means 2 s.
+            Some(1) => Some(Duration::from_secs(2)),
+            v => positive_secs(v),
+        },
+    };
+
+    // Settings we cannot honour.
+    if let Some(v) = non_empty(&p, "requirepeer") {
+        warnings.push(format!(
+            "requirepeer={v} is not supported: the server process's user is not checked"
+        ));
+    }
+    if let Some(v) = non_empty(&p, "require_auth") {
+        warnings.push(format!(
+            "require_auth={v} is not enforced: the server chooses the authentication method"
+        ));
+    }
+    if let Some(v) = non_empty(&p, "replication") {
+        if !matches!(v, "0" | "false" | "off" | "no") {
+            warnings.push(format!("replication={v} is not supported and is ignored"));
+        }
+    }
+    if let Some(v) = non_empty(&p, "client_encoding") {
+        if !v.eq_ignore_ascii_case("utf8") && !v.eq_ignore_ascii_case("utf-8") && v != "auto" {
+            warnings.push(format!(
+                "client_encoding={v} is ignored: the client encoding is always UTF8"
+            ));
+        }
+    }
+
+    // Hosts, addresses and ports.
+    let targets = resolve_targets(&p, env)?;
+
+    // User and database.
+    let user = match non_empty(&p, "user") {
+        Some(u) => u.to_string(),
+        None => env.os_user.clone().ok_or_else(|| {
+            anyhow!("could not look up the local user name; give a user name (-U or PGUSER)")
+        })?,
+    };
+    let dbname = non_empty(&p, "dbname").unwrap_or(&user).to_string();
+
+    // Password: explicit, else the password file (for each host).
+    let password = non_empty(&p, "password").map(str::to_string);
+    let passfile = non_empty(&p, "passfile")
+        .map(PathBuf::from)
+        .or_else(|| env.home().map(|h| h.join(".pgpass")));
+    let mut passfile_used = None;
+    let mut hosts: Vec<HostEntry> = targets
+        .into_iter()
+        .map(|target| HostEntry {
+            target,
+            pgpass: None,
+        })
+        .collect();
+    if password.is_none() {
+        if let Some(path) = &passfile {
+            if let Some(file) = pgpass::PassFile::load(path, &mut warnings) {
+                for h in &mut hosts {
+                    let host = h.target.pgpass_host(&env.socket_dirs);
+                    let port = h.target.port.to_string();
+                    h.pgpass = file.find(&host, &port, &dbname, &user).map(str::to_string);
+                }
+                if hosts.iter().any(|h| h.pgpass.is_some()) {
+                    passfile_used = Some(file.path().to_path_buf());
+                }
+            }
+        }
+    }
+
+    let tls = tls::TlsOptions {
+        mode,
+        rootcert,
+        cert: non_empty(&p, "sslcert").map(PathBuf::from),
+        key: non_empty(&p, "sslkey").map(PathBuf::from),
+        key_password: non_empty(&p, "sslpassword").map(str::to_string),
+        crl: non_empty(&p, "sslcrl").map(PathBuf::from),
+        crldir: non_empty(&p, "sslcrldir").map(PathBuf::from),
+        cert_mode,
+        sni,
+        min_version,
+        max_version,
+        direct,
+        home: env.home().map(Path::to_path_buf),
+    };
+    if mode == SslMode::VerifyFull && hosts.iter().any(|h| h.target.host.is_none()) {
+        bail!("host name must be specified for a verified SSL connection");
+    }
+
+    // The resolved, non-secret view returned by `get`.
+    p.retain(|k, v| !v.is_empty() && keywords::lookup(k).is_some_and(|kw| !kw.secret));
+    let joined = |f: &dyn Fn(&Target) -> String| {
+        hosts
+            .iter()
+            .map(|h| f(&h.target))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if hosts.iter().any(|h| h.target.host.is_some()) {
+        p.insert("host", joined(&|t| t.host.clone().unwrap_or_default()));
+    }
+    p.insert("port", joined(&|t| t.port.to_string()));
+    p.insert("user", user.clone());
+    p.insert("dbname", dbname.clone());
+    p.insert("sslmode", mode.as_str().to_string());
+    p.insert(
+        "connect_timeout",
+        // Whole seconds, rounded up (a sub-second flag value is not "no timeout").
+        connect_timeout
+            .map_or(0, |t| t.as_secs() + u64::from(t.subsec_nanos() > 0))
+            .to_string(),
+    );
+    p.insert("channel_binding", channel_binding);
+    if let Some(path) = &passfile {
+        p.insert("passfile", path.display().to_string());
+    }
+
+    Ok(ConnSpec {
+        params: p,
+        password,
+        passfile_used,
+        hosts,
+        user,
+        dbname,
+        connect_timeout,
+        session_attrs,
+        load_balance,
+        keepalives,
+        tls,
+        warnings,
+    })
+}
+
+/// libpq's host list rules: `host` and `hostaddr` lists of equal length (or one of them absent), a port
+/// list of length one (used for every host) or of the same length; empty entries take the defaults.
+fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Target>> {
+    let split = |key: &str| -> Vec<String> {
+        non_empty(p, key)
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let hosts = split("host");
+    let addrs = split("hostaddr");
+    let count = match (hosts.len(), addrs.len()) {
+        (0, 0) => 1,
+        (0, a) => a,
+        (h, 0) => h,
+        (h, a) if h == a => h,
+        (h, a) => bail!("could not match {h} host names to {a} hostaddr values"),
+    };
+    let mut ports = split("port");
+    if ports.is_empty() {
+        ports.push(String::new());
+    }
+    if ports.len() == 1 {
+        ports = vec![ports[0].clone(); count];
+    } else if ports.len() != count {
+        bail!(
+            "could not match {} port numbers to {count} hosts",
+            ports.len()
+        );
+    }
+
+    let mut targets = Vec::with_capacity(count);
+    for (i, port_text) in ports.iter().enumerate() {
+        let port = match port_text.trim() {
+            "" => DEFAULT_PORT,
+            s => s
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| anyhow!("invalid port number: \"{port_text}\""))?,
+        };
+        let hostaddr = match addrs.get(i).map(String::as_str) {
+            None | Some("") => None,
+            Some(a) => Some(
+                a.parse::<IpAddr>()
+                    .map_err(|_| anyhow!("could not parse network address \"{a}\""))?,
+            ),
+        };
+        let host = hosts.get(i).filter(|h| !h.is_empty()).cloned();
+        let target = match (host, hostaddr) {
+            (Some(h), addr) => Target {
+                socket: h.starts_with('/'),
+                host: Some(h),
+                hostaddr: addr,
+                port,
+                defaulted: false,
+            },
+            (None, Some(addr)) => Target {
+                host: None,
+                hostaddr: Some(addr),
+                port,
+                socket: false,
+                defaulted: false,
+            },
+            (None, None) => default_target(env, port),
+        };
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+/// No host given: the first socket directory holding `.s.PGSQL.<port>`, else TCP to `localhost`.
+fn default_target(env: &Environment, port: u16) -> Target {
+    let socket_dir = env
+        .socket_dirs
+        .iter()
+        .find(|d| d.join(format!(".s.PGSQL.{port}")).exists());
+    match socket_dir {
+        Some(dir) => Target {
+            host: Some(dir.display().to_string()),
+            hostaddr: None,
+            port,
+            socket: true,
+            defaulted: true,
+        },
+        None => Target {
+            host: Some("localhost".to_string()),
+            hostaddr: None,
+            port,
+            socket: false,
+            defaulted: true,
+        },
+    }
+}
+
+impl ConnSpec {
+    /// A resolved non-secret keyword, by its libpq name (`host`, `hostaddr`, `port`, `user`, `dbname`,
+    /// `sslmode`, `application_name`, `connect_timeout` (seconds, `0` = none), `passfile`, ...). `host`
+    /// and `port` include the defaults and are comma-separated for several hosts. Secrets (`password`,
+    /// `sslpassword`) are always `None`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.params.get(key).map(String::as_str)
+    }
+
+    /// The user name.
     pub fn user(&self) -> &str {
         &self.user
     }
+
+    /// The database name.
     pub fn dbname(&self) -> &str {
         &self.dbname
     }
+
+    /// Whether a password is known: given explicitly, entered, or found in the password file.
     pub fn has_password(&self) -> bool {
-        self.password.is_some()
+        self.password.is_some() || self.hosts.iter().any(|h| h.pgpass.is_some())
     }
+
+    /// Sets the password (e.g. entered at a prompt); it takes precedence over the password file.
     pub fn set_password(&mut self, password: String) {
-        self.password = Some(password)
+        self.password = Some(password);
     }
+
+    /// Warnings collected during resolution (ignored password file, settings that cannot be honoured).
     pub fn warnings(&self) -> &[String] {
-        &[]
+        &self.warnings
     }
+
+    /// The hosts to try, in the configured order.
+    pub fn targets(&self) -> Vec<&Target> {
+        self.hosts.iter().map(|h| &h.target).collect()
+    }
+
+    /// The effective sslmode.
+    pub fn ssl_mode(&self) -> SslMode {
+        self.tls.mode
+    }
+
+    /// The per-host connection timeout (`None` waits forever).
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// `db1.example:5432/app`, `/var/run/postgresql:5432/app`, `[::1]:5432/app` or
+    /// `a:5432,b:5433/app`. Never contains a password.
     pub fn target_label(&self) -> String {
-        format!("{}:{}/{}", self.host, self.port, self.dbname)
+        let hosts = self
+            .hosts
+            .iter()
+            .map(|h| h.target.label())
+            .collect::<Vec<_>>()
+            .join(",");
+        format!("{hosts}/{}", self.dbname)
     }
+
+    /// Host, port, database and user, for JSON output and audit logs.
     pub fn identity(&self) -> Identity {
+        let join = |f: &dyn Fn(&Target) -> String| {
+            self.hosts
+                .iter()
+                .map(|h| f(&h.target))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         Identity {
-            host: self.host.clone(),
-            port: self.port.clone(),
+            host: join(&Target::display_host),
+            port: join(&|t| t.port.to_string()),
             dbname: self.dbname.clone(),
             user: self.user.clone(),
         }
     }
-    pub fn config(&self) -> anyhow::Result<postgres::Config> {
+
+    /// The application_name sent: `application_name`, else `fallback_application_name`, else `pgconn`.
+    pub fn application_name(&self) -> &str {
+        self.get("application_name")
+            .or_else(|| self.get("fallback_application_name"))
+            .unwrap_or(DEFAULT_APPLICATION_NAME)
+    }
+
+    /// `options`, with `extra` (e.g. `-c statement_timeout=30s`) appended.
+    fn options_with(&self, extra: Option<&str>) -> Option<String> {
+        let parts: Vec<&str> = [self.get("options"), extra.filter(|e| !e.trim().is_empty())]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+
+    /// The settings shared by every host: user, database, options, timeouts, keepalives, ...
+    fn base_config(&self, extra_options: Option<&str>) -> postgres::Config {
         let mut c = postgres::Config::new();
-        c.host(&self.host)
-            .port(self.port.parse()?)
-            .user(&self.user)
-            .dbname(&self.dbname);
-        c.application_name("pgconn").connect_timeout(self.timeout);
-        if let Some(p) = &self.password {
-            c.password(p);
+        c.user(&self.user);
+        c.dbname(&self.dbname);
+        c.application_name(self.application_name());
+        if let Some(options) = self.options_with(extra_options) {
+            c.options(&options);
         }
+        if let Some(t) = self.connect_timeout {
+            c.connect_timeout(t);
+        }
+        c.keepalives(self.keepalives);
+        if self.load_balance {
+            // Also shuffles the addresses a host name resolves to, as libpq does.
+            c.load_balance_hosts(postgres::config::LoadBalanceHosts::Random);
+        }
+        let secs = |key: &str| {
+            self.get(key)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|v| *v > 0)
+        };
+        if let Some(s) = secs("keepalives_idle") {
+            c.keepalives_idle(Duration::from_secs(s.unsigned_abs()));
+        }
+        if let Some(s) = secs("keepalives_interval") {
+            c.keepalives_interval(Duration::from_secs(s.unsigned_abs()));
+        }
+        if let Some(n) = secs("keepalives_count").and_then(|n| u32::try_from(n).ok()) {
+            c.keepalives_retries(n);
+        }
+        // libpq's tcp_user_timeout is in milliseconds.
+        if let Some(ms) = secs("tcp_user_timeout") {
+            c.tcp_user_timeout(Duration::from_millis(ms.unsigned_abs()));
+        }
+        c.channel_binding(match self.get("channel_binding") {
+            Some("disable") => postgres::config::ChannelBinding::Disable,
+            Some("require") => postgres::config::ChannelBinding::Require,
+            _ => postgres::config::ChannelBinding::Prefer,
+        });
+        if self.tls.direct {
+            c.ssl_negotiation(postgres::config::SslNegotiation::Direct);
+        }
+        c
+    }
+
+    /// Adds one host (name or socket directory, address, port) to `c`.
+    fn add_target(c: &mut postgres::Config, t: &Target) {
+        match (&t.host, t.hostaddr) {
+            (Some(h), _) if t.socket => {
+                c.host_path(h);
+            }
+            (Some(h), _) => {
+                c.host(h);
+            }
+            // Only an address: it doubles as the host name (TLS needs one).
+            (None, Some(a)) => {
+                c.host(&a.to_string());
+            }
+            (None, None) => {}
+        }
+        c.port(t.port);
+    }
+
+    /// One `postgres::Config` for all hosts: socket directories via `host_path`, `hostaddr`, ports, user,
+    /// dbname, password, options, application_name (`pgconn` unless set), connect_timeout (default 10 s),
+    /// keepalives, target_session_attrs and a rust-postgres sslmode.
+    ///
+    /// Limitations of a single `Config`, which [`ConnSpec::connect`] does not have: the password is the
+    /// explicit one or the first host's password-file entry; sslmode `allow` becomes `prefer` (TLS is
+    /// tried first); `primary`/`standby` become `read-write`/`read-only`, `prefer-standby` becomes
+    /// `any`; a `hostaddr` list with empty entries is refused. TLS itself needs the connector from
+    /// [`ConnSpec::tls_connector`].
+    pub fn config(&self) -> Result<postgres::Config> {
+        let mut c = self.base_config(None);
+        let with_addr = self
+            .hosts
+            .iter()
+            .filter(|h| h.target.hostaddr.is_some())
+            .count();
+        if with_addr != 0 && with_addr != self.hosts.len() {
+            bail!("a hostaddr list with empty entries can only be used to connect, not as one configuration");
+        }
+        for h in &self.hosts {
+            Self::add_target(&mut c, &h.target);
+            if let Some(a) = h.target.hostaddr {
+                c.hostaddr(a);
+            }
+        }
+        if let Some(pw) = self.password_for(0) {
+            c.password(pw);
+        }
+        c.target_session_attrs(match self.session_attrs {
+            SessionAttrs::ReadWrite | SessionAttrs::Primary => {
+                postgres::config::TargetSessionAttrs::ReadWrite
+            }
+            SessionAttrs::ReadOnly | SessionAttrs::Standby => {
+                postgres::config::TargetSessionAttrs::ReadOnly
+            }
+            SessionAttrs::Any | SessionAttrs::PreferStandby => {
+                postgres::config::TargetSessionAttrs::Any
+            }
+        });
+        let all_sockets = self.hosts.iter().all(|h| h.target.socket);
+        c.ssl_mode(match self.tls.mode {
+            _ if all_sockets => postgres::config::SslMode::Disable,
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Allow | SslMode::Prefer => postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                postgres::config::SslMode::Require
+            }
+        });
         Ok(c)
     }
-    pub fn connect(&self, extra_options: Option<&str>) -> anyhow::Result<postgres::Client> {
-        let mut c = self.config()?;
-        if let Some(o) = extra_options {
-            c.options(o);
-        }
-        Ok(c.connect(postgres::NoTls)?)
+
+    /// The TLS connector for this sslmode (certificate checks, client certificate, CRLs), for use with
+    /// [`ConnSpec::config`]. Reads the certificate files.
+    pub fn tls_connector(&self) -> Result<postgres_openssl::MakeTlsConnector> {
+        self.tls.connector()
     }
-}
-pub fn redact(text: &str) -> String {
-    text.to_string()
+
+    /// The password for host `i`: explicit, else that host's password-file entry.
+    fn password_for(&self, i: usize) -> Option<&str> {
+        self.password
+            .as_deref()
+            .or_else(|| self.hosts.get(i).and_then(|h| h.pgpass.as_deref()))
+    }
+
+    /// Connects, trying each host in turn (in random order with `load_balance_hosts=random`), each
+    /// within `connect_timeout` (the whole attempt: socket, TLS, authentication — libpq's meaning), with
+    /// libpq's sslmode behaviour: `allow` tries without TLS then with it, `prefer` with then without,
+    /// Unix sockets never use TLS. `extra_options` (e.g. `-c statement_timeout=30s`) is appended to
+    /// `options`.
+    ///
+    /// On failure the `postgres::Error` of the last attempt stays in the error chain: downcast with
+    /// `err.downcast_ref::<postgres::Error>()` and read the SQLSTATE from `as_db_error()`.
+    pub fn connect(&self, extra_options: Option<&str>) -> Result<postgres::Client> {
+        connect::connect(self, extra_options)
+    }
 }
