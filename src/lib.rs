@@ -13,6 +13,7 @@ pub mod conninfo;
 pub mod db;
 pub mod fleet;
 pub mod render;
+pub mod sandbox;
 pub mod ui;
 
 use cli::{Cli, Command};
@@ -72,7 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::kill::run_kill(&mut db, args, &style)
         }
-        Command::Sandbox(_args) => Err(anyhow::anyhow!("sandbox: not wired yet")),
+        Command::Sandbox(args) => commands::sandbox::run(args),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

@@ -39,7 +39,10 @@ fn pgconn_command(args: &[&str]) -> std::process::Command {
 
 /// pgconn's own library, connected to the test cluster.
 fn library_db(c: &pgconn::sandbox::Cluster) -> pgconn::db::Db {
-    let conn = pgconn::cli::ConnArgs { dbname: vec![c.conninfo("postgres", "postgres")], ..Default::default() };
+    let conn = pgconn::cli::ConnArgs {
+        dbname: vec![c.conninfo("postgres", "postgres")],
+        ..Default::default()
+    };
     let spec = pgconn::db::resolve_spec(&conn, Some(&conn.dbname[0]), None).unwrap();
     pgconn::db::Db::connect(spec, false, false).unwrap()
 }
@@ -64,7 +67,13 @@ fn wait_gone(pids: &BTreeSet<i32>) {
     let list: Vec<i32> = pids.iter().copied().collect();
     let ok = support::wait_until(Duration::from_secs(10), || {
         let mut c = support::superuser_client(cluster());
-        let n: i64 = c.query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)", &[&list]).unwrap().get(0);
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)",
+                &[&list],
+            )
+            .unwrap()
+            .get(0);
         n == 0
     });
     assert!(ok, "sessions {pids:?} still present");
@@ -100,16 +109,33 @@ fn dry_run_terminates_nothing() {
     w.idle(c, 3, &role, "postgres", &tag).unwrap();
     let before = server_pids(&tag, None);
     let v = pgconn()
-        .args(["kill-idle", "--older-than", "0s", "--app", &tag, "--dry-run", "--json"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--dry-run",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
     assert_eq!(v["dry_run"], true);
     assert_eq!(v["acted"], false);
-    let targets: BTreeSet<i32> = v["targets"].as_array().unwrap().iter().map(|t| t["pid"].as_i64().unwrap() as i32).collect();
+    let targets: BTreeSet<i32> = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["pid"].as_i64().unwrap() as i32)
+        .collect();
     assert_eq!(targets, before);
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(server_pids(&tag, None), before, "dry run must not terminate anything");
+    assert_eq!(
+        server_pids(&tag, None),
+        before,
+        "dry run must not terminate anything"
+    );
 }
 
 #[test]
@@ -124,11 +150,21 @@ fn yes_terminates_exactly_the_idle_sessions_older_than_the_threshold() {
     let mut young = Workload::new();
     young.idle(c, 2, &role, "postgres", &tag).unwrap();
     young.active(c, 1, &role, "postgres", &tag, 120).unwrap();
-    young.idle_in_transaction(c, 1, &role, "postgres", &tag).unwrap();
+    young
+        .idle_in_transaction(c, 1, &role, "postgres", &tag)
+        .unwrap();
     let spared: BTreeSet<i32> = young.pids().into_iter().collect();
 
     let v = pgconn()
-        .args(["kill-idle", "--older-than", "2s", "--app", &tag, "--yes", "--json"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "2s",
+            "--app",
+            &tag,
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
@@ -136,7 +172,11 @@ fn yes_terminates_exactly_the_idle_sessions_older_than_the_threshold() {
     assert_eq!(v["summary"]["terminated"], 3);
     assert_eq!(v["summary"]["skipped"], 0);
     wait_gone(&old_pids);
-    assert_eq!(server_pids(&tag, None), spared, "the younger, active and idle-in-transaction sessions stay");
+    assert_eq!(
+        server_pids(&tag, None),
+        spared,
+        "the younger, active and idle-in-transaction sessions stay"
+    );
     assert!(v["before"]["idle"].as_i64().unwrap() >= 5);
     assert!(v["after"].is_object());
 }
@@ -148,10 +188,21 @@ fn state_option_selects_idle_in_transaction() {
     let role = app_role();
     let mut w = Workload::new();
     w.idle(c, 2, &role, "postgres", &tag).unwrap();
-    w.idle_in_transaction(c, 2, &role, "postgres", &tag).unwrap();
+    w.idle_in_transaction(c, 2, &role, "postgres", &tag)
+        .unwrap();
     let iit = server_pids(&tag, Some("idle in transaction"));
     let v = pgconn()
-        .args(["kill-idle", "--older-than", "0s", "--state", "idle-in-transaction", "--app", &tag, "--yes", "--json"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--state",
+            "idle-in-transaction",
+            "--app",
+            &tag,
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
@@ -168,7 +219,10 @@ fn refuses_without_a_terminal_and_touches_nothing() {
     let mut w = Workload::new();
     w.idle(c, 2, &role, "postgres", &tag).unwrap();
     let before = server_pids(&tag, None);
-    let out = pgconn().args(["kill-idle", "--older-than", "0s", "--app", &tag]).run().assert_code(2);
+    let out = pgconn()
+        .args(["kill-idle", "--older-than", "0s", "--app", &tag])
+        .run()
+        .assert_code(2);
     assert!(out.stderr.contains("--yes"), "{}", out.stderr);
     assert_eq!(server_pids(&tag, None), before);
     let out = pgconn().args(["kill", "--app", &tag]).run().assert_code(2);
@@ -186,12 +240,23 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
     let role = app_role();
     let mut client = c.connect(&role, "postgres", &tag).unwrap();
     client.batch_execute("SELECT 1").unwrap();
-    let victim: i32 = client.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let victim: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
     let mut other = Workload::new();
     other.idle(c, 1, &role, "postgres", &tag).unwrap();
     std::thread::sleep(Duration::from_millis(1200));
 
-    let mut p = expectrl::Session::spawn(pgconn_command(&["kill-idle", "--older-than", "1s", "--app", &tag, "--json"])).unwrap();
+    let mut p = expectrl::Session::spawn(pgconn_command(&[
+        "kill-idle",
+        "--older-than",
+        "1s",
+        "--app",
+        &tag,
+        "--json",
+    ]))
+    .unwrap();
     p.set_expect_timeout(Some(Duration::from_secs(30)));
     p.expect("Terminate 2 sessions?").unwrap();
     // Between the preview and the answer, the first session starts a long query.
@@ -201,20 +266,44 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
     });
     let mut su = support::superuser_client(c);
     assert!(support::wait_until(Duration::from_secs(10), || {
-        let st: Option<String> =
-            su.query_one("SELECT state FROM pg_stat_activity WHERE pid = $1", &[&victim]).unwrap().get(0);
+        let st: Option<String> = su
+            .query_one(
+                "SELECT state FROM pg_stat_activity WHERE pid = $1",
+                &[&victim],
+            )
+            .unwrap()
+            .get(0);
         st.as_deref() == Some("active")
     }));
     p.send_line("y").unwrap();
     let rest = p.expect(expectrl::Eof).unwrap();
     let text = String::from_utf8_lossy(rest.before()).to_string();
-    let json_start = text.find("{\r\n").or_else(|| text.find("{\n")).expect("JSON after the prompt");
-    let v: Value = serde_json::from_str(text[json_start..].trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
-    let skipped = v["results"].as_array().unwrap().iter().find(|r| r["pid"] == victim).unwrap().clone();
+    let json_start = text
+        .find("{\r\n")
+        .or_else(|| text.find("{\n"))
+        .expect("JSON after the prompt");
+    let v: Value =
+        serde_json::from_str(text[json_start..].trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let skipped = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["pid"] == victim)
+        .unwrap()
+        .clone();
     assert_eq!(skipped["outcome"], "skipped", "{v}");
-    assert!(skipped["reason"].as_str().unwrap().contains("became active"), "{skipped}");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .unwrap()
+            .contains("became active"),
+        "{skipped}"
+    );
     assert_eq!(v["summary"]["terminated"], 1);
-    assert!(server_pids(&tag, None).contains(&victim), "the busy session is still connected");
+    assert!(
+        server_pids(&tag, None).contains(&victim),
+        "the busy session is still connected"
+    );
     let _client = busy.join().unwrap();
 }
 
@@ -229,19 +318,39 @@ fn a_reused_pid_is_never_hit() {
     let mut w = Workload::new();
     w.idle(c, 2, &role, "postgres", &tag).unwrap();
     let mut db = library_db(c);
-    let mut filter = Filter { app: vec![tag.clone()], ..Filter::default() };
+    let mut filter = Filter {
+        app: vec![tag.clone()],
+        ..Filter::default()
+    };
     filter.states = vec!["idle".into()];
     let snap = snapshot(&mut db, &filter, true).unwrap();
     assert_eq!(snap.sessions.len(), 2);
     // The first target's pid now belongs to "another" session: its backend_start does not match.
-    let mut targets: Vec<Target> = snap.sessions.into_iter().map(|s| Target { session: s, allowed: true }).collect();
+    let mut targets: Vec<Target> = snap
+        .sessions
+        .into_iter()
+        .map(|s| Target {
+            session: s,
+            allowed: true,
+        })
+        .collect();
     targets[0].session.backend_start = Some("2001-01-01T00:00:00.000000Z".into());
     let safety = default_safety();
     let out = signal_targets(&mut db, &filter, &safety, Action::Terminate, &targets).unwrap();
-    let first = out.iter().find(|o| o.pid == targets[0].session.pid).unwrap();
+    let first = out
+        .iter()
+        .find(|o| o.pid == targets[0].session.pid)
+        .unwrap();
     assert_eq!(first.outcome, "skipped");
-    assert!(first.reason.as_deref().unwrap().contains("replaced"), "{:?}", first.reason);
-    let second = out.iter().find(|o| o.pid == targets[1].session.pid).unwrap();
+    assert!(
+        first.reason.as_deref().unwrap().contains("replaced"),
+        "{:?}",
+        first.reason
+    );
+    let second = out
+        .iter()
+        .find(|o| o.pid == targets[1].session.pid)
+        .unwrap();
     assert_eq!(second.outcome, "terminated");
     std::thread::sleep(Duration::from_millis(300));
     assert!(server_pids(&tag, None).contains(&targets[0].session.pid));
@@ -257,7 +366,17 @@ fn keep_if_more_than_and_max() {
 
     // --if-more-than: 5 match, not more than 5: nothing happens, exit 0.
     let v = pgconn()
-        .args(["kill-idle", "--older-than", "0s", "--app", &tag, "--if-more-than", "5", "--yes", "--json"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--if-more-than",
+            "5",
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
@@ -277,7 +396,19 @@ fn keep_if_more_than_and_max() {
         .map(|r| r.get(0))
         .collect();
     let v = pgconn()
-        .args(["kill-idle", "--older-than", "0s", "--app", &tag, "--keep", "2", "--max", "2", "--yes", "--json"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--keep",
+            "2",
+            "--max",
+            "2",
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
@@ -293,7 +424,17 @@ fn keep_if_more_than_and_max() {
 
     // --if-more-than 2 with 3 left: acts.
     let v = pgconn()
-        .args(["kill-idle", "--older-than", "0s", "--app", &tag, "--if-more-than", "2", "--yes", "--json"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--if-more-than",
+            "2",
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
@@ -307,12 +448,22 @@ fn protected_superuser_and_own_sessions_are_untouched() {
     let role = app_role();
     let mut w = Workload::new();
     w.idle(c, 2, "postgres", "postgres", &tag).unwrap(); // superuser sessions
-    w.idle(c, 2, &role, "postgres", &format!("{tag}-keepme")).unwrap();
+    w.idle(c, 2, &role, "postgres", &format!("{tag}-keepme"))
+        .unwrap();
     w.idle(c, 1, &role, "postgres", &tag).unwrap();
     let su_pids = server_pids(&tag, None);
     let v = pgconn()
         .env("PGAPPNAME", &tag) // pgconn's own session matches the filter too
-        .args(["kill", "--all", "--app", &format!("{tag}*"), "--protect-app", "*-keepme", "--yes", "--json"])
+        .args([
+            "kill",
+            "--all",
+            "--app",
+            &format!("{tag}*"),
+            "--protect-app",
+            "*-keepme",
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
@@ -322,17 +473,40 @@ fn protected_superuser_and_own_sessions_are_untouched() {
     let killed = outcome_pids(&v, "terminated");
     wait_gone(&killed);
     assert_eq!(server_pids(&format!("{tag}-keepme"), None).len(), 2);
-    assert_eq!(server_pids(&tag, None), su_pids.difference(&killed).copied().collect());
+    assert_eq!(
+        server_pids(&tag, None),
+        su_pids.difference(&killed).copied().collect()
+    );
 
     // --protect-user, and --include-superusers.
     let v = pgconn()
-        .args(["kill", "--app", &tag, "--protect-user", "post*", "--include-superusers", "--yes", "--json"])
+        .args([
+            "kill",
+            "--app",
+            &tag,
+            "--protect-user",
+            "post*",
+            "--include-superusers",
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
     assert_eq!(v["protected"]["protect_user"], 2);
     assert_eq!(v["summary"]["targeted"], 0);
-    let v = pgconn().args(["kill", "--app", &tag, "--include-superusers", "--yes", "--json"]).run().assert_code(0).json();
+    let v = pgconn()
+        .args([
+            "kill",
+            "--app",
+            &tag,
+            "--include-superusers",
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(v["summary"]["terminated"], 2);
 }
 
@@ -349,20 +523,45 @@ fn the_audit_log_records_every_session_and_a_summary() {
     let pids = server_pids(&tag, None);
     pgconn()
         .env("PGPASSWORD", "s3cret-never-logged")
-        .args(["kill-idle", "--older-than", "0s", "--app", &tag, "--yes", "--log"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--log",
+        ])
         .arg(&log)
         .run()
         .assert_code(0);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("s3cret"), "no secrets in the log");
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 4, "appended: the earlier line, two sessions, one summary");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "appended: the earlier line, two sessions, one summary"
+    );
     assert_eq!(lines[0]["earlier"], true);
     for l in &lines[1..3] {
         assert_eq!(l["event"], "session");
         assert_eq!(l["outcome"], "terminated");
         assert!(pids.contains(&(l["pid"].as_i64().unwrap() as i32)));
-        for f in ["time", "server", "backend_start", "database", "user", "application", "client", "state", "state_seconds"] {
+        for f in [
+            "time",
+            "server",
+            "backend_start",
+            "database",
+            "user",
+            "application",
+            "client",
+            "state",
+            "state_seconds",
+        ] {
             assert!(!l[f].is_null(), "{f} missing in {l}");
         }
         assert_eq!(l["application"], tag);
@@ -375,7 +574,16 @@ fn the_audit_log_records_every_session_and_a_summary() {
     w2.idle(c, 1, &role, "postgres", &tag).unwrap();
     let before = server_pids(&tag, None);
     let out = pgconn()
-        .args(["kill-idle", "--older-than", "0s", "--app", &tag, "--yes", "--log", "/nonexistent-dir/kill.jsonl"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--log",
+            "/nonexistent-dir/kill.jsonl",
+        ])
         .run()
         .assert_code(1);
     assert!(out.stderr.contains("audit log"), "{}", out.stderr);
@@ -389,22 +597,52 @@ fn a_role_without_pg_signal_backend_gets_permission_denied() {
     let weak = tag.replace('-', "_");
     let role = app_role();
     let mut su = support::superuser_client(c);
-    su.batch_execute(&format!("CREATE ROLE {weak} LOGIN; GRANT pg_read_all_stats TO {weak}")).unwrap();
+    su.batch_execute(&format!(
+        "CREATE ROLE {weak} LOGIN; GRANT pg_read_all_stats TO {weak}"
+    ))
+    .unwrap();
     let mut w = Workload::new();
     w.idle(c, 2, &role, "postgres", &tag).unwrap(); // another role's sessions
     w.idle(c, 1, &weak, "postgres", &tag).unwrap(); // its own
     let out = pgconn()
-        .args(["-U", &weak, "kill-idle", "--older-than", "0s", "--app", &tag, "--yes", "--json"])
+        .args([
+            "-U",
+            &weak,
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(1);
     let v = out.json();
     let denied = outcome_pids(&v, "denied");
     assert_eq!(denied.len(), 2, "{v}");
-    for r in v["results"].as_array().unwrap().iter().filter(|r| r["outcome"] == "denied") {
-        assert!(r["reason"].as_str().unwrap().contains("permission denied"), "{r}");
+    for r in v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "denied")
+    {
+        assert!(
+            r["reason"].as_str().unwrap().contains("permission denied"),
+            "{r}"
+        );
     }
-    assert_eq!(outcome_pids(&v, "terminated").len(), 1, "its own role's session");
-    let previewed_denied = v["targets"].as_array().unwrap().iter().filter(|t| t["allowed"] == false).count();
+    assert_eq!(
+        outcome_pids(&v, "terminated").len(),
+        1,
+        "its own role's session"
+    );
+    let previewed_denied = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["allowed"] == false)
+        .count();
     assert_eq!(previewed_denied, 2, "the preview marks them");
     assert_eq!(server_pids(&tag, None).len(), 2);
 }
@@ -419,13 +657,24 @@ fn cancel_stops_the_query_and_keeps_the_session() {
     let pids = server_pids(&tag, Some("active"));
     std::thread::sleep(Duration::from_millis(1100));
     let v = pgconn()
-        .args(["kill", "--app", &tag, "--running-longer-than", "1s", "--cancel", "--yes", "--json"])
+        .args([
+            "kill",
+            "--app",
+            &tag,
+            "--running-longer-than",
+            "1s",
+            "--cancel",
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
     assert_eq!(v["action"], "cancel");
     assert_eq!(outcome_pids(&v, "cancelled"), pids);
-    assert!(support::wait_until(Duration::from_secs(10), || server_pids(&tag, Some("active")).is_empty()));
+    assert!(support::wait_until(Duration::from_secs(10), || {
+        server_pids(&tag, Some("active")).is_empty()
+    }));
     assert_eq!(server_pids(&tag, None), pids, "still connected");
 }
 
@@ -448,10 +697,21 @@ fn kill_by_pid_and_kill_all_keep_pgconns_own_session() {
     // --all restricted to this test's sessions and pgconn's own (same application name).
     let v = pgconn()
         .env("PGAPPNAME", &tag)
-        .args(["kill", "--all", "--app", &tag, "--include-superusers", "--yes", "--json"])
+        .args([
+            "kill",
+            "--all",
+            "--app",
+            &tag,
+            "--include-superusers",
+            "--yes",
+            "--json",
+        ])
         .run()
         .assert_code(0)
         .json();
-    assert_eq!(outcome_pids(&v, "terminated"), pids[1..].iter().copied().collect());
+    assert_eq!(
+        outcome_pids(&v, "terminated"),
+        pids[1..].iter().copied().collect()
+    );
     assert_eq!(v["matched"], 2, "its own session is never a candidate");
 }

@@ -25,7 +25,12 @@ fn server_pids(app: &str, state: Option<&str>) -> BTreeSet<i64> {
 }
 
 fn json_pids(v: &Value) -> BTreeSet<i64> {
-    v["sessions"].as_array().unwrap().iter().map(|s| s["pid"].as_i64().unwrap()).collect()
+    v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["pid"].as_i64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -33,13 +38,30 @@ fn status_counts_states_and_groups_like_the_server() {
     let c = cluster();
     let tag = unique("status");
     let mut w = Workload::new();
-    w.idle(c, 5, "postgres", "postgres", &format!("{tag}-idle")).unwrap();
-    w.idle_in_transaction(c, 2, "postgres", "postgres", &format!("{tag}-iit")).unwrap();
-    w.active(c, 1, "postgres", "postgres", &format!("{tag}-act"), 60).unwrap();
+    w.idle(c, 5, "postgres", "postgres", &format!("{tag}-idle"))
+        .unwrap();
+    w.idle_in_transaction(c, 2, "postgres", "postgres", &format!("{tag}-iit"))
+        .unwrap();
+    w.active(c, 1, "postgres", "postgres", &format!("{tag}-act"), 60)
+        .unwrap();
 
-    let v = pgconn().args(["status", "--json", "--app", &format!("{tag}-*"), "--by", "application"]).run().assert_code(0).json();
+    let v = pgconn()
+        .args([
+            "status",
+            "--json",
+            "--app",
+            &format!("{tag}-*"),
+            "--by",
+            "application",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(v["sessions"], 8);
-    assert_eq!(v["states"]["idle"], server_pids(&format!("{tag}-idle"), Some("idle")).len());
+    assert_eq!(
+        v["states"]["idle"],
+        server_pids(&format!("{tag}-idle"), Some("idle")).len()
+    );
     assert_eq!(v["states"]["idle"], 5);
     assert_eq!(v["states"]["idle_in_transaction"], 2);
     assert_eq!(v["states"]["active"], 1);
@@ -48,7 +70,11 @@ fn status_counts_states_and_groups_like_the_server() {
     assert_eq!(v["group_by"], serde_json::json!(["application"]));
     let groups = v["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 3);
-    assert_eq!(groups[0]["application"], format!("{tag}-idle"), "largest group first");
+    assert_eq!(
+        groups[0]["application"],
+        format!("{tag}-idle"),
+        "largest group first"
+    );
     assert_eq!(groups[0]["sessions"], 5);
     assert_eq!(groups[0]["states"]["idle"], 5);
     assert!(v["oldest_idle_in_transaction_seconds"].as_f64().unwrap() >= 0.0);
@@ -69,15 +95,23 @@ fn capacity_is_the_servers_view() {
         )
         .unwrap();
     let (max, reserved): (i32, i32) = (settings.get(0), settings.get(1));
-    let v = pgconn().args(["status", "--json"]).run().assert_code(0).json();
+    let v = pgconn()
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
     let cap = &v["capacity"];
     assert_eq!(cap["max_connections"], max);
     assert_eq!(cap["superuser_reserved_connections"], reserved);
-    let usable = i64::from(max - reserved - cap["reserved_connections"].as_i64().unwrap_or(0) as i32);
+    let usable =
+        i64::from(max - reserved - cap["reserved_connections"].as_i64().unwrap_or(0) as i32);
     assert_eq!(cap["usable_slots"], usable);
     // Other tests of this binary open and close sessions concurrently: the count lies between two readings.
     let used = cap["used"].as_i64().unwrap();
-    assert!(used >= 3 + 2, "at least the workload, the ground-truth client and pgconn itself: {used}");
+    assert!(
+        used >= 3 + 2,
+        "at least the workload, the ground-truth client and pgconn itself: {used}"
+    );
     assert_eq!(cap["slots_left"].as_i64().unwrap(), (usable - used).max(0));
     let pct = cap["used_percent"].as_f64().unwrap();
     assert!((pct - used as f64 * 100.0 / usable as f64).abs() < 0.06);
@@ -91,7 +125,11 @@ fn idle_ages_come_from_the_server() {
     w.idle(c, 2, "postgres", "postgres", &tag).unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     w.idle(c, 2, "postgres", "postgres", &tag).unwrap();
-    let v = pgconn().args(["status", "--json", "--app", &tag]).run().assert_code(0).json();
+    let v = pgconn()
+        .args(["status", "--json", "--app", &tag])
+        .run()
+        .assert_code(0)
+        .json();
     let mut su = support::superuser_client(c);
     let row = su
         .query_one(
@@ -104,8 +142,14 @@ fn idle_ages_come_from_the_server() {
     let (oldest, median): (f64, f64) = (row.get(0), row.get(1));
     let got_oldest = v["idle"]["oldest_seconds"].as_f64().unwrap();
     let got_median = v["idle"]["median_seconds"].as_f64().unwrap();
-    assert!(got_oldest >= 1.4 && (oldest - got_oldest).abs() < 1.0, "oldest {got_oldest} vs server {oldest}");
-    assert!((median - got_median).abs() < 1.0, "median {got_median} vs server {median}");
+    assert!(
+        got_oldest >= 1.4 && (oldest - got_oldest).abs() < 1.0,
+        "oldest {got_oldest} vs server {oldest}"
+    );
+    assert!(
+        (median - got_median).abs() < 1.0,
+        "median {got_median} vs server {median}"
+    );
     assert!(v["idle"]["p95_seconds"].as_f64().unwrap() <= got_oldest);
 }
 
@@ -114,40 +158,99 @@ fn verdict_names_a_leaking_application_and_old_idle_transactions() {
     let c = cluster();
     let tag = unique("leak");
     let mut w = Workload::new();
-    w.idle(c, 12, "postgres", "postgres", &format!("{tag}-leaky")).unwrap();
-    w.idle(c, 3, "postgres", "postgres", &format!("{tag}-fine")).unwrap();
-    w.idle_in_transaction(c, 1, "postgres", "postgres", &format!("{tag}-tx")).unwrap();
+    w.idle(c, 12, "postgres", "postgres", &format!("{tag}-leaky"))
+        .unwrap();
+    w.idle(c, 3, "postgres", "postgres", &format!("{tag}-fine"))
+        .unwrap();
+    w.idle_in_transaction(c, 1, "postgres", "postgres", &format!("{tag}-tx"))
+        .unwrap();
     std::thread::sleep(Duration::from_millis(1200));
     let v = pgconn()
         .args(["status", "--json", "--app", &format!("{tag}-*")])
-        .args(["--leak-idle-age", "1s", "--leak-min-sessions", "10", "--idle-in-transaction-age", "1s"])
+        .args([
+            "--leak-idle-age",
+            "1s",
+            "--leak-min-sessions",
+            "10",
+            "--idle-in-transaction-age",
+            "1s",
+        ])
         .run()
         .assert_code(0)
         .json();
     assert_eq!(v["verdict"]["status"], "WARNING");
-    let reasons: Vec<&str> = v["verdict"]["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
-    assert!(reasons.iter().any(|r| r.contains("leak") && r.contains(&format!("{tag}-leaky"))), "{reasons:?}");
-    assert!(!reasons.iter().any(|r| r.contains(&format!("{tag}-fine"))), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("idle in transaction")), "{reasons:?}");
+    let reasons: Vec<&str> = v["verdict"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("leak") && r.contains(&format!("{tag}-leaky"))),
+        "{reasons:?}"
+    );
+    assert!(
+        !reasons.iter().any(|r| r.contains(&format!("{tag}-fine"))),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("idle in transaction")),
+        "{reasons:?}"
+    );
     let suspects = v["leak_suspects"].as_array().unwrap();
     assert_eq!(suspects.len(), 1);
     assert_eq!(suspects[0]["application"], format!("{tag}-leaky"));
     assert_eq!(suspects[0]["idle"], 12);
-    let leaky = v["groups"].as_array().unwrap().iter().find(|g| g["application"] == format!("{tag}-leaky")).unwrap();
+    let leaky = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["application"] == format!("{tag}-leaky"))
+        .unwrap();
     assert_eq!(leaky["possible_leak"], true);
 
     // Young sessions are not a leak by age; they are when they hold a large share of the slots.
-    let v = pgconn().args(["status", "--json", "--app", &format!("{tag}-*"), "--leak-share", "99"]).run().json();
+    let v = pgconn()
+        .args([
+            "status",
+            "--json",
+            "--app",
+            &format!("{tag}-*"),
+            "--leak-share",
+            "99",
+        ])
+        .run()
+        .json();
     assert!(v["leak_suspects"].as_array().unwrap().is_empty(), "{v}");
-    let v = pgconn().args(["status", "--json", "--app", &format!("{tag}-*"), "--leak-share", "5"]).run().json();
+    let v = pgconn()
+        .args([
+            "status",
+            "--json",
+            "--app",
+            &format!("{tag}-*"),
+            "--leak-share",
+            "5",
+        ])
+        .run()
+        .json();
     assert_eq!(v["leak_suspects"][0]["application"], format!("{tag}-leaky"));
 }
 
 #[test]
 fn capacity_thresholds_drive_the_verdict() {
-    let v = pgconn().args(["status", "--json", "--warn-used", "0", "--crit-used", "100"]).run().assert_code(0).json();
+    let v = pgconn()
+        .args(["status", "--json", "--warn-used", "0", "--crit-used", "100"])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(v["verdict"]["status"], "WARNING", "{v}");
-    let v = pgconn().args(["status", "--json", "--warn-used", "0", "--crit-used", "0"]).run().assert_code(0).json();
+    let v = pgconn()
+        .args(["status", "--json", "--warn-used", "0", "--crit-used", "0"])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(v["verdict"]["status"], "CRITICAL", "{v}");
 }
 
@@ -160,18 +263,30 @@ fn filters_include_and_exclude_with_wildcards() {
     su.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
     let mut w = Workload::new();
     w.idle(c, 2, "postgres", &db, &format!("{tag}-a")).unwrap();
-    w.idle(c, 3, "postgres", "postgres", &format!("{tag}-b")).unwrap();
+    w.idle(c, 3, "postgres", "postgres", &format!("{tag}-b"))
+        .unwrap();
 
     let count = |extra: &[&str]| -> i64 {
-        let v = pgconn().args(["status", "--json"]).args(extra).run().assert_code(0).json();
+        let v = pgconn()
+            .args(["status", "--json"])
+            .args(extra)
+            .run()
+            .assert_code(0)
+            .json();
         v["sessions"].as_i64().unwrap()
     };
     let pat = format!("{tag}-*");
     assert_eq!(count(&["--app", &pat]), 5);
     assert_eq!(count(&["--app", &pat, "--db", &db]), 2);
     assert_eq!(count(&["--app", &pat, "--exclude-db", &db]), 3);
-    assert_eq!(count(&["--app", &pat, "--exclude-app", &format!("{tag}-b")]), 2);
-    assert_eq!(count(&["--app", &format!("{tag}-a"), "--app", &format!("{tag}-b")]), 5);
+    assert_eq!(
+        count(&["--app", &pat, "--exclude-app", &format!("{tag}-b")]),
+        2
+    );
+    assert_eq!(
+        count(&["--app", &format!("{tag}-a"), "--app", &format!("{tag}-b")]),
+        5
+    );
     assert_eq!(count(&["--app", &pat, "--client", "local"]), 5);
     assert_eq!(count(&["--app", &pat, "--client", "10.*"]), 0);
     assert_eq!(count(&["--app", &pat, "--user", "postgres"]), 5);
@@ -187,32 +302,91 @@ fn sessions_lists_exactly_the_servers_sessions() {
     let tag = unique("ps");
     let mut w = Workload::new();
     w.idle(c, 3, "postgres", "postgres", &tag).unwrap();
-    w.idle_in_transaction(c, 1, "postgres", "postgres", &tag).unwrap();
+    w.idle_in_transaction(c, 1, "postgres", "postgres", &tag)
+        .unwrap();
     w.active(c, 1, "postgres", "postgres", &tag, 60).unwrap();
-    let v = pgconn().args(["sessions", "--json", "--app", &tag]).run().assert_code(0).json();
+    let v = pgconn()
+        .args(["sessions", "--json", "--app", &tag])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(json_pids(&v), server_pids(&tag, None));
     assert_eq!(v["count"], 5);
     let s = &v["sessions"][0];
-    for field in ["pid", "database", "user", "application", "client", "state", "backend_start", "state_seconds", "query"] {
+    for field in [
+        "pid",
+        "database",
+        "user",
+        "application",
+        "client",
+        "state",
+        "backend_start",
+        "state_seconds",
+        "query",
+    ] {
         assert!(s.get(field).is_some(), "missing {field}: {s}");
     }
     assert!(s["backend_start"].as_str().unwrap().ends_with('Z'));
     // Longest in state first.
-    let ages: Vec<f64> = v["sessions"].as_array().unwrap().iter().map(|s| s["state_seconds"].as_f64().unwrap()).collect();
+    let ages: Vec<f64> = v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state_seconds"].as_f64().unwrap())
+        .collect();
     assert!(ages.windows(2).all(|w| w[0] >= w[1]), "{ages:?}");
 
-    let v = pgconn().args(["ps", "--json", "--app", &tag, "--state", "idle"]).run().assert_code(0).json();
+    let v = pgconn()
+        .args(["ps", "--json", "--app", &tag, "--state", "idle"])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(json_pids(&v), server_pids(&tag, Some("idle")));
     let v = pgconn()
-        .args(["sessions", "--json", "--app", &tag, "--state", "active", "--state", "idle-in-transaction"])
+        .args([
+            "sessions",
+            "--json",
+            "--app",
+            &tag,
+            "--state",
+            "active",
+            "--state",
+            "idle-in-transaction",
+        ])
         .run()
         .json();
     assert_eq!(v["count"], 2);
-    let v = pgconn().args(["sessions", "--json", "--app", &tag, "--idle-longer-than", "1h"]).run().json();
+    let v = pgconn()
+        .args([
+            "sessions",
+            "--json",
+            "--app",
+            &tag,
+            "--idle-longer-than",
+            "1h",
+        ])
+        .run()
+        .json();
     assert_eq!(v["count"], 0);
-    let v = pgconn().args(["sessions", "--json", "--app", &tag, "--idle-longer-than", "0s"]).run().json();
-    assert_eq!(v["count"], 4, "idle and idle in transaction, not the active one");
-    let v = pgconn().args(["sessions", "--json", "--app", &tag, "--limit", "2"]).run().json();
+    let v = pgconn()
+        .args([
+            "sessions",
+            "--json",
+            "--app",
+            &tag,
+            "--idle-longer-than",
+            "0s",
+        ])
+        .run()
+        .json();
+    assert_eq!(
+        v["count"], 4,
+        "idle and idle in transaction, not the active one"
+    );
+    let v = pgconn()
+        .args(["sessions", "--json", "--app", &tag, "--limit", "2"])
+        .run()
+        .json();
     assert_eq!(v["sessions"].as_array().unwrap().len(), 2);
     assert_eq!(v["count"], 5);
 }
@@ -220,9 +394,17 @@ fn sessions_lists_exactly_the_servers_sessions() {
 #[test]
 fn pgconn_leaves_its_own_session_out() {
     let tag = unique("self");
-    let v = pgconn().env("PGAPPNAME", &tag).args(["sessions", "--json", "--app", &tag]).run().assert_code(0).json();
+    let v = pgconn()
+        .env("PGAPPNAME", &tag)
+        .args(["sessions", "--json", "--app", &tag])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(v["count"], 0, "{v}");
-    let v = pgconn().args(["sessions", "--json", "--app", "pgconn"]).run().json();
+    let v = pgconn()
+        .args(["sessions", "--json", "--app", "pgconn"])
+        .run()
+        .json();
     let own: Vec<&Value> = v["sessions"].as_array().unwrap().iter().collect();
     // Other pgconn processes of this test binary may be connected; never this one, which is still running.
     assert!(own.iter().all(|s| s["application"] == "pgconn"));
@@ -234,20 +416,36 @@ fn a_role_without_pg_read_all_stats_is_told_what_it_cannot_see() {
     let tag = unique("priv");
     let role = tag.replace('-', "_");
     let mut su = support::superuser_client(c);
-    su.batch_execute(&format!("CREATE ROLE {role} LOGIN; CREATE ROLE {role}_other LOGIN")).unwrap();
+    su.batch_execute(&format!(
+        "CREATE ROLE {role} LOGIN; CREATE ROLE {role}_other LOGIN"
+    ))
+    .unwrap();
     let mut w = Workload::new();
-    w.idle(c, 2, &format!("{role}_other"), "postgres", &tag).unwrap();
+    w.idle(c, 2, &format!("{role}_other"), "postgres", &tag)
+        .unwrap();
     w.idle(c, 1, &role, "postgres", &tag).unwrap();
-    let v = pgconn().args(["status", "--json", "-U", &role, "--app", &tag]).run().assert_code(0).json();
+    let v = pgconn()
+        .args(["status", "--json", "-U", &role, "--app", &tag])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(v["not_visible"], 2, "{v}");
     assert_eq!(v["states"]["idle"], 1);
     assert_eq!(v["sessions"], 3);
     let warning = v["warnings"][0].as_str().unwrap();
     assert!(warning.contains("GRANT pg_read_all_stats"), "{warning}");
-    let out = pgconn().args(["sessions", "-U", &role, "--app", &tag]).run().assert_code(0);
+    let out = pgconn()
+        .args(["sessions", "-U", &role, "--app", &tag])
+        .run()
+        .assert_code(0);
     assert!(out.stderr.contains("not visible"), "{}", out.stderr);
-    su.batch_execute(&format!("GRANT pg_read_all_stats TO {role}")).unwrap();
-    let v = pgconn().args(["status", "--json", "-U", &role, "--app", &tag]).run().assert_code(0).json();
+    su.batch_execute(&format!("GRANT pg_read_all_stats TO {role}"))
+        .unwrap();
+    let v = pgconn()
+        .args(["status", "--json", "-U", &role, "--app", &tag])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(v["not_visible"], 0);
     assert_eq!(v["states"]["idle"], 3);
 }
@@ -258,20 +456,40 @@ fn human_output_shows_the_verdict_and_groups() {
     let tag = unique("human");
     let mut w = Workload::new();
     w.idle(c, 2, "postgres", "postgres", &tag).unwrap();
-    let out = pgconn().args(["status", "--app", &tag, "--color", "never"]).run().assert_code(0);
+    let out = pgconn()
+        .args(["status", "--app", &tag, "--color", "never"])
+        .run()
+        .assert_code(0);
     assert!(out.stdout.contains("capacity"), "{}", out.stdout);
     assert!(out.stdout.contains(&tag));
     assert!(out.stdout.contains("verdict OK"), "{}", out.stdout);
-    assert!(!out.stdout.contains('\x1b'), "no colour when asked for none");
-    let out = pgconn().args(["status", "--app", &tag, "--color", "always"]).run().assert_code(0);
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "no colour when asked for none"
+    );
+    let out = pgconn()
+        .args(["status", "--app", &tag, "--color", "always"])
+        .run()
+        .assert_code(0);
     assert!(out.stdout.contains('\x1b'));
-    let out = pgconn().args(["status", "--app", &tag]).env("NO_COLOR", "1").run().assert_code(0);
+    let out = pgconn()
+        .args(["status", "--app", &tag])
+        .env("NO_COLOR", "1")
+        .run()
+        .assert_code(0);
     assert!(!out.stdout.contains('\x1b'));
 }
 
 #[test]
 fn show_sql_echoes_statements_on_stderr_only() {
-    let out = pgconn().args(["status", "--json", "--show-sql"]).run().assert_code(0);
-    assert!(out.stderr.contains("FROM pg_stat_activity"), "{}", out.stderr);
+    let out = pgconn()
+        .args(["status", "--json", "--show-sql"])
+        .run()
+        .assert_code(0);
+    assert!(
+        out.stderr.contains("FROM pg_stat_activity"),
+        "{}",
+        out.stderr
+    );
     serde_json::from_str::<Value>(&out.stdout).expect("stdout stays pure JSON");
 }

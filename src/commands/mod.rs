@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod fleet;
 pub mod kill;
+pub mod sandbox;
 pub mod sessions;
 pub mod status;
 pub mod watch;

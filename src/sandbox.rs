@@ -1,0 +1,1137 @@
+//! Throwaway PostgreSQL clusters and simulated client sessions.
+//!
+//! A [`Cluster`] is a private server in a temporary directory under `/tmp`, reachable through a unix socket in
+//! that directory (and optionally on 127.0.0.1). When the process runs as root it runs initdb, pg_ctl and
+//! postgres as the `postgres` system user, since PostgreSQL refuses to run as root. A cluster never outlives
+//! its owner: `Drop` stops it and removes the directory, and a small watchdog process does the same when the
+//! owner dies without running destructors (a `static` in a test binary, SIGKILL).
+//!
+//! A [`Workload`] holds simulated client sessions in a chosen state (idle, idle in transaction, active) so
+//! that pg_stat_activity looks like a real connection leak. Its sessions speak the frontend/backend protocol
+//! directly on a socket: no thread or runtime per session, thousands open in a second or two, and each
+//! session knows its backend pid and cancel key.
+
+use std::fmt;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::unistd::{Gid, Uid, User};
+
+/// What to tell a user who has no PostgreSQL server binaries.
+pub const INSTALL_HINT: &str =
+    "install the PostgreSQL server (e.g. `apt-get install postgresql`) or set \
+     PGCONN_PGBIN to the directory that holds initdb, pg_ctl and postgres";
+
+/// The database superuser of every sandbox cluster.
+const SUPERUSER: &str = "postgres";
+
+/// application_name of the short connections the cluster itself opens (psql, version, reload checks).
+const ADMIN_APP: &str = "pgconn-sandbox-admin";
+
+fn has_server_tools(dir: &Path) -> bool {
+    ["initdb", "pg_ctl", "postgres"]
+        .iter()
+        .all(|tool| dir.join(tool).is_file())
+}
+
+/// Find the directory holding initdb, pg_ctl and postgres.
+///
+/// Order: `$PGCONN_PGBIN` (or `$PGCONN_TEST_PGBIN`), the directory of `initdb` on PATH, `pg_config --bindir`,
+/// the highest `/usr/lib/postgresql/*/bin`.
+pub fn find_bindir() -> Result<PathBuf> {
+    for var in ["PGCONN_PGBIN", "PGCONN_TEST_PGBIN"] {
+        if let Some(value) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            let dir = PathBuf::from(value);
+            if has_server_tools(&dir) {
+                return Ok(dir);
+            }
+            bail!(
+                "{var}={} does not contain initdb, pg_ctl and postgres; {INSTALL_HINT}",
+                dir.display()
+            );
+        }
+    }
+
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let initdb = dir.join("initdb");
+            if !initdb.is_file() {
+                continue;
+            }
+            // /usr/local/bin/initdb may be a symlink into the real bindir, which also holds postgres.
+            let real = fs::canonicalize(&initdb)
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf));
+            for candidate in real.into_iter().chain([dir.clone()]) {
+                if has_server_tools(&candidate) {
+                    return Ok(candidate);
+                }
+            }
+        }
+    }
+
+    if let Ok(out) = Command::new("pg_config")
+        .arg("--bindir")
+        .stderr(Stdio::null())
+        .output()
+    {
+        if out.status.success() {
+            let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            if has_server_tools(&dir) {
+                return Ok(dir);
+            }
+        }
+    }
+
+    let mut best: Option<(Vec<u32>, PathBuf)> = None;
+    if let Ok(entries) = fs::read_dir("/usr/lib/postgresql") {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(version) = name
+                .split('.')
+                .map(str::parse::<u32>)
+                .collect::<Result<Vec<_>, _>>()
+            else {
+                continue;
+            };
+            let bin = entry.path().join("bin");
+            if has_server_tools(&bin) && best.as_ref().map_or(true, |(v, _)| version > *v) {
+                best = Some((version, bin));
+            }
+        }
+    }
+    if let Some((_, dir)) = best {
+        return Ok(dir);
+    }
+
+    bail!("cannot find PostgreSQL server binaries (initdb, pg_ctl, postgres); {INSTALL_HINT}")
+}
+
+/// Certificate files for a cluster with `ssl = on`. They are copied into the data directory.
+#[derive(Debug, Clone)]
+pub struct SslFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// CA used to verify client certificates (`ssl_ca_file`)
+    pub ca: Option<PathBuf>,
+}
+
+/// How to set up a [`Cluster`].
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Directory of initdb, pg_ctl and postgres; found with [`find_bindir`] when `None`
+    pub bindir: Option<PathBuf>,
+    pub max_connections: u32,
+    pub superuser_reserved_connections: Option<u32>,
+    /// Also listen on 127.0.0.1 (on a free port, the same as the socket's)
+    pub tcp: bool,
+    pub ssl: Option<SslFiles>,
+    /// pg_hba.conf lines placed before the defaults (trust for local, 127.0.0.1/32 and ::1/128)
+    pub hba: Vec<String>,
+    /// Extra postgresql.conf settings; values are quoted when written
+    pub conf: Vec<(String, String)>,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            bindir: None,
+            max_connections: 100,
+            superuser_reserved_connections: None,
+            tcp: false,
+            ssl: None,
+            hba: Vec::new(),
+            conf: Vec::new(),
+        }
+    }
+}
+
+/// A throwaway PostgreSQL server. Stopped and removed on drop.
+pub struct Cluster {
+    bindir: PathBuf,
+    root: PathBuf,
+    data: PathBuf,
+    log: PathBuf,
+    port: u16,
+    tcp_port: Option<u16>,
+    /// Who runs the server processes (the `postgres` user when we are root)
+    run_as: Option<(Uid, Gid)>,
+    version_num: u32,
+    watchdog: Option<Child>,
+}
+
+/// Runs after the owner is gone (its end of our stdin closes): stops the postmaster of data dir $1 with an
+/// immediate shutdown (SIGQUIT) and removes the directory $2. Ignores the terminal's signals.
+/// A zombie counts as gone: it may wait a while for the init process to reap it.
+const WATCHDOG_SCRIPT: &str = r#"trap '' INT HUP QUIT
+alive() {
+  if [ -r "/proc/$1/status" ]; then
+    ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+  else
+    kill -0 "$1" 2>/dev/null
+  fi
+}
+cat >/dev/null 2>&1
+pidfile="$1/postmaster.pid"
+if [ -r "$pidfile" ]; then
+  read -r pid < "$pidfile"
+  case "$pid" in ''|*[!0-9]*) pid= ;; esac
+  if [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/cwd")" != "$1" ]; then pid= ; fi
+  if [ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null; then
+    i=0
+    while alive "$pid" && [ "$i" -lt 300 ]; do sleep 0.05; i=$((i+1)); done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+fi
+rm -rf "$2"
+"#;
+
+fn free_tcp_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free TCP port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Quote a postgresql.conf value.
+fn conf_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// Quote a conninfo value when needed.
+fn conninfo_quote(value: &str) -> String {
+    if !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '\\')
+    {
+        return value.to_string();
+    }
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn describe_output(out: &Output) -> String {
+    let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.trim().is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(stdout.trim());
+    }
+    text
+}
+
+fn server_owner() -> Result<Option<(Uid, Gid)>> {
+    if !Uid::effective().is_root() {
+        return Ok(None);
+    }
+    let user = User::from_name(SUPERUSER)
+        .context("looking up the `postgres` system user")?
+        .ok_or_else(|| {
+            anyhow!(
+                "running as root needs a `postgres` system user to run the server as (PostgreSQL refuses \
+                 root); {INSTALL_HINT}"
+            )
+        })?;
+    Ok(Some((user.uid, user.gid)))
+}
+
+impl Cluster {
+    /// initdb a new cluster in a temporary directory and start it.
+    pub fn start(opts: &ClusterOptions) -> Result<Cluster> {
+        let bindir = match &opts.bindir {
+            Some(dir) if has_server_tools(dir) => dir.clone(),
+            Some(dir) => bail!(
+                "{} does not contain initdb, pg_ctl and postgres; {INSTALL_HINT}",
+                dir.display()
+            ),
+            None => find_bindir()?,
+        };
+        let run_as = server_owner()?;
+
+        let root = tempfile::Builder::new()
+            .prefix("pgconn-")
+            .tempdir_in("/tmp")
+            .context("creating a temporary directory in /tmp")?
+            .keep();
+        let root = fs::canonicalize(&root).unwrap_or(root);
+        let data = root.join("data");
+        let mut cluster = Cluster {
+            bindir,
+            log: root.join("server.log"),
+            root,
+            data,
+            port: 0,
+            tcp_port: None,
+            run_as,
+            version_num: 0,
+            watchdog: None,
+        };
+        // From here on, Drop (or the watchdog) removes everything if a step fails.
+        cluster.watchdog = Some(cluster.spawn_watchdog()?);
+        if let Some((uid, gid)) = run_as {
+            nix::unistd::chown(&cluster.root, Some(uid), Some(gid)).with_context(|| {
+                format!("handing {} to the postgres user", cluster.root.display())
+            })?;
+        }
+
+        let out = cluster
+            .server_command("initdb")
+            .arg("-D")
+            .arg(&cluster.data)
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                SUPERUSER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-N",
+            ])
+            .output()
+            .context("running initdb")?;
+        if !out.status.success() {
+            bail!("initdb failed ({}): {}", out.status, describe_output(&out));
+        }
+
+        cluster.write_hba(&opts.hba)?;
+        if let Some(ssl) = &opts.ssl {
+            cluster.install_ssl_files(ssl)?;
+        }
+        fs::OpenOptions::new()
+            .append(true)
+            .open(cluster.data.join("postgresql.conf"))
+            .and_then(|mut f| f.write_all(b"\ninclude 'pgconn.conf'\n"))
+            .context("writing postgresql.conf")?;
+
+        // A port picked by binding port 0 may be taken again before the server binds it: try a few.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            cluster.port = free_tcp_port()?;
+            cluster.tcp_port = opts.tcp.then_some(cluster.port);
+            cluster.write_conf(opts)?;
+            match cluster.pg_ctl_start() {
+                Ok(()) => break,
+                Err(_) if opts.tcp && attempt < 3 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+
+        let version = cluster.psql("SHOW server_version_num")?;
+        cluster.version_num = version
+            .trim()
+            .parse()
+            .with_context(|| format!("unexpected server_version_num {version:?}"))?;
+        Ok(cluster)
+    }
+
+    fn spawn_watchdog(&self) -> Result<Child> {
+        Command::new("/bin/sh")
+            .arg("-c")
+            .arg(WATCHDOG_SCRIPT)
+            .arg("pgconn-sandbox-watchdog")
+            .arg(&self.data)
+            .arg(&self.root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .current_dir("/")
+            .process_group(0)
+            .spawn()
+            .context("starting the sandbox watchdog")
+    }
+
+    /// A command for one of the server programs, run as the server's owner in the cluster directory.
+    fn server_command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(self.bindir.join(program));
+        if let Some((uid, gid)) = self.run_as {
+            // std drops the supplementary groups itself when root sets a uid (setgroups(0, NULL)).
+            cmd.uid(uid.as_raw()).gid(gid.as_raw());
+        }
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("PG") {
+                cmd.env_remove(key);
+            }
+        }
+        // Its own process group: a terminal's Ctrl-C must not kill initdb or pg_ctl halfway.
+        cmd.current_dir(&self.root)
+            .stdin(Stdio::null())
+            .process_group(0);
+        cmd
+    }
+
+    fn chown_to_server(&self, path: &Path) -> Result<()> {
+        if let Some((uid, gid)) = self.run_as {
+            nix::unistd::chown(path, Some(uid), Some(gid))
+                .with_context(|| format!("changing the owner of {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn write_hba(&self, extra: &[String]) -> Result<()> {
+        let mut text = String::from("# pg_hba.conf of a pgconn sandbox\n");
+        for line in extra {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push_str(
+            "local   all             all                     trust\n\
+             local   replication     all                     trust\n\
+             host    all             all     127.0.0.1/32    trust\n\
+             host    all             all     ::1/128         trust\n\
+             host    replication     all     127.0.0.1/32    trust\n",
+        );
+        fs::write(self.data.join("pg_hba.conf"), text).context("writing pg_hba.conf")
+    }
+
+    fn install_ssl_files(&self, ssl: &SslFiles) -> Result<()> {
+        let mut files = vec![
+            (&ssl.cert, "server.crt", 0o644),
+            (&ssl.key, "server.key", 0o600),
+        ];
+        if let Some(ca) = &ssl.ca {
+            files.push((ca, "root.crt", 0o644));
+        }
+        for (src, name, mode) in files {
+            let dst = self.data.join(name);
+            fs::copy(src, &dst).with_context(|| format!("copying {}", src.display()))?;
+            fs::set_permissions(&dst, fs::Permissions::from_mode(mode))?;
+            self.chown_to_server(&dst)?;
+        }
+        Ok(())
+    }
+
+    fn write_conf(&self, opts: &ClusterOptions) -> Result<()> {
+        let listen = if opts.tcp { "127.0.0.1" } else { "" };
+        let mut settings: Vec<(String, String)> = vec![
+            ("listen_addresses".into(), listen.into()),
+            ("port".into(), self.port.to_string()),
+            (
+                "unix_socket_directories".into(),
+                self.root.display().to_string(),
+            ),
+            ("max_connections".into(), opts.max_connections.to_string()),
+            ("fsync".into(), "off".into()),
+            ("synchronous_commit".into(), "off".into()),
+            ("full_page_writes".into(), "off".into()),
+            ("logging_collector".into(), "off".into()),
+        ];
+        if let Some(n) = opts.superuser_reserved_connections {
+            settings.push(("superuser_reserved_connections".into(), n.to_string()));
+        }
+        if opts.ssl.is_some() {
+            settings.push(("ssl".into(), "on".into()));
+            settings.push(("ssl_cert_file".into(), "server.crt".into()));
+            settings.push(("ssl_key_file".into(), "server.key".into()));
+        }
+        if opts.ssl.as_ref().is_some_and(|s| s.ca.is_some()) {
+            settings.push(("ssl_ca_file".into(), "root.crt".into()));
+        }
+        settings.extend(opts.conf.iter().cloned());
+
+        let mut text = String::from("# settings of a pgconn sandbox\n");
+        for (key, value) in &settings {
+            text.push_str(&format!("{key} = {}\n", conf_quote(value)));
+        }
+        let path = self.data.join("pgconn.conf");
+        fs::write(&path, text).context("writing pgconn.conf")?;
+        self.chown_to_server(&path)
+    }
+
+    fn pg_ctl_start(&self) -> Result<()> {
+        let out = self
+            .server_command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(&self.log)
+            .args(["-w", "-t", "60", "start"])
+            .output()
+            .context("running pg_ctl start")?;
+        if !out.status.success() {
+            bail!(
+                "pg_ctl start failed ({}): {}\nserver log ({}):\n{}",
+                out.status,
+                describe_output(&out),
+                self.log.display(),
+                tail(&self.log, 30)
+            );
+        }
+        Ok(())
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<()> {
+        let out = self
+            .server_command("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(args)
+            .output()
+            .with_context(|| format!("running pg_ctl {}", args.join(" ")))?;
+        if !out.status.success() {
+            bail!(
+                "pg_ctl {} failed ({}): {}\nserver log ({}):\n{}",
+                args.join(" "),
+                out.status,
+                describe_output(&out),
+                self.log.display(),
+                tail(&self.log, 30)
+            );
+        }
+        Ok(())
+    }
+
+    /// Directory of initdb, pg_ctl and postgres used for this cluster.
+    pub fn bindir(&self) -> &Path {
+        &self.bindir
+    }
+
+    /// Directory of the unix socket (the value for PGHOST / host=).
+    pub fn socket_dir(&self) -> &Path {
+        &self.root
+    }
+
+    /// Port of the unix socket (and of 127.0.0.1 when listening on TCP).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The TCP port on 127.0.0.1, when the cluster listens there.
+    pub fn tcp_port(&self) -> Option<u16> {
+        self.tcp_port
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    /// The temporary directory holding everything (socket, data directory, server.log).
+    pub fn root_dir(&self) -> &Path {
+        &self.root
+    }
+
+    /// The server log file.
+    pub fn log_file(&self) -> &Path {
+        &self.log
+    }
+
+    /// Name of the database superuser ("postgres").
+    pub fn superuser(&self) -> &str {
+        SUPERUSER
+    }
+
+    /// server_version_num, e.g. 150018.
+    pub fn version_num(&self) -> u32 {
+        self.version_num
+    }
+
+    /// PGHOST, PGPORT, PGUSER and PGDATABASE for connecting as the superuser to database `postgres`.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("PGHOST".into(), self.root.display().to_string()),
+            ("PGPORT".into(), self.port.to_string()),
+            ("PGUSER".into(), SUPERUSER.into()),
+            ("PGDATABASE".into(), "postgres".into()),
+        ]
+    }
+
+    /// A key=value conninfo through the unix socket.
+    pub fn conninfo(&self, user: &str, dbname: &str) -> String {
+        format!(
+            "host={} port={} user={} dbname={}",
+            conninfo_quote(&self.root.display().to_string()),
+            self.port,
+            conninfo_quote(user),
+            conninfo_quote(dbname)
+        )
+    }
+
+    /// Connect through the unix socket without TLS.
+    pub fn connect(
+        &self,
+        user: &str,
+        dbname: &str,
+        application_name: &str,
+    ) -> Result<postgres::Client> {
+        postgres::Config::new()
+            .host_path(&self.root)
+            .port(self.port)
+            .user(user)
+            .dbname(dbname)
+            .application_name(application_name)
+            .connect_timeout(Duration::from_secs(10))
+            .connect(postgres::NoTls)
+            .with_context(|| format!("connecting to the sandbox as {user} to database {dbname}"))
+    }
+
+    /// Run SQL (one or more statements) as the superuser in database `postgres`; returns the first column
+    /// of every row, joined by newlines (NULL as an empty string).
+    pub fn psql(&self, sql: &str) -> Result<String> {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Like [`Cluster::psql`], in another database.
+    pub fn psql_in(&self, dbname: &str, sql: &str) -> Result<String> {
+        let mut client = self.connect(SUPERUSER, dbname, ADMIN_APP)?;
+        let messages = client.simple_query(sql).map_err(|e| {
+            let detail = match e.as_db_error() {
+                Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+                None => format!("{e:#}"),
+            };
+            anyhow!("running {sql:?} on the sandbox: {detail}")
+        })?;
+        let rows: Vec<String> = messages
+            .iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(row) => {
+                    Some(row.get(0).unwrap_or("").to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        Ok(rows.join("\n"))
+    }
+
+    /// Stop the server (fast shutdown), keeping the data directory.
+    pub fn stop(&mut self) -> Result<()> {
+        self.pg_ctl(&["-m", "fast", "-w", "-t", "60", "stop"])
+    }
+
+    /// Start the server again after [`Cluster::stop`], on the same socket and port.
+    pub fn start_again(&mut self) -> Result<()> {
+        self.pg_ctl_start()
+    }
+
+    /// Restart the server (fast shutdown), e.g. to apply max_connections.
+    pub fn restart(&mut self) -> Result<()> {
+        let log = self.log.display().to_string();
+        self.pg_ctl(&["-l", &log, "-m", "fast", "-w", "-t", "60", "restart"])
+    }
+
+    /// Reload the configuration and return once new sessions see it.
+    pub fn reload(&self) -> Result<()> {
+        let load_time = "SELECT pg_conf_load_time()";
+        let before = self.psql(load_time)?;
+        self.pg_ctl(&["reload"])?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // A new backend inherits the postmaster's load time, which changes once it has reloaded.
+            if self.psql(load_time)? != before {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("the server did not reload its configuration within 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Where simulated sessions connect: the unix socket, or 127.0.0.1 when `tcp` is set.
+    fn target(&self, tcp: bool) -> Result<Target> {
+        if tcp {
+            let port = self
+                .tcp_port
+                .ok_or_else(|| anyhow!("this sandbox cluster does not listen on TCP"))?;
+            Ok(Target::Tcp(SocketAddr::from(([127, 0, 0, 1], port))))
+        } else {
+            Ok(Target::Unix(
+                self.root.join(format!(".s.PGSQL.{}", self.port)),
+            ))
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if self.data.join("postmaster.pid").exists() {
+            let _ = self.pg_ctl(&["-m", "immediate", "-w", "-t", "30", "stop"]);
+        }
+        // Closing the watchdog's stdin makes it do its own cleanup (a no-op now, unless pg_ctl failed).
+        if let Some(mut watchdog) = self.watchdog.take() {
+            drop(watchdog.stdin.take());
+            let _ = watchdog.wait();
+        }
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("root", &self.root)
+            .field("port", &self.port)
+            .field("tcp_port", &self.tcp_port)
+            .field("version_num", &self.version_num)
+            .finish()
+    }
+}
+
+/// An error the server sent to a simulated session (ErrorResponse). Reach it with
+/// `err.downcast_ref::<ServerError>()` to look at the SQLSTATE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    pub severity: String,
+    /// SQLSTATE, e.g. "53300"
+    pub code: String,
+    pub message: String,
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.severity, self.code, self.message)
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Unix(PathBuf),
+    Tcp(SocketAddr),
+}
+
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Stream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Unix(s) => s.set_read_timeout(timeout),
+            Stream::Tcp(s) => s.set_read_timeout(timeout),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Target {
+    fn open(&self) -> io::Result<Stream> {
+        let stream = match self {
+            Target::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
+            Target::Tcp(addr) => {
+                let s = TcpStream::connect_timeout(addr, Duration::from_secs(10))?;
+                s.set_nodelay(true)?;
+                Stream::Tcp(s)
+            }
+        };
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        match &stream {
+            Stream::Unix(s) => s.set_write_timeout(Some(IO_TIMEOUT))?,
+            Stream::Tcp(s) => s.set_write_timeout(Some(IO_TIMEOUT))?,
+        }
+        Ok(stream)
+    }
+}
+
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One simulated client session, speaking protocol 3.0 over a plain socket (trust authentication only).
+struct Session {
+    conn: BufReader<Stream>,
+    target: Target,
+    pid: i32,
+    secret: Vec<u8>,
+    active: bool,
+}
+
+fn message(kind: Option<u8>, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 5);
+    out.extend(kind);
+    out.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+fn parse_error(body: &[u8]) -> ServerError {
+    let mut err = ServerError {
+        severity: String::new(),
+        code: String::new(),
+        message: String::new(),
+    };
+    for field in body.split(|b| *b == 0) {
+        let Some((&kind, value)) = field.split_first() else {
+            continue;
+        };
+        let value = String::from_utf8_lossy(value).into_owned();
+        match kind {
+            b'S' => err.severity = value,
+            b'C' => err.code = value,
+            b'M' => err.message = value,
+            _ => {}
+        }
+    }
+    err
+}
+
+impl Session {
+    fn connect(target: &Target, user: &str, db: &str, app: &str) -> Result<Session> {
+        let stream = target
+            .open()
+            .with_context(|| format!("connecting to {target:?}"))?;
+        let mut session = Session {
+            conn: BufReader::new(stream),
+            target: target.clone(),
+            pid: 0,
+            secret: Vec::new(),
+            active: false,
+        };
+        let mut body = 196608i32.to_be_bytes().to_vec(); // protocol 3.0
+        for (key, value) in [("user", user), ("database", db), ("application_name", app)] {
+            body.extend_from_slice(key.as_bytes());
+            body.push(0);
+            body.extend_from_slice(value.as_bytes());
+            body.push(0);
+        }
+        body.push(0);
+        session.send(&message(None, &body))?;
+        loop {
+            let (kind, body) = session.read_message()?;
+            match kind {
+                b'R' => {
+                    let code = body
+                        .get(..4)
+                        .map(|b| i32::from_be_bytes(b.try_into().unwrap()));
+                    if code != Some(0) {
+                        bail!(
+                            "the server asks {user} for a password (authentication request {code:?}); \
+                             simulated sessions need trust authentication"
+                        );
+                    }
+                }
+                b'K' if body.len() >= 8 => {
+                    session.pid = i32::from_be_bytes(body[..4].try_into().unwrap());
+                    session.secret = body[4..].to_vec();
+                }
+                b'E' => return Err(parse_error(&body).into()),
+                b'Z' => return Ok(session),
+                _ => {}
+            }
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<()> {
+        self.conn
+            .get_mut()
+            .write_all(bytes)
+            .context("writing to the server")
+    }
+
+    fn read_message(&mut self) -> Result<(u8, Vec<u8>)> {
+        let mut header = [0u8; 5];
+        self.conn
+            .read_exact(&mut header)
+            .context("reading from the server")?;
+        let len = i32::from_be_bytes(header[1..].try_into().unwrap());
+        if !(4..=1 << 30).contains(&len) {
+            bail!("malformed message from the server");
+        }
+        let mut body = vec![0u8; len as usize - 4];
+        self.conn
+            .read_exact(&mut body)
+            .context("reading from the server")?;
+        Ok((header[0], body))
+    }
+
+    fn send_query(&mut self, sql: &str) -> Result<()> {
+        let mut body = sql.as_bytes().to_vec();
+        body.push(0);
+        self.send(&message(Some(b'Q'), &body))
+    }
+
+    /// Run a simple query and wait for ReadyForQuery.
+    fn query(&mut self, sql: &str) -> Result<()> {
+        self.send_query(sql)?;
+        let mut error = None;
+        loop {
+            let (kind, body) = self.read_message()?;
+            match kind {
+                b'E' => error = error.or(Some(parse_error(&body))),
+                b'Z' => break,
+                _ => {}
+            }
+        }
+        match error {
+            Some(e) => Err(anyhow::Error::new(e).context(format!("running {sql:?}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Ask the server to cancel the running query (CancelRequest on a new connection).
+    fn cancel(&self) {
+        if let Ok(mut stream) = self.target.open() {
+            let mut body = 80877102i32.to_be_bytes().to_vec();
+            body.extend_from_slice(&self.pid.to_be_bytes());
+            body.extend_from_slice(&self.secret);
+            let _ = stream.write_all(&message(None, &body));
+        }
+    }
+
+    fn terminate(&mut self) {
+        let _ = self.conn.get_mut().write_all(&message(Some(b'X'), &[]));
+    }
+
+    /// Wait until the server has closed the connection (the backend has exited).
+    fn wait_closed(&mut self, deadline: Instant) {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.conn.get_ref().set_read_timeout(Some(left)).is_err() {
+                return;
+            }
+            match self.conn.fill_buf() {
+                Ok([]) | Err(_) => return,
+                Ok(buf) => {
+                    let n = buf.len();
+                    self.conn.consume(n);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    NeverQueried,
+    Idle,
+    IdleInTransaction,
+    Active(u32),
+}
+
+/// Simulated client sessions held open against a [`Cluster`]. Dropping it closes them all (cancelling the
+/// running queries first) and returns once the server has ended their backends.
+#[derive(Default)]
+pub struct Workload {
+    sessions: Vec<Session>,
+    tcp: bool,
+}
+
+impl fmt::Debug for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Workload")
+            .field("sessions", &self.sessions.len())
+            .field("tcp", &self.tcp)
+            .finish()
+    }
+}
+
+impl Workload {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Open the following sessions through 127.0.0.1 instead of the unix socket (the cluster needs `tcp`).
+    pub fn via_tcp(&mut self, tcp: bool) -> &mut Self {
+        self.tcp = tcp;
+        self
+    }
+
+    /// `n` sessions that ran `SELECT 1` and now sit idle.
+    pub fn idle(&mut self, c: &Cluster, n: usize, user: &str, db: &str, app: &str) -> Result<()> {
+        self.open(c, n, user, db, app, Kind::Idle)
+    }
+
+    /// `n` sessions that connected and never sent a query (state idle, empty query).
+    pub fn idle_never_queried(
+        &mut self,
+        c: &Cluster,
+        n: usize,
+        user: &str,
+        db: &str,
+        app: &str,
+    ) -> Result<()> {
+        self.open(c, n, user, db, app, Kind::NeverQueried)
+    }
+
+    /// `n` sessions that ran `BEGIN` and `SELECT 1` and hold the transaction open.
+    pub fn idle_in_transaction(
+        &mut self,
+        c: &Cluster,
+        n: usize,
+        user: &str,
+        db: &str,
+        app: &str,
+    ) -> Result<()> {
+        self.open(c, n, user, db, app, Kind::IdleInTransaction)
+    }
+
+    /// `n` sessions running `SELECT pg_sleep(secs)`; returns once all of them show as active.
+    pub fn active(
+        &mut self,
+        c: &Cluster,
+        n: usize,
+        user: &str,
+        db: &str,
+        app: &str,
+        secs: u32,
+    ) -> Result<()> {
+        let first = self.sessions.len();
+        self.open(c, n, user, db, app, Kind::Active(secs))?;
+        let pids: Vec<i32> = self.sessions[first..].iter().map(|s| s.pid).collect();
+        if pids.is_empty() {
+            return Ok(());
+        }
+        let mut client = c.connect(SUPERUSER, "postgres", ADMIN_APP)?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let row = client.query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1) AND state = 'active'",
+                &[&pids],
+            )?;
+            let active: i64 = row.get(0);
+            if active as usize == pids.len() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "only {active} of {} sessions of {app} became active within 10 s",
+                    pids.len()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// How many sessions it holds.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Backend pids of the sessions it holds.
+    pub fn pids(&self) -> Vec<i32> {
+        self.sessions.iter().map(|s| s.pid).collect()
+    }
+
+    /// Close every session now (what Drop does).
+    pub fn close(&mut self) {
+        let mut sessions = std::mem::take(&mut self.sessions);
+        for s in sessions.iter().filter(|s| s.active) {
+            s.cancel();
+        }
+        for s in &mut sessions {
+            s.terminate();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for s in &mut sessions {
+            s.wait_closed(deadline);
+        }
+    }
+
+    fn open(
+        &mut self,
+        c: &Cluster,
+        n: usize,
+        user: &str,
+        db: &str,
+        app: &str,
+        kind: Kind,
+    ) -> Result<()> {
+        if n == 0 {
+            return Ok(());
+        }
+        let target = c.target(self.tcp)?;
+        let open_one = |target: &Target| -> Result<Session> {
+            let mut s = Session::connect(target, user, db, app)?;
+            match kind {
+                Kind::NeverQueried => {}
+                Kind::Idle => s.query("SELECT 1")?,
+                Kind::IdleInTransaction => {
+                    s.query("BEGIN")?;
+                    s.query("SELECT 1")?;
+                }
+                Kind::Active(secs) => {
+                    s.send_query(&format!("SELECT pg_sleep({secs})"))?;
+                    s.active = true;
+                }
+            }
+            Ok(s)
+        };
+        // A few workers are enough: the postmaster forks backends one at a time.
+        let workers = n.div_ceil(16).clamp(1, 4);
+        let results: Vec<(Vec<Session>, Option<anyhow::Error>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let count = n / workers + usize::from(w < n % workers);
+                    let target = target.clone();
+                    let open_one = &open_one;
+                    scope.spawn(move || {
+                        let mut opened = Vec::with_capacity(count);
+                        for _ in 0..count {
+                            match open_one(&target) {
+                                Ok(s) => opened.push(s),
+                                Err(e) => return (opened, Some(e)),
+                            }
+                        }
+                        (opened, None)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| (Vec::new(), Some(anyhow!("worker panicked"))))
+                })
+                .collect()
+        });
+        let mut first_error = None;
+        for (opened, error) in results {
+            self.sessions.extend(opened);
+            if first_error.is_none() {
+                first_error = error;
+            }
+        }
+        match first_error {
+            None => Ok(()),
+            Some(e) => Err(e.context(format!(
+                "opening {n} sessions of {app} as {user} to {db} (the workload now holds {})",
+                self.sessions.len()
+            ))),
+        }
+    }
+}
+
+impl Drop for Workload {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
