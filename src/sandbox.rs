@@ -103,7 +103,7 @@ pub fn find_bindir() -> Result<PathBuf> {
                 continue;
             };
             let bin = entry.path().join("bin");
-            if has_server_tools(&bin) && best.as_ref().map_or(true, |(v, _)| version > *v) {
+            if has_server_tools(&bin) && best.as_ref().is_none_or(|(v, _)| version > *v) {
                 best = Some((version, bin));
             }
         }

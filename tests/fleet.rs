@@ -44,7 +44,10 @@ fn fleet() -> (Vec<String>, Vec<String>) {
     let port = closed_port();
     let targets = vec![
         format!("{} password=sekrit-pw", a.conninfo("postgres", "postgres")),
-        format!("postgresql://postgres:sekrit-pw@127.0.0.1:{}/postgres", b.tcp_port().unwrap()),
+        format!(
+            "postgresql://postgres:sekrit-pw@127.0.0.1:{}/postgres",
+            b.tcp_port().unwrap()
+        ),
         format!("host=127.0.0.1 port={port} dbname=postgres"),
     ];
     let labels = vec![
@@ -67,9 +70,16 @@ fn with_targets(first: &[&str], targets: &[String]) -> Vec<String> {
 #[test]
 fn status_json_is_an_array_of_per_target_results() {
     let (targets, labels) = fleet();
-    let out = pgconn().no_cluster_env().env("PGUSER", "postgres").args(with_targets(&["status", "--json"], &targets)).run();
+    let out = pgconn()
+        .no_cluster_env()
+        .env("PGUSER", "postgres")
+        .args(with_targets(&["status", "--json"], &targets))
+        .run();
     assert_eq!(out.status, 1, "one target failed: {}", out.stderr);
-    assert!(!out.stdout.contains("sekrit") && !out.stderr.contains("sekrit"), "a password leaked");
+    assert!(
+        !out.stdout.contains("sekrit") && !out.stderr.contains("sekrit"),
+        "a password leaked"
+    );
     let v = out.json();
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 3);
@@ -84,21 +94,39 @@ fn status_json_is_an_array_of_per_target_results() {
     assert_eq!(arr[2]["ok"], false);
     assert_eq!(arr[2]["report"], Value::Null);
     assert_eq!(arr[2]["error_kind"], "unreachable");
-    assert!(arr[2]["error"].as_str().unwrap().contains("could not connect"));
-    assert!(out.stderr.contains(&labels[2]), "the failure is named on stderr: {}", out.stderr);
+    assert!(arr[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("could not connect"));
+    assert!(
+        out.stderr.contains(&labels[2]),
+        "the failure is named on stderr: {}",
+        out.stderr
+    );
 }
 
 #[test]
 fn status_table_has_a_target_column_and_a_row_per_failed_target() {
     let (targets, labels) = fleet();
-    let out = pgconn().no_cluster_env().env("PGUSER", "postgres").args(with_targets(&["status"], &targets)).assert_code(1);
+    let out = pgconn()
+        .no_cluster_env()
+        .env("PGUSER", "postgres")
+        .args(with_targets(&["status"], &targets))
+        .assert_code(1);
     let header = out.stdout.lines().next().unwrap();
     assert!(header.trim_start().starts_with("TARGET"), "{header}");
     for l in &labels {
-        assert!(out.stdout.contains(l.as_str()), "{l} missing:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(l.as_str()),
+            "{l} missing:\n{}",
+            out.stdout
+        );
     }
     let failed = out.stdout.lines().find(|l| l.contains(&labels[2])).unwrap();
-    assert!(failed.contains("ERROR") && failed.contains("could not connect"), "{failed}");
+    assert!(
+        failed.contains("ERROR") && failed.contains("could not connect"),
+        "{failed}"
+    );
     assert!(!out.stdout.contains("sekrit"));
 }
 
@@ -108,7 +136,10 @@ fn prometheus_has_a_target_label() {
     let out = pgconn()
         .no_cluster_env()
         .env("PGUSER", "postgres")
-        .args(with_targets(&["status", "--format", "prometheus"], &targets))
+        .args(with_targets(
+            &["status", "--format", "prometheus"],
+            &targets,
+        ))
         .assert_code(1);
     let s = prometheus_parse::Scrape::parse(out.stdout.lines().map(|l| Ok(l.to_string()))).unwrap();
     let get = |metric: &str, target: &str| {
@@ -131,32 +162,81 @@ fn prometheus_has_a_target_label() {
 #[test]
 fn check_reports_the_worst_state_and_every_targets_state() {
     let (targets, labels) = fleet();
-    let out = pgconn().no_cluster_env().env("PGUSER", "postgres").args(with_targets(&["check"], &targets)).assert_code(2);
+    let out = pgconn()
+        .no_cluster_env()
+        .env("PGUSER", "postgres")
+        .args(with_targets(&["check"], &targets))
+        .assert_code(2);
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{}", out.stdout);
-    assert!(lines[0].starts_with("PGCONN CRITICAL - 3 targets: 1 CRITICAL, 2 OK"), "{}", lines[0]);
-    assert!(lines[0].contains(&format!("'{} used'=", labels[0])), "perfdata per target: {}", lines[0]);
-    assert!(lines[1].starts_with(&format!("OK {} - ", labels[0])), "{}", lines[1]);
-    assert!(lines[2].starts_with(&format!("OK {} - ", labels[1])), "{}", lines[2]);
-    assert!(lines[3].starts_with(&format!("CRITICAL {} - unreachable: ", labels[2])), "{}", lines[3]);
+    assert!(
+        lines[0].starts_with("PGCONN CRITICAL - 3 targets: 1 CRITICAL, 2 OK"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].contains(&format!("'{} used'=", labels[0])),
+        "perfdata per target: {}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with(&format!("OK {} - ", labels[0])),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(&format!("OK {} - ", labels[1])),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].starts_with(&format!("CRITICAL {} - unreachable: ", labels[2])),
+        "{}",
+        lines[3]
+    );
 
     // Told that unreachable is UNKNOWN, the worst state is UNKNOWN.
     let out = pgconn()
         .no_cluster_env()
         .env("PGUSER", "postgres")
-        .args(with_targets(&["check", "--unreachable", "unknown"], &targets))
+        .args(with_targets(
+            &["check", "--unreachable", "unknown"],
+            &targets,
+        ))
         .assert_code(3);
-    assert!(out.stdout.starts_with("PGCONN UNKNOWN - 3 targets: 1 UNKNOWN, 2 OK"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with("PGCONN UNKNOWN - 3 targets: 1 UNKNOWN, 2 OK"),
+        "{}",
+        out.stdout
+    );
 
     // A warning on one target and an unreachable one: CRITICAL beats WARNING beats UNKNOWN.
     let v = pgconn()
         .no_cluster_env()
         .env("PGUSER", "postgres")
-        .args(with_targets(&["check", "--json", "--unreachable", "unknown", "-w", "1", "-c", "100"], &targets))
+        .args(with_targets(
+            &[
+                "check",
+                "--json",
+                "--unreachable",
+                "unknown",
+                "-w",
+                "1",
+                "-c",
+                "100",
+            ],
+            &targets,
+        ))
         .run()
         .assert_code(1)
         .json();
-    let states: Vec<&str> = v["targets"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
+    let states: Vec<&str> = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
     assert_eq!(states, ["WARNING", "WARNING", "UNKNOWN"]);
     assert_eq!(v["status"], "WARNING");
 }
@@ -168,11 +248,19 @@ fn a_targets_file_with_comments_and_services() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("targets");
     let mut f = std::fs::File::create(&file).unwrap();
-    writeln!(f, "# the fleet\n\n{}\n  # indented comment\nservice=second\n{}", targets[0], targets[2]).unwrap();
+    writeln!(
+        f,
+        "# the fleet\n\n{}\n  # indented comment\nservice=second\n{}",
+        targets[0], targets[2]
+    )
+    .unwrap();
     let services = dir.path().join("pg_service.conf");
     std::fs::write(
         &services,
-        format!("[second]\nhost=127.0.0.1\nport={}\ndbname=postgres\nuser=postgres\n", b.tcp_port().unwrap()),
+        format!(
+            "[second]\nhost=127.0.0.1\nport={}\ndbname=postgres\nuser=postgres\n",
+            b.tcp_port().unwrap()
+        ),
     )
     .unwrap();
     let v = pgconn()
@@ -188,15 +276,30 @@ fn a_targets_file_with_comments_and_services() {
         .run()
         .assert_code(1)
         .json();
-    let got: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["target"].as_str().unwrap()).collect();
-    assert_eq!(got, [labels[0].as_str(), labels[1].as_str(), labels[2].as_str()]);
+    let got: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        [labels[0].as_str(), labels[1].as_str(), labels[2].as_str()]
+    );
     assert_eq!(v[1]["report"]["capacity"]["max_connections"], 30);
 
     // --service repeated is a target list too.
     let v = pgconn()
         .env_cluster(a)
         .env("PGSERVICEFILE", &services)
-        .args(["status", "--json", "--service", "second", "--service", "second"])
+        .args([
+            "status",
+            "--json",
+            "--service",
+            "second",
+            "--service",
+            "second",
+        ])
         .json();
     assert_eq!(v.as_array().unwrap().len(), 2);
 }
@@ -212,12 +315,20 @@ fn sessions_from_several_targets() {
     let out = pgconn()
         .no_cluster_env()
         .env("PGUSER", "postgres")
-        .args(with_targets(&["sessions", "--json", "--app", &tag], &targets))
+        .args(with_targets(
+            &["sessions", "--json", "--app", &tag],
+            &targets,
+        ))
         .run()
         .assert_code(1);
     let v = out.json();
     let pids = |i: usize| -> Vec<i64> {
-        v[i]["report"]["sessions"].as_array().unwrap().iter().map(|s| s["pid"].as_i64().unwrap()).collect()
+        v[i]["report"]["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["pid"].as_i64().unwrap())
+            .collect()
     };
     let mut expected = w.pids().into_iter().map(i64::from).collect::<Vec<_>>();
     expected.sort();
@@ -232,8 +343,19 @@ fn sessions_from_several_targets() {
         .env("PGUSER", "postgres")
         .args(with_targets(&["sessions", "--app", &tag], &targets))
         .assert_code(1);
-    assert!(out.stdout.lines().next().unwrap().trim_start().starts_with("TARGET"));
-    assert_eq!(out.stdout.lines().filter(|l| l.contains(&tag)).count(), 3, "{}", out.stdout);
+    assert!(out
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start()
+        .starts_with("TARGET"));
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.contains(&tag)).count(),
+        3,
+        "{}",
+        out.stdout
+    );
     let failed = out.stdout.lines().find(|l| l.contains(&labels[2])).unwrap();
     assert!(failed.contains("(failed)"), "{failed}");
 }
@@ -262,7 +384,11 @@ fn a_silent_target_times_out_without_holding_up_the_others() {
         .run()
         .assert_code(2)
         .json();
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(v["targets"][0]["status"], "OK");
     assert_eq!(v["targets"][1]["status"], "CRITICAL");
     assert_eq!(v["targets"][1]["error_kind"], "timeout");
@@ -274,13 +400,24 @@ fn one_target_keeps_the_one_target_output() {
     let (a, _) = clusters();
     let v = pgconn()
         .no_cluster_env()
-        .args(["status", "--json", "-d", &a.conninfo("postgres", "postgres")])
+        .args([
+            "status",
+            "--json",
+            "-d",
+            &a.conninfo("postgres", "postgres"),
+        ])
         .json();
     assert!(v.is_object(), "not an array with one target");
     assert_eq!(v["capacity"]["max_connections"], 20);
     let v = pgconn()
         .no_cluster_env()
-        .args(["status", "--format", "json", "-d", &a.conninfo("postgres", "postgres")])
+        .args([
+            "status",
+            "--format",
+            "json",
+            "-d",
+            &a.conninfo("postgres", "postgres"),
+        ])
         .json();
     assert!(v.is_object());
 }

@@ -94,7 +94,7 @@ fn app_role() -> String {
     let role = "pgconn_app".to_string();
     let mut su = support::superuser_client(cluster());
     su.batch_execute(
-        "DO $$ BEGIN CREATE ROLE pgconn_app LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+        "DO $$ BEGIN CREATE ROLE pgconn_app LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
     )
     .unwrap();
     role
@@ -277,7 +277,11 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
     }));
     p.send_line("y").unwrap();
     let rest = p.expect(expectrl::Eof).unwrap();
-    let text = String::from_utf8_lossy(rest.before()).to_string();
+    // expectrl's Eof puts what it read in the match, not before it.
+    let text: String = std::iter::once(rest.before())
+        .chain(rest.matches())
+        .map(String::from_utf8_lossy)
+        .collect();
     let json_start = text
         .find("{\r\n")
         .or_else(|| text.find("{\n"))

@@ -40,21 +40,38 @@ fn one_timestamped_line_per_sample_when_not_a_terminal() {
     let tag = unique("watch_lines");
     let mut w = Workload::new();
     w.idle(c, 2, "postgres", "postgres", &tag).unwrap();
-    w.idle_in_transaction(c, 1, "postgres", "postgres", &tag).unwrap();
+    w.idle_in_transaction(c, 1, "postgres", "postgres", &tag)
+        .unwrap();
     let started = Instant::now();
     let out = pgconn()
-        .args(["watch", "--interval", "300ms", "--count", "2", "--app", &tag])
+        .args([
+            "watch",
+            "--interval",
+            "300ms",
+            "--count",
+            "2",
+            "--app",
+            &tag,
+        ])
         .assert_code(0);
-    assert!(started.elapsed() >= Duration::from_millis(300), "two samples an interval apart");
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "two samples an interval apart"
+    );
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", out.stdout);
     let max = support::ground_truth_count(c, "SELECT current_setting('max_connections')::int");
-    let reserved =
-        support::ground_truth_count(c, "SELECT current_setting('superuser_reserved_connections')::int");
+    let reserved = support::ground_truth_count(
+        c,
+        "SELECT current_setting('superuser_reserved_connections')::int",
+    );
     for (i, line) in lines.iter().enumerate() {
         let (time, target, kv) = fields(line);
         assert!(is_rfc3339_utc(&time), "{line}");
-        assert_eq!(target, format!("{}:{}/postgres", c.socket_dir().display(), c.port()));
+        assert_eq!(
+            target,
+            format!("{}:{}/postgres", c.socket_dir().display(), c.port())
+        );
         let (used, usable) = kv["used"].split_once('/').unwrap();
         assert_eq!(usable.parse::<i64>().unwrap(), max - reserved, "{line}");
         let used: i64 = used.parse().unwrap();
@@ -63,7 +80,11 @@ fn one_timestamped_line_per_sample_when_not_a_terminal() {
         assert_eq!(kv["idle"], "2", "{line}");
         assert_eq!(kv["idle_in_transaction"], "1", "{line}");
         assert_eq!(kv["active"], "0", "{line}");
-        assert_eq!(kv.contains_key("change"), i == 1, "change since the previous sample: {line}");
+        assert_eq!(
+            kv.contains_key("change"),
+            i == 1,
+            "change since the previous sample: {line}"
+        );
     }
 }
 
@@ -74,10 +95,22 @@ fn json_lines_carry_the_status_report() {
     let mut w = Workload::new();
     w.idle(c, 3, "postgres", "postgres", &tag).unwrap();
     let out = pgconn()
-        .args(["watch", "--json", "--interval", "100ms", "--count", "2", "--app", &tag])
+        .args([
+            "watch",
+            "--json",
+            "--interval",
+            "100ms",
+            "--count",
+            "2",
+            "--app",
+            &tag,
+        ])
         .assert_code(0);
-    let lines: Vec<serde_json::Value> =
-        out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
     for v in &lines {
         assert_eq!(v["ok"], true);
@@ -129,9 +162,13 @@ fn reconnects_after_the_server_restarts() {
     wait_for("with a sample", &|l| l.contains(" used="));
     wait_for("with a second sample", &|l| l.contains(" used="));
     c.stop().unwrap();
-    wait_for("saying disconnected", &|l| l.contains("disconnected, retrying in"));
+    wait_for("saying disconnected", &|l| {
+        l.contains("disconnected, retrying in")
+    });
     c.start_again().unwrap();
-    wait_for("after reconnecting", &|l| l.contains(" used=") && l.ends_with(" reconnected"));
+    wait_for("after reconnecting", &|l| {
+        l.contains(" used=") && l.ends_with(" reconnected")
+    });
     assert_eq!(child.try_wait().unwrap(), None, "watch keeps running");
     child.kill().unwrap();
     child.wait().unwrap();
@@ -145,7 +182,9 @@ fn full_screen_view_quits_on_q_and_restores_the_terminal() {
     let tag = unique("watch_tty");
     let mut w = Workload::new();
     w.idle(c, 2, "postgres", "postgres", &tag).unwrap();
-    let mut cmd = pgconn().args(["watch", "--interval", "200ms", "--app", &tag]).command();
+    let mut cmd = pgconn()
+        .args(["watch", "--interval", "200ms", "--app", &tag])
+        .command();
     cmd.env("TERM", "xterm").env("NO_COLOR", "1");
     let mut p = expectrl::Session::spawn(cmd).unwrap();
     p.get_process_mut().set_window_size(120, 40).unwrap();
@@ -156,9 +195,18 @@ fn full_screen_view_quits_on_q_and_restores_the_terminal() {
     p.expect(tag.as_str()).unwrap();
     p.send("q").unwrap();
     let rest = p.expect(expectrl::Eof).unwrap();
-    let tail = String::from_utf8_lossy(rest.before()).to_string();
-    assert!(tail.contains("\x1b[?1049l"), "left the alternate screen: {tail:?}");
-    assert!(tail.contains("\x1b[?25h"), "showed the cursor again: {tail:?}");
+    let mut tail = String::from_utf8_lossy(rest.before()).to_string();
+    for m in rest.matches() {
+        tail.push_str(&String::from_utf8_lossy(m));
+    }
+    assert!(
+        tail.contains("\x1b[?1049l"),
+        "left the alternate screen: {tail:?}"
+    );
+    assert!(
+        tail.contains("\x1b[?25h"),
+        "showed the cursor again: {tail:?}"
+    );
     match p.get_process().wait().unwrap() {
         expectrl::WaitStatus::Exited(_, code) => assert_eq!(code, 0),
         other => panic!("{other:?}"),
