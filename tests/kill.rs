@@ -91,13 +91,13 @@ fn outcome_pids(v: &Value, outcome: &str) -> BTreeSet<i32> {
 
 /// A role that is not a superuser, so its sessions are fair game for kill.
 fn app_role() -> String {
-    let role = "pgconn_app".to_string();
-    let mut su = support::superuser_client(cluster());
-    su.batch_execute(
-        "DO $$ BEGIN CREATE ROLE pgconn_app LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-    )
-    .unwrap();
-    role
+    static CREATED: std::sync::Once = std::sync::Once::new();
+    CREATED.call_once(|| {
+        support::superuser_client(cluster())
+            .batch_execute("CREATE ROLE pgconn_app LOGIN")
+            .unwrap();
+    });
+    "pgconn_app".to_string()
 }
 
 #[test]
@@ -277,15 +277,15 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
     }));
     p.send_line("y").unwrap();
     let rest = p.expect(expectrl::Eof).unwrap();
-    // expectrl's Eof puts what it read in the match, not before it.
-    let text: String = std::iter::once(rest.before())
-        .chain(rest.matches())
-        .map(String::from_utf8_lossy)
-        .collect();
+    let mut bytes = rest.before().to_vec();
+    for m in rest.matches() {
+        bytes.extend_from_slice(m);
+    }
+    let text = String::from_utf8_lossy(&bytes).to_string();
     let json_start = text
         .find("{\r\n")
         .or_else(|| text.find("{\n"))
-        .expect("JSON after the prompt");
+        .unwrap_or_else(|| panic!("JSON after the prompt: {text:?}"));
     let v: Value =
         serde_json::from_str(text[json_start..].trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
     let skipped = v["results"]

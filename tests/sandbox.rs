@@ -538,7 +538,7 @@ fn sandbox_runs_pgconn_and_passes_its_exit_code_through() {
 fn sandbox_refuses_more_sessions_than_role_app_can_open() {
     let out = pgconn()
         .args(["sandbox", "--leak", "96", "--max-connections", "100"])
-        .assert_code(1);
+        .assert_code(2);
     assert!(out.stderr.contains("do not fit"), "{}", out.stderr);
     assert_eq!(out.stdout, "");
 }

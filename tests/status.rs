@@ -231,7 +231,7 @@ fn verdict_names_a_leaking_application_and_old_idle_transactions() {
             "--app",
             &format!("{tag}-*"),
             "--leak-share",
-            "5",
+            "3",
         ])
         .run()
         .json();

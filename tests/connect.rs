@@ -1,0 +1,346 @@
+//! Connections the way psql makes them: PG* variables, URIs, conninfo strings, service files, ~/.pgpass with
+//! a SCRAM password, sslmode against a TLS server with a throwaway CA, and the errors a person sees when
+//! the host is unreachable or the server is full. Every test talks to a real PostgreSQL.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+
+use pgconn::sandbox::{ClusterOptions, Workload};
+use support::{cluster, pgconn, start_cluster, unique};
+
+fn percent_encode_path(p: &str) -> String {
+    p.replace('%', "%25").replace('/', "%2F")
+}
+
+#[test]
+fn pg_variables_alone_are_enough() {
+    let c = cluster();
+    let v = pgconn()
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        v["target"],
+        format!("{}:{}/postgres", c.socket_dir().display(), c.port())
+    );
+    assert_eq!(v["server"]["current_user"], "postgres");
+}
+
+#[test]
+fn a_uri_or_conninfo_in_dash_d() {
+    let c = cluster();
+    let sock = c.socket_dir().display().to_string();
+    let uri = format!(
+        "postgresql://postgres@{}:{}/postgres?application_name=uri-test",
+        percent_encode_path(&sock),
+        c.port()
+    );
+    let v = pgconn()
+        .no_cluster_env()
+        .args(["-d", &uri, "sessions", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["target"], format!("{sock}:{}/postgres", c.port()));
+    let kv = format!(
+        "host={sock} port={} user=postgres dbname=postgres",
+        c.port()
+    );
+    let v = pgconn()
+        .no_cluster_env()
+        .args(["status", "--json", "-d", &kv])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["server"]["current_user"], "postgres");
+    // Flags win over the conninfo (documented precedence).
+    let out = pgconn()
+        .no_cluster_env()
+        .args(["status", "--json", "-d", &kv, "-p", "1"])
+        .run()
+        .assert_code(1);
+    assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
+}
+
+#[test]
+fn a_service_from_the_service_file() {
+    let c = cluster();
+    let home = tempfile::tempdir().unwrap();
+    let svc = unique("svc");
+    std::fs::write(
+        home.path().join(".pg_service.conf"),
+        format!(
+            "# services\n[other]\nhost=/nonexistent\n\n[{svc}]\nhost={}\nport={}\nuser=postgres\ndbname=postgres\n",
+            c.socket_dir().display(),
+            c.port()
+        ),
+    )
+    .unwrap();
+    for how in [
+        vec!["--service", svc.as_str()],
+        vec!["-d", &format!("service={svc}")],
+    ] {
+        let v = pgconn()
+            .no_cluster_env()
+            .home(home.path())
+            .args(["status", "--json"])
+            .args(how)
+            .run()
+            .assert_code(0)
+            .json();
+        assert_eq!(v["server"]["current_user"], "postgres");
+    }
+    let v = pgconn()
+        .no_cluster_env()
+        .home(home.path())
+        .env("PGSERVICE", &svc)
+        .args(["sessions", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert!(v["count"].is_number());
+    let out = pgconn()
+        .no_cluster_env()
+        .home(home.path())
+        .args(["status", "--service", "missing"])
+        .run()
+        .assert_code(1);
+    assert!(out.stderr.contains("missing"), "{}", out.stderr);
+}
+
+#[test]
+fn a_scram_password_from_pgpass() {
+    let c = start_cluster(&ClusterOptions {
+        tcp: true,
+        hba: vec!["host all all 127.0.0.1/32 scram-sha-256".into()],
+        conf: vec![("password_encryption".into(), "scram-sha-256".into())],
+        ..ClusterOptions::default()
+    });
+    let port = c.tcp_port().unwrap().to_string();
+    c.psql("CREATE ROLE pass_user LOGIN PASSWORD 'pa:ss\\word'")
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let pgpass = home.path().join(".pgpass");
+    std::fs::write(&pgpass, format!("# comment\nother:*:*:*:nope\n127.0.0.1:{port}:*:pass_user:pa\\:ss\\\\word\n*:*:*:*:wrong\n")).unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let run = || {
+        pgconn()
+            .no_cluster_env()
+            .home(home.path())
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "pass_user",
+                "-d",
+                "postgres",
+                "status",
+                "--json",
+            ])
+            .run()
+    };
+    let v = run().assert_code(0).json();
+    assert_eq!(v["server"]["current_user"], "pass_user");
+
+    // A group/world readable .pgpass is ignored with libpq's warning: authentication then fails, clearly.
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run().assert_code(1);
+    assert!(
+        out.stderr.contains("group or world access"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("password"), "{}", out.stderr);
+
+    // A wrong password: authentication failure (SQLSTATE 28P01), and the password is never shown.
+    let out = pgconn()
+        .no_cluster_env()
+        .home(home.path())
+        .env("PGPASSWORD", "hunter2-secret")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "pass_user",
+            "-d",
+            "postgres",
+            "status",
+            "--show-sql",
+        ])
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr.contains("authentication failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hunter2") && !out.stdout.contains("hunter2"));
+}
+
+#[test]
+fn passwords_never_appear_in_errors() {
+    let out = pgconn()
+        .no_cluster_env()
+        .args([
+            "-d",
+            "postgresql://someone:hunter2-secret@127.0.0.1:1/db",
+            "status",
+            "--connect-timeout",
+            "2s",
+        ])
+        .run()
+        .assert_code(1);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+    let out = pgconn()
+        .no_cluster_env()
+        .args([
+            "-d",
+            "host=127.0.0.1 port=1 password='hunter2-secret' bogus_key=1",
+            "status",
+        ])
+        .run();
+    assert_ne!(out.status, 0);
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}
+
+#[test]
+fn tls_modes_have_libpqs_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = support::tls::generate(dir.path());
+    let c = start_cluster(&ClusterOptions {
+        tcp: true,
+        ssl: Some(certs.ssl_files()),
+        // Only TLS connections over TCP are accepted, so a success proves TLS was used.
+        hba: vec![
+            "hostnossl all all 127.0.0.1/32 reject".into(),
+            "hostssl all all 127.0.0.1/32 trust".into(),
+        ],
+        ..ClusterOptions::default()
+    });
+    let port = c.tcp_port().unwrap();
+    let home = tempfile::tempdir().unwrap(); // no ~/.postgresql/root.crt
+    let try_mode = |conninfo: String| {
+        pgconn()
+            .no_cluster_env()
+            .home(home.path())
+            .args(["status", "--json", "-d", &conninfo])
+            .run()
+    };
+    let base = format!("host=localhost port={port} user=postgres dbname=postgres");
+    // require and prefer encrypt without verifying the (self-signed) chain.
+    try_mode(format!("{base} sslmode=require")).assert_code(0);
+    try_mode(format!("{base} sslmode=prefer")).assert_code(0);
+    try_mode(base.clone()).assert_code(0);
+    // disable cannot connect to a TLS-only server.
+    try_mode(format!("{base} sslmode=disable")).assert_code(1);
+    let ca = certs.ca_cert.display().to_string();
+    let other = certs.other_ca_cert.display().to_string();
+    try_mode(format!("{base} sslmode=verify-full sslrootcert={ca}")).assert_code(0);
+    try_mode(format!("{base} sslmode=verify-ca sslrootcert={ca}")).assert_code(0);
+    // The wrong host name: verify-full fails, verify-ca (chain only) connects.
+    let wrong =
+        format!("host=wrong.example hostaddr=127.0.0.1 port={port} user=postgres dbname=postgres");
+    let out = try_mode(format!("{wrong} sslmode=verify-full sslrootcert={ca}")).assert_code(1);
+    assert!(
+        out.stderr.to_lowercase().contains("certificate") || out.stderr.contains("TLS"),
+        "{}",
+        out.stderr
+    );
+    try_mode(format!("{wrong} sslmode=verify-ca sslrootcert={ca}")).assert_code(0);
+    // A chain signed by another CA fails verification.
+    try_mode(format!("{base} sslmode=verify-ca sslrootcert={other}")).assert_code(1);
+    // verify-full without a root certificate is an error naming the missing file.
+    let out = try_mode(format!("{base} sslmode=verify-full")).assert_code(1);
+    assert!(out.stderr.contains("root.crt"), "{}", out.stderr);
+    // PGSSLMODE is honoured.
+    let out = pgconn()
+        .no_cluster_env()
+        .home(home.path())
+        .env("PGSSLMODE", "disable")
+        .args(["status", "-d", &base])
+        .run();
+    assert_eq!(out.status, 1, "{}", out.stderr);
+}
+
+#[test]
+fn an_unreachable_host_is_reported_within_the_timeout() {
+    // A closed port on loopback.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let started = std::time::Instant::now();
+    let out = pgconn()
+        .no_cluster_env()
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "status",
+            "--connect-timeout",
+            "3s",
+        ])
+        .run()
+        .assert_code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_full_server_says_how_to_get_in() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 5,
+        superuser_reserved_connections: Some(2),
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let reserved_extra: i64 = c
+        .psql("SELECT coalesce(current_setting('reserved_connections', true)::int, 0)")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let usable = 5 - 2 - reserved_extra as usize;
+    let mut w = Workload::new();
+    w.idle(&c, usable, "app", "postgres", "hog").unwrap();
+
+    let out = pgconn()
+        .env_cluster(&c)
+        .args(["-U", "app", "status"])
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr.contains("out of connection slots"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("53300"), "{}", out.stderr);
+    assert!(out.stderr.contains("superuser"), "{}", out.stderr);
+    assert!(out.stderr.contains("kill-idle"), "{}", out.stderr);
+
+    // A superuser still gets in through the reserved slots, and sees the server as full.
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["capacity"]["usable_slots"], usable);
+    assert_eq!(v["capacity"]["slots_left"], 0);
+    assert_eq!(v["capacity"]["used"], usable + 1);
+    assert_eq!(v["verdict"]["status"], "CRITICAL");
+    assert_eq!(v["groups"][0]["application"], "hog");
+}
