@@ -37,7 +37,12 @@ fn report_failures<T>(outcomes: &[Outcome<T>]) -> ExitCode {
     for o in outcomes {
         if let Err(e) = &o.result {
             failed += 1;
-            eprintln!("pgconn: error: {}: {}", o.target, one_line(e));
+            let msg = one_line(e);
+            if msg.contains(&o.target) {
+                eprintln!("pgconn: error: {msg}");
+            } else {
+                eprintln!("pgconn: error: {}: {msg}", o.target);
+            }
         }
     }
     if failed > 0 {
