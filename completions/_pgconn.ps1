@@ -48,6 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
             [CompletionResult]::new('kill-idle', 'kill-idle', [CompletionResultType]::ParameterValue, 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log')
             [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all')
+            [CompletionResult]::new('advise', 'advise', [CompletionResultType]::ParameterValue, 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Start a throwaway local server with a simulated connection leak')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
@@ -74,6 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--leak-share', '--leak-share', [CompletionResultType]::ParameterName, 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; --json is short for --format json')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter''s textfile collector. A failed run leaves FILE as it was')
+            [CompletionResult]::new('--pgbouncer', '--pgbouncer', [CompletionResultType]::ParameterName, 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
@@ -110,6 +112,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state')
             [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N sessions (0 for all)')
+            [CompletionResult]::new('--pgbouncer', '--pgbouncer', [CompletionResultType]::ParameterName, 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
@@ -146,6 +149,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state')
             [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N sessions (0 for all)')
+            [CompletionResult]::new('--pgbouncer', '--pgbouncer', [CompletionResultType]::ParameterName, 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
@@ -256,6 +260,47 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
             [CompletionResult]::new('--include-superusers', '--include-superusers', [CompletionResultType]::ParameterName, 'Also act on sessions of superusers (left alone by default)')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;advise' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
+            [CompletionResult]::new('--warn-used', '--warn-used', [CompletionResultType]::ParameterName, 'WARNING when this percent of the slots ordinary roles can use is taken')
+            [CompletionResult]::new('--crit-used', '--crit-used', [CompletionResultType]::ParameterName, 'CRITICAL when this percent of the slots ordinary roles can use is taken')
+            [CompletionResult]::new('--idle-in-transaction-age', '--idle-in-transaction-age', [CompletionResultType]::ParameterName, 'WARNING when a session has been idle in transaction longer than this')
+            [CompletionResult]::new('--leak-idle-age', '--leak-idle-age', [CompletionResultType]::ParameterName, 'A group holding sessions idle longer than this ...')
+            [CompletionResult]::new('--leak-min-sessions', '--leak-min-sessions', [CompletionResultType]::ParameterName, '... and at least this many of them is named as a possible leak')
+            [CompletionResult]::new('--leak-share', '--leak-share', [CompletionResultType]::ParameterName, 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are')
+            [CompletionResult]::new('--pgbouncer', '--pgbouncer', [CompletionResultType]::ParameterName, 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)')
+            [CompletionResult]::new('--headroom', '--headroom', [CompletionResultType]::ParameterName, 'Share of the usable slots the suggested pool sizes leave free')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
+            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
             [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
@@ -413,6 +458,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
             [CompletionResult]::new('kill-idle', 'kill-idle', [CompletionResultType]::ParameterValue, 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log')
             [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all')
+            [CompletionResult]::new('advise', 'advise', [CompletionResultType]::ParameterValue, 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Start a throwaway local server with a simulated connection leak')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
@@ -430,6 +476,9 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             break
         }
         'pgconn;help;kill' {
+            break
+        }
+        'pgconn;help;advise' {
             break
         }
         'pgconn;help;sandbox' {

@@ -46,6 +46,7 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sessions" -d 'List cl
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "ps" -d 'List client sessions, longest in their state first'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
@@ -75,6 +76,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l format -d 'Outp
 json\t'JSON (an array of per-target results with several targets)'
 prometheus\t'Prometheus text exposition format (gauges named pgconn_*)'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l output -d 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter\'s textfile collector. A failed run leaves FILE as it was' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s U -l username -d 'Database user name (PGUSER)' -r
@@ -108,6 +110,7 @@ fastpath\t''
 disabled\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l limit -d 'Show at most N sessions (0 for all)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l pgbouncer -d 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s U -l username -d 'Database user name (PGUSER)' -r
@@ -141,6 +144,7 @@ fastpath\t''
 disabled\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l limit -d 'Show at most N sessions (0 for all)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l pgbouncer -d 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s U -l username -d 'Database user name (PGUSER)' -r
@@ -243,6 +247,39 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print re
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l headroom -d 'Share of the usable slots the suggested pool sizes leave free' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l leak -d 'Idle sessions of application `leaky-worker` to leave open' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l active -d 'Sessions running a long query' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l idle-in-transaction -d 'Sessions left idle in transaction' -r
@@ -358,12 +395,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l json -d 'Print r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s V -l version -d 'Print version'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "sessions" -d 'List client sessions, longest in their state first'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "completions" -d 'Print a shell completion script'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions check watch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "sessions" -d 'List client sessions, longest in their state first'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "completions" -d 'Print a shell completion script'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill advise sandbox completions check watch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

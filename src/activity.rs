@@ -63,6 +63,8 @@ pub struct Session {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     pub visible: bool,
+    /// A server connection of the PgBouncer given with --pgbouncer (its pool keeps it; not a leak).
+    pub via_pgbouncer: bool,
 }
 
 /// The shared session filters, as LIKE patterns for the server.
@@ -235,9 +237,18 @@ pub fn snapshot(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Snapsh
             own_role: row.get::<_, Option<bool>>("own_role").unwrap_or(false),
             query: row.get("query"),
             visible: row.get::<_, Option<bool>>("visible").unwrap_or(false),
+            via_pgbouncer: false,
         });
     }
     Ok(Snapshot { used, sessions })
+}
+
+/// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).
+pub fn mark_pgbouncer(sessions: &mut [Session], server_pids: &[i32]) {
+    let pids: std::collections::HashSet<i32> = server_pids.iter().copied().collect();
+    for s in sessions {
+        s.via_pgbouncer = pids.contains(&s.pid);
+    }
 }
 
 #[cfg(test)]

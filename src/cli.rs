@@ -157,6 +157,8 @@ pub enum Command {
     KillIdle(KillIdleArgs),
     /// Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all
     Kill(KillArgs),
+    /// Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer
+    Advise(AdviseArgs),
     /// Start a throwaway local server with a simulated connection leak
     Sandbox(SandboxArgs),
     /// Print a shell completion script
@@ -220,6 +222,26 @@ pub struct StatusArgs {
     /// then a rename), e.g. for node_exporter's textfile collector. A failed run leaves FILE as it was
     #[arg(long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// Also read this PgBouncer's admin console (a conninfo or URI; dbname defaults to pgbouncer)
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdviseArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(flatten)]
+    pub thresholds: Thresholds,
+
+    /// Also read this PgBouncer's admin console (a conninfo or URI; dbname defaults to pgbouncer)
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+
+    /// Share of the usable slots the suggested pool sizes leave free
+    #[arg(long, default_value_t = 20.0, value_name = "PERCENT")]
+    pub headroom: f64,
 }
 
 /// When the verdict turns WARNING or CRITICAL.
@@ -294,6 +316,10 @@ pub struct SessionsArgs {
     /// Show at most N sessions (0 for all)
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub limit: usize,
+
+    /// Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
 }
 
 /// States `kill-idle` may act on.

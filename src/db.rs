@@ -157,6 +157,10 @@ impl Db {
         Ok(db)
     }
 
+    pub fn show_sql(&self) -> bool {
+        self.show_sql
+    }
+
     pub fn spec(&self) -> &ConnSpec {
         &self.spec
     }

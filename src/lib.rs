@@ -12,6 +12,7 @@ pub mod commands;
 pub mod conninfo;
 pub mod db;
 pub mod fleet;
+pub mod pgbouncer;
 pub mod render;
 pub mod sandbox;
 pub mod ui;
@@ -72,6 +73,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Kill(args) => {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::kill::run_kill(&mut db, args, &style)
+        }
+        Command::Advise(args) => {
+            let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
+            commands::advise::run(&mut db, &cli.conn, args, &style)
         }
         Command::Sandbox(args) => commands::sandbox::run(args),
         Command::Completions(args) => commands::completions::run(args),

@@ -38,7 +38,11 @@ pub fn filter(args: &SessionsArgs) -> Filter {
 }
 
 pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
-    let snap = activity::snapshot(db, &filter(args), true)?;
+    let mut snap = activity::snapshot(db, &filter(args), true)?;
+    if let Some(ci) = &args.pgbouncer {
+        let b = crate::pgbouncer::snapshot(ci, db.show_sql())?;
+        activity::mark_pgbouncer(&mut snap.sessions, &b.server_pids);
+    }
     let count = snap.sessions.len();
     let mut sessions = snap.sessions;
     if args.limit > 0 {

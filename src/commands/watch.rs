@@ -284,6 +284,7 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs, style: &Style) -
         thresholds: args.thresholds.clone(),
         format: None,
         output: None,
+        pgbouncer: None,
     };
     let plan = Plan {
         status,

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{ColorChoice, OutputArgs};
 
+pub mod advise;
 pub mod check;
 pub mod fleet;
 pub mod kill;

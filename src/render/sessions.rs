@@ -52,7 +52,11 @@ pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
         Cell::new(s.pid).set_alignment(CellAlignment::Right),
         Cell::new(s.database.as_deref().unwrap_or("")),
         Cell::new(s.user.as_deref().unwrap_or("")),
-        Cell::new(&s.application),
+        Cell::new(if s.via_pgbouncer {
+            format!("{} (pgbouncer)", s.application)
+        } else {
+            s.application.clone()
+        }),
         Cell::new(s.client.as_deref().unwrap_or("")),
         state_cell,
         Cell::new(opt_age(s.state_seconds)).set_alignment(CellAlignment::Right),
