@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod conninfo;
 pub mod db;
+pub mod fleet;
 pub mod pgbouncer;
 pub mod render;
 pub mod sandbox;
@@ -49,6 +50,14 @@ pub fn refuse(message: impl Into<String>) -> anyhow::Error {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let style = Style::from_args(&cli.output);
     match &cli.command {
+        Command::Status(args) if commands::fleet::wants_status(&cli.conn, args) => {
+            commands::fleet::status(&cli.conn, &cli.output, args, &style)
+        }
+        Command::Sessions(args) if fleet::is_many(&cli.conn) => {
+            commands::fleet::sessions(&cli.conn, &cli.output, args, &style)
+        }
+        Command::Check(args) => commands::check::run(&cli.conn, &cli.output, args),
+        Command::Watch(args) => commands::watch::run(&cli.conn, &cli.output, args, &style),
         Command::Status(args) => {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::status::run(&mut db, args, &style)

@@ -189,6 +189,8 @@ pub fn collect(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs) -> Result<Advise
         top: 0,
         thresholds: args.thresholds.clone(),
         pgbouncer: None,
+        format: None,
+        output: None,
     };
     let st = status::build(&db.target_label(), &db.facts, &snap, &status_args);
     let (settings, overrides) = read_settings(db)?;

@@ -10,10 +10,15 @@ use serde::Serialize;
 use crate::cli::{ColorChoice, OutputArgs};
 
 pub mod advise;
+pub mod check;
+pub mod fleet;
 pub mod kill;
+pub mod output;
+pub mod prometheus;
 pub mod sessions;
 pub mod status;
 pub mod tune;
+pub mod watch;
 
 /// psql-like tables: no borders, a rule under the header (comfy-table preset notation).
 const PRESET: &str = "     ─             ";
