@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgconn_global_optspecs
-    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= json color= show-sql ?/help V/version
+    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= json color= show-sql ?/help V/version
 end
 
 function __fish_pgconn_needs_command
@@ -30,6 +30,9 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -s U -l username -d 'Databas
 complete -c pgconn -n "__fish_pgconn_needs_command" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_needs_command" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -41,10 +44,14 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -s V -l version -d 'Print ve
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sessions" -d 'List client sessions, longest in their state first'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "ps" -d 'List client sessions, longest in their state first'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l user -d 'Only sessions of this user (role)' -r
@@ -66,12 +73,20 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l idle-in-transac
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l format -d 'Output format; --json is short for --format json' -r -f -a "table\t'Tables for people'
+json\t'JSON (an array of per-target results with several targets)'
+prometheus\t'Prometheus text exposition format (gauges named pgconn_*)'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l output -d 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter\'s textfile collector. A failed run leaves FILE as it was' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s U -l username -d 'Database user name (PGUSER)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -96,12 +111,16 @@ fastpath\t''
 disabled\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l limit -d 'Show at most N sessions (0 for all)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l pgbouncer -d 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s U -l username -d 'Database user name (PGUSER)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -126,12 +145,16 @@ fastpath\t''
 disabled\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l limit -d 'Show at most N sessions (0 for all)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l pgbouncer -d 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s U -l username -d 'Database user name (PGUSER)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -140,6 +163,164 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print resu
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l database -d 'Show the values sessions in this database get' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l role -d 'Show the values sessions of this role get (with --database: of this role in that database)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "show" -d 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "set" -d 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "reset" -d 'Remove settings from a database, a role or the whole server, after showing the plan'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "undo" -d 'Restore what the last tune change on this server replaced'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "history" -d 'List the changes recorded in the tune history'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "presets" -d 'List the presets `tune set --preset` knows'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l database -d 'Show the values sessions in this database get' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l role -d 'Show the values sessions of this role get (with --database: of this role in that database)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l preset -d 'Start from a preset (`pgconn tune presets` lists them); NAME=VALUE pairs win over it' -r -f -a "leak-guard\t'idle_in_transaction_session_timeout 5min, TCP keepalives, client_connection_check_interval'
+runbook\t'idle_in_transaction_session_timeout 5min, statement_timeout 30s'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l database -d 'ALTER DATABASE DB SET ...: sessions in this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l role -d 'ALTER ROLE ROLE SET ...: sessions of this role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l in-database -d 'With --role: ALTER ROLE ROLE IN DATABASE DB SET ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l history -d 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s y -l yes -d 'Do not ask for confirmation'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l dry-run -d 'Show the plan and the exact SQL, change nothing'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l database -d 'ALTER DATABASE DB SET ...: sessions in this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l role -d 'ALTER ROLE ROLE SET ...: sessions of this role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l in-database -d 'With --role: ALTER ROLE ROLE IN DATABASE DB SET ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l history -d 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l all -d 'Every connection setting (those `tune show` lists) stored in the scope'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l dry-run -d 'Show the plan and the exact SQL, change nothing'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l history -d 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s y -l yes -d 'Do not ask for confirmation'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l dry-run -d 'Show the plan and the exact SQL, change nothing'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l history -d 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "show" -d 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "reset" -d 'Remove settings from a database, a role or the whole server, after showing the plan'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "undo" -d 'Restore what the last tune change on this server replaced'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "history" -d 'List the changes recorded in the tune history'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "presets" -d 'List the presets `tune set --preset` knows'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l older-than -d 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l state -d 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction' -r -f -a "idle\t''
 idle-in-transaction\t''
@@ -165,6 +346,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s U -l usernam
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -206,6 +390,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s U -l username -d 
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -219,6 +406,39 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print re
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l headroom -d 'Share of the usable slots the suggested pool sizes leave free' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l leak -d 'Idle sessions of application `leaky-worker` to leave open' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l active -d 'Sessions running a long query' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l idle-in-transaction -d 'Sessions left idle in transaction' -r
@@ -229,6 +449,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s U -l username 
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -243,6 +466,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s U -l usern
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -251,10 +477,97 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l json -d 'P
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "sessions" -d 'List client sessions, longest in their state first'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill sandbox completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s w -l warning -d 'WARNING when used slots reach this: 80% of the usable slots, 150 used, or -10 (10 or fewer left)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s c -l critical -d 'CRITICAL when used slots reach this (same forms as --warning)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-warning -d 'WARNING when at least N sessions are idle for longer than --idle-age' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-critical -d 'CRITICAL when at least N sessions are idle for longer than --idle-age' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-age -d 'The age from which an idle session counts for --idle-warning and --idle-critical' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-in-transaction-warning -d 'WARNING when the oldest idle-in-transaction session is at least this old' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-in-transaction-critical -d 'CRITICAL when the oldest idle-in-transaction session is at least this old' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l unreachable -d 'The state of a target that cannot be reached' -r -f -a "critical\t'Exit 2: the server is down as far as its clients are concerned'
+unknown\t'Exit 3: the check cannot tell (e.g. when a separate host check already alerts on outages)'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l format -d 'Output format; --json is short for --format json' -r -f -a "nagios\t'One Nagios/Icinga plugin line with performance data (one more line per target with several)'
+json\t'JSON: the overall state and every target\'s state, measurements and thresholds'
+prometheus\t'Prometheus text format: the status gauges plus pgconn_check_status'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l output -d 'Write the output to FILE atomically instead of stdout (see `status --output`)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l interval -d 'Time between samples (at least 100ms)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l count -d 'Stop after N samples (attempts while disconnected count too); default: until q or Ctrl-C' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l by -d 'Group sessions by these keys' -r -f -a "database\t''
+user\t''
+application\t''
+client\t''
+state\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l top -d 'Show the N largest groups (fitted to the terminal\'s height)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "sessions" -d 'List client sessions, longest in their state first'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "completions" -d 'Print a shell completion script'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "show" -d 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "set" -d 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "reset" -d 'Remove settings from a database, a role or the whole server, after showing the plan'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "undo" -d 'Restore what the last tune change on this server replaced'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "history" -d 'List the changes recorded in the tune history'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "presets" -d 'List the presets `tune set --preset` knows'

@@ -20,6 +20,13 @@ pub const KNOWN_STATES: [&str; 6] = [
     "disabled",
 ];
 
+/// The states in which a session holds its connection without working.
+pub const IDLE_STATES: [&str; 3] = [
+    "idle",
+    "idle in transaction",
+    "idle in transaction (aborted)",
+];
+
 /// snake_case key of a state for JSON and metrics (`idle in transaction (aborted)` ->
 /// `idle_in_transaction_aborted`).
 pub fn state_key(state: &str) -> String {
@@ -63,6 +70,8 @@ pub struct Session {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
     pub visible: bool,
+    /// A server connection of the PgBouncer given with --pgbouncer (its pool keeps it; not a leak).
+    pub via_pgbouncer: bool,
 }
 
 /// The shared session filters, as LIKE patterns for the server.
@@ -125,6 +134,18 @@ impl Filter {
 
     pub fn with_states(mut self, states: &[StateArg]) -> Filter {
         self.states = states.iter().map(|s| s.pg_state().to_string()).collect();
+        self
+    }
+
+    /// `--idle-longer-than`: state unchanged for longer than `d`; without `--state`, that means the idle
+    /// states (idle, idle in transaction, idle in transaction (aborted)).
+    pub fn idle_longer_than(mut self, d: Option<Duration>) -> Filter {
+        if let Some(d) = d {
+            self.state_older_than = Some(d);
+            if self.states.is_empty() {
+                self.states = IDLE_STATES.map(String::from).to_vec();
+            }
+        }
         self
     }
 
@@ -235,9 +256,18 @@ pub fn snapshot(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Snapsh
             own_role: row.get::<_, Option<bool>>("own_role").unwrap_or(false),
             query: row.get("query"),
             visible: row.get::<_, Option<bool>>("visible").unwrap_or(false),
+            via_pgbouncer: false,
         });
     }
     Ok(Snapshot { used, sessions })
+}
+
+/// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).
+pub fn mark_pgbouncer(sessions: &mut [Session], server_pids: &[i32]) {
+    let pids: std::collections::HashSet<i32> = server_pids.iter().copied().collect();
+    for s in sessions {
+        s.via_pgbouncer = pids.contains(&s.pid);
+    }
 }
 
 #[cfg(test)]

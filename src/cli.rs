@@ -63,6 +63,20 @@ pub struct ConnArgs {
     /// Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub connect_timeout: Option<Duration>,
+
+    /// More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments
+    /// (status, sessions, check and watch)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub targets: Option<std::path::PathBuf>,
+
+    /// Query up to N targets at once when there are several (default 8)
+    #[arg(long, global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// With several targets, give up on one that has not answered after this long, connecting and
+    /// querying included (default 30s)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub target_timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -139,14 +153,24 @@ pub enum Command {
     /// List client sessions, longest in their state first
     #[command(visible_alias = "ps")]
     Sessions(SessionsArgs),
+    /// Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)
+    Tune(TuneArgs),
     /// Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log
     KillIdle(KillIdleArgs),
     /// Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all
     Kill(KillArgs),
+    /// Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer
+    Advise(AdviseArgs),
     /// Start a throwaway local server with a simulated connection leak
     Sandbox(SandboxArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
+    /// Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+    #[command(long_about = CHECK_ABOUT)]
+    Check(CheckArgs),
+    /// Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise
+    #[command(long_about = WATCH_ABOUT)]
+    Watch(WatchArgs),
 }
 
 /// A grouping key of `status --by`.
@@ -191,6 +215,35 @@ pub struct StatusArgs {
 
     #[command(flatten)]
     pub thresholds: Thresholds,
+
+    /// Output format; --json is short for --format json
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<StatusFormat>,
+
+    /// Write the output to FILE instead of stdout, atomically (a temporary file in the same directory,
+    /// then a rename), e.g. for node_exporter's textfile collector. A failed run leaves FILE as it was
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Also read this PgBouncer's admin console (a conninfo or URI; dbname defaults to pgbouncer)
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdviseArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(flatten)]
+    pub thresholds: Thresholds,
+
+    /// Also read this PgBouncer's admin console (a conninfo or URI; dbname defaults to pgbouncer)
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+
+    /// Share of the usable slots the suggested pool sizes leave free
+    #[arg(long, default_value_t = 20.0, value_name = "PERCENT")]
+    pub headroom: f64,
 }
 
 /// When the verdict turns WARNING or CRITICAL.
@@ -265,6 +318,157 @@ pub struct SessionsArgs {
     /// Show at most N sessions (0 for all)
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub limit: usize,
+
+    /// Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+}
+
+/// `pgconn tune` alone shows the connection settings (like `tune show`).
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TuneArgs {
+    #[command(subcommand)]
+    pub action: Option<TuneAction>,
+
+    #[command(flatten)]
+    pub show: TuneShowArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TuneAction {
+    /// Connection settings: value, unit, source, restart needed, and a recommendation (the default)
+    Show(TuneShowArgs),
+    /// Set NAME=VALUE for a database, a role or the whole server, after showing the plan
+    Set(TuneSetArgs),
+    /// Remove settings from a database, a role or the whole server, after showing the plan
+    Reset(TuneResetArgs),
+    /// Restore what the last tune change on this server replaced
+    Undo(TuneUndoArgs),
+    /// List the changes recorded in the tune history
+    History(TuneHistoryArgs),
+    /// List the presets `tune set --preset` knows
+    Presets,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct TuneShowArgs {
+    /// Show the values sessions in this database get
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+
+    /// Show the values sessions of this role get (with --database: of this role in that database)
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+}
+
+/// Where a change goes: exactly one of --database, --role (optionally --in-database) or --system.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Scope (one is required)")]
+#[command(group(clap::ArgGroup::new("tune_scope").required(true).args(["database", "role", "system"])))]
+pub struct TuneScopeArgs {
+    /// ALTER DATABASE DB SET ...: sessions in this database
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+
+    /// ALTER ROLE ROLE SET ...: sessions of this role
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+
+    /// With --role: ALTER ROLE ROLE IN DATABASE DB SET ...
+    #[arg(long, value_name = "DB", requires = "role")]
+    pub in_database: Option<String>,
+
+    /// ALTER SYSTEM SET ... then reload: the whole server
+    #[arg(long)]
+    pub system: bool,
+}
+
+/// Plan, confirmation and history options of tune set / reset / undo.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Plan and confirmation")]
+pub struct TuneApplyArgs {
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Show the plan and the exact SQL, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or
+    /// ~/.local/state/pgconn/tune-history.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<std::path::PathBuf>,
+}
+
+/// A named set of values for `tune set --preset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TunePreset {
+    /// idle_in_transaction_session_timeout 5min, TCP keepalives, client_connection_check_interval
+    LeakGuard,
+    /// idle_in_transaction_session_timeout 5min, statement_timeout 30s
+    Runbook,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneSetArgs {
+    /// Settings to change, e.g. statement_timeout=30s idle_in_transaction_session_timeout=5m
+    #[arg(value_name = "NAME=VALUE", value_parser = parse_setting_pair)]
+    pub pairs: Vec<(String, String)>,
+
+    /// Start from a preset (`pgconn tune presets` lists them); NAME=VALUE pairs win over it
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub preset: Option<TunePreset>,
+
+    #[command(flatten)]
+    pub scope: TuneScopeArgs,
+
+    #[command(flatten)]
+    pub apply: TuneApplyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneResetArgs {
+    /// Settings to remove from the scope
+    #[arg(value_name = "NAME", required_unless_present = "all")]
+    pub names: Vec<String>,
+
+    /// Every connection setting (those `tune show` lists) stored in the scope
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub scope: TuneScopeArgs,
+
+    #[command(flatten)]
+    pub apply: TuneApplyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneUndoArgs {
+    #[command(flatten)]
+    pub apply: TuneApplyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneHistoryArgs {
+    /// History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or
+    /// ~/.local/state/pgconn/tune-history.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<std::path::PathBuf>,
+}
+
+/// `NAME=VALUE` of `tune set`; the name is lower-cased (PostgreSQL setting names are case-insensitive).
+pub fn parse_setting_pair(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE (e.g. statement_timeout=30s)"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{s:?} has no setting name before '='"));
+    }
+    Ok((name.to_ascii_lowercase(), value.to_string()))
 }
 
 /// States `kill-idle` may act on.
@@ -412,6 +616,200 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// How `status` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Tables for people
+    Table,
+    /// JSON (an array of per-target results with several targets)
+    Json,
+    /// Prometheus text exposition format (gauges named pgconn_*)
+    Prometheus,
+}
+
+/// How `check` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One Nagios/Icinga plugin line with performance data (one more line per target with several)
+    Nagios,
+    /// JSON: the overall state and every target's state, measurements and thresholds
+    Json,
+    /// Prometheus text format: the status gauges plus pgconn_check_status
+    Prometheus,
+}
+
+/// The state `check` gives a target it cannot reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnreachableState {
+    /// Exit 2: the server is down as far as its clients are concerned
+    Critical,
+    /// Exit 3: the check cannot tell (e.g. when a separate host check already alerts on outages)
+    Unknown,
+}
+
+const CHECK_ABOUT: &str = "\
+Nagios/Icinga check: one line of plugin output with performance data; exit 0 OK, 1 WARNING, 2 CRITICAL, \
+3 UNKNOWN.
+
+Capacity (--warning, --critical) is measured against the slots ordinary roles can use: max_connections \
+minus superuser_reserved_connections (and reserved_connections on PostgreSQL 16+). A threshold is a \
+percent of those slots (80%), a count of used slots (150) or a negative count meaning slots left (-10); \
+it fires when reached: 80% fires at 80% used, 150 at 150 used, -10 when 10 or fewer slots are left.
+
+--idle-warning/--idle-critical fire when at least that many sessions have been idle for longer than \
+--idle-age; --idle-in-transaction-warning/-critical when the oldest idle-in-transaction session is at \
+least that old. The session filters narrow these counts; capacity is always the whole server's.
+
+A server that refuses the check's connection because it is full (SQLSTATE 53300) is CRITICAL. A target \
+that cannot be reached (connection refused, no answer within the timeout, starting up or shutting down) \
+is CRITICAL, or UNKNOWN with --unreachable unknown. Other connection failures (authentication, a \
+missing database) and failing queries are UNKNOWN: the check itself is misconfigured. Usage errors are \
+UNKNOWN (exit 3) too.
+
+With several targets the exit code is the worst state, the first line sums up and one more line per \
+target gives its state. The exit code follows the state with every --format. --output writes the \
+result whatever the state (an unreachable target is data too: pgconn_up 0, pgconn_check_status 2).";
+
+const WATCH_ABOUT: &str = "\
+Keep watching. On a terminal: a full-screen view refreshed in place with the status summary, the top \
+groups and sparklines of used, idle and idle-in-transaction sessions over the window, with the change \
+since the previous sample; q, Esc or Ctrl-C quits and restores the terminal. With several targets, one \
+row and trend per target.
+
+When stdout is not a terminal: one line per sample and target, e.g.
+  2025-01-01T10:00:00Z 127.0.0.1:5432/postgres used=42/97 left=55 active=3 idle=36 idle_in_transaction=2 change=+1
+With --json: one JSON object per sample and target (JSON Lines).
+
+When a server goes away the view (or a line) says \"disconnected, retrying\", and pgconn reconnects with \
+backoff (doubling from --interval up to 30s) instead of exiting.";
+
+/// A capacity threshold of `check`: when used slots reach a percent, a count, or leave this few free.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CapacityThreshold {
+    /// `80%`: this percent of the slots ordinary roles can use.
+    Percent(f64),
+    /// `150`: this many used slots.
+    Used(i64),
+    /// `-10`: this many slots left, or fewer.
+    Left(i64),
+}
+
+impl std::fmt::Display for CapacityThreshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CapacityThreshold::Percent(p) => write!(f, "{p}%"),
+            CapacityThreshold::Used(n) => write!(f, "{n}"),
+            CapacityThreshold::Left(n) => write!(f, "-{n}"),
+        }
+    }
+}
+
+/// Parse `80%`, `150` or `-10` (check_postgres's notation).
+pub fn parse_capacity_threshold(s: &str) -> Result<CapacityThreshold, String> {
+    let t = s.trim();
+    let bad = || {
+        format!("invalid threshold {s:?}: give a percent (80%), a count of used slots (150) or a negative count of slots left (-10)")
+    };
+    if let Some(p) = t.strip_suffix('%') {
+        let v: f64 = p.trim().parse().map_err(|_| bad())?;
+        if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+            return Err(format!(
+                "invalid threshold {s:?}: a percent must be between 0% and 100%"
+            ));
+        }
+        return Ok(CapacityThreshold::Percent(v));
+    }
+    if let Some(n) = t.strip_prefix('-') {
+        let v: i64 = n.parse().map_err(|_| bad())?;
+        if v < 0 || n.starts_with(['+', '-']) {
+            return Err(bad());
+        }
+        return Ok(CapacityThreshold::Left(v));
+    }
+    if t.starts_with('+') {
+        return Err(bad());
+    }
+    t.parse::<i64>()
+        .map(CapacityThreshold::Used)
+        .map_err(|_| bad())
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// WARNING when used slots reach this: 80% of the usable slots, 150 used, or -10 (10 or fewer left)
+    #[arg(short = 'w', long, default_value = "80%", value_name = "THRESHOLD", allow_negative_numbers = true, value_parser = parse_capacity_threshold)]
+    pub warning: CapacityThreshold,
+
+    /// CRITICAL when used slots reach this (same forms as --warning)
+    #[arg(short = 'c', long, default_value = "95%", value_name = "THRESHOLD", allow_negative_numbers = true, value_parser = parse_capacity_threshold)]
+    pub critical: CapacityThreshold,
+
+    /// WARNING when at least N sessions are idle for longer than --idle-age
+    #[arg(long, value_name = "N")]
+    pub idle_warning: Option<usize>,
+
+    /// CRITICAL when at least N sessions are idle for longer than --idle-age
+    #[arg(long, value_name = "N")]
+    pub idle_critical: Option<usize>,
+
+    /// The age from which an idle session counts for --idle-warning and --idle-critical
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_age: Duration,
+
+    /// WARNING when the oldest idle-in-transaction session is at least this old
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_in_transaction_warning: Option<Duration>,
+
+    /// CRITICAL when the oldest idle-in-transaction session is at least this old
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_in_transaction_critical: Option<Duration>,
+
+    /// The state of a target that cannot be reached
+    #[arg(long, value_enum, default_value_t = UnreachableState::Critical, value_name = "STATE")]
+    pub unreachable: UnreachableState,
+
+    /// Output format; --json is short for --format json
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<CheckFormat>,
+
+    /// Write the output to FILE atomically instead of stdout (see `status --output`)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Time between samples (at least 100ms)
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Duration,
+
+    /// Stop after N samples (attempts while disconnected count too); default: until q or Ctrl-C
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    /// Group sessions by these keys
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "database,user,application"
+    )]
+    pub by: Vec<GroupKey>,
+
+    /// Show the N largest groups (fitted to the terminal's height)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+
+    #[command(flatten)]
+    pub thresholds: Thresholds,
+}
+
 /// Parse a duration the way users type it: humantime (`30s`, `5m`, `1h30m`) or PostgreSQL units
 /// (`5min`, `300000ms`, `2d`). A bare number means seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -447,11 +845,35 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let matches = command().get_matches_from(args);
-    match Cli::from_arg_matches(&matches) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let parsed = command()
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() && subcommand_name(&args).as_deref() == Some("check") => {
+            // A Nagios plugin reports a usage error as UNKNOWN (exit 3), with a line on stdout.
+            let _ = e.print();
+            let text = e.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            let _ = crate::render::out(&crate::render::check::nagios_unknown(first));
+            std::process::exit(3)
+        }
         Err(e) => e.exit(),
     }
+}
+
+/// The subcommand named on a command line, as far as clap can tell even when parsing fails.
+fn subcommand_name(args: &[std::ffi::OsString]) -> Option<String> {
+    command()
+        .ignore_errors(true)
+        .try_get_matches_from(args)
+        .ok()
+        .and_then(|m| m.subcommand_name().map(str::to_string))
 }
 
 #[cfg(test)]
@@ -471,6 +893,40 @@ mod tests {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("-5").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn capacity_thresholds_in_three_forms() {
+        use CapacityThreshold::*;
+        assert_eq!(parse_capacity_threshold("80%"), Ok(Percent(80.0)));
+        assert_eq!(parse_capacity_threshold("99.5%"), Ok(Percent(99.5)));
+        assert_eq!(parse_capacity_threshold("0%"), Ok(Percent(0.0)));
+        assert_eq!(parse_capacity_threshold("150"), Ok(Used(150)));
+        assert_eq!(parse_capacity_threshold("0"), Ok(Used(0)));
+        assert_eq!(parse_capacity_threshold("-10"), Ok(Left(10)));
+        assert_eq!(parse_capacity_threshold("-0"), Ok(Left(0)));
+        assert_eq!(parse_capacity_threshold(" 12 "), Ok(Used(12)));
+        for bad in [
+            "", "%", "abc", "101%", "-5%x", "--3", "+3", "1.5", "-1.5", "80 %%", "-inf%",
+        ] {
+            assert!(
+                parse_capacity_threshold(bad).is_err(),
+                "{bad:?} must be refused"
+            );
+        }
+        assert_eq!(Percent(80.0).to_string(), "80%");
+        assert_eq!(Left(10).to_string(), "-10");
+    }
+
+    #[test]
+    fn check_takes_negative_thresholds() {
+        let cli =
+            Cli::try_parse_from(["pgconn", "check", "-w", "-10", "--critical", "-2"]).unwrap();
+        let Command::Check(a) = cli.command else {
+            panic!()
+        };
+        assert_eq!(a.warning, CapacityThreshold::Left(10));
+        assert_eq!(a.critical, CapacityThreshold::Left(2));
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub fn resolve_spec(
 impl Db {
     /// Connect to the one target given on the command line.
     pub fn connect_args(conn: &ConnArgs, show_sql: bool) -> Result<Db> {
-        if conn.dbname.len() > 1 || conn.service.len() > 1 {
+        if conn.dbname.len() > 1 || conn.service.len() > 1 || conn.targets.is_some() {
             return Err(anyhow!(
                 "this command works on one server at a time; give one -d or --service"
             ));
@@ -94,7 +94,17 @@ impl Db {
 
     /// Connect, prompting for a password when asked to (`-W`) or when the server wants one and a person is
     /// at the terminal (as psql does).
-    pub fn connect(mut spec: ConnSpec, prompt: bool, show_sql: bool) -> Result<Db> {
+    pub fn connect(spec: ConnSpec, prompt: bool, show_sql: bool) -> Result<Db> {
+        let ask = std::io::stdin().is_terminal();
+        Db::connect_with(spec, prompt, ask, show_sql)
+    }
+
+    /// Connect without ever asking for a password (background threads, several targets at once).
+    pub fn connect_unattended(spec: ConnSpec, show_sql: bool) -> Result<Db> {
+        Db::connect_with(spec, false, false, show_sql)
+    }
+
+    fn connect_with(mut spec: ConnSpec, prompt: bool, ask: bool, show_sql: bool) -> Result<Db> {
         if prompt {
             let pw = prompt_password(&spec)?;
             spec.set_password(pw);
@@ -104,9 +114,7 @@ impl Db {
         );
         let client = match spec.connect(Some(&options)) {
             Ok(c) => c,
-            Err(e)
-                if !spec.has_password() && wants_password(&e) && std::io::stdin().is_terminal() =>
-            {
+            Err(e) if ask && !spec.has_password() && wants_password(&e) => {
                 let pw = prompt_password(&spec)?;
                 spec.set_password(pw);
                 spec.connect(Some(&options))
@@ -147,6 +155,10 @@ impl Db {
             can_signal_backend: row.get("signal_backend"),
         };
         Ok(db)
+    }
+
+    pub fn show_sql(&self) -> bool {
+        self.show_sql
     }
 
     pub fn spec(&self) -> &ConnSpec {
@@ -257,7 +269,7 @@ fn wants_password(e: &anyhow::Error) -> bool {
         })
 }
 
-fn prompt_password(spec: &ConnSpec) -> Result<String> {
+pub fn prompt_password(spec: &ConnSpec) -> Result<String> {
     if !std::io::stdin().is_terminal() {
         return Err(anyhow!(
             "-W needs a terminal to ask for the password; use PGPASSWORD or ~/.pgpass instead"

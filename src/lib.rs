@@ -11,6 +11,8 @@ pub mod cli;
 pub mod commands;
 pub mod conninfo;
 pub mod db;
+pub mod fleet;
+pub mod pgbouncer;
 pub mod render;
 pub mod sandbox;
 pub mod ui;
@@ -48,6 +50,14 @@ pub fn refuse(message: impl Into<String>) -> anyhow::Error {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let style = Style::from_args(&cli.output);
     match &cli.command {
+        Command::Status(args) if commands::fleet::wants_status(&cli.conn, args) => {
+            commands::fleet::status(&cli.conn, &cli.output, args, &style)
+        }
+        Command::Sessions(args) if fleet::is_many(&cli.conn) => {
+            commands::fleet::sessions(&cli.conn, &cli.output, args, &style)
+        }
+        Command::Check(args) => commands::check::run(&cli.conn, &cli.output, args),
+        Command::Watch(args) => commands::watch::run(&cli.conn, &cli.output, args, &style),
         Command::Status(args) => {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::status::run(&mut db, args, &style)
@@ -56,6 +66,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::sessions::run(&mut db, args, &style)
         }
+        Command::Tune(args) => commands::tune::run(&cli.conn, cli.output.show_sql, args, &style),
         Command::KillIdle(args) => {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::kill::run_kill_idle(&mut db, args, &style)
@@ -63,6 +74,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Kill(args) => {
             let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
             commands::kill::run_kill(&mut db, args, &style)
+        }
+        Command::Advise(args) => {
+            let mut db = Db::connect_args(&cli.conn, cli.output.show_sql)?;
+            commands::advise::run(&mut db, &cli.conn, args, &style)
         }
         Command::Sandbox(args) => commands::sandbox::run(args),
         Command::Completions(args) => commands::completions::run(args),

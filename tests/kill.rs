@@ -719,3 +719,32 @@ fn kill_by_pid_and_kill_all_keep_pgconns_own_session() {
     );
     assert_eq!(v["matched"], 2, "its own session is never a candidate");
 }
+
+#[test]
+fn answering_no_at_the_prompt_terminates_nothing() {
+    let c = cluster();
+    let tag = unique("declined");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 2, &role, "postgres", &tag).unwrap();
+    let before = server_pids(&tag, None);
+    let mut p = expectrl::Session::spawn(pgconn_command(&[
+        "kill-idle",
+        "--older-than",
+        "0s",
+        "--app",
+        &tag,
+    ]))
+    .unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    p.expect("Terminate 2 sessions? [y/N]").unwrap();
+    p.send_line("n").unwrap();
+    p.expect("nothing was done").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    let status = p.get_process().wait().unwrap();
+    assert!(
+        matches!(status, expectrl::WaitStatus::Exited(_, 2)),
+        "{status:?}"
+    );
+    assert_eq!(server_pids(&tag, None), before);
+}

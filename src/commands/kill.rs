@@ -155,21 +155,11 @@ pub fn run_kill(db: &mut Db, args: &KillArgs, style: &Style) -> Result<ExitCode>
              (--db, --user, --app, --client), or --all for every client session but pgconn's own",
         ));
     }
-    let mut filter = Filter::from_args(f).with_states(&args.state);
+    let mut filter = Filter::from_args(f)
+        .with_states(&args.state)
+        .idle_longer_than(args.idle_longer_than);
     filter.pids = args.pid.clone();
     filter.running_longer_than = args.running_longer_than;
-    if let Some(d) = args.idle_longer_than {
-        filter.state_older_than = Some(d);
-        if filter.states.is_empty() {
-            filter.states = [
-                "idle",
-                "idle in transaction",
-                "idle in transaction (aborted)",
-            ]
-            .map(String::from)
-            .to_vec();
-        }
-    }
     let action = if args.cancel {
         Action::Cancel
     } else {
@@ -396,11 +386,11 @@ fn execute(
         if n == 1 { "" } else { "s" }
     );
     if !ui::confirm(&question, safety.yes)? {
-        eprintln!("pgconn: nothing was done");
+        eprintln!("pgconn: cancelled; nothing was done");
         if style.json {
             render::json(&report)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::from(crate::EXIT_USAGE));
     }
 
     report.before = Some(state_counts(db, &[])?);

@@ -1,7 +1,12 @@
 //! One module per subcommand.
 
+pub mod advise;
+pub mod check;
 pub mod completions;
+pub mod fleet;
 pub mod kill;
 pub mod sandbox;
 pub mod sessions;
 pub mod status;
+pub mod tune;
+pub mod watch;

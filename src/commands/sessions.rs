@@ -21,24 +21,17 @@ pub struct SessionsReport {
 
 /// The filter of `sessions`: `--idle-longer-than` alone means the idle states.
 pub fn filter(args: &SessionsArgs) -> Filter {
-    let mut f = Filter::from_args(&args.filters).with_states(&args.state);
-    if let Some(d) = args.idle_longer_than {
-        f.state_older_than = Some(d);
-        if f.states.is_empty() {
-            f.states = [
-                "idle",
-                "idle in transaction",
-                "idle in transaction (aborted)",
-            ]
-            .map(String::from)
-            .to_vec();
-        }
-    }
-    f
+    Filter::from_args(&args.filters)
+        .with_states(&args.state)
+        .idle_longer_than(args.idle_longer_than)
 }
 
 pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
-    let snap = activity::snapshot(db, &filter(args), true)?;
+    let mut snap = activity::snapshot(db, &filter(args), true)?;
+    if let Some(ci) = &args.pgbouncer {
+        let b = crate::pgbouncer::snapshot(ci, db.show_sql())?;
+        activity::mark_pgbouncer(&mut snap.sessions, &b.server_pids);
+    }
     let count = snap.sessions.len();
     let mut sessions = snap.sessions;
     if args.limit > 0 {

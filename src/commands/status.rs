@@ -32,6 +32,11 @@ pub struct StatusReport {
     pub leak_suspects: Vec<LeakSuspect>,
     pub verdict: Verdict,
     pub warnings: Vec<String>,
+    /// PgBouncer's side, with --pgbouncer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pgbouncer: Option<crate::pgbouncer::PgbouncerSnapshot>,
+    /// Sessions that are server connections of that PgBouncer.
+    pub via_pgbouncer: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,9 +110,18 @@ pub fn run(db: &mut Db, args: &StatusArgs, style: &Style) -> Result<ExitCode> {
 }
 
 pub fn collect(db: &mut Db, args: &StatusArgs) -> Result<StatusReport> {
+    let bouncer = match &args.pgbouncer {
+        Some(ci) => Some(crate::pgbouncer::snapshot(ci, db.show_sql())?),
+        None => None,
+    };
     let filter = Filter::from_args(&args.filters);
-    let snap = activity::snapshot(db, &filter, false)?;
-    Ok(build(&db.target_label(), &db.facts, &snap, args))
+    let mut snap = activity::snapshot(db, &filter, false)?;
+    if let Some(b) = &bouncer {
+        activity::mark_pgbouncer(&mut snap.sessions, &b.server_pids);
+    }
+    let mut report = build(&db.target_label(), &db.facts, &snap, args);
+    report.pgbouncer = bouncer;
+    Ok(report)
 }
 
 /// Linear interpolation between closest ranks (PostgreSQL's percentile_cont) over sorted values.
@@ -163,6 +177,8 @@ impl Acc {
             .unwrap_or_else(|| "not_visible".into());
         *self.states.entry(key).or_insert(0) += 1;
         match s.state.as_deref() {
+            // A pooler's idle server connections are its pool, not a leak.
+            Some("idle") if s.via_pgbouncer => {}
             Some("idle") => {
                 self.idle += 1;
                 if s.state_seconds.unwrap_or(0.0) > leak_age {
@@ -269,10 +285,13 @@ pub fn build(
         oldest_xact = max_opt(oldest_xact, s.transaction_seconds);
         let key: Vec<Option<String>> = args.by.iter().map(|k| key_value(s, *k)).collect();
         groups.entry(key).or_default().add(s, leak_age);
-        leak_groups
-            .entry((s.database.clone(), s.user.clone(), s.application.clone()))
-            .or_default()
-            .add(s, leak_age);
+        // A pooler's server connections idle in its pool by design: not a leak.
+        if !s.via_pgbouncer {
+            leak_groups
+                .entry((s.database.clone(), s.user.clone(), s.application.clone()))
+                .or_default()
+                .add(s, leak_age);
+        }
     }
 
     idle_ages.sort_by(f64::total_cmp);
@@ -414,6 +433,8 @@ pub fn build(
             reasons,
         },
         warnings,
+        pgbouncer: None,
+        via_pgbouncer: snap.sessions.iter().filter(|s| s.via_pgbouncer).count(),
     }
 }
 

@@ -9,9 +9,16 @@ use serde::Serialize;
 
 use crate::cli::{ColorChoice, OutputArgs};
 
+pub mod advise;
+pub mod check;
+pub mod fleet;
 pub mod kill;
+pub mod output;
+pub mod prometheus;
 pub mod sessions;
 pub mod status;
+pub mod tune;
+pub mod watch;
 
 /// psql-like tables: no borders, a rule under the header (comfy-table preset notation).
 const PRESET: &str = "     ─             ";
@@ -36,8 +43,12 @@ impl Style {
                     && std::env::var("TERM").map(|t| t != "dumb").unwrap_or(true)
             }
         };
+        // A pseudo-terminal may report no size (0 columns): then tables are not fitted to it.
         let width = if tty {
-            crossterm::terminal::size().ok().map(|(w, _)| w)
+            crossterm::terminal::size()
+                .ok()
+                .map(|(w, _)| w)
+                .filter(|w| *w > 0)
         } else {
             None
         };

@@ -15,53 +15,69 @@ fn state_level(s: &Session) -> Level {
     }
 }
 
+/// Column names of the session table.
+pub const HEADER: [&str; 10] = [
+    "PID",
+    "DATABASE",
+    "USER",
+    "APPLICATION",
+    "CLIENT",
+    "STATE",
+    "IN STATE",
+    "XACT",
+    "WAIT",
+    "QUERY",
+];
+
+/// Width left for the query excerpt.
+pub fn query_width(st: &Style) -> usize {
+    st.width
+        .map(|w| usize::from(w).saturating_sub(100).max(24))
+        .unwrap_or(80)
+}
+
+/// One row of the session table.
+pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
+    let state = s.state.clone().unwrap_or_else(|| "(not visible)".into());
+    let state_cell = if state_level(s) == Level::Warning {
+        st.level_cell(state, Level::Warning)
+    } else {
+        Cell::new(state)
+    };
+    let wait = match (&s.wait_event_type, &s.wait_event) {
+        (Some(t), Some(e)) => format!("{t}:{e}"),
+        _ => String::new(),
+    };
+    vec![
+        Cell::new(s.pid).set_alignment(CellAlignment::Right),
+        Cell::new(s.database.as_deref().unwrap_or("")),
+        Cell::new(s.user.as_deref().unwrap_or("")),
+        Cell::new(if s.via_pgbouncer {
+            format!("{} (pgbouncer)", s.application)
+        } else {
+            s.application.clone()
+        }),
+        Cell::new(s.client.as_deref().unwrap_or("")),
+        state_cell,
+        Cell::new(opt_age(s.state_seconds)).set_alignment(CellAlignment::Right),
+        Cell::new(opt_age(s.transaction_seconds)).set_alignment(CellAlignment::Right),
+        Cell::new(wait),
+        Cell::new(
+            s.query
+                .as_deref()
+                .map(|q| excerpt(q, query_width))
+                .unwrap_or_default(),
+        ),
+    ]
+}
+
 /// The session table shared by `sessions` and the previews of `kill`.
 pub fn table(sessions: &[Session], st: &Style) -> String {
-    let query_width = st
-        .width
-        .map(|w| usize::from(w).saturating_sub(100).max(24))
-        .unwrap_or(80);
+    let query_width = query_width(st);
     let mut t = st.table();
-    t.set_header(st.header(&[
-        "PID",
-        "DATABASE",
-        "USER",
-        "APPLICATION",
-        "CLIENT",
-        "STATE",
-        "IN STATE",
-        "XACT",
-        "WAIT",
-        "QUERY",
-    ]));
+    t.set_header(st.header(&HEADER));
     for s in sessions {
-        let state = s.state.clone().unwrap_or_else(|| "(not visible)".into());
-        let state_cell = if state_level(s) == Level::Warning {
-            st.level_cell(state, Level::Warning)
-        } else {
-            Cell::new(state)
-        };
-        let wait = match (&s.wait_event_type, &s.wait_event) {
-            (Some(t), Some(e)) => format!("{t}:{e}"),
-            _ => String::new(),
-        };
-        t.add_row(vec![
-            Cell::new(s.pid).set_alignment(CellAlignment::Right),
-            Cell::new(s.database.as_deref().unwrap_or("")),
-            Cell::new(s.user.as_deref().unwrap_or("")),
-            Cell::new(&s.application),
-            Cell::new(s.client.as_deref().unwrap_or("")),
-            state_cell,
-            Cell::new(opt_age(s.state_seconds)).set_alignment(CellAlignment::Right),
-            Cell::new(opt_age(s.transaction_seconds)).set_alignment(CellAlignment::Right),
-            Cell::new(wait),
-            Cell::new(
-                s.query
-                    .as_deref()
-                    .map(|q| excerpt(q, query_width))
-                    .unwrap_or_default(),
-            ),
-        ]);
+        t.add_row(row(s, st, query_width));
     }
     t.to_string()
 }

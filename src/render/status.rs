@@ -139,6 +139,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         out.push('\n');
     }
 
+    out.push_str(&pgbouncer(r, st));
     out.push_str(&format!(
         "{} {}\n",
         st.bold("verdict"),
@@ -150,5 +151,57 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
     for w in &r.warnings {
         out.push_str(&format!("  ! {w}\n"));
     }
+    out
+}
+
+/// PgBouncer's side of `status --pgbouncer`.
+pub fn pgbouncer(r: &StatusReport, st: &Style) -> String {
+    let Some(b) = &r.pgbouncer else {
+        return String::new();
+    };
+    let mut out = format!(
+        "{} {}: clients active {}, waiting {}; server connections active {}, idle {}, used {}; longest wait {:.3}s; {} of the sessions above are its server connections\n",
+        st.bold("pgbouncer"),
+        b.target,
+        b.clients_active,
+        b.clients_waiting,
+        b.servers_active,
+        b.servers_idle,
+        b.servers_used,
+        b.max_wait_seconds,
+        r.via_pgbouncer
+    );
+    let mut t = st.table();
+    t.set_header(st.header(&[
+        "DATABASE",
+        "USER",
+        "MODE",
+        "CL ACTIVE",
+        "CL WAITING",
+        "SV ACTIVE",
+        "SV IDLE",
+        "SV USED",
+        "MAXWAIT",
+    ]));
+    for p in &b.pools {
+        let waiting = if p.clients_waiting > 0 {
+            st.level_cell(p.clients_waiting, Level::Warning)
+        } else {
+            Cell::new(p.clients_waiting)
+        };
+        t.add_row(vec![
+            Cell::new(&p.database),
+            Cell::new(&p.user),
+            Cell::new(p.pool_mode.as_deref().unwrap_or("")),
+            Cell::new(p.clients_active).set_alignment(CellAlignment::Right),
+            waiting.set_alignment(CellAlignment::Right),
+            Cell::new(p.servers_active).set_alignment(CellAlignment::Right),
+            Cell::new(p.servers_idle).set_alignment(CellAlignment::Right),
+            Cell::new(p.servers_used).set_alignment(CellAlignment::Right),
+            Cell::new(format!("{:.3}s", p.max_wait_seconds)).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    out.push_str(&t.to_string());
+    out.push_str("\n\n");
     out
 }

@@ -339,6 +339,8 @@ impl PgconnCmd {
 }
 
 /// Throwaway certificates for TLS tests, made with the openssl crate.
+pub mod pgbouncer;
+
 pub mod tls {
     use std::path::{Path, PathBuf};
 

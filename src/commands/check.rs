@@ -1,0 +1,505 @@
+//! `pgconn check`: a Nagios/Icinga plugin. One status snapshot per target (the same query as `status`),
+//! compared with the thresholds; the exit code is the Nagios state (0 OK, 1 WARNING, 2 CRITICAL,
+//! 3 UNKNOWN) whatever the output format, and never the 1 other commands use for connection failures.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{FromArgMatches, Parser};
+use serde::Serialize;
+
+use crate::activity::{self, Filter};
+use crate::cli::{
+    CapacityThreshold, CheckArgs, CheckFormat, ConnArgs, OutputArgs, StatusArgs, UnreachableState,
+};
+use crate::commands::status::{self, StatusReport};
+use crate::fleet::{self, one_line, FailureKind, Outcome, RunOptions};
+use crate::render::{self, age, output::emit, Level};
+
+/// Nagios exit code of a state.
+pub fn exit_code(level: Level) -> u8 {
+    match level {
+        Level::Ok => 0,
+        Level::Warning => 1,
+        Level::Critical => 2,
+        Level::Unknown => 3,
+    }
+}
+
+/// How bad a state is when several targets are summed up: CRITICAL, then WARNING, then UNKNOWN, then OK.
+pub fn severity(level: Level) -> u8 {
+    match level {
+        Level::Ok => 0,
+        Level::Unknown => 1,
+        Level::Warning => 2,
+        Level::Critical => 3,
+    }
+}
+
+/// The worst of several states.
+pub fn worst(levels: impl IntoIterator<Item = Level>) -> Level {
+    levels
+        .into_iter()
+        .max_by_key(|l| severity(*l))
+        .unwrap_or(Level::Unknown)
+}
+
+impl CapacityThreshold {
+    /// Whether `used` of `usable` slots reaches this threshold.
+    pub fn reached(&self, used: i64, usable: i32) -> bool {
+        match *self {
+            CapacityThreshold::Percent(p) => {
+                usable <= 0 || used as f64 * 100.0 >= p * f64::from(usable)
+            }
+            CapacityThreshold::Used(n) => used >= n,
+            CapacityThreshold::Left(n) => (i64::from(usable) - used).max(0) <= n,
+        }
+    }
+
+    /// The used-slot count at which this threshold fires (for performance data).
+    pub fn as_used(&self, usable: i32) -> f64 {
+        match *self {
+            CapacityThreshold::Percent(p) => (p * f64::from(usable) / 100.0).ceil(),
+            CapacityThreshold::Used(n) => n as f64,
+            CapacityThreshold::Left(n) => (i64::from(usable) - n) as f64,
+        }
+    }
+}
+
+/// The overall result.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub status: Level,
+    pub exit_code: u8,
+    /// The text after the state on the first line of plugin output.
+    pub summary: String,
+    pub thresholds: ThresholdSettings,
+    pub targets: Vec<CheckTarget>,
+}
+
+/// The thresholds in effect, as given.
+#[derive(Debug, Serialize)]
+pub struct ThresholdSettings {
+    pub warning: String,
+    pub critical: String,
+    pub idle_warning: Option<usize>,
+    pub idle_critical: Option<usize>,
+    pub idle_age_seconds: f64,
+    pub idle_in_transaction_warning_seconds: Option<f64>,
+    pub idle_in_transaction_critical_seconds: Option<f64>,
+    pub unreachable: Level,
+}
+
+/// One target's state.
+#[derive(Debug, Serialize)]
+pub struct CheckTarget {
+    pub target: String,
+    pub status: Level,
+    pub summary: String,
+    /// What raised the state above OK.
+    pub reasons: Vec<String>,
+    pub error: Option<String>,
+    pub error_kind: Option<FailureKind>,
+    pub sqlstate: Option<String>,
+    /// Values with their thresholds, as in the performance data.
+    pub measurements: Vec<Measurement>,
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    pub report: Option<StatusReport>,
+}
+
+/// One performance-data value. `warning` / `critical` are the values at which the state fires.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    pub name: &'static str,
+    pub value: f64,
+    /// `""` (a count) or `"s"` (seconds).
+    pub unit: &'static str,
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+fn m(name: &'static str, value: f64) -> Measurement {
+    Measurement {
+        name,
+        value,
+        unit: "",
+        warning: None,
+        critical: None,
+        min: None,
+        max: None,
+    }
+}
+
+/// What one target's snapshot gives the check.
+pub struct Sample {
+    pub report: StatusReport,
+    /// Sessions idle (state `idle`) for longer than --idle-age.
+    pub idle_long: usize,
+}
+
+/// `status`'s own defaults for everything the check does not set (grouping, top, verdict thresholds).
+fn status_args(args: &CheckArgs) -> StatusArgs {
+    #[derive(Parser)]
+    struct Defaults {
+        #[command(flatten)]
+        status: StatusArgs,
+    }
+    let matches = <Defaults as clap::CommandFactory>::command().get_matches_from(["status"]);
+    let mut s = Defaults::from_arg_matches(&matches)
+        .map(|d| d.status)
+        .expect("status defaults parse");
+    s.filters = args.filters.clone();
+    s
+}
+
+fn sample(db: &mut crate::db::Db, s: &StatusArgs, idle_age: Duration) -> Result<Sample> {
+    let snap = activity::snapshot(db, &Filter::from_args(&s.filters), false)?;
+    let report = status::build(&db.target_label(), &db.facts, &snap, s);
+    let idle_long = snap
+        .sessions
+        .iter()
+        .filter(|x| {
+            x.state.as_deref() == Some("idle")
+                && x.state_seconds.is_some_and(|a| a > idle_age.as_secs_f64())
+        })
+        .count();
+    Ok(Sample { report, idle_long })
+}
+
+fn pct(used: i64, usable: i32) -> f64 {
+    if usable > 0 {
+        used as f64 * 100.0 / f64::from(usable)
+    } else {
+        100.0
+    }
+}
+
+/// Judge one target's sample against the thresholds.
+pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
+    let r = &s.report;
+    let c = &r.capacity;
+    let (used, usable) = (c.used, c.usable_slots);
+    // (severity, text) of each part of the summary; parts that fired come first.
+    let mut parts: Vec<(Level, String)> = Vec::new();
+
+    let cap = format!(
+        "{used} of {usable} usable slots used ({:.0}%), {} left",
+        pct(used, usable),
+        c.slots_left
+    );
+    parts.push(if args.critical.reached(used, usable) {
+        (
+            Level::Critical,
+            format!("{cap} (critical at {})", args.critical),
+        )
+    } else if args.warning.reached(used, usable) {
+        (
+            Level::Warning,
+            format!("{cap} (warning at {})", args.warning),
+        )
+    } else {
+        (Level::Ok, cap)
+    });
+
+    let idle_age = humantime::format_duration(args.idle_age);
+    let idle = format!("{} idle longer than {idle_age}", s.idle_long);
+    parts.push(match (args.idle_critical, args.idle_warning) {
+        (Some(n), _) if s.idle_long >= n => (Level::Critical, format!("{idle} (critical at {n})")),
+        (_, Some(n)) if s.idle_long >= n => (Level::Warning, format!("{idle} (warning at {n})")),
+        _ => (Level::Ok, idle),
+    });
+
+    let oldest = r.oldest_idle_in_transaction_seconds;
+    let reached = |d: Option<Duration>| match (d, oldest) {
+        (Some(d), Some(a)) => a >= d.as_secs_f64(),
+        _ => false,
+    };
+    if let Some(a) = oldest {
+        let text = format!("oldest idle in transaction {}", age(a));
+        parts.push(if reached(args.idle_in_transaction_critical) {
+            let limit =
+                humantime::format_duration(args.idle_in_transaction_critical.unwrap_or_default());
+            (Level::Critical, format!("{text} (critical at {limit})"))
+        } else if reached(args.idle_in_transaction_warning) {
+            let limit =
+                humantime::format_duration(args.idle_in_transaction_warning.unwrap_or_default());
+            (Level::Warning, format!("{text} (warning at {limit})"))
+        } else {
+            (Level::Ok, text)
+        });
+    }
+
+    let status = parts.iter().map(|p| p.0).max().unwrap_or(Level::Ok);
+    let reasons: Vec<String> = parts
+        .iter()
+        .filter(|p| p.0 != Level::Ok)
+        .map(|p| p.1.clone())
+        .collect();
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+    let summary = parts
+        .iter()
+        .map(|p| p.1.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+
+    let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+    let state = |k: &str| r.states.get(k).copied().unwrap_or(0) as f64;
+    let measurements = vec![
+        Measurement {
+            warning: Some(args.warning.as_used(usable)),
+            critical: Some(args.critical.as_used(usable)),
+            min: Some(0.0),
+            max: Some(f64::from(usable)),
+            ..m("used", used as f64)
+        },
+        Measurement {
+            min: Some(0.0),
+            max: Some(f64::from(usable)),
+            ..m("slots_left", c.slots_left as f64)
+        },
+        m("max_connections", f64::from(c.max_connections)),
+        m("active", state("active")),
+        m("idle", state("idle")),
+        m(
+            "idle_in_transaction",
+            state("idle_in_transaction") + state("idle_in_transaction_aborted"),
+        ),
+        Measurement {
+            warning: args.idle_warning.map(|n| n as f64),
+            critical: args.idle_critical.map(|n| n as f64),
+            min: Some(0.0),
+            ..m("idle_long", s.idle_long as f64)
+        },
+        Measurement {
+            unit: "s",
+            warning: secs(args.idle_in_transaction_warning),
+            critical: secs(args.idle_in_transaction_critical),
+            min: Some(0.0),
+            ..m("oldest_idle_in_transaction", oldest.unwrap_or(0.0))
+        },
+    ];
+    let mut warnings = Vec::new();
+    if r.not_visible > 0 {
+        warnings.push(format!(
+            "{} session(s) are not visible to role \"{}\": idle counts and ages leave them out (GRANT pg_read_all_stats)",
+            r.not_visible, r.server.current_user
+        ));
+    }
+    CheckTarget {
+        target: target.to_string(),
+        status,
+        summary,
+        reasons,
+        error: None,
+        error_kind: None,
+        sqlstate: None,
+        measurements,
+        warnings,
+        report: Some(s.report),
+    }
+}
+
+/// The state of a target that failed: full (53300) is CRITICAL; unreachable follows --unreachable;
+/// anything else means the check cannot tell (UNKNOWN).
+pub fn failed(target: &str, e: &anyhow::Error, args: &CheckArgs) -> CheckTarget {
+    let kind = fleet::classify(e);
+    let line = one_line(e);
+    let (status, summary) = match kind {
+        FailureKind::Full => (Level::Critical, format!("server full: {line}")),
+        FailureKind::Unreachable | FailureKind::Timeout => (
+            match args.unreachable {
+                UnreachableState::Critical => Level::Critical,
+                UnreachableState::Unknown => Level::Unknown,
+            },
+            format!("unreachable: {line}"),
+        ),
+        FailureKind::Refused | FailureKind::Query | FailureKind::Invalid => (Level::Unknown, line),
+    };
+    CheckTarget {
+        target: target.to_string(),
+        status,
+        reasons: vec![summary.clone()],
+        summary,
+        error: Some(crate::conninfo::redact(&format!("{e:#}"))),
+        error_kind: Some(kind),
+        sqlstate: fleet::error_sqlstate(e),
+        measurements: Vec::new(),
+        warnings: Vec::new(),
+        report: None,
+    }
+}
+
+fn settings(args: &CheckArgs) -> ThresholdSettings {
+    ThresholdSettings {
+        warning: args.warning.to_string(),
+        critical: args.critical.to_string(),
+        idle_warning: args.idle_warning,
+        idle_critical: args.idle_critical,
+        idle_age_seconds: args.idle_age.as_secs_f64(),
+        idle_in_transaction_warning_seconds: args
+            .idle_in_transaction_warning
+            .map(|d| d.as_secs_f64()),
+        idle_in_transaction_critical_seconds: args
+            .idle_in_transaction_critical
+            .map(|d| d.as_secs_f64()),
+        unreachable: match args.unreachable {
+            UnreachableState::Critical => Level::Critical,
+            UnreachableState::Unknown => Level::Unknown,
+        },
+    }
+}
+
+/// Sum up the targets.
+pub fn combine(targets: Vec<CheckTarget>, many: bool, args: &CheckArgs) -> CheckReport {
+    let status = worst(targets.iter().map(|t| t.status));
+    let summary = if !many && targets.len() == 1 {
+        targets[0].summary.clone()
+    } else {
+        let mut counts = Vec::new();
+        for l in [Level::Critical, Level::Warning, Level::Unknown, Level::Ok] {
+            let n = targets.iter().filter(|t| t.status == l).count();
+            if n > 0 {
+                counts.push(format!("{n} {}", l.as_str()));
+            }
+        }
+        let bad: Vec<String> = targets
+            .iter()
+            .filter(|t| t.status != Level::Ok)
+            .map(|t| format!("{} {}", t.target, t.status.as_str()))
+            .collect();
+        let mut s = format!("{} targets: {}", targets.len(), counts.join(", "));
+        if !bad.is_empty() {
+            s.push_str(&format!(" ({})", bad.join(", ")));
+        }
+        s
+    };
+    CheckReport {
+        status,
+        exit_code: exit_code(status),
+        summary,
+        thresholds: settings(args),
+        targets,
+    }
+}
+
+/// Which format: `--format`, `--json` as its shorthand, Nagios otherwise.
+fn format_of(args: &CheckArgs, out: &OutputArgs) -> Result<CheckFormat, String> {
+    match (args.format, out.json) {
+        (Some(CheckFormat::Json) | None, true) => Ok(CheckFormat::Json),
+        (Some(f), false) => Ok(f),
+        (None, false) => Ok(CheckFormat::Nagios),
+        (Some(_), true) => Err("--json is short for --format json; give one or the other".into()),
+    }
+}
+
+/// Print an UNKNOWN result for a failure before any target was judged; exit 3.
+fn unknown(format: CheckFormat, message: &str) -> Result<ExitCode> {
+    eprintln!("pgconn: error: {message}");
+    let text = match format {
+        CheckFormat::Nagios => Some(render::check::nagios_unknown(message)),
+        CheckFormat::Json => Some(
+            serde_json::to_string_pretty(&serde_json::json!({
+                "status": Level::Unknown,
+                "exit_code": 3,
+                "summary": message,
+                "targets": [],
+            }))? + "\n",
+        ),
+        CheckFormat::Prometheus => None,
+    };
+    if let Some(t) = text {
+        render::out(&t)?;
+    }
+    Ok(ExitCode::from(exit_code(Level::Unknown)))
+}
+
+pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> Result<ExitCode> {
+    let format = match format_of(args, out) {
+        Ok(f) => f,
+        Err(msg) => return unknown(CheckFormat::Nagios, &msg),
+    };
+    let many = fleet::is_many(conn);
+    let targets = match fleet::targets(conn) {
+        Ok(t) => t,
+        Err(e) => return unknown(format, &one_line(&e)),
+    };
+    let s = status_args(args);
+    let idle_age = args.idle_age;
+    let outcomes: Vec<Outcome<Sample>> = fleet::run(
+        targets,
+        RunOptions::from_args(conn, out.show_sql),
+        move |db| sample(db, &s, idle_age),
+    );
+    let judged: Vec<CheckTarget> = outcomes
+        .into_iter()
+        .map(|o| match o.result {
+            Ok(sample) => evaluate(&o.target, sample, args),
+            Err(e) => failed(&o.target, &e, args),
+        })
+        .collect();
+    let report = combine(judged, many, args);
+    let text = match format {
+        CheckFormat::Nagios => render::check::nagios(&report, many),
+        CheckFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        CheckFormat::Prometheus => render::check::prometheus(&report),
+    };
+    if let Err(e) = emit(&text, args.output.as_deref()) {
+        if e.chain()
+            .filter_map(|c| c.downcast_ref::<std::io::Error>())
+            .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return Err(e);
+        }
+        return unknown(CheckFormat::Nagios, &one_line(&e));
+    }
+    Ok(ExitCode::from(report.exit_code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CapacityThreshold::*;
+
+    #[test]
+    fn thresholds_fire_when_reached() {
+        // 97 usable slots: 80% is 77.6 slots, so 78 used fires and 77 does not.
+        assert!(!Percent(80.0).reached(77, 97));
+        assert!(Percent(80.0).reached(78, 97));
+        // Exactly on the boundary: 50% of 10 is 5.
+        assert!(!Percent(50.0).reached(4, 10));
+        assert!(Percent(50.0).reached(5, 10));
+        assert!(!Used(150).reached(149, 197));
+        assert!(Used(150).reached(150, 197));
+        // -10: 10 or fewer left.
+        assert!(!Left(10).reached(86, 97));
+        assert!(Left(10).reached(87, 97));
+        // Past full (reserved slots in use) there are 0 left, never negative.
+        assert!(Left(0).reached(99, 97));
+        assert!(Percent(100.0).reached(99, 97));
+        assert!(Percent(0.0).reached(0, 97));
+        assert!(Percent(80.0).reached(0, 0), "no usable slot is full");
+    }
+
+    #[test]
+    fn thresholds_as_used_counts() {
+        assert_eq!(Percent(80.0).as_used(97), 78.0);
+        assert_eq!(Used(150).as_used(197), 150.0);
+        assert_eq!(Left(10).as_used(97), 87.0);
+    }
+
+    #[test]
+    fn critical_beats_warning_beats_unknown() {
+        assert_eq!(worst([Level::Ok, Level::Unknown]), Level::Unknown);
+        assert_eq!(worst([Level::Unknown, Level::Warning]), Level::Warning);
+        assert_eq!(
+            worst([Level::Warning, Level::Critical, Level::Ok]),
+            Level::Critical
+        );
+        assert_eq!(worst([Level::Ok, Level::Ok]), Level::Ok);
+        assert_eq!(exit_code(Level::Unknown), 3);
+    }
+}

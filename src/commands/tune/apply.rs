@@ -1,0 +1,363 @@
+//! Carrying out a plan: re-check it, record the history, run the ALTER statements (one transaction for a
+//! database / role; one statement at a time and a reload for the server), and report what took effect.
+//! Failures are explained by SQLSTATE: who may make the change and what to do instead.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use postgres::error::SqlState;
+use postgres::types::Type;
+use serde::Serialize;
+
+use super::catalog::{self, quoted, Catalog, Scope};
+use super::history::{self, ChangeRecord, Entry};
+use super::plan::{stored_now, system_denied, ChangeReport, Context};
+use super::quote;
+use super::value;
+use crate::db::{self, Db};
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Outcome {
+    /// Database / role settings reach only sessions that connect after the change.
+    pub new_sessions_only: bool,
+    /// Sessions in the scope connected before the change: they keep their old values.
+    pub sessions_with_old_value: Option<i64>,
+    /// Sessions in the scope whose start time this role cannot see (no pg_read_all_stats).
+    pub sessions_not_visible: Option<i64>,
+    /// System scope: pg_reload_conf() was called and this session saw the reload.
+    pub reloaded: Option<bool>,
+    /// System scope: per setting, whether it took effect.
+    pub effects: Vec<Effect>,
+    pub next_steps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Effect {
+    pub name: String,
+    /// applied, pending_restart, reloaded (this session has its own value and cannot see it),
+    /// not_applied or not_reloaded.
+    pub status: &'static str,
+    /// The value the server runs with now.
+    pub running_value: String,
+    pub pending_restart: bool,
+}
+
+/// Ask, record the history, apply, and fill in the outcome.
+pub fn apply(
+    db: &mut Db,
+    report: &mut ChangeReport,
+    ctx: &Context,
+    history_path: &Path,
+) -> Result<()> {
+    // Act only on what the plan showed: the old values must still be what the scope stores.
+    let (now, _) = stored_now(db, &report.scope)?;
+    let moved: Vec<&str> = report
+        .pending()
+        .filter(|c| now.get(&c.name) != c.old.as_ref())
+        .map(|c| c.name.as_str())
+        .collect();
+    if !moved.is_empty() {
+        return Err(anyhow!(
+            "{} changed in {} since the plan was made; nothing was changed. Run the command again to see \
+             a fresh plan",
+            moved.join(", "),
+            report.scope_label
+        ));
+    }
+    let id = history::new_id();
+    let entry = Entry {
+        id: id.clone(),
+        time: history::now_rfc3339(),
+        action: report.action.to_string(),
+        server: ctx.server.clone(),
+        scope: report.scope.clone(),
+        changes: report
+            .pending()
+            .map(|c| ChangeRecord {
+                name: c.name.clone(),
+                old: c.old.clone(),
+                new: c.new.clone(),
+            })
+            .collect(),
+        undoes: report.undoes.clone(),
+    };
+    history::record(history_path, &entry)?;
+    report.history_file = Some(history_path.display().to_string());
+    report.history_id = Some(id.clone());
+
+    let statements: Vec<(String, String)> = report
+        .pending()
+        .filter_map(|c| c.sql.clone().map(|s| (c.name.clone(), s)))
+        .collect();
+    let scope = report.scope.clone();
+    if scope == Scope::System {
+        for (done, (name, sql)) in statements.iter().enumerate() {
+            if let Err(e) = db.execute_simple(sql) {
+                let explained = explain(e, &scope, db, ctx, &[name.as_str()]);
+                if done == 0 {
+                    let _ = history::record_failure(history_path, &id, &format!("{explained:#}"));
+                    return Err(explained);
+                }
+                return Err(explained.context(format!(
+                    "{done} of {} changes were written to postgresql.auto.conf (not reloaded) before this \
+                     one failed; `pgconn tune undo` takes them back out",
+                    statements.len()
+                )));
+            }
+        }
+        report.applied = true;
+        report.outcome = Some(after_system(db, report, ctx)?);
+    } else {
+        // One simple-protocol query: the statements run as one implicit transaction, all or nothing.
+        let batch = statements
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(";\n");
+        if let Err(e) = db.execute_simple(&batch) {
+            let names: Vec<&str> = statements.iter().map(|(n, _)| n.as_str()).collect();
+            let explained = explain(e, &scope, db, ctx, &names);
+            let _ = history::record_failure(history_path, &id, &format!("{explained:#}"));
+            return Err(explained);
+        }
+        report.applied = true;
+        report.outcome = Some(after_scoped(db, &scope)?);
+    }
+    Ok(())
+}
+
+/// After ALTER DATABASE / ROLE: how many sessions in the scope still run with the old values.
+fn after_scoped(db: &mut Db, scope: &Scope) -> Result<Outcome> {
+    let (d, r) = (scope.database(), scope.role());
+    let row = db.query_one(
+        include_str!("../../sql/tune_sessions_before.sql"),
+        &[(&d, Type::TEXT), (&r, Type::TEXT)],
+    )?;
+    let before: i64 = row.get("before");
+    let hidden: i64 = row.get("not_visible");
+    Ok(Outcome {
+        new_sessions_only: true,
+        sessions_with_old_value: Some(before),
+        sessions_not_visible: Some(hidden),
+        reloaded: None,
+        effects: Vec::new(),
+        next_steps: Vec::new(),
+    })
+}
+
+/// After ALTER SYSTEM: reload, wait until this session has seen the reload, then re-read pg_settings.
+fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<Outcome> {
+    let mut out = Outcome::default();
+    let guard = ctx.guard.clone().unwrap_or_default();
+    let reload = db.query_one(include_str!("../../sql/tune_reload.sql"), &[]);
+    let reloaded = match reload {
+        Ok(r) => r.get::<_, bool>("reloaded"),
+        Err(e) if db::sqlstate(&e) == Some(SqlState::INSUFFICIENT_PRIVILEGE) => {
+            out.next_steps.push(format!(
+                "role {} may not call pg_reload_conf(): the new values are in postgresql.auto.conf but not \
+                 loaded. Run `SELECT pg_reload_conf();` as a superuser (or GRANT EXECUTE ON FUNCTION \
+                 pg_reload_conf() TO {}), or `pg_ctl reload`",
+                quoted(&db.facts.current_user),
+                quote::ident(&db.facts.current_user)
+            ));
+            false
+        }
+        Err(e) => return Err(e.context("ALTER SYSTEM succeeded but the reload failed")),
+    };
+    let mut seen = false;
+    if reloaded {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            let r = db.query_one(include_str!("../../sql/tune_conf_load_time.sql"), &[])?;
+            let t: Option<String> = r.get("conf_load_time");
+            if t != guard.conf_load_time {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if !seen {
+            out.next_steps.push(
+                "the reload was requested but had not reached this session after 5s; check with \
+                 `pgconn tune show` in a moment"
+                    .into(),
+            );
+        }
+    }
+    out.reloaded = Some(reloaded && seen);
+
+    let cat = Catalog::load(db)?;
+    let files = catalog::file_settings(db)?;
+    let mut restart = Vec::new();
+    for c in report.pending() {
+        let Some(s) = cat.get(&c.name) else { continue };
+        let meta = s.meta();
+        let mut running = value::display(&meta, &s.setting);
+        let status = if !reloaded || !seen {
+            "not_reloaded"
+        } else if s.pending_restart {
+            restart.push(c.name.clone());
+            "pending_restart"
+        } else if s.source == "command line" {
+            // A server command-line option beats every configuration file.
+            "not_applied"
+        } else if let Some(files) = files.as_deref() {
+            // The files say what every session now gets, even where this session cannot see it (its
+            // own values, TCP keepalives on a unix socket).
+            let last = files.iter().rev().find(|e| e.name == c.name);
+            let ok = |e: &catalog::FileEntry| e.applied && e.error.is_none();
+            match (last, &c.new) {
+                (Some(e), Some(v)) if e.auto_conf && ok(e) && e.setting.as_deref() == Some(v) => {
+                    running = value::display(&meta, v);
+                    "applied"
+                }
+                (Some(e), None) if !e.auto_conf && ok(e) => {
+                    if let Some(v) = &e.setting {
+                        running = value::display(&meta, v);
+                    }
+                    "applied"
+                }
+                (None, None) => {
+                    if let Some(b) = &s.boot_val {
+                        running = value::display(&meta, b);
+                    }
+                    "applied"
+                }
+                _ => "not_applied",
+            }
+        } else if s.session_sourced() {
+            "reloaded"
+        } else {
+            match &c.new {
+                Some(v) if !value::same_value(&meta, v, &s.setting) => "not_applied",
+                _ => "applied",
+            }
+        };
+        out.effects.push(Effect {
+            name: c.name.clone(),
+            status,
+            running_value: running,
+            pending_restart: s.pending_restart,
+        });
+    }
+    if !restart.is_empty() {
+        let cmd = match &guard.data_directory {
+            Some(d) => format!("pg_ctl restart -D {}", shell_quote(d)),
+            None => "pg_ctl restart -D <data directory>".into(),
+        };
+        out.next_steps.push(format!(
+            "{} take(s) effect only after a restart, which pgconn never does itself. Restart when it suits \
+             (all sessions are disconnected): `{cmd}` as the server's OS user, `sudo systemctl restart \
+             postgresql`, or a reboot from the console on a managed service",
+            restart.join(", ")
+        ));
+    }
+    if out.effects.iter().any(|e| e.status == "not_applied") {
+        out.next_steps.push(
+            "a setting shows another value than the one written: a server command-line option or an \
+             error in the configuration files may take precedence (`pgconn tune show`, pg_file_settings)"
+                .into(),
+        );
+    }
+    Ok(out)
+}
+
+/// A path for a shell command line (single quotes when needed).
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// Turn a failed ALTER into a message that says who may do it and what to do instead (by SQLSTATE).
+fn explain(
+    e: anyhow::Error,
+    scope: &Scope,
+    db: &Db,
+    ctx: &Context,
+    names: &[&str],
+) -> anyhow::Error {
+    let user = &db.facts.current_user;
+    if db::sqlstate(&e) != Some(SqlState::INSUFFICIENT_PRIVILEGE) {
+        return e.context(format!(
+            "could not change {}; nothing was changed",
+            scope.label()
+        ));
+    }
+    let server_said = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<postgres::Error>())
+        .map(db::describe_pg_error)
+        .unwrap_or_else(|| format!("{e}"));
+    let superuser_only: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| ctx.catalog.get(n).is_some_and(|s| s.context == "superuser"))
+        .collect();
+    let param_note = if superuser_only.is_empty() || db.facts.is_superuser {
+        String::new()
+    } else {
+        format!(
+            "{} may only be set by a superuser or a role granted SET on it (GRANT SET ON PARAMETER {} TO {}). ",
+            superuser_only.join(", "),
+            superuser_only.join(", "),
+            quote::ident(user)
+        )
+    };
+    let msg = match scope {
+        Scope::Database { database } => format!(
+            "permission denied: ALTER DATABASE ... SET needs the owner of database {} or a superuser. \
+             {param_note}Ask the owner or a superuser to run this, or set it for your own role only: \
+             `pgconn tune set ... --role {}`",
+            quoted(database),
+            shell_word(user)
+        ),
+        Scope::Role { role } | Scope::RoleInDatabase { role, .. } if role == user => format!(
+            "permission denied: {param_note}Ask a superuser to set it for role {}",
+            quoted(role)
+        ),
+        Scope::Role { role } | Scope::RoleInDatabase { role, .. } => format!(
+            "permission denied: ALTER ROLE ... SET needs a superuser, or CREATEROLE for a non-superuser role \
+             (on PostgreSQL 16+ also ADMIN OPTION on it); a role may only change its own defaults otherwise, \
+             so role {} may not change role {}. {param_note}Ask a superuser, or use --database DB for a \
+             database you own",
+            quoted(user),
+            quoted(role)
+        ),
+        Scope::System => system_denied(user, names, ctx.guard.as_ref(), &ctx.catalog),
+    };
+    anyhow!("{msg} (server: {server_said})")
+}
+
+/// A word for a suggested command line, single-quoted when the shell would split or expand it.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(shell_word("alice"), "alice");
+        assert_eq!(shell_word("it's me"), "'it'\\''s me'");
+        assert_eq!(
+            shell_quote("/var/lib/postgresql/15/main"),
+            "/var/lib/postgresql/15/main"
+        );
+        assert_eq!(shell_quote("/tmp/a b"), "'/tmp/a b'");
+    }
+}

@@ -1,0 +1,430 @@
+//! What the server knows about its settings: pg_settings (type, unit, limits, context), the values stored
+//! per database and role (pg_db_role_setting) and the configuration files (pg_file_settings), plus the
+//! rules of which scope may set what.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use postgres::error::SqlState;
+use postgres::types::Type;
+use serde::{Deserialize, Serialize};
+
+use super::value::{Meta, VarType};
+use crate::db::{self, Db};
+
+/// One row of pg_settings.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    /// Lower-case name (pg_settings has a few mixed-case ones, e.g. DateStyle).
+    pub name: String,
+    pub setting: String,
+    pub unit: Option<String>,
+    pub vartype: VarType,
+    pub context: String,
+    pub source: String,
+    pub sourcefile: Option<String>,
+    pub sourceline: Option<i32>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub enumvals: Vec<String>,
+    pub boot_val: Option<String>,
+    pub pending_restart: bool,
+}
+
+impl Setting {
+    pub fn meta(&self) -> Meta {
+        Meta {
+            name: self.name.clone(),
+            vartype: self.vartype,
+            unit: self.unit.clone(),
+            min: self.min,
+            max: self.max,
+            enumvals: self.enumvals.clone(),
+        }
+    }
+
+    /// Only a restart changes it (pg_settings.context = postmaster).
+    pub fn restart_required(&self) -> bool {
+        self.context == "postmaster"
+    }
+
+    /// Whether this session's value was set for the session (connection options, database or role
+    /// settings, SET), so that it hides the server-wide value.
+    pub fn session_sourced(&self) -> bool {
+        matches!(
+            self.source.as_str(),
+            "client" | "database" | "user" | "database user" | "session" | "interactive" | "test"
+        )
+    }
+}
+
+/// All settings of the server, by lower-case name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub settings: BTreeMap<String, Setting>,
+}
+
+impl Catalog {
+    pub fn load(db: &mut Db) -> Result<Catalog> {
+        let rows = db.query(include_str!("../../sql/tune_settings.sql"), &[])?;
+        let mut settings = BTreeMap::new();
+        for r in rows {
+            let num = |col: &str| -> Option<f64> {
+                r.get::<_, Option<String>>(col)
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+            };
+            let s = Setting {
+                name: r.get("name"),
+                setting: r.get::<_, Option<String>>("setting").unwrap_or_default(),
+                unit: r.get("unit"),
+                vartype: VarType::parse(&r.get::<_, String>("vartype")),
+                context: r.get("context"),
+                source: r.get::<_, Option<String>>("source").unwrap_or_default(),
+                sourcefile: r.get("sourcefile"),
+                sourceline: r.get("sourceline"),
+                min: num("min_val"),
+                max: num("max_val"),
+                enumvals: r
+                    .get::<_, Option<Vec<String>>>("enumvals")
+                    .unwrap_or_default(),
+                boot_val: r.get("boot_val"),
+                pending_restart: r.get::<_, Option<bool>>("pending_restart").unwrap_or(false),
+            };
+            settings.insert(s.name.clone(), s);
+        }
+        Ok(Catalog { settings })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Setting> {
+        self.settings.get(&name.to_ascii_lowercase())
+    }
+
+    /// Up to three known names close to a mistyped one.
+    pub fn similar(&self, name: &str) -> Vec<String> {
+        let name = name.to_ascii_lowercase();
+        let mut scored: Vec<(usize, &String)> = self
+            .settings
+            .keys()
+            .map(|k| (edit_distance(&name, k), k))
+            .filter(|(d, k)| *d <= 3.max(name.len() / 4) || k.contains(&name))
+            .collect();
+        scored.sort();
+        scored.into_iter().take(3).map(|(_, k)| k.clone()).collect()
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Where a tune change goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scope {
+    Database { database: String },
+    Role { role: String },
+    RoleInDatabase { role: String, database: String },
+    System,
+}
+
+impl Scope {
+    pub fn from_parts(database: Option<&str>, role: Option<&str>, system: bool) -> Option<Scope> {
+        match (database, role, system) {
+            (_, _, true) => Some(Scope::System),
+            (Some(d), Some(r), _) => Some(Scope::RoleInDatabase {
+                role: r.to_string(),
+                database: d.to_string(),
+            }),
+            (Some(d), None, _) => Some(Scope::Database {
+                database: d.to_string(),
+            }),
+            (None, Some(r), _) => Some(Scope::Role {
+                role: r.to_string(),
+            }),
+            (None, None, false) => None,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scope::Database { .. } => "database",
+            Scope::Role { .. } => "role",
+            Scope::RoleInDatabase { .. } => "role_in_database",
+            Scope::System => "system",
+        }
+    }
+
+    pub fn database(&self) -> Option<&str> {
+        match self {
+            Scope::Database { database } | Scope::RoleInDatabase { database, .. } => Some(database),
+            _ => None,
+        }
+    }
+
+    pub fn role(&self) -> Option<&str> {
+        match self {
+            Scope::Role { role } | Scope::RoleInDatabase { role, .. } => Some(role),
+            _ => None,
+        }
+    }
+
+    /// For people: `database "app"`, `role "web" in database "app"`, `the server (ALTER SYSTEM)`.
+    pub fn label(&self) -> String {
+        match self {
+            Scope::Database { database } => format!("database {}", quoted(database)),
+            Scope::Role { role } => format!("role {}", quoted(role)),
+            Scope::RoleInDatabase { role, database } => {
+                format!("role {} in database {}", quoted(role), quoted(database))
+            }
+            Scope::System => "the whole server (ALTER SYSTEM)".into(),
+        }
+    }
+
+    /// Whether a setting of this pg_settings.context may be set in this scope; the reason when not.
+    pub fn allows(&self, s: &Setting) -> Result<(), String> {
+        let name = &s.name;
+        match (self, s.context.as_str()) {
+            (_, "internal") => Err(format!(
+                "{name} is read-only: it is fixed when PostgreSQL is built or initialised (context internal)"
+            )),
+            (Scope::System, _) => Ok(()),
+            (_, "user" | "superuser") => Ok(()),
+            (_, "postmaster") => Err(format!(
+                "{name} only changes with a server restart, so it can only be set for the whole server: \
+                 use --system (then restart PostgreSQL)"
+            )),
+            (_, "sighup") => Err(format!(
+                "{name} can only be set for the whole server (configuration file or ALTER SYSTEM, context \
+                 sighup): use --system"
+            )),
+            (_, "backend" | "superuser-backend") => Err(format!(
+                "{name} can only be set for the whole server or by a client when it connects (context {}): \
+                 use --system",
+                s.context
+            )),
+            (_, other) => Err(format!(
+                "{name} cannot be set per database or role (context {other}): use --system"
+            )),
+        }
+    }
+}
+
+/// A name in double quotes for messages, with embedded quotes doubled (as SQL writes it).
+pub fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// One value stored by ALTER DATABASE / ALTER ROLE ... SET.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stored {
+    pub database: Option<String>,
+    pub role: Option<String>,
+    pub name: String,
+    pub value: String,
+}
+
+impl Stored {
+    /// Which layer this is, in the words `tune show` uses for a source.
+    pub fn source(&self) -> &'static str {
+        match (&self.database, &self.role) {
+            (Some(_), Some(_)) => "role_in_database",
+            (None, Some(_)) => "role",
+            (Some(_), None) => "database",
+            (None, None) => "all_roles",
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match (&self.database, &self.role) {
+            (Some(d), Some(r)) => format!("role {} in database {}", quoted(r), quoted(d)),
+            (None, Some(r)) => format!("role {}", quoted(r)),
+            (Some(d), None) => format!("database {}", quoted(d)),
+            (None, None) => "all roles (ALTER ROLE ALL)".into(),
+        }
+    }
+}
+
+pub fn role_settings(db: &mut Db) -> Result<Vec<Stored>> {
+    let rows = db.query(include_str!("../../sql/tune_role_settings.sql"), &[])?;
+    Ok(rows
+        .iter()
+        .map(|r| Stored {
+            database: r.get("database"),
+            role: r.get("role"),
+            name: r.get("name"),
+            value: r.get("value"),
+        })
+        .collect())
+}
+
+/// The value stored in exactly this database / role scope (not System).
+pub fn stored_in<'a>(all: &'a [Stored], scope: &Scope, name: &str) -> Option<&'a Stored> {
+    all.iter().find(|s| {
+        s.name == name
+            && s.database.as_deref() == scope.database()
+            && s.role.as_deref() == scope.role()
+    })
+}
+
+/// One entry of a configuration file.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    pub sourcefile: String,
+    pub sourceline: Option<i32>,
+    pub name: String,
+    pub setting: Option<String>,
+    pub applied: bool,
+    pub error: Option<String>,
+    pub auto_conf: bool,
+}
+
+/// pg_file_settings, or None when this role may not read it (superusers only by default).
+pub fn file_settings(db: &mut Db) -> Result<Option<Vec<FileEntry>>> {
+    match db.query(include_str!("../../sql/tune_file_settings.sql"), &[]) {
+        Ok(rows) => Ok(Some(
+            rows.iter()
+                .map(|r| FileEntry {
+                    sourcefile: r.get("sourcefile"),
+                    sourceline: r.get("sourceline"),
+                    name: r.get("name"),
+                    setting: r.get("setting"),
+                    applied: r.get::<_, Option<bool>>("applied").unwrap_or(false),
+                    error: r.get("error"),
+                    auto_conf: r.get("auto_conf"),
+                })
+                .collect(),
+        )),
+        Err(e) if db::sqlstate(&e) == Some(SqlState::INSUFFICIENT_PRIVILEGE) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What ALTER SYSTEM has stored in postgresql.auto.conf, name → value (the last entry wins).
+#[derive(Debug, Clone)]
+pub struct AutoConf {
+    pub values: BTreeMap<String, String>,
+}
+
+impl AutoConf {
+    pub fn from_files(entries: &[FileEntry]) -> AutoConf {
+        let mut values = BTreeMap::new();
+        for e in entries.iter().filter(|e| e.auto_conf) {
+            if let Some(v) = &e.setting {
+                values.insert(e.name.clone(), v.clone());
+            }
+        }
+        AutoConf { values }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.values.get(name)
+    }
+}
+
+/// Whether the database and role a scope names exist; the error for the first that does not.
+pub fn check_target(db: &mut Db, scope: &Scope) -> Result<()> {
+    let (d, r) = (scope.database(), scope.role());
+    if d.is_none() && r.is_none() {
+        return Ok(());
+    }
+    let row = db.query_one(
+        include_str!("../../sql/tune_target.sql"),
+        &[(&d, Type::TEXT), (&r, Type::TEXT)],
+    )?;
+    if !row.get::<_, bool>("database_exists") {
+        return Err(crate::refuse(format!(
+            "database {} does not exist on this server",
+            quoted(d.unwrap_or_default())
+        )));
+    }
+    if !row.get::<_, bool>("role_exists") {
+        return Err(crate::refuse(format!(
+            "role {} does not exist on this server",
+            quoted(r.unwrap_or_default())
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setting(name: &str, context: &str) -> Setting {
+        Setting {
+            name: name.into(),
+            setting: "0".into(),
+            unit: None,
+            vartype: VarType::Integer,
+            context: context.into(),
+            source: "default".into(),
+            sourcefile: None,
+            sourceline: None,
+            min: None,
+            max: None,
+            enumvals: vec![],
+            boot_val: None,
+            pending_restart: false,
+        }
+    }
+
+    #[test]
+    fn scopes_follow_the_settings_context() {
+        let db = Scope::Database {
+            database: "app".into(),
+        };
+        let role = Scope::Role { role: "web".into() };
+        assert!(db.allows(&setting("statement_timeout", "user")).is_ok());
+        assert!(role
+            .allows(&setting("log_min_duration_statement", "superuser"))
+            .is_ok());
+        let e = db
+            .allows(&setting("max_connections", "postmaster"))
+            .unwrap_err();
+        assert!(e.contains("--system") && e.contains("restart"));
+        assert!(role.allows(&setting("log_checkpoints", "sighup")).is_err());
+        assert!(db
+            .allows(&setting("log_connections", "superuser-backend"))
+            .is_err());
+        assert!(Scope::System
+            .allows(&setting("max_connections", "postmaster"))
+            .is_ok());
+        assert!(Scope::System
+            .allows(&setting("block_size", "internal"))
+            .is_err());
+    }
+
+    #[test]
+    fn scope_from_flags_and_labels() {
+        assert_eq!(Scope::from_parts(None, None, false), None);
+        assert_eq!(Scope::from_parts(None, None, true), Some(Scope::System));
+        let s = Scope::from_parts(Some("a\"b"), Some("r"), false).unwrap();
+        assert_eq!(s.kind(), "role_in_database");
+        assert_eq!(s.label(), "role \"r\" in database \"a\"\"b\"");
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            serde_json::json!({"kind": "role_in_database", "role": "r", "database": "a\"b"})
+        );
+    }
+
+    #[test]
+    fn mistyped_names_get_suggestions() {
+        let mut c = Catalog::default();
+        for n in ["statement_timeout", "lock_timeout", "max_connections"] {
+            c.settings.insert(n.into(), setting(n, "user"));
+        }
+        assert_eq!(c.similar("statment_timeout")[0], "statement_timeout");
+        assert!(c.similar("zzzzzzzzzzzzzzzzz").is_empty());
+    }
+}

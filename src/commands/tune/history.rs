@@ -1,0 +1,341 @@
+//! The tune history: one JSON object per line, appended before a change is applied, so that `tune undo`
+//! can restore the previous state exactly. It holds the server's identity (never a password), the scope,
+//! and each setting's old and new value (`null` = not set).
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::catalog::Scope;
+
+/// Where the history lives: --history, else $XDG_STATE_HOME/pgconn/, else ~/.local/state/pgconn/.
+pub fn path(arg: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = arg {
+        return Ok(p.to_path_buf());
+    }
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(state) = var("XDG_STATE_HOME").filter(|p| p.is_absolute()) {
+        return Ok(state.join("pgconn").join("tune-history.jsonl"));
+    }
+    if let Some(home) = var("HOME") {
+        return Ok(home
+            .join(".local")
+            .join("state")
+            .join("pgconn")
+            .join("tune-history.jsonl"));
+    }
+    Err(anyhow!(
+        "cannot tell where to keep the tune history: neither XDG_STATE_HOME nor HOME is set; pass --history FILE"
+    ))
+}
+
+/// Which server a change was made on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServerRecord {
+    /// `host:port/dbname` as pgconn prints it.
+    pub target: String,
+    /// pg_control_system().system_identifier when readable: the same cluster whatever the address.
+    pub system_identifier: Option<String>,
+    /// How pgconn reached it (host, port, database, user; never a password).
+    pub connection: Value,
+}
+
+impl ServerRecord {
+    /// Whether two records name the same server: by system identifier when both have it, otherwise by
+    /// host and port.
+    pub fn same_server(&self, other: &ServerRecord) -> bool {
+        if let (Some(a), Some(b)) = (&self.system_identifier, &other.system_identifier) {
+            return a == b;
+        }
+        let key = |v: &Value, k: &str| v.get(k).map(|x| x.to_string());
+        key(&self.connection, "host") == key(&other.connection, "host")
+            && key(&self.connection, "port") == key(&other.connection, "port")
+    }
+}
+
+/// Remove anything secret-looking from a connection description before it is stored.
+pub fn scrub(mut v: Value) -> Value {
+    if let Value::Object(map) = &mut v {
+        map.retain(|k, _| {
+            let k = k.to_ascii_lowercase();
+            !(k.contains("password") || k.contains("secret") || k.contains("sslkey"))
+        });
+    }
+    v
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChangeRecord {
+    pub name: String,
+    /// Stored in the scope before the change; None = not set.
+    pub old: Option<String>,
+    /// Stored after the change; None = not set (reset).
+    pub new: Option<String>,
+}
+
+/// One applied (or attempted) tune change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub id: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// set, reset or undo.
+    pub action: String,
+    pub server: ServerRecord,
+    pub scope: Scope,
+    pub changes: Vec<ChangeRecord>,
+    /// For undo: the id of the entry it restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
+}
+
+/// A line of the history file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum Line {
+    Change(Entry),
+    /// The change with this id failed before anything was applied.
+    Failed {
+        id: String,
+        error: String,
+    },
+}
+
+/// An entry with what later lines say about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// applied, failed or undone.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undone_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+pub struct History {
+    pub path: PathBuf,
+    pub entries: Vec<Listed>,
+    /// Lines that could not be read (kept in the file, ignored here).
+    pub skipped_lines: usize,
+}
+
+impl History {
+    /// Read the file; a missing file is an empty history.
+    pub fn load(path: &Path) -> Result<History> {
+        let text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let mut entries: Vec<Listed> = Vec::new();
+        let mut skipped_lines = 0;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str::<Line>(line) {
+                Ok(Line::Change(entry)) => {
+                    if let Some(target) = &entry.undoes {
+                        if let Some(l) = entries.iter_mut().find(|l| &l.entry.id == target) {
+                            l.status = "undone";
+                            l.undone_by = Some(entry.id.clone());
+                        }
+                    }
+                    entries.push(Listed {
+                        entry,
+                        status: "applied",
+                        undone_by: None,
+                        error: None,
+                    });
+                }
+                Ok(Line::Failed { id, error }) => {
+                    if let Some(l) = entries.iter_mut().find(|l| l.entry.id == id) {
+                        l.status = "failed";
+                        l.error = Some(error);
+                        // A failed undo restored nothing: what it meant to undo is applied again.
+                        if let Some(target) = l.entry.undoes.clone() {
+                            if let Some(t) = entries.iter_mut().find(|t| t.entry.id == target) {
+                                if t.undone_by.as_deref() == Some(id.as_str()) {
+                                    t.status = "applied";
+                                    t.undone_by = None;
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(_) => skipped_lines += 1,
+            }
+        }
+        Ok(History {
+            path: path.to_path_buf(),
+            entries,
+            skipped_lines,
+        })
+    }
+
+    /// The last change on this server that is still in effect (not undone, not failed, not an undo).
+    pub fn last_undoable(&self, server: &ServerRecord) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .rev()
+            .filter(|l| l.status == "applied" && l.entry.undoes.is_none())
+            .map(|l| &l.entry)
+            .find(|e| e.server.same_server(server))
+    }
+}
+
+/// Append one entry, flushed to disk before the change it describes is applied.
+pub fn record(path: &Path, entry: &Entry) -> Result<()> {
+    append(path, &Line::Change(entry.clone()))
+}
+
+/// Mark an entry as failed (nothing of it was applied).
+pub fn record_failure(path: &Path, id: &str, error: &str) -> Result<()> {
+    append(
+        path,
+        &Line::Failed {
+            id: id.to_string(),
+            error: error.to_string(),
+        },
+    )
+}
+
+fn append(path: &Path, line: &Line) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    }
+    let mut opts = OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("could not open the tune history {}", path.display()))?;
+    let mut text = serde_json::to_string(line)?;
+    text.push('\n');
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("could not write the tune history {}", path.display()))?;
+    Ok(())
+}
+
+/// A new entry id: time in milliseconds and the process id, unique enough for one person's history.
+pub fn new_id() -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("{ms}-{}", std::process::id())
+}
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn server(sysid: Option<&str>, host: &str) -> ServerRecord {
+        ServerRecord {
+            target: format!("{host}:5432/postgres"),
+            system_identifier: sysid.map(str::to_string),
+            connection: json!({"host": host, "port": "5432", "user": "postgres"}),
+        }
+    }
+
+    fn entry(id: &str, s: ServerRecord, undoes: Option<&str>) -> Entry {
+        Entry {
+            id: id.into(),
+            time: "2024-01-01T00:00:00Z".into(),
+            action: if undoes.is_some() { "undo" } else { "set" }.into(),
+            server: s,
+            scope: Scope::Database {
+                database: "app".into(),
+            },
+            changes: vec![ChangeRecord {
+                name: "statement_timeout".into(),
+                old: None,
+                new: Some("30s".into()),
+            }],
+            undoes: undoes.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn servers_match_by_identifier_then_address() {
+        assert!(server(Some("1"), "a").same_server(&server(Some("1"), "b")));
+        assert!(!server(Some("1"), "a").same_server(&server(Some("2"), "a")));
+        assert!(server(None, "a").same_server(&server(Some("2"), "a")));
+        assert!(!server(None, "a").same_server(&server(None, "b")));
+    }
+
+    #[test]
+    fn secrets_are_scrubbed() {
+        let v = scrub(json!({"host": "h", "password": "x", "sslpassword": "y", "user": "u"}));
+        assert_eq!(v, json!({"host": "h", "user": "u"}));
+    }
+
+    #[test]
+    fn undo_walks_back_and_skips_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/h.jsonl");
+        let a = server(Some("1"), "a");
+        record(&p, &entry("1", a.clone(), None)).unwrap();
+        record(&p, &entry("2", server(Some("9"), "z"), None)).unwrap();
+        record(&p, &entry("3", a.clone(), None)).unwrap();
+        record(&p, &entry("4", a.clone(), None)).unwrap();
+        record_failure(&p, "4", "permission denied").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"not json\n")
+            .unwrap();
+
+        let h = History::load(&p).unwrap();
+        assert_eq!(h.skipped_lines, 1);
+        assert_eq!(h.entries[3].status, "failed");
+        assert_eq!(h.last_undoable(&a).unwrap().id, "3");
+
+        record(&p, &entry("5", a.clone(), Some("3"))).unwrap();
+        let h = History::load(&p).unwrap();
+        assert_eq!(h.entries[2].status, "undone");
+        assert_eq!(h.entries[2].undone_by.as_deref(), Some("5"));
+        assert_eq!(h.last_undoable(&a).unwrap().id, "1");
+
+        // An undo that failed leaves its target in effect.
+        record(&p, &entry("6", a.clone(), Some("1"))).unwrap();
+        record_failure(&p, "6", "boom").unwrap();
+        let h = History::load(&p).unwrap();
+        assert_eq!(h.last_undoable(&a).unwrap().id, "1");
+        assert_eq!(h.last_undoable(&server(Some("9"), "q")).unwrap().id, "2");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_empty_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::load(&dir.path().join("none.jsonl")).unwrap();
+        assert!(h.entries.is_empty());
+    }
+
+    #[test]
+    fn history_path_prefers_the_flag() {
+        assert_eq!(
+            path(Some(Path::new("/x/h.jsonl"))).unwrap(),
+            PathBuf::from("/x/h.jsonl")
+        );
+    }
+}

@@ -1,0 +1,853 @@
+//! `tune set`, `tune reset` and `tune undo` up to the plan: validate everything before anything is
+//! sent, read what each scope stores now, and build the plan (old → new with the exact, server-quoted
+//! SQL). [`super::apply`] carries it out.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, Result};
+use postgres::types::Type;
+use serde::Serialize;
+
+use super::apply::Outcome;
+use super::catalog::{self, quoted, AutoConf, Catalog, Scope, Stored};
+use super::history::{self, Entry, ServerRecord};
+use super::quote::{self, Op};
+use super::value::{self, Meta};
+use super::CONNECTION_SETTINGS;
+use crate::db::Db;
+
+/// One setting in a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub name: String,
+    /// What was typed, before normalisation (set only).
+    pub input: Option<String>,
+    /// The value stored in the scope before, exactly as stored; null = not set.
+    pub old: Option<String>,
+    /// The value stored after; null = not set (reset).
+    pub new: Option<String>,
+    /// Nothing to do: the scope already stores this.
+    pub unchanged: bool,
+    /// The statement pgconn sends (null when unchanged).
+    pub sql: Option<String>,
+    /// Takes effect only after a server restart (context postmaster).
+    pub restart_required: bool,
+    #[serde(skip)]
+    pub old_display: String,
+    #[serde(skip)]
+    pub new_display: String,
+}
+
+/// A plan and, once applied, what happened.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeReport {
+    /// set, reset or undo.
+    pub action: &'static str,
+    pub target: String,
+    pub server_version: String,
+    pub scope: Scope,
+    pub dry_run: bool,
+    pub applied: bool,
+    pub changes: Vec<Change>,
+    pub notes: Vec<String>,
+    pub warnings: Vec<String>,
+    /// For undo: the history entry being undone.
+    pub undoes: Option<String>,
+    pub history_file: Option<String>,
+    pub history_id: Option<String>,
+    pub outcome: Option<Outcome>,
+    #[serde(skip)]
+    pub scope_label: String,
+}
+
+impl ChangeReport {
+    pub fn pending(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| !c.unchanged)
+    }
+}
+
+/// What a plan should reach for one setting.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub name: String,
+    pub input: Option<String>,
+    /// None = not set.
+    pub new: Option<String>,
+}
+
+/// Facts gathered while planning that applying needs.
+pub struct Context {
+    pub catalog: Catalog,
+    pub server: ServerRecord,
+    pub guard: Option<Guard>,
+}
+
+/// What pgconn checks before ALTER SYSTEM.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    pub allow_alter_system: Option<String>,
+    pub managed: Option<String>,
+    pub data_directory: Option<String>,
+    pub conf_load_time: Option<String>,
+}
+
+impl Guard {
+    fn load(db: &mut Db) -> Result<Guard> {
+        let r = db.query_one(include_str!("../../sql/tune_system_guard.sql"), &[])?;
+        Ok(Guard {
+            allow_alter_system: r.get("allow_alter_system"),
+            managed: r.get("managed_markers"),
+            data_directory: r.get("data_directory"),
+            conf_load_time: r.get("conf_load_time"),
+        })
+    }
+
+    /// A provider's name from the settings prefixes it adds.
+    pub(super) fn provider(&self) -> Option<&'static str> {
+        let m = self.managed.as_deref()?;
+        let has = |p: &str| m.split(',').any(|x| x == p);
+        Some(if has("rds") || has("aurora") {
+            "Amazon RDS / Aurora: change it in the DB parameter group (then reboot for restart-only settings)"
+        } else if has("cloudsql") || has("alloydb") {
+            "Google Cloud SQL / AlloyDB: change it with database flags (gcloud sql instances patch --database-flags)"
+        } else if has("azure") || has("pgaudit_azure") {
+            "Azure Database for PostgreSQL: change it in the server parameters"
+        } else {
+            "a managed service: change it in the provider's parameter settings"
+        })
+    }
+}
+
+/// The server's identity for the history: system identifier when readable, and the connection (no secrets).
+pub fn server_record(db: &mut Db) -> ServerRecord {
+    let system_identifier = db
+        .query(include_str!("../../sql/tune_system_identifier.sql"), &[])
+        .ok()
+        .and_then(|rows| rows.first().map(|r| r.get::<_, Option<String>>(0)))
+        .flatten();
+    let connection = serde_json::to_value(db.spec().identity())
+        .map(history::scrub)
+        .unwrap_or(serde_json::Value::Null);
+    ServerRecord {
+        target: db.target_label(),
+        system_identifier,
+        connection,
+    }
+}
+
+/// Why a name cannot be used on this server.
+fn unknown_setting(cat: &Catalog, name: &str, version_num: i32, version: &str) -> String {
+    let version = version.split_whitespace().next().unwrap_or(version);
+    if let Some((_, since)) = CONNECTION_SETTINGS.iter().find(|(n, _)| *n == name) {
+        if version_num < *since {
+            return format!(
+                "{name} does not exist on PostgreSQL {version}: it was added in PostgreSQL {}",
+                since / 10000
+            );
+        }
+    }
+    let similar = cat.similar(name);
+    if similar.is_empty() {
+        format!("unknown setting {name:?} on this server (PostgreSQL {version})")
+    } else {
+        format!(
+            "unknown setting {name:?} on this server (PostgreSQL {version}); did you mean {}?",
+            similar.join(", ")
+        )
+    }
+}
+
+/// Validate `tune set` pairs against pg_settings: existence, scope, value, range. All problems at once.
+pub fn validate_set(
+    cat: &Catalog,
+    scope: &Scope,
+    pairs: &[(String, String)],
+    version_num: i32,
+    version: &str,
+) -> std::result::Result<Vec<Desired>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for (name, input) in pairs {
+        let Some(s) = cat.get(name) else {
+            errors.push(unknown_setting(cat, name, version_num, version));
+            continue;
+        };
+        if let Err(e) = scope.allows(s) {
+            errors.push(e);
+            continue;
+        }
+        match value::normalise(&s.meta(), input) {
+            Ok(n) => out.push(Desired {
+                name: s.name.clone(),
+                input: Some(input.clone()),
+                new: Some(n.value),
+            }),
+            Err(e) => errors.push(e.0),
+        }
+    }
+    if errors.is_empty() {
+        if let Some(e) = check_reserved(cat, &out) {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// max_connections must stay above the reserved slots, or the server will not start after a restart.
+fn check_reserved(cat: &Catalog, desired: &[Desired]) -> Option<String> {
+    let names = [
+        "max_connections",
+        "superuser_reserved_connections",
+        "reserved_connections",
+    ];
+    if !desired.iter().any(|d| names.contains(&d.name.as_str())) {
+        return None;
+    }
+    let get = |n: &str| -> f64 {
+        desired
+            .iter()
+            .find(|d| d.name == n)
+            .and_then(|d| d.new.as_deref())
+            .and_then(|v| v.parse().ok())
+            .or_else(|| cat.get(n).and_then(|s| s.setting.parse().ok()))
+            .unwrap_or(0.0)
+    };
+    let (max, su, res) = (
+        get("max_connections"),
+        get("superuser_reserved_connections"),
+        get("reserved_connections"),
+    );
+    (su + res >= max).then(|| {
+        format!(
+            "max_connections {max} must be larger than superuser_reserved_connections {su}{}: PostgreSQL \
+             would refuse to start after the restart",
+            if cat.get("reserved_connections").is_some() {
+                format!(" + reserved_connections {res}")
+            } else {
+                String::new()
+            }
+        )
+    })
+}
+
+/// Validate `tune reset` names: known here or stored in the scope, and settable in the scope.
+fn validate_reset(
+    cat: &Catalog,
+    scope: &Scope,
+    names: &[String],
+    stored: &BTreeMap<String, String>,
+    version_num: i32,
+    version: &str,
+) -> std::result::Result<Vec<Desired>, Vec<String>> {
+    let mut errors = Vec::new();
+    let mut out = Vec::new();
+    for name in names {
+        let name = name.to_ascii_lowercase();
+        match cat.get(&name) {
+            Some(s) => {
+                if let Err(e) = scope.allows(s) {
+                    errors.push(e);
+                    continue;
+                }
+            }
+            None if stored.contains_key(&name) => {}
+            None => {
+                errors.push(unknown_setting(cat, &name, version_num, version));
+                continue;
+            }
+        }
+        out.push(Desired {
+            name,
+            input: None,
+            new: None,
+        });
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn refuse_all(errors: Vec<String>) -> anyhow::Error {
+    crate::refuse(format!(
+        "nothing was changed:\n  - {}",
+        errors.join("\n  - ")
+    ))
+}
+
+/// What the scope stores now, name → exact text.
+pub(super) fn stored_now(
+    db: &mut Db,
+    scope: &Scope,
+) -> Result<(BTreeMap<String, String>, Vec<Stored>)> {
+    let all = catalog::role_settings(db)?;
+    if *scope != Scope::System {
+        let map = all
+            .iter()
+            .filter(|s| {
+                s.database.as_deref() == scope.database() && s.role.as_deref() == scope.role()
+            })
+            .map(|s| (s.name.clone(), s.value.clone()))
+            .collect();
+        return Ok((map, all));
+    }
+    let auto = match catalog::file_settings(db)? {
+        Some(files) => AutoConf::from_files(&files),
+        None => {
+            return Err(anyhow!(
+                "cannot read what ALTER SYSTEM has stored in postgresql.auto.conf: pg_file_settings needs a \
+                 superuser (or `GRANT SELECT ON pg_file_settings TO {0}; GRANT EXECUTE ON FUNCTION \
+                 pg_show_all_file_settings() TO {0};`). Without it the change could not be undone exactly, so \
+                 nothing was changed",
+                quote::ident(&db.facts.current_user)
+            ))
+        }
+    };
+    Ok((auto.values, all))
+}
+
+fn display_or_not_set(meta: Option<&Meta>, v: Option<&str>) -> String {
+    match (v, meta) {
+        (None, _) => "not set".into(),
+        (Some(v), Some(m)) => value::display(m, v),
+        (Some(v), None) => v.to_string(),
+    }
+}
+
+/// Turn desired values into a plan: old values, no-ops, server-quoted SQL, notes.
+#[allow(clippy::too_many_arguments)]
+fn build_plan(
+    db: &mut Db,
+    action: &'static str,
+    scope: &Scope,
+    desired: Vec<Desired>,
+    stored: &BTreeMap<String, String>,
+    all: &[Stored],
+    cat: &Catalog,
+    mut notes: Vec<String>,
+) -> Result<ChangeReport> {
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    for d in desired {
+        let setting = cat.get(&d.name);
+        let meta = setting.map(|s| s.meta());
+        let old = stored.get(&d.name).cloned();
+        let unchanged = match (&old, &d.new) {
+            (None, None) => true,
+            (Some(o), Some(n)) => match &meta {
+                Some(m) => value::same_value(m, o, n),
+                None => o == n,
+            },
+            _ => false,
+        };
+        let sql = if unchanged {
+            None
+        } else {
+            let op = match &d.new {
+                Some(v) => Op::set(&d.name, v),
+                None => Op::Reset,
+            };
+            Some(quote::build(db, scope, &d.name, &op)?)
+        };
+        if !unchanged {
+            if let Some(v) = d.new.as_deref() {
+                warnings.extend(setting_warnings(&d.name, v, meta.as_ref(), scope));
+                notes.extend(overridden_by(all, scope, &d.name, meta.as_ref()));
+            }
+        }
+        changes.push(Change {
+            old_display: display_or_not_set(meta.as_ref(), old.as_deref()),
+            new_display: display_or_not_set(meta.as_ref(), d.new.as_deref()),
+            restart_required: setting.is_some_and(|s| s.restart_required()),
+            name: d.name,
+            input: d.input,
+            old,
+            new: d.new,
+            unchanged,
+            sql,
+        });
+    }
+    Ok(ChangeReport {
+        action,
+        target: db.target_label(),
+        server_version: db.facts.version.clone(),
+        scope: scope.clone(),
+        scope_label: scope.label(),
+        dry_run: false,
+        applied: false,
+        changes,
+        notes,
+        warnings,
+        undoes: None,
+        history_file: None,
+        history_id: None,
+        outcome: None,
+    })
+}
+
+/// Warnings about a value's known side effects.
+fn setting_warnings(name: &str, v: &str, meta: Option<&Meta>, scope: &Scope) -> Vec<String> {
+    let base = meta.and_then(|m| value::base_of(m, v)).unwrap_or(0.0);
+    let mut w = Vec::new();
+    if name == "idle_session_timeout" && base > 0.0 {
+        w.push(format!(
+            "idle_session_timeout {v} drops connections that pools keep idle: applications with a \
+             connection pool will see errors unless a pooler (e.g. PgBouncer) sits in front{}",
+            if *scope == Scope::System {
+                "; consider --role or --database for the clients that do not pool"
+            } else {
+                ""
+            }
+        ));
+    }
+    if name == "statement_timeout" && base > 0.0 && *scope == Scope::System {
+        w.push(format!(
+            "statement_timeout {v} for the whole server also cancels maintenance, migrations and long \
+             reports; --database or --role limits it to the applications"
+        ));
+    }
+    w
+}
+
+/// Database / role settings that keep their own value over this scope's.
+fn overridden_by(all: &[Stored], scope: &Scope, name: &str, meta: Option<&Meta>) -> Vec<String> {
+    let beats = |s: &Stored| -> bool {
+        match scope {
+            Scope::System => true,
+            Scope::Database { database } => {
+                s.role.is_some()
+                    && (s.database.is_none() || s.database.as_deref() == Some(database.as_str()))
+            }
+            Scope::Role { role } => {
+                s.database.is_some() && s.role.as_deref() == Some(role.as_str())
+            }
+            Scope::RoleInDatabase { .. } => false,
+        }
+    };
+    let hits: Vec<&Stored> = all.iter().filter(|s| s.name == name && beats(s)).collect();
+    let mut out: Vec<String> = hits
+        .iter()
+        .take(5)
+        .map(|s| {
+            format!(
+                "{} has its own {name} ({}): its sessions keep that",
+                s.label(),
+                display_or_not_set(meta, Some(&s.value))
+            )
+        })
+        .collect();
+    if hits.len() > 5 {
+        out.push(format!(
+            "... and {} more database / role settings of {name}",
+            hits.len() - 5
+        ));
+    }
+    out
+}
+
+/// Plan `tune set`.
+pub fn plan_set(
+    db: &mut Db,
+    scope: &Scope,
+    pairs: Vec<(String, String)>,
+    notes: Vec<String>,
+) -> Result<(ChangeReport, Context)> {
+    let cat = Catalog::load(db)?;
+    let desired = validate_set(&cat, scope, &pairs, db.facts.version_num, &db.facts.version)
+        .map_err(refuse_all)?;
+    catalog::check_target(db, scope)?;
+    let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
+    let (stored, all) = stored_now(db, scope)?;
+    let server = server_record(db);
+    let report = build_plan(db, "set", scope, desired, &stored, &all, &cat, notes)?;
+    Ok((
+        report,
+        Context {
+            catalog: cat,
+            server,
+            guard,
+        },
+    ))
+}
+
+/// Plan `tune reset` (names, or every connection setting stored in the scope).
+pub fn plan_reset(
+    db: &mut Db,
+    scope: &Scope,
+    names: &[String],
+    all_connection: bool,
+) -> Result<(ChangeReport, Context)> {
+    let cat = Catalog::load(db)?;
+    catalog::check_target(db, scope)?;
+    let guard_names: Vec<String> = if all_connection {
+        CONNECTION_SETTINGS
+            .iter()
+            .filter(|(n, _)| cat.get(n).is_some())
+            .map(|(n, _)| n.to_string())
+            .collect()
+    } else {
+        names
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .filter(|n| cat.get(n).is_some())
+            .collect()
+    };
+    let guard = system_guard(db, scope, guard_names.iter().map(String::as_str), &cat)?;
+    let (stored, all) = stored_now(db, scope)?;
+    let mut notes = Vec::new();
+    let names: Vec<String> = if all_connection {
+        let picked: Vec<String> = CONNECTION_SETTINGS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .filter(|n| stored.contains_key(n))
+            .collect();
+        let others: Vec<&String> = stored
+            .keys()
+            .filter(|k| !CONNECTION_SETTINGS.iter().any(|(n, _)| n == k))
+            .collect();
+        if !others.is_empty() {
+            notes.push(format!(
+                "--all resets connection settings only; {} also stores {} (name them to reset them)",
+                scope.label(),
+                others
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        picked
+    } else {
+        names.to_vec()
+    };
+    let desired = validate_reset(
+        &cat,
+        scope,
+        &names,
+        &stored,
+        db.facts.version_num,
+        &db.facts.version,
+    )
+    .map_err(refuse_all)?;
+    let server = server_record(db);
+    let report = build_plan(db, "reset", scope, desired, &stored, &all, &cat, notes)?;
+    Ok((
+        report,
+        Context {
+            catalog: cat,
+            server,
+            guard,
+        },
+    ))
+}
+
+/// Plan `tune undo` of a history entry: put back each old value exactly (or remove it when it was not set).
+pub fn plan_undo(db: &mut Db, entry: &Entry) -> Result<(ChangeReport, Context)> {
+    let scope = &entry.scope;
+    let cat = Catalog::load(db)?;
+    catalog::check_target(db, scope)?;
+    let mut errors = Vec::new();
+    for c in &entry.changes {
+        if let Some(s) = cat.get(&c.name) {
+            if let Err(e) = scope.allows(s) {
+                errors.push(e);
+            }
+        } else if c.old.is_some() {
+            errors.push(unknown_setting(
+                &cat,
+                &c.name,
+                db.facts.version_num,
+                &db.facts.version,
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(refuse_all(errors));
+    }
+    let names: Vec<String> = entry.changes.iter().map(|c| c.name.clone()).collect();
+    let guard = system_guard(db, scope, names.iter().map(String::as_str), &cat)?;
+    let (stored, all) = stored_now(db, scope)?;
+    let mut notes = Vec::new();
+    for c in &entry.changes {
+        let now = stored.get(&c.name);
+        let meta = cat.get(&c.name).map(|s| s.meta());
+        let same = match (now, &c.new) {
+            (None, None) => true,
+            (Some(a), Some(b)) => match &meta {
+                Some(m) => value::same_value(m, a, b),
+                None => a == b,
+            },
+            _ => false,
+        };
+        if !same {
+            notes.push(format!(
+                "{} was changed since pgconn set it to {}: it is {} now; undo puts back {}",
+                c.name,
+                display_or_not_set(meta.as_ref(), c.new.as_deref()),
+                display_or_not_set(meta.as_ref(), now.map(String::as_str)),
+                display_or_not_set(meta.as_ref(), c.old.as_deref()),
+            ));
+        }
+    }
+    let desired: Vec<Desired> = entry
+        .changes
+        .iter()
+        .rev()
+        .map(|c| Desired {
+            name: c.name.clone(),
+            input: None,
+            new: c.old.clone(),
+        })
+        .collect();
+    let server = server_record(db);
+    let mut report = build_plan(db, "undo", scope, desired, &stored, &all, &cat, notes)?;
+    report.undoes = Some(entry.id.clone());
+    Ok((
+        report,
+        Context {
+            catalog: cat,
+            server,
+            guard,
+        },
+    ))
+}
+
+/// Before ALTER SYSTEM: refuse where it is switched off (allow_alter_system = off, 17+).
+fn system_guard<'a>(
+    db: &mut Db,
+    scope: &Scope,
+    names: impl Iterator<Item = &'a str>,
+    cat: &Catalog,
+) -> Result<Option<Guard>> {
+    if *scope != Scope::System {
+        return Ok(None);
+    }
+    let names: Vec<&str> = names.collect();
+    let guard = Guard::load(db)?;
+    if guard.allow_alter_system.as_deref() == Some("off") {
+        return Err(anyhow!(
+            "ALTER SYSTEM is switched off on this server (allow_alter_system = off): its configuration is \
+             managed outside PostgreSQL; nothing was changed. Change {} where postgresql.conf is managed \
+             (configuration management, the operator, or {}).{}",
+            names.join(", "),
+            guard
+                .provider()
+                .unwrap_or("the provider's parameter settings on a managed service"),
+            role_level_alternative(cat, &names)
+        ));
+    }
+    if !db.facts.is_superuser {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let denied: Vec<String> = if db.facts.version_num >= 150000 {
+            db.query(
+                include_str!("../../sql/tune_alter_system_privilege.sql"),
+                &[(&names, Type::TEXT_ARRAY)],
+            )?
+            .iter()
+            .map(|r| r.get("name"))
+            .collect()
+        } else {
+            names.clone()
+        };
+        if !denied.is_empty() {
+            let denied: Vec<&str> = denied.iter().map(String::as_str).collect();
+            return Err(anyhow!(system_denied(
+                &db.facts.current_user,
+                &denied,
+                Some(&guard),
+                cat
+            )));
+        }
+    }
+    Ok(Some(guard))
+}
+
+/// " Or set it per database / role ..." when every named setting allows that.
+pub(super) fn role_level_alternative(cat: &Catalog, names: &[&str]) -> String {
+    let ok = !names.is_empty()
+        && names.iter().all(|n| {
+            cat.get(n)
+                .is_some_and(|s| matches!(s.context.as_str(), "user" | "superuser"))
+        });
+    if ok {
+        " Or set it for the applications' database or role instead: --database DB / --role ROLE."
+            .into()
+    } else {
+        String::new()
+    }
+}
+
+/// Why ALTER SYSTEM is not allowed for this role, and what to do instead.
+pub(super) fn system_denied(
+    user: &str,
+    names: &[&str],
+    guard: Option<&Guard>,
+    cat: &Catalog,
+) -> String {
+    format!(
+        "permission denied: ALTER SYSTEM needs a superuser or GRANT ALTER SYSTEM ON PARAMETER {} TO {} \
+         (PostgreSQL 15+), and role {} has neither; nothing was changed. {}{}",
+        names.join(", "),
+        quote::ident(user),
+        quoted(user),
+        match guard.and_then(Guard::provider) {
+            Some(p) => format!("This looks like {p}."),
+            None => "On a managed service (RDS, Cloud SQL, Azure) no role may use ALTER SYSTEM: change it in \
+                     the parameter group / database flags / server parameters."
+                .to_string(),
+        },
+        role_level_alternative(cat, names)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::tune::catalog::Setting;
+    use crate::commands::tune::value::VarType;
+
+    fn cat() -> Catalog {
+        let mut c = Catalog::default();
+        let mk = |name: &str, unit: Option<&str>, ctx: &str, min: f64, max: f64, v: &str| Setting {
+            name: name.into(),
+            setting: v.into(),
+            unit: unit.map(str::to_string),
+            vartype: VarType::Integer,
+            context: ctx.into(),
+            source: "default".into(),
+            sourcefile: None,
+            sourceline: None,
+            min: Some(min),
+            max: Some(max),
+            enumvals: vec![],
+            boot_val: Some(v.into()),
+            pending_restart: false,
+        };
+        for s in [
+            mk(
+                "statement_timeout",
+                Some("ms"),
+                "user",
+                0.0,
+                2147483647.0,
+                "0",
+            ),
+            mk("max_connections", None, "postmaster", 1.0, 262143.0, "100"),
+            mk(
+                "superuser_reserved_connections",
+                None,
+                "postmaster",
+                0.0,
+                262143.0,
+                "3",
+            ),
+        ] {
+            c.settings.insert(s.name.clone(), s);
+        }
+        c
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn set_validation_reports_every_problem() {
+        let db = Scope::Database {
+            database: "app".into(),
+        };
+        let errs = validate_set(
+            &cat(),
+            &db,
+            &pairs(&[
+                ("statement_timeout", "5 fortnights"),
+                ("max_connections", "200"),
+                ("transaction_timeout", "5min"),
+                ("statment_timeout", "1s"),
+            ]),
+            150018,
+            "15.18",
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 4, "{errs:?}");
+        assert!(errs[0].contains("unknown unit"));
+        assert!(errs[1].contains("--system"));
+        assert!(errs[2].contains("added in PostgreSQL 17"));
+        assert!(errs[3].contains("did you mean statement_timeout"));
+    }
+
+    #[test]
+    fn set_values_are_normalised() {
+        let d = validate_set(
+            &cat(),
+            &Scope::System,
+            &pairs(&[("statement_timeout", "1h30m"), ("max_connections", "200")]),
+            150018,
+            "15.18",
+        )
+        .unwrap();
+        assert_eq!(d[0].new.as_deref(), Some("90min"));
+        assert_eq!(d[0].input.as_deref(), Some("1h30m"));
+        assert_eq!(d[1].new.as_deref(), Some("200"));
+    }
+
+    #[test]
+    fn max_connections_stays_above_the_reserved_slots() {
+        let errs = validate_set(
+            &cat(),
+            &Scope::System,
+            &pairs(&[("max_connections", "3")]),
+            150018,
+            "15.18",
+        )
+        .unwrap_err();
+        assert!(errs[0].contains("refuse to start"), "{errs:?}");
+        assert!(validate_set(
+            &cat(),
+            &Scope::System,
+            &pairs(&[("max_connections", "4")]),
+            150018,
+            "15.18"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn overriding_layers_are_named() {
+        let st = |d: Option<&str>, r: Option<&str>| Stored {
+            database: d.map(str::to_string),
+            role: r.map(str::to_string),
+            name: "statement_timeout".into(),
+            value: "10s".into(),
+        };
+        let all = vec![
+            st(Some("app"), None),
+            st(None, Some("web")),
+            st(Some("other"), Some("web")),
+            st(Some("app"), Some("api")),
+        ];
+        let db = Scope::Database {
+            database: "app".into(),
+        };
+        let notes = overridden_by(&all, &db, "statement_timeout", None);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("role \"web\""));
+        assert!(notes[1].contains("role \"api\" in database \"app\""));
+        let role = Scope::Role { role: "web".into() };
+        assert_eq!(
+            overridden_by(&all, &role, "statement_timeout", None).len(),
+            1
+        );
+        assert_eq!(
+            overridden_by(&all, &Scope::System, "statement_timeout", None).len(),
+            4
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Named sets of values for `tune set --preset NAME`, listed by `tune presets`.
+
+use serde::Serialize;
+
+use crate::cli::TunePreset;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Preset {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub settings: Vec<PresetSetting>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PresetSetting {
+    pub name: &'static str,
+    pub value: &'static str,
+    /// First PostgreSQL version (server_version_num) that has the setting.
+    pub since_version_num: i32,
+    pub reason: &'static str,
+}
+
+const fn s(
+    name: &'static str,
+    value: &'static str,
+    since_version_num: i32,
+    reason: &'static str,
+) -> PresetSetting {
+    PresetSetting {
+        name,
+        value,
+        since_version_num,
+        reason,
+    }
+}
+
+pub fn get(p: TunePreset) -> Preset {
+    match p {
+        TunePreset::LeakGuard => Preset {
+            name: "leak-guard",
+            description: "End what leaks connections without touching healthy work: forgotten open \
+                          transactions, dead clients and queries whose client has gone. Safe for any \
+                          application, pooled or not.",
+            settings: vec![
+                s(
+                    "idle_in_transaction_session_timeout",
+                    "5min",
+                    0,
+                    "an idle transaction holds locks and blocks vacuum",
+                ),
+                s(
+                    "client_connection_check_interval",
+                    "10s",
+                    140000,
+                    "cancels a query whose client has disconnected instead of running it to the end",
+                ),
+                s(
+                    "tcp_keepalives_idle",
+                    "1min",
+                    0,
+                    "finds vanished TCP clients after minutes, not the OS default of 2 hours",
+                ),
+                s(
+                    "tcp_keepalives_interval",
+                    "10s",
+                    0,
+                    "time between keepalive probes once a connection is quiet",
+                ),
+                s(
+                    "tcp_keepalives_count",
+                    "6",
+                    0,
+                    "unanswered probes before the connection is dropped",
+                ),
+            ],
+        },
+        TunePreset::Runbook => Preset {
+            name: "runbook",
+            description: "The runbook values for an application database or role: end idle \
+                          transactions after 5 minutes and statements after 30 seconds.",
+            settings: vec![
+                s(
+                    "idle_in_transaction_session_timeout",
+                    "5min",
+                    0,
+                    "an idle transaction holds locks and blocks vacuum",
+                ),
+                s(
+                    "statement_timeout",
+                    "30s",
+                    0,
+                    "a runaway query holds its connection and its locks without limit",
+                ),
+            ],
+        },
+    }
+}
+
+pub fn all() -> Vec<Preset> {
+    [TunePreset::LeakGuard, TunePreset::Runbook]
+        .into_iter()
+        .map(get)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runbook_preset_has_the_runbook_values() {
+        let p = get(TunePreset::Runbook);
+        let pairs: Vec<(&str, &str)> = p.settings.iter().map(|s| (s.name, s.value)).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("idle_in_transaction_session_timeout", "5min"),
+                ("statement_timeout", "30s")
+            ]
+        );
+    }
+
+    #[test]
+    fn leak_guard_leaves_statements_and_idle_sessions_alone() {
+        let p = get(TunePreset::LeakGuard);
+        assert!(p
+            .settings
+            .iter()
+            .any(|s| s.name == "idle_in_transaction_session_timeout" && s.value == "5min"));
+        // These break healthy applications (long reports, pools keeping idle connections).
+        assert!(!p
+            .settings
+            .iter()
+            .any(|s| s.name == "statement_timeout" || s.name == "idle_session_timeout"));
+    }
+
+    #[test]
+    fn preset_names_match_the_cli() {
+        use clap::ValueEnum;
+        for v in TunePreset::value_variants() {
+            let name = v.to_possible_value().unwrap().get_name().to_string();
+            assert_eq!(get(*v).name, name);
+        }
+    }
+}

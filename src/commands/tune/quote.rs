@@ -1,0 +1,258 @@
+//! Safe ALTER statements. ALTER DATABASE / ROLE / SYSTEM take no bind parameters, so pgconn builds each
+//! statement on the server with `format()`: identifiers through `%I`, values through `%L`. The format
+//! string is fixed text chosen here; every name and value travels as a bind parameter.
+
+use anyhow::{Context, Result};
+use postgres::types::Type;
+
+use super::catalog::Scope;
+use crate::db::Db;
+
+/// What a statement does to one setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op<'a> {
+    Set(&'a str),
+    /// A list setting (search_path and the like): one literal per element, as PostgreSQL stores them.
+    SetList(Vec<String>),
+    Reset,
+}
+
+impl<'a> Op<'a> {
+    /// SET for this setting, as a list when PostgreSQL quotes its elements.
+    pub fn set(name: &str, value: &'a str) -> Op<'a> {
+        if super::value::is_list_quote(name) {
+            Op::SetList(super::value::list_elements(value))
+        } else {
+            Op::Set(value)
+        }
+    }
+}
+
+/// The `format()` template and its arguments for one change. A setting name with dots
+/// (`pg_stat_statements.max`) is quoted part by part.
+pub fn template(scope: &Scope, name: &str, op: &Op<'_>) -> (String, Vec<String>) {
+    let mut args: Vec<String> = Vec::new();
+    let mut t = String::new();
+    match scope {
+        Scope::Database { database } => {
+            t.push_str("ALTER DATABASE %I");
+            args.push(database.clone());
+        }
+        Scope::Role { role } => {
+            t.push_str("ALTER ROLE %I");
+            args.push(role.clone());
+        }
+        Scope::RoleInDatabase { role, database } => {
+            t.push_str("ALTER ROLE %I IN DATABASE %I");
+            args.push(role.clone());
+            args.push(database.clone());
+        }
+        Scope::System => t.push_str("ALTER SYSTEM"),
+    }
+    let parts: Vec<&str> = name.split('.').collect();
+    let name_t = vec!["%I"; parts.len()].join(".");
+    match op {
+        Op::Set(_) => t.push_str(&format!(" SET {name_t} = %L")),
+        Op::SetList(items) => t.push_str(&format!(
+            " SET {name_t} = {}",
+            vec!["%L"; items.len().max(1)].join(", ")
+        )),
+        Op::Reset => t.push_str(&format!(" RESET {name_t}")),
+    }
+    args.extend(parts.iter().map(|p| p.to_string()));
+    match op {
+        Op::Set(v) => args.push(v.to_string()),
+        Op::SetList(items) if items.is_empty() => args.push(String::new()),
+        Op::SetList(items) => args.extend(items.iter().cloned()),
+        Op::Reset => {}
+    }
+    (t, args)
+}
+
+/// The statement, quoted by the server.
+pub fn build(db: &mut Db, scope: &Scope, name: &str, op: &Op<'_>) -> Result<String> {
+    let (t, args) = template(scope, name, op);
+    let row = db
+        .query_one(
+            include_str!("../../sql/tune_format.sql"),
+            &[(&t, Type::TEXT), (&args, Type::TEXT_ARRAY)],
+        )
+        .context("could not build the ALTER statement")?;
+    Ok(row.get("sql"))
+}
+
+/// An identifier in SQL form for hints printed to people: bare when it is a plain lower-case name,
+/// otherwise in double quotes with embedded quotes doubled (as `quote_ident` does, keywords aside).
+pub fn ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain && !RESERVED.contains(&name) {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// Reserved words that would need quoting as role names in hints (the common ones).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "current_role",
+    "current_user",
+    "default",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "into",
+    "leading",
+    "limit",
+    "not",
+    "null",
+    "on",
+    "only",
+    "or",
+    "order",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "session_user",
+    "some",
+    "table",
+    "then",
+    "to",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "when",
+    "where",
+    "with",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_hold_no_user_text() {
+        let hostile = "x'; DROP TABLE t; --\"\\";
+        for scope in [
+            Scope::Database {
+                database: hostile.into(),
+            },
+            Scope::Role {
+                role: hostile.into(),
+            },
+            Scope::RoleInDatabase {
+                role: hostile.into(),
+                database: hostile.into(),
+            },
+            Scope::System,
+        ] {
+            for op in [Op::Set(hostile), Op::Reset] {
+                let (t, args) = template(&scope, "statement_timeout", &op);
+                assert!(!t.contains("DROP"), "{t}");
+                assert!(!t.contains('\''), "{t}");
+                // Every placeholder has its argument.
+                assert_eq!(t.matches('%').count(), args.len(), "{t} {args:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn templates_per_scope() {
+        let db = Scope::Database {
+            database: "app".into(),
+        };
+        assert_eq!(
+            template(&db, "statement_timeout", &Op::Set("30s")),
+            (
+                "ALTER DATABASE %I SET %I = %L".to_string(),
+                vec!["app".into(), "statement_timeout".into(), "30s".into()]
+            )
+        );
+        let rid = Scope::RoleInDatabase {
+            role: "web".into(),
+            database: "app".into(),
+        };
+        assert_eq!(
+            template(&rid, "lock_timeout", &Op::Reset).0,
+            "ALTER ROLE %I IN DATABASE %I RESET %I"
+        );
+        assert_eq!(
+            template(&Scope::System, "pg_stat_statements.max", &Op::Set("5000")),
+            (
+                "ALTER SYSTEM SET %I.%I = %L".to_string(),
+                vec!["pg_stat_statements".into(), "max".into(), "5000".into()]
+            )
+        );
+        assert_eq!(
+            template(&Scope::Role { role: "r".into() }, "x", &Op::Reset).0,
+            "ALTER ROLE %I RESET %I"
+        );
+    }
+
+    #[test]
+    fn list_settings_get_one_literal_per_element() {
+        let db = Scope::Database {
+            database: "app".into(),
+        };
+        let op = Op::set("search_path", "\"a, b\", public");
+        assert_eq!(
+            template(&db, "search_path", &op),
+            (
+                "ALTER DATABASE %I SET %I = %L, %L".to_string(),
+                vec![
+                    "app".into(),
+                    "search_path".into(),
+                    "a, b".into(),
+                    "public".into()
+                ]
+            )
+        );
+        assert_eq!(Op::set("statement_timeout", "a, b"), Op::Set("a, b"));
+    }
+
+    #[test]
+    fn identifiers_for_hints() {
+        assert_eq!(ident("alice"), "alice");
+        assert_eq!(ident("Alice"), "\"Alice\"");
+        assert_eq!(ident("we\"ird; x"), "\"we\"\"ird; x\"");
+        assert_eq!(ident("user"), "\"user\"");
+        assert_eq!(ident("9lives"), "\"9lives\"");
+        assert_eq!(ident(""), "\"\"");
+    }
+}

@@ -1,0 +1,333 @@
+//! `pgconn watch`: sample `status` every --interval, keep a window of history per target and show it:
+//! full-screen on a terminal, one line per sample otherwise. A sampler thread owns the connections (one
+//! per target, kept open between samples) and sends each round to the display, so the screen stays
+//! responsive to `q` while a server is slow or away. A lost server is retried with backoff.
+
+use std::collections::VecDeque;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{anyhow, Result};
+
+use crate::cli::{ConnArgs, OutputArgs, StatusArgs, WatchArgs};
+use crate::commands::status::{self, StatusReport};
+use crate::conninfo::ConnSpec;
+use crate::db::Db;
+use crate::fleet::{self, one_line, RunOptions};
+use crate::render::{self, Style};
+
+/// Samples kept per target.
+pub const HISTORY: usize = 1000;
+/// The longest wait between reconnection attempts (unless --interval is longer).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The numbers a trend is drawn from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub used: i64,
+    pub idle: usize,
+    /// Idle in transaction, aborted ones included.
+    pub idle_in_transaction: usize,
+}
+
+impl Point {
+    fn of(r: &StatusReport) -> Point {
+        let st = |k: &str| r.states.get(k).copied().unwrap_or(0);
+        Point {
+            used: r.capacity.used,
+            idle: st("idle"),
+            idle_in_transaction: st("idle_in_transaction") + st("idle_in_transaction_aborted"),
+        }
+    }
+}
+
+/// Change between the last two successful samples.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Change {
+    pub used: i64,
+    pub idle: i64,
+    pub idle_in_transaction: i64,
+}
+
+/// A target that is away.
+#[derive(Debug, Clone)]
+pub struct Down {
+    pub error: String,
+    pub since: SystemTime,
+    pub backoff: Duration,
+    pub retry_at: Instant,
+}
+
+/// What the display knows about one target after a round.
+#[derive(Debug, Clone)]
+pub struct TargetView {
+    pub target: String,
+    /// The last successful sample (kept while the target is away).
+    pub report: Option<StatusReport>,
+    pub change: Option<Change>,
+    /// Oldest first; `None` for an attempt that failed.
+    pub history: Vec<Option<Point>>,
+    pub down: Option<Down>,
+    /// Whether this round sampled (or tried to reach) the target.
+    pub attempted: bool,
+    /// This round's sample is the first after the target was away.
+    pub reconnected: bool,
+}
+
+/// One round of samples.
+#[derive(Debug, Clone)]
+pub struct Round {
+    pub time: SystemTime,
+    pub number: u64,
+    pub interval: Duration,
+    pub targets: Vec<TargetView>,
+}
+
+struct Monitor {
+    label: String,
+    spec: ConnSpec,
+    db: Option<Db>,
+    history: VecDeque<Option<Point>>,
+    last: Option<StatusReport>,
+    last_point: Option<Point>,
+    change: Option<Change>,
+    down: Option<Down>,
+    attempted: bool,
+    reconnected: bool,
+}
+
+impl Monitor {
+    fn new(label: String, spec: ConnSpec, db: Option<Db>) -> Monitor {
+        Monitor {
+            label,
+            spec,
+            db,
+            history: VecDeque::new(),
+            last: None,
+            last_point: None,
+            change: None,
+            down: None,
+            attempted: false,
+            reconnected: false,
+        }
+    }
+
+    fn due(&self, now: Instant) -> bool {
+        self.down.as_ref().is_none_or(|d| now >= d.retry_at)
+    }
+
+    fn push(&mut self, p: Option<Point>) {
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(p);
+    }
+
+    fn attempt(&mut self, s: &StatusArgs, show_sql: bool, interval: Duration) {
+        self.attempted = true;
+        self.reconnected = false;
+        let result = match self.db.as_mut() {
+            Some(db) => status::collect(db, s),
+            None => Db::connect_unattended(self.spec.clone(), show_sql).and_then(|mut db| {
+                let r = status::collect(&mut db, s);
+                self.db = Some(db);
+                r
+            }),
+        };
+        match result {
+            Ok(report) => {
+                let p = Point::of(&report);
+                self.change = self.last_point.map(|q| Change {
+                    used: p.used - q.used,
+                    idle: p.idle as i64 - q.idle as i64,
+                    idle_in_transaction: p.idle_in_transaction as i64
+                        - q.idle_in_transaction as i64,
+                });
+                self.reconnected = self.down.take().is_some();
+                self.last_point = Some(p);
+                self.last = Some(report);
+                self.push(Some(p));
+            }
+            Err(e) => {
+                // Whatever failed, start over with a fresh connection on the next attempt.
+                self.db = None;
+                let backoff = match &self.down {
+                    None => interval,
+                    Some(d) => (d.backoff * 2).min(MAX_BACKOFF.max(interval)),
+                };
+                let since = self
+                    .down
+                    .as_ref()
+                    .map(|d| d.since)
+                    .unwrap_or_else(SystemTime::now);
+                self.down = Some(Down {
+                    error: one_line(&e),
+                    since,
+                    backoff,
+                    retry_at: Instant::now() + backoff,
+                });
+                self.push(None);
+            }
+        }
+    }
+
+    fn view(&self) -> TargetView {
+        TargetView {
+            target: self.label.clone(),
+            report: self.last.clone(),
+            change: self.change,
+            history: self.history.iter().copied().collect(),
+            down: self.down.clone(),
+            attempted: self.attempted,
+            reconnected: self.reconnected,
+        }
+    }
+}
+
+struct Plan {
+    status: StatusArgs,
+    interval: Duration,
+    count: Option<u64>,
+    show_sql: bool,
+}
+
+/// Sample rounds until --count is reached, `stop` is set or the display hangs up.
+fn sampler(mut monitors: Vec<Monitor>, plan: Plan, tx: mpsc::Sender<Round>, stop: Arc<AtomicBool>) {
+    let mut number = 0u64;
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now < next {
+            std::thread::sleep((next - now).min(Duration::from_millis(100)));
+            continue;
+        }
+        let start = now;
+        let due: Vec<bool> = monitors.iter().map(|m| m.due(start)).collect();
+        if !due.iter().any(|d| *d) {
+            next = monitors
+                .iter()
+                .filter_map(|m| m.down.as_ref().map(|d| d.retry_at))
+                .min()
+                .unwrap_or(start + plan.interval);
+            continue;
+        }
+        std::thread::scope(|scope| {
+            for (m, d) in monitors.iter_mut().zip(&due) {
+                m.attempted = false;
+                m.reconnected = false;
+                if *d {
+                    let (s, show_sql, interval) = (&plan.status, plan.show_sql, plan.interval);
+                    scope.spawn(move || m.attempt(s, show_sql, interval));
+                }
+            }
+        });
+        number += 1;
+        let round = Round {
+            time: SystemTime::now(),
+            number,
+            interval: plan.interval,
+            targets: monitors.iter().map(Monitor::view).collect(),
+        };
+        if tx.send(round).is_err() || plan.count.is_some_and(|c| number >= c) {
+            return;
+        }
+        let tick = (monitors.iter().any(|m| m.down.is_none())).then_some(start + plan.interval);
+        let retry = monitors
+            .iter()
+            .filter_map(|m| m.down.as_ref().map(|d| d.retry_at))
+            .min();
+        next = match (tick, retry) {
+            (Some(t), Some(r)) => t.min(r),
+            (t, r) => t.or(r).unwrap_or(start + plan.interval),
+        };
+    }
+}
+
+pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs, style: &Style) -> Result<ExitCode> {
+    if args.interval < Duration::from_millis(100) {
+        return Err(crate::refuse("--interval must be at least 100ms"));
+    }
+    if args.count == Some(0) {
+        return Err(crate::refuse("--count must be at least 1"));
+    }
+    let mut targets = fleet::targets(conn)?;
+    for t in &targets {
+        if let Err(e) = &t.spec {
+            return Err(anyhow!("{}: {e:#}", t.label));
+        }
+    }
+    let mut opts = RunOptions::from_args(conn, out.show_sql);
+    fleet::ask_password_once(&mut targets, &mut opts)?;
+    let single = targets.len() == 1;
+    let mut monitors = Vec::new();
+    for t in targets {
+        let Ok(mut spec) = t.spec else { continue };
+        // One target: connect here first, so a password can be asked for as psql would.
+        let db = if single {
+            Db::connect(spec.clone(), opts.prompt, opts.show_sql).ok()
+        } else {
+            None
+        };
+        if let Some(db) = &db {
+            spec = db.spec().clone();
+        }
+        monitors.push(Monitor::new(t.label, spec, db));
+    }
+
+    let status = StatusArgs {
+        filters: args.filters.clone(),
+        by: args.by.clone(),
+        top: args.top,
+        thresholds: args.thresholds.clone(),
+        format: None,
+        output: None,
+        pgbouncer: None,
+    };
+    let plan = Plan {
+        status,
+        interval: args.interval,
+        count: args.count,
+        show_sql: out.show_sql,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let sampler_stop = Arc::clone(&stop);
+    let handle = std::thread::Builder::new()
+        .name("sampler".into())
+        .spawn(move || sampler(monitors, plan, tx, sampler_stop))?;
+
+    let full_screen = std::io::stdout().is_terminal() && !out.json;
+    let last = if full_screen {
+        render::watch::full_screen(&rx, &stop, style)?
+    } else {
+        let mut last = None;
+        for round in rx.iter() {
+            let text = if out.json {
+                render::watch::json_lines(&round)?
+            } else {
+                render::watch::lines(&round)
+            };
+            render::out(&text)?;
+            last = Some(round);
+        }
+        last
+    };
+    stop.store(true, Ordering::Relaxed);
+    drop(rx);
+    // The sampler notices within 100 ms, or after a slow server answers; do not wait for the latter.
+    if handle.is_finished() {
+        let _ = handle.join();
+    }
+    // After --count samples, report whether the last round reached every target.
+    let failed = last
+        .as_ref()
+        .is_some_and(|r| args.count.is_some() && r.targets.iter().any(|t| t.down.is_some()));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,229 @@
+//! PgBouncer's side: its admin console (`dbname=pgbouncer`, simple query protocol only) answers SHOW POOLS,
+//! SHOW SERVERS, SHOW DATABASES and SHOW CONFIG. Columns are read by name, so versions that add columns work.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, Context, Result};
+use postgres::{Client, SimpleQueryMessage};
+use serde::Serialize;
+
+use crate::conninfo::{self, Environment, Overrides};
+
+/// One pool (database, user) as SHOW POOLS reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pool {
+    pub database: String,
+    pub user: String,
+    pub pool_mode: Option<String>,
+    pub clients_active: i64,
+    pub clients_waiting: i64,
+    pub servers_active: i64,
+    pub servers_idle: i64,
+    pub servers_used: i64,
+    pub servers_other: i64,
+    /// How long the oldest waiting client has waited.
+    pub max_wait_seconds: f64,
+}
+
+/// One [databases] entry as SHOW DATABASES reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseEntry {
+    pub name: String,
+    pub host: Option<String>,
+    pub port: Option<i64>,
+    pub database: String,
+    pub pool_size: i64,
+    pub reserve_pool: i64,
+    pub max_connections: i64,
+    pub current_connections: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PgbouncerSnapshot {
+    pub target: String,
+    pub pools: Vec<Pool>,
+    pub databases: Vec<DatabaseEntry>,
+    /// Settings from SHOW CONFIG (key -> value).
+    #[serde(skip)]
+    pub config: BTreeMap<String, String>,
+    pub max_client_conn: Option<i64>,
+    pub default_pool_size: Option<i64>,
+    pub reserve_pool_size: Option<i64>,
+    pub pool_mode: Option<String>,
+    /// Backend pids of PostgreSQL sessions PgBouncer holds (SHOW SERVERS remote_pid).
+    pub server_pids: Vec<i32>,
+    pub clients_active: i64,
+    pub clients_waiting: i64,
+    pub servers_active: i64,
+    pub servers_idle: i64,
+    pub servers_used: i64,
+    pub max_wait_seconds: f64,
+}
+
+type Rows = Vec<BTreeMap<String, Option<String>>>;
+
+fn show(client: &mut Client, what: &str, show_sql: bool) -> Result<Rows> {
+    let sql = format!("SHOW {what}");
+    if show_sql {
+        eprintln!("{sql};");
+    }
+    let mut rows = Vec::new();
+    for msg in client
+        .simple_query(&sql)
+        .with_context(|| format!("PgBouncer: {sql}"))?
+    {
+        if let SimpleQueryMessage::Row(r) = msg {
+            let mut m = BTreeMap::new();
+            for (i, col) in r.columns().iter().enumerate() {
+                m.insert(col.name().to_string(), r.get(i).map(str::to_string));
+            }
+            rows.push(m);
+        }
+    }
+    Ok(rows)
+}
+
+fn int(row: &BTreeMap<String, Option<String>>, key: &str) -> i64 {
+    row.get(key)
+        .and_then(|v| v.as_deref())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn text(row: &BTreeMap<String, Option<String>>, key: &str) -> Option<String> {
+    row.get(key).cloned().flatten().filter(|v| !v.is_empty())
+}
+
+/// Connect to PgBouncer's admin console. `conninfo` is a conninfo string or URI (psql style); the database
+/// defaults to `pgbouncer`.
+pub fn connect(conninfo: &str) -> Result<(Client, String)> {
+    let dbname = if conninfo.contains('=') || conninfo.starts_with("postgres") {
+        if conninfo.contains("dbname=") || conninfo.starts_with("postgres") {
+            conninfo.to_string()
+        } else {
+            format!("{conninfo} dbname=pgbouncer")
+        }
+    } else {
+        // A bare host[:port].
+        let (host, port) = conninfo.split_once(':').unwrap_or((conninfo, "6432"));
+        format!("host={host} port={port} dbname=pgbouncer")
+    };
+    let spec = conninfo::resolve(
+        &Overrides {
+            dbname: Some(dbname),
+            ..Overrides::default()
+        },
+        &Environment::from_process(),
+    )
+    .map_err(|e| anyhow!(conninfo::redact(&format!("{e:#}"))))
+    .context("invalid --pgbouncer connection")?;
+    let label = spec.target_label();
+    // No startup options: PgBouncer refuses parameters it does not know.
+    let client = spec.connect(None).map_err(|e| {
+        anyhow!(
+            "could not connect to PgBouncer's admin console at {label}: {}",
+            conninfo::redact(&format!("{e:#}"))
+        )
+    })?;
+    Ok((client, label))
+}
+
+/// Read pools, servers, databases and config from PgBouncer's console.
+pub fn snapshot(conninfo: &str, show_sql: bool) -> Result<PgbouncerSnapshot> {
+    let (mut client, target) = connect(conninfo)?;
+    let pools_rows = show(&mut client, "POOLS", show_sql)?;
+    let servers_rows = show(&mut client, "SERVERS", show_sql)?;
+    let db_rows = show(&mut client, "DATABASES", show_sql)?;
+    let config_rows = show(&mut client, "CONFIG", show_sql)?;
+
+    let pools: Vec<Pool> = pools_rows
+        .iter()
+        .filter(|r| text(r, "database").as_deref() != Some("pgbouncer"))
+        .map(|r| {
+            let wait = int(r, "maxwait") as f64 + int(r, "maxwait_us") as f64 / 1e6;
+            Pool {
+                database: text(r, "database").unwrap_or_default(),
+                user: text(r, "user").unwrap_or_default(),
+                pool_mode: text(r, "pool_mode"),
+                clients_active: int(r, "cl_active"),
+                clients_waiting: int(r, "cl_waiting"),
+                servers_active: int(r, "sv_active"),
+                servers_idle: int(r, "sv_idle"),
+                servers_used: int(r, "sv_used"),
+                servers_other: int(r, "sv_tested") + int(r, "sv_login"),
+                max_wait_seconds: (wait * 1000.0).round() / 1000.0,
+            }
+        })
+        .collect();
+    let databases = db_rows
+        .iter()
+        .filter(|r| text(r, "name").as_deref() != Some("pgbouncer"))
+        .map(|r| DatabaseEntry {
+            name: text(r, "name").unwrap_or_default(),
+            host: text(r, "host"),
+            port: text(r, "port").and_then(|p| p.parse().ok()),
+            database: text(r, "database").unwrap_or_default(),
+            pool_size: int(r, "pool_size"),
+            reserve_pool: int(r, "reserve_pool"),
+            max_connections: int(r, "max_connections"),
+            current_connections: int(r, "current_connections"),
+        })
+        .collect();
+    let config: BTreeMap<String, String> = config_rows
+        .iter()
+        .filter_map(|r| Some((text(r, "key")?, text(r, "value").unwrap_or_default())))
+        .collect();
+    let server_pids = servers_rows
+        .iter()
+        .filter_map(|r| text(r, "remote_pid").and_then(|p| p.parse::<i32>().ok()))
+        .filter(|p| *p > 0)
+        .collect();
+    let num = |k: &str| config.get(k).and_then(|v| v.parse::<i64>().ok());
+    Ok(PgbouncerSnapshot {
+        target,
+        clients_active: pools.iter().map(|p| p.clients_active).sum(),
+        clients_waiting: pools.iter().map(|p| p.clients_waiting).sum(),
+        servers_active: pools.iter().map(|p| p.servers_active).sum(),
+        servers_idle: pools.iter().map(|p| p.servers_idle).sum(),
+        servers_used: pools.iter().map(|p| p.servers_used).sum(),
+        max_wait_seconds: pools.iter().map(|p| p.max_wait_seconds).fold(0.0, f64::max),
+        max_client_conn: num("max_client_conn"),
+        default_pool_size: num("default_pool_size"),
+        reserve_pool_size: num("reserve_pool_size"),
+        pool_mode: config.get("pool_mode").cloned(),
+        pools,
+        databases,
+        config,
+        server_pids,
+    })
+}
+
+impl PgbouncerSnapshot {
+    /// The most server connections PgBouncer may open: per [databases] entry its pool size (times the users
+    /// seen in its pools) plus the reserve, capped by the entry's max_connections and max_db_connections.
+    pub fn max_server_connections(&self) -> i64 {
+        let max_db = self
+            .config
+            .get("max_db_connections")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        self.databases
+            .iter()
+            .map(|d| {
+                let users = self
+                    .pools
+                    .iter()
+                    .filter(|p| p.database == d.name)
+                    .count()
+                    .max(1) as i64;
+                let mut n = (d.pool_size + d.reserve_pool) * users;
+                for cap in [d.max_connections, max_db] {
+                    if cap > 0 {
+                        n = n.min(cap);
+                    }
+                }
+                n
+            })
+            .sum()
+    }
+}

@@ -1,0 +1,62 @@
+//! The people's layout of `pgconn advise`.
+
+use crate::commands::advise::{AdviseReport, Severity};
+use crate::render::{Level, Style};
+
+fn level(s: Severity) -> Level {
+    match s {
+        Severity::Critical => Level::Critical,
+        Severity::Warning => Level::Warning,
+        Severity::Info => Level::Ok,
+    }
+}
+
+pub fn human(r: &AdviseReport, st: &Style) -> String {
+    let mut out = String::new();
+    let c = &r.capacity;
+    out.push_str(&format!(
+        "{} {}  (PostgreSQL {})\n  {} of {} usable slots used ({:.0}%), {} left; {} sessions counted\n\n",
+        st.bold("pgconn advise"),
+        r.target,
+        r.server_version,
+        c.used,
+        c.usable_slots,
+        c.used_percent,
+        c.slots_left,
+        r.sessions
+    ));
+    if let Some(b) = &r.pgbouncer {
+        out.push_str(&format!(
+            "  PgBouncer {}: clients active {}, waiting {}; server connections active {}, idle {}, used {}; longest wait {:.3}s\n\n",
+            b.target, b.clients_active, b.clients_waiting, b.servers_active, b.servers_idle, b.servers_used, b.max_wait_seconds
+        ));
+    }
+    if r.findings.is_empty() {
+        out.push_str("no findings: nothing to fix\n");
+        return out;
+    }
+    for (i, f) in r.findings.iter().enumerate() {
+        out.push_str(&format!(
+            "{}. {} {}\n",
+            i + 1,
+            st.paint(&format!("{:<8}", f.severity.as_str()), level(f.severity)),
+            st.bold(&f.title)
+        ));
+        for e in &f.evidence {
+            out.push_str(&format!("     · {e}\n"));
+        }
+        out.push_str(&format!("     why: {}\n", f.why));
+        out.push_str(&format!("     fix: {}\n", f.recommendation));
+        for cmd in &f.commands {
+            out.push_str(&format!("       $ {cmd}\n"));
+        }
+        if let Some(cfg) = &f.config {
+            out.push_str("     --- pgbouncer.ini ---\n");
+            for line in cfg.lines() {
+                out.push_str(&format!("     {line}\n"));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,210 @@
+//! Layouts for several targets: one combined table with a TARGET column and a row per failed target.
+
+use comfy_table::{Cell, CellAlignment};
+
+use crate::commands::sessions::SessionsReport;
+use crate::commands::status::{Group, StatusReport};
+use crate::fleet::{one_line, Outcome};
+use crate::render::{opt_age, sessions, Level, Style};
+
+fn right(c: impl ToString) -> Cell {
+    Cell::new(c).set_alignment(CellAlignment::Right)
+}
+
+fn iit(states: &std::collections::BTreeMap<String, usize>) -> usize {
+    states.get("idle_in_transaction").copied().unwrap_or(0)
+        + states
+            .get("idle_in_transaction_aborted")
+            .copied()
+            .unwrap_or(0)
+}
+
+/// `status` over several targets: a summary row per target, the largest groups across all of them and
+/// the reasons of every verdict that is not OK.
+pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> String {
+    let mut out = String::new();
+    let mut t = st.table();
+    t.set_header(st.header(&[
+        "TARGET",
+        "VERDICT",
+        "USED",
+        "USABLE",
+        "USED%",
+        "LEFT",
+        "ACTIVE",
+        "IDLE",
+        "IDLE IN TX",
+        "OLDEST IDLE",
+        "OLDEST IDLE TX",
+        "DETAIL",
+    ]));
+    for o in outcomes {
+        match &o.result {
+            Ok(r) => {
+                let c = &r.capacity;
+                let detail = if r.verdict.status == Level::Ok {
+                    String::new()
+                } else {
+                    r.verdict.reasons.first().cloned().unwrap_or_default()
+                };
+                t.add_row(vec![
+                    Cell::new(&o.target),
+                    st.level_cell(r.verdict.status.as_str(), r.verdict.status),
+                    right(c.used),
+                    right(c.usable_slots),
+                    right(format!("{:.0}%", c.used_percent)),
+                    right(c.slots_left),
+                    right(r.states.get("active").copied().unwrap_or(0)),
+                    right(r.states.get("idle").copied().unwrap_or(0)),
+                    right(iit(&r.states)),
+                    right(opt_age(r.idle.oldest_seconds)),
+                    right(opt_age(r.oldest_idle_in_transaction_seconds)),
+                    Cell::new(detail),
+                ]);
+            }
+            Err(e) => {
+                let mut row = vec![
+                    Cell::new(&o.target),
+                    st.level_cell("ERROR", Level::Critical),
+                ];
+                row.extend((0..9).map(|_| Cell::new("")));
+                row.push(Cell::new(one_line(e)));
+                t.add_row(row);
+            }
+        }
+    }
+    out.push_str(&t.to_string());
+    out.push('\n');
+
+    let ok: Vec<(&str, &StatusReport)> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok().map(|r| (o.target.as_str(), r)))
+        .collect();
+    let mut groups: Vec<(&str, &StatusReport, &Group)> = ok
+        .iter()
+        .flat_map(|(t, r)| r.groups.iter().map(move |g| (*t, *r, g)))
+        .collect();
+    groups.sort_by(|a, b| {
+        b.2.sessions
+            .cmp(&a.2.sessions)
+            .then_with(|| a.0.cmp(b.0))
+            .then_with(|| a.2.key.cmp(&b.2.key))
+    });
+    let total = groups.len();
+    if top > 0 {
+        groups.truncate(top);
+    }
+    if let Some((_, first, _)) = groups.first() {
+        let keys = &first.group_by;
+        let mut header = vec!["TARGET".to_string()];
+        header.extend(keys.iter().map(|k| k.to_uppercase()));
+        header
+            .extend(["SESSIONS", "ACTIVE", "IDLE", "IDLE IN TX", "OLDEST IDLE"].map(String::from));
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut t = st.table();
+        t.set_header(st.header(&header));
+        for (target, _, g) in &groups {
+            let mut row = vec![Cell::new(target)];
+            row.extend(keys.iter().map(|k| {
+                Cell::new(
+                    g.key
+                        .get(k)
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_else(|| "?".into()),
+                )
+            }));
+            let idle = g.states.get("idle").copied().unwrap_or(0);
+            row.push(right(g.sessions));
+            row.push(right(g.states.get("active").copied().unwrap_or(0)));
+            row.push(if g.possible_leak {
+                st.level_cell(format!("{idle} leak?"), Level::Warning)
+                    .set_alignment(CellAlignment::Right)
+            } else {
+                right(idle)
+            });
+            row.push(right(iit(&g.states)));
+            row.push(right(opt_age(g.oldest_idle_seconds)));
+            t.add_row(row);
+        }
+        out.push('\n');
+        out.push_str(&t.to_string());
+        out.push('\n');
+        if total > groups.len() {
+            out.push_str(&format!(
+                "  ({} more groups; --top 0 shows all)\n",
+                total - groups.len()
+            ));
+        }
+    }
+
+    for (target, r) in &ok {
+        if r.verdict.status == Level::Ok && r.warnings.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\n{} {}\n",
+            st.paint(r.verdict.status.as_str(), r.verdict.status),
+            target
+        ));
+        if r.verdict.status != Level::Ok {
+            for reason in &r.verdict.reasons {
+                out.push_str(&format!("  - {reason}\n"));
+            }
+        }
+        for w in &r.warnings {
+            out.push_str(&format!("  ! {w}\n"));
+        }
+    }
+    out
+}
+
+/// `sessions` over several targets: the session table with a TARGET column; a failed target is a row
+/// whose state is `(failed)` and whose query column holds the error.
+pub fn sessions(outcomes: &[Outcome<SessionsReport>], st: &Style) -> String {
+    let width = sessions::query_width(st);
+    let mut t = st.table();
+    let mut header = vec!["TARGET"];
+    header.extend(sessions::HEADER);
+    t.set_header(st.header(&header));
+    let (mut shown, mut matched) = (0, 0);
+    for o in outcomes {
+        match &o.result {
+            Ok(r) => {
+                shown += r.sessions.len();
+                matched += r.count;
+                for s in &r.sessions {
+                    let mut row = vec![Cell::new(&o.target)];
+                    row.extend(sessions::row(s, st, width));
+                    t.add_row(row);
+                }
+            }
+            Err(e) => {
+                let mut row = vec![Cell::new(&o.target)];
+                row.extend((0..5).map(|_| Cell::new("")));
+                row.push(st.level_cell("(failed)", Level::Critical));
+                row.extend((0..3).map(|_| Cell::new("")));
+                row.push(Cell::new(one_line(e)));
+                t.add_row(row);
+            }
+        }
+    }
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    let mut out = t.to_string();
+    out.push('\n');
+    let of = if matched > shown {
+        format!("{shown} of {matched} sessions shown")
+    } else {
+        format!("{matched} sessions")
+    };
+    out.push_str(&format!(
+        "({of} on {} targets{})\n",
+        outcomes.len(),
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
+    ));
+    out
+}

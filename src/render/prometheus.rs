@@ -1,0 +1,306 @@
+//! Prometheus text exposition format (version 0.0.4): gauges named `pgconn_*` with HELP and TYPE lines,
+//! units in the names, a `target` label on every sample, label values escaped.
+
+use crate::activity::{state_key, KNOWN_STATES};
+use crate::commands::status::StatusReport;
+
+/// Samples of gauges, kept per metric family in the order the families were first used (every sample of
+/// a family is printed together, as the format requires).
+#[derive(Debug, Default)]
+pub struct Exposition {
+    families: Vec<Family>,
+}
+
+#[derive(Debug)]
+struct Family {
+    name: &'static str,
+    help: &'static str,
+    samples: Vec<(Vec<(String, String)>, f64)>,
+}
+
+impl Exposition {
+    pub fn new() -> Exposition {
+        Exposition::default()
+    }
+
+    /// Add a gauge sample.
+    pub fn gauge(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        match self.families.iter_mut().find(|f| f.name == name) {
+            Some(f) => f.samples.push((labels, value)),
+            None => self.families.push(Family {
+                name,
+                help,
+                samples: vec![(labels, value)],
+            }),
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for f in &self.families {
+            out.push_str(&format!("# HELP {} {}\n", f.name, escape_help(f.help)));
+            out.push_str(&format!("# TYPE {} gauge\n", f.name));
+            for (labels, value) in &f.samples {
+                out.push_str(f.name);
+                if !labels.is_empty() {
+                    let inner: Vec<String> = labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}=\"{}\"", escape_label_value(v)))
+                        .collect();
+                    out.push('{');
+                    out.push_str(&inner.join(","));
+                    out.push('}');
+                }
+                out.push(' ');
+                out.push_str(&format_value(*value));
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// Escape a label value: backslash, double quote and line feed.
+pub fn escape_label_value(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for ch in v.chars() {
+        match ch {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// Escape HELP text: backslash and line feed.
+pub fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// A sample value as the format spells it: integers without a fraction, `+Inf`, `-Inf`, `NaN`.
+pub fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+pub const UP: &str = "pgconn_up";
+
+/// `pgconn_up`: whether the target answered.
+pub fn up(exp: &mut Exposition, target: &str, up: bool) {
+    exp.gauge(
+        UP,
+        "1 when the target was connected to and queried, 0 when it failed",
+        &[("target", target)],
+        if up { 1.0 } else { 0.0 },
+    );
+}
+
+/// The gauges of one target's status report (pgconn_up included).
+pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
+    let t = [("target", target)];
+    let c = &r.capacity;
+    up(exp, target, true);
+    exp.gauge(
+        "pgconn_max_connections",
+        "The server's max_connections setting",
+        &t,
+        f64::from(c.max_connections),
+    );
+    exp.gauge(
+        "pgconn_reserved_slots",
+        "Slots ordinary roles cannot use: superuser_reserved_connections, plus reserved_connections on PostgreSQL 16+",
+        &t,
+        f64::from(c.max_connections - c.usable_slots),
+    );
+    exp.gauge(
+        "pgconn_usable_slots",
+        "Slots ordinary roles can use: max_connections minus the reserved slots",
+        &t,
+        f64::from(c.usable_slots),
+    );
+    exp.gauge(
+        "pgconn_used_slots",
+        "Client backends connected, pgconn's own included",
+        &t,
+        c.used as f64,
+    );
+    exp.gauge(
+        "pgconn_slots_left",
+        "Slots still free for ordinary roles (0 once the reserved slots are in use)",
+        &t,
+        c.slots_left as f64,
+    );
+    exp.gauge(
+        "pgconn_used_ratio",
+        "Used slots divided by the slots ordinary roles can use (1 and above: full)",
+        &t,
+        if c.usable_slots > 0 {
+            c.used as f64 / f64::from(c.usable_slots)
+        } else {
+            1.0
+        },
+    );
+    for s in KNOWN_STATES {
+        let k = state_key(s);
+        exp.gauge(
+            "pgconn_sessions",
+            "Client sessions per state (matching the filters, pgconn's own left out); not_visible: hidden from this role",
+            &[("target", target), ("state", &k)],
+            r.states.get(&k).copied().unwrap_or(0) as f64,
+        );
+    }
+    for (k, n) in &r.states {
+        if !KNOWN_STATES.iter().any(|s| state_key(s) == *k) {
+            exp.gauge(
+                "pgconn_sessions",
+                "",
+                &[("target", target), ("state", k)],
+                *n as f64,
+            );
+        }
+    }
+    exp.gauge(
+        "pgconn_sessions",
+        "",
+        &[("target", target), ("state", "not_visible")],
+        r.not_visible as f64,
+    );
+    for g in &r.groups {
+        let mut labels: Vec<(&str, &str)> = vec![("target", target)];
+        for k in &r.group_by {
+            labels.push((k, g.key.get(k).and_then(|v| v.as_deref()).unwrap_or("")));
+        }
+        exp.gauge(
+            "pgconn_group_sessions",
+            "Client sessions per group (status --by; the --top largest groups)",
+            &labels,
+            g.sessions as f64,
+        );
+    }
+    exp.gauge(
+        "pgconn_oldest_idle_seconds",
+        "Age of the oldest idle session's state (0 when none is idle)",
+        &t,
+        r.idle.oldest_seconds.unwrap_or(0.0),
+    );
+    exp.gauge(
+        "pgconn_oldest_idle_in_transaction_seconds",
+        "Age of the oldest idle-in-transaction session's state, aborted ones included (0 when there is none)",
+        &t,
+        r.oldest_idle_in_transaction_seconds.unwrap_or(0.0),
+    );
+    exp.gauge(
+        "pgconn_oldest_transaction_seconds",
+        "Age of the oldest open transaction (0 when there is none)",
+        &t,
+        r.oldest_transaction_seconds.unwrap_or(0.0),
+    );
+}
+
+/// The exposition of several targets' status: `None` for a target that failed (only `pgconn_up 0`).
+pub fn status(results: &[(&str, Option<&StatusReport>)]) -> String {
+    let mut exp = Exposition::new();
+    for (target, r) in results {
+        match r {
+            Some(r) => status_metrics(&mut exp, target, r),
+            None => up(&mut exp, target, false),
+        }
+    }
+    exp.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape_label_value(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escape_label_value("two\nlines"), "two\\nlines");
+        assert_eq!(escape_label_value("plain-ünïcode"), "plain-ünïcode");
+        assert_eq!(escape_help("a\\b\nc \"q\""), "a\\\\b\\nc \"q\"");
+    }
+
+    #[test]
+    fn values_use_the_formats_spelling() {
+        assert_eq!(format_value(3.0), "3");
+        assert_eq!(format_value(0.0), "0");
+        assert_eq!(format_value(12.345), "12.345");
+        assert_eq!(format_value(f64::INFINITY), "+Inf");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn families_are_contiguous_with_help_and_type() {
+        let mut e = Exposition::new();
+        up(&mut e, "a:5432/x", true);
+        e.gauge(
+            "pgconn_max_connections",
+            "max",
+            &[("target", "a:5432/x")],
+            100.0,
+        );
+        up(&mut e, "b:5432/\"y\"", false);
+        let text = e.render();
+        assert_eq!(
+            text,
+            "# HELP pgconn_up 1 when the target was connected to and queried, 0 when it failed\n\
+             # TYPE pgconn_up gauge\n\
+             pgconn_up{target=\"a:5432/x\"} 1\n\
+             pgconn_up{target=\"b:5432/\\\"y\\\"\"} 0\n\
+             # HELP pgconn_max_connections max\n\
+             # TYPE pgconn_max_connections gauge\n\
+             pgconn_max_connections{target=\"a:5432/x\"} 100\n"
+        );
+    }
+
+    #[test]
+    fn exposition_parses_with_a_real_parser() {
+        let mut e = Exposition::new();
+        up(&mut e, "h:1/d", true);
+        e.gauge(
+            "pgconn_group_sessions",
+            "groups",
+            &[("target", "h:1/d"), ("application", "my app")],
+            7.0,
+        );
+        e.gauge(
+            "pgconn_oldest_idle_seconds",
+            "age",
+            &[("target", "h:1/d")],
+            1.5,
+        );
+        let text = e.render();
+        let scrape =
+            prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+        assert_eq!(scrape.samples.len(), 3);
+        let g = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == "pgconn_group_sessions")
+            .unwrap();
+        assert_eq!(g.labels.get("application"), Some("my app"));
+        assert_eq!(g.value, prometheus_parse::Value::Gauge(7.0));
+        assert_eq!(scrape.docs["pgconn_oldest_idle_seconds"], "age");
+    }
+}

@@ -1,0 +1,611 @@
+//! `watch` output: one line per sample for logs, JSON Lines, and the full-screen view (alternate screen,
+//! raw mode, restored on exit, on panic and on SIGTERM/SIGHUP).
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Result;
+use comfy_table::{Cell, CellAlignment};
+use crossterm::{cursor, event, queue, style::Print, terminal};
+use serde::Serialize;
+
+use crate::activity::{state_key, KNOWN_STATES};
+use crate::commands::status::StatusReport;
+use crate::commands::watch::{Change, Point, Round, TargetView};
+use crate::render::{age, opt_age, Level, Style};
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// A sparkline of `values` scaled from 0 to `max`: one character per value, a blank for a missing one.
+pub fn sparkline(values: &[Option<f64>], max: f64) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            None => ' ',
+            Some(v) if max <= 0.0 || *v <= 0.0 => BARS[0],
+            Some(v) => {
+                let i = ((v / max) * BARS.len() as f64).ceil() as usize;
+                BARS[i.clamp(1, BARS.len()) - 1]
+            }
+        })
+        .collect()
+}
+
+/// `+3`, `-2`, `0`.
+pub fn signed(d: i64) -> String {
+    if d > 0 {
+        format!("+{d}")
+    } else {
+        d.to_string()
+    }
+}
+
+/// RFC 3339 in UTC, to the second.
+pub fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn iit(r: &StatusReport) -> usize {
+    r.states.get("idle_in_transaction").copied().unwrap_or(0)
+}
+
+/// The line of one target's sample (or failed attempt), for logs.
+pub fn line(v: &TargetView, time: SystemTime) -> String {
+    let ts = timestamp(time);
+    if let Some(d) = &v.down {
+        return format!(
+            "{ts} {} disconnected, retrying in {}: {}",
+            v.target,
+            humantime::format_duration(d.backoff),
+            d.error
+        );
+    }
+    let Some(r) = &v.report else {
+        return format!("{ts} {} no sample yet", v.target);
+    };
+    let c = &r.capacity;
+    let mut s = format!(
+        "{ts} {} used={}/{} left={} active={} idle={} idle_in_transaction={}",
+        v.target,
+        c.used,
+        c.usable_slots,
+        c.slots_left,
+        r.states.get("active").copied().unwrap_or(0),
+        r.states.get("idle").copied().unwrap_or(0),
+        iit(r)
+    );
+    for st in KNOWN_STATES {
+        let k = state_key(st);
+        let n = r.states.get(&k).copied().unwrap_or(0);
+        if n > 0 && !matches!(k.as_str(), "active" | "idle" | "idle_in_transaction") {
+            s.push_str(&format!(" {k}={n}"));
+        }
+    }
+    if r.not_visible > 0 {
+        s.push_str(&format!(" not_visible={}", r.not_visible));
+    }
+    if let Some(ch) = v.change {
+        s.push_str(&format!(" change={}", signed(ch.used)));
+    }
+    if v.reconnected {
+        s.push_str(" reconnected");
+    }
+    s
+}
+
+/// One line per target sampled in this round.
+pub fn lines(round: &Round) -> String {
+    let mut out = String::new();
+    for v in round.targets.iter().filter(|v| v.attempted) {
+        out.push_str(&line(v, round.time));
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonSample<'a> {
+    time: String,
+    target: &'a str,
+    ok: bool,
+    error: Option<&'a str>,
+    retry_in_seconds: Option<f64>,
+    reconnected: bool,
+    report: Option<&'a StatusReport>,
+}
+
+/// One JSON object per target sampled in this round (JSON Lines).
+pub fn json_lines(round: &Round) -> Result<String> {
+    let mut out = String::new();
+    for v in round.targets.iter().filter(|v| v.attempted) {
+        let j = JsonSample {
+            time: timestamp(round.time),
+            target: &v.target,
+            ok: v.down.is_none(),
+            error: v.down.as_ref().map(|d| d.error.as_str()),
+            retry_in_seconds: v.down.as_ref().map(|d| d.backoff.as_secs_f64()),
+            reconnected: v.reconnected,
+            report: if v.down.is_none() {
+                v.report.as_ref()
+            } else {
+                None
+            },
+        };
+        out.push_str(&serde_json::to_string(&j)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Characters shown of `s` (ANSI escape sequences take no room).
+fn visible_len(s: &str) -> usize {
+    let mut n = 0;
+    let mut esc = false;
+    for ch in s.chars() {
+        if esc {
+            esc = !ch.is_ascii_alphabetic();
+        } else if ch == '\x1b' {
+            esc = true;
+        } else {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Cut `s` to `width` visible characters, keeping escape sequences (and resetting colours when cut).
+pub fn fit(s: &str, width: usize) -> String {
+    if visible_len(s) <= width {
+        return s.to_string();
+    }
+    let (mut out, mut n, mut esc) = (String::new(), 0, false);
+    for ch in s.chars() {
+        if esc {
+            out.push(ch);
+            esc = !ch.is_ascii_alphabetic();
+        } else if ch == '\x1b' {
+            out.push(ch);
+            esc = true;
+        } else if n < width {
+            out.push(ch);
+            n += 1;
+        }
+    }
+    if s.contains('\x1b') {
+        out.push_str("\x1b[0m");
+    }
+    out
+}
+
+fn retry_text(v: &TargetView, now: Instant) -> String {
+    match &v.down {
+        Some(d) => format!(
+            "disconnected since {}, retrying in {}: {}",
+            timestamp(d.since),
+            age(d
+                .retry_at
+                .saturating_duration_since(now)
+                .as_secs_f64()
+                .ceil()),
+            d.error
+        ),
+        None => String::new(),
+    }
+}
+
+fn trend(history: &[Option<Point>], n: usize, f: impl Fn(&Point) -> f64) -> Vec<Option<f64>> {
+    let start = history.len().saturating_sub(n);
+    history[start..].iter().map(|p| p.map(|p| f(&p))).collect()
+}
+
+fn window_max(values: &[Option<f64>]) -> f64 {
+    values.iter().flatten().fold(0.0, |a: f64, b| a.max(*b))
+}
+
+/// The full-screen view of a round, as lines (at most `height`).
+pub fn frame(round: &Round, width: u16, height: u16, st: &Style, now: Instant) -> Vec<String> {
+    let w = usize::from(width).max(20);
+    let st = Style {
+        width: Some(width),
+        ..*st
+    };
+    let mut out = Vec::new();
+    let title = if round.targets.len() == 1 {
+        round.targets[0].target.clone()
+    } else {
+        format!("{} targets", round.targets.len())
+    };
+    out.push(format!(
+        "{}  {}  every {}  {}  sample {}   q quits",
+        st.bold("pgconn watch"),
+        title,
+        humantime::format_duration(round.interval),
+        timestamp(round.time),
+        round.number
+    ));
+    out.push(String::new());
+    if round.targets.len() == 1 {
+        single(&round.targets[0], w, &st, now, &mut out);
+    } else {
+        many(round, &st, now, &mut out);
+    }
+    out.truncate(usize::from(height));
+    out
+}
+
+fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<String>) {
+    if v.down.is_some() {
+        out.push(st.paint(&retry_text(v, now), Level::Critical));
+        out.push(String::new());
+    }
+    let Some(r) = &v.report else {
+        if v.down.is_none() {
+            out.push("waiting for the first sample".into());
+        }
+        return;
+    };
+    let c = &r.capacity;
+    out.push(format!(
+        "capacity   {} of {} usable slots used ({:.0}%), {} left  (max_connections {}, reserved {})",
+        c.used,
+        c.usable_slots,
+        c.used_percent,
+        c.slots_left,
+        c.max_connections,
+        c.max_connections - c.usable_slots
+    ));
+    let mut parts: Vec<String> = Vec::new();
+    for s in KNOWN_STATES {
+        let n = r.states.get(&state_key(s)).copied().unwrap_or(0);
+        if n > 0 || matches!(s, "active" | "idle" | "idle in transaction") {
+            parts.push(format!("{s} {n}"));
+        }
+    }
+    if r.not_visible > 0 {
+        parts.push(format!("not visible {}", r.not_visible));
+    }
+    out.push(format!("sessions   {}", parts.join(" · ")));
+    out.push(format!(
+        "ages       oldest idle {} · oldest idle in transaction {} · oldest transaction {}",
+        opt_age(r.idle.oldest_seconds),
+        opt_age(r.oldest_idle_in_transaction_seconds),
+        opt_age(r.oldest_transaction_seconds)
+    ));
+    let level = r.verdict.status;
+    let mut reasons = r.verdict.reasons.iter();
+    out.push(format!(
+        "verdict    {}  {}",
+        st.paint(level.as_str(), level),
+        reasons.next().map(String::as_str).unwrap_or("")
+    ));
+    for reason in reasons.take(2) {
+        out.push(format!("           {reason}"));
+    }
+    out.push(String::new());
+
+    let spark_w = w.saturating_sub(14 + 18).max(10);
+    let n = v.history.len().min(spark_w);
+    out.push(format!(
+        "trend      last {n} sample{} (used from 0 to the {} usable slots; idle and idle in tx from 0 to their maximum)",
+        if n == 1 { "" } else { "s" },
+        c.usable_slots
+    ));
+    let ch = v.change.unwrap_or_default();
+    let used = trend(&v.history, spark_w, |p| p.used as f64);
+    let idle = trend(&v.history, spark_w, |p| p.idle as f64);
+    let tx = trend(&v.history, spark_w, |p| p.idle_in_transaction as f64);
+    let now_p = Point {
+        used: c.used,
+        idle: r.states.get("idle").copied().unwrap_or(0),
+        idle_in_transaction: iit(r)
+            + r.states
+                .get("idle_in_transaction_aborted")
+                .copied()
+                .unwrap_or(0),
+    };
+    let row = |label: &str, spark: String, now: i64, change: i64| {
+        format!(
+            "  {label:<11} {spark:<spark_w$}  {now:>6} {:>7}",
+            if v.change.is_some() {
+                signed(change)
+            } else {
+                String::new()
+            }
+        )
+    };
+    out.push(format!(
+        "  {:<11} {:<spark_w$}  {:>6} {:>7}",
+        "", "", "now", "change"
+    ));
+    out.push(row(
+        "used",
+        sparkline(&used, f64::from(c.usable_slots)),
+        now_p.used,
+        ch.used,
+    ));
+    out.push(row(
+        "idle",
+        sparkline(&idle, window_max(&idle)),
+        now_p.idle as i64,
+        ch.idle,
+    ));
+    out.push(row(
+        "idle in tx",
+        sparkline(&tx, window_max(&tx)),
+        now_p.idle_in_transaction as i64,
+        ch.idle_in_transaction,
+    ));
+    out.push(String::new());
+
+    if !r.groups.is_empty() {
+        let mut t = st.table();
+        let mut header: Vec<String> = r.group_by.iter().map(|k| k.to_uppercase()).collect();
+        header
+            .extend(["SESSIONS", "ACTIVE", "IDLE", "IDLE IN TX", "OLDEST IDLE"].map(String::from));
+        t.set_header(st.header(&header.iter().map(String::as_str).collect::<Vec<_>>()));
+        for g in &r.groups {
+            let mut row: Vec<Cell> = r
+                .group_by
+                .iter()
+                .map(|k| {
+                    Cell::new(
+                        g.key
+                            .get(k)
+                            .cloned()
+                            .flatten()
+                            .unwrap_or_else(|| "?".into()),
+                    )
+                })
+                .collect();
+            let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
+            for n in [
+                g.sessions,
+                get("active"),
+                get("idle"),
+                get("idle_in_transaction") + get("idle_in_transaction_aborted"),
+            ] {
+                row.push(Cell::new(n).set_alignment(CellAlignment::Right));
+            }
+            row.push(Cell::new(opt_age(g.oldest_idle_seconds)).set_alignment(CellAlignment::Right));
+            t.add_row(row);
+        }
+        out.extend(t.to_string().lines().map(String::from));
+    }
+}
+
+fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
+    let spark_w = 20;
+    let mut t = st.table();
+    t.set_header(st.header(&[
+        "TARGET",
+        "VERDICT",
+        "USED",
+        "USABLE",
+        "USED%",
+        "LEFT",
+        "ACTIVE",
+        "IDLE",
+        "IDLE IN TX",
+        "TREND (USED)",
+        "CHANGE",
+        "DETAIL",
+    ]));
+    let right = |c: String| Cell::new(c).set_alignment(CellAlignment::Right);
+    for v in &round.targets {
+        let mut row = vec![Cell::new(&v.target)];
+        match (&v.report, &v.down) {
+            (Some(r), down) => {
+                let c = &r.capacity;
+                let level = if down.is_some() {
+                    Level::Critical
+                } else {
+                    r.verdict.status
+                };
+                row.push(st.level_cell(
+                    if down.is_some() {
+                        "DOWN"
+                    } else {
+                        level.as_str()
+                    },
+                    level,
+                ));
+                row.push(right(c.used.to_string()));
+                row.push(right(c.usable_slots.to_string()));
+                row.push(right(format!("{:.0}%", c.used_percent)));
+                row.push(right(c.slots_left.to_string()));
+                row.push(right(
+                    r.states.get("active").copied().unwrap_or(0).to_string(),
+                ));
+                row.push(right(
+                    r.states.get("idle").copied().unwrap_or(0).to_string(),
+                ));
+                row.push(right(iit(r).to_string()));
+                let used = trend(&v.history, spark_w, |p| p.used as f64);
+                row.push(Cell::new(sparkline(&used, f64::from(c.usable_slots))));
+                row.push(right(
+                    v.change.map(|c: Change| signed(c.used)).unwrap_or_default(),
+                ));
+                row.push(Cell::new(if down.is_some() {
+                    retry_text(v, now)
+                } else if level != Level::Ok {
+                    r.verdict.reasons.first().cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }));
+            }
+            (None, Some(_)) => {
+                row.push(st.level_cell("DOWN", Level::Critical));
+                row.extend((0..9).map(|_| Cell::new("")));
+                row.push(Cell::new(retry_text(v, now)));
+            }
+            (None, None) => {
+                row.push(Cell::new("…"));
+                row.extend((0..10).map(|_| Cell::new("")));
+            }
+        }
+        t.add_row(row);
+    }
+    out.extend(t.to_string().lines().map(String::from));
+}
+
+/// The terminal in full-screen mode; dropping it restores the terminal.
+pub struct Screen {
+    out: io::Stdout,
+}
+
+fn restore() {
+    let mut out = io::stdout();
+    let _ = queue!(out, cursor::Show, terminal::LeaveAlternateScreen);
+    let _ = out.flush();
+    let _ = terminal::disable_raw_mode();
+}
+
+impl Screen {
+    pub fn enter() -> Result<Screen> {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            prev(info);
+        }));
+        let mut out = io::stdout();
+        terminal::enable_raw_mode()?;
+        queue!(out, terminal::EnterAlternateScreen, cursor::Hide)?;
+        out.flush()?;
+        Ok(Screen { out })
+    }
+
+    pub fn draw(&mut self, lines: &[String], width: u16) -> Result<()> {
+        queue!(self.out, cursor::MoveTo(0, 0))?;
+        for (i, l) in lines.iter().enumerate() {
+            queue!(
+                self.out,
+                cursor::MoveTo(0, i as u16),
+                Print(fit(l, usize::from(width))),
+                terminal::Clear(terminal::ClearType::UntilNewLine)
+            )?;
+        }
+        queue!(
+            self.out,
+            cursor::MoveTo(0, lines.len() as u16),
+            terminal::Clear(terminal::ClearType::FromCursorDown)
+        )?;
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+fn quits(e: &event::Event) -> bool {
+    match e {
+        event::Event::Key(k) if k.is_press() => {
+            matches!(
+                k.code,
+                event::KeyCode::Char('q' | 'Q') | event::KeyCode::Esc
+            ) || (k.code == event::KeyCode::Char('c')
+                && k.modifiers.contains(event::KeyModifiers::CONTROL))
+        }
+        _ => false,
+    }
+}
+
+/// Show rounds full-screen until `q`, Esc, Ctrl-C, SIGTERM/SIGHUP or the last round (--count).
+/// Returns the last round shown.
+pub fn full_screen(
+    rx: &mpsc::Receiver<Round>,
+    stop: &Arc<AtomicBool>,
+    st: &Style,
+) -> Result<Option<Round>> {
+    let signalled = Arc::clone(stop);
+    // Raw mode turns Ctrl-C into a key; this catches SIGTERM and SIGHUP (and SIGINT sent by kill).
+    let _ = ctrlc::set_handler(move || signalled.store(true, Ordering::Relaxed));
+    let mut screen = Screen::enter()?;
+    let mut last: Option<Round> = None;
+    let mut dirty = true;
+    let mut redrawn = Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(r) => {
+                last = Some(r);
+                dirty = true;
+            }
+            Err(mpsc::TryRecvError::Empty) => {}
+            Err(mpsc::TryRecvError::Disconnected) => break,
+        }
+        let any_down = last
+            .as_ref()
+            .is_some_and(|r| r.targets.iter().any(|t| t.down.is_some()));
+        if any_down && redrawn.elapsed() >= Duration::from_secs(1) {
+            dirty = true;
+        }
+        if dirty {
+            let (w, h) = terminal::size().unwrap_or((80, 24));
+            let lines = match &last {
+                Some(r) => frame(r, w, h, st, Instant::now()),
+                None => vec![format!(
+                    "{}  connecting…   q quits",
+                    st.bold("pgconn watch")
+                )],
+            };
+            screen.draw(&lines, w)?;
+            dirty = false;
+            redrawn = Instant::now();
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if event::poll(Duration::from_millis(100))? {
+            let e = event::read()?;
+            if quits(&e) {
+                break;
+            }
+            if matches!(e, event::Event::Resize(..)) {
+                dirty = true;
+            }
+        }
+    }
+    drop(screen);
+    Ok(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_scale_from_zero_to_max() {
+        let v: Vec<Option<f64>> = [0.0, 1.0, 4.0, 8.0].iter().map(|x| Some(*x)).collect();
+        assert_eq!(sparkline(&v, 8.0), "▁▁▄█");
+        assert_eq!(sparkline(&[Some(3.0), None, Some(9.0)], 8.0), "▃ █");
+        assert_eq!(sparkline(&[Some(5.0)], 0.0), "▁");
+        assert_eq!(sparkline(&[], 10.0), "");
+    }
+
+    #[test]
+    fn changes_are_signed() {
+        assert_eq!(signed(3), "+3");
+        assert_eq!(signed(-2), "-2");
+        assert_eq!(signed(0), "0");
+    }
+
+    #[test]
+    fn fitting_keeps_escapes_out_of_the_count() {
+        assert_eq!(fit("abcdef", 3), "abc");
+        assert_eq!(fit("ab", 3), "ab");
+        assert_eq!(fit("\x1b[31mabcdef\x1b[0m", 2), "\x1b[31mab\x1b[0m\x1b[0m");
+        assert_eq!(visible_len("\x1b[1mxy\x1b[0m"), 2);
+        assert_eq!(fit("▁▂▃▄", 2), "▁▂");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(86_400 + 3_661);
+        assert_eq!(timestamp(t), "1970-01-02T01:01:01Z");
+    }
+}

@@ -1,0 +1,344 @@
+//! `pgconn advise` and PgBouncer awareness against a real PostgreSQL and a real PgBouncer: findings carry
+//! commands that work as printed, the generated pgbouncer.ini serves queries, and waiting clients show up.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use pgconn::sandbox::Workload;
+use serde_json::Value;
+use support::pgbouncer::PgBouncer;
+use support::{cluster, pgconn, unique};
+
+fn app_role() -> String {
+    static CREATED: std::sync::Once = std::sync::Once::new();
+    CREATED.call_once(|| {
+        support::superuser_client(cluster())
+            .batch_execute("CREATE ROLE advise_app LOGIN")
+            .unwrap();
+    });
+    "advise_app".into()
+}
+
+fn server_pids(app: &str) -> BTreeSet<i32> {
+    let mut c = support::superuser_client(cluster());
+    c.query(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+        &[&app],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// Split a printed command into words (it quotes with single quotes only) and drop the leading `pgconn`.
+fn words(cmd: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for ch in cmd.chars() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    assert_eq!(out.first().map(String::as_str), Some("pgconn"), "{cmd}");
+    out.remove(0);
+    out
+}
+
+fn finding<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+}
+
+#[test]
+fn names_the_leaking_application_first_and_its_command_removes_the_leak() {
+    let c = cluster();
+    let tag = unique("adv");
+    let role = app_role();
+    let leaky = format!("{tag}-leaky");
+    let fine = format!("{tag}-fine");
+    let mut w = Workload::new();
+    w.idle(c, 12, &role, "postgres", &leaky).unwrap();
+    w.idle(c, 2, &role, "postgres", &fine).unwrap();
+    w.active(c, 1, &role, "postgres", &fine, 60).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let v = pgconn()
+        .args([
+            "advise",
+            "--json",
+            "--app",
+            &format!("{tag}-*"),
+            "--leak-idle-age",
+            "1s",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    let first = &v["findings"][0];
+    assert_eq!(first["id"], "leak_suspect", "{v:#}");
+    assert!(first["title"].as_str().unwrap().contains(&leaky));
+    assert_eq!(first["severity"], "warning");
+    for key in ["evidence", "why", "recommendation", "commands"] {
+        assert!(!first[key].is_null(), "{key}");
+    }
+    let leak_findings: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "leak_suspect")
+        .collect();
+    assert_eq!(
+        leak_findings.len(),
+        1,
+        "the fine application is not a suspect"
+    );
+
+    // Run the suggested command as printed (plus --yes: there is no terminal here).
+    let cmd = first["commands"][0].as_str().unwrap();
+    let before_fine = server_pids(&fine);
+    let out = pgconn()
+        .args(words(cmd))
+        .args(["--yes", "--json"])
+        .run()
+        .assert_code(0);
+    assert_eq!(out.json()["summary"]["terminated"], 12, "{}", out.stdout);
+    assert!(
+        support::wait_until(Duration::from_secs(10), || server_pids(&leaky).is_empty()),
+        "leak removed"
+    );
+    assert_eq!(server_pids(&fine), before_fine, "nothing else touched");
+
+    // The pool budget names each application with held / in use / suggested.
+    let budget = finding(&v, "pool_budget").unwrap();
+    let evidence = budget["evidence"].to_string();
+    assert!(
+        evidence.contains(&leaky) && evidence.contains(&fine),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn idle_transactions_and_missing_timeouts_come_with_their_fix() {
+    let c = cluster();
+    let tag = unique("advtx");
+    let role = app_role();
+    let db = tag.replace('-', "_");
+    let mut su = support::superuser_client(c);
+    su.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+    let mut w = Workload::new();
+    w.idle_in_transaction(c, 2, &role, &db, &tag).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let v = pgconn()
+        .args([
+            "advise",
+            "--json",
+            "--app",
+            &tag,
+            "--idle-in-transaction-age",
+            "1s",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    let iit = finding(&v, "idle_in_transaction").expect("idle in transaction finding");
+    assert!(
+        iit["title"].as_str().unwrap().starts_with("2 session"),
+        "{iit}"
+    );
+    let timeout =
+        finding(&v, "timeout_unset_idle_in_transaction_session_timeout").expect("timeout finding");
+    assert!(timeout["title"].as_str().unwrap().contains(&db));
+    let tune_cmd = timeout["commands"][0].as_str().unwrap();
+    assert!(
+        tune_cmd.contains("tune set idle_in_transaction_session_timeout=5min")
+            && tune_cmd.contains(&db),
+        "{tune_cmd}"
+    );
+
+    // The idle-in-transaction command, run as printed (with --app to stay within this test), removes them.
+    let cmd = iit["commands"][0].as_str().unwrap();
+    let out = pgconn()
+        .args(words(cmd))
+        .args(["--app", &tag, "--yes", "--json"])
+        .run()
+        .assert_code(0);
+    assert_eq!(out.json()["summary"]["terminated"], 2);
+
+    // Once the database has the timeout, the finding goes away for it.
+    su.batch_execute(&format!(
+        "ALTER DATABASE {db} SET idle_in_transaction_session_timeout = '5min'"
+    ))
+    .unwrap();
+    let mut w2 = Workload::new();
+    w2.idle(c, 1, &role, &db, &tag).unwrap();
+    let v = pgconn()
+        .args(["advise", "--json", "--app", &tag])
+        .run()
+        .assert_code(0)
+        .json();
+    assert!(
+        finding(&v, "timeout_unset_idle_in_transaction_session_timeout").is_none(),
+        "{v:#}"
+    );
+    assert!(finding(&v, "timeout_unset_statement_timeout").is_some());
+}
+
+#[test]
+fn the_generated_pgbouncer_ini_serves_queries() {
+    let c = cluster();
+    let tag = unique("advpgb");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 25, &role, "postgres", &tag).unwrap();
+    let v = pgconn()
+        .args(["advise", "--json", "--app", &tag])
+        .run()
+        .assert_code(0)
+        .json();
+    let f =
+        finding(&v, "pgbouncer_recommended").expect("PgBouncer recommended for 25 idle sessions");
+    let ini = f["config"].as_str().unwrap();
+    assert!(ini.contains("pool_mode = transaction"));
+    for key in [
+        "default_pool_size",
+        "max_client_conn",
+        "reserve_pool_size",
+        "server_idle_timeout",
+    ] {
+        assert!(ini.contains(key), "{key} in {ini}");
+    }
+    let bouncer = PgBouncer::start(ini, &["postgres"]);
+    let mut client = bouncer.client("postgres");
+    let one: i32 = client.query_one("SELECT 1", &[]).unwrap().get(0);
+    assert_eq!(one, 1, "a round trip through the generated configuration");
+}
+
+#[test]
+fn pgbouncer_waiting_clients_and_its_server_connections_are_recognised() {
+    let c = cluster();
+    let ini = format!(
+        "[databases]\npostgres = host={} port={} dbname=postgres\n[pgbouncer]\npool_mode = transaction\n\
+         default_pool_size = 1\nreserve_pool_size = 0\nmax_client_conn = 50\n",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let bouncer = PgBouncer::start(&ini, &["postgres"]);
+    let mut holder = bouncer.client("postgres");
+    holder.batch_execute("BEGIN; SELECT 1").unwrap(); // holds the only server connection
+    let port = bouncer.port;
+    let waiter = std::thread::spawn(move || {
+        let mut c = postgres::Config::new()
+            .host("127.0.0.1")
+            .port(port)
+            .user("postgres")
+            .dbname("postgres")
+            .connect(postgres::NoTls)
+            .unwrap();
+        c.query_one("SELECT 1", &[]).unwrap();
+    });
+    let console = bouncer.console();
+    let mut v = Value::Null;
+    assert!(
+        support::wait_until(Duration::from_secs(10), || {
+            v = pgconn()
+                .args(["status", "--json", "--pgbouncer", &console])
+                .run()
+                .assert_code(0)
+                .json();
+            v["pgbouncer"]["clients_waiting"].as_i64().unwrap_or(0) >= 1
+        }),
+        "a waiting client shows up: {v:#}"
+    );
+    assert_eq!(v["pgbouncer"]["pools"][0]["servers_active"], 1);
+    assert!(v["via_pgbouncer"].as_i64().unwrap() >= 1);
+
+    // The server connection is recognised in sessions (by pid from SHOW SERVERS).
+    let s = pgconn()
+        .args(["sessions", "--json", "--pgbouncer", &console])
+        .run()
+        .assert_code(0)
+        .json();
+    let marked: Vec<&Value> = s["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["via_pgbouncer"] == true)
+        .collect();
+    assert_eq!(marked.len(), 1, "{s:#}");
+    assert_eq!(marked[0]["state"], "idle in transaction");
+
+    let a = pgconn()
+        .args(["advise", "--json", "--pgbouncer", &console])
+        .run()
+        .assert_code(0)
+        .json();
+    let sat = finding(&a, "pgbouncer_pool_saturated").expect("saturated pool finding");
+    assert!(sat["title"].as_str().unwrap().contains("waiting"));
+    assert!(
+        finding(&a, "pgbouncer_recommended").is_none(),
+        "already behind a PgBouncer"
+    );
+
+    holder.batch_execute("COMMIT").unwrap();
+    waiter.join().unwrap();
+}
+
+#[test]
+fn pgbouncer_pools_larger_than_the_server_are_flagged() {
+    let c = cluster();
+    let ini = format!(
+        "[databases]\npostgres = host={} port={} dbname=postgres pool_size=400\n[pgbouncer]\npool_mode = transaction\n",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let bouncer = PgBouncer::start(&ini, &["postgres"]);
+    let mut client = bouncer.client("postgres");
+    client.query_one("SELECT 1", &[]).unwrap();
+    let a = pgconn()
+        .args(["advise", "--json", "--pgbouncer", &bouncer.console()])
+        .run()
+        .assert_code(0)
+        .json();
+    let f = finding(&a, "pgbouncer_pools_exceed_server").expect("oversized pools finding");
+    assert!(f["title"].as_str().unwrap().contains("400"), "{f}");
+}
+
+#[test]
+fn on_the_sandbox_advise_names_leaky_worker_first() {
+    let out = pgconn()
+        .no_cluster_env()
+        .args(["sandbox", "--leak", "30", "--", "advise", "--json"])
+        .run()
+        .assert_code(0);
+    let v = out.json();
+    let first = &v["findings"][0];
+    assert_eq!(first["id"], "leak_suspect", "{v:#}");
+    assert!(first["title"].as_str().unwrap().contains("leaky-worker"));
+    assert!(first["commands"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("pgconn kill-idle --app leaky-worker"));
+}

@@ -1,0 +1,577 @@
+//! `pgconn check` and the Prometheus output against a real PostgreSQL: thresholds at and just past their
+//! boundaries in all three forms, a full server, an unreachable target, the exposition parsed by a real
+//! parser and compared with the server's numbers, and atomic `--output`.
+
+mod support;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use prometheus_parse::{Scrape, Value};
+use support::{cluster, pgconn, start_cluster, unique, Cluster, ClusterOptions, Workload};
+
+/// A port on 127.0.0.1 nothing listens on.
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn scrape(text: &str) -> Scrape {
+    Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap()
+}
+
+/// Value of a sample whose labels include all of `labels`.
+fn value(s: &Scrape, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    s.samples
+        .iter()
+        .find(|x| x.metric == metric && labels.iter().all(|(k, v)| x.labels.get(k) == Some(*v)))
+        .map(|x| match x.value {
+            Value::Gauge(v) | Value::Untyped(v) | Value::Counter(v) => v,
+            _ => panic!("{metric} is not a plain value"),
+        })
+}
+
+fn setting(c: &Cluster, name: &str) -> i64 {
+    support::ground_truth_count(c, &format!("SELECT current_setting('{name}')::int"))
+}
+
+/// With max_connections 10 and 2 reserved slots, 3 idle sessions plus the check itself use 4 of the 8
+/// usable slots: 50%, 4 used, 4 left. Each form fires exactly at that boundary and not one step past it.
+#[test]
+fn capacity_thresholds_at_and_just_past_their_boundaries() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 10,
+        superuser_reserved_connections: Some(2),
+        ..ClusterOptions::default()
+    });
+    let mut w = Workload::new();
+    w.idle(&c, 3, "postgres", "postgres", "filler").unwrap();
+
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["check", "--format", "json"])
+        .run()
+        .assert_code(0)
+        .json();
+    let used = &v["targets"][0]["measurements"][0];
+    assert_eq!(used["name"], "used");
+    assert_eq!(used["value"], 4.0, "3 sessions and the check itself: {v}");
+    assert_eq!(used["max"], 8.0);
+    assert_eq!(
+        setting(&c, "max_connections") - setting(&c, "superuser_reserved_connections"),
+        8
+    );
+
+    let cases: &[(&str, &str, i32)] = &[
+        // percent: 4 of 8 is 50%
+        ("50%", "90%", 1),
+        ("51%", "90%", 0),
+        ("10%", "50%", 2),
+        ("10%", "51%", 1),
+        // count of used slots
+        ("4", "8", 1),
+        ("5", "8", 0),
+        ("1", "4", 2),
+        ("1", "5", 1),
+        // negative: slots left (4 left)
+        ("-4", "-0", 1),
+        ("-3", "-0", 0),
+        ("-8", "-4", 2),
+        ("-8", "-3", 1),
+    ];
+    for (warning, critical, code) in cases {
+        let out = pgconn()
+            .env_cluster(&c)
+            .args(["check", "--warning", warning, "--critical", critical])
+            .run();
+        assert_eq!(
+            out.status, *code,
+            "--warning {warning} --critical {critical}\n{}{}",
+            out.stdout, out.stderr
+        );
+        let state = ["OK", "WARNING", "CRITICAL"][*code as usize];
+        assert!(
+            out.stdout.starts_with(&format!(
+                "PGCONN {state} - 4 of 8 usable slots used (50%), 4 left"
+            )),
+            "{}",
+            out.stdout
+        );
+        assert_eq!(out.stdout.lines().count(), 1, "one line: {}", out.stdout);
+    }
+
+    // Performance data: the used count with the counts at which each threshold fires.
+    let out = pgconn()
+        .env_cluster(&c)
+        .args(["check", "-w", "75%", "-c", "-1"])
+        .assert_code(0);
+    let perf = out.stdout.split_once(" | ").unwrap().1;
+    assert!(
+        perf.starts_with("used=4;6;7;0;8 slots_left=4;;;0;8 max_connections=10 "),
+        "{perf}"
+    );
+}
+
+#[test]
+fn idle_thresholds_count_sessions_idle_longer_than_the_age() {
+    let c = cluster();
+    let tag = unique("idle_check");
+    let mut w = Workload::new();
+    w.idle(c, 3, "postgres", "postgres", &tag).unwrap();
+    std::thread::sleep(Duration::from_millis(1300));
+    let older = support::ground_truth_count(
+        c,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{tag}' AND state = 'idle' \
+             AND now() - state_change > interval '1 second'"
+        ),
+    );
+    assert_eq!(older, 3);
+
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", "--app", tag.as_str(), "--idle-age", "1s"];
+        args.extend_from_slice(extra);
+        pgconn().args(args).run()
+    };
+    let out = run(&["--idle-warning", "3"]).assert_code(1);
+    assert!(
+        out.stdout.contains("3 idle longer than 1s (warning at 3)"),
+        "{}",
+        out.stdout
+    );
+    run(&["--idle-warning", "4"]).assert_code(0);
+    run(&["--idle-warning", "2", "--idle-critical", "3"]).assert_code(2);
+    run(&["--idle-warning", "2", "--idle-critical", "4"]).assert_code(1);
+    // Younger than the age: not counted.
+    let out = pgconn()
+        .args([
+            "check",
+            "--app",
+            &tag,
+            "--idle-age",
+            "1h",
+            "--idle-warning",
+            "1",
+        ])
+        .assert_code(0);
+    assert!(
+        out.stdout.contains("0 idle longer than 1h"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("idle_long=0;1;;0"), "{}", out.stdout);
+}
+
+#[test]
+fn idle_in_transaction_age_thresholds() {
+    let c = cluster();
+    let tag = unique("iit_check");
+    let mut w = Workload::new();
+    w.idle_in_transaction(c, 1, "postgres", "postgres", &tag)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2200));
+    let age_ms = support::ground_truth_count(
+        c,
+        &format!(
+            "SELECT (extract(epoch FROM now() - state_change) * 1000)::bigint FROM pg_stat_activity \
+             WHERE application_name = '{tag}'"
+        ),
+    );
+    assert!(age_ms >= 2000, "{age_ms}");
+    let at = |ms: i64| format!("{ms}ms");
+    // Just below the age: fires; a minute past it: does not.
+    pgconn()
+        .args([
+            "check",
+            "--app",
+            &tag,
+            "--idle-in-transaction-warning",
+            &at(age_ms - 500),
+        ])
+        .assert_code(1);
+    pgconn()
+        .args([
+            "check",
+            "--app",
+            &tag,
+            "--idle-in-transaction-warning",
+            &at(age_ms + 60_000),
+        ])
+        .assert_code(0);
+    let out = pgconn()
+        .args([
+            "check",
+            "--app",
+            &tag,
+            "--idle-in-transaction-warning",
+            "1s",
+            "--idle-in-transaction-critical",
+            &at(age_ms - 500),
+        ])
+        .assert_code(2);
+    assert!(
+        out.stdout.contains("oldest idle in transaction"),
+        "{}",
+        out.stdout
+    );
+    let v = pgconn()
+        .args([
+            "check",
+            "--app",
+            &tag,
+            "--json",
+            "--idle-in-transaction-critical",
+            "1h",
+        ])
+        .json();
+    let m = v["targets"][0]["measurements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "oldest_idle_in_transaction")
+        .unwrap()
+        .clone();
+    assert!(
+        m["value"].as_f64().unwrap() * 1000.0 >= (age_ms - 50) as f64,
+        "{m}"
+    );
+    assert_eq!(m["critical"], 3600.0);
+    assert_eq!(m["unit"], "s");
+}
+
+/// A server with max_connections 3 and 1 reserved slot, filled by an ordinary role.
+#[test]
+fn a_full_server_is_critical() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 3,
+        superuser_reserved_connections: Some(1),
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 2, "app", "postgres", "filler").unwrap();
+
+    // The ordinary role is refused: 53300.
+    let out = pgconn()
+        .env_cluster(&c)
+        .env("PGUSER", "app")
+        .arg("check")
+        .assert_code(2);
+    assert!(
+        out.stdout.starts_with("PGCONN CRITICAL - server full: "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("53300"), "{}", out.stdout);
+    let v = pgconn()
+        .env_cluster(&c)
+        .env("PGUSER", "app")
+        .args(["check", "--json"])
+        .run()
+        .assert_code(2)
+        .json();
+    assert_eq!(v["status"], "CRITICAL");
+    assert_eq!(v["exit_code"], 2);
+    assert_eq!(v["targets"][0]["error_kind"], "full");
+    assert_eq!(v["targets"][0]["sqlstate"], "53300");
+    // Not an "unreachable" case: --unreachable unknown does not soften it.
+    pgconn()
+        .env_cluster(&c)
+        .env("PGUSER", "app")
+        .args(["check", "--unreachable", "unknown"])
+        .assert_code(2);
+
+    // A superuser gets in through the reserved slot and sees 3 used of 2 usable, none left.
+    let out = pgconn()
+        .env_cluster(&c)
+        .args(["check", "-w", "100%", "-c", "100%"])
+        .assert_code(2);
+    assert!(
+        out.stdout
+            .starts_with("PGCONN CRITICAL - 3 of 2 usable slots used (150%), 0 left"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn an_unreachable_target_is_critical_unless_told_unknown() {
+    let port = closed_port().to_string();
+    let out = pgconn()
+        .args(["check", "-h", "127.0.0.1", "-p", &port])
+        .assert_code(2);
+    assert!(
+        out.stdout.starts_with("PGCONN CRITICAL - unreachable: "),
+        "{}",
+        out.stdout
+    );
+    let out = pgconn()
+        .args([
+            "check",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--unreachable",
+            "unknown",
+        ])
+        .assert_code(3);
+    assert!(
+        out.stdout.starts_with("PGCONN UNKNOWN - unreachable: "),
+        "{}",
+        out.stdout
+    );
+    let v = pgconn()
+        .args(["check", "-h", "127.0.0.1", "-p", &port, "--format", "json"])
+        .run()
+        .assert_code(2)
+        .json();
+    assert_eq!(v["targets"][0]["error_kind"], "unreachable");
+    assert_eq!(
+        v["targets"][0]["target"],
+        format!("127.0.0.1:{port}/postgres")
+    );
+    // Prometheus: the check's state and pgconn_up 0.
+    let out = pgconn()
+        .args([
+            "check",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--format",
+            "prometheus",
+        ])
+        .assert_code(2);
+    let s = scrape(&out.stdout);
+    assert_eq!(value(&s, "pgconn_up", &[]), Some(0.0));
+    assert_eq!(value(&s, "pgconn_check_status", &[]), Some(2.0));
+}
+
+#[test]
+fn usage_errors_are_unknown() {
+    for args in [
+        &["check", "--warning", "5x"][..],
+        &["check", "--critical", "120%"],
+        &["check", "--no-such-flag"],
+        &["check", "--json", "--format", "nagios"],
+    ] {
+        let out = pgconn().args(args).assert_code(3);
+        assert!(
+            out.stdout.starts_with("PGCONN UNKNOWN - "),
+            "{args:?}: {}",
+            out.stdout
+        );
+        assert!(!out.stderr.is_empty());
+    }
+    // Help is not an error.
+    pgconn().args(["check", "--help"]).assert_code(0);
+}
+
+#[test]
+fn prometheus_numbers_match_the_server() {
+    let c = cluster();
+    let tag = unique("prom");
+    let mut w = Workload::new();
+    w.idle(c, 2, "postgres", "postgres", &format!("{tag}-idle"))
+        .unwrap();
+    w.idle_in_transaction(c, 1, "postgres", "postgres", &format!("{tag}-iit"))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let before = support::ground_truth_count(
+        c,
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+    );
+    let out = pgconn()
+        .args([
+            "status",
+            "--format",
+            "prometheus",
+            "--app",
+            &format!("{tag}-*"),
+            "--by",
+            "application",
+        ])
+        .assert_code(0);
+    let after = support::ground_truth_count(
+        c,
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+    );
+    let iit_age = support::ground_truth_count(
+        c,
+        &format!(
+            "SELECT (extract(epoch FROM now() - state_change) * 1000)::bigint FROM pg_stat_activity \
+             WHERE application_name = '{tag}-iit'"
+        ),
+    ) as f64
+        / 1000.0;
+    let s = scrape(&out.stdout);
+    let target = format!("{}:{}/postgres", c.socket_dir().display(), c.port());
+    let t = [("target", target.as_str())];
+
+    for family in [
+        "pgconn_up",
+        "pgconn_max_connections",
+        "pgconn_reserved_slots",
+        "pgconn_usable_slots",
+        "pgconn_used_slots",
+        "pgconn_slots_left",
+        "pgconn_sessions",
+        "pgconn_group_sessions",
+        "pgconn_oldest_idle_seconds",
+        "pgconn_oldest_idle_in_transaction_seconds",
+    ] {
+        assert!(s.docs.contains_key(family), "no HELP for {family}");
+        assert!(
+            out.stdout.contains(&format!("# TYPE {family} gauge\n")),
+            "no TYPE for {family}"
+        );
+    }
+    let max = setting(c, "max_connections") as f64;
+    let reserved = setting(c, "superuser_reserved_connections") as f64;
+    assert_eq!(value(&s, "pgconn_up", &t), Some(1.0));
+    assert_eq!(value(&s, "pgconn_max_connections", &t), Some(max));
+    assert_eq!(value(&s, "pgconn_reserved_slots", &t), Some(reserved));
+    assert_eq!(value(&s, "pgconn_usable_slots", &t), Some(max - reserved));
+    let used = value(&s, "pgconn_used_slots", &t).unwrap();
+    // Other tests of this binary come and go: the count lies between two readings (plus pgconn itself).
+    let (lo, hi) = (before.min(after) as f64, (before.max(after) + 1) as f64);
+    assert!(
+        used >= lo - 10.0 && used <= hi + 10.0 && used >= 4.0,
+        "used {used} vs {before}..{after}"
+    );
+    assert_eq!(
+        value(&s, "pgconn_slots_left", &t),
+        Some(max - reserved - used)
+    );
+    let state = |st: &str| value(&s, "pgconn_sessions", &[("target", &target), ("state", st)]);
+    assert_eq!(state("idle"), Some(2.0));
+    assert_eq!(state("idle_in_transaction"), Some(1.0));
+    assert_eq!(state("active"), Some(0.0));
+    assert_eq!(state("not_visible"), Some(0.0));
+    let group = |app: &str| {
+        value(
+            &s,
+            "pgconn_group_sessions",
+            &[("target", &target), ("application", app)],
+        )
+    };
+    assert_eq!(group(&format!("{tag}-idle")), Some(2.0));
+    assert_eq!(group(&format!("{tag}-iit")), Some(1.0));
+    let age = value(&s, "pgconn_oldest_idle_in_transaction_seconds", &t).unwrap();
+    assert!(
+        age > 0.0 && age <= iit_age + 0.01,
+        "{age} vs the server's {iit_age}"
+    );
+    assert!(value(&s, "pgconn_oldest_idle_seconds", &t).unwrap() > 0.0);
+
+    // check --format prometheus: the same gauges plus the state.
+    let out = pgconn()
+        .args([
+            "check",
+            "--format",
+            "prometheus",
+            "--app",
+            &format!("{tag}-*"),
+        ])
+        .assert_code(0);
+    let s = scrape(&out.stdout);
+    assert_eq!(value(&s, "pgconn_check_status", &t), Some(0.0));
+    assert_eq!(value(&s, "pgconn_max_connections", &t), Some(max));
+}
+
+#[test]
+fn label_values_are_escaped_for_the_text_format() {
+    let c = cluster();
+    let tag = unique("esc");
+    let app = format!("{tag} say \"hi\" \\ back");
+    let mut w = Workload::new();
+    w.idle(c, 1, "postgres", "postgres", &app).unwrap();
+    let out = pgconn()
+        .args([
+            "status",
+            "--format",
+            "prometheus",
+            "--app",
+            &format!("{tag}*"),
+            "--by",
+            "application",
+        ])
+        .assert_code(0);
+    let escaped = format!("application=\"{tag} say \\\"hi\\\" \\\\ back\"");
+    assert!(out.stdout.contains(&escaped), "{}", out.stdout);
+}
+
+#[test]
+fn output_is_written_atomically_and_kept_when_a_run_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgconn.prom");
+    let out = pgconn()
+        .args(["status", "--format", "prometheus", "--output"])
+        .arg(&file)
+        .assert_code(0);
+    assert_eq!(out.stdout, "", "nothing on stdout with --output");
+    let first = std::fs::read(&file).unwrap();
+    let s = scrape(std::str::from_utf8(&first).unwrap());
+    assert!(s
+        .samples
+        .iter()
+        .any(|x| x.metric == "pgconn_up" && x.value == Value::Gauge(1.0)));
+
+    // A failing run leaves the file as it was (and no temporary file behind), and exits non-zero.
+    let port = closed_port().to_string();
+    let out = pgconn()
+        .args([
+            "status",
+            "--format",
+            "prometheus",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--output",
+        ])
+        .arg(&file)
+        .assert_code(1);
+    assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
+    assert_eq!(std::fs::read(&file).unwrap(), first);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["pgconn.prom".to_string()]);
+
+    // The check writes its state too, unreachable or not (the state is the data).
+    let check_file = dir.path().join("check.prom");
+    pgconn()
+        .args([
+            "check",
+            "--format",
+            "prometheus",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "--output",
+        ])
+        .arg(&check_file)
+        .assert_code(2);
+    let s = scrape(&std::fs::read_to_string(&check_file).unwrap());
+    assert!(s.samples.iter().any(|x| x.metric == "pgconn_check_status"));
+
+    // Without --output a failing run still prints pgconn_up 0 on stdout.
+    let out = pgconn()
+        .args([
+            "status",
+            "--format",
+            "prometheus",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+        ])
+        .assert_code(1);
+    let s = scrape(&out.stdout);
+    assert_eq!(value(&s, "pgconn_up", &[]), Some(0.0));
+}

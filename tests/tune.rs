@@ -1,0 +1,937 @@
+//! `pgconn tune` against a real PostgreSQL: set / reset / undo per database, role, role in database and
+//! server, checked against the server's own catalogs (pg_db_role_setting, pg_file_settings, pg_settings of
+//! new sessions). Every test works on its own database / role names; tests that change server-wide settings
+//! hold SYSTEM_LOCK and put everything back.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use support::{cluster, pgconn, unique};
+
+/// ALTER SYSTEM changes are server-wide: one test at a time.
+static SYSTEM_LOCK: Mutex<()> = Mutex::new(());
+
+fn su() -> postgres::Client {
+    support::superuser_client(cluster())
+}
+
+/// A client connected to `db` as `user` (a new session: it reads database / role settings at start).
+fn client_in(db: &str, user: &str) -> postgres::Client {
+    cluster().connect(user, db, "pgconn-tune-test").unwrap()
+}
+
+fn superuser() -> &'static str {
+    cluster().superuser()
+}
+
+/// SQL identifier quoting for the test's own setup statements.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn create_database(name: &str) {
+    su().batch_execute(&format!("CREATE DATABASE {}", ident(name)))
+        .unwrap();
+}
+
+fn create_role(name: &str, extra: &str) {
+    su().batch_execute(&format!("CREATE ROLE {} LOGIN {extra}", ident(name)))
+        .unwrap();
+}
+
+/// Ground truth: setconfig of exactly one (database, role) pair; None = nothing stored there.
+fn stored(database: Option<&str>, role: Option<&str>) -> Option<Vec<String>> {
+    let rows = su()
+        .query(
+            "SELECT s.setconfig FROM pg_db_role_setting s \
+             WHERE s.setdatabase = coalesce((SELECT oid FROM pg_database WHERE datname = $1), 0) \
+               AND s.setrole = coalesce((SELECT oid FROM pg_roles WHERE rolname = $2), 0)",
+            &[&database, &role],
+        )
+        .unwrap();
+    rows.first().map(|r| r.get::<_, Vec<String>>(0))
+}
+
+/// What postgresql.auto.conf holds now (pg_file_settings re-reads the files).
+fn auto_conf() -> Vec<(String, String)> {
+    su().query(
+        "SELECT name, setting FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' \
+         ORDER BY seqno",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
+}
+
+/// A history file of the test's own.
+fn history_file(tag: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(format!("{tag}.jsonl"));
+    (dir, p)
+}
+
+fn tune(args: &[&str]) -> support::PgconnCmd {
+    let mut all = vec!["tune"];
+    all.extend_from_slice(args);
+    pgconn().args(all)
+}
+
+#[test]
+fn set_and_reset_per_database() {
+    let db = unique("tune_db");
+    create_database(&db);
+    let (_d, hist) = history_file("db");
+    let h = hist.to_str().unwrap();
+    let v = tune(&[
+        "set",
+        "statement_timeout=30s",
+        "idle_in_transaction_session_timeout=5m",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    assert_eq!(v["applied"], true);
+    assert_eq!(v["scope"]["kind"], "database");
+    assert_eq!(v["outcome"]["new_sessions_only"], true);
+    let sql: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sql"].as_str().unwrap())
+        .collect();
+    assert!(
+        sql.iter().all(|s| s.starts_with("ALTER DATABASE ")),
+        "{sql:?}"
+    );
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec![
+            "statement_timeout=30s".to_string(),
+            "idle_in_transaction_session_timeout=5min".to_string()
+        ]
+    );
+
+    // tune show reads it back with its source.
+    let v = tune(&["show", "--database", &db, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    let st = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "statement_timeout")
+        .unwrap();
+    assert_eq!(st["value"], "30s");
+    assert_eq!(st["value_in_unit"], 30000.0);
+    assert_eq!(st["unit"], "ms");
+    assert_eq!(st["source"], "database");
+
+    tune(&[
+        "reset",
+        "statement_timeout",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec!["idle_in_transaction_session_timeout=5min".to_string()]
+    );
+    tune(&["reset", "--all", "--database", &db, "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert_eq!(stored(Some(&db), None), None);
+}
+
+#[test]
+fn set_and_reset_per_role_and_per_role_in_database() {
+    let role = unique("tune_role");
+    let db = unique("tune_rdb");
+    create_role(&role, "");
+    create_database(&db);
+    let (_d, hist) = history_file("role");
+    let h = hist.to_str().unwrap();
+
+    tune(&[
+        "set",
+        "lock_timeout=10s",
+        "--role",
+        &role,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        stored(None, Some(&role)).unwrap(),
+        vec!["lock_timeout=10s".to_string()]
+    );
+
+    let v = tune(&[
+        "set",
+        "lock_timeout=2s",
+        "--role",
+        &role,
+        "--in-database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    assert_eq!(v["scope"]["kind"], "role_in_database");
+    assert!(v["changes"][0]["sql"]
+        .as_str()
+        .unwrap()
+        .contains(" IN DATABASE "));
+    assert_eq!(
+        stored(Some(&db), Some(&role)).unwrap(),
+        vec!["lock_timeout=2s".to_string()]
+    );
+    // The role-in-database value wins over the role's own in a new session.
+    let mut c = client_in(&db, &role);
+    let v: String = c
+        .query_one(
+            "SELECT setting FROM pg_settings WHERE name = 'lock_timeout'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(v, "2000");
+
+    tune(&[
+        "reset",
+        "lock_timeout",
+        "--role",
+        &role,
+        "--in-database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    assert_eq!(stored(Some(&db), Some(&role)), None);
+    assert!(
+        stored(None, Some(&role)).is_some(),
+        "the role's own setting stays"
+    );
+    tune(&[
+        "reset",
+        "lock_timeout",
+        "--role",
+        &role,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    assert_eq!(stored(None, Some(&role)), None);
+}
+
+#[test]
+fn five_m_is_five_minutes_in_a_new_session() {
+    let db = unique("tune_5m");
+    create_database(&db);
+    let (_d, hist) = history_file("5m");
+    let v = tune(&[
+        "set",
+        "statement_timeout=5m",
+        "idle_in_transaction_session_timeout=1h30m",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    assert_eq!(v["changes"][0]["input"], "5m");
+    assert_eq!(v["changes"][0]["new"], "5min");
+    assert_eq!(v["changes"][1]["new"], "90min");
+    let mut c = client_in(&db, superuser());
+    let row = c
+        .query_one(
+            "SELECT (SELECT setting FROM pg_settings WHERE name = 'statement_timeout'), \
+                    (SELECT unit FROM pg_settings WHERE name = 'statement_timeout'), \
+                    (SELECT setting FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout')",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "300000");
+    assert_eq!(row.get::<_, String>(1), "ms");
+    assert_eq!(row.get::<_, String>(2), "5400000");
+}
+
+#[test]
+fn hostile_names_work_and_never_inject() {
+    let db = format!(
+        "{} we\"ird; DROP DATABASE postgres; --\\ Db",
+        unique("tune_h")
+    );
+    let role = format!(
+        "{} O'Brien \"x\"; DROP ROLE postgres; \\",
+        unique("tune_hr")
+    );
+    create_database(&db);
+    create_role(&role, "");
+    let (_d, hist) = history_file("hostile");
+    let h = hist.to_str().unwrap();
+    for scope in [
+        vec!["--database", db.as_str()],
+        vec!["--role", role.as_str()],
+        vec!["--role", role.as_str(), "--in-database", db.as_str()],
+    ] {
+        let mut args = vec!["set", "statement_timeout=1min", "--yes", "--history", h];
+        args.extend(scope.iter().copied());
+        tune(&args).run().assert_code(0);
+    }
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec!["statement_timeout=1min".to_string()]
+    );
+    assert_eq!(
+        stored(None, Some(&role)).unwrap(),
+        vec!["statement_timeout=1min".to_string()]
+    );
+    assert_eq!(
+        stored(Some(&db), Some(&role)).unwrap(),
+        vec!["statement_timeout=1min".to_string()]
+    );
+    // A hostile value is a literal, not SQL.
+    tune(&[
+        "set",
+        "application_name=x'; DROP DATABASE postgres; --",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    let mut c = su();
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = 'postgres'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    assert!(stored(Some(&db), None)
+        .unwrap()
+        .contains(&"application_name=x'; DROP DATABASE postgres; --".to_string()));
+
+    // Undo walks back through all of it, hostile names included.
+    for _ in 0..4 {
+        tune(&["undo", "--yes", "--history", h])
+            .run()
+            .assert_code(0);
+    }
+    assert_eq!(stored(Some(&db), None), None);
+    assert_eq!(stored(None, Some(&role)), None);
+    assert_eq!(stored(Some(&db), Some(&role)), None);
+}
+
+#[test]
+fn bad_input_is_rejected_before_any_sql_is_sent() {
+    let db = unique("tune_bad");
+    create_database(&db);
+    let (_d, hist) = history_file("bad");
+    let h = hist.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["statement_timeout=5 fortnights"], "unknown unit"),
+        (&["statement_timeout=soon"], "duration"),
+        (&["statement_timeout=-5s"], "minimum"),
+        (&["statement_timeout=30d"], "maximum"),
+        (&["lock_timeout=1500us"], "whole number of ms"),
+        (&["no_such_setting=1"], "unknown setting"),
+        (&["statment_timeout=1s"], "did you mean statement_timeout"),
+        (&["max_connections=500"], "--system"),
+        (&["default_transaction_isolation=sloppy"], "read committed"),
+        (&["transaction_timeout=1s"], "PostgreSQL 17"),
+        // One good and one bad: nothing at all is applied.
+        (
+            &["statement_timeout=30s", "lock_timeout=abc"],
+            "lock_timeout",
+        ),
+    ];
+    for (pairs, expect) in cases {
+        let mut args = vec!["set"];
+        args.extend_from_slice(pairs);
+        args.extend(["--database", &db, "--yes", "--show-sql", "--history", h]);
+        let out = tune(&args).run().assert_code(2);
+        assert!(out.stderr.contains(expect), "{pairs:?}: {}", out.stderr);
+        assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+        // --show-sql echoes every statement: only reads of the catalog went out.
+        assert!(!out.stderr.contains("ALTER DATABASE"), "{}", out.stderr);
+        assert!(!out.stderr.contains("format("), "{}", out.stderr);
+    }
+    assert_eq!(stored(Some(&db), None), None);
+    assert!(!hist.exists(), "nothing was recorded");
+
+    // A scope that does not exist.
+    let out = tune(&[
+        "set",
+        "statement_timeout=1s",
+        "--database",
+        &unique("tune_nodb"),
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(2);
+    assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let db = unique("tune_dry");
+    create_database(&db);
+    let (_d, hist) = history_file("dry");
+    let v = tune(&[
+        "set",
+        "statement_timeout=30s",
+        "--database",
+        &db,
+        "--dry-run",
+        "--json",
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["applied"], false);
+    assert_eq!(v["changes"][0]["old"], Value::Null);
+    assert_eq!(v["changes"][0]["new"], "30s");
+    assert!(v["changes"][0]["sql"]
+        .as_str()
+        .unwrap()
+        .starts_with("ALTER DATABASE"));
+    assert_eq!(stored(Some(&db), None), None);
+    assert!(!hist.exists());
+}
+
+#[test]
+fn refuses_without_a_terminal_or_yes() {
+    let db = unique("tune_tty");
+    create_database(&db);
+    let (_d, hist) = history_file("tty");
+    let out = tune(&[
+        "set",
+        "statement_timeout=30s",
+        "--database",
+        &db,
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .run()
+    .assert_code(2);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    assert_eq!(stored(Some(&db), None), None);
+    assert!(!hist.exists());
+}
+
+#[test]
+fn prompt_on_a_terminal_acts_only_on_yes() {
+    let db = unique("tune_pty");
+    create_database(&db);
+    let (_d, hist) = history_file("pty");
+    let run = |answer: &str| {
+        let mut builder = tune(&["set", "lock_timeout=3s", "--database", &db])
+            .arg("--history")
+            .arg(&hist)
+            .env("NO_COLOR", "1");
+        let mut p = expectrl::Session::spawn(builder.command()).unwrap();
+        p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+        p.expect("[y/N]").unwrap();
+        p.send_line(answer).unwrap();
+        p.expect(expectrl::Eof).unwrap();
+        p.get_process().wait().unwrap()
+    };
+    let st = run("n");
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 2)), "{st:?}");
+    assert_eq!(stored(Some(&db), None), None);
+    let st = run("y");
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 0)), "{st:?}");
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec!["lock_timeout=3s".to_string()]
+    );
+}
+
+#[test]
+fn undo_restores_exact_previous_values_including_not_set() {
+    let db = unique("tune_undo");
+    create_database(&db);
+    // A value in a form pgconn would not write itself: undo must put back exactly this text.
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} SET statement_timeout = '90'",
+        ident(&db)
+    ))
+    .unwrap();
+    let before = stored(Some(&db), None).unwrap();
+    let (_d, hist) = history_file("undo");
+    let h = hist.to_str().unwrap();
+    tune(&[
+        "set",
+        "statement_timeout=30s",
+        "lock_timeout=5s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec![
+            "statement_timeout=30s".to_string(),
+            "lock_timeout=5s".to_string()
+        ]
+    );
+
+    // The history holds the old state, the scope and the server, never a password.
+    let text = std::fs::read_to_string(&hist).unwrap();
+    assert!(!text.to_lowercase().contains("password"), "{text}");
+    let v = tune(&["history", "--history", h, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    let e = &v["entries"][0];
+    assert_eq!(e["scope"]["database"], db.as_str());
+    assert_eq!(e["changes"][0]["old"], "90");
+    assert_eq!(e["changes"][1]["old"], Value::Null);
+    assert_eq!(e["status"], "applied");
+
+    // Dry run of the undo shows the plan and changes nothing.
+    let v = tune(&["undo", "--dry-run", "--json", "--history", h])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["action"], "undo");
+    assert_eq!(v["applied"], false);
+    assert_eq!(stored(Some(&db), None).unwrap().len(), 2);
+
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert_eq!(stored(Some(&db), None).unwrap(), before);
+
+    let v = tune(&["history", "--history", h, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"][0]["status"], "undone");
+    // Nothing left to undo on this server.
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(1);
+}
+
+#[test]
+fn sessions_connected_before_a_change_are_counted() {
+    let db = unique("tune_old");
+    create_database(&db);
+    let _old = (client_in(&db, superuser()), client_in(&db, superuser()));
+    let (_d, hist) = history_file("old");
+    let v = tune(&[
+        "set",
+        "idle_in_transaction_session_timeout=5min",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    assert_eq!(v["outcome"]["new_sessions_only"], true);
+    assert_eq!(v["outcome"]["sessions_with_old_value"], 2);
+}
+
+#[test]
+fn a_non_owner_gets_a_clear_permission_error() {
+    let db = unique("tune_perm");
+    let role = unique("tune_nobody");
+    create_database(&db);
+    create_role(&role, "");
+    let (_d, hist) = history_file("perm");
+    let h = hist.to_str().unwrap();
+    let out = tune(&[
+        "set",
+        "statement_timeout=30s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .env("PGUSER", &role)
+    .run()
+    .assert_code(1);
+    assert!(out.stderr.contains("permission denied"), "{}", out.stderr);
+    assert!(out.stderr.contains("owner of database"), "{}", out.stderr);
+    assert!(out.stderr.contains("--role"), "{}", out.stderr);
+    assert_eq!(stored(Some(&db), None), None);
+    // The attempt is in the history as failed, so undo skips it.
+    let v = tune(&["history", "--history", h, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"][0]["status"], "failed");
+
+    // ALTER SYSTEM: refused before anything is sent, naming who may and the alternative.
+    let out = tune(&[
+        "set",
+        "statement_timeout=30s",
+        "--system",
+        "--yes",
+        "--history",
+        h,
+    ])
+    .env("PGUSER", &role)
+    .run()
+    .assert_code(1);
+    assert!(
+        out.stderr.contains("ALTER SYSTEM needs a superuser"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--database"), "{}", out.stderr);
+}
+
+#[test]
+fn system_set_reloads_and_reports_pending_restart_then_undo() {
+    let _guard = SYSTEM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let before = auto_conf();
+    let max: i32 = su()
+        .query_one("SELECT current_setting('max_connections')::int", &[])
+        .unwrap()
+        .get(0);
+    let (_d, hist) = history_file("system");
+    let h = hist.to_str().unwrap();
+    let v = tune(&[
+        "set",
+        &format!("max_connections={}", max + 10),
+        "tcp_keepalives_count=7",
+        "--system",
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    let result = std::panic::catch_unwind(|| {
+        assert_eq!(v["applied"], true);
+        assert_eq!(v["outcome"]["reloaded"], true);
+        let effects = v["outcome"]["effects"].as_array().unwrap();
+        let status = |n: &str| {
+            effects
+                .iter()
+                .find(|e| e["name"] == n)
+                .map(|e| e["status"].as_str().unwrap().to_string())
+        };
+        assert_eq!(
+            status("max_connections").as_deref(),
+            Some("pending_restart")
+        );
+        assert_eq!(status("tcp_keepalives_count").as_deref(), Some("applied"));
+        assert!(v["outcome"]["next_steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("restart")));
+        assert!(v["changes"][0]["sql"]
+            .as_str()
+            .unwrap()
+            .starts_with("ALTER SYSTEM SET"));
+        let pending: bool = su()
+            .query_one(
+                "SELECT pending_restart FROM pg_settings WHERE name = 'max_connections'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(pending);
+        let conf = auto_conf();
+        assert!(conf.contains(&("max_connections".into(), (max + 10).to_string())));
+        assert!(conf.contains(&("tcp_keepalives_count".into(), "7".into())));
+    });
+
+    // Put it back, whatever happened above.
+    let v = tune(&["undo", "--yes", "--json", "--history", h])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(auto_conf(), before);
+    let pending: bool = su()
+        .query_one(
+            "SELECT pending_restart FROM pg_settings WHERE name = 'max_connections'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(!pending, "undo took the pending change back out");
+    assert_eq!(v["outcome"]["reloaded"], true);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn system_reset_of_a_value_set_before() {
+    let _guard = SYSTEM_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    su().batch_execute("ALTER SYSTEM SET tcp_keepalives_interval = '25'; ")
+        .unwrap();
+    su().batch_execute("SELECT pg_reload_conf()").unwrap();
+    let (_d, hist) = history_file("sysreset");
+    let h = hist.to_str().unwrap();
+    let v = tune(&[
+        "reset",
+        "tcp_keepalives_interval",
+        "--system",
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    assert_eq!(v["changes"][0]["old"], "25");
+    assert_eq!(v["changes"][0]["new"], Value::Null);
+    assert!(!auto_conf()
+        .iter()
+        .any(|(n, _)| n == "tcp_keepalives_interval"));
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert!(auto_conf().contains(&("tcp_keepalives_interval".into(), "25".into())));
+    su().batch_execute("ALTER SYSTEM RESET tcp_keepalives_interval")
+        .unwrap();
+    su().batch_execute("SELECT pg_reload_conf()").unwrap();
+}
+
+#[test]
+fn presets_expand_and_explicit_pairs_win() {
+    let db = unique("tune_preset");
+    create_database(&db);
+    let v = tune(&["presets", "--json"]).run().assert_code(0).json();
+    let names: Vec<&str> = v["presets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["leak-guard", "runbook"]);
+
+    let (_d, hist) = history_file("preset");
+    tune(&[
+        "set",
+        "--preset",
+        "runbook",
+        "statement_timeout=45s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .run()
+    .assert_code(0);
+    let mut got = stored(Some(&db), None).unwrap();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "idle_in_transaction_session_timeout=5min".to_string(),
+            "statement_timeout=45s".to_string()
+        ]
+    );
+}
+
+#[test]
+fn show_lists_the_connection_settings_for_this_version() {
+    let v = tune(&["--json"]).run().assert_code(0).json();
+    let version: i64 = v["server_version_num"].as_i64().unwrap();
+    let names: Vec<&str> = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "max_connections",
+        "superuser_reserved_connections",
+        "idle_in_transaction_session_timeout",
+        "idle_session_timeout",
+        "statement_timeout",
+        "lock_timeout",
+        "tcp_keepalives_idle",
+        "tcp_keepalives_interval",
+        "tcp_keepalives_count",
+        "client_connection_check_interval",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert_eq!(names.contains(&"reserved_connections"), version >= 160000);
+    assert_eq!(names.contains(&"transaction_timeout"), version >= 170000);
+    let mc = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "max_connections")
+        .unwrap();
+    assert_eq!(mc["restart_required"], true);
+    let iit = v["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "idle_in_transaction_session_timeout")
+        .unwrap();
+    assert!(!iit["recommendation"]["reason"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn history_defaults_to_xdg_state_home_then_home() {
+    let db = unique("tune_xdg");
+    create_database(&db);
+    let state = tempfile::tempdir().unwrap();
+    tune(&["set", "lock_timeout=1s", "--database", &db, "--yes"])
+        .env("XDG_STATE_HOME", state.path())
+        .run()
+        .assert_code(0);
+    assert!(state.path().join("pgconn/tune-history.jsonl").exists());
+    tune(&["undo", "--yes"])
+        .env("XDG_STATE_HOME", state.path())
+        .run()
+        .assert_code(0);
+    assert_eq!(stored(Some(&db), None), None);
+
+    let home = tempfile::tempdir().unwrap();
+    tune(&["set", "lock_timeout=1s", "--database", &db, "--yes"])
+        .home(home.path())
+        .env_remove("XDG_STATE_HOME")
+        .run()
+        .assert_code(0);
+    let file = home.path().join(".local/state/pgconn/tune-history.jsonl");
+    assert!(file.exists());
+    tune(&["undo", "--yes"])
+        .home(home.path())
+        .env_remove("XDG_STATE_HOME")
+        .run()
+        .assert_code(0);
+    assert_eq!(stored(Some(&db), None), None);
+}
+
+#[test]
+fn list_settings_round_trip_exactly() {
+    let db = unique("tune_list");
+    create_database(&db);
+    // One schema whose name holds a comma, stored by PostgreSQL as "a, b".
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} SET search_path = 'a, b'",
+        ident(&db)
+    ))
+    .unwrap();
+    let before = stored(Some(&db), None).unwrap();
+    let (_d, hist) = history_file("list");
+    let h = hist.to_str().unwrap();
+    tune(&[
+        "set",
+        "search_path=\"$user\", app",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    let mut c = client_in(&db, superuser());
+    let path: String = c
+        .query_one("SELECT current_setting('search_path')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(path, "\"$user\", app");
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert_eq!(stored(Some(&db), None).unwrap(), before);
+}
+
+#[test]
+fn a_change_made_while_the_prompt_waits_stops_the_plan() {
+    let db = unique("tune_race");
+    create_database(&db);
+    let (_d, hist) = history_file("race");
+    let mut builder = tune(&["set", "lock_timeout=3s", "--database", &db])
+        .arg("--history")
+        .arg(&hist)
+        .env("NO_COLOR", "1");
+    let mut p = expectrl::Session::spawn(builder.command()).unwrap();
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    p.expect("[y/N]").unwrap();
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} SET lock_timeout = '7s'",
+        ident(&db)
+    ))
+    .unwrap();
+    p.send_line("y").unwrap();
+    let rest = p.expect(expectrl::Eof).unwrap();
+    let text = String::from_utf8_lossy(rest.as_bytes()).to_string();
+    let st = p.get_process().wait().unwrap();
+    assert!(
+        matches!(st, expectrl::WaitStatus::Exited(_, 1)),
+        "{st:?} {text}"
+    );
+    assert!(text.contains("since the plan"), "{text}");
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec!["lock_timeout=7s".to_string()]
+    );
+    assert!(!hist.exists(), "nothing was recorded");
+}
