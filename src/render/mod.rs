@@ -163,11 +163,15 @@ pub fn out(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Pretty JSON on stdout.
+/// Pretty JSON on stdout, written as it is serialized (a list of thousands of sessions is never held in
+/// memory as one string).
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut s = serde_json::to_string_pretty(value)?;
-    s.push('\n');
-    out(&s)
+    let mut w = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    // An io error (a closed pipe) stays an io::Error, which main recognises.
+    serde_json::to_writer_pretty(&mut w, value).map_err(io::Error::from)?;
+    w.write_all(b"\n")?;
+    w.flush()?;
+    Ok(())
 }
 
 /// Compact human age: 45s, 12m03s, 3h12m, 2d04h.
