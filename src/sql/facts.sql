@@ -7,6 +7,6 @@ SELECT current_setting('server_version_num')::int AS version_num,
        pg_backend_pid() AS backend_pid,
        current_user::text AS current_user,
        current_database()::text AS database,
-       coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS is_superuser,
+       current_setting('is_superuser')::bool AS is_superuser,
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats,
        pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend
