@@ -1,7 +1,7 @@
 //! The session model: client backends as pg_stat_activity shows them, the filters every command shares,
 //! and the one snapshot query that reads them (ages computed by the server, never the client clock).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use postgres::types::Type;
@@ -202,8 +202,8 @@ pub struct Snapshot {
     pub sessions: Vec<Session>,
 }
 
-/// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/`, `/*FILTER*/`), so
-/// the snapshot and the signalling statement apply exactly the same conditions.
+/// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/`, `/*FILTER*/`,
+/// `/*SESSION_COLUMNS*/`), so the snapshot and the signalling statement apply exactly the same conditions.
 pub fn assemble(template: &str) -> String {
     fn body(sql: &str) -> &str {
         sql.split_once('\n')
@@ -217,49 +217,146 @@ pub fn assemble(template: &str) -> String {
             body(include_str!("sql/client_backends.sql")),
         )
         .replace("/*FILTER*/", body(include_str!("sql/filter.sql")))
+        .replace(
+            "/*SESSION_COLUMNS*/",
+            body(include_str!("sql/session_columns.sql")),
+        )
 }
 
 static SNAPSHOT_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| assemble(include_str!("sql/snapshot.sql")));
+static SESSIONS_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| assemble(include_str!("sql/sessions.sql")));
 
-/// Read the client sessions in one query.
+/// Positions of the snapshot query's columns.
+struct SnapshotColumns {
+    /// Only in the snapshot query (with the count of all client backends).
+    used: Option<usize>,
+    matches: Option<usize>,
+    pid: usize,
+    database: usize,
+    user: usize,
+    application: usize,
+    client: usize,
+    client_port: usize,
+    state: usize,
+    backend_start: usize,
+    connected_seconds: usize,
+    state_seconds: usize,
+    xact_seconds: usize,
+    query_seconds: usize,
+    never_queried: usize,
+    wait_event_type: usize,
+    wait_event: usize,
+    xmin_age: usize,
+    superuser: usize,
+    own_role: usize,
+    query: usize,
+    visible: usize,
+}
+
+impl SnapshotColumns {
+    fn of(row: &postgres::Row) -> SnapshotColumns {
+        let find = |name: &str| row.columns().iter().position(|c| c.name() == name);
+        let at = |name: &str| {
+            find(name).unwrap_or_else(|| panic!("the session query has no column {name}"))
+        };
+        SnapshotColumns {
+            used: find("used"),
+            matches: find("matches"),
+            pid: at("pid"),
+            database: at("database"),
+            user: at("user"),
+            application: at("application"),
+            client: at("client"),
+            client_port: at("client_port"),
+            state: at("state"),
+            backend_start: at("backend_start"),
+            connected_seconds: at("connected_seconds"),
+            state_seconds: at("state_seconds"),
+            xact_seconds: at("xact_seconds"),
+            query_seconds: at("query_seconds"),
+            never_queried: at("never_queried"),
+            wait_event_type: at("wait_event_type"),
+            wait_event: at("wait_event"),
+            xmin_age: at("xmin_age"),
+            superuser: at("superuser"),
+            own_role: at("own_role"),
+            query: at("query"),
+            visible: at("visible"),
+        }
+    }
+}
+
+/// A server timestamp as RFC 3339 in UTC with microseconds (`2024-05-01T12:00:00.123456Z`), exactly as
+/// `to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')` writes it: the signalling statement
+/// names sessions by that text.
+pub fn format_timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_micros(t).to_string()
+}
+
+/// Read the client sessions in one query, with the number of client backends in use.
 pub fn snapshot(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Snapshot> {
+    let (used, sessions) = read(db, &SNAPSHOT_SQL, filter, with_query)?;
+    Ok(Snapshot { used, sessions })
+}
+
+/// Read the client sessions in one query (without counting all client backends, which `sessions` and
+/// `kill` do not need).
+pub fn sessions(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Vec<Session>> {
+    Ok(read(db, &SESSIONS_SQL, filter, with_query)?.1)
+}
+
+fn read(db: &mut Db, sql: &str, filter: &Filter, with_query: bool) -> Result<(i64, Vec<Session>)> {
     let fp = filter.params();
     let mut params = fp.refs();
     params.push((&with_query, Type::BOOL));
-    let rows = db.query(&SNAPSHOT_SQL, &params)?;
+    let rows = db.query(sql, &params)?;
     let mut used = 0i64;
     let mut sessions = Vec::with_capacity(rows.len());
+    let Some(first) = rows.first() else {
+        return Ok((used, sessions));
+    };
+    // Column positions are looked up by name once, not once per row and column.
+    let c = SnapshotColumns::of(first);
     for row in rows {
-        used = i64::from(row.get::<_, i32>("used"));
-        let Some(pid) = row.get::<_, Option<i32>>("pid") else {
+        if let Some(i) = c.used {
+            used = i64::from(row.get::<_, i32>(i));
+        }
+        // The snapshot's first row comes even when it does not match (it carries `used`).
+        if c.matches
+            .is_some_and(|i| row.get::<_, Option<bool>>(i) != Some(true))
+        {
             continue;
-        };
+        }
+        let pid: i32 = row.get(c.pid);
         sessions.push(Session {
             pid,
-            database: row.get("database"),
-            user: row.get("user"),
-            application: row.get("application"),
-            client: row.get("client"),
-            client_port: row.get("client_port"),
-            state: row.get("state"),
-            backend_start: row.get("backend_start"),
-            connected_seconds: row.get("connected_seconds"),
-            state_seconds: row.get("state_seconds"),
-            transaction_seconds: row.get("xact_seconds"),
-            query_seconds: row.get("query_seconds"),
-            never_queried: row.get::<_, Option<bool>>("never_queried").unwrap_or(false),
-            wait_event_type: row.get("wait_event_type"),
-            wait_event: row.get("wait_event"),
-            xmin_age: row.get("xmin_age"),
-            superuser: row.get::<_, Option<bool>>("superuser").unwrap_or(false),
-            own_role: row.get::<_, Option<bool>>("own_role").unwrap_or(false),
-            query: row.get("query"),
-            visible: row.get::<_, Option<bool>>("visible").unwrap_or(false),
+            database: row.get(c.database),
+            user: row.get(c.user),
+            application: row.get(c.application),
+            client: row.get(c.client),
+            client_port: row.get(c.client_port),
+            state: row.get(c.state),
+            backend_start: row
+                .get::<_, Option<SystemTime>>(c.backend_start)
+                .map(format_timestamp),
+            connected_seconds: row.get(c.connected_seconds),
+            state_seconds: row.get(c.state_seconds),
+            transaction_seconds: row.get(c.xact_seconds),
+            query_seconds: row.get(c.query_seconds),
+            never_queried: row.get::<_, Option<bool>>(c.never_queried).unwrap_or(false),
+            wait_event_type: row.get(c.wait_event_type),
+            wait_event: row.get(c.wait_event),
+            xmin_age: row.get(c.xmin_age),
+            superuser: row.get::<_, Option<bool>>(c.superuser).unwrap_or(false),
+            own_role: row.get::<_, Option<bool>>(c.own_role).unwrap_or(false),
+            query: row.get(c.query),
+            visible: row.get::<_, Option<bool>>(c.visible).unwrap_or(false),
             via_pgbouncer: false,
         });
     }
-    Ok(Snapshot { used, sessions })
+    Ok((used, sessions))
 }
 
 /// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).

@@ -268,13 +268,13 @@ fn execute(
         Some(p) => Some(AuditLog::open(p, db.spec().identity(), &db.facts.version)?),
         None => None,
     };
-    let snap = activity::snapshot(db, &filter, true)?;
-    let matched = snap.sessions.len();
+    let sessions = activity::sessions(db, &filter, true)?;
+    let matched = sessions.len();
 
     // Protection.
     let mut protected = Protected::default();
     let mut candidates = Vec::new();
-    for s in snap.sessions {
+    for s in sessions {
         if !s.visible || s.backend_start.is_none() {
             protected.not_visible += 1;
         } else if s.superuser && !safety.include_superusers {

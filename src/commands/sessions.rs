@@ -27,13 +27,12 @@ pub fn filter(args: &SessionsArgs) -> Filter {
 }
 
 pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
-    let mut snap = activity::snapshot(db, &filter(args), true)?;
+    let mut sessions = activity::sessions(db, &filter(args), true)?;
     if let Some(ci) = &args.pgbouncer {
         let b = crate::pgbouncer::snapshot(ci, db.show_sql())?;
-        activity::mark_pgbouncer(&mut snap.sessions, &b.server_pids);
+        activity::mark_pgbouncer(&mut sessions, &b.server_pids);
     }
-    let count = snap.sessions.len();
-    let mut sessions = snap.sessions;
+    let count = sessions.len();
     if args.limit > 0 {
         sessions.truncate(args.limit);
     }
