@@ -1,13 +1,16 @@
 //! `pgconn status`: how full the server is, sessions per state, idle ages, who holds the connections, and
-//! a verdict with its reasons. One snapshot query; everything else is one pass over its rows.
+//! a verdict with its reasons. One query, which counts the sessions on the server (per database, user,
+//! application, state and, when grouped by it, client) so that thousands of sessions cost no more to
+//! report than a handful; everything else is one pass over those counts.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use postgres::types::Type;
 use serde::Serialize;
 
-use crate::activity::{self, state_key, Filter, Session, Snapshot, KNOWN_STATES};
+use crate::activity::{self, state_key, Filter, Snapshot, KNOWN_STATES};
 use crate::cli::{GroupKey, StatusArgs, Thresholds};
 use crate::db::{Db, ServerFacts};
 use crate::render::{self, round1, round3, Level, Style};
@@ -115,13 +118,157 @@ pub fn collect(db: &mut Db, args: &StatusArgs) -> Result<StatusReport> {
         None => None,
     };
     let filter = Filter::from_args(&args.filters);
-    let mut snap = activity::snapshot(db, &filter, false)?;
-    if let Some(b) = &bouncer {
-        activity::mark_pgbouncer(&mut snap.sessions, &b.server_pids);
-    }
-    let mut report = build(&db.target_label(), &db.facts, &snap, args);
+    let pgbouncer_pids = bouncer
+        .as_ref()
+        .map(|b| b.server_pids.clone())
+        .unwrap_or_default();
+    let tally = count_on_server(db, &filter, args, &pgbouncer_pids)?;
+    let mut report = build_from(&db.target_label(), &db.facts, &tally, args);
     report.pgbouncer = bouncer;
     Ok(report)
+}
+
+/// Client sessions counted per database, user, application, client, state and whether a PgBouncer holds
+/// them: everything status needs, whether the server counted them ([`collect`]) or they were counted from a
+/// snapshot's rows ([`build`]).
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Client backends in use, pgconn's own included.
+    pub used: i64,
+    pub buckets: Vec<Bucket>,
+    /// Over the idle sessions (unrounded).
+    pub idle: IdleStats,
+}
+
+/// Sessions with the same database, user, application, client (when grouping by client) and state.
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    pub client: Option<String>,
+    /// None when this role may not see the state.
+    pub state: Option<String>,
+    pub via_pgbouncer: bool,
+    pub sessions: usize,
+    /// Sessions in their state for longer than --leak-idle-age.
+    pub older_than_leak_age: usize,
+    /// Sessions in their state for longer than --idle-in-transaction-age.
+    pub older_than_idle_in_transaction_age: usize,
+    pub oldest_state_seconds: Option<f64>,
+    pub oldest_xact_seconds: Option<f64>,
+}
+
+static STATUS_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| activity::assemble(include_str!("../sql/status.sql")));
+
+/// Count the sessions on the server, in one statement with the shared filter.
+pub fn count_on_server(
+    db: &mut Db,
+    filter: &Filter,
+    args: &StatusArgs,
+    pgbouncer_pids: &[i32],
+) -> Result<Tally> {
+    let fp = filter.params();
+    let mut params = fp.refs();
+    let by_client = args.by.contains(&GroupKey::Client);
+    let pids = pgbouncer_pids.to_vec();
+    let leak_age = args.thresholds.leak_idle_age.as_secs_f64();
+    let iit_age = args.thresholds.idle_in_transaction_age.as_secs_f64();
+    params.push((&by_client, Type::BOOL));
+    params.push((&pids, Type::INT4_ARRAY));
+    params.push((&leak_age, Type::FLOAT8));
+    params.push((&iit_age, Type::FLOAT8));
+    let rows = db.query(&STATUS_SQL, &params)?;
+    let mut tally = Tally::default();
+    for row in rows {
+        tally.used = i64::from(row.get::<_, i32>("used"));
+        tally.idle.median_seconds = row.get("idle_median_seconds");
+        tally.idle.p95_seconds = row.get("idle_p95_seconds");
+        // No bucket: nothing matched the filter.
+        let Some(sessions) = row.get::<_, Option<i32>>("sessions") else {
+            continue;
+        };
+        let count = |name: &str| usize::try_from(row.get::<_, i32>(name)).unwrap_or(0);
+        let bucket = Bucket {
+            database: row.get("database"),
+            user: row.get("user"),
+            application: row.get("application"),
+            client: row.get("client"),
+            state: row.get("state"),
+            via_pgbouncer: row.get("via_pgbouncer"),
+            sessions: usize::try_from(sessions).unwrap_or(0),
+            older_than_leak_age: count("older_than_leak_age"),
+            older_than_idle_in_transaction_age: count("older_than_idle_in_transaction_age"),
+            oldest_state_seconds: row.get("oldest_state_seconds"),
+            oldest_xact_seconds: row.get("oldest_xact_seconds"),
+        };
+        if bucket.state.as_deref() == Some("idle") {
+            tally.idle.count += count("with_age");
+            tally.idle.oldest_seconds =
+                max_opt(tally.idle.oldest_seconds, bucket.oldest_state_seconds);
+        }
+        tally.buckets.push(bucket);
+    }
+    Ok(tally)
+}
+
+/// Count a snapshot's sessions the way [`count_on_server`] does.
+pub fn tally(snap: &Snapshot, args: &StatusArgs) -> Tally {
+    type Key = (
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        bool,
+    );
+    let leak_age = args.thresholds.leak_idle_age.as_secs_f64();
+    let iit_age = args.thresholds.idle_in_transaction_age.as_secs_f64();
+    let by_client = args.by.contains(&GroupKey::Client);
+    let mut buckets: BTreeMap<Key, Bucket> = BTreeMap::new();
+    let mut idle_ages = Vec::new();
+    for s in &snap.sessions {
+        let client = if by_client { s.client.clone() } else { None };
+        let key = (
+            s.database.clone(),
+            s.user.clone(),
+            s.application.clone(),
+            client.clone(),
+            s.state.clone(),
+            s.via_pgbouncer,
+        );
+        let b = buckets.entry(key).or_insert_with(|| Bucket {
+            database: s.database.clone(),
+            user: s.user.clone(),
+            application: s.application.clone(),
+            client,
+            state: s.state.clone(),
+            via_pgbouncer: s.via_pgbouncer,
+            ..Bucket::default()
+        });
+        b.sessions += 1;
+        if let Some(age) = s.state_seconds {
+            b.older_than_leak_age += usize::from(age > leak_age);
+            b.older_than_idle_in_transaction_age += usize::from(age > iit_age);
+            if s.state.as_deref() == Some("idle") {
+                idle_ages.push(age);
+            }
+        }
+        b.oldest_state_seconds = max_opt(b.oldest_state_seconds, s.state_seconds);
+        b.oldest_xact_seconds = max_opt(b.oldest_xact_seconds, s.transaction_seconds);
+    }
+    idle_ages.sort_by(f64::total_cmp);
+    Tally {
+        used: snap.used,
+        buckets: buckets.into_values().collect(),
+        idle: IdleStats {
+            count: idle_ages.len(),
+            oldest_seconds: idle_ages.last().copied(),
+            median_seconds: percentile(&idle_ages, 0.5),
+            p95_seconds: percentile(&idle_ages, 0.95),
+        },
+    }
 }
 
 /// Linear interpolation between closest ranks (PostgreSQL's percentile_cont) over sorted values.
@@ -147,7 +294,7 @@ fn empty_states() -> BTreeMap<String, usize> {
     KNOWN_STATES.iter().map(|s| (state_key(s), 0)).collect()
 }
 
-fn key_value(s: &Session, k: GroupKey) -> Option<String> {
+fn key_value(s: &Bucket, k: GroupKey) -> Option<String> {
     match k {
         GroupKey::Database => s.database.clone(),
         GroupKey::User => s.user.clone(),
@@ -168,25 +315,23 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, s: &Session, leak_age: f64) {
-        self.sessions += 1;
-        let key = s
+    fn add(&mut self, b: &Bucket) {
+        self.sessions += b.sessions;
+        let key = b
             .state
             .as_deref()
             .map(state_key)
             .unwrap_or_else(|| "not_visible".into());
-        *self.states.entry(key).or_insert(0) += 1;
-        match s.state.as_deref() {
+        *self.states.entry(key).or_insert(0) += b.sessions;
+        match b.state.as_deref() {
             // A pooler's idle server connections are its pool, not a leak.
-            Some("idle") if s.via_pgbouncer => {}
+            Some("idle") if b.via_pgbouncer => {}
             Some("idle") => {
-                self.idle += 1;
-                if s.state_seconds.unwrap_or(0.0) > leak_age {
-                    self.idle_old += 1;
-                }
-                self.oldest_idle = max_opt(self.oldest_idle, s.state_seconds);
+                self.idle += b.sessions;
+                self.idle_old += b.older_than_leak_age;
+                self.oldest_idle = max_opt(self.oldest_idle, b.oldest_state_seconds);
             }
-            Some("active") => self.active += 1,
+            Some("active") => self.active += b.sessions,
             _ => {}
         }
     }
@@ -237,16 +382,26 @@ fn leak_name(db: &Option<String>, user: &Option<String>, app: &str) -> String {
     )
 }
 
+/// The report for a snapshot's sessions (the same as [`collect`] gives for the sessions it counts).
 pub fn build(
     target: &str,
     facts: &ServerFacts,
     snap: &Snapshot,
     args: &StatusArgs,
 ) -> StatusReport {
+    build_from(target, facts, &tally(snap, args), args)
+}
+
+/// The report for counted sessions.
+pub fn build_from(
+    target: &str,
+    facts: &ServerFacts,
+    tally: &Tally,
+    args: &StatusArgs,
+) -> StatusReport {
     let t = &args.thresholds;
-    let leak_age = t.leak_idle_age.as_secs_f64();
     let usable = facts.usable_slots();
-    let used = snap.used;
+    let used = tally.used;
     let slots_left = (i64::from(usable) - used).max(0);
     let used_percent = if usable > 0 {
         used as f64 * 100.0 / f64::from(usable)
@@ -256,50 +411,46 @@ pub fn build(
 
     let mut states = empty_states();
     let mut not_visible = 0;
-    let mut idle_ages = Vec::new();
+    let mut sessions = 0;
+    let mut via_pgbouncer = 0;
     let mut oldest_xact: Option<f64> = None;
     let mut oldest_iit: Option<f64> = None;
     let mut iit_over = 0usize;
     let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
     let mut leak_groups: BTreeMap<(Option<String>, Option<String>, String), Acc> = BTreeMap::new();
 
-    for s in &snap.sessions {
-        match s.state.as_deref() {
-            None => not_visible += 1,
-            Some(st) => *states.entry(state_key(st)).or_insert(0) += 1,
-        }
-        if s.state.as_deref() == Some("idle") {
-            if let Some(a) = s.state_seconds {
-                idle_ages.push(a);
-            }
+    for b in &tally.buckets {
+        sessions += b.sessions;
+        match b.state.as_deref() {
+            None => not_visible += b.sessions,
+            Some(st) => *states.entry(state_key(st)).or_insert(0) += b.sessions,
         }
         if matches!(
-            s.state.as_deref(),
+            b.state.as_deref(),
             Some("idle in transaction") | Some("idle in transaction (aborted)")
         ) {
-            oldest_iit = max_opt(oldest_iit, s.state_seconds);
-            if s.state_seconds.unwrap_or(0.0) > t.idle_in_transaction_age.as_secs_f64() {
-                iit_over += 1;
-            }
+            oldest_iit = max_opt(oldest_iit, b.oldest_state_seconds);
+            iit_over += b.older_than_idle_in_transaction_age;
         }
-        oldest_xact = max_opt(oldest_xact, s.transaction_seconds);
-        let key: Vec<Option<String>> = args.by.iter().map(|k| key_value(s, *k)).collect();
-        groups.entry(key).or_default().add(s, leak_age);
-        // A pooler's server connections idle in its pool by design: not a leak.
-        if !s.via_pgbouncer {
+        oldest_xact = max_opt(oldest_xact, b.oldest_xact_seconds);
+        let key: Vec<Option<String>> = args.by.iter().map(|k| key_value(b, *k)).collect();
+        groups.entry(key).or_default().add(b);
+        if b.via_pgbouncer {
+            via_pgbouncer += b.sessions;
+        } else {
+            // A pooler's server connections idle in its pool by design: not a leak.
             leak_groups
-                .entry((s.database.clone(), s.user.clone(), s.application.clone()))
+                .entry((b.database.clone(), b.user.clone(), b.application.clone()))
                 .or_default()
-                .add(s, leak_age);
+                .add(b);
         }
     }
 
-    idle_ages.sort_by(f64::total_cmp);
     let idle = IdleStats {
-        count: idle_ages.len(),
-        oldest_seconds: idle_ages.last().copied().map(round3),
-        median_seconds: percentile(&idle_ages, 0.5).map(round3),
-        p95_seconds: percentile(&idle_ages, 0.95).map(round3),
+        count: tally.idle.count,
+        oldest_seconds: tally.idle.oldest_seconds.map(round3),
+        median_seconds: tally.idle.median_seconds.map(round3),
+        p95_seconds: tally.idle.p95_seconds.map(round3),
     };
 
     let mut leak_suspects: Vec<LeakSuspect> = leak_groups
@@ -418,7 +569,7 @@ pub fn build(
             slots_left,
             used_percent: round1(used_percent),
         },
-        sessions: snap.sessions.len(),
+        sessions,
         states,
         not_visible,
         idle,
@@ -434,7 +585,7 @@ pub fn build(
         },
         warnings,
         pgbouncer: None,
-        via_pgbouncer: snap.sessions.iter().filter(|s| s.via_pgbouncer).count(),
+        via_pgbouncer,
     }
 }
 
