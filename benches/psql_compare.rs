@@ -594,7 +594,7 @@ fn main() -> Result<()> {
                 goal_ratio: 1.0,
             };
             eprintln!(
-                "psql_compare:   pgconn {:.1} ms, psql {:.1} ms, ratio {:.2}; peak RSS {:.1} / {:.1} MiB",
+                "psql_compare:   pgconn {:.1} ms, psql {:.1} ms, ratio {:.3}; peak RSS {:.1} / {:.1} MiB",
                 a.wall_ms,
                 b.wall_ms,
                 row.ratio(),
@@ -618,7 +618,7 @@ fn main() -> Result<()> {
         goal_ratio: 1.2,
     };
     eprintln!(
-        "psql_compare:   pgconn {:.1} ms, psql {:.1} ms, ratio {:.2}; peak RSS {:.1} / {:.1} MiB",
+        "psql_compare:   pgconn {:.1} ms, psql {:.1} ms, ratio {:.3}; peak RSS {:.1} / {:.1} MiB",
         a.wall_ms,
         b.wall_ms,
         row.ratio(),
@@ -694,7 +694,7 @@ fn report(
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {:.1} | {:.1} | {:.2} | ≤ {:.1} {met} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {} | {} | {:.1} | {:.1} | {:.3} | ≤ {:.1} {met} | {:.1} | {:.1} | {:.1} | {:.1} |",
             r.what,
             fmt_int(r.sessions),
             r.pgconn.wall_ms,
@@ -742,7 +742,7 @@ fn report(
     for r in rows {
         let _ = writeln!(
             s,
-            "- `{}` at {}: {:.2} × psql (goal ≤ {:.1}): {}",
+            "- `{}` at {}: {:.3} × psql (goal ≤ {:.1}): {}",
             r.what,
             fmt_int(r.sessions),
             r.ratio(),
