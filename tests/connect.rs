@@ -344,3 +344,17 @@ fn a_full_server_says_how_to_get_in() {
     assert_eq!(v["verdict"]["status"], "CRITICAL");
     assert_eq!(v["groups"][0]["application"], "hog");
 }
+
+#[test]
+fn an_unknown_database_is_named() {
+    let out = pgconn()
+        .args(["-d", "no_such_database", "status"])
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr.contains("\"no_such_database\" does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("-d postgres"), "{}", out.stderr);
+}
