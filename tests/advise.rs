@@ -393,3 +393,38 @@ fn sessions_that_never_ran_a_query_are_named() {
     assert!(f["title"].as_str().unwrap().starts_with("3 session"), "{f}");
     assert!(f["title"].as_str().unwrap().contains(&tag));
 }
+
+#[test]
+fn suggested_commands_never_carry_a_password() {
+    let c = cluster();
+    let tag = unique("advpw");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 1, &role, "postgres", &tag).unwrap();
+    let conninfo = format!(
+        "{} password=hunter2-secret",
+        c.conninfo("postgres", "postgres")
+    );
+    let out = pgconn()
+        .no_cluster_env()
+        .args(["-d", &conninfo, "advise", "--json", "--app", &tag])
+        .run()
+        .assert_code(0);
+    assert!(
+        !out.stdout.contains("hunter2") && !out.stdout.contains("****"),
+        "{}",
+        out.stdout
+    );
+    let v = out.json();
+    let cmd = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["commands"].as_array().unwrap())
+        .next()
+        .unwrap();
+    // The printed command still reaches the same server (the password comes from PGPASSWORD or ~/.pgpass).
+    let args = words(cmd.as_str().unwrap());
+    assert_eq!(args[0], "-d", "{cmd}");
+    assert!(args[1].contains(&format!("port={}", c.port())), "{cmd}");
+}
