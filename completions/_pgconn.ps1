@@ -46,14 +46,14 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'How full the server is, sessions per state, idle ages and who holds the connections')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
             [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
-            [CompletionResult]::new('tune', 'tune', [CompletionResultType]::ParameterValue, 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)')
             [CompletionResult]::new('kill-idle', 'kill-idle', [CompletionResultType]::ParameterValue, 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log')
             [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all')
+            [CompletionResult]::new('tune', 'tune', [CompletionResultType]::ParameterValue, 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)')
             [CompletionResult]::new('advise', 'advise', [CompletionResultType]::ParameterValue, 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer')
-            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Start a throwaway local server with a simulated connection leak')
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise')
+            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Start a throwaway local server with a simulated connection leak')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -165,6 +165,102 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
             [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;kill-idle' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
+            [CompletionResult]::new('--protect-app', '--protect-app', [CompletionResultType]::ParameterName, 'Never touch sessions of this application (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--protect-user', '--protect-user', [CompletionResultType]::ParameterName, 'Never touch sessions of this user (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--if-more-than', '--if-more-than', [CompletionResultType]::ParameterName, 'Act only when more than N sessions match (otherwise report and exit 0)')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the N most recently active matching sessions of each (database, user, application) alone')
+            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Act on at most N sessions in this run (the longest in their state first)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append one JSON line per session acted on or skipped, and a summary line, to FILE')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Sessions per terminating statement')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
+            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be done, change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--include-superusers', '--include-superusers', [CompletionResultType]::ParameterName, 'Also act on sessions of superusers (left alone by default)')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;kill' {
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'This backend pid (repeatable)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state (repeatable)')
+            [CompletionResult]::new('--running-longer-than', '--running-longer-than', [CompletionResultType]::ParameterName, 'Only active sessions whose current query has run longer than this')
+            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only idle sessions (any idle state) unchanged for longer than this')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
+            [CompletionResult]::new('--protect-app', '--protect-app', [CompletionResultType]::ParameterName, 'Never touch sessions of this application (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--protect-user', '--protect-user', [CompletionResultType]::ParameterName, 'Never touch sessions of this user (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--if-more-than', '--if-more-than', [CompletionResultType]::ParameterName, 'Act only when more than N sessions match (otherwise report and exit 0)')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the N most recently active matching sessions of each (database, user, application) alone')
+            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Act on at most N sessions in this run (the longest in their state first)')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append one JSON line per session acted on or skipped, and a summary line, to FILE')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Sessions per terminating statement')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
+            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--cancel', '--cancel', [CompletionResultType]::ParameterName, 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every client session but pgconn''s own (still previewed and confirmed)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be done, change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--include-superusers', '--include-superusers', [CompletionResultType]::ParameterName, 'Also act on sessions of superusers (left alone by default)')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
             [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
@@ -415,102 +511,6 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
         'pgconn;tune;help;help' {
             break
         }
-        'pgconn;kill-idle' {
-            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)')
-            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
-            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
-            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
-            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
-            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
-            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
-            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
-            [CompletionResult]::new('--protect-app', '--protect-app', [CompletionResultType]::ParameterName, 'Never touch sessions of this application (repeatable, `*` wildcards)')
-            [CompletionResult]::new('--protect-user', '--protect-user', [CompletionResultType]::ParameterName, 'Never touch sessions of this user (repeatable, `*` wildcards)')
-            [CompletionResult]::new('--if-more-than', '--if-more-than', [CompletionResultType]::ParameterName, 'Act only when more than N sessions match (otherwise report and exit 0)')
-            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the N most recently active matching sessions of each (database, user, application) alone')
-            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Act on at most N sessions in this run (the longest in their state first)')
-            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append one JSON line per session acted on or skipped, and a summary line, to FILE')
-            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Sessions per terminating statement')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
-            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
-            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
-            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
-            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
-            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
-            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
-            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be done, change nothing')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
-            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
-            [CompletionResult]::new('--include-superusers', '--include-superusers', [CompletionResultType]::ParameterName, 'Also act on sessions of superusers (left alone by default)')
-            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
-            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
-            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'pgconn;kill' {
-            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'This backend pid (repeatable)')
-            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state (repeatable)')
-            [CompletionResult]::new('--running-longer-than', '--running-longer-than', [CompletionResultType]::ParameterName, 'Only active sessions whose current query has run longer than this')
-            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only idle sessions (any idle state) unchanged for longer than this')
-            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
-            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
-            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
-            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only sessions from this client address (or "local" for unix sockets)')
-            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out sessions connected to this database')
-            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out sessions of this user')
-            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
-            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
-            [CompletionResult]::new('--protect-app', '--protect-app', [CompletionResultType]::ParameterName, 'Never touch sessions of this application (repeatable, `*` wildcards)')
-            [CompletionResult]::new('--protect-user', '--protect-user', [CompletionResultType]::ParameterName, 'Never touch sessions of this user (repeatable, `*` wildcards)')
-            [CompletionResult]::new('--if-more-than', '--if-more-than', [CompletionResultType]::ParameterName, 'Act only when more than N sessions match (otherwise report and exit 0)')
-            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the N most recently active matching sessions of each (database, user, application) alone')
-            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Act on at most N sessions in this run (the longest in their state first)')
-            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append one JSON line per session acted on or skipped, and a summary line, to FILE')
-            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Sessions per terminating statement')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
-            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
-            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
-            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
-            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
-            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
-            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
-            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
-            [CompletionResult]::new('--cancel', '--cancel', [CompletionResultType]::ParameterName, 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it')
-            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every client session but pgconn''s own (still previewed and confirmed)')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be done, change nothing')
-            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
-            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
-            [CompletionResult]::new('--include-superusers', '--include-superusers', [CompletionResultType]::ParameterName, 'Also act on sessions of superusers (left alone by default)')
-            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
-            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
-            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'pgconn;advise' {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
@@ -528,60 +528,6 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--leak-share', '--leak-share', [CompletionResultType]::ParameterName, 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are')
             [CompletionResult]::new('--pgbouncer', '--pgbouncer', [CompletionResultType]::ParameterName, 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)')
             [CompletionResult]::new('--headroom', '--headroom', [CompletionResultType]::ParameterName, 'Share of the usable slots the suggested pool sizes leave free')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
-            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
-            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
-            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
-            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
-            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
-            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
-            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
-            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
-            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
-            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'pgconn;sandbox' {
-            [CompletionResult]::new('--leak', '--leak', [CompletionResultType]::ParameterName, 'Idle sessions of application `leaky-worker` to leave open')
-            [CompletionResult]::new('--active', '--active', [CompletionResultType]::ParameterName, 'Sessions running a long query')
-            [CompletionResult]::new('--idle-in-transaction', '--idle-in-transaction', [CompletionResultType]::ParameterName, 'Sessions left idle in transaction')
-            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'max_connections of the sandbox server')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
-            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
-            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
-            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
-            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
-            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
-            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
-            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
-            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
-            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
-            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
-            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
-            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
-            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
-            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
-            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
-            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
-        'pgconn;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
@@ -694,17 +640,71 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'pgconn;sandbox' {
+            [CompletionResult]::new('--leak', '--leak', [CompletionResultType]::ParameterName, 'Idle sessions of application `leaky-worker` to leave open')
+            [CompletionResult]::new('--active', '--active', [CompletionResultType]::ParameterName, 'Sessions running a long query')
+            [CompletionResult]::new('--idle-in-transaction', '--idle-in-transaction', [CompletionResultType]::ParameterName, 'Sessions left idle in transaction')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'max_connections of the sandbox server')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
+            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 8)')
+            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'pgconn;help' {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'How full the server is, sessions per state, idle ages and who holds the connections')
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
-            [CompletionResult]::new('tune', 'tune', [CompletionResultType]::ParameterValue, 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)')
             [CompletionResult]::new('kill-idle', 'kill-idle', [CompletionResultType]::ParameterValue, 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log')
             [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all')
+            [CompletionResult]::new('tune', 'tune', [CompletionResultType]::ParameterValue, 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)')
             [CompletionResult]::new('advise', 'advise', [CompletionResultType]::ParameterValue, 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer')
-            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Start a throwaway local server with a simulated connection leak')
-            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
             [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise')
+            [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Start a throwaway local server with a simulated connection leak')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -712,6 +712,12 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             break
         }
         'pgconn;help;sessions' {
+            break
+        }
+        'pgconn;help;kill-idle' {
+            break
+        }
+        'pgconn;help;kill' {
             break
         }
         'pgconn;help;tune' {
@@ -741,25 +747,19 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
         'pgconn;help;tune;presets' {
             break
         }
-        'pgconn;help;kill-idle' {
-            break
-        }
-        'pgconn;help;kill' {
-            break
-        }
         'pgconn;help;advise' {
-            break
-        }
-        'pgconn;help;sandbox' {
-            break
-        }
-        'pgconn;help;completions' {
             break
         }
         'pgconn;help;check' {
             break
         }
         'pgconn;help;watch' {
+            break
+        }
+        'pgconn;help;sandbox' {
+            break
+        }
+        'pgconn;help;completions' {
             break
         }
         'pgconn;help;help' {

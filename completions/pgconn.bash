@@ -152,7 +152,7 @@ _pgconn() {
 
     case "${cmd}" in
         pgconn)
-            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version status sessions ps tune kill-idle kill advise sandbox completions check watch help"
+            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version status sessions ps kill-idle kill tune advise check watch sandbox completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -576,7 +576,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__help)
-            opts="status sessions tune kill-idle kill advise sandbox completions check watch help"
+            opts="status sessions kill-idle kill tune advise check watch sandbox completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

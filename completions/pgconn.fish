@@ -44,14 +44,14 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -s V -l version -d 'Print ve
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sessions" -d 'List client sessions, longest in their state first'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "ps" -d 'List client sessions, longest in their state first'
-complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
-complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
-complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l user -d 'Only sessions of this user (role)' -r
@@ -163,6 +163,91 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print resu
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l older-than -d 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l state -d 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction' -r -f -a "idle\t''
+idle-in-transaction\t''
+idle-in-transaction-aborted\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l protect-app -d 'Never touch sessions of this application (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l protect-user -d 'Never touch sessions of this user (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l if-more-than -d 'Act only when more than N sessions match (otherwise report and exit 0)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append one JSON line per session acted on or skipped, and a summary line, to FILE' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l batch-size -d 'Sessions per terminating statement' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l dry-run -d 'Show what would be done, change nothing'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l pid -d 'This backend pid (repeatable)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l state -d 'Only sessions in this state (repeatable)' -r -f -a "active\t''
+idle\t''
+idle-in-transaction\t''
+idle-in-transaction-aborted\t''
+fastpath\t''
+disabled\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l running-longer-than -d 'Only active sessions whose current query has run longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l idle-longer-than -d 'Only idle sessions (any idle state) unchanged for longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-app -d 'Leave out sessions of this application' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-client -d 'Leave out sessions from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l protect-app -d 'Never touch sessions of this application (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l protect-user -d 'Never touch sessions of this user (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l if-more-than -d 'Act only when more than N sessions match (otherwise report and exit 0)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append one JSON line per session acted on or skipped, and a summary line, to FILE' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l batch-size -d 'Sessions per terminating statement' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l cancel -d 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l all -d 'Every client session but pgconn\'s own (still previewed and confirmed)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l dry-run -d 'Show what would be done, change nothing'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l database -d 'Show the values sessions in this database get' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l role -d 'Show the values sessions of this role get (with --database: of this role in that database)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
@@ -321,91 +406,6 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "history" -d 'List the changes recorded in the tune history'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "presets" -d 'List the presets `tune set --preset` knows'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l older-than -d 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l state -d 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction' -r -f -a "idle\t''
-idle-in-transaction\t''
-idle-in-transaction-aborted\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l db -d 'Only sessions connected to this database' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l user -d 'Only sessions of this user (role)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l app -d 'Only sessions whose application_name matches' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-db -d 'Leave out sessions connected to this database' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-user -d 'Leave out sessions of this user' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-app -d 'Leave out sessions of this application' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-client -d 'Leave out sessions from this client address' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l protect-app -d 'Never touch sessions of this application (repeatable, `*` wildcards)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l protect-user -d 'Never touch sessions of this user (repeatable, `*` wildcards)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l if-more-than -d 'Act only when more than N sessions match (otherwise report and exit 0)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append one JSON line per session acted on or skipped, and a summary line, to FILE' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l batch-size -d 'Sessions per terminating statement' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s p -l port -d 'Database server port (PGPORT)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s U -l username -d 'Database user name (PGUSER)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
-always\t''
-never\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l dry-run -d 'Show what would be done, change nothing'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s W -l password -d 'Force a password prompt'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s V -l version -d 'Print version'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l pid -d 'This backend pid (repeatable)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l state -d 'Only sessions in this state (repeatable)' -r -f -a "active\t''
-idle\t''
-idle-in-transaction\t''
-idle-in-transaction-aborted\t''
-fastpath\t''
-disabled\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l running-longer-than -d 'Only active sessions whose current query has run longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l idle-longer-than -d 'Only idle sessions (any idle state) unchanged for longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l db -d 'Only sessions connected to this database' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l user -d 'Only sessions of this user (role)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l app -d 'Only sessions whose application_name matches' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-db -d 'Leave out sessions connected to this database' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-user -d 'Leave out sessions of this user' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-app -d 'Leave out sessions of this application' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-client -d 'Leave out sessions from this client address' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l protect-app -d 'Never touch sessions of this application (repeatable, `*` wildcards)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l protect-user -d 'Never touch sessions of this user (repeatable, `*` wildcards)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l if-more-than -d 'Act only when more than N sessions match (otherwise report and exit 0)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append one JSON line per session acted on or skipped, and a summary line, to FILE' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l batch-size -d 'Sessions per terminating statement' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s p -l port -d 'Database server port (PGPORT)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s U -l username -d 'Database user name (PGUSER)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
-always\t''
-never\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l cancel -d 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l all -d 'Every client session but pgconn\'s own (still previewed and confirmed)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l dry-run -d 'Show what would be done, change nothing'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s W -l password -d 'Force a password prompt'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l user -d 'Only sessions of this user (role)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l app -d 'Only sessions whose application_name matches' -r
@@ -439,44 +439,6 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l json -d 'Print 
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s V -l version -d 'Print version'
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l leak -d 'Idle sessions of application `leaky-worker` to leave open' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l active -d 'Sessions running a long query' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l idle-in-transaction -d 'Sessions left idle in transaction' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l max-connections -d 'max_connections of the sandbox server' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s p -l port -d 'Database server port (PGPORT)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s U -l username -d 'Database user name (PGUSER)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
-always\t''
-never\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s W -l password -d 'Force a password prompt'
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s V -l version -d 'Print version'
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s p -l port -d 'Database server port (PGPORT)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s U -l username -d 'Database user name (PGUSER)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
-always\t''
-never\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s W -l password -d 'Force a password prompt'
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s w -l warning -d 'WARNING when used slots reach this: 80% of the usable slots, 150 used, or -10 (10 or fewer left)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s c -l critical -d 'CRITICAL when used slots reach this (same forms as --warning)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-warning -d 'WARNING when at least N sessions are idle for longer than --idle-age' -r
@@ -554,17 +516,55 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l json -d 'Print r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s V -l version -d 'Print version'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "sessions" -d 'List client sessions, longest in their state first'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "completions" -d 'Print a shell completion script'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions tune kill-idle kill advise sandbox completions check watch help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l leak -d 'Idle sessions of application `leaky-worker` to leave open' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l active -d 'Sessions running a long query' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l idle-in-transaction -d 'Sessions left idle in transaction' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l max-connections -d 'max_connections of the sandbox server' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "sessions" -d 'List client sessions, longest in their state first'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "show" -d 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "set" -d 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
 complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "reset" -d 'Remove settings from a database, a role or the whole server, after showing the plan'

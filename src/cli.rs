@@ -153,24 +153,24 @@ pub enum Command {
     /// List client sessions, longest in their state first
     #[command(visible_alias = "ps")]
     Sessions(SessionsArgs),
-    /// Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)
-    Tune(TuneArgs),
     /// Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log
     KillIdle(KillIdleArgs),
     /// Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all
     Kill(KillArgs),
+    /// Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)
+    Tune(TuneArgs),
     /// Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer
     Advise(AdviseArgs),
-    /// Start a throwaway local server with a simulated connection leak
-    Sandbox(SandboxArgs),
-    /// Print a shell completion script
-    Completions(CompletionsArgs),
     /// Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
     #[command(long_about = CHECK_ABOUT)]
     Check(CheckArgs),
     /// Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise
     #[command(long_about = WATCH_ABOUT)]
     Watch(WatchArgs),
+    /// Start a throwaway local server with a simulated connection leak
+    Sandbox(SandboxArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
 }
 
 /// A grouping key of `status --by`.

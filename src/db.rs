@@ -291,12 +291,22 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
             "could not connect to {target}: {}",
             conninfo::redact(&format!("{e:#}"))
         );
+        // Without a server error: a network failure (an io error, the connect timeout) or a local setup
+        // problem (certificates, options).
+        let network = e
+            .chain()
+            .any(|c| c.downcast_ref::<std::io::Error>().is_some())
+            || e.chain().any(|c| c.to_string() == "timeout expired");
         return anyhow::Error::new(ConnectFailure {
             code: None,
+            network,
             message,
         });
     };
     let detail = conninfo::redact(&describe_pg_error(pe));
+    let lower = detail.to_lowercase();
+    let tls = lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate");
+    let network = pe.code().is_none() && !tls && !conninfo::is_password_missing(&e);
     let msg = match pe.code() {
         Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => format!(
             "the server at {target} is out of connection slots ({detail}).\n\
@@ -319,8 +329,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
         }
         Some(_) => format!("could not connect to {target}: {detail}"),
         None => {
-            let lower = detail.to_lowercase();
-            if lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate") {
+            if tls {
                 format!(
                     "TLS negotiation with {target} failed: {detail}. Check sslmode, sslrootcert and that the \
                      server's certificate matches the host name"
@@ -341,6 +350,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
     };
     anyhow::Error::new(ConnectFailure {
         code: pe.code().cloned(),
+        network,
         message: msg,
     })
 }
@@ -350,6 +360,9 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
 pub struct ConnectFailure {
     /// SQLSTATE when the server itself refused (e.g. 53300 too many connections).
     pub code: Option<SqlState>,
+    /// The server could not be reached (refused, no answer, timeout), as opposed to a refusal by the
+    /// server, a TLS failure or a missing password.
+    pub network: bool,
     pub message: String,
 }
 

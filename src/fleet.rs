@@ -46,9 +46,22 @@ fn target(conn: &ConnArgs, dbname: Option<&str>, service: Option<&str>) -> Targe
             spec: Ok(spec),
         },
         Err(e) => Target {
-            label: conninfo::redact(dbname.or(service).unwrap_or("(default)")),
+            label: unresolved_label(dbname.or(service).unwrap_or("(default)")),
             spec: Err(e),
         },
+    }
+}
+
+/// A label for a target whose options could not even be parsed: its text only when it cannot hold a
+/// secret (a plain database or service name); redaction cannot be trusted on text that does not parse.
+fn unresolved_label(text: &str) -> String {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
+        text.to_string()
+    } else {
+        "(unparsable connection string)".to_string()
     }
 }
 
@@ -150,7 +163,8 @@ pub fn classify(e: &anyhow::Error) -> FailureKind {
                 FailureKind::Unreachable
             }
             Some(_) => FailureKind::Refused,
-            None => FailureKind::Unreachable,
+            None if cf.network => FailureKind::Unreachable,
+            None => FailureKind::Refused,
         };
     }
     FailureKind::Query
@@ -383,17 +397,20 @@ mod tests {
     #[test]
     fn failures_are_classified_by_marker_and_sqlstate() {
         let full = anyhow::Error::new(ConnectFailure {
+            network: false,
             code: Some(SqlState::TOO_MANY_CONNECTIONS),
             message: "out of slots".into(),
         });
         assert_eq!(classify(&full), FailureKind::Full);
         assert_eq!(error_sqlstate(&full).as_deref(), Some("53300"));
         let down = anyhow::Error::new(ConnectFailure {
+            network: true,
             code: None,
             message: "refused".into(),
         });
         assert_eq!(classify(&down), FailureKind::Unreachable);
         let auth = anyhow::Error::new(ConnectFailure {
+            network: false,
             code: Some(SqlState::INVALID_PASSWORD),
             message: "auth".into(),
         });

@@ -97,8 +97,10 @@ fn text(row: &BTreeMap<String, Option<String>>, key: &str) -> Option<String> {
 /// Connect to PgBouncer's admin console. `conninfo` is a conninfo string or URI (psql style); the database
 /// defaults to `pgbouncer`.
 pub fn connect(conninfo: &str) -> Result<(Client, String)> {
-    let dbname = if conninfo.contains('=') || conninfo.starts_with("postgres") {
-        if conninfo.contains("dbname=") || conninfo.starts_with("postgres") {
+    let dbname = if conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://") {
+        uri_with_default_db(conninfo)
+    } else if conninfo.contains('=') {
+        if conninfo.contains("dbname=") {
             conninfo.to_string()
         } else {
             format!("{conninfo} dbname=pgbouncer")
@@ -126,6 +128,25 @@ pub fn connect(conninfo: &str) -> Result<(Client, String)> {
         )
     })?;
     Ok((client, label))
+}
+
+/// A URI naming no database gets `pgbouncer` (the admin console), as a key=value string does.
+fn uri_with_default_db(uri: &str) -> String {
+    let scheme_end = uri.find("://").map(|i| i + 3).unwrap_or(0);
+    let rest = &uri[scheme_end..];
+    let (before_query, query) = match rest.find('?') {
+        Some(q) => (&rest[..q], &rest[q..]),
+        None => (rest, ""),
+    };
+    let has_db = before_query
+        .find('/')
+        .is_some_and(|slash| slash + 1 < before_query.len())
+        || query.split(['?', '&']).any(|kv| kv.starts_with("dbname="));
+    if has_db {
+        return uri.to_string();
+    }
+    let authority = before_query.trim_end_matches('/');
+    format!("{}{authority}/pgbouncer{query}", &uri[..scheme_end])
 }
 
 /// Read pools, servers, databases and config from PgBouncer's console.
@@ -225,5 +246,34 @@ impl PgbouncerSnapshot {
                 n
             })
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_with_default_db;
+
+    #[test]
+    fn uris_default_to_the_admin_console() {
+        assert_eq!(
+            uri_with_default_db("postgresql://admin@h:6432"),
+            "postgresql://admin@h:6432/pgbouncer"
+        );
+        assert_eq!(
+            uri_with_default_db("postgresql://admin@h:6432/"),
+            "postgresql://admin@h:6432/pgbouncer"
+        );
+        assert_eq!(
+            uri_with_default_db("postgresql://admin@/?host=/tmp&port=6432"),
+            "postgresql://admin@/pgbouncer?host=/tmp&port=6432"
+        );
+        assert_eq!(
+            uri_with_default_db("postgresql://h/stats"),
+            "postgresql://h/stats"
+        );
+        assert_eq!(
+            uri_with_default_db("postgres://h?dbname=pgbouncer"),
+            "postgres://h?dbname=pgbouncer"
+        );
     }
 }

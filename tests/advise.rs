@@ -327,18 +327,104 @@ fn pgbouncer_pools_larger_than_the_server_are_flagged() {
 }
 
 #[test]
-fn on_the_sandbox_advise_names_leaky_worker_first() {
-    let out = pgconn()
-        .no_cluster_env()
-        .args(["sandbox", "--leak", "30", "--", "advise", "--json"])
+fn on_the_sandbox_advise_names_leaky_worker_first_and_its_command_removes_the_leak() {
+    let mut sandbox = support::spawn_sandbox(&["--leak", "30"]);
+    let env: Vec<(String, String)> = sandbox.env.clone().into_iter().collect();
+    let with_env = |cmd: support::PgconnCmd| {
+        env.iter()
+            .fold(cmd.no_cluster_env(), |c, (k, v)| c.env(k, v))
+    };
+    let v = with_env(pgconn())
+        .args(["advise", "--json"])
         .run()
-        .assert_code(0);
-    let v = out.json();
+        .assert_code(0)
+        .json();
     let first = &v["findings"][0];
     assert_eq!(first["id"], "leak_suspect", "{v:#}");
     assert!(first["title"].as_str().unwrap().contains("leaky-worker"));
-    assert!(first["commands"][0]
-        .as_str()
+    let cmd = first["commands"][0].as_str().unwrap();
+    assert!(
+        cmd.starts_with("pgconn kill-idle --app leaky-worker"),
+        "{cmd}"
+    );
+
+    let out = with_env(pgconn())
+        .args(words(cmd))
+        .args(["--yes", "--json"])
+        .run()
+        .assert_code(0);
+    assert_eq!(out.json()["summary"]["terminated"], 30, "{}", out.stdout);
+    let mut client = sandbox.client();
+    let gone = support::wait_until(Duration::from_secs(10), || {
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leaky-worker'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        n == 0
+    });
+    assert!(gone, "the leak is removed");
+    let v = with_env(pgconn())
+        .args(["advise", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert!(finding(&v, "leak_suspect").is_none(), "{v:#}");
+    sandbox.signal(nix::sys::signal::Signal::SIGINT);
+    assert!(sandbox.wait(Duration::from_secs(30)).success());
+}
+
+#[test]
+fn sessions_that_never_ran_a_query_are_named() {
+    let c = cluster();
+    let tag = unique("never");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle_never_queried(c, 3, &role, "postgres", &tag).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let v = pgconn()
+        .args(["advise", "--json", "--app", &tag, "--leak-idle-age", "1s"])
+        .run()
+        .assert_code(0)
+        .json();
+    let f = finding(&v, "never_queried").expect("never-queried finding");
+    assert!(f["title"].as_str().unwrap().starts_with("3 session"), "{f}");
+    assert!(f["title"].as_str().unwrap().contains(&tag));
+}
+
+#[test]
+fn suggested_commands_never_carry_a_password() {
+    let c = cluster();
+    let tag = unique("advpw");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 1, &role, "postgres", &tag).unwrap();
+    let conninfo = format!(
+        "{} password=hunter2-secret",
+        c.conninfo("postgres", "postgres")
+    );
+    let out = pgconn()
+        .no_cluster_env()
+        .args(["-d", &conninfo, "advise", "--json", "--app", &tag])
+        .run()
+        .assert_code(0);
+    assert!(
+        !out.stdout.contains("hunter2") && !out.stdout.contains("****"),
+        "{}",
+        out.stdout
+    );
+    let v = out.json();
+    let cmd = v["findings"]
+        .as_array()
         .unwrap()
-        .starts_with("pgconn kill-idle --app leaky-worker"));
+        .iter()
+        .flat_map(|f| f["commands"].as_array().unwrap())
+        .next()
+        .unwrap();
+    // The printed command still reaches the same server (the password comes from PGPASSWORD or ~/.pgpass).
+    let args = words(cmd.as_str().unwrap());
+    assert_eq!(args[0], "-d", "{cmd}");
+    assert!(args[1].contains(&format!("port={}", c.port())), "{cmd}");
 }

@@ -156,6 +156,25 @@ fn a_scram_password_from_pgpass() {
     );
     assert!(out.stderr.contains("password"), "{}", out.stderr);
 
+    // A check without a password is misconfigured (UNKNOWN), not a server that is down.
+    let out = pgconn()
+        .no_cluster_env()
+        .home(home.path())
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "pass_user",
+            "-d",
+            "postgres",
+            "check",
+        ])
+        .run()
+        .assert_code(3);
+    assert!(out.stdout.starts_with("PGCONN UNKNOWN"), "{}", out.stdout);
+
     // A wrong password: authentication failure (SQLSTATE 28P01), and the password is never shown.
     let out = pgconn()
         .no_cluster_env()
@@ -207,6 +226,23 @@ fn passwords_never_appear_in_errors() {
         .run();
     assert_ne!(out.status, 0);
     assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unparsable_target_among_several_shows_no_password() {
+    for secret in ["hun\"ter6", "hun ter7", "hun'ter8"] {
+        let bad = format!("postgresql://u:{secret}@h/db?port=x");
+        let out = pgconn()
+            .args(["-d", &bad, "-d", "postgres", "status"])
+            .run();
+        assert_eq!(out.status, 1, "{}", out.stderr);
+        assert!(
+            !out.stdout.contains("ter") && !out.stderr.contains(secret),
+            "{}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
 }
 
 #[test]
@@ -343,4 +379,18 @@ fn a_full_server_says_how_to_get_in() {
     assert_eq!(v["capacity"]["used"], usable + 1);
     assert_eq!(v["verdict"]["status"], "CRITICAL");
     assert_eq!(v["groups"][0]["application"], "hog");
+}
+
+#[test]
+fn an_unknown_database_is_named() {
+    let out = pgconn()
+        .args(["-d", "no_such_database", "status"])
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr.contains("\"no_such_database\" does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("-d postgres"), "{}", out.stderr);
 }

@@ -39,8 +39,12 @@ fn pgconn_command(args: &[&str]) -> std::process::Command {
 
 /// pgconn's own library, connected to the test cluster.
 fn library_db(c: &pgconn::sandbox::Cluster) -> pgconn::db::Db {
+    library_db_as(c, "postgres")
+}
+
+fn library_db_as(c: &pgconn::sandbox::Cluster, user: &str) -> pgconn::db::Db {
     let conn = pgconn::cli::ConnArgs {
-        dbname: vec![c.conninfo("postgres", "postgres")],
+        dbname: vec![c.conninfo(user, "postgres")],
         ..Default::default()
     };
     let spec = pgconn::db::resolve_spec(&conn, Some(&conn.dbname[0]), None).unwrap();
@@ -747,4 +751,164 @@ fn answering_no_at_the_prompt_terminates_nothing() {
         "{status:?}"
     );
     assert_eq!(server_pids(&tag, None), before);
+}
+
+#[test]
+fn a_session_the_role_cannot_see_is_never_hit() {
+    use pgconn::activity::{snapshot, Filter};
+    use pgconn::commands::kill::{signal_targets, Action, Target};
+
+    // A role that may signal everybody's sessions but not see their state (no pg_read_all_stats).
+    let c = cluster();
+    let tag = unique("blind");
+    let ops = tag.replace('-', "_");
+    let role = app_role();
+    support::superuser_client(c)
+        .batch_execute(&format!(
+            "CREATE ROLE {ops} LOGIN; GRANT pg_signal_backend TO {ops}"
+        ))
+        .unwrap();
+    let mut w = Workload::new();
+    w.active(c, 1, &role, "postgres", &tag, 60).unwrap();
+    let victim = *server_pids(&tag, None).iter().next().unwrap();
+
+    // A stale plan naming that pid as an idle session (as after a pid reuse): state and backend_start of
+    // the live session are hidden from this role, so nothing can be re-checked, and nothing may happen.
+    let mut db = library_db_as(c, &ops);
+    let mut filter = Filter {
+        app: vec![tag.clone()],
+        ..Filter::default()
+    };
+    filter.states = vec!["idle".into()];
+    let hidden = snapshot(
+        &mut db,
+        &Filter {
+            app: vec![tag.clone()],
+            ..Filter::default()
+        },
+        true,
+    )
+    .unwrap();
+    assert!(
+        hidden.sessions.iter().all(|s| !s.visible),
+        "the role cannot see the session"
+    );
+    let mut session = hidden.sessions.into_iter().next().unwrap();
+    session.backend_start = Some("2020-01-01T00:00:00.000000Z".into());
+    session.state = Some("idle".into());
+    let targets = vec![Target {
+        session,
+        allowed: true,
+    }];
+    let out = signal_targets(
+        &mut db,
+        &filter,
+        &default_safety(),
+        Action::Terminate,
+        &targets,
+    )
+    .unwrap();
+    assert_eq!(out[0].outcome, "skipped", "{:?}", out[0]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        server_pids(&tag, None).contains(&victim),
+        "the hidden session is still there"
+    );
+
+    // And the command never offers hidden sessions as targets.
+    let v = pgconn()
+        .args(["-U", &ops, "kill", "--app", &tag, "--yes", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["protected"]["not_visible"], 1, "{v}");
+    assert_eq!(v["summary"]["targeted"], 0);
+}
+
+#[test]
+fn json_mode_still_shows_the_plan_before_asking() {
+    let c = cluster();
+    let tag = unique("jsonplan");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 1, &role, "postgres", &tag).unwrap();
+    let mut p = expectrl::Session::spawn(pgconn_command(&[
+        "kill-idle",
+        "--older-than",
+        "0s",
+        "--app",
+        &tag,
+        "--json",
+    ]))
+    .unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    let before_prompt = p.expect("Terminate 1 session?").unwrap();
+    let shown = String::from_utf8_lossy(before_prompt.before()).to_string();
+    assert!(
+        shown.contains("will terminate 1 session") && shown.contains(&tag),
+        "{shown}"
+    );
+    p.send_line("n").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    assert_eq!(server_pids(&tag, None).len(), 1);
+}
+
+#[test]
+fn what_was_done_before_a_failure_is_returned_with_the_error() {
+    use pgconn::activity::{snapshot, Filter};
+    use pgconn::commands::kill::{signal_targets_with, Action, Target};
+
+    let c = cluster();
+    let tag = unique("partial");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 3, &role, "postgres", &tag).unwrap();
+    let mut db = library_db(c);
+    let filter = Filter {
+        app: vec![tag.clone()],
+        ..Filter::default()
+    };
+    let targets: Vec<Target> = snapshot(&mut db, &filter, true)
+        .unwrap()
+        .sessions
+        .into_iter()
+        .map(|s| Target {
+            session: s,
+            allowed: true,
+        })
+        .collect();
+    let mut safety = default_safety();
+    safety.batch_size = 1;
+    let mut batches = 0;
+    // The audit log "fails" after the first batch: the run stops there, and reports what it did.
+    let (done, result) = signal_targets_with(
+        &mut db,
+        &filter,
+        &safety,
+        Action::Terminate,
+        &targets,
+        &mut |b| {
+            batches += 1;
+            assert_eq!(b.len(), 1);
+            if batches == 1 {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!("disk full"))
+            }
+        },
+    );
+    assert!(result.is_err());
+    assert_eq!(
+        done.len(),
+        2,
+        "both signalled batches are reported, the failed log write included"
+    );
+    assert!(done.iter().all(|o| o.outcome == "terminated"));
+    let gone: BTreeSet<i32> = done.iter().map(|o| o.pid).collect();
+    wait_gone(&gone);
+    assert_eq!(
+        server_pids(&tag, None).len(),
+        1,
+        "the third session was never touched"
+    );
 }

@@ -3,14 +3,12 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, OnceLock};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use support::*;
 
 /// pg_stat_activity of the sessions whose application_name starts with `prefix`:
@@ -369,92 +367,6 @@ fn the_watchdog_cleans_up_after_a_static_cluster() {
         root.exists(),
         processes_in(&root)
     );
-}
-
-/// `pgconn sandbox ARGS` running in the background, with the variables it printed.
-struct Sandbox {
-    child: Child,
-    env: BTreeMap<String, String>,
-}
-
-fn spawn_sandbox(args: &[&str]) -> Sandbox {
-    let mut cmd = pgconn()
-        .no_cluster_env()
-        .arg("sandbox")
-        .args(args)
-        .command();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut env = BTreeMap::new();
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some((k, v)) = line
-                .strip_prefix("export ")
-                .and_then(|kv| kv.split_once('='))
-            {
-                env.insert(k.to_string(), v.to_string());
-            }
-            if env.len() == 4 {
-                let _ = tx.send(env.clone());
-            }
-        }
-    });
-    let env = match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(env) => env,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("pgconn sandbox printed no PGHOST/PGPORT/PGUSER/PGDATABASE within 60 s");
-        }
-    };
-    Sandbox { child, env }
-}
-
-impl Sandbox {
-    fn root(&self) -> PathBuf {
-        PathBuf::from(&self.env["PGHOST"])
-    }
-
-    fn client(&self) -> postgres::Client {
-        postgres::Config::new()
-            .host_path(self.root())
-            .port(self.env["PGPORT"].parse().unwrap())
-            .user(&self.env["PGUSER"])
-            .dbname(&self.env["PGDATABASE"])
-            .connect(postgres::NoTls)
-            .unwrap()
-    }
-
-    fn signal(&self, signal: Signal) {
-        kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
-    }
-
-    fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("pgconn sandbox did not exit within {timeout:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -493,3 +493,30 @@ fn show_sql_echoes_statements_on_stderr_only() {
     );
     serde_json::from_str::<Value>(&out.stdout).expect("stdout stays pure JSON");
 }
+
+#[test]
+fn without_pg_read_all_stats_only_client_sessions_count_as_used() {
+    // A cluster of its own, so that nothing else connects between the two readings.
+    let c = support::start_cluster(&pgconn::sandbox::ClusterOptions::default());
+    c.psql("CREATE ROLE weak LOGIN; CREATE ROLE other LOGIN")
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 2, "other", "postgres", "others").unwrap();
+    let as_super = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    let as_weak = pgconn()
+        .env_cluster(&c)
+        .args(["-U", "weak", "status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    // Both see the two sessions and pgconn's own; the logical replication launcher (a background process
+    // with a role but no database) is not a client session and holds no slot.
+    assert_eq!(as_super["capacity"]["used"], 3, "{as_super}");
+    assert_eq!(as_weak["capacity"]["used"], 3, "{as_weak}");
+    assert_eq!(as_weak["not_visible"], 2);
+}

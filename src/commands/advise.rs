@@ -89,7 +89,10 @@ fn command_prefix(conn: &ConnArgs) -> String {
         parts.push(format!("-U {}", shell_quote(u)));
     }
     for d in &conn.dbname {
-        parts.push(format!("-d {}", shell_quote(&conninfo::redact(d))));
+        parts.push(format!(
+            "-d {}",
+            shell_quote(&conninfo::without_password(d))
+        ));
     }
     for s in &conn.service {
         parts.push(format!("--service {}", shell_quote(s)));

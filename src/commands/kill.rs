@@ -368,6 +368,9 @@ fn execute(
     let stop_early = !threshold_met || safety.dry_run || report.targets.is_empty();
     if !style.json {
         render::out(&render::kill::preview(&report, style))?;
+    } else if !stop_early && !safety.yes && ui::interactive() {
+        // stdout stays pure JSON, but a person is never asked without seeing the plan.
+        eprint!("{}", render::kill::preview(&report, style));
     }
     if stop_early {
         if let Some(log) = log.as_mut() {
@@ -394,15 +397,26 @@ fn execute(
     }
 
     report.before = Some(state_counts(db, &[])?);
-    report.results = signal_targets(db, &filter, safety, action, &report.targets)?;
+    let server = log.as_ref().map(|l| l.server.clone());
+    let (results, outcome) = signal_targets_with(
+        db,
+        &filter,
+        safety,
+        action,
+        &report.targets,
+        &mut |batch| match (log.as_mut(), &server) {
+            (Some(log), Some(server)) => {
+                let lines: Vec<serde_json::Value> = batch
+                    .iter()
+                    .map(|o| session_line(o, action, server))
+                    .collect();
+                log.write(&lines)
+            }
+            _ => Ok(()),
+        },
+    );
+    report.results = results;
     report.acted = true;
-    let signalled: Vec<i32> = report
-        .results
-        .iter()
-        .filter(|o| o.outcome == "terminated")
-        .map(|o| o.pid)
-        .collect();
-    report.after = Some(state_counts(db, &signalled)?);
     for o in &report.results {
         match o.outcome.as_str() {
             "terminated" => report.summary.terminated += 1,
@@ -412,32 +426,35 @@ fn execute(
             _ => report.summary.skipped += 1,
         }
     }
+    if let Err(e) = outcome {
+        // Report and record what was done before the failure, then fail.
+        if let Some(log) = log.as_mut() {
+            let mut line = summary_line(&report, &log.server);
+            line["error"] = serde_json::Value::String(format!("{e:#}"));
+            let _ = log.write(&[line]);
+        }
+        if style.json {
+            render::json(&report)?;
+        } else if !report.results.is_empty() {
+            render::out(&render::kill::results(&report, style))?;
+        }
+        return Err(e.context(format!(
+            "stopped after {} of {} sessions ({} {})",
+            report.results.len(),
+            report.targets.len(),
+            report.summary.terminated + report.summary.cancelled,
+            action.done()
+        )));
+    }
+    let signalled: Vec<i32> = report
+        .results
+        .iter()
+        .filter(|o| o.outcome == "terminated")
+        .map(|o| o.pid)
+        .collect();
+    report.after = Some(state_counts(db, &signalled)?);
     if let Some(log) = log.as_mut() {
-        let mut lines: Vec<serde_json::Value> = report
-            .results
-            .iter()
-            .map(|o| {
-                serde_json::json!({
-                    "time": o.at.clone().unwrap_or_else(now_rfc3339),
-                    "event": "session",
-                    "action": action,
-                    "server": log.server,
-                    "pid": o.pid,
-                    "backend_start": o.backend_start,
-                    "database": o.database,
-                    "user": o.user,
-                    "application": o.application,
-                    "client": o.client,
-                    "state": o.state,
-                    "state_seconds": o.state_seconds,
-                    "query": o.query,
-                    "outcome": o.outcome,
-                    "reason": o.reason,
-                })
-            })
-            .collect();
-        lines.push(summary_line(&report, &log.server));
-        log.write(&lines)?;
+        log.write(&[summary_line(&report, &log.server)])?;
     }
     if style.json {
         render::json(&report)?;
@@ -449,6 +466,26 @@ fn execute(
     } else {
         Ok(ExitCode::SUCCESS)
     }
+}
+
+fn session_line(o: &Outcome, action: Action, server: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "time": o.at.clone().unwrap_or_else(now_rfc3339),
+        "event": "session",
+        "action": action,
+        "server": server,
+        "pid": o.pid,
+        "backend_start": o.backend_start,
+        "database": o.database,
+        "user": o.user,
+        "application": o.application,
+        "client": o.client,
+        "state": o.state,
+        "state_seconds": o.state_seconds,
+        "query": o.query,
+        "outcome": o.outcome,
+        "reason": o.reason,
+    })
 }
 
 fn summary_line(r: &KillReport, server: &serde_json::Value) -> serde_json::Value {
@@ -569,6 +606,21 @@ pub fn signal_targets(
     action: Action,
     targets: &[Target],
 ) -> Result<Vec<Outcome>> {
+    let (outcomes, result) =
+        signal_targets_with(db, filter, safety, action, targets, &mut |_| Ok(()));
+    result.map(|()| outcomes)
+}
+
+/// [`signal_targets`], handing each batch's outcomes to `on_batch` as soon as they are known (the audit log
+/// syncs them there). On an error the outcomes so far are returned with it: what was done is never lost.
+pub fn signal_targets_with(
+    db: &mut Db,
+    filter: &Filter,
+    safety: &KillSafety,
+    action: Action,
+    targets: &[Target],
+    on_batch: &mut dyn FnMut(&[Outcome]) -> Result<()>,
+) -> (Vec<Outcome>, Result<()>) {
     let batch_size = safety.batch_size.max(1);
     let batches = targets.len().div_ceil(batch_size);
     let pb = if batches > 1 {
@@ -577,10 +629,12 @@ pub fn signal_targets(
         indicatif::ProgressBar::hidden()
     };
     let by_pid: BTreeMap<i32, &Target> = targets.iter().map(|t| (t.session.pid, t)).collect();
-    let mut rows: Vec<(Signalled, Option<String>)> = Vec::with_capacity(targets.len());
+    let mut all = Vec::with_capacity(targets.len());
     for chunk in targets.chunks(batch_size) {
         let refs: Vec<&Target> = chunk.iter().collect();
+        let mut rows: Vec<(Signalled, Option<String>)> = Vec::with_capacity(chunk.len());
         let mut retry_alone: Vec<&Target> = Vec::new();
+        let mut batch_failed = false;
         match signal_batch(db, filter, safety, action, &refs, false) {
             Ok(result) => {
                 for s in result {
@@ -594,14 +648,27 @@ pub fn signal_targets(
                 }
             }
             // The catalogs said yes but the server said no: try each on its own to learn which.
-            Err(e) if is_denied(&e) => retry_alone.extend(refs.iter().copied()),
-            Err(e) => return Err(e),
+            Err(e) if is_denied(&e) => {
+                batch_failed = true;
+                retry_alone.extend(refs.iter().copied());
+            }
+            Err(e) => {
+                pb.finish_and_clear();
+                return (all, Err(e));
+            }
         }
         // Sessions the role may not signal: each on its own, so one denial (SQLSTATE 42501) aborts nothing
         // else; the server's answer is what is reported.
         for t in retry_alone {
             match signal_batch(db, filter, safety, action, &[t], true) {
-                Ok(mut r) if !r.is_empty() => rows.push((r.remove(0), None)),
+                Ok(mut r) if !r.is_empty() => {
+                    let mut row = r.remove(0);
+                    if batch_failed && row.outcome == "gone" {
+                        // The failed batch statement may have signalled it before it failed.
+                        row.outcome = "gone_after_failed_batch".into();
+                    }
+                    rows.push((row, None));
+                }
                 Ok(_) => {}
                 Err(e) if is_denied(&e) => rows.push((
                     Signalled {
@@ -625,58 +692,56 @@ pub fn signal_targets(
                 )),
             }
         }
+        let outcomes: Vec<Outcome> = rows
+            .into_iter()
+            .filter_map(|(s, reason)| by_pid.get(&s.pid).map(|t| outcome_of(t, s, reason, action)))
+            .collect();
+        let logged = on_batch(&outcomes);
+        all.extend(outcomes);
+        if let Err(e) = logged {
+            pb.finish_and_clear();
+            return (all, Err(e));
+        }
         pb.inc(chunk.len() as u64);
     }
     pb.finish_and_clear();
+    (all, Ok(()))
+}
 
-    let mut out = Vec::with_capacity(rows.len());
-    for (s, reason) in rows {
-        let Some(t) = by_pid.get(&s.pid) else {
-            continue;
-        };
-        let prev = &t.session;
-        let (outcome, reason) = match s.outcome.as_str() {
-            "signalled" => (action.done().to_string(), None),
-            "denied" | "failed" => (s.outcome.clone(), reason),
-            "gone" => (
-                "skipped".into(),
-                Some("gone: the session ended after the preview".into()),
-            ),
-            "replaced" => (
-                "skipped".into(),
-                Some(
-                    "replaced: the pid now belongs to a different session (backend_start differs)"
-                        .into(),
-                ),
-            ),
-            "changed" => ("skipped".into(), Some(change_reason(prev, &s))),
-            "protected" => (
-                "skipped".into(),
-                Some("protected: it now matches a protection rule".into()),
-            ),
-            "not_signalled" => (
-                "skipped".into(),
-                Some("not a backend any more: the signal was not sent".into()),
-            ),
-            other => ("failed".into(), Some(format!("unexpected outcome {other}"))),
-        };
-        out.push(Outcome {
-            pid: prev.pid,
-            backend_start: prev.backend_start.clone(),
-            database: prev.database.clone(),
-            user: prev.user.clone(),
-            application: prev.application.clone(),
-            client: prev.client.clone(),
-            state: prev.state.clone(),
-            state_seconds: prev.state_seconds.map(round3),
-            query: prev.query.as_deref().map(|q| render::excerpt(q, 200)),
-            outcome,
-            reason,
-            state_now: s.state,
-            at: Some(s.at),
-        });
+fn outcome_of(t: &Target, s: Signalled, reason: Option<String>, action: Action) -> Outcome {
+    let prev = &t.session;
+    let (outcome, reason) = match s.outcome.as_str() {
+        "signalled" => (action.done().to_string(), None),
+        "denied" | "failed" => (s.outcome.clone(), reason),
+        "gone" => ("skipped".into(), Some("gone: the session ended after the preview".into())),
+        "gone_after_failed_batch" => (
+            "skipped".into(),
+            Some("gone: it ended while a batch statement failed (that statement may have signalled it)".into()),
+        ),
+        "replaced" => (
+            "skipped".into(),
+            Some("replaced: the pid now belongs to a different session (backend_start differs)".into()),
+        ),
+        "changed" => ("skipped".into(), Some(change_reason(prev, &s))),
+        "protected" => ("skipped".into(), Some("protected: it now matches a protection rule".into())),
+        "not_signalled" => ("skipped".into(), Some("not a backend any more: the signal was not sent".into())),
+        other => ("failed".into(), Some(format!("unexpected outcome {other}"))),
+    };
+    Outcome {
+        pid: prev.pid,
+        backend_start: prev.backend_start.clone(),
+        database: prev.database.clone(),
+        user: prev.user.clone(),
+        application: prev.application.clone(),
+        client: prev.client.clone(),
+        state: prev.state.clone(),
+        state_seconds: prev.state_seconds.map(round3),
+        query: prev.query.as_deref().map(|q| render::excerpt(q, 200)),
+        outcome,
+        reason,
+        state_now: s.state,
+        at: Some(s.at),
     }
-    Ok(out)
 }
 
 fn root_message(e: &anyhow::Error) -> String {

@@ -1004,3 +1004,57 @@ impl ConnSpec {
         connect::connect(self, extra_options)
     }
 }
+
+/// The same connection string without its password (URI or key=value), for echoing a command that must
+/// still work: libpq then takes the password from PGPASSWORD, ~/.pgpass or a prompt. Text that is not a
+/// connection string is returned as is; one that does not parse is replaced by nothing secret.
+pub fn without_password(text: &str) -> String {
+    if !parse::is_conninfo(text) {
+        return text.to_string();
+    }
+    match parse::parse(text) {
+        Ok(pairs) => pairs
+            .into_iter()
+            .filter(|(k, _)| *k != "password")
+            .map(|(k, v)| format!("{k}={}", quote_value(&v)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(_) => redact(text),
+    }
+}
+
+/// A conninfo value, single-quoted when it needs to be.
+fn quote_value(v: &str) -> String {
+    if !v.is_empty()
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '\\')
+    {
+        v.to_string()
+    } else {
+        format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+}
+
+#[cfg(test)]
+mod without_password_tests {
+    use super::without_password;
+
+    #[test]
+    fn passwords_are_dropped_not_masked() {
+        assert_eq!(without_password("appdb"), "appdb");
+        assert_eq!(
+            without_password("host=db1 password='se cret' dbname=app"),
+            "host=db1 dbname=app"
+        );
+        let uri = without_password("postgresql://bob:s3cret@db1:5433/app?sslmode=require");
+        assert!(!uri.contains("s3cret"), "{uri}");
+        assert!(
+            uri.contains("user=bob")
+                && uri.contains("port=5433")
+                && uri.contains("sslmode=require"),
+            "{uri}"
+        );
+        assert_eq!(without_password("host='a b' user=x"), "host='a b' user=x");
+    }
+}

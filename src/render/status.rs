@@ -6,6 +6,22 @@ use crate::activity::{state_key, KNOWN_STATES};
 use crate::commands::status::StatusReport;
 use crate::render::{age, opt_age, Level, Style};
 
+/// The key cells of a group row, in `--by` order (`?` where the value is not visible).
+pub fn group_key_cells(group_by: &[&str], g: &crate::commands::status::Group) -> Vec<Cell> {
+    group_by
+        .iter()
+        .map(|k| {
+            Cell::new(
+                g.key
+                    .get(k)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_else(|| "?".into()),
+            )
+        })
+        .collect()
+}
+
 pub fn human(r: &StatusReport, st: &Style) -> String {
     let mut out = String::new();
     let c = &r.capacity;
@@ -99,19 +115,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         ]);
         t.set_header(st.header(&header));
         for g in &r.groups {
-            let mut row: Vec<Cell> = r
-                .group_by
-                .iter()
-                .map(|k| {
-                    Cell::new(
-                        g.key
-                            .get(k)
-                            .cloned()
-                            .flatten()
-                            .unwrap_or_else(|| "?".into()),
-                    )
-                })
-                .collect();
+            let mut row = group_key_cells(&r.group_by, g);
             let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
             let iit = get("idle_in_transaction") + get("idle_in_transaction_aborted");
             let other = g.sessions - get("active") - get("idle") - iit;

@@ -346,19 +346,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
             .extend(["SESSIONS", "ACTIVE", "IDLE", "IDLE IN TX", "OLDEST IDLE"].map(String::from));
         t.set_header(st.header(&header.iter().map(String::as_str).collect::<Vec<_>>()));
         for g in &r.groups {
-            let mut row: Vec<Cell> = r
-                .group_by
-                .iter()
-                .map(|k| {
-                    Cell::new(
-                        g.key
-                            .get(k)
-                            .cloned()
-                            .flatten()
-                            .unwrap_or_else(|| "?".into()),
-                    )
-                })
-                .collect();
+            let mut row = crate::render::status::group_key_cells(&r.group_by, g);
             let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
             for n in [
                 g.sessions,

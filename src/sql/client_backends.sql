@@ -6,5 +6,7 @@
       FROM pg_stat_activity a
       LEFT JOIN pg_roles r ON r.oid = a.usesysid
      WHERE a.backend_type = 'client backend'
-        -- rows of other roles without pg_read_all_stats: backend_type is hidden; count those with a role
-        OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL)
+        -- rows of other roles without pg_read_all_stats: backend_type is hidden; count those with a role and
+        -- a database (this leaves out the logical replication launcher and physical walsenders; parallel
+        -- workers and logical walsenders of other roles cannot be told apart and are counted)
+        OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL AND a.datid IS NOT NULL)

@@ -4,22 +4,24 @@ WITH c AS (
 ), t AS (
     SELECT * FROM unnest($14::int[], $15::text[]) AS t(pid, backend_start)
 ), m AS (
+    -- Every check is NULL-safe (coalesce to false): a session this role cannot see (NULL state and
+    -- backend_start) never passes for one it was shown.
     SELECT t.pid,
            c.pid IS NOT NULL AS present,
-           c.pid IS NOT NULL
-             AND to_char(c.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') = t.backend_start AS same,
-           c.pid IS NOT NULL AND (
+           coalesce(c.pid IS NOT NULL AND c.visible
+             AND to_char(c.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') = t.backend_start, false) AS same,
+           coalesce(c.pid IS NOT NULL AND c.visible AND (
 /*FILTER*/
-           ) AS matches,
-           c.pid IS NOT NULL AND (
+           ), false) AS matches,
+           coalesce(c.pid IS NOT NULL AND (
                (NOT c.superuser OR $17)
                AND NOT coalesce(c.application_name, '') LIKE ANY ($18)
                AND NOT coalesce(c.usename::text, '') LIKE ANY ($19)
-           ) AS unprotected,
-           c.pid IS NOT NULL AND (
+           ), false) AS unprotected,
+           coalesce(c.pid IS NOT NULL AND (
                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
                OR (NOT c.superuser AND (c.own_role OR pg_has_role(current_user, 'pg_signal_backend', 'USAGE')))
-           ) AS allowed,
+           ), false) AS allowed,
            c.state,
            extract(epoch FROM now() - c.state_change)::float8 AS state_seconds
       FROM t

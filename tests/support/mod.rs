@@ -341,6 +341,108 @@ impl PgconnCmd {
 /// Throwaway certificates for TLS tests, made with the openssl crate.
 pub mod pgbouncer;
 
+pub use background_sandbox::{spawn_sandbox, Sandbox};
+
+mod background_sandbox {
+    use std::collections::BTreeMap;
+    use std::io::{BufRead, BufReader};
+    use std::path::PathBuf;
+    use std::process::{Child, Stdio};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+
+    use super::pgconn;
+
+    /// `pgconn sandbox ARGS` running in the background, with the variables it printed.
+    pub struct Sandbox {
+        pub child: Child,
+        pub env: BTreeMap<String, String>,
+    }
+
+    pub fn spawn_sandbox(args: &[&str]) -> Sandbox {
+        let mut cmd = pgconn()
+            .no_cluster_env()
+            .arg("sandbox")
+            .args(args)
+            .command();
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut env = BTreeMap::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some((k, v)) = line
+                    .strip_prefix("export ")
+                    .and_then(|kv| kv.split_once('='))
+                {
+                    env.insert(k.to_string(), v.to_string());
+                }
+                if env.len() == 4 {
+                    let _ = tx.send(env.clone());
+                }
+            }
+        });
+        let env = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(env) => env,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("pgconn sandbox printed no PGHOST/PGPORT/PGUSER/PGDATABASE within 60 s");
+            }
+        };
+        Sandbox { child, env }
+    }
+
+    impl Sandbox {
+        pub fn root(&self) -> PathBuf {
+            PathBuf::from(&self.env["PGHOST"])
+        }
+
+        pub fn client(&self) -> postgres::Client {
+            postgres::Config::new()
+                .host_path(self.root())
+                .port(self.env["PGPORT"].parse().unwrap())
+                .user(&self.env["PGUSER"])
+                .dbname(&self.env["PGDATABASE"])
+                .connect(postgres::NoTls)
+                .unwrap()
+        }
+
+        pub fn signal(&self, signal: Signal) {
+            kill(Pid::from_raw(self.child.id() as i32), signal).unwrap();
+        }
+
+        pub fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
+            let deadline = Instant::now() + timeout;
+            loop {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    return status;
+                }
+                if Instant::now() > deadline {
+                    let _ = self.child.kill();
+                    panic!("pgconn sandbox did not exit within {timeout:?}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    impl Drop for Sandbox {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub mod tls {
     use std::path::{Path, PathBuf};
 
