@@ -115,6 +115,22 @@ pub fn find_bindir() -> Result<PathBuf> {
     bail!("cannot find PostgreSQL server binaries (initdb, pg_ctl, postgres); {INSTALL_HINT}")
 }
 
+/// Wait (at most `timeout`) until process `pid` has exited: gone, or a zombie waiting to be reaped.
+fn wait_for_exit(pid: i32, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let status = PathBuf::from(format!("/proc/{pid}/status"));
+    let running = || {
+        fs::read_to_string(&status).is_ok_and(|text| {
+            !text
+                .lines()
+                .any(|l| l.starts_with("State:") && l.contains('Z'))
+        })
+    };
+    while running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Certificate files for a cluster with `ssl = on`. They are copied into the data directory.
 #[derive(Debug, Clone)]
 pub struct SslFiles {
@@ -586,8 +602,22 @@ impl Cluster {
     }
 
     /// Like [`Cluster::psql`], in another database.
+    ///
+    /// Returns once the session's backend has exited: a backend keeps its connection slot for a moment
+    /// after the client has gone, and a test that fills the server right after would be refused.
     pub fn psql_in(&self, dbname: &str, sql: &str) -> Result<String> {
         let mut client = self.connect(SUPERUSER, dbname, ADMIN_APP)?;
+        let backend: i32 = client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .map(|r| r.get(0))
+            .context("reading the sandbox session's backend pid")?;
+        let result = Self::simple_query_rows(&mut client, sql);
+        drop(client);
+        wait_for_exit(backend, Duration::from_secs(5));
+        result
+    }
+
+    fn simple_query_rows(client: &mut postgres::Client, sql: &str) -> Result<String> {
         let messages = client.simple_query(sql).map_err(|e| {
             let detail = match e.as_db_error() {
                 Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
