@@ -1,10 +1,12 @@
 -- status: client sessions counted per database, user, application, state (and client when grouped by it), with the idle-age percentiles
 -- f holds one narrow row per client backend, with whether it matches the filter: `used` counts them all.
+-- Sessions are grouped by database and role oid and named afterwards, so that (unless a filter needs the
+-- names) the server joins a few groups to pg_database and pg_roles instead of every session.
 WITH c AS (
 /*CLIENT_BACKENDS*/
 ), f AS (
-    SELECT c.datname::text AS database,
-           c.usename::text AS "user",
+    SELECT c.datid,
+           c.usesysid,
            coalesce(c.application_name, '') AS application,
            CASE WHEN $13 AND c.visible THEN coalesce(host(c.client_addr), 'local') END AS client,
            c.state,
@@ -22,7 +24,7 @@ WITH c AS (
       FROM f
      WHERE f.matches AND f.state = 'idle' AND f.state_seconds IS NOT NULL
 ), g AS (
-    SELECT f.database, f."user", f.application, f.client, f.state, f.via_pgbouncer,
+    SELECT f.datid, f.usesysid, f.application, f.client, f.state, f.via_pgbouncer,
            count(*)::int AS sessions,
            count(f.state_seconds)::int AS with_age,
            count(*) FILTER (WHERE f.state_seconds > $15)::int AS older_than_leak_age,
@@ -31,12 +33,17 @@ WITH c AS (
            max(f.xact_seconds) AS oldest_xact_seconds
       FROM f
      WHERE f.matches
-     GROUP BY f.database, f."user", f.application, f.client, f.state, f.via_pgbouncer
+     GROUP BY f.datid, f.usesysid, f.application, f.client, f.state, f.via_pgbouncer
 )
 SELECT total.used,
        idle.p[1] AS idle_median_seconds,
        idle.p[2] AS idle_p95_seconds,
-       g.*
+       d.datname::text AS database,
+       r.rolname::text AS "user",
+       g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
+       g.older_than_idle_in_transaction_age, g.oldest_state_seconds, g.oldest_xact_seconds
   FROM total
  CROSS JOIN idle
   LEFT JOIN g ON true
+  LEFT JOIN pg_database d ON d.oid = g.datid
+  LEFT JOIN pg_roles r ON r.oid = g.usesysid
