@@ -1,10 +1,17 @@
 -- client backends of pg_stat_activity with the facts every filter needs
-    SELECT a.*,
-           a.backend_type IS NOT NULL AS visible,
-           coalesce(r.rolsuper, false) AS superuser,
-           CASE WHEN r.oid IS NOT NULL THEN pg_has_role(r.oid, 'USAGE') ELSE false END AS own_role
-      FROM pg_stat_activity a
-      LEFT JOIN pg_roles r ON r.oid = a.usesysid
+    -- OFFSET 0 keeps the filter below out of the joins' planning: estimated at one row, the filtered
+    -- backends would be joined to pg_database with a nested loop per session; planned for all backends,
+    -- the small catalogs are hashed once.
+    SELECT *
+      FROM (
+        SELECT a.*,
+               a.backend_type IS NOT NULL AS visible,
+               coalesce(r.rolsuper, false) AS superuser,
+               CASE WHEN r.oid IS NOT NULL THEN pg_has_role(r.oid, 'USAGE') ELSE false END AS own_role
+          FROM pg_stat_activity a
+          LEFT JOIN pg_roles r ON r.oid = a.usesysid
+        OFFSET 0
+      ) a
      WHERE a.backend_type = 'client backend'
         -- rows of other roles without pg_read_all_stats: backend_type is hidden; count those with a role and
         -- a database (this leaves out the logical replication launcher and physical walsenders; parallel
