@@ -5,7 +5,7 @@
 //! pgconn and psql, measuring wall time and peak resident memory (wait4's rusage). Medians go to the terminal
 //! and to BENCHMARKS.md at the top of the repository.
 //!
-//! Environment: PGCONN_BENCH_RUNS (timed runs per command and size, default 21), PGCONN_BENCH_KILL_RUNS
+//! Environment: PGCONN_BENCH_RUNS (timed runs per command and size, default 31), PGCONN_BENCH_KILL_RUNS
 //! (default 7), PGCONN_BENCH_PSQL (the psql to compare with), PGCONN_BENCH_OUT (where to write the report,
 //! default BENCHMARKS.md; `-` for none), PGCONN_PGBIN (server binaries).
 
@@ -334,13 +334,27 @@ struct Row {
     sessions: usize,
     pgconn: Stats,
     psql: Stats,
+    /// Median over the runs of pgconn's wall time divided by that of the psql run next to it.
+    paired_ratio: f64,
     goal_ratio: f64,
 }
 
 impl Row {
     fn ratio(&self) -> f64 {
-        self.pgconn.wall_ms / self.psql.wall_ms
+        self.paired_ratio
     }
+}
+
+/// What one comparison measured: both tools' statistics and the median of the per-run ratios.
+type Comparison = (Stats, Stats, f64);
+
+fn compared(a: &[Sample], b: &[Sample]) -> Comparison {
+    let ratios = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| x.wall.as_secs_f64() / y.wall.as_secs_f64())
+        .collect();
+    (stats(a), stats(b), median(ratios))
 }
 
 fn env_usize(key: &str, default: usize) -> usize {
@@ -352,12 +366,7 @@ fn env_usize(key: &str, default: usize) -> usize {
 }
 
 /// Alternate the two tools (swapping who goes first each run) after one untimed warm-up each.
-fn compare(
-    runner: &mut Runner,
-    runs: usize,
-    pgconn: &[&str],
-    psql: &[&str],
-) -> Result<(Stats, Stats)> {
+fn compare(runner: &mut Runner, runs: usize, pgconn: &[&str], psql: &[&str]) -> Result<Comparison> {
     runner.measure(Tool::Pgconn, pgconn)?;
     runner.measure(Tool::Psql, psql)?;
     let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -370,11 +379,11 @@ fn compare(
             a.push(runner.measure(Tool::Pgconn, pgconn)?);
         }
     }
-    Ok((stats(&a), stats(&b)))
+    Ok(compared(&a, &b))
 }
 
 /// kill-idle: fresh sessions before every run, checked to be gone after it.
-fn compare_kill(runner: &mut Runner, runs: usize, n: usize) -> Result<(Stats, Stats)> {
+fn compare_kill(runner: &mut Runner, runs: usize, n: usize) -> Result<Comparison> {
     let pgconn_args = ["kill-idle", "--older-than", "0s", "--yes"];
     let psql_args = ["-c", PSQL_KILL];
     let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -405,7 +414,7 @@ fn compare_kill(runner: &mut Runner, runs: usize, n: usize) -> Result<(Stats, St
             }
         }
     }
-    Ok((stats(&a), stats(&b)))
+    Ok(compared(&a, &b))
 }
 
 fn find_psql(bindir: &Path) -> Result<PathBuf> {
@@ -526,7 +535,7 @@ fn main() -> Result<()> {
         eprintln!("psql_compare: a benchmark; run it with `cargo bench --bench psql_compare`");
         return Ok(());
     }
-    let runs = env_usize("PGCONN_BENCH_RUNS", 21);
+    let runs = env_usize("PGCONN_BENCH_RUNS", 31);
     let kill_runs = env_usize("PGCONN_BENCH_KILL_RUNS", 7);
     raise_nofile(SIZES[1] as u64 + 1_000);
     let machine = machine();
@@ -585,12 +594,13 @@ fn main() -> Result<()> {
             ("sessions", ["sessions", "--json"], PSQL_SESSIONS),
         ] {
             eprintln!("psql_compare: {what} at {n} sessions, {runs} runs each");
-            let (a, b) = compare(&mut runner, runs, &pgconn_args, &["-c", psql_sql])?;
+            let (a, b, paired_ratio) = compare(&mut runner, runs, &pgconn_args, &["-c", psql_sql])?;
             let row = Row {
                 what,
                 sessions: n,
                 pgconn: a,
                 psql: b,
+                paired_ratio,
                 goal_ratio: 1.0,
             };
             eprintln!(
@@ -609,12 +619,13 @@ fn main() -> Result<()> {
 
     let n = SIZES[0];
     eprintln!("psql_compare: kill-idle at {n} sessions, {kill_runs} runs each");
-    let (a, b) = compare_kill(&mut runner, kill_runs, n)?;
+    let (a, b, paired_ratio) = compare_kill(&mut runner, kill_runs, n)?;
     let row = Row {
         what: "kill-idle",
         sessions: n,
         pgconn: a,
         psql: b,
+        paired_ratio,
         goal_ratio: 1.2,
     };
     eprintln!(
@@ -674,9 +685,10 @@ fn report(
          process against a throwaway local cluster (unix socket, max_connections 5200) holding 1,000 or 5,000 \
          idle sessions of an ordinary role. pgconn and psql alternate (who goes first swaps every run) after \
          one untimed warm-up each; times are medians of {runs} runs ({kill_runs} for kill-idle, whose \
-         sessions are re-opened before every run), peak memory is the largest maximum resident set size of \
-         any run (wait4 rusage). CPU is user + system time of the client process only; the server does most \
-         of the work for both.\n"
+         sessions are re-opened before every run). The ratio is the median over the runs of pgconn's time \
+         divided by that of the psql run next to it, which cancels most of the drift in the machine's load. \
+         Peak memory is the largest maximum resident set size of any run (wait4 rusage). CPU is user + \
+         system time of the client process only; the server does most of the work for both.\n"
     );
     let _ = writeln!(
         s,
