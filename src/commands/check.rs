@@ -1,6 +1,6 @@
-//! `pgconn check`: a Nagios/Icinga plugin. One session snapshot per target (the snapshot query of `sessions`,
-//! turned into a status report on the client), compared with the thresholds; the exit code is the Nagios state (0 OK, 1 WARNING, 2 CRITICAL,
-//! 3 UNKNOWN) whatever the output format, and never the 1 other commands use for connection failures.
+//! `pgconn check`: a Nagios/Icinga plugin. One session snapshot per target, turned into a status report
+//! on the client, compared with the thresholds; the exit code is the Nagios state (0 OK, 1 WARNING,
+//! 2 CRITICAL, 3 UNKNOWN) whatever the output format, and never the 1 other commands use for connection failures.
 
 use std::process::ExitCode;
 use std::time::Duration;
