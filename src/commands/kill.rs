@@ -247,10 +247,12 @@ fn now_rfc3339() -> String {
 static SIGNAL_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| activity::assemble(include_str!("../sql/signal.sql")));
 
+static STATE_COUNTS_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| activity::assemble(include_str!("../sql/state_counts.sql")));
+
 /// State counts of all client sessions but pgconn's own (and those just signalled).
 fn state_counts(db: &mut Db, exclude: &[i32]) -> Result<BTreeMap<String, i64>> {
-    let sql = activity::assemble(include_str!("../sql/state_counts.sql"));
-    let rows = db.query(&sql, &[(&exclude, Type::INT4_ARRAY)])?;
+    let rows = db.query(&STATE_COUNTS_SQL, &[(&exclude, Type::INT4_ARRAY)])?;
     Ok(rows
         .iter()
         .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
