@@ -3,35 +3,12 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use pgconn::sandbox::Workload;
 use serde_json::Value;
 use support::pgbouncer::PgBouncer;
-use support::{cluster, pgconn, unique};
-
-fn app_role() -> String {
-    static CREATED: std::sync::Once = std::sync::Once::new();
-    CREATED.call_once(|| {
-        support::superuser_client(cluster())
-            .batch_execute("CREATE ROLE advise_app LOGIN")
-            .unwrap();
-    });
-    "advise_app".into()
-}
-
-fn server_pids(app: &str) -> BTreeSet<i32> {
-    let mut c = support::superuser_client(cluster());
-    c.query(
-        "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
-        &[&app],
-    )
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
-}
+use support::{app_role, cluster, pgconn, server_pids, unique};
 
 /// Split a printed command into words (it quotes with single quotes only) and drop the leading `pgconn`.
 fn words(cmd: &str) -> Vec<String> {
@@ -118,7 +95,7 @@ fn names_the_leaking_application_first_and_its_command_removes_the_leak() {
 
     // Run the suggested command as printed (plus --yes: there is no terminal here).
     let cmd = first["commands"][0].as_str().unwrap();
-    let before_fine = server_pids(&fine);
+    let before_fine = server_pids(&fine, None);
     let out = pgconn()
         .args(words(cmd))
         .args(["--yes", "--json"])
@@ -126,10 +103,15 @@ fn names_the_leaking_application_first_and_its_command_removes_the_leak() {
         .assert_code(0);
     assert_eq!(out.json()["summary"]["terminated"], 12, "{}", out.stdout);
     assert!(
-        support::wait_until(Duration::from_secs(10), || server_pids(&leaky).is_empty()),
+        support::wait_until(Duration::from_secs(10), || server_pids(&leaky, None)
+            .is_empty()),
         "leak removed"
     );
-    assert_eq!(server_pids(&fine), before_fine, "nothing else touched");
+    assert_eq!(
+        server_pids(&fine, None),
+        before_fine,
+        "nothing else touched"
+    );
 
     // The pool budget names each application with held / in use / suggested.
     let budget = finding(&v, "pool_budget").unwrap();

@@ -9,21 +9,7 @@ use std::time::Duration;
 
 use pgconn::sandbox::Workload;
 use serde_json::Value;
-use support::{cluster, pgconn, unique};
-
-/// Ground truth: pids of client sessions of an application (optionally in a state).
-fn server_pids(app: &str, state: Option<&str>) -> BTreeSet<i32> {
-    let mut c = support::superuser_client(cluster());
-    c.query(
-        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = $1 \
-         AND ($2::text IS NULL OR state = $2)",
-        &[&app, &state],
-    )
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
-}
+use support::{app_role, cluster, pgconn, server_pids, unique};
 
 /// The pgconn binary as a plain command (for a pseudo-terminal), pointed at the test cluster.
 fn pgconn_command(args: &[&str]) -> std::process::Command {
@@ -91,17 +77,6 @@ fn outcome_pids(v: &Value, outcome: &str) -> BTreeSet<i32> {
         .filter(|r| r["outcome"] == outcome)
         .map(|r| r["pid"].as_i64().unwrap() as i32)
         .collect()
-}
-
-/// A role that is not a superuser, so its sessions are fair game for kill.
-fn app_role() -> String {
-    static CREATED: std::sync::Once = std::sync::Once::new();
-    CREATED.call_once(|| {
-        support::superuser_client(cluster())
-            .batch_execute("CREATE ROLE pgconn_app LOGIN")
-            .unwrap();
-    });
-    "pgconn_app".to_string()
 }
 
 #[test]

@@ -9,27 +9,14 @@ use std::time::Duration;
 
 use pgconn::sandbox::Workload;
 use serde_json::Value;
-use support::{cluster, pgconn, unique};
+use support::{cluster, pgconn, server_pids, unique};
 
-/// Ground truth: pids of client sessions of an application, per state, from pg_stat_activity itself.
-fn server_pids(app: &str, state: Option<&str>) -> BTreeSet<i64> {
-    let mut c = support::superuser_client(cluster());
-    let rows = c
-        .query(
-            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = $1 \
-             AND ($2::text IS NULL OR state = $2)",
-            &[&app, &state],
-        )
-        .unwrap();
-    rows.iter().map(|r| i64::from(r.get::<_, i32>(0))).collect()
-}
-
-fn json_pids(v: &Value) -> BTreeSet<i64> {
+fn json_pids(v: &Value) -> BTreeSet<i32> {
     v["sessions"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["pid"].as_i64().unwrap())
+        .map(|s| s["pid"].as_i64().unwrap() as i32)
         .collect()
 }
 

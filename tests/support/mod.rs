@@ -72,6 +72,32 @@ pub fn superuser_client(c: &Cluster) -> postgres::Client {
         .unwrap_or_else(|e| panic!("connecting to the test cluster: {e:#}"))
 }
 
+/// Ground truth: pids of the client sessions of an application (optionally in one state), as
+/// pg_stat_activity of [`cluster`] reports them.
+pub fn server_pids(app: &str, state: Option<&str>) -> std::collections::BTreeSet<i32> {
+    let mut c = superuser_client(cluster());
+    c.query(
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = $1 \
+         AND ($2::text IS NULL OR state = $2)",
+        &[&app, &state],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// A login role that is not a superuser (so kill may act on its sessions), created once per test binary.
+pub fn app_role() -> String {
+    static CREATED: std::sync::Once = std::sync::Once::new();
+    CREATED.call_once(|| {
+        superuser_client(cluster())
+            .batch_execute("CREATE ROLE pgconn_app LOGIN")
+            .unwrap();
+    });
+    "pgconn_app".to_string()
+}
+
 /// Run a query as the superuser whose first row's first column is an integer (e.g. `SELECT count(*) ...`).
 pub fn ground_truth_count(c: &Cluster, sql: &str) -> i64 {
     let text = c
