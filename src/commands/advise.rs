@@ -17,7 +17,7 @@ use crate::commands::status::{self, StatusReport};
 use crate::conninfo;
 use crate::db::Db;
 use crate::pgbouncer::{self, PgbouncerSnapshot};
-use crate::render::{self, age, Style};
+use crate::render::{self, age, Level, Style};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -227,12 +227,10 @@ pub fn collect(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs) -> Result<Advise
 
 fn capacity_findings(st: &StatusReport, db: &Db, prefix: &str, out: &mut Vec<Finding>) {
     let c = &st.capacity;
-    let sev = if c.used_percent >= 95.0 || c.slots_left == 0 {
-        Some(Severity::Critical)
-    } else if c.used_percent >= 80.0 {
-        Some(Severity::Warning)
-    } else {
-        None
+    let sev = match c.level {
+        Level::Critical => Some(Severity::Critical),
+        Level::Warning => Some(Severity::Warning),
+        _ => None,
     };
     if let Some(severity) = sev {
         out.push(Finding {

@@ -62,6 +62,10 @@ pub struct Capacity {
     /// Slots still free for ordinary roles (0 when the reserved slots are being used).
     pub slots_left: i64,
     pub used_percent: f64,
+    /// How the used share compares with --warn-used / --crit-used (OK, WARNING or CRITICAL); the verdict,
+    /// the coloured percentage and advise's capacity finding all read it from here.
+    #[serde(skip)]
+    pub level: Level,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -519,13 +523,16 @@ pub fn build_from(
     let mut level = Level::Ok;
     let mut reasons = Vec::new();
     let cap_text = format!("{used} of {usable} slots ordinary roles can use are taken ({used_percent:.0}%), {slots_left} left");
-    if used_percent >= t.crit_used || slots_left == 0 {
-        level = level.max(Level::Critical);
+    let capacity_level = if used_percent >= t.crit_used || slots_left == 0 {
         reasons.push(format!("{cap_text} (critical at {}%)", t.crit_used));
+        Level::Critical
     } else if used_percent >= t.warn_used {
-        level = level.max(Level::Warning);
         reasons.push(format!("{cap_text} (warning at {}%)", t.warn_used));
-    }
+        Level::Warning
+    } else {
+        Level::Ok
+    };
+    level = level.max(capacity_level);
     if iit_over > 0 {
         level = level.max(Level::Warning);
         reasons.push(format!(
@@ -568,6 +575,7 @@ pub fn build_from(
             used,
             slots_left,
             used_percent: round1(used_percent),
+            level: capacity_level,
         },
         sessions,
         states,

@@ -32,11 +32,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         r.server.version,
         r.server.current_user
     ));
-    let cap_level = match r.verdict.status {
-        Level::Critical if c.slots_left == 0 || c.used_percent >= 95.0 => Level::Critical,
-        _ if c.used_percent >= 80.0 => Level::Warning,
-        _ => Level::Ok,
-    };
+    let cap_level = c.level;
     let reserved = match c.reserved_connections {
         Some(n) => format!(
             "{} for superusers, {n} for pg_use_reserved_connections",
