@@ -27,6 +27,12 @@ pub const IDLE_STATES: [&str; 3] = [
     "idle in transaction (aborted)",
 ];
 
+/// Sessions in a transaction that do nothing, aborted ones included, from per-state counts (snake_case keys).
+pub fn idle_in_transaction(states: &std::collections::BTreeMap<String, usize>) -> usize {
+    let get = |k: &str| states.get(k).copied().unwrap_or(0);
+    get("idle_in_transaction") + get("idle_in_transaction_aborted")
+}
+
 /// snake_case key of a state for JSON and metrics (`idle in transaction (aborted)` ->
 /// `idle_in_transaction_aborted`).
 pub fn state_key(state: &str) -> String {

@@ -266,7 +266,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
         m("idle", state("idle")),
         m(
             "idle_in_transaction",
-            state("idle_in_transaction") + state("idle_in_transaction_aborted"),
+            crate::activity::idle_in_transaction(&r.states) as f64,
         ),
         Measurement {
             warning: args.idle_warning.map(|n| n as f64),

@@ -39,7 +39,7 @@ impl Point {
         Point {
             used: r.capacity.used,
             idle: st("idle"),
-            idle_in_transaction: st("idle_in_transaction") + st("idle_in_transaction_aborted"),
+            idle_in_transaction: crate::activity::idle_in_transaction(&r.states),
         }
     }
 }

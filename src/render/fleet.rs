@@ -11,13 +11,7 @@ fn right(c: impl ToString) -> Cell {
     Cell::new(c).set_alignment(CellAlignment::Right)
 }
 
-fn iit(states: &std::collections::BTreeMap<String, usize>) -> usize {
-    states.get("idle_in_transaction").copied().unwrap_or(0)
-        + states
-            .get("idle_in_transaction_aborted")
-            .copied()
-            .unwrap_or(0)
-}
+use crate::activity::idle_in_transaction as iit;
 
 /// `status` over several targets: a summary row per target, the largest groups across all of them and
 /// the reasons of every verdict that is not OK.

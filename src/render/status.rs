@@ -113,7 +113,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         for g in &r.groups {
             let mut row = group_key_cells(&r.group_by, g);
             let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
-            let iit = get("idle_in_transaction") + get("idle_in_transaction_aborted");
+            let iit = crate::activity::idle_in_transaction(&g.states);
             let other = g.sessions - get("active") - get("idle") - iit;
             row.push(Cell::new(g.sessions).set_alignment(CellAlignment::Right));
             row.push(Cell::new(get("active")).set_alignment(CellAlignment::Right));

@@ -47,8 +47,9 @@ pub fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// Idle-in-transaction sessions, aborted ones included (as status, check and the trend count them).
 fn iit(r: &StatusReport) -> usize {
-    r.states.get("idle_in_transaction").copied().unwrap_or(0)
+    crate::activity::idle_in_transaction(&r.states)
 }
 
 /// The line of one target's sample (or failed attempt), for logs.
@@ -74,7 +75,7 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
         c.slots_left,
         r.states.get("active").copied().unwrap_or(0),
         r.states.get("idle").copied().unwrap_or(0),
-        iit(r)
+        r.states.get("idle_in_transaction").copied().unwrap_or(0)
     );
     for st in KNOWN_STATES {
         let k = state_key(st);
@@ -299,11 +300,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
     let now_p = Point {
         used: c.used,
         idle: r.states.get("idle").copied().unwrap_or(0),
-        idle_in_transaction: iit(r)
-            + r.states
-                .get("idle_in_transaction_aborted")
-                .copied()
-                .unwrap_or(0),
+        idle_in_transaction: iit(r),
     };
     let row = |label: &str, spark: String, now: i64, change: i64| {
         format!(
@@ -352,7 +349,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
                 g.sessions,
                 get("active"),
                 get("idle"),
-                get("idle_in_transaction") + get("idle_in_transaction_aborted"),
+                crate::activity::idle_in_transaction(&g.states),
             ] {
                 row.push(Cell::new(n).set_alignment(CellAlignment::Right));
             }
