@@ -30,6 +30,19 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool> {
         .context("could not read the answer")
 }
 
+/// Quote a word for a POSIX shell only when it needs it (commands and exports pgconn prints for
+/// copying).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// A progress bar on stderr, hidden when stderr is not a terminal.
 pub fn progress(len: u64, what: &str) -> ProgressBar {
     if !std::io::stderr().is_terminal() {

@@ -18,6 +18,7 @@ use crate::conninfo;
 use crate::db::Db;
 use crate::pgbouncer::{self, PgbouncerSnapshot};
 use crate::render::{self, age, Level, Style};
+use crate::ui::shell_quote;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -62,18 +63,6 @@ pub struct AdviseReport {
     pub findings: Vec<Finding>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pgbouncer: Option<PgbouncerSnapshot>,
-}
-
-/// Quote a word for a POSIX shell only when it needs it.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 /// `pgconn` plus the connection options this run was given, so suggested commands reach the same server.

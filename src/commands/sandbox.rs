@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::SandboxArgs;
 use crate::sandbox::{Cluster, ClusterOptions, Workload};
+use crate::ui::shell_quote;
 
 /// Slots PostgreSQL keeps for superusers (its default, set explicitly so the arithmetic below holds).
 const SUPERUSER_RESERVED: u32 = 3;
@@ -208,15 +209,6 @@ fn exit_code_of(status: ExitStatus) -> ExitCode {
 
 fn count(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-}
-
-fn shell_quote(value: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+:,=@".contains(c);
-    if !value.is_empty() && value.chars().all(safe) {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
+
+use crate::ui::shell_quote;
 use postgres::error::SqlState;
 use postgres::types::Type;
 use serde::Serialize;
@@ -263,17 +265,6 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<Out
     Ok(out)
 }
 
-/// A path for a shell command line (single quotes when needed).
-fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
 /// Turn a failed ALTER into a message that says who may do it and what to do instead (by SQLSTATE).
 fn explain(
     e: anyhow::Error,
@@ -315,7 +306,7 @@ fn explain(
              {param_note}Ask the owner or a superuser to run this, or set it for your own role only: \
              `pgconn tune set ... --role {}`",
             quoted(database),
-            shell_word(user)
+            shell_quote(user)
         ),
         Scope::Role { role } | Scope::RoleInDatabase { role, .. } if role == user => format!(
             "permission denied: {param_note}Ask a superuser to set it for role {}",
@@ -334,26 +325,14 @@ fn explain(
     anyhow!("{msg} (server: {server_said})")
 }
 
-/// A word for a suggested command line, single-quoted when the shell would split or expand it.
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn shell_words() {
-        assert_eq!(shell_word("alice"), "alice");
-        assert_eq!(shell_word("it's me"), "'it'\\''s me'");
+        assert_eq!(shell_quote("alice"), "alice");
+        assert_eq!(shell_quote("it's me"), "'it'\\''s me'");
         assert_eq!(
             shell_quote("/var/lib/postgresql/15/main"),
             "/var/lib/postgresql/15/main"
