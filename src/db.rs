@@ -68,7 +68,6 @@ pub fn resolve_spec(
         connect_timeout: conn.connect_timeout,
     };
     let spec = conninfo::resolve(&overrides, &Environment::from_process())
-        .map_err(|e| anyhow!(conninfo::redact(&format!("{e:#}"))))
         .context("invalid connection options")?;
     for w in spec.warnings() {
         eprintln!("pgconn: warning: {w}");

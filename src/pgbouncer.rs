@@ -117,7 +117,6 @@ pub fn connect(conninfo: &str) -> Result<(Client, String)> {
         },
         &Environment::from_process(),
     )
-    .map_err(|e| anyhow!(conninfo::redact(&format!("{e:#}"))))
     .context("invalid --pgbouncer connection")?;
     let label = spec.target_label();
     // No startup options: PgBouncer refuses parameters it does not know.

@@ -333,7 +333,13 @@ fn non_empty<'a>(p: &'a Params, key: &str) -> Option<&'a str> {
 /// With several hosts, the password file is searched for each host; [`ConnSpec::connect`] uses each
 /// host's own entry, while [`ConnSpec::config`] (one `postgres::Config` for all hosts) can carry only
 /// the first host's.
+///
+/// Errors never carry a secret: they are redacted here, once, for every caller.
 pub fn resolve(o: &Overrides, env: &Environment) -> Result<ConnSpec> {
+    resolve_unredacted(o, env).map_err(|e| anyhow::anyhow!(redact(&format!("{e:#}"))))
+}
+
+fn resolve_unredacted(o: &Overrides, env: &Environment) -> Result<ConnSpec> {
     let mut p = Params::new();
 
     // 2. A conninfo string or URI given as the database name.
@@ -1024,7 +1030,7 @@ pub fn without_password(text: &str) -> String {
 }
 
 /// A conninfo value, single-quoted when it needs to be.
-fn quote_value(v: &str) -> String {
+pub fn quote_value(v: &str) -> String {
     if !v.is_empty()
         && !v
             .chars()
