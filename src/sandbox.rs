@@ -220,18 +220,6 @@ fn conf_quote(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
 
-/// Quote a conninfo value when needed.
-fn conninfo_quote(value: &str) -> String {
-    if !value.is_empty()
-        && !value
-            .chars()
-            .any(|c| c.is_whitespace() || c == '\'' || c == '\\')
-    {
-        return value.to_string();
-    }
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
 fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
@@ -570,10 +558,10 @@ impl Cluster {
     pub fn conninfo(&self, user: &str, dbname: &str) -> String {
         format!(
             "host={} port={} user={} dbname={}",
-            conninfo_quote(&self.root.display().to_string()),
+            crate::conninfo::quote_value(&self.root.display().to_string()),
             self.port,
-            conninfo_quote(user),
-            conninfo_quote(dbname)
+            crate::conninfo::quote_value(user),
+            crate::conninfo::quote_value(dbname)
         )
     }
 
