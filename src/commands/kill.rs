@@ -255,7 +255,14 @@ fn state_counts(db: &mut Db, exclude: &[i32]) -> Result<BTreeMap<String, i64>> {
     let rows = db.query(&STATE_COUNTS_SQL, &[(&exclude, Type::INT4_ARRAY)])?;
     Ok(rows
         .iter()
-        .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+        .map(|r| {
+            let state: Option<String> = r.get(0);
+            let key = state
+                .as_deref()
+                .map(activity::state_key)
+                .unwrap_or_else(|| "not_visible".into());
+            (key, r.get::<_, i64>(1))
+        })
         .collect())
 }
 

@@ -2,7 +2,7 @@
 WITH c AS (
 /*CLIENT_BACKENDS*/
 )
-SELECT replace(replace(replace(coalesce(c.state, 'not visible'), ' (', '_'), ')', ''), ' ', '_') AS state,
+SELECT c.state,
        count(*) AS sessions
   FROM c
  WHERE c.pid <> pg_backend_pid() AND c.pid <> ALL ($1)
