@@ -4,18 +4,12 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use prometheus_parse::{Scrape, Value};
 use support::{cluster, pgconn, start_cluster, unique, Cluster, ClusterOptions, Workload};
 
 /// A port on 127.0.0.1 nothing listens on.
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
 fn scrape(text: &str) -> Scrape {
     Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap()
 }
@@ -296,7 +290,7 @@ fn a_full_server_is_critical() {
 
 #[test]
 fn an_unreachable_target_is_critical_unless_told_unknown() {
-    let port = closed_port().to_string();
+    let port = support::pgbouncer::free_port().to_string();
     let out = pgconn()
         .args(["check", "-h", "127.0.0.1", "-p", &port])
         .assert_code(2);
@@ -520,7 +514,7 @@ fn output_is_written_atomically_and_kept_when_a_run_fails() {
         .any(|x| x.metric == "pgconn_up" && x.value == Value::Gauge(1.0)));
 
     // A failing run leaves the file as it was (and no temporary file behind), and exits non-zero.
-    let port = closed_port().to_string();
+    let port = support::pgbouncer::free_port().to_string();
     let out = pgconn()
         .args([
             "status",
