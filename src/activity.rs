@@ -33,6 +33,16 @@ pub fn idle_in_transaction(states: &std::collections::BTreeMap<String, usize>) -
     get("idle_in_transaction") + get("idle_in_transaction_aborted")
 }
 
+/// The warning for sessions of other roles this role cannot see, with the GRANT that fixes it; `effect`
+/// says what the command leaves out because of them.
+pub fn not_visible_warning(n: usize, role: &str, effect: &str) -> String {
+    format!(
+        "{n} session(s) of other roles are not visible to role \"{role}\" ({effect}). Fix: GRANT \
+         pg_read_all_stats TO \"{}\";",
+        role.replace('"', "\"\"")
+    )
+}
+
 /// snake_case key of a state for JSON and metrics (`idle in transaction (aborted)` ->
 /// `idle_in_transaction_aborted`).
 pub fn state_key(state: &str) -> String {

@@ -69,9 +69,7 @@ pub fn resolve_spec(
     };
     let spec = conninfo::resolve(&overrides, &Environment::from_process())
         .context("invalid connection options")?;
-    for w in spec.warnings() {
-        eprintln!("pgconn: warning: {w}");
-    }
+    crate::render::warnings(spec.warnings());
     Ok(spec)
 }
 

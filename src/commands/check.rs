@@ -284,9 +284,10 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
     ];
     let mut warnings = Vec::new();
     if r.not_visible > 0 {
-        warnings.push(format!(
-            "{} session(s) are not visible to role \"{}\": idle counts and ages leave them out (GRANT pg_read_all_stats)",
-            r.not_visible, r.server.current_user
+        warnings.push(crate::activity::not_visible_warning(
+            r.not_visible,
+            &r.server.current_user,
+            "idle counts and ages leave them out",
         ));
     }
     CheckTarget {

@@ -39,11 +39,10 @@ pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
     let hidden = sessions.iter().filter(|s| !s.visible).count();
     let mut warnings = Vec::new();
     if hidden > 0 {
-        warnings.push(format!(
-            "{hidden} session(s) of other roles are not visible to role \"{}\": state, ages and query are hidden. \
-             Fix: GRANT pg_read_all_stats TO \"{}\";",
-            db.facts.current_user,
-            db.facts.current_user.replace('"', "\"\"")
+        warnings.push(activity::not_visible_warning(
+            hidden,
+            &db.facts.current_user,
+            "their state, ages and query are hidden",
         ));
     }
     Ok(SessionsReport {
@@ -60,9 +59,7 @@ pub fn run(db: &mut Db, args: &SessionsArgs, style: &Style) -> Result<ExitCode> 
         render::json(&report)?;
     } else {
         render::out(&render::sessions::human(&report, style))?;
-        for w in &report.warnings {
-            eprintln!("pgconn: warning: {w}");
-        }
+        render::warnings(&report.warnings);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -551,11 +551,10 @@ pub fn build_from(
 
     let mut warnings = Vec::new();
     if not_visible > 0 {
-        warnings.push(format!(
-            "{not_visible} session(s) of other roles are not visible to role \"{}\" (their state and ages are hidden), so \
-             state counts and ages leave them out; they are counted as used. Fix: GRANT pg_read_all_stats TO \"{}\";",
-            facts.current_user,
-            facts.current_user.replace('"', "\"\"")
+        warnings.push(activity::not_visible_warning(
+            not_visible,
+            &facts.current_user,
+            "their state and ages are hidden, so state counts and ages leave them out; they are counted as used",
         ));
     }
 

@@ -163,6 +163,13 @@ pub fn out(text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Warnings for people, on stderr (stdout carries data only).
+pub fn warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("pgconn: warning: {w}");
+    }
+}
+
 /// Pretty JSON on stdout, written as it is serialized (a list of thousands of sessions is never held in
 /// memory as one string).
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
