@@ -1,5 +1,5 @@
-//! `pgconn check`: a Nagios/Icinga plugin. One session snapshot per target, turned into a status report
-//! on the client, compared with the thresholds; the exit code is the Nagios state (0 OK, 1 WARNING,
+//! `pgconn check`: a Nagios/Icinga plugin. One status count per target (counted on the server, as for
+//! `status`), compared with the thresholds; the exit code is the Nagios state (0 OK, 1 WARNING,
 //! 2 CRITICAL, 3 UNKNOWN) whatever the output format, and never the 1 other commands use for connection failures.
 
 use std::process::ExitCode;
@@ -9,7 +9,7 @@ use anyhow::Result;
 use clap::{FromArgMatches, Parser};
 use serde::Serialize;
 
-use crate::activity::{self, Filter};
+use crate::activity::Filter;
 use crate::cli::{
     CapacityThreshold, CheckArgs, CheckFormat, ConnArgs, OutputArgs, StatusArgs, UnreachableState,
 };
@@ -157,16 +157,16 @@ fn status_args(args: &CheckArgs) -> StatusArgs {
 }
 
 fn sample(db: &mut crate::db::Db, s: &StatusArgs, idle_age: Duration) -> Result<Sample> {
-    let snap = activity::snapshot(db, &Filter::from_args(&s.filters), false)?;
-    let report = status::build(&db.target_label(), &db.facts, &snap, s);
-    let idle_long = snap
-        .sessions
+    // Counted on the server, like `status`: no row per session crosses the wire.
+    let tally =
+        status::count_on_server(db, &Filter::from_args(&s.filters), s, &[], Some(idle_age))?;
+    let report = status::build_from(&db.target_label(), &db.facts, &tally, s);
+    let idle_long = tally
+        .buckets
         .iter()
-        .filter(|x| {
-            x.state.as_deref() == Some("idle")
-                && x.state_seconds.is_some_and(|a| a > idle_age.as_secs_f64())
-        })
-        .count();
+        .filter(|b| b.state.as_deref() == Some("idle"))
+        .map(|b| b.older_than_extra_age)
+        .sum();
     Ok(Sample { report, idle_long })
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Result;
 use postgres::types::Type;
@@ -126,7 +127,7 @@ pub fn collect(db: &mut Db, args: &StatusArgs) -> Result<StatusReport> {
         .as_ref()
         .map(|b| b.server_pids.clone())
         .unwrap_or_default();
-    let tally = count_on_server(db, &filter, args, &pgbouncer_pids)?;
+    let tally = count_on_server(db, &filter, args, &pgbouncer_pids, None)?;
     let mut report = build_from(&db.target_label(), &db.facts, &tally, args);
     report.pgbouncer = bouncer;
     Ok(report)
@@ -159,6 +160,8 @@ pub struct Bucket {
     pub older_than_leak_age: usize,
     /// Sessions in their state for longer than --idle-in-transaction-age.
     pub older_than_idle_in_transaction_age: usize,
+    /// Sessions in their state for longer than the caller's own age (`check --idle-age`), when given.
+    pub older_than_extra_age: usize,
     pub oldest_state_seconds: Option<f64>,
     pub oldest_xact_seconds: Option<f64>,
 }
@@ -172,6 +175,7 @@ pub fn count_on_server(
     filter: &Filter,
     args: &StatusArgs,
     pgbouncer_pids: &[i32],
+    extra_age: Option<Duration>,
 ) -> Result<Tally> {
     let fp = filter.params();
     let mut params = fp.refs();
@@ -183,6 +187,8 @@ pub fn count_on_server(
     params.push((&pids, Type::INT4_ARRAY));
     params.push((&leak_age, Type::FLOAT8));
     params.push((&iit_age, Type::FLOAT8));
+    let extra_age = extra_age.map(|d| d.as_secs_f64());
+    params.push((&extra_age, Type::FLOAT8));
     let rows = db.query(&STATUS_SQL, &params)?;
     let mut tally = Tally::default();
     for row in rows {
@@ -204,6 +210,7 @@ pub fn count_on_server(
             sessions: usize::try_from(sessions).unwrap_or(0),
             older_than_leak_age: count("older_than_leak_age"),
             older_than_idle_in_transaction_age: count("older_than_idle_in_transaction_age"),
+            older_than_extra_age: count("older_than_extra_age"),
             oldest_state_seconds: row.get("oldest_state_seconds"),
             oldest_xact_seconds: row.get("oldest_xact_seconds"),
         };
@@ -386,7 +393,8 @@ fn leak_name(db: &Option<String>, user: &Option<String>, app: &str) -> String {
     )
 }
 
-/// The report for a snapshot's sessions (the same as [`collect`] gives for the sessions it counts).
+/// The report for a snapshot's sessions (the same as [`collect`] gives for the sessions it counts), for
+/// callers that need the rows anyway (`advise`).
 pub fn build(
     target: &str,
     facts: &ServerFacts,

@@ -1,4 +1,5 @@
 -- status: client sessions counted per database, user, application, state (and client when grouped by it), with the idle-age percentiles
+-- $15 leak age, $16 idle-in-transaction age, $17 a caller's own age (check's --idle-age; NULL counts nothing)
 -- f holds one narrow row per client backend, with whether it matches the filter: `used` counts them all.
 -- Sessions are grouped by database and role oid and named afterwards, so that (unless a filter needs the
 -- names) the server joins a few groups to pg_database and pg_roles instead of every session.
@@ -29,6 +30,7 @@ WITH c AS (
            count(f.state_seconds)::int AS with_age,
            count(*) FILTER (WHERE f.state_seconds > $15)::int AS older_than_leak_age,
            count(*) FILTER (WHERE f.state_seconds > $16)::int AS older_than_idle_in_transaction_age,
+           count(*) FILTER (WHERE f.state_seconds > $17)::int AS older_than_extra_age,
            max(f.state_seconds) AS oldest_state_seconds,
            max(f.xact_seconds) AS oldest_xact_seconds
       FROM f
@@ -41,7 +43,7 @@ SELECT total.used,
        d.datname::text AS database,
        r.rolname::text AS "user",
        g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
-       g.older_than_idle_in_transaction_age, g.oldest_state_seconds, g.oldest_xact_seconds
+       g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.oldest_state_seconds, g.oldest_xact_seconds
   FROM total
  CROSS JOIN idle
   LEFT JOIN g ON true
