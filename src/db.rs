@@ -3,7 +3,6 @@
 //! on. PostgreSQL errors are recognised by SQLSTATE, never by their text.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use postgres::error::SqlState;
@@ -370,8 +369,3 @@ impl std::fmt::Display for ConnectFailure {
 }
 
 impl std::error::Error for ConnectFailure {}
-
-/// Seconds as a PostgreSQL interval-free float, for binding ages.
-pub fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
