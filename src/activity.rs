@@ -218,21 +218,39 @@ pub struct Snapshot {
     pub sessions: Vec<Session>,
 }
 
+/// The body of a SQL file: everything after its first line (the comment that says what it is).
+fn body(sql: &str) -> &str {
+    sql.split_once('\n')
+        .map(|(_, rest)| rest)
+        .unwrap_or(sql)
+        .trim_end()
+}
+
 /// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/`, `/*FILTER*/`,
-/// `/*SESSION_COLUMNS*/`), so the snapshot and the signalling statement apply exactly the same conditions.
+/// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*PROTECTION*/`), so the snapshot, the kill plan and the
+/// signalling statement apply exactly the same conditions. Temporary tables are told apart per session
+/// only from PostgreSQL 16 on (`temp_holders`).
 pub fn assemble(template: &str) -> String {
-    fn body(sql: &str) -> &str {
-        sql.split_once('\n')
-            .map(|(_, rest)| rest)
-            .unwrap_or(sql)
-            .trim_end()
-    }
+    assemble_for(template, true)
+}
+
+/// [`assemble`], choosing how `/*TEMP_HOLDERS*/` finds the sessions that hold temporary tables.
+pub fn assemble_for(template: &str, temp_holders: bool) -> String {
+    let temp = if temp_holders {
+        include_str!("sql/temp_holders.sql")
+    } else {
+        include_str!("sql/temp_holders_unknown.sql")
+    };
+    // Outer parts first: each may contain the ones replaced after it.
     template
+        .replace("/*PROTECTION*/", body(include_str!("sql/protection.sql")))
+        .replace("/*TEMP_HOLDERS*/", body(temp))
         .replace(
             "/*CLIENT_BACKENDS*/",
             body(include_str!("sql/client_backends.sql")),
         )
         .replace("/*FILTER*/", body(include_str!("sql/filter.sql")))
+        .replace("/*FILTER_WHO*/", body(include_str!("sql/filter_who.sql")))
         .replace(
             "/*SESSION_COLUMNS*/",
             body(include_str!("sql/session_columns.sql")),
@@ -244,8 +262,8 @@ static SNAPSHOT_SQL: std::sync::LazyLock<String> =
 static SESSIONS_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| assemble(include_str!("sql/sessions.sql")));
 
-/// Positions of the snapshot query's columns.
-struct SnapshotColumns {
+/// Positions of the session columns (`session_columns.sql`) in a result, looked up by name once.
+pub(crate) struct SnapshotColumns {
     /// Only in the snapshot query (with the count of all client backends).
     used: Option<usize>,
     matches: Option<usize>,
@@ -272,7 +290,7 @@ struct SnapshotColumns {
 }
 
 impl SnapshotColumns {
-    fn of(row: &postgres::Row) -> SnapshotColumns {
+    pub(crate) fn of(row: &postgres::Row) -> SnapshotColumns {
         let find = |name: &str| row.columns().iter().position(|c| c.name() == name);
         let at = |name: &str| {
             find(name).unwrap_or_else(|| panic!("the session query has no column {name}"))
@@ -300,6 +318,36 @@ impl SnapshotColumns {
             own_role: at("own_role"),
             query: at("query"),
             visible: at("visible"),
+        }
+    }
+
+    /// The session in `row`.
+    pub(crate) fn session(&self, row: &postgres::Row) -> Session {
+        let c = self;
+        Session {
+            pid: row.get(c.pid),
+            database: row.get(c.database),
+            user: row.get(c.user),
+            application: row.get(c.application),
+            client: row.get(c.client),
+            client_port: row.get(c.client_port),
+            state: row.get(c.state),
+            backend_start: row
+                .get::<_, Option<SystemTime>>(c.backend_start)
+                .map(format_timestamp),
+            connected_seconds: row.get(c.connected_seconds),
+            state_seconds: row.get(c.state_seconds),
+            transaction_seconds: row.get(c.xact_seconds),
+            query_seconds: row.get(c.query_seconds),
+            never_queried: row.get::<_, Option<bool>>(c.never_queried).unwrap_or(false),
+            wait_event_type: row.get(c.wait_event_type),
+            wait_event: row.get(c.wait_event),
+            xmin_age: row.get(c.xmin_age),
+            superuser: row.get::<_, Option<bool>>(c.superuser).unwrap_or(false),
+            own_role: row.get::<_, Option<bool>>(c.own_role).unwrap_or(false),
+            query: row.get(c.query),
+            visible: row.get::<_, Option<bool>>(c.visible).unwrap_or(false),
+            via_pgbouncer: false,
         }
     }
 }
@@ -345,32 +393,7 @@ fn read(db: &mut Db, sql: &str, filter: &Filter, with_query: bool) -> Result<(i6
         {
             continue;
         }
-        let pid: i32 = row.get(c.pid);
-        sessions.push(Session {
-            pid,
-            database: row.get(c.database),
-            user: row.get(c.user),
-            application: row.get(c.application),
-            client: row.get(c.client),
-            client_port: row.get(c.client_port),
-            state: row.get(c.state),
-            backend_start: row
-                .get::<_, Option<SystemTime>>(c.backend_start)
-                .map(format_timestamp),
-            connected_seconds: row.get(c.connected_seconds),
-            state_seconds: row.get(c.state_seconds),
-            transaction_seconds: row.get(c.xact_seconds),
-            query_seconds: row.get(c.query_seconds),
-            never_queried: row.get::<_, Option<bool>>(c.never_queried).unwrap_or(false),
-            wait_event_type: row.get(c.wait_event_type),
-            wait_event: row.get(c.wait_event),
-            xmin_age: row.get(c.xmin_age),
-            superuser: row.get::<_, Option<bool>>(c.superuser).unwrap_or(false),
-            own_role: row.get::<_, Option<bool>>(c.own_role).unwrap_or(false),
-            query: row.get(c.query),
-            visible: row.get::<_, Option<bool>>(c.visible).unwrap_or(false),
-            via_pgbouncer: false,
-        });
+        sessions.push(c.session(&row));
     }
     Ok((used, sessions))
 }

@@ -565,11 +565,36 @@ pub struct KillSafety {
     #[arg(long, value_name = "PATTERN")]
     pub protect_user: Vec<String>,
 
+    /// Also act on sessions whose last statement was LISTEN (left alone by default: a terminated listener
+    /// silently misses notifications)
+    #[arg(long)]
+    pub include_listeners: bool,
+
+    /// Also act on sessions holding advisory locks (left alone by default: job queues, migration runners
+    /// and leader elections hold them for as long as the session lives)
+    #[arg(long)]
+    pub include_lock_holders: bool,
+
+    /// Also act on sessions with temporary tables (left alone by default: their data goes with them;
+    /// detected in the connected database on PostgreSQL 16+)
+    #[arg(long)]
+    pub include_temp_holders: bool,
+
+    /// Mark the server connections of this PgBouncer (its admin console: a conninfo or URI) and leave
+    /// them alone unless --include-pooler
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+
+    /// Also act on PgBouncer's server connections (in session pooling each one carries a live client)
+    #[arg(long, requires = "pgbouncer")]
+    pub include_pooler: bool,
+
     /// Act only when more than N sessions match (otherwise report and exit 0)
     #[arg(long, value_name = "N")]
     pub if_more_than: Option<usize>,
 
-    /// Leave the N most recently active matching sessions of each (database, user, application) alone
+    /// Leave the N most recently active matching sessions of each (database, user, application) alone,
+    /// re-checked when acting: if kept sessions ended meanwhile, fewer are terminated
     #[arg(long, value_name = "N")]
     pub keep: Option<usize>,
 
@@ -577,13 +602,47 @@ pub struct KillSafety {
     #[arg(long, value_name = "N")]
     pub max: Option<usize>,
 
-    /// Append one JSON line per session acted on or skipped, and a summary line, to FILE
+    /// How long to wait for signalled sessions to end before reporting them as still present
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub wait: Duration,
+
+    /// Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its
+    /// outcome after, and a summary; nothing is signalled that could not be recorded first
     #[arg(long, value_name = "FILE")]
     pub log: Option<std::path::PathBuf>,
+
+    /// Also record each session's last query in the --log file, with its string literals masked
+    #[arg(long, requires = "log")]
+    pub log_queries: bool,
 
     /// Sessions per terminating statement
     #[arg(long, default_value_t = 1000, value_name = "N", hide = true)]
     pub batch_size: usize,
+}
+
+impl Default for KillSafety {
+    /// The command-line defaults, with `--yes` (for library callers and tests).
+    fn default() -> Self {
+        KillSafety {
+            dry_run: false,
+            yes: true,
+            include_superusers: false,
+            protect_app: Vec::new(),
+            protect_user: Vec::new(),
+            include_listeners: false,
+            include_lock_holders: false,
+            include_temp_holders: false,
+            pgbouncer: None,
+            include_pooler: false,
+            if_more_than: None,
+            keep: None,
+            max: None,
+            wait: Duration::from_secs(5),
+            log: None,
+            log_queries: false,
+            batch_size: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod conninfo;
 pub mod db;
 pub mod fleet;
+pub mod interrupt;
 pub mod pgbouncer;
 pub mod render;
 pub mod sandbox;

@@ -38,18 +38,7 @@ fn library_db_as(c: &pgconn::sandbox::Cluster, user: &str) -> pgconn::db::Db {
 }
 
 fn default_safety() -> pgconn::cli::KillSafety {
-    pgconn::cli::KillSafety {
-        dry_run: false,
-        yes: true,
-        include_superusers: false,
-        protect_app: vec![],
-        protect_user: vec![],
-        if_more_than: None,
-        keep: None,
-        max: None,
-        log: None,
-        batch_size: 1000,
-    }
+    pgconn::cli::KillSafety::default()
 }
 
 /// Wait until none of `pids` is a backend any more (termination is asynchronous).
@@ -293,7 +282,7 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
 #[test]
 fn a_reused_pid_is_never_hit() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, Target};
+    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, Target};
 
     let c = cluster();
     let tag = unique("reuse");
@@ -324,7 +313,7 @@ fn a_reused_pid_is_never_hit() {
         .iter()
         .find(|o| o.pid == targets[0].session.pid)
         .unwrap();
-    assert_eq!(first.outcome, "skipped");
+    assert_eq!(first.outcome, OutcomeKind::Skipped);
     assert!(
         first.reason.as_deref().unwrap().contains("replaced"),
         "{:?}",
@@ -334,7 +323,7 @@ fn a_reused_pid_is_never_hit() {
         .iter()
         .find(|o| o.pid == targets[1].session.pid)
         .unwrap();
-    assert_eq!(second.outcome, "terminated");
+    assert_eq!(second.outcome, OutcomeKind::Terminated);
     std::thread::sleep(Duration::from_millis(300));
     assert!(server_pids(&tag, None).contains(&targets[0].session.pid));
 }
@@ -524,16 +513,24 @@ fn the_audit_log_records_every_session_and_a_summary() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let events: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        lines.len(),
-        4,
-        "appended: the earlier line, two sessions, one summary"
+        events,
+        ["plan", "target", "target", "session", "session", "summary"],
+        "appended after the earlier line: the plan, the batch's targets before it was signalled, their \
+         outcomes after, the summary"
     );
     assert_eq!(lines[0]["earlier"], true);
-    for l in &lines[1..3] {
-        assert_eq!(l["event"], "session");
-        assert_eq!(l["outcome"], "terminated");
+    assert_eq!(lines[1]["targeted"], 2);
+    for l in &lines[2..6] {
         assert!(pids.contains(&(l["pid"].as_i64().unwrap() as i32)));
+        assert!(
+            l.get("query").is_none(),
+            "no query text without --log-queries: {l}"
+        );
         for f in [
             "time",
             "server",
@@ -549,8 +546,42 @@ fn the_audit_log_records_every_session_and_a_summary() {
         }
         assert_eq!(l["application"], tag);
     }
-    assert_eq!(lines[3]["event"], "summary");
-    assert_eq!(lines[3]["terminated"], 2);
+    for l in &lines[4..6] {
+        assert_eq!(l["outcome"], "terminated");
+        // Recorded before the server signalled it.
+        let target = lines[2..4].iter().find(|t| t["pid"] == l["pid"]).unwrap();
+        let recorded = humantime::parse_rfc3339(target["time"].as_str().unwrap()).unwrap();
+        let signalled = humantime::parse_rfc3339(l["at"].as_str().unwrap()).unwrap();
+        assert!(
+            recorded <= signalled + Duration::from_millis(50),
+            "{target} / {l}"
+        );
+    }
+    assert_eq!(lines[6]["terminated"], 2);
+    assert!(lines[6]["before"].is_object() && lines[6]["after"].is_object());
+
+    // A new log is created mode 0600.
+    let fresh = dir.path().join("fresh.jsonl");
+    let mut w1 = Workload::new();
+    w1.idle(c, 1, &role, "postgres", &tag).unwrap();
+    pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--log",
+        ])
+        .arg(&fresh)
+        .run()
+        .assert_code(0);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // A log that cannot be opened: nothing is terminated.
     let mut w2 = Workload::new();
@@ -731,7 +762,7 @@ fn answering_no_at_the_prompt_terminates_nothing() {
 #[test]
 fn a_session_the_role_cannot_see_is_never_hit() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, Target};
+    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, Target};
 
     // A role that may signal everybody's sessions but not see their state (no pg_read_all_stats).
     let c = cluster();
@@ -783,7 +814,7 @@ fn a_session_the_role_cannot_see_is_never_hit() {
         &targets,
     )
     .unwrap();
-    assert_eq!(out[0].outcome, "skipped", "{:?}", out[0]);
+    assert_eq!(out[0].outcome, OutcomeKind::Skipped, "{:?}", out[0]);
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         server_pids(&tag, None).contains(&victim),
@@ -796,7 +827,7 @@ fn a_session_the_role_cannot_see_is_never_hit() {
         .run()
         .assert_code(0)
         .json();
-    assert_eq!(v["protected"]["not_visible"], 1, "{v}");
+    assert_eq!(v["not_visible"], 1, "{v}");
     assert_eq!(v["summary"]["targeted"], 0);
 }
 
@@ -828,19 +859,317 @@ fn json_mode_still_shows_the_plan_before_asking() {
     assert_eq!(server_pids(&tag, None).len(), 1);
 }
 
-#[test]
-fn what_was_done_before_a_failure_is_returned_with_the_error() {
-    use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets_with, Action, Target};
+/// An observer that fails the way a full disk would, at a chosen batch, before or after signalling it.
+struct FailingLog {
+    fail_before: Option<usize>,
+    fail_after: Option<usize>,
+    before_calls: usize,
+    after_calls: usize,
+}
 
+impl pgconn::commands::kill::BatchObserver for FailingLog {
+    fn before(
+        &mut self,
+        batch: usize,
+        targets: &[&pgconn::commands::kill::Target],
+    ) -> anyhow::Result<()> {
+        self.before_calls += 1;
+        assert_eq!(targets.len(), 1);
+        if self.fail_before == Some(batch) {
+            anyhow::bail!("No space left on device")
+        }
+        Ok(())
+    }
+    fn after(&mut self, outcomes: &[pgconn::commands::kill::SessionOutcome]) -> anyhow::Result<()> {
+        self.after_calls += 1;
+        assert_eq!(outcomes.len(), 1);
+        if self.fail_after == Some(self.after_calls) {
+            anyhow::bail!("No space left on device")
+        }
+        Ok(())
+    }
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+fn one_by_one_targets(
+    tag: &str,
+    n: usize,
+) -> (
+    pgconn::db::Db,
+    pgconn::activity::Filter,
+    Vec<pgconn::commands::kill::Target>,
+) {
+    use pgconn::activity::{snapshot, Filter};
     let c = cluster();
-    let tag = unique("partial");
     let role = app_role();
     let mut w = Workload::new();
-    w.idle(c, 3, &role, "postgres", &tag).unwrap();
+    w.idle(c, n, &role, "postgres", tag).unwrap();
+    std::mem::forget(w); // the sessions live until the test binary ends (or are terminated)
+    let mut db = library_db(c);
+    let filter = Filter {
+        app: vec![tag.to_string()],
+        ..Filter::default()
+    };
+    let targets = snapshot(&mut db, &filter, true)
+        .unwrap()
+        .sessions
+        .into_iter()
+        .map(|s| pgconn::commands::kill::Target {
+            session: s,
+            allowed: true,
+        })
+        .collect();
+    (db, filter, targets)
+}
+
+#[test]
+fn a_log_that_fails_after_a_batch_stops_the_run_there() {
+    use pgconn::commands::kill::{signal_targets_with, Action, OutcomeKind, Stop};
+    let tag = unique("partial");
+    let (mut db, filter, targets) = one_by_one_targets(&tag, 3);
+    let mut safety = default_safety();
+    safety.batch_size = 1;
+    // The outcomes of the first batch are recorded; those of the second cannot be: the run stops there.
+    let mut log = FailingLog {
+        fail_before: None,
+        fail_after: Some(2),
+        before_calls: 0,
+        after_calls: 0,
+    };
+    let run = signal_targets_with(
+        &mut db,
+        &filter,
+        &safety,
+        Action::Terminate,
+        &targets,
+        &mut log,
+    );
+    assert!(
+        matches!(run.stopped, Some(Stop::Log(_))),
+        "{:?}",
+        run.stopped
+    );
+    assert_eq!(
+        run.outcomes.len(),
+        2,
+        "both signalled batches are reported, the unrecorded one included"
+    );
+    assert!(run
+        .outcomes
+        .iter()
+        .all(|o| o.outcome == OutcomeKind::Terminated));
+    let gone: BTreeSet<i32> = run.outcomes.iter().map(|o| o.pid).collect();
+    wait_gone(&gone);
+    assert_eq!(
+        server_pids(&tag, None).len(),
+        1,
+        "the third session was never touched"
+    );
+}
+
+#[test]
+fn a_batch_that_cannot_be_recorded_first_is_not_signalled() {
+    use pgconn::commands::kill::{signal_targets_with, Action, Stop};
+    let tag = unique("unrecorded");
+    let (mut db, filter, targets) = one_by_one_targets(&tag, 3);
+    let mut safety = default_safety();
+    safety.batch_size = 1;
+    let mut log = FailingLog {
+        fail_before: Some(2),
+        fail_after: None,
+        before_calls: 0,
+        after_calls: 0,
+    };
+    let run = signal_targets_with(
+        &mut db,
+        &filter,
+        &safety,
+        Action::Terminate,
+        &targets,
+        &mut log,
+    );
+    assert!(matches!(run.stopped, Some(Stop::Log(_))));
+    assert_eq!(
+        run.outcomes.len(),
+        1,
+        "only the recorded first batch was signalled"
+    );
+    wait_gone(&BTreeSet::from([run.outcomes[0].pid]));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(server_pids(&tag, None).len(), 2);
+}
+
+/// The JSON a pgconn run printed after its prompt was answered in a pseudo-terminal.
+fn json_after_prompt(p: &mut expectrl::Session) -> Value {
+    let rest = p.expect(expectrl::Eof).unwrap();
+    let mut bytes = rest.before().to_vec();
+    for m in rest.matches() {
+        bytes.extend_from_slice(m);
+    }
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let start = text
+        .find("{\r\n")
+        .or_else(|| text.find("{\n"))
+        .unwrap_or_else(|| panic!("JSON after the prompt: {text:?}"));
+    serde_json::from_str(text[start..].trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn backend_pid(c: &mut postgres::Client) -> i32 {
+    c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0)
+}
+
+fn server_version_num() -> i32 {
+    support::superuser_client(cluster())
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .unwrap()
+        .get(0)
+}
+
+fn left_alone(v: &Value) -> BTreeMap<i32, String> {
+    v["left_alone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["pid"].as_i64().unwrap() as i32,
+                l["protection"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+use std::collections::BTreeMap;
+
+#[test]
+fn idle_sessions_that_hold_something_are_left_alone_unless_included() {
+    let c = cluster();
+    let tag = unique("holders");
+    let role = app_role();
+    let mut listener = c.connect(&role, "postgres", &tag).unwrap();
+    listener.batch_execute("LISTEN pgconn_jobs").unwrap();
+    let mut locker = c.connect(&role, "postgres", &tag).unwrap();
+    let key = std::process::id() as i64 * 1000 + 7;
+    locker
+        .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .unwrap();
+    let mut temp = c.connect(&role, "postgres", &tag).unwrap();
+    temp.batch_execute("CREATE TEMP TABLE scratch (x int)")
+        .unwrap();
+    let mut plain = c.connect(&role, "postgres", &tag).unwrap();
+    plain.batch_execute("SELECT 1").unwrap();
+    let (l, a, t, p) = (
+        backend_pid(&mut listener),
+        backend_pid(&mut locker),
+        backend_pid(&mut temp),
+        backend_pid(&mut plain),
+    );
+    // backend_pid ran a query: the listener's last statement must be LISTEN again.
+    listener.batch_execute("LISTEN pgconn_jobs").unwrap();
+    locker.batch_execute("SELECT 1").unwrap();
+    let temp_known = server_version_num() >= 160000;
+
+    let v = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    let alone = left_alone(&v);
+    assert_eq!(alone.get(&l).map(String::as_str), Some("listener"), "{v:#}");
+    assert_eq!(
+        alone.get(&a).map(String::as_str),
+        Some("advisory_lock"),
+        "{v:#}"
+    );
+    assert_eq!(v["protected"]["listener"], 1);
+    assert_eq!(v["protected"]["advisory_lock"], 1);
+    let mut expected_gone = BTreeSet::from([p]);
+    if temp_known {
+        assert_eq!(
+            alone.get(&t).map(String::as_str),
+            Some("temp_tables"),
+            "{v:#}"
+        );
+    } else {
+        // PostgreSQL 14/15 cannot tell whose temporary tables they are, and the plan says so.
+        expected_gone.insert(t);
+        let notes = v["notes"].to_string();
+        assert!(notes.contains("temporary table"), "{notes}");
+    }
+    assert_eq!(outcome_pids(&v, "terminated"), expected_gone, "{v:#}");
+    wait_gone(&expected_gone);
+    let left = server_pids(&tag, None);
+    assert!(left.contains(&l) && left.contains(&a));
+
+    // The preview names them, by pid, with the option that includes them.
+    let text = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--dry-run",
+        ])
+        .run()
+        .assert_code(0)
+        .stdout;
+    assert!(
+        text.contains(&format!("LISTEN listeners: pid {l}"))
+            && text.contains("--include-listeners"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("holding advisory locks: pid {a}")),
+        "{text}"
+    );
+
+    let v = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--include-listeners",
+            "--include-lock-holders",
+            "--include-temp-holders",
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    let gone = outcome_pids(&v, "terminated");
+    assert!(gone.contains(&l) && gone.contains(&a), "{v:#}");
+    wait_gone(&gone);
+    assert!(server_pids(&tag, None).is_empty());
+}
+
+#[test]
+fn a_session_that_starts_listening_after_the_preview_is_skipped() {
+    use pgconn::activity::{snapshot, Filter};
+    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, Protection, Target};
+    let c = cluster();
+    let tag = unique("newlistener");
+    let role = app_role();
+    let mut client = c.connect(&role, "postgres", &tag).unwrap();
+    client.batch_execute("SELECT 1").unwrap();
+    let pid = backend_pid(&mut client);
     let mut db = library_db(c);
     let filter = Filter {
         app: vec![tag.clone()],
+        states: vec!["idle".into()],
         ..Filter::default()
     };
     let targets: Vec<Target> = snapshot(&mut db, &filter, true)
@@ -852,38 +1181,418 @@ fn what_was_done_before_a_failure_is_returned_with_the_error() {
             allowed: true,
         })
         .collect();
-    let mut safety = default_safety();
-    safety.batch_size = 1;
-    let mut batches = 0;
-    // The audit log "fails" after the first batch: the run stops there, and reports what it did.
-    let (done, result) = signal_targets_with(
+    assert_eq!(targets.len(), 1);
+    client.batch_execute("LISTEN pgconn_late").unwrap();
+    let out = signal_targets(
         &mut db,
         &filter,
-        &safety,
+        &default_safety(),
         Action::Terminate,
         &targets,
-        &mut |b| {
-            batches += 1;
-            assert_eq!(b.len(), 1);
-            if batches == 1 {
-                Ok(())
-            } else {
-                Err(anyhow::anyhow!("disk full"))
-            }
-        },
-    );
-    assert!(result.is_err());
+    )
+    .unwrap();
+    assert_eq!(out[0].outcome, OutcomeKind::Skipped, "{:?}", out[0]);
+    assert_eq!(out[0].protection, Some(Protection::Listener));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(server_pids(&tag, None).contains(&pid));
+}
+
+#[test]
+fn keep_is_rechecked_when_kept_sessions_ended_after_the_preview() {
+    let c = cluster();
+    let tag = unique("keeprace");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 3, &role, "postgres", &tag).unwrap();
+    let mut su = support::superuser_client(c);
+    let newest: i32 = su
+        .query_one(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY state_change DESC, pid LIMIT 1",
+            &[&tag],
+        )
+        .unwrap()
+        .get(0);
+    let mut p = expectrl::Session::spawn(pgconn_command(&[
+        "kill-idle",
+        "--older-than",
+        "0s",
+        "--app",
+        &tag,
+        "--keep",
+        "1",
+        "--json",
+    ]))
+    .unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    p.expect("Terminate 2 sessions?").unwrap();
+    // The kept session ends before the answer: terminating both targets would leave none.
+    su.execute("SELECT pg_terminate_backend($1)", &[&newest])
+        .unwrap();
+    wait_gone(&BTreeSet::from([newest]));
+    p.send_line("y").unwrap();
+    let v = json_after_prompt(&mut p);
+    assert_eq!(v["kept"], 1);
+    assert_eq!(v["summary"]["terminated"], 1, "{v:#}");
+    let kept: Vec<&Value> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["skip"] == "kept")
+        .collect();
+    assert_eq!(kept.len(), 1, "{v:#}");
+    wait_gone(&outcome_pids(&v, "terminated"));
     assert_eq!(
-        done.len(),
-        2,
-        "both signalled batches are reported, the failed log write included"
+        server_pids(&tag, None),
+        BTreeSet::from([kept[0]["pid"].as_i64().unwrap() as i32]),
+        "--keep 1 still leaves one"
     );
-    assert!(done.iter().all(|o| o.outcome == "terminated"));
-    let gone: BTreeSet<i32> = done.iter().map(|o| o.pid).collect();
-    wait_gone(&gone);
+}
+
+#[test]
+fn cancel_leaves_sessions_that_are_not_running_a_query() {
+    use pgconn::activity::{snapshot, Filter};
+    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, Protection, Target};
+    let c = cluster();
+    let tag = unique("cancelidle");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 1, &role, "postgres", &tag).unwrap();
+    let idle = w.pids()[0];
+    let v = pgconn()
+        .args([
+            "kill",
+            "--cancel",
+            "--pid",
+            &idle.to_string(),
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["protected"]["not_running"], 1, "{v:#}");
+    assert_eq!(v["summary"]["targeted"], 0);
+    assert_eq!(v["summary"]["cancelled"], 0);
+
+    // Running at the preview, finished at the moment of action: skipped, not "cancelled".
+    let mut busy = c.connect(&role, "postgres", &tag).unwrap();
+    let pid = backend_pid(&mut busy);
+    let runner = std::thread::spawn(move || {
+        busy.batch_execute("SELECT pg_sleep(1.5)").unwrap();
+        busy
+    });
+    let mut db = library_db(c);
+    let filter = Filter {
+        pids: vec![pid],
+        ..Filter::default()
+    };
+    let mut targets: Vec<Target> = Vec::new();
+    assert!(support::wait_until(Duration::from_secs(10), || {
+        targets = snapshot(&mut db, &filter, true)
+            .unwrap()
+            .sessions
+            .into_iter()
+            .filter(|s| s.state.as_deref() == Some("active"))
+            .map(|s| Target {
+                session: s,
+                allowed: true,
+            })
+            .collect();
+        !targets.is_empty()
+    }));
+    let _busy = runner.join().unwrap();
+    let out = signal_targets(
+        &mut db,
+        &filter,
+        &default_safety(),
+        Action::Cancel,
+        &targets,
+    )
+    .unwrap();
+    assert_eq!(out[0].outcome, OutcomeKind::Skipped, "{:?}", out[0]);
+    assert_eq!(out[0].protection, Some(Protection::NotRunning));
+}
+
+#[test]
+fn a_session_that_does_not_end_is_reported_as_signalled_not_terminated() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let c = cluster();
+    let tag = unique("stuck");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 1, &role, "postgres", &tag).unwrap();
+    let pid = w.pids()[0];
+    // A stopped backend cannot act on SIGTERM until it is continued.
+    kill(Pid::from_raw(pid), Signal::SIGSTOP).unwrap();
+    let out = pgconn()
+        .args([
+            "kill",
+            "--pid",
+            &pid.to_string(),
+            "--wait",
+            "1s",
+            "--yes",
+            "--json",
+        ])
+        .run();
+    kill(Pid::from_raw(pid), Signal::SIGCONT).unwrap();
+    let v = out.clone().assert_code(0).json();
+    let r = &v["results"][0];
+    assert_eq!(r["outcome"], "signalled", "{v:#}");
+    assert!(r["reason"].as_str().unwrap().contains("still there"), "{r}");
+    assert_eq!(r["state_now"], "idle");
+    assert_eq!(v["summary"]["terminated"], 0);
+    assert_eq!(v["summary"]["signalled"], 1);
+    assert!(out.stderr.contains("not seen to end"), "{}", out.stderr);
+    assert!(
+        v["after"]["idle"].as_i64().unwrap() >= 1,
+        "the server still counts it"
+    );
+    // Once continued it acts on the pending SIGTERM.
+    wait_gone(&BTreeSet::from([pid]));
+}
+
+#[test]
+fn a_role_that_cannot_see_other_sessions_is_told_how_many_and_the_grant() {
+    let c = cluster();
+    let tag = unique("hidden");
+    let weak = tag.clone();
+    let role = app_role();
+    support::superuser_client(c)
+        .batch_execute(&format!("CREATE ROLE {weak} LOGIN"))
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(c, 2, &role, "postgres", &tag).unwrap();
+    let status = pgconn()
+        .args(["-U", &weak, "status", "--app", &tag, "--json"])
+        .json();
+    let out = pgconn()
+        .args([
+            "-U",
+            &weak,
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .assert_code(0);
+    let v = out.json();
+    assert_eq!(v["not_visible"], 2, "{v:#}");
     assert_eq!(
-        server_pids(&tag, None).len(),
-        1,
-        "the third session was never touched"
+        v["not_visible"], status["not_visible"],
+        "the same count as status"
     );
+    assert!(
+        v["warnings"]
+            .to_string()
+            .contains("GRANT pg_read_all_stats"),
+        "{v:#}"
+    );
+    assert!(
+        out.stderr.contains("GRANT pg_read_all_stats"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(v["summary"]["targeted"], 0);
+    let text = pgconn()
+        .args([
+            "-U",
+            &weak,
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--dry-run",
+        ])
+        .run()
+        .assert_code(0)
+        .stdout;
+    assert!(
+        text.contains("2 session(s) of other roles are not visible"),
+        "{text}"
+    );
+    assert_eq!(server_pids(&tag, None).len(), 2);
+}
+
+#[test]
+fn pgbouncers_server_connections_are_protected_unless_included() {
+    use support::pgbouncer::PgBouncer;
+    let c = cluster();
+    let tag = unique("pooled");
+    support::superuser_client(c)
+        .batch_execute(&format!("CREATE ROLE {tag} LOGIN"))
+        .unwrap();
+    let ini = format!(
+        "[databases]\npostgres = host={} port={} dbname=postgres\n[pgbouncer]\npool_mode = session\n\
+         default_pool_size = 5\nmax_client_conn = 50\n",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let bouncer = PgBouncer::start(&ini, &["postgres", &tag]);
+    let mut through = postgres::Config::new()
+        .host("127.0.0.1")
+        .port(bouncer.port)
+        .user(&tag)
+        .dbname("postgres")
+        .connect(postgres::NoTls)
+        .unwrap();
+    through.batch_execute("SELECT 1").unwrap();
+    let server_conn = backend_pid(&mut through);
+    let mut direct = c.connect(&tag, "postgres", &tag).unwrap();
+    direct.batch_execute("SELECT 1").unwrap();
+    let direct_pid = backend_pid(&mut direct);
+    let console = bouncer.console();
+
+    let out = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--user",
+            &tag,
+            "--pgbouncer",
+            &console,
+            "--dry-run",
+        ])
+        .run()
+        .assert_code(0);
+    assert!(
+        out.stdout.contains("PgBouncer server connections: pid"),
+        "{}",
+        out.stdout
+    );
+    let v = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--user",
+            &tag,
+            "--pgbouncer",
+            &console,
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        left_alone(&v).get(&server_conn).map(String::as_str),
+        Some("pooler"),
+        "{v:#}"
+    );
+    assert_eq!(outcome_pids(&v, "terminated"), BTreeSet::from([direct_pid]));
+    through.batch_execute("SELECT 1").unwrap();
+
+    let v = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--user",
+            &tag,
+            "--pgbouncer",
+            &console,
+            "--include-pooler",
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        outcome_pids(&v, "terminated"),
+        BTreeSet::from([server_conn]),
+        "{v:#}"
+    );
+    assert_eq!(v["targets"][0]["via_pgbouncer"], true);
+}
+
+#[test]
+fn the_log_holds_no_query_text_unless_asked_and_then_no_literals() {
+    let c = cluster();
+    let tag = unique("secretq");
+    support::superuser_client(c)
+        .batch_execute(&format!("CREATE ROLE {tag} LOGIN"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (i, with_queries) in [false, true].into_iter().enumerate() {
+        let mut client = c.connect(&tag, "postgres", &tag).unwrap();
+        client
+            .batch_execute(&format!(
+                "ALTER ROLE {tag} PASSWORD 'hunter2-never-on-disk'"
+            ))
+            .unwrap();
+        let log = dir.path().join(format!("kill-{i}.jsonl"));
+        let mut cmd = pgconn()
+            .args([
+                "kill-idle",
+                "--older-than",
+                "0s",
+                "--app",
+                &tag,
+                "--yes",
+                "--log",
+            ])
+            .arg(&log);
+        if with_queries {
+            cmd = cmd.arg("--log-queries");
+        }
+        cmd.run().assert_code(0);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let session = lines.iter().find(|l| l["event"] == "session").unwrap();
+        assert_eq!(session["outcome"], "terminated");
+        if with_queries {
+            assert_eq!(
+                session["query"],
+                format!("ALTER ROLE {tag} PASSWORD '…'"),
+                "{session}"
+            );
+        } else {
+            assert!(lines.iter().all(|l| l.get("query").is_none()), "{text}");
+        }
+    }
+}
+
+#[test]
+fn a_log_that_cannot_be_written_terminates_nothing() {
+    let c = cluster();
+    let tag = unique("devfull");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 3, &role, "postgres", &tag).unwrap();
+    let before = server_pids(&tag, None);
+    let out = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--log",
+            "/dev/full",
+        ])
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr
+            .contains("could not write the audit log /dev/full"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("logged to"), "{}", out.stdout);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server_pids(&tag, None), before, "nothing was signalled");
 }

@@ -1,9 +1,26 @@
-//! The people's layout of `kill` and `kill-idle`: the preview (the plan) and the results.
+//! The people's layout of `kill` and `kill-idle`: the preview (the plan) and the results. Every name and
+//! reason that comes from the server or a client is [`clean`]ed: a session must not be able to fake the
+//! screen the operator confirms.
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::commands::kill::{Action, KillReport};
-use crate::render::{opt_age, sessions, Level, Style};
+use crate::commands::kill::{Action, KillReport, OutcomeKind, Protection};
+use crate::render::{clean, opt_age, sessions, text_cell, Level, Style};
+
+/// Protections in the order the preview lists them.
+const PROTECTIONS: [Protection; 8] = [
+    Protection::NotRunning,
+    Protection::Superuser,
+    Protection::ProtectApp,
+    Protection::ProtectUser,
+    Protection::Pooler,
+    Protection::Listener,
+    Protection::AdvisoryLock,
+    Protection::TempTables,
+];
+
+/// At most this many pids are named per kind of protected session.
+const PIDS_SHOWN: usize = 10;
 
 pub fn preview(r: &KillReport, st: &Style) -> String {
     let mut out = String::new();
@@ -11,22 +28,17 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
         Action::Terminate => "terminate",
         Action::Cancel => "cancel the query of",
     };
-    let p = &r.protected;
     let mut left_alone = Vec::new();
-    if p.superuser > 0 {
-        left_alone.push(format!(
-            "{} of superusers (--include-superusers)",
-            p.superuser
-        ));
-    }
-    if p.protect_app > 0 {
-        left_alone.push(format!("{} protected by --protect-app", p.protect_app));
-    }
-    if p.protect_user > 0 {
-        left_alone.push(format!("{} protected by --protect-user", p.protect_user));
-    }
-    if p.not_visible > 0 {
-        left_alone.push(format!("{} not visible to this role", p.not_visible));
+    for p in PROTECTIONS {
+        let n = r.protected.get(p);
+        if n == 0 {
+            continue;
+        }
+        let flag = p
+            .include_flag()
+            .map(|f| format!(" ({f})"))
+            .unwrap_or_default();
+        left_alone.push(format!("{n} {}{flag}", p.describe()));
     }
     if r.kept > 0 {
         left_alone.push(format!("{} kept by --keep", r.kept));
@@ -34,11 +46,56 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
     if r.capped > 0 {
         left_alone.push(format!("{} over --max", r.capped));
     }
-    out.push_str(&format!("{} sessions match on {}", r.matched, r.target));
+    out.push_str(&format!(
+        "{} sessions match on {}",
+        r.matched,
+        clean(&r.target)
+    ));
     if !left_alone.is_empty() {
         out.push_str(&format!("; left alone: {}", left_alone.join(", ")));
     }
     out.push('\n');
+    if r.not_visible > 0 {
+        out.push_str(&st.paint(
+            &format!(
+                "  ! {} session(s) of other roles are not visible to this role and are never acted on \
+                 (GRANT pg_read_all_stats to see them)\n",
+                r.not_visible
+            ),
+            Level::Warning,
+        ));
+    }
+    // The sessions that look idle but hold something an application relies on, by pid.
+    for p in PROTECTIONS {
+        let Some(why) = p.why() else { continue };
+        let pids: Vec<String> = r
+            .left_alone
+            .iter()
+            .filter(|l| l.protection == p)
+            .map(|l| l.pid.to_string())
+            .collect();
+        if pids.is_empty() {
+            continue;
+        }
+        let more = pids.len().saturating_sub(PIDS_SHOWN);
+        out.push_str(&format!(
+            "  left alone, {} {}: pid {}{}; {why}{}\n",
+            pids.len(),
+            p.describe(),
+            pids[..pids.len().min(PIDS_SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            },
+            p.include_flag()
+                .map(|f| format!(" ({f} includes them)"))
+                .unwrap_or_default()
+        ));
+    }
+    for note in &r.notes {
+        out.push_str(&format!("  note: {}\n", clean(note)));
+    }
     if !r.threshold_met {
         out.push_str(&format!(
             "{} session(s) would qualify, not more than --if-more-than {}: nothing to do\n",
@@ -65,12 +122,12 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
             "  {:>5}  {} (user {}, database {}), longest {}\n",
             g.sessions,
             if g.application.is_empty() {
-                "(no application_name)"
+                "(no application_name)".into()
             } else {
-                &g.application
+                clean(&g.application)
             },
-            g.user.as_deref().unwrap_or("?"),
-            g.database.as_deref().unwrap_or("?"),
+            clean(g.user.as_deref().unwrap_or("?")),
+            clean(g.database.as_deref().unwrap_or("?")),
             opt_age(g.oldest_state_seconds)
         ));
     }
@@ -97,41 +154,46 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
     out
 }
 
+fn level(o: OutcomeKind) -> Level {
+    match o {
+        OutcomeKind::Terminated | OutcomeKind::Cancelled => Level::Ok,
+        OutcomeKind::Skipped | OutcomeKind::Signalled => Level::Warning,
+        OutcomeKind::Denied | OutcomeKind::Failed | OutcomeKind::Unknown => Level::Critical,
+    }
+}
+
 pub fn results(r: &KillReport, st: &Style) -> String {
     let mut out = String::new();
-    let mut t = st.table();
-    t.set_header(st.header(&[
-        "PID",
-        "APPLICATION",
-        "USER",
-        "DATABASE",
-        "OUTCOME",
-        "REASON",
-    ]));
-    for o in &r.results {
-        let level = match o.outcome.as_str() {
-            "terminated" | "cancelled" => Level::Ok,
-            "skipped" => Level::Warning,
-            _ => Level::Critical,
-        };
-        t.add_row(vec![
-            Cell::new(o.pid).set_alignment(CellAlignment::Right),
-            Cell::new(&o.application),
-            Cell::new(o.user.as_deref().unwrap_or("")),
-            Cell::new(o.database.as_deref().unwrap_or("")),
-            st.level_cell(&o.outcome, level),
-            Cell::new(o.reason.as_deref().unwrap_or("")),
-        ]);
+    if !r.results.is_empty() {
+        let mut t = st.table();
+        t.set_header(st.header(&[
+            "PID",
+            "APPLICATION",
+            "USER",
+            "DATABASE",
+            "OUTCOME",
+            "REASON",
+        ]));
+        for o in &r.results {
+            t.add_row(vec![
+                Cell::new(o.pid).set_alignment(CellAlignment::Right),
+                text_cell(&o.application),
+                text_cell(o.user.as_deref().unwrap_or("")),
+                text_cell(o.database.as_deref().unwrap_or("")),
+                st.level_cell(o.outcome.as_str(), level(o.outcome)),
+                text_cell(o.reason.as_deref().unwrap_or("")),
+            ]);
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
     }
-    out.push_str(&t.to_string());
-    out.push('\n');
     if let (Some(before), Some(after)) = (&r.before, &r.after) {
         let mut t = st.table();
         t.set_header(st.header(&["STATE", "BEFORE", "AFTER"]));
         let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
         for k in keys {
             t.add_row(vec![
-                Cell::new(k.replace('_', " ")),
+                text_cell(&k.replace('_', " ")),
                 Cell::new(before.get(k).copied().unwrap_or(0)).set_alignment(CellAlignment::Right),
                 Cell::new(after.get(k).copied().unwrap_or(0)).set_alignment(CellAlignment::Right),
             ]);
@@ -140,13 +202,38 @@ pub fn results(r: &KillReport, st: &Style) -> String {
         out.push('\n');
     }
     let s = &r.summary;
-    out.push_str(&format!(
-        "{} terminated, {} cancelled, {} skipped, {} denied, {} failed",
-        s.terminated, s.cancelled, s.skipped, s.denied, s.failed
-    ));
-    if let Some(p) = &r.log {
-        out.push_str(&format!(" (logged to {})", p.display()));
+    let mut parts = vec![
+        format!("{} terminated", s.terminated),
+        format!("{} cancelled", s.cancelled),
+    ];
+    if s.signalled > 0 {
+        parts.push(format!("{} signalled but not seen to end", s.signalled));
+    }
+    parts.push(format!("{} skipped", s.skipped));
+    parts.push(format!("{} denied", s.denied));
+    parts.push(format!("{} failed", s.failed));
+    if s.unknown > 0 {
+        parts.push(format!("{} unknown", s.unknown));
+    }
+    if s.not_attempted > 0 {
+        parts.push(format!("{} not attempted", s.not_attempted));
+    }
+    out.push_str(&parts.join(", "));
+    match (&r.log, r.log_complete) {
+        (Some(p), true) => {
+            out.push_str(&format!(" (logged to {})", clean(&p.display().to_string())))
+        }
+        (Some(p), false) => out.push_str(&format!(
+            " ({} IS INCOMPLETE: the audit log could not be written)",
+            clean(&p.display().to_string())
+        )),
+        (None, _) => {}
     }
     out.push('\n');
+    if let Some(sig) = &r.interrupted {
+        out.push_str(&format!(
+            "interrupted by {sig}: the batch in flight was finished; nothing further was signalled\n"
+        ));
+    }
     out
 }

@@ -1,6 +1,7 @@
 //! The only writer of stdout: JSON, tables for people, and (in submodules) each report's layout.
 //! Colour is decided once: `--color`, NO_COLOR, TERM=dumb and whether stdout is a terminal.
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 
 use anyhow::Result;
@@ -152,6 +153,49 @@ impl Level {
     }
 }
 
+/// Text from the server or from clients (names, queries, application_name, host names, error messages)
+/// made safe for a terminal: control characters (C0, DEL, C1) and the invisible characters that reorder or
+/// hide text (bidirectional overrides, zero-width marks) are shown escaped (`\x1b`, `\n`, `\u{202e}`), so
+/// that no session can erase, recolour or fake what an operator reads and confirms. JSON needs none of
+/// this: serde escapes control characters itself.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        match ch {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && needs_escape(c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`clean`] for text that may span lines on purpose (error messages, generated files): each line is
+/// cleaned, the line breaks stay.
+pub fn clean_lines(text: &str) -> String {
+    text.split('\n').map(clean).collect::<Vec<_>>().join("\n")
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// A table cell holding text from the server or a client, [`clean`]ed.
+pub fn text_cell(text: &str) -> Cell {
+    Cell::new(clean(text))
+}
+
 /// Write text to stdout. A closed pipe surfaces as an io error that main turns into a quiet exit.
 pub fn out(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();
@@ -166,7 +210,7 @@ pub fn out(text: &str) -> Result<()> {
 /// Warnings for people, on stderr (stdout carries data only).
 pub fn warnings(warnings: &[String]) {
     for w in warnings {
-        eprintln!("pgconn: warning: {w}");
+        eprintln!("pgconn: warning: {}", clean(w));
     }
 }
 
@@ -246,6 +290,19 @@ mod tests {
         assert_eq!(age(3600.0 * 3.0 + 720.0), "3h12m");
         assert_eq!(age(86_400.0 * 2.0 + 3600.0 * 4.0), "2d04h");
         assert_eq!(age(-1.0), "-");
+    }
+
+    #[test]
+    fn untrusted_text_is_escaped_for_the_terminal() {
+        assert_eq!(clean("leaky-worker"), "leaky-worker");
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
+        assert_eq!(clean("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(clean("x\ny\rz\t"), "x\\ny\\rz\\t");
+        assert_eq!(clean("\u{7f}\u{9b}"), "\\x7f\\u{009b}");
+        assert_eq!(clean("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(clean("zero\u{200b}width"), "zero\\u{200b}width");
+        assert_eq!(clean("hôte ünd 東京"), "hôte ünd 東京");
+        assert_eq!(clean_lines("one\ntwo\x1b"), "one\ntwo\\x1b");
     }
 
     #[test]

@@ -1,14 +1,5 @@
--- the shared session filter over alias c: $1..$4 include patterns, $5..$8 exclude patterns, $9 states, $10 state age, $11 query age, $12 pids
-    c.pid <> pg_backend_pid()
-    AND (cardinality($1::text[]) = 0 OR coalesce(c.datname::text, '') LIKE ANY ($1))
-    AND (cardinality($2::text[]) = 0 OR coalesce(c.usename::text, '') LIKE ANY ($2))
-    AND (cardinality($3::text[]) = 0 OR coalesce(c.application_name, '') LIKE ANY ($3))
-    AND (cardinality($4::text[]) = 0 OR coalesce(host(c.client_addr), CASE WHEN c.visible THEN 'local' END, '') LIKE ANY ($4))
-    AND (cardinality($5::text[]) = 0 OR NOT coalesce(c.datname::text, '') LIKE ANY ($5))
-    AND (cardinality($6::text[]) = 0 OR NOT coalesce(c.usename::text, '') LIKE ANY ($6))
-    AND (cardinality($7::text[]) = 0 OR NOT coalesce(c.application_name, '') LIKE ANY ($7))
-    AND (cardinality($8::text[]) = 0 OR NOT coalesce(host(c.client_addr), CASE WHEN c.visible THEN 'local' END, '') LIKE ANY ($8))
+-- the shared session filter over alias c: who (filter_who.sql: $1..$8 patterns, $12 pids) and state ($9 states, $10 state age, $11 query age)
+/*FILTER_WHO*/
     AND (cardinality($9::text[]) = 0 OR c.state = ANY ($9))
     AND ($10::float8 IS NULL OR c.state_change < now() - make_interval(secs => $10))
     AND ($11::float8 IS NULL OR (c.state = 'active' AND c.query_start < now() - make_interval(secs => $11)))
-    AND (cardinality($12::int[]) = 0 OR c.pid = ANY ($12))

@@ -1,0 +1,432 @@
+//! The audit log of `kill` and `kill-idle` (`--log FILE`): JSON lines appended to a file created mode
+//! 0600, each write synced before pgconn goes on. In order: a `plan` line, then per batch one `target`
+//! line per session *before* it is signalled and one `session` line with its observed outcome after, and a
+//! `summary` line last. A write that fails stops the run before the next signal, and nothing more is
+//! appended after it (no line follows a torn one).
+//!
+//! Never in the log: passwords or any other connection secret (the server is named by host, port,
+//! database and user), and query text unless `--log-queries`, then with its string literals and comments
+//! masked (an idle session's last statement may be `ALTER ROLE ... PASSWORD '...'`).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::{json, Value};
+
+use super::{Action, KillReport, SessionOutcome, Target};
+use crate::activity::Filter;
+use crate::conninfo::Identity;
+
+/// Longest query text kept in the log (pg_stat_activity keeps 1024 bytes by default).
+const QUERY_MAX_CHARS: usize = 2000;
+
+pub struct AuditLog {
+    path: PathBuf,
+    file: File,
+    server: Value,
+    queries: bool,
+    /// The first write that failed; nothing is written after it.
+    failed: Option<String>,
+    warning: Option<String>,
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
+}
+
+impl AuditLog {
+    /// Open (or create, mode 0600) the log for appending. Fails before anything is done.
+    pub fn open(path: &Path, identity: Identity, version: &str, queries: bool) -> Result<AuditLog> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).append(true);
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(path).with_context(|| {
+            format!(
+                "cannot open the audit log {}; nothing was done",
+                path.display()
+            )
+        })?;
+        let warning = {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            file.metadata().ok().and_then(|m| {
+                let regular = m.file_type().is_file();
+                (regular && m.permissions().mode() & 0o077 != 0).then(|| {
+                    format!(
+                        "the audit log {} can be read by others (mode {:o}); `chmod 600` it",
+                        path.display(),
+                        m.mode() & 0o777
+                    )
+                })
+            })
+        };
+        let mut server = serde_json::to_value(identity)?;
+        server["version"] = Value::String(version.to_string());
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file,
+            server,
+            queries,
+            failed: None,
+            warning,
+        })
+    }
+
+    /// A warning about the file itself (readable by others), for the operator.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
+    /// Whether a write failed (the log is incomplete).
+    pub fn failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
+    /// Append `lines` and sync them to disk; after a failure, every further write fails too.
+    fn write(&mut self, lines: &[Value]) -> Result<()> {
+        if let Some(first) = &self.failed {
+            return Err(anyhow!(
+                "the audit log {} could not be written before ({first}); nothing more is appended",
+                self.path.display()
+            ));
+        }
+        let mut buf = String::new();
+        for l in lines {
+            buf.push_str(&serde_json::to_string(l)?);
+            buf.push('\n');
+        }
+        let result = self
+            .file
+            .write_all(buf.as_bytes())
+            .and_then(|_| self.file.flush())
+            .and_then(|_| sync(&self.file));
+        // Not an io::Error in the chain: a log whose reader went away (EPIPE) must not pass for a closed
+        // stdout, which ends pgconn quietly.
+        result.map_err(|e| {
+            self.failed = Some(e.to_string());
+            anyhow!("could not write the audit log {}: {e}", self.path.display())
+        })
+    }
+
+    /// The plan: what was selected and what will be done, before anything is.
+    pub fn plan(&mut self, r: &KillReport, filter: &Filter) -> Result<()> {
+        let line = json!({
+            "time": now_rfc3339(),
+            "event": "plan",
+            "action": r.action,
+            "server": self.server,
+            "pgconn": env!("CARGO_PKG_VERSION"),
+            "dry_run": r.dry_run,
+            "selection": selection(filter),
+            "matched": r.matched,
+            "not_visible": r.not_visible,
+            "protected": r.protected,
+            "kept": r.kept,
+            "capped": r.capped,
+            "if_more_than": r.if_more_than,
+            "threshold_met": r.threshold_met,
+            "targeted": r.targets.len(),
+            "wait_seconds": r.wait_seconds,
+        });
+        self.write(&[line])
+    }
+
+    /// One line per session of a batch, before it is signalled.
+    pub fn targets(&mut self, batch: usize, targets: &[&Target], action: Action) -> Result<()> {
+        let lines: Vec<Value> = targets
+            .iter()
+            .map(|t| {
+                let s = &t.session;
+                let mut l = json!({
+                    "time": now_rfc3339(),
+                    "event": "target",
+                    "batch": batch,
+                    "action": action,
+                    "server": self.server,
+                    "pid": s.pid,
+                    "backend_start": s.backend_start,
+                    "database": s.database,
+                    "user": s.user,
+                    "application": s.application,
+                    "client": s.client,
+                    "state": s.state,
+                    "state_seconds": s.state_seconds,
+                });
+                if self.queries {
+                    l["query"] = json!(s.query.as_deref().map(masked_query));
+                }
+                l
+            })
+            .collect();
+        self.write(&lines)
+    }
+
+    /// One line per session with its observed outcome.
+    pub fn outcomes(&mut self, outcomes: &[SessionOutcome], action: Action) -> Result<()> {
+        let lines: Vec<Value> = outcomes
+            .iter()
+            .map(|o| {
+                let mut l = json!({
+                    "time": now_rfc3339(),
+                    "event": "session",
+                    "action": action,
+                    "server": self.server,
+                    "pid": o.pid,
+                    "backend_start": o.backend_start,
+                    "database": o.database,
+                    "user": o.user,
+                    "application": o.application,
+                    "client": o.client,
+                    "state": o.state,
+                    "state_seconds": o.state_seconds,
+                    "outcome": o.outcome,
+                    "skip": o.skip,
+                    "protection": o.protection,
+                    "reason": o.reason,
+                    "state_now": o.state_now,
+                    "at": o.at,
+                });
+                if self.queries {
+                    l["query"] = json!(o.query.as_deref().map(masked_query));
+                }
+                l
+            })
+            .collect();
+        self.write(&lines)
+    }
+
+    /// The last line: what was done, the server's counts before and after, and why the run stopped early.
+    pub fn summary(&mut self, r: &KillReport) -> Result<()> {
+        let s = &r.summary;
+        let line = json!({
+            "time": now_rfc3339(),
+            "event": "summary",
+            "action": r.action,
+            "server": self.server,
+            "dry_run": r.dry_run,
+            "matched": r.matched,
+            "if_more_than": r.if_more_than,
+            "threshold_met": r.threshold_met,
+            "acted": r.acted,
+            "targeted": s.targeted,
+            "terminated": s.terminated,
+            "cancelled": s.cancelled,
+            "signalled": s.signalled,
+            "skipped": s.skipped,
+            "denied": s.denied,
+            "failed": s.failed,
+            "unknown": s.unknown,
+            "not_attempted": s.not_attempted,
+            "before": r.before,
+            "after": r.after,
+            "interrupted": r.interrupted,
+            "error": r.error,
+        });
+        self.write(&[line])
+    }
+}
+
+/// fsync, where the file can be synced: a terminal, pipe or character device (`/dev/stderr`) answers
+/// EINVAL, which means there is nothing to sync, not that data was lost.
+fn sync(file: &File) -> std::io::Result<()> {
+    match file.sync_data() {
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINVAL as i32) => Ok(()),
+        other => other,
+    }
+}
+
+/// The selection of the run, as given (patterns, states, ages).
+fn selection(f: &Filter) -> Value {
+    json!({
+        "db": f.db,
+        "user": f.user,
+        "app": f.app,
+        "client": f.client,
+        "exclude_db": f.exclude_db,
+        "exclude_user": f.exclude_user,
+        "exclude_app": f.exclude_app,
+        "exclude_client": f.exclude_client,
+        "states": f.states,
+        "state_older_than_seconds": f.state_older_than.map(|d| d.as_secs_f64()),
+        "running_longer_than_seconds": f.running_longer_than.map(|d| d.as_secs_f64()),
+        "pids": f.pids,
+    })
+}
+
+fn masked_query(q: &str) -> String {
+    let masked = mask_literals(q);
+    if masked.chars().count() > QUERY_MAX_CHARS {
+        let mut s: String = masked.chars().take(QUERY_MAX_CHARS - 1).collect();
+        s.push('…');
+        s
+    } else {
+        masked
+    }
+}
+
+/// SQL text with every string literal (`'...'`, `E'...'`, `$tag$...$tag$`) replaced by `'…'` and every
+/// comment by `--…` or `/*…*/`. Whether a backslash escapes a quote depends on the session's
+/// standard_conforming_strings, which pgconn cannot know: the text is read both ways and whatever either
+/// reading takes for a literal is masked, so a secret is hidden under both.
+pub fn mask_literals(sql: &str) -> String {
+    let chars: Vec<char> = sql.chars().collect();
+    let a = literal_mask(&chars, false);
+    let b = literal_mask(&chars, true);
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !(a[i] || b[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (a[i] || b[i]) {
+            i += 1;
+        }
+        out.push_str(match (chars[start], chars.get(start + 1)) {
+            ('-', Some('-')) => "--…",
+            ('/', Some('*')) => "/*…*/",
+            _ => "'…'",
+        });
+    }
+    out
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+/// Which characters belong to string literals or comments (delimiters included). `backslash_escapes`:
+/// read a backslash as an escape in every `'...'` (standard_conforming_strings off), else only in `E'...'`.
+fn literal_mask(chars: &[char], backslash_escapes: bool) -> Vec<bool> {
+    let n = chars.len();
+    let mut mask = vec![false; n];
+    let mut i = 0;
+    while i < n {
+        let start = i;
+        match chars[i] {
+            '\'' => {
+                let e_string = i > 0
+                    && matches!(chars[i - 1], 'e' | 'E')
+                    && (i < 2 || !is_ident(chars[i - 2]));
+                let escapes = backslash_escapes || e_string;
+                i += 1;
+                while i < n {
+                    match chars[i] {
+                        '\\' if escapes => i += 2,
+                        '\'' if chars.get(i + 1) == Some(&'\'') => i += 2,
+                        '\'' => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+            }
+            '$' if i == 0 || !is_ident(chars[i - 1]) => {
+                let mut j = i + 1;
+                while j < n && (chars[j].is_alphanumeric() || chars[j] == '_') {
+                    j += 1;
+                }
+                let tag_ok = j < n
+                    && chars[j] == '$'
+                    && !chars.get(i + 1).is_some_and(|c| c.is_ascii_digit());
+                if !tag_ok {
+                    i += 1;
+                    continue;
+                }
+                let tag = &chars[i..=j];
+                let mut k = j + 1;
+                i = n;
+                while k + tag.len() <= n {
+                    if &chars[k..k + tag.len()] == tag {
+                        i = k + tag.len();
+                        break;
+                    }
+                    k += 1;
+                }
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                while i < n && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                i += 2;
+                while i < n && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                    i += 1;
+                }
+                i = (i + 2).min(n);
+            }
+            '"' => {
+                // A quoted identifier: a quote inside it starts no literal.
+                i += 1;
+                while i < n && chars[i] != '"' {
+                    i += 1;
+                }
+                i = (i + 1).min(n);
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        let end = i.min(n);
+        for m in &mut mask[start..end] {
+            *m = true;
+        }
+        i = end;
+    }
+    mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_literals;
+
+    #[test]
+    fn passwords_and_other_literals_are_masked() {
+        assert_eq!(
+            mask_literals("ALTER ROLE app PASSWORD 'hunter2'"),
+            "ALTER ROLE app PASSWORD '…'"
+        );
+        assert_eq!(
+            mask_literals("select 'it''s', 1 from t where a = $1"),
+            "select '…', 1 from t where a = $1"
+        );
+        assert_eq!(mask_literals("select E'a\\'secret'"), "select E'…'");
+        assert_eq!(
+            mask_literals("do $$ secret $$; select $tag$x$tag$"),
+            "do '…'; select '…'"
+        );
+        assert_eq!(mask_literals("select a$b, $1"), "select a$b, $1");
+        assert_eq!(
+            mask_literals("select 1 -- pw: x\nfrom t"),
+            "select 1 --…\nfrom t"
+        );
+        assert_eq!(mask_literals("select /* k */ 1"), "select /*…*/ 1");
+        assert_eq!(
+            mask_literals("select \"we'ird\" from t"),
+            "select \"we'ird\" from t"
+        );
+        assert_eq!(mask_literals("LISTEN jobs"), "LISTEN jobs");
+        assert_eq!(mask_literals("select 'unterminated secret"), "select '…'");
+    }
+
+    #[test]
+    fn a_secret_is_hidden_whatever_standard_conforming_strings_is() {
+        // standard_conforming_strings on: 'abc\' is one literal, 'secret' another.
+        let on = mask_literals(r"select 'abc\', 'secret'");
+        assert!(!on.contains("secret"), "{on}");
+        // off: \' escapes the quote, the literal runs to the last quote.
+        let off = mask_literals(r"select 'it\'s a secret'");
+        assert!(!off.contains("secret"), "{off}");
+    }
+}

@@ -1,0 +1,273 @@
+//! The plan of a kill, read in one statement (`kill_plan.sql`): the sessions the selection matches, the
+//! protection the server finds for each (the rule the signalling statement applies again), their rank for
+//! `--keep`, and how many sessions this role cannot see. `--keep`, `--if-more-than` and `--max` are then
+//! applied here, in that order.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use postgres::types::{ToSql, Type};
+
+use super::{Action, GroupSummary, KillReport, LeftAlone, Protected, Protection, Summary, Target};
+use crate::activity::{self, like_pattern, Filter, SnapshotColumns};
+use crate::cli::KillSafety;
+use crate::db::Db;
+use crate::render::round3;
+
+/// The first server version that tells which session holds a temporary schema.
+pub const TEMP_HOLDERS_SINCE: i32 = 160000;
+
+static PLAN_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    activity::assemble_for(include_str!("../../sql/kill_plan.sql"), true)
+});
+static PLAN_SQL_BEFORE_16: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    activity::assemble_for(include_str!("../../sql/kill_plan.sql"), false)
+});
+
+/// The protection parameters `$13..$22` of `protection.sql`, shared by the plan and the signalling
+/// statement so that both apply the same rule.
+#[derive(Debug, Clone)]
+pub struct ProtectionParams {
+    with_query: bool,
+    include_superusers: bool,
+    protect_app: Vec<String>,
+    protect_user: Vec<String>,
+    pooler_pids: Vec<i32>,
+    include_pooler: bool,
+    include_listeners: bool,
+    include_lock_holders: bool,
+    include_temp_holders: bool,
+    cancel: bool,
+}
+
+impl ProtectionParams {
+    /// `--protect-*` patterns keep their `*` / `?` meaning through the same conversion to LIKE the
+    /// filters use.
+    pub fn new(safety: &KillSafety, action: Action, pooler_pids: Vec<i32>) -> ProtectionParams {
+        let likes = |v: &[String]| v.iter().map(|p| like_pattern(p)).collect::<Vec<_>>();
+        ProtectionParams {
+            with_query: true,
+            include_superusers: safety.include_superusers,
+            protect_app: likes(&safety.protect_app),
+            protect_user: likes(&safety.protect_user),
+            pooler_pids,
+            include_pooler: safety.include_pooler,
+            include_listeners: safety.include_listeners,
+            include_lock_holders: safety.include_lock_holders,
+            include_temp_holders: safety.include_temp_holders,
+            cancel: action == Action::Cancel,
+        }
+    }
+
+    /// `$13..$22`, to follow the filter's `$1..$12`.
+    pub fn refs(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+        vec![
+            (&self.with_query, Type::BOOL),
+            (&self.include_superusers, Type::BOOL),
+            (&self.protect_app, Type::TEXT_ARRAY),
+            (&self.protect_user, Type::TEXT_ARRAY),
+            (&self.pooler_pids, Type::INT4_ARRAY),
+            (&self.include_pooler, Type::BOOL),
+            (&self.include_listeners, Type::BOOL),
+            (&self.include_lock_holders, Type::BOOL),
+            (&self.include_temp_holders, Type::BOOL),
+            (&self.cancel, Type::BOOL),
+        ]
+    }
+}
+
+/// Read the plan and apply `--keep`, `--if-more-than` and `--max`.
+pub fn plan(
+    db: &mut Db,
+    filter: &Filter,
+    safety: &KillSafety,
+    action: Action,
+    pooler_pids: &[i32],
+) -> Result<KillReport> {
+    let temp_known = db.facts.version_num >= TEMP_HOLDERS_SINCE;
+    let sql: &str = if temp_known {
+        &PLAN_SQL
+    } else {
+        &PLAN_SQL_BEFORE_16
+    };
+    let fp = filter.params();
+    let pp = ProtectionParams::new(safety, action, pooler_pids.to_vec());
+    let mut params = fp.refs();
+    params.extend(pp.refs());
+    let rows = db.query(sql, &params)?;
+
+    let mut not_visible = 0usize;
+    let mut matched = 0usize;
+    let mut protected = Protected::default();
+    let mut left_alone = Vec::new();
+    let mut candidates = Vec::new();
+    let mut kept = 0usize;
+    let mut temp_relations = 0i32;
+    let keep = safety.keep.filter(|k| *k > 0);
+    if let Some(first) = rows.first() {
+        let cols = SnapshotColumns::of(first);
+        let at = |name: &str| {
+            first
+                .columns()
+                .iter()
+                .position(|c| c.name() == name)
+                .unwrap_or_else(|| panic!("the kill plan has no column {name}"))
+        };
+        let (hidden, matches, protection, keep_rank) = (
+            at("hidden"),
+            at("matches"),
+            at("protection"),
+            at("keep_rank"),
+        );
+        not_visible = usize::try_from(first.get::<_, i32>(hidden)).unwrap_or(0);
+        temp_relations = first.get::<_, i32>(at("temp_relations"));
+        for row in &rows {
+            if row.get::<_, Option<bool>>(matches) != Some(true) {
+                continue;
+            }
+            matched += 1;
+            let mut session = cols.session(row);
+            session.via_pgbouncer = pooler_pids.contains(&session.pid);
+            let why = row
+                .get::<_, Option<String>>(protection)
+                .map(|p| Protection::parse(&p).ok_or(p));
+            match why {
+                None => {
+                    let rank: Option<i32> = row.get(keep_rank);
+                    if keep.is_some_and(|k| rank.is_some_and(|r| (r as usize) <= k)) {
+                        kept += 1;
+                    } else {
+                        candidates.push(session);
+                    }
+                }
+                Some(Ok(p)) => {
+                    protected.add(p);
+                    left_alone.push(LeftAlone {
+                        pid: session.pid,
+                        database: session.database.clone(),
+                        user: session.user.clone(),
+                        application: session.application.clone(),
+                        state: session.state.clone(),
+                        protection: p,
+                    });
+                }
+                Some(Err(other)) => {
+                    anyhow::bail!("the kill plan names an unknown protection {other:?}")
+                }
+            }
+        }
+    }
+
+    let threshold_met = safety.if_more_than.is_none_or(|n| candidates.len() > n);
+    let mut capped = 0;
+    if let Some(max) = safety.max {
+        if candidates.len() > max {
+            capped = candidates.len() - max;
+            candidates.truncate(max);
+        }
+    }
+    let me_super = db.facts.is_superuser;
+    let me_signal = db.facts.can_signal_backend;
+    let targets: Vec<Target> = candidates
+        .into_iter()
+        .map(|s| {
+            let allowed = me_super || (!s.superuser && (s.own_role || me_signal));
+            Target {
+                session: s,
+                allowed,
+            }
+        })
+        .collect();
+    let groups = summarize(&targets);
+
+    let mut warnings = Vec::new();
+    if not_visible > 0 {
+        warnings.push(activity::not_visible_warning(
+            not_visible,
+            &db.facts.current_user,
+            "whether they match cannot be checked, so they are never acted on",
+        ));
+    }
+    let mut notes = Vec::new();
+    if !safety.include_temp_holders && !targets.is_empty() {
+        if !temp_known && temp_relations > 0 {
+            notes.push(format!(
+                "{temp_relations} temporary table(s) exist in database \"{}\", but PostgreSQL {} does not tell \
+                 which sessions hold them, so they are not recognised and not protected (PostgreSQL 16+ \
+                 tells)",
+                db.facts.database,
+                db.facts.version.split_whitespace().next().unwrap_or("")
+            ));
+        } else if targets
+            .iter()
+            .any(|t| t.session.database.as_deref() != Some(db.facts.database.as_str()))
+        {
+            notes.push(format!(
+                "temporary tables are recognised only for sessions in database \"{}\", the one pgconn \
+                 is connected to (-d another to check the others)",
+                db.facts.database
+            ));
+        }
+    }
+
+    let mut report = KillReport {
+        target: db.target_label(),
+        action,
+        dry_run: safety.dry_run,
+        matched,
+        not_visible,
+        protected,
+        left_alone,
+        kept,
+        capped,
+        if_more_than: safety.if_more_than,
+        threshold_met,
+        targets,
+        groups,
+        acted: false,
+        wait_seconds: safety.wait.as_secs_f64(),
+        results: Vec::new(),
+        summary: Summary::default(),
+        before: None,
+        after: None,
+        log: safety.log.clone(),
+        log_complete: false,
+        interrupted: None,
+        error: None,
+        warnings,
+        notes,
+    };
+    report.summary.targeted = report.targets.len();
+    Ok(report)
+}
+
+fn summarize(targets: &[Target]) -> Vec<GroupSummary> {
+    let mut m: BTreeMap<(Option<String>, Option<String>, String), GroupSummary> = BTreeMap::new();
+    for t in targets {
+        let s = &t.session;
+        let g = m
+            .entry((s.database.clone(), s.user.clone(), s.application.clone()))
+            .or_insert_with(|| GroupSummary {
+                database: s.database.clone(),
+                user: s.user.clone(),
+                application: s.application.clone(),
+                sessions: 0,
+                oldest_state_seconds: None,
+            });
+        g.sessions += 1;
+        g.oldest_state_seconds = match (g.oldest_state_seconds, s.state_seconds) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let mut v: Vec<GroupSummary> = m.into_values().collect();
+    for g in &mut v {
+        g.oldest_state_seconds = g.oldest_state_seconds.map(round3);
+    }
+    v.sort_by(|a, b| {
+        b.sessions
+            .cmp(&a.sessions)
+            .then_with(|| a.application.cmp(&b.application))
+    });
+    v
+}

@@ -1,0 +1,680 @@
+//! Signalling the plan's targets in set-wise batches. Per batch: the observer records the targets (the
+//! audit log syncs them) before anything is sent; one statement (`signal.sql`) names each target by pid and
+//! backend_start and re-checks the selection, the protections and `--keep`; pg_stat_activity is polled
+//! (every ~50 ms, up to `--wait`) until the signalled sessions are gone; the observed outcomes go to the
+//! observer. The statement's verdict is parsed once, here, into [`Verdict`]; everything after works on enums.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use postgres::error::SqlState;
+use postgres::types::Type;
+
+use super::plan::{ProtectionParams, TEMP_HOLDERS_SINCE};
+use super::{Action, OutcomeKind, Protection, SessionOutcome, SkipReason, Target};
+use crate::activity::{self, Filter, FilterParams};
+use crate::cli::KillSafety;
+use crate::db::{self, Db};
+use crate::render::{self, round3};
+use crate::ui;
+
+static SIGNAL_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| activity::assemble_for(include_str!("../../sql/signal.sql"), true));
+static SIGNAL_SQL_BEFORE_16: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    activity::assemble_for(include_str!("../../sql/signal.sql"), false)
+});
+
+/// Sees each batch before it is signalled and after its outcomes are known, and may stop the run.
+pub trait BatchObserver {
+    /// Called before batch `batch` (1-based) is signalled; an error means nothing of it is signalled.
+    fn before(&mut self, batch: usize, targets: &[&Target]) -> Result<()>;
+    /// Called with the observed outcomes of a batch; an error stops the run after this batch.
+    fn after(&mut self, outcomes: &[SessionOutcome]) -> Result<()>;
+    /// Checked before each batch and while waiting: true ends the run after the batch in flight.
+    fn stop_requested(&self) -> bool;
+}
+
+/// Why a run ended before every target was handled.
+#[derive(Debug)]
+pub enum Stop {
+    /// A stop signal (SIGINT, SIGTERM, SIGHUP) arrived.
+    Interrupted,
+    /// The observer could not record a batch (the audit log).
+    Log(anyhow::Error),
+    /// The server went away or a statement failed.
+    Server(anyhow::Error),
+}
+
+/// What a run did: the outcomes of every target it handled, in order, and why it stopped early, if it did.
+#[derive(Debug)]
+pub struct SignalRun {
+    pub outcomes: Vec<SessionOutcome>,
+    pub stopped: Option<Stop>,
+}
+
+/// How to signal: the plan's selection and protections, and the run's limits.
+pub struct Signalling<'a> {
+    pub filter: &'a Filter,
+    pub protection: ProtectionParams,
+    pub action: Action,
+    /// `--keep` (re-checked by the statement).
+    pub keep: Option<usize>,
+    pub batch_size: usize,
+    pub wait: Duration,
+}
+
+impl<'a> Signalling<'a> {
+    pub fn new(
+        filter: &'a Filter,
+        safety: &KillSafety,
+        action: Action,
+        pooler_pids: Vec<i32>,
+    ) -> Signalling<'a> {
+        Signalling {
+            filter,
+            protection: ProtectionParams::new(safety, action, pooler_pids),
+            action,
+            keep: safety.keep.filter(|k| *k > 0),
+            batch_size: safety.batch_size.max(1),
+            wait: safety.wait,
+        }
+    }
+}
+
+/// The signalling statement's verdict on one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Signalled,
+    Gone,
+    Replaced,
+    Changed,
+    Protected(Protection),
+    Kept,
+    PredictedDenied,
+    NotSignalled,
+}
+
+impl Verdict {
+    fn parse(outcome: &str, protection: Option<&str>) -> Result<Verdict> {
+        Ok(match outcome {
+            "signalled" => Verdict::Signalled,
+            "gone" => Verdict::Gone,
+            "replaced" => Verdict::Replaced,
+            "changed" => Verdict::Changed,
+            "kept" => Verdict::Kept,
+            "predicted_denied" => Verdict::PredictedDenied,
+            "not_signalled" => Verdict::NotSignalled,
+            "protected" => {
+                Verdict::Protected(protection.and_then(Protection::parse).ok_or_else(|| {
+                    anyhow!("the signalling statement names an unknown protection {protection:?}")
+                })?)
+            }
+            other => {
+                return Err(anyhow!(
+                    "the signalling statement returned an unknown outcome {other:?}"
+                ))
+            }
+        })
+    }
+}
+
+/// One row of the signalling statement.
+#[derive(Debug, Clone)]
+struct Handled {
+    pid: i32,
+    verdict: Verdict,
+    state: Option<String>,
+    state_seconds: Option<f64>,
+    query_start: Option<String>,
+    at: String,
+}
+
+/// Run the statement for `batch`. `not_staying`: the other targets of the run that are or may be signalled.
+fn statement(
+    db: &mut Db,
+    how: &Signalling,
+    fp: &FilterParams,
+    batch: &[&Target],
+    attempt_denied: bool,
+    not_staying: &[i32],
+) -> Result<Vec<Handled>> {
+    let sql: &str = if db.facts.version_num >= TEMP_HOLDERS_SINCE {
+        &SIGNAL_SQL
+    } else {
+        &SIGNAL_SQL_BEFORE_16
+    };
+    let pids: Vec<i32> = batch.iter().map(|t| t.session.pid).collect();
+    let starts: Vec<String> = batch
+        .iter()
+        .map(|t| t.session.backend_start.clone().unwrap_or_default())
+        .collect();
+    let keep: Option<i32> = how.keep.map(|k| i32::try_from(k).unwrap_or(i32::MAX));
+    let not_staying: Vec<i32> = not_staying.to_vec();
+    let mut params = fp.refs();
+    params.extend(how.protection.refs());
+    params.push((&pids, Type::INT4_ARRAY));
+    params.push((&starts, Type::TEXT_ARRAY));
+    params.push((&attempt_denied, Type::BOOL));
+    params.push((&keep, Type::INT4));
+    params.push((&not_staying, Type::INT4_ARRAY));
+    let rows = db.query(sql, &params)?;
+    rows.iter()
+        .map(|r| {
+            let outcome: String = r.get("outcome");
+            let protection: Option<String> = r.get("protection");
+            Ok(Handled {
+                pid: r.get("pid"),
+                verdict: Verdict::parse(&outcome, protection.as_deref())?,
+                state: r.get("state"),
+                state_seconds: r.get("state_seconds"),
+                query_start: r.get("query_start"),
+                at: r.get("at"),
+            })
+        })
+        .collect()
+}
+
+fn is_denied(e: &anyhow::Error) -> bool {
+    db::sqlstate(e) == Some(SqlState::INSUFFICIENT_PRIVILEGE)
+}
+
+/// A session that was signalled, as the poll looks for it.
+struct Sent {
+    pid: i32,
+    backend_start: String,
+    /// For a cancel: the query that was running.
+    query_start: Option<String>,
+}
+
+/// A session as one poll saw it.
+struct Seen {
+    backend_start: Option<String>,
+    state: Option<String>,
+    query_start: Option<String>,
+}
+
+/// Poll pg_stat_activity until every signalled session is gone (for a cancel: no longer running the same
+/// query), `wait` has passed, or a stop is requested. Returns the sessions still there, with their state.
+fn observe(
+    db: &mut Db,
+    sent: &[Sent],
+    action: Action,
+    wait: Duration,
+    observer: &dyn BatchObserver,
+) -> Result<HashMap<i32, Option<String>>> {
+    let deadline = Instant::now() + wait;
+    let mut pending: Vec<&Sent> = sent.iter().collect();
+    let mut still = HashMap::new();
+    // A terminated backend is usually gone within milliseconds: look early, then every 50 ms.
+    let mut delay = Duration::from_millis(5);
+    while !pending.is_empty() {
+        std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
+        let pids: Vec<i32> = pending.iter().map(|s| s.pid).collect();
+        let rows = db.query(
+            include_str!("../../sql/signal_poll.sql"),
+            &[(&pids, Type::INT4_ARRAY)],
+        )?;
+        let present: HashMap<i32, Seen> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, i32>("pid"),
+                    Seen {
+                        backend_start: r.get("backend_start"),
+                        state: r.get("state"),
+                        query_start: r.get("query_start"),
+                    },
+                )
+            })
+            .collect();
+        still.clear();
+        pending.retain(|s| match present.get(&s.pid) {
+            Some(Seen {
+                backend_start: start,
+                state,
+                query_start,
+            }) if start.as_deref() == Some(&s.backend_start) => {
+                let remains = match action {
+                    Action::Terminate => true,
+                    Action::Cancel => {
+                        matches!(state.as_deref(), Some("active" | "fastpath function call"))
+                            && *query_start == s.query_start
+                    }
+                };
+                if remains {
+                    still.insert(s.pid, state.clone());
+                }
+                remains
+            }
+            // Gone, or the pid belongs to a new session already.
+            _ => false,
+        });
+        if Instant::now() >= deadline || observer.stop_requested() {
+            break;
+        }
+        delay = (delay * 4).min(Duration::from_millis(50));
+    }
+    Ok(still)
+}
+
+/// Signal `targets` in batches of `how.batch_size`, telling `observer` about each batch.
+pub fn run(
+    db: &mut Db,
+    how: &Signalling,
+    targets: &[Target],
+    observer: &mut dyn BatchObserver,
+) -> SignalRun {
+    let fp = how.filter.params();
+    let batches = targets.len().div_ceil(how.batch_size);
+    let pb = if batches > 1 {
+        ui::progress(targets.len() as u64, "signalled")
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let by_pid: HashMap<i32, &Target> = targets.iter().map(|t| (t.session.pid, t)).collect();
+    let all_pids: Vec<i32> = targets.iter().map(|t| t.session.pid).collect();
+    // Targets known to stay (skipped, denied, failed): they count as staying for --keep.
+    let mut staying: HashSet<i32> = HashSet::new();
+    let mut outcomes = Vec::with_capacity(targets.len());
+    let mut stopped = None;
+    for (i, chunk) in targets.chunks(how.batch_size).enumerate() {
+        if observer.stop_requested() {
+            stopped = Some(Stop::Interrupted);
+            break;
+        }
+        let refs: Vec<&Target> = chunk.iter().collect();
+        if let Err(e) = observer.before(i + 1, &refs) {
+            stopped = Some(Stop::Log(e));
+            break;
+        }
+        let not_staying: Vec<i32> = all_pids
+            .iter()
+            .copied()
+            .filter(|p| !staying.contains(p))
+            .collect();
+        let (batch, error) = signal_batch(db, how, &fp, &refs, &not_staying, &by_pid, observer);
+        for o in &batch {
+            if !matches!(
+                o.outcome,
+                OutcomeKind::Terminated
+                    | OutcomeKind::Cancelled
+                    | OutcomeKind::Signalled
+                    | OutcomeKind::Unknown
+            ) {
+                staying.insert(o.pid);
+            }
+        }
+        let recorded = observer.after(&batch);
+        outcomes.extend(batch);
+        pb.inc(chunk.len() as u64);
+        if let Some(e) = error {
+            stopped = Some(Stop::Server(e));
+            break;
+        }
+        if let Err(e) = recorded {
+            stopped = Some(Stop::Log(e));
+            break;
+        }
+    }
+    pb.finish_and_clear();
+    SignalRun { outcomes, stopped }
+}
+
+/// One batch: the statement, one-by-one retries for sessions the role may not signal, the wait, and the
+/// outcomes. An error that ends the run comes back with the outcomes known so far.
+fn signal_batch(
+    db: &mut Db,
+    how: &Signalling,
+    fp: &FilterParams,
+    refs: &[&Target],
+    not_staying: &[i32],
+    by_pid: &HashMap<i32, &Target>,
+    observer: &dyn BatchObserver,
+) -> (Vec<SessionOutcome>, Option<anyhow::Error>) {
+    let mut handled: Vec<(Handled, Option<String>)> = Vec::with_capacity(refs.len());
+    let mut outcomes = Vec::new();
+    let mut retry_alone: Vec<&Target> = Vec::new();
+    let mut batch_failed = false;
+    match statement(db, how, fp, refs, false, not_staying) {
+        Ok(rows) => {
+            for h in rows {
+                if h.verdict == Verdict::PredictedDenied {
+                    if let Some(t) = by_pid.get(&h.pid) {
+                        retry_alone.push(t);
+                    }
+                } else {
+                    handled.push((h, None));
+                }
+            }
+        }
+        // The catalogs said yes but the server said no for one of them: each on its own, to learn which.
+        Err(e) if is_denied(&e) => {
+            batch_failed = true;
+            retry_alone.extend(refs.iter().copied());
+        }
+        Err(e) => {
+            // The statement failed part-way (or the connection is gone): some may have been signalled.
+            let reason = format!(
+                "the signalling statement failed, so this session may or may not have been signalled: {}",
+                err_text(&e)
+            );
+            let now = current_states(db, refs);
+            for t in refs {
+                outcomes.push(unknown(
+                    t,
+                    &reason,
+                    now.get(&t.session.pid).cloned().flatten(),
+                ));
+            }
+            return (outcomes, Some(e));
+        }
+    }
+    let mut error = None;
+    for t in retry_alone {
+        if error.is_some() {
+            break;
+        }
+        match statement(db, how, fp, &[t], true, not_staying) {
+            Ok(mut rows) if !rows.is_empty() => {
+                let h = rows.remove(0);
+                if batch_failed && h.verdict == Verdict::Gone {
+                    outcomes.push(unknown(
+                        t,
+                        "gone: the batch statement that failed (permission denied on another session) may \
+                         have terminated it",
+                        None,
+                    ));
+                } else {
+                    handled.push((h, None));
+                }
+            }
+            Ok(_) => outcomes.push(failed(t, "the signalling statement returned no row for it")),
+            Err(e) if is_denied(&e) => {
+                let mut o = base(t, OutcomeKind::Denied);
+                o.reason = Some(format!("permission denied: {}", root_message(&e)));
+                outcomes.push(o);
+            }
+            Err(e) if connection_lost(&e) => {
+                outcomes.push(unknown(
+                    t,
+                    &format!(
+                        "the connection was lost while signalling it: {}",
+                        err_text(&e)
+                    ),
+                    None,
+                ));
+                error = Some(e);
+            }
+            Err(e) => outcomes.push(failed(t, &err_text(&e))),
+        }
+    }
+
+    // Watch the signalled ones go.
+    let sent: Vec<Sent> = handled
+        .iter()
+        .filter(|(h, _)| h.verdict == Verdict::Signalled)
+        .filter_map(|(h, _)| {
+            by_pid.get(&h.pid).map(|t| Sent {
+                pid: h.pid,
+                backend_start: t.session.backend_start.clone().unwrap_or_default(),
+                query_start: h.query_start.clone(),
+            })
+        })
+        .collect();
+    let observed = if sent.is_empty() {
+        Ok(HashMap::new())
+    } else {
+        observe(db, &sent, how.action, how.wait, observer)
+    };
+    let (still, unobserved) = match observed {
+        Ok(still) => (still, None),
+        Err(e) => (HashMap::new(), Some(e)),
+    };
+    for (h, reason) in handled {
+        let Some(t) = by_pid.get(&h.pid) else {
+            continue;
+        };
+        let o = match (&unobserved, h.verdict) {
+            (Some(e), Verdict::Signalled) => {
+                let mut o = base(t, OutcomeKind::Signalled);
+                o.reason = Some(format!("signalled, but not seen to end: {}", err_text(e)));
+                o.at = Some(h.at.clone());
+                o
+            }
+            _ => outcome_of(t, h, reason, &still, how),
+        };
+        outcomes.push(o);
+    }
+    // Outcomes in the order of the batch.
+    let order: HashMap<i32, usize> = refs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.session.pid, i))
+        .collect();
+    outcomes.sort_by_key(|o| order.get(&o.pid).copied().unwrap_or(usize::MAX));
+    (outcomes, error.or(unobserved))
+}
+
+/// States of the batch's sessions now, when the server can still be asked (after a failed statement).
+fn current_states(db: &mut Db, refs: &[&Target]) -> HashMap<i32, Option<String>> {
+    let pids: Vec<i32> = refs.iter().map(|t| t.session.pid).collect();
+    match db.query(
+        include_str!("../../sql/signal_poll.sql"),
+        &[(&pids, Type::INT4_ARRAY)],
+    ) {
+        Ok(rows) => rows
+            .iter()
+            .map(|r| (r.get::<_, i32>("pid"), r.get::<_, Option<String>>("state")))
+            .collect(),
+        Err(_) => HashMap::new(),
+    }
+}
+
+/// Whether an error means the session with the server is gone (closed, shut down, terminated).
+pub fn connection_lost(e: &anyhow::Error) -> bool {
+    let Some(pe) = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()) else {
+        return false;
+    };
+    pe.is_closed()
+        || match pe.code() {
+            None => pe.as_db_error().is_none(),
+            Some(c) => {
+                *c == SqlState::ADMIN_SHUTDOWN
+                    || *c == SqlState::CRASH_SHUTDOWN
+                    || *c == SqlState::CANNOT_CONNECT_NOW
+            }
+        }
+}
+
+fn base(t: &Target, outcome: OutcomeKind) -> SessionOutcome {
+    let s = &t.session;
+    SessionOutcome {
+        pid: s.pid,
+        backend_start: s.backend_start.clone(),
+        database: s.database.clone(),
+        user: s.user.clone(),
+        application: s.application.clone(),
+        client: s.client.clone(),
+        state: s.state.clone(),
+        state_seconds: s.state_seconds.map(round3),
+        query: s.query.as_deref().map(|q| render::excerpt(q, 200)),
+        outcome,
+        skip: None,
+        protection: None,
+        reason: None,
+        state_now: None,
+        at: None,
+    }
+}
+
+fn unknown(t: &Target, reason: &str, state_now: Option<String>) -> SessionOutcome {
+    let mut o = base(t, OutcomeKind::Unknown);
+    o.reason = Some(reason.to_string());
+    o.state_now = state_now;
+    o
+}
+
+fn failed(t: &Target, reason: &str) -> SessionOutcome {
+    let mut o = base(t, OutcomeKind::Failed);
+    o.reason = Some(reason.to_string());
+    o
+}
+
+fn outcome_of(
+    t: &Target,
+    h: Handled,
+    reason: Option<String>,
+    still: &HashMap<i32, Option<String>>,
+    how: &Signalling,
+) -> SessionOutcome {
+    let wait = render::age(how.wait.as_secs_f64());
+    let skipped = |skip: SkipReason, why: String| {
+        let mut o = base(t, OutcomeKind::Skipped);
+        o.skip = Some(skip);
+        o.reason = Some(why);
+        o
+    };
+    let mut o = match h.verdict {
+        Verdict::Signalled => match still.get(&h.pid) {
+            Some(state) => {
+                let mut o = base(t, OutcomeKind::Signalled);
+                o.reason = Some(match how.action {
+                    Action::Terminate => format!("signalled, but still there after --wait {wait}"),
+                    Action::Cancel => format!("signalled, but still running its query after --wait {wait}"),
+                });
+                o.state_now = state.clone();
+                return with_time(o, &h);
+            }
+            None => base(
+                t,
+                match how.action {
+                    Action::Terminate => OutcomeKind::Terminated,
+                    Action::Cancel => OutcomeKind::Cancelled,
+                },
+            ),
+        },
+        Verdict::Gone => skipped(SkipReason::Gone, "gone: the session ended after the preview".into()),
+        Verdict::Replaced => skipped(
+            SkipReason::Replaced,
+            "replaced: the pid now belongs to a different session (backend_start differs)".into(),
+        ),
+        Verdict::Changed => skipped(SkipReason::Changed, change_reason(t, &h)),
+        Verdict::Protected(p) => {
+            let mut o = skipped(
+                SkipReason::Protected,
+                format!("protected: it is now one {}", singular(p)),
+            );
+            o.protection = Some(p);
+            o
+        }
+        Verdict::Kept => skipped(
+            SkipReason::Kept,
+            format!(
+                "kept: sessions --keep left alone ended after the preview; this one stays so that {} of its \
+                 group remain",
+                how.keep.unwrap_or(0)
+            ),
+        ),
+        Verdict::NotSignalled => skipped(
+            SkipReason::NotSignalled,
+            "not a backend any more: the signal was not sent".into(),
+        ),
+        Verdict::PredictedDenied => {
+            failed(t, "the server predicted a denial but was not asked")
+        }
+    };
+    if reason.is_some() {
+        o.reason = reason;
+    }
+    o.state_now = h.state.clone();
+    with_time(o, &h)
+}
+
+fn with_time(mut o: SessionOutcome, h: &Handled) -> SessionOutcome {
+    o.at = Some(h.at.clone());
+    o
+}
+
+/// "a LISTEN listener", for skip reasons.
+fn singular(p: Protection) -> &'static str {
+    match p {
+        Protection::NotRunning => "not running a query",
+        Protection::Superuser => "of a superuser",
+        Protection::ProtectApp => "protected by --protect-app",
+        Protection::ProtectUser => "protected by --protect-user",
+        Protection::Pooler => "of PgBouncer's server connections",
+        Protection::Listener => "LISTEN listener",
+        Protection::AdvisoryLock => "holding advisory locks",
+        Protection::TempTables => "with temporary tables",
+    }
+}
+
+/// An error on one line: its outermost message, which names the statement and the server's words.
+fn err_text(e: &anyhow::Error) -> String {
+    e.to_string().replace('\n', " ")
+}
+
+fn root_message(e: &anyhow::Error) -> String {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<postgres::Error>())
+        .and_then(|pe| pe.as_db_error().map(|d| d.message().to_string()))
+        .unwrap_or_else(|| err_text(e))
+}
+
+fn change_reason(t: &Target, now: &Handled) -> String {
+    let prev = t.session.state.as_deref();
+    match (prev, now.state.as_deref()) {
+        (_, Some("active")) if prev != Some("active") => "became active after the preview".into(),
+        (Some(a), Some(b)) if a != b => format!("changed state after the preview: {a} -> {b}"),
+        (_, Some(b)) => format!(
+            "no longer matches: {b} for only {} now (it was busy after the preview)",
+            render::opt_age(now.state_seconds)
+        ),
+        _ => "no longer matches the selection".into(),
+    }
+}
+
+/// An observer that records nothing and never stops (library callers).
+struct Silent;
+
+impl BatchObserver for Silent {
+    fn before(&mut self, _: usize, _: &[&Target]) -> Result<()> {
+        Ok(())
+    }
+    fn after(&mut self, _: &[SessionOutcome]) -> Result<()> {
+        Ok(())
+    }
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// Signal `targets` with the protections and limits of `safety` (no PgBouncer), recording nothing.
+pub fn signal_targets(
+    db: &mut Db,
+    filter: &Filter,
+    safety: &KillSafety,
+    action: Action,
+    targets: &[Target],
+) -> Result<Vec<SessionOutcome>> {
+    let run = signal_targets_with(db, filter, safety, action, targets, &mut Silent);
+    match run.stopped {
+        None => Ok(run.outcomes),
+        Some(Stop::Interrupted) => Err(anyhow!("interrupted")),
+        Some(Stop::Log(e)) | Some(Stop::Server(e)) => Err(e),
+    }
+}
+
+/// [`signal_targets`] with an observer of each batch.
+pub fn signal_targets_with(
+    db: &mut Db,
+    filter: &Filter,
+    safety: &KillSafety,
+    action: Action,
+    targets: &[Target],
+    observer: &mut dyn BatchObserver,
+) -> SignalRun {
+    let how = Signalling::new(filter, safety, action, Vec::new());
+    run(db, &how, targets, observer)
+}

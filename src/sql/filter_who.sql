@@ -1,0 +1,11 @@
+-- the part of the session filter that does not depend on state or age (alias c): $1..$4 include patterns, $5..$8 exclude patterns, $12 pids; also what can be evaluated for rows this role cannot see
+    c.pid <> pg_backend_pid()
+    AND (cardinality($1::text[]) = 0 OR coalesce(c.datname::text, '') LIKE ANY ($1))
+    AND (cardinality($2::text[]) = 0 OR coalesce(c.usename::text, '') LIKE ANY ($2))
+    AND (cardinality($3::text[]) = 0 OR coalesce(c.application_name, '') LIKE ANY ($3))
+    AND (cardinality($4::text[]) = 0 OR coalesce(host(c.client_addr), CASE WHEN c.visible THEN 'local' END, '') LIKE ANY ($4))
+    AND (cardinality($5::text[]) = 0 OR NOT coalesce(c.datname::text, '') LIKE ANY ($5))
+    AND (cardinality($6::text[]) = 0 OR NOT coalesce(c.usename::text, '') LIKE ANY ($6))
+    AND (cardinality($7::text[]) = 0 OR NOT coalesce(c.application_name, '') LIKE ANY ($7))
+    AND (cardinality($8::text[]) = 0 OR NOT coalesce(host(c.client_addr), CASE WHEN c.visible THEN 'local' END, '') LIKE ANY ($8))
+    AND (cardinality($12::int[]) = 0 OR c.pid = ANY ($12))

@@ -1,0 +1,29 @@
+-- reading the kill plan
+-- The sessions a kill selects, what leaves any of them alone (the rule the signalling statement
+-- re-checks), their rank for --keep, how many this role cannot see, and (for PostgreSQL < 16, which
+-- cannot tell whose they are) how many temporary relations exist in this database.
+-- The first row comes even when it does not match, so that `hidden` arrives when nothing matches too.
+WITH c AS (
+/*CLIENT_BACKENDS*/
+), /*PROTECTION*/
+SELECT m.hidden,
+       m.matches AND m.visible AS matches,
+       m.protection,
+       m.keep_rank,
+       (SELECT count(*) FROM pg_class r WHERE r.relpersistence = 't' AND NOT $21)::int AS temp_relations,
+/*SESSION_COLUMNS*/
+  FROM (
+    SELECT p.*,
+           -- rows of other roles this role cannot see, as far as what it can see of them matches
+           count(*) FILTER (WHERE NOT p.visible AND p.who_matches) OVER ()::int AS hidden,
+           -- --keep: the most recently active candidates of each (database, user, application) come first
+           CASE WHEN p.visible AND p.matches AND p.protection IS NULL THEN
+               row_number() OVER (PARTITION BY p.visible AND p.matches AND p.protection IS NULL,
+                                               p.datid, p.usesysid, coalesce(p.application_name, '')
+                                  ORDER BY p.state_change DESC NULLS LAST, p.pid)
+           END::int AS keep_rank,
+           row_number() OVER () AS rn
+      FROM p
+  ) m
+ WHERE (m.matches AND m.visible) OR m.rn = 1
+ ORDER BY m.state_change NULLS LAST, m.pid
