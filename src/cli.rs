@@ -919,7 +919,7 @@ where
                 .next()
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ");
-            let _ = crate::render::out(&crate::render::check::nagios_unknown(first));
+            let _ = crate::render::out_raw(&crate::render::check::nagios_unknown(first));
             std::process::exit(3)
         }
         Err(e) => e.exit(),

@@ -226,17 +226,19 @@ fn sql_error(e: postgres::Error, sql: &str) -> anyhow::Error {
 /// "ERROR: message (SQLSTATE x)" with detail and hint, or the error's own chain for non-server errors.
 pub fn describe_pg_error(e: &postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
+        // The server's words may quote names with any character in them: one line, escaped.
+        let clean = crate::render::clean;
         let mut s = format!(
             "{}: {} (SQLSTATE {})",
-            db.severity(),
-            db.message(),
+            clean(db.severity()),
+            clean(db.message()),
             db.code().code()
         );
         if let Some(d) = db.detail() {
-            s.push_str(&format!("; detail: {d}"));
+            s.push_str(&format!("; detail: {}", clean(d)));
         }
         if let Some(h) = db.hint() {
-            s.push_str(&format!("; hint: {h}"));
+            s.push_str(&format!("; hint: {}", clean(h)));
         }
         return s;
     }
@@ -280,8 +282,9 @@ pub fn prompt_password(spec: &ConnSpec) -> Result<String> {
 
 /// Why a connection failed, in words that say what to do next.
 pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error {
-    let target = spec.target_label();
-    let user = spec.user().to_string();
+    // Names from a conninfo, service or targets file may hold any character: shown escaped.
+    let target = crate::render::clean(&spec.target_label()).into_owned();
+    let user = crate::render::clean(spec.user()).into_owned();
     let Some(pe) = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()) else {
         let message = format!(
             "could not connect to {target}: {}",
@@ -318,7 +321,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
         ),
         Some(c) if *c == SqlState::INVALID_CATALOG_NAME => format!(
             "database \"{}\" does not exist at {target} ({detail}). Give an existing one with -d (e.g. -d postgres)",
-            spec.dbname()
+            crate::render::clean(spec.dbname())
         ),
         Some(c) if *c == SqlState::CANNOT_CONNECT_NOW => {
             format!("the server at {target} is starting up or shutting down ({detail}); try again shortly")

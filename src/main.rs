@@ -12,7 +12,11 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("pgconn: error: {err:#}");
+            // Error messages carry the server's words and names: shown escaped, line breaks kept.
+            eprintln!(
+                "pgconn: error: {}",
+                pgconn::render::clean_lines(&format!("{err:#}"))
+            );
             match err
                 .chain()
                 .find_map(|c| c.downcast_ref::<pgconn::ExitWith>())

@@ -23,7 +23,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool> {
         )));
     }
     dialoguer::Confirm::new()
-        .with_prompt(question)
+        .with_prompt(crate::render::clean(question))
         .default(false)
         .wait_for_newline(true)
         .interact_on(&dialoguer::console::Term::stderr())

@@ -413,7 +413,7 @@ fn unknown(format: CheckFormat, message: &str) -> Result<ExitCode> {
         CheckFormat::Prometheus => None,
     };
     if let Some(t) = text {
-        render::out(&t)?;
+        render::out_raw(&t)?;
     }
     Ok(ExitCode::from(exit_code(Level::Unknown)))
 }

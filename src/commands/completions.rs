@@ -18,7 +18,7 @@ pub fn script(shell: Shell) -> Result<String> {
 }
 
 pub fn run(args: &CompletionsArgs) -> Result<ExitCode> {
-    render::out(&script(args.shell)?)?;
+    render::out_raw(&script(args.shell)?)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -94,7 +94,7 @@ pub fn status(
             Ok(r) => r,
             Err(e) => {
                 if format == StatusFormat::Prometheus && output.is_none() {
-                    render::out(&prometheus::status(&[(&o.target, None)]))?;
+                    render::out_raw(&prometheus::status(&[(&o.target, None)]))?;
                 }
                 return Err(e);
             }

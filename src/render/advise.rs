@@ -1,7 +1,7 @@
 //! The people's layout of `pgconn advise`.
 
 use crate::commands::advise::{AdviseReport, Severity};
-use crate::render::{Level, Style};
+use crate::render::{clean, Level, Style};
 
 fn level(s: Severity) -> Level {
     match s {
@@ -17,8 +17,8 @@ pub fn human(r: &AdviseReport, st: &Style) -> String {
     out.push_str(&format!(
         "{} {}  (PostgreSQL {})\n  {} of {} usable slots used ({:.0}%), {} left; {} sessions counted\n\n",
         st.bold("pgconn advise"),
-        r.target,
-        r.server_version,
+        clean(&r.target),
+        clean(&r.server_version),
         c.used,
         c.usable_slots,
         c.used_percent,
@@ -28,7 +28,7 @@ pub fn human(r: &AdviseReport, st: &Style) -> String {
     if let Some(b) = &r.pgbouncer {
         out.push_str(&format!(
             "  PgBouncer {}: clients active {}, waiting {}; server connections active {}, idle {}, used {}; longest wait {:.3}s\n\n",
-            b.target, b.clients_active, b.clients_waiting, b.servers_active, b.servers_idle, b.servers_used, b.max_wait_seconds
+            clean(&b.target), b.clients_active, b.clients_waiting, b.servers_active, b.servers_idle, b.servers_used, b.max_wait_seconds
         ));
     }
     if r.findings.is_empty() {
@@ -40,20 +40,20 @@ pub fn human(r: &AdviseReport, st: &Style) -> String {
             "{}. {} {}\n",
             i + 1,
             st.paint(&format!("{:<8}", f.severity.as_str()), level(f.severity)),
-            st.bold(&f.title)
+            st.bold(&clean(&f.title))
         ));
         for e in &f.evidence {
-            out.push_str(&format!("     · {e}\n"));
+            out.push_str(&format!("     · {}\n", clean(e)));
         }
-        out.push_str(&format!("     why: {}\n", f.why));
-        out.push_str(&format!("     fix: {}\n", f.recommendation));
+        out.push_str(&format!("     why: {}\n", clean(&f.why)));
+        out.push_str(&format!("     fix: {}\n", clean(&f.recommendation)));
         for cmd in &f.commands {
-            out.push_str(&format!("       $ {cmd}\n"));
+            out.push_str(&format!("       $ {}\n", clean(cmd)));
         }
         if let Some(cfg) = &f.config {
             out.push_str("     --- pgbouncer.ini ---\n");
             for line in cfg.lines() {
-                out.push_str(&format!("     {line}\n"));
+                out.push_str(&format!("     {}\n", clean(line)));
             }
         }
         out.push('\n');

@@ -7,9 +7,10 @@ use crate::render::Level;
 /// The service name at the start of the plugin line.
 pub const SERVICE: &str = "PGCONN";
 
-/// Plugin text may not contain `|` (it starts the performance data) nor line breaks.
+/// Plugin text may not contain `|` (it starts the performance data) nor line breaks; other control
+/// characters (from names on the server) are escaped like everywhere else.
 pub fn plugin_text(s: &str) -> String {
-    s.replace('|', "/").replace(['\r', '\n'], " ")
+    crate::render::clean(&s.replace('|', "/").replace(['\r', '\n'], " ")).into_owned()
 }
 
 /// A performance-data label: quoted, a quote doubled, `=` (which ends the label) replaced.

@@ -5,7 +5,7 @@ use comfy_table::{Cell, CellAlignment};
 use crate::commands::sessions::SessionsReport;
 use crate::commands::status::{Group, StatusReport};
 use crate::fleet::{one_line, Outcome};
-use crate::render::{opt_age, sessions, Level, Style};
+use crate::render::{clean, opt_age, sessions, text_cell, Level, Style};
 
 fn right(c: impl ToString) -> Cell {
     Cell::new(c).set_alignment(CellAlignment::Right)
@@ -42,7 +42,7 @@ pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> Str
                     r.verdict.reasons.first().cloned().unwrap_or_default()
                 };
                 t.add_row(vec![
-                    Cell::new(&o.target),
+                    text_cell(&o.target),
                     st.level_cell(r.verdict.status.as_str(), r.verdict.status),
                     right(c.used),
                     right(c.usable_slots),
@@ -53,16 +53,16 @@ pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> Str
                     right(iit(&r.states)),
                     right(opt_age(r.idle.oldest_seconds)),
                     right(opt_age(r.oldest_idle_in_transaction_seconds)),
-                    Cell::new(detail),
+                    text_cell(&detail),
                 ]);
             }
             Err(e) => {
                 let mut row = vec![
-                    Cell::new(&o.target),
+                    text_cell(&o.target),
                     st.level_cell("ERROR", Level::Critical),
                 ];
                 row.extend((0..9).map(|_| Cell::new("")));
-                row.push(Cell::new(one_line(e)));
+                row.push(text_cell(&one_line(e)));
                 t.add_row(row);
             }
         }
@@ -98,10 +98,10 @@ pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> Str
         let mut t = st.table();
         t.set_header(st.header(&header));
         for (target, _, g) in &groups {
-            let mut row = vec![Cell::new(target)];
+            let mut row = vec![text_cell(target)];
             row.extend(keys.iter().map(|k| {
-                Cell::new(
-                    g.key
+                text_cell(
+                    &g.key
                         .get(k)
                         .cloned()
                         .flatten()
@@ -139,15 +139,15 @@ pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> Str
         out.push_str(&format!(
             "\n{} {}\n",
             st.paint(r.verdict.status.as_str(), r.verdict.status),
-            target
+            clean(target)
         ));
         if r.verdict.status != Level::Ok {
             for reason in &r.verdict.reasons {
-                out.push_str(&format!("  - {reason}\n"));
+                out.push_str(&format!("  - {}\n", clean(reason)));
             }
         }
         for w in &r.warnings {
-            out.push_str(&format!("  ! {w}\n"));
+            out.push_str(&format!("  ! {}\n", clean(w)));
         }
     }
     out
@@ -168,17 +168,17 @@ pub fn sessions(outcomes: &[Outcome<SessionsReport>], st: &Style) -> String {
                 shown += r.sessions.len();
                 matched += r.count;
                 for s in &r.sessions {
-                    let mut row = vec![Cell::new(&o.target)];
+                    let mut row = vec![text_cell(&o.target)];
                     row.extend(sessions::row(s, st, width));
                     t.add_row(row);
                 }
             }
             Err(e) => {
-                let mut row = vec![Cell::new(&o.target)];
+                let mut row = vec![text_cell(&o.target)];
                 row.extend((0..5).map(|_| Cell::new("")));
                 row.push(st.level_cell("(failed)", Level::Critical));
                 row.extend((0..3).map(|_| Cell::new("")));
-                row.push(Cell::new(one_line(e)));
+                row.push(text_cell(&one_line(e)));
                 t.add_row(row);
             }
         }

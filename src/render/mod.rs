@@ -196,8 +196,16 @@ pub fn text_cell(text: &str) -> Cell {
     Cell::new(clean(text))
 }
 
-/// Write text to stdout. A closed pipe surfaces as an io error that main turns into a quiet exit.
+/// Write text for people to stdout. A last line of defence behind [`clean`]: every control character but
+/// line breaks, tabs and pgconn's own colour codes (SGR, `ESC [ ... m`) is shown escaped, so a field a
+/// layout forgot to clean still cannot move the cursor or clear the screen. A closed pipe surfaces as an io
+/// error that main turns into a quiet exit.
 pub fn out(text: &str) -> Result<()> {
+    out_raw(&terminal_safe(text))
+}
+
+/// Write machine-readable text (Prometheus, plugin output, JSON, completion scripts) to stdout unchanged.
+pub fn out_raw(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
@@ -205,6 +213,52 @@ pub fn out(text: &str) -> Result<()> {
     }
     stdout.flush()?;
     Ok(())
+}
+
+/// `text` with control characters escaped except `\n`, `\t` and SGR colour sequences.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let sgr_len = |i: usize| -> Option<usize> {
+        if bytes.get(i + 1) != Some(&b'[') {
+            return None;
+        }
+        let mut j = i + 2;
+        while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b';') {
+            j += 1;
+        }
+        (bytes.get(j) == Some(&b'm')).then_some(j + 1 - i)
+    };
+    let unsafe_at = |i: usize, c: char| -> bool {
+        match c {
+            '\n' | '\t' => false,
+            '\x1b' => sgr_len(i).is_none(),
+            c => needs_escape(c),
+        }
+    };
+    if !text.char_indices().any(|(i, c)| unsafe_at(i, c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = 0;
+    for (i, c) in text.char_indices() {
+        if i < rest {
+            continue;
+        }
+        if c == '\x1b' {
+            if let Some(n) = sgr_len(i) {
+                out.push_str(&text[i..i + n]);
+                rest = i + n;
+                continue;
+            }
+        }
+        if unsafe_at(i, c) {
+            let mut buf = [0u8; 4];
+            out.push_str(&clean(c.encode_utf8(&mut buf)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Warnings for people, on stderr (stdout carries data only).
@@ -303,6 +357,15 @@ mod tests {
         assert_eq!(clean("zero\u{200b}width"), "zero\\u{200b}width");
         assert_eq!(clean("hôte ünd 東京"), "hôte ünd 東京");
         assert_eq!(clean_lines("one\ntwo\x1b"), "one\ntwo\\x1b");
+        // The safety net keeps line breaks and colour, and nothing else.
+        assert_eq!(
+            terminal_safe("a\n\x1b[31mred\x1b[0m\tb"),
+            "a\n\x1b[31mred\x1b[0m\tb"
+        );
+        assert_eq!(
+            terminal_safe("x\x1b[2Jy\rz\x1b]0;t\x07"),
+            "x\\x1b[2Jy\\rz\\x1b]0;t\\x07"
+        );
     }
 
     #[test]

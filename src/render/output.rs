@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 pub fn emit(text: &str, output: Option<&Path>) -> Result<()> {
     match output {
         Some(path) => write_atomic(path, text),
-        None => super::out(text),
+        None => super::out_raw(text),
     }
 }
 

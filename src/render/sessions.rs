@@ -4,7 +4,7 @@ use comfy_table::{Cell, CellAlignment};
 
 use crate::activity::Session;
 use crate::commands::sessions::SessionsReport;
-use crate::render::{excerpt, opt_age, Level, Style};
+use crate::render::{clean, excerpt, opt_age, text_cell, Level, Style};
 
 /// Level a state is shown in: long idle transactions stand out.
 fn state_level(s: &Session) -> Level {
@@ -40,9 +40,9 @@ pub fn query_width(st: &Style) -> usize {
 pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
     let state = s.state.clone().unwrap_or_else(|| "(not visible)".into());
     let state_cell = if state_level(s) == Level::Warning {
-        st.level_cell(state, Level::Warning)
+        st.level_cell(clean(&state), Level::Warning)
     } else {
-        Cell::new(state)
+        text_cell(&state)
     };
     let wait = match (&s.wait_event_type, &s.wait_event) {
         (Some(t), Some(e)) => format!("{t}:{e}"),
@@ -50,20 +50,20 @@ pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
     };
     vec![
         Cell::new(s.pid).set_alignment(CellAlignment::Right),
-        Cell::new(s.database.as_deref().unwrap_or("")),
-        Cell::new(s.user.as_deref().unwrap_or("")),
-        Cell::new(if s.via_pgbouncer {
+        text_cell(s.database.as_deref().unwrap_or("")),
+        text_cell(s.user.as_deref().unwrap_or("")),
+        text_cell(&if s.via_pgbouncer {
             format!("{} (pgbouncer)", s.application)
         } else {
             s.application.clone()
         }),
-        Cell::new(s.client.as_deref().unwrap_or("")),
+        text_cell(s.client.as_deref().unwrap_or("")),
         state_cell,
         Cell::new(opt_age(s.state_seconds)).set_alignment(CellAlignment::Right),
         Cell::new(opt_age(s.transaction_seconds)).set_alignment(CellAlignment::Right),
-        Cell::new(wait),
-        Cell::new(
-            s.query
+        text_cell(&wait),
+        text_cell(
+            &s.query
                 .as_deref()
                 .map(|q| excerpt(q, query_width))
                 .unwrap_or_default(),
@@ -84,7 +84,7 @@ pub fn table(sessions: &[Session], st: &Style) -> String {
 
 pub fn human(r: &SessionsReport, st: &Style) -> String {
     if r.sessions.is_empty() {
-        return format!("no client sessions match ({})\n", r.target);
+        return format!("no client sessions match ({})\n", clean(&r.target));
     }
     let mut out = table(&r.sessions, st);
     out.push('\n');

@@ -4,15 +4,15 @@ use comfy_table::{Cell, CellAlignment};
 
 use crate::activity::{state_key, KNOWN_STATES};
 use crate::commands::status::StatusReport;
-use crate::render::{age, opt_age, Level, Style};
+use crate::render::{age, clean, opt_age, text_cell, Level, Style};
 
 /// The key cells of a group row, in `--by` order (`?` where the value is not visible).
 pub fn group_key_cells(group_by: &[&str], g: &crate::commands::status::Group) -> Vec<Cell> {
     group_by
         .iter()
         .map(|k| {
-            Cell::new(
-                g.key
+            text_cell(
+                &g.key
                     .get(k)
                     .cloned()
                     .flatten()
@@ -28,9 +28,9 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
     out.push_str(&format!(
         "{} {}  (PostgreSQL {}, connected as {})\n\n",
         st.bold("pgconn status"),
-        r.target,
-        r.server.version,
-        r.server.current_user
+        clean(&r.target),
+        clean(&r.server.version),
+        clean(&r.server.current_user)
     ));
     let cap_level = c.level;
     let reserved = match c.reserved_connections {
@@ -146,10 +146,10 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         st.paint(r.verdict.status.as_str(), r.verdict.status)
     ));
     for reason in &r.verdict.reasons {
-        out.push_str(&format!("  - {reason}\n"));
+        out.push_str(&format!("  - {}\n", clean(reason)));
     }
     for w in &r.warnings {
-        out.push_str(&format!("  ! {w}\n"));
+        out.push_str(&format!("  ! {}\n", clean(w)));
     }
     out
 }
@@ -162,7 +162,7 @@ pub fn pgbouncer(r: &StatusReport, st: &Style) -> String {
     let mut out = format!(
         "{} {}: clients active {}, waiting {}; server connections active {}, idle {}, used {}; longest wait {:.3}s; {} of the sessions above are its server connections\n",
         st.bold("pgbouncer"),
-        b.target,
+        clean(&b.target),
         b.clients_active,
         b.clients_waiting,
         b.servers_active,
@@ -190,9 +190,9 @@ pub fn pgbouncer(r: &StatusReport, st: &Style) -> String {
             Cell::new(p.clients_waiting)
         };
         t.add_row(vec![
-            Cell::new(&p.database),
-            Cell::new(&p.user),
-            Cell::new(p.pool_mode.as_deref().unwrap_or("")),
+            text_cell(&p.database),
+            text_cell(&p.user),
+            text_cell(p.pool_mode.as_deref().unwrap_or("")),
             Cell::new(p.clients_active).set_alignment(CellAlignment::Right),
             waiting.set_alignment(CellAlignment::Right),
             Cell::new(p.servers_active).set_alignment(CellAlignment::Right),

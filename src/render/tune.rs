@@ -6,7 +6,7 @@ use crate::commands::tune::catalog::quoted;
 use crate::commands::tune::plan::ChangeReport;
 use crate::commands::tune::show::ShowReport;
 use crate::commands::tune::{HistoryReport, PresetsReport};
-use crate::render::{Level, Style};
+use crate::render::{clean, text_cell, Level, Style};
 
 fn source_text(source: &str, detail: Option<&str>) -> String {
     match source {
@@ -39,8 +39,8 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
     out.push_str(&format!(
         "{} {}  (PostgreSQL {}){}\n\n",
         st.bold("pgconn tune"),
-        r.target,
-        r.server_version,
+        clean(&r.target),
+        clean(&r.server_version),
         if what.is_empty() {
             ", server-wide values".to_string()
         } else {
@@ -55,9 +55,9 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
             value.push_str(" (restart pending)");
         }
         let value_cell = if s.pending_restart {
-            st.level_cell(value, Level::Warning)
+            st.level_cell(clean(&value), Level::Warning)
         } else {
-            Cell::new(value)
+            text_cell(&value)
         };
         let rec = &s.recommendation;
         let (text, level) = match (rec.level, &rec.value) {
@@ -66,14 +66,14 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
             _ => (rec.reason.clone(), Level::Ok),
         };
         let rec_cell = if level == Level::Ok {
-            Cell::new(text)
+            text_cell(&text)
         } else {
-            st.level_cell(text, level)
+            st.level_cell(clean(&text), level)
         };
         t.add_row(vec![
-            Cell::new(&s.name),
+            text_cell(&s.name),
             value_cell,
-            Cell::new(source_text(&s.source, s.source_detail.as_deref())),
+            text_cell(&source_text(&s.source, s.source_detail.as_deref())),
             Cell::new(if s.restart_required { "yes" } else { "no" }),
             rec_cell,
         ]);
@@ -104,7 +104,11 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
                     format!("{who} {}", o.value)
                 })
                 .collect();
-            out.push_str(&format!("  {}: {}\n", s.name, parts.join(" · ")));
+            out.push_str(&format!(
+                "  {}: {}\n",
+                clean(&s.name),
+                clean(&parts.join(" · "))
+            ));
         }
     }
     if r.settings.iter().any(|s| s.source != s.server_source) {
@@ -112,9 +116,9 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
         for s in r.settings.iter().filter(|s| s.source != s.server_source) {
             out.push_str(&format!(
                 "  {}: {} ({})\n",
-                s.name,
-                s.server_value,
-                source_text(&s.server_source, None)
+                clean(&s.name),
+                clean(&s.server_value),
+                clean(&source_text(&s.server_source, None))
             ));
         }
     }
@@ -127,7 +131,7 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
         out.push_str(&format!("\nnot on this version: {}\n", names.join(", ")));
     }
     for w in &r.warnings {
-        out.push_str(&format!("  ! {w}\n"));
+        out.push_str(&format!("  ! {}\n", clean(w)));
     }
     out.push_str(
         "\nChange with `pgconn tune set NAME=VALUE --database DB | --role ROLE | --system`.\n",
@@ -140,12 +144,12 @@ pub fn plan(r: &ChangeReport, st: &Style) -> String {
     out.push_str(&format!(
         "{} {} on {}  (PostgreSQL {})\n\n",
         st.bold(&format!("pgconn tune {}", r.action)),
-        r.scope_label,
-        r.target,
-        r.server_version
+        clean(&r.scope_label),
+        clean(&r.target),
+        clean(&r.server_version)
     ));
     if let Some(id) = &r.undoes {
-        out.push_str(&format!("undoing history entry {id}\n\n"));
+        out.push_str(&format!("undoing history entry {}\n\n", clean(id)));
     }
     let mut t = st.table();
     t.set_header(st.header(&["SETTING", "NOW", "", "NEW", "NOTE"]));
@@ -163,11 +167,11 @@ pub fn plan(r: &ChangeReport, st: &Style) -> String {
             note.push("needs a restart".into());
         }
         t.add_row(vec![
-            Cell::new(&c.name),
-            Cell::new(&c.old_display),
+            text_cell(&c.name),
+            text_cell(&c.old_display),
             Cell::new("→"),
-            Cell::new(&c.new_display),
-            Cell::new(note.join(", ")),
+            text_cell(&c.new_display),
+            text_cell(&note.join(", ")),
         ]);
     }
     out.push_str(&t.to_string());
@@ -176,7 +180,7 @@ pub fn plan(r: &ChangeReport, st: &Style) -> String {
     if !sql.is_empty() {
         out.push_str(&format!("\n{}\n", st.bold("SQL")));
         for s in sql {
-            out.push_str(&format!("  {s};\n"));
+            out.push_str(&format!("  {};\n", clean(s)));
         }
         if r.scope == crate::commands::tune::catalog::Scope::System {
             out.push_str("  SELECT pg_reload_conf();\n");
@@ -186,10 +190,14 @@ pub fn plan(r: &ChangeReport, st: &Style) -> String {
         out.push('\n');
     }
     for n in &r.notes {
-        out.push_str(&format!("  - {n}\n"));
+        out.push_str(&format!("  - {}\n", clean(n)));
     }
     for w in &r.warnings {
-        out.push_str(&format!("  {} {w}\n", st.paint("!", Level::Warning)));
+        out.push_str(&format!(
+            "  {} {}\n",
+            st.paint("!", Level::Warning),
+            clean(w)
+        ));
     }
     out.push('\n');
     out
@@ -213,11 +221,12 @@ pub fn result(r: &ChangeReport, st: &Style) -> String {
         "{} {pending} change{} to {}.\n",
         st.paint("Applied", Level::Ok),
         if pending == 1 { "" } else { "s" },
-        r.scope_label
+        clean(&r.scope_label)
     ));
     if let (Some(file), Some(id)) = (&r.history_file, &r.history_id) {
         out.push_str(&format!(
-            "Recorded as {id} in {file}; `pgconn tune undo` puts the previous values back.\n"
+            "Recorded as {id} in {}; `pgconn tune undo` puts the previous values back.\n",
+            clean(file)
         ));
     }
     let Some(o) = &r.outcome else { return out };
@@ -265,23 +274,23 @@ pub fn result(r: &ChangeReport, st: &Style) -> String {
                 _ => ("not applied", Level::Critical),
             };
             t.add_row(vec![
-                Cell::new(&e.name),
+                text_cell(&e.name),
                 st.level_cell(text, level),
-                Cell::new(&e.running_value),
+                text_cell(&e.running_value),
             ]);
         }
         out.push_str(&t.to_string());
         out.push('\n');
     }
     for s in &o.next_steps {
-        out.push_str(&format!("Next: {s}\n"));
+        out.push_str(&format!("Next: {}\n", clean(s)));
     }
     out
 }
 
 pub fn history(r: &HistoryReport, st: &Style) -> String {
     if r.entries.is_empty() {
-        return format!("No tune changes recorded in {}.\n", r.history_file);
+        return format!("No tune changes recorded in {}.\n", clean(&r.history_file));
     }
     let mut t = st.table();
     t.set_header(st.header(&[
@@ -293,12 +302,13 @@ pub fn history(r: &HistoryReport, st: &Style) -> String {
             .changes
             .iter()
             .map(|c| {
-                format!(
+                clean(&format!(
                     "{}: {} → {}",
                     c.name,
                     c.old.as_deref().unwrap_or("not set"),
                     c.new.as_deref().unwrap_or("not set")
-                )
+                ))
+                .into_owned()
             })
             .collect();
         let status = match (l.status, &l.undone_by, &e.undoes) {
@@ -312,16 +322,16 @@ pub fn history(r: &HistoryReport, st: &Style) -> String {
             _ => Level::Ok,
         };
         t.add_row(vec![
-            Cell::new(&e.id),
-            Cell::new(&e.time),
-            Cell::new(&e.action),
-            Cell::new(&e.server.target),
-            Cell::new(e.scope.label()),
+            text_cell(&e.id),
+            text_cell(&e.time),
+            text_cell(&e.action),
+            text_cell(&e.server.target),
+            text_cell(&e.scope.label()),
             Cell::new(changes.join("\n")),
             st.level_cell(status, level),
         ]);
     }
-    let mut out = format!("{} {}\n\n", st.bold("tune history"), r.history_file);
+    let mut out = format!("{} {}\n\n", st.bold("tune history"), clean(&r.history_file));
     out.push_str(&t.to_string());
     out.push('\n');
     if r.skipped_lines > 0 {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::activity::{state_key, KNOWN_STATES};
 use crate::commands::status::StatusReport;
 use crate::commands::watch::{Change, Point, Round, TargetView};
-use crate::render::{age, opt_age, Level, Style};
+use crate::render::{age, clean, opt_age, Level, Style};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -58,18 +58,18 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
     if let Some(d) = &v.down {
         return format!(
             "{ts} {} disconnected, retrying in {}: {}",
-            v.target,
+            clean(&v.target),
             humantime::format_duration(d.backoff),
-            d.error
+            clean(&d.error)
         );
     }
     let Some(r) = &v.report else {
-        return format!("{ts} {} no sample yet", v.target);
+        return format!("{ts} {} no sample yet", clean(&v.target));
     };
     let c = &r.capacity;
     let mut s = format!(
         "{ts} {} used={}/{} left={} active={} idle={} idle_in_transaction={}",
-        v.target,
+        clean(&v.target),
         c.used,
         c.usable_slots,
         c.slots_left,
@@ -190,7 +190,7 @@ fn retry_text(v: &TargetView, now: Instant) -> String {
                 .saturating_duration_since(now)
                 .as_secs_f64()
                 .ceil()),
-            d.error
+            clean(&d.error)
         ),
         None => String::new(),
     }
@@ -214,7 +214,7 @@ pub fn frame(round: &Round, width: u16, height: u16, st: &Style, now: Instant) -
     };
     let mut out = Vec::new();
     let title = if round.targets.len() == 1 {
-        round.targets[0].target.clone()
+        clean(&round.targets[0].target).into_owned()
     } else {
         format!("{} targets", round.targets.len())
     };
@@ -279,10 +279,10 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
     out.push(format!(
         "verdict    {}  {}",
         st.paint(level.as_str(), level),
-        reasons.next().map(String::as_str).unwrap_or("")
+        clean(reasons.next().map(String::as_str).unwrap_or(""))
     ));
     for reason in reasons.take(2) {
-        out.push(format!("           {reason}"));
+        out.push(format!("           {}", clean(reason)));
     }
     out.push(String::new());
 
@@ -379,7 +379,7 @@ fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
     ]));
     let right = |c: String| Cell::new(c).set_alignment(CellAlignment::Right);
     for v in &round.targets {
-        let mut row = vec![Cell::new(&v.target)];
+        let mut row = vec![crate::render::text_cell(&v.target)];
         match (&v.report, &v.down) {
             (Some(r), down) => {
                 let c = &r.capacity;
@@ -412,7 +412,7 @@ fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
                 row.push(right(
                     v.change.map(|c: Change| signed(c.used)).unwrap_or_default(),
                 ));
-                row.push(Cell::new(if down.is_some() {
+                row.push(crate::render::text_cell(&if down.is_some() {
                     retry_text(v, now)
                 } else if level != Level::Ok {
                     r.verdict.reasons.first().cloned().unwrap_or_default()
@@ -467,7 +467,7 @@ impl Screen {
             queue!(
                 self.out,
                 cursor::MoveTo(0, i as u16),
-                Print(fit(l, usize::from(width))),
+                Print(fit(&crate::render::terminal_safe(l), usize::from(width))),
                 terminal::Clear(terminal::ClearType::UntilNewLine)
             )?;
         }
