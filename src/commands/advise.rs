@@ -78,10 +78,7 @@ fn command_prefix(conn: &ConnArgs) -> String {
         parts.push(format!("-U {}", shell_quote(u)));
     }
     for d in &conn.dbname {
-        parts.push(format!(
-            "-d {}",
-            shell_quote(&conninfo::without_password(d))
-        ));
+        parts.push(format!("-d {}", shell_quote(&conninfo::without_secrets(d))));
     }
     for s in &conn.service {
         parts.push(format!("--service {}", shell_quote(s)));

@@ -27,7 +27,8 @@ const fn secret(name: &'static str, env: Option<&'static str>) -> Keyword {
     }
 }
 
-/// Every keyword of libpq 17 (plus `servicefile` from 18), in libpq's own order.
+/// Every keyword of libpq 18 (plus `servicefile`), in libpq's own order. Secret: the ones libpq shows as
+/// `*` (password, sslpassword, oauth_client_secret) and the SCRAM keys, which authenticate like a password.
 pub(crate) const KEYWORDS: &[Keyword] = &[
     kw("service", Some("PGSERVICE")),
     kw("servicefile", Some("PGSERVICEFILE")),
@@ -62,6 +63,8 @@ pub(crate) const KEYWORDS: &[Keyword] = &[
     kw("sslsni", Some("PGSSLSNI")),
     kw("requirepeer", Some("PGREQUIREPEER")),
     kw("require_auth", Some("PGREQUIREAUTH")),
+    kw("min_protocol_version", Some("PGMINPROTOCOLVERSION")),
+    kw("max_protocol_version", Some("PGMAXPROTOCOLVERSION")),
     kw("ssl_min_protocol_version", Some("PGSSLMINPROTOCOLVERSION")),
     kw("ssl_max_protocol_version", Some("PGSSLMAXPROTOCOLVERSION")),
     kw("gssencmode", Some("PGGSSENCMODE")),
@@ -71,7 +74,19 @@ pub(crate) const KEYWORDS: &[Keyword] = &[
     kw("replication", None),
     kw("target_session_attrs", Some("PGTARGETSESSIONATTRS")),
     kw("load_balance_hosts", Some("PGLOADBALANCEHOSTS")),
+    secret("scram_client_key", None),
+    secret("scram_server_key", None),
+    kw("oauth_issuer", None),
+    kw("oauth_client_id", None),
+    secret("oauth_client_secret", None),
+    kw("oauth_scope", None),
+    kw("sslkeylogfile", None),
 ];
+
+/// The names of the secret keywords.
+pub(crate) fn secret_names() -> impl Iterator<Item = &'static str> {
+    KEYWORDS.iter().filter(|k| k.secret).map(|k| k.name)
+}
 
 /// The keyword called `name`, if libpq knows it (keywords are case-sensitive, as in libpq).
 pub(crate) fn lookup(name: &str) -> Option<&'static Keyword> {
@@ -92,6 +107,9 @@ mod tests {
         assert_eq!(lookup("sslmode").and_then(|k| k.env), Some("PGSSLMODE"));
         assert!(lookup("password").is_some_and(|k| k.secret));
         assert!(lookup("sslpassword").is_some_and(|k| k.secret));
+        assert!(lookup("oauth_client_secret").is_some_and(|k| k.secret));
+        assert!(lookup("scram_client_key").is_some_and(|k| k.secret));
+        assert!(lookup("oauth_client_id").is_some_and(|k| !k.secret));
         assert!(lookup("host").is_some_and(|k| !k.secret));
         assert!(lookup("SSLMODE").is_none());
         let err = unknown("foo");

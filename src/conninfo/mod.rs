@@ -566,6 +566,36 @@ fn finish(mut p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
             "require_auth={v} is not enforced: the server chooses the authentication method"
         ));
     }
+    // libpq 18's newer keywords: accepted (as libpq does), named when they cannot be honoured; a secret's
+    // value is never repeated.
+    let given = |keys: &[&str]| keys.iter().any(|k| non_empty(&p, k).is_some());
+    if given(&[
+        "oauth_issuer",
+        "oauth_client_id",
+        "oauth_client_secret",
+        "oauth_scope",
+    ]) {
+        warnings.push(
+            "oauth_* settings are not supported: pgconn authenticates with a password, a client \
+             certificate or trust"
+                .into(),
+        );
+    }
+    if given(&["scram_client_key", "scram_server_key"]) {
+        warnings.push(
+            "scram_client_key / scram_server_key are not supported: SCRAM uses the password".into(),
+        );
+    }
+    if given(&["sslkeylogfile"]) {
+        warnings.push("sslkeylogfile is not supported: TLS keys are never written out".into());
+    }
+    for key in ["min_protocol_version", "max_protocol_version"] {
+        if let Some(v) = non_empty(&p, key) {
+            warnings.push(format!(
+                "{key}={v} is ignored: pgconn speaks protocol version 3.0"
+            ));
+        }
+    }
     if let Some(v) = non_empty(&p, "replication") {
         if !matches!(v, "0" | "false" | "off" | "no") {
             warnings.push(format!("replication={v} is not supported and is ignored"));
@@ -1011,17 +1041,18 @@ impl ConnSpec {
     }
 }
 
-/// The same connection string without its password (URI or key=value), for echoing a command that must
-/// still work: libpq then takes the password from PGPASSWORD, ~/.pgpass or a prompt. Text that is not a
-/// connection string is returned as is; one that does not parse is replaced by nothing secret.
-pub fn without_password(text: &str) -> String {
+/// The same connection string without its secrets (password, sslpassword, oauth_client_secret, the SCRAM
+/// keys; URI or key=value), for echoing a command that must still work: libpq then takes the password from
+/// PGPASSWORD, ~/.pgpass or a prompt. Text that is not a connection string is returned as is; one that does
+/// not parse is replaced by nothing secret.
+pub fn without_secrets(text: &str) -> String {
     if !parse::is_conninfo(text) {
         return text.to_string();
     }
     match parse::parse(text) {
         Ok(pairs) => pairs
             .into_iter()
-            .filter(|(k, _)| *k != "password")
+            .filter(|(k, _)| !keywords::lookup(k).is_some_and(|kw| kw.secret))
             .map(|(k, v)| format!("{k}={}", quote_value(&v)))
             .collect::<Vec<_>>()
             .join(" "),
@@ -1043,8 +1074,8 @@ pub fn quote_value(v: &str) -> String {
 }
 
 #[cfg(test)]
-mod without_password_tests {
-    use super::without_password;
+mod without_secrets_tests {
+    use super::without_secrets as without_password;
 
     #[test]
     fn passwords_are_dropped_not_masked() {
@@ -1062,5 +1093,16 @@ mod without_password_tests {
             "{uri}"
         );
         assert_eq!(without_password("host='a b' user=x"), "host='a b' user=x");
+        for k in [
+            "sslpassword",
+            "oauth_client_secret",
+            "scram_client_key",
+            "scram_server_key",
+        ] {
+            assert_eq!(
+                without_password(&format!("host=db1 {k}=s3cret dbname=app")),
+                "host=db1 dbname=app"
+            );
+        }
     }
 }

@@ -3,12 +3,25 @@
 /// What a removed secret is replaced with.
 pub const REDACTED: &str = "********";
 
-/// Removes password values from conninfo strings and URIs anywhere in `text`:
+/// The words whose values are removed: `password` (also inside `sslpassword` and `PGPASSWORD`) and every
+/// other secret connection keyword.
+fn secret_words() -> Vec<&'static str> {
+    let mut words = vec!["password"];
+    words.extend(super::keywords::secret_names().filter(|k| !k.contains("password")));
+    words
+}
+
+/// Removes secret values from conninfo strings and URIs anywhere in `text`:
 /// `password=...`, `password = '...'`, `sslpassword=...`, `PGPASSWORD=...`, `?password=...&`,
-/// `"password": "..."` and the password of a URI's `user:password@`. Keywords are matched
-/// case-insensitively; when in doubt, more is removed rather than less.
+/// `"password": "..."`, `oauth_client_secret=...`, the SCRAM keys, and the password of a URI's
+/// `user:password@`. Keywords are matched case-insensitively; when in doubt, more is removed rather than
+/// less.
 pub fn redact(text: &str) -> String {
-    redact_keywords(&redact_uri_userinfo(text))
+    let mut out = redact_uri_userinfo(text);
+    for word in secret_words() {
+        out = redact_keyword(&out, word.as_bytes());
+    }
+    out
 }
 
 /// `scheme://user:SECRET@host` → `scheme://user:********@host`.
@@ -39,9 +52,10 @@ fn redact_uri_userinfo(text: &str) -> String {
     out
 }
 
-/// `password=VALUE` in its conninfo, URI-query, environment and JSON spellings.
-fn redact_keywords(text: &str) -> String {
-    const KEY: &[u8] = b"password";
+/// `KEY=VALUE` in its conninfo, URI-query, environment and JSON spellings.
+fn redact_keyword(text: &str, key: &[u8]) -> String {
+    #[allow(non_snake_case)]
+    let KEY = key;
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -121,6 +135,14 @@ mod tests {
         assert_eq!(redact("PGPASSWORD=abc psql"), "PGPASSWORD=******** psql");
         assert_eq!(redact("password=a\\ b host=h"), "password=******** host=h");
         assert_eq!(redact("end password="), "end password=");
+        assert_eq!(
+            redact("oauth_client_secret=abc oauth_client_id=me"),
+            "oauth_client_secret=******** oauth_client_id=me"
+        );
+        assert_eq!(
+            redact("SCRAM_CLIENT_KEY='k1' scram_server_key=k2"),
+            "SCRAM_CLIENT_KEY='********' scram_server_key=********"
+        );
     }
 
     #[test]
