@@ -413,7 +413,7 @@ pub enum TunePreset {
 
 #[derive(Debug, Clone, Args)]
 pub struct TuneSetArgs {
-    /// Settings to change, e.g. statement_timeout=30s idle_in_transaction_session_timeout=5m
+    /// Settings to change, e.g. statement_timeout=30s idle_in_transaction_session_timeout=5m (each name once)
     #[arg(value_name = "NAME=VALUE", value_parser = parse_setting_pair)]
     pub pairs: Vec<(String, String)>,
 
@@ -447,6 +447,11 @@ pub struct TuneResetArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct TuneUndoArgs {
+    /// Undo even when the scope no longer stores what pgconn set (someone changed it since); the plan
+    /// names both values
+    #[arg(long)]
+    pub force: bool,
+
     #[command(flatten)]
     pub apply: TuneApplyArgs,
 }

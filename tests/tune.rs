@@ -938,3 +938,228 @@ fn a_change_made_while_the_prompt_waits_stops_the_plan() {
     );
     assert!(!hist.exists(), "nothing was recorded");
 }
+
+#[test]
+fn undo_refuses_when_someone_changed_the_value_since_unless_forced() {
+    let db = unique("tune_moved");
+    create_database(&db);
+    let (_d, hist) = history_file("moved");
+    let h = hist.to_str().unwrap();
+    tune(&[
+        "set",
+        "statement_timeout=30s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    // A colleague sets it again by hand.
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} SET statement_timeout = '17min'",
+        ident(&db)
+    ))
+    .unwrap();
+    let out = tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(2);
+    assert!(
+        out.stderr.contains("30s")
+            && out.stderr.contains("17min")
+            && out.stderr.contains("--force"),
+        "names both values and the way out: {}",
+        out.stderr
+    );
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec!["statement_timeout=17min".to_string()],
+        "the colleague's value stays"
+    );
+    let v = tune(&["undo", "--force", "--yes", "--json", "--history", h])
+        .run()
+        .assert_code(0)
+        .json();
+    assert!(v["notes"].to_string().contains("17min"), "{v:#}");
+    assert_eq!(stored(Some(&db), None), None, "back to not set");
+}
+
+#[test]
+fn an_unreadable_history_line_does_not_block_undo() {
+    let db = unique("tune_torn");
+    create_database(&db);
+    let (_d, hist) = history_file("torn");
+    let h = hist.to_str().unwrap();
+    tune(&[
+        "set",
+        "lock_timeout=4s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0);
+    // A torn write and a line that is not UTF-8, after the entry.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&hist)
+        .unwrap();
+    use std::io::Write;
+    f.write_all(b"{\"event\":\"change\",\"id\":\"x\n\xff\xfe not utf-8\n")
+        .unwrap();
+    drop(f);
+    let v = tune(&["history", "--json", "--history", h])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["skipped_lines"], 2, "{v:#}");
+    assert_eq!(v["unreadable"][1]["reason"], "not UTF-8");
+    let out = tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert!(
+        out.stderr.contains("line 3 of the tune history"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(stored(Some(&db), None), None);
+}
+
+#[test]
+fn set_refuses_before_changing_anything_when_the_history_cannot_be_written() {
+    let db = unique("tune_nohist");
+    create_database(&db);
+    // A history under a file: cannot even be created, refused before the prompt.
+    let out = tune(&[
+        "set",
+        "lock_timeout=4s",
+        "--database",
+        &db,
+        "--history",
+        "/dev/null/tune.jsonl",
+    ])
+    .run()
+    .assert_code(1);
+    assert!(out.stderr.contains("tune history"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("no terminal"),
+        "refused before asking: {}",
+        out.stderr
+    );
+    // A full disk: the entry cannot be written, so nothing is applied.
+    let out = tune(&[
+        "set",
+        "lock_timeout=4s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        "/dev/full",
+    ])
+    .run()
+    .assert_code(1);
+    assert!(
+        out.stderr
+            .contains("could not write the tune history /dev/full"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(stored(Some(&db), None), None, "nothing was changed");
+}
+
+#[test]
+fn the_same_setting_twice_is_refused() {
+    let db = unique("tune_twice");
+    create_database(&db);
+    let out = tune(&[
+        "set",
+        "statement_timeout=1s",
+        "statement_timeout=2s",
+        "--database",
+        &db,
+        "--yes",
+    ])
+    .run()
+    .assert_code(2);
+    assert!(
+        out.stderr.contains("statement_timeout (1s and 2s)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(stored(Some(&db), None), None);
+}
+
+#[test]
+fn system_set_shows_the_value_postgresql_conf_gives_and_undo_restores_it() {
+    // A server of its own whose postgresql.conf sets the value.
+    let c = support::start_cluster(&pgconn::sandbox::ClusterOptions {
+        conf: vec![("idle_in_transaction_session_timeout".into(), "1min".into())],
+        ..pgconn::sandbox::ClusterOptions::default()
+    });
+    let (_d, hist) = history_file("beneath");
+    let h = hist.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["tune"];
+        all.extend_from_slice(args);
+        pgconn().env_cluster(&c).args(all).run()
+    };
+    let plan = run(&[
+        "set",
+        "idle_in_transaction_session_timeout=5min",
+        "--system",
+        "--dry-run",
+    ])
+    .assert_code(0)
+    .stdout;
+    // The sandbox's settings live in a file postgresql.conf includes.
+    assert!(plan.contains("1min (pgconn.conf line"), "{plan}");
+    let v = run(&[
+        "set",
+        "idle_in_transaction_session_timeout=5min",
+        "--system",
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .assert_code(0)
+    .json();
+    let change = &v["changes"][0];
+    assert_eq!(
+        change["old"],
+        Value::Null,
+        "postgresql.auto.conf did not set it"
+    );
+    assert_eq!(change["in_effect_without"]["value"], "1min");
+    let show = |c: &pgconn::sandbox::Cluster| {
+        c.psql("SHOW idle_in_transaction_session_timeout")
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(show(&c), "5min");
+    let history = run(&["history", "--history", h]).assert_code(0).stdout;
+    assert!(
+        history.contains("not set, 1min (pgconn.conf line"),
+        "{history}"
+    );
+    run(&["undo", "--yes", "--history", h]).assert_code(0);
+    assert_eq!(
+        show(&c),
+        "1min",
+        "postgresql.conf's value is in effect again"
+    );
+    let auto: i64 = c
+        .psql(
+            "SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf' \
+             AND name = 'idle_in_transaction_session_timeout'",
+        )
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(auto, 0, "nothing left in postgresql.auto.conf");
+}

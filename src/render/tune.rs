@@ -305,7 +305,11 @@ pub fn history(r: &HistoryReport, st: &Style) -> String {
                 clean(&format!(
                     "{}: {} → {}",
                     c.name,
-                    c.old.as_deref().unwrap_or("not set"),
+                    match (&c.old, &c.old_in_effect) {
+                        (Some(o), _) => o.clone(),
+                        (None, Some(e)) => format!("not set, {e}"),
+                        (None, None) => "not set".into(),
+                    },
                     c.new.as_deref().unwrap_or("not set")
                 ))
                 .into_owned()

@@ -53,7 +53,7 @@ pub fn apply(
     history_path: &Path,
 ) -> Result<()> {
     // Act only on what the plan showed: the old values must still be what the scope stores.
-    let (now, _) = stored_now(db, &report.scope)?;
+    let now = stored_now(db, &report.scope)?.values;
     let moved: Vec<&str> = report
         .pending()
         .filter(|c| now.get(&c.name) != c.old.as_ref())
@@ -80,6 +80,10 @@ pub fn apply(
                 name: c.name.clone(),
                 old: c.old.clone(),
                 new: c.new.clone(),
+                old_in_effect: match (&c.old, &c.in_effect_without) {
+                    (None, Some(e)) => Some(format!("{} ({})", e.value, e.source)),
+                    _ => None,
+                },
             })
             .collect(),
         undoes: report.undoes.clone(),
@@ -98,12 +102,11 @@ pub fn apply(
             if let Err(e) = db.execute_simple(sql) {
                 let explained = explain(e, &scope, db, ctx, &[name.as_str()]);
                 if done == 0 {
-                    let _ = history::record_failure(history_path, &id, &format!("{explained:#}"));
-                    return Err(explained);
+                    return Err(with_failure_recorded(history_path, &id, explained));
                 }
                 return Err(explained.context(format!(
                     "{done} of {} changes were written to postgresql.auto.conf (not reloaded) before this \
-                     one failed; `pgconn tune undo` takes them back out",
+                     one failed; `pgconn tune undo --force` takes them back out",
                     statements.len()
                 )));
             }
@@ -120,13 +123,24 @@ pub fn apply(
         if let Err(e) = db.execute_simple(&batch) {
             let names: Vec<&str> = statements.iter().map(|(n, _)| n.as_str()).collect();
             let explained = explain(e, &scope, db, ctx, &names);
-            let _ = history::record_failure(history_path, &id, &format!("{explained:#}"));
-            return Err(explained);
+            return Err(with_failure_recorded(history_path, &id, explained));
         }
         report.applied = true;
         report.outcome = Some(after_scoped(db, &scope)?);
     }
     Ok(())
+}
+
+/// Mark history entry `id` as failed (nothing of it was applied) and return `error`; when the history
+/// cannot record that either, the error says so: `tune history` would show the change as applied.
+fn with_failure_recorded(path: &Path, id: &str, error: anyhow::Error) -> anyhow::Error {
+    match history::record_failure(path, id, &format!("{error:#}")) {
+        Ok(()) => error,
+        Err(e) => error.context(format!(
+            "and the tune history could not record that entry {id} failed ({e:#}): `pgconn tune history` \
+             lists it as applied although nothing of it was"
+        )),
+    }
 }
 
 /// After ALTER DATABASE / ROLE: how many sessions in the scope still run with the old values.

@@ -80,6 +80,10 @@ pub struct ChangeRecord {
     pub old: Option<String>,
     /// Stored after the change; None = not set (reset).
     pub new: Option<String>,
+    /// For --system, when `old` is not set: the value that was in effect from the other configuration
+    /// files (or the default), e.g. `1min (postgresql.conf line 12)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_in_effect: Option<String>,
 }
 
 /// One applied (or attempted) tune change.
@@ -123,24 +127,43 @@ pub struct Listed {
     pub error: Option<String>,
 }
 
+/// A line of the history that could not be read: skipped, kept in the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    /// 1-based line number.
+    pub line: usize,
+    pub reason: String,
+}
+
 pub struct History {
     pub path: PathBuf,
     pub entries: Vec<Listed>,
     /// Lines that could not be read (kept in the file, ignored here).
-    pub skipped_lines: usize,
+    pub unreadable: Vec<Unreadable>,
 }
 
 impl History {
-    /// Read the file; a missing file is an empty history.
+    /// Read the file; a missing file is an empty history. A line that is not UTF-8 or not an entry (a
+    /// torn write, an edit) is skipped and listed in `unreadable`: the other entries stay usable.
     pub fn load(path: &Path) -> Result<History> {
-        let text = match fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        let bytes = match fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
         };
         let mut entries: Vec<Listed> = Vec::new();
-        let mut skipped_lines = 0;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut unreadable = Vec::new();
+        for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+            let Ok(line) = std::str::from_utf8(raw) else {
+                unreadable.push(Unreadable {
+                    line: i + 1,
+                    reason: "not UTF-8".into(),
+                });
+                continue;
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
             match serde_json::from_str::<Line>(line) {
                 Ok(Line::Change(entry)) => {
                     if let Some(target) = &entry.undoes {
@@ -171,14 +194,32 @@ impl History {
                         }
                     }
                 }
-                Err(_) => skipped_lines += 1,
+                Err(e) => unreadable.push(Unreadable {
+                    line: i + 1,
+                    reason: format!("not a history entry ({e})"),
+                }),
             }
         }
         Ok(History {
             path: path.to_path_buf(),
             entries,
-            skipped_lines,
+            unreadable,
         })
+    }
+
+    /// One warning per unreadable line, for stderr.
+    pub fn unreadable_warnings(&self) -> Vec<String> {
+        self.unreadable
+            .iter()
+            .map(|u| {
+                format!(
+                    "line {} of the tune history {} was skipped: {}",
+                    u.line,
+                    self.path.display(),
+                    u.reason
+                )
+            })
+            .collect()
     }
 
     /// The last change on this server that is still in effect (not undone, not failed, not an undo).
@@ -208,9 +249,15 @@ pub fn record_failure(path: &Path, id: &str, error: &str) -> Result<()> {
     )
 }
 
-fn append(path: &Path, line: &Line) -> Result<()> {
+/// Open (creating it and its directory, mode 0600) the history for appending.
+fn open_for_append(path: &Path) -> Result<fs::File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+        fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "could not create {} for the tune history; nothing was changed",
+                dir.display()
+            )
+        })?;
     }
     let mut opts = OpenOptions::new();
     opts.create(true).append(true);
@@ -219,14 +266,61 @@ fn append(path: &Path, line: &Line) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("could not open the tune history {}", path.display()))?;
+    opts.open(path).with_context(|| {
+        format!(
+            "could not open the tune history {} for appending; nothing was changed",
+            path.display()
+        )
+    })
+}
+
+/// Whether the history can take an entry, checked before a change is even asked for and without leaving
+/// anything behind: an existing file must open for appending; otherwise its nearest existing directory
+/// must let this user create what is missing.
+pub fn check_appendable(path: &Path) -> Result<()> {
+    if path.exists() {
+        let mut opts = OpenOptions::new();
+        opts.append(true);
+        return opts.open(path).map(|_| ()).with_context(|| {
+            format!(
+                "could not open the tune history {} for appending; nothing was changed",
+                path.display()
+            )
+        });
+    }
+    let mut dir = path.parent();
+    while let Some(d) = dir {
+        let d = if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        };
+        if d.exists() {
+            use nix::unistd::{access, AccessFlags};
+            let writable = d.is_dir() && access(d, AccessFlags::W_OK | AccessFlags::X_OK).is_ok();
+            if writable {
+                return Ok(());
+            }
+            return Err(anyhow!(
+                "cannot create the tune history {}: {} is not a directory this user may write to; \
+                 nothing was changed (--history FILE puts it elsewhere)",
+                path.display(),
+                d.display()
+            ));
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}
+
+fn append(path: &Path, line: &Line) -> Result<()> {
+    let mut f = open_for_append(path)?;
     let mut text = serde_json::to_string(line)?;
     text.push('\n');
+    // Not an io::Error in the chain: a history that cannot be written must not pass for a closed stdout.
     f.write_all(text.as_bytes())
         .and_then(|_| f.sync_all())
-        .with_context(|| format!("could not write the tune history {}", path.display()))?;
+        .map_err(|e| anyhow!("could not write the tune history {}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -269,6 +363,7 @@ mod tests {
                 name: "statement_timeout".into(),
                 old: None,
                 new: Some("30s".into()),
+                old_in_effect: None,
             }],
             undoes: undoes.map(str::to_string),
         }
@@ -306,7 +401,8 @@ mod tests {
             .unwrap();
 
         let h = History::load(&p).unwrap();
-        assert_eq!(h.skipped_lines, 1);
+        assert_eq!(h.unreadable.len(), 1);
+        assert_eq!(h.unreadable[0].line, 6);
         assert_eq!(h.entries[3].status, "failed");
         assert_eq!(h.last_undoable(&a).unwrap().id, "3");
 

@@ -81,11 +81,20 @@ fn set_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneSetArgs, style: &Style) -> R
              (`pgconn tune presets` lists them)",
         ));
     }
-    // Explicit pairs: the last one of a name wins.
+    // Each name once: which of two values was meant cannot be guessed.
     let mut explicit: Vec<(String, String)> = Vec::new();
+    let mut twice = Vec::new();
     for (n, v) in &a.pairs {
-        explicit.retain(|(x, _)| x != n);
-        explicit.push((n.clone(), v.clone()));
+        match explicit.iter().find(|(x, _)| x == n) {
+            Some((_, first)) => twice.push(format!("{n} ({first} and {v})")),
+            None => explicit.push((n.clone(), v.clone())),
+        }
+    }
+    if !twice.is_empty() {
+        return Err(crate::refuse(format!(
+            "{} given more than once; give each setting once. Nothing was changed",
+            twice.join(", ")
+        )));
     }
     let mut db = Db::connect_args(conn, show_sql)?;
     let mut notes = Vec::new();
@@ -130,6 +139,7 @@ fn reset_cmd(
 fn undo_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneUndoArgs, style: &Style) -> Result<ExitCode> {
     let path = history::path(a.apply.history.as_deref())?;
     let h = history::History::load(&path)?;
+    render::warnings(&h.unreadable_warnings());
     let mut db = Db::connect_args(conn, show_sql)?;
     let server = plan::server_record(&mut db);
     let entry = h.last_undoable(&server).cloned().ok_or_else(|| {
@@ -139,7 +149,7 @@ fn undo_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneUndoArgs, style: &Style) ->
             server.target
         )
     })?;
-    let (report, ctx) = plan::plan_undo(&mut db, &entry)?;
+    let (report, ctx) = plan::plan_undo(&mut db, &entry, a.force)?;
     finish(&mut db, report, ctx, &a.apply, style)
 }
 
@@ -157,8 +167,9 @@ fn finish(
         emit(&report, style, true)?;
         return Ok(ExitCode::SUCCESS);
     }
-    // Resolve the history location before asking, so a bad path fails before anything changes.
+    // The history must take the entry before anything changes: checked before asking.
     let path = history::path(a.history.as_deref())?;
+    history::check_appendable(&path)?;
     if !style.json {
         render::out(&render::tune::plan(&report, style))?;
     } else if !a.yes && ui::interactive() {
@@ -200,17 +211,20 @@ fn emit(report: &ChangeReport, style: &Style, with_plan: bool) -> Result<()> {
 pub struct HistoryReport {
     pub history_file: String,
     pub entries: Vec<history::Listed>,
-    /// Lines of the file that could not be read.
+    /// Lines of the file that could not be read (skipped).
     pub skipped_lines: usize,
+    pub unreadable: Vec<history::Unreadable>,
 }
 
 fn history_cmd(a: &TuneHistoryArgs, style: &Style) -> Result<ExitCode> {
     let path = history::path(a.history.as_deref())?;
     let h = history::History::load(&path)?;
+    render::warnings(&h.unreadable_warnings());
     let report = HistoryReport {
         history_file: path.display().to_string(),
         entries: h.entries,
-        skipped_lines: h.skipped_lines,
+        skipped_lines: h.unreadable.len(),
+        unreadable: h.unreadable,
     };
     if style.json {
         render::json(&report)?;

@@ -32,10 +32,21 @@ pub struct Change {
     pub sql: Option<String>,
     /// Takes effect only after a server restart (context postmaster).
     pub restart_required: bool,
+    /// For --system: what sessions get when postgresql.auto.conf does not set it (what `old: null`, and
+    /// undoing to it, means).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_effect_without: Option<InEffect>,
     #[serde(skip)]
     pub old_display: String,
     #[serde(skip)]
     pub new_display: String,
+}
+
+/// A value in effect and where it comes from (`postgresql.conf line 12`, `default`).
+#[derive(Debug, Clone, Serialize)]
+pub struct InEffect {
+    pub value: String,
+    pub source: String,
 }
 
 /// A plan and, once applied, what happened.
@@ -280,24 +291,59 @@ fn refuse_all(errors: Vec<String>) -> anyhow::Error {
     ))
 }
 
-/// What the scope stores now, name → exact text.
-pub(super) fn stored_now(
-    db: &mut Db,
-    scope: &Scope,
-) -> Result<(BTreeMap<String, String>, Vec<Stored>)> {
+/// What a scope stores now.
+pub(super) struct StoredNow {
+    /// Name → exact text stored in the scope (for --system: in postgresql.auto.conf).
+    pub values: BTreeMap<String, String>,
+    /// Every database / role setting of the server.
+    pub all: Vec<Stored>,
+    /// For --system: the configuration files' entries (to tell what lies beneath postgresql.auto.conf).
+    pub files: Vec<catalog::FileEntry>,
+}
+
+/// For --system: the value sessions get when postgresql.auto.conf does not set `name` (the last valid
+/// entry of the other configuration files, else the built-in default), and where it comes from.
+pub(super) fn beneath_auto_conf(
+    files: &[catalog::FileEntry],
+    cat: &Catalog,
+    name: &str,
+) -> Option<(String, String)> {
+    let from_file = files
+        .iter()
+        .rev()
+        .find(|e| e.name == name && !e.auto_conf && e.error.is_none() && e.setting.is_some());
+    if let Some(e) = from_file {
+        let file = e.sourcefile.rsplit('/').next().unwrap_or(&e.sourcefile);
+        let source = match e.sourceline {
+            Some(l) => format!("{file} line {l}"),
+            None => file.to_string(),
+        };
+        return Some((e.setting.clone().unwrap_or_default(), source));
+    }
+    cat.get(name)
+        .and_then(|s| s.boot_val.clone())
+        .map(|v| (v, "default".to_string()))
+}
+
+/// What the scope stores now.
+pub(super) fn stored_now(db: &mut Db, scope: &Scope) -> Result<StoredNow> {
     let all = catalog::role_settings(db)?;
     if *scope != Scope::System {
-        let map = all
+        let values = all
             .iter()
             .filter(|s| {
                 s.database.as_deref() == scope.database() && s.role.as_deref() == scope.role()
             })
             .map(|s| (s.name.clone(), s.value.clone()))
             .collect();
-        return Ok((map, all));
+        return Ok(StoredNow {
+            values,
+            all,
+            files: Vec::new(),
+        });
     }
-    let auto = match catalog::file_settings(db)? {
-        Some(files) => AutoConf::from_files(&files),
+    let (auto, files) = match catalog::file_settings(db)? {
+        Some(files) => (AutoConf::from_files(&files), files),
         None => {
             return Err(anyhow!(
                 "cannot read what ALTER SYSTEM has stored in postgresql.auto.conf: pg_file_settings needs a \
@@ -308,7 +354,26 @@ pub(super) fn stored_now(
             ))
         }
     };
-    Ok((auto.values, all))
+    Ok(StoredNow {
+        values: auto.values,
+        all,
+        files,
+    })
+}
+
+/// For --system, "not set" in postgresql.auto.conf means the value beneath it: `1min (postgresql.conf
+/// line 12)` or `0 (default)`.
+fn display_in_scope(
+    meta: Option<&Meta>,
+    v: Option<&str>,
+    beneath: Option<&(String, String)>,
+) -> String {
+    match (v, beneath) {
+        (None, Some((value, source))) => {
+            format!("{} ({source})", display_or_not_set(meta, Some(value)))
+        }
+        _ => display_or_not_set(meta, v),
+    }
 }
 
 fn display_or_not_set(meta: Option<&Meta>, v: Option<&str>) -> String {
@@ -326,17 +391,22 @@ fn build_plan(
     action: &'static str,
     scope: &Scope,
     desired: Vec<Desired>,
-    stored: &BTreeMap<String, String>,
-    all: &[Stored],
+    now: &StoredNow,
     cat: &Catalog,
     mut notes: Vec<String>,
 ) -> Result<ChangeReport> {
+    let (stored, all) = (&now.values, now.all.as_slice());
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
     for d in desired {
         let setting = cat.get(&d.name);
         let meta = setting.map(|s| s.meta());
         let old = stored.get(&d.name).cloned();
+        let beneath = if *scope == Scope::System {
+            beneath_auto_conf(&now.files, cat, &d.name)
+        } else {
+            None
+        };
         let unchanged = match (&old, &d.new) {
             (None, None) => true,
             (Some(o), Some(n)) => match &meta {
@@ -361,8 +431,9 @@ fn build_plan(
             }
         }
         changes.push(Change {
-            old_display: display_or_not_set(meta.as_ref(), old.as_deref()),
-            new_display: display_or_not_set(meta.as_ref(), d.new.as_deref()),
+            old_display: display_in_scope(meta.as_ref(), old.as_deref(), beneath.as_ref()),
+            new_display: display_in_scope(meta.as_ref(), d.new.as_deref(), beneath.as_ref()),
+            in_effect_without: beneath.map(|(value, source)| InEffect { value, source }),
             restart_required: setting.is_some_and(|s| s.restart_required()),
             name: d.name,
             input: d.input,
@@ -462,9 +533,9 @@ pub fn plan_set(
         .map_err(refuse_all)?;
     catalog::check_target(db, scope)?;
     let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
-    let (stored, all) = stored_now(db, scope)?;
+    let now = stored_now(db, scope)?;
     let server = server_record(db);
-    let report = build_plan(db, "set", scope, desired, &stored, &all, &cat, notes)?;
+    let report = build_plan(db, "set", scope, desired, &now, &cat, notes)?;
     Ok((
         report,
         Context {
@@ -498,7 +569,8 @@ pub fn plan_reset(
             .collect()
     };
     let guard = system_guard(db, scope, guard_names.iter().map(String::as_str), &cat)?;
-    let (stored, all) = stored_now(db, scope)?;
+    let now = stored_now(db, scope)?;
+    let stored = &now.values;
     let mut notes = Vec::new();
     let names: Vec<String> = if all_connection {
         let picked: Vec<String> = CONNECTION_SETTINGS
@@ -529,13 +601,13 @@ pub fn plan_reset(
         &cat,
         scope,
         &names,
-        &stored,
+        stored,
         db.facts.version_num,
         &db.facts.version,
     )
     .map_err(refuse_all)?;
     let server = server_record(db);
-    let report = build_plan(db, "reset", scope, desired, &stored, &all, &cat, notes)?;
+    let report = build_plan(db, "reset", scope, desired, &now, &cat, notes)?;
     Ok((
         report,
         Context {
@@ -547,7 +619,10 @@ pub fn plan_reset(
 }
 
 /// Plan `tune undo` of a history entry: put back each old value exactly (or remove it when it was not set).
-pub fn plan_undo(db: &mut Db, entry: &Entry) -> Result<(ChangeReport, Context)> {
+/// When the scope no longer stores what pgconn set (someone changed it since), undo refuses, naming both
+/// values, unless `force`. The stored value is compared, not the running one: for --system that is
+/// postgresql.auto.conf, which for a restart-only setting differs from the running value until the restart.
+pub fn plan_undo(db: &mut Db, entry: &Entry, force: bool) -> Result<(ChangeReport, Context)> {
     let scope = &entry.scope;
     let cat = Catalog::load(db)?;
     catalog::check_target(db, scope)?;
@@ -571,10 +646,10 @@ pub fn plan_undo(db: &mut Db, entry: &Entry) -> Result<(ChangeReport, Context)> 
     }
     let names: Vec<String> = entry.changes.iter().map(|c| c.name.clone()).collect();
     let guard = system_guard(db, scope, names.iter().map(String::as_str), &cat)?;
-    let (stored, all) = stored_now(db, scope)?;
-    let mut notes = Vec::new();
+    let stored_now = stored_now(db, scope)?;
+    let mut moved = Vec::new();
     for c in &entry.changes {
-        let now = stored.get(&c.name);
+        let now = stored_now.values.get(&c.name);
         let meta = cat.get(&c.name).map(|s| s.meta());
         let same = match (now, &c.new) {
             (None, None) => true,
@@ -585,15 +660,25 @@ pub fn plan_undo(db: &mut Db, entry: &Entry) -> Result<(ChangeReport, Context)> 
             _ => false,
         };
         if !same {
-            notes.push(format!(
-                "{} was changed since pgconn set it to {}: it is {} now; undo puts back {}",
+            moved.push(format!(
+                "{}: pgconn set {}, {} stores {} now; undo would put back {}",
                 c.name,
                 display_or_not_set(meta.as_ref(), c.new.as_deref()),
+                scope.label(),
                 display_or_not_set(meta.as_ref(), now.map(String::as_str)),
                 display_or_not_set(meta.as_ref(), c.old.as_deref()),
             ));
         }
     }
+    if !moved.is_empty() && !force {
+        return Err(crate::refuse(format!(
+            "not undoing {}: changed since pgconn made it ({}). Nothing was changed; `pgconn tune undo \
+             --force` replaces the current value anyway",
+            entry.id,
+            moved.join("; ")
+        )));
+    }
+    let notes: Vec<String> = moved.into_iter().map(|m| format!("--force: {m}")).collect();
     let desired: Vec<Desired> = entry
         .changes
         .iter()
@@ -605,7 +690,7 @@ pub fn plan_undo(db: &mut Db, entry: &Entry) -> Result<(ChangeReport, Context)> 
         })
         .collect();
     let server = server_record(db);
-    let mut report = build_plan(db, "undo", scope, desired, &stored, &all, &cat, notes)?;
+    let mut report = build_plan(db, "undo", scope, desired, &stored_now, &cat, notes)?;
     report.undoes = Some(entry.id.clone());
     Ok((
         report,
