@@ -828,7 +828,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__kill)
-            opts="-y -h -p -U -d -W -? -V --pid --state --running-longer-than --idle-longer-than --cancel --all --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --if-more-than --keep --max --log --batch-size --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --pid --state --running-longer-than --idle-longer-than --cancel --all --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -890,6 +890,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pgbouncer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --if-more-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -899,6 +903,10 @@ _pgconn() {
                     return 0
                     ;;
                 --max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -974,7 +982,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__kill__subcmd__idle)
-            opts="-y -h -p -U -d -W -? -V --older-than --state --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --if-more-than --keep --max --log --batch-size --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --older-than --state --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1028,6 +1036,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pgbouncer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --if-more-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1037,6 +1049,10 @@ _pgconn() {
                     return 0
                     ;;
                 --max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2050,7 +2066,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__undo)
-            opts="-y -h -p -U -d -W -? -V --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --force --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -177,10 +177,12 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-app 
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l exclude-client -d 'Leave out sessions from this client address' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l protect-app -d 'Never touch sessions of this application (repeatable, `*` wildcards)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l protect-user -d 'Never touch sessions of this user (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l pgbouncer -d 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI) and leave them alone unless --include-pooler' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l if-more-than -d 'Act only when more than N sessions match (otherwise report and exit 0)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone, re-checked when acting: if kept sessions ended meanwhile, fewer are terminated' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append one JSON line per session acted on or skipped, and a summary line, to FILE' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l wait -d 'How long to wait for signalled sessions to end before reporting them as still present' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l batch-size -d 'Sessions per terminating statement' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -197,6 +199,11 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l dry-run -d 'Show what would be done, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-listeners -d 'Also act on sessions whose last statement was LISTEN (left alone by default: a terminated listener silently misses notifications)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-lock-holders -d 'Also act on sessions holding advisory locks (left alone by default: job queues, migration runners and leader elections hold them for as long as the session lives)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-temp-holders -d 'Also act on sessions with temporary tables (left alone by default: their data goes with them; detected in the connected database on PostgreSQL 16+)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-pooler -d 'Also act on PgBouncer\'s server connections (in session pooling each one carries a live client)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log-queries -d 'Also record each session\'s last query in the --log file, with its string literals masked'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -221,10 +228,12 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-app -d 'L
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l exclude-client -d 'Leave out sessions from this client address' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l protect-app -d 'Never touch sessions of this application (repeatable, `*` wildcards)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l protect-user -d 'Never touch sessions of this user (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l pgbouncer -d 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI) and leave them alone unless --include-pooler' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l if-more-than -d 'Act only when more than N sessions match (otherwise report and exit 0)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone, re-checked when acting: if kept sessions ended meanwhile, fewer are terminated' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append one JSON line per session acted on or skipped, and a summary line, to FILE' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l wait -d 'How long to wait for signalled sessions to end before reporting them as still present' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l batch-size -d 'Sessions per terminating statement' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -243,6 +252,11 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l all -d 'Every cli
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l dry-run -d 'Show what would be done, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-listeners -d 'Also act on sessions whose last statement was LISTEN (left alone by default: a terminated listener silently misses notifications)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-lock-holders -d 'Also act on sessions holding advisory locks (left alone by default: job queues, migration runners and leader elections hold them for as long as the session lives)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-temp-holders -d 'Also act on sessions with temporary tables (left alone by default: their data goes with them; detected in the connected database on PostgreSQL 16+)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-pooler -d 'Also act on PgBouncer\'s server connections (in session pooling each one carries a live client)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log-queries -d 'Also record each session\'s last query in the --log file, with its string literals masked'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -357,6 +371,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l force -d 'Undo even when the scope no longer stores what pgconn set (someone changed it since); the plan names both values'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s y -l yes -d 'Do not ask for confirmation'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l dry-run -d 'Show the plan and the exact SQL, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s W -l password -d 'Force a password prompt'
