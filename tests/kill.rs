@@ -244,18 +244,7 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
         st.as_deref() == Some("active")
     }));
     p.send_line("y").unwrap();
-    let rest = p.expect(expectrl::Eof).unwrap();
-    let mut bytes = rest.before().to_vec();
-    for m in rest.matches() {
-        bytes.extend_from_slice(m);
-    }
-    let text = String::from_utf8_lossy(&bytes).to_string();
-    let json_start = text
-        .find("{\r\n")
-        .or_else(|| text.find("{\n"))
-        .unwrap_or_else(|| panic!("JSON after the prompt: {text:?}"));
-    let v: Value =
-        serde_json::from_str(text[json_start..].trim()).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let v = json_after_prompt(&mut p);
     let skipped = v["results"]
         .as_array()
         .unwrap()
@@ -1003,12 +992,7 @@ fn a_batch_that_cannot_be_recorded_first_is_not_signalled() {
 
 /// The JSON a pgconn run printed after its prompt was answered in a pseudo-terminal.
 fn json_after_prompt(p: &mut expectrl::Session) -> Value {
-    let rest = p.expect(expectrl::Eof).unwrap();
-    let mut bytes = rest.before().to_vec();
-    for m in rest.matches() {
-        bytes.extend_from_slice(m);
-    }
-    let text = String::from_utf8_lossy(&bytes).to_string();
+    let text = support::until_eof(p);
     let start = text
         .find("{\r\n")
         .or_else(|| text.find("{\n"))
@@ -1554,10 +1538,11 @@ fn the_log_holds_no_query_text_unless_asked_and_then_no_literals() {
         let session = lines.iter().find(|l| l["event"] == "session").unwrap();
         assert_eq!(session["outcome"], "terminated");
         if with_queries {
+            let target = lines.iter().find(|l| l["event"] == "target").unwrap();
             assert_eq!(
-                session["query"],
+                target["query"],
                 format!("ALTER ROLE {tag} PASSWORD '…'"),
-                "{session}"
+                "{target}"
             );
         } else {
             assert!(lines.iter().all(|l| l.get("query").is_none()), "{text}");

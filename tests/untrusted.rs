@@ -119,12 +119,7 @@ fn the_watch_view_shows_hostile_names_escaped() {
     cmd.env("TERM", "xterm");
     let mut p = expectrl::Session::spawn(cmd).unwrap();
     p.set_expect_timeout(Some(Duration::from_secs(30)));
-    let seen = p.expect(expectrl::Eof).unwrap();
-    let mut bytes = seen.before().to_vec();
-    for m in seen.matches() {
-        bytes.extend_from_slice(m);
-    }
-    let screen = String::from_utf8_lossy(&bytes).to_string();
+    let screen = support::until_eof(&mut p);
     // The view draws with its own cursor moves ([row;colH, [K, [J); the name's clear-screen and cursor
     // home never reach the terminal, they are shown escaped.
     assert!(

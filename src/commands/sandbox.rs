@@ -56,10 +56,19 @@ pub fn run(args: &SandboxArgs) -> Result<ExitCode> {
 
     let (events, received) = mpsc::channel::<Event>();
     let on_signal = events.clone();
-    ctrlc::set_handler(move || {
-        let _ = on_signal.send(Event::Signal);
-    })
-    .context("installing the Ctrl-C handler")?;
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ])
+    .context("installing the signal handlers")?;
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            if on_signal.send(Event::Signal).is_err() {
+                break;
+            }
+        }
+    });
     let interrupted = || matches!(received.try_recv(), Ok(Event::Signal));
 
     eprintln!("pgconn sandbox: starting a throwaway PostgreSQL server ...");

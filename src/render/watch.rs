@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use comfy_table::{Cell, CellAlignment};
 use crossterm::{cursor, event, queue, style::Print, terminal};
 use serde::Serialize;
@@ -507,9 +507,16 @@ pub fn full_screen(
     stop: &Arc<AtomicBool>,
     st: &Style,
 ) -> Result<Option<Round>> {
-    let signalled = Arc::clone(stop);
-    // Raw mode turns Ctrl-C into a key; this catches SIGTERM and SIGHUP (and SIGINT sent by kill).
-    let _ = ctrlc::set_handler(move || signalled.store(true, Ordering::Relaxed));
+    // Raw mode turns Ctrl-C into a key; this catches SIGTERM and SIGHUP (and SIGINT sent by kill). Without
+    // the handlers those signals would end pgconn with the terminal left in raw mode.
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(sig, Arc::clone(stop))
+            .context("installing the signal handlers")?;
+    }
     let mut screen = Screen::enter()?;
     let mut last: Option<Round> = None;
     let mut dirty = true;

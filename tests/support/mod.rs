@@ -124,6 +124,16 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Everything a pseudo-terminal session printed until the process ended.
+pub fn until_eof(p: &mut expectrl::Session) -> String {
+    let rest = p.expect(expectrl::Eof).unwrap();
+    let mut bytes = rest.before().to_vec();
+    for m in rest.matches() {
+        bytes.extend_from_slice(m);
+    }
+    String::from_utf8_lossy(&bytes).to_string()
+}
+
 /// Pids of processes whose working directory is in `dir` (a PostgreSQL server and its backends run in
 /// their data directory). Zombies are not counted.
 pub fn processes_in(dir: &Path) -> Vec<i32> {

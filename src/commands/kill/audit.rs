@@ -23,6 +23,18 @@ use crate::conninfo::Identity;
 /// Longest query text kept in the log (pg_stat_activity keeps 1024 bytes by default).
 const QUERY_MAX_CHARS: usize = 2000;
 
+/// The session a line is about.
+struct Who<'a> {
+    pid: i32,
+    backend_start: &'a Option<String>,
+    database: &'a Option<String>,
+    user: &'a Option<String>,
+    application: &'a str,
+    client: &'a Option<String>,
+    state: &'a Option<String>,
+    state_seconds: Option<f64>,
+}
+
 pub struct AuditLog {
     path: PathBuf,
     file: File,
@@ -136,27 +148,46 @@ impl AuditLog {
         self.write(&[line])
     }
 
-    /// One line per session of a batch, before it is signalled.
+    /// The fields every per-session line has: when, what, on which server, and which session.
+    fn session_line(&self, event: &str, action: Action, who: Who) -> Value {
+        json!({
+            "time": now_rfc3339(),
+            "event": event,
+            "action": action,
+            "server": self.server,
+            "pid": who.pid,
+            "backend_start": who.backend_start,
+            "database": who.database,
+            "user": who.user,
+            "application": who.application,
+            "client": who.client,
+            "state": who.state,
+            "state_seconds": who.state_seconds,
+        })
+    }
+
+    /// One line per session of a batch, before it is signalled (with `--log-queries`, its last query,
+    /// masked).
     pub fn targets(&mut self, batch: usize, targets: &[&Target], action: Action) -> Result<()> {
         let lines: Vec<Value> = targets
             .iter()
             .map(|t| {
                 let s = &t.session;
-                let mut l = json!({
-                    "time": now_rfc3339(),
-                    "event": "target",
-                    "batch": batch,
-                    "action": action,
-                    "server": self.server,
-                    "pid": s.pid,
-                    "backend_start": s.backend_start,
-                    "database": s.database,
-                    "user": s.user,
-                    "application": s.application,
-                    "client": s.client,
-                    "state": s.state,
-                    "state_seconds": s.state_seconds,
-                });
+                let mut l = self.session_line(
+                    "target",
+                    action,
+                    Who {
+                        pid: s.pid,
+                        backend_start: &s.backend_start,
+                        database: &s.database,
+                        user: &s.user,
+                        application: &s.application,
+                        client: &s.client,
+                        state: &s.state,
+                        state_seconds: s.state_seconds,
+                    },
+                );
+                l["batch"] = json!(batch);
                 if self.queries {
                     l["query"] = json!(s.query.as_deref().map(masked_query));
                 }
@@ -171,28 +202,29 @@ impl AuditLog {
         let lines: Vec<Value> = outcomes
             .iter()
             .map(|o| {
-                let mut l = json!({
-                    "time": now_rfc3339(),
-                    "event": "session",
-                    "action": action,
-                    "server": self.server,
-                    "pid": o.pid,
-                    "backend_start": o.backend_start,
-                    "database": o.database,
-                    "user": o.user,
-                    "application": o.application,
-                    "client": o.client,
-                    "state": o.state,
-                    "state_seconds": o.state_seconds,
-                    "outcome": o.outcome,
-                    "skip": o.skip,
-                    "protection": o.protection,
-                    "reason": o.reason,
-                    "state_now": o.state_now,
-                    "at": o.at,
-                });
-                if self.queries {
-                    l["query"] = json!(o.query.as_deref().map(masked_query));
+                let mut l = self.session_line(
+                    "session",
+                    action,
+                    Who {
+                        pid: o.pid,
+                        backend_start: &o.backend_start,
+                        database: &o.database,
+                        user: &o.user,
+                        application: &o.application,
+                        client: &o.client,
+                        state: &o.state,
+                        state_seconds: o.state_seconds,
+                    },
+                );
+                for (k, v) in [
+                    ("outcome", json!(o.outcome)),
+                    ("skip", json!(o.skip)),
+                    ("protection", json!(o.protection)),
+                    ("reason", json!(o.reason)),
+                    ("state_now", json!(o.state_now)),
+                    ("at", json!(o.at)),
+                ] {
+                    l[k] = v;
                 }
                 l
             })

@@ -492,7 +492,8 @@ fn execute(
     // From here on a stop signal ends the run after the batch in flight, recorded.
     let interrupt = Interrupt::install()?;
     if let Some(log) = log.as_mut() {
-        log.plan(&report, &filter)?;
+        log.plan(&report, &filter)
+            .map_err(|e| anyhow::anyhow!("{e:#}; nothing was signalled"))?;
     }
     report.before = Some(state_counts(db)?);
     let run = {

@@ -31,7 +31,8 @@ pub trait BatchObserver {
     fn before(&mut self, batch: usize, targets: &[&Target]) -> Result<()>;
     /// Called with the observed outcomes of a batch; an error stops the run after this batch.
     fn after(&mut self, outcomes: &[SessionOutcome]) -> Result<()>;
-    /// Checked before each batch and while waiting: true ends the run after the batch in flight.
+    /// Checked before each batch: true ends the run there (the batch in flight was finished, its
+    /// outcomes observed and recorded).
     fn stop_requested(&self) -> bool;
 }
 
@@ -195,13 +196,12 @@ struct Seen {
 }
 
 /// Poll pg_stat_activity until every signalled session is gone (for a cancel: no longer running the same
-/// query), `wait` has passed, or a stop is requested. Returns the sessions still there, with their state.
+/// query) or `wait` has passed. Returns the sessions still there, with their state.
 fn observe(
     db: &mut Db,
     sent: &[Sent],
     action: Action,
     wait: Duration,
-    observer: &dyn BatchObserver,
 ) -> Result<HashMap<i32, Option<String>>> {
     let deadline = Instant::now() + wait;
     let mut pending: Vec<&Sent> = sent.iter().collect();
@@ -250,7 +250,8 @@ fn observe(
             // Gone, or the pid belongs to a new session already.
             _ => false,
         });
-        if Instant::now() >= deadline || observer.stop_requested() {
+        // A stop signal does not cut this short: the batch in flight is finished, outcomes included.
+        if Instant::now() >= deadline {
             break;
         }
         delay = (delay * 4).min(Duration::from_millis(50));
@@ -293,7 +294,7 @@ pub fn run(
             .copied()
             .filter(|p| !staying.contains(p))
             .collect();
-        let (batch, error) = signal_batch(db, how, &fp, &refs, &not_staying, &by_pid, observer);
+        let (batch, error) = signal_batch(db, how, &fp, &refs, &not_staying, &by_pid);
         for o in &batch {
             if !matches!(
                 o.outcome,
@@ -330,7 +331,6 @@ fn signal_batch(
     refs: &[&Target],
     not_staying: &[i32],
     by_pid: &HashMap<i32, &Target>,
-    observer: &dyn BatchObserver,
 ) -> (Vec<SessionOutcome>, Option<anyhow::Error>) {
     let mut handled: Vec<(Handled, Option<String>)> = Vec::with_capacity(refs.len());
     let mut outcomes = Vec::new();
@@ -425,7 +425,7 @@ fn signal_batch(
     let observed = if sent.is_empty() {
         Ok(HashMap::new())
     } else {
-        observe(db, &sent, how.action, how.wait, observer)
+        observe(db, &sent, how.action, how.wait)
     };
     let (still, unobserved) = match observed {
         Ok(still) => (still, None),

@@ -344,6 +344,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failure_the_history_cannot_record_is_reported() {
+        let e = with_failure_recorded(Path::new("/dev/full"), "1-2", anyhow!("permission denied"));
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("could not record that entry 1-2 failed")
+                && text.contains("permission denied"),
+            "{text}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let ok = with_failure_recorded(&dir.path().join("h.jsonl"), "1-2", anyhow!("boom"));
+        assert_eq!(format!("{ok:#}"), "boom");
+    }
+
+    #[test]
     fn shell_words() {
         assert_eq!(shell_quote("alice"), "alice");
         assert_eq!(shell_quote("it's me"), "'it'\\''s me'");
