@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal;
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -11,7 +13,8 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Ask `question` (default no) unless `yes`; without a terminal refuse (exit 2) naming `--yes`.
+/// Ask `question` (default no) unless `yes`; without a terminal refuse (exit 2) naming `--yes`. Only `y` or
+/// `yes` (any case) is a yes; an empty line, anything else, and end of input (Ctrl-D) are a no.
 pub fn confirm(question: &str, yes: bool) -> Result<bool> {
     if yes {
         return Ok(true);
@@ -22,12 +25,24 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool> {
              Pass --yes to proceed without a prompt, or --dry-run to only preview"
         )));
     }
-    dialoguer::Confirm::new()
-        .with_prompt(crate::render::clean(question))
-        .default(false)
-        .wait_for_newline(true)
-        .interact_on(&dialoguer::console::Term::stderr())
-        .context("could not read the answer")
+    let mut err = std::io::stderr().lock();
+    write!(err, "{} [y/N] ", crate::render::clean(question))
+        .and_then(|_| err.flush())
+        .context("could not ask")?;
+    drop(err);
+    let mut answer = String::new();
+    let read = std::io::stdin()
+        .read_line(&mut answer)
+        .context("could not read the answer")?;
+    if read == 0 {
+        // End of input: no answer is a no. The newline the terminal did not echo keeps the next line clean.
+        eprintln!();
+        return Ok(false);
+    }
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 /// Quote a word for a POSIX shell only when it needs it (commands and exports pgconn prints for

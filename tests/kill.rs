@@ -1581,3 +1581,33 @@ fn a_log_that_cannot_be_written_terminates_nothing() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server_pids(&tag, None), before, "nothing was signalled");
 }
+
+#[test]
+fn end_of_input_at_the_prompt_terminates_nothing() {
+    let c = cluster();
+    let tag = unique("eof");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 2, &role, "postgres", &tag).unwrap();
+    let before = server_pids(&tag, None);
+    let mut p = expectrl::Session::spawn(pgconn_command(&[
+        "kill-idle",
+        "--older-than",
+        "0s",
+        "--app",
+        &tag,
+    ]))
+    .unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    p.expect("Terminate 2 sessions? [y/N]").unwrap();
+    // Ctrl-D: no answer at all.
+    p.send(expectrl::ControlCode::EndOfTransmission).unwrap();
+    p.expect("nothing was done").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    let status = p.get_process().wait().unwrap();
+    assert!(
+        matches!(status, expectrl::WaitStatus::Exited(_, 2)),
+        "{status:?}"
+    );
+    assert_eq!(server_pids(&tag, None), before);
+}

@@ -1163,3 +1163,22 @@ fn system_set_shows_the_value_postgresql_conf_gives_and_undo_restores_it() {
         .unwrap();
     assert_eq!(auto, 0, "nothing left in postgresql.auto.conf");
 }
+
+#[test]
+fn end_of_input_at_the_prompt_means_no() {
+    let db = unique("tune_eof");
+    create_database(&db);
+    let (_d, hist) = history_file("eof");
+    let mut builder = tune(&["set", "lock_timeout=3s", "--database", &db])
+        .arg("--history")
+        .arg(&hist);
+    let mut p = expectrl::Session::spawn(builder.command()).unwrap();
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    p.expect("[y/N]").unwrap();
+    p.send(expectrl::ControlCode::EndOfTransmission).unwrap();
+    p.expect("nothing was changed").unwrap();
+    p.expect(expectrl::Eof).unwrap();
+    let st = p.get_process().wait().unwrap();
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 2)), "{st:?}");
+    assert_eq!(stored(Some(&db), None), None);
+}

@@ -491,11 +491,12 @@ fn execute(
 
     // From here on a stop signal ends the run after the batch in flight, recorded.
     let interrupt = Interrupt::install()?;
+    // Read before anything is written: a failure here leaves neither a signal nor a half-written plan.
+    report.before = Some(state_counts(db)?);
     if let Some(log) = log.as_mut() {
         log.plan(&report, &filter)
             .map_err(|e| anyhow::anyhow!("{e:#}; nothing was signalled"))?;
     }
-    report.before = Some(state_counts(db)?);
     let run = {
         let mut recorder = Recorder {
             log: log.as_mut(),
