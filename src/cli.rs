@@ -9,6 +9,9 @@ use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, 
 ///
 /// Connection options follow psql: -h -p -U -d (a database name, a key=value conninfo or a postgres:// URI),
 /// PG* environment variables, ~/.pgpass, pg_service.conf and sslmode.
+///
+/// DURATION values: 30s, 5m, 1h30m, 5min, 300000ms, 2d; a bare number is seconds (pgconn's own options;
+/// `tune set` values keep PostgreSQL's meaning, a bare number in the setting's unit).
 #[derive(Debug, Parser)]
 #[command(
     name = "pgconn",
@@ -61,7 +64,7 @@ pub struct ConnArgs {
     pub password_prompt: bool,
 
     /// Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_connect_timeout)]
     pub connect_timeout: Option<Duration>,
 
     /// More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments
@@ -75,7 +78,7 @@ pub struct ConnArgs {
 
     /// With several targets, give up on one that has not answered after this long, connecting and
     /// querying included (default 30s)
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_target_timeout)]
     pub target_timeout: Option<Duration>,
 }
 
@@ -259,11 +262,11 @@ pub struct Thresholds {
     pub crit_used: f64,
 
     /// WARNING when a session has been idle in transaction longer than this
-    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_age)]
     pub idle_in_transaction_age: Duration,
 
     /// A group holding sessions idle longer than this ...
-    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_age)]
     pub leak_idle_age: Duration,
 
     /// ... and at least this many of them is named as a possible leak
@@ -312,7 +315,7 @@ pub struct SessionsArgs {
     pub state: Vec<StateArg>,
 
     /// Only sessions whose state has not changed for longer than this
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub idle_longer_than: Option<Duration>,
 
     /// Show at most N sessions (0 for all)
@@ -499,7 +502,7 @@ impl From<IdleStateArg> for StateArg {
 #[derive(Debug, Clone, Args)]
 pub struct KillIdleArgs {
     /// Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub older_than: Duration,
 
     /// States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction
@@ -524,11 +527,11 @@ pub struct KillArgs {
     pub state: Vec<StateArg>,
 
     /// Only active sessions whose current query has run longer than this
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub running_longer_than: Option<Duration>,
 
     /// Only idle sessions (any idle state) unchanged for longer than this
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub idle_longer_than: Option<Duration>,
 
     /// Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it
@@ -608,7 +611,7 @@ pub struct KillSafety {
     pub max: Option<usize>,
 
     /// How long to wait for signalled sessions to end before reporting them as still present
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_wait)]
     pub wait: Duration,
 
     /// Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its
@@ -747,6 +750,69 @@ With --json: one JSON object per sample and target (JSON Lines).
 When a server goes away the view (or a line) says \"disconnected, retrying\", and pgconn reconnects with \
 backoff (doubling from --interval up to 30s) instead of exiting.";
 
+impl Thresholds {
+    /// Percents within 0..=100 and a WARNING that comes no later than the CRITICAL.
+    pub fn validate(&self) -> Result<(), String> {
+        for (flag, v) in [
+            ("--warn-used", self.warn_used),
+            ("--crit-used", self.crit_used),
+            ("--leak-share", self.leak_share),
+        ] {
+            if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+                return Err(format!("{flag} {v} is not a percent from 0 to 100"));
+            }
+        }
+        if self.crit_used < self.warn_used {
+            return Err(format!(
+                "--crit-used {} is below --warn-used {}: CRITICAL would come before WARNING",
+                self.crit_used, self.warn_used
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl CheckArgs {
+    /// A WARNING threshold that fires no later than its CRITICAL one (when both are given in the same form;
+    /// a percent and a count can only be compared against a server).
+    pub fn validate(&self) -> Result<(), String> {
+        use CapacityThreshold::*;
+        let inverted = match (self.warning, self.critical) {
+            (Percent(w), Percent(c)) => w > c,
+            (Used(w), Used(c)) => w > c,
+            // Slots left: fewer left is worse.
+            (Left(w), Left(c)) => w < c,
+            _ => false,
+        };
+        if inverted {
+            return Err(format!(
+                "-w {} fires after -c {}: the WARNING threshold must be reached before the CRITICAL one",
+                self.warning, self.critical
+            ));
+        }
+        if let (Some(w), Some(c)) = (self.idle_warning, self.idle_critical) {
+            if w > c {
+                return Err(format!(
+                    "--idle-warning {w} is above --idle-critical {c}: CRITICAL would come before WARNING"
+                ));
+            }
+        }
+        if let (Some(w), Some(c)) = (
+            self.idle_in_transaction_warning,
+            self.idle_in_transaction_critical,
+        ) {
+            if w > c {
+                return Err(format!(
+                    "--idle-in-transaction-warning {} is above --idle-in-transaction-critical {}",
+                    humantime::format_duration(w),
+                    humantime::format_duration(c)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A capacity threshold of `check`: when used slots reach a percent, a count, or leave this few free.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CapacityThreshold {
@@ -817,15 +883,15 @@ pub struct CheckArgs {
     pub idle_critical: Option<usize>,
 
     /// The age from which an idle session counts for --idle-warning and --idle-critical
-    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_age)]
     pub idle_age: Duration,
 
     /// WARNING when the oldest idle-in-transaction session is at least this old
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub idle_in_transaction_warning: Option<Duration>,
 
     /// CRITICAL when the oldest idle-in-transaction session is at least this old
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub idle_in_transaction_critical: Option<Duration>,
 
     /// The state of a target that cannot be reached
@@ -847,7 +913,7 @@ pub struct CheckArgs {
 #[derive(Debug, Clone, Args)]
 pub struct WatchArgs {
     /// Time between samples (at least 100ms)
-    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Duration,
 
     /// Stop after N samples (attempts while disconnected count too); default: until q or Ctrl-C
@@ -875,21 +941,83 @@ pub struct WatchArgs {
 }
 
 /// Parse a duration the way users type it: humantime (`30s`, `5m`, `1h30m`) or PostgreSQL units
-/// (`5min`, `300000ms`, `2d`). A bare number means seconds.
+/// (`5min`, `300000ms`, `2d`). A bare number means seconds. Never panics: a value too large for a
+/// duration, a negative one, NaN or infinity is an error.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if t.is_empty() {
-        return Err("empty duration".into());
+        return Err("empty duration (examples: 30s, 5m, 1h30m, 5min, 300000ms)".into());
+    }
+    if t.starts_with('-') {
+        return Err(format!("{s:?} must not be negative"));
     }
     if let Ok(n) = t.parse::<f64>() {
-        if n.is_finite() && n >= 0.0 {
-            return Ok(Duration::from_secs_f64(n));
+        if n.is_nan() {
+            return Err(format!(
+                "{s:?} is not a duration (examples: 30s, 5m, 1h30m)"
+            ));
         }
-        return Err(format!("invalid duration {s:?}: must not be negative"));
+        if n < 0.0 {
+            return Err(format!("{s:?} must not be negative"));
+        }
+        return Duration::try_from_secs_f64(n).map_err(|_| format!("{s:?} is far too long"));
     }
     humantime::parse_duration(t).map_err(|e| {
-        format!("invalid duration {s:?}: {e} (examples: 30s, 5m, 1h30m, 5min, 300000ms)")
+        format!("{s:?} is not a duration: {e} (examples: 30s, 5m, 1h30m, 5min, 300000ms)")
     })
+}
+
+/// A duration within `min..=max`; the error names the range (clap names the flag).
+fn duration_in(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < min || d > max {
+        return Err(format!(
+            "{s:?} is out of range: give {} to {}",
+            short(min),
+            short(max)
+        ));
+    }
+    Ok(d)
+}
+
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// `0s`, `100ms`, `1h`, `3650d`: a range bound as it is typed.
+fn short(d: Duration) -> String {
+    let ms = d.as_millis();
+    match ms {
+        0 => "0s".into(),
+        ms if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
+        ms => format!("{ms}ms"),
+    }
+}
+
+/// A session age (`--older-than`, `--idle-longer-than`, thresholds): 0 to 3650 days, so that it always
+/// fits the server's interval arithmetic.
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, DAY * 3650)
+}
+
+/// `--connect-timeout`: 0 (wait forever, as libpq's 0) to one day.
+pub fn parse_connect_timeout(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, DAY)
+}
+
+/// `--target-timeout`: 1 ms to one day.
+pub fn parse_target_timeout(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_millis(1), DAY)
+}
+
+/// `watch --interval`: 100 ms to one day.
+pub fn parse_interval(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::from_millis(100), DAY)
+}
+
+/// `kill --wait`: 0 to one hour.
+pub fn parse_wait(s: &str) -> Result<Duration, String> {
+    duration_in(s, Duration::ZERO, Duration::from_secs(3600))
 }
 
 /// The clap command with psql's help convention applied to every subcommand: `-h` is the host, so help is
@@ -915,20 +1043,61 @@ where
         .and_then(|m| Cli::from_arg_matches(&m));
     match parsed {
         Ok(cli) => cli,
-        Err(e) if e.use_stderr() && subcommand_name(&args).as_deref() == Some("check") => {
-            // A Nagios plugin reports a usage error as UNKNOWN (exit 3), with a line on stdout.
-            let _ = e.print();
-            let text = e.to_string();
-            let first = text
-                .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            let _ = crate::render::out_raw(&crate::render::check::nagios_unknown(first));
-            std::process::exit(3)
+        Err(e) if e.use_stderr() => {
+            let line = not_utf8(&args).unwrap_or_else(|| one_line(&e));
+            eprintln!("pgconn: error: {}", crate::render::clean(&line));
+            if subcommand_name(&args).as_deref() == Some("check") {
+                // A Nagios plugin reports a usage error as UNKNOWN (exit 3), with a line on stdout.
+                let _ = crate::render::out_raw(&crate::render::check::nagios_unknown(&line));
+                std::process::exit(3)
+            }
+            std::process::exit(i32::from(crate::EXIT_USAGE))
         }
+        // --help, --version
         Err(e) => e.exit(),
     }
+}
+
+/// The option whose value is not UTF-8 (clap's own message names none).
+fn not_utf8(args: &[std::ffi::OsString]) -> Option<String> {
+    let i = args.iter().skip(1).position(|a| a.to_str().is_none())? + 1;
+    let arg = args[i].to_string_lossy();
+    let flag = match arg.split_once('=') {
+        Some((f, _)) if f.starts_with('-') => f.to_string(),
+        _ => args
+            .get(i - 1)
+            .and_then(|p| p.to_str())
+            .filter(|p| p.starts_with('-') && i > 1)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("argument {i}")),
+    };
+    Some(format!(
+        "the value of {flag} is not valid UTF-8 ({})",
+        arg.escape_debug()
+    ))
+}
+
+/// clap's error on one line: its message, and its tips (how to pass a value that starts with `-`).
+fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut out = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    for tip in lines.filter_map(|l| l.strip_prefix("tip: ")) {
+        out.push_str("; ");
+        out.push_str(tip);
+    }
+    use clap::error::ErrorKind;
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        out.push_str(" (--help lists the options)");
+    }
+    out
 }
 
 /// The subcommand named on a command line, as far as clap can tell even when parsing fails.
@@ -957,6 +1126,27 @@ mod tests {
         assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
         assert!(parse_duration("-5").is_err());
         assert!(parse_duration("soon").is_err());
+        let years = "1y".repeat(20);
+        let overflow = "1y".repeat(100_000);
+        for hostile in [
+            "1e400",
+            "-1s",
+            "NaN",
+            "99999999999999999999",
+            "inf",
+            "",
+            " ",
+            &years,
+            &overflow,
+        ] {
+            assert!(parse_age(hostile).is_err(), "{hostile:?} must be refused");
+        }
+        assert_eq!(parse_age("3650d").unwrap(), DAY * 3650);
+        assert!(parse_age("3651d")
+            .unwrap_err()
+            .contains("out of range: give 0s to 3650d"));
+        assert!(parse_interval("50ms").is_err());
+        assert!(parse_wait("2h").is_err());
     }
 
     #[test]

@@ -66,8 +66,13 @@ pub fn resolve_spec(
         service: service.map(str::to_string),
         connect_timeout: conn.connect_timeout,
     };
-    let spec = conninfo::resolve(&overrides, &Environment::from_process())
-        .context("invalid connection options")?;
+    // A conninfo, service or environment that does not resolve is a usage error: one line, exit 2.
+    let spec = conninfo::resolve(&overrides, &Environment::from_process()).map_err(|e| {
+        crate::refuse(format!(
+            "invalid connection options: {}",
+            format!("{e:#}").replace('\n', " ")
+        ))
+    })?;
     crate::render::warnings(spec.warnings());
     Ok(spec)
 }

@@ -50,6 +50,24 @@ pub fn refuse(message: impl Into<String>) -> anyhow::Error {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let style = Style::from_args(&cli.output);
+    // Inconsistent thresholds are usage errors, refused before anything is sent.
+    let thresholds = match &cli.command {
+        Command::Status(a) => Some(&a.thresholds),
+        Command::Advise(a) => Some(&a.thresholds),
+        Command::Watch(a) => Some(&a.thresholds),
+        _ => None,
+    };
+    if let Some(t) = thresholds {
+        t.validate().map_err(refuse)?;
+    }
+    if let Command::Advise(a) = &cli.command {
+        if !a.headroom.is_finite() || !(0.0..100.0).contains(&a.headroom) {
+            return Err(refuse(format!(
+                "--headroom {} is not a percent from 0 to below 100",
+                a.headroom
+            )));
+        }
+    }
     match &cli.command {
         Command::Status(args) if commands::fleet::wants_status(&cli.conn, args) => {
             commands::fleet::status(&cli.conn, &cli.output, args, &style)

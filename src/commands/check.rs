@@ -423,6 +423,10 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> Result<ExitCo
         Ok(f) => f,
         Err(msg) => return unknown(CheckFormat::Nagios, &msg),
     };
+    // Inconsistent thresholds are a usage error: UNKNOWN before anything is asked of a server.
+    if let Err(msg) = args.validate() {
+        return unknown(format, &msg);
+    }
     let many = fleet::is_many(conn);
     let targets = match fleet::targets(conn) {
         Ok(t) => t,

@@ -425,6 +425,9 @@ fn build_plan(
             Some(quote::build(db, scope, &d.name, &op)?)
         };
         if !unchanged {
+            if let (Some(input), Some(v), Some(m)) = (d.input.as_deref(), d.new.as_deref(), &meta) {
+                warnings.extend(bare_number_warning(&d.name, input, v, m));
+            }
             if let Some(v) = d.new.as_deref() {
                 warnings.extend(setting_warnings(&d.name, v, meta.as_ref(), scope));
                 notes.extend(overridden_by(all, scope, &d.name, meta.as_ref()));
@@ -458,6 +461,22 @@ fn build_plan(
         history_file: None,
         history_id: None,
         outcome: None,
+    })
+}
+
+/// A bare number is in the setting's own unit, as PostgreSQL reads it (`statement_timeout=300` is 300 ms):
+/// say so when that makes a timeout shorter than a second, the likely slip for "300 seconds".
+fn bare_number_warning(name: &str, input: &str, v: &str, meta: &Meta) -> Option<String> {
+    let t = input.trim();
+    if t.parse::<f64>().is_err() || meta.unit.as_deref() != Some("ms") {
+        return None;
+    }
+    let ms = value::base_of(meta, v)?;
+    (ms > 0.0 && ms < 1000.0).then(|| {
+        format!(
+            "{name}={t} means {t}ms: a bare number is in the setting's unit (ms), so this timeout is under \
+             one second; for {t} seconds write {t}s"
+        )
     })
 }
 
