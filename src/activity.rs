@@ -70,6 +70,8 @@ pub struct Session {
     /// None when this role may not see the session's state (lacks pg_read_all_stats).
     pub state: Option<String>,
     pub backend_start: Option<String>,
+    /// When the current (or last) query started; RFC 3339, as `backend_start`.
+    pub query_start: Option<String>,
     pub connected_seconds: Option<f64>,
     pub state_seconds: Option<f64>,
     pub transaction_seconds: Option<f64>,
@@ -275,6 +277,7 @@ pub(crate) struct SnapshotColumns {
     client_port: usize,
     state: usize,
     backend_start: usize,
+    query_start: usize,
     connected_seconds: usize,
     state_seconds: usize,
     xact_seconds: usize,
@@ -306,6 +309,7 @@ impl SnapshotColumns {
             client_port: at("client_port"),
             state: at("state"),
             backend_start: at("backend_start"),
+            query_start: at("query_start"),
             connected_seconds: at("connected_seconds"),
             state_seconds: at("state_seconds"),
             xact_seconds: at("xact_seconds"),
@@ -334,6 +338,9 @@ impl SnapshotColumns {
             state: row.get(c.state),
             backend_start: row
                 .get::<_, Option<SystemTime>>(c.backend_start)
+                .map(format_timestamp),
+            query_start: row
+                .get::<_, Option<SystemTime>>(c.query_start)
                 .map(format_timestamp),
             connected_seconds: row.get(c.connected_seconds),
             state_seconds: row.get(c.state_seconds),

@@ -5,11 +5,7 @@ fn main() -> ExitCode {
     match pgconn::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            if err
-                .chain()
-                .filter_map(|c| c.downcast_ref::<std::io::Error>())
-                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            {
+            if pgconn::render::is_closed_stdout(&err) {
                 return ExitCode::SUCCESS;
             }
             // Error messages carry the server's words and names: shown escaped, line breaks kept.

@@ -148,6 +148,35 @@ fn uri_with_default_db(uri: &str) -> String {
     format!("{}{authority}/pgbouncer{query}", &uri[..scheme_end])
 }
 
+/// The backend pids of PgBouncer's server connections (SHOW SERVERS' remote_pid).
+fn remote_pids(servers: &Rows) -> Vec<i32> {
+    servers
+        .iter()
+        .filter_map(|r| text(r, "remote_pid").and_then(|p| p.parse::<i32>().ok()))
+        .filter(|p| *p > 0)
+        .collect()
+}
+
+/// PgBouncer's admin console, kept open to re-read its server connections (kill re-reads them before
+/// every batch: a connection PgBouncer opened since the plan is protected too).
+pub struct Console {
+    client: Client,
+    show_sql: bool,
+}
+
+impl Console {
+    pub fn connect(conninfo: &str, show_sql: bool) -> Result<Console> {
+        let (client, _) = connect(conninfo)?;
+        Ok(Console { client, show_sql })
+    }
+
+    /// The backend pids of its server connections now.
+    pub fn server_pids(&mut self) -> Result<Vec<i32>> {
+        let rows = show(&mut self.client, "SERVERS", self.show_sql)?;
+        Ok(remote_pids(&rows))
+    }
+}
+
 /// Read pools, servers, databases and config from PgBouncer's console.
 pub fn snapshot(conninfo: &str, show_sql: bool) -> Result<PgbouncerSnapshot> {
     let (mut client, target) = connect(conninfo)?;
@@ -193,11 +222,7 @@ pub fn snapshot(conninfo: &str, show_sql: bool) -> Result<PgbouncerSnapshot> {
         .iter()
         .filter_map(|r| Some((text(r, "key")?, text(r, "value").unwrap_or_default())))
         .collect();
-    let server_pids = servers_rows
-        .iter()
-        .filter_map(|r| text(r, "remote_pid").and_then(|p| p.parse::<i32>().ok()))
-        .filter(|p| *p > 0)
-        .collect();
+    let server_pids = remote_pids(&servers_rows);
     let num = |k: &str| config.get(k).and_then(|v| v.parse::<i64>().ok());
     Ok(PgbouncerSnapshot {
         target,

@@ -1044,6 +1044,12 @@ fn idle_sessions_that_hold_something_are_left_alone_unless_included() {
         .unwrap();
     let mut plain = c.connect(&role, "postgres", &tag).unwrap();
     plain.batch_execute("SELECT 1").unwrap();
+    // A job runner's LISTEN behind a comment is a listener too.
+    let mut commented = c.connect(&role, "postgres", &tag).unwrap();
+    let lc = backend_pid(&mut commented);
+    commented
+        .batch_execute("/* runner 7 */ -- jobs\n LISTEN pgconn_jobs")
+        .unwrap();
     let (l, a, t, p) = (
         backend_pid(&mut listener),
         backend_pid(&mut locker),
@@ -1071,11 +1077,16 @@ fn idle_sessions_that_hold_something_are_left_alone_unless_included() {
     let alone = left_alone(&v);
     assert_eq!(alone.get(&l).map(String::as_str), Some("listener"), "{v:#}");
     assert_eq!(
+        alone.get(&lc).map(String::as_str),
+        Some("listener"),
+        "{v:#}"
+    );
+    assert_eq!(
         alone.get(&a).map(String::as_str),
         Some("advisory_lock"),
         "{v:#}"
     );
-    assert_eq!(v["protected"]["listener"], 1);
+    assert_eq!(v["protected"]["listener"], 2);
     assert_eq!(v["protected"]["advisory_lock"], 1);
     let mut expected_gone = BTreeSet::from([p]);
     if temp_known {
@@ -1109,7 +1120,8 @@ fn idle_sessions_that_hold_something_are_left_alone_unless_included() {
         .assert_code(0)
         .stdout;
     assert!(
-        text.contains(&format!("LISTEN listeners: pid {l}"))
+        text.lines()
+            .any(|line| line.contains("LISTEN listeners: pid") && line.contains(&l.to_string()))
             && text.contains("--include-listeners"),
         "{text}"
     );
@@ -1135,7 +1147,10 @@ fn idle_sessions_that_hold_something_are_left_alone_unless_included() {
         .assert_code(0)
         .json();
     let gone = outcome_pids(&v, "terminated");
-    assert!(gone.contains(&l) && gone.contains(&a), "{v:#}");
+    assert!(
+        gone.contains(&l) && gone.contains(&a) && gone.contains(&lc),
+        "{v:#}"
+    );
     wait_gone(&gone);
     assert!(server_pids(&tag, None).is_empty());
 }
@@ -1610,4 +1625,107 @@ fn end_of_input_at_the_prompt_terminates_nothing() {
         "{status:?}"
     );
     assert_eq!(server_pids(&tag, None), before);
+}
+
+#[test]
+fn a_cancel_never_hits_a_query_it_did_not_show() {
+    use pgconn::activity::{snapshot, Filter};
+    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, SkipReason, Target};
+    let c = cluster();
+    let tag = unique("otherquery");
+    let role = app_role();
+    let mut busy = c.connect(&role, "postgres", &tag).unwrap();
+    let pid = backend_pid(&mut busy);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let runner = std::thread::spawn(move || {
+        busy.batch_execute("SELECT pg_sleep(1)").unwrap();
+        rx.recv().unwrap();
+        // The application's next query, after the preview was made.
+        let _ = busy.batch_execute("SELECT pg_sleep(20)");
+        busy
+    });
+    let mut db = library_db(c);
+    let filter = Filter {
+        pids: vec![pid],
+        states: vec!["active".into()],
+        ..Filter::default()
+    };
+    let mut targets: Vec<Target> = Vec::new();
+    assert!(support::wait_until(Duration::from_secs(10), || {
+        targets = snapshot(&mut db, &filter, true)
+            .unwrap()
+            .sessions
+            .into_iter()
+            .map(|s| Target {
+                session: s,
+                allowed: true,
+            })
+            .collect();
+        !targets.is_empty()
+    }));
+    let shown_query_start = targets[0].session.query_start.clone();
+    assert!(shown_query_start.is_some());
+    let mut su = support::superuser_client(c);
+    let query_start = |su: &mut postgres::Client| -> Option<String> {
+        su.query_one(
+            "SELECT to_char(query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+             FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%pg_sleep(20)%'",
+            &[&pid],
+        )
+        .ok()
+        .and_then(|r| r.get(0))
+    };
+    tx.send(()).unwrap();
+    assert!(support::wait_until(Duration::from_secs(10), || {
+        query_start(&mut su).is_some()
+    }));
+    let out = signal_targets(
+        &mut db,
+        &filter,
+        &default_safety(),
+        Action::Cancel,
+        &targets,
+    )
+    .unwrap();
+    assert_eq!(out[0].outcome, OutcomeKind::Skipped, "{:?}", out[0]);
+    assert_eq!(out[0].skip, Some(SkipReason::Changed));
+    assert!(out[0].reason.as_deref().unwrap().contains("another query"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(query_start(&mut su).is_some(), "the new query still runs");
+    su.execute("SELECT pg_cancel_backend($1)", &[&pid]).unwrap();
+    let _busy = runner.join().unwrap();
+}
+
+#[test]
+fn a_closed_stdout_does_not_change_what_is_done_nor_the_exit_code() {
+    use std::process::Stdio;
+    let c = cluster();
+    let role = app_role();
+    for (log, expected) in [(None, 0), (Some("/dev/full"), 1)] {
+        let tag = unique("closedout");
+        let mut w = Workload::new();
+        w.idle(c, 3, &role, "postgres", &tag).unwrap();
+        let before = server_pids(&tag, None);
+        let mut args = vec!["kill-idle", "--older-than", "0s", "--app", &tag, "--yes"];
+        if let Some(l) = log {
+            args.extend(["--log", l]);
+        }
+        let mut cmd = pgconn().args(&args).command();
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away at once, like `| head -0`.
+        drop(child.stdout.take());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(expected), "log {log:?}");
+        if expected == 0 {
+            wait_gone(&before);
+        } else {
+            std::thread::sleep(Duration::from_millis(200));
+            assert_eq!(server_pids(&tag, None), before, "nothing signalled");
+        }
+    }
 }

@@ -258,3 +258,111 @@ fn losing_its_own_session_mid_run_reports_and_logs_what_was_done() {
         pids_with(&lines_without_unknown, "session", None)
     );
 }
+
+/// A tmpfs of 16 KiB: a log on it fills up after a few batches (ENOSPC), like a full disk.
+struct TinyFs {
+    dir: tempfile::TempDir,
+}
+
+impl TinyFs {
+    fn mount() -> Option<TinyFs> {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIPPED: mounting a tmpfs needs root (CI runs the tests as root)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount -t tmpfs failed");
+        Some(TinyFs { dir })
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_log_that_fills_up_mid_run_stops_signalling_and_says_so() {
+    for json in [true, false] {
+        let Some(fs) = TinyFs::mount() else { return };
+        let app = unique("full");
+        let mut w = Workload::new();
+        w.idle(cluster(), 150, "worker", "postgres", &app).unwrap();
+        let all = pids_of(&app);
+        let log = fs.dir.path().join("kill.jsonl");
+        let mut cmd = pgconn().env_cluster(cluster()).args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &app,
+            "--batch-size",
+            "3",
+            "--yes",
+            "--log",
+        ]);
+        cmd = cmd.arg(&log);
+        if json {
+            cmd = cmd.arg("--json");
+        }
+        let out = cmd.run().assert_code(1);
+        assert!(
+            out.stderr.contains("could not write the audit log")
+                && out.stderr.contains("No space left on device")
+                && out.stderr.contains("the rest were not signalled"),
+            "{}",
+            out.stderr
+        );
+        let now = pids_of(&app);
+        if json {
+            let v = out.json();
+            assert_eq!(v["log_complete"], false);
+            let results: BTreeSet<i32> = v["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["pid"].as_i64().unwrap() as i32)
+                .collect();
+            assert!(
+                !results.is_empty() && results.len() < 150,
+                "{}",
+                results.len()
+            );
+            let terminated: BTreeSet<i32> = v["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["outcome"] == "terminated")
+                .map(|r| r["pid"].as_i64().unwrap() as i32)
+                .collect();
+            wait_gone(&terminated);
+            let now = pids_of(&app);
+            // Nothing beyond the batches reported was signalled.
+            let untouched: BTreeSet<i32> = all.difference(&results).copied().collect();
+            assert!(
+                untouched.is_subset(&now),
+                "sessions never reported were left alone"
+            );
+            assert_eq!(now, all.difference(&terminated).copied().collect());
+        } else {
+            assert!(out.stdout.contains("IS INCOMPLETE"), "{}", out.stdout);
+            assert!(!out.stdout.contains("(logged to"), "{}", out.stdout);
+            assert!(
+                now.len() > 100,
+                "it stopped after a few batches: {} left",
+                now.len()
+            );
+        }
+        drop(w);
+        drop(fs);
+    }
+}

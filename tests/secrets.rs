@@ -38,6 +38,11 @@ fn run(args: &[&str]) -> Output {
 fn check_paths(keyword: &str, conninfo: &str, dir: &Path) {
     let secret = secret_for(keyword);
     let tag = unique("secret");
+    // A session for kill-idle to act on, so that the log holds target and session lines too.
+    let mut victim = pgconn::sandbox::Workload::new();
+    victim
+        .idle(cluster(), 1, "postgres", "postgres", &tag)
+        .unwrap();
     let log = dir.join(format!("{keyword}.jsonl"));
     let targets = dir.join(format!("{keyword}.targets"));
     std::fs::write(&targets, format!("{conninfo}\n{conninfo}\n")).unwrap();
@@ -114,6 +119,7 @@ fn check_paths(keyword: &str, conninfo: &str, dir: &Path) {
                 "0s",
                 "--app",
                 &tag,
+                "--include-superusers",
                 "--yes",
                 "--log",
                 &log_arg,
@@ -148,6 +154,10 @@ fn check_paths(keyword: &str, conninfo: &str, dir: &Path) {
     assert!(
         !logged.contains("SeCrEt"),
         "{keyword}: the audit log: {logged}"
+    );
+    assert!(
+        logged.contains("\"event\":\"target\"") && logged.contains("\"terminated\""),
+        "{keyword}: the log holds the session's lines: {logged}"
     );
 }
 

@@ -399,7 +399,7 @@ fn format_of(args: &CheckArgs, out: &OutputArgs) -> Result<CheckFormat, String> 
 
 /// Print an UNKNOWN result for a failure before any target was judged; exit 3.
 fn unknown(format: CheckFormat, message: &str) -> Result<ExitCode> {
-    eprintln!("pgconn: error: {message}");
+    eprintln!("pgconn: error: {}", render::clean(message));
     let text = match format {
         CheckFormat::Nagios => Some(render::check::nagios_unknown(message)),
         CheckFormat::Json => Some(

@@ -38,11 +38,12 @@ fn report_failures<T>(outcomes: &[Outcome<T>]) -> ExitCode {
         if let Err(e) = &o.result {
             failed += 1;
             let msg = one_line(e);
-            if msg.contains(&o.target) {
-                eprintln!("pgconn: error: {msg}");
+            let line = if msg.contains(&o.target) {
+                msg
             } else {
-                eprintln!("pgconn: error: {}: {msg}", o.target);
-            }
+                format!("{}: {msg}", o.target)
+            };
+            eprintln!("pgconn: error: {}", render::clean(&line));
         }
     }
     if failed > 0 {
@@ -151,7 +152,10 @@ pub fn sessions(
         for o in &outcomes {
             if let Ok(r) = &o.result {
                 for w in &r.warnings {
-                    eprintln!("pgconn: warning: {}: {w}", o.target);
+                    eprintln!(
+                        "pgconn: warning: {}",
+                        render::clean(&format!("{}: {w}", o.target))
+                    );
                 }
             }
         }

@@ -204,6 +204,13 @@ pub fn out(text: &str) -> Result<()> {
     out_raw(&terminal_safe(text))
 }
 
+/// Whether an error is a closed stdout (EPIPE): the reader went away.
+pub fn is_closed_stdout(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
 /// Write machine-readable text (Prometheus, plugin output, JSON, completion scripts) to stdout unchanged.
 pub fn out_raw(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();

@@ -28,7 +28,10 @@ adv AS (
                WHEN coalesce(c.usename::text, '') LIKE ANY ($16) THEN 'protect_user'
                WHEN c.pid = ANY ($17) AND NOT $18 THEN 'pooler'
                -- PostgreSQL shows other sessions' channels nowhere: a listener is known by its last statement
-               WHEN NOT $19 AND c.query ~* E'(^|;)\\s*listen\\M' THEN 'listener'
+               -- (LISTEN at the start of a statement, after any comments)
+               WHEN NOT $19 AND c.query
+                   ~* E'(^|;)\\s*((/\\*([^*]|\\*+[^*/])*\\*+/|--[^\\n]*(\\n|$))\\s*)*listen\\M'
+                   THEN 'listener'
                WHEN adv.pid IS NOT NULL THEN 'advisory_lock'
                WHEN tmp.pid IS NOT NULL THEN 'temp_tables'
            END AS protection

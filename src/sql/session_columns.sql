@@ -8,6 +8,7 @@
        m.state,
        m.visible,
        m.backend_start,
+       m.query_start,
        date_part('epoch', now() - m.backend_start) AS connected_seconds,
        date_part('epoch', now() - m.state_change) AS state_seconds,
        date_part('epoch', now() - m.xact_start) AS xact_seconds,

@@ -1,13 +1,13 @@
 -- signalling the previewed sessions (named by pid + backend_start, re-checked in this statement)
 -- Each must still match, not be protected, and --keep must still leave its sessions.
--- $23 pids and $24 backend_starts of this batch, $25 try sessions the catalogs say this role may not
+-- $23 pids, $24 backend_starts and $28 query_starts (for a cancel) of this batch, $25 try sessions the catalogs say this role may not
 -- signal (one at a time, to learn the server's answer), $26 --keep (NULL: none), $27 the other targets of
 -- this run that are or may be signalled (they do not count as staying for --keep).
 WITH c AS (
 /*CLIENT_BACKENDS*/
 ), /*PROTECTION*/,
 t AS (
-    SELECT * FROM unnest($23::int[], $24::text[]) AS t(pid, backend_start)
+    SELECT * FROM unnest($23::int[], $24::text[], $28::text[]) AS t(pid, backend_start, query_start)
 ), m AS (
     -- Every check is NULL-safe (coalesce to false): a session this role cannot see (NULL state and
     -- backend_start) never passes for one it was shown.
@@ -22,7 +22,10 @@ t AS (
                OR (NOT p.superuser AND (p.own_role OR pg_has_role(current_user, 'pg_signal_backend', 'USAGE')))
            ), false) AS allowed,
            p.datid, p.usesysid, coalesce(p.application_name, '') AS application,
-           p.state, p.state_change, p.query_start
+           p.state, p.state_change, p.query_start,
+           -- a cancel stops the query that was shown, not the next one the session runs
+           coalesce(to_char(p.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') = t.query_start, false)
+               AS same_query
       FROM t
       LEFT JOIN p ON p.pid = t.pid
 ), s AS (
@@ -50,6 +53,7 @@ SELECT q.pid, q.state, q.protection,
            WHEN NOT q.present THEN 'gone'
            WHEN NOT q.same THEN 'replaced'
            WHEN NOT q.matches THEN 'changed'
+           WHEN $22 AND NOT q.same_query THEN 'other_query'
            WHEN q.protection IS NOT NULL THEN 'protected'
            WHEN $26::int IS NOT NULL AND q.keep_rank <= $26 - q.staying THEN 'kept'
            WHEN NOT q.allowed AND NOT $25 THEN 'predicted_denied'

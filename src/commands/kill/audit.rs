@@ -58,12 +58,26 @@ impl AuditLog {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
+        let existed = path.exists();
         let file = opts.open(path).with_context(|| {
             format!(
                 "cannot open the audit log {}; nothing was done",
                 path.display()
             )
         })?;
+        if !existed {
+            // A new file's name must survive a crash as its synced lines do.
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            File::open(dir).and_then(|d| sync(&d)).map_err(|e| {
+                anyhow!(
+                    "cannot sync the directory of the new audit log {} ({e}); nothing was done",
+                    path.display()
+                )
+            })?;
+        }
         let warning = {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
             file.metadata().ok().and_then(|m| {
@@ -390,11 +404,23 @@ fn literal_mask(chars: &[char], backslash_escapes: bool) -> Vec<bool> {
                 }
             }
             '/' if chars.get(i + 1) == Some(&'*') => {
+                // Block comments nest in PostgreSQL.
+                let mut depth = 1;
                 i += 2;
-                while i < n && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                    i += 1;
+                while i < n && depth > 0 {
+                    match (chars[i], chars.get(i + 1)) {
+                        ('/', Some('*')) => {
+                            depth += 1;
+                            i += 2;
+                        }
+                        ('*', Some('/')) => {
+                            depth -= 1;
+                            i += 2;
+                        }
+                        _ => i += 1,
+                    }
                 }
-                i = (i + 2).min(n);
+                i = i.min(n);
             }
             '"' => {
                 // A quoted identifier: a quote inside it starts no literal.
@@ -444,6 +470,10 @@ mod tests {
             "select 1 --…\nfrom t"
         );
         assert_eq!(mask_literals("select /* k */ 1"), "select /*…*/ 1");
+        assert_eq!(
+            mask_literals("select /* a /* b */ secret */ 1"),
+            "select /*…*/ 1"
+        );
         assert_eq!(
             mask_literals("select \"we'ird\" from t"),
             "select \"we'ird\" from t"

@@ -113,7 +113,10 @@ impl Protection {
             Protection::Pooler => {
                 Some("in session pooling each one carries a live client of the pooler")
             }
-            Protection::Listener => Some("a terminated listener silently misses NOTIFYs"),
+            Protection::Listener => Some(
+                "a terminated listener silently misses NOTIFYs (recognised by its last statement being \
+                 LISTEN: PostgreSQL shows no other session's channels)",
+            ),
             Protection::AdvisoryLock => {
                 Some("job queues, migration runners and leader elections lose their lock")
             }
@@ -402,6 +405,16 @@ pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
         .collect())
 }
 
+/// `Ok(true)` when written, `Ok(false)` when stdout is closed (a reader like `head` went away): what was
+/// done does not depend on whether it could be shown. Other write errors stay errors.
+fn tolerate_closed_stdout(written: Result<()>) -> Result<bool> {
+    match written {
+        Ok(()) => Ok(true),
+        Err(e) if render::is_closed_stdout(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The audit log as the batches see it: targets before each batch, outcomes after, and the signal check.
 struct Recorder<'a> {
     log: Option<&'a mut audit::AuditLog>,
@@ -446,8 +459,14 @@ fn execute(
         )?),
         None => None,
     };
-    let pooler_pids = match &safety.pgbouncer {
-        Some(ci) => crate::pgbouncer::snapshot(ci, db.show_sql())?.server_pids,
+    // PgBouncer's console stays open: its server connections are read for the plan and again before
+    // every batch.
+    let mut console = match &safety.pgbouncer {
+        Some(ci) => Some(crate::pgbouncer::Console::connect(ci, db.show_sql())?),
+        None => None,
+    };
+    let pooler_pids = match console.as_mut() {
+        Some(c) => c.server_pids()?,
         None => Vec::new(),
     };
     let mut report = plan::plan(db, &filter, safety, action, &pooler_pids)?;
@@ -456,11 +475,16 @@ fn execute(
     }
 
     let stop_early = !report.threshold_met || safety.dry_run || report.targets.is_empty();
+    // A closed stdout (`| head`) does not stop the run, nor change its exit code; but a person is never
+    // asked without seeing the plan: when it could not go to stdout (or stdout carries JSON), it goes
+    // to stderr, with the prompt.
+    let preview = render::kill::preview(&report, style);
+    let mut shown = false;
     if !style.json {
-        render::out(&render::kill::preview(&report, style))?;
-    } else if !stop_early && !safety.yes && ui::interactive() {
-        // stdout stays pure JSON, but a person is never asked without seeing the plan.
-        eprint!("{}", render::kill::preview(&report, style));
+        shown = tolerate_closed_stdout(render::out(&preview))?;
+    }
+    if !shown && !stop_early && !safety.yes && ui::interactive() {
+        eprint!("{}", render::terminal_safe(&preview));
     }
     if stop_early {
         if let Some(log) = log.as_mut() {
@@ -492,7 +516,8 @@ fn execute(
     // From here on a stop signal ends the run after the batch in flight, recorded.
     let interrupt = Interrupt::install()?;
     // Read before anything is written: a failure here leaves neither a signal nor a half-written plan.
-    report.before = Some(state_counts(db)?);
+    report.before =
+        Some(state_counts(db).map_err(|e| anyhow::anyhow!("{e}; nothing was signalled"))?);
     if let Some(log) = log.as_mut() {
         log.plan(&report, &filter)
             .map_err(|e| anyhow::anyhow!("{e:#}; nothing was signalled"))?;
@@ -503,8 +528,11 @@ fn execute(
             action,
             interrupt: &interrupt,
         };
-        let how = signal::Signalling::new(&filter, safety, action, pooler_pids);
-        signal::run(db, &how, &report.targets, &mut recorder)
+        let mut how = signal::Signalling::new(&filter, safety, action, pooler_pids);
+        if let Some(c) = console.as_mut() {
+            how.refresh_pooler = Some(Box::new(move || c.server_pids()));
+        }
+        signal::run(db, &mut how, &report.targets, &mut recorder)
     };
     report.acted = true;
     report.summary.count(&run.outcomes);
@@ -552,11 +580,12 @@ fn execute(
         ));
     }
 
-    if style.json {
-        render::json(&report)?;
+    let printed = if style.json {
+        render::json(&report)
     } else {
-        render::out(&render::kill::results(&report, style))?;
-    }
+        render::out(&render::kill::results(&report, style))
+    };
+    let output_error = tolerate_closed_stdout(printed).err();
     render::warnings(&report.warnings);
     if let Some(sig) = signal {
         eprintln!(
@@ -570,13 +599,25 @@ fn execute(
         }
     }
     if let Some(e) = failure {
-        return Err(e.context(format!(
-            "stopped after {} of {} sessions ({} terminated, {} cancelled); the rest were not signalled",
-            report.results.len(),
-            report.targets.len(),
-            report.summary.terminated,
-            report.summary.cancelled,
-        )));
+        let (done, all) = (report.results.len(), report.targets.len());
+        let what = if done < all {
+            format!(
+                "stopped after {done} of {all} sessions ({} terminated, {} cancelled); the rest were not \
+                 signalled",
+                report.summary.terminated, report.summary.cancelled,
+            )
+        } else {
+            format!(
+                "all {all} sessions were handled ({} terminated, {} cancelled), but",
+                report.summary.terminated, report.summary.cancelled,
+            )
+        };
+        return Err(e.context(what));
+    }
+    if let Some(e) = output_error {
+        return Err(e.context(
+            "the sessions were handled as reported in the log, but the results could not be written",
+        ));
     }
     let s = &report.summary;
     if s.denied + s.failed + s.unknown > 0 {

@@ -59,6 +59,11 @@ impl ProtectionParams {
         }
     }
 
+    /// PgBouncer's server connections as re-read before a batch.
+    pub fn set_pooler_pids(&mut self, pids: Vec<i32>) {
+        self.pooler_pids = pids;
+    }
+
     /// `$13..$22`, to follow the filter's `$1..$12`.
     pub fn refs(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
         vec![
@@ -190,18 +195,24 @@ pub fn plan(
     }
     let mut notes = Vec::new();
     if !safety.include_temp_holders && !targets.is_empty() {
-        if !temp_known && temp_relations > 0 {
-            notes.push(format!(
-                "{temp_relations} temporary table(s) exist in database \"{}\", but PostgreSQL {} does not tell \
-                 which sessions hold them, so they are not recognised and not protected (PostgreSQL 16+ \
-                 tells)",
-                db.facts.database,
-                db.facts.version.split_whitespace().next().unwrap_or("")
-            ));
-        } else if targets
+        let other_databases = targets
             .iter()
-            .any(|t| t.session.database.as_deref() != Some(db.facts.database.as_str()))
-        {
+            .any(|t| t.session.database.as_deref() != Some(db.facts.database.as_str()));
+        if !temp_known && (temp_relations > 0 || other_databases) {
+            notes.push(format!(
+                "sessions with temporary tables are not recognised: PostgreSQL {} does not tell which session \
+                 a temporary schema belongs to (PostgreSQL 16+ does){}",
+                db.facts.version.split_whitespace().next().unwrap_or(""),
+                if temp_relations > 0 {
+                    format!(
+                        "; {temp_relations} temporary table(s) exist in database \"{}\"",
+                        db.facts.database
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        } else if temp_known && other_databases {
             notes.push(format!(
                 "temporary tables are recognised only for sessions in database \"{}\", the one pgconn \
                  is connected to (-d another to check the others)",

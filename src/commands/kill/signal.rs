@@ -63,6 +63,8 @@ pub struct Signalling<'a> {
     pub keep: Option<usize>,
     pub batch_size: usize,
     pub wait: Duration,
+    /// Re-reads PgBouncer's server connections before each batch (`--pgbouncer`).
+    pub refresh_pooler: Option<Box<dyn FnMut() -> Result<Vec<i32>> + 'a>>,
 }
 
 impl<'a> Signalling<'a> {
@@ -79,6 +81,7 @@ impl<'a> Signalling<'a> {
             keep: safety.keep.filter(|k| *k > 0),
             batch_size: safety.batch_size.max(1),
             wait: safety.wait,
+            refresh_pooler: None,
         }
     }
 }
@@ -90,6 +93,8 @@ enum Verdict {
     Gone,
     Replaced,
     Changed,
+    /// A cancel whose session runs another query than the one shown.
+    OtherQuery,
     Protected(Protection),
     Kept,
     PredictedDenied,
@@ -103,6 +108,7 @@ impl Verdict {
             "gone" => Verdict::Gone,
             "replaced" => Verdict::Replaced,
             "changed" => Verdict::Changed,
+            "other_query" => Verdict::OtherQuery,
             "kept" => Verdict::Kept,
             "predicted_denied" => Verdict::PredictedDenied,
             "not_signalled" => Verdict::NotSignalled,
@@ -150,6 +156,10 @@ fn statement(
         .iter()
         .map(|t| t.session.backend_start.clone().unwrap_or_default())
         .collect();
+    let query_starts: Vec<Option<String>> = batch
+        .iter()
+        .map(|t| t.session.query_start.clone())
+        .collect();
     let keep: Option<i32> = how.keep.map(|k| i32::try_from(k).unwrap_or(i32::MAX));
     let not_staying: Vec<i32> = not_staying.to_vec();
     let mut params = fp.refs();
@@ -159,6 +169,7 @@ fn statement(
     params.push((&attempt_denied, Type::BOOL));
     params.push((&keep, Type::INT4));
     params.push((&not_staying, Type::INT4_ARRAY));
+    params.push((&query_starts, Type::TEXT_ARRAY));
     let rows = db.query(sql, &params)?;
     rows.iter()
         .map(|r| {
@@ -262,7 +273,7 @@ fn observe(
 /// Signal `targets` in batches of `how.batch_size`, telling `observer` about each batch.
 pub fn run(
     db: &mut Db,
-    how: &Signalling,
+    how: &mut Signalling,
     targets: &[Target],
     observer: &mut dyn BatchObserver,
 ) -> SignalRun {
@@ -283,6 +294,17 @@ pub fn run(
         if observer.stop_requested() {
             stopped = Some(Stop::Interrupted);
             break;
+        }
+        if let Some(refresh) = how.refresh_pooler.as_mut() {
+            match refresh() {
+                Ok(pids) => how.protection.set_pooler_pids(pids),
+                Err(e) => {
+                    stopped = Some(Stop::Server(e.context(
+                        "could not re-read PgBouncer's server connections before signalling",
+                    )));
+                    break;
+                }
+            }
         }
         let refs: Vec<&Target> = chunk.iter().collect();
         if let Err(e) = observer.before(i + 1, &refs) {
@@ -378,12 +400,19 @@ fn signal_batch(
         match statement(db, how, fp, &[t], true, not_staying) {
             Ok(mut rows) if !rows.is_empty() => {
                 let h = rows.remove(0);
-                if batch_failed && h.verdict == Verdict::Gone {
+                let maybe_hit = match how.action {
+                    Action::Terminate => h.verdict == Verdict::Gone,
+                    // A cancelled query leaves the session there, idle: it no longer qualifies.
+                    Action::Cancel => h.verdict != Verdict::Signalled,
+                };
+                if batch_failed && maybe_hit {
+                    // The failed batch statement signalled some sessions before it stopped: this one
+                    // may have been one of them.
                     outcomes.push(unknown(
                         t,
-                        "gone: the batch statement that failed (permission denied on another session) may \
-                         have terminated it",
-                        None,
+                        "the batch statement that failed (permission denied on another session) may have \
+                         signalled it already; it no longer qualifies now",
+                        h.state.clone(),
                     ));
                 } else {
                     handled.push((h, None));
@@ -560,6 +589,10 @@ fn outcome_of(
             "replaced: the pid now belongs to a different session (backend_start differs)".into(),
         ),
         Verdict::Changed => skipped(SkipReason::Changed, change_reason(t, &h)),
+        Verdict::OtherQuery => skipped(
+            SkipReason::Changed,
+            "runs another query than the one previewed: not cancelled".into(),
+        ),
         Verdict::Protected(p) => {
             let mut o = skipped(
                 SkipReason::Protected,
@@ -675,6 +708,6 @@ pub fn signal_targets_with(
     targets: &[Target],
     observer: &mut dyn BatchObserver,
 ) -> SignalRun {
-    let how = Signalling::new(filter, safety, action, Vec::new());
-    run(db, &how, targets, observer)
+    let mut how = Signalling::new(filter, safety, action, Vec::new());
+    run(db, &mut how, targets, observer)
 }

@@ -308,6 +308,10 @@ pub(super) fn beneath_auto_conf(
     cat: &Catalog,
     name: &str,
 ) -> Option<(String, String)> {
+    // A server command-line option (postgres -c) beats every configuration file.
+    if let Some(s) = cat.get(name).filter(|s| s.source == "command line") {
+        return Some((s.setting.clone(), "the server's command line".into()));
+    }
     let from_file = files
         .iter()
         .rev()
@@ -424,6 +428,16 @@ fn build_plan(
             };
             Some(quote::build(db, scope, &d.name, &op)?)
         };
+        if !unchanged
+            && *scope == Scope::System
+            && setting.is_some_and(|s| s.source == "command line")
+        {
+            warnings.push(format!(
+                "{} is set on the server's command line (postgres -c ...), which overrides \
+                 postgresql.auto.conf: this change will not take effect until that option is removed",
+                d.name
+            ));
+        }
         if !unchanged {
             if let (Some(input), Some(v), Some(m)) = (d.input.as_deref(), d.new.as_deref(), &meta) {
                 warnings.extend(bare_number_warning(&d.name, input, v, m));
