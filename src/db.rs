@@ -345,6 +345,19 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
                 )
             } else if lower.contains("password missing") {
                 format!("the server at {target} asks for a password for user \"{user}\" and none was given (use -W, PGPASSWORD or ~/.pgpass)")
+            } else if let Some(socket) = single_socket(spec) {
+                // As psql says it: which socket file, and what to check.
+                format!(
+                    "connection to server on socket \"{}\" failed: {detail}. Is the server running locally \
+                     and accepting connections on that socket?{}",
+                    crate::render::clean(&socket.display().to_string()),
+                    if spec.targets()[0].is_default() {
+                        " (no host was given: like psql, pgconn then uses only this socket directory; give \
+                         -h or PGHOST for another)"
+                    } else {
+                        ""
+                    }
+                )
             } else {
                 format!(
                     "could not connect to {target}: {detail}. Is the server running and accepting connections there?"
@@ -357,6 +370,14 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
         network,
         message: msg,
     })
+}
+
+/// The socket file when the spec names exactly one host and it is a Unix socket directory.
+fn single_socket(spec: &ConnSpec) -> Option<std::path::PathBuf> {
+    match spec.targets().as_slice() {
+        [t] if t.is_socket() => t.socket_path(),
+        _ => None,
+    }
 }
 
 /// Marker in the error chain: the failure happened while connecting (monitoring maps it to a state).

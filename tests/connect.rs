@@ -55,13 +55,20 @@ fn a_uri_or_conninfo_in_dash_d() {
         .assert_code(0)
         .json();
     assert_eq!(v["server"]["current_user"], "postgres");
-    // Flags win over the conninfo (documented precedence).
-    let out = pgconn()
+    // The conninfo's port wins over -p, as in psql.
+    pgconn()
         .no_cluster_env()
         .args(["status", "--json", "-d", &kv, "-p", "1"])
         .run()
+        .assert_code(0);
+    // -p fills what the conninfo leaves out.
+    let without_port = format!("host={sock} user=postgres dbname=postgres");
+    let out = pgconn()
+        .no_cluster_env()
+        .args(["status", "--json", "-d", &without_port, "-p", "1"])
+        .run()
         .assert_code(1);
-    assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
+    assert!(out.stderr.contains(".s.PGSQL.1"), "{}", out.stderr);
 }
 
 #[test]
@@ -394,4 +401,111 @@ fn an_unknown_database_is_named() {
         out.stderr
     );
     assert!(out.stderr.contains("-d postgres"), "{}", out.stderr);
+}
+
+/// The system's psql (the reference for every connection behaviour), with no PG* variables and an empty
+/// HOME, plus `env`. Returns (exit code, stdout, stderr).
+fn psql(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let psql = ["/usr/bin/psql"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .chain(
+            std::fs::read_dir("/usr/lib/postgresql")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path().join("bin/psql")),
+        )
+        .find(|p| p.exists())
+        .expect("psql is needed as the reference: apt-get install postgresql-client");
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(psql);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("HOME", home.path())
+        .args(args)
+        .envs(env.iter().copied());
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn a_dash_d_conninfo_wins_over_h_p_and_u_as_in_psql() {
+    let c = cluster();
+    let role = support::app_role();
+    let conninfo = format!(
+        "host={} port={} user={role} dbname=postgres",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let flags = [
+        "-U",
+        "postgres",
+        "-h",
+        "/nonexistent-dir",
+        "-p",
+        "1",
+        "-d",
+        &conninfo,
+    ];
+    let mut args = flags.to_vec();
+    args.extend([
+        "-XAtc",
+        "select current_user || ',' || current_setting('port')",
+    ]);
+    let (code, out, err) = psql(&args, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        format!("{role},{}", c.port()),
+        "psql connects as the conninfo says"
+    );
+    let v = pgconn()
+        .no_cluster_env()
+        .args(flags)
+        .args(["status", "--json"])
+        .json();
+    assert_eq!(
+        v["server"]["current_user"],
+        role.as_str(),
+        "and so does pgconn"
+    );
+    assert_eq!(
+        v["target"],
+        format!("{}:{}/postgres", c.socket_dir().display(), c.port())
+    );
+}
+
+#[test]
+fn no_host_means_the_one_default_socket_directory_as_in_psql() {
+    // The shared cluster also listens on TCP 127.0.0.1 at this port: a TCP fallback would reach it.
+    let c = cluster();
+    let port = c.port().to_string();
+    let socket = format!("{}/.s.PGSQL.{port}", pgconn::conninfo::DEFAULT_SOCKET_DIR);
+    let env = [("PGPORT", port.as_str()), ("PGUSER", "postgres")];
+    let (code, _, err) = psql(&["-XAtc", "select 1"], &env);
+    assert_ne!(
+        code, 0,
+        "psql does not find the server without a host: {err}"
+    );
+    assert!(err.contains(&socket), "psql names the socket: {err}");
+    let mut cmd = pgconn().no_cluster_env();
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    let out = cmd.args(["status", "--json"]).run().assert_code(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "connection to server on socket \"{socket}\" failed"
+        )),
+        "{}",
+        out.stderr
+    );
 }

@@ -271,13 +271,17 @@ impl TinyFs {
             return None;
         }
         let dir = tempfile::tempdir().unwrap();
-        let ok = std::process::Command::new("mount")
+        let mounted = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
             .arg(dir.path())
             .status()
-            .unwrap()
-            .success();
-        assert!(ok, "mount -t tmpfs failed");
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            // A container without the right to mount; the library tests (tests/kill.rs, FailingLog)
+            // still cover the logic.
+            eprintln!("SKIPPED: could not mount a tmpfs here");
+            return None;
+        }
         Some(TinyFs { dir })
     }
 }

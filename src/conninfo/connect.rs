@@ -246,7 +246,6 @@ fn shuffle(v: &mut [usize]) {
 mod tests {
     use super::*;
     use crate::conninfo::{resolve, Environment, Overrides};
-    use std::path::PathBuf;
 
     fn env(vars: &[(&str, &str)]) -> Environment {
         Environment::new(
@@ -254,7 +253,7 @@ mod tests {
             None,
         )
         .with_os_user(Some("me".into()))
-        .with_socket_dirs(Vec::<PathBuf>::new())
+        .with_socket_dir("/nonexistent-pgconn-test")
     }
 
     #[test]

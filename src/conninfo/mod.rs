@@ -46,8 +46,14 @@ pub fn is_password_missing(err: &anyhow::Error) -> bool {
 }
 pub use tls::SslMode;
 
-/// Socket directories probed, in order, when no host is given.
-pub const DEFAULT_SOCKET_DIRS: [&str; 2] = ["/var/run/postgresql", "/tmp"];
+/// The socket directory used when no host is given, as libpq's compiled-in DEFAULT_PGSOCKET_DIR: Debian's,
+/// Ubuntu's and Red Hat's libpq use `/var/run/postgresql`, upstream's `/tmp`. Set another at build time
+/// with `PGCONN_DEFAULT_SOCKET_DIR=/tmp cargo build`. Only this one directory is tried, and no TCP after
+/// it, exactly as libpq does (`pg_config` does not report it, and is often absent).
+pub const DEFAULT_SOCKET_DIR: &str = match option_env!("PGCONN_DEFAULT_SOCKET_DIR") {
+    Some(d) => d,
+    None => "/var/run/postgresql",
+};
 /// The port used when none is given.
 pub const DEFAULT_PORT: u16 = 5432;
 /// The per-host connection timeout used when none is given.
@@ -83,7 +89,7 @@ pub struct Environment {
     vars: HashMap<String, String>,
     home: Option<PathBuf>,
     os_user: Option<String>,
-    socket_dirs: Vec<PathBuf>,
+    socket_dir: PathBuf,
 }
 
 impl fmt::Debug for Environment {
@@ -99,7 +105,7 @@ impl fmt::Debug for Environment {
             .field("pg_vars_set", &pg)
             .field("home", &self.home)
             .field("os_user", &self.os_user)
-            .field("socket_dirs", &self.socket_dirs)
+            .field("socket_dir", &self.socket_dir)
             .finish()
     }
 }
@@ -119,14 +125,14 @@ impl Environment {
     }
 
     /// An explicit environment (for tests and embedding). The OS user name is still the effective user's
-    /// (see [`Environment::with_os_user`]); the socket directories are [`DEFAULT_SOCKET_DIRS`] (see
-    /// [`Environment::with_socket_dirs`]).
+    /// (see [`Environment::with_os_user`]); the default socket directory is [`DEFAULT_SOCKET_DIR`] (see
+    /// [`Environment::with_socket_dir`]).
     pub fn new(vars: impl IntoIterator<Item = (String, String)>, home: Option<PathBuf>) -> Self {
         Environment {
             vars: vars.into_iter().collect(),
             home,
             os_user: effective_user().map(|u| u.name),
-            socket_dirs: DEFAULT_SOCKET_DIRS.iter().map(PathBuf::from).collect(),
+            socket_dir: PathBuf::from(DEFAULT_SOCKET_DIR),
         }
     }
 
@@ -136,9 +142,9 @@ impl Environment {
         self
     }
 
-    /// Replaces the socket directories probed when no host is given.
-    pub fn with_socket_dirs(mut self, dirs: impl IntoIterator<Item = PathBuf>) -> Self {
-        self.socket_dirs = dirs.into_iter().collect();
+    /// Replaces the socket directory used when no host is given.
+    pub fn with_socket_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.socket_dir = dir.into();
         self
     }
 
@@ -238,12 +244,10 @@ impl Target {
     /// The host name matched against the password file: `localhost` for the default host and for a
     /// default socket directory (libpq's rule for its compiled-in socket directory), else the host, else
     /// the address.
-    fn pgpass_host(&self, default_dirs: &[PathBuf]) -> String {
+    fn pgpass_host(&self, default_dir: &Path) -> String {
         match &self.host {
             _ if self.defaulted => "localhost".to_string(),
-            Some(h) if self.socket && default_dirs.iter().any(|d| Path::new(h) == d) => {
-                "localhost".to_string()
-            }
+            Some(h) if self.socket && Path::new(h) == default_dir => "localhost".to_string(),
             Some(h) => h.clone(),
             None => self.hostaddr.map(|a| a.to_string()).unwrap_or_default(),
         }
@@ -342,21 +346,15 @@ pub fn resolve(o: &Overrides, env: &Environment) -> Result<ConnSpec> {
 fn resolve_unredacted(o: &Overrides, env: &Environment) -> Result<ConnSpec> {
     let mut p = Params::new();
 
-    // 2. A conninfo string or URI given as the database name.
-    let mut plain_dbname = None;
-    if let Some(d) = o.dbname.as_deref().filter(|d| !d.is_empty()) {
-        if parse::is_conninfo(d) {
-            let pairs =
-                parse::parse(d).context("invalid connection string given as database name")?;
-            for (k, v) in pairs {
-                p.insert(k, v);
-            }
-        } else {
-            plain_dbname = Some(d);
-        }
-    }
-
     // 1. Flags.
+    let conninfo = o
+        .dbname
+        .as_deref()
+        .filter(|d| !d.is_empty() && parse::is_conninfo(d));
+    let plain_dbname = o
+        .dbname
+        .as_deref()
+        .filter(|d| !d.is_empty() && conninfo.is_none());
     let flags = [
         ("host", o.host.as_deref()),
         ("port", o.port.as_deref()),
@@ -369,6 +367,16 @@ fn resolve_unredacted(o: &Overrides, env: &Environment) -> Result<ConnSpec> {
             p.insert(k, v.to_string());
         }
     }
+
+    // 2. A conninfo string or URI given as the database name: its values win over -h, -p and -U, as in
+    //    psql (which passes those before the expanded dbname to PQconnectdbParams).
+    if let Some(d) = conninfo {
+        let pairs = parse::parse(d).context("invalid connection string given as database name")?;
+        for (k, v) in pairs {
+            p.insert(k, v);
+        }
+    }
+    // --connect-timeout is pgconn's own option (psql has none): given, it wins.
     if let Some(t) = o.connect_timeout {
         p.insert("connect_timeout", t.as_secs().to_string());
     }
@@ -638,7 +646,7 @@ fn finish(mut p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
         if let Some(path) = &passfile {
             if let Some(file) = pgpass::PassFile::load(path, &mut warnings) {
                 for h in &mut hosts {
-                    let host = h.target.pgpass_host(&env.socket_dirs);
+                    let host = h.target.pgpass_host(&env.socket_dir);
                     let port = h.target.port.to_string();
                     h.pgpass = file.find(&host, &port, &dbname, &user).map(str::to_string);
                 }
@@ -782,27 +790,15 @@ fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Target>> {
     Ok(targets)
 }
 
-/// No host given: the first socket directory holding `.s.PGSQL.<port>`, else TCP to `localhost`.
+/// No host given: the default socket directory, whether or not the socket is there (libpq then fails
+/// naming the socket; it never falls back to TCP).
 fn default_target(env: &Environment, port: u16) -> Target {
-    let socket_dir = env
-        .socket_dirs
-        .iter()
-        .find(|d| d.join(format!(".s.PGSQL.{port}")).exists());
-    match socket_dir {
-        Some(dir) => Target {
-            host: Some(dir.display().to_string()),
-            hostaddr: None,
-            port,
-            socket: true,
-            defaulted: true,
-        },
-        None => Target {
-            host: Some("localhost".to_string()),
-            hostaddr: None,
-            port,
-            socket: false,
-            defaulted: true,
-        },
+    Target {
+        host: Some(env.socket_dir.display().to_string()),
+        hostaddr: None,
+        port,
+        socket: true,
+        defaulted: true,
     }
 }
 

@@ -32,10 +32,7 @@ impl Fixture {
     fn env(&self) -> Environment {
         Environment::new(self.vars.clone(), Some(self.home.path().to_path_buf()))
             .with_os_user(Some("osuser".into()))
-            .with_socket_dirs(vec![
-                self.sockets.path().join("run"),
-                self.sockets.path().join("tmp"),
-            ])
+            .with_socket_dir(self.sockets.path().join("run"))
     }
 
     fn write_home(&self, name: &str, text: &str, mode: u32) -> PathBuf {
@@ -70,10 +67,12 @@ fn err_of(r: Result<ConnSpec>) -> String {
 #[test]
 fn defaults_without_anything() {
     let f = Fixture::new();
+    let run = f.sockets.path().join("run");
     let s = f.spec(&Overrides::default());
     assert_eq!(s.user(), "osuser");
     assert_eq!(s.dbname(), "osuser");
-    assert_eq!(s.get("host"), Some("localhost"));
+    // libpq's one compiled-in socket directory, whether or not a server is there.
+    assert_eq!(s.get("host"), Some(run.to_str().unwrap()));
     assert_eq!(s.get("port"), Some("5432"));
     assert_eq!(s.get("sslmode"), Some("prefer"));
     assert_eq!(s.get("connect_timeout"), Some("10"));
@@ -81,40 +80,30 @@ fn defaults_without_anything() {
     assert_eq!(s.application_name(), "pgconn");
     assert!(!s.has_password());
     assert!(s.warnings().is_empty());
-    assert_eq!(s.target_label(), "localhost:5432/osuser");
+    assert_eq!(s.target_label(), format!("{}:5432/osuser", run.display()));
     let t = s.targets();
-    assert!(t[0].is_default() && !t[0].is_socket());
+    assert!(t[0].is_default() && t[0].is_socket());
+    assert_eq!(t[0].socket_path(), Some(run.join(".s.PGSQL.5432")));
 }
 
 #[test]
-fn default_socket_discovery_takes_the_first_dir_with_the_socket() {
+fn no_host_means_the_one_default_socket_directory_never_tcp() {
     let f = Fixture::new();
     let run = f.sockets.path().join("run");
     let tmp = f.sockets.path().join("tmp");
-    std::fs::create_dir_all(&run).unwrap();
     std::fs::create_dir_all(&tmp).unwrap();
-    // Only /tmp-like dir has the socket for 5432.
-    std::fs::write(tmp.join(".s.PGSQL.5432"), "").unwrap();
-    let s = f.spec(&Overrides::default());
-    assert_eq!(s.get("host"), Some(tmp.to_str().unwrap()));
-    assert!(s.targets()[0].is_socket());
-    assert_eq!(
-        s.targets()[0].socket_path(),
-        Some(tmp.join(".s.PGSQL.5432"))
-    );
-    assert_eq!(s.target_label(), format!("{}:5432/osuser", tmp.display()));
-
-    // Both have it: the first wins.
-    std::fs::write(run.join(".s.PGSQL.5432"), "").unwrap();
-    let s = f.spec(&Overrides::default());
-    assert_eq!(s.get("host"), Some(run.to_str().unwrap()));
-
-    // The port decides which socket file is probed.
+    // A server's socket elsewhere (/tmp, as upstream's libpq would use) is not looked for.
+    std::fs::write(tmp.join(".s.PGSQL.6000"), "").unwrap();
     let s = f.spec(&Overrides {
         port: Some("6000".into()),
         ..Default::default()
     });
-    assert_eq!(s.get("host"), Some("localhost"));
+    assert_eq!(s.get("host"), Some(run.to_str().unwrap()));
+    assert!(s.targets()[0].is_socket());
+    assert_eq!(
+        s.targets()[0].socket_path(),
+        Some(run.join(".s.PGSQL.6000"))
+    );
 }
 
 #[test]
@@ -170,7 +159,8 @@ fn precedence_flags_conninfo_service_env_default() {
     assert_eq!(s.dbname(), "cidb");
     assert_eq!(s.user(), "svcuser");
 
-    // Flags beat the conninfo.
+    // The conninfo beats the flags (psql: `psql -U postgres -d "user=app ..."` connects as app); flags
+    // fill what it leaves out.
     let s = f.spec(&Overrides {
         host: Some("flaghost".into()),
         port: Some("4444".into()),
@@ -179,10 +169,21 @@ fn precedence_flags_conninfo_service_env_default() {
         service: None,
         connect_timeout: Some(Duration::from_secs(3)),
     });
+    assert_eq!(s.get("host"), Some("cihost"));
+    assert_eq!(s.get("port"), Some("3333"));
+    assert_eq!(s.user(), "ciuser");
+    assert_eq!(s.dbname(), "cidb");
+    let s = f.spec(&Overrides {
+        host: Some("flaghost".into()),
+        port: Some("4444".into()),
+        user: Some("flaguser".into()),
+        dbname: Some("dbname=cidb connect_timeout=7".into()),
+        service: None,
+        connect_timeout: Some(Duration::from_secs(3)),
+    });
     assert_eq!(s.get("host"), Some("flaghost"));
     assert_eq!(s.get("port"), Some("4444"));
     assert_eq!(s.user(), "flaguser");
-    assert_eq!(s.dbname(), "cidb");
     assert_eq!(s.connect_timeout(), Some(Duration::from_secs(3)));
     assert_eq!(s.get("connect_timeout"), Some("3"));
 }
@@ -222,7 +223,8 @@ fn empty_flags_are_ignored_but_empty_conninfo_values_block_lower_layers() {
     assert_eq!(s.get("host"), Some("envhost"));
     // host='' in the conninfo is set (to empty), so PGHOST is not read and the default applies.
     let s = f.spec(&d("host='' dbname=x"));
-    assert_eq!(s.get("host"), Some("localhost"));
+    let run = f.sockets.path().join("run");
+    assert_eq!(s.get("host"), Some(run.to_str().unwrap()));
 }
 
 #[test]
@@ -462,7 +464,7 @@ fn pgpass_socket_hosts_match_localhost() {
             .get_password()
             .map(|p| String::from_utf8_lossy(p).into_owned())
     };
-    // The discovered default socket.
+    // The default socket.
     assert_eq!(pw(&Overrides::default()), Some("pw-local".into()));
     // A default socket directory named explicitly.
     assert_eq!(
@@ -474,7 +476,7 @@ fn pgpass_socket_hosts_match_localhost() {
         pw(&d("host=/custom/dir dbname=x")),
         Some("pw-custom".into())
     );
-    // The localhost TCP fallback.
+    // TCP to localhost.
     assert_eq!(
         pw(&Overrides {
             port: Some("5432".into()),
@@ -535,7 +537,11 @@ fn multi_host_lists() {
     assert_eq!(s.get("port"), Some("6000,6000"));
     // Empty entries take the defaults.
     let s = f.spec(&d("host=a,,/sock port=1,,3"));
-    assert_eq!(s.target_label(), "a:1,localhost:5432,/sock:3/osuser");
+    let run = f.sockets.path().join("run");
+    assert_eq!(
+        s.target_label(),
+        format!("a:1,{}:5432,/sock:3/osuser", run.display())
+    );
     assert!(s.targets()[2].is_socket());
 }
 
