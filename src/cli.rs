@@ -1023,7 +1023,10 @@ pub fn parse_wait(s: &str) -> Result<Duration, String> {
 /// The clap command with psql's help convention applied to every subcommand: `-h` is the host, so help is
 /// `--help` or `-?`.
 pub fn command() -> clap::Command {
-    Cli::command().mut_subcommands(|s| s.disable_help_flag(true))
+    fn psql_help(cmd: clap::Command) -> clap::Command {
+        cmd.disable_help_flag(true).mut_subcommands(psql_help)
+    }
+    Cli::command().mut_subcommands(psql_help)
 }
 
 /// Parse the process arguments.

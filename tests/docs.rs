@@ -43,3 +43,38 @@ fn completions_command_prints_the_generated_script() {
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
     assert!(expected.contains("kill-idle") && expected.contains("--older-than"));
 }
+
+#[test]
+fn every_man_page_has_its_synopsis_exit_status_and_environment() {
+    let files = pgconn::commands::completions::generated_files().unwrap();
+    let page = |name: &str| -> String {
+        let (_, text) = files
+            .iter()
+            .find(|(f, _)| f == &format!("man/{name}.1"))
+            .unwrap_or_else(|| panic!("no man page {name}"));
+        String::from_utf8(text.clone()).unwrap()
+    };
+    for name in [
+        "pgconn",
+        "pgconn-status",
+        "pgconn-kill-idle",
+        "pgconn-tune",
+        "pgconn-tune-set",
+        "pgconn-tune-reset",
+        "pgconn-tune-undo",
+        "pgconn-tune-history",
+        "pgconn-tune-presets",
+        "pgconn-check",
+    ] {
+        let text = page(name);
+        assert!(text.contains(".SH \"EXIT STATUS\""), "{name}");
+        assert!(
+            text.contains(".SH \"ENVIRONMENT\"") && text.contains("PGHOST"),
+            "{name}"
+        );
+    }
+    assert!(page("pgconn-kill-idle").contains("\\fBpgconn kill\\-idle\\fR"));
+    assert!(page("pgconn-tune-set").contains("\\fBpgconn tune set\\fR"));
+    assert!(page("pgconn-check").contains("UNKNOWN"));
+    assert!(page("pgconn-kill").contains("143"));
+}
