@@ -57,6 +57,18 @@ pub fn state_key(state: &str) -> String {
     out.trim_end_matches('_').to_string()
 }
 
+/// Serialize a pg_stat_activity state as its one JSON spelling, the snake_case key (`idle in transaction`
+/// → `idle_in_transaction`), as state counts use it.
+pub fn serialize_state<S: serde::Serializer>(
+    state: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match state {
+        Some(st) => s.serialize_str(&state_key(st)),
+        None => s.serialize_none(),
+    }
+}
+
 /// One client session.
 #[derive(Debug, Clone, Serialize)]
 pub struct Session {
@@ -67,7 +79,9 @@ pub struct Session {
     /// Client address, `local` for a unix socket; None when not visible to this role.
     pub client: Option<String>,
     pub client_port: Option<i32>,
-    /// None when this role may not see the session's state (lacks pg_read_all_stats).
+    /// None when this role may not see the session's state (lacks pg_read_all_stats). Held as PostgreSQL
+    /// spells it; JSON has the snake_case key.
+    #[serde(serialize_with = "serialize_state")]
     pub state: Option<String>,
     pub backend_start: Option<String>,
     /// When the current (or last) query started; RFC 3339, as `backend_start`.

@@ -283,10 +283,19 @@ pub struct Thresholds {
 pub enum StateArg {
     Active,
     Idle,
-    #[value(name = "idle-in-transaction")]
+    #[value(
+        name = "idle-in-transaction",
+        alias = "idle_in_transaction",
+        alias = "idle in transaction"
+    )]
     IdleInTransaction,
-    #[value(name = "idle-in-transaction-aborted")]
+    #[value(
+        name = "idle-in-transaction-aborted",
+        alias = "idle_in_transaction_aborted",
+        alias = "idle in transaction (aborted)"
+    )]
     IdleInTransactionAborted,
+    #[value(alias = "fastpath_function_call", alias = "fastpath function call")]
     Fastpath,
     Disabled,
 }
@@ -483,9 +492,17 @@ pub fn parse_setting_pair(s: &str) -> Result<(String, String), String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
 pub enum IdleStateArg {
     Idle,
-    #[value(name = "idle-in-transaction")]
+    #[value(
+        name = "idle-in-transaction",
+        alias = "idle_in_transaction",
+        alias = "idle in transaction"
+    )]
     IdleInTransaction,
-    #[value(name = "idle-in-transaction-aborted")]
+    #[value(
+        name = "idle-in-transaction-aborted",
+        alias = "idle_in_transaction_aborted",
+        alias = "idle in transaction (aborted)"
+    )]
     IdleInTransactionAborted,
 }
 

@@ -270,7 +270,7 @@ fn pgbouncer_waiting_clients_and_its_server_connections_are_recognised() {
         .filter(|x| x["via_pgbouncer"] == true)
         .collect();
     assert_eq!(marked.len(), 1, "{s:#}");
-    assert_eq!(marked[0]["state"], "idle in transaction");
+    assert_eq!(marked[0]["state"], "idle_in_transaction");
 
     let a = pgconn()
         .args(["advise", "--json", "--pgbouncer", &console])

@@ -507,3 +507,75 @@ fn without_pg_read_all_stats_only_client_sessions_count_as_used() {
     assert_eq!(as_weak["capacity"]["used"], 3, "{as_weak}");
     assert_eq!(as_weak["not_visible"], 2);
 }
+
+/// Every string (key or value) in a JSON document.
+fn json_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| json_strings(x, out)),
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                out.push(k.clone());
+                json_strings(x, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn one_spelling_per_state_in_json_and_every_spelling_on_the_command_line() {
+    let c = cluster();
+    let tag = unique("spelling");
+    let mut w = Workload::new();
+    w.idle_in_transaction(c, 2, &support::app_role(), "postgres", &tag)
+        .unwrap();
+    let docs = [
+        pgconn().args(["sessions", "--app", &tag, "--json"]).json(),
+        pgconn()
+            .args(["status", "--app", &tag, "--by", "state", "--json"])
+            .json(),
+        pgconn()
+            .args(["kill", "--app", &tag, "--dry-run", "--json"])
+            .json(),
+    ];
+    for v in &docs {
+        let mut strings = Vec::new();
+        json_strings(v, &mut strings);
+        for bad in ["idle in transaction", "idle-in-transaction"] {
+            assert!(!strings.iter().any(|s| s == bad), "{bad:?} in {v:#}");
+        }
+        assert!(strings.iter().any(|s| s == "idle_in_transaction"), "{v:#}");
+    }
+    assert_eq!(docs[0]["sessions"][0]["state"], "idle_in_transaction");
+    assert_eq!(docs[1]["groups"][0]["state"], "idle_in_transaction");
+    assert_eq!(docs[1]["states"]["idle_in_transaction"], 2);
+    for spelling in [
+        "idle-in-transaction",
+        "idle_in_transaction",
+        "idle in transaction",
+    ] {
+        let v = pgconn()
+            .args(["sessions", "--app", &tag, "--state", spelling, "--json"])
+            .json();
+        assert_eq!(v["count"], 2, "--state {spelling:?}");
+        let v = pgconn()
+            .args([
+                "kill-idle",
+                "--older-than",
+                "0s",
+                "--app",
+                &tag,
+                "--state",
+                spelling,
+                "--dry-run",
+                "--json",
+            ])
+            .json();
+        assert_eq!(
+            v["targets"].as_array().unwrap().len(),
+            2,
+            "--state {spelling:?}"
+        );
+    }
+}

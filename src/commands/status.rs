@@ -311,7 +311,8 @@ fn key_value(s: &Bucket, k: GroupKey) -> Option<String> {
         GroupKey::User => s.user.clone(),
         GroupKey::Application => Some(s.application.clone()),
         GroupKey::Client => s.client.clone(),
-        GroupKey::State => s.state.clone(),
+        // The one JSON spelling of a state (as in `states`); tables show it with spaces.
+        GroupKey::State => s.state.as_deref().map(crate::activity::state_key),
     }
 }
 

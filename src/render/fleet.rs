@@ -99,15 +99,10 @@ pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> Str
         t.set_header(st.header(&header));
         for (target, _, g) in &groups {
             let mut row = vec![text_cell(target)];
-            row.extend(keys.iter().map(|k| {
-                text_cell(
-                    &g.key
-                        .get(k)
-                        .cloned()
-                        .flatten()
-                        .unwrap_or_else(|| "?".into()),
-                )
-            }));
+            row.extend(
+                keys.iter()
+                    .map(|k| text_cell(&crate::render::status::group_key_text(k, g))),
+            );
             let idle = g.states.get("idle").copied().unwrap_or(0);
             row.push(right(g.sessions));
             row.push(right(g.states.get("active").copied().unwrap_or(0)));

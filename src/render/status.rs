@@ -10,16 +10,17 @@ use crate::render::{age, clean, opt_age, text_cell, Level, Style};
 pub fn group_key_cells(group_by: &[&str], g: &crate::commands::status::Group) -> Vec<Cell> {
     group_by
         .iter()
-        .map(|k| {
-            text_cell(
-                &g.key
-                    .get(k)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or_else(|| "?".into()),
-            )
-        })
+        .map(|k| text_cell(&group_key_text(k, g)))
         .collect()
+}
+
+/// A group's value for key `k` as people read it (`?` where not visible; states with spaces).
+pub fn group_key_text(k: &str, g: &crate::commands::status::Group) -> String {
+    match g.key.get(k).cloned().flatten() {
+        None => "?".into(),
+        Some(v) if k == "state" => v.replace('_', " "),
+        Some(v) => v,
+    }
 }
 
 pub fn human(r: &StatusReport, st: &Style) -> String {

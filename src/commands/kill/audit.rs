@@ -175,7 +175,7 @@ impl AuditLog {
             "user": who.user,
             "application": who.application,
             "client": who.client,
-            "state": who.state,
+            "state": who.state.as_deref().map(crate::activity::state_key),
             "state_seconds": who.state_seconds,
         })
     }
@@ -235,7 +235,10 @@ impl AuditLog {
                     ("skip", json!(o.skip)),
                     ("protection", json!(o.protection)),
                     ("reason", json!(o.reason)),
-                    ("state_now", json!(o.state_now)),
+                    (
+                        "state_now",
+                        json!(o.state_now.as_deref().map(crate::activity::state_key)),
+                    ),
                     ("at", json!(o.at)),
                 ] {
                     l[k] = v;

@@ -142,6 +142,7 @@ pub struct LeftAlone {
     pub database: Option<String>,
     pub user: Option<String>,
     pub application: String,
+    #[serde(serialize_with = "activity::serialize_state")]
     pub state: Option<String>,
     pub protection: Protection,
 }
@@ -253,6 +254,7 @@ pub struct SessionOutcome {
     pub application: String,
     pub client: Option<String>,
     /// State and age when previewed.
+    #[serde(serialize_with = "activity::serialize_state")]
     pub state: Option<String>,
     pub state_seconds: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -264,6 +266,7 @@ pub struct SessionOutcome {
     pub protection: Option<Protection>,
     pub reason: Option<String>,
     /// State at the moment of action, or after the wait when still present.
+    #[serde(serialize_with = "activity::serialize_state")]
     pub state_now: Option<String>,
     /// When the signalling statement handled it (server clock).
     pub at: Option<String>,
