@@ -279,6 +279,23 @@ fn pgbouncer_waiting_clients_and_its_server_connections_are_recognised() {
         .json();
     let sat = finding(&a, "pgbouncer_pool_saturated").expect("saturated pool finding");
     assert!(sat["title"].as_str().unwrap().contains("waiting"));
+    // status and advise judge the pooler by one rule (the wait only grows between the two calls).
+    let rank = |s: &str| {
+        ["OK", "WARNING", "CRITICAL"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap()
+    };
+    let advised = rank(&sat["severity"].as_str().unwrap().to_uppercase());
+    let v = pgconn()
+        .args(["status", "--json", "--pgbouncer", &console])
+        .json();
+    let verdict = rank(v["verdict"]["status"].as_str().unwrap());
+    assert!(verdict >= advised && verdict >= 1, "{:#}", v["verdict"]);
+    assert!(v["verdict"]["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("client(s) waiting"));
     assert!(
         finding(&a, "pgbouncer_recommended").is_none(),
         "already behind a PgBouncer"

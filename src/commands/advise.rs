@@ -813,14 +813,10 @@ fn pgbouncer_recommendation(
 }
 
 fn pgbouncer_findings(b: &PgbouncerSnapshot, st: &StatusReport, out: &mut Vec<Finding>) {
-    for p in b
-        .pools
-        .iter()
-        .filter(|p| p.clients_waiting > 0 || p.max_wait_seconds > 0.0)
-    {
+    for p in b.pools.iter().filter(|p| p.level() != Level::Ok) {
         out.push(Finding {
             id: "pgbouncer_pool_saturated".into(),
-            severity: if p.max_wait_seconds >= 1.0 { Severity::Critical } else { Severity::Warning },
+            severity: if p.level() == Level::Critical { Severity::Critical } else { Severity::Warning },
             title: format!(
                 "PgBouncer pool {}/{}: {} client(s) waiting, longest {:.3}s",
                 p.database, p.user, p.clients_waiting, p.max_wait_seconds

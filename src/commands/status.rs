@@ -129,6 +129,20 @@ pub fn collect(db: &mut Db, args: &StatusArgs) -> Result<StatusReport> {
         .unwrap_or_default();
     let tally = count_on_server(db, &filter, args, &pgbouncer_pids, None)?;
     let mut report = build_from(&db.target_label(), &db.facts, &tally, args);
+    if let Some(b) = &bouncer {
+        // Clients queueing in the pooler are part of the verdict, by the rule advise uses too.
+        for p in b.pools.iter().filter(|p| p.level() != Level::Ok) {
+            if report.verdict.status == Level::Ok {
+                // The capacity line was only there for want of a reason.
+                report.verdict.reasons.clear();
+            }
+            report.verdict.status = report.verdict.status.max(p.level());
+            report.verdict.reasons.push(format!(
+                "PgBouncer pool {}/{}: {} client(s) waiting for a server connection, longest {:.3}s",
+                p.database, p.user, p.clients_waiting, p.max_wait_seconds
+            ));
+        }
+    }
     report.pgbouncer = bouncer;
     Ok(report)
 }
