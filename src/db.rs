@@ -49,6 +49,8 @@ pub struct Db {
     client: Client,
     show_sql: bool,
     spec: ConnSpec,
+    /// Which of the spec's hosts took the connection.
+    reached: usize,
     pub facts: ServerFacts,
 }
 
@@ -113,12 +115,12 @@ impl Db {
         let options = format!(
             "-c statement_timeout={OWN_STATEMENT_TIMEOUT} -c lock_timeout={OWN_LOCK_TIMEOUT}"
         );
-        let client = match spec.connect(Some(&options)) {
+        let (client, reached) = match spec.connect_reached(Some(&options)) {
             Ok(c) => c,
             Err(e) if ask && !spec.has_password() && wants_password(&e) => {
                 let pw = prompt_password(&spec)?;
                 spec.set_password(pw);
-                spec.connect(Some(&options))
+                spec.connect_reached(Some(&options))
                     .map_err(|e| explain_connect_error(e, &spec))?
             }
             Err(e) => return Err(explain_connect_error(e, &spec)),
@@ -127,6 +129,7 @@ impl Db {
             client,
             show_sql,
             spec,
+            reached,
             facts: ServerFacts {
                 version: String::new(),
                 version_num: 0,
@@ -166,9 +169,15 @@ impl Db {
         &self.spec
     }
 
-    /// `host:port/dbname` of this target; never a password.
+    /// `host:port/dbname` of the server reached (with several hosts, the one that took the connection);
+    /// never a password.
     pub fn target_label(&self) -> String {
-        self.spec.target_label()
+        self.spec.label_of(self.reached)
+    }
+
+    /// Host, port, database and user of the server reached (never a password).
+    pub fn identity(&self) -> conninfo::Identity {
+        self.spec.identity_of(self.reached)
     }
 
     fn echo(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) {

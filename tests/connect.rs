@@ -509,3 +509,75 @@ fn no_host_means_the_one_default_socket_directory_as_in_psql() {
         out.stderr
     );
 }
+
+#[test]
+fn with_several_hosts_every_label_names_the_server_reached() {
+    let c = cluster();
+    let tag = unique("multihost");
+    let mut w = Workload::new();
+    w.idle(c, 1, &support::app_role(), "postgres", &tag)
+        .unwrap();
+    let reached = format!("{}:{}/postgres", c.socket_dir().display(), c.port());
+    // The first host is not there; the second is the cluster.
+    let conninfo = format!(
+        "host=/nonexistent-pgconn,{} port=1,{} user=postgres dbname=postgres",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let v = pgconn()
+        .no_cluster_env()
+        .args(["-d", &conninfo, "status", "--json"])
+        .json();
+    assert_eq!(v["target"], reached.as_str());
+    let out = pgconn()
+        .no_cluster_env()
+        .args([
+            "-d",
+            &conninfo,
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--dry-run",
+        ])
+        .run()
+        .assert_code(0);
+    assert!(
+        out.stdout
+            .starts_with(&format!("1 sessions match on {reached}\n")),
+        "{}",
+        out.stdout
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kill.jsonl");
+    pgconn()
+        .no_cluster_env()
+        .args([
+            "-d",
+            &conninfo,
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--log",
+        ])
+        .arg(&log)
+        .run()
+        .assert_code(0);
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        first["server"]["host"],
+        c.socket_dir().display().to_string()
+    );
+    assert_eq!(first["server"]["port"], c.port().to_string());
+}

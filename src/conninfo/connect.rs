@@ -65,7 +65,11 @@ enum Tls {
     OpenSsl(MakeTlsConnector),
 }
 
-pub(super) fn connect(spec: &ConnSpec, extra_options: Option<&str>) -> Result<postgres::Client> {
+/// Connect to the first host that takes the connection; returns it with that host's index.
+pub(super) fn connect(
+    spec: &ConnSpec,
+    extra_options: Option<&str>,
+) -> Result<(postgres::Client, usize)> {
     let mut order: Vec<usize> = (0..spec.hosts.len()).collect();
     if spec.load_balance {
         shuffle(&mut order);
@@ -90,7 +94,7 @@ pub(super) fn connect(spec: &ConnSpec, extra_options: Option<&str>) -> Result<po
     for &attrs in passes {
         for &i in &order {
             match connect_host(spec, i, attrs, connector.as_ref(), extra_options) {
-                Ok(client) => return Ok(client),
+                Ok(client) => return Ok((client, i)),
                 Err(e) => failures.push(e),
             }
         }

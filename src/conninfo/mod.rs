@@ -1033,7 +1033,37 @@ impl ConnSpec {
     /// On failure the `postgres::Error` of the last attempt stays in the error chain: downcast with
     /// `err.downcast_ref::<postgres::Error>()` and read the SQLSTATE from `as_db_error()`.
     pub fn connect(&self, extra_options: Option<&str>) -> Result<postgres::Client> {
+        connect::connect(self, extra_options).map(|(client, _)| client)
+    }
+
+    /// [`ConnSpec::connect`], also telling which host (its index in [`ConnSpec::targets`]) took the
+    /// connection: with several hosts, labels must name the server actually reached.
+    pub fn connect_reached(
+        &self,
+        extra_options: Option<&str>,
+    ) -> Result<(postgres::Client, usize)> {
         connect::connect(self, extra_options)
+    }
+
+    /// The label of host `i` alone (`db2:5433/app`): the server reached, as psql's `\conninfo` names it.
+    pub fn label_of(&self, i: usize) -> String {
+        match self.hosts.get(i) {
+            Some(h) if self.hosts.len() > 1 => format!("{}/{}", h.target.label(), self.dbname),
+            _ => self.target_label(),
+        }
+    }
+
+    /// The identity of host `i` alone (host, port, database, user).
+    pub fn identity_of(&self, i: usize) -> Identity {
+        match self.hosts.get(i) {
+            Some(h) if self.hosts.len() > 1 => Identity {
+                host: h.target.display_host(),
+                port: h.target.port.to_string(),
+                dbname: self.dbname.clone(),
+                user: self.user.clone(),
+            },
+            _ => self.identity(),
+        }
     }
 }
 

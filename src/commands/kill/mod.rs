@@ -456,7 +456,7 @@ fn execute(
     let mut log = match &safety.log {
         Some(p) => Some(audit::AuditLog::open(
             p,
-            db.spec().identity(),
+            db.identity(),
             &db.facts.version,
             safety.log_queries,
         )?),

@@ -136,7 +136,7 @@ pub fn server_record(db: &mut Db) -> ServerRecord {
         .ok()
         .and_then(|rows| rows.first().map(|r| r.get::<_, Option<String>>(0)))
         .flatten();
-    let connection = serde_json::to_value(db.spec().identity())
+    let connection = serde_json::to_value(db.identity())
         .map(history::scrub)
         .unwrap_or(serde_json::Value::Null);
     ServerRecord {
