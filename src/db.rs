@@ -33,6 +33,8 @@ pub struct ServerFacts {
     pub is_superuser: bool,
     pub can_read_all_stats: bool,
     pub can_signal_backend: bool,
+    /// pg_file_settings is readable (superusers, or a GRANT): the configuration files' values.
+    pub can_read_file_settings: bool,
 }
 
 impl ServerFacts {
@@ -142,6 +144,7 @@ impl Db {
                 is_superuser: false,
                 can_read_all_stats: false,
                 can_signal_backend: false,
+                can_read_file_settings: false,
             },
         };
         let row = db.query_one(include_str!("sql/facts.sql"), &[])?;
@@ -157,6 +160,7 @@ impl Db {
             is_superuser: row.get("is_superuser"),
             can_read_all_stats: row.get("read_all_stats"),
             can_signal_backend: row.get("signal_backend"),
+            can_read_file_settings: row.get("read_file_settings"),
         };
         Ok(db)
     }

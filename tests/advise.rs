@@ -427,3 +427,29 @@ fn suggested_commands_never_carry_a_password() {
     assert_eq!(args[0], "-d", "{cmd}");
     assert!(args[1].contains(&format!("port={}", c.port())), "{cmd}");
 }
+
+#[test]
+fn a_monitoring_role_gets_the_findings_and_is_told_what_it_could_not_read() {
+    let c = cluster();
+    let tag = unique("monitor");
+    support::superuser_client(c)
+        .batch_execute(&format!("CREATE ROLE {tag} LOGIN IN ROLE pg_monitor"))
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle_in_transaction(c, 1, &app_role(), "postgres", &tag)
+        .unwrap();
+    let out = pgconn()
+        .args(["-U", &tag, "advise", "--json"])
+        .run()
+        .assert_code(0);
+    let v = out.json();
+    assert!(!v["findings"].as_array().unwrap().is_empty(), "{v:#}");
+    let skipped = v["skipped"].to_string();
+    assert!(skipped.contains("pg_file_settings"), "{v:#}");
+    let text = pgconn()
+        .args(["-U", &tag, "advise"])
+        .run()
+        .assert_code(0)
+        .stdout;
+    assert!(text.contains("not read: "), "{text}");
+}

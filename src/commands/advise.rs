@@ -61,6 +61,8 @@ pub struct AdviseReport {
     pub capacity: status::Capacity,
     pub sessions: usize,
     pub findings: Vec<Finding>,
+    /// What this role could not read, and what the findings assume instead.
+    pub skipped: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pgbouncer: Option<PgbouncerSnapshot>,
 }
@@ -106,12 +108,30 @@ const TIMEOUTS: [&str; 4] = [
     "transaction_timeout",
 ];
 
-fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>)> {
+/// The timeouts' server-wide values and their database / role settings, and what could not be read.
+fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String>)> {
     let names: Vec<String> = TIMEOUTS.iter().map(|s| s.to_string()).collect();
-    let rows = db.query(
-        include_str!("../sql/advise_settings.sql"),
-        &[(&names, Type::TEXT_ARRAY)],
-    )?;
+    let sql = if db.facts.can_read_file_settings {
+        include_str!("../sql/advise_settings.sql")
+    } else {
+        include_str!("../sql/advise_settings_default.sql")
+    };
+    let rows = db.query(sql, &[(&names, Type::TEXT_ARRAY)])?;
+    let mut skipped = Vec::new();
+    let guessed: Vec<String> = rows
+        .iter()
+        .filter(|r| r.get::<_, bool>("guessed"))
+        .map(|r| r.get::<_, String>("name"))
+        .collect();
+    if !guessed.is_empty() {
+        skipped.push(format!(
+            "the server-wide value of {} is hidden from this session by a database or role setting, and \
+             role {} may not read pg_file_settings: the built-in default is assumed (a superuser, or \
+             GRANT SELECT ON pg_file_settings and EXECUTE ON FUNCTION pg_show_all_file_settings(), sees it)",
+            guessed.join(", "),
+            db.facts.current_user
+        ));
+    }
     let settings = rows
         .iter()
         .map(|r| Setting {
@@ -133,7 +153,7 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>)> {
             value: r.get("value"),
         })
         .collect();
-    Ok((settings, overrides))
+    Ok((settings, overrides, skipped))
 }
 
 /// Whether a timeout value means "off".
@@ -182,7 +202,14 @@ pub fn collect(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs) -> Result<Advise
         output: None,
     };
     let st = status::build(&db.target_label(), &db.facts, &snap, &status_args);
-    let (settings, overrides) = read_settings(db)?;
+    let (settings, overrides, mut skipped) = read_settings(db)?;
+    if !db.facts.can_read_all_stats {
+        skipped.push(format!(
+            "role {} cannot see other roles' sessions (no pg_read_all_stats): leaks and idle transactions of \
+             those roles cannot be found (GRANT pg_read_all_stats TO ...)",
+            db.facts.current_user
+        ));
+    }
     let prefix = command_prefix(conn);
     let mut findings = Vec::new();
     capacity_findings(&st, db, &prefix, &mut findings);
@@ -207,6 +234,7 @@ pub fn collect(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs) -> Result<Advise
         capacity: st.capacity.clone(),
         sessions: st.sessions,
         findings,
+        skipped,
         pgbouncer: bouncer,
     })
 }

@@ -31,6 +31,12 @@ pub fn human(r: &AdviseReport, st: &Style) -> String {
             clean(&b.target), b.clients_active, b.clients_waiting, b.servers_active, b.servers_idle, b.servers_used, b.max_wait_seconds
         ));
     }
+    for s in &r.skipped {
+        out.push_str(&format!("  ! not read: {}\n", clean(s)));
+    }
+    if !r.skipped.is_empty() {
+        out.push('\n');
+    }
     if r.findings.is_empty() {
         out.push_str("no findings: nothing to fix\n");
         return out;

@@ -9,4 +9,6 @@ SELECT current_setting('server_version_num')::int AS version_num,
        current_database()::text AS database,
        current_setting('is_superuser')::bool AS is_superuser,
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS read_all_stats,
-       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal_backend,
+       has_table_privilege('pg_file_settings', 'SELECT')
+           AND has_function_privilege('pg_show_all_file_settings()', 'EXECUTE') AS read_file_settings
