@@ -578,6 +578,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--idle-in-transaction-warning', '--idle-in-transaction-warning', [CompletionResultType]::ParameterName, 'WARNING when the oldest idle-in-transaction session is at least this old')
             [CompletionResult]::new('--idle-in-transaction-critical', '--idle-in-transaction-critical', [CompletionResultType]::ParameterName, 'CRITICAL when the oldest idle-in-transaction session is at least this old')
             [CompletionResult]::new('--unreachable', '--unreachable', [CompletionResultType]::ParameterName, 'The state of a target that cannot be reached')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Finish within this long, connecting and querying included, with the check''s own line (a target without an answer by then is unreachable); the default stays inside Nagios'' and NRPE''s 10 s')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Finish within this long, connecting and querying included, with the check''s own line (a target without an answer by then is unreachable); the default stays inside Nagios'' and NRPE''s 10 s')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format; --json is short for --format json')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the output to FILE atomically instead of stdout (see `status --output`)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')

@@ -553,6 +553,8 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --idle-in-transaction-warning 'WARNING when the oldest idle-in-transaction session is at least this old'
             cand --idle-in-transaction-critical 'CRITICAL when the oldest idle-in-transaction session is at least this old'
             cand --unreachable 'The state of a target that cannot be reached'
+            cand -t 'Finish within this long, connecting and querying included, with the check''s own line (a target without an answer by then is unreachable); the default stays inside Nagios'' and NRPE''s 10 s'
+            cand --timeout 'Finish within this long, connecting and querying included, with the check''s own line (a target without an answer by then is unreachable); the default stays inside Nagios'' and NRPE''s 10 s'
             cand --format 'Output format; --json is short for --format json'
             cand --output 'Write the output to FILE atomically instead of stdout (see `status --output`)'
             cand --db 'Only sessions connected to this database'

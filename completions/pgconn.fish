@@ -463,6 +463,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-in-transact
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-in-transaction-critical -d 'CRITICAL when the oldest idle-in-transaction session is at least this old' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l unreachable -d 'The state of a target that cannot be reached' -r -f -a "critical\t'Exit 2: the server is down as far as its clients are concerned'
 unknown\t'Exit 3: the check cannot tell (e.g. when a separate host check already alerts on outages)'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s t -l timeout -d 'Finish within this long, connecting and querying included, with the check\'s own line (a target without an answer by then is unreachable); the default stays inside Nagios\' and NRPE\'s 10 s' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l format -d 'Output format; --json is short for --format json' -r -f -a "nagios\t'One Nagios/Icinga plugin line with performance data (one more line per target with several)'
 json\t'JSON: the overall state and every target\'s state, measurements and thresholds'
 prometheus\t'Prometheus text format: the status gauges plus pgconn_check_status'"

@@ -746,7 +746,9 @@ least that old. The session filters narrow these counts; capacity is always the 
 
 A server that refuses the check's connection because it is full (SQLSTATE 53300) is CRITICAL. A target \
 that cannot be reached (connection refused, no answer within the timeout, starting up or shutting down) \
-is CRITICAL, or UNKNOWN with --unreachable unknown. Other connection failures (authentication, a \
+is CRITICAL, or UNKNOWN with --unreachable unknown. The whole check, connecting and querying every target \
+included, ends within -t/--timeout (default 9s, inside the 10 s Nagios and NRPE give a plugin), with its \
+own line. Other connection failures (authentication, a \
 missing database) and failing queries are UNKNOWN: the check itself is misconfigured. Usage errors are \
 UNKNOWN (exit 3) too.
 
@@ -914,6 +916,11 @@ pub struct CheckArgs {
     /// The state of a target that cannot be reached
     #[arg(long, value_enum, default_value_t = UnreachableState::Critical, value_name = "STATE")]
     pub unreachable: UnreachableState,
+
+    /// Finish within this long, connecting and querying included, with the check's own line (a target
+    /// without an answer by then is unreachable); the default stays inside Nagios' and NRPE's 10 s
+    #[arg(short = 't', long, default_value = "9s", value_name = "DURATION", value_parser = parse_target_timeout)]
+    pub timeout: Duration,
 
     /// Output format; --json is short for --format json
     #[arg(long, value_enum, value_name = "FORMAT")]

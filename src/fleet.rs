@@ -120,16 +120,17 @@ pub enum FailureKind {
     Invalid,
 }
 
-/// Marker in the error chain of a target that did not answer in time.
+/// Marker in the error chain of a target that did not answer in time: how long, and the option that set it.
 #[derive(Debug)]
-pub struct TargetTimeout(pub Duration);
+pub struct TargetTimeout(pub Duration, pub &'static str);
 
 impl std::fmt::Display for TargetTimeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "no result within {} (--target-timeout)",
-            humantime::format_duration(self.0)
+            "no result within {} ({})",
+            humantime::format_duration(self.0),
+            self.1
         )
     }
 }
@@ -236,6 +237,9 @@ pub struct RunOptions {
     pub show_sql: bool,
     /// -W: ask once for a password, used for every target.
     pub prompt: bool,
+    /// A bound on the whole run, from its start (check's --timeout): a target still running then, or not
+    /// started yet, is reported as timed out. A single target is bounded too (it runs on a thread).
+    pub overall: Option<Duration>,
 }
 
 impl RunOptions {
@@ -245,13 +249,14 @@ impl RunOptions {
             timeout: conn.target_timeout.unwrap_or(DEFAULT_TARGET_TIMEOUT),
             show_sql,
             prompt: conn.password_prompt,
+            overall: None,
         }
     }
 }
 
 /// With -W and several targets, ask once (before any thread starts) and use the answer for all.
 pub fn ask_password_once(targets: &mut [Target], opts: &mut RunOptions) -> Result<()> {
-    if !opts.prompt || targets.len() < 2 {
+    if !opts.prompt || (targets.len() < 2 && opts.overall.is_none()) {
         return Ok(());
     }
     let Some(first) = targets.iter().find_map(|t| t.spec.as_ref().ok()) else {
@@ -277,7 +282,7 @@ where
     T: Send + 'static,
     F: Fn(&mut Db) -> Result<T> + Send + Sync + 'static,
 {
-    if targets.len() == 1 {
+    if targets.len() == 1 && opts.overall.is_none() {
         let t = targets.remove(0);
         let result = t
             .spec
@@ -301,6 +306,13 @@ where
 
     let f = Arc::new(f);
     let n = targets.len();
+    let run_start = Instant::now();
+    let overall_end = opts.overall.map(|d| run_start + d);
+    // When a target must have answered: its own timeout from its start, and the run's bound.
+    let due = |start: Instant| match overall_end {
+        Some(end) => (start + opts.timeout).min(end),
+        None => start + opts.timeout,
+    };
     let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
     let mut results: Vec<Option<Result<T>>> = (0..n).map(|_| None).collect();
     let mut started: Vec<Option<Instant>> = vec![None; n];
@@ -309,6 +321,9 @@ where
     let (mut running, mut done) = (0usize, 0usize);
     while done < n {
         while running < opts.jobs {
+            if overall_end.is_some_and(|end| Instant::now() >= end) {
+                break;
+            }
             let Some((i, t)) = pending.next() else { break };
             let spec = match t.spec {
                 Ok(spec) => spec,
@@ -340,9 +355,26 @@ where
             break;
         }
         let now = Instant::now();
+        if overall_end.is_some_and(|end| now >= end) {
+            // The run's bound is reached: whatever has not answered, or not started, times out.
+            let bound = opts.overall.unwrap_or(opts.timeout);
+            for i in 0..n {
+                if results[i].is_none() {
+                    let what = if started[i].is_some() {
+                        "gave up"
+                    } else {
+                        "not checked in time"
+                    };
+                    results[i] = Some(Err(anyhow::Error::new(TargetTimeout(bound, "--timeout"))
+                        .context(format!("{}: {what}", labels[i]))));
+                }
+            }
+            break;
+        }
         let deadline = (0..n)
             .filter(|&i| results[i].is_none())
-            .filter_map(|i| started[i].map(|s| s + opts.timeout))
+            .filter_map(|i| started[i].map(due))
+            .chain(overall_end)
             .min()
             .unwrap_or(now + opts.timeout);
         match rx.recv_timeout(deadline.saturating_duration_since(now)) {
@@ -356,8 +388,13 @@ where
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let now = Instant::now();
                 for i in 0..n {
-                    if results[i].is_none() && started[i].is_some_and(|s| now >= s + opts.timeout) {
-                        results[i] = Some(Err(anyhow::Error::new(TargetTimeout(opts.timeout))
+                    if results[i].is_none() && started[i].is_some_and(|s| now >= due(s)) {
+                        let waited = now.saturating_duration_since(started[i].unwrap_or(now));
+                        let (limit, flag) = match opts.overall {
+                            Some(o) if waited + Duration::from_millis(50) >= o => (o, "--timeout"),
+                            _ => (opts.timeout, "--target-timeout"),
+                        };
+                        results[i] = Some(Err(anyhow::Error::new(TargetTimeout(limit, flag))
                             .context(format!("{}: gave up", labels[i]))));
                         running -= 1;
                         done += 1;
@@ -415,7 +452,8 @@ mod tests {
             message: "auth".into(),
         });
         assert_eq!(classify(&auth), FailureKind::Refused);
-        let slow = anyhow::Error::new(TargetTimeout(Duration::from_secs(3))).context("x: gave up");
+        let slow = anyhow::Error::new(TargetTimeout(Duration::from_secs(3), "--target-timeout"))
+            .context("x: gave up");
         assert_eq!(classify(&slow), FailureKind::Timeout);
         assert_eq!(classify(&anyhow!("syntax error")), FailureKind::Query);
     }

@@ -569,3 +569,71 @@ fn output_is_written_atomically_and_kept_when_a_run_fails() {
     let s = scrape(&out.stdout);
     assert_eq!(value(&s, "pgconn_up", &[]), Some(0.0));
 }
+
+/// A TCP port that accepts connections and then never says a word (a hung server or a black hole).
+fn hung_server() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().take(8) {
+            held.push(s);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(60));
+    });
+    (port, handle)
+}
+
+#[test]
+fn a_hung_server_is_answered_within_the_checks_own_timeout() {
+    let (port, _server) = hung_server();
+    let port = port.to_string();
+    let start = std::time::Instant::now();
+    let out = pgconn()
+        .no_cluster_env()
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "check",
+            "-t",
+            "2s",
+        ])
+        .run();
+    let took = start.elapsed();
+    assert_eq!(out.status, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.starts_with("PGCONN CRITICAL - "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("--timeout"), "{}", out.stdout);
+    // Bounded by -t, not by the 10 s connect timeout: well inside a plugin's time.
+    assert!(took < std::time::Duration::from_secs(8), "{took:?}");
+    let out = pgconn()
+        .no_cluster_env()
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "check",
+            "-t",
+            "1s",
+            "--unreachable",
+            "unknown",
+        ])
+        .run();
+    assert_eq!(out.status, 3, "{}", out.stdout);
+    // The default bound stays inside Nagios' and NRPE's 10 s.
+    let cli = pgconn::cli::parse_from(["pgconn", "check"]);
+    let pgconn::cli::Command::Check(a) = cli.command else {
+        panic!()
+    };
+    assert_eq!(a.timeout, std::time::Duration::from_secs(9));
+}

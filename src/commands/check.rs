@@ -434,11 +434,12 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> Result<ExitCo
     };
     let s = status_args(args);
     let idle_age = args.idle_age;
-    let outcomes: Vec<Outcome<Sample>> = fleet::run(
-        targets,
-        RunOptions::from_args(conn, out.show_sql),
-        move |db| sample(db, &s, idle_age),
-    );
+    let mut opts = RunOptions::from_args(conn, out.show_sql);
+    // Connecting and querying, one target or many, end within --timeout.
+    opts.overall = Some(args.timeout);
+    opts.timeout = opts.timeout.min(args.timeout);
+    let outcomes: Vec<Outcome<Sample>> =
+        fleet::run(targets, opts, move |db| sample(db, &s, idle_age));
     let judged: Vec<CheckTarget> = outcomes
         .into_iter()
         .map(|o| match o.result {
