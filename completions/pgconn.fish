@@ -31,7 +31,7 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -s d -l dbname -d 'Database 
 complete -c pgconn -n "__fish_pgconn_needs_command" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_needs_command" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -85,7 +85,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s d -l dbname -d 
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -119,7 +119,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s d -l dbname -
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -153,7 +153,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s d -l dbname -d 'Dat
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -191,7 +191,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s d -l dbname 
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -242,7 +242,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s d -l dbname -d 'D
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -271,7 +271,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -297,7 +297,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -320,7 +320,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -344,7 +344,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -366,7 +366,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -387,7 +387,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -404,7 +404,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -444,7 +444,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s d -l dbname -d 
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -483,7 +483,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s d -l dbname -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -522,7 +522,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s d -l dbname -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -543,7 +543,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s d -l dbname -d
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
@@ -560,7 +560,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s d -l dbnam
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l jobs -d 'Query up to N targets at once when there are several (default 8)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''

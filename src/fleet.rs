@@ -14,7 +14,7 @@ use crate::cli::ConnArgs;
 use crate::conninfo::{self, ConnSpec};
 use crate::db::{self, ConnectFailure, Db};
 
-pub const DEFAULT_JOBS: usize = 8;
+pub const DEFAULT_JOBS: usize = 32;
 pub const DEFAULT_TARGET_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One target of the command line: its label (`host:port/dbname`, never a password) and its resolved
@@ -318,12 +318,39 @@ where
     let mut started: Vec<Option<Instant>> = vec![None; n];
     let (tx, rx) = mpsc::channel::<(usize, Result<T>)>();
     let mut pending = targets.into_iter().enumerate();
+    // `running` counts every thread that may hold a connection, including attempts given up on: their
+    // sockets stay open until the attempt ends by itself (connect or statement timeout), so --jobs stays a
+    // real bound on simultaneous connections.
     let (mut running, mut done) = (0usize, 0usize);
+    let mut abandoned = vec![false; n];
+    // Since when the next target has been waiting for a free slot (attempts given up on hold them all).
+    let mut waiting_since: Option<Instant> = None;
     while done < n {
-        while running < opts.jobs {
-            if overall_end.is_some_and(|end| Instant::now() >= end) {
+        loop {
+            if pending.len() == 0 || overall_end.is_some_and(|end| Instant::now() >= end) {
                 break;
             }
+            if running + crate::conninfo::abandoned_attempts() >= opts.jobs {
+                // Every slot is taken. Attempts that never answer (a server that accepted and then says
+                // nothing) may never give theirs back: after --target-timeout of waiting, the targets
+                // not started fail rather than exceed --jobs.
+                let since = *waiting_since.get_or_insert_with(Instant::now);
+                if running == 0 && since.elapsed() >= opts.timeout {
+                    for (i, _) in pending.by_ref() {
+                        results[i] = Some(Err(anyhow::Error::new(TargetTimeout(
+                            opts.timeout,
+                            "--target-timeout",
+                        ))
+                        .context(format!(
+                            "{}: not started: all --jobs {} connections are held by attempts that got no answer",
+                            labels[i], opts.jobs
+                        ))));
+                        done += 1;
+                    }
+                }
+                break;
+            }
+            waiting_since = None;
             let Some((i, t)) = pending.next() else { break };
             let spec = match t.spec {
                 Ok(spec) => spec,
@@ -371,18 +398,25 @@ where
             }
             break;
         }
+        // While connection attempts given up on hold slots, look again soon: they end by themselves.
+        let recheck = (crate::conninfo::abandoned_attempts() > 0 && pending.len() > 0)
+            .then(|| now + Duration::from_millis(50));
         let deadline = (0..n)
             .filter(|&i| results[i].is_none())
             .filter_map(|i| started[i].map(due))
             .chain(overall_end)
+            .chain(recheck)
             .min()
             .unwrap_or(now + opts.timeout);
         match rx.recv_timeout(deadline.saturating_duration_since(now)) {
             Ok((i, r)) => {
+                running -= 1;
                 if results[i].is_none() {
                     results[i] = Some(r);
-                    running -= 1;
                     done += 1;
+                } else if abandoned[i] {
+                    // A late answer of an attempt given up on: its slot is free now.
+                    abandoned[i] = false;
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -396,7 +430,7 @@ where
                         };
                         results[i] = Some(Err(anyhow::Error::new(TargetTimeout(limit, flag))
                             .context(format!("{}: gave up", labels[i]))));
-                        running -= 1;
+                        abandoned[i] = true;
                         done += 1;
                     }
                 }

@@ -421,3 +421,76 @@ fn one_target_keeps_the_one_target_output() {
         .json();
     assert!(v.is_object());
 }
+
+/// A TCP port that accepts connections and never answers, counting how many are open at once.
+struct BlackHole {
+    port: u16,
+    peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn black_hole() -> BlackHole {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let open = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (o, p) = (open.clone(), peak.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let now = o.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            let o = o.clone();
+            // Read (and ignore) until the client closes its end.
+            std::thread::spawn(move || {
+                let mut s = stream;
+                let mut buf = [0u8; 512];
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+                o.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    });
+    BlackHole { port, peak }
+}
+
+#[test]
+fn jobs_bounds_open_connections_also_after_targets_time_out() {
+    let hole = black_hole();
+    let targets: Vec<String> = (0..6)
+        .map(|i| {
+            format!(
+                "host=127.0.0.1 port={} dbname=db{i} user=postgres",
+                hole.port
+            )
+        })
+        .collect();
+    let mut cmd = pgconn().no_cluster_env().args([
+        "--jobs",
+        "2",
+        "--target-timeout",
+        "300ms",
+        "--connect-timeout",
+        "2s",
+        "status",
+        "--json",
+    ]);
+    for t in &targets {
+        cmd = cmd.args(["-d", t]);
+    }
+    let out = cmd.run().assert_code(1);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 6);
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["ok"] == false && t["error_kind"] == "timeout"));
+    // Targets given up on after 300 ms keep their sockets until the 2 s connect timeout: never more
+    // than --jobs open at once.
+    assert_eq!(
+        hole.peak.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "at most --jobs connections were open at once"
+    );
+}

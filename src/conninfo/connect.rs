@@ -1,6 +1,7 @@
 //! Connecting: one host at a time, libpq's sslmode fallbacks, a deadline for the whole attempt.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
@@ -191,8 +192,23 @@ fn with_earlier(last: AttemptError, how: (&str, &str), earlier: AttemptError) ->
     AttemptError::Internal(last.into_anyhow().context(context))
 }
 
+/// Connection attempts given up on at their deadline whose threads still run: each may hold an open socket
+/// (a server that accepted and never answers holds it forever). Counted so that a bound on simultaneous
+/// connections (--jobs) counts them too.
+static ABANDONED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many connection attempts this process gave up on still hold their socket.
+pub fn abandoned_attempts() -> usize {
+    ABANDONED.load(Ordering::SeqCst)
+}
+
+const RUNNING: u8 = 0;
+const FINISHED: u8 = 1;
+const GIVEN_UP: u8 = 2;
+
 /// One connection attempt. With a timeout, it runs on its own thread and is abandoned at the deadline
-/// (the thread ends when the socket-level timeout or the server does).
+/// (the thread ends when the socket-level timeout or the server does; [`abandoned_attempts`] counts it
+/// until then).
 fn attempt(
     config: &postgres::Config,
     ssl_mode: PgSslMode,
@@ -209,16 +225,39 @@ fn attempt(
         return run().map_err(AttemptError::Pg);
     };
     let (tx, rx) = mpsc::channel();
+    let state = Arc::new(AtomicU8::new(RUNNING));
+    let thread_state = Arc::clone(&state);
     std::thread::Builder::new()
         .name("pgconn-connect".to_string())
         .spawn(move || {
-            // The receiver is gone after a timeout; the client is then dropped, closing the connection.
-            let _ = tx.send(run());
+            let result = run();
+            // Given up on: the client (if any) is dropped here, closing the connection at last.
+            if thread_state
+                .compare_exchange(RUNNING, FINISHED, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+            {
+                ABANDONED.fetch_sub(1, Ordering::SeqCst);
+                return;
+            }
+            let _ = tx.send(result);
         })
         .map_err(|e| AttemptError::Internal(anyhow!(e).context("could not start a thread")))?;
     match rx.recv_timeout(timeout) {
         Ok(result) => result.map_err(AttemptError::Pg),
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(AttemptError::Timeout),
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            if state
+                .compare_exchange(RUNNING, GIVEN_UP, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                ABANDONED.fetch_add(1, Ordering::SeqCst);
+                return Err(AttemptError::Timeout);
+            }
+            // It finished just now: its result is on the way.
+            match rx.recv() {
+                Ok(result) => result.map_err(AttemptError::Pg),
+                Err(_) => Err(AttemptError::Timeout),
+            }
+        }
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(AttemptError::Internal(anyhow!(
             "the connection attempt ended unexpectedly"
         ))),

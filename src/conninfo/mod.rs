@@ -44,6 +44,11 @@ pub use redact::{redact, REDACTED};
 pub fn is_password_missing(err: &anyhow::Error) -> bool {
     connect::is_password_missing(err)
 }
+
+/// Connection attempts this process gave up on (their timeout passed) that still hold a socket.
+pub fn abandoned_attempts() -> usize {
+    connect::abandoned_attempts()
+}
 pub use tls::SslMode;
 
 /// The socket directory used when no host is given, as libpq's compiled-in DEFAULT_PGSOCKET_DIR: Debian's,
