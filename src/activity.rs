@@ -10,14 +10,16 @@ use serde::Serialize;
 use crate::cli::{FilterArgs, StateArg};
 use crate::db::Db;
 
-/// States PostgreSQL reports for client backends, in display order.
-pub const KNOWN_STATES: [&str; 6] = [
+/// States PostgreSQL reports for client backends, in display order. `starting` (PostgreSQL 18+): still
+/// authenticating, and holding a slot already.
+pub const KNOWN_STATES: [&str; 7] = [
     "active",
     "idle",
     "idle in transaction",
     "idle in transaction (aborted)",
     "fastpath function call",
     "disabled",
+    "starting",
 ];
 
 /// The states in which a session holds its connection without working.

@@ -321,3 +321,79 @@ fn alter_system_is_refused_where_allow_alter_system_is_off() {
         assert_eq!(auto_conf(), "1");
     }
 }
+
+/// A client that sends its startup message for `user` over TCP and then never answers the password
+/// request: on PostgreSQL 18+ its backend shows as `starting` until authentication_timeout.
+fn stuck_in_authentication(port: u16, user: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let params = format!("user\0{user}\0database\0postgres\0\0");
+    let mut msg = Vec::new();
+    msg.extend_from_slice(&((8 + params.len()) as i32).to_be_bytes());
+    msg.extend_from_slice(&196608i32.to_be_bytes());
+    msg.extend_from_slice(params.as_bytes());
+    s.write_all(&msg).unwrap();
+    let mut reply = [0u8; 1];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(reply[0], b'R', "the server asks for a password");
+    s
+}
+
+#[test]
+fn backends_still_authenticating_are_counted_and_shown_on_18() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 20,
+        tcp: true,
+        hba: vec!["host all stuck 127.0.0.1/32 scram-sha-256".into()],
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE ROLE stuck LOGIN PASSWORD 'not-given'")
+        .unwrap();
+    let _client = stuck_in_authentication(c.port(), "stuck");
+    let starting = |c: &Cluster| -> i64 {
+        c.psql("SELECT count(*) FROM pg_stat_activity WHERE state = 'starting'")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    if server_major() < 18 {
+        // Before 18 such a backend is not in pg_stat_activity at all.
+        assert_eq!(starting(&c), 0);
+        return;
+    }
+    assert!(wait_until(Duration::from_secs(5), || starting(&c) == 1));
+    let used: i64 = c
+        .psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let v = pgconn().env_cluster(&c).args(["status", "--json"]).json();
+    assert_eq!(v["states"]["starting"], 1, "{v:#}");
+    // The same slots used as the server counts (each count includes the asking session itself).
+    assert_eq!(v["capacity"]["used"], used);
+    let s = pgconn().env_cluster(&c).args(["sessions", "--json"]).json();
+    assert!(
+        s["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["state"] == "starting"),
+        "{s:#}"
+    );
+    let p = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--format", "prometheus"])
+        .run()
+        .assert_code(0)
+        .stdout;
+    assert!(p.contains("state=\"starting\"} 1"), "{p}");
+    let w = pgconn()
+        .env_cluster(&c)
+        .args(["watch", "--count", "1", "--interval", "100ms"])
+        .run()
+        .assert_code(0)
+        .stdout;
+    assert!(w.contains(" starting=1"), "{w}");
+}

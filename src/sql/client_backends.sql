@@ -1,4 +1,7 @@
--- client backends of pg_stat_activity with the facts every filter needs
+-- client backends of pg_stat_activity with the facts every filter needs: the one rule of which rows hold a client's slot
+    -- PostgreSQL 18 shows backends still authenticating (state `starting`, no role or database yet): they
+    -- are client backends and hold a slot. A role without pg_read_all_stats sees them as it sees the
+    -- server's own processes (every column hidden), so for it they cannot be told apart and are not counted.
     -- OFFSET 0 keeps the filter below out of the joins' planning: estimated at one row, the filtered
     -- backends would be joined to pg_database with a nested loop per session; planned for all backends,
     -- the small catalogs are hashed once.

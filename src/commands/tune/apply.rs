@@ -146,10 +146,10 @@ fn with_failure_recorded(path: &Path, id: &str, error: anyhow::Error) -> anyhow:
 /// After ALTER DATABASE / ROLE: how many sessions in the scope still run with the old values.
 fn after_scoped(db: &mut Db, scope: &Scope) -> Result<Outcome> {
     let (d, r) = (scope.database(), scope.role());
-    let row = db.query_one(
-        include_str!("../../sql/tune_sessions_before.sql"),
-        &[(&d, Type::TEXT), (&r, Type::TEXT)],
-    )?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        crate::activity::assemble(include_str!("../../sql/tune_sessions_before.sql"))
+    });
+    let row = db.query_one(&SQL, &[(&d, Type::TEXT), (&r, Type::TEXT)])?;
     let before: i64 = row.get("before");
     let hidden: i64 = row.get("not_visible");
     Ok(Outcome {
