@@ -50,7 +50,9 @@ fn capacity_thresholds_at_and_just_past_their_boundaries() {
     let used = &v["targets"][0]["measurements"][0];
     assert_eq!(used["name"], "used");
     assert_eq!(used["value"], 4.0, "3 sessions and the check itself: {v}");
-    assert_eq!(used["max"], 8.0);
+    // The ceiling of `used` is max_connections (sessions in the reserved slots count too); the thresholds
+    // are measured against the 8 slots ordinary roles can use.
+    assert_eq!(used["max"], setting(&c, "max_connections") as f64);
     assert_eq!(
         setting(&c, "max_connections") - setting(&c, "superuser_reserved_connections"),
         8
@@ -101,7 +103,9 @@ fn capacity_thresholds_at_and_just_past_their_boundaries() {
         .assert_code(0);
     let perf = out.stdout.split_once(" | ").unwrap().1;
     assert!(
-        perf.starts_with("used=4;6;7;0;8 slots_left=4;;;0;8 max_connections=10 "),
+        perf.starts_with(
+            "used=4;6;7;0;10 reserved_used=0;;;0;2 slots_left=4;;;0;8 max_connections=10 "
+        ),
         "{perf}"
     );
 }
@@ -275,16 +279,35 @@ fn a_full_server_is_critical() {
         .args(["check", "--unreachable", "unknown"])
         .assert_code(2);
 
-    // A superuser gets in through the reserved slot and sees 3 used of 2 usable, none left.
+    // A superuser gets in through the reserved slot: 2 of 2 ordinary slots used, and its own session in
+    // the reserved one; the performance data stays within its ceilings.
     let out = pgconn()
         .env_cluster(&c)
         .args(["check", "-w", "100%", "-c", "100%"])
         .assert_code(2);
     assert!(
-        out.stdout
-            .starts_with("PGCONN CRITICAL - 3 of 2 usable slots used (150%), 0 left"),
+        out.stdout.starts_with(
+            "PGCONN CRITICAL - 2 of 2 usable slots used, 0 left, and 1 more in the reserved slots (0 still free)"
+        ),
         "{}",
         out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(" used=3;2;2;0;3 reserved_used=1;;;0;1 "),
+        "{}",
+        out.stdout
+    );
+    let v = pgconn().env_cluster(&c).args(["status", "--json"]).json();
+    assert_eq!(v["capacity"]["in_reserved_slots"], 1);
+    assert_eq!(v["capacity"]["reserved_slots_left"], 0);
+    assert!(
+        v["verdict"]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("1 more session is in the slots reserved for superusers"),
+        "{:#}",
+        v["verdict"]
     );
 }
 

@@ -160,6 +160,17 @@ fn members_of_pg_use_reserved_connections_get_in_when_ordinary_roles_cannot() {
     assert_eq!(cap["usable_slots"], 3, "{cap}");
     assert_eq!(cap["used"], 4, "{cap}");
     assert_eq!(cap["slots_left"], 0, "{cap}");
+    // pgconn's own session sits in a reserved slot: said so, with the reserved slots still free.
+    assert_eq!(cap["in_reserved_slots"], 1, "{cap}");
+    assert_eq!(cap["reserved_slots_left"], 2, "{cap}");
+    assert!(
+        v["verdict"]["reasons"][0].as_str().unwrap().contains(
+            "1 more session is in the slots reserved for superusers and pg_use_reserved_connections \
+             members (2 of 3 still free)"
+        ),
+        "{:#}",
+        v["verdict"]
+    );
     assert_eq!(v["verdict"]["status"], "CRITICAL");
     assert_eq!(v["groups"][0]["application"], "hog");
 

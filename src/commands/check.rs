@@ -186,11 +186,18 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
     // (severity, text) of each part of the summary; parts that fired come first.
     let mut parts: Vec<(Level, String)> = Vec::new();
 
-    let cap = format!(
-        "{used} of {usable} usable slots used ({:.0}%), {} left",
-        pct(used, usable),
-        c.slots_left
-    );
+    let cap = if c.in_reserved_slots > 0 {
+        format!(
+            "{usable} of {usable} usable slots used, 0 left, and {} more in the reserved slots ({} still free)",
+            c.in_reserved_slots, c.reserved_slots_left
+        )
+    } else {
+        format!(
+            "{used} of {usable} usable slots used ({:.0}%), {} left",
+            pct(used, usable),
+            c.slots_left
+        )
+    };
     parts.push(if args.critical.reached(used, usable) {
         (
             Level::Critical,
@@ -253,8 +260,15 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
             warning: Some(args.warning.as_used(usable)),
             critical: Some(args.critical.as_used(usable)),
             min: Some(0.0),
-            max: Some(f64::from(usable)),
+            // Sessions in the reserved slots take used past the ordinary slots: the real ceiling is
+            // max_connections.
+            max: Some(f64::from(c.max_connections)),
             ..m("used", used as f64)
+        },
+        Measurement {
+            min: Some(0.0),
+            max: Some(f64::from(c.max_connections - usable)),
+            ..m("reserved_used", c.in_reserved_slots as f64)
         },
         Measurement {
             min: Some(0.0),

@@ -63,6 +63,11 @@ pub struct Capacity {
     /// Slots still free for ordinary roles (0 when the reserved slots are being used).
     pub slots_left: i64,
     pub used_percent: f64,
+    /// Sessions beyond the ordinary slots: they sit in the slots reserved for superusers (and, on 16+,
+    /// for members of pg_use_reserved_connections); pgconn's own session may be one of them.
+    pub in_reserved_slots: i64,
+    /// Reserved slots still free (superuser_reserved_connections + reserved_connections − those in use).
+    pub reserved_slots_left: i64,
     /// How the used share compares with --warn-used / --crit-used (OK, WARNING or CRITICAL); the verdict,
     /// the coloured percentage and advise's capacity finding all read it from here.
     #[serde(skip)]
@@ -545,7 +550,21 @@ pub fn build_from(
     // Verdict.
     let mut level = Level::Ok;
     let mut reasons = Vec::new();
-    let cap_text = format!("{used} of {usable} slots ordinary roles can use are taken ({used_percent:.0}%), {slots_left} left");
+    let reserved_total = i64::from(facts.max_connections - usable);
+    let in_reserved_slots = (used - i64::from(usable)).max(0);
+    let capacity = Capacity {
+        max_connections: facts.max_connections,
+        superuser_reserved_connections: facts.superuser_reserved_connections,
+        reserved_connections: facts.reserved_connections,
+        usable_slots: usable,
+        used,
+        slots_left,
+        used_percent: round1(used_percent),
+        in_reserved_slots,
+        reserved_slots_left: (reserved_total - in_reserved_slots).max(0),
+        level: Level::Ok,
+    };
+    let cap_text = capacity.describe();
     let capacity_level = if used_percent >= t.crit_used || slots_left == 0 {
         reasons.push(format!("{cap_text} (critical at {}%)", t.crit_used));
         Level::Critical
@@ -590,14 +609,8 @@ pub fn build_from(
             is_superuser: facts.is_superuser,
         },
         capacity: Capacity {
-            max_connections: facts.max_connections,
-            superuser_reserved_connections: facts.superuser_reserved_connections,
-            reserved_connections: facts.reserved_connections,
-            usable_slots: usable,
-            used,
-            slots_left,
-            used_percent: round1(used_percent),
             level: capacity_level,
+            ..capacity
         },
         sessions,
         states,
@@ -630,5 +643,35 @@ mod tests {
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
         assert!((percentile(&v, 0.95).unwrap() - 95.05).abs() < 1e-9);
+    }
+}
+
+impl Capacity {
+    /// "23 of 22 ordinary slots used, 0 left — 1 session is in the slots reserved for superusers and
+    /// pg_use_reserved_connections (4 of 5 still free)", or "10 of 97 ... (10%), 87 left".
+    pub fn describe(&self) -> String {
+        if self.in_reserved_slots > 0 {
+            let pools = if self.reserved_connections.is_some_and(|r| r > 0) {
+                "superusers and pg_use_reserved_connections members"
+            } else {
+                "superusers"
+            };
+            let n = self.in_reserved_slots;
+            format!(
+                "{} of {} slots ordinary roles can use are taken, 0 left: {n} more session{} {} in the slots \
+                 reserved for {pools} ({} of {} still free)",
+                self.usable_slots,
+                self.usable_slots,
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "is" } else { "are" },
+                self.reserved_slots_left,
+                i64::from(self.max_connections - self.usable_slots)
+            )
+        } else {
+            format!(
+                "{} of {} slots ordinary roles can use are taken ({:.0}%), {} left",
+                self.used, self.usable_slots, self.used_percent, self.slots_left
+            )
+        }
     }
 }

@@ -50,6 +50,14 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         c.max_connections,
         reserved
     ));
+    if c.in_reserved_slots > 0 {
+        out.push_str(&format!(
+            "               {} session(s) beyond the ordinary slots, in the reserved ones ({} of {} still free)\n",
+            c.in_reserved_slots,
+            c.reserved_slots_left,
+            c.max_connections - c.usable_slots
+        ));
+    }
     let mut parts = Vec::new();
     for s in KNOWN_STATES {
         let n = r.states.get(&state_key(s)).copied().unwrap_or(0);
