@@ -632,20 +632,6 @@ pub fn build_from(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::percentile;
-
-    #[test]
-    fn percentiles_interpolate_like_percentile_cont() {
-        assert_eq!(percentile(&[], 0.5), None);
-        assert_eq!(percentile(&[3.0], 0.95), Some(3.0));
-        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert!((percentile(&v, 0.95).unwrap() - 95.05).abs() < 1e-9);
-    }
-}
-
 impl Capacity {
     /// "23 of 22 ordinary slots used, 0 left — 1 session is in the slots reserved for superusers and
     /// pg_use_reserved_connections (4 of 5 still free)", or "10 of 97 ... (10%), 87 left".
@@ -673,5 +659,19 @@ impl Capacity {
                 self.used, self.usable_slots, self.used_percent, self.slots_left
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentiles_interpolate_like_percentile_cont() {
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&[3.0], 0.95), Some(3.0));
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), Some(2.5));
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert!((percentile(&v, 0.95).unwrap() - 95.05).abs() < 1e-9);
     }
 }
