@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgconn_global_optspecs
-    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= json color= show-sql ?/help V/version
+    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= json color= show-sql help V/version
 end
 
 function __fish_pgconn_needs_command
@@ -39,7 +39,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_needs_command" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_needs_command" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_needs_command" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_needs_command" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_needs_command" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_needs_command" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sessions" -d 'List client sessions, longest in their state first'
@@ -93,7 +93,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l user -d 'Only sessions of this user (role)' -r
@@ -127,7 +127,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l user -d 'Only sessions of this user (role)' -r
@@ -161,7 +161,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l older-than -d 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l state -d 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction' -r -f -a "idle\t''
@@ -207,7 +207,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log-queries 
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l pid -d 'This backend pid (repeatable)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l state -d 'Only sessions in this state (repeatable)' -r -f -a "active\t''
@@ -260,7 +260,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log-queries -d 'A
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l database -d 'Show the values sessions in this database get' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l role -d 'Show the values sessions of this role get (with --database: of this role in that database)' -r
@@ -279,7 +279,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "show" -d 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -f -a "set" -d 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
@@ -305,7 +305,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l preset -d 'Start from a preset (`pgconn tune presets` lists them); NAME=VALUE pairs win over it' -r -f -a "leak-guard\t'idle_in_transaction_session_timeout 5min, TCP keepalives, client_connection_check_interval'
 runbook\t'idle_in_transaction_session_timeout 5min, statement_timeout 30s'"
@@ -331,7 +331,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l database -d 'ALTER DATABASE DB SET ...: sessions in this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l role -d 'ALTER ROLE ROLE SET ...: sessions of this role' -r
@@ -356,7 +356,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l history -d 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
@@ -377,7 +377,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l history -d 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
@@ -395,7 +395,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -412,7 +412,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "show" -d 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from help" -f -a "set" -d 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
@@ -452,7 +452,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s w -l warning -d 'WARNING when used slots reach this: 80% of the usable slots, 150 used, or -10 (10 or fewer left)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s c -l critical -d 'CRITICAL when used slots reach this (same forms as --warning)' -r
@@ -491,7 +491,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l interval -d 'Time between samples (at least 100ms)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l count -d 'Stop after N samples (attempts while disconnected count too); default: until q or Ctrl-C' -r
@@ -530,7 +530,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l leak -d 'Idle sessions of application `leaky-worker` to leave open' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l active -d 'Sessions running a long query' -r
@@ -551,7 +551,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -568,7 +568,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
-complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s ? -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
 complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "sessions" -d 'List client sessions, longest in their state first'

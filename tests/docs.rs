@@ -78,3 +78,104 @@ fn every_man_page_has_its_synopsis_exit_status_and_environment() {
     assert!(page("pgconn-check").contains("UNKNOWN"));
     assert!(page("pgconn-kill").contains("143"));
 }
+
+/// A shell the completion tests need (`.ci/run` installs them).
+fn shell(name: &str) -> std::path::PathBuf {
+    ["/usr/bin", "/bin", "/usr/local/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!("{name} is needed for the completion tests: apt-get install {name}")
+        })
+}
+
+fn completions(file: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("completions")
+        .join(file)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn fish_completes_subcommands_and_flags_without_errors() {
+    let script = completions("pgconn.fish");
+    for (line, want) in [
+        ("pgconn ", "kill-idle"),
+        ("pgconn kill-idle --old", "--older-than"),
+        ("pgconn -h db1 status --js", "--json"),
+    ] {
+        let out = std::process::Command::new(shell("fish"))
+            .args(["-c", &format!("source {script}; complete -C '{line}'")])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.is_empty(), "{line:?}: fish printed errors: {stderr}");
+        assert!(
+            stdout.lines().any(|l| l.starts_with(want)),
+            "{line:?}: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn bash_completes_subcommands_and_flags() {
+    let script = completions("pgconn.bash");
+    for (words, want) in [
+        (vec!["pgconn", ""], "kill-idle"),
+        (vec!["pgconn", "kill-idle", "--old"], "--older-than"),
+    ] {
+        let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+        let program = format!(
+            "source {script}; COMP_WORDS=({}); COMP_CWORD={}; COMP_LINE=\"{}\"; COMP_POINT=${{#COMP_LINE}}; \
+             _pgconn pgconn \"{}\" \"{}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            quoted.join(" "),
+            words.len() - 1,
+            words.join(" "),
+            words[words.len() - 1],
+            words[words.len() - 2]
+        );
+        let out = std::process::Command::new(shell("bash"))
+            .args(["-c", &program])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.lines().any(|l| l == want), "{words:?}: {stdout}");
+    }
+}
+
+#[test]
+fn zsh_completes_subcommands_and_flags() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(shell("zsh"));
+    cmd.args(["-f", "-i"])
+        .env("HOME", home.path())
+        .env("ZDOTDIR", home.path())
+        .env("TERM", "xterm");
+    let mut p = expectrl::Session::spawn(cmd).unwrap();
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    p.send_line(format!(
+        "PS1='ready> '; fpath=({} $fpath); autoload -U compinit; compinit -u",
+        dir.display()
+    ))
+    .unwrap();
+    p.expect("ready> ").unwrap();
+    // A flag of a subcommand: TAB completes it in the line.
+    p.send("pgconn kill-idle --older-t\t").unwrap();
+    p.expect("--older-than").unwrap();
+    p.send("\x03").unwrap();
+    p.expect("ready> ").unwrap();
+    // The subcommands: TAB twice lists them.
+    p.send("pgconn kill\t\t").unwrap();
+    p.expect("kill-idle").unwrap();
+    p.send("\x03").unwrap();
+    p.send_line("exit").unwrap();
+}

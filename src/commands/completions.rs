@@ -14,7 +14,16 @@ pub fn script(shell: Shell) -> Result<String> {
     let mut cmd = cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "pgconn", &mut buf);
-    String::from_utf8(buf).context("completion script is not UTF-8")
+    let script = String::from_utf8(buf).context("completion script is not UTF-8")?;
+    Ok(match shell {
+        // fish reads an unquoted `?` as a wildcard ("No matches for wildcard '?'" on every TAB), and its
+        // argparse takes no `?` short flag: psql's `-?` is quoted where it is offered, and left to the long
+        // --help where fish parses the command line.
+        Shell::Fish => script
+            .replace(" -s ? ", " -s '?' ")
+            .replace(" ?/help", " help"),
+        _ => script,
+    })
 }
 
 pub fn run(args: &CompletionsArgs) -> Result<ExitCode> {
