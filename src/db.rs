@@ -17,6 +17,35 @@ use crate::conninfo::{self, ConnSpec, Environment, Overrides};
 pub const OWN_STATEMENT_TIMEOUT: &str = "30s";
 pub const OWN_LOCK_TIMEOUT: &str = "5s";
 
+/// The same timeouts for one transaction, behind a pooler.
+const POOLED_BEGIN: &str = "-- pgconn's own timeouts for this statement only (behind a pooler)
+BEGIN; SET LOCAL statement_timeout = '30s'; SET LOCAL lock_timeout = '5s'";
+
+/// Connect with pgconn's timeouts as startup options; a pooler that refuses those options (PgBouncer:
+/// "unsupported startup parameter", SQLSTATE 08P01) gets a connection without them, as psql makes one.
+fn connect_once(spec: &ConnSpec) -> Result<(Client, usize, bool)> {
+    let options =
+        format!("-c statement_timeout={OWN_STATEMENT_TIMEOUT} -c lock_timeout={OWN_LOCK_TIMEOUT}");
+    match spec.connect_reached(Some(&options)) {
+        Ok((c, i)) => Ok((c, i, false)),
+        Err(e) if pooler_refused_options(&e) => {
+            spec.connect_reached(None).map(|(c, i)| (c, i, true))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A pooler's refusal of startup options: SQLSTATE 08P01 (protocol violation) naming a startup parameter.
+/// PgBouncer's messages are not translated; this is the one place that reads them.
+fn pooler_refused_options(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<postgres::Error>())
+        .filter_map(|pe| pe.as_db_error())
+        .any(|d| {
+            d.code() == &SqlState::PROTOCOL_VIOLATION && d.message().contains("startup parameter")
+        })
+}
+
 /// What pgconn learns about the server once per connection.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerFacts {
@@ -53,6 +82,10 @@ pub struct Db {
     spec: ConnSpec,
     /// Which of the spec's hosts took the connection.
     reached: usize,
+    /// Connected through a pooler that refused pgconn's startup options (PgBouncer): its own timeouts are
+    /// then set per statement, with SET LOCAL inside a transaction, so that they never stay on a server
+    /// connection other clients reuse.
+    pooled: bool,
     pub facts: ServerFacts,
 }
 
@@ -114,16 +147,12 @@ impl Db {
             let pw = prompt_password(&spec)?;
             spec.set_password(pw);
         }
-        let options = format!(
-            "-c statement_timeout={OWN_STATEMENT_TIMEOUT} -c lock_timeout={OWN_LOCK_TIMEOUT}"
-        );
-        let (client, reached) = match spec.connect_reached(Some(&options)) {
+        let (client, reached, pooled) = match connect_once(&spec) {
             Ok(c) => c,
             Err(e) if ask && !spec.has_password() && wants_password(&e) => {
                 let pw = prompt_password(&spec)?;
                 spec.set_password(pw);
-                spec.connect_reached(Some(&options))
-                    .map_err(|e| explain_connect_error(e, &spec))?
+                connect_once(&spec).map_err(|e| explain_connect_error(e, &spec))?
             }
             Err(e) => return Err(explain_connect_error(e, &spec)),
         };
@@ -132,6 +161,7 @@ impl Db {
             show_sql,
             spec,
             reached,
+            pooled,
             facts: ServerFacts {
                 version: String::new(),
                 version_num: 0,
@@ -199,9 +229,35 @@ impl Db {
     /// Run a statement with typed parameters in one round trip (no separate prepare).
     pub fn query(&mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>> {
         self.echo(sql, params);
+        if !self.pooled {
+            return self
+                .client
+                .query_typed(sql, params)
+                .map_err(|e| sql_error(e, sql));
+        }
+        // Behind a transaction pooler a plain SET would stay on the server connection for the next
+        // client; SET LOCAL ends with this transaction.
+        self.echo(POOLED_BEGIN, &[]);
         self.client
-            .query_typed(sql, params)
-            .map_err(|e| sql_error(e, sql))
+            .batch_execute(POOLED_BEGIN)
+            .map_err(|e| sql_error(e, POOLED_BEGIN))?;
+        match self.client.query_typed(sql, params) {
+            Ok(rows) => {
+                self.client
+                    .batch_execute("COMMIT")
+                    .map_err(|e| sql_error(e, "-- ending pgconn's transaction"))?;
+                Ok(rows)
+            }
+            Err(e) => {
+                let _rolled_back = self.client.batch_execute("ROLLBACK");
+                Err(sql_error(e, sql))
+            }
+        }
+    }
+
+    /// Whether pgconn reached the server through a pooler that refused its startup options.
+    pub fn pooled(&self) -> bool {
+        self.pooled
     }
 
     pub fn query_one(&mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Row> {

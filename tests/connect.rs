@@ -581,3 +581,54 @@ fn with_several_hosts_every_label_names_the_server_reached() {
     );
     assert_eq!(first["server"]["port"], c.port().to_string());
 }
+
+#[test]
+fn pgconn_works_through_pgbouncer_and_leaves_no_setting_behind() {
+    use support::pgbouncer::PgBouncer;
+    let c = cluster();
+    for mode in ["transaction", "session"] {
+        // One server connection: whatever pgconn leaves on it, the next client gets.
+        let ini = format!(
+            "[databases]\npostgres = host={} port={} dbname=postgres\n[pgbouncer]\npool_mode = {mode}\n\
+             default_pool_size = 1\nmax_client_conn = 20\n",
+            c.socket_dir().display(),
+            c.port()
+        );
+        let bouncer = PgBouncer::start(&ini, &["postgres"]);
+        let port = bouncer.port.to_string();
+        let through = [
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+        ];
+        let v = pgconn()
+            .no_cluster_env()
+            .args(through)
+            .args(["status", "--json"])
+            .json();
+        assert_eq!(v["server"]["current_user"], "postgres", "{mode}: {v:#}");
+        pgconn()
+            .no_cluster_env()
+            .args(through)
+            .args(["sessions", "--json"])
+            .json();
+        if mode == "transaction" {
+            let mut next = bouncer.client("postgres");
+            for setting in ["statement_timeout", "lock_timeout"] {
+                let value: String = next
+                    .query_one(&format!("SHOW {setting}"), &[])
+                    .unwrap()
+                    .get(0);
+                assert_eq!(
+                    value, "0",
+                    "{setting} was left on the pooled server connection"
+                );
+            }
+        }
+    }
+}
