@@ -291,14 +291,29 @@ fn tls_modes_have_libpqs_meaning() {
     let wrong =
         format!("host=wrong.example hostaddr=127.0.0.1 port={port} user=postgres dbname=postgres");
     let out = try_mode(format!("{wrong} sslmode=verify-full sslrootcert={ca}")).assert_code(1);
+    // psql's words, on one line: the certificate's names and the host name.
     assert!(
-        out.stderr.to_lowercase().contains("certificate") || out.stderr.contains("TLS"),
+        out.stderr.contains(
+            "server certificate for \"localhost\" (and 1 other name) does not match host name \"wrong.example\""
+        ),
         "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("SSL routines"),
+        "no OpenSSL stack: {}",
         out.stderr
     );
     try_mode(format!("{wrong} sslmode=verify-ca sslrootcert={ca}")).assert_code(0);
     // A chain signed by another CA fails verification.
-    try_mode(format!("{base} sslmode=verify-ca sslrootcert={other}")).assert_code(1);
+    let out = try_mode(format!("{base} sslmode=verify-ca sslrootcert={other}")).assert_code(1);
+    assert!(
+        out.stderr.contains("SSL error: certificate verify failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("SSL routines"), "{}", out.stderr);
     // verify-full without a root certificate is an error naming the missing file.
     let out = try_mode(format!("{base} sslmode=verify-full")).assert_code(1);
     assert!(out.stderr.contains("root.crt"), "{}", out.stderr);
@@ -310,6 +325,59 @@ fn tls_modes_have_libpqs_meaning() {
         .args(["status", "-d", &base])
         .run();
     assert_eq!(out.status, 1, "{}", out.stderr);
+
+    // A server without TLS, when TLS is required.
+    let plain = cluster();
+    let out = pgconn()
+        .no_cluster_env()
+        .home(home.path())
+        .args([
+            "status",
+            "-d",
+            &format!(
+                "host=127.0.0.1 port={} user=postgres dbname=postgres sslmode=require",
+                plain.tcp_port().unwrap()
+            ),
+        ])
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr
+            .contains("server does not support SSL, but SSL was required"),
+        "{}",
+        out.stderr
+    );
+
+    // A client key whose passphrase is wrong.
+    let encrypted = dir.path().join("client-encrypted.key");
+    let key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(&certs.client_key).unwrap())
+        .unwrap();
+    std::fs::write(
+        &encrypted,
+        key.private_key_to_pem_pkcs8_passphrase(
+            openssl::symm::Cipher::aes_256_cbc(),
+            b"right-passphrase",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    std::fs::set_permissions(&encrypted, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = try_mode(format!(
+        "{base} sslmode=require sslcert={} sslkey={} sslpassword=wrong-passphrase",
+        certs.client_cert.display(),
+        encrypted.display()
+    ))
+    .assert_code(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "could not load private key file \"{}\": bad decrypt",
+            encrypted.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("wrong-passphrase"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 }
 
 #[test]

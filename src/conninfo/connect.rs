@@ -170,6 +170,11 @@ fn connect_host(
         }
     };
     result.map_err(|e| {
+        // A TLS failure in psql's words, one line, instead of OpenSSL's error stack.
+        let e = match tls_failure(&e, spec) {
+            Some(message) => AttemptError::Internal(anyhow::Error::new(TlsFailure(message))),
+            None => e,
+        };
         let from_passfile = spec.password.is_none() && spec.hosts[i].pgpass.is_some();
         let mut what = format!("connection to {} failed", target.describe());
         if from_passfile && e.sqlstate() == Some(INVALID_PASSWORD) {
@@ -182,6 +187,46 @@ fn connect_host(
         }
         e.into_anyhow().context(what)
     })
+}
+
+/// A TLS failure of a connection attempt, in libpq's words.
+#[derive(Debug)]
+pub struct TlsFailure(pub String);
+
+impl std::fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TlsFailure {}
+
+/// libpq's words for a TLS failure: the certificate names that do not match the host, "server does not
+/// support SSL, but SSL was required", or "SSL error: certificate verify failed" (the first reason of
+/// OpenSSL's stack). None for anything that is not a TLS failure.
+fn tls_failure(e: &AttemptError, spec: &ConnSpec) -> Option<String> {
+    let AttemptError::Pg(pe) = e else {
+        return None;
+    };
+    if let Some(m) = spec.tls.take_mismatch() {
+        return Some(m);
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(pe);
+    while let Some(s) = source {
+        if let Some(ssl) = s.downcast_ref::<openssl::ssl::Error>() {
+            let reason = ssl
+                .ssl_error()
+                .map(super::tls::openssl_reason)
+                .unwrap_or_else(|| ssl.to_string());
+            return Some(format!("SSL error: {reason}"));
+        }
+        // rust-postgres' own wording when the server answers the SSLRequest with N.
+        if s.to_string().contains("server does not support TLS") {
+            return Some("server does not support SSL, but SSL was required".into());
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Keeps the last attempt's error (its SQLSTATE is what callers see) and puts the earlier one before it:

@@ -676,6 +676,7 @@ fn finish(mut p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
         max_version,
         direct,
         home: env.home().map(Path::to_path_buf),
+        mismatch: Default::default(),
     };
     if mode == SslMode::VerifyFull && hosts.iter().any(|h| h.target.host.is_none()) {
         bail!("host name must be specified for a verified SSL connection");

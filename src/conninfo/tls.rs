@@ -103,6 +103,8 @@ pub(crate) struct TlsOptions {
     pub max_version: Option<SslVersion>,
     pub direct: bool,
     pub home: Option<PathBuf>,
+    /// psql's words for a host-name mismatch the last handshake found (see [`TlsOptions::connector`]).
+    pub mismatch: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl fmt::Debug for TlsOptions {
@@ -123,6 +125,60 @@ impl fmt::Debug for TlsOptions {
             .field("direct", &self.direct)
             .finish_non_exhaustive()
     }
+}
+
+/// X509_V_ERR_HOSTNAME_MISMATCH.
+const X509_V_ERR_HOSTNAME_MISMATCH: i32 = 62;
+
+/// `server certificate for "localhost" (and 1 other name) does not match host name "db1"`, as libpq says
+/// it: the certificate's DNS and IP names (its common name when it has none).
+fn mismatch_message(cert: &openssl::x509::X509Ref, host: &str) -> String {
+    let ip_text = |ip: &[u8]| -> Option<String> {
+        match ip.len() {
+            4 => Some(std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string()),
+            16 => <[u8; 16]>::try_from(ip)
+                .ok()
+                .map(|b| std::net::Ipv6Addr::from(b).to_string()),
+            _ => None,
+        }
+    };
+    let mut names: Vec<String> = cert
+        .subject_alt_names()
+        .map(|sans| {
+            sans.iter()
+                .filter_map(|n| {
+                    n.dnsname()
+                        .map(str::to_string)
+                        .or_else(|| n.ipaddress().and_then(ip_text))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if names.is_empty() {
+        names = cert
+            .subject_name()
+            .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+            .filter_map(|e| e.data().to_string().ok())
+            .collect();
+    }
+    match names.as_slice() {
+        [] => format!("server certificate has no names; it does not match host name \"{host}\""),
+        [one] => format!("server certificate for \"{one}\" does not match host name \"{host}\""),
+        [first, rest @ ..] => format!(
+            "server certificate for \"{first}\" (and {} other name{}) does not match host name \"{host}\"",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+/// The first reason in an OpenSSL error stack (`bad decrypt`), as libpq reports it, instead of the stack.
+pub(crate) fn openssl_reason(e: &openssl::error::ErrorStack) -> String {
+    e.errors()
+        .iter()
+        .find_map(|x| x.reason())
+        .unwrap_or("unknown error")
+        .to_string()
 }
 
 /// Parses `ssl_min_protocol_version` / `ssl_max_protocol_version` (libpq accepts these four spellings).
@@ -243,12 +299,32 @@ impl TlsOptions {
         let mut connector = MakeTlsConnector::new(builder.build());
         let check_host = self.mode == SslMode::VerifyFull;
         let sni = self.sni;
-        connector.set_callback(move |config, _domain| {
+        let seen = self.mismatch.clone();
+        connector.set_callback(move |config, domain| {
             config.set_verify_hostname(check_host);
             config.set_use_server_name_indication(sni);
+            if check_host {
+                // OpenSSL checks the host name; this notes the certificate's names when it does not
+                // match, so that the error can say what psql says.
+                let seen = seen.clone();
+                let domain = domain.to_string();
+                config.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
+                    if !ok && ctx.error().as_raw() == X509_V_ERR_HOSTNAME_MISMATCH {
+                        if let (Some(cert), Ok(mut slot)) = (ctx.current_cert(), seen.lock()) {
+                            *slot = Some(mismatch_message(cert, &domain));
+                        }
+                    }
+                    ok
+                });
+            }
             Ok(())
         });
         Ok(connector)
+    }
+
+    /// psql's words for the last host-name mismatch a connector of these options found, taken.
+    pub(crate) fn take_mismatch(&self) -> Option<String> {
+        self.mismatch.lock().ok().and_then(|mut m| m.take())
     }
 
     /// CRLs: `sslcrl` / `sslcrldir`, else `~/.postgresql/root.crl` when it exists. An explicit CRL that
@@ -344,7 +420,13 @@ impl TlsOptions {
             Some(pass) => PKey::private_key_from_pem_passphrase(&pem, pass.as_bytes()),
             None => PKey::private_key_from_pem(&pem),
         }
-        .with_context(|| format!("could not load private key file \"{}\"", key.display()))?;
+        .map_err(|e| {
+            anyhow!(
+                "could not load private key file \"{}\": {}",
+                key.display(),
+                openssl_reason(&e)
+            )
+        })?;
         // OpenSSL refuses a key that does not belong to the certificate already when it is set.
         builder
             .set_private_key(&pkey)
@@ -411,6 +493,7 @@ mod tests {
             max_version: None,
             direct: false,
             home,
+            mismatch: Default::default(),
         }
     }
 
