@@ -836,7 +836,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__kill)
-            opts="-y -h -p -U -d -W -? -V --pid --state --running-longer-than --idle-longer-than --cancel --all --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -w -h -p -U -d -W -? -V --pid --state --running-longer-than --idle-longer-than --cancel --all --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -990,7 +990,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__kill__subcmd__idle)
-            opts="-y -h -p -U -d -W -? -V --older-than --state --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -w -h -p -U -d -W -? -V --older-than --state --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1222,7 +1222,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__sessions)
-            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --state --idle-longer-than --limit --pgbouncer --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --state --idle-longer-than --limit --wide --pgbouncer --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1486,7 +1486,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune)
-            opts="-h -p -U -d -W -? -V --database --role --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version show set reset undo history presets help"
+            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version show set reset undo history presets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1996,7 +1996,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__show)
-            opts="-h -p -U -d -W -? -V --database --role --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

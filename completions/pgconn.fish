@@ -124,6 +124,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l target-timeou
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -158,6 +159,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l target-timeout -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -204,6 +206,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-lock
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-temp-holders -d 'Also act on sessions with temporary tables (left alone by default: their data goes with them; detected in the connected database on PostgreSQL 16+)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-pooler -d 'Also act on PgBouncer\'s server connections (in session pooling each one carries a live client)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log-queries -d 'Also record each session\'s last query in the --log file, with its string literals masked'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s w -l wide -d 'Every column of the preview in full (see `sessions --wide`)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -257,6 +260,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-lock-hold
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-temp-holders -d 'Also act on sessions with temporary tables (left alone by default: their data goes with them; detected in the connected database on PostgreSQL 16+)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-pooler -d 'Also act on PgBouncer\'s server connections (in session pooling each one carries a live client)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log-queries -d 'Also record each session\'s last query in the --log file, with its string literals masked'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s w -l wide -d 'Every column of the preview in full (see `sessions --wide`)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -276,6 +280,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, RESTART and SOURCE drop first and long cells are cut with …'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -302,6 +307,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, RESTART and SOURCE drop first and long cells are cut with …'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'

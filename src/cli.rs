@@ -332,6 +332,11 @@ pub struct SessionsArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub limit: usize,
 
+    /// Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and
+    /// DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted
+    #[arg(short = 'w', long)]
+    pub wide: bool,
+
     /// Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)
     #[arg(long, value_name = "CONNINFO")]
     pub pgbouncer: Option<String>,
@@ -373,6 +378,11 @@ pub struct TuneShowArgs {
     /// Show the values sessions of this role get (with --database: of this role in that database)
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,
+
+    /// Every column in full. Otherwise, on a terminal narrower than the table, RESTART and SOURCE drop
+    /// first and long cells are cut with …
+    #[arg(short = 'w', long)]
+    pub wide: bool,
 }
 
 /// Where a change goes: exactly one of --database, --role (optionally --in-database) or --system.
@@ -532,6 +542,10 @@ pub struct KillIdleArgs {
 
     #[command(flatten)]
     pub safety: KillSafety,
+
+    /// Every column of the preview in full (see `sessions --wide`)
+    #[arg(short = 'w', long)]
+    pub wide: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -565,6 +579,10 @@ pub struct KillArgs {
 
     #[command(flatten)]
     pub safety: KillSafety,
+
+    /// Every column of the preview in full (see `sessions --wide`)
+    #[arg(short = 'w', long)]
+    pub wide: bool,
 }
 
 /// Guards shared by `kill` and `kill-idle`.

@@ -49,7 +49,18 @@ pub fn refuse(message: impl Into<String>) -> anyhow::Error {
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let style = Style::from_args(&cli.output);
+    let wide = match &cli.command {
+        Command::Sessions(a) => a.wide,
+        Command::KillIdle(a) => a.wide,
+        Command::Kill(a) => a.wide,
+        Command::Tune(a) => match &a.action {
+            None => a.show.wide,
+            Some(cli::TuneAction::Show(s)) => s.wide,
+            Some(_) => false,
+        },
+        _ => false,
+    };
+    let style = Style::from_args(&cli.output).wide(wide);
     // Inconsistent thresholds are usage errors, refused before anything is sent.
     let thresholds = match &cli.command {
         Command::Status(a) => Some(&a.thresholds),

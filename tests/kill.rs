@@ -1729,3 +1729,96 @@ fn a_closed_stdout_does_not_change_what_is_done_nor_the_exit_code() {
         }
     }
 }
+
+/// What a command prints on a pseudo-terminal of 80 × 24.
+fn on_80_columns(args: &[&str]) -> String {
+    let mut cmd = pgconn().args(["--color", "never"]).args(args).command();
+    cmd.env("TERM", "xterm");
+    let mut p = expectrl::Session::spawn(cmd).unwrap();
+    p.get_process_mut().set_window_size(80, 24).unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    support::until_eof(&mut p)
+}
+
+#[test]
+fn tables_fit_80_columns_without_wrapping_and_wide_shows_everything() {
+    let c = cluster();
+    let tag = unique("a_long_application_name_for_the_table");
+    let role = app_role();
+    let mut busy = c.connect(&role, "postgres", &tag).unwrap();
+    let runner = std::thread::spawn(move || {
+        let _ = busy.batch_execute(
+            "SELECT pg_sleep(3), 'a query long enough to need cutting on an eighty column terminal'",
+        );
+    });
+    let mut w = Workload::new();
+    w.idle(c, 2, &role, "postgres", &tag).unwrap();
+    assert!(support::wait_until(Duration::from_secs(10), || {
+        !server_pids(&tag, Some("active")).is_empty()
+    }));
+    let fits = |what: &str, text: &str, rows: usize| {
+        let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+        // The table: its header, its rule and one line per row (prose around it may wrap as a
+        // terminal wraps any long line).
+        let data: Vec<&&str> = lines
+            .iter()
+            .filter(|l| l.contains(&tag[..12]) && !l.contains("(user "))
+            .collect();
+        let table = lines
+            .iter()
+            .filter(|l| l.contains(" PID ") || l.starts_with('─'))
+            .chain(data.iter().copied());
+        for l in table {
+            assert!(
+                l.chars().count() <= 80,
+                "{what}: a table line wider than 80 columns:\n{text}"
+            );
+        }
+        // Nothing wrapped inside a cell.
+        assert_eq!(data.len(), rows, "{what}: one line per session:\n{text}");
+    };
+    let sessions = on_80_columns(&["sessions", "--app", &tag]);
+    fits("sessions", &sessions, 3);
+    assert!(sessions.contains('…'), "{sessions}");
+    assert!(!sessions.contains("WAIT"), "WAIT drops first: {sessions}");
+    assert!(
+        sessions.contains("QUERY") && sessions.contains("STATE"),
+        "{sessions}"
+    );
+    let preview = on_80_columns(&[
+        "kill-idle",
+        "--older-than",
+        "0s",
+        "--app",
+        &tag,
+        "--dry-run",
+    ]);
+    fits("kill-idle preview", &preview, 2);
+    let tune = on_80_columns(&["tune", "show"]);
+    let rows: Vec<&str> = tune
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| l.starts_with(" SETTING") || l.starts_with('─') || l.contains("_timeout "))
+        .collect();
+    assert!(rows.len() >= 5, "{tune}");
+    for l in rows {
+        assert!(l.chars().count() <= 80, "tune show:\n{tune}");
+    }
+    let wide = on_80_columns(&["sessions", "--app", &tag, "--wide"]);
+    assert!(wide.contains("WAIT") && wide.contains(&tag), "{wide}");
+    assert!(
+        wide.lines().any(|l| l.chars().count() > 80),
+        "--wide shows everything: {wide}"
+    );
+    // Piped output is never fitted or cut.
+    let piped = pgconn()
+        .args(["sessions", "--app", &tag])
+        .run()
+        .assert_code(0)
+        .stdout;
+    assert!(
+        piped.contains("eighty column") && !piped.contains('…'),
+        "{piped}"
+    );
+    runner.join().unwrap();
+}

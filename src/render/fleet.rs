@@ -152,10 +152,9 @@ pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> Str
 /// whose state is `(failed)` and whose query column holds the error.
 pub fn sessions(outcomes: &[Outcome<SessionsReport>], st: &Style) -> String {
     let width = sessions::query_width(st);
-    let mut t = st.table();
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
     let mut header = vec!["TARGET"];
     header.extend(sessions::HEADER);
-    t.set_header(st.header(&header));
     let (mut shown, mut matched) = (0, 0);
     for o in outcomes {
         match &o.result {
@@ -165,7 +164,7 @@ pub fn sessions(outcomes: &[Outcome<SessionsReport>], st: &Style) -> String {
                 for s in &r.sessions {
                     let mut row = vec![text_cell(&o.target)];
                     row.extend(sessions::row(s, st, width));
-                    t.add_row(row);
+                    rows.push(row);
                 }
             }
             Err(e) => {
@@ -174,12 +173,12 @@ pub fn sessions(outcomes: &[Outcome<SessionsReport>], st: &Style) -> String {
                 row.push(st.level_cell("(failed)", Level::Critical));
                 row.extend((0..3).map(|_| Cell::new("")));
                 row.push(text_cell(&one_line(e)));
-                t.add_row(row);
+                rows.push(row);
             }
         }
     }
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
-    let mut out = t.to_string();
+    let mut out = st.fitted_table(&header, rows, &sessions::DROP_FIRST);
     out.push('\n');
     let of = if matched > shown {
         format!("{shown} of {matched} sessions shown")

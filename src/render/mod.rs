@@ -29,7 +29,7 @@ const PRESET: &str = "     ─             ";
 pub struct Style {
     pub color: bool,
     pub json: bool,
-    /// Terminal width when stdout is a terminal.
+    /// Terminal width when stdout is a terminal (None with --wide: nothing is fitted).
     pub width: Option<u16>,
 }
 
@@ -58,6 +58,83 @@ impl Style {
             json: o.json,
             width,
         }
+    }
+
+    /// `-w/--wide`: show every column in full, whatever the terminal's width.
+    pub fn wide(self, wide: bool) -> Style {
+        Style {
+            width: if wide { None } else { self.width },
+            ..self
+        }
+    }
+
+    /// A table of `header` and `rows` fitted to the terminal: while it is wider, the columns named in
+    /// `drop_first` go, in that order; what still does not fit is cut, one line per row, with `…` (a word
+    /// is never wrapped inside a cell). Without a terminal (or with --wide) nothing is dropped or cut.
+    pub fn fitted_table(
+        &self,
+        header: &[&str],
+        rows: Vec<Vec<Cell>>,
+        drop_first: &[&str],
+    ) -> String {
+        let Some(width) = self.width else {
+            let mut t = self.table();
+            t.set_header(self.header(header));
+            for r in rows {
+                t.add_row(r);
+            }
+            return t.to_string();
+        };
+        let mut keep: Vec<bool> = vec![true; header.len()];
+        let natural = {
+            let mut t = Table::new();
+            t.load_preset(PRESET);
+            t.set_content_arrangement(ContentArrangement::Disabled);
+            t.set_header(header.iter().map(|h| Cell::new(h)).collect::<Vec<_>>());
+            for r in &rows {
+                t.add_row(r.clone());
+            }
+            t.column_max_content_widths()
+        };
+        // Each column's content plus one space of padding on each side.
+        let line = |keep: &[bool]| -> usize {
+            natural
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(w, _)| usize::from(*w) + 2)
+                .sum()
+        };
+        for name in drop_first {
+            if line(&keep) <= usize::from(width) {
+                break;
+            }
+            if let Some(i) = header.iter().position(|h| h == name) {
+                keep[i] = false;
+            }
+        }
+        let pick = |v: &[Cell]| -> Vec<Cell> {
+            v.iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(c, _)| c.clone())
+                .collect()
+        };
+        let mut t = self.table();
+        t.set_truncation_indicator("…");
+        let names: Vec<&str> = header
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(h, _)| *h)
+            .collect();
+        t.set_header(self.header(&names));
+        for r in rows {
+            let mut row = comfy_table::Row::from(pick(&r));
+            row.max_height(1);
+            t.add_row(row);
+        }
+        t.to_string()
     }
 
     /// A table in pgconn's look, fitted to the terminal when there is one.
@@ -194,6 +271,17 @@ fn needs_escape(c: char) -> bool {
 /// A table cell holding text from the server or a client, [`clean`]ed.
 pub fn text_cell(text: &str) -> Cell {
     Cell::new(clean(text))
+}
+
+/// Free text (a query, a recommendation) for a fitted table: its spaces made non-breaking, so that a cell
+/// too long for its column is cut after as many characters as fit (with `…`) rather than after its first
+/// word.
+pub fn unbroken(text: &str, st: &Style) -> String {
+    if st.width.is_some() {
+        text.replace(' ', "\u{a0}")
+    } else {
+        text.to_string()
+    }
 }
 
 /// Write text for people to stdout. A last line of defence behind [`clean`]: every control character but

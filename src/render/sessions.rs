@@ -4,7 +4,7 @@ use comfy_table::{Cell, CellAlignment};
 
 use crate::activity::Session;
 use crate::commands::sessions::SessionsReport;
-use crate::render::{clean, excerpt, opt_age, text_cell, Level, Style};
+use crate::render::{clean, excerpt, opt_age, text_cell, unbroken, Level, Style};
 
 /// Level a state is shown in: long idle transactions stand out.
 fn state_level(s: &Session) -> Level {
@@ -29,11 +29,10 @@ pub const HEADER: [&str; 10] = [
     "QUERY",
 ];
 
-/// Width left for the query excerpt.
-pub fn query_width(st: &Style) -> usize {
-    st.width
-        .map(|w| usize::from(w).saturating_sub(100).max(24))
-        .unwrap_or(80)
+/// How much of a query's first line the table holds: all of it (pg_stat_activity keeps about 1 kB); on a
+/// terminal the fitted table cuts it to the room left.
+pub fn query_width(_st: &Style) -> usize {
+    1000
 }
 
 /// One row of the session table.
@@ -62,24 +61,25 @@ pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
         Cell::new(opt_age(s.state_seconds)).set_alignment(CellAlignment::Right),
         Cell::new(opt_age(s.transaction_seconds)).set_alignment(CellAlignment::Right),
         text_cell(&wait),
-        text_cell(
+        text_cell(&unbroken(
             &s.query
                 .as_deref()
                 .map(|q| excerpt(q, query_width))
                 .unwrap_or_default(),
-        ),
+            st,
+        )),
     ]
 }
+
+/// The columns that drop first, in this order, when the table is wider than the terminal (`--help` of
+/// sessions, kill and kill-idle says so).
+pub const DROP_FIRST: [&str; 4] = ["WAIT", "XACT", "CLIENT", "DATABASE"];
 
 /// The session table shared by `sessions` and the previews of `kill`.
 pub fn table(sessions: &[Session], st: &Style) -> String {
     let query_width = query_width(st);
-    let mut t = st.table();
-    t.set_header(st.header(&HEADER));
-    for s in sessions {
-        t.add_row(row(s, st, query_width));
-    }
-    t.to_string()
+    let rows = sessions.iter().map(|s| row(s, st, query_width)).collect();
+    st.fitted_table(&HEADER, rows, &DROP_FIRST)
 }
 
 pub fn human(r: &SessionsReport, st: &Style) -> String {

@@ -27,6 +27,9 @@ fn source_text(source: &str, detail: Option<&str>) -> String {
     }
 }
 
+/// The columns of `tune show` that drop first, in this order, on a terminal narrower than the table.
+pub const SHOW_DROP_FIRST: [&str; 2] = ["RESTART", "SOURCE"];
+
 pub fn show(r: &ShowReport, st: &Style) -> String {
     let mut out = String::new();
     let mut what = Vec::new();
@@ -47,8 +50,7 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
             format!(", values for new sessions of {}", what.join(" and "))
         }
     ));
-    let mut t = st.table();
-    t.set_header(st.header(&["SETTING", "VALUE", "SOURCE", "RESTART", "RECOMMENDATION"]));
+    let mut rows = Vec::new();
     for s in &r.settings {
         let mut value = s.value.clone();
         if s.pending_restart {
@@ -65,12 +67,13 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
             ("warning", _) => (format!("! {}", rec.reason), Level::Warning),
             _ => (rec.reason.clone(), Level::Ok),
         };
+        let text = crate::render::unbroken(&text, st);
         let rec_cell = if level == Level::Ok {
             text_cell(&text)
         } else {
             st.level_cell(clean(&text), level)
         };
-        t.add_row(vec![
+        rows.push(vec![
             text_cell(&s.name),
             value_cell,
             text_cell(&source_text(&s.source, s.source_detail.as_deref())),
@@ -78,7 +81,11 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
             rec_cell,
         ]);
     }
-    out.push_str(&t.to_string());
+    out.push_str(&st.fitted_table(
+        &["SETTING", "VALUE", "SOURCE", "RESTART", "RECOMMENDATION"],
+        rows,
+        &SHOW_DROP_FIRST,
+    ));
     out.push('\n');
 
     let with_overrides: Vec<_> = r
