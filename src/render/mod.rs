@@ -90,7 +90,7 @@ impl Style {
             let mut t = Table::new();
             t.load_preset(PRESET);
             t.set_content_arrangement(ContentArrangement::Disabled);
-            t.set_header(header.iter().map(|h| Cell::new(h)).collect::<Vec<_>>());
+            t.set_header(header.iter().map(Cell::new).collect::<Vec<_>>());
             for r in &rows {
                 t.add_row(r.clone());
             }
