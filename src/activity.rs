@@ -382,6 +382,12 @@ pub fn format_timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_micros(t).to_string()
 }
 
+/// Now, as [`format_timestamp`] writes it: the one clock format of pgconn's records (audit log, tune
+/// history).
+pub fn now_rfc3339() -> String {
+    format_timestamp(SystemTime::now())
+}
+
 /// Read the client sessions in one query, with the number of client backends in use.
 pub fn snapshot(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Snapshot> {
     let (used, sessions) = read(db, &SNAPSHOT_SQL, filter, with_query)?;

@@ -19,7 +19,7 @@ pub const DEFAULT_TARGET_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One target of the command line: its label (`host:port/dbname`, never a password) and its resolved
 /// connection, or why it could not be resolved.
-pub struct Target {
+pub struct FleetTarget {
     pub label: String,
     pub spec: Result<ConnSpec>,
 }
@@ -39,13 +39,13 @@ pub fn parse_targets_file(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn target(conn: &ConnArgs, dbname: Option<&str>, service: Option<&str>) -> Target {
+fn target(conn: &ConnArgs, dbname: Option<&str>, service: Option<&str>) -> FleetTarget {
     match db::resolve_spec(conn, dbname, service) {
-        Ok(spec) => Target {
+        Ok(spec) => FleetTarget {
             label: spec.target_label(),
             spec: Ok(spec),
         },
-        Err(e) => Target {
+        Err(e) => FleetTarget {
             label: unresolved_label(dbname.or(service).unwrap_or("(default)")),
             spec: Err(e),
         },
@@ -67,7 +67,7 @@ fn unresolved_label(text: &str) -> String {
 
 /// Every target of the command line, in the order given: each `-d`, each `--service`, then each line of
 /// `--targets`. One `-d` with one `--service` (or neither) is a single target, as with psql.
-pub fn targets(conn: &ConnArgs) -> Result<Vec<Target>> {
+pub fn targets(conn: &ConnArgs) -> Result<Vec<FleetTarget>> {
     if !is_many(conn) {
         return Ok(vec![target(
             conn,
@@ -186,7 +186,7 @@ pub fn one_line(e: &anyhow::Error) -> String {
 }
 
 /// What happened at one target.
-pub struct Outcome<T> {
+pub struct TargetOutcome<T> {
     pub target: String,
     pub result: Result<T>,
 }
@@ -203,7 +203,7 @@ pub struct TargetResult<'a, T: Serialize> {
     pub report: Option<&'a T>,
 }
 
-impl<T> Outcome<T> {
+impl<T> TargetOutcome<T> {
     pub fn json(&self) -> TargetResult<'_, T>
     where
         T: Serialize,
@@ -255,7 +255,7 @@ impl RunOptions {
 }
 
 /// With -W and several targets, ask once (before any thread starts) and use the answer for all.
-pub fn ask_password_once(targets: &mut [Target], opts: &mut RunOptions) -> Result<()> {
+pub fn ask_password_once(targets: &mut [FleetTarget], opts: &mut RunOptions) -> Result<()> {
     if !opts.prompt || (targets.len() < 2 && opts.overall.is_none()) {
         return Ok(());
     }
@@ -277,7 +277,7 @@ pub fn ask_password_once(targets: &mut [Target], opts: &mut RunOptions) -> Resul
 /// A single target runs on the calling thread, exactly like a one-server command (a password prompt is
 /// possible). Several targets run on their own threads, never prompting, each given `timeout` from its
 /// start; a target still running then is reported as timed out and left behind.
-pub fn run<T, F>(mut targets: Vec<Target>, mut opts: RunOptions, f: F) -> Vec<Outcome<T>>
+pub fn run<T, F>(mut targets: Vec<FleetTarget>, mut opts: RunOptions, f: F) -> Vec<TargetOutcome<T>>
 where
     T: Send + 'static,
     F: Fn(&mut Db) -> Result<T> + Send + Sync + 'static,
@@ -288,7 +288,7 @@ where
             .spec
             .and_then(|spec| Db::connect(spec, opts.prompt, opts.show_sql))
             .and_then(|mut db| f(&mut db));
-        return vec![Outcome {
+        return vec![TargetOutcome {
             target: t.label,
             result,
         }];
@@ -297,7 +297,7 @@ where
         let msg = format!("{e:#}");
         return targets
             .into_iter()
-            .map(|t| Outcome {
+            .map(|t| TargetOutcome {
                 target: t.label,
                 result: Err(anyhow!("{msg}")),
             })
@@ -441,7 +441,7 @@ where
     labels
         .into_iter()
         .zip(results)
-        .map(|(target, r)| Outcome {
+        .map(|(target, r)| TargetOutcome {
             target,
             result: r.unwrap_or_else(|| Err(anyhow!("no result"))),
         })

@@ -271,7 +271,7 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
 #[test]
 fn a_reused_pid_is_never_hit() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, Target};
+    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind};
 
     let c = cluster();
     let tag = unique("reuse");
@@ -287,10 +287,10 @@ fn a_reused_pid_is_never_hit() {
     let snap = snapshot(&mut db, &filter, true).unwrap();
     assert_eq!(snap.sessions.len(), 2);
     // The first target's pid now belongs to "another" session: its backend_start does not match.
-    let mut targets: Vec<Target> = snap
+    let mut targets: Vec<KillTarget> = snap
         .sessions
         .into_iter()
-        .map(|s| Target {
+        .map(|s| KillTarget {
             session: s,
             allowed: true,
         })
@@ -751,7 +751,7 @@ fn answering_no_at_the_prompt_terminates_nothing() {
 #[test]
 fn a_session_the_role_cannot_see_is_never_hit() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, Target};
+    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind};
 
     // A role that may signal everybody's sessions but not see their state (no pg_read_all_stats).
     let c = cluster();
@@ -791,7 +791,7 @@ fn a_session_the_role_cannot_see_is_never_hit() {
     let mut session = hidden.sessions.into_iter().next().unwrap();
     session.backend_start = Some("2020-01-01T00:00:00.000000Z".into());
     session.state = Some("idle".into());
-    let targets = vec![Target {
+    let targets = vec![KillTarget {
         session,
         allowed: true,
     }];
@@ -860,7 +860,7 @@ impl pgconn::commands::kill::BatchObserver for FailingLog {
     fn before(
         &mut self,
         batch: usize,
-        targets: &[&pgconn::commands::kill::Target],
+        targets: &[&pgconn::commands::kill::KillTarget],
     ) -> anyhow::Result<()> {
         self.before_calls += 1;
         assert_eq!(targets.len(), 1);
@@ -888,7 +888,7 @@ fn one_by_one_targets(
 ) -> (
     pgconn::db::Db,
     pgconn::activity::Filter,
-    Vec<pgconn::commands::kill::Target>,
+    Vec<pgconn::commands::kill::KillTarget>,
 ) {
     use pgconn::activity::{snapshot, Filter};
     let c = cluster();
@@ -905,7 +905,7 @@ fn one_by_one_targets(
         .unwrap()
         .sessions
         .into_iter()
-        .map(|s| pgconn::commands::kill::Target {
+        .map(|s| pgconn::commands::kill::KillTarget {
             session: s,
             allowed: true,
         })
@@ -1158,7 +1158,7 @@ fn idle_sessions_that_hold_something_are_left_alone_unless_included() {
 #[test]
 fn a_session_that_starts_listening_after_the_preview_is_skipped() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, Protection, Target};
+    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind, Protection};
     let c = cluster();
     let tag = unique("newlistener");
     let role = app_role();
@@ -1171,11 +1171,11 @@ fn a_session_that_starts_listening_after_the_preview_is_skipped() {
         states: vec!["idle".into()],
         ..Filter::default()
     };
-    let targets: Vec<Target> = snapshot(&mut db, &filter, true)
+    let targets: Vec<KillTarget> = snapshot(&mut db, &filter, true)
         .unwrap()
         .sessions
         .into_iter()
-        .map(|s| Target {
+        .map(|s| KillTarget {
             session: s,
             allowed: true,
         })
@@ -1250,7 +1250,7 @@ fn keep_is_rechecked_when_kept_sessions_ended_after_the_preview() {
 #[test]
 fn cancel_leaves_sessions_that_are_not_running_a_query() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, Protection, Target};
+    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind, Protection};
     let c = cluster();
     let tag = unique("cancelidle");
     let role = app_role();
@@ -1285,14 +1285,14 @@ fn cancel_leaves_sessions_that_are_not_running_a_query() {
         pids: vec![pid],
         ..Filter::default()
     };
-    let mut targets: Vec<Target> = Vec::new();
+    let mut targets: Vec<KillTarget> = Vec::new();
     assert!(support::wait_until(Duration::from_secs(10), || {
         targets = snapshot(&mut db, &filter, true)
             .unwrap()
             .sessions
             .into_iter()
             .filter(|s| s.state.as_deref() == Some("active"))
-            .map(|s| Target {
+            .map(|s| KillTarget {
                 session: s,
                 allowed: true,
             })
@@ -1630,7 +1630,7 @@ fn end_of_input_at_the_prompt_terminates_nothing() {
 #[test]
 fn a_cancel_never_hits_a_query_it_did_not_show() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, OutcomeKind, SkipReason, Target};
+    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind, SkipReason};
     let c = cluster();
     let tag = unique("otherquery");
     let role = app_role();
@@ -1650,13 +1650,13 @@ fn a_cancel_never_hits_a_query_it_did_not_show() {
         states: vec!["active".into()],
         ..Filter::default()
     };
-    let mut targets: Vec<Target> = Vec::new();
+    let mut targets: Vec<KillTarget> = Vec::new();
     assert!(support::wait_until(Duration::from_secs(10), || {
         targets = snapshot(&mut db, &filter, true)
             .unwrap()
             .sessions
             .into_iter()
-            .map(|s| Target {
+            .map(|s| KillTarget {
                 session: s,
                 allowed: true,
             })

@@ -14,7 +14,7 @@ use crate::cli::{
     CapacityThreshold, CheckArgs, CheckFormat, ConnArgs, OutputArgs, StatusArgs, UnreachableState,
 };
 use crate::commands::status::{self, StatusReport};
-use crate::fleet::{self, one_line, FailureKind, Outcome, RunOptions};
+use crate::fleet::{self, one_line, FailureKind, RunOptions, TargetOutcome};
 use crate::render::{self, age, output::emit, Level};
 
 /// Nagios exit code of a state.
@@ -122,7 +122,7 @@ pub struct Measurement {
     pub max: Option<f64>,
 }
 
-fn m(name: &'static str, value: f64) -> Measurement {
+fn measurement(name: &'static str, value: f64) -> Measurement {
     Measurement {
         name,
         value,
@@ -263,22 +263,22 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
             // Sessions in the reserved slots take used past the ordinary slots: the real ceiling is
             // max_connections.
             max: Some(f64::from(c.max_connections)),
-            ..m("used", used as f64)
+            ..measurement("used", used as f64)
         },
         Measurement {
             min: Some(0.0),
             max: Some(f64::from(c.max_connections - usable)),
-            ..m("reserved_used", c.in_reserved_slots as f64)
+            ..measurement("reserved_used", c.in_reserved_slots as f64)
         },
         Measurement {
             min: Some(0.0),
             max: Some(f64::from(usable)),
-            ..m("slots_left", c.slots_left as f64)
+            ..measurement("slots_left", c.slots_left as f64)
         },
-        m("max_connections", f64::from(c.max_connections)),
-        m("active", state("active")),
-        m("idle", state("idle")),
-        m(
+        measurement("max_connections", f64::from(c.max_connections)),
+        measurement("active", state("active")),
+        measurement("idle", state("idle")),
+        measurement(
             "idle_in_transaction",
             crate::activity::idle_in_transaction(&r.states) as f64,
         ),
@@ -286,14 +286,14 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
             warning: args.idle_warning.map(|n| n as f64),
             critical: args.idle_critical.map(|n| n as f64),
             min: Some(0.0),
-            ..m("idle_long", s.idle_long as f64)
+            ..measurement("idle_long", s.idle_long as f64)
         },
         Measurement {
             unit: "s",
             warning: secs(args.idle_in_transaction_warning),
             critical: secs(args.idle_in_transaction_critical),
             min: Some(0.0),
-            ..m("oldest_idle_in_transaction", oldest.unwrap_or(0.0))
+            ..measurement("oldest_idle_in_transaction", oldest.unwrap_or(0.0))
         },
     ];
     let mut warnings = Vec::new();
@@ -452,7 +452,7 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> Result<ExitCo
     // Connecting and querying, one target or many, end within --timeout.
     opts.overall = Some(args.timeout);
     opts.timeout = opts.timeout.min(args.timeout);
-    let outcomes: Vec<Outcome<Sample>> =
+    let outcomes: Vec<TargetOutcome<Sample>> =
         fleet::run(targets, opts, move |db| sample(db, &s, idle_age));
     let judged: Vec<CheckTarget> = outcomes
         .into_iter()

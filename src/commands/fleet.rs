@@ -11,7 +11,7 @@ use anyhow::{anyhow, Result};
 
 use crate::cli::{ConnArgs, OutputArgs, SessionsArgs, StatusArgs, StatusFormat};
 use crate::commands::{sessions, status};
-use crate::fleet::{self, one_line, Outcome, RunOptions};
+use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
 use crate::render::{self, output::emit, prometheus, Style};
 
 /// Whether `status` takes this path rather than the plain one-server one.
@@ -32,7 +32,7 @@ pub fn status_format(args: &StatusArgs, out: &OutputArgs) -> Result<StatusFormat
 }
 
 /// Report each failed target on stderr; the exit code of a run with failures.
-fn report_failures<T>(outcomes: &[Outcome<T>]) -> ExitCode {
+fn report_failures<T>(outcomes: &[TargetOutcome<T>]) -> ExitCode {
     let mut failed = 0;
     for o in outcomes {
         if let Err(e) = &o.result {
@@ -111,7 +111,9 @@ pub fn status(
 
     let text = match format {
         StatusFormat::Table => render::fleet::status(&outcomes, args.top, &style),
-        StatusFormat::Json => pretty_json(&outcomes.iter().map(Outcome::json).collect::<Vec<_>>())?,
+        StatusFormat::Json => {
+            pretty_json(&outcomes.iter().map(TargetOutcome::json).collect::<Vec<_>>())?
+        }
         StatusFormat::Prometheus => prometheus::status(
             &outcomes
                 .iter()
@@ -146,7 +148,7 @@ pub fn sessions(
         move |db| sessions::collect(db, &a),
     );
     if out.json {
-        render::json(&outcomes.iter().map(Outcome::json).collect::<Vec<_>>())?;
+        render::json(&outcomes.iter().map(TargetOutcome::json).collect::<Vec<_>>())?;
     } else {
         render::out(&render::fleet::sessions(&outcomes, style))?;
         for o in &outcomes {

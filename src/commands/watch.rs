@@ -44,9 +44,9 @@ impl Point {
     }
 }
 
-/// Change between the last two successful samples.
+/// Delta between the last two successful samples.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Change {
+pub struct Delta {
     pub used: i64,
     pub idle: i64,
     pub idle_in_transaction: i64,
@@ -67,7 +67,7 @@ pub struct TargetView {
     pub target: String,
     /// The last successful sample (kept while the target is away).
     pub report: Option<StatusReport>,
-    pub change: Option<Change>,
+    pub change: Option<Delta>,
     /// Oldest first; `None` for an attempt that failed.
     pub history: Vec<Option<Point>>,
     pub down: Option<Down>,
@@ -93,7 +93,7 @@ struct Monitor {
     history: VecDeque<Option<Point>>,
     last: Option<StatusReport>,
     last_point: Option<Point>,
-    change: Option<Change>,
+    change: Option<Delta>,
     down: Option<Down>,
     attempted: bool,
     reconnected: bool,
@@ -140,7 +140,7 @@ impl Monitor {
         match result {
             Ok(report) => {
                 let p = Point::of(&report);
-                self.change = self.last_point.map(|q| Change {
+                self.change = self.last_point.map(|q| Delta {
                     used: p.used - q.used,
                     idle: p.idle as i64 - q.idle as i64,
                     idle_in_transaction: p.idle_in_transaction as i64

@@ -172,7 +172,7 @@ fn effective_user() -> Option<nix::unistd::User> {
 
 /// One host to try: a TCP host (name and/or address) or a Unix socket directory, with its port.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
+pub struct Host {
     host: Option<String>,
     hostaddr: Option<IpAddr>,
     port: u16,
@@ -180,7 +180,7 @@ pub struct Target {
     defaulted: bool,
 }
 
-impl Target {
+impl Host {
     /// The host name or socket directory (`None` when only `hostaddr` was given).
     pub fn host(&self) -> Option<&str> {
         self.host.as_deref()
@@ -261,7 +261,7 @@ impl Target {
 
 #[derive(Clone)]
 struct HostEntry {
-    target: Target,
+    target: Host,
     /// The password found for this host in the password file.
     pgpass: Option<String>,
 }
@@ -309,7 +309,7 @@ pub struct ConnSpec {
 
 impl fmt::Debug for ConnSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let targets: Vec<&Target> = self.hosts.iter().map(|h| &h.target).collect();
+        let targets: Vec<&Host> = self.hosts.iter().map(|h| &h.target).collect();
         f.debug_struct("ConnSpec")
             .field("params", &self.params)
             .field("targets", &targets)
@@ -684,7 +684,7 @@ fn finish(mut p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
 
     // The resolved, non-secret view returned by `get`.
     p.retain(|k, v| !v.is_empty() && keywords::lookup(k).is_some_and(|kw| !kw.secret));
-    let joined = |f: &dyn Fn(&Target) -> String| {
+    let joined = |f: &dyn Fn(&Host) -> String| {
         hosts
             .iter()
             .map(|h| f(&h.target))
@@ -728,7 +728,7 @@ fn finish(mut p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
 
 /// libpq's host list rules: `host` and `hostaddr` lists of equal length (or one of them absent), a port
 /// list of length one (used for every host) or of the same length; empty entries take the defaults.
-fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Target>> {
+fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Host>> {
     let split = |key: &str| -> Vec<String> {
         non_empty(p, key)
             .map(|v| v.split(',').map(str::to_string).collect())
@@ -775,14 +775,14 @@ fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Target>> {
         };
         let host = hosts.get(i).filter(|h| !h.is_empty()).cloned();
         let target = match (host, hostaddr) {
-            (Some(h), addr) => Target {
+            (Some(h), addr) => Host {
                 socket: h.starts_with('/'),
                 host: Some(h),
                 hostaddr: addr,
                 port,
                 defaulted: false,
             },
-            (None, Some(addr)) => Target {
+            (None, Some(addr)) => Host {
                 host: None,
                 hostaddr: Some(addr),
                 port,
@@ -798,8 +798,8 @@ fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Target>> {
 
 /// No host given: the default socket directory, whether or not the socket is there (libpq then fails
 /// naming the socket; it never falls back to TCP).
-fn default_target(env: &Environment, port: u16) -> Target {
-    Target {
+fn default_target(env: &Environment, port: u16) -> Host {
+    Host {
         host: Some(env.socket_dir.display().to_string()),
         hostaddr: None,
         port,
@@ -843,7 +843,7 @@ impl ConnSpec {
     }
 
     /// The hosts to try, in the configured order.
-    pub fn targets(&self) -> Vec<&Target> {
+    pub fn targets(&self) -> Vec<&Host> {
         self.hosts.iter().map(|h| &h.target).collect()
     }
 
@@ -871,7 +871,7 @@ impl ConnSpec {
 
     /// Host, port, database and user, for JSON output and audit logs.
     pub fn identity(&self) -> Identity {
-        let join = |f: &dyn Fn(&Target) -> String| {
+        let join = |f: &dyn Fn(&Host) -> String| {
             self.hosts
                 .iter()
                 .map(|h| f(&h.target))
@@ -879,7 +879,7 @@ impl ConnSpec {
                 .join(",")
         };
         Identity {
-            host: join(&Target::display_host),
+            host: join(&Host::display_host),
             port: join(&|t| t.port.to_string()),
             dbname: self.dbname.clone(),
             user: self.user.clone(),
@@ -949,7 +949,7 @@ impl ConnSpec {
     }
 
     /// Adds one host (name or socket directory, address, port) to `c`.
-    fn add_target(c: &mut postgres::Config, t: &Target) {
+    fn add_target(c: &mut postgres::Config, t: &Host) {
         match (&t.host, t.hostaddr) {
             (Some(h), _) if t.socket => {
                 c.host_path(h);

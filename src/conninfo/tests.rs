@@ -51,7 +51,7 @@ impl Fixture {
     }
 }
 
-fn d(dbname: &str) -> Overrides {
+fn dash_d(dbname: &str) -> Overrides {
     Overrides {
         dbname: Some(dbname.to_string()),
         ..Default::default()
@@ -153,7 +153,7 @@ fn precedence_flags_conninfo_service_env_default() {
     assert_eq!(s.get("service"), Some("svc"));
 
     // A conninfo beats the service.
-    let s = f.spec(&d("host=cihost port=3333 dbname=cidb"));
+    let s = f.spec(&dash_d("host=cihost port=3333 dbname=cidb"));
     assert_eq!(s.get("host"), Some("cihost"));
     assert_eq!(s.get("port"), Some("3333"));
     assert_eq!(s.dbname(), "cidb");
@@ -207,9 +207,9 @@ fn environment_beats_defaults() {
 #[test]
 fn plain_dbname_flag_is_not_expanded() {
     let f = Fixture::new().var("PGDATABASE", "envdb");
-    let s = f.spec(&d("app"));
+    let s = f.spec(&dash_d("app"));
     assert_eq!(s.dbname(), "app");
-    let s = f.spec(&d(""));
+    let s = f.spec(&dash_d(""));
     assert_eq!(s.dbname(), "envdb");
 }
 
@@ -222,7 +222,7 @@ fn empty_flags_are_ignored_but_empty_conninfo_values_block_lower_layers() {
     });
     assert_eq!(s.get("host"), Some("envhost"));
     // host='' in the conninfo is set (to empty), so PGHOST is not read and the default applies.
-    let s = f.spec(&d("host='' dbname=x"));
+    let s = f.spec(&dash_d("host='' dbname=x"));
     let run = f.sockets.path().join("run");
     assert_eq!(s.get("host"), Some(run.to_str().unwrap()));
 }
@@ -231,19 +231,19 @@ fn empty_flags_are_ignored_but_empty_conninfo_values_block_lower_layers() {
 fn connect_timeout_rules() {
     let f = Fixture::new();
     let t = |o: &Overrides| f.spec(o).connect_timeout();
-    assert_eq!(t(&d("connect_timeout=0 dbname=x")), None);
-    assert_eq!(t(&d("connect_timeout=-5 dbname=x")), None);
+    assert_eq!(t(&dash_d("connect_timeout=0 dbname=x")), None);
+    assert_eq!(t(&dash_d("connect_timeout=-5 dbname=x")), None);
     assert_eq!(
-        t(&d("connect_timeout=1 dbname=x")),
+        t(&dash_d("connect_timeout=1 dbname=x")),
         Some(Duration::from_secs(2))
     );
     assert_eq!(
-        t(&d("connect_timeout=' 30 ' dbname=x")),
+        t(&dash_d("connect_timeout=' 30 ' dbname=x")),
         Some(Duration::from_secs(30))
     );
     let zero = Overrides {
         connect_timeout: Some(Duration::ZERO),
-        ..d("connect_timeout=5")
+        ..dash_d("connect_timeout=5")
     };
     assert_eq!(t(&zero), None);
     let short = Overrides {
@@ -254,7 +254,7 @@ fn connect_timeout_rules() {
     assert_eq!(f.spec(&short).get("connect_timeout"), Some("1"));
     assert_eq!(f.spec(&zero).get("connect_timeout"), Some("0"));
     assert_eq!(
-        err_of(f.resolve(&d("connect_timeout=ten"))),
+        err_of(f.resolve(&dash_d("connect_timeout=ten"))),
         "invalid integer value \"ten\" for connection option \"connect_timeout\""
     );
 }
@@ -278,8 +278,11 @@ fn service_from_flag_conninfo_or_env_and_files_order() {
         }),
         Some("1001".into())
     );
-    assert_eq!(port(&d("service=b")), Some("2002".into()));
-    assert_eq!(port(&d("postgresql:///db?service=b")), Some("2002".into()));
+    assert_eq!(port(&dash_d("service=b")), Some("2002".into()));
+    assert_eq!(
+        port(&dash_d("postgresql:///db?service=b")),
+        Some("2002".into())
+    );
     let f2 = Fixture::new().var("PGSERVICE", "b");
     std::fs::write(
         f2.sysconf.path().join("pg_service.conf"),
@@ -307,11 +310,11 @@ fn pgservicefile_replaces_the_user_file() {
     let f = Fixture::new().var("PGSERVICEFILE", file.to_str().unwrap());
     f.write_home(".pg_service.conf", "[x]\nhost=from-home\n", 0o644);
     assert_eq!(
-        f.spec(&d("service=x")).get("host"),
+        f.spec(&dash_d("service=x")).get("host"),
         Some("from-servicefile")
     );
     // servicefile= in the conninfo beats PGSERVICEFILE.
-    let s = f.spec(&d(&format!(
+    let s = f.spec(&dash_d(&format!(
         "service=x servicefile={}",
         f.home.path().join(".pg_service.conf").display()
     )));
@@ -322,12 +325,12 @@ fn pgservicefile_replaces_the_user_file() {
 fn unknown_service_and_service_syntax_errors() {
     let f = Fixture::new();
     assert_eq!(
-        err_of(f.resolve(&d("service=nope"))),
+        err_of(f.resolve(&dash_d("service=nope"))),
         "definition of service \"nope\" not found"
     );
     let path = f.write_home(".pg_service.conf", "[bad]\nhost\n", 0o644);
     assert_eq!(
-        err_of(f.resolve(&d("service=bad"))),
+        err_of(f.resolve(&dash_d("service=bad"))),
         format!(
             "syntax error in service file \"{}\", line 2",
             path.display()
@@ -343,7 +346,7 @@ fn service_values_fill_only_unset_keywords_first_line_wins() {
         "[s]\nhost=svc1\nhost=svc2\nuser=svcuser\nsslmode=disable\n",
         0o644,
     );
-    let s = f.spec(&d("service=s user=me"));
+    let s = f.spec(&dash_d("service=s user=me"));
     assert_eq!(s.get("host"), Some("svc1"));
     assert_eq!(s.user(), "me");
     assert_eq!(s.ssl_mode(), SslMode::Disable);
@@ -359,17 +362,17 @@ fn pgpass_lookup_and_precedence() {
         "db1:5432:app:alice:pw-app\ndb1:*:*:alice:pw-any\n",
         0o600,
     );
-    let s = f.spec(&d("host=db1 dbname=app user=alice"));
+    let s = f.spec(&dash_d("host=db1 dbname=app user=alice"));
     assert!(s.has_password());
     assert_eq!(s.config().unwrap().get_password(), Some(&b"pw-app"[..]));
-    let s = f.spec(&d("host=db1 dbname=other user=alice port=6000"));
+    let s = f.spec(&dash_d("host=db1 dbname=other user=alice port=6000"));
     assert_eq!(s.config().unwrap().get_password(), Some(&b"pw-any"[..]));
-    let s = f.spec(&d("host=db2 dbname=app user=alice"));
+    let s = f.spec(&dash_d("host=db2 dbname=app user=alice"));
     assert!(!s.has_password());
     assert_eq!(s.config().unwrap().get_password(), None);
 
     // An explicit password wins; the file is not consulted.
-    let s = f.spec(&d("host=db1 dbname=app user=alice password=given"));
+    let s = f.spec(&dash_d("host=db1 dbname=app user=alice password=given"));
     assert_eq!(s.config().unwrap().get_password(), Some(&b"given"[..]));
     let f2 = Fixture::new().var("PGPASSWORD", "fromenv");
     f2.write_home(".pgpass", "*:*:*:*:fromfile\n", 0o600);
@@ -399,7 +402,7 @@ fn set_password_overrides_pgpass() {
     let mut s = f.spec(&Overrides::default());
     s.set_password("typed".into());
     assert_eq!(s.config().unwrap().get_password(), Some(&b"typed"[..]));
-    let mut s = f.spec(&d("host=nowhere dbname=x"));
+    let mut s = f.spec(&dash_d("host=nowhere dbname=x"));
     s.set_password("typed".into());
     assert!(s.has_password());
 }
@@ -417,7 +420,7 @@ fn pgpass_file_locations() {
         pw(f.spec(&Overrides::default())),
         Some(b"from-pgpassfile".to_vec())
     );
-    let s = f.spec(&d(&format!(
+    let s = f.spec(&dash_d(&format!(
         "passfile={} dbname=x",
         f.home.path().join(".pgpass").display()
     )));
@@ -442,7 +445,7 @@ fn pgpass_permissions_warning() {
         )]
     );
     // Not consulted, so no warning, when a password is given.
-    let s = f.spec(&d("password=x dbname=y"));
+    let s = f.spec(&dash_d("password=x dbname=y"));
     assert!(s.warnings().is_empty());
 }
 
@@ -468,12 +471,12 @@ fn pgpass_socket_hosts_match_localhost() {
     assert_eq!(pw(&Overrides::default()), Some("pw-local".into()));
     // A default socket directory named explicitly.
     assert_eq!(
-        pw(&d(&format!("host={} dbname=x", run.display()))),
+        pw(&dash_d(&format!("host={} dbname=x", run.display()))),
         Some("pw-local".into())
     );
     // Any other socket directory matches its path.
     assert_eq!(
-        pw(&d("host=/custom/dir dbname=x")),
+        pw(&dash_d("host=/custom/dir dbname=x")),
         Some("pw-custom".into())
     );
     // TCP to localhost.
@@ -495,7 +498,7 @@ fn pgpass_per_host_and_hostaddr() {
         "a:5432:*:*:pw-a\nb:5433:*:*:pw-b\n10.0.0.9:*:*:*:pw-addr\n",
         0o600,
     );
-    let s = f.spec(&d("host=a,b port=5432,5433 dbname=x"));
+    let s = f.spec(&dash_d("host=a,b port=5432,5433 dbname=x"));
     assert_eq!(
         s.hosts
             .iter()
@@ -503,10 +506,10 @@ fn pgpass_per_host_and_hostaddr() {
             .collect::<Vec<_>>(),
         vec![Some("pw-a"), Some("pw-b")]
     );
-    let s = f.spec(&d("hostaddr=10.0.0.9 dbname=x"));
+    let s = f.spec(&dash_d("hostaddr=10.0.0.9 dbname=x"));
     assert!(s.has_password());
     // With a host name, the name is matched, not the address.
-    let s = f.spec(&d("host=c hostaddr=10.0.0.9 dbname=x"));
+    let s = f.spec(&dash_d("host=c hostaddr=10.0.0.9 dbname=x"));
     assert!(!s.has_password());
 }
 
@@ -515,7 +518,7 @@ fn pgpass_per_host_and_hostaddr() {
 #[test]
 fn multi_host_lists() {
     let f = Fixture::new();
-    let s = f.spec(&d("postgresql://h1:5432,h2:5433,[::1]/app"));
+    let s = f.spec(&dash_d("postgresql://h1:5432,h2:5433,[::1]/app"));
     assert_eq!(s.get("host"), Some("h1,h2,::1"));
     assert_eq!(s.get("port"), Some("5432,5433,5432"));
     assert_eq!(s.target_label(), "h1:5432,h2:5433,[::1]:5432/app");
@@ -533,10 +536,10 @@ fn multi_host_lists() {
     assert_eq!(c.get_ports(), &[5432, 5433, 5432]);
 
     // One port for all hosts.
-    let s = f.spec(&d("host=a,b port=6000"));
+    let s = f.spec(&dash_d("host=a,b port=6000"));
     assert_eq!(s.get("port"), Some("6000,6000"));
     // Empty entries take the defaults.
-    let s = f.spec(&d("host=a,,/sock port=1,,3"));
+    let s = f.spec(&dash_d("host=a,,/sock port=1,,3"));
     let run = f.sockets.path().join("run");
     assert_eq!(
         s.target_label(),
@@ -549,23 +552,23 @@ fn multi_host_lists() {
 fn host_list_errors() {
     let f = Fixture::new();
     assert_eq!(
-        err_of(f.resolve(&d("host=a,b port=1,2,3"))),
+        err_of(f.resolve(&dash_d("host=a,b port=1,2,3"))),
         "could not match 3 port numbers to 2 hosts"
     );
     assert_eq!(
-        err_of(f.resolve(&d("host=a,b hostaddr=10.0.0.1"))),
+        err_of(f.resolve(&dash_d("host=a,b hostaddr=10.0.0.1"))),
         "could not match 2 host names to 1 hostaddr values"
     );
     assert_eq!(
-        err_of(f.resolve(&d("hostaddr=db.example"))),
+        err_of(f.resolve(&dash_d("hostaddr=db.example"))),
         "could not parse network address \"db.example\""
     );
     assert_eq!(
-        err_of(f.resolve(&d("port=70000"))),
+        err_of(f.resolve(&dash_d("port=70000"))),
         "invalid port number: \"70000\""
     );
     assert_eq!(
-        err_of(f.resolve(&d("port=abc"))),
+        err_of(f.resolve(&dash_d("port=abc"))),
         "invalid port number: \"abc\""
     );
     let e = err_of(f.resolve(&Overrides {
@@ -578,7 +581,7 @@ fn host_list_errors() {
 #[test]
 fn hostaddr_with_and_without_host() {
     let f = Fixture::new();
-    let s = f.spec(&d("host=db.example hostaddr=192.0.2.7 dbname=app"));
+    let s = f.spec(&dash_d("host=db.example hostaddr=192.0.2.7 dbname=app"));
     assert_eq!(s.get("hostaddr"), Some("192.0.2.7"));
     assert_eq!(s.target_label(), "db.example:5432/app");
     let c = s.config().unwrap();
@@ -588,7 +591,7 @@ fn hostaddr_with_and_without_host() {
         "server at \"db.example\" (192.0.2.7), port 5432"
     );
 
-    let s = f.spec(&d("hostaddr=2001:db8::5 dbname=app"));
+    let s = f.spec(&dash_d("hostaddr=2001:db8::5 dbname=app"));
     assert_eq!(s.get("host"), None);
     assert_eq!(s.target_label(), "[2001:db8::5]:5432/app");
     assert_eq!(s.identity().host, "2001:db8::5");
@@ -596,18 +599,18 @@ fn hostaddr_with_and_without_host() {
     assert_eq!(s.config().unwrap().get_hosts().len(), 1);
 
     assert_eq!(
-        err_of(f.resolve(&d("hostaddr=192.0.2.7 sslmode=verify-full"))),
+        err_of(f.resolve(&dash_d("hostaddr=192.0.2.7 sslmode=verify-full"))),
         "host name must be specified for a verified SSL connection"
     );
     assert!(s.config().is_ok());
-    let mixed = f.spec(&d("host=a,b hostaddr=192.0.2.7,"));
+    let mixed = f.spec(&dash_d("host=a,b hostaddr=192.0.2.7,"));
     assert!(mixed.config().is_err());
 }
 
 #[test]
 fn socket_host_in_uri_and_config() {
     let f = Fixture::new();
-    let s = f.spec(&d("postgresql://%2Fvar%2Frun%2Fpostgresql:5433/app"));
+    let s = f.spec(&dash_d("postgresql://%2Fvar%2Frun%2Fpostgresql:5433/app"));
     assert_eq!(s.target_label(), "/var/run/postgresql:5433/app");
     let c = s.config().unwrap();
     assert!(matches!(
@@ -628,15 +631,15 @@ fn socket_host_in_uri_and_config() {
 fn unknown_keywords_are_errors_everywhere() {
     let f = Fixture::new();
     assert_eq!(
-        err_of(f.resolve(&d("host=x foo=bar"))),
+        err_of(f.resolve(&dash_d("host=x foo=bar"))),
         "invalid connection string given as database name: invalid connection option \"foo\""
     );
     assert_eq!(
-        err_of(f.resolve(&d("postgres://h/db?foo=bar"))),
+        err_of(f.resolve(&dash_d("postgres://h/db?foo=bar"))),
         "invalid connection string given as database name: invalid URI query parameter: \"foo\""
     );
     assert_eq!(
-        err_of(f.resolve(&d("host='x"))),
+        err_of(f.resolve(&dash_d("host='x"))),
         "invalid connection string given as database name: unterminated quoted string in connection info string"
     );
 }
@@ -653,7 +656,7 @@ fn every_libpq_keyword_is_accepted() {
         sslsni=1 requirepeer='' require_auth='' ssl_min_protocol_version=TLSv1.2 \
         ssl_max_protocol_version=TLSv1.3 gssencmode=disable krbsrvname=postgres gsslib=gssapi \
         gssdelegation=0 replication=0 target_session_attrs=any load_balance_hosts=disable";
-    let s = f.spec(&d(all));
+    let s = f.spec(&dash_d(all));
     assert!(s.warnings().is_empty(), "{:?}", s.warnings());
     assert_eq!(s.get("password"), None);
     assert_eq!(s.get("sslpassword"), None);
@@ -711,11 +714,11 @@ fn enumerated_values_are_validated() {
             "weak sslmode \"require\" may not be used with sslrootcert=system (use \"verify-full\")",
         ),
     ] {
-        assert_eq!(err_of(f.resolve(&d(input))), msg, "{input}");
+        assert_eq!(err_of(f.resolve(&dash_d(input))), msg, "{input}");
     }
-    let s = f.spec(&d("sslrootcert=system dbname=x"));
+    let s = f.spec(&dash_d("sslrootcert=system dbname=x"));
     assert_eq!(s.ssl_mode(), SslMode::VerifyFull);
-    let s = f.spec(&d("sslnegotiation=direct sslmode=require"));
+    let s = f.spec(&dash_d("sslnegotiation=direct sslmode=require"));
     assert_eq!(
         s.config().unwrap().get_ssl_negotiation(),
         postgres::config::SslNegotiation::Direct
@@ -725,7 +728,7 @@ fn enumerated_values_are_validated() {
 #[test]
 fn unsupported_security_settings_warn() {
     let f = Fixture::new();
-    let s = f.spec(&d(
+    let s = f.spec(&dash_d(
         "requirepeer=postgres require_auth=scram-sha-256 sslcertmode=require replication=database client_encoding=LATIN1",
     ));
     let w = s.warnings().join("\n");
@@ -744,7 +747,7 @@ fn unsupported_security_settings_warn() {
 #[test]
 fn config_carries_the_resolved_settings() {
     let f = Fixture::new().var("PGAPPNAME", "fromenv");
-    let s = f.spec(&d(
+    let s = f.spec(&dash_d(
         "host=db port=6543 user=u dbname=app password=pw options='-c a=1' keepalives=0 \
          target_session_attrs=read-only load_balance_hosts=random sslmode=verify-ca channel_binding=require",
     ));
@@ -772,17 +775,17 @@ fn config_carries_the_resolved_settings() {
     );
     assert_eq!(c.get_connect_timeout(), Some(&DEFAULT_CONNECT_TIMEOUT));
 
-    let s = f.spec(&d("host=db fallback_application_name=fb"));
+    let s = f.spec(&dash_d("host=db fallback_application_name=fb"));
     assert_eq!(s.config().unwrap().get_application_name(), Some("fromenv"));
     let f2 = Fixture::new();
-    let s = f2.spec(&d("host=db fallback_application_name=fb"));
+    let s = f2.spec(&dash_d("host=db fallback_application_name=fb"));
     assert_eq!(s.config().unwrap().get_application_name(), Some("fb"));
-    let s = f2.spec(&d("host=db sslmode=allow"));
+    let s = f2.spec(&dash_d("host=db sslmode=allow"));
     assert_eq!(
         s.config().unwrap().get_ssl_mode(),
         postgres::config::SslMode::Prefer
     );
-    let s = f2.spec(&d("host=db sslmode=disable connect_timeout=0"));
+    let s = f2.spec(&dash_d("host=db sslmode=disable connect_timeout=0"));
     let c = s.config().unwrap();
     assert_eq!(c.get_ssl_mode(), postgres::config::SslMode::Disable);
     assert_eq!(c.get_connect_timeout(), None);
@@ -792,12 +795,12 @@ fn config_carries_the_resolved_settings() {
 #[test]
 fn extra_options_are_appended() {
     let f = Fixture::new();
-    let s = f.spec(&d("host=db options='-c a=1'"));
+    let s = f.spec(&dash_d("host=db options='-c a=1'"));
     assert_eq!(
         s.options_with(Some("-c statement_timeout=30s")).as_deref(),
         Some("-c a=1 -c statement_timeout=30s")
     );
-    let s = f.spec(&d("host=db"));
+    let s = f.spec(&dash_d("host=db"));
     assert_eq!(
         s.options_with(Some("-c statement_timeout=30s")).as_deref(),
         Some("-c statement_timeout=30s")
@@ -812,7 +815,7 @@ fn extra_options_are_appended() {
 fn debug_never_shows_a_password() {
     let f = Fixture::new().var("PGPASSWORD", "envsecret");
     f.write_home(".pgpass", "*:*:*:*:filesecret\n", 0o600);
-    let s = f.spec(&d("postgres://u:urisecret@h/db?sslpassword=keysecret"));
+    let s = f.spec(&dash_d("postgres://u:urisecret@h/db?sslpassword=keysecret"));
     let mut typed = s.clone();
     typed.set_password("typedsecret".into());
     let f2 = Fixture::new();
@@ -844,7 +847,7 @@ fn debug_never_shows_a_password() {
 #[test]
 fn identity_serializes_as_snake_case_strings() {
     let f = Fixture::new();
-    let s = f.spec(&d("postgres://alice@db1.example:5433/app"));
+    let s = f.spec(&dash_d("postgres://alice@db1.example:5433/app"));
     assert_eq!(s.target_label(), "db1.example:5433/app");
     assert_eq!(
         serde_json::to_value(s.identity()).unwrap(),
@@ -860,7 +863,7 @@ fn parse_errors_do_not_leak_the_password() {
         "postgres://u:se%zzcret@h/db",
         "password='unterminated secret",
     ] {
-        let e = err_of(f.resolve(&d(input)));
+        let e = err_of(f.resolve(&dash_d(input)));
         assert!(!e.contains("secret"), "{e}");
     }
 }

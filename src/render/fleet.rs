@@ -4,7 +4,7 @@ use comfy_table::{Cell, CellAlignment};
 
 use crate::commands::sessions::SessionsReport;
 use crate::commands::status::{Group, StatusReport};
-use crate::fleet::{one_line, Outcome};
+use crate::fleet::{one_line, TargetOutcome};
 use crate::render::{clean, opt_age, sessions, text_cell, Level, Style};
 
 fn right(c: impl ToString) -> Cell {
@@ -15,7 +15,7 @@ use crate::activity::idle_in_transaction as iit;
 
 /// `status` over several targets: a summary row per target, the largest groups across all of them and
 /// the reasons of every verdict that is not OK.
-pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> String {
+pub fn status(outcomes: &[TargetOutcome<StatusReport>], top: usize, st: &Style) -> String {
     let mut out = String::new();
     let mut t = st.table();
     t.set_header(st.header(&[
@@ -150,7 +150,7 @@ pub fn status(outcomes: &[Outcome<StatusReport>], top: usize, st: &Style) -> Str
 
 /// `sessions` over several targets: the session table with a TARGET column; a failed target is a row
 /// whose state is `(failed)` and whose query column holds the error.
-pub fn sessions(outcomes: &[Outcome<SessionsReport>], st: &Style) -> String {
+pub fn sessions(outcomes: &[TargetOutcome<SessionsReport>], st: &Style) -> String {
     let width = sessions::query_width(st);
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     let mut header = vec!["TARGET"];

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::activity::{state_key, KNOWN_STATES};
 use crate::commands::status::StatusReport;
-use crate::commands::watch::{Change, Point, Round, TargetView};
+use crate::commands::watch::{Delta, Point, Round, TargetView};
 use crate::render::{age, clean, opt_age, Level, Style};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -410,7 +410,7 @@ fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
                 let used = trend(&v.history, spark_w, |p| p.used as f64);
                 row.push(Cell::new(sparkline(&used, f64::from(c.usable_slots))));
                 row.push(right(
-                    v.change.map(|c: Change| signed(c.used)).unwrap_or_default(),
+                    v.change.map(|c: Delta| signed(c.used)).unwrap_or_default(),
                 ));
                 row.push(crate::render::text_cell(&if down.is_some() {
                     retry_text(v, now)

@@ -11,12 +11,11 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
-use super::{Action, KillReport, SessionOutcome, Target};
+use super::{Action, KillReport, KillTarget, SessionOutcome};
 use crate::activity::Filter;
 use crate::conninfo::Identity;
 
@@ -45,9 +44,7 @@ pub struct AuditLog {
     warning: Option<String>,
 }
 
-fn now_rfc3339() -> String {
-    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
-}
+use crate::activity::now_rfc3339;
 
 impl AuditLog {
     /// Open (or create, mode 0600) the log for appending. Fails before anything is done.
@@ -182,7 +179,7 @@ impl AuditLog {
 
     /// One line per session of a batch, before it is signalled (with `--log-queries`, its last query,
     /// masked).
-    pub fn targets(&mut self, batch: usize, targets: &[&Target], action: Action) -> Result<()> {
+    pub fn targets(&mut self, batch: usize, targets: &[&KillTarget], action: Action) -> Result<()> {
         let lines: Vec<Value> = targets
             .iter()
             .map(|t| {

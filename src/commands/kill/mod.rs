@@ -128,7 +128,7 @@ impl Protection {
 
 /// A session the plan will act on.
 #[derive(Debug, Clone, Serialize)]
-pub struct Target {
+pub struct KillTarget {
     #[serde(flatten)]
     pub session: Session,
     /// Whether pgconn's role may signal it, as far as the catalogs tell (the server has the last word).
@@ -328,7 +328,7 @@ pub struct KillReport {
     pub if_more_than: Option<usize>,
     /// False when --if-more-than was not exceeded (nothing is done).
     pub threshold_met: bool,
-    pub targets: Vec<Target>,
+    pub targets: Vec<KillTarget>,
     pub groups: Vec<GroupSummary>,
     /// True once sessions were signalled (not a dry run, confirmed, threshold met).
     pub acted: bool,
@@ -426,7 +426,7 @@ struct Recorder<'a> {
 }
 
 impl BatchObserver for Recorder<'_> {
-    fn before(&mut self, batch: usize, targets: &[&Target]) -> Result<()> {
+    fn before(&mut self, batch: usize, targets: &[&KillTarget]) -> Result<()> {
         match self.log.as_deref_mut() {
             Some(log) => log.targets(batch, targets, self.action),
             None => Ok(()),

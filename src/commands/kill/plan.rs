@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use postgres::types::{ToSql, Type};
 
-use super::{Action, GroupSummary, KillReport, LeftAlone, Protected, Protection, Summary, Target};
+use super::{
+    Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection, Summary,
+};
 use crate::activity::{self, like_pattern, Filter, SnapshotColumns};
 use crate::cli::KillSafety;
 use crate::db::Db;
@@ -173,11 +175,11 @@ pub fn plan(
     }
     let me_super = db.facts.is_superuser;
     let me_signal = db.facts.can_signal_backend;
-    let targets: Vec<Target> = candidates
+    let targets: Vec<KillTarget> = candidates
         .into_iter()
         .map(|s| {
             let allowed = me_super || (!s.superuser && (s.own_role || me_signal));
-            Target {
+            KillTarget {
                 session: s,
                 allowed,
             }
@@ -252,7 +254,7 @@ pub fn plan(
     Ok(report)
 }
 
-fn summarize(targets: &[Target]) -> Vec<GroupSummary> {
+fn summarize(targets: &[KillTarget]) -> Vec<GroupSummary> {
     let mut m: BTreeMap<(Option<String>, Option<String>, String), GroupSummary> = BTreeMap::new();
     for t in targets {
         let s = &t.session;

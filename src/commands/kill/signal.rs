@@ -12,7 +12,7 @@ use postgres::error::SqlState;
 use postgres::types::Type;
 
 use super::plan::{ProtectionParams, TEMP_HOLDERS_SINCE};
-use super::{Action, OutcomeKind, Protection, SessionOutcome, SkipReason, Target};
+use super::{Action, KillTarget, OutcomeKind, Protection, SessionOutcome, SkipReason};
 use crate::activity::{self, Filter, FilterParams};
 use crate::cli::KillSafety;
 use crate::db::{self, Db};
@@ -28,7 +28,7 @@ static SIGNAL_SQL_BEFORE_16: std::sync::LazyLock<String> = std::sync::LazyLock::
 /// Sees each batch before it is signalled and after its outcomes are known, and may stop the run.
 pub trait BatchObserver {
     /// Called before batch `batch` (1-based) is signalled; an error means nothing of it is signalled.
-    fn before(&mut self, batch: usize, targets: &[&Target]) -> Result<()>;
+    fn before(&mut self, batch: usize, targets: &[&KillTarget]) -> Result<()>;
     /// Called with the observed outcomes of a batch; an error stops the run after this batch.
     fn after(&mut self, outcomes: &[SessionOutcome]) -> Result<()>;
     /// Checked before each batch: true ends the run there (the batch in flight was finished, its
@@ -142,7 +142,7 @@ fn statement(
     db: &mut Db,
     how: &Signalling,
     fp: &FilterParams,
-    batch: &[&Target],
+    batch: &[&KillTarget],
     attempt_denied: bool,
     not_staying: &[i32],
 ) -> Result<Vec<Handled>> {
@@ -274,7 +274,7 @@ fn observe(
 pub fn run(
     db: &mut Db,
     how: &mut Signalling,
-    targets: &[Target],
+    targets: &[KillTarget],
     observer: &mut dyn BatchObserver,
 ) -> SignalRun {
     let fp = how.filter.params();
@@ -284,7 +284,7 @@ pub fn run(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let by_pid: HashMap<i32, &Target> = targets.iter().map(|t| (t.session.pid, t)).collect();
+    let by_pid: HashMap<i32, &KillTarget> = targets.iter().map(|t| (t.session.pid, t)).collect();
     let all_pids: Vec<i32> = targets.iter().map(|t| t.session.pid).collect();
     // Targets known to stay (skipped, denied, failed): they count as staying for --keep.
     let mut staying: HashSet<i32> = HashSet::new();
@@ -306,7 +306,7 @@ pub fn run(
                 }
             }
         }
-        let refs: Vec<&Target> = chunk.iter().collect();
+        let refs: Vec<&KillTarget> = chunk.iter().collect();
         if let Err(e) = observer.before(i + 1, &refs) {
             stopped = Some(Stop::Log(e));
             break;
@@ -350,13 +350,13 @@ fn signal_batch(
     db: &mut Db,
     how: &Signalling,
     fp: &FilterParams,
-    refs: &[&Target],
+    refs: &[&KillTarget],
     not_staying: &[i32],
-    by_pid: &HashMap<i32, &Target>,
+    by_pid: &HashMap<i32, &KillTarget>,
 ) -> (Vec<SessionOutcome>, Option<anyhow::Error>) {
     let mut handled: Vec<(Handled, Option<String>)> = Vec::with_capacity(refs.len());
     let mut outcomes = Vec::new();
-    let mut retry_alone: Vec<&Target> = Vec::new();
+    let mut retry_alone: Vec<&KillTarget> = Vec::new();
     let mut batch_failed = false;
     match statement(db, how, fp, refs, false, not_staying) {
         Ok(rows) => {
@@ -486,7 +486,7 @@ fn signal_batch(
 }
 
 /// States of the batch's sessions now, when the server can still be asked (after a failed statement).
-fn current_states(db: &mut Db, refs: &[&Target]) -> HashMap<i32, Option<String>> {
+fn current_states(db: &mut Db, refs: &[&KillTarget]) -> HashMap<i32, Option<String>> {
     let pids: Vec<i32> = refs.iter().map(|t| t.session.pid).collect();
     match db.query(
         include_str!("../../sql/signal_poll.sql"),
@@ -516,7 +516,7 @@ pub fn connection_lost(e: &anyhow::Error) -> bool {
         }
 }
 
-fn base(t: &Target, outcome: OutcomeKind) -> SessionOutcome {
+fn base(t: &KillTarget, outcome: OutcomeKind) -> SessionOutcome {
     let s = &t.session;
     SessionOutcome {
         pid: s.pid,
@@ -537,21 +537,21 @@ fn base(t: &Target, outcome: OutcomeKind) -> SessionOutcome {
     }
 }
 
-fn unknown(t: &Target, reason: &str, state_now: Option<String>) -> SessionOutcome {
+fn unknown(t: &KillTarget, reason: &str, state_now: Option<String>) -> SessionOutcome {
     let mut o = base(t, OutcomeKind::Unknown);
     o.reason = Some(reason.to_string());
     o.state_now = state_now;
     o
 }
 
-fn failed(t: &Target, reason: &str) -> SessionOutcome {
+fn failed(t: &KillTarget, reason: &str) -> SessionOutcome {
     let mut o = base(t, OutcomeKind::Failed);
     o.reason = Some(reason.to_string());
     o
 }
 
 fn outcome_of(
-    t: &Target,
+    t: &KillTarget,
     h: Handled,
     reason: Option<String>,
     still: &HashMap<i32, Option<String>>,
@@ -655,7 +655,7 @@ fn root_message(e: &anyhow::Error) -> String {
         .unwrap_or_else(|| err_text(e))
 }
 
-fn change_reason(t: &Target, now: &Handled) -> String {
+fn change_reason(t: &KillTarget, now: &Handled) -> String {
     let prev = t.session.state.as_deref();
     match (prev, now.state.as_deref()) {
         (_, Some("active")) if prev != Some("active") => "became active after the preview".into(),
@@ -672,7 +672,7 @@ fn change_reason(t: &Target, now: &Handled) -> String {
 struct Silent;
 
 impl BatchObserver for Silent {
-    fn before(&mut self, _: usize, _: &[&Target]) -> Result<()> {
+    fn before(&mut self, _: usize, _: &[&KillTarget]) -> Result<()> {
         Ok(())
     }
     fn after(&mut self, _: &[SessionOutcome]) -> Result<()> {
@@ -689,7 +689,7 @@ pub fn signal_targets(
     filter: &Filter,
     safety: &KillSafety,
     action: Action,
-    targets: &[Target],
+    targets: &[KillTarget],
 ) -> Result<Vec<SessionOutcome>> {
     let run = signal_targets_with(db, filter, safety, action, targets, &mut Silent);
     match run.stopped {
@@ -705,7 +705,7 @@ pub fn signal_targets_with(
     filter: &Filter,
     safety: &KillSafety,
     action: Action,
-    targets: &[Target],
+    targets: &[KillTarget],
     observer: &mut dyn BatchObserver,
 ) -> SignalRun {
     let mut how = Signalling::new(filter, safety, action, Vec::new());

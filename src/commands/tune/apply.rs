@@ -20,7 +20,7 @@ use super::value;
 use crate::db::{self, Db};
 
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct Outcome {
+pub struct ApplyOutcome {
     /// Database / role settings reach only sessions that connect after the change.
     pub new_sessions_only: bool,
     /// Sessions in the scope connected before the change: they keep their old values.
@@ -70,7 +70,7 @@ pub fn apply(
     let id = history::new_id();
     let entry = Entry {
         id: id.clone(),
-        time: history::now_rfc3339(),
+        time: crate::activity::now_rfc3339(),
         action: report.action.to_string(),
         server: ctx.server.clone(),
         scope: report.scope.clone(),
@@ -144,7 +144,7 @@ fn with_failure_recorded(path: &Path, id: &str, error: anyhow::Error) -> anyhow:
 }
 
 /// After ALTER DATABASE / ROLE: how many sessions in the scope still run with the old values.
-fn after_scoped(db: &mut Db, scope: &Scope) -> Result<Outcome> {
+fn after_scoped(db: &mut Db, scope: &Scope) -> Result<ApplyOutcome> {
     let (d, r) = (scope.database(), scope.role());
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         crate::activity::assemble(include_str!("../../sql/tune_sessions_before.sql"))
@@ -152,7 +152,7 @@ fn after_scoped(db: &mut Db, scope: &Scope) -> Result<Outcome> {
     let row = db.query_one(&SQL, &[(&d, Type::TEXT), (&r, Type::TEXT)])?;
     let before: i64 = row.get("before");
     let hidden: i64 = row.get("not_visible");
-    Ok(Outcome {
+    Ok(ApplyOutcome {
         new_sessions_only: true,
         sessions_with_old_value: Some(before),
         sessions_not_visible: Some(hidden),
@@ -163,8 +163,8 @@ fn after_scoped(db: &mut Db, scope: &Scope) -> Result<Outcome> {
 }
 
 /// After ALTER SYSTEM: reload, wait until this session has seen the reload, then re-read pg_settings.
-fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<Outcome> {
-    let mut out = Outcome::default();
+fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<ApplyOutcome> {
+    let mut out = ApplyOutcome::default();
     let guard = ctx.guard.clone().unwrap_or_default();
     let reload = db.query_one(include_str!("../../sql/tune_reload.sql"), &[]);
     let reloaded = match reload {

@@ -333,10 +333,6 @@ pub fn new_id() -> String {
     format!("{ms}-{}", std::process::id())
 }
 
-pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

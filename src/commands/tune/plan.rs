@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use postgres::types::Type;
 use serde::Serialize;
 
-use super::apply::Outcome;
+use super::apply::ApplyOutcome;
 use super::catalog::{self, quoted, AutoConf, Catalog, Scope, Stored};
 use super::history::{self, Entry, ServerRecord};
 use super::quote::{self, Op};
@@ -18,7 +18,7 @@ use crate::db::Db;
 
 /// One setting in a plan.
 #[derive(Debug, Clone, Serialize)]
-pub struct Change {
+pub struct TuneChange {
     pub name: String,
     /// What was typed, before normalisation (set only).
     pub input: Option<String>,
@@ -59,20 +59,20 @@ pub struct ChangeReport {
     pub scope: Scope,
     pub dry_run: bool,
     pub applied: bool,
-    pub changes: Vec<Change>,
+    pub changes: Vec<TuneChange>,
     pub notes: Vec<String>,
     pub warnings: Vec<String>,
     /// For undo: the history entry being undone.
     pub undoes: Option<String>,
     pub history_file: Option<String>,
     pub history_id: Option<String>,
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<ApplyOutcome>,
     #[serde(skip)]
     pub scope_label: String,
 }
 
 impl ChangeReport {
-    pub fn pending(&self) -> impl Iterator<Item = &Change> {
+    pub fn pending(&self) -> impl Iterator<Item = &TuneChange> {
         self.changes.iter().filter(|c| !c.unchanged)
     }
 }
@@ -447,7 +447,7 @@ fn build_plan(
                 notes.extend(overridden_by(all, scope, &d.name, meta.as_ref()));
             }
         }
-        changes.push(Change {
+        changes.push(TuneChange {
             old_display: display_in_scope(meta.as_ref(), old.as_deref(), beneath.as_ref()),
             new_display: display_in_scope(meta.as_ref(), d.new.as_deref(), beneath.as_ref()),
             in_effect_without: beneath.map(|(value, source)| InEffect { value, source }),

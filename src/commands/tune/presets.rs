@@ -20,7 +20,7 @@ pub struct PresetSetting {
     pub reason: &'static str,
 }
 
-const fn s(
+const fn setting(
     name: &'static str,
     value: &'static str,
     since_version_num: i32,
@@ -42,31 +42,31 @@ pub fn get(p: TunePreset) -> Preset {
                           transactions, dead clients and queries whose client has gone. Safe for any \
                           application, pooled or not.",
             settings: vec![
-                s(
+                setting(
                     "idle_in_transaction_session_timeout",
                     "5min",
                     0,
                     "an idle transaction holds locks and blocks vacuum",
                 ),
-                s(
+                setting(
                     "client_connection_check_interval",
                     "10s",
                     140000,
                     "cancels a query whose client has disconnected instead of running it to the end",
                 ),
-                s(
+                setting(
                     "tcp_keepalives_idle",
                     "1min",
                     0,
                     "finds vanished TCP clients after minutes, not the OS default of 2 hours",
                 ),
-                s(
+                setting(
                     "tcp_keepalives_interval",
                     "10s",
                     0,
                     "time between keepalive probes once a connection is quiet",
                 ),
-                s(
+                setting(
                     "tcp_keepalives_count",
                     "6",
                     0,
@@ -79,13 +79,13 @@ pub fn get(p: TunePreset) -> Preset {
             description: "The runbook values for an application database or role: end idle \
                           transactions after 5 minutes and statements after 30 seconds.",
             settings: vec![
-                s(
+                setting(
                     "idle_in_transaction_session_timeout",
                     "5min",
                     0,
                     "an idle transaction holds locks and blocks vacuum",
                 ),
-                s(
+                setting(
                     "statement_timeout",
                     "30s",
                     0,

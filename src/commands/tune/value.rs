@@ -607,7 +607,7 @@ mod tests {
         }
     }
 
-    fn v(meta: &Meta, s: &str) -> String {
+    fn shown(meta: &Meta, s: &str) -> String {
         normalise(meta, s).unwrap().value
     }
 
@@ -618,18 +618,18 @@ mod tests {
     #[test]
     fn humantime_durations_become_postgresql_units() {
         let m = ms("statement_timeout");
-        assert_eq!(v(&m, "5m"), "5min");
-        assert_eq!(v(&m, "90s"), "90s");
-        assert_eq!(v(&m, "1h30m"), "90min");
-        assert_eq!(v(&m, "1h 30m"), "90min");
-        assert_eq!(v(&m, "2h"), "2h");
-        assert_eq!(v(&m, "1d"), "1d");
-        assert_eq!(v(&m, "1w"), "7d");
-        assert_eq!(v(&m, "1m30s"), "90s");
-        assert_eq!(v(&m, "250ms"), "250ms");
-        assert_eq!(v(&m, "1.5s"), "1500ms");
-        assert_eq!(v(&m, "30sec"), "30s");
-        assert_eq!(v(&m, "2 minutes"), "2min");
+        assert_eq!(shown(&m, "5m"), "5min");
+        assert_eq!(shown(&m, "90s"), "90s");
+        assert_eq!(shown(&m, "1h30m"), "90min");
+        assert_eq!(shown(&m, "1h 30m"), "90min");
+        assert_eq!(shown(&m, "2h"), "2h");
+        assert_eq!(shown(&m, "1d"), "1d");
+        assert_eq!(shown(&m, "1w"), "7d");
+        assert_eq!(shown(&m, "1m30s"), "90s");
+        assert_eq!(shown(&m, "250ms"), "250ms");
+        assert_eq!(shown(&m, "1.5s"), "1500ms");
+        assert_eq!(shown(&m, "30sec"), "30s");
+        assert_eq!(shown(&m, "2 minutes"), "2min");
         assert_eq!(normalise(&m, "5m").unwrap().base, Some(300_000.0));
         assert_eq!(normalise(&m, "1h30m").unwrap().base, Some(5_400_000.0));
     }
@@ -637,34 +637,34 @@ mod tests {
     #[test]
     fn postgresql_durations_are_kept_or_simplified() {
         let m = ms("idle_in_transaction_session_timeout");
-        assert_eq!(v(&m, "5min"), "5min");
-        assert_eq!(v(&m, "300000ms"), "5min");
-        assert_eq!(v(&m, "30s"), "30s");
-        assert_eq!(v(&m, "1500ms"), "1500ms");
-        assert_eq!(v(&m, "2000us"), "2ms");
-        assert_eq!(v(&m, "1h30min"), "90min");
+        assert_eq!(shown(&m, "5min"), "5min");
+        assert_eq!(shown(&m, "300000ms"), "5min");
+        assert_eq!(shown(&m, "30s"), "30s");
+        assert_eq!(shown(&m, "1500ms"), "1500ms");
+        assert_eq!(shown(&m, "2000us"), "2ms");
+        assert_eq!(shown(&m, "1h30min"), "90min");
     }
 
     #[test]
     fn bare_numbers_count_in_the_settings_unit() {
         let m = ms("statement_timeout");
-        assert_eq!(v(&m, "0"), "0");
-        assert_eq!(v(&m, "300000"), "5min");
-        assert_eq!(v(&m, "1500"), "1500ms");
+        assert_eq!(shown(&m, "0"), "0");
+        assert_eq!(shown(&m, "300000"), "5min");
+        assert_eq!(shown(&m, "1500"), "1500ms");
         assert_eq!(normalise(&m, "90").unwrap().base, Some(90.0));
         let s = secs("tcp_keepalives_idle");
-        assert_eq!(v(&s, "60"), "1min");
-        assert_eq!(v(&s, "75"), "75s");
+        assert_eq!(shown(&s, "60"), "1min");
+        assert_eq!(shown(&s, "75"), "75s");
         let mut log = ms("log_min_duration_statement");
         log.min = Some(-1.0);
-        assert_eq!(v(&log, "-1"), "-1");
+        assert_eq!(shown(&log, "-1"), "-1");
     }
 
     #[test]
     fn postgresql_never_receives_m_or_compound_units() {
         let m = ms("statement_timeout");
         for input in ["5m", "1h30m", "1h30min", "2h15m10s", "1m", "90m", "36h"] {
-            let out = v(&m, input);
+            let out = shown(&m, input);
             let (num, unit): (String, String) = out.chars().partition(|c| c.is_ascii_digit());
             assert!(!num.is_empty(), "{input} -> {out}");
             assert!(
@@ -685,7 +685,7 @@ mod tests {
         assert!(err(&m, "").contains("empty"));
         let s = secs("tcp_keepalives_idle");
         assert!(err(&s, "1500ms").contains("whole number of s"));
-        assert_eq!(v(&s, "2000ms"), "2s");
+        assert_eq!(shown(&s, "2000ms"), "2s");
     }
 
     #[test]
@@ -694,9 +694,9 @@ mod tests {
         assert!(err(&m, "-5s").contains("below its minimum"));
         assert!(err(&m, "-1").contains("below its minimum"));
         assert!(err(&m, "30d").contains("above its maximum"));
-        assert_eq!(v(&m, "24d"), "24d");
+        assert_eq!(shown(&m, "24d"), "24d");
         let mc = plain("max_connections", 1.0, 262_143.0);
-        assert_eq!(v(&mc, "200"), "200");
+        assert_eq!(shown(&mc, "200"), "200");
         assert!(err(&mc, "0").contains("below its minimum 1 on this server"));
         assert!(err(&mc, "300000").contains("above its maximum 262143"));
         assert!(err(&mc, "2.5").contains("whole number"));
@@ -714,10 +714,10 @@ mod tests {
             max: Some(2_147_483_647.0),
             enumvals: vec![],
         };
-        assert_eq!(v(&m, "64MB"), "64MB");
-        assert_eq!(v(&m, "64mb"), "64MB");
-        assert_eq!(v(&m, "1024kB"), "1MB");
-        assert_eq!(v(&m, "4096"), "4MB");
+        assert_eq!(shown(&m, "64MB"), "64MB");
+        assert_eq!(shown(&m, "64mb"), "64MB");
+        assert_eq!(shown(&m, "1024kB"), "1MB");
+        assert_eq!(shown(&m, "4096"), "4MB");
         assert_eq!(normalise(&m, "64MB").unwrap().base, Some(65536.0));
         assert!(err(&m, "100B").contains("whole number of kB"));
         assert!(err(&m, "32kB").contains("minimum"));
@@ -727,7 +727,7 @@ mod tests {
             min: Some(16.0),
             ..m.clone()
         };
-        assert_eq!(v(&sb, "128MB"), "128MB");
+        assert_eq!(shown(&sb, "128MB"), "128MB");
         assert_eq!(normalise(&sb, "128MB").unwrap().base, Some(16384.0));
         assert!(err(&sb, "12kB").contains("whole number of 8kB"));
     }
@@ -742,8 +742,8 @@ mod tests {
             max: None,
             enumvals: vec![],
         };
-        assert_eq!(v(&b, "TRUE"), "on");
-        assert_eq!(v(&b, "no"), "off");
+        assert_eq!(shown(&b, "TRUE"), "on");
+        assert_eq!(shown(&b, "no"), "off");
         assert!(err(&b, "maybe").contains("boolean"));
         let e = Meta {
             name: "default_transaction_isolation".into(),
@@ -751,7 +751,7 @@ mod tests {
             enumvals: vec!["serializable".into(), "read committed".into()],
             ..b.clone()
         };
-        assert_eq!(v(&e, "Read Committed"), "read committed");
+        assert_eq!(shown(&e, "Read Committed"), "read committed");
         assert!(err(&e, "dirty").contains("serializable, read committed"));
         let r = Meta {
             name: "autovacuum_vacuum_cost_delay".into(),
@@ -761,10 +761,10 @@ mod tests {
             max: Some(100.0),
             enumvals: vec![],
         };
-        assert_eq!(v(&r, "2ms"), "2ms");
-        assert_eq!(v(&r, "500us"), "500us");
+        assert_eq!(shown(&r, "2ms"), "2ms");
+        assert_eq!(shown(&r, "500us"), "500us");
         assert_eq!(normalise(&r, "500us").unwrap().base, Some(0.5));
-        assert_eq!(v(&r, "-1"), "-1");
+        assert_eq!(shown(&r, "-1"), "-1");
         let f = Meta {
             name: "seq_page_cost".into(),
             vartype: VarType::Real,
@@ -773,14 +773,14 @@ mod tests {
             max: Some(1e10),
             enumvals: vec![],
         };
-        assert_eq!(v(&f, "1.5"), "1.5");
-        assert_eq!(v(&f, "2"), "2");
+        assert_eq!(shown(&f, "1.5"), "1.5");
+        assert_eq!(shown(&f, "2"), "2");
         let s = Meta {
             name: "application_name".into(),
             vartype: VarType::String,
             ..f
         };
-        assert_eq!(v(&s, "it's; fine"), "it's; fine");
+        assert_eq!(shown(&s, "it's; fine"), "it's; fine");
     }
 
     #[test]
