@@ -3,110 +3,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use anyhow::Result;
-use postgres::types::Type;
-use serde::Serialize;
-
 use crate::cli::{FilterArgs, StateArg};
 use crate::db::Db;
-
-/// States PostgreSQL reports for client backends, in display order. `starting` (PostgreSQL 18+): still
-/// authenticating, and holding a slot already.
-pub const KNOWN_STATES: [&str; 7] = [
-    "active",
-    "idle",
-    "idle in transaction",
-    "idle in transaction (aborted)",
-    "fastpath function call",
-    "disabled",
-    "starting",
-];
-
-/// The states in which a session holds its connection without working.
-pub const IDLE_STATES: [&str; 3] = [
-    "idle",
-    "idle in transaction",
-    "idle in transaction (aborted)",
-];
-
-/// Sessions in a transaction that do nothing, aborted ones included, from per-state counts (snake_case keys).
-pub fn idle_in_transaction(states: &std::collections::BTreeMap<String, usize>) -> usize {
-    let get = |k: &str| states.get(k).copied().unwrap_or(0);
-    get("idle_in_transaction") + get("idle_in_transaction_aborted")
-}
-
-/// The warning for sessions of other roles this role cannot see, with the GRANT that fixes it; `effect`
-/// says what the command leaves out because of them.
-pub fn not_visible_warning(n: usize, role: &str, effect: &str) -> String {
-    format!(
-        "{n} session(s) of other roles are not visible to role \"{role}\" ({effect}). Fix: GRANT \
-         pg_read_all_stats TO \"{}\";",
-        role.replace('"', "\"\"")
-    )
-}
-
-/// snake_case key of a state for JSON and metrics (`idle in transaction (aborted)` ->
-/// `idle_in_transaction_aborted`).
-pub fn state_key(state: &str) -> String {
-    let mut out = String::new();
-    for ch in state.chars() {
-        if ch.is_ascii_alphanumeric() {
-            out.push(ch.to_ascii_lowercase());
-        } else if !out.ends_with('_') && !out.is_empty() {
-            out.push('_');
-        }
-    }
-    out.trim_end_matches('_').to_string()
-}
-
-/// Serialize a pg_stat_activity state as its one JSON spelling, the snake_case key (`idle in transaction`
-/// → `idle_in_transaction`), as state counts use it.
-pub fn serialize_state<S: serde::Serializer>(
-    state: &Option<String>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match state {
-        Some(st) => s.serialize_str(&state_key(st)),
-        None => s.serialize_none(),
-    }
-}
-
-/// One client session.
-#[derive(Debug, Clone, Serialize)]
-pub struct Session {
-    pub pid: i32,
-    pub database: Option<String>,
-    pub user: Option<String>,
-    pub application: String,
-    /// Client address, `local` for a unix socket; None when not visible to this role.
-    pub client: Option<String>,
-    pub client_port: Option<i32>,
-    /// None when this role may not see the session's state (lacks pg_read_all_stats). Held as PostgreSQL
-    /// spells it; JSON has the snake_case key.
-    #[serde(serialize_with = "serialize_state")]
-    pub state: Option<String>,
-    pub backend_start: Option<String>,
-    /// When the current (or last) query started; RFC 3339, as `backend_start`.
-    pub query_start: Option<String>,
-    pub connected_seconds: Option<f64>,
-    pub state_seconds: Option<f64>,
-    pub transaction_seconds: Option<f64>,
-    pub query_seconds: Option<f64>,
-    pub never_queried: bool,
-    pub wait_event_type: Option<String>,
-    pub wait_event: Option<String>,
-    /// Age in transactions of the snapshot this session holds (holds back vacuum).
-    pub xmin_age: Option<i32>,
-    pub superuser: bool,
-    /// pgconn's role has the privileges of the session's role (may signal it without pg_signal_backend).
-    #[serde(skip)]
-    pub own_role: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
-    pub visible: bool,
-    /// A server connection of the PgBouncer given with --pgbouncer (its pool keeps it; not a leak).
-    pub via_pgbouncer: bool,
-}
+use crate::report::{Session, IDLE_STATES};
+use anyhow::Result;
+use postgres::types::Type;
 
 /// The shared session filters, as LIKE patterns for the server.
 #[derive(Debug, Clone, Default)]
@@ -445,18 +346,5 @@ mod tests {
         assert_eq!(like_pattern("a?c"), "a_c");
         assert_eq!(like_pattern("100%_done\\"), "100\\%\\_done\\\\");
         assert_eq!(like_pattern(""), "");
-    }
-
-    #[test]
-    fn state_keys_are_snake_case() {
-        assert_eq!(
-            state_key("idle in transaction (aborted)"),
-            "idle_in_transaction_aborted"
-        );
-        assert_eq!(
-            state_key("fastpath function call"),
-            "fastpath_function_call"
-        );
-        assert_eq!(state_key("active"), "active");
     }
 }

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use postgres::error::SqlState;
-use serde::Serialize;
 
 use crate::cli::ConnArgs;
 use crate::conninfo::{self, ConnSpec};
 use crate::db::{self, ConnectFailure, Db};
+use crate::report::fleet::{FailureKind, TargetResult};
 
 pub const DEFAULT_JOBS: usize = 32;
 pub const DEFAULT_TARGET_TIMEOUT: Duration = Duration::from_secs(30);
@@ -102,24 +102,6 @@ fn read_targets_file(path: &Path) -> Result<Vec<String>> {
     Ok(parse_targets_file(&text))
 }
 
-/// How a target failed, for monitoring: `check` maps these to states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureKind {
-    /// The server refused the connection because it is out of slots (SQLSTATE 53300).
-    Full,
-    /// No connection: refused, no answer, starting up or shutting down.
-    Unreachable,
-    /// The server answered and refused: authentication, a missing database, ...
-    Refused,
-    /// No result within --target-timeout.
-    Timeout,
-    /// Connected, but a query failed.
-    Query,
-    /// The target's connection options are invalid.
-    Invalid,
-}
-
 /// Marker in the error chain of a target that did not answer in time: how long, and the option that set it.
 #[derive(Debug)]
 pub struct TargetTimeout(pub Duration, pub &'static str);
@@ -191,38 +173,26 @@ pub struct TargetOutcome<T> {
     pub result: Result<T>,
 }
 
-/// One target's result in JSON: `{target, ok, error, error_kind, sqlstate, report}`; `report` is null and
-/// `error` set when the target failed.
-#[derive(Debug, Serialize)]
-pub struct TargetResult<'a, T: Serialize> {
-    pub target: &'a str,
-    pub ok: bool,
-    pub error: Option<String>,
-    pub error_kind: Option<FailureKind>,
-    pub sqlstate: Option<String>,
-    pub report: Option<&'a T>,
-}
-
 impl<T> TargetOutcome<T> {
-    pub fn json(&self) -> TargetResult<'_, T>
-    where
-        T: Serialize,
-    {
-        match &self.result {
+    /// The outcome as report data: the error, redacted, classified and with its SQLSTATE.
+    pub fn into_result(self) -> TargetResult<T> {
+        match self.result {
             Ok(r) => TargetResult {
-                target: &self.target,
+                target: self.target,
                 ok: true,
                 error: None,
                 error_kind: None,
                 sqlstate: None,
+                error_line: None,
                 report: Some(r),
             },
             Err(e) => TargetResult {
-                target: &self.target,
+                target: self.target,
                 ok: false,
                 error: Some(conninfo::redact(&format!("{e:#}"))),
-                error_kind: Some(classify(e)),
-                sqlstate: error_sqlstate(e),
+                error_kind: Some(classify(&e)),
+                sqlstate: error_sqlstate(&e),
+                error_line: Some(one_line(&e)),
                 report: None,
             },
         }

@@ -15,6 +15,7 @@ pub mod fleet;
 pub mod interrupt;
 pub mod pgbouncer;
 pub mod render;
+pub mod report;
 pub mod sandbox;
 pub mod ui;
 

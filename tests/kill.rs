@@ -271,7 +271,8 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
 #[test]
 fn a_reused_pid_is_never_hit() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind};
+    use pgconn::commands::kill::signal_targets;
+    use pgconn::report::kill::{Action, KillTarget, OutcomeKind};
 
     let c = cluster();
     let tag = unique("reuse");
@@ -751,7 +752,8 @@ fn answering_no_at_the_prompt_terminates_nothing() {
 #[test]
 fn a_session_the_role_cannot_see_is_never_hit() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind};
+    use pgconn::commands::kill::signal_targets;
+    use pgconn::report::kill::{Action, KillTarget, OutcomeKind};
 
     // A role that may signal everybody's sessions but not see their state (no pg_read_all_stats).
     let c = cluster();
@@ -860,7 +862,7 @@ impl pgconn::commands::kill::BatchObserver for FailingLog {
     fn before(
         &mut self,
         batch: usize,
-        targets: &[&pgconn::commands::kill::KillTarget],
+        targets: &[&pgconn::report::kill::KillTarget],
     ) -> anyhow::Result<()> {
         self.before_calls += 1;
         assert_eq!(targets.len(), 1);
@@ -869,7 +871,7 @@ impl pgconn::commands::kill::BatchObserver for FailingLog {
         }
         Ok(())
     }
-    fn after(&mut self, outcomes: &[pgconn::commands::kill::SessionOutcome]) -> anyhow::Result<()> {
+    fn after(&mut self, outcomes: &[pgconn::report::kill::SessionOutcome]) -> anyhow::Result<()> {
         self.after_calls += 1;
         assert_eq!(outcomes.len(), 1);
         if self.fail_after == Some(self.after_calls) {
@@ -888,7 +890,7 @@ fn one_by_one_targets(
 ) -> (
     pgconn::db::Db,
     pgconn::activity::Filter,
-    Vec<pgconn::commands::kill::KillTarget>,
+    Vec<pgconn::report::kill::KillTarget>,
 ) {
     use pgconn::activity::{snapshot, Filter};
     let c = cluster();
@@ -905,7 +907,7 @@ fn one_by_one_targets(
         .unwrap()
         .sessions
         .into_iter()
-        .map(|s| pgconn::commands::kill::KillTarget {
+        .map(|s| pgconn::report::kill::KillTarget {
             session: s,
             allowed: true,
         })
@@ -915,7 +917,8 @@ fn one_by_one_targets(
 
 #[test]
 fn a_log_that_fails_after_a_batch_stops_the_run_there() {
-    use pgconn::commands::kill::{signal_targets_with, Action, OutcomeKind, Stop};
+    use pgconn::commands::kill::{signal_targets_with, Stop};
+    use pgconn::report::kill::{Action, OutcomeKind};
     let tag = unique("partial");
     let (mut db, filter, targets) = one_by_one_targets(&tag, 3);
     let mut safety = default_safety();
@@ -960,7 +963,8 @@ fn a_log_that_fails_after_a_batch_stops_the_run_there() {
 
 #[test]
 fn a_batch_that_cannot_be_recorded_first_is_not_signalled() {
-    use pgconn::commands::kill::{signal_targets_with, Action, Stop};
+    use pgconn::commands::kill::{signal_targets_with, Stop};
+    use pgconn::report::kill::Action;
     let tag = unique("unrecorded");
     let (mut db, filter, targets) = one_by_one_targets(&tag, 3);
     let mut safety = default_safety();
@@ -1158,7 +1162,8 @@ fn idle_sessions_that_hold_something_are_left_alone_unless_included() {
 #[test]
 fn a_session_that_starts_listening_after_the_preview_is_skipped() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind, Protection};
+    use pgconn::commands::kill::signal_targets;
+    use pgconn::report::kill::{Action, KillTarget, OutcomeKind, Protection};
     let c = cluster();
     let tag = unique("newlistener");
     let role = app_role();
@@ -1250,7 +1255,8 @@ fn keep_is_rechecked_when_kept_sessions_ended_after_the_preview() {
 #[test]
 fn cancel_leaves_sessions_that_are_not_running_a_query() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind, Protection};
+    use pgconn::commands::kill::signal_targets;
+    use pgconn::report::kill::{Action, KillTarget, OutcomeKind, Protection};
     let c = cluster();
     let tag = unique("cancelidle");
     let role = app_role();
@@ -1630,7 +1636,8 @@ fn end_of_input_at_the_prompt_terminates_nothing() {
 #[test]
 fn a_cancel_never_hits_a_query_it_did_not_show() {
     use pgconn::activity::{snapshot, Filter};
-    use pgconn::commands::kill::{signal_targets, Action, KillTarget, OutcomeKind, SkipReason};
+    use pgconn::commands::kill::signal_targets;
+    use pgconn::report::kill::{Action, KillTarget, OutcomeKind, SkipReason};
     let c = cluster();
     let tag = unique("otherquery");
     let role = app_role();

@@ -9,63 +9,20 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use postgres::types::Type;
-use serde::Serialize;
 
-use crate::activity::{self, Filter, Session};
+use crate::activity::{self, Filter};
 use crate::cli::{AdviseArgs, ConnArgs, StatusArgs};
-use crate::commands::status::{self, StatusReport};
+use crate::commands::status;
 use crate::conninfo;
 use crate::db::Db;
-use crate::pgbouncer::{self, PgbouncerSnapshot};
-use crate::render::{self, age, Level, Style};
+use crate::pgbouncer;
+use crate::render::{self, Style};
+use crate::report::advise::{AdviseReport, Finding, PoolBudget, Severity};
+use crate::report::pgbouncer::PgbouncerSnapshot;
+use crate::report::status::StatusReport;
+use crate::report::Session;
+use crate::report::{age, Level};
 use crate::ui::shell_quote;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    Warning,
-    Info,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "CRITICAL",
-            Severity::Warning => "WARNING",
-            Severity::Info => "INFO",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub id: String,
-    pub severity: Severity,
-    pub title: String,
-    pub evidence: Vec<String>,
-    pub why: String,
-    pub recommendation: String,
-    pub commands: Vec<String>,
-    /// A configuration file to use (e.g. a generated pgbouncer.ini).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub config: Option<String>,
-    #[serde(skip)]
-    rank: u8,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AdviseReport {
-    pub target: String,
-    pub server_version: String,
-    pub capacity: status::Capacity,
-    pub sessions: usize,
-    pub findings: Vec<Finding>,
-    /// What this role could not read, and what the findings assume instead.
-    pub skipped: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pgbouncer: Option<PgbouncerSnapshot>,
-}
 
 /// `pgconn` plus the connection options this run was given, so suggested commands reach the same server.
 fn command_prefix(conn: &ConnArgs) -> String {
@@ -227,7 +184,8 @@ pub fn collect(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs) -> Result<Advise
         Some(b) => pgbouncer_findings(b, &st, &mut findings),
         None => pgbouncer_recommendation(&st, &snap.sessions, db, &mut findings),
     }
-    findings.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.rank.cmp(&b.rank)));
+    // The most severe first.
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rank.cmp(&b.rank)));
     Ok(AdviseReport {
         target: st.target.clone(),
         server_version: st.server.version.clone(),
@@ -368,7 +326,7 @@ fn leak_findings(
                     "its idle sessions are {:.0}% of the {} slots ordinary roles can use; oldest idle {}",
                     l.share_of_usable_percent,
                     st.capacity.usable_slots,
-                    render::opt_age(l.oldest_idle_seconds)
+                    crate::report::opt_age(l.oldest_idle_seconds)
                 ),
             ],
             why: "an application that opens connections and never returns or closes them (a client created per \
@@ -488,8 +446,8 @@ fn idle_transaction_findings(
                     &s.application
                 },
                 s.user.as_deref().unwrap_or("?"),
-                render::opt_age(s.state_seconds),
-                render::opt_age(s.transaction_seconds),
+                crate::report::opt_age(s.state_seconds),
+                crate::report::opt_age(s.transaction_seconds),
                 s.xmin_age
                     .map(|a| format!(", holds back the xmin horizon by {a} transactions"))
                     .unwrap_or_default()
@@ -622,15 +580,6 @@ fn timeout_findings(
             rank,
         });
     }
-}
-
-/// A pool size per application so that all of them together fit into the usable slots with headroom.
-#[derive(Debug, Clone, Serialize)]
-pub struct PoolBudget {
-    pub application: String,
-    pub held: usize,
-    pub in_use: usize,
-    pub suggested: usize,
 }
 
 pub fn pool_budget(

@@ -7,43 +7,18 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{FromArgMatches, Parser};
-use serde::Serialize;
 
 use crate::activity::Filter;
 use crate::cli::{
     CapacityThreshold, CheckArgs, CheckFormat, ConnArgs, OutputArgs, StatusArgs, UnreachableState,
 };
-use crate::commands::status::{self, StatusReport};
-use crate::fleet::{self, one_line, FailureKind, RunOptions, TargetOutcome};
-use crate::render::{self, age, output::emit, Level};
-
-/// Nagios exit code of a state.
-pub fn exit_code(level: Level) -> u8 {
-    match level {
-        Level::Ok => 0,
-        Level::Warning => 1,
-        Level::Critical => 2,
-        Level::Unknown => 3,
-    }
-}
-
-/// How bad a state is when several targets are summed up: CRITICAL, then WARNING, then UNKNOWN, then OK.
-pub fn severity(level: Level) -> u8 {
-    match level {
-        Level::Ok => 0,
-        Level::Unknown => 1,
-        Level::Warning => 2,
-        Level::Critical => 3,
-    }
-}
-
-/// The worst of several states.
-pub fn worst(levels: impl IntoIterator<Item = Level>) -> Level {
-    levels
-        .into_iter()
-        .max_by_key(|l| severity(*l))
-        .unwrap_or(Level::Unknown)
-}
+use crate::commands::status;
+use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
+use crate::render::{self, output::emit};
+use crate::report::check::{CheckReport, CheckTarget, Measurement, ThresholdSettings};
+use crate::report::fleet::FailureKind;
+use crate::report::status::StatusReport;
+use crate::report::{age, Level};
 
 impl CapacityThreshold {
     /// Whether `used` of `usable` slots reaches this threshold.
@@ -65,61 +40,6 @@ impl CapacityThreshold {
             CapacityThreshold::Left(n) => (i64::from(usable) - n) as f64,
         }
     }
-}
-
-/// The overall result.
-#[derive(Debug, Serialize)]
-pub struct CheckReport {
-    pub status: Level,
-    pub exit_code: u8,
-    /// The text after the state on the first line of plugin output.
-    pub summary: String,
-    pub thresholds: ThresholdSettings,
-    pub targets: Vec<CheckTarget>,
-}
-
-/// The thresholds in effect, as given.
-#[derive(Debug, Serialize)]
-pub struct ThresholdSettings {
-    pub warning: String,
-    pub critical: String,
-    pub idle_warning: Option<usize>,
-    pub idle_critical: Option<usize>,
-    pub idle_age_seconds: f64,
-    pub idle_in_transaction_warning_seconds: Option<f64>,
-    pub idle_in_transaction_critical_seconds: Option<f64>,
-    pub unreachable: Level,
-}
-
-/// One target's state.
-#[derive(Debug, Serialize)]
-pub struct CheckTarget {
-    pub target: String,
-    pub status: Level,
-    pub summary: String,
-    /// What raised the state above OK.
-    pub reasons: Vec<String>,
-    pub error: Option<String>,
-    pub error_kind: Option<FailureKind>,
-    pub sqlstate: Option<String>,
-    /// Values with their thresholds, as in the performance data.
-    pub measurements: Vec<Measurement>,
-    pub warnings: Vec<String>,
-    #[serde(skip)]
-    pub report: Option<StatusReport>,
-}
-
-/// One performance-data value. `warning` / `critical` are the values at which the state fires.
-#[derive(Debug, Clone, Serialize)]
-pub struct Measurement {
-    pub name: &'static str,
-    pub value: f64,
-    /// `""` (a count) or `"s"` (seconds).
-    pub unit: &'static str,
-    pub warning: Option<f64>,
-    pub critical: Option<f64>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
 }
 
 fn measurement(name: &'static str, value: f64) -> Measurement {
@@ -280,7 +200,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
         measurement("idle", state("idle")),
         measurement(
             "idle_in_transaction",
-            crate::activity::idle_in_transaction(&r.states) as f64,
+            crate::report::idle_in_transaction(&r.states) as f64,
         ),
         Measurement {
             warning: args.idle_warning.map(|n| n as f64),
@@ -298,7 +218,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
     ];
     let mut warnings = Vec::new();
     if r.not_visible > 0 {
-        warnings.push(crate::activity::not_visible_warning(
+        warnings.push(crate::report::not_visible_warning(
             r.not_visible,
             &r.server.current_user,
             "idle counts and ages leave them out",
@@ -370,7 +290,7 @@ fn settings(args: &CheckArgs) -> ThresholdSettings {
 
 /// Sum up the targets.
 pub fn combine(targets: Vec<CheckTarget>, many: bool, args: &CheckArgs) -> CheckReport {
-    let status = worst(targets.iter().map(|t| t.status));
+    let status = Level::worst(targets.iter().map(|t| t.status));
     let summary = if !many && targets.len() == 1 {
         targets[0].summary.clone()
     } else {
@@ -394,7 +314,7 @@ pub fn combine(targets: Vec<CheckTarget>, many: bool, args: &CheckArgs) -> Check
     };
     CheckReport {
         status,
-        exit_code: exit_code(status),
+        exit_code: status.nagios_code(),
         summary,
         thresholds: settings(args),
         targets,
@@ -429,7 +349,7 @@ fn unknown(format: CheckFormat, message: &str) -> Result<ExitCode> {
     if let Some(t) = text {
         render::out_raw(&t)?;
     }
-    Ok(ExitCode::from(exit_code(Level::Unknown)))
+    Ok(ExitCode::from(Level::Unknown.nagios_code()))
 }
 
 pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> Result<ExitCode> {
@@ -509,17 +429,5 @@ mod tests {
         assert_eq!(Percent(80.0).as_used(97), 78.0);
         assert_eq!(Used(150).as_used(197), 150.0);
         assert_eq!(Left(10).as_used(97), 87.0);
-    }
-
-    #[test]
-    fn critical_beats_warning_beats_unknown() {
-        assert_eq!(worst([Level::Ok, Level::Unknown]), Level::Unknown);
-        assert_eq!(worst([Level::Unknown, Level::Warning]), Level::Warning);
-        assert_eq!(
-            worst([Level::Warning, Level::Critical, Level::Ok]),
-            Level::Critical
-        );
-        assert_eq!(worst([Level::Ok, Level::Ok]), Level::Ok);
-        assert_eq!(exit_code(Level::Unknown), 3);
     }
 }

@@ -11,8 +11,9 @@ use anyhow::{anyhow, Result};
 
 use crate::cli::{ConnArgs, OutputArgs, SessionsArgs, StatusArgs, StatusFormat};
 use crate::commands::{sessions, status};
-use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
+use crate::fleet::{self, RunOptions, TargetOutcome};
 use crate::render::{self, output::emit, prometheus, Style};
+use crate::report::fleet::TargetResult;
 
 /// Whether `status` takes this path rather than the plain one-server one.
 pub fn wants_status(conn: &ConnArgs, args: &StatusArgs) -> bool {
@@ -32,12 +33,12 @@ pub fn status_format(args: &StatusArgs, out: &OutputArgs) -> Result<StatusFormat
 }
 
 /// Report each failed target on stderr; the exit code of a run with failures.
-fn report_failures<T>(outcomes: &[TargetOutcome<T>]) -> ExitCode {
+fn report_failures<T>(outcomes: &[TargetResult<T>]) -> ExitCode {
     let mut failed = 0;
     for o in outcomes {
-        if let Err(e) = &o.result {
+        if let Err(msg) = o.outcome() {
             failed += 1;
-            let msg = one_line(e);
+            let msg = msg.to_string();
             let line = if msg.contains(&o.target) {
                 msg
             } else {
@@ -109,21 +110,23 @@ pub fn status(
         return Ok(ExitCode::SUCCESS);
     }
 
+    let outcomes: Vec<TargetResult<_>> = outcomes
+        .into_iter()
+        .map(TargetOutcome::into_result)
+        .collect();
     let text = match format {
         StatusFormat::Table => render::fleet::status(&outcomes, args.top, &style),
-        StatusFormat::Json => {
-            pretty_json(&outcomes.iter().map(TargetOutcome::json).collect::<Vec<_>>())?
-        }
+        StatusFormat::Json => pretty_json(&outcomes)?,
         StatusFormat::Prometheus => prometheus::status(
             &outcomes
                 .iter()
-                .map(|o| (o.target.as_str(), o.result.as_ref().ok()))
+                .map(|o| (o.target.as_str(), o.report.as_ref()))
                 .collect::<Vec<_>>(),
         ),
     };
     let code = report_failures(&outcomes);
     if let Some(path) = output {
-        if outcomes.iter().all(|o| o.result.is_err()) {
+        if outcomes.iter().all(|o| !o.ok) {
             return Err(anyhow!(
                 "no target answered; {} was left as it was",
                 path.display()
@@ -142,17 +145,20 @@ pub fn sessions(
 ) -> Result<ExitCode> {
     let targets = fleet::targets(conn)?;
     let a = args.clone();
-    let outcomes = fleet::run(
+    let outcomes: Vec<TargetResult<_>> = fleet::run(
         targets,
         RunOptions::from_args(conn, out.show_sql),
         move |db| sessions::collect(db, &a),
-    );
+    )
+    .into_iter()
+    .map(TargetOutcome::into_result)
+    .collect();
     if out.json {
-        render::json(&outcomes.iter().map(TargetOutcome::json).collect::<Vec<_>>())?;
+        render::json(&outcomes)?;
     } else {
         render::out(&render::fleet::sessions(&outcomes, style))?;
         for o in &outcomes {
-            if let Ok(r) = &o.result {
+            if let Some(r) = &o.report {
                 for w in &r.warnings {
                     eprintln!(
                         "pgconn: warning: {}",

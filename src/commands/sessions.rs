@@ -3,21 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use crate::activity::{self, Filter, Session};
+use crate::activity::{self, Filter};
 use crate::cli::SessionsArgs;
 use crate::db::Db;
 use crate::render::{self, Style};
-
-#[derive(Debug, Serialize)]
-pub struct SessionsReport {
-    pub target: String,
-    /// Sessions that matched (before --limit).
-    pub count: usize,
-    pub sessions: Vec<Session>,
-    pub warnings: Vec<String>,
-}
+use crate::report::sessions::SessionsReport;
 
 /// The filter of `sessions`: `--idle-longer-than` alone means the idle states.
 pub fn filter(args: &SessionsArgs) -> Filter {
@@ -39,7 +30,7 @@ pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
     let hidden = sessions.iter().filter(|s| !s.visible).count();
     let mut warnings = Vec::new();
     if hidden > 0 {
-        warnings.push(activity::not_visible_warning(
+        warnings.push(crate::report::not_visible_warning(
             hidden,
             &db.facts.current_user,
             "their state, ages and query are hidden",

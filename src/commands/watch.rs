@@ -13,78 +13,18 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{anyhow, Result};
 
 use crate::cli::{ConnArgs, OutputArgs, StatusArgs, WatchArgs};
-use crate::commands::status::{self, StatusReport};
+use crate::commands::status;
 use crate::conninfo::ConnSpec;
 use crate::db::Db;
 use crate::fleet::{self, one_line, RunOptions};
 use crate::render::{self, Style};
+use crate::report::status::StatusReport;
+use crate::report::watch::{Delta, Down, Point, Round, TargetView};
 
 /// Samples kept per target.
 pub const HISTORY: usize = 1000;
 /// The longest wait between reconnection attempts (unless --interval is longer).
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// The numbers a trend is drawn from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    pub used: i64,
-    pub idle: usize,
-    /// Idle in transaction, aborted ones included.
-    pub idle_in_transaction: usize,
-}
-
-impl Point {
-    fn of(r: &StatusReport) -> Point {
-        let st = |k: &str| r.states.get(k).copied().unwrap_or(0);
-        Point {
-            used: r.capacity.used,
-            idle: st("idle"),
-            idle_in_transaction: crate::activity::idle_in_transaction(&r.states),
-        }
-    }
-}
-
-/// Delta between the last two successful samples.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Delta {
-    pub used: i64,
-    pub idle: i64,
-    pub idle_in_transaction: i64,
-}
-
-/// A target that is away.
-#[derive(Debug, Clone)]
-pub struct Down {
-    pub error: String,
-    pub since: SystemTime,
-    pub backoff: Duration,
-    pub retry_at: Instant,
-}
-
-/// What the display knows about one target after a round.
-#[derive(Debug, Clone)]
-pub struct TargetView {
-    pub target: String,
-    /// The last successful sample (kept while the target is away).
-    pub report: Option<StatusReport>,
-    pub change: Option<Delta>,
-    /// Oldest first; `None` for an attempt that failed.
-    pub history: Vec<Option<Point>>,
-    pub down: Option<Down>,
-    /// Whether this round sampled (or tried to reach) the target.
-    pub attempted: bool,
-    /// This round's sample is the first after the target was away.
-    pub reconnected: bool,
-}
-
-/// One round of samples.
-#[derive(Debug, Clone)]
-pub struct Round {
-    pub time: SystemTime,
-    pub number: u64,
-    pub interval: Duration,
-    pub targets: Vec<TargetView>,
-}
 
 struct Monitor {
     label: String,

@@ -1,15 +1,7 @@
 //! The people's layout of `pgconn advise`.
 
-use crate::commands::advise::{AdviseReport, Severity};
-use crate::render::{clean, Level, Style};
-
-fn level(s: Severity) -> Level {
-    match s {
-        Severity::Critical => Level::Critical,
-        Severity::Warning => Level::Warning,
-        Severity::Info => Level::Ok,
-    }
-}
+use crate::render::{clean, Style};
+use crate::report::advise::AdviseReport;
 
 pub fn human(r: &AdviseReport, st: &Style) -> String {
     let mut out = String::new();
@@ -45,7 +37,7 @@ pub fn human(r: &AdviseReport, st: &Style) -> String {
         out.push_str(&format!(
             "{}. {} {}\n",
             i + 1,
-            st.paint(&format!("{:<8}", f.severity.as_str()), level(f.severity)),
+            st.paint(&format!("{:<8}", f.severity.as_str()), f.severity.level()),
             st.bold(&clean(&f.title))
         ));
         for e in &f.evidence {

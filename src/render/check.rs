@@ -1,8 +1,8 @@
 //! `check` output: Nagios/Icinga plugin lines with performance data, and Prometheus text.
 
-use crate::commands::check::{exit_code, CheckReport, Measurement};
 use crate::render::prometheus::{self, Exposition};
-use crate::render::Level;
+use crate::report::check::{CheckReport, Measurement};
+use crate::report::Level;
 
 /// The service name at the start of the plugin line.
 pub const SERVICE: &str = "PGCONN";
@@ -104,7 +104,7 @@ pub fn prometheus(r: &CheckReport) -> String {
             "pgconn_check_status",
             "State of pgconn check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN",
             &[("target", &t.target)],
-            f64::from(exit_code(t.status)),
+            f64::from(t.status.nagios_code()),
         );
     }
     exp.render()

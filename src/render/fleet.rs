@@ -2,20 +2,21 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::commands::sessions::SessionsReport;
-use crate::commands::status::{Group, StatusReport};
-use crate::fleet::{one_line, TargetOutcome};
-use crate::render::{clean, opt_age, sessions, text_cell, Level, Style};
+use crate::render::{clean, sessions, text_cell, Style};
+use crate::report::fleet::TargetResult;
+use crate::report::sessions::SessionsReport;
+use crate::report::status::{Group, StatusReport};
+use crate::report::{opt_age, Level};
 
 fn right(c: impl ToString) -> Cell {
     Cell::new(c).set_alignment(CellAlignment::Right)
 }
 
-use crate::activity::idle_in_transaction as iit;
+use crate::report::idle_in_transaction as iit;
 
 /// `status` over several targets: a summary row per target, the largest groups across all of them and
 /// the reasons of every verdict that is not OK.
-pub fn status(outcomes: &[TargetOutcome<StatusReport>], top: usize, st: &Style) -> String {
+pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -> String {
     let mut out = String::new();
     let mut t = st.table();
     t.set_header(st.header(&[
@@ -33,7 +34,7 @@ pub fn status(outcomes: &[TargetOutcome<StatusReport>], top: usize, st: &Style) 
         "DETAIL",
     ]));
     for o in outcomes {
-        match &o.result {
+        match o.outcome() {
             Ok(r) => {
                 let c = &r.capacity;
                 let detail = if r.verdict.status == Level::Ok {
@@ -62,7 +63,7 @@ pub fn status(outcomes: &[TargetOutcome<StatusReport>], top: usize, st: &Style) 
                     st.level_cell("ERROR", Level::Critical),
                 ];
                 row.extend((0..9).map(|_| Cell::new("")));
-                row.push(text_cell(&one_line(e)));
+                row.push(text_cell(e));
                 t.add_row(row);
             }
         }
@@ -72,7 +73,7 @@ pub fn status(outcomes: &[TargetOutcome<StatusReport>], top: usize, st: &Style) 
 
     let ok: Vec<(&str, &StatusReport)> = outcomes
         .iter()
-        .filter_map(|o| o.result.as_ref().ok().map(|r| (o.target.as_str(), r)))
+        .filter_map(|o| o.report.as_ref().map(|r| (o.target.as_str(), r)))
         .collect();
     let mut groups: Vec<(&str, &StatusReport, &Group)> = ok
         .iter()
@@ -150,14 +151,14 @@ pub fn status(outcomes: &[TargetOutcome<StatusReport>], top: usize, st: &Style) 
 
 /// `sessions` over several targets: the session table with a TARGET column; a failed target is a row
 /// whose state is `(failed)` and whose query column holds the error.
-pub fn sessions(outcomes: &[TargetOutcome<SessionsReport>], st: &Style) -> String {
+pub fn sessions(outcomes: &[TargetResult<SessionsReport>], st: &Style) -> String {
     let width = sessions::query_width(st);
     let mut rows: Vec<Vec<Cell>> = Vec::new();
     let mut header = vec!["TARGET"];
     header.extend(sessions::HEADER);
     let (mut shown, mut matched) = (0, 0);
     for o in outcomes {
-        match &o.result {
+        match o.outcome() {
             Ok(r) => {
                 shown += r.sessions.len();
                 matched += r.count;
@@ -172,12 +173,12 @@ pub fn sessions(outcomes: &[TargetOutcome<SessionsReport>], st: &Style) -> Strin
                 row.extend((0..5).map(|_| Cell::new("")));
                 row.push(st.level_cell("(failed)", Level::Critical));
                 row.extend((0..3).map(|_| Cell::new("")));
-                row.push(text_cell(&one_line(e)));
+                row.push(text_cell(e));
                 rows.push(row);
             }
         }
     }
-    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
+    let failed = outcomes.iter().filter(|o| !o.ok).count();
     let mut out = st.fitted_table(&header, rows, &sessions::DROP_FIRST);
     out.push('\n');
     let of = if matched > shown {

@@ -4,8 +4,9 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::commands::kill::{Action, KillReport, OutcomeKind, Protection};
-use crate::render::{clean, opt_age, sessions, text_cell, Level, Style};
+use crate::render::{clean, sessions, text_cell, Style};
+use crate::report::kill::{Action, KillReport, OutcomeKind, Protection};
+use crate::report::{opt_age, Level};
 
 /// Protections in the order the preview lists them.
 const PROTECTIONS: [Protection; 8] = [

@@ -9,6 +9,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::cli::{ColorChoice, OutputArgs};
+use crate::report::Level;
 
 pub mod advise;
 pub mod check;
@@ -209,27 +210,6 @@ impl Style {
     }
 }
 
-/// Severity of a verdict or finding, in Nagios order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Level {
-    Ok,
-    Warning,
-    Critical,
-    Unknown,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Ok => "OK",
-            Level::Warning => "WARNING",
-            Level::Critical => "CRITICAL",
-            Level::Unknown => "UNKNOWN",
-        }
-    }
-}
-
 /// Text from the server or from clients (names, queries, application_name, host names, error messages)
 /// made safe for a terminal: control characters (C0, DEL, C1) and the invisible characters that reorder or
 /// hide text (bidirectional overrides, zero-width marks) are shown escaped (`\x1b`, `\n`, `\u{202e}`), so
@@ -374,34 +354,6 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Compact human age: 45s, 12m03s, 3h12m, 2d04h.
-pub fn age(seconds: f64) -> String {
-    if !seconds.is_finite() || seconds < 0.0 {
-        return "-".into();
-    }
-    let s = seconds.floor() as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..=86_399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
-    }
-}
-
-pub fn opt_age(seconds: Option<f64>) -> String {
-    seconds.map(age).unwrap_or_else(|| "-".into())
-}
-
-/// Round to one decimal for JSON percentages and ages.
-pub fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// Round to millisecond precision for JSON ages.
-pub fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
 /// The first line of a query, shortened to `max` characters.
 pub fn excerpt(query: &str, max: usize) -> String {
     let line = query
@@ -429,17 +381,6 @@ pub fn excerpt(query: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ages_are_compact() {
-        assert_eq!(age(0.4), "0s");
-        assert_eq!(age(59.9), "59s");
-        assert_eq!(age(60.0), "1m00s");
-        assert_eq!(age(725.0), "12m05s");
-        assert_eq!(age(3600.0 * 3.0 + 720.0), "3h12m");
-        assert_eq!(age(86_400.0 * 2.0 + 3600.0 * 4.0), "2d04h");
-        assert_eq!(age(-1.0), "-");
-    }
 
     #[test]
     fn untrusted_text_is_escaped_for_the_terminal() {

@@ -1,8 +1,8 @@
 //! Prometheus text exposition format (version 0.0.4): gauges named `pgconn_*` with HELP and TYPE lines,
 //! units in the names, a `target` label on every sample, label values escaped.
 
-use crate::activity::{state_key, KNOWN_STATES};
-use crate::commands::status::StatusReport;
+use crate::report::status::StatusReport;
+use crate::report::{state_key, KNOWN_STATES};
 
 /// Samples of gauges, kept per metric family in the order the families were first used (every sample of
 /// a family is printed together, as the format requires).

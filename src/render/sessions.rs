@@ -2,9 +2,10 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::activity::Session;
-use crate::commands::sessions::SessionsReport;
-use crate::render::{clean, excerpt, opt_age, text_cell, unbroken, Level, Style};
+use crate::render::{clean, excerpt, text_cell, unbroken, Style};
+use crate::report::sessions::SessionsReport;
+use crate::report::Session;
+use crate::report::{opt_age, Level};
 
 /// Level a state is shown in: long idle transactions stand out.
 fn state_level(s: &Session) -> Level {

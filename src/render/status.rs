@@ -2,12 +2,13 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::activity::{state_key, KNOWN_STATES};
-use crate::commands::status::StatusReport;
-use crate::render::{age, clean, opt_age, text_cell, Level, Style};
+use crate::render::{clean, text_cell, Style};
+use crate::report::status::StatusReport;
+use crate::report::{age, opt_age, Level};
+use crate::report::{state_key, KNOWN_STATES};
 
 /// The key cells of a group row, in `--by` order (`?` where the value is not visible).
-pub fn group_key_cells(group_by: &[&str], g: &crate::commands::status::Group) -> Vec<Cell> {
+pub fn group_key_cells(group_by: &[&str], g: &crate::report::status::Group) -> Vec<Cell> {
     group_by
         .iter()
         .map(|k| text_cell(&group_key_text(k, g)))
@@ -15,7 +16,7 @@ pub fn group_key_cells(group_by: &[&str], g: &crate::commands::status::Group) ->
 }
 
 /// A group's value for key `k` as people read it (`?` where not visible; states with spaces).
-pub fn group_key_text(k: &str, g: &crate::commands::status::Group) -> String {
+pub fn group_key_text(k: &str, g: &crate::report::status::Group) -> String {
     match g.key.get(k).cloned().flatten() {
         None => "?".into(),
         Some(v) if k == "state" => v.replace('_', " "),
@@ -122,7 +123,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         for g in &r.groups {
             let mut row = group_key_cells(&r.group_by, g);
             let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
-            let iit = crate::activity::idle_in_transaction(&g.states);
+            let iit = crate::report::idle_in_transaction(&g.states);
             let other = g.sessions - get("active") - get("idle") - iit;
             row.push(Cell::new(g.sessions).set_alignment(CellAlignment::Right));
             row.push(Cell::new(get("active")).set_alignment(CellAlignment::Right));

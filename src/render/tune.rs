@@ -2,11 +2,12 @@
 
 use comfy_table::Cell;
 
-use crate::commands::tune::catalog::quoted;
-use crate::commands::tune::plan::ChangeReport;
-use crate::commands::tune::show::ShowReport;
-use crate::commands::tune::{HistoryReport, PresetsReport};
-use crate::render::{clean, text_cell, Level, Style};
+use crate::render::{clean, text_cell, Style};
+use crate::report::tune::quoted;
+use crate::report::tune::ChangeReport;
+use crate::report::tune::ShowReport;
+use crate::report::tune::{HistoryReport, PresetsReport};
+use crate::report::Level;
 
 fn source_text(source: &str, detail: Option<&str>) -> String {
     match source {
@@ -189,7 +190,7 @@ pub fn plan(r: &ChangeReport, st: &Style) -> String {
         for s in sql {
             out.push_str(&format!("  {};\n", clean(s)));
         }
-        if r.scope == crate::commands::tune::catalog::Scope::System {
+        if r.scope == crate::report::tune::Scope::System {
             out.push_str("  SELECT pg_reload_conf();\n");
         }
     }

@@ -11,10 +11,11 @@ use comfy_table::{Cell, CellAlignment};
 use crossterm::{cursor, event, queue, style::Print, terminal};
 use serde::Serialize;
 
-use crate::activity::{state_key, KNOWN_STATES};
-use crate::commands::status::StatusReport;
-use crate::commands::watch::{Delta, Point, Round, TargetView};
-use crate::render::{age, clean, opt_age, Level, Style};
+use crate::render::{clean, Style};
+use crate::report::status::StatusReport;
+use crate::report::watch::{Delta, Point, Round, TargetView};
+use crate::report::{age, opt_age, Level};
+use crate::report::{state_key, KNOWN_STATES};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -49,7 +50,7 @@ pub fn timestamp(t: SystemTime) -> String {
 
 /// Idle-in-transaction sessions, aborted ones included (as status, check and the trend count them).
 fn iit(r: &StatusReport) -> usize {
-    crate::activity::idle_in_transaction(&r.states)
+    crate::report::idle_in_transaction(&r.states)
 }
 
 /// The line of one target's sample (or failed attempt), for logs.
@@ -349,7 +350,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
                 g.sessions,
                 get("active"),
                 get("idle"),
-                crate::activity::idle_in_transaction(&g.states),
+                crate::report::idle_in_transaction(&g.states),
             ] {
                 row.push(Cell::new(n).set_alignment(CellAlignment::Right));
             }

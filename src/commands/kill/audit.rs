@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
-use super::{Action, KillReport, KillTarget, SessionOutcome};
 use crate::activity::Filter;
 use crate::conninfo::Identity;
+use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
 
 /// Longest query text kept in the log (pg_stat_activity keeps 1024 bytes by default).
 const QUERY_MAX_CHARS: usize = 2000;
@@ -172,7 +172,7 @@ impl AuditLog {
             "user": who.user,
             "application": who.application,
             "client": who.client,
-            "state": who.state.as_deref().map(crate::activity::state_key),
+            "state": who.state.as_deref().map(crate::report::state_key),
             "state_seconds": who.state_seconds,
         })
     }
@@ -234,7 +234,7 @@ impl AuditLog {
                     ("reason", json!(o.reason)),
                     (
                         "state_now",
-                        json!(o.state_now.as_deref().map(crate::activity::state_key)),
+                        json!(o.state_now.as_deref().map(crate::report::state_key)),
                     ),
                     ("at", json!(o.at)),
                 ] {

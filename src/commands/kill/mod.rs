@@ -10,18 +10,17 @@
 //! lost connection ends the run after the batch in flight, with everything done so far reported.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use postgres::types::Type;
-use serde::Serialize;
 
-use crate::activity::{self, Filter, Session};
+use crate::activity::{self, Filter};
 use crate::cli::{KillArgs, KillIdleArgs, KillSafety, StateArg};
 use crate::db::Db;
 use crate::interrupt::Interrupt;
 use crate::render::{self, Style};
+use crate::report::kill::{Action, KillTarget, SessionOutcome};
 use crate::ui;
 
 pub mod audit;
@@ -29,324 +28,6 @@ pub mod plan;
 pub mod signal;
 
 pub use signal::{signal_targets, signal_targets_with, BatchObserver, SignalRun, Signalling, Stop};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Terminate,
-    Cancel,
-}
-
-impl Action {
-    pub fn verb(self) -> &'static str {
-        match self {
-            Action::Terminate => "Terminate",
-            Action::Cancel => "Cancel the queries of",
-        }
-    }
-}
-
-/// Why a session that matches is left alone. Decided by the server (`protection.sql`) and parsed here,
-/// once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protection {
-    /// `--cancel` of a session that is not running a query: there is nothing to cancel.
-    NotRunning,
-    Superuser,
-    ProtectApp,
-    ProtectUser,
-    /// A server connection of the PgBouncer given with `--pgbouncer`.
-    Pooler,
-    /// Its last statement was LISTEN.
-    Listener,
-    /// It holds advisory locks.
-    AdvisoryLock,
-    /// It has temporary tables.
-    TempTables,
-}
-
-impl Protection {
-    pub fn parse(s: &str) -> Option<Protection> {
-        Some(match s {
-            "not_running" => Protection::NotRunning,
-            "superuser" => Protection::Superuser,
-            "protect_app" => Protection::ProtectApp,
-            "protect_user" => Protection::ProtectUser,
-            "pooler" => Protection::Pooler,
-            "listener" => Protection::Listener,
-            "advisory_lock" => Protection::AdvisoryLock,
-            "temp_tables" => Protection::TempTables,
-            _ => return None,
-        })
-    }
-
-    /// What it is, for "left alone: 3 ..." and skip reasons.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Protection::NotRunning => "not running a query",
-            Protection::Superuser => "of superusers",
-            Protection::ProtectApp => "protected by --protect-app",
-            Protection::ProtectUser => "protected by --protect-user",
-            Protection::Pooler => "PgBouncer server connections",
-            Protection::Listener => "LISTEN listeners",
-            Protection::AdvisoryLock => "holding advisory locks",
-            Protection::TempTables => "with temporary tables",
-        }
-    }
-
-    /// The option that includes them, if any.
-    pub fn include_flag(self) -> Option<&'static str> {
-        match self {
-            Protection::NotRunning | Protection::ProtectApp | Protection::ProtectUser => None,
-            Protection::Superuser => Some("--include-superusers"),
-            Protection::Pooler => Some("--include-pooler"),
-            Protection::Listener => Some("--include-listeners"),
-            Protection::AdvisoryLock => Some("--include-lock-holders"),
-            Protection::TempTables => Some("--include-temp-holders"),
-        }
-    }
-
-    /// Why it matters, for the preview.
-    pub fn why(self) -> Option<&'static str> {
-        match self {
-            Protection::Pooler => {
-                Some("in session pooling each one carries a live client of the pooler")
-            }
-            Protection::Listener => Some(
-                "a terminated listener silently misses NOTIFYs (recognised by its last statement being \
-                 LISTEN: PostgreSQL shows no other session's channels)",
-            ),
-            Protection::AdvisoryLock => {
-                Some("job queues, migration runners and leader elections lose their lock")
-            }
-            Protection::TempTables => Some("their data goes with the session"),
-            _ => None,
-        }
-    }
-}
-
-/// A session the plan will act on.
-#[derive(Debug, Clone, Serialize)]
-pub struct KillTarget {
-    #[serde(flatten)]
-    pub session: Session,
-    /// Whether pgconn's role may signal it, as far as the catalogs tell (the server has the last word).
-    pub allowed: bool,
-}
-
-/// A matching session the plan leaves alone, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct LeftAlone {
-    pub pid: i32,
-    pub database: Option<String>,
-    pub user: Option<String>,
-    pub application: String,
-    #[serde(serialize_with = "activity::serialize_state")]
-    pub state: Option<String>,
-    pub protection: Protection,
-}
-
-/// Matching sessions left alone, per reason (`--keep`, `--max` and hidden sessions are counted apart).
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Protected {
-    pub superuser: usize,
-    pub protect_app: usize,
-    pub protect_user: usize,
-    pub pooler: usize,
-    pub listener: usize,
-    pub advisory_lock: usize,
-    pub temp_tables: usize,
-    pub not_running: usize,
-}
-
-impl Protected {
-    pub fn add(&mut self, p: Protection) {
-        *self.slot(p) += 1;
-    }
-
-    fn slot(&mut self, p: Protection) -> &mut usize {
-        match p {
-            Protection::NotRunning => &mut self.not_running,
-            Protection::Superuser => &mut self.superuser,
-            Protection::ProtectApp => &mut self.protect_app,
-            Protection::ProtectUser => &mut self.protect_user,
-            Protection::Pooler => &mut self.pooler,
-            Protection::Listener => &mut self.listener,
-            Protection::AdvisoryLock => &mut self.advisory_lock,
-            Protection::TempTables => &mut self.temp_tables,
-        }
-    }
-
-    pub fn get(&self, p: Protection) -> usize {
-        match p {
-            Protection::NotRunning => self.not_running,
-            Protection::Superuser => self.superuser,
-            Protection::ProtectApp => self.protect_app,
-            Protection::ProtectUser => self.protect_user,
-            Protection::Pooler => self.pooler,
-            Protection::Listener => self.listener,
-            Protection::AdvisoryLock => self.advisory_lock,
-            Protection::TempTables => self.temp_tables,
-        }
-    }
-}
-
-/// What happened to one target, observed on the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeKind {
-    /// Signalled, and gone from pg_stat_activity within `--wait`.
-    Terminated,
-    /// Signalled, and no longer running the query it ran.
-    Cancelled,
-    /// Signalled, but still there (still running its query, for a cancel) after `--wait`.
-    Signalled,
-    /// Not signalled: it no longer qualified at the moment of action (see `skip`).
-    Skipped,
-    /// The server refused: this role may not signal it.
-    Denied,
-    Failed,
-    /// The connection was lost or the statement failed while it was being signalled: it may or may not
-    /// have been signalled.
-    Unknown,
-}
-
-impl OutcomeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutcomeKind::Terminated => "terminated",
-            OutcomeKind::Cancelled => "cancelled",
-            OutcomeKind::Signalled => "signalled",
-            OutcomeKind::Skipped => "skipped",
-            OutcomeKind::Denied => "denied",
-            OutcomeKind::Failed => "failed",
-            OutcomeKind::Unknown => "unknown",
-        }
-    }
-}
-
-/// Why a target was skipped at the moment of action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    /// The session ended after the preview.
-    Gone,
-    /// The pid belongs to another session now (backend_start differs).
-    Replaced,
-    /// It no longer matches the selection (became active, changed state, too young).
-    Changed,
-    /// It now matches a protection rule (see `protection`).
-    Protected,
-    /// `--keep`: sessions kept in its group ended since the preview; this one stays instead.
-    Kept,
-    /// Not a backend any more when the signal was to be sent.
-    NotSignalled,
-}
-
-/// The outcome of one target.
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionOutcome {
-    pub pid: i32,
-    pub backend_start: Option<String>,
-    pub database: Option<String>,
-    pub user: Option<String>,
-    pub application: String,
-    pub client: Option<String>,
-    /// State and age when previewed.
-    #[serde(serialize_with = "activity::serialize_state")]
-    pub state: Option<String>,
-    pub state_seconds: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
-    pub outcome: OutcomeKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skip: Option<SkipReason>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protection: Option<Protection>,
-    pub reason: Option<String>,
-    /// State at the moment of action, or after the wait when still present.
-    #[serde(serialize_with = "activity::serialize_state")]
-    pub state_now: Option<String>,
-    /// When the signalling statement handled it (server clock).
-    pub at: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct GroupSummary {
-    pub database: Option<String>,
-    pub user: Option<String>,
-    pub application: String,
-    pub sessions: usize,
-    pub oldest_state_seconds: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Summary {
-    pub targeted: usize,
-    pub terminated: usize,
-    pub cancelled: usize,
-    /// Signalled but not seen to end within --wait (still there, or the server could no longer be asked).
-    pub signalled: usize,
-    pub skipped: usize,
-    pub denied: usize,
-    pub failed: usize,
-    pub unknown: usize,
-    /// Targets not reached because the run stopped (signal, log failure, lost connection).
-    pub not_attempted: usize,
-}
-
-impl Summary {
-    fn count(&mut self, outcomes: &[SessionOutcome]) {
-        for o in outcomes {
-            match o.outcome {
-                OutcomeKind::Terminated => self.terminated += 1,
-                OutcomeKind::Cancelled => self.cancelled += 1,
-                OutcomeKind::Signalled => self.signalled += 1,
-                OutcomeKind::Skipped => self.skipped += 1,
-                OutcomeKind::Denied => self.denied += 1,
-                OutcomeKind::Failed => self.failed += 1,
-                OutcomeKind::Unknown => self.unknown += 1,
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct KillReport {
-    pub target: String,
-    pub action: Action,
-    pub dry_run: bool,
-    /// Visible sessions that matched the selection (before protection, --keep and --max).
-    pub matched: usize,
-    /// Sessions of other roles this role cannot see (no pg_read_all_stats) that may match: never acted on.
-    pub not_visible: usize,
-    pub protected: Protected,
-    pub left_alone: Vec<LeftAlone>,
-    pub kept: usize,
-    pub capped: usize,
-    pub if_more_than: Option<usize>,
-    /// False when --if-more-than was not exceeded (nothing is done).
-    pub threshold_met: bool,
-    pub targets: Vec<KillTarget>,
-    pub groups: Vec<GroupSummary>,
-    /// True once sessions were signalled (not a dry run, confirmed, threshold met).
-    pub acted: bool,
-    pub wait_seconds: f64,
-    pub results: Vec<SessionOutcome>,
-    pub summary: Summary,
-    pub before: Option<BTreeMap<String, i64>>,
-    pub after: Option<BTreeMap<String, i64>>,
-    pub log: Option<PathBuf>,
-    /// Every line meant for the log was written and synced.
-    pub log_complete: bool,
-    /// The stop signal that ended the run early (`SIGTERM`, ...).
-    pub interrupted: Option<String>,
-    /// What ended the run early otherwise (the audit log, the server).
-    pub error: Option<String>,
-    pub warnings: Vec<String>,
-    pub notes: Vec<String>,
-}
 
 pub fn run_kill_idle(db: &mut Db, args: &KillIdleArgs, style: &Style) -> Result<ExitCode> {
     let states: Vec<StateArg> = if args.state.is_empty() {
@@ -401,7 +82,7 @@ pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
             let state: Option<String> = r.get(0);
             let key = state
                 .as_deref()
-                .map(activity::state_key)
+                .map(crate::report::state_key)
                 .unwrap_or_else(|| "not_visible".into());
             (key, r.get::<_, i64>(1))
         })
@@ -579,7 +260,7 @@ fn execute(
         report.warnings.push(format!(
             "{} session(s) were signalled but not seen to end within --wait {}",
             report.summary.signalled,
-            render::age(report.wait_seconds)
+            crate::report::age(report.wait_seconds)
         ));
     }
 

@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use postgres::types::{ToSql, Type};
 
-use super::{
-    Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection, Summary,
-};
 use crate::activity::{self, like_pattern, Filter, SnapshotColumns};
 use crate::cli::KillSafety;
 use crate::db::Db;
-use crate::render::round3;
+use crate::report::kill::{
+    Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection, Summary,
+};
+use crate::report::round3;
 
 /// The first server version that tells which session holds a temporary schema.
 pub const TEMP_HOLDERS_SINCE: i32 = 160000;
@@ -189,7 +189,7 @@ pub fn plan(
 
     let mut warnings = Vec::new();
     if not_visible > 0 {
-        warnings.push(activity::not_visible_warning(
+        warnings.push(crate::report::not_visible_warning(
             not_visible,
             &db.facts.current_user,
             "whether they match cannot be checked, so they are never acted on",

@@ -12,11 +12,14 @@ use postgres::error::SqlState;
 use postgres::types::Type;
 
 use super::plan::{ProtectionParams, TEMP_HOLDERS_SINCE};
-use super::{Action, KillTarget, OutcomeKind, Protection, SessionOutcome, SkipReason};
 use crate::activity::{self, Filter, FilterParams};
 use crate::cli::KillSafety;
 use crate::db::{self, Db};
-use crate::render::{self, round3};
+use crate::render::{self};
+use crate::report::kill::{
+    Action, KillTarget, OutcomeKind, Protection, SessionOutcome, SkipReason,
+};
+use crate::report::round3;
 use crate::ui;
 
 static SIGNAL_SQL: std::sync::LazyLock<String> =
@@ -557,7 +560,7 @@ fn outcome_of(
     still: &HashMap<i32, Option<String>>,
     how: &Signalling,
 ) -> SessionOutcome {
-    let wait = render::age(how.wait.as_secs_f64());
+    let wait = crate::report::age(how.wait.as_secs_f64());
     let skipped = |skip: SkipReason, why: String| {
         let mut o = base(t, OutcomeKind::Skipped);
         o.skip = Some(skip);
@@ -662,7 +665,7 @@ fn change_reason(t: &KillTarget, now: &Handled) -> String {
         (Some(a), Some(b)) if a != b => format!("changed state after the preview: {a} -> {b}"),
         (_, Some(b)) => format!(
             "no longer matches: {b} for only {} now (it was busy after the preview)",
-            render::opt_age(now.state_seconds)
+            crate::report::opt_age(now.state_seconds)
         ),
         _ => "no longer matches the selection".into(),
     }

@@ -10,40 +10,18 @@ use anyhow::{anyhow, Result};
 use crate::ui::shell_quote;
 use postgres::error::SqlState;
 use postgres::types::Type;
-use serde::Serialize;
 
-use super::catalog::{self, quoted, Catalog, Scope};
-use super::history::{self, ChangeRecord, Entry};
-use super::plan::{stored_now, system_denied, ChangeReport, Context};
+use super::catalog::{self, Catalog};
+
+use super::history::{self};
+use super::plan::{stored_now, system_denied, Context};
 use super::quote;
 use super::value;
 use crate::db::{self, Db};
-
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct ApplyOutcome {
-    /// Database / role settings reach only sessions that connect after the change.
-    pub new_sessions_only: bool,
-    /// Sessions in the scope connected before the change: they keep their old values.
-    pub sessions_with_old_value: Option<i64>,
-    /// Sessions in the scope whose start time this role cannot see (no pg_read_all_stats).
-    pub sessions_not_visible: Option<i64>,
-    /// System scope: pg_reload_conf() was called and this session saw the reload.
-    pub reloaded: Option<bool>,
-    /// System scope: per setting, whether it took effect.
-    pub effects: Vec<Effect>,
-    pub next_steps: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Effect {
-    pub name: String,
-    /// applied, pending_restart, reloaded (this session has its own value and cannot see it),
-    /// not_applied or not_reloaded.
-    pub status: &'static str,
-    /// The value the server runs with now.
-    pub running_value: String,
-    pub pending_restart: bool,
-}
+use crate::report::tune::ChangeReport;
+use crate::report::tune::{quoted, Scope};
+use crate::report::tune::{ApplyOutcome, Effect};
+use crate::report::tune::{ChangeRecord, Entry};
 
 /// Ask, record the history, apply, and fill in the outcome.
 pub fn apply(

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use postgres::error::SqlState;
 use postgres::types::Type;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::value::{Meta, VarType};
 use crate::db::{self, Db};
+use crate::report::tune::{quoted, Scope};
 
 /// One row of pg_settings.
 #[derive(Debug, Clone)]
@@ -128,69 +129,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Where a tune change goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Scope {
-    Database { database: String },
-    Role { role: String },
-    RoleInDatabase { role: String, database: String },
-    System,
-}
-
 impl Scope {
-    pub fn from_parts(database: Option<&str>, role: Option<&str>, system: bool) -> Option<Scope> {
-        match (database, role, system) {
-            (_, _, true) => Some(Scope::System),
-            (Some(d), Some(r), _) => Some(Scope::RoleInDatabase {
-                role: r.to_string(),
-                database: d.to_string(),
-            }),
-            (Some(d), None, _) => Some(Scope::Database {
-                database: d.to_string(),
-            }),
-            (None, Some(r), _) => Some(Scope::Role {
-                role: r.to_string(),
-            }),
-            (None, None, false) => None,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Scope::Database { .. } => "database",
-            Scope::Role { .. } => "role",
-            Scope::RoleInDatabase { .. } => "role_in_database",
-            Scope::System => "system",
-        }
-    }
-
-    pub fn database(&self) -> Option<&str> {
-        match self {
-            Scope::Database { database } | Scope::RoleInDatabase { database, .. } => Some(database),
-            _ => None,
-        }
-    }
-
-    pub fn role(&self) -> Option<&str> {
-        match self {
-            Scope::Role { role } | Scope::RoleInDatabase { role, .. } => Some(role),
-            _ => None,
-        }
-    }
-
-    /// For people: `database "app"`, `role "web" in database "app"`, `the server (ALTER SYSTEM)`.
-    pub fn label(&self) -> String {
-        match self {
-            Scope::Database { database } => format!("database {}", quoted(database)),
-            Scope::Role { role } => format!("role {}", quoted(role)),
-            Scope::RoleInDatabase { role, database } => {
-                format!("role {} in database {}", quoted(role), quoted(database))
-            }
-            Scope::System => "the whole server (ALTER SYSTEM)".into(),
-        }
-    }
-
     /// Whether a setting of this pg_settings.context may be set in this scope; the reason when not.
     pub fn allows(&self, s: &Setting) -> Result<(), String> {
         let name = &s.name;
@@ -218,11 +157,6 @@ impl Scope {
             )),
         }
     }
-}
-
-/// A name in double quotes for messages, with embedded quotes doubled (as SQL writes it).
-pub fn quoted(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// One value stored by ALTER DATABASE / ALTER ROLE ... SET.

@@ -11,7 +11,7 @@ use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::catalog::Scope;
+use crate::report::tune::{Entry, Listed, ServerRecord, Unreadable};
 
 /// Where the history lives: --history, else $XDG_STATE_HOME/pgconn/, else ~/.local/state/pgconn/.
 pub fn path(arg: Option<&Path>) -> Result<PathBuf> {
@@ -38,30 +38,6 @@ pub fn path(arg: Option<&Path>) -> Result<PathBuf> {
     ))
 }
 
-/// Which server a change was made on.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ServerRecord {
-    /// `host:port/dbname` as pgconn prints it.
-    pub target: String,
-    /// pg_control_system().system_identifier when readable: the same cluster whatever the address.
-    pub system_identifier: Option<String>,
-    /// How pgconn reached it (host, port, database, user; never a password).
-    pub connection: Value,
-}
-
-impl ServerRecord {
-    /// Whether two records name the same server: by system identifier when both have it, otherwise by
-    /// host and port.
-    pub fn same_server(&self, other: &ServerRecord) -> bool {
-        if let (Some(a), Some(b)) = (&self.system_identifier, &other.system_identifier) {
-            return a == b;
-        }
-        let key = |v: &Value, k: &str| v.get(k).map(|x| x.to_string());
-        key(&self.connection, "host") == key(&other.connection, "host")
-            && key(&self.connection, "port") == key(&other.connection, "port")
-    }
-}
-
 /// Remove anything secret-looking from a connection description before it is stored.
 pub fn scrub(mut v: Value) -> Value {
     if let Value::Object(map) = &mut v {
@@ -71,35 +47,6 @@ pub fn scrub(mut v: Value) -> Value {
         });
     }
     v
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ChangeRecord {
-    pub name: String,
-    /// Stored in the scope before the change; None = not set.
-    pub old: Option<String>,
-    /// Stored after the change; None = not set (reset).
-    pub new: Option<String>,
-    /// For --system, when `old` is not set: the value that was in effect from the other configuration
-    /// files (or the default), e.g. `1min (postgresql.conf line 12)`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_in_effect: Option<String>,
-}
-
-/// One applied (or attempted) tune change.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Entry {
-    pub id: String,
-    /// RFC 3339, UTC.
-    pub time: String,
-    /// set, reset or undo.
-    pub action: String,
-    pub server: ServerRecord,
-    pub scope: Scope,
-    pub changes: Vec<ChangeRecord>,
-    /// For undo: the id of the entry it restored.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub undoes: Option<String>,
 }
 
 /// A line of the history file.
@@ -112,27 +59,6 @@ enum Line {
         id: String,
         error: String,
     },
-}
-
-/// An entry with what later lines say about it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Listed {
-    #[serde(flatten)]
-    pub entry: Entry,
-    /// applied, failed or undone.
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub undone_by: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// A line of the history that could not be read: skipped, kept in the file.
-#[derive(Debug, Clone, Serialize)]
-pub struct Unreadable {
-    /// 1-based line number.
-    pub line: usize,
-    pub reason: String,
 }
 
 pub struct History {
@@ -336,6 +262,7 @@ pub fn new_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::tune::{ChangeRecord, Scope};
     use serde_json::json;
 
     fn server(sysid: Option<&str>, host: &str) -> ServerRecord {

@@ -6,7 +6,6 @@
 use std::process::ExitCode;
 
 use anyhow::{anyhow, Result};
-use serde::Serialize;
 
 use crate::cli::{
     ConnArgs, TuneAction, TuneApplyArgs, TuneArgs, TuneHistoryArgs, TuneResetArgs, TuneScopeArgs,
@@ -25,8 +24,10 @@ pub mod quote;
 pub mod show;
 pub mod value;
 
-use catalog::Scope;
-use plan::{ChangeReport, Context};
+use crate::report::tune::ChangeReport;
+use crate::report::tune::Scope;
+use crate::report::tune::{HistoryReport, PresetsReport};
+use plan::Context;
 
 /// The settings `tune show` lists, with the first server_version_num that has each.
 pub const CONNECTION_SETTINGS: &[(&str, i32)] = &[
@@ -207,15 +208,6 @@ fn emit(report: &ChangeReport, style: &Style, with_plan: bool) -> Result<()> {
     render::out(&text)
 }
 
-#[derive(Debug, Serialize)]
-pub struct HistoryReport {
-    pub history_file: String,
-    pub entries: Vec<history::Listed>,
-    /// Lines of the file that could not be read (skipped).
-    pub skipped_lines: usize,
-    pub unreadable: Vec<history::Unreadable>,
-}
-
 fn history_cmd(a: &TuneHistoryArgs, style: &Style) -> Result<ExitCode> {
     let path = history::path(a.history.as_deref())?;
     let h = history::History::load(&path)?;
@@ -232,11 +224,6 @@ fn history_cmd(a: &TuneHistoryArgs, style: &Style) -> Result<ExitCode> {
         render::out(&render::tune::history(&report, style))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[derive(Debug, Serialize)]
-pub struct PresetsReport {
-    pub presets: Vec<presets::Preset>,
 }
 
 fn presets_cmd(style: &Style) -> Result<ExitCode> {

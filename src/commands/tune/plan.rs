@@ -6,76 +6,16 @@ use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Result};
 use postgres::types::Type;
-use serde::Serialize;
 
-use super::apply::ApplyOutcome;
-use super::catalog::{self, quoted, AutoConf, Catalog, Scope, Stored};
-use super::history::{self, Entry, ServerRecord};
+use super::catalog::{self, AutoConf, Catalog, Stored};
+use super::history::{self};
 use super::quote::{self, Op};
 use super::value::{self, Meta};
 use super::CONNECTION_SETTINGS;
 use crate::db::Db;
-
-/// One setting in a plan.
-#[derive(Debug, Clone, Serialize)]
-pub struct TuneChange {
-    pub name: String,
-    /// What was typed, before normalisation (set only).
-    pub input: Option<String>,
-    /// The value stored in the scope before, exactly as stored; null = not set.
-    pub old: Option<String>,
-    /// The value stored after; null = not set (reset).
-    pub new: Option<String>,
-    /// Nothing to do: the scope already stores this.
-    pub unchanged: bool,
-    /// The statement pgconn sends (null when unchanged).
-    pub sql: Option<String>,
-    /// Takes effect only after a server restart (context postmaster).
-    pub restart_required: bool,
-    /// For --system: what sessions get when postgresql.auto.conf does not set it (what `old: null`, and
-    /// undoing to it, means).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub in_effect_without: Option<InEffect>,
-    #[serde(skip)]
-    pub old_display: String,
-    #[serde(skip)]
-    pub new_display: String,
-}
-
-/// A value in effect and where it comes from (`postgresql.conf line 12`, `default`).
-#[derive(Debug, Clone, Serialize)]
-pub struct InEffect {
-    pub value: String,
-    pub source: String,
-}
-
-/// A plan and, once applied, what happened.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChangeReport {
-    /// set, reset or undo.
-    pub action: &'static str,
-    pub target: String,
-    pub server_version: String,
-    pub scope: Scope,
-    pub dry_run: bool,
-    pub applied: bool,
-    pub changes: Vec<TuneChange>,
-    pub notes: Vec<String>,
-    pub warnings: Vec<String>,
-    /// For undo: the history entry being undone.
-    pub undoes: Option<String>,
-    pub history_file: Option<String>,
-    pub history_id: Option<String>,
-    pub outcome: Option<ApplyOutcome>,
-    #[serde(skip)]
-    pub scope_label: String,
-}
-
-impl ChangeReport {
-    pub fn pending(&self) -> impl Iterator<Item = &TuneChange> {
-        self.changes.iter().filter(|c| !c.unchanged)
-    }
-}
+use crate::report::tune::{quoted, Scope};
+use crate::report::tune::{ChangeReport, InEffect, TuneChange};
+use crate::report::tune::{Entry, ServerRecord};
 
 /// What a plan should reach for one setting.
 #[derive(Debug, Clone)]

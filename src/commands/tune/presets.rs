@@ -1,24 +1,7 @@
 //! Named sets of values for `tune set --preset NAME`, listed by `tune presets`.
 
-use serde::Serialize;
-
 use crate::cli::TunePreset;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Preset {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub settings: Vec<PresetSetting>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PresetSetting {
-    pub name: &'static str,
-    pub value: &'static str,
-    /// First PostgreSQL version (server_version_num) that has the setting.
-    pub since_version_num: i32,
-    pub reason: &'static str,
-}
+use crate::report::tune::{Preset, PresetSetting};
 
 const fn setting(
     name: &'static str,

@@ -5,8 +5,8 @@
 use anyhow::{Context, Result};
 use postgres::types::Type;
 
-use super::catalog::Scope;
 use crate::db::Db;
+use crate::report::tune::Scope;
 
 /// What a statement does to one setting.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,81 +3,15 @@
 //! needs a restart, pending_restart, the values stored per database and role, and a recommendation.
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::catalog::{self, Catalog, FileEntry, Scope, Setting, Stored};
+use super::catalog::{self, Catalog, FileEntry, Setting, Stored};
+
 use super::value;
 use super::CONNECTION_SETTINGS;
 use crate::cli::TuneShowArgs;
 use crate::db::Db;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ShowReport {
-    pub target: String,
-    pub server_version: String,
-    pub server_version_num: i32,
-    /// The database and role the effective values are for (null: any, i.e. server-wide values).
-    pub database: Option<String>,
-    pub role: Option<String>,
-    pub settings: Vec<ShownSetting>,
-    /// Connection settings this server version does not have.
-    pub not_available: Vec<NotAvailable>,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NotAvailable {
-    pub name: String,
-    pub since_version_num: i32,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ShownSetting {
-    pub name: String,
-    /// The effective value in PostgreSQL's notation (`5min`, `0`, `100`).
-    pub value: String,
-    /// The same in the setting's unit (what pg_settings.setting shows), for numeric settings.
-    pub value_in_unit: Option<f64>,
-    /// pg_settings.unit (`ms`, `s`, none).
-    pub unit: Option<String>,
-    /// default, configuration_file, alter_system, command_line, environment_variable, all_roles,
-    /// database, role, role_in_database or other.
-    pub source: String,
-    /// The file and line, or the database / role the value is stored for.
-    pub source_detail: Option<String>,
-    /// The server-wide value (what applies without database or role settings).
-    pub server_value: String,
-    pub server_source: String,
-    /// pg_settings.context (user, superuser, sighup, postmaster, ...).
-    pub context: String,
-    /// Changing it needs a server restart (context postmaster).
-    pub restart_required: bool,
-    /// A changed value is waiting for a restart (pg_settings.pending_restart).
-    pub pending_restart: bool,
-    /// Values stored per database / role (ALTER DATABASE / ALTER ROLE ... SET).
-    pub overrides: Vec<Override>,
-    pub recommendation: Recommendation,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Override {
-    /// database, role, role_in_database or all_roles.
-    pub scope: &'static str,
-    pub database: Option<String>,
-    pub role: Option<String>,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Recommendation {
-    /// ok, suggest (a change is recommended) or warning.
-    pub level: &'static str,
-    /// The suggested value, when there is one.
-    pub value: Option<String>,
-    pub reason: String,
-}
+use crate::report::tune::Scope;
+use crate::report::tune::{NotAvailable, Override, Recommendation, ShowReport, ShownSetting};
 
 fn rec(level: &'static str, value: Option<&str>, reason: impl Into<String>) -> Recommendation {
     Recommendation {

@@ -1,0 +1,47 @@
+//! Many targets at once: how one failed, and one target's result in JSON.
+
+use serde::Serialize;
+
+/// How a target failed, for monitoring: `check` maps these to states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The server refused the connection because it is out of slots (SQLSTATE 53300).
+    Full,
+    /// No connection: refused, no answer, starting up or shutting down.
+    Unreachable,
+    /// The server answered and refused: authentication, a missing database, ...
+    Refused,
+    /// No result within --target-timeout.
+    Timeout,
+    /// Connected, but a query failed.
+    Query,
+    /// The target's connection options are invalid.
+    Invalid,
+}
+
+/// One target's result: `{target, ok, error, error_kind, sqlstate, report}` in JSON; `report` is null and
+/// `error` set when the target failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetResult<T> {
+    pub target: String,
+    pub ok: bool,
+    /// The whole error, secrets redacted.
+    pub error: Option<String>,
+    pub error_kind: Option<FailureKind>,
+    pub sqlstate: Option<String>,
+    /// The error's first line, as tables show it.
+    #[serde(skip)]
+    pub error_line: Option<String>,
+    pub report: Option<T>,
+}
+
+impl<T> TargetResult<T> {
+    /// The report, or the error's first line.
+    pub fn outcome(&self) -> Result<&T, &str> {
+        match &self.report {
+            Some(r) => Ok(r),
+            None => Err(self.error_line.as_deref().unwrap_or("failed")),
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! What pgconn finds and does, as plain data: every command's report (and, for the destructive ones,
+//! its plan and result), with the vocabulary they share — a session, its state, a severity level — and
+//! the units reports are written in. Everything here serializes to the `--json` output; nothing here
+//! talks to a server, reads an option or prints. `render` turns these values into text.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub mod advise;
+pub mod check;
+pub mod fleet;
+pub mod kill;
+pub mod pgbouncer;
+pub mod sessions;
+pub mod status;
+pub mod tune;
+pub mod watch;
+
+/// Severity of a verdict, a finding or a target, in one order: OK < UNKNOWN < WARNING < CRITICAL. The
+/// worst of several is their maximum (a target that cannot be judged is less alarming than one judged
+/// WARNING or CRITICAL, and worse than OK); Nagios's exit codes are [`Level::nagios_code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Ok,
+    Unknown,
+    Warning,
+    Critical,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Warning => "WARNING",
+            Level::Critical => "CRITICAL",
+            Level::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The plugin exit code of this state: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    pub fn nagios_code(self) -> u8 {
+        match self {
+            Level::Ok => 0,
+            Level::Warning => 1,
+            Level::Critical => 2,
+            Level::Unknown => 3,
+        }
+    }
+
+    /// The worst of several states; UNKNOWN when there are none.
+    pub fn worst(levels: impl IntoIterator<Item = Level>) -> Level {
+        levels.into_iter().max().unwrap_or(Level::Unknown)
+    }
+}
+
+/// States PostgreSQL reports for client backends, in display order. `starting` (PostgreSQL 18+): still
+/// authenticating, and holding a slot already.
+pub const KNOWN_STATES: [&str; 7] = [
+    "active",
+    "idle",
+    "idle in transaction",
+    "idle in transaction (aborted)",
+    "fastpath function call",
+    "disabled",
+    "starting",
+];
+
+/// The states in which a session holds its connection without working.
+pub const IDLE_STATES: [&str; 3] = [
+    "idle",
+    "idle in transaction",
+    "idle in transaction (aborted)",
+];
+
+/// Sessions in a transaction that do nothing, aborted ones included, from per-state counts (snake_case keys).
+pub fn idle_in_transaction(states: &BTreeMap<String, usize>) -> usize {
+    let get = |k: &str| states.get(k).copied().unwrap_or(0);
+    get("idle_in_transaction") + get("idle_in_transaction_aborted")
+}
+
+/// snake_case key of a state for JSON and metrics (`idle in transaction (aborted)` ->
+/// `idle_in_transaction_aborted`).
+pub fn state_key(state: &str) -> String {
+    let mut out = String::new();
+    for ch in state.chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// Per-state counts with every known state present (at 0), snake_case keys.
+pub fn empty_states() -> BTreeMap<String, usize> {
+    KNOWN_STATES.iter().map(|s| (state_key(s), 0)).collect()
+}
+
+/// Serialize a pg_stat_activity state as its one JSON spelling, the snake_case key (`idle in transaction`
+/// → `idle_in_transaction`), as state counts use it.
+pub fn serialize_state<S: serde::Serializer>(
+    state: &Option<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match state {
+        Some(st) => s.serialize_str(&state_key(st)),
+        None => s.serialize_none(),
+    }
+}
+
+/// One client session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub pid: i32,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    /// Client address, `local` for a unix socket; None when not visible to this role.
+    pub client: Option<String>,
+    pub client_port: Option<i32>,
+    /// None when this role may not see the session's state (lacks pg_read_all_stats). Held as PostgreSQL
+    /// spells it; JSON has the snake_case key.
+    #[serde(serialize_with = "serialize_state")]
+    pub state: Option<String>,
+    pub backend_start: Option<String>,
+    /// When the current (or last) query started; RFC 3339, as `backend_start`.
+    pub query_start: Option<String>,
+    pub connected_seconds: Option<f64>,
+    pub state_seconds: Option<f64>,
+    pub transaction_seconds: Option<f64>,
+    pub query_seconds: Option<f64>,
+    pub never_queried: bool,
+    pub wait_event_type: Option<String>,
+    pub wait_event: Option<String>,
+    /// Age in transactions of the snapshot this session holds (holds back vacuum).
+    pub xmin_age: Option<i32>,
+    pub superuser: bool,
+    /// pgconn's role has the privileges of the session's role (may signal it without pg_signal_backend).
+    #[serde(skip)]
+    pub own_role: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    pub visible: bool,
+    /// A server connection of the PgBouncer given with --pgbouncer (its pool keeps it; not a leak).
+    pub via_pgbouncer: bool,
+}
+
+/// The warning for sessions of other roles this role cannot see, with the GRANT that fixes it; `effect`
+/// says what the command leaves out because of them.
+pub fn not_visible_warning(n: usize, role: &str, effect: &str) -> String {
+    format!(
+        "{n} session(s) of other roles are not visible to role \"{role}\" ({effect}). Fix: GRANT \
+         pg_read_all_stats TO \"{}\";",
+        role.replace('"', "\"\"")
+    )
+}
+
+/// Compact human age: 45s, 12m03s, 3h12m, 2d04h (reasons and findings are written with it).
+pub fn age(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "-".into();
+    }
+    let s = seconds.floor() as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{:02}h", s / 86_400, (s % 86_400) / 3600),
+    }
+}
+
+/// [`age`], `-` when unknown.
+pub fn opt_age(seconds: Option<f64>) -> String {
+    seconds.map(age).unwrap_or_else(|| "-".into())
+}
+
+/// Round to one decimal for JSON percentages and ages.
+pub fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Round to millisecond precision for JSON ages.
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_compact() {
+        assert_eq!(age(0.4), "0s");
+        assert_eq!(age(59.9), "59s");
+        assert_eq!(age(60.0), "1m00s");
+        assert_eq!(age(725.0), "12m05s");
+        assert_eq!(age(3600.0 * 3.0 + 720.0), "3h12m");
+        assert_eq!(age(86_400.0 * 2.0 + 3600.0 * 4.0), "2d04h");
+        assert_eq!(age(-1.0), "-");
+    }
+
+    #[test]
+    fn state_keys_are_snake_case() {
+        assert_eq!(
+            state_key("idle in transaction (aborted)"),
+            "idle_in_transaction_aborted"
+        );
+        assert_eq!(
+            state_key("fastpath function call"),
+            "fastpath_function_call"
+        );
+        assert_eq!(state_key("active"), "active");
+    }
+
+    #[test]
+    fn one_order_of_levels_critical_beats_warning_beats_unknown() {
+        assert_eq!(Level::worst([Level::Ok, Level::Unknown]), Level::Unknown);
+        assert_eq!(
+            Level::worst([Level::Unknown, Level::Warning]),
+            Level::Warning
+        );
+        assert_eq!(
+            Level::worst([Level::Warning, Level::Critical, Level::Ok]),
+            Level::Critical
+        );
+        assert_eq!(Level::worst([Level::Ok, Level::Ok]), Level::Ok);
+        assert_eq!(Level::worst([]), Level::Unknown);
+        assert_eq!(Level::Unknown.nagios_code(), 3);
+        assert!(Level::Unknown < Level::Warning && Level::Ok < Level::Unknown);
+    }
+}
