@@ -92,6 +92,16 @@ pub enum ColorChoice {
     Never,
 }
 
+impl From<ColorChoice> for crate::render::ColorWhen {
+    fn from(c: ColorChoice) -> Self {
+        match c {
+            ColorChoice::Auto => crate::render::ColorWhen::Auto,
+            ColorChoice::Always => crate::render::ColorWhen::Always,
+            ColorChoice::Never => crate::render::ColorWhen::Never,
+        }
+    }
+}
+
 /// Where results go and how they look.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Output options")]
@@ -1072,13 +1082,18 @@ pub fn command() -> clap::Command {
     Cli::command().mut_subcommands(psql_help)
 }
 
-/// Parse the process arguments.
-pub fn parse() -> Cli {
-    parse_from(std::env::args_os())
+/// A command line that does not parse.
+#[derive(Debug)]
+pub enum Unparsed {
+    /// `--help` or `--version`: clap's text, to be printed as it is (exit 0).
+    Info(clap::Error),
+    /// A usage error, on one line; `check` reports it as a plugin does (UNKNOWN, exit 3), every other
+    /// command exits 2.
+    Usage { line: String, check: bool },
 }
 
 /// Parse arguments (the first one is the program name).
-pub fn parse_from<I, T>(args: I) -> Cli
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, Unparsed>
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
@@ -1088,19 +1103,12 @@ where
         .try_get_matches_from(&args)
         .and_then(|m| Cli::from_arg_matches(&m));
     match parsed {
-        Ok(cli) => cli,
-        Err(e) if e.use_stderr() => {
-            let line = not_utf8(&args).unwrap_or_else(|| one_line(&e));
-            eprintln!("pgconn: error: {}", crate::render::clean(&line));
-            if subcommand_name(&args).as_deref() == Some("check") {
-                // A Nagios plugin reports a usage error as UNKNOWN (exit 3), with a line on stdout.
-                let _ = crate::render::out_raw(&crate::render::check::nagios_unknown(&line));
-                std::process::exit(3)
-            }
-            std::process::exit(i32::from(crate::EXIT_USAGE))
-        }
-        // --help, --version
-        Err(e) => e.exit(),
+        Ok(cli) => Ok(cli),
+        Err(e) if e.use_stderr() => Err(Unparsed::Usage {
+            line: not_utf8(&args).unwrap_or_else(|| one_line(&e)),
+            check: subcommand_name(&args).as_deref() == Some("check"),
+        }),
+        Err(e) => Err(Unparsed::Info(e)),
     }
 }
 

@@ -110,7 +110,7 @@ pub fn resolve_spec(
             format!("{e:#}").replace('\n', " ")
         ))
     })?;
-    crate::render::warnings(spec.warnings());
+    crate::term::warnings(spec.warnings());
     Ok(spec)
 }
 
@@ -223,7 +223,7 @@ impl Db {
         for (i, (p, _)) in params.iter().enumerate() {
             text.push_str(&format!("\n-- ${} = {:?}", i + 1, p));
         }
-        eprintln!("{}", conninfo::redact(&text));
+        crate::term::echo_sql(&conninfo::redact(&text));
     }
 
     /// Run a statement with typed parameters in one round trip (no separate prepare).
@@ -301,7 +301,7 @@ fn sql_error(e: postgres::Error, sql: &str) -> anyhow::Error {
 pub fn describe_pg_error(e: &postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
         // The server's words may quote names with any character in them: one line, escaped.
-        let clean = crate::render::clean;
+        let clean = crate::text::clean;
         let mut s = format!(
             "{}: {} (SQLSTATE {})",
             clean(db.severity()),
@@ -357,8 +357,8 @@ pub fn prompt_password(spec: &ConnSpec) -> Result<String> {
 /// Why a connection failed, in words that say what to do next.
 pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error {
     // Names from a conninfo, service or targets file may hold any character: shown escaped.
-    let target = crate::render::clean(&spec.target_label()).into_owned();
-    let user = crate::render::clean(spec.user()).into_owned();
+    let target = crate::text::clean(&spec.target_label()).into_owned();
+    let user = crate::text::clean(spec.user()).into_owned();
     let Some(pe) = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()) else {
         let message = format!(
             "could not connect to {target}: {}",
@@ -395,7 +395,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
         ),
         Some(c) if *c == SqlState::INVALID_CATALOG_NAME => format!(
             "database \"{}\" does not exist at {target} ({detail}). Give an existing one with -d (e.g. -d postgres)",
-            crate::render::clean(spec.dbname())
+            crate::text::clean(spec.dbname())
         ),
         Some(c) if *c == SqlState::CANNOT_CONNECT_NOW => {
             format!("the server at {target} is starting up or shutting down ({detail}); try again shortly")
@@ -419,7 +419,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
                 format!(
                     "connection to server on socket \"{}\" failed: {detail}. Is the server running locally \
                      and accepting connections on that socket?{}",
-                    crate::render::clean(&socket.display().to_string()),
+                    crate::text::clean(&socket.display().to_string()),
                     if spec.targets()[0].is_default() {
                         " (no host was given: like psql, pgconn then uses only this socket directory; give \
                          -h or PGHOST for another)"

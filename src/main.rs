@@ -1,25 +1,22 @@
+//! Thin: parse, run, print the error that ended the run, exit with its code.
+
 use std::process::ExitCode;
 
+use pgconn::{exit_of, render, term, Exit};
+
 fn main() -> ExitCode {
-    let cli = pgconn::cli::parse();
-    match pgconn::run(cli) {
-        Ok(code) => code,
-        Err(err) => {
-            if pgconn::render::is_closed_stdout(&err) {
-                return ExitCode::SUCCESS;
+    let exit = match pgconn::cli::try_parse_from(std::env::args_os()) {
+        Err(unparsed) => pgconn::unparsed(unparsed),
+        Ok(cli) => match pgconn::run(cli) {
+            Ok(exit) => exit,
+            // The reader of stdout went away (`| head`): nothing more to say.
+            Err(err) if render::is_closed_stdout(&err) => Exit::Success,
+            Err(err) => {
+                // Error messages carry the server's words and names: shown escaped, line breaks kept.
+                term::fatal(&err);
+                exit_of(&err)
             }
-            // Error messages carry the server's words and names: shown escaped, line breaks kept.
-            eprintln!(
-                "pgconn: error: {}",
-                pgconn::render::clean_lines(&format!("{err:#}"))
-            );
-            match err
-                .chain()
-                .find_map(|c| c.downcast_ref::<pgconn::ExitWith>())
-            {
-                Some(e) => ExitCode::from(e.code),
-                None => ExitCode::from(1),
-            }
-        }
-    }
+        },
+    };
+    ExitCode::from(exit.code())
 }

@@ -14,7 +14,7 @@ type Rows = Vec<BTreeMap<String, Option<String>>>;
 fn show(client: &mut Client, what: &str, show_sql: bool) -> Result<Rows> {
     let sql = format!("SHOW {what}");
     if show_sql {
-        eprintln!("{sql};");
+        crate::term::echo_sql(&format!("{sql};"));
     }
     let mut rows = Vec::new();
     for msg in client

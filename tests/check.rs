@@ -654,7 +654,7 @@ fn a_hung_server_is_answered_within_the_checks_own_timeout() {
         .run();
     assert_eq!(out.status, 3, "{}", out.stdout);
     // The default bound stays inside Nagios' and NRPE's 10 s.
-    let cli = pgconn::cli::parse_from(["pgconn", "check"]);
+    let cli = pgconn::cli::try_parse_from(["pgconn", "check"]).unwrap();
     let pgconn::cli::Command::Check(a) = cli.command else {
         panic!()
     };

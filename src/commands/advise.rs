@@ -5,7 +5,6 @@
 //! why it matters, and commands that work as printed.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use postgres::types::Type;
@@ -16,13 +15,12 @@ use crate::commands::status;
 use crate::conninfo;
 use crate::db::Db;
 use crate::pgbouncer;
-use crate::render::{self, Style};
 use crate::report::advise::{AdviseReport, Finding, PoolBudget, Severity};
 use crate::report::pgbouncer::PgbouncerSnapshot;
+use crate::report::shell_quote;
 use crate::report::status::StatusReport;
 use crate::report::Session;
 use crate::report::{age, Level};
-use crate::ui::shell_quote;
 
 /// `pgconn` plus the connection options this run was given, so suggested commands reach the same server.
 fn command_prefix(conn: &ConnArgs) -> String {
@@ -123,16 +121,6 @@ fn is_off(value: &str) -> bool {
             .parse::<f64>()
             .map(|n| n == 0.0)
             .unwrap_or(false)
-}
-
-pub fn run(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs, style: &Style) -> Result<ExitCode> {
-    let report = collect(db, conn, args)?;
-    if style.json {
-        render::json(&report)?;
-    } else {
-        render::out(&render::advise::human(&report, style))?;
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub fn collect(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs) -> Result<AdviseReport> {

@@ -2,7 +2,6 @@
 //! `status`), compared with the thresholds; the exit code is the Nagios state (0 OK, 1 WARNING,
 //! 2 CRITICAL, 3 UNKNOWN) whatever the output format, and never the 1 other commands use for connection failures.
 
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -14,7 +13,6 @@ use crate::cli::{
 };
 use crate::commands::status;
 use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
-use crate::render::{self, output::emit};
 use crate::report::check::{CheckReport, CheckTarget, Measurement, ThresholdSettings};
 use crate::report::fleet::FailureKind;
 use crate::report::status::StatusReport;
@@ -331,40 +329,46 @@ fn format_of(args: &CheckArgs, out: &OutputArgs) -> Result<CheckFormat, String> 
     }
 }
 
-/// Print an UNKNOWN result for a failure before any target was judged; exit 3.
-fn unknown(format: CheckFormat, message: &str) -> Result<ExitCode> {
-    eprintln!("pgconn: error: {}", render::clean(message));
-    let text = match format {
-        CheckFormat::Nagios => Some(render::check::nagios_unknown(message)),
-        CheckFormat::Json => Some(
-            serde_json::to_string_pretty(&serde_json::json!({
-                "status": Level::Unknown,
-                "exit_code": 3,
-                "summary": message,
-                "targets": [],
-            }))? + "\n",
-        ),
-        CheckFormat::Prometheus => None,
-    };
-    if let Some(t) = text {
-        render::out_raw(&t)?;
-    }
-    Ok(ExitCode::from(Level::Unknown.nagios_code()))
+/// What the check found: the judged targets, or why nothing could be judged (UNKNOWN), in the format
+/// asked for.
+pub enum CheckRun {
+    Judged {
+        report: CheckReport,
+        format: CheckFormat,
+        many: bool,
+        /// `--output FILE`.
+        output: Option<std::path::PathBuf>,
+    },
+    /// A usage error or a target list that cannot be read: UNKNOWN before any server is asked.
+    Unknown {
+        format: CheckFormat,
+        message: String,
+    },
 }
 
-pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> Result<ExitCode> {
+pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
     let format = match format_of(args, out) {
         Ok(f) => f,
-        Err(msg) => return unknown(CheckFormat::Nagios, &msg),
+        Err(message) => {
+            return CheckRun::Unknown {
+                format: CheckFormat::Nagios,
+                message,
+            }
+        }
     };
     // Inconsistent thresholds are a usage error: UNKNOWN before anything is asked of a server.
-    if let Err(msg) = args.validate() {
-        return unknown(format, &msg);
+    if let Err(message) = args.validate() {
+        return CheckRun::Unknown { format, message };
     }
     let many = fleet::is_many(conn);
     let targets = match fleet::targets(conn) {
         Ok(t) => t,
-        Err(e) => return unknown(format, &one_line(&e)),
+        Err(e) => {
+            return CheckRun::Unknown {
+                format,
+                message: one_line(&e),
+            }
+        }
     };
     let s = status_args(args);
     let idle_age = args.idle_age;
@@ -381,22 +385,12 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> Result<ExitCo
             Err(e) => failed(&o.target, &e, args),
         })
         .collect();
-    let report = combine(judged, many, args);
-    let text = match format {
-        CheckFormat::Nagios => render::check::nagios(&report, many),
-        CheckFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
-        CheckFormat::Prometheus => render::check::prometheus(&report),
-    };
-    if let Err(e) = emit(&text, args.output.as_deref()) {
-        if e.chain()
-            .filter_map(|c| c.downcast_ref::<std::io::Error>())
-            .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-        {
-            return Err(e);
-        }
-        return unknown(CheckFormat::Nagios, &one_line(&e));
+    CheckRun::Judged {
+        report: combine(judged, many, args),
+        format,
+        many,
+        output: args.output.clone(),
     }
-    Ok(ExitCode::from(report.exit_code))
 }
 
 #[cfg(test)]

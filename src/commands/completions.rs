@@ -1,13 +1,11 @@
 //! `pgconn completions SHELL`, and the generator of the committed completions/ and man/ files.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap_complete::Shell;
 
-use crate::cli::{self, CompletionsArgs};
-use crate::render;
+use crate::cli::{self};
 
 /// A completion script for one shell.
 pub fn script(shell: Shell) -> Result<String> {
@@ -24,11 +22,6 @@ pub fn script(shell: Shell) -> Result<String> {
             .replace(" ?/help", " help"),
         _ => script,
     })
-}
-
-pub fn run(args: &CompletionsArgs) -> Result<ExitCode> {
-    render::out_raw(&script(args.shell)?)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Every generated file (path relative to the project root, contents): completions for each shell and a man

@@ -1,16 +1,15 @@
 //! `pgconn sandbox`: a throwaway local server with a simulated connection leak, either kept running until
 //! Ctrl-C or used for one `pgconn ARGS...` run.
 
-use std::io::Write;
-use std::process::{Command, ExitCode, ExitStatus};
+use std::process::{Command, ExitStatus};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
 use crate::cli::SandboxArgs;
+use crate::report::shell_quote;
 use crate::sandbox::{Cluster, ClusterOptions, Workload};
-use crate::ui::shell_quote;
 
 /// Slots PostgreSQL keeps for superusers (its default, set explicitly so the arithmetic below holds).
 const SUPERUSER_RESERVED: u32 = 3;
@@ -35,7 +34,25 @@ enum Event {
     Exited(std::io::Result<ExitStatus>),
 }
 
-pub fn run(args: &SandboxArgs) -> Result<ExitCode> {
+/// A running sandbox: the server, its simulated sessions, and the signals that end it.
+pub struct Sandbox {
+    /// The simulated sessions, held open for as long as the sandbox runs; declared before the cluster so
+    /// that they end first.
+    _workload: Workload,
+    cluster: Cluster,
+    events: mpsc::Sender<Event>,
+    received: mpsc::Receiver<Event>,
+}
+
+/// How a sandbox start ended.
+pub enum Started {
+    Running(Sandbox),
+    /// A stop signal arrived while it was starting: it has been removed (the message says where it was).
+    Interrupted(String),
+}
+
+/// Refuse sizes that cannot work: the sessions must fit into the slots the role may use.
+pub fn check(args: &SandboxArgs) -> Result<()> {
     if args.max_connections <= SUPERUSER_RESERVED {
         return Err(crate::refuse(format!(
             "--max-connections must be more than {SUPERUSER_RESERVED} (the slots reserved for superusers)"
@@ -53,7 +70,13 @@ pub fn run(args: &SandboxArgs) -> Result<ExitCode> {
             args.max_connections
         )));
     }
+    Ok(())
+}
 
+/// Start the server and open the simulated sessions; `say` hears what is being done.
+pub fn start(args: &SandboxArgs, say: &dyn Fn(&str)) -> Result<Started> {
+    check(args)?;
+    let wanted = args.leak + args.active + args.idle_in_transaction;
     let (events, received) = mpsc::channel::<Event>();
     let on_signal = events.clone();
     let mut signals = signal_hook::iterator::Signals::new([
@@ -71,23 +94,21 @@ pub fn run(args: &SandboxArgs) -> Result<ExitCode> {
     });
     let interrupted = || matches!(received.try_recv(), Ok(Event::Signal));
 
-    eprintln!("pgconn sandbox: starting a throwaway PostgreSQL server ...");
-    // Declared before the workload so that it is dropped after it.
+    say("pgconn sandbox: starting a throwaway PostgreSQL server ...");
     let cluster = Cluster::start(&ClusterOptions {
         max_connections: args.max_connections,
         superuser_reserved_connections: Some(SUPERUSER_RESERVED),
         ..ClusterOptions::default()
     })?;
-    let mut workload = Workload::new();
     if interrupted() {
-        return Ok(removed_after_interrupt(&cluster));
+        return Ok(removed_after_interrupt(cluster, None));
     }
     cluster.psql(&format!("CREATE ROLE {ROLE} LOGIN"))?;
     cluster.psql(&format!("CREATE DATABASE {DATABASE} OWNER {ROLE}"))?;
-    eprintln!(
-        "pgconn sandbox: opening {} sessions as {ROLE} to {DATABASE} ...",
-        wanted
-    );
+    say(&format!(
+        "pgconn sandbox: opening {wanted} sessions as {ROLE} to {DATABASE} ..."
+    ));
+    let mut workload = Workload::new();
     workload.idle(&cluster, args.leak, ROLE, DATABASE, "leaky-worker")?;
     workload.active(&cluster, args.active, ROLE, DATABASE, "report-job", 3600)?;
     workload.idle_in_transaction(
@@ -98,83 +119,102 @@ pub fn run(args: &SandboxArgs) -> Result<ExitCode> {
         "billing-api",
     )?;
     if interrupted() {
-        drop(workload);
-        return Ok(removed_after_interrupt(&cluster));
+        return Ok(removed_after_interrupt(cluster, Some(workload)));
+    }
+    Ok(Started::Running(Sandbox {
+        _workload: workload,
+        cluster,
+        events,
+        received,
+    }))
+}
+
+impl Sandbox {
+    /// The variables that point libpq (and pgconn) at the sandbox.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PGHOST", self.cluster.socket_dir().display().to_string()),
+            ("PGPORT", self.cluster.port().to_string()),
+            ("PGUSER", self.cluster.superuser().to_string()),
+            ("PGDATABASE", DATABASE.to_string()),
+        ]
     }
 
-    let env = [
-        ("PGHOST", cluster.socket_dir().display().to_string()),
-        ("PGPORT", cluster.port().to_string()),
-        ("PGUSER", cluster.superuser().to_string()),
-        ("PGDATABASE", DATABASE.to_string()),
-    ];
+    /// The lines to paste into another shell: `unset ...` and an `export` per variable.
+    pub fn exports(&self) -> String {
+        let mut lines = String::from("unset PGSERVICE PGHOSTADDR\n");
+        for (key, value) in &self.env() {
+            lines.push_str(&format!("export {key}={}\n", shell_quote(value)));
+        }
+        lines
+    }
 
-    if !args.args.is_empty() {
+    /// What is running, and how to use and stop it.
+    pub fn banner(&self, args: &SandboxArgs) -> String {
+        let version = self.cluster.version_num();
+        format!(
+            "sandbox running: PostgreSQL {}.{} with max_connections {} in {}\n  \
+             {} of leaky-worker, {} of report-job running a long query and {} of billing-api idle in \
+             transaction (user {ROLE}, database {DATABASE})\n\
+             Paste the export lines above into another shell, then try `pgconn status` or \
+             `pgconn sessions --app leaky-worker`.\n\
+             Press Ctrl-C to stop and remove it.",
+            version / 10000,
+            version % 10000,
+            args.max_connections,
+            self.cluster.root_dir().display(),
+            count(args.leak, "idle session"),
+            count(args.active, "session"),
+            count(args.idle_in_transaction, "session"),
+        )
+    }
+
+    /// Run `pgconn ARGS...` against the sandbox (PG* variables set, the ones that could send it elsewhere
+    /// removed), then remove the sandbox. Returns the child's exit code: its own, or 128 + the signal
+    /// that ended it.
+    pub fn run_child(self, args: &[String]) -> Result<u8> {
         let exe = std::env::current_exe().context("finding the pgconn executable")?;
         let mut cmd = Command::new(exe);
-        cmd.args(&args.args);
+        cmd.args(args);
         for key in REMOVED_ENV {
             cmd.env_remove(key);
         }
-        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        cmd.envs(self.env());
         let mut child = cmd.spawn().context("running pgconn against the sandbox")?;
         let pid = child.id();
-        let on_exit = events.clone();
+        let on_exit = self.events.clone();
         std::thread::spawn(move || {
             let _ = on_exit.send(Event::Exited(child.wait()));
         });
-        let status = wait_for_child(pid, &received)?;
-        drop(workload);
-        drop(cluster);
-        return Ok(exit_code_of(status));
+        let status = wait_for_child(pid, &self.received)?;
+        drop(self);
+        Ok(exit_code_of(status))
     }
 
-    let mut out = std::io::stdout().lock();
-    let mut lines = String::from("unset PGSERVICE PGHOSTADDR\n");
-    for (key, value) in &env {
-        lines.push_str(&format!("export {key}={}\n", shell_quote(value)));
-    }
-    // stdout may be closed already; the sandbox still runs until Ctrl-C.
-    let _ = out.write_all(lines.as_bytes()).and_then(|_| out.flush());
-    drop(out);
-
-    let version = cluster.version_num();
-    eprintln!(
-        "sandbox running: PostgreSQL {}.{} with max_connections {} in {}\n  \
-         {} of leaky-worker, {} of report-job running a long query and {} of billing-api idle in \
-         transaction (user {ROLE}, database {DATABASE})\n\
-         Paste the export lines above into another shell, then try `pgconn status` or \
-         `pgconn sessions --app leaky-worker`.\n\
-         Press Ctrl-C to stop and remove it.",
-        version / 10000,
-        version % 10000,
-        args.max_connections,
-        cluster.root_dir().display(),
-        count(args.leak, "idle session"),
-        count(args.active, "session"),
-        count(args.idle_in_transaction, "session"),
-    );
-    loop {
-        match received.recv() {
-            Ok(Event::Signal) | Err(_) => break,
-            Ok(Event::Exited(_)) => {}
+    /// Wait for Ctrl-C (SIGINT, SIGTERM or SIGHUP); `say` hears that the sandbox is being removed (it
+    /// is, when this returns).
+    pub fn run_until_signal(self, say: &dyn Fn(&str)) {
+        loop {
+            match self.received.recv() {
+                Ok(Event::Signal) | Err(_) => break,
+                Ok(Event::Exited(_)) => {}
+            }
         }
+        say(&format!(
+            "pgconn sandbox: stopping the server and removing {}",
+            self.cluster.root_dir().display()
+        ));
     }
-    eprintln!(
-        "pgconn sandbox: stopping the server and removing {}",
+}
+
+fn removed_after_interrupt(cluster: Cluster, workload: Option<Workload>) -> Started {
+    let message = format!(
+        "pgconn sandbox: interrupted; removing {}",
         cluster.root_dir().display()
     );
     drop(workload);
     drop(cluster);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn removed_after_interrupt(cluster: &Cluster) -> ExitCode {
-    eprintln!(
-        "pgconn sandbox: interrupted; removing {}",
-        cluster.root_dir().display()
-    );
-    ExitCode::from(130)
+    Started::Interrupted(message)
 }
 
 /// Wait for the child. A terminal's Ctrl-C reaches it as well; if it has not ended a while after we got a
@@ -207,12 +247,12 @@ fn wait_for_child(pid: u32, events: &mpsc::Receiver<Event>) -> Result<ExitStatus
     }
 }
 
-fn exit_code_of(status: ExitStatus) -> ExitCode {
+fn exit_code_of(status: ExitStatus) -> u8 {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
-        (Some(code), _) => ExitCode::from(code.clamp(0, 255) as u8),
-        (None, Some(signal)) => ExitCode::from((128 + signal).clamp(0, 255) as u8),
-        (None, None) => ExitCode::FAILURE,
+        (Some(code), _) => code.clamp(0, 255) as u8,
+        (None, Some(signal)) => (128 + signal).clamp(0, 255) as u8,
+        (None, None) => 1,
     }
 }
 

@@ -1,13 +1,10 @@
 //! `pgconn sessions` (alias `ps`): one row per client session, longest in its state first.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 
 use crate::activity::{self, Filter};
 use crate::cli::SessionsArgs;
 use crate::db::Db;
-use crate::render::{self, Style};
 use crate::report::sessions::SessionsReport;
 
 /// The filter of `sessions`: `--idle-longer-than` alone means the idle states.
@@ -42,15 +39,4 @@ pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
         sessions,
         warnings,
     })
-}
-
-pub fn run(db: &mut Db, args: &SessionsArgs, style: &Style) -> Result<ExitCode> {
-    let report = collect(db, args)?;
-    if style.json {
-        render::json(&report)?;
-    } else {
-        render::out(&render::sessions::human(&report, style))?;
-        render::warnings(&report.warnings);
-    }
-    Ok(ExitCode::SUCCESS)
 }

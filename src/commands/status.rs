@@ -4,7 +4,6 @@
 //! report than a handful; everything else is one pass over those counts.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -13,22 +12,11 @@ use postgres::types::Type;
 use crate::activity::{self, Filter, Snapshot};
 use crate::cli::{GroupKey, StatusArgs, Thresholds};
 use crate::db::{Db, ServerFacts};
-use crate::render::{self, Style};
 use crate::report::status::{
     Capacity, Group, IdleStats, LeakSuspect, ServerInfo, StatusReport, Verdict,
 };
 use crate::report::{round1, round3, Level};
 use crate::report::{state_key, KNOWN_STATES};
-
-pub fn run(db: &mut Db, args: &StatusArgs, style: &Style) -> Result<ExitCode> {
-    let report = collect(db, args)?;
-    if style.json {
-        render::json(&report)?;
-    } else {
-        render::out(&render::status::human(&report, style))?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
 
 pub fn collect(db: &mut Db, args: &StatusArgs) -> Result<StatusReport> {
     let bouncer = match &args.pgbouncer {

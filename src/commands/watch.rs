@@ -4,8 +4,6 @@
 //! responsive to `q` while a server is slow or away. A lost server is retried with backoff.
 
 use std::collections::VecDeque;
-use std::io::IsTerminal;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
@@ -17,7 +15,6 @@ use crate::commands::status;
 use crate::conninfo::ConnSpec;
 use crate::db::Db;
 use crate::fleet::{self, one_line, RunOptions};
-use crate::render::{self, Style};
 use crate::report::status::StatusReport;
 use crate::report::watch::{Delta, Down, Point, Round, TargetView};
 
@@ -186,7 +183,28 @@ fn sampler(mut monitors: Vec<Monitor>, plan: Plan, tx: mpsc::Sender<Round>, stop
     }
 }
 
-pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs, style: &Style) -> Result<ExitCode> {
+/// A running sampler: rounds arrive on `rounds` until --count is reached or [`Sampler::stop`].
+pub struct Sampler {
+    pub rounds: mpsc::Receiver<Round>,
+    pub stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Sampler {
+    /// Stop sampling. The sampler notices within 100 ms, or after a slow server answers; this does not
+    /// wait for the latter.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        drop(self.rounds);
+        if self.handle.is_finished() {
+            let _ = self.handle.join();
+        }
+    }
+}
+
+/// Check the options, resolve the targets (asking for a password once with -W; one target is connected
+/// here, so a password is asked as psql would), and start sampling.
+pub fn start(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs) -> Result<Sampler> {
     if args.interval < Duration::from_millis(100) {
         return Err(crate::refuse("--interval must be at least 100ms"));
     }
@@ -205,7 +223,6 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs, style: &Style) -
     let mut monitors = Vec::new();
     for t in targets {
         let Ok(mut spec) = t.spec else { continue };
-        // One target: connect here first, so a password can be asked for as psql would.
         let db = if single {
             Db::connect(spec.clone(), opts.prompt, opts.show_sql).ok()
         } else {
@@ -233,41 +250,20 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs, style: &Style) -
         show_sql: out.show_sql,
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel();
+    let (tx, rounds) = mpsc::channel();
     let sampler_stop = Arc::clone(&stop);
     let handle = std::thread::Builder::new()
         .name("sampler".into())
         .spawn(move || sampler(monitors, plan, tx, sampler_stop))?;
-
-    let full_screen = std::io::stdout().is_terminal() && !out.json;
-    let last = if full_screen {
-        render::watch::full_screen(&rx, &stop, style)?
-    } else {
-        let mut last = None;
-        for round in rx.iter() {
-            let text = if out.json {
-                render::watch::json_lines(&round)?
-            } else {
-                render::watch::lines(&round)
-            };
-            render::out(&text)?;
-            last = Some(round);
-        }
-        last
-    };
-    stop.store(true, Ordering::Relaxed);
-    drop(rx);
-    // The sampler notices within 100 ms, or after a slow server answers; do not wait for the latter.
-    if handle.is_finished() {
-        let _ = handle.join();
-    }
-    // After --count samples, report whether the last round reached every target.
-    let failed = last
-        .as_ref()
-        .is_some_and(|r| args.count.is_some() && r.targets.iter().any(|t| t.down.is_some()));
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+    Ok(Sampler {
+        rounds,
+        stop,
+        handle,
     })
+}
+
+/// After --count rounds, whether the last one reached every target (a run without --count ends when
+/// the person quits: that is not a failure).
+pub fn all_reached(last: Option<&Round>, args: &WatchArgs) -> bool {
+    !last.is_some_and(|r| args.count.is_some() && r.targets.iter().any(|t| t.down.is_some()))
 }

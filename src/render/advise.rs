@@ -1,7 +1,9 @@
 //! The people's layout of `pgconn advise`.
 
-use crate::render::{clean, Style};
+use crate::render::Style;
+
 use crate::report::advise::AdviseReport;
+use crate::text::clean;
 
 pub fn human(r: &AdviseReport, st: &Style) -> String {
     let mut out = String::new();

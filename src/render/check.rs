@@ -4,13 +4,23 @@ use crate::render::prometheus::{self, Exposition};
 use crate::report::check::{CheckReport, Measurement};
 use crate::report::Level;
 
+/// The JSON of a check that could judge nothing (a usage error, an unreadable target list).
+pub fn unknown_json(message: &str) -> anyhow::Result<String> {
+    crate::render::pretty_json(&serde_json::json!({
+        "status": Level::Unknown,
+        "exit_code": Level::Unknown.nagios_code(),
+        "summary": message,
+        "targets": [],
+    }))
+}
+
 /// The service name at the start of the plugin line.
 pub const SERVICE: &str = "PGCONN";
 
 /// Plugin text may not contain `|` (it starts the performance data) nor line breaks; other control
 /// characters (from names on the server) are escaped like everywhere else.
 pub fn plugin_text(s: &str) -> String {
-    crate::render::clean(&s.replace('|', "/").replace(['\r', '\n'], " ")).into_owned()
+    crate::text::clean(&s.replace('|', "/").replace(['\r', '\n'], " ")).into_owned()
 }
 
 /// A performance-data label: quoted, a quote doubled, `=` (which ends the label) replaced.

@@ -2,11 +2,13 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::render::{clean, sessions, text_cell, Style};
+use crate::render::{sessions, text_cell, Style};
+
 use crate::report::fleet::TargetResult;
 use crate::report::sessions::SessionsReport;
 use crate::report::status::{Group, StatusReport};
 use crate::report::{opt_age, Level};
+use crate::text::clean;
 
 fn right(c: impl ToString) -> Cell {
     Cell::new(c).set_alignment(CellAlignment::Right)

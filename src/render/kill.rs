@@ -4,9 +4,11 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::render::{clean, sessions, text_cell, Style};
+use crate::render::{sessions, text_cell, Style};
+
 use crate::report::kill::{Action, KillReport, OutcomeKind, Protection};
 use crate::report::{opt_age, Level};
+use crate::text::clean;
 
 /// Protections in the order the preview lists them.
 const PROTECTIONS: [Protection; 8] = [

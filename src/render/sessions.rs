@@ -2,10 +2,12 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::render::{clean, excerpt, text_cell, unbroken, Style};
+use crate::render::{text_cell, unbroken, Style};
+
 use crate::report::sessions::SessionsReport;
 use crate::report::Session;
 use crate::report::{opt_age, Level};
+use crate::text::{clean, excerpt};
 
 /// Level a state is shown in: long idle transactions stand out.
 fn state_level(s: &Session) -> Level {

@@ -2,10 +2,12 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::render::{clean, text_cell, Style};
+use crate::render::{text_cell, Style};
+
 use crate::report::status::StatusReport;
 use crate::report::{age, opt_age, Level};
 use crate::report::{state_key, KNOWN_STATES};
+use crate::text::clean;
 
 /// The key cells of a group row, in `--by` order (`?` where the value is not visible).
 pub fn group_key_cells(group_by: &[&str], g: &crate::report::status::Group) -> Vec<Cell> {

@@ -2,12 +2,14 @@
 
 use comfy_table::Cell;
 
-use crate::render::{clean, text_cell, Style};
+use crate::render::{text_cell, Style};
+
 use crate::report::tune::quoted;
 use crate::report::tune::ChangeReport;
 use crate::report::tune::ShowReport;
 use crate::report::tune::{HistoryReport, PresetsReport};
 use crate::report::Level;
+use crate::text::clean;
 
 fn source_text(source: &str, detail: Option<&str>) -> String {
     match source {

@@ -158,6 +158,19 @@ pub fn not_visible_warning(n: usize, role: &str, effect: &str) -> String {
     )
 }
 
+/// Quote a word for a POSIX shell only when it needs it (the commands and exports reports suggest, to be
+/// copied as printed).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// Compact human age: 45s, 12m03s, 3h12m, 2d04h (reasons and findings are written with it).
 pub fn age(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {

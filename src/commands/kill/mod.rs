@@ -10,7 +10,6 @@
 //! lost connection ends the run after the batch in flight, with everything done so far reported.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use postgres::types::Type;
@@ -19,9 +18,7 @@ use crate::activity::{self, Filter};
 use crate::cli::{KillArgs, KillIdleArgs, KillSafety, StateArg};
 use crate::db::Db;
 use crate::interrupt::Interrupt;
-use crate::render::{self, Style};
-use crate::report::kill::{Action, KillTarget, SessionOutcome};
-use crate::ui;
+use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
 
 pub mod audit;
 pub mod plan;
@@ -29,7 +26,8 @@ pub mod signal;
 
 pub use signal::{signal_targets, signal_targets_with, BatchObserver, SignalRun, Signalling, Stop};
 
-pub fn run_kill_idle(db: &mut Db, args: &KillIdleArgs, style: &Style) -> Result<ExitCode> {
+/// What `kill-idle` selects: sessions in the given states (idle by default) for longer than --older-than.
+pub fn kill_idle_selection(args: &KillIdleArgs) -> (Filter, Action) {
     let states: Vec<StateArg> = if args.state.is_empty() {
         vec![StateArg::Idle]
     } else {
@@ -37,10 +35,11 @@ pub fn run_kill_idle(db: &mut Db, args: &KillIdleArgs, style: &Style) -> Result<
     };
     let mut filter = Filter::from_args(&args.filters).with_states(&states);
     filter.state_older_than = Some(args.older_than);
-    execute(db, filter, &args.safety, Action::Terminate, style)
+    (filter, Action::Terminate)
 }
 
-pub fn run_kill(db: &mut Db, args: &KillArgs, style: &Style) -> Result<ExitCode> {
+/// What `kill` selects; refused when the command line names no sessions (and no --all).
+pub fn kill_selection(args: &KillArgs) -> Result<(Filter, Action)> {
     let f = &args.filters;
     let selects = !args.pid.is_empty()
         || !args.state.is_empty()
@@ -66,7 +65,7 @@ pub fn run_kill(db: &mut Db, args: &KillArgs, style: &Style) -> Result<ExitCode>
     } else {
         Action::Terminate
     };
-    execute(db, filter, &args.safety, action, style)
+    Ok((filter, action))
 }
 
 static STATE_COUNTS_SQL: std::sync::LazyLock<String> =
@@ -89,21 +88,14 @@ pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
         .collect())
 }
 
-/// `Ok(true)` when written, `Ok(false)` when stdout is closed (a reader like `head` went away): what was
-/// done does not depend on whether it could be shown. Other write errors stay errors.
-fn tolerate_closed_stdout(written: Result<()>) -> Result<bool> {
-    match written {
-        Ok(()) => Ok(true),
-        Err(e) if render::is_closed_stdout(&e) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// The audit log as the batches see it: targets before each batch, outcomes after, and the signal check.
+/// The audit log as the batches see it: targets before each batch, outcomes after, and the signal check;
+/// progress hears how many targets have been handled.
 struct Recorder<'a> {
     log: Option<&'a mut audit::AuditLog>,
     action: Action,
     interrupt: &'a Interrupt,
+    progress: &'a mut dyn FnMut(usize),
+    handled: usize,
 }
 
 impl BatchObserver for Recorder<'_> {
@@ -115,6 +107,8 @@ impl BatchObserver for Recorder<'_> {
     }
 
     fn after(&mut self, outcomes: &[SessionOutcome]) -> Result<()> {
+        self.handled += outcomes.len();
+        (self.progress)(self.handled);
         match self.log.as_deref_mut() {
             Some(log) => log.outcomes(outcomes, self.action),
             None => Ok(()),
@@ -126,15 +120,45 @@ impl BatchObserver for Recorder<'_> {
     }
 }
 
-fn execute(
-    db: &mut Db,
+/// A plan of `kill` / `kill-idle`: the report people and JSON see, and what acting on it needs (the
+/// selection, the open audit log, PgBouncer's console).
+pub struct KillPlan {
+    pub report: KillReport,
     filter: Filter,
-    safety: &KillSafety,
+    safety: KillSafety,
     action: Action,
-    style: &Style,
-) -> Result<ExitCode> {
-    // Opened before anything is read or done: a log that cannot be opened stops the run here.
-    let mut log = match &safety.log {
+    log: Option<audit::AuditLog>,
+    console: Option<crate::pgbouncer::Console>,
+    pooler_pids: Vec<i32>,
+}
+
+impl KillPlan {
+    /// Whether there is anything to signal: not a dry run, the --if-more-than threshold met, and targets.
+    pub fn acts(&self) -> bool {
+        self.report.threshold_met && !self.safety.dry_run && !self.report.targets.is_empty()
+    }
+
+    /// `--yes`: proceed without asking.
+    pub fn yes(&self) -> bool {
+        self.safety.yes
+    }
+
+    /// The confirmation question.
+    pub fn question(&self) -> String {
+        let n = self.report.targets.len();
+        format!(
+            "{} {n} session{}?",
+            self.action.verb(),
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// Plan: open the audit log (a log that cannot be opened stops the run here, before anything is read),
+/// read PgBouncer's server connections when given, and ask the server what the selection matches and
+/// what of it is left alone.
+pub fn plan(db: &mut Db, filter: Filter, safety: &KillSafety, action: Action) -> Result<KillPlan> {
+    let log = match &safety.log {
         Some(p) => Some(audit::AuditLog::open(
             p,
             db.identity(),
@@ -157,63 +181,69 @@ fn execute(
     if let Some(w) = log.as_ref().and_then(|l| l.warning()) {
         report.warnings.push(w.to_string());
     }
+    Ok(KillPlan {
+        report,
+        filter,
+        safety: safety.clone(),
+        action,
+        log,
+        console,
+        pooler_pids,
+    })
+}
 
-    let stop_early = !report.threshold_met || safety.dry_run || report.targets.is_empty();
-    // A closed stdout (`| head`) does not stop the run, nor change its exit code; but a person is never
-    // asked without seeing the plan: when it could not go to stdout (or stdout carries JSON), it goes
-    // to stderr, with the prompt.
-    let preview = render::kill::preview(&report, style);
-    let mut shown = false;
-    if !style.json {
-        shown = tolerate_closed_stdout(render::out(&preview))?;
+/// A plan that does not act (a dry run, the threshold not met, nothing matched): its plan and summary
+/// go to the audit log.
+pub fn record_without_acting(mut plan: KillPlan) -> Result<KillReport> {
+    if let Some(log) = plan.log.as_mut() {
+        log.plan(&plan.report, &plan.filter)?;
+        log.summary(&plan.report)?;
+        plan.report.log_complete = true;
     }
-    if !shown && !stop_early && !safety.yes && ui::interactive() {
-        eprint!("{}", render::terminal_safe(&preview));
-    }
-    if stop_early {
-        if let Some(log) = log.as_mut() {
-            log.plan(&report, &filter)?;
-            log.summary(&report)?;
-            report.log_complete = true;
-        }
-        if style.json {
-            render::json(&report)?;
-        }
-        render::warnings(&report.warnings);
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(plan.report)
+}
 
-    let n = report.targets.len();
-    let question = format!(
-        "{} {n} session{}?",
-        action.verb(),
-        if n == 1 { "" } else { "s" }
-    );
-    if !ui::confirm(&question, safety.yes)? {
-        eprintln!("pgconn: cancelled; nothing was done");
-        if style.json {
-            render::json(&report)?;
-        }
-        return Ok(ExitCode::from(crate::EXIT_USAGE));
-    }
+/// What [`execute`] did: the report with every outcome, the error that ended the run early (the audit
+/// log, the server) and the stop signal that did.
+pub struct Executed {
+    pub report: KillReport,
+    pub failure: Option<anyhow::Error>,
+    pub signal: Option<crate::interrupt::Signal>,
+}
 
-    // From here on a stop signal ends the run after the batch in flight, recorded.
-    let interrupt = Interrupt::install()?;
+/// Act on the confirmed plan: count the states, record the plan, signal batch by batch (each recorded
+/// before and after, re-checked by the server at the moment of action), count again. `progress` hears
+/// how many targets have been handled after each batch. An `Err` means nothing was signalled.
+pub fn execute(
+    db: &mut Db,
+    mut plan: KillPlan,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Executed> {
+    let report = &mut plan.report;
+    let log = &mut plan.log;
     // Read before anything is written: a failure here leaves neither a signal nor a half-written plan.
     report.before =
         Some(state_counts(db).map_err(|e| anyhow::anyhow!("{e}; nothing was signalled"))?);
     if let Some(log) = log.as_mut() {
-        log.plan(&report, &filter)
+        log.plan(report, &plan.filter)
             .map_err(|e| anyhow::anyhow!("{e:#}; nothing was signalled"))?;
     }
     let run = {
         let mut recorder = Recorder {
             log: log.as_mut(),
-            action,
-            interrupt: &interrupt,
+            action: plan.action,
+            interrupt,
+            progress,
+            handled: 0,
         };
-        let mut how = signal::Signalling::new(&filter, safety, action, pooler_pids);
-        if let Some(c) = console.as_mut() {
+        let mut how = signal::Signalling::new(
+            &plan.filter,
+            &plan.safety,
+            plan.action,
+            std::mem::take(&mut plan.pooler_pids),
+        );
+        if let Some(c) = plan.console.as_mut() {
             how.refresh_pooler = Some(Box::new(move || c.server_pids()));
         }
         signal::run(db, &mut how, &report.targets, &mut recorder)
@@ -224,13 +254,8 @@ fn execute(
     report.results = run.outcomes;
     let mut failure = None;
     match run.stopped {
-        None => {}
-        Some(Stop::Interrupted) => {}
-        Some(Stop::Log(e)) => {
-            report.error = Some(format!("{e:#}"));
-            failure = Some(e);
-        }
-        Some(Stop::Server(e)) => {
+        None | Some(Stop::Interrupted) => {}
+        Some(Stop::Log(e)) | Some(Stop::Server(e)) => {
             report.error = Some(format!("{e:#}"));
             failure = Some(e);
         }
@@ -249,7 +274,7 @@ fn execute(
     if let Some(log) = log.as_mut() {
         // After a failed write nothing more is appended (a torn line must not be followed by more).
         if !log.failed() {
-            if let Err(e) = log.summary(&report) {
+            if let Err(e) = log.summary(report) {
                 report.error.get_or_insert_with(|| format!("{e:#}"));
                 failure.get_or_insert(e);
             }
@@ -263,50 +288,9 @@ fn execute(
             crate::report::age(report.wait_seconds)
         ));
     }
-
-    let printed = if style.json {
-        render::json(&report)
-    } else {
-        render::out(&render::kill::results(&report, style))
-    };
-    let output_error = tolerate_closed_stdout(printed).err();
-    render::warnings(&report.warnings);
-    if let Some(sig) = signal {
-        eprintln!(
-            "pgconn: {} received: stopped after {} of {} sessions; nothing further was signalled",
-            sig.name(),
-            report.results.len(),
-            report.targets.len()
-        );
-        if failure.is_none() {
-            return Ok(ExitCode::from(sig.exit_code()));
-        }
-    }
-    if let Some(e) = failure {
-        let (done, all) = (report.results.len(), report.targets.len());
-        let what = if done < all {
-            format!(
-                "stopped after {done} of {all} sessions ({} terminated, {} cancelled); the rest were not \
-                 signalled",
-                report.summary.terminated, report.summary.cancelled,
-            )
-        } else {
-            format!(
-                "all {all} sessions were handled ({} terminated, {} cancelled), but",
-                report.summary.terminated, report.summary.cancelled,
-            )
-        };
-        return Err(e.context(what));
-    }
-    if let Some(e) = output_error {
-        return Err(e.context(
-            "the sessions were handled as reported in the log, but the results could not be written",
-        ));
-    }
-    let s = &report.summary;
-    if s.denied + s.failed + s.unknown > 0 {
-        Ok(ExitCode::from(1))
-    } else {
-        Ok(ExitCode::SUCCESS)
-    }
+    Ok(Executed {
+        report: plan.report,
+        failure,
+        signal,
+    })
 }

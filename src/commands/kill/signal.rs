@@ -15,12 +15,10 @@ use super::plan::{ProtectionParams, TEMP_HOLDERS_SINCE};
 use crate::activity::{self, Filter, FilterParams};
 use crate::cli::KillSafety;
 use crate::db::{self, Db};
-use crate::render::{self};
 use crate::report::kill::{
     Action, KillTarget, OutcomeKind, Protection, SessionOutcome, SkipReason,
 };
 use crate::report::round3;
-use crate::ui;
 
 static SIGNAL_SQL: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| activity::assemble_for(include_str!("../../sql/signal.sql"), true));
@@ -281,12 +279,6 @@ pub fn run(
     observer: &mut dyn BatchObserver,
 ) -> SignalRun {
     let fp = how.filter.params();
-    let batches = targets.len().div_ceil(how.batch_size);
-    let pb = if batches > 1 {
-        ui::progress(targets.len() as u64, "signalled")
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
     let by_pid: HashMap<i32, &KillTarget> = targets.iter().map(|t| (t.session.pid, t)).collect();
     let all_pids: Vec<i32> = targets.iter().map(|t| t.session.pid).collect();
     // Targets known to stay (skipped, denied, failed): they count as staying for --keep.
@@ -333,7 +325,6 @@ pub fn run(
         }
         let recorded = observer.after(&batch);
         outcomes.extend(batch);
-        pb.inc(chunk.len() as u64);
         if let Some(e) = error {
             stopped = Some(Stop::Server(e));
             break;
@@ -343,7 +334,6 @@ pub fn run(
             break;
         }
     }
-    pb.finish_and_clear();
     SignalRun { outcomes, stopped }
 }
 
@@ -530,7 +520,7 @@ fn base(t: &KillTarget, outcome: OutcomeKind) -> SessionOutcome {
         client: s.client.clone(),
         state: s.state.clone(),
         state_seconds: s.state_seconds.map(round3),
-        query: s.query.as_deref().map(|q| render::excerpt(q, 200)),
+        query: s.query.as_deref().map(|q| crate::text::excerpt(q, 200)),
         outcome,
         skip: None,
         protection: None,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
-use crate::ui::shell_quote;
+use crate::report::shell_quote;
 use postgres::error::SqlState;
 use postgres::types::Type;
 

@@ -3,17 +3,12 @@
 //! validated against pg_settings before anything is sent, shown as a plan with its exact SQL, confirmed,
 //! recorded in a history file for `tune undo`, and reported with what took effect.
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::{
-    ConnArgs, TuneAction, TuneApplyArgs, TuneArgs, TuneHistoryArgs, TuneResetArgs, TuneScopeArgs,
-    TuneSetArgs, TuneShowArgs, TuneUndoArgs,
-};
+use crate::cli::{TuneApplyArgs, TuneResetArgs, TuneScopeArgs, TuneSetArgs, TuneUndoArgs};
 use crate::db::Db;
-use crate::render::{self, Style};
-use crate::ui;
 
 pub mod apply;
 pub mod catalog;
@@ -45,27 +40,72 @@ pub const CONNECTION_SETTINGS: &[(&str, i32)] = &[
     ("client_connection_check_interval", 140000),
 ];
 
-pub fn run(conn: &ConnArgs, show_sql: bool, args: &TuneArgs, style: &Style) -> Result<ExitCode> {
-    match &args.action {
-        None => show_cmd(conn, show_sql, &args.show, style),
-        Some(TuneAction::Show(a)) => show_cmd(conn, show_sql, a, style),
-        Some(TuneAction::Set(a)) => set_cmd(conn, show_sql, a, style),
-        Some(TuneAction::Reset(a)) => reset_cmd(conn, show_sql, a, style),
-        Some(TuneAction::Undo(a)) => undo_cmd(conn, show_sql, a, style),
-        Some(TuneAction::History(a)) => history_cmd(a, style),
-        Some(TuneAction::Presets) => presets_cmd(style),
+/// A change planned by `tune set`, `reset` or `undo`: the report people and JSON see (old → new with the
+/// exact SQL), and what applying it needs.
+pub struct TunePlan {
+    pub report: ChangeReport,
+    ctx: Context,
+    yes: bool,
+    /// `--history FILE`, when given.
+    history: Option<PathBuf>,
+}
+
+impl TunePlan {
+    /// Whether there is anything to apply (something changes and this is not a dry run).
+    pub fn acts(&self) -> bool {
+        !self.report.dry_run && self.report.pending().count() > 0
+    }
+
+    /// Everything that must hold before the person is asked: the history file can take the entry (it
+    /// is written before anything changes).
+    pub fn ready(&mut self) -> Result<()> {
+        let path = history::path(self.history.as_deref())?;
+        history::check_appendable(&path)?;
+        self.history = Some(path);
+        Ok(())
+    }
+
+    /// The confirmation question.
+    pub fn question(&self) -> String {
+        let pending = self.report.pending().count();
+        let verb = match self.report.action {
+            "reset" => "Reset",
+            "undo" => "Undo",
+            _ => "Change",
+        };
+        format!(
+            "{verb} {pending} setting{} of {}?",
+            if pending == 1 { "" } else { "s" },
+            self.report.scope_label
+        )
+    }
+
+    /// `--yes`: proceed without asking.
+    pub fn yes(&self) -> bool {
+        self.yes
     }
 }
 
-fn show_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneShowArgs, style: &Style) -> Result<ExitCode> {
-    let mut db = Db::connect_args(conn, show_sql)?;
-    let report = show::collect(&mut db, a)?;
-    if style.json {
-        render::json(&report)?;
-    } else {
-        render::out(&render::tune::show(&report, style))?;
+fn planned(report: ChangeReport, ctx: Context, a: &TuneApplyArgs) -> TunePlan {
+    let mut report = report;
+    report.dry_run = a.dry_run;
+    TunePlan {
+        report,
+        ctx,
+        yes: a.yes,
+        history: a.history.clone(),
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Record the history, apply the plan, and report what took effect. Acts only on what the plan showed:
+/// a scope whose stored values moved since is refused.
+pub fn execute(db: &mut Db, mut plan: TunePlan) -> Result<ChangeReport> {
+    let path = match plan.history.take() {
+        Some(p) => p,
+        None => history::path(None)?,
+    };
+    apply::apply(db, &mut plan.report, &plan.ctx, &path)?;
+    Ok(plan.report)
 }
 
 fn scope_of(a: &TuneScopeArgs) -> Result<Scope> {
@@ -74,7 +114,15 @@ fn scope_of(a: &TuneScopeArgs) -> Result<Scope> {
         .ok_or_else(|| crate::refuse("give a scope: --database DB, --role ROLE or --system"))
 }
 
-fn set_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneSetArgs, style: &Style) -> Result<ExitCode> {
+/// What `tune set` was asked, checked before anything is sent: a scope, and each setting once.
+pub struct SetRequest {
+    scope: Scope,
+    explicit: Vec<(String, String)>,
+}
+
+/// Refuse a `tune set` that cannot be right whatever the server says (no scope, nothing to set, a
+/// setting given twice).
+pub fn check_set(a: &TuneSetArgs) -> Result<SetRequest> {
     let scope = scope_of(&a.scope)?;
     if a.pairs.is_empty() && a.preset.is_none() {
         return Err(crate::refuse(
@@ -97,7 +145,12 @@ fn set_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneSetArgs, style: &Style) -> R
             twice.join(", ")
         )));
     }
-    let mut db = Db::connect_args(conn, show_sql)?;
+    Ok(SetRequest { scope, explicit })
+}
+
+/// The plan of `tune set`: the preset's values (those this server has) and the explicit ones.
+pub fn plan_set(db: &mut Db, req: SetRequest, a: &TuneSetArgs) -> Result<TunePlan> {
+    let SetRequest { scope, explicit } = req;
     let mut notes = Vec::new();
     let mut pairs = Vec::new();
     if let Some(p) = a.preset {
@@ -121,28 +174,36 @@ fn set_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneSetArgs, style: &Style) -> R
         }
     }
     pairs.extend(explicit);
-    let (report, ctx) = plan::plan_set(&mut db, &scope, pairs, notes)?;
-    finish(&mut db, report, ctx, &a.apply, style)
+    let (report, ctx) = plan::plan_set(db, &scope, pairs, notes)?;
+    Ok(planned(report, ctx, &a.apply))
 }
 
-fn reset_cmd(
-    conn: &ConnArgs,
-    show_sql: bool,
-    a: &TuneResetArgs,
-    style: &Style,
-) -> Result<ExitCode> {
-    let scope = scope_of(&a.scope)?;
-    let mut db = Db::connect_args(conn, show_sql)?;
-    let (report, ctx) = plan::plan_reset(&mut db, &scope, &a.names, a.all)?;
-    finish(&mut db, report, ctx, &a.apply, style)
+/// The scope of `tune reset`, checked before connecting.
+pub fn check_reset(a: &TuneResetArgs) -> Result<Scope> {
+    scope_of(&a.scope)
 }
 
-fn undo_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneUndoArgs, style: &Style) -> Result<ExitCode> {
-    let path = history::path(a.apply.history.as_deref())?;
+/// The plan of `tune reset`.
+pub fn plan_reset(db: &mut Db, scope: &Scope, a: &TuneResetArgs) -> Result<TunePlan> {
+    let (report, ctx) = plan::plan_reset(db, scope, &a.names, a.all)?;
+    Ok(planned(report, ctx, &a.apply))
+}
+
+/// The history `tune undo` and `tune history` read, with warnings for the lines that cannot be read.
+pub fn load_history(arg: Option<&Path>) -> Result<(PathBuf, history::History)> {
+    let path = history::path(arg)?;
     let h = history::History::load(&path)?;
-    render::warnings(&h.unreadable_warnings());
-    let mut db = Db::connect_args(conn, show_sql)?;
-    let server = plan::server_record(&mut db);
+    Ok((path, h))
+}
+
+/// The plan of `tune undo`: the last change on this server that is still in effect, reversed.
+pub fn plan_undo(
+    db: &mut Db,
+    path: &Path,
+    h: &history::History,
+    a: &TuneUndoArgs,
+) -> Result<TunePlan> {
+    let server = plan::server_record(db);
     let entry = h.last_undoable(&server).cloned().ok_or_else(|| {
         anyhow!(
             "nothing to undo: {} records no tune change on this server ({}) that is still in effect",
@@ -150,90 +211,23 @@ fn undo_cmd(conn: &ConnArgs, show_sql: bool, a: &TuneUndoArgs, style: &Style) ->
             server.target
         )
     })?;
-    let (report, ctx) = plan::plan_undo(&mut db, &entry, a.force)?;
-    finish(&mut db, report, ctx, &a.apply, style)
+    let (report, ctx) = plan::plan_undo(db, &entry, a.force)?;
+    Ok(planned(report, ctx, &a.apply))
 }
 
-/// The shared end of set / reset / undo: plan, dry run, confirmation, history, apply, report.
-fn finish(
-    db: &mut Db,
-    mut report: ChangeReport,
-    ctx: Context,
-    a: &TuneApplyArgs,
-    style: &Style,
-) -> Result<ExitCode> {
-    report.dry_run = a.dry_run;
-    let pending = report.pending().count();
-    if pending == 0 || a.dry_run {
-        emit(&report, style, true)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    // The history must take the entry before anything changes: checked before asking.
-    let path = history::path(a.history.as_deref())?;
-    history::check_appendable(&path)?;
-    if !style.json {
-        render::out(&render::tune::plan(&report, style))?;
-    } else if !a.yes && ui::interactive() {
-        // stdout carries only the JSON; the person answering still sees what they are asked about.
-        eprint!("{}", render::tune::plan(&report, style));
-    }
-    let verb = match report.action {
-        "reset" => "Reset",
-        "undo" => "Undo",
-        _ => "Change",
-    };
-    let question = format!(
-        "{verb} {pending} setting{} of {}?",
-        if pending == 1 { "" } else { "s" },
-        report.scope_label
-    );
-    if !ui::confirm(&question, a.yes)? {
-        return Err(crate::refuse("cancelled; nothing was changed"));
-    }
-    apply::apply(db, &mut report, &ctx, &path)?;
-    emit(&report, style, false)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// JSON: the whole report. People: the plan (when it was not printed before asking) or the result.
-fn emit(report: &ChangeReport, style: &Style, with_plan: bool) -> Result<()> {
-    if style.json {
-        return render::json(report);
-    }
-    let mut text = String::new();
-    if with_plan {
-        text.push_str(&render::tune::plan(report, style));
-    }
-    text.push_str(&render::tune::result(report, style));
-    render::out(&text)
-}
-
-fn history_cmd(a: &TuneHistoryArgs, style: &Style) -> Result<ExitCode> {
-    let path = history::path(a.history.as_deref())?;
-    let h = history::History::load(&path)?;
-    render::warnings(&h.unreadable_warnings());
-    let report = HistoryReport {
+/// `tune history`: the entries, newest last, and the lines that could not be read.
+pub fn history_report(path: &Path, h: history::History) -> HistoryReport {
+    HistoryReport {
         history_file: path.display().to_string(),
         entries: h.entries,
         skipped_lines: h.unreadable.len(),
         unreadable: h.unreadable,
-    };
-    if style.json {
-        render::json(&report)?;
-    } else {
-        render::out(&render::tune::history(&report, style))?;
     }
-    Ok(ExitCode::SUCCESS)
 }
 
-fn presets_cmd(style: &Style) -> Result<ExitCode> {
-    let report = PresetsReport {
+/// `tune presets`.
+pub fn presets_report() -> PresetsReport {
+    PresetsReport {
         presets: presets::all(),
-    };
-    if style.json {
-        render::json(&report)?;
-    } else {
-        render::out(&render::tune::presets(&report, style))?;
     }
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,14 @@
-//! Talking to the person at the terminal: confirmation prompts and progress bars, on stderr only, and only
-//! when there is a terminal. Without one, destructive commands need --yes.
+//! Talking to the person at the terminal, on stderr: prompts and progress bars (only when there is a
+//! terminal; without one, destructive commands need --yes), warnings, notes, errors and the --show-sql
+//! echo. The only writer of stderr for people; stdout carries data only (see `render`).
 
 use std::io::IsTerminal;
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
+
+use crate::text::{clean, clean_lines, terminal_safe};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Whether a person can answer a prompt (stdin and stderr are terminals).
@@ -26,7 +29,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool> {
         )));
     }
     let mut err = std::io::stderr().lock();
-    write!(err, "{} [y/N] ", crate::render::clean(question))
+    write!(err, "{} [y/N] ", clean(question))
         .and_then(|_| err.flush())
         .context("could not ask")?;
     drop(err);
@@ -45,16 +48,12 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool> {
     ))
 }
 
-/// Quote a word for a POSIX shell only when it needs it (commands and exports pgconn prints for
-/// copying).
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c))
-    {
-        s.to_string()
+/// A progress bar when `shown` (work that takes more than one step), hidden otherwise.
+pub fn progress_if(shown: bool, len: u64, what: &str) -> ProgressBar {
+    if shown {
+        progress(len, what)
     } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+        ProgressBar::hidden()
     }
 }
 
@@ -71,4 +70,46 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
     );
     pb.set_message(what.to_string());
     pb
+}
+
+/// Warnings, one line each: `pgconn: warning: ...`.
+pub fn warnings(warnings: &[String]) {
+    for w in warnings {
+        warning(w);
+    }
+}
+
+/// One warning: `pgconn: warning: ...`, its text cleaned (it may carry names from the server).
+pub fn warning(text: &str) {
+    eprintln!("pgconn: warning: {}", clean(text));
+}
+
+/// An error that does not end the run (one failed target of several): `pgconn: error: ...`.
+pub fn error(text: &str) {
+    eprintln!("pgconn: error: {}", clean(text));
+}
+
+/// The error that ends the run, as main prints it: the whole chain, each line cleaned.
+pub fn fatal(err: &anyhow::Error) {
+    eprintln!("pgconn: error: {}", clean_lines(&format!("{err:#}")));
+}
+
+/// A note for the person: `pgconn: ...` (what happened, what was not done).
+pub fn note(text: &str) {
+    eprintln!("pgconn: {}", clean(text));
+}
+
+/// A line as it is (pgconn's own words, e.g. the sandbox's progress).
+pub fn say(text: &str) {
+    eprintln!("{text}");
+}
+
+/// Text already laid out by render (a plan shown before its prompt when stdout cannot show it).
+pub fn show(text: &str) {
+    eprint!("{}", terminal_safe(text));
+}
+
+/// The `--show-sql` echo of a statement about to be sent (secrets already removed by the caller).
+pub fn echo_sql(text: &str) {
+    eprintln!("{text}");
 }
