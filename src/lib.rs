@@ -17,6 +17,7 @@ pub mod pgbouncer;
 pub mod render;
 pub mod sandbox;
 pub mod ui;
+pub mod wire;
 
 use cli::{Cli, Command};
 use db::Db;

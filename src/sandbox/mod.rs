@@ -7,9 +7,9 @@
 //! owner dies without running destructors (a `static` in a test binary, SIGKILL).
 //!
 //! A [`Workload`] holds simulated client sessions in a chosen state (idle, idle in transaction, active) so
-//! that pg_stat_activity looks like a real connection leak. Its sessions speak the frontend/backend protocol
-//! directly on a socket: no thread or runtime per session, thousands open in a second or two, and each
-//! session knows its backend pid and cancel key.
+//! that pg_stat_activity looks like a real connection leak. Each session is a [`crate::wire::Connection`],
+//! which speaks the frontend/backend protocol directly on a socket: no thread or runtime per session,
+//! thousands open in a second or two, and each session knows its backend pid and cancel key.
 //!
 //! [`Cluster`] lives in `cluster.rs` (initdb, pg_ctl, the watchdog) and [`Workload`] in `workload.rs`;
 //! this module finds the server binaries ([`find_bindir`]) and holds the names both use.
@@ -23,8 +23,9 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Result};
 
+pub use crate::wire::ServerError;
 pub use cluster::{Cluster, ClusterOptions, SslFiles};
-pub use workload::{ServerError, Workload};
+pub use workload::Workload;
 
 /// What to tell a user who has no PostgreSQL server binaries.
 pub const INSTALL_HINT: &str =

@@ -2,260 +2,21 @@
 //! a real connection leak.
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
 use super::{Cluster, ADMIN_APP, SUPERUSER};
+use crate::wire::{Address, Connection, UnsupportedAuthentication};
 
-/// An error the server sent to a simulated session (ErrorResponse). Reach it with
-/// `err.downcast_ref::<ServerError>()` to look at the SQLSTATE.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerError {
-    pub severity: String,
-    /// SQLSTATE, e.g. "53300"
-    pub code: String,
-    pub message: String,
-}
-
-impl fmt::Display for ServerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.severity, self.code, self.message)
-    }
-}
-
-impl std::error::Error for ServerError {}
-
-#[derive(Debug, Clone)]
-enum Target {
-    Unix(PathBuf),
-    Tcp(SocketAddr),
-}
-
-enum Stream {
-    Unix(UnixStream),
-    Tcp(TcpStream),
-}
-
-impl Stream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        match self {
-            Stream::Unix(s) => s.set_read_timeout(timeout),
-            Stream::Tcp(s) => s.set_read_timeout(timeout),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.read(buf),
-            Stream::Tcp(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.write(buf),
-            Stream::Tcp(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Target {
-    fn open(&self) -> io::Result<Stream> {
-        let stream = match self {
-            Target::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
-            Target::Tcp(addr) => {
-                let s = TcpStream::connect_timeout(addr, Duration::from_secs(10))?;
-                s.set_nodelay(true)?;
-                Stream::Tcp(s)
-            }
-        };
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        match &stream {
-            Stream::Unix(s) => s.set_write_timeout(Some(IO_TIMEOUT))?,
-            Stream::Tcp(s) => s.set_write_timeout(Some(IO_TIMEOUT))?,
-        }
-        Ok(stream)
-    }
-}
-
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// One simulated client session, speaking protocol 3.0 over a plain socket (trust authentication only).
+/// One simulated client session: its connection, and whether it is running a query.
 struct Session {
-    conn: BufReader<Stream>,
-    target: Target,
-    pid: i32,
-    secret: Vec<u8>,
+    connection: Connection,
     active: bool,
 }
 
-fn message(kind: Option<u8>, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 5);
-    out.extend(kind);
-    out.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
-    out.extend_from_slice(body);
-    out
-}
-
-fn parse_error(body: &[u8]) -> ServerError {
-    let mut err = ServerError {
-        severity: String::new(),
-        code: String::new(),
-        message: String::new(),
-    };
-    for field in body.split(|b| *b == 0) {
-        let Some((&kind, value)) = field.split_first() else {
-            continue;
-        };
-        let value = String::from_utf8_lossy(value).into_owned();
-        match kind {
-            b'S' => err.severity = value,
-            b'C' => err.code = value,
-            b'M' => err.message = value,
-            _ => {}
-        }
-    }
-    err
-}
-
-impl Session {
-    fn connect(target: &Target, user: &str, db: &str, app: &str) -> Result<Session> {
-        let stream = target
-            .open()
-            .with_context(|| format!("connecting to {target:?}"))?;
-        let mut session = Session {
-            conn: BufReader::new(stream),
-            target: target.clone(),
-            pid: 0,
-            secret: Vec::new(),
-            active: false,
-        };
-        let mut body = 196608i32.to_be_bytes().to_vec(); // protocol 3.0
-        for (key, value) in [("user", user), ("database", db), ("application_name", app)] {
-            body.extend_from_slice(key.as_bytes());
-            body.push(0);
-            body.extend_from_slice(value.as_bytes());
-            body.push(0);
-        }
-        body.push(0);
-        session.send(&message(None, &body))?;
-        loop {
-            let (kind, body) = session.read_message()?;
-            match kind {
-                b'R' => {
-                    let code = body
-                        .get(..4)
-                        .map(|b| i32::from_be_bytes(b.try_into().unwrap()));
-                    if code != Some(0) {
-                        bail!(
-                            "the server asks {user} for a password (authentication request {code:?}); \
-                             simulated sessions need trust authentication"
-                        );
-                    }
-                }
-                b'K' if body.len() >= 8 => {
-                    session.pid = i32::from_be_bytes(body[..4].try_into().unwrap());
-                    session.secret = body[4..].to_vec();
-                }
-                b'E' => return Err(parse_error(&body).into()),
-                b'Z' => return Ok(session),
-                _ => {}
-            }
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) -> Result<()> {
-        self.conn
-            .get_mut()
-            .write_all(bytes)
-            .context("writing to the server")
-    }
-
-    fn read_message(&mut self) -> Result<(u8, Vec<u8>)> {
-        let mut header = [0u8; 5];
-        self.conn
-            .read_exact(&mut header)
-            .context("reading from the server")?;
-        let len = i32::from_be_bytes(header[1..].try_into().unwrap());
-        if !(4..=1 << 30).contains(&len) {
-            bail!("malformed message from the server");
-        }
-        let mut body = vec![0u8; len as usize - 4];
-        self.conn
-            .read_exact(&mut body)
-            .context("reading from the server")?;
-        Ok((header[0], body))
-    }
-
-    fn send_query(&mut self, sql: &str) -> Result<()> {
-        let mut body = sql.as_bytes().to_vec();
-        body.push(0);
-        self.send(&message(Some(b'Q'), &body))
-    }
-
-    /// Run a simple query and wait for ReadyForQuery.
-    fn query(&mut self, sql: &str) -> Result<()> {
-        self.send_query(sql)?;
-        let mut error = None;
-        loop {
-            let (kind, body) = self.read_message()?;
-            match kind {
-                b'E' => error = error.or(Some(parse_error(&body))),
-                b'Z' => break,
-                _ => {}
-            }
-        }
-        match error {
-            Some(e) => Err(anyhow::Error::new(e).context(format!("running {sql:?}"))),
-            None => Ok(()),
-        }
-    }
-
-    /// Ask the server to cancel the running query (CancelRequest on a new connection).
-    fn cancel(&self) {
-        if let Ok(mut stream) = self.target.open() {
-            let mut body = 80877102i32.to_be_bytes().to_vec();
-            body.extend_from_slice(&self.pid.to_be_bytes());
-            body.extend_from_slice(&self.secret);
-            let _ = stream.write_all(&message(None, &body));
-        }
-    }
-
-    fn terminate(&mut self) {
-        let _ = self.conn.get_mut().write_all(&message(Some(b'X'), &[]));
-    }
-
-    /// Wait until the server has closed the connection (the backend has exited).
-    fn wait_closed(&mut self, deadline: Instant) {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.conn.get_ref().set_read_timeout(Some(left)).is_err() {
-                return;
-            }
-            match self.conn.fill_buf() {
-                Ok([]) | Err(_) => return,
-                Ok(buf) => {
-                    let n = buf.len();
-                    self.conn.consume(n);
-                }
-            }
-        }
-    }
-}
-
+/// The state a new session is left in.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     NeverQueried,
@@ -333,7 +94,10 @@ impl Workload {
     ) -> Result<()> {
         let first = self.sessions.len();
         self.open(c, n, user, db, app, Kind::Active(secs))?;
-        let pids: Vec<i32> = self.sessions[first..].iter().map(|s| s.pid).collect();
+        let pids: Vec<i32> = self.sessions[first..]
+            .iter()
+            .map(|s| s.connection.pid())
+            .collect();
         if pids.is_empty() {
             return Ok(());
         }
@@ -369,21 +133,21 @@ impl Workload {
 
     /// Backend pids of the sessions it holds.
     pub fn pids(&self) -> Vec<i32> {
-        self.sessions.iter().map(|s| s.pid).collect()
+        self.sessions.iter().map(|s| s.connection.pid()).collect()
     }
 
     /// Close every session now (what Drop does).
     pub fn close(&mut self) {
         let mut sessions = std::mem::take(&mut self.sessions);
         for s in sessions.iter().filter(|s| s.active) {
-            s.cancel();
+            let _ = s.connection.cancel();
         }
         for s in &mut sessions {
-            s.terminate();
+            let _ = s.connection.close();
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         for s in &mut sessions {
-            s.wait_closed(deadline);
+            s.connection.wait_closed(deadline);
         }
     }
 
@@ -399,22 +163,23 @@ impl Workload {
         if n == 0 {
             return Ok(());
         }
-        let target = target(c, self.tcp)?;
-        let open_one = |target: &Target| -> Result<Session> {
-            let mut s = Session::connect(target, user, db, app)?;
+        let address = address(c, self.tcp)?;
+        let open_one = |address: &Address| -> Result<Session> {
+            let mut connection = connect(address, user, db, app)?;
+            let mut active = false;
             match kind {
                 Kind::NeverQueried => {}
-                Kind::Idle => s.query("SELECT 1")?,
+                Kind::Idle => connection.simple_query("SELECT 1")?,
                 Kind::IdleInTransaction => {
-                    s.query("BEGIN")?;
-                    s.query("SELECT 1")?;
+                    connection.simple_query("BEGIN")?;
+                    connection.simple_query("SELECT 1")?;
                 }
                 Kind::Active(secs) => {
-                    s.send_query(&format!("SELECT pg_sleep({secs})"))?;
-                    s.active = true;
+                    connection.send_simple_query(&format!("SELECT pg_sleep({secs})"))?;
+                    active = true;
                 }
             }
-            Ok(s)
+            Ok(Session { connection, active })
         };
         // A few workers are enough: the postmaster forks backends one at a time.
         let workers = n.div_ceil(16).clamp(1, 4);
@@ -422,12 +187,12 @@ impl Workload {
             let handles: Vec<_> = (0..workers)
                 .map(|w| {
                     let count = n / workers + usize::from(w < n % workers);
-                    let target = target.clone();
+                    let address = address.clone();
                     let open_one = &open_one;
                     scope.spawn(move || {
                         let mut opened = Vec::with_capacity(count);
                         for _ in 0..count {
-                            match open_one(&target) {
+                            match open_one(&address) {
                                 Ok(s) => opened.push(s),
                                 Err(e) => return (opened, Some(e)),
                             }
@@ -467,16 +232,25 @@ impl Drop for Workload {
     }
 }
 
-/// Where simulated sessions connect: the unix socket, or 127.0.0.1 when `tcp` is set.
-fn target(c: &Cluster, tcp: bool) -> Result<Target> {
+/// Where simulated sessions connect: the cluster's unix socket, or 127.0.0.1 when `tcp` is set.
+fn address(c: &Cluster, tcp: bool) -> Result<Address> {
     if tcp {
         let port = c
             .tcp_port()
             .ok_or_else(|| anyhow!("this sandbox cluster does not listen on TCP"))?;
-        Ok(Target::Tcp(SocketAddr::from(([127, 0, 0, 1], port))))
+        Ok(Address::Tcp(SocketAddr::from(([127, 0, 0, 1], port))))
     } else {
-        Ok(Target::Unix(
-            c.socket_dir().join(format!(".s.PGSQL.{}", c.port())),
-        ))
+        Ok(Address::unix_socket(c.socket_dir(), c.port()))
     }
+}
+
+/// Connect one simulated session (trust authentication only).
+fn connect(address: &Address, user: &str, db: &str, app: &str) -> Result<Connection> {
+    let params = [("user", user), ("database", db), ("application_name", app)];
+    Connection::connect(address, &params).map_err(|e| {
+        match e.downcast_ref::<UnsupportedAuthentication>() {
+            Some(refused) => anyhow!("{refused}; simulated sessions need trust authentication"),
+            None => e,
+        }
+    })
 }
