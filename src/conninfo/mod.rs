@@ -5,17 +5,15 @@
 //! mean what they mean to libpq.
 //!
 //! Precedence, highest first:
-//! 1. command-line flags ([`Overrides`]);
-//! 2. values of a conninfo string or URI given as the database name (psql's `-d`);
+//! 1. values of a conninfo string or URI given as the database name (psql's `-d`): as in psql they win
+//!    over `-h`, `-p` and `-U` (only `--connect-timeout`, pgconn's own flag, wins over them);
+//! 2. the other command-line flags ([`Overrides`]);
 //! 3. the service file entry named by `service=` (from 1 or 2) or `PGSERVICE`: its values fill only the
 //!    keywords not set above — and they beat the environment, as in libpq;
 //! 4. environment variables (`PGHOST`, `PGPORT`, ... — each keyword's libpq variable);
-//! 5. defaults: user = the effective OS user, dbname = user, port 5432, host = the first of
-//!    `/var/run/postgresql` and `/tmp` holding the server socket, else `localhost`; sslmode `prefer`;
+//! 5. defaults: user = the effective OS user, dbname = user, port 5432, host = the socket directory
+//!    [`DEFAULT_SOCKET_DIR`] only (as libpq: no other directory, no TCP); sslmode `prefer`;
 //!    connect_timeout 10 s; application_name `pgconn`.
-//!
-//! One deliberate difference from psql: there, an expanded `-d` conninfo overrides `-h`/`-p`/`-U`;
-//! here flags always win, so what is typed last on the command line is what is used.
 
 mod connect;
 mod keywords;
@@ -70,8 +68,8 @@ pub const DEFAULT_APPLICATION_NAME: &str = "pgconn";
 /// Where the system-wide `pg_service.conf` lives when `PGSYSCONFDIR` is not set (Debian's libpq).
 pub const DEFAULT_SYSCONFDIR: &str = "/etc/postgresql-common";
 
-/// Command-line flags: the highest precedence. Empty strings count as not given (as libpq treats empty
-/// parameter values).
+/// Command-line flags: below the values of a `-d` conninfo (except `connect_timeout`), above everything
+/// else. Empty strings count as not given (as libpq treats empty parameter values).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     /// `-h`: host name, IP address or socket directory; a comma-separated list for several hosts.
@@ -90,7 +88,7 @@ pub struct Overrides {
 }
 
 /// A snapshot of what resolution reads from the process: environment variables, the home directory, the
-/// OS user name and the socket directories to probe.
+/// OS user name and the socket directory used when no host is given.
 #[derive(Clone)]
 pub struct Environment {
     vars: HashMap<String, String>,
