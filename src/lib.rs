@@ -18,6 +18,7 @@ pub mod sandbox;
 pub mod term;
 pub mod text;
 pub mod tui;
+pub mod wire;
 
 use cli::{Cli, Command};
 use db::Db;
