@@ -1,19 +1,34 @@
-//! pgconn against the psql one-liners it replaces, at 1,000 and 5,000 idle sessions.
+//! pgconn against the psql one-liners it replaces, and against the libpq floor, at 1,000 and 5,000 idle
+//! sessions.
 //!
-//! Run with `cargo bench --bench psql_compare` (builds the release binary). It starts a throwaway cluster,
-//! opens idle sessions over the wire protocol, and runs each command as a separate process, alternating
-//! pgconn and psql, measuring wall time and peak resident memory (wait4's rusage). Medians go to the terminal
-//! and to BENCHMARKS.md at the top of the repository.
+//! Run with `cargo bench --bench psql_compare` (builds the release binary). It starts a throwaway cluster
+//! (unix socket, and TCP on 127.0.0.1), opens idle sessions over the wire protocol, and runs each command as
+//! a separate process, alternating the two programs compared, measuring wall time and peak resident memory
+//! (wait4's rusage). Medians go to the terminal and to BENCHMARKS.md at the top of the repository.
 //!
-//! Environment: PGCONN_BENCH_RUNS (timed runs per command and size, default 31), PGCONN_BENCH_KILL_RUNS
-//! (default 7), PGCONN_BENCH_PSQL (the psql to compare with), PGCONN_BENCH_OUT (where to write the report,
-//! default BENCHMARKS.md; `-` for none), PGCONN_PGBIN (server binaries).
+//! Three comparisons:
+//! - pgconn against psql running equivalent SQL (status, sessions, kill-idle), over the unix socket;
+//! - pgconn against the libpq floor (`benches/floor.c`, compiled at start with `cc` and libpq's headers
+//!   from libpq-dev), which connects and runs the main statement pgconn sends (captured with `--show-sql`)
+//!   in one PQexec, over the unix socket;
+//! - the same through a latency proxy on 127.0.0.1 that delays every chunk by a one-way latency, to show
+//!   what each round trip costs on a slow network.
+//!
+//! Without a C compiler or libpq's header the floor comparisons are skipped with a message saying why.
+//!
+//! Environment: PGCONN_BENCH_RUNS (timed runs per command and size, default 31; e.g. 5 for a quick run),
+//! PGCONN_BENCH_KILL_RUNS (default 7), PGCONN_BENCH_LATENCY_MS (the proxy's one-way latency, default 20),
+//! PGCONN_BENCH_PSQL (the psql to compare with), PGCONN_BENCH_CC (the C compiler, default `cc`),
+//! PGCONN_BENCH_OUT (where to write the report, default BENCHMARKS.md; `-` for none), PGCONN_PGBIN (server
+//! binaries).
 
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -78,11 +93,38 @@ struct Sample {
 enum Tool {
     Pgconn,
     Psql,
+    /// The libpq floor, `benches/floor.c`.
+    Floor,
+}
+
+/// How a measured process reaches the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// The cluster's unix socket (its PG* environment as it is).
+    Socket,
+    /// 127.0.0.1 on this port: the latency proxy (PGHOST and PGPORT set to it).
+    Proxy(u16),
+}
+
+/// One side of a comparison: which program, with which arguments, over which route.
+#[derive(Debug, Clone, Copy)]
+struct Side<'a> {
+    tool: Tool,
+    args: &'a [&'a str],
+    route: Route,
+}
+
+impl<'a> Side<'a> {
+    fn new(tool: Tool, args: &'a [&'a str], route: Route) -> Side<'a> {
+        Side { tool, args, route }
+    }
 }
 
 struct Runner {
     cluster: Cluster,
     psql: PathBuf,
+    /// The compiled libpq floor; None when it could not be built (the floor comparisons are skipped).
+    floor: Option<PathBuf>,
     stderr: PathBuf,
     launcher: Launcher,
 }
@@ -217,8 +259,16 @@ fn launch(req: &serde_json::Value) -> Result<serde_json::Value> {
     }))
 }
 
+/// Whether an exit status means the command did its job: 0, and for `pgconn check` also the Nagios states
+/// WARNING (1) and CRITICAL (2), which are its verdict (5,000 sessions of 5,200 are CRITICAL with the
+/// default thresholds); UNKNOWN (3) is a failure.
+fn succeeded(tool: Tool, args: &[&str], status: i32) -> bool {
+    status == 0
+        || (tool == Tool::Pgconn && args.first() == Some(&"check") && (1..=2).contains(&status))
+}
+
 impl Runner {
-    fn command(&self, tool: Tool, args: &[&str]) -> Command {
+    fn command(&self, tool: Tool, args: &[&str], route: Route) -> Command {
         let mut cmd = match tool {
             Tool::Pgconn => Command::new(PGCONN),
             Tool::Psql => {
@@ -226,6 +276,11 @@ impl Runner {
                 c.args(["-X", "-q", "-A", "-v", "ON_ERROR_STOP=1"]);
                 c
             }
+            Tool::Floor => Command::new(
+                self.floor
+                    .as_deref()
+                    .expect("the floor comparisons run only when the floor was built"),
+            ),
         };
         cmd.args(args).env_clear();
         // The complete environment, minus the caller's PG* variables, plus the cluster's.
@@ -235,14 +290,18 @@ impl Runner {
             }
         }
         cmd.envs(self.cluster.env());
+        if let Route::Proxy(port) = route {
+            cmd.env("PGHOST", "127.0.0.1")
+                .env("PGPORT", port.to_string());
+        }
         cmd
     }
 
     /// Run one process with stdout discarded; wall time from spawn to exit, rusage from wait4.
-    fn measure(&mut self, tool: Tool, args: &[&str]) -> Result<Sample> {
-        let cmd = self.command(tool, args);
+    fn measure(&mut self, side: Side) -> Result<Sample> {
+        let cmd = self.command(side.tool, side.args, side.route);
         let (sample, status) = self.launcher.run(&cmd, &self.stderr)?;
-        if status != 0 {
+        if !succeeded(side.tool, side.args, status) {
             bail!(
                 "{cmd:?} failed (exit status {status}): {}",
                 std::fs::read_to_string(&self.stderr).unwrap_or_default()
@@ -251,20 +310,30 @@ impl Runner {
         Ok(sample)
     }
 
-    /// stdout of one run (not timed), to check that both tools see what they should.
-    fn output(&self, tool: Tool, args: &[&str]) -> Result<String> {
+    /// stdout and stderr of one run over the unix socket (not timed), to check that the tools see what they
+    /// should and to read what pgconn echoes with `--show-sql`.
+    fn run_once(&self, tool: Tool, args: &[&str]) -> Result<(String, String)> {
         let out = self
-            .command(tool, args)
+            .command(tool, args, Route::Socket)
             .stdin(Stdio::null())
             .output()
             .context("running a check")?;
-        if !out.status.success() {
+        let status = out.status.code().unwrap_or(-1);
+        if !succeeded(tool, args, status) {
             bail!(
-                "{tool:?} {args:?} failed: {}",
+                "{tool:?} {args:?} failed (exit status {status}): {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        Ok((
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+
+    /// stdout of one run over the unix socket (not timed).
+    fn output(&self, tool: Tool, args: &[&str]) -> Result<String> {
+        Ok(self.run_once(tool, args)?.0)
     }
 
     fn count(&self, sql: &str) -> Result<i64> {
@@ -365,18 +434,18 @@ fn env_usize(key: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Alternate the two tools (swapping who goes first each run) after one untimed warm-up each.
-fn compare(runner: &mut Runner, runs: usize, pgconn: &[&str], psql: &[&str]) -> Result<Comparison> {
-    runner.measure(Tool::Pgconn, pgconn)?;
-    runner.measure(Tool::Psql, psql)?;
+/// Alternate the two sides (swapping who goes first each run) after one untimed warm-up each.
+fn compare(runner: &mut Runner, runs: usize, first: Side, second: Side) -> Result<Comparison> {
+    runner.measure(first)?;
+    runner.measure(second)?;
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for i in 0..runs {
         if i % 2 == 0 {
-            a.push(runner.measure(Tool::Pgconn, pgconn)?);
-            b.push(runner.measure(Tool::Psql, psql)?);
+            a.push(runner.measure(first)?);
+            b.push(runner.measure(second)?);
         } else {
-            b.push(runner.measure(Tool::Psql, psql)?);
-            a.push(runner.measure(Tool::Pgconn, pgconn)?);
+            b.push(runner.measure(second)?);
+            a.push(runner.measure(first)?);
         }
     }
     Ok(compared(&a, &b))
@@ -398,23 +467,642 @@ fn compare_kill(runner: &mut Runner, runs: usize, n: usize) -> Result<Comparison
             let mut w = Workload::new();
             w.idle(&runner.cluster, n, ROLE, "postgres", APP)?;
             runner.wait_sessions(n as i64)?;
-            let sample = match tool {
-                Tool::Pgconn => runner.measure(tool, &pgconn_args)?,
-                Tool::Psql => runner.measure(tool, &psql_args)?,
+            let args: &[&str] = if tool == Tool::Pgconn {
+                &pgconn_args
+            } else {
+                &psql_args
             };
+            let sample = runner.measure(Side::new(tool, args, Route::Socket))?;
             runner
                 .wait_sessions(0)
                 .with_context(|| format!("after {tool:?} terminated them"))?;
             drop(w);
             if i > 0 {
-                match tool {
-                    Tool::Pgconn => a.push(sample),
-                    Tool::Psql => b.push(sample),
+                if tool == Tool::Pgconn {
+                    a.push(sample);
+                } else {
+                    b.push(sample);
                 }
             }
         }
     }
     Ok(compared(&a, &b))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The libpq floor: benches/floor.c, compiled at start.
+
+const FLOOR_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/floor.c");
+
+/// Compile the floor with `cc -O2 floor.c -I$(pg_config --includedir) -lpq` into cargo's scratch directory
+/// for benchmarks. The error says what is missing (compiler, pg_config, libpq-fe.h) in a sentence.
+fn build_floor() -> Result<PathBuf> {
+    let cc = std::env::var("PGCONN_BENCH_CC").unwrap_or_else(|_| "cc".into());
+    let include = Command::new("pg_config")
+        .arg("--includedir")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .context("pg_config not found (it comes with libpq-dev: `apt-get install -y libpq-dev`)")?;
+    if !Path::new(&include).join("libpq-fe.h").is_file() {
+        bail!("libpq-fe.h is not in {include} (install libpq-dev: `apt-get install -y libpq-dev`)");
+    }
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pgconn-bench-floor");
+    let result = Command::new(&cc)
+        .args(["-O2", "-o"])
+        .arg(&out)
+        .arg(FLOOR_SOURCE)
+        .arg(format!("-I{include}"))
+        .arg("-lpq")
+        .output()
+        .with_context(|| {
+            format!("C compiler `{cc}` not found (set PGCONN_BENCH_CC, or install gcc)")
+        })?;
+    if !result.status.success() {
+        bail!(
+            "`{cc}` could not build {FLOOR_SOURCE}: {}",
+            String::from_utf8_lossy(&result.stderr).trim()
+        );
+    }
+    Ok(out)
+}
+
+/// A read command of pgconn and the one statement the floor runs in its place.
+struct FloorCase {
+    what: &'static str,
+    pgconn_args: &'static [&'static str],
+    /// The first line of every statement pgconn sent for it, in order (its `--show-sql` echo).
+    sent: Vec<String>,
+    /// The floor's SQL: pgconn's last (main) statement with its parameters written in as literals.
+    sql: String,
+    /// Where `sql` came from, when it is not pgconn's own statement (then the psql statement).
+    fallback: Option<String>,
+}
+
+/// The read commands compared with the floor, and the psql statement each falls back to when pgconn's own
+/// cannot be rebuilt from its echo.
+const FLOOR_COMMANDS: [(&str, &[&str], &str); 3] = [
+    ("status", &["status", "--json"], PSQL_STATUS),
+    ("sessions", &["sessions", "--json"], PSQL_SESSIONS),
+    ("check", &["check"], PSQL_STATUS),
+];
+
+/// One statement as `--show-sql` echoes it (src/db.rs, `Db::echo`): the text, ended by `;` on the last line,
+/// then one line `-- $N = VALUE` per bind parameter, VALUE in Rust's Debug notation.
+#[derive(Debug, Default)]
+struct Echoed {
+    sql: String,
+    params: Vec<String>,
+}
+
+/// Split pgconn's stderr under `--show-sql` into statements. A statement ends at a line that is not a
+/// comment and ends with `;`; the `-- $N = ` lines after it are its parameters, in order.
+fn parse_echo(stderr: &str) -> Result<Vec<Echoed>> {
+    let mut done: Vec<Echoed> = Vec::new();
+    let mut text = String::new();
+    for line in stderr.lines() {
+        if let Some((n, value)) = line
+            .strip_prefix("-- $")
+            .and_then(|rest| rest.split_once(" = "))
+            .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            if text.trim().is_empty() {
+                let last = done
+                    .last_mut()
+                    .context("a parameter line before any statement")?;
+                if n.parse::<usize>()? != last.params.len() + 1 {
+                    bail!("parameter ${n} out of order in the echo");
+                }
+                last.params.push(value.to_string());
+                continue;
+            }
+        }
+        text.push_str(line);
+        text.push('\n');
+        if !line.trim_start().starts_with("--") && line.trim_end().ends_with(';') {
+            done.push(Echoed {
+                sql: std::mem::take(&mut text),
+                params: Vec::new(),
+            });
+        }
+    }
+    Ok(done)
+}
+
+/// The first line of a statement (pgconn's SQL files start with a comment that says what they are).
+fn headline(sql: &str) -> String {
+    sql.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// A Rust Debug value from the echo (`[]`, `["a", "b"]`, `None`, `Some(600.0)`, `true`, `3`, `"x"`) as a SQL
+/// literal of the type pgconn binds: text[] and int[] lists, float8 for floating point numbers (pgconn's
+/// ages are f64), NULL for None. An empty list is the untyped `'{}'`: every place pgconn's statements use
+/// one casts it or compares it with ANY, which gives it the element type.
+fn sql_literal(debug: &str) -> Result<String> {
+    let mut p = DebugValue {
+        s: debug.trim().as_bytes(),
+        at: 0,
+    };
+    let v = p.value()?;
+    if p.at != p.s.len() {
+        bail!("trailing text in parameter value {debug:?}");
+    }
+    Ok(v)
+}
+
+/// A small reader of the Debug notations above.
+struct DebugValue<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+impl DebugValue<'_> {
+    fn skip_spaces(&mut self) {
+        while self.s.get(self.at) == Some(&b' ') {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, word: &str) -> bool {
+        if self.s[self.at..].starts_with(word.as_bytes()) {
+            self.at += word.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self) -> Result<String> {
+        self.skip_spaces();
+        if self.eat("None") {
+            return Ok("NULL".into());
+        }
+        if self.eat("Some(") {
+            let v = self.value()?;
+            if !self.eat(")") {
+                bail!("unclosed Some(");
+            }
+            return Ok(v);
+        }
+        if self.eat("true") {
+            return Ok("true".into());
+        }
+        if self.eat("false") {
+            return Ok("false".into());
+        }
+        match self.s.get(self.at) {
+            Some(b'"') => self.string(),
+            Some(b'[') => self.list(),
+            Some(c) if c.is_ascii_digit() || *c == b'-' => Ok(self.number()),
+            _ => bail!("unexpected parameter value at byte {}", self.at),
+        }
+    }
+
+    fn number(&mut self) -> String {
+        let start = self.at;
+        while self
+            .s
+            .get(self.at)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || b"-+.".contains(c))
+        {
+            self.at += 1;
+        }
+        let n = String::from_utf8_lossy(&self.s[start..self.at]).into_owned();
+        if n.bytes().all(|c| c.is_ascii_digit() || c == b'-') {
+            n
+        } else {
+            // f64 (Debug always writes a point or an exponent; inf and NaN as words).
+            format!("'{n}'::float8")
+        }
+    }
+
+    /// A Debug string: `"` ... `"` with \" \\ \n \r \t \0 \' and \u{...} escapes, as a quoted SQL string.
+    fn string(&mut self) -> Result<String> {
+        self.at += 1;
+        let mut out = Vec::new();
+        loop {
+            match self.s.get(self.at) {
+                None => bail!("unclosed string"),
+                Some(b'"') => {
+                    self.at += 1;
+                    break;
+                }
+                Some(b'\\') => {
+                    self.at += 1;
+                    let c = *self.s.get(self.at).context("escape at the end")?;
+                    self.at += 1;
+                    match c {
+                        b'n' => out.push(b'\n'),
+                        b'r' => out.push(b'\r'),
+                        b't' => out.push(b'\t'),
+                        b'0' => bail!("NUL in a parameter"),
+                        b'u' => {
+                            let rest = &self.s[self.at..];
+                            let close = rest.iter().position(|&b| b == b'}').context("\\u{")?;
+                            let hex = std::str::from_utf8(&rest[1..close])?;
+                            let ch = char::from_u32(u32::from_str_radix(hex, 16)?)
+                                .context("bad \\u escape")?;
+                            out.extend_from_slice(ch.to_string().as_bytes());
+                            self.at += close + 1;
+                        }
+                        other => out.push(other),
+                    }
+                }
+                Some(&c) => {
+                    out.push(c);
+                    self.at += 1;
+                }
+            }
+        }
+        let text = String::from_utf8(out)?;
+        Ok(format!("'{}'", text.replace('\'', "''")))
+    }
+
+    /// `[a, b]` as ARRAY[a, b] (text[] of strings, int[] of integers); `[]` as `'{}'`.
+    fn list(&mut self) -> Result<String> {
+        self.at += 1;
+        let mut items = Vec::new();
+        loop {
+            self.skip_spaces();
+            if self.eat("]") {
+                break;
+            }
+            items.push(self.value()?);
+            self.skip_spaces();
+            if !self.eat(",") && self.s.get(self.at) != Some(&b']') {
+                bail!("expected , or ] in a list");
+            }
+        }
+        Ok(if items.is_empty() {
+            "'{}'".into()
+        } else {
+            format!("ARRAY[{}]", items.join(", "))
+        })
+    }
+}
+
+/// Write the parameters into a statement: every `$N` outside comments, string literals and quoted names
+/// becomes `(literal)`.
+fn inline_params(sql: &str, params: &[String]) -> Result<String> {
+    let literals = params
+        .iter()
+        .map(|p| sql_literal(p))
+        .collect::<Result<Vec<_>>>()?;
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 256);
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = sql[i..].find('\n').map_or(b.len(), |n| i + n);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+            }
+            quote @ (b'\'' | b'"') => {
+                i += 1;
+                while i < b.len() && b[i] != quote {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'$' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                let end = (i + 1..b.len())
+                    .find(|&j| !b[j].is_ascii_digit())
+                    .unwrap_or(b.len());
+                let n: usize = sql[i + 1..end].parse()?;
+                let literal = literals
+                    .get(n.wrapping_sub(1))
+                    .with_context(|| format!("${n} has no value in the echo"))?;
+                out.push_str(&sql[copied..i]);
+                let _ = write!(out, "({literal})");
+                copied = end;
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&sql[copied.min(b.len())..]);
+    Ok(out)
+}
+
+/// Ask pgconn for the statements of one command (`--show-sql`, over the unix socket) and build the floor's
+/// statement from the last one. Falls back to the psql statement, saying why, when the echo cannot be used.
+fn floor_case(
+    runner: &Runner,
+    what: &'static str,
+    pgconn_args: &'static [&'static str],
+    psql_sql: &str,
+) -> Result<FloorCase> {
+    let mut args = pgconn_args.to_vec();
+    args.push("--show-sql");
+    let (_, stderr) = runner.run_once(Tool::Pgconn, &args)?;
+    let echoed = parse_echo(&stderr)?;
+    let sent: Vec<String> = echoed.iter().map(|e| headline(&e.sql)).collect();
+    let built = echoed
+        .last()
+        .context("pgconn echoed no statement")
+        .and_then(|main| inline_params(&main.sql, &main.params));
+    // The statement must run as it is: one PQexec through psql's own connection settings.
+    let checked = built.and_then(|sql| {
+        runner
+            .run_once(Tool::Psql, &["-c", &sql])
+            .map(|_| sql)
+            .context("the rebuilt statement does not run")
+    });
+    Ok(match checked {
+        Ok(sql) => FloorCase {
+            what,
+            pgconn_args,
+            sent,
+            sql,
+            fallback: None,
+        },
+        Err(e) => {
+            eprintln!(
+                "psql_compare: cannot rebuild pgconn's {what} statement from its --show-sql echo \
+                 ({e:#}); the floor runs the psql statement instead"
+            );
+            FloorCase {
+                what,
+                pgconn_args,
+                sent,
+                sql: psql_sql.to_string(),
+                fallback: Some(format!("{e:#}")),
+            }
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The latency proxy.
+
+/// A TCP proxy on 127.0.0.1 (a free port) in front of the cluster's TCP port that holds every chunk of
+/// bytes, in both directions, for a fixed one-way latency before passing it on. Each direction of each
+/// connection has a reader thread, which timestamps a chunk as soon as it arrives, and a writer thread,
+/// which delivers the chunks in arrival order, each at its timestamp plus the latency; so order is kept
+/// per direction and a burst costs the latency once, not once per chunk. An end of stream (or a read error)
+/// is passed on the same way, as a shutdown of the write half. The proxy also counts, per connection, how
+/// often the server spoke after the client had: the round trips the client waited for.
+struct LatencyProxy {
+    port: u16,
+    traces: Arc<Mutex<Vec<Arc<Mutex<Trace>>>>>,
+}
+
+/// Who spoke last on one proxied connection, and how often the conversation turned to the server.
+#[derive(Debug, Default)]
+struct Trace {
+    last_from_client: Option<bool>,
+    round_trips: usize,
+}
+
+impl Trace {
+    fn saw(&mut self, from_client: bool) {
+        if !from_client && self.last_from_client == Some(true) {
+            self.round_trips += 1;
+        }
+        self.last_from_client = Some(from_client);
+    }
+}
+
+impl LatencyProxy {
+    /// Listen on 127.0.0.1 and accept connections in a background thread until the process ends.
+    fn start(upstream: SocketAddr, latency: Duration) -> Result<LatencyProxy> {
+        let listener = TcpListener::bind("127.0.0.1:0").context("binding the latency proxy")?;
+        let port = listener.local_addr()?.port();
+        let traces: Arc<Mutex<Vec<Arc<Mutex<Trace>>>>> = Arc::default();
+        let registry = Arc::clone(&traces);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let trace = Arc::new(Mutex::new(Trace::default()));
+                registry.lock().unwrap().push(Arc::clone(&trace));
+                if let Err(e) = relay(client, upstream, latency, trace) {
+                    eprintln!("psql_compare: latency proxy: {e:#}");
+                }
+            }
+        });
+        Ok(LatencyProxy { port, traces })
+    }
+
+    /// Round trips summed over the connections since the last call, and how many connections there were.
+    fn take_round_trips(&self) -> (usize, usize) {
+        let traces = std::mem::take(&mut *self.traces.lock().unwrap());
+        let trips = traces.iter().map(|t| t.lock().unwrap().round_trips).sum();
+        (trips, traces.len())
+    }
+}
+
+/// Connect to the server for one client and start the two directions.
+fn relay(
+    client: TcpStream,
+    upstream: SocketAddr,
+    latency: Duration,
+    trace: Arc<Mutex<Trace>>,
+) -> Result<()> {
+    let server = TcpStream::connect(upstream).context("connecting to the cluster's TCP port")?;
+    // Each chunk goes out as soon as it is due, not when Nagle's algorithm lets it.
+    client.set_nodelay(true)?;
+    server.set_nodelay(true)?;
+    forward(
+        client.try_clone()?,
+        server.try_clone()?,
+        latency,
+        Arc::clone(&trace),
+        true,
+    )?;
+    forward(server, client, latency, trace, false)
+}
+
+/// One direction of a proxied connection: `from` is read by one thread, `to` written by another.
+fn forward(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    latency: Duration,
+    trace: Arc<Mutex<Trace>>,
+    from_client: bool,
+) -> Result<()> {
+    // (due time, chunk); None is the end of the stream.
+    let (tx, rx) = mpsc::channel::<(Instant, Option<Vec<u8>>)>();
+    let reader_side = from.try_clone()?;
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = from.read(&mut buf).unwrap_or(0);
+            let due = Instant::now() + latency;
+            if n == 0 {
+                let _ = tx.send((due, None));
+                return;
+            }
+            trace.lock().unwrap().saw(from_client);
+            if tx.send((due, Some(buf[..n].to_vec()))).is_err() {
+                return;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for (due, chunk) in rx {
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            let Some(bytes) = chunk else {
+                let _ = to.shutdown(Shutdown::Write);
+                return;
+            };
+            if to.write_all(&bytes).is_err() {
+                // The receiver is gone: end both sockets so that the reader threads stop too.
+                let _ = to.shutdown(Shutdown::Both);
+                let _ = reader_side.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// What the floor comparisons found, for the report.
+struct FloorReport {
+    /// Why the floor comparisons did not run (no compiler, no libpq header).
+    skipped: Option<String>,
+    /// The proxy's one-way latency.
+    latency: Duration,
+    cases: Vec<FloorCase>,
+    /// Over the unix socket.
+    local: Vec<FloorRow>,
+    /// Through the latency proxy.
+    proxied: Vec<FloorRow>,
+}
+
+/// pgconn against the floor for one command and size, over one route.
+struct FloorRow {
+    what: &'static str,
+    sessions: usize,
+    pgconn: Stats,
+    floor: Stats,
+    /// Median over the runs of pgconn's wall time divided by that of the floor run next to it.
+    ratio: f64,
+    goal_ratio: f64,
+    /// What the proxy counted in one untimed run of each (pgconn, floor); None over the unix socket.
+    round_trips: Option<(Trips, Trips)>,
+}
+
+/// Round trips of one run through the proxy, and over how many connections.
+#[derive(Debug, Clone, Copy)]
+struct Trips {
+    round_trips: usize,
+    connections: usize,
+}
+
+impl std::fmt::Display for Trips {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.round_trips)?;
+        if self.connections != 1 {
+            write!(f, " ({} connections)", self.connections)?;
+        }
+        Ok(())
+    }
+}
+
+/// Goals against the floor: through the proxy pgconn may cost 5 % more than the floor (its extra work
+/// per run is small next to a round trip); locally it should cost no more.
+const FLOOR_GOAL_LOCAL: f64 = 1.0;
+const FLOOR_GOAL_PROXIED: f64 = 1.05;
+
+/// Median wall and CPU time of starting a program that exits at once (any exit status), in ms: what a
+/// process costs before it connects.
+fn start_up(runner: &mut Runner, program: &Path, args: &[&str]) -> Result<(f64, f64)> {
+    let mut samples = Vec::new();
+    for _ in 0..11 {
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        samples.push(runner.launcher.run(&cmd, &runner.stderr)?.0);
+    }
+    let st = stats(&samples);
+    Ok((st.wall_ms, st.cpu_ms))
+}
+
+/// Run one side once through the proxy (untimed) and count its round trips.
+fn count_round_trips(runner: &mut Runner, proxy: &LatencyProxy, side: Side) -> Result<Trips> {
+    proxy.take_round_trips();
+    runner.measure(side)?;
+    let (round_trips, connections) = proxy.take_round_trips();
+    Ok(Trips {
+        round_trips,
+        connections,
+    })
+}
+
+/// pgconn's read commands against the floor at `n` sessions, over the unix socket and then through the
+/// latency proxy.
+fn compare_floor(
+    runner: &mut Runner,
+    proxy: &LatencyProxy,
+    runs: usize,
+    n: usize,
+    report: &mut FloorReport,
+) -> Result<()> {
+    // The floor sees every session too (its own backend is left out by pgconn's statement, as pgconn's is).
+    if let Some(case) = report.cases.iter().find(|c| c.what == "sessions") {
+        let out = runner.output(Tool::Floor, &[&case.sql])?;
+        let rows: Option<usize> = out.split_whitespace().next().and_then(|r| r.parse().ok());
+        if rows != Some(n) {
+            bail!("the floor's sessions statement returned {out:?}, not {n} rows");
+        }
+    }
+    let (mut local, mut proxied) = (Vec::new(), Vec::new());
+    for route in [Route::Socket, Route::Proxy(proxy.port)] {
+        let (label, goal_ratio) = match route {
+            Route::Socket => ("local".to_string(), FLOOR_GOAL_LOCAL),
+            Route::Proxy(_) => (
+                format!("{} ms each way", report.latency.as_millis()),
+                FLOOR_GOAL_PROXIED,
+            ),
+        };
+        for case in &report.cases {
+            let floor_args = [case.sql.as_str()];
+            let pgconn = Side::new(Tool::Pgconn, case.pgconn_args, route);
+            let floor = Side::new(Tool::Floor, &floor_args, route);
+            let round_trips = match route {
+                Route::Socket => None,
+                Route::Proxy(_) => Some((
+                    count_round_trips(runner, proxy, pgconn)?,
+                    count_round_trips(runner, proxy, floor)?,
+                )),
+            };
+            eprintln!(
+                "psql_compare: {} vs floor ({label}) at {n} sessions, {runs} runs each{}",
+                case.what,
+                round_trips
+                    .map(|(a, b)| format!("; round trips pgconn {a}, floor {b}"))
+                    .unwrap_or_default()
+            );
+            let (a, b, ratio) = compare(runner, runs, pgconn, floor)?;
+            eprintln!(
+                "psql_compare:   pgconn {:.1} ms, floor {:.1} ms, ratio {ratio:.3}",
+                a.wall_ms, b.wall_ms
+            );
+            let row = FloorRow {
+                what: case.what,
+                sessions: n,
+                pgconn: a,
+                floor: b,
+                ratio,
+                goal_ratio,
+                round_trips,
+            };
+            match route {
+                Route::Socket => local.push(row),
+                Route::Proxy(_) => proxied.push(row),
+            }
+        }
+    }
+    report.local.extend(local);
+    report.proxied.extend(proxied);
+    Ok(())
 }
 
 fn find_psql(bindir: &Path) -> Result<PathBuf> {
@@ -537,19 +1225,37 @@ fn main() -> Result<()> {
     }
     let runs = env_usize("PGCONN_BENCH_RUNS", 31);
     let kill_runs = env_usize("PGCONN_BENCH_KILL_RUNS", 7);
+    let latency = Duration::from_millis(
+        std::env::var("PGCONN_BENCH_LATENCY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20),
+    );
     raise_nofile(SIZES[1] as u64 + 1_000);
     let machine = machine();
+    let floor = match build_floor() {
+        Ok(path) => Ok(path),
+        Err(e) => {
+            eprintln!(
+                "psql_compare: SKIPPING the libpq floor comparisons: {e:#}. The psql comparison runs as usual."
+            );
+            Err(format!("{e:#}"))
+        }
+    };
     let mut launcher = Launcher::start()?;
-    let floor_kib = {
+    let rss_floor_kib = {
         let stderr = std::env::temp_dir().join(format!("psql-compare-{}", std::process::id()));
         let r = launcher.run(&Command::new("/bin/true"), &stderr);
         let _ = std::fs::remove_file(&stderr);
         r?.0.max_rss_kib
     };
 
+    // TCP on 127.0.0.1 (a free port; the sandbox's pg_hba.conf trusts 127.0.0.1 as it trusts the socket)
+    // for the latency proxy; everything else goes through the unix socket.
     eprintln!("psql_compare: starting a cluster with max_connections 5200");
     let cluster = Cluster::start(&ClusterOptions {
         max_connections: 5_200,
+        tcp: true,
         ..ClusterOptions::default()
     })?;
     let psql = find_psql(cluster.bindir())?;
@@ -557,6 +1263,7 @@ fn main() -> Result<()> {
     let mut runner = Runner {
         cluster,
         psql,
+        floor: floor.as_ref().ok().cloned(),
         stderr,
         launcher,
     };
@@ -564,6 +1271,52 @@ fn main() -> Result<()> {
     let server_version = runner.cluster.psql("SHOW server_version")?;
     let psql_version = first_line(&runner.psql.display().to_string(), &["--version"]);
     let pgconn_version = first_line(PGCONN, &["--version"]);
+    // What starting each program costs before it connects: the floor without arguments loads libpq and the
+    // libraries it links, prints its usage and exits; pgconn --version.
+    let pgconn_start = start_up(&mut runner, Path::new(PGCONN), &["--version"])?;
+    let floor_start = match runner.floor.clone() {
+        Some(floor) => Some(start_up(&mut runner, &floor, &[])?),
+        None => None,
+    };
+
+    // The floor's statements, from pgconn's own echo, and the proxy in front of the cluster's TCP port.
+    let mut floor_report = FloorReport {
+        skipped: floor.as_ref().err().cloned(),
+        latency,
+        cases: Vec::new(),
+        local: Vec::new(),
+        proxied: Vec::new(),
+    };
+    let proxy = if runner.floor.is_some() {
+        for (what, pgconn_args, psql_sql) in FLOOR_COMMANDS {
+            let case = floor_case(&runner, what, pgconn_args, psql_sql)?;
+            eprintln!(
+                "psql_compare: pgconn {} sends {} statement(s): {}; the floor runs the last{}",
+                pgconn_args.join(" "),
+                case.sent.len(),
+                case.sent.join(" | "),
+                if case.fallback.is_some() {
+                    " (rebuilding it failed: the psql statement instead)"
+                } else {
+                    ""
+                }
+            );
+            floor_report.cases.push(case);
+        }
+        let tcp_port = runner
+            .cluster
+            .tcp_port()
+            .context("the cluster does not listen on TCP")?;
+        let proxy = LatencyProxy::start(SocketAddr::from(([127, 0, 0, 1], tcp_port)), latency)?;
+        eprintln!(
+            "psql_compare: latency proxy on 127.0.0.1:{} -> 127.0.0.1:{tcp_port}, {} ms each way",
+            proxy.port,
+            latency.as_millis()
+        );
+        Some(proxy)
+    } else {
+        None
+    };
 
     let mut rows = Vec::new();
     let mut w = Workload::new();
@@ -594,7 +1347,12 @@ fn main() -> Result<()> {
             ("sessions", ["sessions", "--json"], PSQL_SESSIONS),
         ] {
             eprintln!("psql_compare: {what} at {n} sessions, {runs} runs each");
-            let (a, b, paired_ratio) = compare(&mut runner, runs, &pgconn_args, &["-c", psql_sql])?;
+            let (a, b, paired_ratio) = compare(
+                &mut runner,
+                runs,
+                Side::new(Tool::Pgconn, &pgconn_args, Route::Socket),
+                Side::new(Tool::Psql, &["-c", psql_sql], Route::Socket),
+            )?;
             let row = Row {
                 what,
                 sessions: n,
@@ -612,6 +1370,10 @@ fn main() -> Result<()> {
                 b.max_rss_mib
             );
             rows.push(row);
+        }
+
+        if let Some(proxy) = &proxy {
+            compare_floor(&mut runner, proxy, runs, n, &mut floor_report)?;
         }
     }
     w.close();
@@ -654,9 +1416,32 @@ fn main() -> Result<()> {
             ("load average at end", load_average()),
             (
                 "peak RSS floor (what /bin/true reports when started the same way)",
-                format!("{:.1} MiB", floor_kib as f64 / 1024.0),
+                format!("{:.1} MiB", rss_floor_kib as f64 / 1024.0),
+            ),
+            (
+                "start-up before connecting (median of 11)",
+                format!(
+                    "pgconn --version {:.1} ms wall, {:.1} ms CPU; floor without arguments {}",
+                    pgconn_start.0,
+                    pgconn_start.1,
+                    floor_start
+                        .map(|(wall, cpu)| format!("{wall:.1} ms wall, {cpu:.1} ms CPU"))
+                        .unwrap_or_else(|| "not built".into())
+                ),
+            ),
+            (
+                "libpq (the floor's, from pg_config)",
+                first_line("pg_config", &["--version"]),
+            ),
+            (
+                "C compiler (the floor's)",
+                first_line(
+                    &std::env::var("PGCONN_BENCH_CC").unwrap_or_else(|_| "cc".into()),
+                    &["--version"],
+                ),
             ),
         ],
+        &floor_report,
         runs,
         kill_runs,
     );
@@ -674,22 +1459,32 @@ fn report(
     rows: &[Row],
     machine: &[(&str, String)],
     versions: &[(&str, String)],
+    floor: &FloorReport,
     runs: usize,
     kill_runs: usize,
 ) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# Benchmarks: pgconn against psql\n");
+    let _ = writeln!(s, "# Benchmarks: pgconn against psql and the libpq floor\n");
     let _ = writeln!(
         s,
         "Generated by `cargo bench --bench psql_compare`; do not edit by hand. Each command runs as its own \
          process against a throwaway local cluster (unix socket, max_connections 5200) holding 1,000 or 5,000 \
-         idle sessions of an ordinary role. pgconn and psql alternate (who goes first swaps every run) after \
-         one untimed warm-up each; times are medians of {runs} runs ({kill_runs} for kill-idle, whose \
-         sessions are re-opened before every run). The ratio is the median over the runs of pgconn's time \
-         divided by that of the psql run next to it, which cancels most of the drift in the machine's load. \
-         Peak memory is the largest maximum resident set size of any run (wait4 rusage). CPU is user + \
-         system time of the client process only; the server does most of the work for both.\n"
+         idle sessions of an ordinary role. The two programs compared alternate (who goes first swaps every \
+         run) after one untimed warm-up each; times are medians of {runs} runs ({kill_runs} for kill-idle, \
+         whose sessions are re-opened before every run). The ratio is the median over the runs of pgconn's \
+         time divided by that of the other program's run next to it, which cancels most of the drift in the \
+         machine's load. Peak memory is the largest maximum resident set size of any run (wait4 rusage). CPU \
+         is user + system time of the client process only; the server does most of the work for both.\n"
     );
+    let _ = writeln!(
+        s,
+        "`PGCONN_BENCH_RUNS` sets the number of timed runs (e.g. `PGCONN_BENCH_RUNS=5 cargo bench --bench \
+         psql_compare` for a quick run), `PGCONN_BENCH_KILL_RUNS` those of kill-idle and \
+         `PGCONN_BENCH_LATENCY_MS` the proxy's one-way latency (default 20). The floor comparisons need a C \
+         compiler and libpq's header (`apt-get install -y libpq-dev`); without them they are skipped and \
+         say so below.\n"
+    );
+    let _ = writeln!(s, "## pgconn vs psql (local)\n");
     let _ = writeln!(
         s,
         "| command | sessions | pgconn wall ms | psql wall ms | ratio | goal | pgconn CPU ms | psql CPU ms | pgconn peak RSS MiB | psql peak RSS MiB |"
@@ -719,6 +1514,8 @@ fn report(
             r.psql.max_rss_mib,
         );
     }
+
+    floor_tables(&mut s, floor);
 
     let _ = writeln!(s, "\n## Goals\n");
     let (small, large) = (SIZES[0], SIZES[1]);
@@ -767,6 +1564,30 @@ fn report(
         );
     }
 
+    for r in floor.local.iter().chain(&floor.proxied) {
+        let route = if r.round_trips.is_some() {
+            format!("{} ms each way", floor.latency.as_millis())
+        } else {
+            "local".into()
+        };
+        let _ = writeln!(
+            s,
+            "- `{}` at {} ({route}): {:.3} × the libpq floor (goal ≤ {:.2}): {}",
+            r.what,
+            fmt_int(r.sessions),
+            r.ratio,
+            r.goal_ratio,
+            if r.ratio <= r.goal_ratio {
+                "met"
+            } else {
+                "**not met**"
+            }
+        );
+    }
+    if let Some(why) = &floor.skipped {
+        let _ = writeln!(s, "- pgconn against the libpq floor: not measured ({why})");
+    }
+
     let _ = writeln!(s, "\n## Machine and versions\n");
     for (k, v) in machine.iter().chain(versions.iter()) {
         let _ = writeln!(s, "- {k}: {v}");
@@ -785,7 +1606,142 @@ fn report(
     ] {
         let _ = writeln!(s, "{what}:\n\n```sql\n{sql}\n```\n");
     }
+    if !floor.cases.is_empty() {
+        let _ = writeln!(
+            s,
+            "The libpq floor: `floor SQL` (`benches/floor.c`, built with `cc -O2 floor.c \
+             -I$(pg_config --includedir) -lpq`), connecting from the same PG* environment as pgconn, with \
+             these statements (pgconn's own, parameters written in as literals):\n"
+        );
+        for case in &floor.cases {
+            let _ = writeln!(
+                s,
+                "<details><summary>{} (for <code>pgconn {}</code>)</summary>\n\n```sql\n{}\n```\n\n</details>\n",
+                case.what,
+                case.pgconn_args.join(" "),
+                case.sql.trim_end()
+            );
+        }
+    }
     s
+}
+
+/// The two tables against the libpq floor, and what pgconn sends for each command.
+fn floor_tables(s: &mut String, floor: &FloorReport) {
+    let ms = floor.latency.as_millis();
+    let _ = writeln!(s, "\n## pgconn vs libpq floor (local)\n");
+    if let Some(why) = &floor.skipped {
+        let _ = writeln!(s, "Not measured: {why}.");
+        let _ = writeln!(s, "\n## pgconn vs libpq floor ({ms} ms each way)\n");
+        let _ = writeln!(s, "Not measured: {why}.");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "The floor is a small C program on libpq (`benches/floor.c`): it connects and sends one statement \
+         with PQexec, reads every value and exits; it runs the main statement pgconn sends for the command \
+         (see \"What pgconn sends\" below), one round trip after connecting. Both connect over the unix \
+         socket here. Goal: pgconn ≤ {FLOOR_GOAL_LOCAL:.1}× the floor (a target).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| command | sessions | pgconn wall ms | floor wall ms | ratio | goal | pgconn CPU ms | floor CPU ms | pgconn peak RSS MiB | floor peak RSS MiB |"
+    );
+    let _ = writeln!(
+        s,
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+    );
+    for r in &floor.local {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {:.1} | {:.3} | ≤ {:.2} {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            r.what,
+            fmt_int(r.sessions),
+            r.pgconn.wall_ms,
+            r.floor.wall_ms,
+            r.ratio,
+            r.goal_ratio,
+            if r.ratio <= r.goal_ratio {
+                "met"
+            } else {
+                "**not met**"
+            },
+            r.pgconn.cpu_ms,
+            r.floor.cpu_ms,
+            r.pgconn.max_rss_mib,
+            r.floor.max_rss_mib,
+        );
+    }
+
+    let _ = writeln!(s, "\n## pgconn vs libpq floor ({ms} ms each way)\n");
+    let _ = writeln!(
+        s,
+        "The same, over TCP through a proxy on 127.0.0.1 that delays every chunk by {ms} ms in each direction \
+         (a {} ms round trip; order kept per direction), in front of the cluster's TCP port. Round trips are \
+         counted by the proxy in one untimed run of each: the times the server spoke after the client had, \
+         connection set-up included (the TLS request, which the sandbox declines, and the startup). Every \
+         round trip beyond the floor's costs about {} ms. Goal: pgconn ≤ {FLOOR_GOAL_PROXIED:.2}× the floor.\n",
+        2 * ms,
+        2 * ms
+    );
+    let _ = writeln!(
+        s,
+        "| command | sessions | pgconn wall ms | floor wall ms | pgconn − floor ms | ratio | goal | pgconn round trips | floor round trips | pgconn CPU ms | floor CPU ms |"
+    );
+    let _ = writeln!(
+        s,
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+    );
+    for r in &floor.proxied {
+        let (a, b) = r
+            .round_trips
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.3} | ≤ {:.2} {} | {a} | {b} | {:.1} | {:.1} |",
+            r.what,
+            fmt_int(r.sessions),
+            r.pgconn.wall_ms,
+            r.floor.wall_ms,
+            r.pgconn.wall_ms - r.floor.wall_ms,
+            r.ratio,
+            r.goal_ratio,
+            if r.ratio <= r.goal_ratio {
+                "met"
+            } else {
+                "**not met**"
+            },
+            r.pgconn.cpu_ms,
+            r.floor.cpu_ms,
+        );
+    }
+
+    let _ = writeln!(s, "\n## What pgconn sends\n");
+    let _ = writeln!(
+        s,
+        "As `--show-sql` echoed it at the start of the run (each statement by its first line). The floor \
+         runs only the last, the command's main read, with the bind parameters written in as literals.\n"
+    );
+    for case in &floor.cases {
+        let _ = writeln!(
+            s,
+            "- `pgconn {}`: {} statement(s): {}{}",
+            case.pgconn_args.join(" "),
+            case.sent.len(),
+            case.sent
+                .iter()
+                .map(|h| format!("`{h}`"))
+                .collect::<Vec<_>>()
+                .join(", then "),
+            case.fallback
+                .as_ref()
+                .map(|e| format!(
+                    ". Rebuilding the last one failed ({e}); the floor runs the psql statement instead"
+                ))
+                .unwrap_or_default()
+        );
+    }
 }
 
 fn fmt_int(n: usize) -> String {
