@@ -66,7 +66,7 @@ user\t''
 application\t''
 client\t''
 state\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l top -d 'Show the N largest groups (0 for all)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l top -d 'Show the N largest groups (0 for all; watch also fits them to the terminal\'s height)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
@@ -514,7 +514,7 @@ user\t''
 application\t''
 client\t''
 state\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l top -d 'Show the N largest groups (fitted to the terminal\'s height)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l top -d 'Show the N largest groups (0 for all; watch also fits them to the terminal\'s height)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r

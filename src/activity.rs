@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::cli::{FilterArgs, StateArg};
+use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::Db;
 use crate::report::{Session, IDLE_STATES};
 use anyhow::Result;
@@ -53,22 +53,9 @@ fn likes(v: &[String]) -> Vec<String> {
 }
 
 impl Filter {
-    pub fn from_args(f: &FilterArgs) -> Filter {
-        Filter {
-            db: f.db.clone(),
-            user: f.user.clone(),
-            app: f.app.clone(),
-            client: f.client.clone(),
-            exclude_db: f.exclude_db.clone(),
-            exclude_user: f.exclude_user.clone(),
-            exclude_app: f.exclude_app.clone(),
-            exclude_client: f.exclude_client.clone(),
-            ..Filter::default()
-        }
-    }
-
-    pub fn with_states(mut self, states: &[StateArg]) -> Filter {
-        self.states = states.iter().map(|s| s.pg_state().to_string()).collect();
+    /// Only sessions in these states (pg_stat_activity.state values); none given: any state.
+    pub fn with_states<'a>(mut self, states: impl IntoIterator<Item = &'a str>) -> Filter {
+        self.states = states.into_iter().map(str::to_string).collect();
         self
     }
 
@@ -326,6 +313,72 @@ fn read(db: &mut Db, sql: &str, filter: &Filter, with_query: bool) -> Result<(i6
         sessions.push(c.session(&row));
     }
     Ok((used, sessions))
+}
+
+static STATUS_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| assemble(include_str!("sql/status.sql")));
+
+/// What [`count`] counts besides the filter: per client address too, which sessions a PgBouncer holds,
+/// and the ages that split each bucket.
+#[derive(Debug, Clone, Default)]
+pub struct Counting {
+    pub by_client: bool,
+    /// Backend pids of PgBouncer's server connections (`--pgbouncer`).
+    pub pgbouncer_pids: Vec<i32>,
+    pub leak_age: Duration,
+    pub idle_in_transaction_age: Duration,
+    /// The caller's own age (`check --idle-age`).
+    pub extra_age: Option<Duration>,
+}
+
+/// Count the client sessions on the server, in one statement with the shared filter: per database, user,
+/// application, state (and client), with their ages, and the number of client backends in use.
+pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
+    let fp = filter.params();
+    let mut params = fp.refs();
+    let by_client = c.by_client;
+    let pids = c.pgbouncer_pids.clone();
+    let leak_age = c.leak_age.as_secs_f64();
+    let iit_age = c.idle_in_transaction_age.as_secs_f64();
+    params.push((&by_client, Type::BOOL));
+    params.push((&pids, Type::INT4_ARRAY));
+    params.push((&leak_age, Type::FLOAT8));
+    params.push((&iit_age, Type::FLOAT8));
+    let extra_age = c.extra_age.map(|d| d.as_secs_f64());
+    params.push((&extra_age, Type::FLOAT8));
+    let rows = db.query(&STATUS_SQL, &params)?;
+    let mut tally = Tally::default();
+    for row in rows {
+        tally.used = i64::from(row.get::<_, i32>("used"));
+        tally.idle.median_seconds = row.get("idle_median_seconds");
+        tally.idle.p95_seconds = row.get("idle_p95_seconds");
+        // No bucket: nothing matched the filter.
+        let Some(sessions) = row.get::<_, Option<i32>>("sessions") else {
+            continue;
+        };
+        let count = |name: &str| usize::try_from(row.get::<_, i32>(name)).unwrap_or(0);
+        let bucket = Bucket {
+            database: row.get("database"),
+            user: row.get("user"),
+            application: row.get("application"),
+            client: row.get("client"),
+            state: row.get("state"),
+            via_pgbouncer: row.get("via_pgbouncer"),
+            sessions: usize::try_from(sessions).unwrap_or(0),
+            older_than_leak_age: count("older_than_leak_age"),
+            older_than_idle_in_transaction_age: count("older_than_idle_in_transaction_age"),
+            older_than_extra_age: count("older_than_extra_age"),
+            oldest_state_seconds: row.get("oldest_state_seconds"),
+            oldest_xact_seconds: row.get("oldest_xact_seconds"),
+        };
+        if bucket.state.as_deref() == Some("idle") {
+            tally.idle.count += count("with_age");
+            tally.idle.oldest_seconds =
+                oldest(tally.idle.oldest_seconds, bucket.oldest_state_seconds);
+        }
+        tally.buckets.push(bucket);
+    }
+    Ok(tally)
 }
 
 /// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).

@@ -8,10 +8,10 @@ use anyhow::{anyhow, Context, Result};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
-use serde::Serialize;
 
 use crate::cli::ConnArgs;
 use crate::conninfo::{self, ConnSpec, Environment, Overrides};
+use crate::report::ServerFacts;
 
 /// pgconn's own statements must never hang a server that is already in trouble.
 pub const OWN_STATEMENT_TIMEOUT: &str = "30s";
@@ -44,35 +44,6 @@ fn pooler_refused_options(e: &anyhow::Error) -> bool {
         .any(|d| {
             d.code() == &SqlState::PROTOCOL_VIOLATION && d.message().contains("startup parameter")
         })
-}
-
-/// What pgconn learns about the server once per connection.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerFacts {
-    pub version: String,
-    pub version_num: i32,
-    pub max_connections: i32,
-    pub superuser_reserved_connections: i32,
-    /// `reserved_connections` (PostgreSQL 16+); None before 16.
-    pub reserved_connections: Option<i32>,
-    #[serde(skip)]
-    pub backend_pid: i32,
-    pub current_user: String,
-    pub database: String,
-    pub is_superuser: bool,
-    pub can_read_all_stats: bool,
-    pub can_signal_backend: bool,
-    /// pg_file_settings is readable (superusers, or a GRANT): the configuration files' values.
-    pub can_read_file_settings: bool,
-}
-
-impl ServerFacts {
-    /// Slots an ordinary role can use: max_connections minus the reserved ones.
-    pub fn usable_slots(&self) -> i32 {
-        self.max_connections
-            - self.superuser_reserved_connections
-            - self.reserved_connections.unwrap_or(0)
-    }
 }
 
 /// One session with one server.

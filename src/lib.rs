@@ -5,6 +5,7 @@
 use anyhow::Result;
 
 pub mod activity;
+pub mod analysis;
 pub mod cli;
 pub mod commands;
 pub mod conninfo;
@@ -153,7 +154,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Check(args) => flow::check(commands::check::run(conn, &cli.output, args)),
         Command::Watch(args) => flow::watch(conn, &cli.output, args, &style),
         Command::Status(args) => {
-            let report = commands::status::collect(&mut connect()?, args)?;
+            let req = commands::status::StatusRequest::from(args);
+            let report = commands::status::collect(&mut connect()?, &req)?;
             flow::show(&report, &style, render::status::human)?;
             Ok(Exit::Success)
         }
@@ -261,7 +263,7 @@ mod flow {
     ) -> Result<Exit> {
         let format = commands::fleet::status_format(args, out)?;
         let many = fleet::is_many(conn);
-        let outcomes = commands::fleet::status(conn, out.show_sql, args)?;
+        let outcomes = commands::fleet::status(conn, out.show_sql, &args.into())?;
         // A file gets plain text: no colour, nothing fitted to a terminal.
         let style = match &args.output {
             Some(_) => Style {
@@ -299,7 +301,7 @@ mod flow {
             .map(fleet::TargetOutcome::into_result)
             .collect();
         let text = match format {
-            StatusFormat::Table => render::fleet::status(&results, args.top, &style),
+            StatusFormat::Table => render::fleet::status(&results, args.group.top, &style),
             StatusFormat::Json => render::pretty_json(&results)?,
             StatusFormat::Prometheus => prometheus::status(
                 &results

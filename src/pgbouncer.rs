@@ -192,21 +192,6 @@ pub fn snapshot(conninfo: &str, show_sql: bool) -> Result<PgbouncerSnapshot> {
     })
 }
 
-impl Pool {
-    /// Clients waiting for a server connection: WARNING, and CRITICAL once one has waited a second. The
-    /// one rule status' verdict and advise's finding share.
-    pub fn level(&self) -> crate::report::Level {
-        use crate::report::Level;
-        if self.max_wait_seconds >= 1.0 {
-            Level::Critical
-        } else if self.clients_waiting > 0 || self.max_wait_seconds > 0.0 {
-            Level::Warning
-        } else {
-            Level::Ok
-        }
-    }
-}
-
 impl PgbouncerSnapshot {
     /// The most server connections PgBouncer may open: per [databases] entry its pool size (times the users
     /// seen in its pools) plus the reserve, capped by the entry's max_connections and max_db_connections.

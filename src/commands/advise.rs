@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use postgres::types::Type;
 
-use crate::activity::{self, Filter};
-use crate::cli::{AdviseArgs, ConnArgs, StatusArgs};
-use crate::commands::status;
+use crate::activity::{self, Counting, Filter};
+use crate::analysis::{self, Grouping, Thresholds};
+use crate::cli::{AdviseArgs, ConnArgs};
 use crate::conninfo;
 use crate::db::Db;
 use crate::pgbouncer;
@@ -128,25 +128,37 @@ pub fn collect(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs) -> Result<Advise
         Some(ci) => Some(pgbouncer::snapshot(ci, db.show_sql())?),
         None => None,
     };
-    let filter = Filter::from_args(&args.filters);
-    let mut snap = activity::snapshot(db, &filter, false)?;
-    if let Some(b) = &bouncer {
-        activity::mark_pgbouncer(&mut snap.sessions, &b.server_pids);
-    }
-    let status_args = StatusArgs {
-        filters: args.filters.clone(),
-        by: vec![
-            crate::cli::GroupKey::Database,
-            crate::cli::GroupKey::User,
-            crate::cli::GroupKey::Application,
-        ],
+    let filter = Filter::from(&args.filters);
+    let pooler_pids = bouncer
+        .as_ref()
+        .map(|b| b.server_pids.clone())
+        .unwrap_or_default();
+    let thresholds = Thresholds::from(&args.thresholds);
+    // Counted on the server, by status' rules; the rows are read for the findings that name sessions.
+    let tally = activity::count(
+        db,
+        &filter,
+        &Counting {
+            by_client: false,
+            pgbouncer_pids: pooler_pids.clone(),
+            leak_age: thresholds.leak_idle_age,
+            idle_in_transaction_age: thresholds.idle_in_transaction_age,
+            extra_age: None,
+        },
+    )?;
+    let grouping = Grouping {
         top: 0,
-        thresholds: args.thresholds.clone(),
-        pgbouncer: None,
-        format: None,
-        output: None,
+        ..Grouping::default()
     };
-    let st = status::build(&db.target_label(), &db.facts, &snap, &status_args);
+    let st = analysis::status::report(
+        &db.target_label(),
+        &db.facts,
+        &tally,
+        &grouping,
+        &thresholds,
+    );
+    let mut snap = activity::snapshot(db, &filter, false)?;
+    activity::mark_pgbouncer(&mut snap.sessions, &pooler_pids);
     let (settings, overrides, mut skipped) = read_settings(db)?;
     if !db.facts.can_read_all_stats {
         skipped.push(format!(
@@ -778,10 +790,14 @@ fn pgbouncer_recommendation(
 }
 
 fn pgbouncer_findings(b: &PgbouncerSnapshot, st: &StatusReport, out: &mut Vec<Finding>) {
-    for p in b.pools.iter().filter(|p| p.level() != Level::Ok) {
+    for p in b
+        .pools
+        .iter()
+        .filter(|p| analysis::pool_level(p) != Level::Ok)
+    {
         out.push(Finding {
             id: "pgbouncer_pool_saturated".into(),
-            severity: if p.level() == Level::Critical { Severity::Critical } else { Severity::Warning },
+            severity: if analysis::pool_level(p) == Level::Critical { Severity::Critical } else { Severity::Warning },
             title: format!(
                 "PgBouncer pool {}/{}: {} client(s) waiting, longest {:.3}s",
                 p.database, p.user, p.clients_waiting, p.max_wait_seconds

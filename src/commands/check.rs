@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use clap::{FromArgMatches, Parser};
 
 use crate::activity::Filter;
 use crate::cli::{
-    CapacityThreshold, CheckArgs, CheckFormat, ConnArgs, OutputArgs, StatusArgs, UnreachableState,
+    CapacityThreshold, CheckArgs, CheckFormat, ConnArgs, OutputArgs, UnreachableState,
 };
-use crate::commands::status;
+use crate::commands::status::{self, StatusRequest};
 use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
 use crate::report::check::{CheckReport, CheckTarget, Measurement, ThresholdSettings};
 use crate::report::fleet::FailureKind;
@@ -59,26 +58,17 @@ pub struct Sample {
     pub idle_long: usize,
 }
 
-/// `status`'s own defaults for everything the check does not set (grouping, top, verdict thresholds).
-fn status_args(args: &CheckArgs) -> StatusArgs {
-    #[derive(Parser)]
-    struct Defaults {
-        #[command(flatten)]
-        status: StatusArgs,
+/// `status`'s own defaults for everything the check does not set (grouping, verdict thresholds).
+fn status_request(args: &CheckArgs) -> StatusRequest {
+    StatusRequest {
+        filter: Filter::from(&args.filters),
+        ..StatusRequest::default()
     }
-    let matches = <Defaults as clap::CommandFactory>::command().get_matches_from(["status"]);
-    let mut s = Defaults::from_arg_matches(&matches)
-        .map(|d| d.status)
-        .expect("status defaults parse");
-    s.filters = args.filters.clone();
-    s
 }
 
-fn sample(db: &mut crate::db::Db, s: &StatusArgs, idle_age: Duration) -> Result<Sample> {
+fn sample(db: &mut crate::db::Db, s: &StatusRequest, idle_age: Duration) -> Result<Sample> {
     // Counted on the server, like `status`: no row per session crosses the wire.
-    let tally =
-        status::count_on_server(db, &Filter::from_args(&s.filters), s, &[], Some(idle_age))?;
-    let report = status::build_from(&db.target_label(), &db.facts, &tally, s);
+    let (report, tally) = status::collect_counted(db, s, Some(idle_age))?;
     let idle_long = tally
         .buckets
         .iter()
@@ -86,14 +76,6 @@ fn sample(db: &mut crate::db::Db, s: &StatusArgs, idle_age: Duration) -> Result<
         .map(|b| b.older_than_extra_age)
         .sum();
     Ok(Sample { report, idle_long })
-}
-
-fn pct(used: i64, usable: i32) -> f64 {
-    if usable > 0 {
-        used as f64 * 100.0 / f64::from(usable)
-    } else {
-        100.0
-    }
 }
 
 /// Judge one target's sample against the thresholds.
@@ -112,7 +94,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
     } else {
         format!(
             "{used} of {usable} usable slots used ({:.0}%), {} left",
-            pct(used, usable),
+            crate::analysis::capacity::percent_of_usable(used, usable),
             c.slots_left
         )
     };
@@ -370,7 +352,7 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
             }
         }
     };
-    let s = status_args(args);
+    let s = status_request(args);
     let idle_age = args.idle_age;
     let mut opts = RunOptions::from_args(conn, out.show_sql);
     // Connecting and querying, one target or many, end within --timeout.

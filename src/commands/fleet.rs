@@ -4,7 +4,8 @@
 use anyhow::Result;
 
 use crate::cli::{ConnArgs, OutputArgs, SessionsArgs, StatusArgs, StatusFormat};
-use crate::commands::{sessions, status};
+use crate::commands::sessions;
+use crate::commands::status::{self, StatusRequest};
 use crate::fleet::{self, RunOptions, TargetOutcome};
 use crate::report::fleet::TargetResult;
 use crate::report::sessions::SessionsReport;
@@ -31,10 +32,10 @@ pub fn status_format(args: &StatusArgs, out: &OutputArgs) -> Result<StatusFormat
 pub fn status(
     conn: &ConnArgs,
     show_sql: bool,
-    args: &StatusArgs,
+    req: &StatusRequest,
 ) -> Result<Vec<TargetOutcome<StatusReport>>> {
     let targets = fleet::targets(conn)?;
-    let a = args.clone();
+    let a = req.clone();
     Ok(fleet::run(
         targets,
         RunOptions::from_args(conn, show_sql),

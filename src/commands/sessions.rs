@@ -9,8 +9,8 @@ use crate::report::sessions::SessionsReport;
 
 /// The filter of `sessions`: `--idle-longer-than` alone means the idle states.
 pub fn filter(args: &SessionsArgs) -> Filter {
-    Filter::from_args(&args.filters)
-        .with_states(&args.state)
+    Filter::from(&args.filters)
+        .with_states(args.state.iter().map(|s| s.pg_state()))
         .idle_longer_than(args.idle_longer_than)
 }
 

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::{ConnArgs, OutputArgs, StatusArgs, WatchArgs};
-use crate::commands::status;
+use crate::cli::{ConnArgs, OutputArgs, WatchArgs};
+use crate::commands::status::{self, StatusRequest};
 use crate::conninfo::ConnSpec;
 use crate::db::Db;
 use crate::fleet::{self, one_line, RunOptions};
@@ -63,7 +63,7 @@ impl Monitor {
         self.history.push_back(p);
     }
 
-    fn attempt(&mut self, s: &StatusArgs, show_sql: bool, interval: Duration) {
+    fn attempt(&mut self, s: &StatusRequest, show_sql: bool, interval: Duration) {
         self.attempted = true;
         self.reconnected = false;
         let result = match self.db.as_mut() {
@@ -125,7 +125,7 @@ impl Monitor {
 }
 
 struct Plan {
-    status: StatusArgs,
+    status: StatusRequest,
     interval: Duration,
     count: Option<u64>,
     show_sql: bool,
@@ -234,15 +234,7 @@ pub fn start(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs) -> Result<Samp
         monitors.push(Monitor::new(t.label, spec, db));
     }
 
-    let status = StatusArgs {
-        filters: args.filters.clone(),
-        by: args.by.clone(),
-        top: args.top,
-        thresholds: args.thresholds.clone(),
-        format: None,
-        output: None,
-        pgbouncer: None,
-    };
+    let status = StatusRequest::from(args);
     let plan = Plan {
         status,
         interval: args.interval,

@@ -8,6 +8,36 @@ use serde::Serialize;
 use super::pgbouncer::PgbouncerSnapshot;
 use super::Level;
 
+/// A grouping key of `status --by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupKey {
+    Database,
+    User,
+    Application,
+    Client,
+    State,
+}
+
+impl GroupKey {
+    pub const ALL: [GroupKey; 5] = [
+        GroupKey::Database,
+        GroupKey::User,
+        GroupKey::Application,
+        GroupKey::Client,
+        GroupKey::State,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupKey::Database => "database",
+            GroupKey::User => "user",
+            GroupKey::Application => "application",
+            GroupKey::Client => "client",
+            GroupKey::State => "state",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub target: String,

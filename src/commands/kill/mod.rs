@@ -33,7 +33,7 @@ pub fn kill_idle_selection(args: &KillIdleArgs) -> (Filter, Action) {
     } else {
         args.state.iter().map(|s| StateArg::from(*s)).collect()
     };
-    let mut filter = Filter::from_args(&args.filters).with_states(&states);
+    let mut filter = Filter::from(&args.filters).with_states(states.iter().map(|s| s.pg_state()));
     filter.state_older_than = Some(args.older_than);
     (filter, Action::Terminate)
 }
@@ -55,8 +55,8 @@ pub fn kill_selection(args: &KillArgs) -> Result<(Filter, Action)> {
              (--db, --user, --app, --client), or --all for every client session but pgconn's own",
         ));
     }
-    let mut filter = Filter::from_args(f)
-        .with_states(&args.state)
+    let mut filter = Filter::from(f)
+        .with_states(args.state.iter().map(|s| s.pg_state()))
         .idle_longer_than(args.idle_longer_than);
     filter.pids = args.pid.clone();
     filter.running_longer_than = args.running_longer_than;

@@ -1,0 +1,323 @@
+//! `status`'s rules over the sessions the server counted ([`Tally`]): per-state counts, idle ages,
+//! groups, the leak rule, capacity and the verdict with its reasons. `check`, `watch`, `advise` and the
+//! Prometheus output read the same report.
+
+use std::collections::BTreeMap;
+
+use super::capacity;
+use super::{Grouping, Thresholds};
+use crate::report::status::{
+    Group, GroupKey, IdleStats, LeakSuspect, ServerInfo, StatusReport, Verdict,
+};
+use crate::report::{
+    age, empty_states, not_visible_warning, opt_age, round1, round3, state_key, Level, ServerFacts,
+};
+
+/// Client sessions counted per database, user, application, client, state and whether a PgBouncer holds
+/// them: everything status needs, whether the server counted them ([`collect`]) or they were counted from a
+/// snapshot's rows ([`build`]).
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Client backends in use, pgconn's own included.
+    pub used: i64,
+    pub buckets: Vec<Bucket>,
+    /// Over the idle sessions (unrounded).
+    pub idle: IdleStats,
+}
+
+/// Sessions with the same database, user, application, client (when grouping by client) and state.
+#[derive(Debug, Clone, Default)]
+pub struct Bucket {
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    pub client: Option<String>,
+    /// None when this role may not see the state.
+    pub state: Option<String>,
+    pub via_pgbouncer: bool,
+    pub sessions: usize,
+    /// Sessions in their state for longer than --leak-idle-age.
+    pub older_than_leak_age: usize,
+    /// Sessions in their state for longer than --idle-in-transaction-age.
+    pub older_than_idle_in_transaction_age: usize,
+    /// Sessions in their state for longer than the caller's own age (`check --idle-age`), when given.
+    pub older_than_extra_age: usize,
+    pub oldest_state_seconds: Option<f64>,
+    pub oldest_xact_seconds: Option<f64>,
+}
+
+/// The larger of two optional ages.
+pub fn oldest(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn key_value(s: &Bucket, k: GroupKey) -> Option<String> {
+    match k {
+        GroupKey::Database => s.database.clone(),
+        GroupKey::User => s.user.clone(),
+        GroupKey::Application => Some(s.application.clone()),
+        GroupKey::Client => s.client.clone(),
+        // The one JSON spelling of a state (as in `states`); tables show it with spaces.
+        GroupKey::State => s.state.as_deref().map(state_key),
+    }
+}
+
+#[derive(Default)]
+struct Acc {
+    sessions: usize,
+    states: BTreeMap<String, usize>,
+    idle: usize,
+    idle_old: usize,
+    active: usize,
+    oldest_idle: Option<f64>,
+}
+
+impl Acc {
+    fn add(&mut self, b: &Bucket) {
+        self.sessions += b.sessions;
+        let key = b
+            .state
+            .as_deref()
+            .map(state_key)
+            .unwrap_or_else(|| "not_visible".into());
+        *self.states.entry(key).or_insert(0) += b.sessions;
+        match b.state.as_deref() {
+            // A pooler's idle server connections are its pool, not a leak.
+            Some("idle") if b.via_pgbouncer => {}
+            Some("idle") => {
+                self.idle += b.sessions;
+                self.idle_old += b.older_than_leak_age;
+                self.oldest_idle = oldest(self.oldest_idle, b.oldest_state_seconds);
+            }
+            Some("active") => self.active += b.sessions,
+            _ => {}
+        }
+    }
+
+    /// The leak rule: many idle sessions that are either old or hoard a large share of the slots.
+    fn leak_reason(&self, t: &Thresholds, usable: i32, name: &str) -> Option<String> {
+        let min = t.leak_min_sessions.max(1);
+        if self.idle < min {
+            return None;
+        }
+        let share = capacity::percent_of_usable(self.idle as i64, usable);
+        if self.idle_old >= min {
+            Some(format!(
+                "possible connection leak: {name} holds {} sessions idle for longer than {} (oldest {}; {} active)",
+                self.idle_old,
+                age(t.leak_idle_age.as_secs_f64()),
+                opt_age(self.oldest_idle),
+                self.active
+            ))
+        } else if share >= t.leak_share {
+            Some(format!(
+                "possible connection leak: {name} holds {} idle sessions, {:.0}% of the {usable} slots ordinary roles can use ({} active)",
+                self.idle, share, self.active
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+fn leak_name(db: &Option<String>, user: &Option<String>, app: &str) -> String {
+    let app = if app.is_empty() {
+        "(no application_name)"
+    } else {
+        app
+    };
+    format!(
+        "application \"{app}\" (user {}, database {})",
+        user.as_deref().unwrap_or("?"),
+        db.as_deref().unwrap_or("?")
+    )
+}
+
+/// The status report for counted sessions: states, idle ages, groups, leak suspects, capacity and the
+/// verdict with its reasons.
+pub fn report(
+    target: &str,
+    facts: &ServerFacts,
+    tally: &Tally,
+    grouping: &Grouping,
+    t: &Thresholds,
+) -> StatusReport {
+    let usable = facts.usable_slots();
+    let used = tally.used;
+
+    let mut states = empty_states();
+    let mut not_visible = 0;
+    let mut sessions = 0;
+    let mut via_pgbouncer = 0;
+    let mut oldest_xact: Option<f64> = None;
+    let mut oldest_iit: Option<f64> = None;
+    let mut iit_over = 0usize;
+    let mut groups: BTreeMap<Vec<Option<String>>, Acc> = BTreeMap::new();
+    let mut leak_groups: BTreeMap<(Option<String>, Option<String>, String), Acc> = BTreeMap::new();
+
+    for b in &tally.buckets {
+        sessions += b.sessions;
+        match b.state.as_deref() {
+            None => not_visible += b.sessions,
+            Some(st) => *states.entry(state_key(st)).or_insert(0) += b.sessions,
+        }
+        if matches!(
+            b.state.as_deref(),
+            Some("idle in transaction") | Some("idle in transaction (aborted)")
+        ) {
+            oldest_iit = oldest(oldest_iit, b.oldest_state_seconds);
+            iit_over += b.older_than_idle_in_transaction_age;
+        }
+        oldest_xact = oldest(oldest_xact, b.oldest_xact_seconds);
+        let key: Vec<Option<String>> = grouping.by.iter().map(|k| key_value(b, *k)).collect();
+        groups.entry(key).or_default().add(b);
+        if b.via_pgbouncer {
+            via_pgbouncer += b.sessions;
+        } else {
+            // A pooler's server connections idle in its pool by design: not a leak.
+            leak_groups
+                .entry((b.database.clone(), b.user.clone(), b.application.clone()))
+                .or_default()
+                .add(b);
+        }
+    }
+
+    let idle = IdleStats {
+        count: tally.idle.count,
+        oldest_seconds: tally.idle.oldest_seconds.map(round3),
+        median_seconds: tally.idle.median_seconds.map(round3),
+        p95_seconds: tally.idle.p95_seconds.map(round3),
+    };
+
+    let mut leak_suspects: Vec<LeakSuspect> = leak_groups
+        .iter()
+        .filter_map(|((db, user, app), acc)| {
+            acc.leak_reason(t, usable, &leak_name(db, user, app))
+                .map(|reason| LeakSuspect {
+                    database: db.clone(),
+                    user: user.clone(),
+                    application: app.clone(),
+                    sessions: acc.sessions,
+                    idle: acc.idle,
+                    idle_longer_than_threshold: acc.idle_old,
+                    active: acc.active,
+                    oldest_idle_seconds: acc.oldest_idle.map(round3),
+                    share_of_usable_percent: round1(capacity::percent_of_usable(
+                        acc.idle as i64,
+                        usable,
+                    )),
+                    reason,
+                })
+        })
+        .collect();
+    leak_suspects.sort_by(|a, b| {
+        b.idle
+            .cmp(&a.idle)
+            .then_with(|| a.application.cmp(&b.application))
+    });
+
+    let mut group_list: Vec<Group> = groups
+        .into_iter()
+        .map(|(key, acc)| {
+            let mut states = empty_states();
+            for (k, v) in &acc.states {
+                *states.entry(k.clone()).or_insert(0) += v;
+            }
+            let name = grouping
+                .by
+                .iter()
+                .zip(&key)
+                .map(|(k, v)| format!("{}={}", k.name(), v.as_deref().unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            Group {
+                possible_leak: acc.leak_reason(t, usable, &name).is_some(),
+                key: grouping.by.iter().map(|k| k.name()).zip(key).collect(),
+                sessions: acc.sessions,
+                states,
+                oldest_idle_seconds: acc.oldest_idle.map(round3),
+            }
+        })
+        .collect();
+    group_list.sort_by(|a, b| {
+        b.sessions
+            .cmp(&a.sessions)
+            .then_with(|| {
+                b.oldest_idle_seconds
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.oldest_idle_seconds.unwrap_or(0.0))
+            })
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    let groups_total = group_list.len();
+    if grouping.top > 0 {
+        group_list.truncate(grouping.top);
+    }
+
+    // Verdict: capacity first, then idle transactions and leaks.
+    let capacity = capacity::assess(facts, used, t);
+    let mut level = capacity.level;
+    let mut reasons = Vec::new();
+    let cap_text = capacity.describe();
+    match capacity.level {
+        Level::Critical => reasons.push(format!("{cap_text} (critical at {}%)", t.crit_used)),
+        Level::Warning => reasons.push(format!("{cap_text} (warning at {}%)", t.warn_used)),
+        _ => {}
+    }
+    if iit_over > 0 {
+        level = level.max(Level::Warning);
+        reasons.push(format!(
+            "{iit_over} session(s) idle in transaction for longer than {} (oldest {}): they hold locks and block vacuum",
+            age(t.idle_in_transaction_age.as_secs_f64()),
+            opt_age(oldest_iit)
+        ));
+    }
+    for l in &leak_suspects {
+        level = level.max(Level::Warning);
+        reasons.push(l.reason.clone());
+    }
+    if reasons.is_empty() {
+        reasons.push(cap_text);
+    }
+
+    let mut warnings = Vec::new();
+    if not_visible > 0 {
+        warnings.push(not_visible_warning(
+            not_visible,
+            &facts.current_user,
+            "their state and ages are hidden, so state counts and ages leave them out; they are counted as used",
+        ));
+    }
+
+    StatusReport {
+        target: target.to_string(),
+        server: ServerInfo {
+            version: facts.version.clone(),
+            version_num: facts.version_num,
+            current_user: facts.current_user.clone(),
+            is_superuser: facts.is_superuser,
+        },
+        capacity,
+        sessions,
+        states,
+        not_visible,
+        idle,
+        oldest_transaction_seconds: oldest_xact.map(round3),
+        oldest_idle_in_transaction_seconds: oldest_iit.map(round3),
+        group_by: grouping.by.iter().map(|k| k.name()).collect(),
+        groups: group_list,
+        groups_total,
+        leak_suspects,
+        verdict: Verdict {
+            status: level,
+            reasons,
+        },
+        warnings,
+        pgbouncer: None,
+        via_pgbouncer,
+    }
+}

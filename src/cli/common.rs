@@ -1,0 +1,272 @@
+//! Options every command shares: how to reach the server (psql's), how output looks, the session
+//! filters, session states, grouping and the verdict thresholds.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args, ValueEnum};
+
+use super::duration::{parse_age, parse_connect_timeout, parse_target_timeout};
+pub use crate::report::status::GroupKey;
+
+/// How to reach the server (psql's options and meaning).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Connection options")]
+pub struct ConnArgs {
+    /// Database server host or socket directory (PGHOST)
+    #[arg(short = 'h', long, global = true, value_name = "HOSTNAME")]
+    pub host: Option<String>,
+
+    /// Database server port (PGPORT)
+    #[arg(short = 'p', long, global = true, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// Database user name (PGUSER)
+    #[arg(short = 'U', long = "username", global = true, value_name = "USERNAME")]
+    pub username: Option<String>,
+
+    /// Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)
+    #[arg(
+        short = 'd',
+        long = "dbname",
+        global = true,
+        value_name = "DBNAME|CONNINFO"
+    )]
+    pub dbname: Vec<String>,
+
+    /// Connection service name from pg_service.conf (PGSERVICE)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub service: Vec<String>,
+
+    /// Force a password prompt
+    #[arg(short = 'W', long = "password", global = true)]
+    pub password_prompt: bool,
+
+    /// Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_connect_timeout)]
+    pub connect_timeout: Option<Duration>,
+
+    /// More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments
+    /// (status, sessions, check and watch)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub targets: Option<std::path::PathBuf>,
+
+    /// Query up to N targets at once when there are several (default 32): at most N connections are open at
+    /// any time, attempts given up on (--target-timeout) included
+    #[arg(long, global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// With several targets, give up on one that has not answered after this long, connecting and
+    /// querying included (default 30s)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_target_timeout)]
+    pub target_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorChoice> for crate::render::ColorWhen {
+    fn from(c: ColorChoice) -> Self {
+        match c {
+            ColorChoice::Auto => crate::render::ColorWhen::Auto,
+            ColorChoice::Always => crate::render::ColorWhen::Always,
+            ColorChoice::Never => crate::render::ColorWhen::Never,
+        }
+    }
+}
+
+/// Where results go and how they look.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output options")]
+pub struct OutputArgs {
+    /// Print results as JSON (stable snake_case fields, ages in seconds)
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Echo every SQL statement sent to the server on stderr
+    #[arg(long, global = true)]
+    pub show_sql: bool,
+
+    /// Print help (use -? like psql; -h is the host)
+    #[arg(short = '?', long = "help", global = true, action = ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// Which sessions to look at. `*` is a wildcard; each option may be repeated.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Session filters")]
+pub struct FilterArgs {
+    /// Only sessions connected to this database
+    #[arg(long = "db", value_name = "PATTERN")]
+    pub db: Vec<String>,
+
+    /// Only sessions of this user (role)
+    #[arg(long, value_name = "PATTERN")]
+    pub user: Vec<String>,
+
+    /// Only sessions whose application_name matches
+    #[arg(long, value_name = "PATTERN")]
+    pub app: Vec<String>,
+
+    /// Only sessions from this client address (or "local" for unix sockets)
+    #[arg(long, value_name = "PATTERN")]
+    pub client: Vec<String>,
+
+    /// Leave out sessions connected to this database
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_db: Vec<String>,
+
+    /// Leave out sessions of this user
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_user: Vec<String>,
+
+    /// Leave out sessions of this application
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_app: Vec<String>,
+
+    /// Leave out sessions from this client address
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_client: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum StateArg {
+    Active,
+    Idle,
+    #[value(
+        name = "idle-in-transaction",
+        alias = "idle_in_transaction",
+        alias = "idle in transaction"
+    )]
+    IdleInTransaction,
+    #[value(
+        name = "idle-in-transaction-aborted",
+        alias = "idle_in_transaction_aborted",
+        alias = "idle in transaction (aborted)"
+    )]
+    IdleInTransactionAborted,
+    #[value(alias = "fastpath_function_call", alias = "fastpath function call")]
+    Fastpath,
+    Disabled,
+}
+
+impl StateArg {
+    /// The value pg_stat_activity.state has for this state.
+    pub fn pg_state(self) -> &'static str {
+        match self {
+            StateArg::Active => "active",
+            StateArg::Idle => "idle",
+            StateArg::IdleInTransaction => "idle in transaction",
+            StateArg::IdleInTransactionAborted => "idle in transaction (aborted)",
+            StateArg::Fastpath => "fastpath function call",
+            StateArg::Disabled => "disabled",
+        }
+    }
+}
+
+/// When the verdict turns WARNING or CRITICAL.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Verdict thresholds")]
+pub struct Thresholds {
+    /// WARNING when this percent of the slots ordinary roles can use is taken
+    #[arg(long, default_value_t = 80.0, value_name = "PERCENT")]
+    pub warn_used: f64,
+
+    /// CRITICAL when this percent of the slots ordinary roles can use is taken
+    #[arg(long, default_value_t = 95.0, value_name = "PERCENT")]
+    pub crit_used: f64,
+
+    /// WARNING when a session has been idle in transaction longer than this
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_age)]
+    pub idle_in_transaction_age: Duration,
+
+    /// A group holding sessions idle longer than this ...
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_age)]
+    pub leak_idle_age: Duration,
+
+    /// ... and at least this many of them is named as a possible leak
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub leak_min_sessions: usize,
+
+    /// A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable
+    /// slots is named as a possible leak, however young they are
+    #[arg(long, default_value_t = 25.0, value_name = "PERCENT")]
+    pub leak_share: f64,
+}
+
+impl Default for Thresholds {
+    /// The same as the options' defaults (a test holds them together).
+    fn default() -> Self {
+        Thresholds::from(&crate::analysis::Thresholds::default())
+    }
+}
+
+impl Thresholds {
+    /// Percents within 0..=100 and a WARNING that comes no later than the CRITICAL.
+    pub fn validate(&self) -> Result<(), String> {
+        for (flag, v) in [
+            ("--warn-used", self.warn_used),
+            ("--crit-used", self.crit_used),
+            ("--leak-share", self.leak_share),
+        ] {
+            if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+                return Err(format!("{flag} {v} is not a percent from 0 to 100"));
+            }
+        }
+        if self.crit_used < self.warn_used {
+            return Err(format!(
+                "--crit-used {} is below --warn-used {}: CRITICAL would come before WARNING",
+                self.crit_used, self.warn_used
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `--by` takes the grouping keys by name.
+impl ValueEnum for GroupKey {
+    fn value_variants<'a>() -> &'a [Self] {
+        &GroupKey::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
+/// How `status` and `watch` group sessions.
+#[derive(Debug, Clone, Args)]
+pub struct GroupArgs {
+    /// Group sessions by these keys
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "database,user,application"
+    )]
+    pub by: Vec<GroupKey>,
+
+    /// Show the N largest groups (0 for all; watch also fits them to the terminal's height)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+}
+
+impl Default for GroupArgs {
+    /// The same as the options' defaults (a test holds them together).
+    fn default() -> Self {
+        let g = crate::analysis::Grouping::default();
+        GroupArgs {
+            by: g.by,
+            top: g.top,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The one place where command-line types become the model's own option structs: below this, nothing
+//! knows clap.
+
+use crate::activity::Filter;
+use crate::analysis::{Grouping, Thresholds};
+use crate::commands::status::StatusRequest;
+
+use super::{FilterArgs, GroupArgs, StatusArgs, WatchArgs};
+
+impl From<&FilterArgs> for Filter {
+    fn from(f: &FilterArgs) -> Filter {
+        Filter {
+            db: f.db.clone(),
+            user: f.user.clone(),
+            app: f.app.clone(),
+            client: f.client.clone(),
+            exclude_db: f.exclude_db.clone(),
+            exclude_user: f.exclude_user.clone(),
+            exclude_app: f.exclude_app.clone(),
+            exclude_client: f.exclude_client.clone(),
+            ..Filter::default()
+        }
+    }
+}
+
+impl From<&super::Thresholds> for Thresholds {
+    fn from(t: &super::Thresholds) -> Thresholds {
+        Thresholds {
+            warn_used: t.warn_used,
+            crit_used: t.crit_used,
+            idle_in_transaction_age: t.idle_in_transaction_age,
+            leak_idle_age: t.leak_idle_age,
+            leak_min_sessions: t.leak_min_sessions,
+            leak_share: t.leak_share,
+        }
+    }
+}
+
+impl From<&Thresholds> for super::Thresholds {
+    fn from(t: &Thresholds) -> super::Thresholds {
+        super::Thresholds {
+            warn_used: t.warn_used,
+            crit_used: t.crit_used,
+            idle_in_transaction_age: t.idle_in_transaction_age,
+            leak_idle_age: t.leak_idle_age,
+            leak_min_sessions: t.leak_min_sessions,
+            leak_share: t.leak_share,
+        }
+    }
+}
+
+impl From<&GroupArgs> for Grouping {
+    fn from(g: &GroupArgs) -> Grouping {
+        Grouping {
+            by: g.by.clone(),
+            top: g.top,
+        }
+    }
+}
+
+impl From<&StatusArgs> for StatusRequest {
+    fn from(a: &StatusArgs) -> StatusRequest {
+        StatusRequest {
+            filter: Filter::from(&a.filters),
+            grouping: Grouping::from(&a.group),
+            thresholds: Thresholds::from(&a.thresholds),
+            pgbouncer: a.pgbouncer.clone(),
+        }
+    }
+}
+
+impl From<&WatchArgs> for StatusRequest {
+    fn from(a: &WatchArgs) -> StatusRequest {
+        StatusRequest {
+            filter: Filter::from(&a.filters),
+            grouping: Grouping::from(&a.group),
+            thresholds: Thresholds::from(&a.thresholds),
+            pgbouncer: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{try_parse_from, Command};
+
+    /// The model's defaults are the command line's: `status` with no option gives exactly them, and
+    /// the Default of the shared argument structs is that too.
+    #[test]
+    fn defaults_are_the_same_on_both_sides() {
+        let cli = try_parse_from(["pgconn", "status"]).unwrap();
+        let Command::Status(a) = cli.command else {
+            panic!("not status")
+        };
+        assert_eq!(Thresholds::from(&a.thresholds), Thresholds::default());
+        assert_eq!(Grouping::from(&a.group), Grouping::default());
+        assert_eq!(
+            Thresholds::from(&super::super::Thresholds::default()),
+            Thresholds::default()
+        );
+        assert_eq!(Grouping::from(&GroupArgs::default()), Grouping::default());
+    }
+}

@@ -1,0 +1,198 @@
+//! `pgconn kill-idle` and `pgconn kill`, and the safety options they share.
+
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::common::{FilterArgs, StateArg};
+use super::duration::{parse_age, parse_wait};
+
+/// States `kill-idle` may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum IdleStateArg {
+    Idle,
+    #[value(
+        name = "idle-in-transaction",
+        alias = "idle_in_transaction",
+        alias = "idle in transaction"
+    )]
+    IdleInTransaction,
+    #[value(
+        name = "idle-in-transaction-aborted",
+        alias = "idle_in_transaction_aborted",
+        alias = "idle in transaction (aborted)"
+    )]
+    IdleInTransactionAborted,
+}
+
+impl From<IdleStateArg> for StateArg {
+    fn from(s: IdleStateArg) -> StateArg {
+        match s {
+            IdleStateArg::Idle => StateArg::Idle,
+            IdleStateArg::IdleInTransaction => StateArg::IdleInTransaction,
+            IdleStateArg::IdleInTransactionAborted => StateArg::IdleInTransactionAborted,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KillIdleArgs {
+    /// Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub older_than: Duration,
+
+    /// States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction
+    #[arg(long, value_enum)]
+    pub state: Vec<IdleStateArg>,
+
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(flatten)]
+    pub safety: KillSafety,
+
+    /// Every column of the preview in full (see `sessions --wide`)
+    #[arg(short = 'w', long)]
+    pub wide: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    /// This backend pid (repeatable)
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<i32>,
+
+    /// Only sessions in this state (repeatable)
+    #[arg(long, value_enum)]
+    pub state: Vec<StateArg>,
+
+    /// Only active sessions whose current query has run longer than this
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub running_longer_than: Option<Duration>,
+
+    /// Only idle sessions (any idle state) unchanged for longer than this
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub idle_longer_than: Option<Duration>,
+
+    /// Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it
+    #[arg(long)]
+    pub cancel: bool,
+
+    /// Every client session but pgconn's own (still previewed and confirmed)
+    #[arg(long, conflicts_with = "pid")]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(flatten)]
+    pub safety: KillSafety,
+
+    /// Every column of the preview in full (see `sessions --wide`)
+    #[arg(short = 'w', long)]
+    pub wide: bool,
+}
+
+/// Guards shared by `kill` and `kill-idle`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Safety")]
+pub struct KillSafety {
+    /// Show what would be done, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (needed when there is no terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Also act on sessions of superusers (left alone by default)
+    #[arg(long)]
+    pub include_superusers: bool,
+
+    /// Never touch sessions of this application (repeatable, `*` wildcards)
+    #[arg(long, value_name = "PATTERN")]
+    pub protect_app: Vec<String>,
+
+    /// Never touch sessions of this user (repeatable, `*` wildcards)
+    #[arg(long, value_name = "PATTERN")]
+    pub protect_user: Vec<String>,
+
+    /// Also act on sessions whose last statement was LISTEN (left alone by default: a terminated listener
+    /// silently misses notifications)
+    #[arg(long)]
+    pub include_listeners: bool,
+
+    /// Also act on sessions holding advisory locks (left alone by default: job queues, migration runners
+    /// and leader elections hold them for as long as the session lives)
+    #[arg(long)]
+    pub include_lock_holders: bool,
+
+    /// Also act on sessions with temporary tables (left alone by default: their data goes with them;
+    /// detected in the connected database on PostgreSQL 16+)
+    #[arg(long)]
+    pub include_temp_holders: bool,
+
+    /// Mark the server connections of this PgBouncer (its admin console: a conninfo or URI) and leave
+    /// them alone unless --include-pooler
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+
+    /// Also act on PgBouncer's server connections (in session pooling each one carries a live client)
+    #[arg(long, requires = "pgbouncer")]
+    pub include_pooler: bool,
+
+    /// Act only when more than N sessions match (otherwise report and exit 0)
+    #[arg(long, value_name = "N")]
+    pub if_more_than: Option<usize>,
+
+    /// Leave the N most recently active matching sessions of each (database, user, application) alone,
+    /// re-checked when acting: if kept sessions ended meanwhile, fewer are terminated
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+
+    /// Act on at most N sessions in this run (the longest in their state first)
+    #[arg(long, value_name = "N")]
+    pub max: Option<usize>,
+
+    /// How long to wait for signalled sessions to end before reporting them as still present
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_wait)]
+    pub wait: Duration,
+
+    /// Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its
+    /// outcome after, and a summary; nothing is signalled that could not be recorded first
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<std::path::PathBuf>,
+
+    /// Also record each session's last query in the --log file, with its string literals masked
+    #[arg(long, requires = "log")]
+    pub log_queries: bool,
+
+    /// Sessions per terminating statement
+    #[arg(long, default_value_t = 1000, value_name = "N", hide = true)]
+    pub batch_size: usize,
+}
+
+impl Default for KillSafety {
+    /// The command-line defaults, with `--yes` (for library callers and tests).
+    fn default() -> Self {
+        KillSafety {
+            dry_run: false,
+            yes: true,
+            include_superusers: false,
+            protect_app: Vec::new(),
+            protect_user: Vec::new(),
+            include_listeners: false,
+            include_lock_holders: false,
+            include_temp_holders: false,
+            pgbouncer: None,
+            include_pooler: false,
+            if_more_than: None,
+            keep: None,
+            max: None,
+            wait: Duration::from_secs(5),
+            log: None,
+            log_queries: false,
+            batch_size: 1000,
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Every clap definition of pgconn: the global connection and output options and the shared filters,
+//! grouping and thresholds (`common`), one file per subcommand, and DURATION parsing. Completions and man
+//! pages are generated from [`command`]. The model below never sees these types: `convert` turns them into
+//! its own option structs, once.
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+mod advise;
+mod check;
+mod common;
+pub mod convert;
+mod duration;
+mod kill;
+mod sandbox;
+mod sessions;
+mod status;
+mod tune;
+mod watch;
+
+pub use advise::AdviseArgs;
+pub use check::{
+    parse_capacity_threshold, CapacityThreshold, CheckArgs, CheckFormat, UnreachableState,
+};
+pub use common::{ColorChoice, ConnArgs, FilterArgs, GroupArgs, OutputArgs, StateArg, Thresholds};
+pub use duration::{
+    parse_age, parse_connect_timeout, parse_duration, parse_interval, parse_target_timeout,
+    parse_wait,
+};
+pub use kill::{IdleStateArg, KillArgs, KillIdleArgs, KillSafety};
+pub use sandbox::{CompletionsArgs, SandboxArgs};
+pub use sessions::SessionsArgs;
+pub use status::{StatusArgs, StatusFormat};
+pub use tune::{
+    parse_setting_pair, TuneAction, TuneApplyArgs, TuneArgs, TuneHistoryArgs, TunePreset,
+    TuneResetArgs, TuneScopeArgs, TuneSetArgs, TuneShowArgs, TuneUndoArgs,
+};
+pub use watch::WatchArgs;
+
+/// Diagnose and fix PostgreSQL connection exhaustion.
+///
+/// Connection options follow psql: -h -p -U -d (a database name, a key=value conninfo or a postgres:// URI),
+/// PG* environment variables, ~/.pgpass, pg_service.conf and sslmode.
+///
+/// DURATION values: 30s, 5m, 1h30m, 5min, 300000ms, 2d; a bare number is seconds (pgconn's own options;
+/// `tune set` values keep PostgreSQL's meaning, a bare number in the setting's unit).
+#[derive(Debug, Parser)]
+#[command(
+    name = "pgconn",
+    version,
+    disable_help_flag = true,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// How full the server is, sessions per state, idle ages and who holds the connections
+    Status(StatusArgs),
+    /// List client sessions, longest in their state first
+    #[command(visible_alias = "ps")]
+    Sessions(SessionsArgs),
+    /// Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log
+    KillIdle(KillIdleArgs),
+    /// Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all
+    Kill(KillArgs),
+    /// Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)
+    Tune(TuneArgs),
+    /// Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer
+    Advise(AdviseArgs),
+    /// Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
+    #[command(long_about = CHECK_ABOUT)]
+    Check(CheckArgs),
+    /// Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise
+    #[command(long_about = WATCH_ABOUT)]
+    Watch(WatchArgs),
+    /// Start a throwaway local server with a simulated connection leak
+    Sandbox(SandboxArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+}
+
+const CHECK_ABOUT: &str = "\
+Nagios/Icinga check: one line of plugin output with performance data; exit 0 OK, 1 WARNING, 2 CRITICAL, \
+3 UNKNOWN.
+
+Capacity (--warning, --critical) is measured against the slots ordinary roles can use: max_connections \
+minus superuser_reserved_connections (and reserved_connections on PostgreSQL 16+). A threshold is a \
+percent of those slots (80%), a count of used slots (150) or a negative count meaning slots left (-10); \
+it fires when reached: 80% fires at 80% used, 150 at 150 used, -10 when 10 or fewer slots are left.
+
+--idle-warning/--idle-critical fire when at least that many sessions have been idle for longer than \
+--idle-age; --idle-in-transaction-warning/-critical when the oldest idle-in-transaction session is at \
+least that old. The session filters narrow these counts; capacity is always the whole server's.
+
+A server that refuses the check's connection because it is full (SQLSTATE 53300) is CRITICAL. A target \
+that cannot be reached (connection refused, no answer within the timeout, starting up or shutting down) \
+is CRITICAL, or UNKNOWN with --unreachable unknown. The whole check, connecting and querying every target \
+included, ends within -t/--timeout (default 9s, inside the 10 s Nagios and NRPE give a plugin), with its \
+own line. Other connection failures (authentication, a \
+missing database) and failing queries are UNKNOWN: the check itself is misconfigured. Usage errors are \
+UNKNOWN (exit 3) too.
+
+With several targets the exit code is the worst state, the first line sums up and one more line per \
+target gives its state. The exit code follows the state with every --format. --output writes the \
+result whatever the state (an unreachable target is data too: pgconn_up 0, pgconn_check_status 2).";
+
+const WATCH_ABOUT: &str = "\
+Keep watching. On a terminal: a full-screen view refreshed in place with the status summary, the top \
+groups and sparklines of used, idle and idle-in-transaction sessions over the window, with the change \
+since the previous sample; q, Esc or Ctrl-C quits and restores the terminal. With several targets, one \
+row and trend per target.
+
+When stdout is not a terminal: one line per sample and target, e.g.
+  2025-01-01T10:00:00Z 127.0.0.1:5432/postgres used=42/97 left=55 active=3 idle=36 idle_in_transaction=2 change=+1
+With --json: one JSON object per sample and target (JSON Lines).
+
+When a server goes away the view (or a line) says \"disconnected, retrying\", and pgconn reconnects with \
+backoff (doubling from --interval up to 30s) instead of exiting.";
+
+/// The clap command with psql's help convention applied to every subcommand: `-h` is the host, so help is
+/// `--help` or `-?`.
+pub fn command() -> clap::Command {
+    fn psql_help(cmd: clap::Command) -> clap::Command {
+        cmd.disable_help_flag(true).mut_subcommands(psql_help)
+    }
+    Cli::command().mut_subcommands(psql_help)
+}
+
+/// A command line that does not parse.
+#[derive(Debug)]
+pub enum Unparsed {
+    /// `--help` or `--version`: clap's text, to be printed as it is (exit 0).
+    Info(clap::Error),
+    /// A usage error, on one line; `check` reports it as a plugin does (UNKNOWN, exit 3), every other
+    /// command exits 2.
+    Usage { line: String, check: bool },
+}
+
+/// Parse arguments (the first one is the program name).
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, Unparsed>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let parsed = command()
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => Ok(cli),
+        Err(e) if e.use_stderr() => Err(Unparsed::Usage {
+            line: not_utf8(&args).unwrap_or_else(|| one_line(&e)),
+            check: subcommand_name(&args).as_deref() == Some("check"),
+        }),
+        Err(e) => Err(Unparsed::Info(e)),
+    }
+}
+
+/// The option whose value is not UTF-8 (clap's own message names none).
+fn not_utf8(args: &[std::ffi::OsString]) -> Option<String> {
+    let i = args.iter().skip(1).position(|a| a.to_str().is_none())? + 1;
+    let arg = args[i].to_string_lossy();
+    let flag = match arg.split_once('=') {
+        Some((f, _)) if f.starts_with('-') => f.to_string(),
+        _ => args
+            .get(i - 1)
+            .and_then(|p| p.to_str())
+            .filter(|p| p.starts_with('-') && i > 1)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("argument {i}")),
+    };
+    Some(format!(
+        "the value of {flag} is not valid UTF-8 ({})",
+        arg.escape_debug()
+    ))
+}
+
+/// clap's error on one line: its message, and its tips (how to pass a value that starts with `-`).
+fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut out = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    for tip in lines.filter_map(|l| l.strip_prefix("tip: ")) {
+        out.push_str("; ");
+        out.push_str(tip);
+    }
+    use clap::error::ErrorKind;
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        out.push_str(" (--help lists the options)");
+    }
+    out
+}
+
+/// The subcommand named on a command line, as far as clap can tell even when parsing fails.
+fn subcommand_name(args: &[std::ffi::OsString]) -> Option<String> {
+    command()
+        .ignore_errors(true)
+        .try_get_matches_from(args)
+        .ok()
+        .and_then(|m| m.subcommand_name().map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_thresholds_in_three_forms() {
+        use CapacityThreshold::*;
+        assert_eq!(parse_capacity_threshold("80%"), Ok(Percent(80.0)));
+        assert_eq!(parse_capacity_threshold("99.5%"), Ok(Percent(99.5)));
+        assert_eq!(parse_capacity_threshold("0%"), Ok(Percent(0.0)));
+        assert_eq!(parse_capacity_threshold("150"), Ok(Used(150)));
+        assert_eq!(parse_capacity_threshold("0"), Ok(Used(0)));
+        assert_eq!(parse_capacity_threshold("-10"), Ok(Left(10)));
+        assert_eq!(parse_capacity_threshold("-0"), Ok(Left(0)));
+        assert_eq!(parse_capacity_threshold(" 12 "), Ok(Used(12)));
+        for bad in [
+            "", "%", "abc", "101%", "-5%x", "--3", "+3", "1.5", "-1.5", "80 %%", "-inf%",
+        ] {
+            assert!(
+                parse_capacity_threshold(bad).is_err(),
+                "{bad:?} must be refused"
+            );
+        }
+        assert_eq!(Percent(80.0).to_string(), "80%");
+        assert_eq!(Left(10).to_string(), "-10");
+    }
+
+    #[test]
+    fn check_takes_negative_thresholds() {
+        let cli =
+            Cli::try_parse_from(["pgconn", "check", "-w", "-10", "--critical", "-2"]).unwrap();
+        let Command::Check(a) = cli.command else {
+            panic!()
+        };
+        assert_eq!(a.warning, CapacityThreshold::Left(10));
+        assert_eq!(a.critical, CapacityThreshold::Left(2));
+    }
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn dash_h_is_host_and_dash_question_is_help() {
+        let cli = Cli::try_parse_from(["pgconn", "-h", "db1", "-p", "5433", "status"]).unwrap();
+        assert_eq!(cli.conn.host.as_deref(), Some("db1"));
+        assert_eq!(cli.conn.port.as_deref(), Some("5433"));
+        let cli = Cli::try_parse_from(["pgconn", "status", "-h", "db2", "-U", "me"]).unwrap();
+        assert_eq!(cli.conn.host.as_deref(), Some("db2"));
+        assert_eq!(cli.conn.username.as_deref(), Some("me"));
+        let err = command()
+            .try_get_matches_from(["pgconn", "status", "-?"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+    }
+}

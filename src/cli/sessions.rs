@@ -1,0 +1,35 @@
+//! `pgconn sessions`.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::common::{FilterArgs, StateArg};
+use super::duration::parse_age;
+
+#[derive(Debug, Clone, Args)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    /// Only sessions in this state
+    #[arg(long, value_enum)]
+    pub state: Vec<StateArg>,
+
+    /// Only sessions whose state has not changed for longer than this
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub idle_longer_than: Option<Duration>,
+
+    /// Show at most N sessions (0 for all)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub limit: usize,
+
+    /// Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and
+    /// DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted
+    #[arg(short = 'w', long)]
+    pub wide: bool,
+
+    /// Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+}

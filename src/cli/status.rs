@@ -1,0 +1,40 @@
+//! `pgconn status`.
+
+use clap::{Args, ValueEnum};
+
+use super::common::{FilterArgs, GroupArgs, Thresholds};
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub filters: FilterArgs,
+
+    #[command(flatten)]
+    pub group: GroupArgs,
+
+    #[command(flatten)]
+    pub thresholds: Thresholds,
+
+    /// Output format; --json is short for --format json
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<StatusFormat>,
+
+    /// Write the output to FILE instead of stdout, atomically (a temporary file in the same directory,
+    /// then a rename), e.g. for node_exporter's textfile collector. A failed run leaves FILE as it was
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+    /// Also read this PgBouncer's admin console (a conninfo or URI; dbname defaults to pgbouncer)
+    #[arg(long, value_name = "CONNINFO")]
+    pub pgbouncer: Option<String>,
+}
+
+/// How `status` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// Tables for people
+    Table,
+    /// JSON (an array of per-target results with several targets)
+    Json,
+    /// Prometheus text exposition format (gauges named pgconn_*)
+    Prometheus,
+}

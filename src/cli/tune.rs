@@ -1,0 +1,160 @@
+//! `pgconn tune` and its actions.
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// `pgconn tune` alone shows the connection settings (like `tune show`).
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TuneArgs {
+    #[command(subcommand)]
+    pub action: Option<TuneAction>,
+
+    #[command(flatten)]
+    pub show: TuneShowArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TuneAction {
+    /// Connection settings: value, unit, source, restart needed, and a recommendation (the default)
+    Show(TuneShowArgs),
+    /// Set NAME=VALUE for a database, a role or the whole server, after showing the plan
+    Set(TuneSetArgs),
+    /// Remove settings from a database, a role or the whole server, after showing the plan
+    Reset(TuneResetArgs),
+    /// Restore what the last tune change on this server replaced
+    Undo(TuneUndoArgs),
+    /// List the changes recorded in the tune history
+    History(TuneHistoryArgs),
+    /// List the presets `tune set --preset` knows
+    Presets,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct TuneShowArgs {
+    /// Show the values sessions in this database get
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+
+    /// Show the values sessions of this role get (with --database: of this role in that database)
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+
+    /// Every column in full. Otherwise, on a terminal narrower than the table, RESTART and SOURCE drop
+    /// first and long cells are cut with …
+    #[arg(short = 'w', long)]
+    pub wide: bool,
+}
+
+/// Where a change goes: exactly one of --database, --role (optionally --in-database) or --system.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Scope (one is required)")]
+#[command(group(clap::ArgGroup::new("tune_scope").required(true).args(["database", "role", "system"])))]
+pub struct TuneScopeArgs {
+    /// ALTER DATABASE DB SET ...: sessions in this database
+    #[arg(long, value_name = "DB")]
+    pub database: Option<String>,
+
+    /// ALTER ROLE ROLE SET ...: sessions of this role
+    #[arg(long, value_name = "ROLE")]
+    pub role: Option<String>,
+
+    /// With --role: ALTER ROLE ROLE IN DATABASE DB SET ...
+    #[arg(long, value_name = "DB", requires = "role")]
+    pub in_database: Option<String>,
+
+    /// ALTER SYSTEM SET ... then reload: the whole server
+    #[arg(long)]
+    pub system: bool,
+}
+
+/// Plan, confirmation and history options of tune set / reset / undo.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Plan and confirmation")]
+pub struct TuneApplyArgs {
+    /// Do not ask for confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Show the plan and the exact SQL, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or
+    /// ~/.local/state/pgconn/tune-history.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<std::path::PathBuf>,
+}
+
+/// A named set of values for `tune set --preset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TunePreset {
+    /// idle_in_transaction_session_timeout 5min, TCP keepalives, client_connection_check_interval
+    LeakGuard,
+    /// idle_in_transaction_session_timeout 5min, statement_timeout 30s
+    Runbook,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneSetArgs {
+    /// Settings to change, e.g. statement_timeout=30s idle_in_transaction_session_timeout=5m (each name once)
+    #[arg(value_name = "NAME=VALUE", value_parser = parse_setting_pair)]
+    pub pairs: Vec<(String, String)>,
+
+    /// Start from a preset (`pgconn tune presets` lists them); NAME=VALUE pairs win over it
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub preset: Option<TunePreset>,
+
+    #[command(flatten)]
+    pub scope: TuneScopeArgs,
+
+    #[command(flatten)]
+    pub apply: TuneApplyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneResetArgs {
+    /// Settings to remove from the scope
+    #[arg(value_name = "NAME", required_unless_present = "all")]
+    pub names: Vec<String>,
+
+    /// Every connection setting (those `tune show` lists) stored in the scope
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub scope: TuneScopeArgs,
+
+    #[command(flatten)]
+    pub apply: TuneApplyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneUndoArgs {
+    /// Undo even when the scope no longer stores what pgconn set (someone changed it since); the plan
+    /// names both values
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub apply: TuneApplyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TuneHistoryArgs {
+    /// History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or
+    /// ~/.local/state/pgconn/tune-history.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<std::path::PathBuf>,
+}
+
+/// `NAME=VALUE` of `tune set`; the name is lower-cased (PostgreSQL setting names are case-insensitive).
+pub fn parse_setting_pair(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE (e.g. statement_timeout=30s)"))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("{s:?} has no setting name before '='"));
+    }
+    Ok((name.to_ascii_lowercase(), value.to_string()))
+}
