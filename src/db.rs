@@ -9,7 +9,6 @@ use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
-use crate::cli::ConnArgs;
 use crate::conninfo::{self, ConnSpec, Environment, Overrides};
 use crate::report::ServerFacts;
 
@@ -60,9 +59,29 @@ pub struct Db {
     pub facts: ServerFacts,
 }
 
+/// Where to connect, as the command line says it (psql's -h -p -U -d --service -W --connect-timeout),
+/// the fleet's options (--targets, --jobs, --target-timeout) and whether statements are echoed
+/// (--show-sql).
+#[derive(Debug, Clone, Default)]
+pub struct ConnOptions {
+    pub host: Option<String>,
+    pub port: Option<String>,
+    pub username: Option<String>,
+    /// Each -d: a database name, a conninfo or a URI.
+    pub dbname: Vec<String>,
+    pub service: Vec<String>,
+    /// -W: ask for a password before connecting.
+    pub password_prompt: bool,
+    pub connect_timeout: Option<std::time::Duration>,
+    pub targets: Option<std::path::PathBuf>,
+    pub jobs: Option<usize>,
+    pub target_timeout: Option<std::time::Duration>,
+    pub show_sql: bool,
+}
+
 /// Build the connection specification from the command line and the environment (libpq rules).
 pub fn resolve_spec(
-    conn: &ConnArgs,
+    conn: &ConnOptions,
     dbname: Option<&str>,
     service: Option<&str>,
 ) -> Result<ConnSpec> {
@@ -76,7 +95,7 @@ pub fn resolve_spec(
     };
     // A conninfo, service or environment that does not resolve is a usage error: one line, exit 2.
     let spec = conninfo::resolve(&overrides, &Environment::from_process()).map_err(|e| {
-        crate::refuse(format!(
+        crate::exit::refuse(format!(
             "invalid connection options: {}",
             format!("{e:#}").replace('\n', " ")
         ))
@@ -87,7 +106,7 @@ pub fn resolve_spec(
 
 impl Db {
     /// Connect to the one target given on the command line.
-    pub fn connect_args(conn: &ConnArgs, show_sql: bool) -> Result<Db> {
+    pub fn connect_one(conn: &ConnOptions) -> Result<Db> {
         if conn.dbname.len() > 1 || conn.service.len() > 1 || conn.targets.is_some() {
             return Err(anyhow!(
                 "this command works on one server at a time; give one -d or --service"
@@ -98,7 +117,7 @@ impl Db {
             conn.dbname.first().map(String::as_str),
             conn.service.first().map(String::as_str),
         )?;
-        Db::connect(spec, conn.password_prompt, show_sql)
+        Db::connect(spec, conn.password_prompt, conn.show_sql)
     }
 
     /// Connect, prompting for a password when asked to (`-W`) or when the server wants one and a person is

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use postgres::error::SqlState;
 
-use crate::cli::ConnArgs;
 use crate::conninfo::{self, ConnSpec};
-use crate::db::{self, ConnectFailure, Db};
+use crate::db::{self, ConnOptions, ConnectFailure, Db};
 use crate::report::fleet::{FailureKind, TargetResult};
 
 pub const DEFAULT_JOBS: usize = 32;
@@ -26,7 +25,7 @@ pub struct FleetTarget {
 
 /// Whether the command line names several targets, or a targets file: output then takes the
 /// several-targets shape (a TARGET column, a JSON array), whatever the number of targets.
-pub fn is_many(conn: &ConnArgs) -> bool {
+pub fn is_many(conn: &ConnOptions) -> bool {
     conn.dbname.len() > 1 || conn.service.len() > 1 || conn.targets.is_some()
 }
 
@@ -39,7 +38,7 @@ pub fn parse_targets_file(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn target(conn: &ConnArgs, dbname: Option<&str>, service: Option<&str>) -> FleetTarget {
+fn target(conn: &ConnOptions, dbname: Option<&str>, service: Option<&str>) -> FleetTarget {
     match db::resolve_spec(conn, dbname, service) {
         Ok(spec) => FleetTarget {
             label: spec.target_label(),
@@ -67,7 +66,7 @@ fn unresolved_label(text: &str) -> String {
 
 /// Every target of the command line, in the order given: each `-d`, each `--service`, then each line of
 /// `--targets`. One `-d` with one `--service` (or neither) is a single target, as with psql.
-pub fn targets(conn: &ConnArgs) -> Result<Vec<FleetTarget>> {
+pub fn targets(conn: &ConnOptions) -> Result<Vec<FleetTarget>> {
     if !is_many(conn) {
         return Ok(vec![target(
             conn,
@@ -88,7 +87,7 @@ pub fn targets(conn: &ConnArgs) -> Result<Vec<FleetTarget>> {
         }
     }
     if out.is_empty() {
-        return Err(crate::refuse(format!(
+        return Err(crate::exit::refuse(format!(
             "the targets file {} names no target",
             conn.targets.as_deref().unwrap_or(Path::new("-")).display()
         )));
@@ -213,11 +212,11 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    pub fn from_args(conn: &ConnArgs, show_sql: bool) -> RunOptions {
+    pub fn from_conn(conn: &ConnOptions) -> RunOptions {
         RunOptions {
             jobs: conn.jobs.unwrap_or(DEFAULT_JOBS).max(1),
             timeout: conn.target_timeout.unwrap_or(DEFAULT_TARGET_TIMEOUT),
-            show_sql,
+            show_sql: conn.show_sql,
             prompt: conn.password_prompt,
             overall: None,
         }

@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use pgconn::{exit_of, render, term, Exit};
+use pgconn::exit::{exit_of, Exit};
+use pgconn::{render, term};
 
 fn main() -> ExitCode {
     let exit = match pgconn::cli::try_parse_from(std::env::args_os()) {

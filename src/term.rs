@@ -23,7 +23,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool> {
         return Ok(true);
     }
     if !interactive() {
-        return Err(crate::refuse(format!(
+        return Err(crate::exit::refuse(format!(
             "not asking \"{question}\": there is no terminal to answer on; nothing was changed. \
              Pass --yes to proceed without a prompt, or --dry-run to only preview"
         )));

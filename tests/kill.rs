@@ -29,7 +29,7 @@ fn library_db(c: &pgconn::sandbox::Cluster) -> pgconn::db::Db {
 }
 
 fn library_db_as(c: &pgconn::sandbox::Cluster, user: &str) -> pgconn::db::Db {
-    let conn = pgconn::cli::ConnArgs {
+    let conn = pgconn::db::ConnOptions {
         dbname: vec![c.conninfo(user, "postgres")],
         ..Default::default()
     };

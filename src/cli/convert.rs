@@ -3,9 +3,28 @@
 
 use crate::activity::Filter;
 use crate::analysis::{Grouping, Thresholds};
-use crate::commands::status::StatusRequest;
 
-use super::{FilterArgs, GroupArgs, StatusArgs, WatchArgs};
+use crate::db::ConnOptions;
+
+use super::{ConnArgs, FilterArgs, GroupArgs, OutputArgs};
+
+impl From<(&ConnArgs, &OutputArgs)> for ConnOptions {
+    fn from((c, o): (&ConnArgs, &OutputArgs)) -> ConnOptions {
+        ConnOptions {
+            host: c.host.clone(),
+            port: c.port.clone(),
+            username: c.username.clone(),
+            dbname: c.dbname.clone(),
+            service: c.service.clone(),
+            password_prompt: c.password_prompt,
+            connect_timeout: c.connect_timeout,
+            targets: c.targets.clone(),
+            jobs: c.jobs,
+            target_timeout: c.target_timeout,
+            show_sql: o.show_sql,
+        }
+    }
+}
 
 impl From<&FilterArgs> for Filter {
     fn from(f: &FilterArgs) -> Filter {
@@ -54,28 +73,6 @@ impl From<&GroupArgs> for Grouping {
         Grouping {
             by: g.by.clone(),
             top: g.top,
-        }
-    }
-}
-
-impl From<&StatusArgs> for StatusRequest {
-    fn from(a: &StatusArgs) -> StatusRequest {
-        StatusRequest {
-            filter: Filter::from(&a.filters),
-            grouping: Grouping::from(&a.group),
-            thresholds: Thresholds::from(&a.thresholds),
-            pgbouncer: a.pgbouncer.clone(),
-        }
-    }
-}
-
-impl From<&WatchArgs> for StatusRequest {
-    fn from(a: &WatchArgs) -> StatusRequest {
-        StatusRequest {
-            filter: Filter::from(&a.filters),
-            grouping: Grouping::from(&a.group),
-            thresholds: Thresholds::from(&a.thresholds),
-            pgbouncer: None,
         }
     }
 }

@@ -11,8 +11,9 @@ use postgres::types::Type;
 
 use crate::activity::{self, Counting, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
-use crate::cli::{AdviseArgs, ConnArgs};
+use crate::cli::AdviseArgs;
 use crate::conninfo;
+use crate::db::ConnOptions;
 use crate::db::Db;
 use crate::pgbouncer;
 use crate::report::advise::{AdviseReport, Finding, PoolBudget, Severity};
@@ -23,7 +24,7 @@ use crate::report::Session;
 use crate::report::{age, Level};
 
 /// `pgconn` plus the connection options this run was given, so suggested commands reach the same server.
-fn command_prefix(conn: &ConnArgs) -> String {
+fn command_prefix(conn: &ConnOptions) -> String {
     let mut parts = vec!["pgconn".to_string()];
     if let Some(h) = &conn.host {
         parts.push(format!("-h {}", shell_quote(h)));
@@ -123,7 +124,7 @@ fn is_off(value: &str) -> bool {
             .unwrap_or(false)
 }
 
-pub fn collect(db: &mut Db, conn: &ConnArgs, args: &AdviseArgs) -> Result<AdviseReport> {
+pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<AdviseReport> {
     let bouncer = match &args.pgbouncer {
         Some(ci) => Some(pgbouncer::snapshot(ci, db.show_sql())?),
         None => None,

@@ -7,10 +7,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::activity::Filter;
-use crate::cli::{
-    CapacityThreshold, CheckArgs, CheckFormat, ConnArgs, OutputArgs, UnreachableState,
-};
+use crate::cli::{CapacityThreshold, CheckArgs, CheckFormat, OutputArgs, UnreachableState};
 use crate::commands::status::{self, StatusRequest};
+use crate::db::ConnOptions;
 use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
 use crate::report::check::{CheckReport, CheckTarget, Measurement, ThresholdSettings};
 use crate::report::fleet::FailureKind;
@@ -328,7 +327,7 @@ pub enum CheckRun {
     },
 }
 
-pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
+pub fn run(conn: &ConnOptions, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
     let format = match format_of(args, out) {
         Ok(f) => f,
         Err(message) => {
@@ -354,7 +353,7 @@ pub fn run(conn: &ConnArgs, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
     };
     let s = status_request(args);
     let idle_age = args.idle_age;
-    let mut opts = RunOptions::from_args(conn, out.show_sql);
+    let mut opts = RunOptions::from_conn(conn);
     // Connecting and querying, one target or many, end within --timeout.
     opts.overall = Some(args.timeout);
     opts.timeout = opts.timeout.min(args.timeout);

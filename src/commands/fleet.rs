@@ -3,16 +3,17 @@
 
 use anyhow::Result;
 
-use crate::cli::{ConnArgs, OutputArgs, SessionsArgs, StatusArgs, StatusFormat};
+use crate::cli::{OutputArgs, SessionsArgs, StatusArgs, StatusFormat};
 use crate::commands::sessions;
 use crate::commands::status::{self, StatusRequest};
+use crate::db::ConnOptions;
 use crate::fleet::{self, RunOptions, TargetOutcome};
 use crate::report::fleet::TargetResult;
 use crate::report::sessions::SessionsReport;
 use crate::report::status::StatusReport;
 
 /// Whether `status` takes this path rather than the plain one-server one.
-pub fn wants_status(conn: &ConnArgs, args: &StatusArgs) -> bool {
+pub fn wants_status(conn: &ConnOptions, args: &StatusArgs) -> bool {
     fleet::is_many(conn) || args.format.is_some() || args.output.is_some()
 }
 
@@ -22,41 +23,34 @@ pub fn status_format(args: &StatusArgs, out: &OutputArgs) -> Result<StatusFormat
         (Some(StatusFormat::Json) | None, true) => Ok(StatusFormat::Json),
         (Some(f), false) => Ok(f),
         (None, false) => Ok(StatusFormat::Table),
-        (Some(_), true) => Err(crate::refuse(
+        (Some(_), true) => Err(crate::exit::refuse(
             "--json is short for --format json; give one or the other",
         )),
     }
 }
 
 /// `status` on every target, concurrently (one connection each).
-pub fn status(
-    conn: &ConnArgs,
-    show_sql: bool,
-    req: &StatusRequest,
-) -> Result<Vec<TargetOutcome<StatusReport>>> {
+pub fn status(conn: &ConnOptions, req: &StatusRequest) -> Result<Vec<TargetOutcome<StatusReport>>> {
     let targets = fleet::targets(conn)?;
     let a = req.clone();
     Ok(fleet::run(
         targets,
-        RunOptions::from_args(conn, show_sql),
+        RunOptions::from_conn(conn),
         move |db| status::collect(db, &a),
     ))
 }
 
 /// `sessions` on every target, concurrently (one connection each).
 pub fn sessions(
-    conn: &ConnArgs,
-    show_sql: bool,
+    conn: &ConnOptions,
     args: &SessionsArgs,
 ) -> Result<Vec<TargetResult<SessionsReport>>> {
     let targets = fleet::targets(conn)?;
     let a = args.clone();
-    Ok(
-        fleet::run(targets, RunOptions::from_args(conn, show_sql), move |db| {
-            sessions::collect(db, &a)
-        })
-        .into_iter()
-        .map(TargetOutcome::into_result)
-        .collect(),
-    )
+    Ok(fleet::run(targets, RunOptions::from_conn(conn), move |db| {
+        sessions::collect(db, &a)
+    })
+    .into_iter()
+    .map(TargetOutcome::into_result)
+    .collect())
 }

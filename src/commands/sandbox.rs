@@ -54,14 +54,14 @@ pub enum Started {
 /// Refuse sizes that cannot work: the sessions must fit into the slots the role may use.
 pub fn check(args: &SandboxArgs) -> Result<()> {
     if args.max_connections <= SUPERUSER_RESERVED {
-        return Err(crate::refuse(format!(
+        return Err(crate::exit::refuse(format!(
             "--max-connections must be more than {SUPERUSER_RESERVED} (the slots reserved for superusers)"
         )));
     }
     let room = (args.max_connections - SUPERUSER_RESERVED) as usize;
     let wanted = args.leak + args.active + args.idle_in_transaction;
     if wanted > room {
-        return Err(crate::refuse(format!(
+        return Err(crate::exit::refuse(format!(
             "--leak {} + --active {} + --idle-in-transaction {} = {wanted} sessions do not fit: role {ROLE} \
              can use {room} of --max-connections {} ({SUPERUSER_RESERVED} are reserved for superusers)",
             args.leak,

@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use crate::activity::{self, Counting, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
+use crate::cli::StatusArgs;
 use crate::db::Db;
 use crate::report::status::StatusReport;
 use crate::report::Level;
@@ -23,6 +24,17 @@ pub struct StatusRequest {
     pub pgbouncer: Option<String>,
 }
 
+/// `status` as the command line asks it.
+impl From<&StatusArgs> for StatusRequest {
+    fn from(a: &StatusArgs) -> StatusRequest {
+        StatusRequest {
+            filter: Filter::from(&a.filters),
+            grouping: Grouping::from(&a.group),
+            thresholds: Thresholds::from(&a.thresholds),
+            pgbouncer: a.pgbouncer.clone(),
+        }
+    }
+}
 /// The status of one server; `extra_age` also counts, per bucket, the sessions in their state for
 /// longer than it (`check --idle-age`).
 pub fn collect(db: &mut Db, req: &StatusRequest) -> Result<StatusReport> {

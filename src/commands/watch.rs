@@ -10,9 +10,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::{ConnArgs, OutputArgs, WatchArgs};
+use crate::activity::Filter;
+use crate::analysis::{Grouping, Thresholds};
+use crate::cli::{OutputArgs, WatchArgs};
 use crate::commands::status::{self, StatusRequest};
 use crate::conninfo::ConnSpec;
+use crate::db::ConnOptions;
 use crate::db::Db;
 use crate::fleet::{self, one_line, RunOptions};
 use crate::report::status::StatusReport;
@@ -183,6 +186,18 @@ fn sampler(mut monitors: Vec<Monitor>, plan: Plan, tx: mpsc::Sender<Round>, stop
     }
 }
 
+/// What each sample asks: `status` with watch's filters, grouping and thresholds.
+impl From<&WatchArgs> for StatusRequest {
+    fn from(a: &WatchArgs) -> StatusRequest {
+        StatusRequest {
+            filter: Filter::from(&a.filters),
+            grouping: Grouping::from(&a.group),
+            thresholds: Thresholds::from(&a.thresholds),
+            pgbouncer: None,
+        }
+    }
+}
+
 /// A running sampler: rounds arrive on `rounds` until --count is reached or [`Sampler::stop`].
 pub struct Sampler {
     pub rounds: mpsc::Receiver<Round>,
@@ -204,12 +219,12 @@ impl Sampler {
 
 /// Check the options, resolve the targets (asking for a password once with -W; one target is connected
 /// here, so a password is asked as psql would), and start sampling.
-pub fn start(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs) -> Result<Sampler> {
+pub fn start(conn: &ConnOptions, out: &OutputArgs, args: &WatchArgs) -> Result<Sampler> {
     if args.interval < Duration::from_millis(100) {
-        return Err(crate::refuse("--interval must be at least 100ms"));
+        return Err(crate::exit::refuse("--interval must be at least 100ms"));
     }
     if args.count == Some(0) {
-        return Err(crate::refuse("--count must be at least 1"));
+        return Err(crate::exit::refuse("--count must be at least 1"));
     }
     let mut targets = fleet::targets(conn)?;
     for t in &targets {
@@ -217,7 +232,7 @@ pub fn start(conn: &ConnArgs, out: &OutputArgs, args: &WatchArgs) -> Result<Samp
             return Err(anyhow!("{}: {e:#}", t.label));
         }
     }
-    let mut opts = RunOptions::from_args(conn, out.show_sql);
+    let mut opts = RunOptions::from_conn(conn);
     fleet::ask_password_once(&mut targets, &mut opts)?;
     let single = targets.len() == 1;
     let mut monitors = Vec::new();

@@ -50,7 +50,7 @@ pub fn kill_selection(args: &KillArgs) -> Result<(Filter, Action)> {
         || !f.app.is_empty()
         || !f.client.is_empty();
     if !selects && !args.all {
-        return Err(crate::refuse(
+        return Err(crate::exit::refuse(
             "say which sessions: --pid, --state, --running-longer-than, --idle-longer-than, a filter \
              (--db, --user, --app, --client), or --all for every client session but pgconn's own",
         ));

@@ -277,13 +277,13 @@ pub fn check_target(db: &mut Db, scope: &Scope) -> Result<()> {
         &[(&d, Type::TEXT), (&r, Type::TEXT)],
     )?;
     if !row.get::<_, bool>("database_exists") {
-        return Err(crate::refuse(format!(
+        return Err(crate::exit::refuse(format!(
             "database {} does not exist on this server",
             quoted(d.unwrap_or_default())
         )));
     }
     if !row.get::<_, bool>("role_exists") {
-        return Err(crate::refuse(format!(
+        return Err(crate::exit::refuse(format!(
             "role {} does not exist on this server",
             quoted(r.unwrap_or_default())
         )));

@@ -111,7 +111,7 @@ pub fn execute(db: &mut Db, mut plan: TunePlan) -> Result<ChangeReport> {
 fn scope_of(a: &TuneScopeArgs) -> Result<Scope> {
     let database = a.database.as_deref().or(a.in_database.as_deref());
     Scope::from_parts(database, a.role.as_deref(), a.system)
-        .ok_or_else(|| crate::refuse("give a scope: --database DB, --role ROLE or --system"))
+        .ok_or_else(|| crate::exit::refuse("give a scope: --database DB, --role ROLE or --system"))
 }
 
 /// What `tune set` was asked, checked before anything is sent: a scope, and each setting once.
@@ -125,7 +125,7 @@ pub struct SetRequest {
 pub fn check_set(a: &TuneSetArgs) -> Result<SetRequest> {
     let scope = scope_of(&a.scope)?;
     if a.pairs.is_empty() && a.preset.is_none() {
-        return Err(crate::refuse(
+        return Err(crate::exit::refuse(
             "nothing to set: give NAME=VALUE pairs (e.g. statement_timeout=30s) or --preset NAME \
              (`pgconn tune presets` lists them)",
         ));
@@ -140,7 +140,7 @@ pub fn check_set(a: &TuneSetArgs) -> Result<SetRequest> {
         }
     }
     if !twice.is_empty() {
-        return Err(crate::refuse(format!(
+        return Err(crate::exit::refuse(format!(
             "{} given more than once; give each setting once. Nothing was changed",
             twice.join(", ")
         )));

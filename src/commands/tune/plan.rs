@@ -225,7 +225,7 @@ fn validate_reset(
 }
 
 fn refuse_all(errors: Vec<String>) -> anyhow::Error {
-    crate::refuse(format!(
+    crate::exit::refuse(format!(
         "nothing was changed:\n  - {}",
         errors.join("\n  - ")
     ))
@@ -644,7 +644,7 @@ pub fn plan_undo(db: &mut Db, entry: &Entry, force: bool) -> Result<(ChangeRepor
         }
     }
     if !moved.is_empty() && !force {
-        return Err(crate::refuse(format!(
+        return Err(crate::exit::refuse(format!(
             "not undoing {}: changed since pgconn made it ({}). Nothing was changed; `pgconn tune undo \
              --force` replaces the current value anyway",
             entry.id,

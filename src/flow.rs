@@ -1,0 +1,424 @@
+//! The sequences of the commands that do more than collect and show, for [`crate::run`]: plan, show the
+//! plan, confirm, execute, show what happened, and how the run ends ([`Exit`]).
+use anyhow::{anyhow, Result};
+use serde::Serialize;
+
+use crate::cli::{
+    CheckFormat, KillSafety, OutputArgs, SandboxArgs, StatusArgs, StatusFormat, TuneAction,
+    TuneArgs, WatchArgs,
+};
+use crate::commands::{self, check::CheckRun, sandbox::Started, tune::TunePlan};
+use crate::db::{ConnOptions, Db};
+use crate::exit::Exit;
+use crate::interrupt::Interrupt;
+use crate::render::{self, output::emit, prometheus, Style};
+use crate::report::fleet::TargetResult;
+use crate::report::kill::Action;
+use crate::report::sessions::SessionsReport;
+use crate::report::tune::ChangeReport;
+use crate::report::Level;
+use crate::{activity::Filter, fleet, term};
+
+/// JSON, or the layout for people.
+pub fn show<T: Serialize>(
+    report: &T,
+    style: &Style,
+    human: fn(&T, &Style) -> String,
+) -> Result<()> {
+    if style.json {
+        render::json(report)
+    } else {
+        render::out(&human(report, style))
+    }
+}
+
+/// `Ok(true)` when written, `Ok(false)` when stdout is closed (a reader like `head` went away): what
+/// was done does not depend on whether it could be shown. Other write errors stay errors.
+fn tolerate_closed_stdout(written: Result<()>) -> Result<bool> {
+    match written {
+        Ok(()) => Ok(true),
+        Err(e) if render::is_closed_stdout(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Each failed target on stderr; [`Exit::Failure`] when there was one.
+fn report_failures<T>(results: &[TargetResult<T>]) -> Exit {
+    let mut failed = false;
+    for r in results {
+        if let Err(msg) = r.outcome() {
+            failed = true;
+            term::error(&if msg.contains(&r.target) {
+                msg.to_string()
+            } else {
+                format!("{}: {msg}", r.target)
+            });
+        }
+    }
+    if failed {
+        Exit::Failure
+    } else {
+        Exit::Success
+    }
+}
+
+/// `status` over several targets, or with `--format` / `--output`. JSON with several targets is an
+/// array in the targets' order, one `{"target", "ok", "error", "error_kind", "sqlstate", "report"}`
+/// per target. Exit 0 when every target answered, 1 otherwise (the others are still reported).
+pub fn fleet_status(
+    conn: &ConnOptions,
+    out: &OutputArgs,
+    args: &StatusArgs,
+    style: &Style,
+) -> Result<Exit> {
+    let format = commands::fleet::status_format(args, out)?;
+    let many = fleet::is_many(conn);
+    let outcomes = commands::fleet::status(conn, &args.into())?;
+    // A file gets plain text: no colour, nothing fitted to a terminal.
+    let style = match &args.output {
+        Some(_) => Style {
+            color: false,
+            json: style.json,
+            width: None,
+        },
+        None => *style,
+    };
+    let output = args.output.as_deref();
+    if !many {
+        let o = outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow!("no target"))?;
+        let report = match o.result {
+            Ok(r) => r,
+            Err(e) => {
+                if format == StatusFormat::Prometheus && output.is_none() {
+                    render::out_raw(&prometheus::status(&[(&o.target, None)]))?;
+                }
+                return Err(e);
+            }
+        };
+        let text = match format {
+            StatusFormat::Table => render::status::human(&report, &style),
+            StatusFormat::Json => render::pretty_json(&report)?,
+            StatusFormat::Prometheus => prometheus::status(&[(&o.target, Some(&report))]),
+        };
+        emit(&text, output)?;
+        return Ok(Exit::Success);
+    }
+    let results: Vec<TargetResult<_>> = outcomes
+        .into_iter()
+        .map(fleet::TargetOutcome::into_result)
+        .collect();
+    let text = match format {
+        StatusFormat::Table => render::fleet::status(&results, args.group.top, &style),
+        StatusFormat::Json => render::pretty_json(&results)?,
+        StatusFormat::Prometheus => prometheus::status(
+            &results
+                .iter()
+                .map(|r| (r.target.as_str(), r.report.as_ref()))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let exit = report_failures(&results);
+    if let Some(path) = output {
+        if results.iter().all(|r| !r.ok) {
+            return Err(anyhow!(
+                "no target answered; {} was left as it was",
+                path.display()
+            ));
+        }
+    }
+    emit(&text, output)?;
+    Ok(exit)
+}
+
+/// `sessions` over several targets: one table (or a JSON array), warnings per target, exit 1 when one
+/// failed.
+pub fn fleet_sessions(results: &[TargetResult<SessionsReport>], style: &Style) -> Result<Exit> {
+    if style.json {
+        render::json(&results)?;
+    } else {
+        render::out(&render::fleet::sessions(results, style))?;
+        for r in results {
+            if let Some(report) = &r.report {
+                for w in &report.warnings {
+                    term::warning(&format!("{}: {w}", r.target));
+                }
+            }
+        }
+    }
+    Ok(report_failures(results))
+}
+
+/// `check`: the plugin output in its format (to --output, atomically, when given) and the Nagios
+/// state as the exit code, whatever happens (a failure to write the output is UNKNOWN).
+pub fn check(run: CheckRun) -> Result<Exit> {
+    let (report, format, many, output) = match run {
+        CheckRun::Unknown { format, message } => return unknown(format, &message),
+        CheckRun::Judged {
+            report,
+            format,
+            many,
+            output,
+        } => (report, format, many, output),
+    };
+    let text = match format {
+        CheckFormat::Nagios => render::check::nagios(&report, many),
+        CheckFormat::Json => render::pretty_json(&report)?,
+        CheckFormat::Prometheus => render::check::prometheus(&report),
+    };
+    if let Err(e) = emit(&text, output.as_deref()) {
+        if render::is_closed_stdout(&e) {
+            return Err(e);
+        }
+        return unknown(CheckFormat::Nagios, &fleet::one_line(&e));
+    }
+    Ok(Exit::Nagios(report.status))
+}
+
+/// An UNKNOWN result for a failure before any target was judged: the error on stderr, the plugin
+/// line (or JSON) on stdout.
+fn unknown(format: CheckFormat, message: &str) -> Result<Exit> {
+    term::error(message);
+    let text = match format {
+        CheckFormat::Nagios => Some(render::check::nagios_unknown(message)),
+        CheckFormat::Json => Some(render::check::unknown_json(message)?),
+        // Nothing to scrape: the exit code says it.
+        CheckFormat::Prometheus => None,
+    };
+    if let Some(text) = text {
+        render::out_raw(&text)?;
+    }
+    Ok(Exit::Nagios(Level::Unknown))
+}
+
+/// `watch`: full-screen on a terminal (unless --json), one line (or JSON object) per round
+/// otherwise. After --count rounds, exit 1 when the last one did not reach every target.
+pub fn watch(
+    conn: &ConnOptions,
+    out: &OutputArgs,
+    args: &WatchArgs,
+    style: &Style,
+) -> Result<Exit> {
+    use std::io::IsTerminal;
+    let sampler = commands::watch::start(conn, out, args)?;
+    let full_screen = std::io::stdout().is_terminal() && !out.json;
+    let last = if full_screen {
+        crate::tui::watch(&sampler.rounds, &sampler.stop, style)?
+    } else {
+        let mut last = None;
+        for round in sampler.rounds.iter() {
+            let text = if out.json {
+                render::watch::json_lines(&round)?
+            } else {
+                render::watch::lines(&round)
+            };
+            render::out(&text)?;
+            last = Some(round);
+        }
+        last
+    };
+    let reached = commands::watch::all_reached(last.as_ref(), args);
+    sampler.stop();
+    Ok(if reached {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
+
+/// `kill` / `kill-idle`: plan, show the plan, confirm, execute, show what happened.
+pub fn kill(
+    db: &mut Db,
+    filter: Filter,
+    safety: &KillSafety,
+    action: Action,
+    style: &Style,
+) -> Result<Exit> {
+    let plan = commands::kill::plan(db, filter, safety, action)?;
+    // A closed stdout (`| head`) does not stop the run, nor change its exit code; but a person is
+    // never asked without seeing the plan: when it could not go to stdout (or stdout carries JSON),
+    // it goes to stderr, with the prompt.
+    let preview = render::kill::preview(&plan.report, style);
+    let shown = !style.json && tolerate_closed_stdout(render::out(&preview))?;
+    if !plan.acts() {
+        let report = commands::kill::record_without_acting(plan)?;
+        if style.json {
+            render::json(&report)?;
+        }
+        term::warnings(&report.warnings);
+        return Ok(Exit::Success);
+    }
+    if !shown && !plan.yes() && term::interactive() {
+        term::show(&preview);
+    }
+    if !term::confirm(&plan.question(), plan.yes())? {
+        term::note("cancelled; nothing was done");
+        if style.json {
+            render::json(&plan.report)?;
+        }
+        return Ok(Exit::Usage);
+    }
+    // From here on a stop signal ends the run after the batch in flight, recorded.
+    let interrupt = Interrupt::install()?;
+    let targets = plan.report.targets.len();
+    let bar = term::progress_if(targets > safety.batch_size, targets as u64, "signalled");
+    let done = commands::kill::execute(db, plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+    let report = &done.report;
+    let printed = if style.json {
+        render::json(report)
+    } else {
+        render::out(&render::kill::results(report, style))
+    };
+    let output_error = tolerate_closed_stdout(printed).err();
+    term::warnings(&report.warnings);
+    if let Some(sig) = done.signal {
+        term::note(&format!(
+            "{} received: stopped after {} of {} sessions; nothing further was signalled",
+            sig.name(),
+            report.results.len(),
+            report.targets.len()
+        ));
+        if done.failure.is_none() {
+            return Ok(Exit::Signal(sig.0));
+        }
+    }
+    if let Some(e) = done.failure {
+        let (handled, all) = (report.results.len(), report.targets.len());
+        let what = if handled < all {
+            format!(
+                "stopped after {handled} of {all} sessions ({} terminated, {} cancelled); the rest \
+                 were not signalled",
+                report.summary.terminated, report.summary.cancelled,
+            )
+        } else {
+            format!(
+                "all {all} sessions were handled ({} terminated, {} cancelled), but",
+                report.summary.terminated, report.summary.cancelled,
+            )
+        };
+        return Err(e.context(what));
+    }
+    if let Some(e) = output_error {
+        return Err(e.context(
+            "the sessions were handled as reported in the log, but the results could not be written",
+        ));
+    }
+    let s = &report.summary;
+    Ok(if s.denied + s.failed + s.unknown > 0 {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+/// `tune`: show, history and presets collect and show; set, reset and undo plan, show the plan,
+/// confirm, execute and show what took effect.
+pub fn tune(conn: &ConnOptions, args: &TuneArgs, style: &Style) -> Result<Exit> {
+    let connect = || Db::connect_one(conn);
+    let plan = match &args.action {
+        None | Some(TuneAction::Show(_)) => {
+            let a = match &args.action {
+                Some(TuneAction::Show(a)) => a,
+                _ => &args.show,
+            };
+            let report = commands::tune::show::collect(&mut connect()?, a)?;
+            show(&report, style, render::tune::show)?;
+            return Ok(Exit::Success);
+        }
+        Some(TuneAction::History(a)) => {
+            let (path, h) = commands::tune::load_history(a.history.as_deref())?;
+            term::warnings(&h.unreadable_warnings());
+            show(
+                &commands::tune::history_report(&path, h),
+                style,
+                render::tune::history,
+            )?;
+            return Ok(Exit::Success);
+        }
+        Some(TuneAction::Presets) => {
+            show(
+                &commands::tune::presets_report(),
+                style,
+                render::tune::presets,
+            )?;
+            return Ok(Exit::Success);
+        }
+        Some(TuneAction::Set(a)) => {
+            let req = commands::tune::check_set(a)?;
+            let mut db = connect()?;
+            let plan = commands::tune::plan_set(&mut db, req, a)?;
+            (db, plan)
+        }
+        Some(TuneAction::Reset(a)) => {
+            let scope = commands::tune::check_reset(a)?;
+            let mut db = connect()?;
+            let plan = commands::tune::plan_reset(&mut db, &scope, a)?;
+            (db, plan)
+        }
+        Some(TuneAction::Undo(a)) => {
+            let (path, h) = commands::tune::load_history(a.apply.history.as_deref())?;
+            term::warnings(&h.unreadable_warnings());
+            let mut db = connect()?;
+            let plan = commands::tune::plan_undo(&mut db, &path, &h, a)?;
+            (db, plan)
+        }
+    };
+    let (mut db, plan) = plan;
+    tune_change(&mut db, plan, style)
+}
+
+fn tune_change(db: &mut Db, mut plan: TunePlan, style: &Style) -> Result<Exit> {
+    if !plan.acts() {
+        emit_change(&plan.report, style, true)?;
+        return Ok(Exit::Success);
+    }
+    plan.ready()?;
+    if !style.json {
+        render::out(&render::tune::plan(&plan.report, style))?;
+    } else if !plan.yes() && term::interactive() {
+        // stdout carries only the JSON; the person answering still sees what they are asked about.
+        term::show(&render::tune::plan(&plan.report, style));
+    }
+    if !term::confirm(&plan.question(), plan.yes())? {
+        return Err(crate::exit::refuse("cancelled; nothing was changed"));
+    }
+    let report = commands::tune::execute(db, plan)?;
+    emit_change(&report, style, false)?;
+    Ok(Exit::Success)
+}
+
+/// JSON: the whole report. People: the plan (when it was not printed before asking) and the result.
+fn emit_change(report: &ChangeReport, style: &Style, with_plan: bool) -> Result<()> {
+    if style.json {
+        return render::json(report);
+    }
+    let mut text = String::new();
+    if with_plan {
+        text.push_str(&render::tune::plan(report, style));
+    }
+    text.push_str(&render::tune::result(report, style));
+    render::out(&text)
+}
+
+/// `sandbox`: start it; then run the given pgconn command against it, or print the exports and wait
+/// for Ctrl-C. It is removed either way.
+pub fn sandbox(args: &SandboxArgs) -> Result<Exit> {
+    let sandbox = match commands::sandbox::start(args, &term::say)? {
+        Started::Running(s) => s,
+        Started::Interrupted(message) => {
+            term::say(&message);
+            return Ok(Exit::Signal(2));
+        }
+    };
+    if !args.args.is_empty() {
+        return Ok(Exit::Child(sandbox.run_child(&args.args)?));
+    }
+    // stdout may be closed already; the sandbox still runs until Ctrl-C.
+    let _ = render::out_raw(&sandbox.exports());
+    term::say(&sandbox.banner(args));
+    sandbox.run_until_signal(&term::say);
+    Ok(Exit::Success)
+}

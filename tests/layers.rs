@@ -1,0 +1,259 @@
+//! The layers of src/ (the map in src/lib.rs): each module imports only from the modules below it, and
+//! nothing imports in a circle. Read from the source, no server needed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Each top-level module and what it may import from the crate (test code excluded).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("text", &[]),
+    ("report", &[]),
+    ("exit", &["report"]),
+    ("analysis", &["report"]),
+    ("term", &["exit", "text"]),
+    ("interrupt", &[]),
+    ("wire", &[]),
+    ("conninfo", &[]),
+    ("db", &["conninfo", "exit", "report", "term", "text"]),
+    ("activity", &["analysis", "db", "report"]),
+    ("pgbouncer", &["conninfo", "report", "term"]),
+    ("fleet", &["conninfo", "db", "exit", "report"]),
+    ("sandbox", &["conninfo", "wire"]),
+    ("render", &["report", "text"]),
+    // cli converts its types into the model's option structs (and render's colour choice) only.
+    ("cli", &["activity", "analysis", "db", "render", "report"]),
+    (
+        "commands",
+        &[
+            "activity",
+            "analysis",
+            "cli",
+            "conninfo",
+            "db",
+            "exit",
+            "fleet",
+            "interrupt",
+            "pgbouncer",
+            "report",
+            "sandbox",
+            "term",
+            "text",
+        ],
+    ),
+    ("tui", &["render", "report", "text"]),
+    // lib's sequences: everything but lib itself.
+    (
+        "flow",
+        &[
+            "activity",
+            "cli",
+            "commands",
+            "db",
+            "exit",
+            "fleet",
+            "interrupt",
+            "render",
+            "report",
+            "term",
+            "tui",
+        ],
+    ),
+];
+
+/// The top-level module a source file belongs to (`src/commands/kill/plan.rs` → `commands`).
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// The source without its `#[cfg(test)]` items (test code may reach anywhere).
+fn without_tests(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        // The item ends where its first brace closes (or at its semicolon).
+        let mut depth = 0usize;
+        let mut end = after.len();
+        for (j, c) in after.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = j + 1;
+                        break;
+                    }
+                }
+                ';' if depth == 0 => {
+                    end = j + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn imports(text: &str) -> BTreeSet<String> {
+    // Comments (docs that link elsewhere) import nothing.
+    let code: String = without_tests(text)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut out = BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        let name: String = code[i + 7..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            out.insert(name);
+        }
+    }
+    out
+}
+
+fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            walk(&p, files);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            files.push(p);
+        }
+    }
+}
+
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in files {
+        let m = module_of(&src, &f);
+        if m == "lib" || m == "main" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let deps = g.entry(m.clone()).or_default();
+        deps.extend(imports(&text).into_iter().filter(|d| *d != m));
+    }
+    g
+}
+
+#[test]
+fn every_module_imports_only_from_the_layers_below_it() {
+    let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
+        .iter()
+        .map(|(m, deps)| (*m, deps.iter().copied().collect()))
+        .collect();
+    let mut wrong = Vec::new();
+    for (m, deps) in graph() {
+        let Some(ok) = allowed.get(m.as_str()) else {
+            wrong.push(format!(
+                "{m}: a module the map does not know (add it to ALLOWED and the map)"
+            ));
+            continue;
+        };
+        for d in deps {
+            if !ok.contains(d.as_str()) {
+                wrong.push(format!("{m} imports {d}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "imports against the layers:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn no_module_imports_in_a_circle() {
+    let g = graph();
+    // Depth-first search with colours: a grey node reached again closes a circle.
+    fn visit(
+        n: &str,
+        g: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        path: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        match state.get(n) {
+            Some(1) => {
+                let start = path.iter().position(|p| p == n).unwrap();
+                let mut c = path[start..].to_vec();
+                c.push(n.to_string());
+                return Some(c);
+            }
+            Some(2) => return None,
+            _ => {}
+        }
+        state.insert(n.to_string(), 1);
+        path.push(n.to_string());
+        for d in g.get(n).into_iter().flatten() {
+            if let Some(c) = visit(d, g, state, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        state.insert(n.to_string(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for n in g.keys() {
+        if let Some(c) = visit(n, &g, &mut state, &mut Vec::new()) {
+            panic!("a circle of imports: {}", c.join(" -> "));
+        }
+    }
+}
+
+#[test]
+fn only_render_term_and_main_print() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    let mut wrong = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(&src).unwrap().to_string_lossy().to_string();
+        if rel.starts_with("render/") || rel == "term.rs" || rel == "main.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code = without_tests(&text);
+        for (n, line) in code.lines().enumerate() {
+            let l = line.trim_start();
+            if l.starts_with("//") {
+                continue;
+            }
+            if [
+                "println!",
+                "eprintln!",
+                "print!",
+                "eprint!",
+                "process::exit",
+            ]
+            .iter()
+            .any(|p| l.contains(p))
+            {
+                wrong.push(format!("{rel}:{}: {}", n + 1, l));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "printing outside render, term and main:\n{}",
+        wrong.join("\n")
+    );
+}
