@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::Db;
 use crate::report::{Session, IDLE_STATES};
+use crate::statement::{Params, Statement};
 use anyhow::Result;
 use postgres::types::Type;
 
@@ -71,7 +72,7 @@ impl Filter {
         self
     }
 
-    /// The twelve bind parameters ($1..$12) of the shared filter block of the SQL files.
+    /// The values of the shared filter's slots.
     pub fn params(&self) -> FilterParams {
         FilterParams {
             lists: [
@@ -92,7 +93,7 @@ impl Filter {
     }
 }
 
-/// Owned values of the filter's bind parameters.
+/// Owned values of the filter's slots (`filter.sql`, `filter_who.sql`).
 pub struct FilterParams {
     lists: [Vec<String>; 9],
     state_older_than: Option<f64>,
@@ -100,18 +101,34 @@ pub struct FilterParams {
     pids: Vec<i32>,
 }
 
+/// The filter's slots that depend on who a session is (`filter_who.sql`), in the order of
+/// [`FilterParams::lists`]' first eight lists.
+const WHO_SLOTS: [&str; 8] = [
+    "db",
+    "user",
+    "app",
+    "client",
+    "exclude_db",
+    "exclude_user",
+    "exclude_app",
+    "exclude_client",
+];
+
 impl FilterParams {
-    /// Parameters $1..$12 with their types, to which callers append their own.
-    pub fn refs(&self) -> Vec<(&(dyn postgres::types::ToSql + Sync), Type)> {
-        let mut v: Vec<(&(dyn postgres::types::ToSql + Sync), Type)> = self
-            .lists
-            .iter()
-            .map(|l| (l as &(dyn postgres::types::ToSql + Sync), Type::TEXT_ARRAY))
-            .collect();
-        v.push((&self.state_older_than, Type::FLOAT8));
-        v.push((&self.running_longer_than, Type::FLOAT8));
-        v.push((&self.pids, Type::INT4_ARRAY));
-        v
+    /// Set the filter's slots: `$db` .. `$exclude_client`, `$pids`, `$states`, `$state_older_than` and
+    /// `$running_longer_than`.
+    pub fn set<'a>(&'a self, p: &mut Params<'a>) {
+        for (name, list) in WHO_SLOTS.iter().zip(&self.lists) {
+            p.set(name, list, Type::TEXT_ARRAY);
+        }
+        p.set("pids", &self.pids, Type::INT4_ARRAY)
+            .set("states", &self.lists[8], Type::TEXT_ARRAY)
+            .set("state_older_than", &self.state_older_than, Type::FLOAT8)
+            .set(
+                "running_longer_than",
+                &self.running_longer_than,
+                Type::FLOAT8,
+            );
     }
 }
 
@@ -136,19 +153,19 @@ fn body(sql: &str) -> &str {
 /// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*PROTECTION*/`), so the snapshot, the kill plan and the
 /// signalling statement apply exactly the same conditions. Temporary tables are told apart per session
 /// only from PostgreSQL 16 on (`temp_holders`).
-pub fn assemble(template: &str) -> String {
+pub fn assemble(template: &str) -> Statement {
     assemble_for(template, true)
 }
 
 /// [`assemble`], choosing how `/*TEMP_HOLDERS*/` finds the sessions that hold temporary tables.
-pub fn assemble_for(template: &str, temp_holders: bool) -> String {
+pub fn assemble_for(template: &str, temp_holders: bool) -> Statement {
     let temp = if temp_holders {
         include_str!("sql/temp_holders.sql")
     } else {
         include_str!("sql/temp_holders_unknown.sql")
     };
     // Outer parts first: each may contain the ones replaced after it.
-    template
+    let text = template
         .replace("/*PROTECTION*/", body(include_str!("sql/protection.sql")))
         .replace("/*TEMP_HOLDERS*/", body(temp))
         .replace(
@@ -160,12 +177,13 @@ pub fn assemble_for(template: &str, temp_holders: bool) -> String {
         .replace(
             "/*SESSION_COLUMNS*/",
             body(include_str!("sql/session_columns.sql")),
-        )
+        );
+    Statement::new(&text)
 }
 
-static SNAPSHOT_SQL: std::sync::LazyLock<String> =
+static SNAPSHOT_SQL: std::sync::LazyLock<Statement> =
     std::sync::LazyLock::new(|| assemble(include_str!("sql/snapshot.sql")));
-static SESSIONS_SQL: std::sync::LazyLock<String> =
+static SESSIONS_SQL: std::sync::LazyLock<Statement> =
     std::sync::LazyLock::new(|| assemble(include_str!("sql/sessions.sql")));
 
 /// Positions of the session columns (`session_columns.sql`) in a result, looked up by name once.
@@ -288,11 +306,17 @@ pub fn sessions(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Vec<Se
     Ok(read(db, &SESSIONS_SQL, filter, with_query)?.1)
 }
 
-fn read(db: &mut Db, sql: &str, filter: &Filter, with_query: bool) -> Result<(i64, Vec<Session>)> {
+fn read(
+    db: &mut Db,
+    stmt: &Statement,
+    filter: &Filter,
+    with_query: bool,
+) -> Result<(i64, Vec<Session>)> {
     let fp = filter.params();
-    let mut params = fp.refs();
-    params.push((&with_query, Type::BOOL));
-    let rows = db.query(sql, &params)?;
+    let mut params = Params::new();
+    fp.set(&mut params);
+    params.set("with_query", &with_query, Type::BOOL);
+    let rows = db.query_named(stmt, &params)?;
     let mut used = 0i64;
     let mut sessions = Vec::with_capacity(rows.len());
     let Some(first) = rows.first() else {
@@ -315,7 +339,7 @@ fn read(db: &mut Db, sql: &str, filter: &Filter, with_query: bool) -> Result<(i6
     Ok((used, sessions))
 }
 
-static STATUS_SQL: std::sync::LazyLock<String> =
+static STATUS_SQL: std::sync::LazyLock<Statement> =
     std::sync::LazyLock::new(|| assemble(include_str!("sql/status.sql")));
 
 /// What [`count`] counts besides the filter: per client address too, which sessions a PgBouncer holds,
@@ -331,22 +355,50 @@ pub struct Counting {
     pub extra_age: Option<Duration>,
 }
 
+/// The values of `status.sql`'s own slots.
+struct CountParams<'a> {
+    counting: &'a Counting,
+    leak_age: f64,
+    idle_in_transaction_age: f64,
+    extra_age: Option<f64>,
+}
+
+impl<'a> CountParams<'a> {
+    fn new(c: &'a Counting) -> CountParams<'a> {
+        CountParams {
+            counting: c,
+            leak_age: c.leak_age.as_secs_f64(),
+            idle_in_transaction_age: c.idle_in_transaction_age.as_secs_f64(),
+            extra_age: c.extra_age.map(|d| d.as_secs_f64()),
+        }
+    }
+
+    fn set(&'a self, p: &mut Params<'a>) {
+        p.set("by_client", &self.counting.by_client, Type::BOOL)
+            .set(
+                "pooler_pids",
+                &self.counting.pgbouncer_pids,
+                Type::INT4_ARRAY,
+            )
+            .set("leak_age", &self.leak_age, Type::FLOAT8)
+            .set(
+                "idle_in_transaction_age",
+                &self.idle_in_transaction_age,
+                Type::FLOAT8,
+            )
+            .set("extra_age", &self.extra_age, Type::FLOAT8);
+    }
+}
+
 /// Count the client sessions on the server, in one statement with the shared filter: per database, user,
 /// application, state (and client), with their ages, and the number of client backends in use.
 pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     let fp = filter.params();
-    let mut params = fp.refs();
-    let by_client = c.by_client;
-    let pids = c.pgbouncer_pids.clone();
-    let leak_age = c.leak_age.as_secs_f64();
-    let iit_age = c.idle_in_transaction_age.as_secs_f64();
-    params.push((&by_client, Type::BOOL));
-    params.push((&pids, Type::INT4_ARRAY));
-    params.push((&leak_age, Type::FLOAT8));
-    params.push((&iit_age, Type::FLOAT8));
-    let extra_age = c.extra_age.map(|d| d.as_secs_f64());
-    params.push((&extra_age, Type::FLOAT8));
-    let rows = db.query(&STATUS_SQL, &params)?;
+    let cp = CountParams::new(c);
+    let mut params = Params::new();
+    fp.set(&mut params);
+    cp.set(&mut params);
+    let rows = db.query_named(&STATUS_SQL, &params)?;
     let mut tally = Tally::default();
     for row in rows {
         tally.used = i64::from(row.get::<_, i32>("used"));
@@ -392,6 +444,24 @@ pub fn mark_pgbouncer(sessions: &mut [Session], server_pids: &[i32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::statement::assert_fills;
+
+    #[test]
+    fn the_session_statements_get_exactly_their_values() {
+        let fp = Filter::default().params();
+        for stmt in [&*SNAPSHOT_SQL, &*SESSIONS_SQL] {
+            let mut params = Params::new();
+            fp.set(&mut params);
+            params.set("with_query", &true, Type::BOOL);
+            assert_fills(stmt, &params);
+        }
+        let c = Counting::default();
+        let cp = CountParams::new(&c);
+        let mut params = Params::new();
+        fp.set(&mut params);
+        cp.set(&mut params);
+        assert_fills(&STATUS_SQL, &params);
+    }
 
     #[test]
     fn patterns_escape_like_metacharacters() {

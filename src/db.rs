@@ -11,6 +11,7 @@ use postgres::{Client, Row};
 
 use crate::conninfo::{self, ConnSpec, Environment, Overrides};
 use crate::report::ServerFacts;
+use crate::statement::{Params, Statement};
 
 /// pgconn's own statements must never hang a server that is already in trouble.
 pub const OWN_STATEMENT_TIMEOUT: &str = "30s";
@@ -214,6 +215,16 @@ impl Db {
             text.push_str(&format!("\n-- ${} = {:?}", i + 1, p));
         }
         crate::term::echo_sql(&conninfo::redact(&text));
+    }
+
+    /// Run a statement with named parameter slots: the values in `params`, by name (see
+    /// [`crate::statement`]). A slot without a value, or a value without a slot, is an error before
+    /// anything is sent.
+    pub fn query_named(&mut self, stmt: &Statement, params: &Params) -> Result<Vec<Row>> {
+        let values = stmt
+            .bind(params)
+            .map_err(|e| anyhow!("pgconn bug: {e} in\n{}", stmt.text()))?;
+        self.query(stmt.text(), &values)
     }
 
     /// Run a statement with typed parameters in one round trip (no separate prepare).

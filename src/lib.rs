@@ -31,6 +31,7 @@ pub mod pgbouncer;
 pub mod render;
 pub mod report;
 pub mod sandbox;
+pub mod statement;
 pub mod term;
 pub mod text;
 pub mod tui;

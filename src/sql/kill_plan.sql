@@ -10,7 +10,7 @@ SELECT m.hidden,
        m.matches AND m.visible AS matches,
        m.protection,
        m.keep_rank,
-       (SELECT count(*) FROM pg_class r WHERE r.relpersistence = 't' AND NOT $21)::int AS temp_relations,
+       (SELECT count(*) FROM pg_class r WHERE r.relpersistence = 't' AND NOT $include_temp_holders)::int AS temp_relations,
 /*SESSION_COLUMNS*/
   FROM (
     SELECT p.*,

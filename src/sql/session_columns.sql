@@ -17,6 +17,6 @@
        m.wait_event_type,
        m.wait_event,
        age(m.backend_xmin)::int AS xmin_age,
-       CASE WHEN $13 THEN m.query END AS query,
+       CASE WHEN $with_query THEN m.query END AS query,
        m.superuser,
        m.own_role

@@ -1,13 +1,13 @@
 -- signalling the previewed sessions (named by pid + backend_start, re-checked in this statement)
 -- Each must still match, not be protected, and --keep must still leave its sessions.
--- $23 pids, $24 backend_starts and $28 query_starts (for a cancel) of this batch, $25 try sessions the catalogs say this role may not
--- signal (one at a time, to learn the server's answer), $26 --keep (NULL: none), $27 the other targets of
+-- $batch_pids pids, $batch_starts backend_starts and $batch_query_starts query_starts (for a cancel) of this batch, $attempt_denied try sessions the catalogs say this role may not
+-- signal (one at a time, to learn the server's answer), $keep --keep (NULL: none), $not_staying the other targets of
 -- this run that are or may be signalled (they do not count as staying for --keep).
 WITH c AS (
 /*CLIENT_BACKENDS*/
 ), /*PROTECTION*/,
 t AS (
-    SELECT * FROM unnest($23::int[], $24::text[], $28::text[]) AS t(pid, backend_start, query_start)
+    SELECT * FROM unnest($batch_pids::int[], $batch_starts::text[], $batch_query_starts::text[]) AS t(pid, backend_start, query_start)
 ), m AS (
     -- Every check is NULL-safe (coalesce to false): a session this role cannot see (NULL state and
     -- backend_start) never passes for one it was shown.
@@ -32,8 +32,8 @@ t AS (
     -- --keep: sessions of each group that stay whatever this run does
     SELECT p.datid, p.usesysid, coalesce(p.application_name, '') AS application, count(*)::int AS staying
       FROM p
-     WHERE $26::int IS NOT NULL AND p.visible AND p.matches AND p.protection IS NULL
-       AND p.pid <> ALL ($23) AND p.pid <> ALL ($27)
+     WHERE $keep::int IS NOT NULL AND p.visible AND p.matches AND p.protection IS NULL
+       AND p.pid <> ALL ($batch_pids) AND p.pid <> ALL ($not_staying)
      GROUP BY 1, 2, 3
 ), q AS (
     SELECT m.*,
@@ -53,11 +53,11 @@ SELECT q.pid, q.state, q.protection,
            WHEN NOT q.present THEN 'gone'
            WHEN NOT q.same THEN 'replaced'
            WHEN NOT q.matches THEN 'changed'
-           WHEN $22 AND NOT q.same_query THEN 'other_query'
+           WHEN $cancel AND NOT q.same_query THEN 'other_query'
            WHEN q.protection IS NOT NULL THEN 'protected'
-           WHEN $26::int IS NOT NULL AND q.keep_rank <= $26 - q.staying THEN 'kept'
-           WHEN NOT q.allowed AND NOT $25 THEN 'predicted_denied'
-           WHEN $22 THEN CASE WHEN pg_cancel_backend(q.pid) THEN 'signalled' ELSE 'not_signalled' END
+           WHEN $keep::int IS NOT NULL AND q.keep_rank <= $keep - q.staying THEN 'kept'
+           WHEN NOT q.allowed AND NOT $attempt_denied THEN 'predicted_denied'
+           WHEN $cancel THEN CASE WHEN pg_cancel_backend(q.pid) THEN 'signalled' ELSE 'not_signalled' END
            ELSE CASE WHEN pg_terminate_backend(q.pid) THEN 'signalled' ELSE 'not_signalled' END
        END AS outcome,
        to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at

@@ -5,4 +5,4 @@ SELECT a.pid,
        a.state,
        to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS query_start
   FROM pg_stat_activity a
- WHERE a.pid = ANY ($1)
+ WHERE a.pid = ANY ($pids)

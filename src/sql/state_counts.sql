@@ -5,6 +5,6 @@ WITH c AS (
 SELECT c.state,
        count(*) AS sessions
   FROM c
- WHERE c.pid <> pg_backend_pid() AND c.pid <> ALL ($1)
+ WHERE c.pid <> pg_backend_pid() AND c.pid <> ALL ($exclude_pids)
  GROUP BY 1
  ORDER BY 1

@@ -1,5 +1,5 @@
 -- status: client sessions counted per database, user, application, state (and client when grouped by it), with the idle-age percentiles
--- $15 leak age, $16 idle-in-transaction age, $17 a caller's own age (check's --idle-age; NULL counts nothing)
+-- $leak_age leak age, $idle_in_transaction_age idle-in-transaction age, $extra_age a caller's own age (check's --idle-age; NULL counts nothing)
 -- f holds one narrow row per client backend, with whether it matches the filter: `used` counts them all.
 -- Sessions are grouped by database and role oid and named afterwards, so that (unless a filter needs the
 -- names) the server joins a few groups to pg_database and pg_roles instead of every session.
@@ -9,9 +9,9 @@ WITH c AS (
     SELECT c.datid,
            c.usesysid,
            coalesce(c.application_name, '') AS application,
-           CASE WHEN $13 AND c.visible THEN coalesce(host(c.client_addr), 'local') END AS client,
+           CASE WHEN $by_client AND c.visible THEN coalesce(host(c.client_addr), 'local') END AS client,
            c.state,
-           c.pid = ANY ($14) AS via_pgbouncer,
+           c.pid = ANY ($pooler_pids) AS via_pgbouncer,
            date_part('epoch', now() - c.state_change) AS state_seconds,
            date_part('epoch', now() - c.xact_start) AS xact_seconds,
            coalesce((
@@ -28,9 +28,9 @@ WITH c AS (
     SELECT f.datid, f.usesysid, f.application, f.client, f.state, f.via_pgbouncer,
            count(*)::int AS sessions,
            count(f.state_seconds)::int AS with_age,
-           count(*) FILTER (WHERE f.state_seconds > $15)::int AS older_than_leak_age,
-           count(*) FILTER (WHERE f.state_seconds > $16)::int AS older_than_idle_in_transaction_age,
-           count(*) FILTER (WHERE f.state_seconds > $17)::int AS older_than_extra_age,
+           count(*) FILTER (WHERE f.state_seconds > $leak_age)::int AS older_than_leak_age,
+           count(*) FILTER (WHERE f.state_seconds > $idle_in_transaction_age)::int AS older_than_idle_in_transaction_age,
+           count(*) FILTER (WHERE f.state_seconds > $extra_age)::int AS older_than_extra_age,
            max(f.state_seconds) AS oldest_state_seconds,
            max(f.xact_seconds) AS oldest_xact_seconds
       FROM f

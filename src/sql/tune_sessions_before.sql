@@ -6,5 +6,5 @@ SELECT count(*) FILTER (WHERE c.backend_start < clock_timestamp()) AS before,
        count(*) FILTER (WHERE NOT c.visible) AS not_visible
   FROM c
  WHERE c.pid <> pg_backend_pid()
-   AND ($1::text IS NULL OR c.datname = $1::text)
-   AND ($2::text IS NULL OR c.usename = $2::text)
+   AND ($database::text IS NULL OR c.datname = $database::text)
+   AND ($role::text IS NULL OR c.usename = $role::text)

@@ -19,6 +19,7 @@ use crate::cli::{KillArgs, KillIdleArgs, KillSafety, StateArg};
 use crate::db::Db;
 use crate::interrupt::Interrupt;
 use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
+use crate::statement::{Params, Statement};
 
 pub mod audit;
 pub mod plan;
@@ -68,13 +69,15 @@ pub fn kill_selection(args: &KillArgs) -> Result<(Filter, Action)> {
     Ok((filter, action))
 }
 
-static STATE_COUNTS_SQL: std::sync::LazyLock<String> =
+static STATE_COUNTS_SQL: std::sync::LazyLock<Statement> =
     std::sync::LazyLock::new(|| activity::assemble(include_str!("../../sql/state_counts.sql")));
 
 /// State counts of all client sessions but pgconn's own, as the server reports them now.
 pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
     let none: Vec<i32> = Vec::new();
-    let rows = db.query(&STATE_COUNTS_SQL, &[(&none, Type::INT4_ARRAY)])?;
+    let mut params = Params::new();
+    params.set("exclude_pids", &none, Type::INT4_ARRAY);
+    let rows = db.query_named(&STATE_COUNTS_SQL, &params)?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -293,4 +296,17 @@ pub fn execute(
         failure,
         signal,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_counts_statement_gets_exactly_its_values() {
+        let none: Vec<i32> = Vec::new();
+        let mut params = Params::new();
+        params.set("exclude_pids", &none, Type::INT4_ARRAY);
+        crate::statement::assert_fills(&STATE_COUNTS_SQL, &params);
+    }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use postgres::types::{ToSql, Type};
+use postgres::types::Type;
 
 use crate::activity::{self, like_pattern, Filter, SnapshotColumns};
 use crate::cli::KillSafety;
@@ -15,22 +15,22 @@ use crate::report::kill::{
     Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection, Summary,
 };
 use crate::report::round3;
+use crate::statement::{Params, Statement};
 
 /// The first server version that tells which session holds a temporary schema.
 pub const TEMP_HOLDERS_SINCE: i32 = 160000;
 
-static PLAN_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static PLAN_SQL: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
     activity::assemble_for(include_str!("../../sql/kill_plan.sql"), true)
 });
-static PLAN_SQL_BEFORE_16: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static PLAN_SQL_BEFORE_16: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
     activity::assemble_for(include_str!("../../sql/kill_plan.sql"), false)
 });
 
-/// The protection parameters `$13..$22` of `protection.sql`, shared by the plan and the signalling
-/// statement so that both apply the same rule.
+/// The values of `protection.sql`'s slots, shared by the plan and the signalling statement so that both
+/// apply the same rule.
 #[derive(Debug, Clone)]
 pub struct ProtectionParams {
-    with_query: bool,
     include_superusers: bool,
     protect_app: Vec<String>,
     protect_user: Vec<String>,
@@ -48,7 +48,6 @@ impl ProtectionParams {
     pub fn new(safety: &KillSafety, action: Action, pooler_pids: Vec<i32>) -> ProtectionParams {
         let likes = |v: &[String]| v.iter().map(|p| like_pattern(p)).collect::<Vec<_>>();
         ProtectionParams {
-            with_query: true,
             include_superusers: safety.include_superusers,
             protect_app: likes(&safety.protect_app),
             protect_user: likes(&safety.protect_user),
@@ -66,20 +65,27 @@ impl ProtectionParams {
         self.pooler_pids = pids;
     }
 
-    /// `$13..$22`, to follow the filter's `$1..$12`.
-    pub fn refs(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
-        vec![
-            (&self.with_query, Type::BOOL),
-            (&self.include_superusers, Type::BOOL),
-            (&self.protect_app, Type::TEXT_ARRAY),
-            (&self.protect_user, Type::TEXT_ARRAY),
-            (&self.pooler_pids, Type::INT4_ARRAY),
-            (&self.include_pooler, Type::BOOL),
-            (&self.include_listeners, Type::BOOL),
-            (&self.include_lock_holders, Type::BOOL),
-            (&self.include_temp_holders, Type::BOOL),
-            (&self.cancel, Type::BOOL),
-        ]
+    /// Set the protection rule's slots (`protection.sql`): `$include_superusers`,
+    /// `$protect_app`, `$protect_user`, `$pooler_pids`, `$include_pooler`, `$include_listeners`,
+    /// `$include_lock_holders`, `$include_temp_holders`, `$cancel`.
+    pub fn set<'a>(&'a self, p: &mut Params<'a>) {
+        p.set("include_superusers", &self.include_superusers, Type::BOOL)
+            .set("protect_app", &self.protect_app, Type::TEXT_ARRAY)
+            .set("protect_user", &self.protect_user, Type::TEXT_ARRAY)
+            .set("pooler_pids", &self.pooler_pids, Type::INT4_ARRAY)
+            .set("include_pooler", &self.include_pooler, Type::BOOL)
+            .set("include_listeners", &self.include_listeners, Type::BOOL)
+            .set(
+                "include_lock_holders",
+                &self.include_lock_holders,
+                Type::BOOL,
+            )
+            .set(
+                "include_temp_holders",
+                &self.include_temp_holders,
+                Type::BOOL,
+            )
+            .set("cancel", &self.cancel, Type::BOOL);
     }
 }
 
@@ -92,16 +98,19 @@ pub fn plan(
     pooler_pids: &[i32],
 ) -> Result<KillReport> {
     let temp_known = db.facts.version_num >= TEMP_HOLDERS_SINCE;
-    let sql: &str = if temp_known {
+    let stmt: &Statement = if temp_known {
         &PLAN_SQL
     } else {
         &PLAN_SQL_BEFORE_16
     };
     let fp = filter.params();
     let pp = ProtectionParams::new(safety, action, pooler_pids.to_vec());
-    let mut params = fp.refs();
-    params.extend(pp.refs());
-    let rows = db.query(sql, &params)?;
+    let mut params = Params::new();
+    fp.set(&mut params);
+    pp.set(&mut params);
+    // The plan shows each target's query.
+    params.set("with_query", &true, Type::BOOL);
+    let rows = db.query_named(stmt, &params)?;
 
     let mut not_visible = 0usize;
     let mut matched = 0usize;
@@ -283,4 +292,23 @@ fn summarize(targets: &[KillTarget]) -> Vec<GroupSummary> {
             .then_with(|| a.application.cmp(&b.application))
     });
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement::assert_fills;
+
+    #[test]
+    fn the_plan_statements_get_exactly_their_values() {
+        let fp = Filter::default().params();
+        let pp = ProtectionParams::new(&KillSafety::default(), Action::Terminate, vec![]);
+        for stmt in [&*PLAN_SQL, &*PLAN_SQL_BEFORE_16] {
+            let mut params = Params::new();
+            fp.set(&mut params);
+            pp.set(&mut params);
+            params.set("with_query", &true, Type::BOOL);
+            assert_fills(stmt, &params);
+        }
+    }
 }

@@ -19,10 +19,11 @@ use crate::report::kill::{
     Action, KillTarget, OutcomeKind, Protection, SessionOutcome, SkipReason,
 };
 use crate::report::round3;
+use crate::statement::{Params, Statement};
 
-static SIGNAL_SQL: std::sync::LazyLock<String> =
+static SIGNAL_SQL: std::sync::LazyLock<Statement> =
     std::sync::LazyLock::new(|| activity::assemble_for(include_str!("../../sql/signal.sql"), true));
-static SIGNAL_SQL_BEFORE_16: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+static SIGNAL_SQL_BEFORE_16: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
     activity::assemble_for(include_str!("../../sql/signal.sql"), false)
 });
 
@@ -138,6 +139,54 @@ struct Handled {
     at: String,
 }
 
+/// The values of `signal.sql`'s own slots: the batch (named by pid, backend_start and, for a cancel,
+/// query_start), whether to try sessions the catalogs say may not be signalled, `--keep`, and the other
+/// targets that are or may be signalled.
+struct BatchParams {
+    pids: Vec<i32>,
+    starts: Vec<String>,
+    query_starts: Vec<Option<String>>,
+    attempt_denied: bool,
+    keep: Option<i32>,
+    not_staying: Vec<i32>,
+}
+
+impl BatchParams {
+    fn new(
+        batch: &[&KillTarget],
+        keep: Option<usize>,
+        attempt_denied: bool,
+        not_staying: &[i32],
+    ) -> BatchParams {
+        BatchParams {
+            pids: batch.iter().map(|t| t.session.pid).collect(),
+            starts: batch
+                .iter()
+                .map(|t| t.session.backend_start.clone().unwrap_or_default())
+                .collect(),
+            query_starts: batch
+                .iter()
+                .map(|t| t.session.query_start.clone())
+                .collect(),
+            attempt_denied,
+            keep: keep.map(|k| i32::try_from(k).unwrap_or(i32::MAX)),
+            not_staying: not_staying.to_vec(),
+        }
+    }
+
+    fn set<'a>(&'a self, p: &mut Params<'a>) {
+        p.set("batch_pids", &self.pids, Type::INT4_ARRAY)
+            .set("batch_starts", &self.starts, Type::TEXT_ARRAY)
+            .set("batch_query_starts", &self.query_starts, Type::TEXT_ARRAY)
+            .set("attempt_denied", &self.attempt_denied, Type::BOOL)
+            .set("keep", &self.keep, Type::INT4)
+            .set("not_staying", &self.not_staying, Type::INT4_ARRAY);
+    }
+}
+
+static POLL_SQL: std::sync::LazyLock<Statement> =
+    std::sync::LazyLock::new(|| Statement::new(include_str!("../../sql/signal_poll.sql")));
+
 /// Run the statement for `batch`. `not_staying`: the other targets of the run that are or may be signalled.
 fn statement(
     db: &mut Db,
@@ -147,31 +196,17 @@ fn statement(
     attempt_denied: bool,
     not_staying: &[i32],
 ) -> Result<Vec<Handled>> {
-    let sql: &str = if db.facts.version_num >= TEMP_HOLDERS_SINCE {
+    let stmt: &Statement = if db.facts.version_num >= TEMP_HOLDERS_SINCE {
         &SIGNAL_SQL
     } else {
         &SIGNAL_SQL_BEFORE_16
     };
-    let pids: Vec<i32> = batch.iter().map(|t| t.session.pid).collect();
-    let starts: Vec<String> = batch
-        .iter()
-        .map(|t| t.session.backend_start.clone().unwrap_or_default())
-        .collect();
-    let query_starts: Vec<Option<String>> = batch
-        .iter()
-        .map(|t| t.session.query_start.clone())
-        .collect();
-    let keep: Option<i32> = how.keep.map(|k| i32::try_from(k).unwrap_or(i32::MAX));
-    let not_staying: Vec<i32> = not_staying.to_vec();
-    let mut params = fp.refs();
-    params.extend(how.protection.refs());
-    params.push((&pids, Type::INT4_ARRAY));
-    params.push((&starts, Type::TEXT_ARRAY));
-    params.push((&attempt_denied, Type::BOOL));
-    params.push((&keep, Type::INT4));
-    params.push((&not_staying, Type::INT4_ARRAY));
-    params.push((&query_starts, Type::TEXT_ARRAY));
-    let rows = db.query(sql, &params)?;
+    let bp = BatchParams::new(batch, how.keep, attempt_denied, not_staying);
+    let mut params = Params::new();
+    fp.set(&mut params);
+    how.protection.set(&mut params);
+    bp.set(&mut params);
+    let rows = db.query_named(stmt, &params)?;
     rows.iter()
         .map(|r| {
             let outcome: String = r.get("outcome");
@@ -223,10 +258,9 @@ fn observe(
     while !pending.is_empty() {
         std::thread::sleep(delay.min(deadline.saturating_duration_since(Instant::now())));
         let pids: Vec<i32> = pending.iter().map(|s| s.pid).collect();
-        let rows = db.query(
-            include_str!("../../sql/signal_poll.sql"),
-            &[(&pids, Type::INT4_ARRAY)],
-        )?;
+        let mut params = Params::new();
+        params.set("pids", &pids, Type::INT4_ARRAY);
+        let rows = db.query_named(&POLL_SQL, &params)?;
         let present: HashMap<i32, Seen> = rows
             .iter()
             .map(|r| {
@@ -481,10 +515,9 @@ fn signal_batch(
 /// States of the batch's sessions now, when the server can still be asked (after a failed statement).
 fn current_states(db: &mut Db, refs: &[&KillTarget]) -> HashMap<i32, Option<String>> {
     let pids: Vec<i32> = refs.iter().map(|t| t.session.pid).collect();
-    match db.query(
-        include_str!("../../sql/signal_poll.sql"),
-        &[(&pids, Type::INT4_ARRAY)],
-    ) {
+    let mut params = Params::new();
+    params.set("pids", &pids, Type::INT4_ARRAY);
+    match db.query_named(&POLL_SQL, &params) {
         Ok(rows) => rows
             .iter()
             .map(|r| (r.get::<_, i32>("pid"), r.get::<_, Option<String>>("state")))
@@ -703,4 +736,28 @@ pub fn signal_targets_with(
 ) -> SignalRun {
     let mut how = Signalling::new(filter, safety, action, Vec::new());
     run(db, &mut how, targets, observer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::statement::assert_fills;
+
+    #[test]
+    fn the_signalling_statements_get_exactly_their_values() {
+        let fp = Filter::default().params();
+        let pp = ProtectionParams::new(&KillSafety::default(), Action::Cancel, vec![1]);
+        let bp = BatchParams::new(&[], Some(2), false, &[3]);
+        for stmt in [&*SIGNAL_SQL, &*SIGNAL_SQL_BEFORE_16] {
+            let mut params = Params::new();
+            fp.set(&mut params);
+            pp.set(&mut params);
+            bp.set(&mut params);
+            assert_fills(stmt, &params);
+        }
+        let pids = vec![1];
+        let mut params = Params::new();
+        params.set("pids", &pids, Type::INT4_ARRAY);
+        assert_fills(&POLL_SQL, &params);
+    }
 }

@@ -22,6 +22,7 @@ use crate::report::tune::ChangeReport;
 use crate::report::tune::{quoted, Scope};
 use crate::report::tune::{ApplyOutcome, Effect};
 use crate::report::tune::{ChangeRecord, Entry};
+use crate::statement::{Params, Statement};
 
 /// Ask, record the history, apply, and fill in the outcome.
 pub fn apply(
@@ -121,13 +122,22 @@ fn with_failure_recorded(path: &Path, id: &str, error: anyhow::Error) -> anyhow:
     }
 }
 
+static SESSIONS_BEFORE_SQL: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
+    crate::activity::assemble(include_str!("../../sql/tune_sessions_before.sql"))
+});
+
 /// After ALTER DATABASE / ROLE: how many sessions in the scope still run with the old values.
 fn after_scoped(db: &mut Db, scope: &Scope) -> Result<ApplyOutcome> {
     let (d, r) = (scope.database(), scope.role());
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        crate::activity::assemble(include_str!("../../sql/tune_sessions_before.sql"))
-    });
-    let row = db.query_one(&SQL, &[(&d, Type::TEXT), (&r, Type::TEXT)])?;
+    let mut params = Params::new();
+    params
+        .set("database", &d, Type::TEXT)
+        .set("role", &r, Type::TEXT);
+    let row = db
+        .query_named(&SESSIONS_BEFORE_SQL, &params)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("counting the sessions with old values returned no row"))?;
     let before: i64 = row.get("before");
     let hidden: i64 = row.get("not_visible");
     Ok(ApplyOutcome {
@@ -315,6 +325,21 @@ fn explain(
         Scope::System => system_denied(user, names, ctx.guard.as_ref(), &ctx.catalog),
     };
     anyhow!("{msg} (server: {server_said})")
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::*;
+
+    #[test]
+    fn the_sessions_before_statement_gets_exactly_its_values() {
+        let (d, r): (Option<&str>, Option<&str>) = (Some("app"), None);
+        let mut params = Params::new();
+        params
+            .set("database", &d, Type::TEXT)
+            .set("role", &r, Type::TEXT);
+        crate::statement::assert_fills(&SESSIONS_BEFORE_SQL, &params);
+    }
 }
 
 #[cfg(test)]
