@@ -5,7 +5,7 @@
 //!
 //! | layer | modules | what it is |
 //! | --- | --- | --- |
-//! | data | `report`, `text` | every result as plain serializable data (Session, State, Level, each command's plan and result); escaping of untrusted text |
+//! | data | `report`, `text`, `statement` | every result as plain serializable data (Session, State, Level, each command's plan and result); escaping of untrusted text; SQL with named parameter slots |
 //! | rules | `analysis`, `exit` | capacity math, the verdict, the leak and pool rules; how a run ends |
 //! | talking to people | `term` | prompts, progress, warnings, notes, the `--show-sql` echo: the only writer of stderr |
 //! | reaching servers | `conninfo`, `wire`, `interrupt` | libpq-compatible connection options; a simple-query protocol client; stop signals |

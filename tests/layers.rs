@@ -7,6 +7,7 @@ use std::path::Path;
 /// Each top-level module and what it may import from the crate (test code excluded).
 const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &[]),
+    ("statement", &[]),
     ("report", &[]),
     ("exit", &["report"]),
     ("analysis", &["report"]),
@@ -14,8 +15,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("interrupt", &[]),
     ("wire", &[]),
     ("conninfo", &[]),
-    ("db", &["conninfo", "exit", "report", "term", "text"]),
-    ("activity", &["analysis", "db", "report"]),
+    (
+        "db",
+        &["conninfo", "exit", "report", "statement", "term", "text"],
+    ),
+    ("activity", &["analysis", "db", "report", "statement"]),
     ("pgbouncer", &["conninfo", "report", "term"]),
     ("fleet", &["conninfo", "db", "exit", "report"]),
     ("sandbox", &["conninfo", "wire"]),

@@ -9,6 +9,7 @@ use postgres::config::{SslMode as PgSslMode, TargetSessionAttrs};
 use postgres::NoTls;
 use postgres_openssl::MakeTlsConnector;
 
+use super::tls::LazyTls;
 use super::{ConnSpec, SessionAttrs, SslMode};
 
 /// SQLSTATE invalid_password: the password was wrong.
@@ -64,6 +65,16 @@ impl AttemptError {
 enum Tls {
     None,
     OpenSsl(MakeTlsConnector),
+    /// Built when a server accepts TLS ([`LazyTls`]).
+    Lazy(LazyTls),
+}
+
+/// The TLS connector of a connection: built now when it reads files or verifies (so that a missing or
+/// bad file is reported before connecting, as libpq does), or when a server accepts TLS.
+#[derive(Clone)]
+enum Connector {
+    Built(MakeTlsConnector),
+    Lazy(LazyTls),
 }
 
 /// Connect to the first host that takes the connection; returns it with that host's index.
@@ -85,10 +96,14 @@ pub(super) fn connect(
     // The connector is built once, and only when some host may use TLS.
     let needs_tls =
         spec.tls.mode != SslMode::Disable && spec.hosts.iter().any(|h| !h.target.socket);
-    let connector = if needs_tls {
-        Some(spec.tls.connector().context("could not set up TLS")?)
-    } else {
+    let connector = if !needs_tls {
         None
+    } else if spec.tls.builds_without_files() {
+        Some(Connector::Lazy(LazyTls::new(spec.tls.clone())))
+    } else {
+        Some(Connector::Built(
+            spec.tls.connector().context("could not set up TLS")?,
+        ))
     };
 
     let mut failures: Vec<anyhow::Error> = Vec::new();
@@ -121,7 +136,7 @@ fn connect_host(
     spec: &ConnSpec,
     i: usize,
     attrs: TargetSessionAttrs,
-    connector: Option<&MakeTlsConnector>,
+    connector: Option<&Connector>,
     extra_options: Option<&str>,
 ) -> Result<postgres::Client> {
     let target = &spec.hosts[i].target;
@@ -137,7 +152,8 @@ fn connect_host(
     config.target_session_attrs(attrs);
 
     let tls = || match connector {
-        Some(c) => Tls::OpenSsl(c.clone()),
+        Some(Connector::Built(c)) => Tls::OpenSsl(c.clone()),
+        Some(Connector::Lazy(c)) => Tls::Lazy(c.clone()),
         None => Tls::None,
     };
     let timeout = spec.connect_timeout;
@@ -265,6 +281,7 @@ fn attempt(
     let run = move || match tls {
         Tls::None => config.connect(NoTls),
         Tls::OpenSsl(c) => config.connect(c),
+        Tls::Lazy(c) => config.connect(c),
     };
     let Some(timeout) = timeout else {
         return run().map_err(AttemptError::Pg);

@@ -20,6 +20,8 @@ use openssl::ssl::{SslConnector, SslFiletype, SslMethod, SslVerifyMode, SslVersi
 use openssl::x509::store::{X509Lookup, X509StoreBuilder};
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::X509;
+use postgres::tls::{MakeTlsConnect, TlsConnect};
+use postgres::Socket;
 use postgres_openssl::MakeTlsConnector;
 use serde::Serialize;
 
@@ -320,6 +322,23 @@ impl TlsOptions {
             Ok(())
         });
         Ok(connector)
+    }
+
+    /// Whether building the connector could only fail inside OpenSSL: no certificate is verified and no
+    /// file is read (no root certificate, client certificate or CRL is configured or present). Such a
+    /// connector can be built when a server accepts TLS, and not at all when it declines
+    /// (`sslmode=prefer` against a server without SSL): building it loads the system's trusted roots,
+    /// tens of milliseconds of CPU for nothing.
+    pub(crate) fn builds_without_files(&self) -> bool {
+        let exists = |p: Option<PathBuf>| p.is_some_and(|p| p.exists());
+        !self.mode.verifies()
+            && self.rootcert.is_none()
+            && !exists(self.default_file("root.crt"))
+            && (self.cert_mode == CertMode::Disable
+                || (self.cert.is_none() && !exists(self.default_file("postgresql.crt"))))
+            && self.crl.is_none()
+            && self.crldir.is_none()
+            && !exists(self.default_file("root.crl"))
     }
 
     /// psql's words for the last host-name mismatch a connector of these options found, taken.
@@ -681,5 +700,80 @@ mod tests {
         let mut o = options(SslMode::Require, None);
         o.key_password = Some("keysecret".into());
         assert!(!format!("{o:?}").contains("keysecret"));
+    }
+}
+
+/// A TLS connector built when a server accepts TLS, not before (see
+/// [`TlsOptions::builds_without_files`]); once built, it is kept for the next host and attempt.
+#[derive(Clone)]
+pub(crate) struct LazyTls {
+    options: TlsOptions,
+    built: std::sync::Arc<std::sync::Mutex<Option<MakeTlsConnector>>>,
+}
+
+impl LazyTls {
+    pub(crate) fn new(options: TlsOptions) -> LazyTls {
+        LazyTls {
+            options,
+            built: Default::default(),
+        }
+    }
+
+    fn connector(&self) -> Result<MakeTlsConnector> {
+        let mut slot = self
+            .built
+            .lock()
+            .map_err(|_| anyhow!("the TLS connector's lock is poisoned"))?;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let c = self.options.connector()?;
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl MakeTlsConnect<Socket> for LazyTls {
+    type Stream = postgres_openssl::TlsStream<Socket>;
+    type TlsConnect = LazyConnect;
+    type Error = BoxError;
+
+    fn make_tls_connect(&mut self, domain: &str) -> std::result::Result<LazyConnect, BoxError> {
+        Ok(LazyConnect {
+            tls: self.clone(),
+            domain: domain.to_string(),
+        })
+    }
+}
+
+/// One host's TLS handshake, with the connector built on the way.
+pub(crate) struct LazyConnect {
+    tls: LazyTls,
+    domain: String,
+}
+
+impl TlsConnect<Socket> for LazyConnect {
+    type Stream = postgres_openssl::TlsStream<Socket>;
+    type Error = BoxError;
+    #[allow(clippy::type_complexity)]
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::result::Result<Self::Stream, BoxError>> + Send>,
+    >;
+
+    fn connect(self, stream: Socket) -> Self::Future {
+        let connect = self
+            .tls
+            .connector()
+            .map_err(|e| -> BoxError { format!("could not set up TLS: {e:#}").into() })
+            .and_then(|mut c| {
+                MakeTlsConnect::<Socket>::make_tls_connect(&mut c, &self.domain)
+                    .map_err(BoxError::from)
+            });
+        match connect {
+            Ok(tc) => tc.connect(stream),
+            Err(e) => Box::pin(async move { Err(e) }),
+        }
     }
 }
