@@ -40,6 +40,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "pgbouncer",
             "report",
             "sandbox",
+            "statement",
             "term",
             "text",
         ],
