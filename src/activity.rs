@@ -177,7 +177,8 @@ pub fn assemble_for(template: &str, temp_holders: bool) -> Statement {
         .replace(
             "/*SESSION_COLUMNS*/",
             body(include_str!("sql/session_columns.sql")),
-        );
+        )
+        .replace("/*FACTS*/", include_str!("sql/facts.sql").trim_end());
     Statement::new(&text)
 }
 
@@ -322,6 +323,9 @@ fn read(
     let Some(first) = rows.first() else {
         return Ok((used, sessions));
     };
+    if first.columns().iter().any(|c| c.name() == "facts") {
+        db.learn_facts(first)?;
+    }
     // Column positions are looked up by name once, not once per row and column.
     let c = SnapshotColumns::of(first);
     for row in rows {
@@ -332,6 +336,10 @@ fn read(
         if c.matches
             .is_some_and(|i| row.get::<_, Option<bool>>(i) != Some(true))
         {
+            continue;
+        }
+        // `sessions` sends a row without a session when none matches (it carries the facts).
+        if row.get::<_, Option<i32>>(c.pid).is_none() {
             continue;
         }
         sessions.push(c.session(&row));
@@ -399,6 +407,9 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     fp.set(&mut params);
     cp.set(&mut params);
     let rows = db.query_named(&STATUS_SQL, &params)?;
+    if let Some(first) = rows.first() {
+        db.learn_facts(first)?;
+    }
     let mut tally = Tally::default();
     for row in rows {
         tally.used = i64::from(row.get::<_, i32>("used"));

@@ -46,6 +46,52 @@ fn pooler_refused_options(e: &anyhow::Error) -> bool {
         })
 }
 
+/// The facts on their own, as the statements that carry them have them: `facts.sql`'s row as JSON text
+/// in a column `facts` (those statements select `(SELECT to_json(f)::text FROM facts f) AS facts` from a
+/// CTE `facts AS (/*FACTS*/)`, see `activity::assemble`).
+static FACTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH facts AS (\n{}\n)\nSELECT (SELECT to_json(f)::text FROM facts f) AS facts",
+        include_str!("sql/facts.sql").trim_end()
+    )
+});
+
+/// The facts as `facts.sql` names them.
+#[derive(serde::Deserialize)]
+struct FactsRow {
+    version_num: i32,
+    version: String,
+    max_connections: i32,
+    superuser_reserved_connections: i32,
+    reserved_connections: Option<i32>,
+    backend_pid: i32,
+    current_user: String,
+    database: String,
+    is_superuser: bool,
+    read_all_stats: bool,
+    signal_backend: bool,
+    read_file_settings: bool,
+}
+
+fn facts_from_json(json: &str) -> Result<ServerFacts> {
+    let f: FactsRow =
+        serde_json::from_str(json).with_context(|| format!("unreadable server facts: {json}"))?;
+    Ok(ServerFacts {
+        version: f.version,
+        version_num: f.version_num,
+        max_connections: f.max_connections,
+        superuser_reserved_connections: f.superuser_reserved_connections,
+        reserved_connections: f.reserved_connections,
+        backend_pid: f.backend_pid,
+        current_user: f.current_user,
+        database: f.database,
+        is_superuser: f.is_superuser,
+        can_read_all_stats: f.read_all_stats,
+        can_signal_backend: f.signal_backend,
+        can_read_file_settings: f.read_file_settings,
+    })
+}
+
 /// One session with one server.
 pub struct Db {
     client: Client,
@@ -57,7 +103,7 @@ pub struct Db {
     /// then set per statement, with SET LOCAL inside a transaction, so that they never stay on a server
     /// connection other clients reuse.
     pooled: bool,
-    pub facts: ServerFacts,
+    facts: Option<ServerFacts>,
 }
 
 /// Where to connect, as the command line says it (psql's -h -p -U -d --service -W --connect-timeout),
@@ -147,43 +193,38 @@ impl Db {
             }
             Err(e) => return Err(explain_connect_error(e, &spec)),
         };
-        let mut db = Db {
+        Ok(Db {
             client,
             show_sql,
             spec,
             reached,
             pooled,
-            facts: ServerFacts {
-                version: String::new(),
-                version_num: 0,
-                max_connections: 0,
-                superuser_reserved_connections: 0,
-                reserved_connections: None,
-                backend_pid: 0,
-                current_user: String::new(),
-                database: String::new(),
-                is_superuser: false,
-                can_read_all_stats: false,
-                can_signal_backend: false,
-                can_read_file_settings: false,
-            },
-        };
-        let row = db.query_one(include_str!("sql/facts.sql"), &[])?;
-        db.facts = ServerFacts {
-            version_num: row.get("version_num"),
-            version: row.get("version"),
-            max_connections: row.get("max_connections"),
-            superuser_reserved_connections: row.get("superuser_reserved_connections"),
-            reserved_connections: row.get("reserved_connections"),
-            backend_pid: row.get("backend_pid"),
-            current_user: row.get("current_user"),
-            database: row.get("database"),
-            is_superuser: row.get("is_superuser"),
-            can_read_all_stats: row.get("read_all_stats"),
-            can_signal_backend: row.get("signal_backend"),
-            can_read_file_settings: row.get("read_file_settings"),
-        };
-        Ok(db)
+            facts: None,
+        })
+    }
+
+    /// The server's facts (version, connection limits, pgconn's own backend and privileges): read with
+    /// the first statement that carries them (status, sessions and check fold them into their one
+    /// statement), or on their own when asked for first.
+    pub fn facts(&mut self) -> Result<&ServerFacts> {
+        if self.facts.is_none() {
+            let row = self.query_one(&FACTS_SQL, &[])?;
+            self.learn_facts(&row)?;
+        }
+        self.facts
+            .as_ref()
+            .ok_or_else(|| anyhow!("the server sent no facts"))
+    }
+
+    /// Keep the facts a statement carried: its `facts` column (JSON of `facts.sql`'s row) on the first
+    /// row that has them.
+    pub fn learn_facts(&mut self, row: &Row) -> Result<()> {
+        if self.facts.is_none() {
+            if let Some(json) = row.get::<_, Option<String>>("facts") {
+                self.facts = Some(facts_from_json(&json)?);
+            }
+        }
+        Ok(())
     }
 
     pub fn show_sql(&self) -> bool {

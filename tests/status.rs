@@ -579,3 +579,38 @@ fn one_spelling_per_state_in_json_and_every_spelling_on_the_command_line() {
         );
     }
 }
+
+/// Statements pgconn sent, as --show-sql echoes them (each ends with a line ending in `;`).
+fn statements_sent(stderr: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--") && l.trim_end().ends_with(';'))
+        .count()
+}
+
+#[test]
+fn read_commands_send_one_statement_after_connecting() {
+    let c = cluster();
+    let tag = unique("one-statement");
+    let mut w = Workload::new();
+    w.idle(c, 2, "postgres", "postgres", &tag).unwrap();
+    for (args, sessions) in [
+        (vec!["status", "--json"], None),
+        (vec!["sessions", "--json", "--app", tag.as_str()], Some(2)),
+        // Nothing matches: the statement still brings the server's facts.
+        (
+            vec!["sessions", "--json", "--app", "no-such-app-*"],
+            Some(0),
+        ),
+        (vec!["check"], None),
+    ] {
+        let out = pgconn().env_cluster(c).arg("--show-sql").args(&args).run();
+        assert!(matches!(out.status, 0..=2), "{args:?}: {}", out.stderr);
+        assert_eq!(statements_sent(&out.stderr), 1, "{args:?}:\n{}", out.stderr);
+        if let Some(n) = sessions {
+            let v: Value = serde_json::from_str(&out.stdout).unwrap();
+            assert_eq!(v["count"], n, "{args:?}");
+            assert_eq!(json_pids(&v).len(), n as usize);
+        }
+    }
+}

@@ -20,6 +20,7 @@ use crate::report::advise::{AdviseReport, Finding, PoolBudget, Severity};
 use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
 use crate::report::status::StatusReport;
+use crate::report::ServerFacts;
 use crate::report::Session;
 use crate::report::{age, Level};
 
@@ -67,7 +68,7 @@ const TIMEOUTS: [&str; 4] = [
 /// The timeouts' server-wide values and their database / role settings, and what could not be read.
 fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String>)> {
     let names: Vec<String> = TIMEOUTS.iter().map(|s| s.to_string()).collect();
-    let sql = if db.facts.can_read_file_settings {
+    let sql = if db.facts()?.can_read_file_settings {
         include_str!("../sql/advise_settings.sql")
     } else {
         include_str!("../sql/advise_settings_default.sql")
@@ -85,7 +86,7 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String
              role {} may not read pg_file_settings: the built-in default is assumed (a superuser, or \
              GRANT SELECT ON pg_file_settings and EXECUTE ON FUNCTION pg_show_all_file_settings(), sees it)",
             guessed.join(", "),
-            db.facts.current_user
+            db.facts()?.current_user
         ));
     }
     let settings = rows
@@ -153,7 +154,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<Adv
     };
     let st = analysis::status::report(
         &db.target_label(),
-        &db.facts,
+        db.facts()?,
         &tally,
         &grouping,
         &thresholds,
@@ -161,16 +162,17 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<Adv
     let mut snap = activity::snapshot(db, &filter, false)?;
     activity::mark_pgbouncer(&mut snap.sessions, &pooler_pids);
     let (settings, overrides, mut skipped) = read_settings(db)?;
-    if !db.facts.can_read_all_stats {
+    if !db.facts()?.can_read_all_stats {
         skipped.push(format!(
             "role {} cannot see other roles' sessions (no pg_read_all_stats): leaks and idle transactions of \
              those roles cannot be found (GRANT pg_read_all_stats TO ...)",
-            db.facts.current_user
+            db.facts()?.current_user
         ));
     }
     let prefix = command_prefix(conn);
     let mut findings = Vec::new();
-    capacity_findings(&st, db, &prefix, &mut findings);
+    let facts = db.facts()?.clone();
+    capacity_findings(&st, &facts, &prefix, &mut findings);
     leak_findings(&st, &snap.sessions, args, &prefix, &mut findings);
     idle_transaction_findings(&snap.sessions, args, &prefix, &mut findings);
     timeout_findings(
@@ -198,7 +200,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<Adv
     })
 }
 
-fn capacity_findings(st: &StatusReport, db: &Db, prefix: &str, out: &mut Vec<Finding>) {
+fn capacity_findings(st: &StatusReport, facts: &ServerFacts, prefix: &str, out: &mut Vec<Finding>) {
     let c = &st.capacity;
     let sev = match c.level {
         Level::Critical => Some(Severity::Critical),
@@ -230,15 +232,15 @@ fn capacity_findings(st: &StatusReport, db: &Db, prefix: &str, out: &mut Vec<Fin
             rank: 0,
         });
     }
-    if db.facts.superuser_reserved_connections < 3 {
+    if facts.superuser_reserved_connections < 3 {
         out.push(Finding {
             id: "reserved_slots_low".into(),
             severity: Severity::Warning,
             title: format!(
                 "superuser_reserved_connections is {}: an administrator may be locked out during an incident",
-                db.facts.superuser_reserved_connections
+                facts.superuser_reserved_connections
             ),
-            evidence: vec![format!("superuser_reserved_connections = {}", db.facts.superuser_reserved_connections)],
+            evidence: vec![format!("superuser_reserved_connections = {}", facts.superuser_reserved_connections)],
             why: "the reserved slots are how a DBA (and pgconn) still get in when applications have taken every \
                   other slot"
                 .into(),

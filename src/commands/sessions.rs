@@ -29,7 +29,7 @@ pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
     if hidden > 0 {
         warnings.push(crate::report::not_visible_warning(
             hidden,
-            &db.facts.current_user,
+            &db.facts()?.current_user,
             "their state, ages and query are hidden",
         ));
     }

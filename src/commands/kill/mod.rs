@@ -165,7 +165,7 @@ pub fn plan(db: &mut Db, filter: Filter, safety: &KillSafety, action: Action) ->
         Some(p) => Some(audit::AuditLog::open(
             p,
             db.identity(),
-            &db.facts.version,
+            &db.facts()?.version,
             safety.log_queries,
         )?),
         None => None,

@@ -97,7 +97,8 @@ pub fn plan(
     action: Action,
     pooler_pids: &[i32],
 ) -> Result<KillReport> {
-    let temp_known = db.facts.version_num >= TEMP_HOLDERS_SINCE;
+    let facts = db.facts()?.clone();
+    let temp_known = facts.version_num >= TEMP_HOLDERS_SINCE;
     let stmt: &Statement = if temp_known {
         &PLAN_SQL
     } else {
@@ -182,8 +183,8 @@ pub fn plan(
             candidates.truncate(max);
         }
     }
-    let me_super = db.facts.is_superuser;
-    let me_signal = db.facts.can_signal_backend;
+    let me_super = facts.is_superuser;
+    let me_signal = facts.can_signal_backend;
     let targets: Vec<KillTarget> = candidates
         .into_iter()
         .map(|s| {
@@ -200,7 +201,7 @@ pub fn plan(
     if not_visible > 0 {
         warnings.push(crate::report::not_visible_warning(
             not_visible,
-            &db.facts.current_user,
+            &facts.current_user,
             "whether they match cannot be checked, so they are never acted on",
         ));
     }
@@ -208,16 +209,16 @@ pub fn plan(
     if !safety.include_temp_holders && !targets.is_empty() {
         let other_databases = targets
             .iter()
-            .any(|t| t.session.database.as_deref() != Some(db.facts.database.as_str()));
+            .any(|t| t.session.database.as_deref() != Some(facts.database.as_str()));
         if !temp_known && (temp_relations > 0 || other_databases) {
             notes.push(format!(
                 "sessions with temporary tables are not recognised: PostgreSQL {} does not tell which session \
                  a temporary schema belongs to (PostgreSQL 16+ does){}",
-                db.facts.version.split_whitespace().next().unwrap_or(""),
+                facts.version.split_whitespace().next().unwrap_or(""),
                 if temp_relations > 0 {
                     format!(
                         "; {temp_relations} temporary table(s) exist in database \"{}\"",
-                        db.facts.database
+                        facts.database
                     )
                 } else {
                     String::new()
@@ -227,7 +228,7 @@ pub fn plan(
             notes.push(format!(
                 "temporary tables are recognised only for sessions in database \"{}\", the one pgconn \
                  is connected to (-d another to check the others)",
-                db.facts.database
+                facts.database
             ));
         }
     }

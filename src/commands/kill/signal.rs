@@ -196,7 +196,7 @@ fn statement(
     attempt_denied: bool,
     not_staying: &[i32],
 ) -> Result<Vec<Handled>> {
-    let stmt: &Statement = if db.facts.version_num >= TEMP_HOLDERS_SINCE {
+    let stmt: &Statement = if db.facts()?.version_num >= TEMP_HOLDERS_SINCE {
         &SIGNAL_SQL
     } else {
         &SIGNAL_SQL_BEFORE_16

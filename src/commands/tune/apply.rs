@@ -22,6 +22,7 @@ use crate::report::tune::ChangeReport;
 use crate::report::tune::{quoted, Scope};
 use crate::report::tune::{ApplyOutcome, Effect};
 use crate::report::tune::{ChangeRecord, Entry};
+use crate::report::ServerFacts;
 use crate::statement::{Params, Statement};
 
 /// Ask, record the history, apply, and fill in the outcome.
@@ -79,7 +80,7 @@ pub fn apply(
     if scope == Scope::System {
         for (done, (name, sql)) in statements.iter().enumerate() {
             if let Err(e) = db.execute_simple(sql) {
-                let explained = explain(e, &scope, db, ctx, &[name.as_str()]);
+                let explained = explain(e, &scope, db.facts()?, ctx, &[name.as_str()]);
                 if done == 0 {
                     return Err(with_failure_recorded(history_path, &id, explained));
                 }
@@ -101,7 +102,7 @@ pub fn apply(
             .join(";\n");
         if let Err(e) = db.execute_simple(&batch) {
             let names: Vec<&str> = statements.iter().map(|(n, _)| n.as_str()).collect();
-            let explained = explain(e, &scope, db, ctx, &names);
+            let explained = explain(e, &scope, db.facts()?, ctx, &names);
             return Err(with_failure_recorded(history_path, &id, explained));
         }
         report.applied = true;
@@ -162,8 +163,8 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<App
                 "role {} may not call pg_reload_conf(): the new values are in postgresql.auto.conf but not \
                  loaded. Run `SELECT pg_reload_conf();` as a superuser (or GRANT EXECUTE ON FUNCTION \
                  pg_reload_conf() TO {}), or `pg_ctl reload`",
-                quoted(&db.facts.current_user),
-                quote::ident(&db.facts.current_user)
+                quoted(&db.facts()?.current_user),
+                quote::ident(&db.facts()?.current_user)
             ));
             false
         }
@@ -271,11 +272,11 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<App
 fn explain(
     e: anyhow::Error,
     scope: &Scope,
-    db: &Db,
+    facts: &ServerFacts,
     ctx: &Context,
     names: &[&str],
 ) -> anyhow::Error {
-    let user = &db.facts.current_user;
+    let user = &facts.current_user;
     if db::sqlstate(&e) != Some(SqlState::INSUFFICIENT_PRIVILEGE) {
         return e.context(format!(
             "could not change {}; nothing was changed",
@@ -292,7 +293,7 @@ fn explain(
         .copied()
         .filter(|n| ctx.catalog.get(n).is_some_and(|s| s.context == "superuser"))
         .collect();
-    let param_note = if superuser_only.is_empty() || db.facts.is_superuser {
+    let param_note = if superuser_only.is_empty() || facts.is_superuser {
         String::new()
     } else {
         format!(

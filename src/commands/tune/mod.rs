@@ -161,7 +161,7 @@ pub fn plan_set(db: &mut Db, req: SetRequest, a: &TuneSetArgs) -> Result<TunePla
                     "{} from the command line replaces the preset's {}",
                     s.name, s.value
                 ));
-            } else if db.facts.version_num < s.since_version_num {
+            } else if db.facts()?.version_num < s.since_version_num {
                 notes.push(format!(
                     "preset {}: {} skipped (PostgreSQL {}+)",
                     preset.name,

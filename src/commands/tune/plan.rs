@@ -294,7 +294,7 @@ pub(super) fn stored_now(db: &mut Db, scope: &Scope) -> Result<StoredNow> {
                  superuser (or `GRANT SELECT ON pg_file_settings TO {0}; GRANT EXECUTE ON FUNCTION \
                  pg_show_all_file_settings() TO {0};`). Without it the change could not be undone exactly, so \
                  nothing was changed",
-                quote::ident(&db.facts.current_user)
+                quote::ident(&db.facts()?.current_user)
             ))
         }
     };
@@ -403,7 +403,7 @@ fn build_plan(
     Ok(ChangeReport {
         action,
         target: db.target_label(),
-        server_version: db.facts.version.clone(),
+        server_version: db.facts()?.version.clone(),
         scope: scope.clone(),
         scope_label: scope.label(),
         dry_run: false,
@@ -502,8 +502,14 @@ pub fn plan_set(
     notes: Vec<String>,
 ) -> Result<(ChangeReport, Context)> {
     let cat = Catalog::load(db)?;
-    let desired = validate_set(&cat, scope, &pairs, db.facts.version_num, &db.facts.version)
-        .map_err(refuse_all)?;
+    let desired = validate_set(
+        &cat,
+        scope,
+        &pairs,
+        db.facts()?.version_num,
+        &db.facts()?.version,
+    )
+    .map_err(refuse_all)?;
     catalog::check_target(db, scope)?;
     let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
     let now = stored_now(db, scope)?;
@@ -575,8 +581,8 @@ pub fn plan_reset(
         scope,
         &names,
         stored,
-        db.facts.version_num,
-        &db.facts.version,
+        db.facts()?.version_num,
+        &db.facts()?.version,
     )
     .map_err(refuse_all)?;
     let server = server_record(db);
@@ -609,8 +615,8 @@ pub fn plan_undo(db: &mut Db, entry: &Entry, force: bool) -> Result<(ChangeRepor
             errors.push(unknown_setting(
                 &cat,
                 &c.name,
-                db.facts.version_num,
-                &db.facts.version,
+                db.facts()?.version_num,
+                &db.facts()?.version,
             ));
         }
     }
@@ -699,9 +705,9 @@ fn system_guard<'a>(
             role_level_alternative(cat, &names)
         ));
     }
-    if !db.facts.is_superuser {
+    if !db.facts()?.is_superuser {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let denied: Vec<String> = if db.facts.version_num >= 150000 {
+        let denied: Vec<String> = if db.facts()?.version_num >= 150000 {
             db.query(
                 include_str!("../../sql/tune_alter_system_privilege.sql"),
                 &[(&names, Type::TEXT_ARRAY)],
@@ -715,7 +721,7 @@ fn system_guard<'a>(
         if !denied.is_empty() {
             let denied: Vec<&str> = denied.iter().map(String::as_str).collect();
             return Err(anyhow!(system_denied(
-                &db.facts.current_user,
+                &db.facts()?.current_user,
                 &denied,
                 Some(&guard),
                 cat

@@ -30,7 +30,7 @@ pub fn collect(db: &mut Db, args: &TuneShowArgs) -> Result<ShowReport> {
     let cat = Catalog::load(db)?;
     let stored = catalog::role_settings(db)?;
     let files = catalog::file_settings(db)?;
-    let version = db.facts.version_num;
+    let version = db.facts()?.version_num;
 
     let mut settings = Vec::new();
     let mut not_available = Vec::new();
@@ -63,7 +63,7 @@ pub fn collect(db: &mut Db, args: &TuneShowArgs) -> Result<ShowReport> {
              role \"{}\" may not read the configuration files (pg_file_settings needs a superuser): the \
              server-wide value shown is the built-in default unless a file sets another",
             hidden.join(", "),
-            db.facts.current_user
+            db.facts()?.current_user
         ));
     }
     if role.is_some() && database.is_none() {
@@ -75,7 +75,7 @@ pub fn collect(db: &mut Db, args: &TuneShowArgs) -> Result<ShowReport> {
     }
     Ok(ShowReport {
         target: db.target_label(),
-        server_version: db.facts.version.clone(),
+        server_version: db.facts()?.version.clone(),
         server_version_num: version,
         database,
         role,
