@@ -51,67 +51,26 @@ impl Statement {
     /// is left as it is. A positional `$1` in a template is a mistake (it would bypass the names):
     /// this panics, and the unit tests assemble every statement.
     pub fn new(template: &str) -> Statement {
-        let b = template.as_bytes();
         let mut text = String::with_capacity(template.len());
         let mut slots: Vec<String> = Vec::new();
-        let mut i = 0;
         let mut last = 0;
-        while i < b.len() {
-            match b[i] {
-                b'\'' | b'"' => {
-                    let q = b[i];
-                    i += 1;
-                    while i < b.len() && b[i] != q {
-                        i += 1;
-                    }
-                    i += 1;
+        for (at, word) in dollar_words(template) {
+            assert!(
+                !word.starts_with(|c: char| c.is_ascii_digit()),
+                "a positional parameter in a named statement: ${word}"
+            );
+            let n = match slots.iter().position(|s| s == word) {
+                Some(k) => k + 1,
+                None => {
+                    slots.push(word.to_string());
+                    slots.len()
                 }
-                b'-' if b.get(i + 1) == Some(&b'-') => {
-                    while i < b.len() && b[i] != b'\n' {
-                        i += 1;
-                    }
-                }
-                b'/' if b.get(i + 1) == Some(&b'*') => {
-                    i += 2;
-                    while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                        i += 1;
-                    }
-                    i += 2;
-                }
-                b'$' => {
-                    let start = i + 1;
-                    let mut j = start;
-                    while j < b.len()
-                        && (b[j].is_ascii_lowercase()
-                            || b[j] == b'_'
-                            || (j > start && b[j].is_ascii_digit()))
-                    {
-                        j += 1;
-                    }
-                    assert!(
-                        !b.get(start).is_some_and(u8::is_ascii_digit),
-                        "a positional parameter in a named statement: {}",
-                        &template[i..(i + 8).min(template.len())]
-                    );
-                    if j > start {
-                        let name = &template[start..j];
-                        let n = match slots.iter().position(|s| s == name) {
-                            Some(k) => k + 1,
-                            None => {
-                                slots.push(name.to_string());
-                                slots.len()
-                            }
-                        };
-                        text.push_str(&template[last..i]);
-                        text.push_str(&format!("${n}"));
-                        last = j;
-                    }
-                    i = j.max(i + 1);
-                }
-                _ => i += 1,
-            }
+            };
+            text.push_str(&template[last..at]);
+            text.push_str(&format!("${n}"));
+            last = at + 1 + word.len();
         }
-        text.push_str(&template[last.min(template.len())..]);
+        text.push_str(&template[last..]);
         Statement { text, slots }
     }
 
@@ -165,13 +124,21 @@ pub fn assert_fills(stmt: &Statement, params: &Params) {
 /// The highest `$N` of a statement's text (outside strings and comments): what the server will expect
 /// as the number of parameters.
 pub fn highest_placeholder(text: &str) -> usize {
+    dollar_words(text)
+        .filter_map(|(_, w)| w.parse::<usize>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Each `$word` outside string literals, quoted identifiers and comments: its position and the word
+/// (lower-case letters, digits and `_`; empty words are left out).
+fn dollar_words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let b = text.as_bytes();
+    let mut out = Vec::new();
     let mut i = 0;
-    let mut max = 0;
     while i < b.len() {
         match b[i] {
-            b'\'' | b'"' => {
-                let q = b[i];
+            q @ (b'\'' | b'"') => {
                 i += 1;
                 while i < b.len() && b[i] != q {
                     i += 1;
@@ -183,20 +150,30 @@ pub fn highest_placeholder(text: &str) -> usize {
                     i += 1;
                 }
             }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
             b'$' => {
-                let mut j = i + 1;
-                while j < b.len() && b[j].is_ascii_digit() {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len()
+                    && (b[j].is_ascii_lowercase() || b[j] == b'_' || b[j].is_ascii_digit())
+                {
                     j += 1;
                 }
-                if let Ok(n) = text[i + 1..j].parse::<usize>() {
-                    max = max.max(n);
+                if j > start {
+                    out.push((i, &text[start..j]));
                 }
                 i = j.max(i + 1);
             }
             _ => i += 1,
         }
     }
-    max
+    out.into_iter()
 }
 
 #[cfg(test)]

@@ -204,9 +204,9 @@ pub struct Thresholds {
 }
 
 impl Default for Thresholds {
-    /// The same as the options' defaults (a test holds them together).
+    /// The options' defaults (the model's defaults are the same: a test in `convert` holds them together).
     fn default() -> Self {
-        Thresholds::from(&crate::analysis::Thresholds::default())
+        defaults::<Thresholds>()
     }
 }
 
@@ -261,12 +261,15 @@ pub struct GroupArgs {
 }
 
 impl Default for GroupArgs {
-    /// The same as the options' defaults (a test holds them together).
+    /// The options' defaults (see [`Thresholds`]'s).
     fn default() -> Self {
-        let g = crate::analysis::Grouping::default();
-        GroupArgs {
-            by: g.by,
-            top: g.top,
-        }
+        defaults::<GroupArgs>()
     }
+}
+
+/// An argument struct as clap fills it from no options at all: its declared defaults.
+fn defaults<T: Args + clap::FromArgMatches>() -> T {
+    let cmd = T::augment_args(clap::Command::new("defaults"));
+    let matches = cmd.get_matches_from(["defaults"]);
+    T::from_arg_matches(&matches).expect("the defaults of an argument struct parse")
 }

@@ -55,19 +55,6 @@ impl From<&super::Thresholds> for Thresholds {
     }
 }
 
-impl From<&Thresholds> for super::Thresholds {
-    fn from(t: &Thresholds) -> super::Thresholds {
-        super::Thresholds {
-            warn_used: t.warn_used,
-            crit_used: t.crit_used,
-            idle_in_transaction_age: t.idle_in_transaction_age,
-            leak_idle_age: t.leak_idle_age,
-            leak_min_sessions: t.leak_min_sessions,
-            leak_share: t.leak_share,
-        }
-    }
-}
-
 impl From<&GroupArgs> for Grouping {
     fn from(g: &GroupArgs) -> Grouping {
         Grouping {

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::activity::{self, Counting, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
-use crate::cli::StatusArgs;
+use crate::cli::{self, FilterArgs, GroupArgs, StatusArgs};
 use crate::db::Db;
 use crate::report::status::StatusReport;
 use crate::report::Level;
@@ -27,11 +27,23 @@ pub struct StatusRequest {
 /// `status` as the command line asks it.
 impl From<&StatusArgs> for StatusRequest {
     fn from(a: &StatusArgs) -> StatusRequest {
+        StatusRequest::of(&a.filters, &a.group, &a.thresholds, a.pgbouncer.clone())
+    }
+}
+
+impl StatusRequest {
+    /// The request of these options (`status`'s, `watch`'s).
+    pub fn of(
+        filters: &FilterArgs,
+        group: &GroupArgs,
+        thresholds: &cli::Thresholds,
+        pgbouncer: Option<String>,
+    ) -> StatusRequest {
         StatusRequest {
-            filter: Filter::from(&a.filters),
-            grouping: Grouping::from(&a.group),
-            thresholds: Thresholds::from(&a.thresholds),
-            pgbouncer: a.pgbouncer.clone(),
+            filter: Filter::from(filters),
+            grouping: Grouping::from(group),
+            thresholds: Thresholds::from(thresholds),
+            pgbouncer,
         }
     }
 }

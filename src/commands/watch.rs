@@ -10,8 +10,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Result};
 
-use crate::activity::Filter;
-use crate::analysis::{Grouping, Thresholds};
 use crate::cli::{OutputArgs, WatchArgs};
 use crate::commands::status::{self, StatusRequest};
 use crate::conninfo::ConnSpec;
@@ -189,12 +187,7 @@ fn sampler(mut monitors: Vec<Monitor>, plan: Plan, tx: mpsc::Sender<Round>, stop
 /// What each sample asks: `status` with watch's filters, grouping and thresholds.
 impl From<&WatchArgs> for StatusRequest {
     fn from(a: &WatchArgs) -> StatusRequest {
-        StatusRequest {
-            filter: Filter::from(&a.filters),
-            grouping: Grouping::from(&a.group),
-            thresholds: Thresholds::from(&a.thresholds),
-            pgbouncer: None,
-        }
+        StatusRequest::of(&a.filters, &a.group, &a.thresholds, None)
     }
 }
 
