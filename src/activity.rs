@@ -1,5 +1,6 @@
 //! The session model: client backends as pg_stat_activity shows them, the filters every command shares,
-//! and the one snapshot query that reads them (ages computed by the server, never the client clock).
+//! and the statements that read them: the sessions themselves, a snapshot with the count of all client
+//! backends, and the counts status judges (ages computed by the server, never the client clock).
 
 use std::time::{Duration, SystemTime};
 

@@ -1,6 +1,7 @@
-//! One connection per target: connect with pgconn's session settings, read the server's facts, run
-//! statements (echoing them with `--show-sql`), and turn connection failures into messages a person can act
-//! on. PostgreSQL errors are recognised by SQLSTATE, never by their text.
+//! One connection per target: connect with pgconn's session settings, run statements (echoing them with
+//! `--show-sql`, binding named slots), know the server's facts (carried by the first statement that has
+//! them, or read when first asked for), and turn connection failures into messages a person can act on.
+//! PostgreSQL errors are recognised by SQLSTATE, never by their text.
 
 use std::io::IsTerminal;
 

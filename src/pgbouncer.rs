@@ -193,7 +193,7 @@ pub fn snapshot(conninfo: &str, show_sql: bool) -> Result<PgbouncerSnapshot> {
 }
 
 impl PgbouncerSnapshot {
-    /// The most server connections PgBouncer may open: per [databases] entry its pool size (times the users
+    /// The most server connections PgBouncer may open: per `[databases]` entry its pool size (times the users
     /// seen in its pools) plus the reserve, capped by the entry's max_connections and max_db_connections.
     pub fn max_server_connections(&self) -> i64 {
         let max_db = self

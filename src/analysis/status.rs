@@ -14,8 +14,7 @@ use crate::report::{
 };
 
 /// Client sessions counted per database, user, application, client, state and whether a PgBouncer holds
-/// them: everything status needs, whether the server counted them ([`collect`]) or they were counted from a
-/// snapshot's rows ([`build`]).
+/// them: everything status needs, as the server counted them (`activity::count`).
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
     /// Client backends in use, pgconn's own included.

@@ -1,4 +1,5 @@
-//! The only writer of stdout: JSON, tables for people, and (in submodules) each report's layout.
+//! Report → text, and the only writer of stdout (but for `tui`, which puts watch's frames on the screen):
+//! JSON, tables for people, and (in submodules) each report's layout. Imports report data only.
 //! Colour is decided once: `--color`, NO_COLOR, TERM=dumb and whether stdout is a terminal.
 
 use std::io::{self, IsTerminal, Write};

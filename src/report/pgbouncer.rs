@@ -20,7 +20,7 @@ pub struct Pool {
     pub max_wait_seconds: f64,
 }
 
-/// One [databases] entry as SHOW DATABASES reports it.
+/// One `[databases]` entry as SHOW DATABASES reports it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DatabaseEntry {
     pub name: String,

@@ -1,9 +1,10 @@
-//! `pgconn kill-idle` and `pgconn kill`: terminate (or cancel) sessions safely.
+//! `pgconn kill-idle` and `pgconn kill`: terminate (or cancel) sessions safely, in two phases that
+//! `lib::run` sequences: [`plan()`] (then the plan is shown and confirmed) and [`execute`].
 //!
-//! [`plan`] asks the server which sessions the selection matches and which of them are left alone
+//! [`plan()`] asks the server which sessions the selection matches and which of them are left alone
 //! (superusers, `--protect-*`, PgBouncer's server connections, LISTEN listeners, advisory lock and
-//! temporary table holders, `--keep`): one rule, in SQL, that the signalling statement applies again. The
-//! plan is shown and confirmed (or `--yes`); then [`signal`] works in batches: each batch's targets are
+//! temporary table holders, `--keep`): one rule, in SQL, that the signalling statement applies again.
+//! [`execute`] then signals ([`signal`]) in batches: each batch's targets are
 //! written and synced to the audit log ([`audit`]) before one statement signals them, naming each by pid
 //! AND backend_start and re-checking every condition; pg_stat_activity is then polled until they are gone
 //! (`--wait`), and the observed outcomes are recorded. A stop signal, a log that cannot be written or a

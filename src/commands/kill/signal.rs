@@ -2,7 +2,7 @@
 //! audit log syncs them) before anything is sent; one statement (`signal.sql`) names each target by pid and
 //! backend_start and re-checks the selection, the protections and `--keep`; pg_stat_activity is polled
 //! (every ~50 ms, up to `--wait`) until the signalled sessions are gone; the observed outcomes go to the
-//! observer. The statement's verdict is parsed once, here, into [`Verdict`]; everything after works on enums.
+//! observer. The statement's verdict is parsed once, here, into `Verdict`; everything after works on enums.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
