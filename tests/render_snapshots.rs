@@ -251,7 +251,7 @@ fn the_width_check_sees_every_table_line() {
         comfy_table::Cell::new("x".repeat(200)),
         comfy_table::Cell::new("y"),
     ]];
-    let t = st.fitted_table(&["LONG", "SHORT"], rows, &[]);
+    let t = st.fitted_table(&["LONG", "SHORT"], rows, &[], None);
     assert_eq!(table_lines(&t).len(), 3);
     check_human("self-test", &t, &st);
 }

@@ -25,7 +25,7 @@ pub fn plugin_text(s: &str) -> String {
 
 /// A performance-data label: quoted, a quote doubled, `=` (which ends the label) replaced.
 pub fn perf_label(s: &str) -> String {
-    let s = s.replace('=', "_").replace('\'', "''");
+    let s = crate::text::clean(s).replace('=', "_").replace('\'', "''");
     if s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         s
     } else {

@@ -16,25 +16,29 @@ fn right(c: impl ToString) -> Cell {
 
 use crate::report::idle_in_transaction as iit;
 
+const STATUS_HEADER: [&str; 12] = [
+    "TARGET",
+    "VERDICT",
+    "USED",
+    "USABLE",
+    "USED%",
+    "LEFT",
+    "ACTIVE",
+    "IDLE",
+    "IDLE IN TX",
+    "OLDEST IDLE",
+    "OLDEST IDLE TX",
+    "DETAIL",
+];
+
+/// The summary columns that drop first when the table is wider than the terminal.
+const STATUS_DROP_FIRST: [&str; 4] = ["OLDEST IDLE TX", "USABLE", "OLDEST IDLE", "ACTIVE"];
+
 /// `status` over several targets: a summary row per target, the largest groups across all of them and
 /// the reasons of every verdict that is not OK.
 pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -> String {
     let mut out = String::new();
-    let mut t = st.table();
-    t.set_header(st.header(&[
-        "TARGET",
-        "VERDICT",
-        "USED",
-        "USABLE",
-        "USED%",
-        "LEFT",
-        "ACTIVE",
-        "IDLE",
-        "IDLE IN TX",
-        "OLDEST IDLE",
-        "OLDEST IDLE TX",
-        "DETAIL",
-    ]));
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
     for o in outcomes {
         match o.outcome() {
             Ok(r) => {
@@ -44,7 +48,7 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
                 } else {
                     r.verdict.reasons.first().cloned().unwrap_or_default()
                 };
-                t.add_row(vec![
+                rows.push(vec![
                     text_cell(&o.target),
                     st.level_cell(r.verdict.status.as_str(), r.verdict.status),
                     right(c.used),
@@ -66,11 +70,11 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
                 ];
                 row.extend((0..9).map(|_| Cell::new("")));
                 row.push(text_cell(e));
-                t.add_row(row);
+                rows.push(row);
             }
         }
     }
-    out.push_str(&t.to_string());
+    out.push_str(&st.fitted_table(&STATUS_HEADER, rows, &STATUS_DROP_FIRST, Some("DETAIL")));
     out.push('\n');
 
     let ok: Vec<(&str, &StatusReport)> = outcomes
@@ -87,7 +91,8 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
             .then_with(|| a.0.cmp(b.0))
             .then_with(|| a.2.key.cmp(&b.2.key))
     });
-    let total = groups.len();
+    // Every group of every target, those each report already left out (its own --top) included.
+    let total: usize = ok.iter().map(|(_, r)| r.groups_total).sum();
     if top > 0 {
         groups.truncate(top);
     }
@@ -98,8 +103,7 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
         header
             .extend(["SESSIONS", "ACTIVE", "IDLE", "IDLE IN TX", "OLDEST IDLE"].map(String::from));
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
-        let mut t = st.table();
-        t.set_header(st.header(&header));
+        let mut rows: Vec<Vec<Cell>> = Vec::new();
         for (target, _, g) in &groups {
             let mut row = vec![text_cell(target)];
             row.extend(
@@ -117,15 +121,16 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
             });
             row.push(right(iit(&g.states)));
             row.push(right(opt_age(g.oldest_idle_seconds)));
-            t.add_row(row);
+            rows.push(row);
         }
         out.push('\n');
-        out.push_str(&t.to_string());
+        out.push_str(&st.fitted_table(&header, rows, &["OLDEST IDLE", "ACTIVE"], None));
         out.push('\n');
         if total > groups.len() {
+            let more = total - groups.len();
             out.push_str(&format!(
-                "  ({} more groups; --top 0 shows all)\n",
-                total - groups.len()
+                "  ({more} more group{}; --top 0 shows all)\n",
+                if more == 1 { "" } else { "s" }
             ));
         }
     }
@@ -181,7 +186,7 @@ pub fn sessions(outcomes: &[TargetResult<SessionsReport>], st: &Style) -> String
         }
     }
     let failed = outcomes.iter().filter(|o| !o.ok).count();
-    let mut out = st.fitted_table(&header, rows, &sessions::DROP_FIRST);
+    let mut out = st.fitted_table(&header, rows, &sessions::DROP_FIRST, Some("QUERY"));
     out.push('\n');
     let of = if matched > shown {
         format!("{shown} of {matched} sessions shown")

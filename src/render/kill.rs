@@ -191,6 +191,9 @@ pub fn results(r: &KillReport, st: &Style) -> String {
         out.push('\n');
     }
     if let (Some(before), Some(after)) = (&r.before, &r.after) {
+        if !r.results.is_empty() {
+            out.push('\n');
+        }
         let mut t = st.table();
         t.set_header(st.header(&["STATE", "BEFORE", "AFTER"]));
         let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();

@@ -22,6 +22,12 @@ pub mod status;
 pub mod tune;
 pub mod watch;
 
+/// The narrowest a fitted table cuts its free-text column to before it drops other columns.
+pub const FREE_TEXT_MIN: usize = 20;
+
+/// The narrowest the free-text column gets when the other columns must give way too.
+pub const FREE_TEXT_FLOOR: usize = 12;
+
 /// psql-like tables: no borders, a rule under the header (comfy-table preset notation).
 const PRESET: &str = "     ─             ";
 
@@ -79,14 +85,17 @@ impl Style {
         }
     }
 
-    /// A table of `header` and `rows` fitted to the terminal: while it is wider, the columns named in
-    /// `drop_first` go, in that order; what still does not fit is cut, one line per row, with `…` (a word
-    /// is never wrapped inside a cell). Without a terminal (or with --wide) nothing is dropped or cut.
+    /// A table of `header` and `rows` fitted to the terminal. The column named `shrink` (free text: a
+    /// query, a recommendation, an error) gives way first, down to [`FREE_TEXT_MIN`] characters; while
+    /// the table is still wider, the columns named in `drop_first` go, in that order; the free-text
+    /// column then gets the room that is left, and every cell stays on one line, cut with `…` at a
+    /// word when it is longer. Without a terminal (or with --wide) nothing is dropped or cut.
     pub fn fitted_table(
         &self,
         header: &[&str],
         rows: Vec<Vec<Cell>>,
         drop_first: &[&str],
+        shrink: Option<&str>,
     ) -> String {
         let Some(width) = self.width else {
             let mut t = self.table();
@@ -96,8 +105,8 @@ impl Style {
             }
             return t.to_string();
         };
-        let mut keep: Vec<bool> = vec![true; header.len()];
-        let natural = {
+        let width = usize::from(width);
+        let natural: Vec<usize> = {
             let mut t = Table::new();
             t.load_preset(PRESET);
             t.set_content_arrangement(ContentArrangement::Disabled);
@@ -106,44 +115,88 @@ impl Style {
                 t.add_row(r.clone());
             }
             t.column_max_content_widths()
+                .into_iter()
+                .map(usize::from)
+                .collect()
+        };
+        let free = shrink.and_then(|name| header.iter().position(|h| *h == name));
+        let least = |i: usize| -> usize {
+            if Some(i) == free {
+                natural[i].min(header[i].chars().count().max(FREE_TEXT_MIN))
+            } else {
+                natural[i]
+            }
         };
         // Each column's content plus one space of padding on each side.
         let line = |keep: &[bool]| -> usize {
-            natural
-                .iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(w, _)| usize::from(*w) + 2)
+            (0..header.len())
+                .filter(|i| keep[*i])
+                .map(|i| least(i) + 2)
                 .sum()
         };
+        let mut keep: Vec<bool> = vec![true; header.len()];
         for name in drop_first {
-            if line(&keep) <= usize::from(width) {
+            if line(&keep) <= width {
                 break;
             }
             if let Some(i) = header.iter().position(|h| h == name) {
                 keep[i] = false;
             }
         }
-        let pick = |v: &[Cell]| -> Vec<Cell> {
-            v.iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(c, _)| c.clone())
-                .collect()
-        };
+        let kept: Vec<usize> = (0..header.len()).filter(|i| keep[*i]).collect();
         let mut t = self.table();
         t.set_truncation_indicator("…");
-        let names: Vec<&str> = header
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(h, _)| *h)
-            .collect();
+        let names: Vec<&str> = kept.iter().map(|i| header[*i]).collect();
         t.set_header(self.header(&names));
         for r in rows {
-            let mut row = comfy_table::Row::from(pick(&r));
+            let mut row =
+                comfy_table::Row::from(kept.iter().map(|i| r[*i].clone()).collect::<Vec<_>>());
             row.max_height(1);
             t.add_row(row);
+        }
+        // Widths (content, without padding): the free text gets the room the others leave it, down to its
+        // least; when even that does not fit, it goes down to [`FREE_TEXT_FLOOR`] and then the widest
+        // other columns give way, one character at a time, to no less than their header's width.
+        let mut widths: Vec<usize> = kept.iter().map(|i| natural[*i]).collect();
+        let room = width.saturating_sub(2 * kept.len());
+        let floor = |pos: usize| -> usize {
+            let i = kept[pos];
+            if Some(i) == free {
+                header[i]
+                    .chars()
+                    .count()
+                    .max(FREE_TEXT_FLOOR)
+                    .min(natural[i])
+            } else {
+                header[i].chars().count().max(4).min(natural[i])
+            }
+        };
+        let total = |w: &[usize]| -> usize { w.iter().sum() };
+        if let Some(fpos) = free.and_then(|f| kept.iter().position(|i| *i == f)) {
+            let others = total(&widths) - widths[fpos];
+            widths[fpos] = room.saturating_sub(others).clamp(
+                least(kept[fpos]).min(natural[kept[fpos]]),
+                natural[kept[fpos]],
+            );
+            if total(&widths) > room {
+                widths[fpos] = floor(fpos).max(room.saturating_sub(others));
+            }
+        }
+        while total(&widths) > room {
+            let Some(widest) = (0..widths.len())
+                .filter(|p| widths[*p] > floor(*p))
+                .max_by_key(|p| (widths[*p], std::cmp::Reverse(*p)))
+            else {
+                break;
+            };
+            widths[widest] -= 1;
+        }
+        for (pos, w) in widths.iter().enumerate() {
+            if let Some(c) = t.column_mut(pos) {
+                c.set_constraint(comfy_table::ColumnConstraint::Absolute(
+                    comfy_table::Width::Fixed(u16::try_from(w + 2).unwrap_or(u16::MAX)),
+                ));
+            }
         }
         t.to_string()
     }
@@ -223,17 +276,6 @@ impl Style {
 /// A table cell holding text from the server or a client, [`clean`]ed.
 pub fn text_cell(text: &str) -> Cell {
     Cell::new(clean(text))
-}
-
-/// Free text (a query, a recommendation) for a fitted table: its spaces made non-breaking, so that a cell
-/// too long for its column is cut after as many characters as fit (with `…`) rather than after its first
-/// word.
-pub fn unbroken(text: &str, st: &Style) -> String {
-    if st.width.is_some() {
-        text.replace(' ', "\u{a0}")
-    } else {
-        text.to_string()
-    }
 }
 
 /// Write text for people to stdout. A last line of defence behind [`clean`]: every control character but

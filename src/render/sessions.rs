@@ -2,7 +2,7 @@
 
 use comfy_table::{Cell, CellAlignment};
 
-use crate::render::{text_cell, unbroken, Style};
+use crate::render::{text_cell, Style};
 
 use crate::report::sessions::SessionsReport;
 use crate::report::Session;
@@ -64,13 +64,12 @@ pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
         Cell::new(opt_age(s.state_seconds)).set_alignment(CellAlignment::Right),
         Cell::new(opt_age(s.transaction_seconds)).set_alignment(CellAlignment::Right),
         text_cell(&wait),
-        text_cell(&unbroken(
+        text_cell(
             &s.query
                 .as_deref()
                 .map(|q| excerpt(q, query_width))
                 .unwrap_or_default(),
-            st,
-        )),
+        ),
     ]
 }
 
@@ -82,7 +81,7 @@ pub const DROP_FIRST: [&str; 4] = ["WAIT", "XACT", "CLIENT", "DATABASE"];
 pub fn table(sessions: &[Session], st: &Style) -> String {
     let query_width = query_width(st);
     let rows = sessions.iter().map(|s| row(s, st, query_width)).collect();
-    st.fitted_table(&HEADER, rows, &DROP_FIRST)
+    st.fitted_table(&HEADER, rows, &DROP_FIRST, Some("QUERY"))
 }
 
 pub fn human(r: &SessionsReport, st: &Style) -> String {

@@ -37,10 +37,10 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
     let mut out = String::new();
     let mut what = Vec::new();
     if let Some(d) = &r.database {
-        what.push(format!("database {}", quoted(d)));
+        what.push(format!("database {}", clean(&quoted(d))));
     }
     if let Some(role) = &r.role {
-        what.push(format!("role {}", quoted(role)));
+        what.push(format!("role {}", clean(&quoted(role))));
     }
     out.push_str(&format!(
         "{} {}  (PostgreSQL {}){}\n\n",
@@ -70,7 +70,6 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
             ("warning", _) => (format!("! {}", rec.reason), Level::Warning),
             _ => (rec.reason.clone(), Level::Ok),
         };
-        let text = crate::render::unbroken(&text, st);
         let rec_cell = if level == Level::Ok {
             text_cell(&text)
         } else {
@@ -88,6 +87,7 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
         &["SETTING", "VALUE", "SOURCE", "RESTART", "RECOMMENDATION"],
         rows,
         &SHOW_DROP_FIRST,
+        Some("RECOMMENDATION"),
     ));
     out.push('\n');
 

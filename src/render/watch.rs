@@ -361,21 +361,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
 
 fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
     let spark_w = 20;
-    let mut t = st.table();
-    t.set_header(st.header(&[
-        "TARGET",
-        "VERDICT",
-        "USED",
-        "USABLE",
-        "USED%",
-        "LEFT",
-        "ACTIVE",
-        "IDLE",
-        "IDLE IN TX",
-        "TREND (USED)",
-        "CHANGE",
-        "DETAIL",
-    ]));
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
     let right = |c: String| Cell::new(c).set_alignment(CellAlignment::Right);
     for v in &round.targets {
         let mut row = vec![crate::render::text_cell(&v.target)];
@@ -429,9 +415,30 @@ fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
                 row.extend((0..10).map(|_| Cell::new("")));
             }
         }
-        t.add_row(row);
+        rows.push(row);
     }
-    out.extend(t.to_string().lines().map(String::from));
+    let header = [
+        "TARGET",
+        "VERDICT",
+        "USED",
+        "USABLE",
+        "USED%",
+        "LEFT",
+        "ACTIVE",
+        "IDLE",
+        "IDLE IN TX",
+        "TREND (USED)",
+        "CHANGE",
+        "DETAIL",
+    ];
+    // One line per target: what does not fit goes (the trend last), the detail is cut.
+    let table = st.fitted_table(
+        &header,
+        rows,
+        &["USABLE", "ACTIVE", "CHANGE", "IDLE IN TX", "TREND (USED)"],
+        Some("DETAIL"),
+    );
+    out.extend(table.lines().map(String::from));
 }
 
 /// The frame before the first round has arrived.
