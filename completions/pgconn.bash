@@ -152,7 +152,7 @@ _pgconn() {
 
     case "${cmd}" in
         pgconn)
-            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version status sessions ps kill-idle kill tune advise check watch sandbox completions help"
+            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version status sessions ps kill-idle kill tune advise check watch sandbox completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,6 +210,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -222,7 +226,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__advise)
-            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -344,6 +348,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -356,7 +364,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__check)
-            opts="-w -c -t -h -p -U -d -W -? -V --warning --critical --idle-warning --idle-critical --idle-age --idle-in-transaction-warning --idle-in-transaction-critical --unreachable --timeout --format --output --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-w -c -t -h -p -U -d -W -? -V --warning --critical --idle-warning --idle-critical --idle-age --idle-in-transaction-warning --idle-in-transaction-critical --unreachable --timeout --format --output --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +510,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -514,7 +526,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__completions)
-            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version bash elvish fish powershell zsh"
+            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -570,6 +582,10 @@ _pgconn() {
                     ;;
                 --target-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -836,7 +852,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__kill)
-            opts="-y -w -h -p -U -d -W -? -V --pid --state --running-longer-than --idle-longer-than --cancel --all --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -w -h -p -U -d -W -? -V --pid --state --running-longer-than --idle-longer-than --cancel --all --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -978,6 +994,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -990,7 +1010,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__kill__subcmd__idle)
-            opts="-y -w -h -p -U -d -W -? -V --older-than --state --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -w -h -p -U -d -W -? -V --older-than --state --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1124,6 +1144,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1136,7 +1160,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__sandbox)
-            opts="-h -p -U -d -W -? -V --leak --active --idle-in-transaction --max-connections --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --leak --active --idle-in-transaction --max-connections --fill --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1210,6 +1234,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1222,7 +1250,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__sessions)
-            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --state --idle-longer-than --limit --wide --pgbouncer --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --state --idle-longer-than --limit --wide --pgbouncer --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1328,6 +1356,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1340,7 +1372,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__status)
-            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --format --output --pgbouncer --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --format --output --pgbouncer --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1474,6 +1506,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1486,7 +1522,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune)
-            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version show set reset undo history presets help"
+            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version show set reset undo history presets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1550,6 +1586,10 @@ _pgconn() {
                     ;;
                 --target-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1676,7 +1716,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__history)
-            opts="-h -p -U -d -W -? -V --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1738,6 +1778,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1750,7 +1794,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__presets)
-            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1808,6 +1852,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1820,7 +1868,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__reset)
-            opts="-y -h -p -U -d -W -? -V --all --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --all --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1894,6 +1942,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1906,7 +1958,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__set)
-            opts="-y -h -p -U -d -W -? -V --preset --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --preset --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1984,6 +2036,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1996,7 +2052,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__show)
-            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2062,6 +2118,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -2074,7 +2134,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__undo)
-            opts="-y -h -p -U -d -W -? -V --force --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --force --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2136,6 +2196,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -2148,7 +2212,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__watch)
-            opts="-h -p -U -d -W -? -V --interval --count --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --interval --count --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2276,6 +2340,10 @@ _pgconn() {
                     ;;
                 --target-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --break-glass)
+                    COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgconn_global_optspecs
-    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= json color= show-sql help V/version
+    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= break-glass= json color= show-sql help V/version
 end
 
 function __fish_pgconn_needs_command
@@ -33,6 +33,9 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -l connect-timeout -d 'Give 
 complete -c pgconn -n "__fish_pgconn_needs_command" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_needs_command" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -87,6 +90,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l connect-timeout
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -121,6 +127,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l connect-timeo
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -156,6 +165,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l connect-timeout -d 
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -195,6 +207,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l connect-time
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -247,6 +262,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l connect-timeout -
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -277,6 +295,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -304,6 +325,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -328,6 +352,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -352,6 +379,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -374,6 +404,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -395,6 +428,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -412,6 +448,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -452,6 +491,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l connect-timeout
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -491,6 +533,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l connect-timeout 
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -530,6 +575,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l connect-timeout 
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -551,9 +599,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l connect-timeou
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l fill -d 'Then fill the server completely, to rehearse an outage: more leaky-worker sessions until ordinary roles are refused, then superuser sessions of runaway-admin until superusers are refused too ("sorry, too many clients already"). pgconn still gets in through a WAL sender slot'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -568,6 +620,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l connect-ti
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets and Prometheus output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"

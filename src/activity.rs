@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, Tally};
-use crate::db::Db;
+use crate::db::{Db, Row};
 use crate::report::{Session, IDLE_STATES};
 use crate::statement::{Params, Statement};
 use anyhow::Result;
@@ -217,8 +217,8 @@ pub(crate) struct SnapshotColumns {
 }
 
 impl SnapshotColumns {
-    pub(crate) fn of(row: &postgres::Row) -> SnapshotColumns {
-        let find = |name: &str| row.columns().iter().position(|c| c.name() == name);
+    pub(crate) fn of(row: &Row) -> SnapshotColumns {
+        let find = |name: &str| row.position(name);
         let at = |name: &str| {
             find(name).unwrap_or_else(|| panic!("the session query has no column {name}"))
         };
@@ -250,7 +250,7 @@ impl SnapshotColumns {
     }
 
     /// The session in `row`.
-    pub(crate) fn session(&self, row: &postgres::Row) -> Session {
+    pub(crate) fn session(&self, row: &Row) -> Session {
         let c = self;
         Session {
             pid: row.get(c.pid),
@@ -324,7 +324,7 @@ fn read(
     let Some(first) = rows.first() else {
         return Ok((used, sessions));
     };
-    if first.columns().iter().any(|c| c.name() == "facts") {
+    if first.position("facts").is_some() {
         db.learn_facts(first)?;
     }
     // Column positions are looked up by name once, not once per row and column.

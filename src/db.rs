@@ -8,11 +8,19 @@ use std::io::IsTerminal;
 use anyhow::{anyhow, Context, Result};
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Row};
+use postgres::Client;
 
 use crate::conninfo::{self, ConnSpec, Environment, Overrides};
-use crate::report::ServerFacts;
+use crate::report::{ConnectionRoute, ServerFacts};
 use crate::statement::{Params, Statement};
+use crate::wire;
+
+mod emergency;
+pub mod literal;
+mod row;
+
+pub use emergency::BreakGlass;
+pub use row::{Column, Row, RowIndex};
 
 /// pgconn's own statements must never hang a server that is already in trouble.
 pub const OWN_STATEMENT_TIMEOUT: &str = "30s";
@@ -93,9 +101,17 @@ fn facts_from_json(json: &str) -> Result<ServerFacts> {
     })
 }
 
+/// The connection under a [`Db`]: rust-postgres, or a WAL sender of the emergency route.
+enum Link {
+    Client(Client),
+    Walsender(wire::Connection),
+}
+
 /// One session with one server.
 pub struct Db {
-    client: Client,
+    link: Link,
+    /// How the server was reached (normal, or the emergency route and why).
+    route: ConnectionRoute,
     show_sql: bool,
     spec: ConnSpec,
     /// Which of the spec's hosts took the connection.
@@ -125,6 +141,8 @@ pub struct ConnOptions {
     pub jobs: Option<usize>,
     pub target_timeout: Option<std::time::Duration>,
     pub show_sql: bool,
+    /// Whether to use the emergency route (a WAL sender slot) when the server is full.
+    pub break_glass: BreakGlass,
 }
 
 /// Build the connection specification from the command line and the environment (libpq rules).
@@ -165,43 +183,63 @@ impl Db {
             conn.dbname.first().map(String::as_str),
             conn.service.first().map(String::as_str),
         )?;
-        Db::connect(spec, conn.password_prompt, conn.show_sql)
+        Db::connect(spec, conn.password_prompt, conn.show_sql, conn.break_glass)
     }
 
     /// Connect, prompting for a password when asked to (`-W`) or when the server wants one and a person is
     /// at the terminal (as psql does).
-    pub fn connect(spec: ConnSpec, prompt: bool, show_sql: bool) -> Result<Db> {
+    pub fn connect(spec: ConnSpec, prompt: bool, show_sql: bool, mode: BreakGlass) -> Result<Db> {
         let ask = std::io::stdin().is_terminal();
-        Db::connect_with(spec, prompt, ask, show_sql)
+        Db::connect_with(spec, prompt, ask, show_sql, mode)
     }
 
     /// Connect without ever asking for a password (background threads, several targets at once).
-    pub fn connect_unattended(spec: ConnSpec, show_sql: bool) -> Result<Db> {
-        Db::connect_with(spec, false, false, show_sql)
+    pub fn connect_unattended(spec: ConnSpec, show_sql: bool, mode: BreakGlass) -> Result<Db> {
+        Db::connect_with(spec, false, false, show_sql, mode)
     }
 
-    fn connect_with(mut spec: ConnSpec, prompt: bool, ask: bool, show_sql: bool) -> Result<Db> {
+    fn connect_with(
+        mut spec: ConnSpec,
+        prompt: bool,
+        ask: bool,
+        show_sql: bool,
+        mode: BreakGlass,
+    ) -> Result<Db> {
         if prompt {
             let pw = prompt_password(&spec)?;
             spec.set_password(pw);
         }
-        let (client, reached, pooled) = match connect_once(&spec) {
-            Ok(c) => c,
+        if mode == BreakGlass::Always {
+            return emergency::connect_directly(spec, ask, show_sql);
+        }
+        let first = match connect_once(&spec) {
             Err(e) if ask && !spec.has_password() && wants_password(&e) => {
                 let pw = prompt_password(&spec)?;
                 spec.set_password(pw);
-                connect_once(&spec).map_err(|e| explain_connect_error(e, &spec))?
+                connect_once(&spec)
             }
-            Err(e) => return Err(explain_connect_error(e, &spec)),
+            other => other,
         };
-        Ok(Db {
-            client,
-            show_sql,
-            spec,
-            reached,
-            pooled,
-            facts: None,
-        })
+        match first {
+            Ok((client, reached, pooled)) => Ok(Db {
+                link: Link::Client(client),
+                route: ConnectionRoute::default(),
+                show_sql,
+                spec,
+                reached,
+                pooled,
+                facts: None,
+            }),
+            Err(e) if mode == BreakGlass::Auto && emergency::server_full(&e) => {
+                emergency::connect_after_refusal(spec, e, ask, show_sql)
+            }
+            Err(e) => Err(explain_connect_error(e, &spec)),
+        }
+    }
+
+    /// How the server was reached.
+    pub fn route(&self) -> &ConnectionRoute {
+        &self.route
     }
 
     /// The server's facts (version, connection limits, pgconn's own backend and privileges): read with
@@ -269,30 +307,50 @@ impl Db {
         self.query(stmt.text(), &values)
     }
 
-    /// Run a statement with typed parameters in one round trip (no separate prepare).
+    /// Run a statement with typed parameters in one round trip (no separate prepare). Over the
+    /// emergency route, which has no extended protocol, the same statement goes with its parameters
+    /// written as literals ([`literal::inline`]), and `--show-sql` shows exactly that text.
     pub fn query(&mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>> {
+        if let Link::Walsender(_) = self.link {
+            let text =
+                literal::inline(sql, params).map_err(|e| anyhow!("pgconn bug: {e:#} in\n{sql}"))?;
+            self.echo(&text, &[]);
+            let Link::Walsender(conn) = &mut self.link else {
+                unreachable!()
+            };
+            return conn
+                .query(&text)
+                .map(|rows| rows.into_iter().map(Row::from).collect())
+                .map_err(|e| wire_sql_error(e, sql));
+        }
         self.echo(sql, params);
-        if !self.pooled {
-            return self
-                .client
+        let pooled = self.pooled;
+        if pooled {
+            self.echo(POOLED_BEGIN, &[]);
+        }
+        let Link::Client(client) = &mut self.link else {
+            unreachable!()
+        };
+        if !pooled {
+            return client
                 .query_typed(sql, params)
+                .map(|rows| rows.into_iter().map(Row::from).collect())
                 .map_err(|e| sql_error(e, sql));
         }
         // Behind a transaction pooler a plain SET would stay on the server connection for the next
         // client; SET LOCAL ends with this transaction.
-        self.echo(POOLED_BEGIN, &[]);
-        self.client
+        client
             .batch_execute(POOLED_BEGIN)
             .map_err(|e| sql_error(e, POOLED_BEGIN))?;
-        match self.client.query_typed(sql, params) {
+        match client.query_typed(sql, params) {
             Ok(rows) => {
-                self.client
+                client
                     .batch_execute("COMMIT")
                     .map_err(|e| sql_error(e, "-- ending pgconn's transaction"))?;
-                Ok(rows)
+                Ok(rows.into_iter().map(Row::from).collect())
             }
             Err(e) => {
-                let _rolled_back = self.client.batch_execute("ROLLBACK");
+                let _rolled_back = client.batch_execute("ROLLBACK");
                 Err(sql_error(e, sql))
             }
         }
@@ -315,13 +373,10 @@ impl Db {
     /// bind parameters), with the simple query protocol.
     pub fn execute_simple(&mut self, sql: &str) -> Result<()> {
         self.echo(sql, &[]);
-        self.client
-            .batch_execute(sql)
-            .map_err(|e| sql_error(e, sql))
-    }
-
-    pub fn client(&mut self) -> &mut Client {
-        &mut self.client
+        match &mut self.link {
+            Link::Client(c) => c.batch_execute(sql).map_err(|e| sql_error(e, sql)),
+            Link::Walsender(c) => c.simple_query(sql).map_err(|e| wire_sql_error(e, sql)),
+        }
     }
 }
 
@@ -338,6 +393,71 @@ fn sql_error(e: postgres::Error, sql: &str) -> anyhow::Error {
     let what = first_line(sql);
     let detail = describe_pg_error(&e);
     anyhow::Error::new(e).context(format!("{what}: {detail}"))
+}
+
+/// The same for a statement sent over the emergency route: the server's error stays in the chain.
+fn wire_sql_error(e: anyhow::Error, sql: &str) -> anyhow::Error {
+    let what = first_line(sql);
+    let detail = match e.downcast_ref::<wire::ServerError>() {
+        Some(se) => describe_server_error(se),
+        None => format!("{e:#}"),
+    };
+    e.context(format!("{what}: {detail}"))
+}
+
+/// "ERROR: message (SQLSTATE x)" with detail and hint, for an error of the emergency route.
+pub fn describe_server_error(se: &wire::ServerError) -> String {
+    let clean = crate::text::clean;
+    let mut s = format!(
+        "{}: {} (SQLSTATE {})",
+        clean(&se.severity),
+        clean(&se.message),
+        se.code
+    );
+    if let Some(d) = &se.detail {
+        s.push_str(&format!("; detail: {}", clean(d)));
+    }
+    if let Some(h) = &se.hint {
+        s.push_str(&format!("; hint: {}", clean(h)));
+    }
+    s
+}
+
+/// The server's error in an anyhow chain, in the words of [`describe_pg_error`], by either route.
+pub fn describe_error(e: &anyhow::Error) -> Option<String> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<postgres::Error>()
+            .map(describe_pg_error)
+            .or_else(|| {
+                c.downcast_ref::<wire::ServerError>()
+                    .map(describe_server_error)
+            })
+    })
+}
+
+/// Whether an error means the session with the server is gone (closed, shut down, terminated), by
+/// either route.
+pub fn connection_lost(e: &anyhow::Error) -> bool {
+    let fatal = |c: &SqlState| {
+        *c == SqlState::ADMIN_SHUTDOWN
+            || *c == SqlState::CRASH_SHUTDOWN
+            || *c == SqlState::CANNOT_CONNECT_NOW
+    };
+    if let Some(pe) = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()) {
+        return pe.is_closed()
+            || match pe.code() {
+                None => pe.as_db_error().is_none(),
+                Some(c) => fatal(c),
+            };
+    }
+    if let Some(se) = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<wire::ServerError>())
+    {
+        return fatal(&SqlState::from_code(&se.code));
+    }
+    e.chain()
+        .any(|c| c.downcast_ref::<wire::Disconnected>().is_some())
 }
 
 /// "ERROR: message (SQLSTATE x)" with detail and hint, or the error's own chain for non-server errors.
@@ -368,11 +488,15 @@ pub fn describe_pg_error(e: &postgres::Error) -> String {
     s
 }
 
-/// The SQLSTATE of the first postgres error in an anyhow chain.
+/// The SQLSTATE of the first server error in an anyhow chain, by either route.
 pub fn sqlstate(e: &anyhow::Error) -> Option<SqlState> {
-    e.chain()
-        .find_map(|c| c.downcast_ref::<postgres::Error>())
-        .and_then(|pe| pe.code().cloned())
+    e.chain().find_map(|c| {
+        if let Some(pe) = c.downcast_ref::<postgres::Error>() {
+            return pe.code().cloned();
+        }
+        c.downcast_ref::<wire::ServerError>()
+            .map(|se| SqlState::from_code(&se.code))
+    })
 }
 
 fn wants_password(e: &anyhow::Error) -> bool {
@@ -424,14 +548,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
     let tls = lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate");
     let network = pe.code().is_none() && !tls && !conninfo::is_password_missing(&e);
     let msg = match pe.code() {
-        Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => format!(
-            "the server at {target} is out of connection slots ({detail}).\n\
-             Superusers can still get in through the slots kept by superuser_reserved_connections, and on \
-             PostgreSQL 16+ members of pg_use_reserved_connections through reserved_connections, until those \
-             are used too.\n\
-             Next: connect as a superuser (e.g. `pgconn -U postgres status`) to see who holds the connections, \
-             then `pgconn -U postgres kill-idle --older-than 10m --dry-run` to preview freeing idle ones."
-        ),
+        Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => emergency::not_tried(&target, &detail, spec),
         Some(c) if *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => format!(
             "authentication failed for user \"{user}\" at {target} ({detail}). Check the password (-W, PGPASSWORD, \
              ~/.pgpass) and the server's pg_hba.conf"

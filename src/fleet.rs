@@ -209,6 +209,8 @@ pub struct RunOptions {
     /// A bound on the whole run, from its start (check's --timeout): a target still running then, or not
     /// started yet, is reported as timed out. A single target is bounded too (it runs on a thread).
     pub overall: Option<Duration>,
+    /// Whether to use the emergency route (never, unless told).
+    pub break_glass: db::BreakGlass,
 }
 
 impl RunOptions {
@@ -219,6 +221,7 @@ impl RunOptions {
             show_sql: conn.show_sql,
             prompt: conn.password_prompt,
             overall: None,
+            break_glass: conn.break_glass,
         }
     }
 }
@@ -255,7 +258,7 @@ where
         let t = targets.remove(0);
         let result = t
             .spec
-            .and_then(|spec| Db::connect(spec, opts.prompt, opts.show_sql))
+            .and_then(|spec| Db::connect(spec, opts.prompt, opts.show_sql, opts.break_glass))
             .and_then(|mut db| f(&mut db));
         return vec![TargetOutcome {
             target: t.label,
@@ -329,14 +332,15 @@ where
                     continue;
                 }
             };
-            let (tx, f, show_sql) = (tx.clone(), Arc::clone(&f), opts.show_sql);
+            let (tx, f, show_sql, mode) =
+                (tx.clone(), Arc::clone(&f), opts.show_sql, opts.break_glass);
             started[i] = Some(Instant::now());
             running += 1;
             let spawned = std::thread::Builder::new()
                 .name(format!("target-{i}"))
                 .spawn(move || {
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        Db::connect_unattended(spec, show_sql).and_then(|mut db| f(&mut db))
+                        Db::connect_unattended(spec, show_sql, mode).and_then(|mut db| f(&mut db))
                     }))
                     .unwrap_or_else(|_| Err(anyhow!("internal error while querying this target")));
                     let _ = tx.send((i, r));

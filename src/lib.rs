@@ -96,7 +96,22 @@ pub fn run(cli: Cli) -> Result<Exit> {
             )));
         }
     }
-    let conn = &db::ConnOptions::from((&cli.conn, &cli.output));
+    let mut conn = db::ConnOptions::from((&cli.conn, &cli.output));
+    if cli.conn.break_glass.is_none() {
+        // The emergency route by default only where a person asks about one server; monitoring and
+        // scraping never take the WAL sender slots a standby may need, unless told.
+        let interactive = match &cli.command {
+            Command::Status(a) => !commands::fleet::wants_status(&conn, a),
+            Command::Sessions(_) | Command::KillIdle(_) | Command::Kill(_) | Command::Advise(_) => {
+                !fleet::is_many(&conn)
+            }
+            _ => false,
+        };
+        if interactive {
+            conn.break_glass = db::BreakGlass::Auto;
+        }
+    }
+    let conn = &conn;
     let connect = || Db::connect_one(conn);
     match &cli.command {
         Command::Status(args) if commands::fleet::wants_status(conn, args) => {

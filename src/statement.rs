@@ -132,7 +132,7 @@ pub fn highest_placeholder(text: &str) -> usize {
 
 /// Each `$word` outside string literals, quoted identifiers and comments: its position and the word
 /// (lower-case letters, digits and `_`; empty words are left out).
-fn dollar_words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+pub fn dollar_words(text: &str) -> impl Iterator<Item = (usize, &str)> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

@@ -1,40 +1,46 @@
-//! A small client of PostgreSQL's frontend/backend protocol (version 3.0), written directly on a socket.
+//! A small client of PostgreSQL's frontend/backend protocol (version 3.0) on a socket of its own, built on
+//! `postgres-protocol` (its message encoders and parser, SCRAM-SHA-256 and MD5).
 //!
-//! A [`Connection`] starts up with the parameters it is given (trust authentication only: a server that
-//! asks for a password is refused with [`UnsupportedAuthentication`]), runs simple queries, sends cancel
-//! requests and terminates. It speaks over a unix socket or plain TCP, never TLS. There is no thread or
-//! runtime per connection, so thousands can be open at once; each knows its backend pid and cancel key.
+//! It exists for what rust-postgres cannot do: start up with any parameters (`replication=database`, the
+//! emergency route of [`crate::db`]) and hold thousands of connections without a thread or runtime each
+//! (the sandbox's workload). A [`Connection`] starts up over a unix socket, plain TCP or TLS (the caller
+//! does the handshake, see [`Stream::request_tls`]), authenticates with trust, a cleartext password, MD5
+//! or SCRAM-SHA-256 (SCRAM-SHA-256-PLUS when TLS gives channel binding), runs simple queries (rows as
+//! text), sends cancel requests and terminates.
 //!
 //! An ErrorResponse from the server arrives as a [`ServerError`] in the `anyhow` chain: reach it with
 //! `err.downcast_ref::<ServerError>()` to look at the SQLSTATE.
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use bytes::BytesMut;
+use fallible_iterator::FallibleIterator;
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::ssl::SslStream;
+use postgres_protocol::authentication::sasl::{self, ChannelBinding, ScramSha256};
+use postgres_protocol::message::{backend::Message, frontend};
 
-/// How long a read or a write on an open connection may block.
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a read or a write on an open connection may block (pgconn's statements end within their
+/// statement_timeout of 30 s, the sandbox's within milliseconds).
+const IO_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How long opening a TCP connection may take.
+/// How long opening a TCP connection may take when no deadline is given.
 const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The protocol version of the StartupMessage: 3.0.
-const PROTOCOL_VERSION: i32 = 196608;
-
-/// The code that makes a startup packet a CancelRequest.
-const CANCEL_REQUEST_CODE: i32 = 80877102;
 
 /// Where a server listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Address {
     /// The path of a unix socket file, `<dir>/.s.PGSQL.<port>` (see [`Address::unix_socket`]).
     Unix(PathBuf),
-    /// A TCP address (without TLS).
+    /// A TCP address.
     Tcp(SocketAddr),
 }
 
@@ -44,21 +50,24 @@ impl Address {
         Address::Unix(dir.join(format!(".s.PGSQL.{port}")))
     }
 
-    /// A new socket to this address, with [`IO_TIMEOUT`] on reads and writes.
-    fn open(&self) -> io::Result<Stream> {
+    /// A new socket to this address, opened before `deadline` (default: 10 s for TCP), with reads and
+    /// writes bounded by the deadline (or [`IO_TIMEOUT`]).
+    pub fn open(&self, deadline: Option<Instant>) -> io::Result<Stream> {
+        let left = |default: Duration| {
+            deadline
+                .map(|d| d.saturating_duration_since(Instant::now()))
+                .unwrap_or(default)
+                .max(Duration::from_millis(1))
+        };
         let stream = match self {
             Address::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
             Address::Tcp(addr) => {
-                let s = TcpStream::connect_timeout(addr, TCP_CONNECT_TIMEOUT)?;
+                let s = TcpStream::connect_timeout(addr, left(TCP_CONNECT_TIMEOUT))?;
                 s.set_nodelay(true)?;
                 Stream::Tcp(s)
             }
         };
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
-        match &stream {
-            Stream::Unix(s) => s.set_write_timeout(Some(IO_TIMEOUT))?,
-            Stream::Tcp(s) => s.set_write_timeout(Some(IO_TIMEOUT))?,
-        }
+        stream.set_timeouts(Some(left(IO_TIMEOUT)))?;
         Ok(stream)
     }
 }
@@ -71,6 +80,8 @@ pub struct ServerError {
     /// SQLSTATE, e.g. "53300"
     pub code: String,
     pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
 }
 
 impl fmt::Display for ServerError {
@@ -81,21 +92,21 @@ impl fmt::Display for ServerError {
 
 impl std::error::Error for ServerError {}
 
-/// The server asked for authentication (a password, SASL, ...) where [`Connection`] speaks only trust.
+/// The server asked for a kind of authentication this client does not speak (GSSAPI, SSPI, Kerberos,
+/// SCM credentials), or for a password where none may be sent (see [`Startup::password`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsupportedAuthentication {
     /// The `user` startup parameter
     pub user: String,
-    /// The AuthenticationRequest code (3 cleartext password, 5 MD5, 10 SASL, ...); `None` when the message
-    /// was too short to hold one
-    pub request: Option<i32>,
+    /// What the server asked for: `GSSAPI`, `SSPI`, `password`, ...
+    pub request: String,
 }
 
 impl fmt::Display for UnsupportedAuthentication {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the server asks {} for a password (authentication request {:?})",
+            "the server asks {} for {} authentication, which this connection cannot do",
             self.user, self.request
         )
     }
@@ -103,17 +114,93 @@ impl fmt::Display for UnsupportedAuthentication {
 
 impl std::error::Error for UnsupportedAuthentication {}
 
-enum Stream {
+/// The server asked for a password and none was given (libpq's "fe_sendauth: no password supplied").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordMissing {
+    pub user: String,
+}
+
+impl fmt::Display for PasswordMissing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "password missing for user \"{}\"", self.user)
+    }
+}
+
+impl std::error::Error for PasswordMissing {}
+
+/// The connection broke: a read or write failed, or the server closed it (its backend ended).
+#[derive(Debug)]
+pub struct Disconnected(pub String);
+
+impl fmt::Display for Disconnected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Disconnected {}
+
+/// A socket to a server: unix, TCP, or TCP with TLS.
+pub enum Stream {
     Unix(UnixStream),
     Tcp(TcpStream),
+    Tls(Box<SslStream<TcpStream>>),
 }
 
 impl Stream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+    fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
-            Stream::Unix(s) => s.set_read_timeout(timeout),
-            Stream::Tcp(s) => s.set_read_timeout(timeout),
+            Stream::Unix(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)
+            }
+            Stream::Tcp(s) => {
+                s.set_read_timeout(timeout)?;
+                s.set_write_timeout(timeout)
+            }
+            Stream::Tls(s) => {
+                s.get_ref().set_read_timeout(timeout)?;
+                s.get_ref().set_write_timeout(timeout)
+            }
         }
+    }
+
+    /// Send an SSLRequest on a plain TCP stream and read the one-byte answer: `true` when the server is
+    /// willing to speak TLS (the caller then does the handshake on the socket), `false` when it declines.
+    pub fn request_tls(tcp: &mut TcpStream) -> io::Result<bool> {
+        let mut buf = BytesMut::new();
+        frontend::ssl_request(&mut buf);
+        tcp.write_all(&buf)?;
+        let mut answer = [0u8; 1];
+        tcp.read_exact(&mut answer)?;
+        match answer[0] {
+            b'S' => Ok(true),
+            b'N' => Ok(false),
+            // An old server answers an ErrorResponse; a pooler may close the socket.
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the server answered the SSL request with an error",
+            )),
+        }
+    }
+
+    /// The TLS channel binding data (tls-server-end-point, RFC 5929: the hash of the server's
+    /// certificate, SHA-256 for certificates signed with MD5 or SHA-1), when this is a TLS stream.
+    fn tls_server_end_point(&self) -> Option<Vec<u8>> {
+        let Stream::Tls(s) = self else {
+            return None;
+        };
+        let cert = s.ssl().peer_certificate()?;
+        let algorithms = cert
+            .signature_algorithm()
+            .object()
+            .nid()
+            .signature_algorithms()?;
+        let md = match algorithms.digest {
+            Nid::MD5 | Nid::SHA1 => MessageDigest::sha256(),
+            nid => MessageDigest::from_nid(nid)?,
+        };
+        cert.digest(md).ok().map(|d| d.to_vec())
     }
 }
 
@@ -122,6 +209,7 @@ impl Read for Stream {
         match self {
             Stream::Unix(s) => s.read(buf),
             Stream::Tcp(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -131,51 +219,94 @@ impl Write for Stream {
         match self {
             Stream::Unix(s) => s.write(buf),
             Stream::Tcp(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// One message: its type byte (none for startup packets), its length, its body.
-fn message(kind: Option<u8>, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 5);
-    out.extend(kind);
-    out.extend_from_slice(&(body.len() as i32 + 4).to_be_bytes());
-    out.extend_from_slice(body);
-    out
-}
-
-/// The severity, SQLSTATE and message fields of an ErrorResponse body.
-fn parse_error(body: &[u8]) -> ServerError {
-    let mut err = ServerError {
-        severity: String::new(),
-        code: String::new(),
-        message: String::new(),
-    };
-    for field in body.split(|b| *b == 0) {
-        let Some((&kind, value)) = field.split_first() else {
-            continue;
-        };
-        let value = String::from_utf8_lossy(value).into_owned();
-        match kind {
-            b'S' => err.severity = value,
-            b'C' => err.code = value,
-            b'M' => err.message = value,
-            _ => {}
+        match self {
+            Stream::Tls(s) => s.flush(),
+            _ => Ok(()),
         }
     }
-    err
+}
+
+/// libpq's `channel_binding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChannelBindingPolicy {
+    Disable,
+    #[default]
+    Prefer,
+    Require,
+}
+
+/// How to start up: the StartupMessage's parameters in the order given (`user` is required by the
+/// server; `database`, `application_name`, `options`, `replication`, ... as needed), the password if
+/// any, and the channel binding policy.
+#[derive(Default)]
+pub struct Startup<'a> {
+    pub params: Vec<(&'a str, &'a str)>,
+    pub password: Option<&'a str>,
+    pub channel_binding: ChannelBindingPolicy,
+}
+
+impl fmt::Debug for Startup<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Startup")
+            .field("params", &self.params)
+            .field("password", &self.password.map(|_| "********"))
+            .field("channel_binding", &self.channel_binding)
+            .finish()
+    }
+}
+
+impl Startup<'_> {
+    fn user(&self) -> String {
+        self.params
+            .iter()
+            .find(|(k, _)| *k == "user")
+            .map_or("", |(_, v)| v)
+            .to_string()
+    }
+}
+
+/// One row of a simple query's result: each value as the server's text, `None` for NULL.
+#[derive(Debug, Clone)]
+pub struct TextRow {
+    columns: Arc<[String]>,
+    values: Vec<Option<String>>,
+}
+
+impl TextRow {
+    /// The column names, in order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The value of column `i` as text (`None`: NULL). Panics when there is no column `i`.
+    pub fn value(&self, i: usize) -> Option<&str> {
+        self.values[i].as_deref()
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
 }
 
 /// One connection to a server, started up and ready for queries.
 pub struct Connection {
-    stream: BufReader<Stream>,
+    stream: Stream,
+    buf: BytesMut,
     address: Address,
     pid: i32,
-    cancel_key: Vec<u8>,
+    secret_key: i32,
+    parameters: Vec<(String, String)>,
+    /// SCRAM-SHA-256-PLUS was used: the server proved it holds the certificate TLS showed.
+    bound: bool,
 }
 
 impl fmt::Debug for Connection {
@@ -187,57 +318,204 @@ impl fmt::Debug for Connection {
     }
 }
 
+/// The fields of an ErrorResponse.
+fn server_error(fields: &mut postgres_protocol::message::backend::ErrorFields<'_>) -> ServerError {
+    let mut err = ServerError {
+        severity: String::new(),
+        code: String::new(),
+        message: String::new(),
+        detail: None,
+        hint: None,
+    };
+    while let Ok(Some(field)) = fields.next() {
+        let value = String::from_utf8_lossy(field.value_bytes()).into_owned();
+        match field.type_() {
+            // V: the severity never translated (9.6+); S: perhaps translated.
+            b'V' => err.severity = value,
+            b'S' if err.severity.is_empty() => err.severity = value,
+            b'C' => err.code = value,
+            b'M' => err.message = value,
+            b'D' => err.detail = Some(value),
+            b'H' => err.hint = Some(value),
+            _ => {}
+        }
+    }
+    err
+}
+
 impl Connection {
-    /// Connect to `address` and start up with `params`, the StartupMessage's parameters in the order given
-    /// (`user` is required by the server; `database`, `application_name`, `options`, ... as needed).
-    /// Returns at the first ReadyForQuery.
+    /// Connect to `address` and start up with `params` and trust authentication (the sandbox's own
+    /// clusters). Returns at the first ReadyForQuery.
     ///
-    /// Errors: [`UnsupportedAuthentication`] when the server asks for anything but trust, [`ServerError`]
-    /// when it refuses the connection (e.g. SQLSTATE 53300 when it is full).
+    /// Errors: [`PasswordMissing`] when the server asks for a password, [`ServerError`] when it refuses
+    /// the connection (e.g. SQLSTATE 53300 when it is full).
     pub fn connect(address: &Address, params: &[(&str, &str)]) -> Result<Connection> {
         let stream = address
-            .open()
+            .open(None)
             .with_context(|| format!("connecting to {address:?}"))?;
-        let mut connection = Connection {
-            stream: BufReader::new(stream),
-            address: address.clone(),
-            pid: 0,
-            cancel_key: Vec::new(),
+        let startup = Startup {
+            params: params.to_vec(),
+            ..Startup::default()
         };
-        let mut body = PROTOCOL_VERSION.to_be_bytes().to_vec();
-        for (key, value) in params {
-            body.extend_from_slice(key.as_bytes());
-            body.push(0);
-            body.extend_from_slice(value.as_bytes());
-            body.push(0);
-        }
-        body.push(0);
-        connection.send(&message(None, &body))?;
+        Connection::start(stream, address.clone(), &startup)
+    }
+
+    /// Start up on `stream` (opened, and with TLS negotiated, by the caller): send the StartupMessage,
+    /// authenticate, and return at the first ReadyForQuery. The stream's timeouts bound each read.
+    pub fn start(stream: Stream, address: Address, startup: &Startup) -> Result<Connection> {
+        let mut connection = Connection {
+            stream,
+            buf: BytesMut::with_capacity(8192),
+            address,
+            pid: 0,
+            secret_key: 0,
+            parameters: Vec::new(),
+            bound: false,
+        };
+        let mut out = BytesMut::new();
+        frontend::startup_message(startup.params.iter().copied(), &mut out)
+            .context("encoding the startup message")?;
+        connection.send(&out)?;
+        let mut scram: Option<ScramSha256> = None;
         loop {
-            let (kind, body) = connection.read_message()?;
-            match kind {
-                b'R' => {
-                    let code = body
-                        .get(..4)
-                        .map(|b| i32::from_be_bytes(b.try_into().unwrap()));
-                    if code != Some(0) {
-                        let user = params.iter().find(|(key, _)| *key == "user");
-                        return Err(UnsupportedAuthentication {
-                            user: user.map_or("", |(_, value)| value).to_string(),
-                            request: code,
-                        }
-                        .into());
+            match connection.read_message()? {
+                Message::AuthenticationOk => {}
+                Message::AuthenticationCleartextPassword => {
+                    let password = connection.password(startup)?;
+                    connection.send_with(|b| frontend::password_message(password.as_bytes(), b))?;
+                }
+                Message::AuthenticationMd5Password(body) => {
+                    let password = connection.password(startup)?;
+                    let hash = postgres_protocol::authentication::md5_hash(
+                        startup.user().as_bytes(),
+                        password.as_bytes(),
+                        body.salt(),
+                    );
+                    connection.send_with(|b| frontend::password_message(hash.as_bytes(), b))?;
+                }
+                Message::AuthenticationSasl(body) => {
+                    let mut mechanisms = Vec::new();
+                    let mut it = body.mechanisms();
+                    while let Some(m) = it.next().context("reading the SASL mechanisms")? {
+                        mechanisms.push(m.to_string());
+                    }
+                    let password = connection.password(startup)?;
+                    let (mechanism, s) = connection.begin_scram(startup, &mechanisms, password)?;
+                    let first = s.message().to_vec();
+                    connection
+                        .send_with(|b| frontend::sasl_initial_response(mechanism, &first, b))?;
+                    scram = Some(s);
+                }
+                Message::AuthenticationSaslContinue(body) => {
+                    let s = scram.as_mut().ok_or_else(|| {
+                        anyhow!("the server continued a SASL exchange never begun")
+                    })?;
+                    s.update(body.data())
+                        .context("SCRAM authentication failed")?;
+                    let next = s.message().to_vec();
+                    connection.send_with(|b| frontend::sasl_response(&next, b))?;
+                }
+                Message::AuthenticationSaslFinal(body) => {
+                    let s = scram
+                        .as_mut()
+                        .ok_or_else(|| anyhow!("the server ended a SASL exchange never begun"))?;
+                    // Checks the server's signature: a server that does not know the password cannot
+                    // pretend to.
+                    s.finish(body.data())
+                        .context("SCRAM authentication failed: the server's signature is wrong")?;
+                }
+                Message::AuthenticationGss | Message::AuthenticationGssContinue(_) => {
+                    return Err(connection.unsupported(startup, "GSSAPI"))
+                }
+                Message::AuthenticationSspi => return Err(connection.unsupported(startup, "SSPI")),
+                Message::AuthenticationKerberosV5 => {
+                    return Err(connection.unsupported(startup, "Kerberos V5"))
+                }
+                Message::AuthenticationScmCredential => {
+                    return Err(connection.unsupported(startup, "SCM credential"))
+                }
+                Message::BackendKeyData(body) => {
+                    connection.pid = body.process_id();
+                    connection.secret_key = body.secret_key();
+                }
+                Message::ParameterStatus(body) => {
+                    if let (Ok(k), Ok(v)) = (body.name(), body.value()) {
+                        connection.parameters.push((k.to_string(), v.to_string()));
                     }
                 }
-                b'K' if body.len() >= 8 => {
-                    connection.pid = i32::from_be_bytes(body[..4].try_into().unwrap());
-                    connection.cancel_key = body[4..].to_vec();
+                Message::ErrorResponse(body) => return Err(server_error(&mut body.fields()).into()),
+                Message::ReadyForQuery(_) => {
+                    if startup.channel_binding == ChannelBindingPolicy::Require && !connection.bound
+                    {
+                        bail!("channel binding required, but the server authenticated the client without channel binding");
+                    }
+                    connection.stream.set_timeouts(Some(IO_TIMEOUT))?;
+                    return Ok(connection);
                 }
-                b'E' => return Err(parse_error(&body).into()),
-                b'Z' => return Ok(connection),
                 _ => {}
             }
         }
+    }
+
+    /// The password to send, or [`PasswordMissing`].
+    fn password<'s>(&self, startup: &'s Startup) -> Result<&'s str> {
+        startup.password.ok_or_else(|| {
+            PasswordMissing {
+                user: startup.user(),
+            }
+            .into()
+        })
+    }
+
+    fn unsupported(&self, startup: &Startup, what: &str) -> anyhow::Error {
+        UnsupportedAuthentication {
+            user: startup.user(),
+            request: what.to_string(),
+        }
+        .into()
+    }
+
+    /// Choose the SCRAM mechanism as libpq does: SCRAM-SHA-256-PLUS over TLS when the server offers it
+    /// and channel binding is not disabled; plain SCRAM-SHA-256 otherwise (refused when binding is
+    /// required).
+    fn begin_scram(
+        &mut self,
+        startup: &Startup,
+        mechanisms: &[String],
+        password: &str,
+    ) -> Result<(&'static str, ScramSha256)> {
+        let end_point = self.stream.tls_server_end_point();
+        let offers = |m: &str| mechanisms.iter().any(|x| x == m);
+        let policy = startup.channel_binding;
+        if policy != ChannelBindingPolicy::Disable && offers(sasl::SCRAM_SHA_256_PLUS) {
+            if let Some(data) = end_point.clone() {
+                self.bound = true;
+                return Ok((
+                    sasl::SCRAM_SHA_256_PLUS,
+                    ScramSha256::new(
+                        password.as_bytes(),
+                        ChannelBinding::tls_server_end_point(data),
+                    ),
+                ));
+            }
+        }
+        if policy == ChannelBindingPolicy::Require {
+            bail!("channel binding is required, but the server does not offer it (SCRAM-SHA-256-PLUS over TLS)");
+        }
+        if !offers(sasl::SCRAM_SHA_256) {
+            return Err(self.unsupported(startup, &format!("SASL ({})", mechanisms.join(", "))));
+        }
+        // Over TLS without binding the client says it could bind ("y"), so that a man in the middle
+        // who strips PLUS from the list is detected by the server.
+        let binding = if end_point.is_some() && policy != ChannelBindingPolicy::Disable {
+            ChannelBinding::unrequested()
+        } else {
+            ChannelBinding::unsupported()
+        };
+        Ok((
+            sasl::SCRAM_SHA_256,
+            ScramSha256::new(password.as_bytes(), binding),
+        ))
     }
 
     /// The process id of the server backend serving this connection (from BackendKeyData; 0 when the
@@ -246,28 +524,70 @@ impl Connection {
         self.pid
     }
 
-    /// The secret key of BackendKeyData, which a CancelRequest must quote (empty when the server sent
-    /// none).
-    pub fn cancel_key(&self) -> &[u8] {
-        &self.cancel_key
+    /// A run-time parameter the server reported at startup (`server_version`, ...).
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
-    /// Run a simple query (one or more statements) and wait for ReadyForQuery. Rows are read and
-    /// discarded; the first ErrorResponse is returned as a [`ServerError`].
+    /// Run a simple query (one or more statements) and wait for ReadyForQuery. Rows are discarded; the
+    /// first ErrorResponse is returned as a [`ServerError`].
     pub fn simple_query(&mut self, sql: &str) -> Result<()> {
+        self.query(sql).map(|_| ())
+    }
+
+    /// Run a simple query and return the rows of its last statement that returns rows (a SELECT, even
+    /// of none), as text. The
+    /// first ErrorResponse is returned as a [`ServerError`] (after the server is ready again).
+    pub fn query(&mut self, sql: &str) -> Result<Vec<TextRow>> {
         self.send_simple_query(sql)?;
-        let mut error = None;
+        let mut error: Option<ServerError> = None;
+        let mut columns: Arc<[String]> = Arc::from(Vec::new());
+        let mut rows: Vec<TextRow> = Vec::new();
+        let mut current: Vec<TextRow> = Vec::new();
+        let mut in_result = false;
         loop {
-            let (kind, body) = self.read_message()?;
-            match kind {
-                b'E' => error = error.or(Some(parse_error(&body))),
-                b'Z' => break,
+            match self.read_message()? {
+                Message::RowDescription(body) => {
+                    let mut names = Vec::new();
+                    let mut fields = body.fields();
+                    while let Some(f) = fields.next().context("reading a row description")? {
+                        names.push(f.name().to_string());
+                    }
+                    columns = Arc::from(names);
+                    current = Vec::new();
+                    in_result = true;
+                }
+                Message::DataRow(body) => {
+                    let buffer = body.buffer();
+                    let mut values = Vec::with_capacity(columns.len());
+                    let mut ranges = body.ranges();
+                    while let Some(range) = ranges.next().context("reading a row")? {
+                        values
+                            .push(range.map(|r| String::from_utf8_lossy(&buffer[r]).into_owned()));
+                    }
+                    current.push(TextRow {
+                        columns: Arc::clone(&columns),
+                        values,
+                    });
+                }
+                Message::CommandComplete(_) if in_result => {
+                    rows = std::mem::take(&mut current);
+                    in_result = false;
+                }
+                Message::ErrorResponse(body) => {
+                    let e = server_error(&mut body.fields());
+                    error = error.or(Some(e));
+                }
+                Message::ReadyForQuery(_) => break,
                 _ => {}
             }
         }
         match error {
-            Some(e) => Err(anyhow::Error::new(e).context(format!("running {sql:?}"))),
-            None => Ok(()),
+            Some(e) => Err(e.into()),
+            None => Ok(rows),
         }
     }
 
@@ -275,9 +595,7 @@ impl Connection {
     /// reply is left unread, so [`Connection::simple_query`] would read it as its own: after this, use only
     /// [`Connection::cancel`] and [`Connection::close`].
     pub fn send_simple_query(&mut self, sql: &str) -> Result<()> {
-        let mut body = sql.as_bytes().to_vec();
-        body.push(0);
-        self.send(&message(Some(b'Q'), &body))
+        self.send_with(|b| frontend::query(sql, b))
     }
 
     /// Ask the server to cancel the query this connection is running: a CancelRequest with its pid and
@@ -286,60 +604,68 @@ impl Connection {
     pub fn cancel(&self) -> Result<()> {
         let mut stream = self
             .address
-            .open()
+            .open(None)
             .with_context(|| format!("connecting to {:?} to cancel a query", self.address))?;
-        let mut body = CANCEL_REQUEST_CODE.to_be_bytes().to_vec();
-        body.extend_from_slice(&self.pid.to_be_bytes());
-        body.extend_from_slice(&self.cancel_key);
-        stream
-            .write_all(&message(None, &body))
-            .context("sending a cancel request")
+        let mut buf = BytesMut::new();
+        frontend::cancel_request(self.pid, self.secret_key, &mut buf);
+        stream.write_all(&buf).context("sending a cancel request")
     }
 
     /// Send Terminate: the server ends the backend and closes the connection (see
     /// [`Connection::wait_closed`]). Nothing else may be sent afterwards.
     pub fn close(&mut self) -> Result<()> {
-        self.send(&message(Some(b'X'), &[]))
+        let mut buf = BytesMut::new();
+        frontend::terminate(&mut buf);
+        self.send(&buf)
     }
 
     /// Wait, until `deadline` at the latest, for the server to close the connection (its backend has
     /// exited). Anything it still sends is discarded.
     pub fn wait_closed(&mut self, deadline: Instant) {
+        let mut scratch = [0u8; 1024];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.get_ref().set_read_timeout(Some(left)).is_err() {
+            if left.is_zero() || self.stream.set_timeouts(Some(left)).is_err() {
                 return;
             }
-            match self.stream.fill_buf() {
-                Ok([]) | Err(_) => return,
-                Ok(buf) => {
-                    let n = buf.len();
-                    self.stream.consume(n);
-                }
+            match self.stream.read(&mut scratch) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
             }
         }
+    }
+
+    fn send_with(&mut self, encode: impl FnOnce(&mut BytesMut) -> io::Result<()>) -> Result<()> {
+        let mut buf = BytesMut::new();
+        encode(&mut buf).context("encoding a message")?;
+        self.send(&buf)
     }
 
     fn send(&mut self, bytes: &[u8]) -> Result<()> {
         self.stream
-            .get_mut()
             .write_all(bytes)
-            .context("writing to the server")
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| Disconnected(format!("writing to the server: {e}")).into())
     }
 
-    fn read_message(&mut self) -> Result<(u8, Vec<u8>)> {
-        let mut header = [0u8; 5];
-        self.stream
-            .read_exact(&mut header)
-            .context("reading from the server")?;
-        let len = i32::from_be_bytes(header[1..].try_into().unwrap());
-        if !(4..=1 << 30).contains(&len) {
-            bail!("malformed message from the server");
+    fn read_message(&mut self) -> Result<Message> {
+        loop {
+            if let Some(m) =
+                Message::parse(&mut self.buf).context("malformed message from the server")?
+            {
+                return Ok(m);
+            }
+            let mut chunk = [0u8; 8192];
+            let n = self
+                .stream
+                .read(&mut chunk)
+                .map_err(|e| Disconnected(format!("reading from the server: {e}")))?;
+            if n == 0 {
+                return Err(
+                    Disconnected("the server closed the connection unexpectedly".into()).into(),
+                );
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
         }
-        let mut body = vec![0u8; len as usize - 4];
-        self.stream
-            .read_exact(&mut body)
-            .context("reading from the server")?;
-        Ok((header[0], body))
     }
 }

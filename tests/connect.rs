@@ -440,8 +440,15 @@ fn a_full_server_says_how_to_get_in() {
         out.stderr
     );
     assert!(out.stderr.contains("53300"), "{}", out.stderr);
-    assert!(out.stderr.contains("superuser"), "{}", out.stderr);
-    assert!(out.stderr.contains("kill-idle"), "{}", out.stderr);
+    // The emergency route was tried and refused (role app has no REPLICATION): said why, and what
+    // would make the next incident easy.
+    assert!(
+        out.stderr.contains("emergency route failed too"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("REPLICATION"), "{}", out.stderr);
+    assert!(out.stderr.contains("CONNECTION LIMIT"), "{}", out.stderr);
 
     // A superuser still gets in through the reserved slots, and sees the server as full.
     let v = pgconn()

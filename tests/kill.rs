@@ -34,7 +34,7 @@ fn library_db_as(c: &pgconn::sandbox::Cluster, user: &str) -> pgconn::db::Db {
         ..Default::default()
     };
     let spec = pgconn::db::resolve_spec(&conn, Some(&conn.dbname[0]), None).unwrap();
-    pgconn::db::Db::connect(spec, false, false).unwrap()
+    pgconn::db::Db::connect(spec, false, false, pgconn::db::BreakGlass::Never).unwrap()
 }
 
 fn default_safety() -> pgconn::cli::KillSafety {
@@ -203,6 +203,18 @@ fn refuses_without_a_terminal_and_touches_nothing() {
 
 #[test]
 fn a_session_that_turns_active_after_the_preview_is_skipped() {
+    turns_active_after_the_preview(&[]);
+}
+
+/// The same race over the emergency route (a WAL sender connection): the same re-check in the same
+/// statement, its parameters written as literals.
+#[test]
+fn a_session_that_turns_active_after_the_preview_is_skipped_over_the_emergency_route() {
+    let v = turns_active_after_the_preview(&["--break-glass", "always"]);
+    assert_eq!(v["connection"]["via"], "replication", "{v}");
+}
+
+fn turns_active_after_the_preview(route: &[&str]) -> Value {
     let c = cluster();
     let tag = unique("race");
     let role = app_role();
@@ -216,15 +228,9 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
     other.idle(c, 1, &role, "postgres", &tag).unwrap();
     std::thread::sleep(Duration::from_millis(1200));
 
-    let mut p = expectrl::Session::spawn(pgconn_command(&[
-        "kill-idle",
-        "--older-than",
-        "1s",
-        "--app",
-        &tag,
-        "--json",
-    ]))
-    .unwrap();
+    let mut args = route.to_vec();
+    args.extend(["kill-idle", "--older-than", "1s", "--app", &tag, "--json"]);
+    let mut p = expectrl::Session::spawn(pgconn_command(&args)).unwrap();
     p.set_expect_timeout(Some(Duration::from_secs(30)));
     p.expect("Terminate 2 sessions?").unwrap();
     // Between the preview and the answer, the first session starts a long query.
@@ -266,6 +272,7 @@ fn a_session_that_turns_active_after_the_preview_is_skipped() {
         "the busy session is still connected"
     );
     let _client = busy.join().unwrap();
+    v
 }
 
 #[test]

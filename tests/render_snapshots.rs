@@ -353,6 +353,7 @@ fn status_db1() -> StatusReport {
         "possible connection leak: application \"leaky-worker\" (user web, database app) holds 29 \
                 sessions idle for longer than 10m00s (oldest 1h30m; 1 active)";
     StatusReport {
+        connection: Default::default(),
         target: DB1.into(),
         server: ServerInfo {
             version: "17.2".into(),
@@ -477,6 +478,7 @@ fn status_db2() -> StatusReport {
     };
     let reason = format!("{} (critical at 95%)", cap.describe());
     StatusReport {
+        connection: Default::default(),
         target: DB2.into(),
         server: ServerInfo {
             version: "16.6".into(),
@@ -645,6 +647,7 @@ fn db1_sessions() -> Vec<Session> {
 
 fn sessions_db1() -> SessionsReport {
     SessionsReport {
+        connection: Default::default(),
         target: DB1.into(),
         count: 9,
         sessions: db1_sessions(),
@@ -654,6 +657,7 @@ fn sessions_db1() -> SessionsReport {
 
 fn sessions_db2() -> SessionsReport {
     SessionsReport {
+        connection: Default::default(),
         target: DB2.into(),
         count: 2,
         sessions: vec![
@@ -778,6 +782,7 @@ fn kill_plan() -> KillReport {
         },
     ];
     KillReport {
+        connection: Default::default(),
         target: DB1.into(),
         action: Action::Terminate,
         dry_run: false,
@@ -1004,6 +1009,7 @@ fn show_report() -> ShowReport {
             .into(),
     };
     ShowReport {
+        connection: Default::default(),
         target: DB1.into(),
         server_version: "16.6".into(),
         server_version_num: 160006,
@@ -1056,6 +1062,7 @@ fn tune_database() -> ChangeReport {
     );
     idle_session.old_display = "not set (0, default)".into();
     ChangeReport {
+        connection: Default::default(),
         action: "set",
         target: DB1.into(),
         server_version: "16.6".into(),
@@ -1146,6 +1153,7 @@ fn tune_system() -> ChangeReport {
         Some("ALTER SYSTEM SET statement_timeout = '1min'"),
     );
     ChangeReport {
+        connection: Default::default(),
         action: "set",
         target: DB1.into(),
         server_version: "16.6".into(),
@@ -1493,6 +1501,7 @@ fn check_many() -> CheckReport {
 
 fn advise_report() -> AdviseReport {
     AdviseReport {
+        connection: Default::default(),
         target: DB1.into(),
         server_version: "17.2".into(),
         capacity: status_db1().capacity,
@@ -1712,6 +1721,7 @@ fn sessions() {
         "{header}"
     );
     let empty = SessionsReport {
+        connection: Default::default(),
         target: DB1.into(),
         count: 0,
         sessions: vec![],
@@ -1980,4 +1990,25 @@ fn prometheus_status() {
 #[test]
 fn status_json() {
     insta::assert_snapshot!("status_json", render::pretty_json(&status_db1()).unwrap());
+}
+
+#[test]
+fn status_over_the_emergency_route() {
+    let mut r = status_db2();
+    r.connection = pgconn::report::ConnectionRoute::replication(
+        "the server refused a normal connection: sorry, too many clients already (SQLSTATE 53300)",
+    );
+    let st = style(None, false);
+    let text = render::status::human(&r, &st);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with("via a WAL sender slot (replication=database))"),
+        "{text}"
+    );
+    snap_human("status_via_replication_piped_plain", &text, &st);
+    let json = render::pretty_json(&r).unwrap();
+    assert!(json.contains("\"via\": \"replication\""));
+    insta::assert_snapshot!("status_via_replication_json", json);
 }

@@ -214,7 +214,7 @@ fn a_superuser_is_refused_too_when_every_slot_is_taken() {
     // "sorry, too many clients already" on every version: the same SQLSTATE as the reserved-slot refusal.
     let out = pgconn()
         .env_cluster(&c)
-        .args(["status"])
+        .args(["--break-glass", "never", "status"])
         .run()
         .assert_code(1);
     assert!(
@@ -224,6 +224,16 @@ fn a_superuser_is_refused_too_when_every_slot_is_taken() {
     );
     assert!(out.stderr.contains("53300"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
+    // By default status gets in through a WAL sender slot, on every version from 14.
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["connection"]["via"], "replication", "{v}");
+    assert_eq!(v["capacity"]["used"], 4, "{}", v["capacity"]);
+    assert_eq!(v["groups"][0]["application"], "hog");
 }
 
 #[test]

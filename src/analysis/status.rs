@@ -140,6 +140,7 @@ fn leak_name(db: &Option<String>, user: &Option<String>, app: &str) -> String {
 /// verdict with its reasons.
 pub fn report(
     target: &str,
+    connection: &crate::report::ConnectionRoute,
     facts: &ServerFacts,
     tally: &Tally,
     grouping: &Grouping,
@@ -294,6 +295,7 @@ pub fn report(
 
     StatusReport {
         target: target.to_string(),
+        connection: connection.clone(),
         server: ServerInfo {
             version: facts.version.clone(),
             version_num: facts.version_num,

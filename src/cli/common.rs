@@ -59,6 +59,34 @@ pub struct ConnArgs {
     /// querying included (default 30s)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_target_timeout)]
     pub target_timeout: Option<Duration>,
+
+    /// When the server refuses a normal connection because it is full (SQLSTATE 53300), connect
+    /// through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default
+    /// auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several
+    /// targets and Prometheus output
+    #[arg(long, global = true, value_name = "WHEN", value_enum)]
+    pub break_glass: Option<BreakGlassArg>,
+}
+
+/// `--break-glass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BreakGlassArg {
+    /// Retry once through a WAL sender slot when the server refuses with 53300
+    Auto,
+    /// Never use the emergency route
+    Never,
+    /// Connect through a WAL sender slot straight away
+    Always,
+}
+
+impl From<BreakGlassArg> for crate::db::BreakGlass {
+    fn from(b: BreakGlassArg) -> Self {
+        match b {
+            BreakGlassArg::Auto => crate::db::BreakGlass::Auto,
+            BreakGlassArg::Never => crate::db::BreakGlass::Never,
+            BreakGlassArg::Always => crate::db::BreakGlass::Always,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

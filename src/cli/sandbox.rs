@@ -20,6 +20,12 @@ pub struct SandboxArgs {
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub max_connections: u32,
 
+    /// Then fill the server completely, to rehearse an outage: more leaky-worker sessions until ordinary
+    /// roles are refused, then superuser sessions of runaway-admin until superusers are refused too
+    /// ("sorry, too many clients already"). pgconn still gets in through a WAL sender slot
+    #[arg(long)]
+    pub fill: bool,
+
     /// Run `pgconn ARGS...` against the sandbox, then remove it
     #[arg(last = true, value_name = "ARGS")]
     pub args: Vec<String>,

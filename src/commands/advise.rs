@@ -154,6 +154,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<Adv
     };
     let st = analysis::status::report(
         &db.target_label(),
+        &db.route().clone(),
         db.facts()?,
         &tally,
         &grouping,
@@ -191,6 +192,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<Adv
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rank.cmp(&b.rank)));
     Ok(AdviseReport {
         target: st.target.clone(),
+        connection: st.connection.clone(),
         server_version: st.server.version.clone(),
         capacity: st.capacity.clone(),
         sessions: st.sessions,

@@ -39,6 +39,9 @@ pub struct Sandbox {
     /// The simulated sessions, held open for as long as the sandbox runs; declared before the cluster so
     /// that they end first.
     _workload: Workload,
+    /// With --fill: the sessions opened to fill it (leaky-worker, runaway-admin) and the server's last
+    /// refusal.
+    filled: Option<(usize, usize, String)>,
     cluster: Cluster,
     events: mpsc::Sender<Event>,
     received: mpsc::Receiver<Event>,
@@ -46,7 +49,7 @@ pub struct Sandbox {
 
 /// How a sandbox start ended.
 pub enum Started {
-    Running(Sandbox),
+    Running(Box<Sandbox>),
     /// A stop signal arrived while it was starting: it has been removed (the message says where it was).
     Interrupted(String),
 }
@@ -118,15 +121,26 @@ pub fn start(args: &SandboxArgs, say: &dyn Fn(&str)) -> Result<Started> {
         DATABASE,
         "billing-api",
     )?;
+    let filled = if args.fill {
+        say("pgconn sandbox: filling every slot: leaky-worker sessions until ordinary roles are refused, \
+             then runaway-admin sessions as a superuser until superusers are refused too ...");
+        let (ordinary, _) = workload.fill(&cluster, ROLE, DATABASE, "leaky-worker")?;
+        let (admin, refusal) =
+            workload.fill(&cluster, cluster.superuser(), DATABASE, "runaway-admin")?;
+        Some((ordinary, admin, refusal))
+    } else {
+        None
+    };
     if interrupted() {
         return Ok(removed_after_interrupt(cluster, Some(workload)));
     }
-    Ok(Started::Running(Sandbox {
+    Ok(Started::Running(Box::new(Sandbox {
         _workload: workload,
+        filled,
         cluster,
         events,
         received,
-    }))
+    })))
 }
 
 impl Sandbox {
@@ -166,7 +180,16 @@ impl Sandbox {
             count(args.leak, "idle session"),
             count(args.active, "session"),
             count(args.idle_in_transaction, "session"),
-        )
+        ) + &match &self.filled {
+            None => String::new(),
+            Some((ordinary, admin, refusal)) => format!(
+                "\n  filled: {} more of leaky-worker, then {} of runaway-admin as superuser {}; a \
+                 new connection now gets \"{refusal}\" (pgconn gets in through a WAL sender slot)",
+                count(*ordinary, "idle session"),
+                count(*admin, "idle session"),
+                self.cluster.superuser(),
+            ),
+        }
     }
 
     /// Run `pgconn ARGS...` against the sandbox (PG* variables set, the ones that could send it elsewhere

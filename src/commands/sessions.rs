@@ -35,6 +35,7 @@ pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
     }
     Ok(SessionsReport {
         target: db.target_label(),
+        connection: db.route().clone(),
         count,
         sessions,
         warnings,

@@ -76,6 +76,7 @@ pub fn collect_counted(
     let tally = activity::count(db, &req.filter, &counting)?;
     let mut report = analysis::status::report(
         &db.target_label(),
+        &db.route().clone(),
         db.facts()?,
         &tally,
         &req.grouping,

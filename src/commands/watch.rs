@@ -14,7 +14,7 @@ use crate::cli::{OutputArgs, WatchArgs};
 use crate::commands::status::{self, StatusRequest};
 use crate::conninfo::ConnSpec;
 use crate::db::ConnOptions;
-use crate::db::Db;
+use crate::db::{BreakGlass, Db};
 use crate::fleet::{self, one_line, RunOptions};
 use crate::report::status::StatusReport;
 use crate::report::watch::{Delta, Down, Point, Round, TargetView};
@@ -35,11 +35,14 @@ struct Monitor {
     down: Option<Down>,
     attempted: bool,
     reconnected: bool,
+    /// Whether a reconnection may use the emergency route (never, unless told).
+    break_glass: BreakGlass,
 }
 
 impl Monitor {
-    fn new(label: String, spec: ConnSpec, db: Option<Db>) -> Monitor {
+    fn new(label: String, spec: ConnSpec, db: Option<Db>, break_glass: BreakGlass) -> Monitor {
         Monitor {
+            break_glass,
             label,
             spec,
             db,
@@ -69,11 +72,13 @@ impl Monitor {
         self.reconnected = false;
         let result = match self.db.as_mut() {
             Some(db) => status::collect(db, s),
-            None => Db::connect_unattended(self.spec.clone(), show_sql).and_then(|mut db| {
-                let r = status::collect(&mut db, s);
-                self.db = Some(db);
-                r
-            }),
+            None => Db::connect_unattended(self.spec.clone(), show_sql, self.break_glass).and_then(
+                |mut db| {
+                    let r = status::collect(&mut db, s);
+                    self.db = Some(db);
+                    r
+                },
+            ),
         };
         match result {
             Ok(report) => {
@@ -232,14 +237,14 @@ pub fn start(conn: &ConnOptions, out: &OutputArgs, args: &WatchArgs) -> Result<S
     for t in targets {
         let Ok(mut spec) = t.spec else { continue };
         let db = if single {
-            Db::connect(spec.clone(), opts.prompt, opts.show_sql).ok()
+            Db::connect(spec.clone(), opts.prompt, opts.show_sql, opts.break_glass).ok()
         } else {
             None
         };
         if let Some(db) = &db {
             spec = db.spec().clone();
         }
-        monitors.push(Monitor::new(t.label, spec, db));
+        monitors.push(Monitor::new(t.label, spec, db, opts.break_glass));
     }
 
     let status = StatusRequest::from(args);

@@ -201,8 +201,22 @@ fn connect_host(
                 ));
             }
         }
-        e.into_anyhow().context(what)
+        e.into_anyhow().context(HostAttempt { index: i, what })
     })
+}
+
+/// The host a failed attempt was made to, as context of its error: "connection to server at … failed",
+/// and which host of the spec that was (see [`super::refused_by`]).
+#[derive(Debug)]
+pub struct HostAttempt {
+    pub index: usize,
+    pub what: String,
+}
+
+impl std::fmt::Display for HostAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
 }
 
 /// A TLS failure of a connection attempt, in libpq's words.

@@ -23,6 +23,7 @@ mod redact;
 mod resolve;
 mod service;
 mod tls;
+mod walsender;
 
 #[cfg(test)]
 mod tests;
@@ -50,6 +51,7 @@ pub fn abandoned_attempts() -> usize {
     connect::abandoned_attempts()
 }
 pub use tls::SslMode;
+pub use walsender::refused_by;
 
 /// The socket directory used when no host is given, as libpq's compiled-in DEFAULT_PGSOCKET_DIR: Debian's,
 /// Ubuntu's and Red Hat's libpq use `/var/run/postgresql`, upstream's `/tmp`. Set another at build time

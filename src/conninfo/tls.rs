@@ -214,6 +214,18 @@ impl TlsOptions {
 
     /// Builds the connector: certificate checks per `sslmode`, client certificate, CRLs, protocol range.
     pub(crate) fn connector(&self) -> Result<MakeTlsConnector> {
+        let mut connector = MakeTlsConnector::new(self.ssl_connector()?);
+        let options = self.clone();
+        connector.set_callback(move |config, domain| {
+            options.configure(config, domain);
+            Ok(())
+        });
+        Ok(connector)
+    }
+
+    /// The OpenSSL connector of these options (see [`TlsOptions::connector`]); each handshake's
+    /// configuration then needs [`TlsOptions::configure`].
+    pub(crate) fn ssl_connector(&self) -> Result<SslConnector> {
         let mut builder = SslConnector::builder(SslMethod::tls_client())
             .context("could not create SSL context")?;
         builder
@@ -298,30 +310,29 @@ impl TlsOptions {
             self.add_client_certificate(&mut builder)?;
         }
 
-        let mut connector = MakeTlsConnector::new(builder.build());
+        Ok(builder.build())
+    }
+
+    /// One handshake's settings: the host name checked for verify-full (with psql's words noted when
+    /// it does not match), SNI per `sslsni`.
+    pub(crate) fn configure(&self, config: &mut openssl::ssl::ConnectConfiguration, domain: &str) {
         let check_host = self.mode == SslMode::VerifyFull;
-        let sni = self.sni;
-        let seen = self.mismatch.clone();
-        connector.set_callback(move |config, domain| {
-            config.set_verify_hostname(check_host);
-            config.set_use_server_name_indication(sni);
-            if check_host {
-                // OpenSSL checks the host name; this notes the certificate's names when it does not
-                // match, so that the error can say what psql says.
-                let seen = seen.clone();
-                let domain = domain.to_string();
-                config.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
-                    if !ok && ctx.error().as_raw() == X509_V_ERR_HOSTNAME_MISMATCH {
-                        if let (Some(cert), Ok(mut slot)) = (ctx.current_cert(), seen.lock()) {
-                            *slot = Some(mismatch_message(cert, &domain));
-                        }
+        config.set_verify_hostname(check_host);
+        config.set_use_server_name_indication(self.sni);
+        if check_host {
+            // OpenSSL checks the host name; this notes the certificate's names when it does not
+            // match, so that the error can say what psql says.
+            let seen = self.mismatch.clone();
+            let domain = domain.to_string();
+            config.set_verify_callback(SslVerifyMode::PEER, move |ok, ctx| {
+                if !ok && ctx.error().as_raw() == X509_V_ERR_HOSTNAME_MISMATCH {
+                    if let (Some(cert), Ok(mut slot)) = (ctx.current_cert(), seen.lock()) {
+                        *slot = Some(mismatch_message(cert, &domain));
                     }
-                    ok
-                });
-            }
-            Ok(())
-        });
-        Ok(connector)
+                }
+                ok
+            });
+        }
     }
 
     /// Whether building the connector could only fail inside OpenSSL: no certificate is verified and no

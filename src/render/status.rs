@@ -30,11 +30,16 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
     let mut out = String::new();
     let c = &r.capacity;
     out.push_str(&format!(
-        "{} {}  (PostgreSQL {}, connected as {})\n\n",
+        "{} {}  (PostgreSQL {}, connected as {}{})\n\n",
         st.bold("pgconn status"),
         clean(&r.target),
         clean(&r.server.version),
-        clean(&r.server.current_user)
+        clean(&r.server.current_user),
+        if r.connection.is_replication() {
+            st.bold(" via a WAL sender slot (replication=database)")
+        } else {
+            String::new()
+        }
     ));
     let cap_level = c.level;
     let reserved = match c.reserved_connections {

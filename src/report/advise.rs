@@ -53,6 +53,8 @@ pub struct Finding {
 #[derive(Debug, Clone, Serialize)]
 pub struct AdviseReport {
     pub target: String,
+    /// How pgconn reached the server (normal, or the emergency route and why).
+    pub connection: crate::report::ConnectionRoute,
     pub server_version: String,
     pub capacity: Capacity,
     pub sessions: usize,

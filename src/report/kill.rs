@@ -293,6 +293,8 @@ impl Summary {
 #[derive(Debug, Clone, Serialize)]
 pub struct KillReport {
     pub target: String,
+    /// How pgconn reached the server (normal, or the emergency route and why).
+    pub connection: crate::report::ConnectionRoute,
     pub action: Action,
     pub dry_run: bool,
     /// Visible sessions that matched the selection (before protection, --keep and --max).

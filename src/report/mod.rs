@@ -111,6 +111,40 @@ pub fn serialize_state<S: serde::Serializer>(
     }
 }
 
+/// How pgconn reached the server: a normal connection, or the emergency route through a WAL sender slot
+/// (`replication=database`) when the server refused a normal one. Every report of a command that works
+/// on one server carries it as `"connection"`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectionRoute {
+    pub via: Via,
+    /// Why the emergency route was taken (the server's refusal, or `--break-glass always`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The two routes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    #[default]
+    Normal,
+    Replication,
+}
+
+impl ConnectionRoute {
+    /// The emergency route, taken for `reason`.
+    pub fn replication(reason: impl Into<String>) -> ConnectionRoute {
+        ConnectionRoute {
+            via: Via::Replication,
+            reason: Some(reason.into()),
+        }
+    }
+
+    pub fn is_replication(&self) -> bool {
+        self.via == Via::Replication
+    }
+}
+
 /// What pgconn learns about the server once per connection.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerFacts {

@@ -7,6 +7,8 @@ use super::Session;
 #[derive(Debug, Serialize)]
 pub struct SessionsReport {
     pub target: String,
+    /// How pgconn reached the server (normal, or the emergency route and why).
+    pub connection: crate::report::ConnectionRoute,
     /// Sessions that matched (before --limit).
     pub count: usize,
     pub sessions: Vec<Session>,

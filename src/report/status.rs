@@ -41,6 +41,8 @@ impl GroupKey {
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
     pub target: String,
+    /// How pgconn reached the server (normal, or the emergency route and why).
+    pub connection: crate::report::ConnectionRoute,
     pub server: ServerInfo,
     pub capacity: Capacity,
     /// Sessions counted (matching the filters; pgconn's own left out).

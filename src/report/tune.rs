@@ -76,6 +76,8 @@ pub fn quoted(name: &str) -> String {
 #[derive(Debug, Clone, Serialize)]
 pub struct ShowReport {
     pub target: String,
+    /// How pgconn reached the server (normal, or the emergency route and why).
+    pub connection: crate::report::ConnectionRoute,
     pub server_version: String,
     pub server_version_num: i32,
     /// The database and role the effective values are for (null: any, i.e. server-wide values).
@@ -180,6 +182,8 @@ pub struct ChangeReport {
     /// set, reset or undo.
     pub action: &'static str,
     pub target: String,
+    /// How pgconn reached the server (normal, or the emergency route and why).
+    pub connection: crate::report::ConnectionRoute,
     pub server_version: String,
     pub scope: Scope,
     pub dry_run: bool,

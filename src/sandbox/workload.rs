@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Result};
 
 use super::{Cluster, ADMIN_APP, SUPERUSER};
-use crate::wire::{Address, Connection, UnsupportedAuthentication};
+use crate::wire::{Address, Connection, PasswordMissing};
 
 /// One simulated client session: its connection, and whether it is running a query.
 struct Session {
@@ -51,6 +51,49 @@ impl Workload {
     pub fn via_tcp(&mut self, tcp: bool) -> &mut Self {
         self.tcp = tcp;
         self
+    }
+
+    /// Idle sessions (`SELECT 1`), opened one at a time until the server refuses one with SQLSTATE 53300
+    /// (ordinary roles: "remaining connection slots are reserved"; superusers: "sorry, too many clients
+    /// already"). Returns how many were opened and the server's words of the refusal.
+    pub fn fill(
+        &mut self,
+        c: &Cluster,
+        user: &str,
+        db: &str,
+        app: &str,
+    ) -> Result<(usize, String)> {
+        let address = address(c, self.tcp)?;
+        let mut opened = 0usize;
+        loop {
+            let attempt = connect(&address, user, db, app).and_then(|mut connection| {
+                connection.simple_query("SELECT 1")?;
+                Ok(connection)
+            });
+            match attempt {
+                Ok(connection) => {
+                    self.sessions.push(Session {
+                        connection,
+                        active: false,
+                    });
+                    opened += 1;
+                }
+                Err(e) => {
+                    if let Some(refused) = e
+                        .downcast_ref::<crate::wire::ServerError>()
+                        .filter(|s| s.code == "53300")
+                    {
+                        return Ok((opened, refused.message.clone()));
+                    }
+                    return Err(e.context(format!(
+                        "filling the server with sessions of {app} as {user} ({opened} opened)"
+                    )));
+                }
+            }
+            if opened > 100_000 {
+                bail!("the server took 100,000 sessions of {app} without refusing one");
+            }
+        }
     }
 
     /// `n` sessions that ran `SELECT 1` and now sit idle.
@@ -247,10 +290,8 @@ fn address(c: &Cluster, tcp: bool) -> Result<Address> {
 /// Connect one simulated session (trust authentication only).
 fn connect(address: &Address, user: &str, db: &str, app: &str) -> Result<Connection> {
     let params = [("user", user), ("database", db), ("application_name", app)];
-    Connection::connect(address, &params).map_err(|e| {
-        match e.downcast_ref::<UnsupportedAuthentication>() {
-            Some(refused) => anyhow!("{refused}; simulated sessions need trust authentication"),
-            None => e,
-        }
+    Connection::connect(address, &params).map_err(|e| match e.downcast_ref::<PasswordMissing>() {
+        Some(refused) => anyhow!("{refused}; simulated sessions need trust authentication"),
+        None => e,
     })
 }

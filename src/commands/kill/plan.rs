@@ -125,9 +125,7 @@ pub fn plan(
         let cols = SnapshotColumns::of(first);
         let at = |name: &str| {
             first
-                .columns()
-                .iter()
-                .position(|c| c.name() == name)
+                .position(name)
                 .unwrap_or_else(|| panic!("the kill plan has no column {name}"))
         };
         let (hidden, matches, protection, keep_rank) = (
@@ -235,6 +233,7 @@ pub fn plan(
 
     let mut report = KillReport {
         target: db.target_label(),
+        connection: db.route().clone(),
         action,
         dry_run: safety.dry_run,
         matched,

@@ -403,6 +403,7 @@ fn build_plan(
     Ok(ChangeReport {
         action,
         target: db.target_label(),
+        connection: db.route().clone(),
         server_version: db.facts()?.version.clone(),
         scope: scope.clone(),
         scope_label: scope.label(),

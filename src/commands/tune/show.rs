@@ -75,6 +75,7 @@ pub fn collect(db: &mut Db, args: &TuneShowArgs) -> Result<ShowReport> {
     }
     Ok(ShowReport {
         target: db.target_label(),
+        connection: db.route().clone(),
         server_version: db.facts()?.version.clone(),
         server_version_num: version,
         database,

@@ -1,0 +1,279 @@
+//! A result row of either connection: binary values from rust-postgres (the normal route), or the text
+//! of a simple query (the emergency route, [`crate::wire`]). Both are read with the same
+//! [`Row::get`], by column name or position, into the same Rust types, so no caller knows which route
+//! a row came by.
+
+use std::time::SystemTime;
+
+use anyhow::{anyhow, Result};
+use postgres::types::FromSql;
+
+use crate::wire::TextRow;
+
+/// One row of a result.
+pub struct Row(Inner);
+
+enum Inner {
+    Binary(postgres::Row),
+    Text(TextRow),
+}
+
+impl From<postgres::Row> for Row {
+    fn from(r: postgres::Row) -> Row {
+        Row(Inner::Binary(r))
+    }
+}
+
+impl From<TextRow> for Row {
+    fn from(r: TextRow) -> Row {
+        Row(Inner::Text(r))
+    }
+}
+
+/// A column by name (`"pid"`) or by position (`0`).
+pub trait RowIndex {
+    fn position(&self, row: &Row) -> Option<usize>;
+    fn describe(&self) -> String;
+}
+
+impl RowIndex for usize {
+    fn position(&self, row: &Row) -> Option<usize> {
+        (*self < row.len()).then_some(*self)
+    }
+    fn describe(&self) -> String {
+        format!("column {self}")
+    }
+}
+
+impl RowIndex for &str {
+    fn position(&self, row: &Row) -> Option<usize> {
+        row.position(self)
+    }
+    fn describe(&self) -> String {
+        format!("column \"{self}\"")
+    }
+}
+
+/// A Rust type a column is read into, from either form of a value.
+pub trait Column: Sized + for<'a> FromSql<'a> {
+    /// From the server's text output (DateStyle ISO, TimeZone UTC: see the emergency route's startup).
+    fn from_text(text: &str) -> Result<Self>;
+    /// For SQL NULL.
+    fn from_null() -> Result<Self> {
+        Err(anyhow!("unexpected NULL"))
+    }
+}
+
+impl<T: Column> Column for Option<T> {
+    fn from_text(text: &str) -> Result<Self> {
+        T::from_text(text).map(Some)
+    }
+    fn from_null() -> Result<Self> {
+        Ok(None)
+    }
+}
+
+impl Column for String {
+    fn from_text(text: &str) -> Result<Self> {
+        Ok(text.to_string())
+    }
+}
+
+impl Column for bool {
+    fn from_text(text: &str) -> Result<Self> {
+        match text {
+            "t" => Ok(true),
+            "f" => Ok(false),
+            _ => Err(anyhow!("not a boolean: {text:?}")),
+        }
+    }
+}
+
+impl Column for i32 {
+    fn from_text(text: &str) -> Result<Self> {
+        text.parse()
+            .map_err(|e| anyhow!("not an int4: {text:?} ({e})"))
+    }
+}
+
+impl Column for i64 {
+    fn from_text(text: &str) -> Result<Self> {
+        text.parse()
+            .map_err(|e| anyhow!("not an int8: {text:?} ({e})"))
+    }
+}
+
+impl Column for f64 {
+    fn from_text(text: &str) -> Result<Self> {
+        match text {
+            "NaN" => Ok(f64::NAN),
+            "Infinity" => Ok(f64::INFINITY),
+            "-Infinity" => Ok(f64::NEG_INFINITY),
+            _ => text
+                .parse()
+                .map_err(|e| anyhow!("not a float8: {text:?} ({e})")),
+        }
+    }
+}
+
+impl Column for SystemTime {
+    /// `2024-05-01 12:00:00.123456+00`, as a timestamptz is written with DateStyle ISO and TimeZone UTC.
+    fn from_text(text: &str) -> Result<Self> {
+        let utc = text
+            .strip_suffix("+00")
+            .ok_or_else(|| anyhow!("not a UTC timestamp: {text:?}"))?;
+        humantime::parse_rfc3339(&format!("{}Z", utc.replacen(' ', "T", 1)))
+            .map_err(|e| anyhow!("not a timestamp: {text:?} ({e})"))
+    }
+}
+
+impl Column for Vec<String> {
+    /// A one-dimensional text array as the server writes it: `{a,"b c","d\"e",NULL}`. NULL elements
+    /// are refused (rust-postgres refuses them for `Vec<String>` too).
+    fn from_text(text: &str) -> Result<Self> {
+        let bad = || anyhow!("not a one-dimensional text array: {text:?}");
+        let inner = text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .ok_or_else(bad)?;
+        let mut out = Vec::new();
+        if inner.is_empty() {
+            return Ok(out);
+        }
+        let mut chars = inner.chars().peekable();
+        loop {
+            let mut item = String::new();
+            if chars.peek() == Some(&'"') {
+                chars.next();
+                loop {
+                    match chars.next().ok_or_else(bad)? {
+                        '"' => break,
+                        '\\' => item.push(chars.next().ok_or_else(bad)?),
+                        c => item.push(c),
+                    }
+                }
+            } else {
+                while let Some(&c) = chars.peek() {
+                    if c == ',' {
+                        break;
+                    }
+                    if c == '{' || c == '"' {
+                        return Err(bad());
+                    }
+                    item.push(c);
+                    chars.next();
+                }
+                if item == "NULL" {
+                    return Err(anyhow!("a NULL element in a text array: {text:?}"));
+                }
+            }
+            out.push(item);
+            match chars.next() {
+                None => return Ok(out),
+                Some(',') => {}
+                Some(_) => return Err(bad()),
+            }
+        }
+    }
+}
+
+impl Row {
+    /// How many columns the row has.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Inner::Binary(r) => r.len(),
+            Inner::Text(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The position of the column named `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        match &self.0 {
+            Inner::Binary(r) => r.columns().iter().position(|c| c.name() == name),
+            Inner::Text(r) => r.columns().iter().position(|c| c == name),
+        }
+    }
+
+    /// The value of a column. Panics when there is no such column or its value does not fit `T`: the
+    /// statements are pgconn's own, so that is a bug (as rust-postgres' `Row::get` treats it).
+    pub fn get<I: RowIndex, T: Column>(&self, idx: I) -> T {
+        match self.try_get(&idx) {
+            Ok(v) => v,
+            Err(e) => panic!("error reading {}: {e:#}", idx.describe()),
+        }
+    }
+
+    /// The value of a column, or why it cannot be read as `T`.
+    pub fn try_get<I: RowIndex, T: Column>(&self, idx: &I) -> Result<T> {
+        let i = idx
+            .position(self)
+            .ok_or_else(|| anyhow!("no {}", idx.describe()))?;
+        match &self.0 {
+            Inner::Binary(r) => r.try_get::<usize, T>(i).map_err(anyhow::Error::new),
+            Inner::Text(r) => match r.value(i) {
+                Some(text) => T::from_text(text),
+                None => T::from_null(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_values_read_as_the_binary_ones_would() {
+        assert!(bool::from_text("t").unwrap());
+        assert!(!bool::from_text("f").unwrap());
+        assert!(bool::from_text("true").is_err());
+        assert_eq!(i32::from_text("-42").unwrap(), -42);
+        assert_eq!(i64::from_text("9000000000").unwrap(), 9_000_000_000);
+        assert_eq!(f64::from_text("0.1").unwrap(), 0.1);
+        assert_eq!(f64::from_text("1e+300").unwrap(), 1e300);
+        assert!(f64::from_text("NaN").unwrap().is_nan());
+        assert_eq!(f64::from_text("-Infinity").unwrap(), f64::NEG_INFINITY);
+        assert_eq!(Option::<i32>::from_null().unwrap(), None);
+        assert!(i32::from_null().is_err());
+        assert_eq!(
+            Option::<String>::from_text("x").unwrap().as_deref(),
+            Some("x")
+        );
+    }
+
+    #[test]
+    fn text_arrays_with_quotes_escapes_and_commas() {
+        let parse = |s: &str| Vec::<String>::from_text(s);
+        assert_eq!(parse("{}").unwrap(), Vec::<String>::new());
+        assert_eq!(parse("{a,b}").unwrap(), ["a", "b"]);
+        assert_eq!(
+            parse(r#"{"a b","c,d","e\"f","g\\h",""}"#).unwrap(),
+            ["a b", "c,d", "e\"f", "g\\h", ""]
+        );
+        assert!(parse("{a,NULL}").is_err());
+        assert!(parse("{{a}}").is_err());
+        assert!(parse("a,b").is_err());
+        assert!(parse(r#"{"a"#).is_err());
+    }
+
+    #[test]
+    fn timestamps_in_every_precision_the_server_writes() {
+        let fmt = |s: &str| {
+            humantime::format_rfc3339_micros(SystemTime::from_text(s).unwrap()).to_string()
+        };
+        assert_eq!(
+            fmt("2024-05-01 12:00:00.123456+00"),
+            "2024-05-01T12:00:00.123456Z"
+        );
+        assert_eq!(
+            fmt("2024-05-01 12:00:00.1+00"),
+            "2024-05-01T12:00:00.100000Z"
+        );
+        assert_eq!(fmt("2024-05-01 12:00:00+00"), "2024-05-01T12:00:00.000000Z");
+        assert!(SystemTime::from_text("2024-05-01 12:00:00+02").is_err());
+    }
+}
