@@ -84,8 +84,15 @@ fn full_cluster(extra_conf: &[(&str, &str)]) -> Full {
     let (admin, refusal) = w.fill(&c, "postgres", "postgres", "runaway-admin").unwrap();
     assert_eq!(refusal, "sorry, too many clients already");
     assert_eq!(w.len(), 8);
-    // psql, as a superuser, is refused too.
-    let psql = std::process::Command::new(c.bindir().join("psql"))
+    // psql, as a superuser, is refused too (the server's own psql, else the one on PATH: any psql
+    // speaks to 14-18).
+    let own = c.bindir().join("psql");
+    let psql_exe = if own.exists() {
+        own
+    } else {
+        std::path::PathBuf::from("psql")
+    };
+    let psql = std::process::Command::new(psql_exe)
         .args([
             "-X",
             "-h",
@@ -99,12 +106,11 @@ fn full_cluster(extra_conf: &[(&str, &str)]) -> Full {
             "-c",
             "SELECT 1",
         ])
-        .output();
-    if let Ok(out) = psql {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "psql got in: {stderr}");
-        assert!(stderr.contains("too many clients"), "{stderr}");
-    }
+        .output()
+        .expect("psql (the PostgreSQL client, which .ci/run installs)");
+    let stderr = String::from_utf8_lossy(&psql.stderr);
+    assert!(!psql.status.success(), "psql got in: {stderr}");
+    assert!(stderr.contains("too many clients"), "{stderr}");
     Full {
         c,
         w,
