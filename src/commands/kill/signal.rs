@@ -451,7 +451,7 @@ fn signal_batch(
                 o.reason = Some(format!("permission denied: {}", root_message(&e)));
                 outcomes.push(o);
             }
-            Err(e) if connection_lost(&e) => {
+            Err(e) if db::connection_lost(&e) => {
                 outcomes.push(unknown(
                     t,
                     &format!(
@@ -524,22 +524,6 @@ fn current_states(db: &mut Db, refs: &[&KillTarget]) -> HashMap<i32, Option<Stri
             .collect(),
         Err(_) => HashMap::new(),
     }
-}
-
-/// Whether an error means the session with the server is gone (closed, shut down, terminated).
-pub fn connection_lost(e: &anyhow::Error) -> bool {
-    let Some(pe) = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()) else {
-        return false;
-    };
-    pe.is_closed()
-        || match pe.code() {
-            None => pe.as_db_error().is_none(),
-            Some(c) => {
-                *c == SqlState::ADMIN_SHUTDOWN
-                    || *c == SqlState::CRASH_SHUTDOWN
-                    || *c == SqlState::CANNOT_CONNECT_NOW
-            }
-        }
 }
 
 fn base(t: &KillTarget, outcome: OutcomeKind) -> SessionOutcome {
