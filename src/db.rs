@@ -285,18 +285,6 @@ impl Db {
         self.spec.identity_of(self.reached)
     }
 
-    fn echo(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) {
-        if !self.show_sql {
-            return;
-        }
-        let mut text = sql.trim_end().trim_end_matches(';').to_string();
-        text.push(';');
-        for (i, (p, _)) in params.iter().enumerate() {
-            text.push_str(&format!("\n-- ${} = {:?}", i + 1, p));
-        }
-        crate::term::echo_sql(&conninfo::redact(&text));
-    }
-
     /// Run a statement with named parameter slots: the values in `params`, by name (see
     /// [`crate::statement`]). A slot without a value, or a value without a slot, is an error before
     /// anything is sent.
@@ -311,27 +299,21 @@ impl Db {
     /// emergency route, which has no extended protocol, the same statement goes with its parameters
     /// written as literals ([`literal::inline`]), and `--show-sql` shows exactly that text.
     pub fn query(&mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>> {
-        if let Link::Walsender(_) = self.link {
-            let text =
-                literal::inline(sql, params).map_err(|e| anyhow!("pgconn bug: {e:#} in\n{sql}"))?;
-            self.echo(&text, &[]);
-            let Link::Walsender(conn) = &mut self.link else {
-                unreachable!()
-            };
-            return conn
-                .query(&text)
-                .map(|rows| rows.into_iter().map(Row::from).collect())
-                .map_err(|e| wire_sql_error(e, sql));
-        }
-        self.echo(sql, params);
-        let pooled = self.pooled;
-        if pooled {
-            self.echo(POOLED_BEGIN, &[]);
-        }
-        let Link::Client(client) = &mut self.link else {
-            unreachable!()
+        let show_sql = self.show_sql;
+        let client = match &mut self.link {
+            Link::Walsender(conn) => {
+                let text = literal::inline(sql, params)
+                    .map_err(|e| anyhow!("pgconn bug: {e:#} in\n{sql}"))?;
+                echo(show_sql, &text, &[]);
+                return conn
+                    .query(&text)
+                    .map(|rows| rows.into_iter().map(Row::from).collect())
+                    .map_err(|e| wire_sql_error(e, sql));
+            }
+            Link::Client(client) => client,
         };
-        if !pooled {
+        echo(show_sql, sql, params);
+        if !self.pooled {
             return client
                 .query_typed(sql, params)
                 .map(|rows| rows.into_iter().map(Row::from).collect())
@@ -339,6 +321,7 @@ impl Db {
         }
         // Behind a transaction pooler a plain SET would stay on the server connection for the next
         // client; SET LOCAL ends with this transaction.
+        echo(show_sql, POOLED_BEGIN, &[]);
         client
             .batch_execute(POOLED_BEGIN)
             .map_err(|e| sql_error(e, POOLED_BEGIN))?;
@@ -372,12 +355,25 @@ impl Db {
     /// Run statements that take no parameters (e.g. ALTER SYSTEM, which refuses transaction blocks and
     /// bind parameters), with the simple query protocol.
     pub fn execute_simple(&mut self, sql: &str) -> Result<()> {
-        self.echo(sql, &[]);
+        echo(self.show_sql, sql, &[]);
         match &mut self.link {
             Link::Client(c) => c.batch_execute(sql).map_err(|e| sql_error(e, sql)),
             Link::Walsender(c) => c.simple_query(sql).map_err(|e| wire_sql_error(e, sql)),
         }
     }
+}
+
+/// The `--show-sql` echo of a statement about to be sent, with its parameters (secrets removed).
+fn echo(show_sql: bool, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) {
+    if !show_sql {
+        return;
+    }
+    let mut text = sql.trim_end().trim_end_matches(';').to_string();
+    text.push(';');
+    for (i, (p, _)) in params.iter().enumerate() {
+        text.push_str(&format!("\n-- ${} = {:?}", i + 1, p));
+    }
+    crate::term::echo_sql(&conninfo::redact(&text));
 }
 
 fn first_line(sql: &str) -> &str {
@@ -407,17 +403,30 @@ fn wire_sql_error(e: anyhow::Error, sql: &str) -> anyhow::Error {
 
 /// "ERROR: message (SQLSTATE x)" with detail and hint, for an error of the emergency route.
 pub fn describe_server_error(se: &wire::ServerError) -> String {
+    server_words(
+        &se.severity,
+        &se.message,
+        &se.code,
+        se.detail.as_deref(),
+        se.hint.as_deref(),
+    )
+}
+
+/// A server's error in one line: "SEVERITY: message (SQLSTATE x); detail: ...; hint: ...". The server's
+/// words may quote names with any character in them: escaped.
+fn server_words(
+    severity: &str,
+    message: &str,
+    code: &str,
+    detail: Option<&str>,
+    hint: Option<&str>,
+) -> String {
     let clean = crate::text::clean;
-    let mut s = format!(
-        "{}: {} (SQLSTATE {})",
-        clean(&se.severity),
-        clean(&se.message),
-        se.code
-    );
-    if let Some(d) = &se.detail {
+    let mut s = format!("{}: {} (SQLSTATE {code})", clean(severity), clean(message));
+    if let Some(d) = detail {
         s.push_str(&format!("; detail: {}", clean(d)));
     }
-    if let Some(h) = &se.hint {
+    if let Some(h) = hint {
         s.push_str(&format!("; hint: {}", clean(h)));
     }
     s
@@ -463,21 +472,13 @@ pub fn connection_lost(e: &anyhow::Error) -> bool {
 /// "ERROR: message (SQLSTATE x)" with detail and hint, or the error's own chain for non-server errors.
 pub fn describe_pg_error(e: &postgres::Error) -> String {
     if let Some(db) = e.as_db_error() {
-        // The server's words may quote names with any character in them: one line, escaped.
-        let clean = crate::text::clean;
-        let mut s = format!(
-            "{}: {} (SQLSTATE {})",
-            clean(db.severity()),
-            clean(db.message()),
-            db.code().code()
+        return server_words(
+            db.severity(),
+            db.message(),
+            db.code().code(),
+            db.detail(),
+            db.hint(),
         );
-        if let Some(d) = db.detail() {
-            s.push_str(&format!("; detail: {}", clean(d)));
-        }
-        if let Some(h) = db.hint() {
-            s.push_str(&format!("; hint: {}", clean(h)));
-        }
-        return s;
     }
     let mut s = e.to_string();
     let mut src = std::error::Error::source(e);

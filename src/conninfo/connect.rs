@@ -213,6 +213,12 @@ pub struct HostAttempt {
     pub what: String,
 }
 
+/// Which host of the spec a failed connection attempt was made to last (its index in
+/// [`ConnSpec::targets`]): the host that refused.
+pub fn refused_by(err: &anyhow::Error) -> Option<usize> {
+    err.downcast_ref::<HostAttempt>().map(|h| h.index)
+}
+
 impl std::fmt::Display for HostAttempt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.what)
@@ -244,11 +250,7 @@ fn tls_failure(e: &AttemptError, spec: &ConnSpec) -> Option<String> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(pe);
     while let Some(s) = source {
         if let Some(ssl) = s.downcast_ref::<openssl::ssl::Error>() {
-            let reason = ssl
-                .ssl_error()
-                .map(super::tls::openssl_reason)
-                .unwrap_or_else(|| ssl.to_string());
-            return Some(format!("SSL error: {reason}"));
+            return Some(super::tls::ssl_error_words(ssl));
         }
         // rust-postgres' own wording when the server answers the SSLRequest with N.
         if s.to_string().contains("server does not support TLS") {

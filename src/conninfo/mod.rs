@@ -50,8 +50,8 @@ pub fn is_password_missing(err: &anyhow::Error) -> bool {
 pub fn abandoned_attempts() -> usize {
     connect::abandoned_attempts()
 }
+pub use connect::refused_by;
 pub use tls::SslMode;
-pub use walsender::refused_by;
 
 /// The socket directory used when no host is given, as libpq's compiled-in DEFAULT_PGSOCKET_DIR: Debian's,
 /// Ubuntu's and Red Hat's libpq use `/var/run/postgresql`, upstream's `/tmp`. Set another at build time

@@ -183,6 +183,15 @@ pub(crate) fn openssl_reason(e: &openssl::error::ErrorStack) -> String {
         .to_string()
 }
 
+/// libpq's words for a failed handshake: "SSL error: " and the first reason of OpenSSL's stack.
+pub(crate) fn ssl_error_words(e: &openssl::ssl::Error) -> String {
+    let reason = e
+        .ssl_error()
+        .map(openssl_reason)
+        .unwrap_or_else(|| e.to_string());
+    format!("SSL error: {reason}")
+}
+
 /// Parses `ssl_min_protocol_version` / `ssl_max_protocol_version` (libpq accepts these four spellings).
 pub(crate) fn parse_protocol_version(keyword: &str, value: &str) -> Result<SslVersion> {
     Ok(match value {

@@ -186,12 +186,7 @@ impl ConnSpec {
             Err(e) => {
                 let message = self.tls.take_mismatch().unwrap_or_else(|| match &e {
                     HandshakeError::Failure(m) | HandshakeError::WouldBlock(m) => {
-                        match m.error().ssl_error() {
-                            Some(stack) => {
-                                format!("SSL error: {}", super::tls::openssl_reason(stack))
-                            }
-                            None => format!("SSL error: {}", m.error()),
-                        }
+                        super::tls::ssl_error_words(m.error())
                     }
                     HandshakeError::SetupFailure(stack) => {
                         format!("SSL error: {}", super::tls::openssl_reason(stack))
@@ -201,10 +196,4 @@ impl ConnSpec {
             }
         }
     }
-}
-
-/// Which host of the spec a failed connection attempt was made to last (its index in
-/// [`ConnSpec::targets`]): the host that refused.
-pub fn refused_by(err: &anyhow::Error) -> Option<usize> {
-    err.downcast_ref::<HostAttempt>().map(|h| h.index)
 }

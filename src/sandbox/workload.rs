@@ -66,16 +66,9 @@ impl Workload {
         let address = address(c, self.tcp)?;
         let mut opened = 0usize;
         loop {
-            let attempt = connect(&address, user, db, app).and_then(|mut connection| {
-                connection.simple_query("SELECT 1")?;
-                Ok(connection)
-            });
-            match attempt {
-                Ok(connection) => {
-                    self.sessions.push(Session {
-                        connection,
-                        active: false,
-                    });
+            match open_session(&address, user, db, app, Kind::Idle) {
+                Ok(session) => {
+                    self.sessions.push(session);
                     opened += 1;
                 }
                 Err(e) => {
@@ -207,23 +200,7 @@ impl Workload {
             return Ok(());
         }
         let address = address(c, self.tcp)?;
-        let open_one = |address: &Address| -> Result<Session> {
-            let mut connection = connect(address, user, db, app)?;
-            let mut active = false;
-            match kind {
-                Kind::NeverQueried => {}
-                Kind::Idle => connection.simple_query("SELECT 1")?,
-                Kind::IdleInTransaction => {
-                    connection.simple_query("BEGIN")?;
-                    connection.simple_query("SELECT 1")?;
-                }
-                Kind::Active(secs) => {
-                    connection.send_simple_query(&format!("SELECT pg_sleep({secs})"))?;
-                    active = true;
-                }
-            }
-            Ok(Session { connection, active })
-        };
+        let open_one = |address: &Address| open_session(address, user, db, app, kind);
         // A few workers are enough: the postmaster forks backends one at a time.
         let workers = n.div_ceil(16).clamp(1, 4);
         let results: Vec<(Vec<Session>, Option<anyhow::Error>)> = std::thread::scope(|scope| {
@@ -285,6 +262,25 @@ fn address(c: &Cluster, tcp: bool) -> Result<Address> {
     } else {
         Ok(Address::unix_socket(c.socket_dir(), c.port()))
     }
+}
+
+/// One simulated session, left in the state `kind` says.
+fn open_session(address: &Address, user: &str, db: &str, app: &str, kind: Kind) -> Result<Session> {
+    let mut connection = connect(address, user, db, app)?;
+    let mut active = false;
+    match kind {
+        Kind::NeverQueried => {}
+        Kind::Idle => connection.simple_query("SELECT 1")?,
+        Kind::IdleInTransaction => {
+            connection.simple_query("BEGIN")?;
+            connection.simple_query("SELECT 1")?;
+        }
+        Kind::Active(secs) => {
+            connection.send_simple_query(&format!("SELECT pg_sleep({secs})"))?;
+            active = true;
+        }
+    }
+    Ok(Session { connection, active })
 }
 
 /// Connect one simulated session (trust authentication only).
