@@ -489,6 +489,18 @@ pub fn describe_pg_error(e: &postgres::Error) -> String {
     s
 }
 
+/// The server's own message (no severity, SQLSTATE, detail) of the first server error in an anyhow
+/// chain, by either route.
+pub fn server_message(e: &anyhow::Error) -> Option<String> {
+    e.chain().find_map(|c| {
+        if let Some(pe) = c.downcast_ref::<postgres::Error>() {
+            return pe.as_db_error().map(|d| d.message().to_string());
+        }
+        c.downcast_ref::<wire::ServerError>()
+            .map(|se| se.message.clone())
+    })
+}
+
 /// The SQLSTATE of the first server error in an anyhow chain, by either route.
 pub fn sqlstate(e: &anyhow::Error) -> Option<SqlState> {
     e.chain().find_map(|c| {

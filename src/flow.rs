@@ -240,7 +240,13 @@ pub fn kill(
     // A closed stdout (`| head`) does not stop the run, nor change its exit code; but a person is
     // never asked without seeing the plan: when it could not go to stdout (or stdout carries JSON),
     // it goes to stderr, with the prompt.
-    let preview = render::kill::preview(&plan.report, style);
+    // Laid out only where it can be seen: on stdout for people, or on stderr before a prompt.
+    let seen = !style.json || (!plan.yes() && term::interactive());
+    let preview = if seen {
+        render::kill::preview(&plan.report, style)
+    } else {
+        String::new()
+    };
     let shown = !style.json && tolerate_closed_stdout(render::out(&preview))?;
     if !plan.acts() {
         let report = commands::kill::record_without_acting(plan)?;
@@ -267,12 +273,7 @@ pub fn kill(
     let done = commands::kill::execute(db, plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
     let report = &done.report;
-    let printed = if style.json {
-        render::json(report)
-    } else {
-        render::out(&render::kill::results(report, style))
-    };
-    let output_error = tolerate_closed_stdout(printed).err();
+    let output_error = tolerate_closed_stdout(show(report, style, render::kill::results)).err();
     term::warnings(&report.warnings);
     if let Some(sig) = done.signal {
         term::note(&format!(
@@ -410,7 +411,7 @@ pub fn sandbox(args: &SandboxArgs) -> Result<Exit> {
         Started::Running(s) => s,
         Started::Interrupted(message) => {
             term::say(&message);
-            return Ok(Exit::Signal(2));
+            return Ok(Exit::Signal(nix::sys::signal::Signal::SIGINT as i32));
         }
     };
     if !args.args.is_empty() {

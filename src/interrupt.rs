@@ -66,9 +66,4 @@ impl Signal {
             _ => "a signal",
         }
     }
-
-    /// The exit code a shell reports for a process this signal ended: 128 + its number.
-    pub fn exit_code(self) -> u8 {
-        (128 + self.0).clamp(0, 255) as u8
-    }
 }

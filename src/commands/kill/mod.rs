@@ -132,8 +132,8 @@ pub struct KillPlan {
     safety: KillSafety,
     action: Action,
     log: Option<audit::AuditLog>,
+    /// With --pgbouncer: re-read before each batch (the pids the plan saw are in its report).
     console: Option<crate::pgbouncer::Console>,
-    pooler_pids: Vec<i32>,
 }
 
 impl KillPlan {
@@ -192,7 +192,6 @@ pub fn plan(db: &mut Db, filter: Filter, safety: &KillSafety, action: Action) ->
         action,
         log,
         console,
-        pooler_pids,
     })
 }
 
@@ -241,12 +240,7 @@ pub fn execute(
             progress,
             handled: 0,
         };
-        let mut how = signal::Signalling::new(
-            &plan.filter,
-            &plan.safety,
-            plan.action,
-            std::mem::take(&mut plan.pooler_pids),
-        );
+        let mut how = signal::Signalling::new(&plan.filter, &plan.safety, plan.action, Vec::new());
         if let Some(c) = plan.console.as_mut() {
             how.refresh_pooler = Some(Box::new(move || c.server_pids()));
         }

@@ -9,6 +9,7 @@ use anyhow::Result;
 use postgres::types::Type;
 
 use crate::activity::{self, like_pattern, Filter, SnapshotColumns};
+use crate::analysis::status::oldest;
 use crate::cli::KillSafety;
 use crate::db::Db;
 use crate::report::kill::{
@@ -277,10 +278,7 @@ fn summarize(targets: &[KillTarget]) -> Vec<GroupSummary> {
                 oldest_state_seconds: None,
             });
         g.sessions += 1;
-        g.oldest_state_seconds = match (g.oldest_state_seconds, s.state_seconds) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        g.oldest_state_seconds = oldest(g.oldest_state_seconds, s.state_seconds);
     }
     let mut v: Vec<GroupSummary> = m.into_values().collect();
     for g in &mut v {

@@ -381,7 +381,7 @@ fn signal_batch(
     not_staying: &[i32],
     by_pid: &HashMap<i32, &KillTarget>,
 ) -> (Vec<SessionOutcome>, Option<anyhow::Error>) {
-    let mut handled: Vec<(Handled, Option<String>)> = Vec::with_capacity(refs.len());
+    let mut handled: Vec<Handled> = Vec::with_capacity(refs.len());
     let mut outcomes = Vec::new();
     let mut retry_alone: Vec<&KillTarget> = Vec::new();
     let mut batch_failed = false;
@@ -393,7 +393,7 @@ fn signal_batch(
                         retry_alone.push(t);
                     }
                 } else {
-                    handled.push((h, None));
+                    handled.push(h);
                 }
             }
         }
@@ -442,7 +442,7 @@ fn signal_batch(
                         h.state.clone(),
                     ));
                 } else {
-                    handled.push((h, None));
+                    handled.push(h);
                 }
             }
             Ok(_) => outcomes.push(failed(t, "the signalling statement returned no row for it")),
@@ -469,8 +469,8 @@ fn signal_batch(
     // Watch the signalled ones go.
     let sent: Vec<Sent> = handled
         .iter()
-        .filter(|(h, _)| h.verdict == Verdict::Signalled)
-        .filter_map(|(h, _)| {
+        .filter(|h| h.verdict == Verdict::Signalled)
+        .filter_map(|h| {
             by_pid.get(&h.pid).map(|t| Sent {
                 pid: h.pid,
                 backend_start: t.session.backend_start.clone().unwrap_or_default(),
@@ -487,7 +487,7 @@ fn signal_batch(
         Ok(still) => (still, None),
         Err(e) => (HashMap::new(), Some(e)),
     };
-    for (h, reason) in handled {
+    for h in handled {
         let Some(t) = by_pid.get(&h.pid) else {
             continue;
         };
@@ -498,7 +498,7 @@ fn signal_batch(
                 o.at = Some(h.at.clone());
                 o
             }
-            _ => outcome_of(t, h, reason, &still, how),
+            _ => outcome_of(t, h, &still, how),
         };
         outcomes.push(o);
     }
@@ -563,7 +563,6 @@ fn failed(t: &KillTarget, reason: &str) -> SessionOutcome {
 fn outcome_of(
     t: &KillTarget,
     h: Handled,
-    reason: Option<String>,
     still: &HashMap<i32, Option<String>>,
     how: &Signalling,
 ) -> SessionOutcome {
@@ -627,9 +626,6 @@ fn outcome_of(
             failed(t, "the server predicted a denial but was not asked")
         }
     };
-    if reason.is_some() {
-        o.reason = reason;
-    }
     o.state_now = h.state.clone();
     with_time(o, &h)
 }
@@ -659,10 +655,7 @@ fn err_text(e: &anyhow::Error) -> String {
 }
 
 fn root_message(e: &anyhow::Error) -> String {
-    e.chain()
-        .find_map(|c| c.downcast_ref::<postgres::Error>())
-        .and_then(|pe| pe.as_db_error().map(|d| d.message().to_string()))
-        .unwrap_or_else(|| err_text(e))
+    db::server_message(e).unwrap_or_else(|| err_text(e))
 }
 
 fn change_reason(t: &KillTarget, now: &Handled) -> String {

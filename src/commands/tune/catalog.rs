@@ -223,8 +223,12 @@ pub struct FileEntry {
     pub auto_conf: bool,
 }
 
-/// pg_file_settings, or None when this role may not read it (superusers only by default).
+/// pg_file_settings, or None when this role may not read it (superusers only by default): known from
+/// the facts, so no statement is sent only to fail; a refusal all the same still means None.
 pub fn file_settings(db: &mut Db) -> Result<Option<Vec<FileEntry>>> {
+    if !db.facts()?.can_read_file_settings {
+        return Ok(None);
+    }
     match db.query(include_str!("../../sql/tune_file_settings.sql"), &[]) {
         Ok(rows) => Ok(Some(
             rows.iter()

@@ -211,7 +211,7 @@ pub fn plan_undo(
             server.target
         )
     })?;
-    let (report, ctx) = plan::plan_undo(db, &entry, a.force)?;
+    let (report, ctx) = plan::plan_undo(db, &entry, server, a.force)?;
     Ok(planned(report, ctx, &a.apply))
 }
 

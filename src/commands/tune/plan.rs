@@ -86,6 +86,19 @@ pub fn server_record(db: &mut Db) -> ServerRecord {
     }
 }
 
+/// Whether two stored values (None: nothing stored) are the same setting, by the setting's own
+/// comparison when pgconn knows it (units, case, lists), else as text.
+fn stores_same(meta: Option<&Meta>, a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => match meta {
+            Some(m) => value::same_value(m, a, b),
+            None => a == b,
+        },
+        _ => false,
+    }
+}
+
 /// Why a name cannot be used on this server.
 fn unknown_setting(cat: &Catalog, name: &str, version_num: i32, version: &str) -> String {
     let version = version.split_whitespace().next().unwrap_or(version);
@@ -351,14 +364,7 @@ fn build_plan(
         } else {
             None
         };
-        let unchanged = match (&old, &d.new) {
-            (None, None) => true,
-            (Some(o), Some(n)) => match &meta {
-                Some(m) => value::same_value(m, o, n),
-                None => o == n,
-            },
-            _ => false,
-        };
+        let unchanged = stores_same(meta.as_ref(), old.as_deref(), d.new.as_deref());
         let sql = if unchanged {
             None
         } else {
@@ -602,7 +608,13 @@ pub fn plan_reset(
 /// When the scope no longer stores what pgconn set (someone changed it since), undo refuses, naming both
 /// values, unless `force`. The stored value is compared, not the running one: for --system that is
 /// postgresql.auto.conf, which for a restart-only setting differs from the running value until the restart.
-pub fn plan_undo(db: &mut Db, entry: &Entry, force: bool) -> Result<(ChangeReport, Context)> {
+/// `server` is the record the entry was chosen by (the history names servers by it).
+pub fn plan_undo(
+    db: &mut Db,
+    entry: &Entry,
+    server: ServerRecord,
+    force: bool,
+) -> Result<(ChangeReport, Context)> {
     let scope = &entry.scope;
     let cat = Catalog::load(db)?;
     catalog::check_target(db, scope)?;
@@ -631,14 +643,7 @@ pub fn plan_undo(db: &mut Db, entry: &Entry, force: bool) -> Result<(ChangeRepor
     for c in &entry.changes {
         let now = stored_now.values.get(&c.name);
         let meta = cat.get(&c.name).map(|s| s.meta());
-        let same = match (now, &c.new) {
-            (None, None) => true,
-            (Some(a), Some(b)) => match &meta {
-                Some(m) => value::same_value(m, a, b),
-                None => a == b,
-            },
-            _ => false,
-        };
+        let same = stores_same(meta.as_ref(), now.map(String::as_str), c.new.as_deref());
         if !same {
             moved.push(format!(
                 "{}: pgconn set {}, {} stores {} now; undo would put back {}",
@@ -669,7 +674,6 @@ pub fn plan_undo(db: &mut Db, entry: &Entry, force: bool) -> Result<(ChangeRepor
             new: c.old.clone(),
         })
         .collect();
-    let server = server_record(db);
     let mut report = build_plan(db, "undo", scope, desired, &stored_now, &cat, notes)?;
     report.undoes = Some(entry.id.clone());
     Ok((
