@@ -133,15 +133,6 @@ impl FilterParams {
     }
 }
 
-/// What one snapshot saw.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// Client backends in use, including pgconn's own and sessions hidden from this role.
-    pub used: i64,
-    /// Sessions matching the filter, pgconn's own left out, longest in their state first.
-    pub sessions: Vec<Session>,
-}
-
 /// The body of a SQL file: everything after its first line (the comment that says what it is).
 fn body(sql: &str) -> &str {
     sql.split_once('\n')
@@ -183,16 +174,11 @@ pub fn assemble_for(template: &str, temp_holders: bool) -> Statement {
     Statement::new(&text)
 }
 
-static SNAPSHOT_SQL: std::sync::LazyLock<Statement> =
-    std::sync::LazyLock::new(|| assemble(include_str!("sql/snapshot.sql")));
 static SESSIONS_SQL: std::sync::LazyLock<Statement> =
     std::sync::LazyLock::new(|| assemble(include_str!("sql/sessions.sql")));
 
 /// Positions of the session columns (`session_columns.sql`) in a result, looked up by name once.
 pub(crate) struct SnapshotColumns {
-    /// Only in the snapshot query (with the count of all client backends).
-    used: Option<usize>,
-    matches: Option<usize>,
     pid: usize,
     database: usize,
     user: usize,
@@ -223,8 +209,6 @@ impl SnapshotColumns {
             find(name).unwrap_or_else(|| panic!("the session query has no column {name}"))
         };
         SnapshotColumns {
-            used: find("used"),
-            matches: find("matches"),
             pid: at("pid"),
             database: at("database"),
             user: at("user"),
@@ -296,56 +280,29 @@ pub fn now_rfc3339() -> String {
     format_timestamp(SystemTime::now())
 }
 
-/// Read the client sessions in one query, with the number of client backends in use.
-pub fn snapshot(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Snapshot> {
-    let (used, sessions) = read(db, &SNAPSHOT_SQL, filter, with_query)?;
-    Ok(Snapshot { used, sessions })
-}
-
-/// Read the client sessions in one query (without counting all client backends, which `sessions` and
-/// `kill` do not need).
+/// Read the client sessions matching `filter` in one query (pgconn's own left out, longest in their
+/// state first), learning the server's facts from its first row.
 pub fn sessions(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Vec<Session>> {
-    Ok(read(db, &SESSIONS_SQL, filter, with_query)?.1)
-}
-
-fn read(
-    db: &mut Db,
-    stmt: &Statement,
-    filter: &Filter,
-    with_query: bool,
-) -> Result<(i64, Vec<Session>)> {
     let fp = filter.params();
     let mut params = Params::new();
     fp.set(&mut params);
     params.set("with_query", &with_query, Type::BOOL);
-    let rows = db.query_named(stmt, &params)?;
-    let mut used = 0i64;
+    let rows = db.query_named(&SESSIONS_SQL, &params)?;
     let mut sessions = Vec::with_capacity(rows.len());
     let Some(first) = rows.first() else {
-        return Ok((used, sessions));
+        return Ok(sessions);
     };
-    if first.position("facts").is_some() {
-        db.learn_facts(first)?;
-    }
+    db.learn_facts(first)?;
     // Column positions are looked up by name once, not once per row and column.
     let c = SnapshotColumns::of(first);
     for row in rows {
-        if let Some(i) = c.used {
-            used = i64::from(row.get::<_, i32>(i));
-        }
-        // The snapshot's first row comes even when it does not match (it carries `used`).
-        if c.matches
-            .is_some_and(|i| row.get::<_, Option<bool>>(i) != Some(true))
-        {
-            continue;
-        }
         // `sessions` sends a row without a session when none matches (it carries the facts).
         if row.get::<_, Option<i32>>(c.pid).is_none() {
             continue;
         }
         sessions.push(c.session(&row));
     }
-    Ok((used, sessions))
+    Ok(sessions)
 }
 
 static STATUS_SQL: std::sync::LazyLock<Statement> =
@@ -461,12 +418,10 @@ mod tests {
     #[test]
     fn the_session_statements_get_exactly_their_values() {
         let fp = Filter::default().params();
-        for stmt in [&*SNAPSHOT_SQL, &*SESSIONS_SQL] {
-            let mut params = Params::new();
-            fp.set(&mut params);
-            params.set("with_query", &true, Type::BOOL);
-            assert_fills(stmt, &params);
-        }
+        let mut params = Params::new();
+        fp.set(&mut params);
+        params.set("with_query", &true, Type::BOOL);
+        assert_fills(&SESSIONS_SQL, &params);
         let c = Counting::default();
         let cp = CountParams::new(&c);
         let mut params = Params::new();

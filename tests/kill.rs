@@ -277,7 +277,7 @@ fn turns_active_after_the_preview(route: &[&str]) -> Value {
 
 #[test]
 fn a_reused_pid_is_never_hit() {
-    use pgconn::activity::{snapshot, Filter};
+    use pgconn::activity::{sessions, Filter};
     use pgconn::commands::kill::signal_targets;
     use pgconn::report::kill::{Action, KillTarget, OutcomeKind};
 
@@ -292,11 +292,10 @@ fn a_reused_pid_is_never_hit() {
         ..Filter::default()
     };
     filter.states = vec!["idle".into()];
-    let snap = snapshot(&mut db, &filter, true).unwrap();
-    assert_eq!(snap.sessions.len(), 2);
+    let snap = sessions(&mut db, &filter, true).unwrap();
+    assert_eq!(snap.len(), 2);
     // The first target's pid now belongs to "another" session: its backend_start does not match.
     let mut targets: Vec<KillTarget> = snap
-        .sessions
         .into_iter()
         .map(|s| KillTarget {
             session: s,
@@ -758,7 +757,7 @@ fn answering_no_at_the_prompt_terminates_nothing() {
 
 #[test]
 fn a_session_the_role_cannot_see_is_never_hit() {
-    use pgconn::activity::{snapshot, Filter};
+    use pgconn::activity::{sessions, Filter};
     use pgconn::commands::kill::signal_targets;
     use pgconn::report::kill::{Action, KillTarget, OutcomeKind};
 
@@ -784,7 +783,7 @@ fn a_session_the_role_cannot_see_is_never_hit() {
         ..Filter::default()
     };
     filter.states = vec!["idle".into()];
-    let hidden = snapshot(
+    let hidden = sessions(
         &mut db,
         &Filter {
             app: vec![tag.clone()],
@@ -794,10 +793,10 @@ fn a_session_the_role_cannot_see_is_never_hit() {
     )
     .unwrap();
     assert!(
-        hidden.sessions.iter().all(|s| !s.visible),
+        hidden.iter().all(|s| !s.visible),
         "the role cannot see the session"
     );
-    let mut session = hidden.sessions.into_iter().next().unwrap();
+    let mut session = hidden.into_iter().next().unwrap();
     session.backend_start = Some("2020-01-01T00:00:00.000000Z".into());
     session.state = Some("idle".into());
     let targets = vec![KillTarget {
@@ -899,7 +898,7 @@ fn one_by_one_targets(
     pgconn::activity::Filter,
     Vec<pgconn::report::kill::KillTarget>,
 ) {
-    use pgconn::activity::{snapshot, Filter};
+    use pgconn::activity::{sessions, Filter};
     let c = cluster();
     let role = app_role();
     let mut w = Workload::new();
@@ -910,9 +909,8 @@ fn one_by_one_targets(
         app: vec![tag.to_string()],
         ..Filter::default()
     };
-    let targets = snapshot(&mut db, &filter, true)
+    let targets = sessions(&mut db, &filter, true)
         .unwrap()
-        .sessions
         .into_iter()
         .map(|s| pgconn::report::kill::KillTarget {
             session: s,
@@ -1168,7 +1166,7 @@ fn idle_sessions_that_hold_something_are_left_alone_unless_included() {
 
 #[test]
 fn a_session_that_starts_listening_after_the_preview_is_skipped() {
-    use pgconn::activity::{snapshot, Filter};
+    use pgconn::activity::{sessions, Filter};
     use pgconn::commands::kill::signal_targets;
     use pgconn::report::kill::{Action, KillTarget, OutcomeKind, Protection};
     let c = cluster();
@@ -1183,9 +1181,8 @@ fn a_session_that_starts_listening_after_the_preview_is_skipped() {
         states: vec!["idle".into()],
         ..Filter::default()
     };
-    let targets: Vec<KillTarget> = snapshot(&mut db, &filter, true)
+    let targets: Vec<KillTarget> = sessions(&mut db, &filter, true)
         .unwrap()
-        .sessions
         .into_iter()
         .map(|s| KillTarget {
             session: s,
@@ -1261,7 +1258,7 @@ fn keep_is_rechecked_when_kept_sessions_ended_after_the_preview() {
 
 #[test]
 fn cancel_leaves_sessions_that_are_not_running_a_query() {
-    use pgconn::activity::{snapshot, Filter};
+    use pgconn::activity::{sessions, Filter};
     use pgconn::commands::kill::signal_targets;
     use pgconn::report::kill::{Action, KillTarget, OutcomeKind, Protection};
     let c = cluster();
@@ -1300,9 +1297,8 @@ fn cancel_leaves_sessions_that_are_not_running_a_query() {
     };
     let mut targets: Vec<KillTarget> = Vec::new();
     assert!(support::wait_until(Duration::from_secs(10), || {
-        targets = snapshot(&mut db, &filter, true)
+        targets = sessions(&mut db, &filter, true)
             .unwrap()
-            .sessions
             .into_iter()
             .filter(|s| s.state.as_deref() == Some("active"))
             .map(|s| KillTarget {
@@ -1642,7 +1638,7 @@ fn end_of_input_at_the_prompt_terminates_nothing() {
 
 #[test]
 fn a_cancel_never_hits_a_query_it_did_not_show() {
-    use pgconn::activity::{snapshot, Filter};
+    use pgconn::activity::{sessions, Filter};
     use pgconn::commands::kill::signal_targets;
     use pgconn::report::kill::{Action, KillTarget, OutcomeKind, SkipReason};
     let c = cluster();
@@ -1666,9 +1662,8 @@ fn a_cancel_never_hits_a_query_it_did_not_show() {
     };
     let mut targets: Vec<KillTarget> = Vec::new();
     assert!(support::wait_until(Duration::from_secs(10), || {
-        targets = snapshot(&mut db, &filter, true)
+        targets = sessions(&mut db, &filter, true)
             .unwrap()
-            .sessions
             .into_iter()
             .map(|s| KillTarget {
                 session: s,

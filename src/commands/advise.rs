@@ -9,13 +9,12 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use postgres::types::Type;
 
-use crate::activity::{self, Counting, Filter};
+use crate::activity::{self, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
 use crate::cli::AdviseArgs;
 use crate::conninfo;
 use crate::db::ConnOptions;
 use crate::db::Db;
-use crate::pgbouncer;
 use crate::report::advise::{AdviseReport, Finding, PoolBudget, Severity};
 use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
@@ -126,42 +125,25 @@ fn is_off(value: &str) -> bool {
 }
 
 pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<AdviseReport> {
-    let bouncer = match &args.pgbouncer {
-        Some(ci) => Some(pgbouncer::snapshot(ci, db.show_sql())?),
-        None => None,
+    // Counted on the server by status itself (the pooler's pools read once, its server connections
+    // counted apart); the rows are read for the findings that name sessions.
+    let req = super::status::StatusRequest {
+        filter: Filter::from(&args.filters),
+        grouping: Grouping {
+            top: 0,
+            ..Grouping::default()
+        },
+        thresholds: Thresholds::from(&args.thresholds),
+        pgbouncer: args.pgbouncer.clone(),
     };
-    let filter = Filter::from(&args.filters);
+    let mut st = super::status::collect(db, &req)?;
+    let bouncer = st.pgbouncer.take();
     let pooler_pids = bouncer
         .as_ref()
         .map(|b| b.server_pids.clone())
         .unwrap_or_default();
-    let thresholds = Thresholds::from(&args.thresholds);
-    // Counted on the server, by status' rules; the rows are read for the findings that name sessions.
-    let tally = activity::count(
-        db,
-        &filter,
-        &Counting {
-            by_client: false,
-            pgbouncer_pids: pooler_pids.clone(),
-            leak_age: thresholds.leak_idle_age,
-            idle_in_transaction_age: thresholds.idle_in_transaction_age,
-            extra_age: None,
-        },
-    )?;
-    let grouping = Grouping {
-        top: 0,
-        ..Grouping::default()
-    };
-    let st = analysis::status::report(
-        &db.target_label(),
-        &db.route().clone(),
-        db.facts()?,
-        &tally,
-        &grouping,
-        &thresholds,
-    );
-    let mut snap = activity::snapshot(db, &filter, false)?;
-    activity::mark_pgbouncer(&mut snap.sessions, &pooler_pids);
+    let mut sessions = activity::sessions(db, &req.filter, false)?;
+    activity::mark_pgbouncer(&mut sessions, &pooler_pids);
     let (settings, overrides, mut skipped) = read_settings(db)?;
     if !db.facts()?.can_read_all_stats {
         skipped.push(format!(
@@ -174,19 +156,13 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<Adv
     let mut findings = Vec::new();
     let facts = db.facts()?.clone();
     capacity_findings(&st, &facts, &prefix, &mut findings);
-    leak_findings(&st, &snap.sessions, args, &prefix, &mut findings);
-    idle_transaction_findings(&snap.sessions, args, &prefix, &mut findings);
-    timeout_findings(
-        &snap.sessions,
-        &settings,
-        &overrides,
-        &prefix,
-        &mut findings,
-    );
-    pool_budget_findings(&st, &snap.sessions, args, &mut findings);
+    leak_findings(&st, &sessions, args, &prefix, &mut findings);
+    idle_transaction_findings(&sessions, args, &prefix, &mut findings);
+    timeout_findings(&sessions, &settings, &overrides, &prefix, &mut findings);
+    pool_budget_findings(&st, &sessions, args, &mut findings);
     match &bouncer {
         Some(b) => pgbouncer_findings(b, &st, &mut findings),
-        None => pgbouncer_recommendation(&st, &snap.sessions, db, &mut findings),
+        None => pgbouncer_recommendation(&st, &sessions, db, &mut findings),
     }
     // The most severe first.
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rank.cmp(&b.rank)));
