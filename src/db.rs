@@ -145,6 +145,13 @@ pub struct ConnOptions {
     pub break_glass: BreakGlass,
 }
 
+impl ConnOptions {
+    /// Whether these options name several targets, or a targets file.
+    pub fn names_many(&self) -> bool {
+        self.dbname.len() > 1 || self.service.len() > 1 || self.targets.is_some()
+    }
+}
+
 /// Build the connection specification from the command line and the environment (libpq rules).
 pub fn resolve_spec(
     conn: &ConnOptions,
@@ -173,7 +180,7 @@ pub fn resolve_spec(
 impl Db {
     /// Connect to the one target given on the command line.
     pub fn connect_one(conn: &ConnOptions) -> Result<Db> {
-        if conn.dbname.len() > 1 || conn.service.len() > 1 || conn.targets.is_some() {
+        if conn.names_many() {
             return Err(anyhow!(
                 "this command works on one server at a time; give one -d or --service"
             ));

@@ -26,7 +26,7 @@ pub struct FleetTarget {
 /// Whether the command line names several targets, or a targets file: output then takes the
 /// several-targets shape (a TARGET column, a JSON array), whatever the number of targets.
 pub fn is_many(conn: &ConnOptions) -> bool {
-    conn.dbname.len() > 1 || conn.service.len() > 1 || conn.targets.is_some()
+    conn.names_many()
 }
 
 /// The lines of a targets file that name a target: blank lines and lines starting with `#` are skipped.
@@ -294,7 +294,6 @@ where
     // sockets stay open until the attempt ends by itself (connect or statement timeout), so --jobs stays a
     // real bound on simultaneous connections.
     let (mut running, mut done) = (0usize, 0usize);
-    let mut abandoned = vec![false; n];
     // Since when the next target has been waiting for a free slot (attempts given up on hold them all).
     let mut waiting_since: Option<Instant> = None;
     while done < n {
@@ -384,12 +383,10 @@ where
         match rx.recv_timeout(deadline.saturating_duration_since(now)) {
             Ok((i, r)) => {
                 running -= 1;
+                // A late answer of an attempt given up on only frees its slot.
                 if results[i].is_none() {
                     results[i] = Some(r);
                     done += 1;
-                } else if abandoned[i] {
-                    // A late answer of an attempt given up on: its slot is free now.
-                    abandoned[i] = false;
                 }
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -403,7 +400,6 @@ where
                         };
                         results[i] = Some(Err(anyhow::Error::new(TargetTimeout(limit, flag))
                             .context(format!("{}: gave up", labels[i]))));
-                        abandoned[i] = true;
                         done += 1;
                     }
                 }

@@ -145,6 +145,7 @@ pub fn report(
     tally: &Tally,
     grouping: &Grouping,
     t: &Thresholds,
+    pgbouncer: Option<crate::report::pgbouncer::PgbouncerSnapshot>,
 ) -> StatusReport {
     let usable = facts.usable_slots();
     let used = tally.used;
@@ -280,6 +281,18 @@ pub fn report(
         level = level.max(Level::Warning);
         reasons.push(l.reason.clone());
     }
+    // Clients queueing in the pooler are part of the verdict, by the rule advise uses too.
+    for p in pgbouncer.iter().flat_map(|b| b.pools.iter()) {
+        let pool = super::pool_level(p);
+        if pool == Level::Ok {
+            continue;
+        }
+        level = level.max(pool);
+        reasons.push(format!(
+            "PgBouncer pool {}/{}: {} client(s) waiting for a server connection, longest {:.3}s",
+            p.database, p.user, p.clients_waiting, p.max_wait_seconds
+        ));
+    }
     if reasons.is_empty() {
         reasons.push(cap_text);
     }
@@ -318,7 +331,7 @@ pub fn report(
             reasons,
         },
         warnings,
-        pgbouncer: None,
+        pgbouncer,
         via_pgbouncer,
     }
 }

@@ -17,8 +17,9 @@ pub fn filter(args: &SessionsArgs) -> Filter {
 pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
     let mut sessions = activity::sessions(db, &filter(args), true)?;
     if let Some(ci) = &args.pgbouncer {
-        let b = crate::pgbouncer::snapshot(ci, db.show_sql())?;
-        activity::mark_pgbouncer(&mut sessions, &b.server_pids);
+        // Only its server connections are needed: SHOW SERVERS, not the whole console.
+        let pids = crate::pgbouncer::Console::connect(ci, db.show_sql())?.server_pids()?;
+        activity::mark_pgbouncer(&mut sessions, &pids);
     }
     let count = sessions.len();
     if args.limit > 0 {

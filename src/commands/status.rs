@@ -12,7 +12,6 @@ use crate::analysis::{self, Grouping, Thresholds};
 use crate::cli::{self, FilterArgs, GroupArgs, StatusArgs};
 use crate::db::Db;
 use crate::report::status::StatusReport;
-use crate::report::Level;
 
 /// What `status` is asked (also what `watch` samples and `check` judges).
 #[derive(Debug, Clone, Default)]
@@ -74,32 +73,14 @@ pub fn collect_counted(
         extra_age,
     };
     let tally = activity::count(db, &req.filter, &counting)?;
-    let mut report = analysis::status::report(
+    let report = analysis::status::report(
         &db.target_label(),
         &db.route().clone(),
         db.facts()?,
         &tally,
         &req.grouping,
         &req.thresholds,
+        bouncer,
     );
-    if let Some(b) = &bouncer {
-        // Clients queueing in the pooler are part of the verdict, by the rule advise uses too.
-        for p in b.pools.iter() {
-            let level = analysis::pool_level(p);
-            if level == Level::Ok {
-                continue;
-            }
-            if report.verdict.status == Level::Ok {
-                // The capacity line was only there for want of a reason.
-                report.verdict.reasons.clear();
-            }
-            report.verdict.status = report.verdict.status.max(level);
-            report.verdict.reasons.push(format!(
-                "PgBouncer pool {}/{}: {} client(s) waiting for a server connection, longest {:.3}s",
-                p.database, p.user, p.clients_waiting, p.max_wait_seconds
-            ));
-        }
-    }
-    report.pgbouncer = bouncer;
     Ok((report, tally))
 }

@@ -30,7 +30,6 @@ struct Monitor {
     db: Option<Db>,
     history: VecDeque<Option<Point>>,
     last: Option<StatusReport>,
-    last_point: Option<Point>,
     change: Option<Delta>,
     down: Option<Down>,
     attempted: bool,
@@ -48,7 +47,6 @@ impl Monitor {
             db,
             history: VecDeque::new(),
             last: None,
-            last_point: None,
             change: None,
             down: None,
             attempted: false,
@@ -83,14 +81,13 @@ impl Monitor {
         match result {
             Ok(report) => {
                 let p = Point::of(&report);
-                self.change = self.last_point.map(|q| Delta {
+                self.change = self.last.as_ref().map(Point::of).map(|q| Delta {
                     used: p.used - q.used,
                     idle: p.idle as i64 - q.idle as i64,
                     idle_in_transaction: p.idle_in_transaction as i64
                         - q.idle_in_transaction as i64,
                 });
                 self.reconnected = self.down.take().is_some();
-                self.last_point = Some(p);
                 self.last = Some(report);
                 self.push(Some(p));
             }
