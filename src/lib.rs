@@ -63,6 +63,23 @@ pub fn unparsed(u: cli::Unparsed) -> Exit {
     }
 }
 
+/// `--break-glass` when not given: `auto` where a person asks about one server (status, sessions,
+/// kill-idle, kill, advise); `never` for monitoring and scraping (check, watch, several targets,
+/// Prometheus text, `status --output`), which must not take the WAL sender slots a standby may need, and
+/// for tune and the rest.
+fn default_break_glass(command: &Command, conn: &db::ConnOptions) -> db::BreakGlass {
+    let person = match command {
+        Command::Status(a) => a.format != Some(cli::StatusFormat::Prometheus) && a.output.is_none(),
+        Command::Sessions(_) | Command::KillIdle(_) | Command::Kill(_) | Command::Advise(_) => true,
+        _ => false,
+    };
+    if person && !conn.names_many() {
+        db::BreakGlass::Auto
+    } else {
+        db::BreakGlass::Never
+    }
+}
+
 /// Run a parsed command line: check what can be checked without a server, then for each command
 /// collect (or plan, show, confirm and execute), render, and say how it ended.
 pub fn run(cli: Cli) -> Result<Exit> {
@@ -98,18 +115,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     }
     let mut conn = db::ConnOptions::from((&cli.conn, &cli.output));
     if cli.conn.break_glass.is_none() {
-        // The emergency route by default only where a person asks about one server; monitoring and
-        // scraping never take the WAL sender slots a standby may need, unless told.
-        let interactive = match &cli.command {
-            Command::Status(a) => !commands::fleet::wants_status(&conn, a),
-            Command::Sessions(_) | Command::KillIdle(_) | Command::Kill(_) | Command::Advise(_) => {
-                !fleet::is_many(&conn)
-            }
-            _ => false,
-        };
-        if interactive {
-            conn.break_glass = db::BreakGlass::Auto;
-        }
+        conn.break_glass = default_break_glass(&cli.command, &conn);
     }
     let conn = &conn;
     let connect = || Db::connect_one(conn);

@@ -204,6 +204,17 @@ fn a_full_server_is_read_and_freed_through_a_wal_sender_slot() {
         out.stderr
     );
     assert!(out.stdout.contains("pgconn_up"), "{}", out.stdout);
+    let out = run(c, &["status", "--output", "/dev/null"]);
+    assert!(
+        !out.stderr.contains("WAL sender slot instead"),
+        "{}",
+        out.stderr
+    );
+    // --format json for one server is a person's status like --json: the route is taken.
+    let v = run(c, &["status", "--format", "json"])
+        .assert_code(0)
+        .json();
+    assert_eq!(v["connection"]["via"], "replication", "{v}");
     let out = run(c, &["--break-glass", "never", "status"]).assert_code(1);
     assert!(out.stderr.contains("was not tried"), "{}", out.stderr);
     // Told to, check gets in and reports the full server.

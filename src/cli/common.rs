@@ -63,7 +63,7 @@ pub struct ConnArgs {
     /// When the server refuses a normal connection because it is full (SQLSTATE 53300), connect
     /// through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default
     /// auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several
-    /// targets and Prometheus output
+    /// targets, Prometheus output and status --output
     #[arg(long, global = true, value_name = "WHEN", value_enum)]
     pub break_glass: Option<BreakGlassArg>,
 }
