@@ -296,7 +296,7 @@ impl Default for GroupArgs {
 }
 
 /// An argument struct as clap fills it from no options at all: its declared defaults.
-fn defaults<T: Args + clap::FromArgMatches>() -> T {
+pub(super) fn defaults<T: Args + clap::FromArgMatches>() -> T {
     let cmd = T::augment_args(clap::Command::new("defaults"));
     let matches = cmd.get_matches_from(["defaults"]);
     T::from_arg_matches(&matches).expect("the defaults of an argument struct parse")

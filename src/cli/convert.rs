@@ -86,4 +86,21 @@ mod tests {
         );
         assert_eq!(Grouping::from(&GroupArgs::default()), Grouping::default());
     }
+
+    /// KillSafety's Default is kill-idle's command-line safety options, with --yes.
+    #[test]
+    fn kill_safety_default_is_the_command_line_with_yes() {
+        let cli = try_parse_from(["pgconn", "kill-idle", "--older-than", "1m"]).unwrap();
+        let Command::KillIdle(a) = cli.command else {
+            panic!("not kill-idle")
+        };
+        let d = crate::cli::KillSafety::default();
+        assert!(d.yes && !a.safety.yes);
+        assert_eq!(
+            format!("{:?}", crate::cli::KillSafety { yes: false, ..d }),
+            format!("{:?}", a.safety)
+        );
+        assert_eq!(a.safety.wait, std::time::Duration::from_secs(5));
+        assert_eq!(a.safety.batch_size, 1000);
+    }
 }

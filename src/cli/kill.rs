@@ -2,37 +2,20 @@
 
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, ValueEnum};
 
 use super::common::{FilterArgs, StateArg};
 use super::duration::{parse_age, parse_wait};
 
-/// States `kill-idle` may act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
-pub enum IdleStateArg {
-    Idle,
-    #[value(
-        name = "idle-in-transaction",
-        alias = "idle_in_transaction",
-        alias = "idle in transaction"
-    )]
-    IdleInTransaction,
-    #[value(
-        name = "idle-in-transaction-aborted",
-        alias = "idle_in_transaction_aborted",
-        alias = "idle in transaction (aborted)"
-    )]
-    IdleInTransactionAborted,
-}
-
-impl From<IdleStateArg> for StateArg {
-    fn from(s: IdleStateArg) -> StateArg {
-        match s {
-            IdleStateArg::Idle => StateArg::Idle,
-            IdleStateArg::IdleInTransaction => StateArg::IdleInTransaction,
-            IdleStateArg::IdleInTransactionAborted => StateArg::IdleInTransactionAborted,
-        }
-    }
+/// The states `kill-idle` may act on: [`StateArg`]'s idle ones, with their spellings and aliases.
+fn idle_states() -> impl TypedValueParser<Value = StateArg> {
+    let idle = StateArg::value_variants()
+        .iter()
+        .filter(|s| crate::report::IDLE_STATES.contains(&s.pg_state()))
+        .filter_map(|s| s.to_possible_value());
+    clap::builder::PossibleValuesParser::new(idle)
+        .map(|name| StateArg::from_str(&name, false).expect("a possible value of StateArg"))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -42,8 +25,8 @@ pub struct KillIdleArgs {
     pub older_than: Duration,
 
     /// States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction
-    #[arg(long, value_enum)]
-    pub state: Vec<IdleStateArg>,
+    #[arg(long, value_parser = idle_states())]
+    pub state: Vec<StateArg>,
 
     #[command(flatten)]
     pub filters: FilterArgs,
@@ -176,23 +159,8 @@ impl Default for KillSafety {
     /// The command-line defaults, with `--yes` (for library callers and tests).
     fn default() -> Self {
         KillSafety {
-            dry_run: false,
             yes: true,
-            include_superusers: false,
-            protect_app: Vec::new(),
-            protect_user: Vec::new(),
-            include_listeners: false,
-            include_lock_holders: false,
-            include_temp_holders: false,
-            pgbouncer: None,
-            include_pooler: false,
-            if_more_than: None,
-            keep: None,
-            max: None,
-            wait: Duration::from_secs(5),
-            log: None,
-            log_queries: false,
-            batch_size: 1000,
+            ..super::common::defaults::<KillSafety>()
         }
     }
 }

@@ -26,7 +26,7 @@ pub use duration::{
     parse_age, parse_connect_timeout, parse_duration, parse_interval, parse_target_timeout,
     parse_wait,
 };
-pub use kill::{IdleStateArg, KillArgs, KillIdleArgs, KillSafety};
+pub use kill::{KillArgs, KillIdleArgs, KillSafety};
 pub use sandbox::{CompletionsArgs, SandboxArgs};
 pub use sessions::SessionsArgs;
 pub use status::{StatusArgs, StatusFormat};

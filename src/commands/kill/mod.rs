@@ -33,7 +33,7 @@ pub fn kill_idle_selection(args: &KillIdleArgs) -> (Filter, Action) {
     let states: Vec<StateArg> = if args.state.is_empty() {
         vec![StateArg::Idle]
     } else {
-        args.state.iter().map(|s| StateArg::from(*s)).collect()
+        args.state.clone()
     };
     let mut filter = Filter::from(&args.filters).with_states(states.iter().map(|s| s.pg_state()));
     filter.state_older_than = Some(args.older_than);
