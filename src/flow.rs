@@ -330,10 +330,10 @@ pub fn tune(conn: &ConnOptions, args: &TuneArgs, style: &Style) -> Result<Exit> 
             return Ok(Exit::Success);
         }
         Some(TuneAction::History(a)) => {
-            let (path, h) = commands::tune::load_history(a.history.as_deref())?;
+            let h = commands::tune::load_history(a.history.as_deref())?;
             term::warnings(&h.unreadable_warnings());
             show(
-                &commands::tune::history_report(&path, h),
+                &commands::tune::history_report(h),
                 style,
                 render::tune::history,
             )?;
@@ -360,10 +360,10 @@ pub fn tune(conn: &ConnOptions, args: &TuneArgs, style: &Style) -> Result<Exit> 
             (db, plan)
         }
         Some(TuneAction::Undo(a)) => {
-            let (path, h) = commands::tune::load_history(a.apply.history.as_deref())?;
+            let h = commands::tune::load_history(a.apply.history.as_deref())?;
             term::warnings(&h.unreadable_warnings());
             let mut db = connect()?;
-            let plan = commands::tune::plan_undo(&mut db, &path, &h, a)?;
+            let plan = commands::tune::plan_undo(&mut db, &h, a)?;
             (db, plan)
         }
     };

@@ -36,13 +36,6 @@ impl Interrupt {
         Ok(Interrupt { received })
     }
 
-    /// A handle that never reports a signal (library callers that handle signals themselves).
-    pub fn none() -> Interrupt {
-        Interrupt {
-            received: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
     /// The signal received so far, if any.
     pub fn received(&self) -> Option<Signal> {
         match self.received.load(Ordering::SeqCst) {

@@ -39,11 +39,6 @@ impl<'a> Params<'a> {
         self.values.push((name, (value, ty)));
         self
     }
-
-    /// The names set, in the order they were set.
-    pub fn names(&self) -> Vec<&'static str> {
-        self.values.iter().map(|(n, _)| *n).collect()
-    }
 }
 
 impl Statement {

@@ -154,7 +154,7 @@ pub fn plan(r: &ChangeReport, st: &Style) -> String {
     out.push_str(&format!(
         "{} {} on {}  (PostgreSQL {})\n\n",
         st.bold(&format!("pgconn tune {}", r.action)),
-        clean(&r.scope_label),
+        clean(&r.scope.label()),
         clean(&r.target),
         clean(&r.server_version)
     ));
@@ -231,7 +231,7 @@ pub fn result(r: &ChangeReport, st: &Style) -> String {
         "{} {pending} change{} to {}.\n",
         st.paint("Applied", Level::Ok),
         if pending == 1 { "" } else { "s" },
-        clean(&r.scope_label)
+        clean(&r.scope.label())
     ));
     if let (Some(file), Some(id)) = (&r.history_file, &r.history_id) {
         out.push_str(&format!(

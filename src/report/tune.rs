@@ -196,8 +196,6 @@ pub struct ChangeReport {
     pub history_file: Option<String>,
     pub history_id: Option<String>,
     pub outcome: Option<ApplyOutcome>,
-    #[serde(skip)]
-    pub scope_label: String,
 }
 
 impl ChangeReport {

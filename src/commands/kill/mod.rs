@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use postgres::types::Type;
 
 use crate::activity::{self, Filter};
 use crate::cli::{KillArgs, KillIdleArgs, KillSafety, StateArg};
@@ -75,10 +74,7 @@ static STATE_COUNTS_SQL: std::sync::LazyLock<Statement> =
 
 /// State counts of all client sessions but pgconn's own, as the server reports them now.
 pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
-    let none: Vec<i32> = Vec::new();
-    let mut params = Params::new();
-    params.set("exclude_pids", &none, Type::INT4_ARRAY);
-    let rows = db.query_named(&STATE_COUNTS_SQL, &params)?;
+    let rows = db.query_named(&STATE_COUNTS_SQL, &Params::new())?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -299,9 +295,6 @@ mod tests {
 
     #[test]
     fn the_state_counts_statement_gets_exactly_its_values() {
-        let none: Vec<i32> = Vec::new();
-        let mut params = Params::new();
-        params.set("exclude_pids", &none, Type::INT4_ARRAY);
-        crate::statement::assert_fills(&STATE_COUNTS_SQL, &params);
+        crate::statement::assert_fills(&STATE_COUNTS_SQL, &Params::new());
     }
 }

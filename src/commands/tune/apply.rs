@@ -44,7 +44,7 @@ pub fn apply(
             "{} changed in {} since the plan was made; nothing was changed. Run the command again to see \
              a fresh plan",
             moved.join(", "),
-            report.scope_label
+            report.scope.label()
         ));
     }
     let id = history::new_id();

@@ -202,15 +202,6 @@ pub fn role_settings(db: &mut Db) -> Result<Vec<Stored>> {
         .collect())
 }
 
-/// The value stored in exactly this database / role scope (not System).
-pub fn stored_in<'a>(all: &'a [Stored], scope: &Scope, name: &str) -> Option<&'a Stored> {
-    all.iter().find(|s| {
-        s.name == name
-            && s.database.as_deref() == scope.database()
-            && s.role.as_deref() == scope.role()
-    })
-}
-
 /// One entry of a configuration file.
 #[derive(Debug, Clone)]
 pub struct FileEntry {
@@ -263,10 +254,6 @@ impl AutoConf {
             }
         }
         AutoConf { values }
-    }
-
-    pub fn get(&self, name: &str) -> Option<&String> {
-        self.values.get(name)
     }
 }
 

@@ -76,7 +76,7 @@ impl TunePlan {
         format!(
             "{verb} {pending} setting{} of {}?",
             if pending == 1 { "" } else { "s" },
-            self.report.scope_label
+            self.report.scope.label()
         )
     }
 
@@ -190,24 +190,17 @@ pub fn plan_reset(db: &mut Db, scope: &Scope, a: &TuneResetArgs) -> Result<TuneP
 }
 
 /// The history `tune undo` and `tune history` read, with warnings for the lines that cannot be read.
-pub fn load_history(arg: Option<&Path>) -> Result<(PathBuf, history::History)> {
-    let path = history::path(arg)?;
-    let h = history::History::load(&path)?;
-    Ok((path, h))
+pub fn load_history(arg: Option<&Path>) -> Result<history::History> {
+    history::History::load(&history::path(arg)?)
 }
 
 /// The plan of `tune undo`: the last change on this server that is still in effect, reversed.
-pub fn plan_undo(
-    db: &mut Db,
-    path: &Path,
-    h: &history::History,
-    a: &TuneUndoArgs,
-) -> Result<TunePlan> {
+pub fn plan_undo(db: &mut Db, h: &history::History, a: &TuneUndoArgs) -> Result<TunePlan> {
     let server = plan::server_record(db);
     let entry = h.last_undoable(&server).cloned().ok_or_else(|| {
         anyhow!(
             "nothing to undo: {} records no tune change on this server ({}) that is still in effect",
-            path.display(),
+            h.path.display(),
             server.target
         )
     })?;
@@ -216,9 +209,9 @@ pub fn plan_undo(
 }
 
 /// `tune history`: the entries, newest last, and the lines that could not be read.
-pub fn history_report(path: &Path, h: history::History) -> HistoryReport {
+pub fn history_report(h: history::History) -> HistoryReport {
     HistoryReport {
-        history_file: path.display().to_string(),
+        history_file: h.path.display().to_string(),
         entries: h.entries,
         skipped_lines: h.unreadable.len(),
         unreadable: h.unreadable,

@@ -412,7 +412,6 @@ fn build_plan(
         connection: db.route().clone(),
         server_version: db.facts()?.version.clone(),
         scope: scope.clone(),
-        scope_label: scope.label(),
         dry_run: false,
         applied: false,
         changes,
