@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// The signals that ask pgconn to stop.
-const SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+pub const SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 
 /// Which stop signal arrived, if any.
 #[derive(Debug, Clone)]

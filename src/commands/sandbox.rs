@@ -82,12 +82,9 @@ pub fn start(args: &SandboxArgs, say: &dyn Fn(&str)) -> Result<Started> {
     let wanted = args.leak + args.active + args.idle_in_transaction;
     let (events, received) = mpsc::channel::<Event>();
     let on_signal = events.clone();
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ])
-    .context("installing the signal handlers")?;
+    // Its own handlers, not Interrupt's: a second signal must not end pgconn before the cleanup.
+    let mut signals = signal_hook::iterator::Signals::new(crate::interrupt::SIGNALS)
+        .context("installing the signal handlers")?;
     std::thread::spawn(move || {
         for _ in signals.forever() {
             if on_signal.send(Event::Signal).is_err() {
@@ -145,13 +142,8 @@ pub fn start(args: &SandboxArgs, say: &dyn Fn(&str)) -> Result<Started> {
 
 impl Sandbox {
     /// The variables that point libpq (and pgconn) at the sandbox.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("PGHOST", self.cluster.socket_dir().display().to_string()),
-            ("PGPORT", self.cluster.port().to_string()),
-            ("PGUSER", self.cluster.superuser().to_string()),
-            ("PGDATABASE", DATABASE.to_string()),
-        ]
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.cluster.env_for(DATABASE)
     }
 
     /// The lines to paste into another shell: `unset ...` and an `export` per variable.

@@ -35,6 +35,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
+
+use crate::wire::ChannelBindingPolicy;
 use serde::Serialize;
 
 pub use redact::{redact, REDACTED};
@@ -424,6 +426,15 @@ impl ConnSpec {
         (!parts.is_empty()).then(|| parts.join(" "))
     }
 
+    /// `channel_binding` (validated when resolved; prefer by default).
+    fn channel_binding(&self) -> ChannelBindingPolicy {
+        match self.get("channel_binding") {
+            Some("disable") => ChannelBindingPolicy::Disable,
+            Some("require") => ChannelBindingPolicy::Require,
+            _ => ChannelBindingPolicy::Prefer,
+        }
+    }
+
     /// The settings shared by every host: user, database, options, timeouts, keepalives, ...
     fn base_config(&self, extra_options: Option<&str>) -> postgres::Config {
         let mut c = postgres::Config::new();
@@ -459,10 +470,10 @@ impl ConnSpec {
         if let Some(ms) = secs("tcp_user_timeout") {
             c.tcp_user_timeout(Duration::from_millis(ms.unsigned_abs()));
         }
-        c.channel_binding(match self.get("channel_binding") {
-            Some("disable") => postgres::config::ChannelBinding::Disable,
-            Some("require") => postgres::config::ChannelBinding::Require,
-            _ => postgres::config::ChannelBinding::Prefer,
+        c.channel_binding(match self.channel_binding() {
+            ChannelBindingPolicy::Disable => postgres::config::ChannelBinding::Disable,
+            ChannelBindingPolicy::Require => postgres::config::ChannelBinding::Require,
+            ChannelBindingPolicy::Prefer => postgres::config::ChannelBinding::Prefer,
         });
         if self.tls.direct {
             c.ssl_negotiation(postgres::config::SslNegotiation::Direct);

@@ -16,7 +16,7 @@ use openssl::ssl::{HandshakeError, SslConnector};
 
 use super::connect::{HostAttempt, TlsFailure};
 use super::{ConnSpec, Host, SslMode};
-use crate::wire::{self, Address, ChannelBindingPolicy, Connection, Startup, Stream};
+use crate::wire::{self, Address, Connection, Startup, Stream};
 
 /// How the TCP stream of one attempt is set up.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -55,11 +55,7 @@ impl ConnSpec {
         let startup = Startup {
             params,
             password: self.password_for(i),
-            channel_binding: match self.get("channel_binding") {
-                Some("disable") => ChannelBindingPolicy::Disable,
-                Some("require") => ChannelBindingPolicy::Require,
-                _ => ChannelBindingPolicy::Prefer,
-            },
+            channel_binding: self.channel_binding(),
         };
         let deadline = self.connect_timeout.map(|t| Instant::now() + t);
         self.walsender_attempts(target, &startup, deadline)

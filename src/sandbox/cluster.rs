@@ -446,11 +446,16 @@ impl Cluster {
 
     /// PGHOST, PGPORT, PGUSER and PGDATABASE for connecting as the superuser to database `postgres`.
     pub fn env(&self) -> Vec<(String, String)> {
+        self.env_for("postgres")
+    }
+
+    /// PGHOST, PGPORT, PGUSER and PGDATABASE for connecting as the superuser to `dbname`.
+    pub fn env_for(&self, dbname: &str) -> Vec<(String, String)> {
         vec![
             ("PGHOST".into(), self.root.display().to_string()),
             ("PGPORT".into(), self.port.to_string()),
             ("PGUSER".into(), SUPERUSER.into()),
-            ("PGDATABASE".into(), "postgres".into()),
+            ("PGDATABASE".into(), dbname.into()),
         ]
     }
 
