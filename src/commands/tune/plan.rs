@@ -365,15 +365,6 @@ fn build_plan(
             None
         };
         let unchanged = stores_same(meta.as_ref(), old.as_deref(), d.new.as_deref());
-        let sql = if unchanged {
-            None
-        } else {
-            let op = match &d.new {
-                Some(v) => Op::set(&d.name, v),
-                None => Op::Reset,
-            };
-            Some(quote::build(db, scope, &d.name, &op)?)
-        };
         if !unchanged
             && *scope == Scope::System
             && setting.is_some_and(|s| s.source == "command line")
@@ -403,8 +394,24 @@ fn build_plan(
             old,
             new: d.new,
             unchanged,
-            sql,
+            sql: None,
         });
+    }
+    // The statements of every change, quoted by the server in one round trip.
+    let ops: Vec<(&str, Op)> = changes
+        .iter()
+        .filter(|c| !c.unchanged)
+        .map(|c| {
+            let op = match &c.new {
+                Some(v) => Op::set(&c.name, v),
+                None => Op::Reset,
+            };
+            (c.name.as_str(), op)
+        })
+        .collect();
+    let built = quote::build_all(db, scope, &ops)?;
+    for (c, sql) in changes.iter_mut().filter(|c| !c.unchanged).zip(built) {
+        c.sql = Some(sql);
     }
     Ok(ChangeReport {
         action,

@@ -7,6 +7,7 @@ use postgres::types::Type;
 
 use crate::db::Db;
 use crate::report::tune::Scope;
+use crate::statement::{Params, Statement};
 
 /// What a statement does to one setting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,16 +70,59 @@ pub fn template(scope: &Scope, name: &str, op: &Op<'_>) -> (String, Vec<String>)
     (t, args)
 }
 
-/// The statement, quoted by the server.
-pub fn build(db: &mut Db, scope: &Scope, name: &str, op: &Op<'_>) -> Result<String> {
-    let (t, args) = template(scope, name, op);
-    let row = db
-        .query_one(
-            include_str!("../../sql/tune_format.sql"),
-            &[(&t, Type::TEXT), (&args, Type::TEXT_ARRAY)],
-        )
-        .context("could not build the ALTER statement")?;
-    Ok(row.get("sql"))
+static FORMAT_SQL: std::sync::LazyLock<Statement> =
+    std::sync::LazyLock::new(|| Statement::new(include_str!("../../sql/tune_format.sql")));
+
+/// The templates, their arguments flattened, and how many arguments each takes: `tune_format.sql`'s
+/// parameters.
+struct Batch {
+    templates: Vec<String>,
+    args: Vec<String>,
+    counts: Vec<i32>,
+}
+
+impl Batch {
+    fn of(scope: &Scope, changes: &[(&str, Op<'_>)]) -> Batch {
+        let mut b = Batch {
+            templates: Vec::new(),
+            args: Vec::new(),
+            counts: Vec::new(),
+        };
+        for (name, op) in changes {
+            let (t, args) = template(scope, name, op);
+            b.templates.push(t);
+            b.counts.push(i32::try_from(args.len()).unwrap_or(i32::MAX));
+            b.args.extend(args);
+        }
+        b
+    }
+
+    fn set<'a>(&'a self, p: &mut Params<'a>) {
+        p.set("templates", &self.templates, Type::TEXT_ARRAY)
+            .set("args", &self.args, Type::TEXT_ARRAY)
+            .set("counts", &self.counts, Type::INT4_ARRAY);
+    }
+}
+
+/// The statements of `changes`, in order, quoted by the server in one round trip.
+pub fn build_all(db: &mut Db, scope: &Scope, changes: &[(&str, Op<'_>)]) -> Result<Vec<String>> {
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batch = Batch::of(scope, changes);
+    let mut params = Params::new();
+    batch.set(&mut params);
+    let rows = db
+        .query_named(&FORMAT_SQL, &params)
+        .context("could not build the ALTER statements")?;
+    if rows.len() != changes.len() {
+        anyhow::bail!(
+            "the server built {} ALTER statements for {} changes",
+            rows.len(),
+            changes.len()
+        );
+    }
+    Ok(rows.iter().map(|r| r.get("sql")).collect())
 }
 
 /// An identifier in SQL form for hints printed to people: bare when it is a plain lower-case name,
@@ -165,6 +209,23 @@ const RESERVED: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_format_statement_gets_exactly_its_values() {
+        let scope = Scope::Role { role: "app".into() };
+        let changes = [
+            ("statement_timeout", Op::Set("30s")),
+            ("search_path", Op::SetList(vec!["a".into(), "b c".into()])),
+            ("pg_stat_statements.max", Op::Reset),
+        ];
+        let batch = Batch::of(&scope, &changes);
+        assert_eq!(batch.templates.len(), 3);
+        assert_eq!(batch.counts, [3, 4, 3]);
+        assert_eq!(batch.args.len(), 10);
+        let mut params = Params::new();
+        batch.set(&mut params);
+        crate::statement::assert_fills(&FORMAT_SQL, &params);
+    }
 
     #[test]
     fn templates_hold_no_user_text() {
