@@ -142,24 +142,18 @@ fn body(sql: &str) -> &str {
 }
 
 /// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/`, `/*FILTER*/`,
-/// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*PROTECTION*/`), so the snapshot, the kill plan and the
-/// signalling statement apply exactly the same conditions. Temporary tables are told apart per session
-/// only from PostgreSQL 16 on (`temp_holders`).
+/// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*PROTECTION*/`, `/*TEMP_HOLDERS*/`, `/*FACTS*/`), so the
+/// sessions statement, the kill plan and the signalling statement apply exactly the same conditions.
+/// Temporary tables are told apart per session only from PostgreSQL 16 on (`temp_holders.sql` says so
+/// in SQL, so one statement serves every version).
 pub fn assemble(template: &str) -> Statement {
-    assemble_for(template, true)
-}
-
-/// [`assemble`], choosing how `/*TEMP_HOLDERS*/` finds the sessions that hold temporary tables.
-pub fn assemble_for(template: &str, temp_holders: bool) -> Statement {
-    let temp = if temp_holders {
-        include_str!("sql/temp_holders.sql")
-    } else {
-        include_str!("sql/temp_holders_unknown.sql")
-    };
     // Outer parts first: each may contain the ones replaced after it.
     let text = template
         .replace("/*PROTECTION*/", body(include_str!("sql/protection.sql")))
-        .replace("/*TEMP_HOLDERS*/", body(temp))
+        .replace(
+            "/*TEMP_HOLDERS*/",
+            body(include_str!("sql/temp_holders.sql")),
+        )
         .replace(
             "/*CLIENT_BACKENDS*/",
             body(include_str!("sql/client_backends.sql")),

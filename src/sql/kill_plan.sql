@@ -2,15 +2,21 @@
 -- The sessions a kill selects, what leaves any of them alone (the rule the signalling statement
 -- re-checks), their rank for --keep, how many this role cannot see, and (for PostgreSQL < 16, which
 -- cannot tell whose they are) how many temporary relations exist in this database.
--- The first row comes even when it does not match, so that `hidden` arrives when nothing matches too.
+-- The first row comes even when it does not match, so that `hidden` (and the server's facts, as JSON)
+-- arrive when nothing matches too: this is the one statement the plan sends.
 WITH c AS (
 /*CLIENT_BACKENDS*/
+), facts AS (
+/*FACTS*/
 ), /*PROTECTION*/
-SELECT m.hidden,
+SELECT CASE WHEN m.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
+       m.hidden,
        m.matches AND m.visible AS matches,
        m.protection,
        m.keep_rank,
-       (SELECT count(*) FROM pg_class r WHERE r.relpersistence = 't' AND NOT $include_temp_holders)::int AS temp_relations,
+       (SELECT count(*) FROM pg_class r
+         WHERE r.relpersistence = 't' AND NOT $include_temp_holders
+           AND current_setting('server_version_num')::int < 160000)::int AS temp_relations,
 /*SESSION_COLUMNS*/
   FROM (
     SELECT p.*,

@@ -21,12 +21,8 @@ use crate::statement::{Params, Statement};
 /// The first server version that tells which session holds a temporary schema.
 pub const TEMP_HOLDERS_SINCE: i32 = 160000;
 
-static PLAN_SQL: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
-    activity::assemble_for(include_str!("../../sql/kill_plan.sql"), true)
-});
-static PLAN_SQL_BEFORE_16: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
-    activity::assemble_for(include_str!("../../sql/kill_plan.sql"), false)
-});
+static PLAN_SQL: std::sync::LazyLock<Statement> =
+    std::sync::LazyLock::new(|| activity::assemble(include_str!("../../sql/kill_plan.sql")));
 
 /// The values of `protection.sql`'s slots, shared by the plan and the signalling statement so that both
 /// apply the same rule.
@@ -98,13 +94,6 @@ pub fn plan(
     action: Action,
     pooler_pids: &[i32],
 ) -> Result<KillReport> {
-    let facts = db.facts()?.clone();
-    let temp_known = facts.version_num >= TEMP_HOLDERS_SINCE;
-    let stmt: &Statement = if temp_known {
-        &PLAN_SQL
-    } else {
-        &PLAN_SQL_BEFORE_16
-    };
     let fp = filter.params();
     let pp = ProtectionParams::new(safety, action, pooler_pids.to_vec());
     let mut params = Params::new();
@@ -112,7 +101,16 @@ pub fn plan(
     pp.set(&mut params);
     // The plan shows each target's query.
     params.set("with_query", &true, Type::BOOL);
-    let rows = db.query_named(stmt, &params)?;
+    let rows = db.query_named(&PLAN_SQL, &params)?;
+    // The facts come on one row (or on their own when there is no client backend at all).
+    if let Some(with_facts) = rows
+        .iter()
+        .find(|r| r.get::<_, Option<String>>("facts").is_some())
+    {
+        db.learn_facts(with_facts)?;
+    }
+    let facts = db.facts()?.clone();
+    let temp_known = facts.version_num >= TEMP_HOLDERS_SINCE;
 
     let mut not_visible = 0usize;
     let mut matched = 0usize;
@@ -301,12 +299,10 @@ mod tests {
     fn the_plan_statements_get_exactly_their_values() {
         let fp = Filter::default().params();
         let pp = ProtectionParams::new(&KillSafety::default(), Action::Terminate, vec![]);
-        for stmt in [&*PLAN_SQL, &*PLAN_SQL_BEFORE_16] {
-            let mut params = Params::new();
-            fp.set(&mut params);
-            pp.set(&mut params);
-            params.set("with_query", &true, Type::BOOL);
-            assert_fills(stmt, &params);
-        }
+        let mut params = Params::new();
+        fp.set(&mut params);
+        pp.set(&mut params);
+        params.set("with_query", &true, Type::BOOL);
+        assert_fills(&PLAN_SQL, &params);
     }
 }

@@ -11,7 +11,7 @@ use anyhow::{anyhow, Result};
 use postgres::error::SqlState;
 use postgres::types::Type;
 
-use super::plan::{ProtectionParams, TEMP_HOLDERS_SINCE};
+use super::plan::ProtectionParams;
 use crate::activity::{self, Filter, FilterParams};
 use crate::cli::KillSafety;
 use crate::db::{self, Db};
@@ -22,10 +22,7 @@ use crate::report::round3;
 use crate::statement::{Params, Statement};
 
 static SIGNAL_SQL: std::sync::LazyLock<Statement> =
-    std::sync::LazyLock::new(|| activity::assemble_for(include_str!("../../sql/signal.sql"), true));
-static SIGNAL_SQL_BEFORE_16: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
-    activity::assemble_for(include_str!("../../sql/signal.sql"), false)
-});
+    std::sync::LazyLock::new(|| activity::assemble(include_str!("../../sql/signal.sql")));
 
 /// Sees each batch before it is signalled and after its outcomes are known, and may stop the run.
 pub trait BatchObserver {
@@ -196,17 +193,12 @@ fn statement(
     attempt_denied: bool,
     not_staying: &[i32],
 ) -> Result<Vec<Handled>> {
-    let stmt: &Statement = if db.facts()?.version_num >= TEMP_HOLDERS_SINCE {
-        &SIGNAL_SQL
-    } else {
-        &SIGNAL_SQL_BEFORE_16
-    };
     let bp = BatchParams::new(batch, how.keep, attempt_denied, not_staying);
     let mut params = Params::new();
     fp.set(&mut params);
     how.protection.set(&mut params);
     bp.set(&mut params);
-    let rows = db.query_named(stmt, &params)?;
+    let rows = db.query_named(&SIGNAL_SQL, &params)?;
     rows.iter()
         .map(|r| {
             let outcome: String = r.get("outcome");
@@ -725,13 +717,11 @@ mod tests {
         let fp = Filter::default().params();
         let pp = ProtectionParams::new(&KillSafety::default(), Action::Cancel, vec![1]);
         let bp = BatchParams::new(&[], Some(2), false, &[3]);
-        for stmt in [&*SIGNAL_SQL, &*SIGNAL_SQL_BEFORE_16] {
-            let mut params = Params::new();
-            fp.set(&mut params);
-            pp.set(&mut params);
-            bp.set(&mut params);
-            assert_fills(stmt, &params);
-        }
+        let mut params = Params::new();
+        fp.set(&mut params);
+        pp.set(&mut params);
+        bp.set(&mut params);
+        assert_fills(&SIGNAL_SQL, &params);
         let pids = vec![1];
         let mut params = Params::new();
         params.set("pids", &pids, Type::INT4_ARRAY);
