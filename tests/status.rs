@@ -603,6 +603,29 @@ fn read_commands_send_one_statement_after_connecting() {
             Some(0),
         ),
         (vec!["check"], None),
+        // kill's plan too (a dry run sends nothing else), whether anything matches or not.
+        (
+            vec![
+                "kill-idle",
+                "--older-than",
+                "0s",
+                "--app",
+                tag.as_str(),
+                "--dry-run",
+            ],
+            None,
+        ),
+        (
+            vec![
+                "kill-idle",
+                "--older-than",
+                "0s",
+                "--app",
+                "no-such-app-*",
+                "--dry-run",
+            ],
+            None,
+        ),
     ] {
         let out = pgconn().env_cluster(c).arg("--show-sql").args(&args).run();
         assert!(matches!(out.status, 0..=2), "{args:?}: {}", out.stderr);
