@@ -14,6 +14,7 @@ SELECT CASE WHEN m.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS fac
        m.matches AND m.visible AS matches,
        m.protection,
        m.keep_rank,
+       m.allowed,
        (SELECT count(*) FROM pg_class r
          WHERE r.relpersistence = 't' AND NOT $include_temp_holders
            AND current_setting('server_version_num')::int < 160000)::int AS temp_relations,

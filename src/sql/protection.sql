@@ -1,4 +1,4 @@
--- why a client backend (alias c) is left alone by kill, decided by the server for the plan and again in the signalling statement: CTEs adv, tmp and p (c plus matches, who_matches, protection)
+-- why a client backend (alias c) is left alone by kill, decided by the server for the plan and again in the signalling statement: CTEs adv, tmp and p (c plus matches, who_matches, protection, allowed)
 -- $include_superusers include superusers, $protect_app --protect-app and $protect_user --protect-user (LIKE patterns),
 -- $pooler_pids PgBouncer's server connections and $include_pooler include them, $include_listeners include LISTEN listeners, $include_lock_holders include
 -- advisory lock holders, $include_temp_holders include temporary table holders, $cancel cancelling (not terminating).
@@ -34,7 +34,12 @@ adv AS (
                    THEN 'listener'
                WHEN adv.pid IS NOT NULL THEN 'advisory_lock'
                WHEN tmp.pid IS NOT NULL THEN 'temp_tables'
-           END AS protection
+           END AS protection,
+           -- whether this role may signal it: superusers any; others not superusers' sessions, and only
+           -- their own roles' unless they have pg_signal_backend
+           coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+               OR (NOT c.superuser AND (c.own_role OR (SELECT pg_has_role(current_user, 'pg_signal_backend', 'USAGE')))),
+               false) AS allowed
       FROM c
       LEFT JOIN adv ON adv.pid = c.pid
       LEFT JOIN tmp ON tmp.pid = c.pid

@@ -17,10 +17,7 @@ t AS (
              AND to_char(p.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') = t.backend_start, false) AS same,
            coalesce(p.visible AND p.matches, false) AS matches,
            p.protection,
-           coalesce(p.pid IS NOT NULL AND (
-               (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-               OR (NOT p.superuser AND (p.own_role OR pg_has_role(current_user, 'pg_signal_backend', 'USAGE')))
-           ), false) AS allowed,
+           coalesce(p.allowed, false) AS allowed,
            p.datid, p.usesysid, coalesce(p.application_name, '') AS application,
            p.state, p.state_change, p.query_start,
            -- a cancel stops the query that was shown, not the next one the session runs

@@ -127,11 +127,12 @@ pub fn plan(
                 .position(name)
                 .unwrap_or_else(|| panic!("the kill plan has no column {name}"))
         };
-        let (hidden, matches, protection, keep_rank) = (
+        let (hidden, matches, protection, keep_rank, allowed) = (
             at("hidden"),
             at("matches"),
             at("protection"),
             at("keep_rank"),
+            at("allowed"),
         );
         not_visible = usize::try_from(first.get::<_, i32>(hidden)).unwrap_or(0);
         temp_relations = first.get::<_, i32>(at("temp_relations"));
@@ -151,7 +152,10 @@ pub fn plan(
                     if keep.is_some_and(|k| rank.is_some_and(|r| (r as usize) <= k)) {
                         kept += 1;
                     } else {
-                        candidates.push(session);
+                        candidates.push(KillTarget {
+                            session,
+                            allowed: row.get::<_, Option<bool>>(allowed) == Some(true),
+                        });
                     }
                 }
                 Some(Ok(p)) => {
@@ -180,18 +184,8 @@ pub fn plan(
             candidates.truncate(max);
         }
     }
-    let me_super = facts.is_superuser;
-    let me_signal = facts.can_signal_backend;
-    let targets: Vec<KillTarget> = candidates
-        .into_iter()
-        .map(|s| {
-            let allowed = me_super || (!s.superuser && (s.own_role || me_signal));
-            KillTarget {
-                session: s,
-                allowed,
-            }
-        })
-        .collect();
+    // Whether this role may signal each: the server's answer, by the signalling statement's own rule.
+    let targets = candidates;
     let groups = summarize(&targets);
 
     let mut warnings = Vec::new();
