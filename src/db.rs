@@ -534,11 +534,7 @@ pub fn prompt_password(spec: &ConnSpec) -> Result<String> {
             "-W needs a terminal to ask for the password; use PGPASSWORD or ~/.pgpass instead"
         ));
     }
-    dialoguer::Password::new()
-        .with_prompt(format!("Password for user {}", spec.user()))
-        .allow_empty_password(true)
-        .interact()
-        .context("could not read the password")
+    crate::term::password(&format!("Password for user {}", spec.user()))
 }
 
 /// Why a connection failed, in words that say what to do next.

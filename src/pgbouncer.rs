@@ -149,7 +149,7 @@ pub fn snapshot(conninfo: &str, show_sql: bool) -> Result<PgbouncerSnapshot> {
                 servers_idle: int(r, "sv_idle"),
                 servers_used: int(r, "sv_used"),
                 servers_other: int(r, "sv_tested") + int(r, "sv_login"),
-                max_wait_seconds: (wait * 1000.0).round() / 1000.0,
+                max_wait_seconds: crate::report::round3(wait),
             }
         })
         .collect();

@@ -16,6 +16,15 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Ask for a password on the terminal, without echo (an empty one is allowed, as psql allows it).
+pub fn password(prompt: &str) -> Result<String> {
+    dialoguer::Password::new()
+        .with_prompt(clean(prompt).into_owned())
+        .allow_empty_password(true)
+        .interact()
+        .context("could not read the password")
+}
+
 /// Ask `question` (default no) unless `yes`; without a terminal refuse (exit 2) naming `--yes`. Only `y` or
 /// `yes` (any case) is a yes; an empty line, anything else, and end of input (Ctrl-D) are a no.
 pub fn confirm(question: &str, yes: bool) -> Result<bool> {

@@ -27,6 +27,15 @@ impl From<(&ConnArgs, &OutputArgs)> for ConnOptions {
     }
 }
 
+impl From<super::UnreachableState> for crate::report::Level {
+    fn from(u: super::UnreachableState) -> Self {
+        match u {
+            super::UnreachableState::Critical => crate::report::Level::Critical,
+            super::UnreachableState::Unknown => crate::report::Level::Unknown,
+        }
+    }
+}
+
 impl From<&FilterArgs> for Filter {
     fn from(f: &FilterArgs) -> Filter {
         Filter {

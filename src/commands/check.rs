@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::activity::Filter;
-use crate::cli::{CapacityThreshold, CheckArgs, CheckFormat, OutputArgs, UnreachableState};
+use crate::cli::{CapacityThreshold, CheckArgs, CheckFormat, OutputArgs};
 use crate::commands::status::{self, StatusRequest};
 use crate::db::ConnOptions;
 use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
@@ -225,10 +225,7 @@ pub fn failed(target: &str, e: &anyhow::Error, args: &CheckArgs) -> CheckTarget 
     let (status, summary) = match kind {
         FailureKind::Full => (Level::Critical, format!("server full: {line}")),
         FailureKind::Unreachable | FailureKind::Timeout => (
-            match args.unreachable {
-                UnreachableState::Critical => Level::Critical,
-                UnreachableState::Unknown => Level::Unknown,
-            },
+            Level::from(args.unreachable),
             format!("unreachable: {line}"),
         ),
         FailureKind::Refused | FailureKind::Query | FailureKind::Invalid => (Level::Unknown, line),
@@ -260,10 +257,7 @@ fn settings(args: &CheckArgs) -> ThresholdSettings {
         idle_in_transaction_critical_seconds: args
             .idle_in_transaction_critical
             .map(|d| d.as_secs_f64()),
-        unreachable: match args.unreachable {
-            UnreachableState::Critical => Level::Critical,
-            UnreachableState::Unknown => Level::Unknown,
-        },
+        unreachable: Level::from(args.unreachable),
     }
 }
 

@@ -34,7 +34,7 @@ pub fn perf_label(s: &str) -> String {
 }
 
 fn num(v: f64) -> String {
-    prometheus::format_value((v * 1000.0).round() / 1000.0)
+    prometheus::format_value(crate::report::round3(v))
 }
 
 /// `label=value[unit];[warn];[crit];[min];[max]`, trailing empty fields left out.

@@ -296,11 +296,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
     let used = trend(&v.history, spark_w, |p| p.used as f64);
     let idle = trend(&v.history, spark_w, |p| p.idle as f64);
     let tx = trend(&v.history, spark_w, |p| p.idle_in_transaction as f64);
-    let now_p = Point {
-        used: c.used,
-        idle: r.states.get("idle").copied().unwrap_or(0),
-        idle_in_transaction: iit(r),
-    };
+    let now_p = Point::of(r);
     let row = |label: &str, spark: String, now: i64, change: i64| {
         format!(
             "  {label:<11} {spark:<spark_w$}  {now:>6} {:>7}",
