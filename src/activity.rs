@@ -283,10 +283,10 @@ pub fn sessions(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Vec<Se
     params.set("with_query", &with_query, Type::BOOL);
     let rows = db.query_named(&SESSIONS_SQL, &params)?;
     let mut sessions = Vec::with_capacity(rows.len());
+    db.learn_facts(&rows)?;
     let Some(first) = rows.first() else {
         return Ok(sessions);
     };
-    db.learn_facts(first)?;
     // Column positions are looked up by name once, not once per row and column.
     let c = SnapshotColumns::of(first);
     for row in rows {
@@ -359,14 +359,15 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     fp.set(&mut params);
     cp.set(&mut params);
     let rows = db.query_named(&STATUS_SQL, &params)?;
-    if let Some(first) = rows.first() {
-        db.learn_facts(first)?;
-    }
     let mut tally = Tally::default();
+    // The counts of all client backends are on every row, the facts on one (always at least one row).
+    if let Some(first) = rows.first() {
+        tally.used = i64::from(first.get::<_, i32>("used"));
+        tally.idle.median_seconds = first.get("idle_median_seconds");
+        tally.idle.p95_seconds = first.get("idle_p95_seconds");
+    }
+    db.learn_facts(&rows)?;
     for row in rows {
-        tally.used = i64::from(row.get::<_, i32>("used"));
-        tally.idle.median_seconds = row.get("idle_median_seconds");
-        tally.idle.p95_seconds = row.get("idle_p95_seconds");
         // No bucket: nothing matched the filter.
         let Some(sessions) = row.get::<_, Option<i32>>("sessions") else {
             continue;

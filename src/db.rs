@@ -254,19 +254,22 @@ impl Db {
     /// statement), or on their own when asked for first.
     pub fn facts(&mut self) -> Result<&ServerFacts> {
         if self.facts.is_none() {
-            let row = self.query_one(&FACTS_SQL, &[])?;
-            self.learn_facts(&row)?;
+            let rows = self.query(&FACTS_SQL, &[])?;
+            self.learn_facts(&rows)?;
         }
         self.facts
             .as_ref()
             .ok_or_else(|| anyhow!("the server sent no facts"))
     }
 
-    /// Keep the facts a statement carried: its `facts` column (JSON of `facts.sql`'s row) on the first
-    /// row that has them.
-    pub fn learn_facts(&mut self, row: &Row) -> Result<()> {
+    /// Keep the facts a statement carried: its `facts` column (JSON of `facts.sql`'s row), on the one
+    /// row of `rows` that has it (the statements send it once, not on every row).
+    pub fn learn_facts(&mut self, rows: &[Row]) -> Result<()> {
         if self.facts.is_none() {
-            if let Some(json) = row.get::<_, Option<String>>("facts") {
+            let json = rows
+                .iter()
+                .find_map(|r| r.get::<_, Option<String>>("facts"));
+            if let Some(json) = json {
                 self.facts = Some(facts_from_json(&json)?);
             }
         }

@@ -1,6 +1,6 @@
 -- status: client sessions counted per database, user, application, state (and client when grouped by it), with the idle-age percentiles
 -- $leak_age leak age, $idle_in_transaction_age idle-in-transaction age, $extra_age a caller's own age (check's --idle-age; NULL counts nothing)
--- The server's facts come along (as JSON, every row): no statement of their own.
+-- The server's facts come along (as JSON, on one row): no statement of their own.
 -- f holds one narrow row per client backend, with whether it matches the filter: `used` counts them all.
 -- Sessions are grouped by database and role oid and named afterwards, so that (unless a filter needs the
 -- names) the server joins a few groups to pg_database and pg_roles instead of every session.
@@ -40,7 +40,7 @@ WITH c AS (
      WHERE f.matches
      GROUP BY f.datid, f.usesysid, f.application, f.client, f.state, f.via_pgbouncer
 )
-SELECT (SELECT to_json(x)::text FROM facts x) AS facts,
+SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
        total.used,
        idle.p[1] AS idle_median_seconds,
        idle.p[2] AS idle_p95_seconds,

@@ -103,12 +103,7 @@ pub fn plan(
     params.set("with_query", &true, Type::BOOL);
     let rows = db.query_named(&PLAN_SQL, &params)?;
     // The facts come on one row (or on their own when there is no client backend at all).
-    if let Some(with_facts) = rows
-        .iter()
-        .find(|r| r.get::<_, Option<String>>("facts").is_some())
-    {
-        db.learn_facts(with_facts)?;
-    }
+    db.learn_facts(&rows)?;
     let facts = db.facts()?.clone();
     let temp_known = facts.version_num >= TEMP_HOLDERS_SINCE;
 
