@@ -45,6 +45,20 @@ pub enum Protection {
 }
 
 impl Protection {
+    /// "LISTEN listener", "of a superuser": what a session is, for skip reasons ("it is now one ...").
+    pub fn singular(self) -> &'static str {
+        match self {
+            Protection::NotRunning => "not running a query",
+            Protection::Superuser => "of a superuser",
+            Protection::ProtectApp => "protected by --protect-app",
+            Protection::ProtectUser => "protected by --protect-user",
+            Protection::Pooler => "of PgBouncer's server connections",
+            Protection::Listener => "LISTEN listener",
+            Protection::AdvisoryLock => "holding advisory locks",
+            Protection::TempTables => "with temporary tables",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Protection> {
         Some(match s {
             "not_running" => Protection::NotRunning,

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
-use crate::activity::Filter;
+use crate::activity::{now_rfc3339, Filter};
 use crate::conninfo::Identity;
 use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
 
@@ -43,8 +43,6 @@ pub struct AuditLog {
     failed: Option<String>,
     warning: Option<String>,
 }
-
-use crate::activity::now_rfc3339;
 
 impl AuditLog {
     /// Open (or create, mode 0600) the log for appending. Fails before anything is done.

@@ -597,7 +597,7 @@ fn outcome_of(
         Verdict::Protected(p) => {
             let mut o = skipped(
                 SkipReason::Protected,
-                format!("protected: it is now one {}", singular(p)),
+                format!("protected: it is now one {}", p.singular()),
             );
             o.protection = Some(p);
             o
@@ -625,20 +625,6 @@ fn outcome_of(
 fn with_time(mut o: SessionOutcome, h: &Handled) -> SessionOutcome {
     o.at = Some(h.at.clone());
     o
-}
-
-/// "a LISTEN listener", for skip reasons.
-fn singular(p: Protection) -> &'static str {
-    match p {
-        Protection::NotRunning => "not running a query",
-        Protection::Superuser => "of a superuser",
-        Protection::ProtectApp => "protected by --protect-app",
-        Protection::ProtectUser => "protected by --protect-user",
-        Protection::Pooler => "of PgBouncer's server connections",
-        Protection::Listener => "LISTEN listener",
-        Protection::AdvisoryLock => "holding advisory locks",
-        Protection::TempTables => "with temporary tables",
-    }
 }
 
 /// An error on one line: its outermost message, which names the statement and the server's words.

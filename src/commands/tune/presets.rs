@@ -3,12 +3,14 @@
 use crate::cli::TunePreset;
 use crate::report::tune::{Preset, PresetSetting};
 
-const fn setting(
-    name: &'static str,
-    value: &'static str,
-    since_version_num: i32,
-    reason: &'static str,
-) -> PresetSetting {
+/// One setting of a preset; the first version that has it is `tune show`'s (every preset setting is
+/// one of its connection settings).
+fn setting(name: &'static str, value: &'static str, reason: &'static str) -> PresetSetting {
+    let since_version_num = super::CONNECTION_SETTINGS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, since)| *since)
+        .unwrap_or_else(|| panic!("preset setting {name} is not a connection setting"));
     PresetSetting {
         name,
         value,
@@ -28,31 +30,26 @@ pub fn get(p: TunePreset) -> Preset {
                 setting(
                     "idle_in_transaction_session_timeout",
                     "5min",
-                    0,
                     "an idle transaction holds locks and blocks vacuum",
                 ),
                 setting(
                     "client_connection_check_interval",
                     "10s",
-                    140000,
                     "cancels a query whose client has disconnected instead of running it to the end",
                 ),
                 setting(
                     "tcp_keepalives_idle",
                     "1min",
-                    0,
                     "finds vanished TCP clients after minutes, not the OS default of 2 hours",
                 ),
                 setting(
                     "tcp_keepalives_interval",
                     "10s",
-                    0,
                     "time between keepalive probes once a connection is quiet",
                 ),
                 setting(
                     "tcp_keepalives_count",
                     "6",
-                    0,
                     "unanswered probes before the connection is dropped",
                 ),
             ],
@@ -65,13 +62,11 @@ pub fn get(p: TunePreset) -> Preset {
                 setting(
                     "idle_in_transaction_session_timeout",
                     "5min",
-                    0,
                     "an idle transaction holds locks and blocks vacuum",
                 ),
                 setting(
                     "statement_timeout",
                     "30s",
-                    0,
                     "a runaway query holds its connection and its locks without limit",
                 ),
             ],
@@ -115,6 +110,19 @@ mod tests {
             .settings
             .iter()
             .any(|s| s.name == "statement_timeout" || s.name == "idle_session_timeout"));
+    }
+
+    #[test]
+    fn preset_settings_know_their_first_version_from_tune_show() {
+        let p = get(TunePreset::LeakGuard);
+        let since = |name: &str| {
+            p.settings
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.since_version_num)
+        };
+        assert_eq!(since("client_connection_check_interval"), Some(140000));
+        assert_eq!(since("idle_in_transaction_session_timeout"), Some(0));
     }
 
     #[test]
