@@ -49,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('ps', 'ps', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
             [CompletionResult]::new('kill-idle', 'kill-idle', [CompletionResultType]::ParameterValue, 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log')
             [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all')
+            [CompletionResult]::new('rescue', 'rescue', [CompletionResultType]::ParameterValue, 'On the database host, when no connection gets in: terminate idle backends through the OS (SIGTERM)')
             [CompletionResult]::new('tune', 'tune', [CompletionResultType]::ParameterValue, 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)')
             [CompletionResult]::new('advise', 'advise', [CompletionResultType]::ParameterValue, 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
@@ -289,6 +290,52 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--log-queries', '--log-queries', [CompletionResultType]::ParameterName, 'Also record each session''s last query in the --log file, with its string literals masked')
             [CompletionResult]::new('-w', '-w', [CompletionResultType]::ParameterName, 'Every column of the preview in full (see `sessions --wide`)')
             [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'Every column of the preview in full (see `sessions --wide`)')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
+            [CompletionResult]::new('--show-sql', '--show-sql', [CompletionResultType]::ParameterName, 'Echo every SQL statement sent to the server on stderr')
+            [CompletionResult]::new('-?', '-?', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (use -? like psql; -h is the host)')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'pgconn;rescue' {
+            [CompletionResult]::new('-D', '-D ', [CompletionResultType]::ParameterName, 'The cluster''s data directory (its postmaster.pid names the postmaster); default: $PGDATA, else the only PostgreSQL server running on this machine')
+            [CompletionResult]::new('--pgdata', '--pgdata', [CompletionResultType]::ParameterName, 'The cluster''s data directory (its postmaster.pid names the postmaster); default: $PGDATA, else the only PostgreSQL server running on this machine')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'The postmaster''s pid (the first line of postmaster.pid)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'States to act on, as the process titles show them (default: idle); repeat to combine')
+            [CompletionResult]::new('--connected-longer-than', '--connected-longer-than', [CompletionResultType]::ParameterName, 'Only backends connected for longer than this (from the process start time; titles carry no idle time)')
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only backends connected to this database (repeatable, `*` wildcards)')
+            [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only backends of this user (role)')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only backends from this client address as the title shows it (or "local" for unix sockets)')
+            [CompletionResult]::new('--exclude-db', '--exclude-db', [CompletionResultType]::ParameterName, 'Leave out backends connected to this database')
+            [CompletionResult]::new('--exclude-user', '--exclude-user', [CompletionResultType]::ParameterName, 'Leave out backends of this user')
+            [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out backends from this client address')
+            [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'application_name is not in process titles: refused, with what to use instead')
+            [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, '(refused like --app)')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the N most recently connected matching backends of each (database, user) alone')
+            [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Act on at most N backends in this run (the longest connected first)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for signalled backends to exit before reporting them as still there')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
+            [CompletionResult]::new('-U', '-U ', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Database user name (PGUSER)')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--dbname', '--dbname', [CompletionResultType]::ParameterName, 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)')
+            [CompletionResult]::new('--service', '--service', [CompletionResultType]::ParameterName, 'Connection service name from pg_service.conf (PGSERVICE)')
+            [CompletionResult]::new('--connect-timeout', '--connect-timeout', [CompletionResultType]::ParameterName, 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)')
+            [CompletionResult]::new('--targets', '--targets', [CompletionResultType]::ParameterName, 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included')
+            [CompletionResult]::new('--target-timeout', '--target-timeout', [CompletionResultType]::ParameterName, 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)')
+            [CompletionResult]::new('--break-glass', '--break-glass', [CompletionResultType]::ParameterName, 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be done, signal nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Force a password prompt')
             [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Force a password prompt')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print results as JSON (stable snake_case fields, ages in seconds)')
@@ -747,6 +794,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('sessions', 'sessions', [CompletionResultType]::ParameterValue, 'List client sessions, longest in their state first')
             [CompletionResult]::new('kill-idle', 'kill-idle', [CompletionResultType]::ParameterValue, 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log')
             [CompletionResult]::new('kill', 'kill', [CompletionResultType]::ParameterValue, 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all')
+            [CompletionResult]::new('rescue', 'rescue', [CompletionResultType]::ParameterValue, 'On the database host, when no connection gets in: terminate idle backends through the OS (SIGTERM)')
             [CompletionResult]::new('tune', 'tune', [CompletionResultType]::ParameterValue, 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)')
             [CompletionResult]::new('advise', 'advise', [CompletionResultType]::ParameterValue, 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer')
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN')
@@ -766,6 +814,9 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             break
         }
         'pgconn;help;kill' {
+            break
+        }
+        'pgconn;help;rescue' {
             break
         }
         'pgconn;help;tune' {

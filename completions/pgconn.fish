@@ -49,6 +49,7 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "sessions" -d 'List cl
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "ps" -d 'List client sessions, longest in their state first'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "rescue" -d 'On the database host, when no connection gets in: terminate idle backends through the OS (SIGTERM)'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
 complete -c pgconn -n "__fish_pgconn_needs_command" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
@@ -284,6 +285,46 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l json -d 'Print re
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s V -l version -d 'Print version'
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s D -l pgdata -d 'The cluster\'s data directory (its postmaster.pid names the postmaster); default: $PGDATA, else the only PostgreSQL server running on this machine' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l pid -d 'The postmaster\'s pid (the first line of postmaster.pid)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l state -d 'States to act on, as the process titles show them (default: idle); repeat to combine' -r -f -a "idle\t''
+idle-in-transaction\t''
+idle-in-transaction-aborted\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l connected-longer-than -d 'Only backends connected for longer than this (from the process start time; titles carry no idle time)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l db -d 'Only backends connected to this database (repeatable, `*` wildcards)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l user -d 'Only backends of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l client -d 'Only backends from this client address as the title shows it (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-db -d 'Leave out backends connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-user -d 'Leave out backends of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-client -d 'Leave out backends from this client address' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l app -d 'application_name is not in process titles: refused, with what to use instead' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-app -d '(refused like --app)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l keep -d 'Leave the N most recently connected matching backends of each (database, user) alone' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l max -d 'Act on at most N backends in this run (the longest connected first)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l wait -d 'How long to wait for signalled backends to exit before reporting them as still there' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l log -d 'Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s p -l port -d 'Database server port (PGPORT)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s U -l username -d 'Database user name (PGUSER)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s d -l dbname -d 'Database name, or a whole conninfo string or postgres:// URI (PGDATABASE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l service -d 'Connection service name from pg_service.conf (PGSERVICE)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l connect-timeout -d 'Give up connecting after this long (PGCONNECT_TIMEOUT; default 10s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l targets -d 'More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments (status, sessions, check and watch)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l jobs -d 'Query up to N targets at once when there are several (default 32): at most N connections are open at any time, attempts given up on (--target-timeout) included' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l target-timeout -d 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300'
+never\t'Never use the emergency route'
+always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
+always\t''
+never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l dry-run -d 'Show what would be done, signal nothing'
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s W -l password -d 'Force a password prompt'
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l database -d 'Show the values sessions in this database get' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l role -d 'Show the values sessions of this role get (with --database: of this role in that database)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
@@ -631,17 +672,18 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l json -d 'P
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "sessions" -d 'List client sessions, longest in their state first'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill tune advise check watch sandbox completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "status" -d 'How full the server is, sessions per state, idle ages and who holds the connections'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "sessions" -d 'List client sessions, longest in their state first'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "kill-idle" -d 'Terminate sessions idle for longer than a threshold: preview, confirm, re-check, log'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "kill" -d 'Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "rescue" -d 'On the database host, when no connection gets in: terminate idle backends through the OS (SIGTERM)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "tune" -d 'Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "advise" -d 'Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "check" -d 'Nagios/Icinga check: one line with performance data, exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "watch" -d 'Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "sandbox" -d 'Start a throwaway local server with a simulated connection leak'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c pgconn -n "__fish_pgconn_using_subcommand help; and not __fish_seen_subcommand_from status sessions kill-idle kill rescue tune advise check watch sandbox completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "show" -d 'Connection settings: value, unit, source, restart needed, and a recommendation (the default)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "set" -d 'Set NAME=VALUE for a database, a role or the whole server, after showing the plan'
 complete -c pgconn -n "__fish_pgconn_using_subcommand help; and __fish_seen_subcommand_from tune" -f -a "reset" -d 'Remove settings from a database, a role or the whole server, after showing the plan'

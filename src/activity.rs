@@ -50,6 +50,32 @@ pub fn like_pattern(pattern: &str) -> String {
     out
 }
 
+/// Whether `text` matches a user pattern as [`like_pattern`]'s LIKE does (`*` any run, `?` one
+/// character, case-sensitive), for what is matched without a server (`rescue`'s process titles).
+pub fn pattern_matches(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Classic wildcard matching with backtracking to the last `*`.
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || (p[i] != '*' && p[i] == t[j])) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some((i, j));
+            i += 1;
+        } else if let Some((si, sj)) = star {
+            i = si + 1;
+            j = sj + 1;
+            star = Some((si, sj + 1));
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
 fn likes(v: &[String]) -> Vec<String> {
     v.iter().map(|p| like_pattern(p)).collect()
 }
@@ -423,6 +449,26 @@ mod tests {
         fp.set(&mut params);
         cp.set(&mut params);
         assert_fills(&STATUS_SQL, &params);
+    }
+
+    #[test]
+    fn patterns_match_without_a_server_as_like_does() {
+        for (p, t, m) in [
+            ("leaky-*", "leaky-worker", true),
+            ("leaky-*", "leaky", false),
+            ("*worker", "leaky-worker", true),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("100%_done", "100%_done", true),
+            ("100%_done", "100x_done", false),
+            ("*", "", true),
+            ("", "", true),
+            ("App", "app", false),
+            ("*a*b*", "xxaxxbxx", true),
+            ("my app", "my app", true),
+        ] {
+            assert_eq!(pattern_matches(p, t), m, "{p} ~ {t}");
+        }
     }
 
     #[test]

@@ -567,7 +567,9 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
     let tls = lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate");
     let network = pe.code().is_none() && !tls && !conninfo::is_password_missing(&e);
     let msg = match pe.code() {
-        Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => emergency::not_tried(&target, &detail, spec),
+        Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => {
+            emergency::not_tried(&target, &detail, spec, conninfo::refused_by(&e).unwrap_or(0))
+        }
         Some(c) if *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => format!(
             "authentication failed for user \"{user}\" at {target} ({detail}). Check the password (-W, PGPASSWORD, \
              ~/.pgpass) and the server's pg_hba.conf"

@@ -4,8 +4,8 @@ use anyhow::{anyhow, Result};
 use serde::Serialize;
 
 use crate::cli::{
-    CheckFormat, KillSafety, OutputArgs, SandboxArgs, StatusArgs, StatusFormat, TuneAction,
-    TuneArgs, WatchArgs,
+    CheckFormat, KillSafety, OutputArgs, RescueArgs, SandboxArgs, StatusArgs, StatusFormat,
+    TuneAction, TuneArgs, WatchArgs,
 };
 use crate::commands::{self, check::CheckRun, sandbox::Started, tune::TunePlan};
 use crate::db::{ConnOptions, Db};
@@ -309,6 +309,81 @@ pub fn kill(
     }
     let s = &report.summary;
     Ok(if s.denied + s.failed + s.unknown > 0 {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+/// `rescue`: plan from /proc, show the plan, confirm, signal, show what happened and the status a
+/// normal connection sees afterwards. Exit 1 when a target could not be signalled or did not exit.
+pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Exit> {
+    let req = commands::rescue::RescueRequest::from_args(args)?;
+    let plan = commands::rescue::plan(&req)?;
+    let seen = !style.json || (!plan.yes() && term::interactive());
+    let preview = if seen {
+        render::rescue::preview(&plan.report, style)
+    } else {
+        String::new()
+    };
+    let shown = !style.json && tolerate_closed_stdout(render::out(&preview))?;
+    if !plan.acts() {
+        let report = commands::rescue::record_without_acting(plan)?;
+        if style.json {
+            render::json(&report)?;
+        }
+        term::warnings(&report.warnings);
+        return Ok(Exit::Success);
+    }
+    if !shown && !plan.yes() && term::interactive() {
+        term::show(&preview);
+    }
+    if !term::confirm(&plan.question(), plan.yes())? {
+        term::note("cancelled; nothing was done");
+        if style.json {
+            render::json(&plan.report)?;
+        }
+        return Ok(Exit::Usage);
+    }
+    let interrupt = Interrupt::install()?;
+    let targets = plan.report.targets.len();
+    let postmaster = plan.postmaster().clone();
+    let bar = term::progress_if(targets > 1000, targets as u64, "signalled");
+    let mut done =
+        commands::rescue::execute(plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+    if done.signal.is_none() && done.report.summary.terminated > 0 {
+        done.report.after = Some(commands::rescue::after(conn, &postmaster));
+    }
+    let report = &done.report;
+    let output_error = tolerate_closed_stdout(show(report, style, render::rescue::results)).err();
+    term::warnings(&report.warnings);
+    if let Some(sig) = done.signal {
+        term::note(&format!(
+            "{} received: stopped after {} of {} backends; nothing further was signalled",
+            sig.name(),
+            report.results.len(),
+            report.targets.len()
+        ));
+        if done.failure.is_none() {
+            return Ok(Exit::Signal(sig.0));
+        }
+    }
+    if let Some(e) = done.failure {
+        return Err(e.context(format!(
+            "stopped after {} of {} backends ({} terminated); the rest were not signalled",
+            report.results.len(),
+            report.targets.len(),
+            report.summary.terminated
+        )));
+    }
+    if let Some(e) = output_error {
+        return Err(e.context(
+            "the backends were handled as reported in the log, but the results could not be written",
+        ));
+    }
+    let s = &report.summary;
+    Ok(if s.denied + s.failed + s.unknown + s.signalled > 0 {
         Exit::Failure
     } else {
         Exit::Success

@@ -8,7 +8,7 @@
 //! | data | `report`, `text`, `statement` | every result as plain serializable data (Session, State, Level, each command's plan and result); escaping of untrusted text; SQL with named parameter slots |
 //! | rules | `analysis`, `exit` | capacity math, the verdict, the leak and pool rules; how a run ends |
 //! | talking to people | `term` | prompts, progress, warnings, notes, the `--show-sql` echo: the only writer of stderr |
-//! | reaching servers | `conninfo`, `wire`, `interrupt` | libpq-compatible connection options; a simple-query protocol client; stop signals |
+//! | reaching servers | `conninfo`, `wire`, `interrupt`, `host` | libpq-compatible connection options; a simple-query protocol client; stop signals; the database host without a connection (postmaster, /proc titles, pidfd signals) |
 //! | one server | `db` | a connection, its facts, query helpers |
 //! | the model | `activity`, `pgbouncer`, `fleet`, `sandbox` | which rows are client backends, filters, counts and snapshots in SQL; PgBouncer's console; many targets at once; throwaway clusters |
 //! | commands | `commands/*`, `cli` | one room per command: collect → report, or plan → Plan and execute(Plan) → report; clap types, converted once into the model's option structs (`cli::convert`) |
@@ -26,6 +26,7 @@ pub mod db;
 pub mod exit;
 pub mod fleet;
 mod flow;
+pub mod host;
 pub mod interrupt;
 pub mod pgbouncer;
 pub mod render;
@@ -157,6 +158,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             flow::kill(&mut connect()?, filter, &args.safety, action, &style)
         }
         Command::Tune(args) => flow::tune(conn, args, &style),
+        Command::Rescue(args) => flow::rescue(conn, args, &style),
         Command::Sandbox(args) => flow::sandbox(args),
         Command::Completions(args) => {
             render::out_raw(&commands::completions::script(args.shell)?)?;

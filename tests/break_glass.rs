@@ -5,118 +5,17 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use pgconn::wire::{Address, Connection};
-use support::{pgconn, start_cluster, wait_until, Cluster, ClusterOptions, Output, Workload};
+use support::full::{full_cluster, ground_truth, value, walsender};
+use support::{pgconn, start_cluster, wait_until, Cluster, ClusterOptions, Output};
 
-/// A connection to `c` as a logical WAL sender (the test's own window on a full server).
-fn walsender(c: &Cluster) -> Connection {
-    let address = Address::unix_socket(c.socket_dir(), c.port());
-    Connection::connect(
-        &address,
-        &[
-            ("user", "postgres"),
-            ("database", "postgres"),
-            ("replication", "database"),
-        ],
-    )
-    .expect("a WAL sender connection as postgres")
-}
-
-/// One value of a query over `conn`.
-fn value(conn: &mut Connection, sql: &str) -> String {
-    let rows = conn.query(sql).unwrap();
-    rows[0].value(0).unwrap_or("").to_string()
-}
-
-/// Client backends per application and state, as the server itself counts them.
-fn ground_truth(c: &Cluster) -> BTreeMap<(String, String), i64> {
-    let mut conn = walsender(c);
-    conn.query(
-        "SELECT application_name, coalesce(state, ''), count(*) FROM pg_stat_activity \
-         WHERE backend_type = 'client backend' GROUP BY 1, 2",
-    )
-    .unwrap()
-    .iter()
-    .map(|r| {
-        (
-            (
-                r.value(0).unwrap().to_string(),
-                r.value(1).unwrap().to_string(),
-            ),
-            r.value(2).unwrap().parse().unwrap(),
-        )
-    })
-    .collect()
-}
-
-/// A cluster filled completely: `leaky-worker` sessions of role app (one of them running a query, one
-/// idle in transaction, the rest idle) until ordinary roles are refused, then superuser sessions of
-/// `runaway-admin` until superusers are refused too.
-struct Full {
-    c: Cluster,
-    w: Workload,
-    leaky_idle: usize,
-    admin: usize,
-}
-
-fn full_cluster(extra_conf: &[(&str, &str)]) -> Full {
-    let c = start_cluster(&ClusterOptions {
-        max_connections: 8,
-        superuser_reserved_connections: Some(2),
-        conf: extra_conf
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..ClusterOptions::default()
-    });
-    c.psql("CREATE ROLE app LOGIN; CREATE ROLE ops LOGIN REPLICATION")
-        .unwrap();
-    let mut w = Workload::new();
-    w.active(&c, 1, "app", "postgres", "leaky-worker", 3600)
-        .unwrap();
-    w.idle_in_transaction(&c, 1, "app", "postgres", "leaky-worker")
-        .unwrap();
-    // A backend that has just ended may hold its slot a moment longer: fill until refused, twice over.
-    let (leaky_idle, _) = w.fill(&c, "app", "postgres", "leaky-worker").unwrap();
-    let (admin, refusal) = w.fill(&c, "postgres", "postgres", "runaway-admin").unwrap();
-    assert_eq!(refusal, "sorry, too many clients already");
-    assert_eq!(w.len(), 8);
-    // psql, as a superuser, is refused too (the server's own psql, else the one on PATH: any psql
-    // speaks to 14-18).
-    let own = c.bindir().join("psql");
-    let psql_exe = if own.exists() {
-        own
-    } else {
-        std::path::PathBuf::from("psql")
-    };
-    let psql = std::process::Command::new(psql_exe)
-        .args([
-            "-X",
-            "-h",
-            &c.socket_dir().display().to_string(),
-            "-p",
-            &c.port().to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            "SELECT 1",
-        ])
-        .output()
-        .expect("psql (the PostgreSQL client, which .ci/run installs)");
-    let stderr = String::from_utf8_lossy(&psql.stderr);
-    assert!(!psql.status.success(), "psql got in: {stderr}");
-    assert!(stderr.contains("too many clients"), "{stderr}");
-    Full {
-        c,
-        w,
-        leaky_idle,
-        admin,
-    }
+/// The cluster's data directory as the rescue command names it.
+fn data_dir(c: &Cluster) -> String {
+    std::fs::canonicalize(c.data_dir())
+        .unwrap()
+        .display()
+        .to_string()
 }
 
 fn run(c: &Cluster, args: &[&str]) -> Output {
@@ -217,6 +116,13 @@ fn a_full_server_is_read_and_freed_through_a_wal_sender_slot() {
     assert_eq!(v["connection"]["via"], "replication", "{v}");
     let out = run(c, &["--break-glass", "never", "status"]).assert_code(1);
     assert!(out.stderr.contains("was not tried"), "{}", out.stderr);
+    // The server runs on this machine: the error names the exact rescue command for it.
+    assert!(
+        out.stderr
+            .contains(&format!("`pgconn rescue --pgdata {}`", data_dir(c))),
+        "{}",
+        out.stderr
+    );
     // Told to, check gets in and reports the full server.
     let out = run(c, &["--break-glass", "always", "check"]).assert_code(2);
     assert!(out.stdout.contains("used=8"), "{}", out.stdout);
@@ -288,6 +194,12 @@ fn the_route_says_why_it_was_refused() {
     assert!(
         out.stderr.contains("may not open a WAL sender")
             && out.stderr.contains("ALTER ROLE \"app\" REPLICATION"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("`pgconn rescue --pgdata {}`", data_dir(c))),
         "{}",
         out.stderr
     );

@@ -368,9 +368,12 @@ fn tls_modes_have_libpqs_meaning() {
         encrypted.display()
     ))
     .assert_code(1);
+    // OpenSSL's reason is "bad decrypt" nearly always; about once in 256 runs the wrong key happens to
+    // leave valid padding and the decoder fails later ("unsupported" and the like): the file is named
+    // either way.
     assert!(
         out.stderr.contains(&format!(
-            "could not load private key file \"{}\": bad decrypt",
+            "could not load private key file \"{}\": ",
             encrypted.display()
         )),
         "{}",

@@ -14,12 +14,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("term", &["exit", "text"]),
     ("interrupt", &[]),
     ("wire", &[]),
+    ("host", &["exit", "report"]),
     ("conninfo", &["wire"]),
     (
         "db",
         &[
             "conninfo",
             "exit",
+            "host",
             "report",
             "statement",
             "term",
@@ -44,6 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "db",
             "exit",
             "fleet",
+            "host",
             "interrupt",
             "pgbouncer",
             "report",

@@ -468,3 +468,52 @@ fn a_missing_postgresql_fails_with_the_install_hint() {
     );
     assert!(out.stderr.contains("PGCONN_PGBIN"), "{}", out.stderr);
 }
+
+#[test]
+fn a_filled_sandbox_is_read_through_a_wal_sender_slot_and_freed_by_kill_idle_or_rescue() {
+    // Even superusers are refused: status gets in through a WAL sender slot and sees every slot taken.
+    let v = pgconn()
+        .args(["sandbox", "--fill", "--", "status", "--json"])
+        .json();
+    assert_eq!(v["connection"]["via"], "replication", "{v}");
+    assert_eq!(
+        v["capacity"]["used"], v["capacity"]["max_connections"],
+        "{v}"
+    );
+    assert!(v["states"]["idle"].as_u64().unwrap() > 40, "{v}");
+
+    // kill-idle over that route frees the leaky-worker sessions, and only those.
+    let v = pgconn()
+        .args(["sandbox", "--fill", "--"])
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            "leaky-worker",
+            "--yes",
+            "--json",
+        ])
+        .json();
+    assert_eq!(v["connection"]["via"], "replication", "{v}");
+    let freed = v["summary"]["terminated"].as_u64().unwrap();
+    assert!(freed > 40, "{v}");
+    assert_eq!(
+        v["before"]["idle"].as_u64().unwrap() - freed,
+        v["after"]["idle"].as_u64().unwrap()
+    );
+    assert_eq!(v["before"]["active"], v["after"]["active"]);
+
+    // rescue, with no connection at all, frees role app's idle backends; a normal connection gets in.
+    let v = pgconn()
+        .args([
+            "sandbox", "--fill", "--", "rescue", "--user", "app", "--yes", "--json",
+        ])
+        .json();
+    assert_eq!(v["summary"]["terminated"].as_u64().unwrap(), freed, "{v}");
+    assert_eq!(v["after"]["connected"], true, "{v}");
+    let after = &v["after"]["status"];
+    assert_eq!(after["connection"]["via"], "normal");
+    assert_eq!(after["states"]["active"], 2, "{after}");
+    assert_eq!(after["states"]["idle_in_transaction"], 2, "{after}");
+}

@@ -9,7 +9,7 @@ use super::common::{FilterArgs, StateArg};
 use super::duration::{parse_age, parse_wait};
 
 /// The states `kill-idle` may act on: [`StateArg`]'s idle ones, with their spellings and aliases.
-fn idle_states() -> impl TypedValueParser<Value = StateArg> {
+pub(super) fn idle_states() -> impl TypedValueParser<Value = StateArg> {
     let idle = StateArg::value_variants()
         .iter()
         .filter(|s| crate::report::IDLE_STATES.contains(&s.pg_state()))

@@ -11,6 +11,7 @@ mod common;
 pub mod convert;
 mod duration;
 mod kill;
+mod rescue;
 mod sandbox;
 mod sessions;
 mod status;
@@ -27,6 +28,7 @@ pub use duration::{
     parse_wait,
 };
 pub use kill::{KillArgs, KillIdleArgs, KillSafety};
+pub use rescue::{RescueArgs, RescueSafety};
 pub use sandbox::{CompletionsArgs, SandboxArgs};
 pub use sessions::SessionsArgs;
 pub use status::{StatusArgs, StatusFormat};
@@ -72,6 +74,9 @@ pub enum Command {
     KillIdle(KillIdleArgs),
     /// Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all
     Kill(KillArgs),
+    /// On the database host, when no connection gets in: terminate idle backends through the OS (SIGTERM)
+    #[command(long_about = RESCUE_ABOUT)]
+    Rescue(RescueArgs),
     /// Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)
     Tune(TuneArgs),
     /// Findings with the exact fix: leaks, idle transactions, missing timeouts, pool sizes, PgBouncer
@@ -87,6 +92,28 @@ pub enum Command {
     /// Print a shell completion script
     Completions(CompletionsArgs),
 }
+
+const RESCUE_ABOUT: &str = "\
+On the database host, when no connection gets in (not even through a WAL sender slot): terminate idle \
+backends through the operating system, without a database connection. Sending SIGTERM to a backend is \
+what pg_terminate_backend does; pgconn never sends SIGKILL (that makes the postmaster restart every \
+session and run crash recovery).
+
+Run as root or as the cluster's OS user. The cluster is found by --pgdata (or $PGDATA), --pid, or as the \
+only PostgreSQL server running here. Its postmaster's children are read from /proc: each backend's title \
+(`postgres: [cluster_name: ]user database host(port) state`, kept current by update_process_title, on by \
+default) gives its user, database, client and state, and the process start time how long it has been \
+connected. rescue refuses when update_process_title is off, never touches the postmaster, auxiliary \
+processes, WAL senders, autovacuum or background workers, and leaves alone any title it cannot read \
+unambiguously (listed as such). Titles carry no application_name and no idle time: select with --user, \
+--db, --client, --state and --connected-longer-than.
+
+Like kill: a preview, --dry-run, a confirmation on a terminal (--yes otherwise), --log. Immediately before \
+each SIGTERM the process start time and title are read again, and the signal goes through a pidfd \
+(Linux 5.3+), so a pid reused by another process is never hit. As with pg_terminate_backend, a backend \
+that turns active between that re-check and the signal is terminated: the window is that of one system \
+call. Afterwards pgconn waits for the backends to exit (--wait), tries a normal connection (to the \
+cluster's own socket and port unless -h/-p or PG* variables say otherwise) and prints the status line.";
 
 const CHECK_ABOUT: &str = "\
 Nagios/Icinga check: one line of plugin output with performance data; exit 0 OK, 1 WARNING, 2 CRITICAL, \

@@ -53,6 +53,7 @@ pub fn abandoned_attempts() -> usize {
     connect::abandoned_attempts()
 }
 pub use connect::refused_by;
+pub(crate) use parse::is_conninfo;
 pub use tls::SslMode;
 
 /// The socket directory used when no host is given, as libpq's compiled-in DEFAULT_PGSOCKET_DIR: Debian's,

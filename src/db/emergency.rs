@@ -107,7 +107,7 @@ pub(super) fn connect_after_refusal(
                  failed too: {}\n{}",
                 conninfo::redact(&normal_said),
                 why_not(&e, &spec),
-                next_steps(&spec)
+                next_steps(&spec, i)
             );
             Err(anyhow::Error::new(ConnectFailure {
                 code: Some(SqlState::TOO_MANY_CONNECTIONS),
@@ -231,13 +231,27 @@ fn why_not(e: &anyhow::Error, spec: &ConnSpec) -> String {
     conninfo::redact(&format!("{e:#}"))
 }
 
-/// What to do now that no route got in, and what makes the next incident easy.
-fn next_steps(spec: &ConnSpec) -> String {
+/// What to do now that no route got in, and what makes the next incident easy. When the server that
+/// refused (host `i`) runs on this machine, the exact `pgconn rescue` command for it.
+fn next_steps(spec: &ConnSpec, i: usize) -> String {
     let user = clean(spec.user()).into_owned();
+    let rescue = spec
+        .targets()
+        .get(i)
+        .and_then(|h| crate::host::cluster::rescue_command(h.host(), h.is_socket(), h.port()));
+    let now = match rescue {
+        Some(cmd) => format!(
+            "Next: the server runs on this machine: `{}` terminates its idle backends through the \
+             operating system (SIGTERM, as pg_terminate_backend; it previews and asks first)",
+            clean(&cmd)
+        ),
+        None => "Next: on the database host, as root or the cluster's OS user, `pgconn rescue` \
+                 terminates idle backends through the operating system (SIGTERM, as \
+                 pg_terminate_backend; never SIGKILL)"
+            .to_string(),
+    };
     format!(
-        "Next: on the database host, terminate idle backends through the operating system (SIGTERM \
-         to a backend is pg_terminate_backend; never SIGKILL), or connect as a role with REPLICATION \
-         (`--break-glass always -U <role>`).\n\
+        "{now}; or connect as a role with REPLICATION (`--break-glass always -U <role>`).\n\
          For the next incident: ALTER ROLE \"{user}\" REPLICATION (or another ops role) lets pgconn in \
          through a WAL sender slot; on PostgreSQL 16+ reserved_connections keeps slots for members of \
          pg_use_reserved_connections; ALTER ROLE <app role> CONNECTION LIMIT n stops one application \
@@ -246,11 +260,11 @@ fn next_steps(spec: &ConnSpec) -> String {
 }
 
 /// The 53300 message when the emergency route was not tried (`--break-glass never`).
-pub(super) fn not_tried(target: &str, detail: &str, spec: &ConnSpec) -> String {
+pub(super) fn not_tried(target: &str, detail: &str, spec: &ConnSpec, host: usize) -> String {
     format!(
         "the server at {target} is out of connection slots ({detail}). The emergency route through a \
          WAL sender slot was not tried (--break-glass never, the default of check, watch and several \
          targets): --break-glass always (or auto) tries it with a role that has REPLICATION.\n{}",
-        next_steps(spec)
+        next_steps(spec, host)
     )
 }

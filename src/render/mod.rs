@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod kill;
 pub mod output;
 pub mod prometheus;
+pub mod rescue;
 pub mod sessions;
 pub mod status;
 pub mod tune;

@@ -12,6 +12,7 @@ pub mod check;
 pub mod fleet;
 pub mod kill;
 pub mod pgbouncer;
+pub mod rescue;
 pub mod sessions;
 pub mod status;
 pub mod tune;

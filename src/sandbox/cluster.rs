@@ -456,6 +456,8 @@ impl Cluster {
             ("PGPORT".into(), self.port.to_string()),
             ("PGUSER".into(), SUPERUSER.into()),
             ("PGDATABASE".into(), dbname.into()),
+            // For `pgconn rescue` (and pg_ctl), which find the cluster by its data directory.
+            ("PGDATA".into(), self.data.display().to_string()),
         ]
     }
 

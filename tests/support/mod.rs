@@ -205,6 +205,8 @@ pub struct PgconnCmd {
     stdin: Vec<u8>,
     timeout: Duration,
     home: Option<tempfile::TempDir>,
+    /// Run as this OS user (uid, gid) instead of the test's own.
+    os_user: Option<(u32, u32)>,
 }
 
 /// A builder for one pgconn run. `--json` is not added: pass it with the other arguments.
@@ -216,6 +218,7 @@ pub fn pgconn() -> PgconnCmd {
         stdin: Vec::new(),
         timeout: Duration::from_secs(120),
         home: None,
+        os_user: None,
     }
 }
 
@@ -276,6 +279,18 @@ impl PgconnCmd {
         self
     }
 
+    /// Run as the OS user `name` (the test runs as root), with a HOME of that user's own.
+    pub fn run_as_os_user(mut self, name: &str) -> Self {
+        let user = nix::unistd::User::from_name(name)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no OS user {name}"));
+        let home = tempfile::tempdir().expect("creating a HOME for the test");
+        nix::unistd::chown(home.path(), Some(user.uid), Some(user.gid)).unwrap();
+        self.home = Some(home);
+        self.os_user = Some((user.uid.as_raw(), user.gid.as_raw()));
+        self
+    }
+
     /// The std Command this builder would run (for pseudo-terminal tests).
     pub fn command(&mut self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgconn"));
@@ -290,6 +305,11 @@ impl PgconnCmd {
             .get_or_insert_with(|| tempfile::tempdir().expect("creating a HOME for the test"));
         cmd.env("HOME", home.path());
         cmd.env_remove("NO_COLOR");
+        if let Some((uid, gid)) = self.os_user {
+            use std::os::unix::process::CommandExt;
+            // std drops root's supplementary groups when it sets the uid.
+            cmd.uid(uid).gid(gid);
+        }
         let cluster_env = match &self.cluster_env {
             ClusterEnv::Default => cluster().env(),
             ClusterEnv::Explicit(env) => env.clone(),
@@ -375,6 +395,123 @@ impl PgconnCmd {
 }
 
 /// Throwaway certificates for TLS tests, made with the openssl crate.
+/// A cluster whose every slot is taken, and the test's own window on it (a WAL sender connection).
+pub mod full {
+    use std::collections::BTreeMap;
+
+    use pgconn::wire::{Address, Connection};
+
+    use super::{start_cluster, Cluster, ClusterOptions, Workload};
+
+    /// A connection to `c` as a logical WAL sender (the test's own window on a full server).
+    pub fn walsender(c: &Cluster) -> Connection {
+        let address = Address::unix_socket(c.socket_dir(), c.port());
+        Connection::connect(
+            &address,
+            &[
+                ("user", "postgres"),
+                ("database", "postgres"),
+                ("replication", "database"),
+            ],
+        )
+        .expect("a WAL sender connection as postgres")
+    }
+
+    /// One value of a query over `conn`.
+    pub fn value(conn: &mut Connection, sql: &str) -> String {
+        let rows = conn.query(sql).unwrap();
+        rows[0].value(0).unwrap_or("").to_string()
+    }
+
+    /// Client backends per application and state, as the server itself counts them.
+    pub fn ground_truth(c: &Cluster) -> BTreeMap<(String, String), i64> {
+        let mut conn = walsender(c);
+        conn.query(
+            "SELECT application_name, coalesce(state, ''), count(*) FROM pg_stat_activity \
+             WHERE backend_type = 'client backend' GROUP BY 1, 2",
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r.value(0).unwrap().to_string(),
+                    r.value(1).unwrap().to_string(),
+                ),
+                r.value(2).unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+    }
+
+    /// A cluster filled completely: `leaky-worker` sessions of role app (one of them running a query, one
+    /// idle in transaction, the rest idle) until ordinary roles are refused, then superuser sessions of
+    /// `runaway-admin` until superusers are refused too.
+    pub struct Full {
+        pub c: Cluster,
+        pub w: Workload,
+        pub leaky_idle: usize,
+        pub admin: usize,
+    }
+
+    pub fn full_cluster(extra_conf: &[(&str, &str)]) -> Full {
+        let c = start_cluster(&ClusterOptions {
+            max_connections: 8,
+            superuser_reserved_connections: Some(2),
+            conf: extra_conf
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..ClusterOptions::default()
+        });
+        c.psql("CREATE ROLE app LOGIN; CREATE ROLE ops LOGIN REPLICATION")
+            .unwrap();
+        let mut w = Workload::new();
+        w.active(&c, 1, "app", "postgres", "leaky-worker", 3600)
+            .unwrap();
+        w.idle_in_transaction(&c, 1, "app", "postgres", "leaky-worker")
+            .unwrap();
+        // A backend that has just ended may hold its slot a moment longer: fill until refused, twice over.
+        let (leaky_idle, _) = w.fill(&c, "app", "postgres", "leaky-worker").unwrap();
+        let (admin, refusal) = w.fill(&c, "postgres", "postgres", "runaway-admin").unwrap();
+        assert_eq!(refusal, "sorry, too many clients already");
+        assert_eq!(w.len(), 8);
+        // psql, as a superuser, is refused too (the server's own psql, else the one on PATH: any psql
+        // speaks to 14-18).
+        let own = c.bindir().join("psql");
+        let psql_exe = if own.exists() {
+            own
+        } else {
+            std::path::PathBuf::from("psql")
+        };
+        let psql = std::process::Command::new(psql_exe)
+            .args([
+                "-X",
+                "-h",
+                &c.socket_dir().display().to_string(),
+                "-p",
+                &c.port().to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                "SELECT 1",
+            ])
+            .output()
+            .expect("psql (the PostgreSQL client, which .ci/run installs)");
+        let stderr = String::from_utf8_lossy(&psql.stderr);
+        assert!(!psql.status.success(), "psql got in: {stderr}");
+        assert!(stderr.contains("too many clients"), "{stderr}");
+        Full {
+            c,
+            w,
+            leaky_idle,
+            admin,
+        }
+    }
+}
+
 pub mod pgbouncer;
 
 pub use background_sandbox::{spawn_sandbox, Sandbox};
@@ -422,7 +559,7 @@ mod background_sandbox {
                 {
                     env.insert(k.to_string(), v.to_string());
                 }
-                if env.len() == 4 {
+                if env.len() == 5 {
                     let _ = tx.send(env.clone());
                 }
             }
@@ -431,7 +568,9 @@ mod background_sandbox {
             Ok(env) => env,
             Err(_) => {
                 let _ = child.kill();
-                panic!("pgconn sandbox printed no PGHOST/PGPORT/PGUSER/PGDATABASE within 60 s");
+                panic!(
+                    "pgconn sandbox printed no PGHOST/PGPORT/PGUSER/PGDATABASE/PGDATA within 60 s"
+                );
             }
         };
         Sandbox { child, env }

@@ -16,6 +16,7 @@ use anyhow::Result;
 
 use crate::activity::{self, Filter};
 use crate::cli::{KillArgs, KillIdleArgs, KillSafety, StateArg};
+use crate::commands::audit::AuditLog;
 use crate::db::Db;
 use crate::interrupt::Interrupt;
 use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
@@ -91,7 +92,7 @@ pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
 /// The audit log as the batches see it: targets before each batch, outcomes after, and the signal check;
 /// progress hears how many targets have been handled.
 struct Recorder<'a> {
-    log: Option<&'a mut audit::AuditLog>,
+    log: Option<&'a mut AuditLog>,
     action: Action,
     interrupt: &'a Interrupt,
     progress: &'a mut dyn FnMut(usize),
@@ -101,7 +102,7 @@ struct Recorder<'a> {
 impl BatchObserver for Recorder<'_> {
     fn before(&mut self, batch: usize, targets: &[&KillTarget]) -> Result<()> {
         match self.log.as_deref_mut() {
-            Some(log) => log.targets(batch, targets, self.action),
+            Some(log) => audit::targets(log, batch, targets, self.action),
             None => Ok(()),
         }
     }
@@ -110,7 +111,7 @@ impl BatchObserver for Recorder<'_> {
         self.handled += outcomes.len();
         (self.progress)(self.handled);
         match self.log.as_deref_mut() {
-            Some(log) => log.outcomes(outcomes, self.action),
+            Some(log) => audit::outcomes(log, outcomes, self.action),
             None => Ok(()),
         }
     }
@@ -127,7 +128,7 @@ pub struct KillPlan {
     filter: Filter,
     safety: KillSafety,
     action: Action,
-    log: Option<audit::AuditLog>,
+    log: Option<AuditLog>,
     /// With --pgbouncer: re-read before each batch (the pids the plan saw are in its report).
     console: Option<crate::pgbouncer::Console>,
 }
@@ -159,7 +160,7 @@ impl KillPlan {
 /// what of it is left alone.
 pub fn plan(db: &mut Db, filter: Filter, safety: &KillSafety, action: Action) -> Result<KillPlan> {
     let log = match &safety.log {
-        Some(p) => Some(audit::AuditLog::open(
+        Some(p) => Some(audit::open(
             p,
             db.identity(),
             &db.facts()?.version,
@@ -195,8 +196,8 @@ pub fn plan(db: &mut Db, filter: Filter, safety: &KillSafety, action: Action) ->
 /// go to the audit log.
 pub fn record_without_acting(mut plan: KillPlan) -> Result<KillReport> {
     if let Some(log) = plan.log.as_mut() {
-        log.plan(&plan.report, &plan.filter)?;
-        log.summary(&plan.report)?;
+        audit::plan(log, &plan.report, &plan.filter)?;
+        audit::summary(log, &plan.report)?;
         plan.report.log_complete = true;
     }
     Ok(plan.report)
@@ -225,7 +226,7 @@ pub fn execute(
     report.before =
         Some(state_counts(db).map_err(|e| anyhow::anyhow!("{e}; nothing was signalled"))?);
     if let Some(log) = log.as_mut() {
-        log.plan(report, &plan.filter)
+        audit::plan(log, report, &plan.filter)
             .map_err(|e| anyhow::anyhow!("{e:#}; nothing was signalled"))?;
     }
     let run = {
@@ -268,7 +269,7 @@ pub fn execute(
     if let Some(log) = log.as_mut() {
         // After a failed write nothing more is appended (a torn line must not be followed by more).
         if !log.failed() {
-            if let Err(e) = log.summary(report) {
+            if let Err(e) = audit::summary(log, report) {
                 report.error.get_or_insert_with(|| format!("{e:#}"));
                 failure.get_or_insert(e);
             }

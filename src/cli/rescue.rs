@@ -1,0 +1,102 @@
+//! `pgconn rescue`: on the database host, free slots through the operating system when no connection
+//! gets in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::common::StateArg;
+use super::duration::{parse_age, parse_wait};
+use super::kill::idle_states;
+
+#[derive(Debug, Clone, Args)]
+pub struct RescueArgs {
+    /// The cluster's data directory (its postmaster.pid names the postmaster); default: $PGDATA, else
+    /// the only PostgreSQL server running on this machine
+    #[arg(
+        short = 'D',
+        long,
+        value_name = "DIR",
+        conflicts_with = "postmaster_pid"
+    )]
+    pub pgdata: Option<PathBuf>,
+
+    /// The postmaster's pid (the first line of postmaster.pid)
+    #[arg(long = "pid", value_name = "POSTMASTER_PID")]
+    pub postmaster_pid: Option<i32>,
+
+    /// States to act on, as the process titles show them (default: idle); repeat to combine
+    #[arg(long, value_parser = idle_states())]
+    pub state: Vec<StateArg>,
+
+    /// Only backends connected for longer than this (from the process start time; titles carry no
+    /// idle time)
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub connected_longer_than: Option<Duration>,
+
+    /// Only backends connected to this database (repeatable, `*` wildcards)
+    #[arg(long = "db", value_name = "PATTERN")]
+    pub db: Vec<String>,
+
+    /// Only backends of this user (role)
+    #[arg(long, value_name = "PATTERN")]
+    pub user: Vec<String>,
+
+    /// Only backends from this client address as the title shows it (or "local" for unix sockets)
+    #[arg(long, value_name = "PATTERN")]
+    pub client: Vec<String>,
+
+    /// Leave out backends connected to this database
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_db: Vec<String>,
+
+    /// Leave out backends of this user
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_user: Vec<String>,
+
+    /// Leave out backends from this client address
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude_client: Vec<String>,
+
+    /// application_name is not in process titles: refused, with what to use instead
+    #[arg(long, value_name = "PATTERN", hide = true)]
+    pub app: Vec<String>,
+
+    /// (refused like --app)
+    #[arg(long, value_name = "PATTERN", hide = true)]
+    pub exclude_app: Vec<String>,
+
+    /// Leave the N most recently connected matching backends of each (database, user) alone
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+
+    /// Act on at most N backends in this run (the longest connected first)
+    #[arg(long, value_name = "N")]
+    pub max: Option<usize>,
+
+    #[command(flatten)]
+    pub safety: RescueSafety,
+}
+
+/// The guards of `rescue` (as `kill`'s).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Safety")]
+pub struct RescueSafety {
+    /// Show what would be done, signal nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (needed when there is no terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// How long to wait for signalled backends to exit before reporting them as still there
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_wait)]
+    pub wait: Duration,
+
+    /// Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with
+    /// its outcome after, and a summary; nothing is signalled that could not be recorded first
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}

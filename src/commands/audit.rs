@@ -1,0 +1,417 @@
+//! The audit log of `kill`, `kill-idle` and `rescue` (`--log FILE`): JSON lines appended to a file
+//! created mode 0600, each write synced before pgconn goes on. In order: a `plan` line, then per batch one
+//! `target` line per session *before* it is signalled and one `session` line with its observed outcome
+//! after, and a `summary` line last. A write that fails stops the run before the next signal, and nothing
+//! more is appended after it (no line follows a torn one). Every line carries `time`, `event`, `action`
+//! and `server` (for `rescue`, the cluster on this host); per-session lines name the session the same way
+//! for every command (pid, backend_start, database, user, application, client, state, state_seconds).
+//!
+//! Never in the log: passwords or any other connection secret (the server is named by host, port,
+//! database and user), and query text unless `--log-queries`, then with its string literals and comments
+//! masked (an idle session's last statement may be `ALTER ROLE ... PASSWORD '...'`).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use serde_json::{json, Value};
+
+use crate::activity::now_rfc3339;
+use crate::report::kill::Action;
+
+/// Longest query text kept in the log (pg_stat_activity keeps 1024 bytes by default).
+const QUERY_MAX_CHARS: usize = 2000;
+
+/// The session a line is about.
+pub struct Who<'a> {
+    pub pid: i32,
+    /// When it started (pg_stat_activity.backend_start, or the process start time for `rescue`).
+    pub backend_start: Option<&'a str>,
+    pub database: Option<&'a str>,
+    pub user: Option<&'a str>,
+    /// None where it cannot be known (`rescue`: process titles do not carry it).
+    pub application: Option<&'a str>,
+    pub client: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub state_seconds: Option<f64>,
+}
+
+pub struct AuditLog {
+    path: PathBuf,
+    file: File,
+    server: Value,
+    queries: bool,
+    /// The first write that failed; nothing is written after it.
+    failed: Option<String>,
+    warning: Option<String>,
+}
+
+impl AuditLog {
+    /// Open (or create, mode 0600) the log for appending. Fails before anything is done.
+    /// `server` names what is acted on (never with a secret), in every line.
+    pub fn open(path: &Path, server: Value, queries: bool) -> Result<AuditLog> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).append(true);
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let existed = path.exists();
+        let file = opts.open(path).with_context(|| {
+            format!(
+                "cannot open the audit log {}; nothing was done",
+                path.display()
+            )
+        })?;
+        if !existed {
+            // A new file's name must survive a crash as its synced lines do.
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            File::open(dir).and_then(|d| sync(&d)).map_err(|e| {
+                anyhow!(
+                    "cannot sync the directory of the new audit log {} ({e}); nothing was done",
+                    path.display()
+                )
+            })?;
+        }
+        let warning = {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            file.metadata().ok().and_then(|m| {
+                let regular = m.file_type().is_file();
+                (regular && m.permissions().mode() & 0o077 != 0).then(|| {
+                    format!(
+                        "the audit log {} can be read by others (mode {:o}); `chmod 600` it",
+                        path.display(),
+                        m.mode() & 0o777
+                    )
+                })
+            })
+        };
+        Ok(AuditLog {
+            path: path.to_path_buf(),
+            file,
+            server,
+            queries,
+            failed: None,
+            warning,
+        })
+    }
+
+    /// A warning about the file itself (readable by others), for the operator.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
+    /// Whether a write failed (the log is incomplete).
+    pub fn failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
+    /// Append `lines` and sync them to disk; after a failure, every further write fails too.
+    fn write(&mut self, lines: &[Value]) -> Result<()> {
+        if let Some(first) = &self.failed {
+            return Err(anyhow!(
+                "the audit log {} could not be written before ({first}); nothing more is appended",
+                self.path.display()
+            ));
+        }
+        let mut buf = String::new();
+        for l in lines {
+            buf.push_str(&serde_json::to_string(l)?);
+            buf.push('\n');
+        }
+        let result = self
+            .file
+            .write_all(buf.as_bytes())
+            .and_then(|_| self.file.flush())
+            .and_then(|_| sync(&self.file));
+        // Not an io::Error in the chain: a log whose reader went away (EPIPE) must not pass for a closed
+        // stdout, which ends pgconn quietly.
+        result.map_err(|e| {
+            self.failed = Some(e.to_string());
+            anyhow!("could not write the audit log {}: {e}", self.path.display())
+        })
+    }
+
+    /// Whether `--log-queries` asked for query text.
+    pub fn queries(&self) -> bool {
+        self.queries
+    }
+
+    /// A line of `event` with `fields` after the ones every line has.
+    fn line(&self, event: &str, action: Action, fields: Value) -> Value {
+        let mut l = json!({
+            "time": now_rfc3339(),
+            "event": event,
+            "action": action,
+            "server": self.server,
+        });
+        if let (Some(l), Value::Object(f)) = (l.as_object_mut(), fields) {
+            l.extend(f);
+        }
+        l
+    }
+
+    /// The plan: what was selected and what will be done, before anything is.
+    pub fn plan(&mut self, action: Action, fields: Value) -> Result<()> {
+        let mut fields = fields;
+        fields["pgconn"] = json!(env!("CARGO_PKG_VERSION"));
+        let line = self.line("plan", action, fields);
+        self.write(&[line])
+    }
+
+    /// A per-session line: which session, then `extra`.
+    fn session_line(&self, event: &str, action: Action, who: &Who, extra: Value) -> Value {
+        let mut fields = json!({
+            "pid": who.pid,
+            "backend_start": who.backend_start,
+            "database": who.database,
+            "user": who.user,
+            "application": who.application,
+            "client": who.client,
+            "state": who.state.map(crate::report::state_key),
+            "state_seconds": who.state_seconds,
+        });
+        if let (Some(f), Value::Object(e)) = (fields.as_object_mut(), extra) {
+            f.extend(e);
+        }
+        self.line(event, action, fields)
+    }
+
+    /// One line per session of a batch, before it is signalled; with `--log-queries`, its last query,
+    /// masked.
+    pub fn targets(
+        &mut self,
+        batch: usize,
+        action: Action,
+        targets: &[(Who, Option<&str>)],
+    ) -> Result<()> {
+        let lines: Vec<Value> = targets
+            .iter()
+            .map(|(who, query)| {
+                let mut extra = json!({ "batch": batch });
+                if self.queries {
+                    extra["query"] = json!(query.map(masked_query));
+                }
+                self.session_line("target", action, who, extra)
+            })
+            .collect();
+        self.write(&lines)
+    }
+
+    /// One line per session with its observed outcome (`extra`: outcome, skip, reason, ...).
+    pub fn outcomes(&mut self, action: Action, outcomes: &[(Who, Value)]) -> Result<()> {
+        let lines: Vec<Value> = outcomes
+            .iter()
+            .map(|(who, extra)| self.session_line("session", action, who, extra.clone()))
+            .collect();
+        self.write(&lines)
+    }
+
+    /// The last line: what was done, and why the run stopped early.
+    pub fn summary(&mut self, action: Action, fields: Value) -> Result<()> {
+        let line = self.line("summary", action, fields);
+        self.write(&[line])
+    }
+}
+
+/// fsync, where the file can be synced: a terminal, pipe or character device (`/dev/stderr`) answers
+/// EINVAL, which means there is nothing to sync, not that data was lost.
+fn sync(file: &File) -> std::io::Result<()> {
+    match file.sync_data() {
+        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINVAL as i32) => Ok(()),
+        other => other,
+    }
+}
+
+fn masked_query(q: &str) -> String {
+    let masked = mask_literals(q);
+    if masked.chars().count() > QUERY_MAX_CHARS {
+        let mut s: String = masked.chars().take(QUERY_MAX_CHARS - 1).collect();
+        s.push('…');
+        s
+    } else {
+        masked
+    }
+}
+
+/// SQL text with every string literal (`'...'`, `E'...'`, `$tag$...$tag$`) replaced by `'…'` and every
+/// comment by `--…` or `/*…*/`. Whether a backslash escapes a quote depends on the session's
+/// standard_conforming_strings, which pgconn cannot know: the text is read both ways and whatever either
+/// reading takes for a literal is masked, so a secret is hidden under both.
+pub fn mask_literals(sql: &str) -> String {
+    let chars: Vec<char> = sql.chars().collect();
+    let a = literal_mask(&chars, false);
+    let b = literal_mask(&chars, true);
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !(a[i] || b[i]) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (a[i] || b[i]) {
+            i += 1;
+        }
+        out.push_str(match (chars[start], chars.get(start + 1)) {
+            ('-', Some('-')) => "--…",
+            ('/', Some('*')) => "/*…*/",
+            _ => "'…'",
+        });
+    }
+    out
+}
+
+fn is_ident(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+/// Which characters belong to string literals or comments (delimiters included). `backslash_escapes`:
+/// read a backslash as an escape in every `'...'` (standard_conforming_strings off), else only in `E'...'`.
+fn literal_mask(chars: &[char], backslash_escapes: bool) -> Vec<bool> {
+    let n = chars.len();
+    let mut mask = vec![false; n];
+    let mut i = 0;
+    while i < n {
+        let start = i;
+        match chars[i] {
+            '\'' => {
+                let e_string = i > 0
+                    && matches!(chars[i - 1], 'e' | 'E')
+                    && (i < 2 || !is_ident(chars[i - 2]));
+                let escapes = backslash_escapes || e_string;
+                i += 1;
+                while i < n {
+                    match chars[i] {
+                        '\\' if escapes => i += 2,
+                        '\'' if chars.get(i + 1) == Some(&'\'') => i += 2,
+                        '\'' => {
+                            i += 1;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+            }
+            '$' if i == 0 || !is_ident(chars[i - 1]) => {
+                let mut j = i + 1;
+                while j < n && (chars[j].is_alphanumeric() || chars[j] == '_') {
+                    j += 1;
+                }
+                let tag_ok = j < n
+                    && chars[j] == '$'
+                    && !chars.get(i + 1).is_some_and(|c| c.is_ascii_digit());
+                if !tag_ok {
+                    i += 1;
+                    continue;
+                }
+                let tag = &chars[i..=j];
+                let mut k = j + 1;
+                i = n;
+                while k + tag.len() <= n {
+                    if &chars[k..k + tag.len()] == tag {
+                        i = k + tag.len();
+                        break;
+                    }
+                    k += 1;
+                }
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                while i < n && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                // Block comments nest in PostgreSQL.
+                let mut depth = 1;
+                i += 2;
+                while i < n && depth > 0 {
+                    match (chars[i], chars.get(i + 1)) {
+                        ('/', Some('*')) => {
+                            depth += 1;
+                            i += 2;
+                        }
+                        ('*', Some('/')) => {
+                            depth -= 1;
+                            i += 2;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                i = i.min(n);
+            }
+            '"' => {
+                // A quoted identifier: a quote inside it starts no literal.
+                i += 1;
+                while i < n && chars[i] != '"' {
+                    i += 1;
+                }
+                i = (i + 1).min(n);
+                continue;
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        let end = i.min(n);
+        for m in &mut mask[start..end] {
+            *m = true;
+        }
+        i = end;
+    }
+    mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_literals;
+
+    #[test]
+    fn passwords_and_other_literals_are_masked() {
+        assert_eq!(
+            mask_literals("ALTER ROLE app PASSWORD 'hunter2'"),
+            "ALTER ROLE app PASSWORD '…'"
+        );
+        assert_eq!(
+            mask_literals("select 'it''s', 1 from t where a = $1"),
+            "select '…', 1 from t where a = $1"
+        );
+        assert_eq!(mask_literals("select E'a\\'secret'"), "select E'…'");
+        assert_eq!(
+            mask_literals("do $$ secret $$; select $tag$x$tag$"),
+            "do '…'; select '…'"
+        );
+        assert_eq!(mask_literals("select a$b, $1"), "select a$b, $1");
+        assert_eq!(
+            mask_literals("select 1 -- pw: x\nfrom t"),
+            "select 1 --…\nfrom t"
+        );
+        assert_eq!(mask_literals("select /* k */ 1"), "select /*…*/ 1");
+        assert_eq!(
+            mask_literals("select /* a /* b */ secret */ 1"),
+            "select /*…*/ 1"
+        );
+        assert_eq!(
+            mask_literals("select \"we'ird\" from t"),
+            "select \"we'ird\" from t"
+        );
+        assert_eq!(mask_literals("LISTEN jobs"), "LISTEN jobs");
+        assert_eq!(mask_literals("select 'unterminated secret"), "select '…'");
+    }
+
+    #[test]
+    fn a_secret_is_hidden_whatever_standard_conforming_strings_is() {
+        // standard_conforming_strings on: 'abc\' is one literal, 'secret' another.
+        let on = mask_literals(r"select 'abc\', 'secret'");
+        assert!(!on.contains("secret"), "{on}");
+        // off: \' escapes the quote, the literal runs to the last quote.
+        let off = mask_literals(r"select 'it\'s a secret'");
+        assert!(!off.contains("secret"), "{off}");
+    }
+}

@@ -1,0 +1,890 @@
+//! `pgconn rescue`: on the database host, free slots through the operating system when no connection
+//! gets in, in the two phases `lib::run` sequences, as kill's: [`plan()`] (the cluster found, its
+//! children read and selected, the plan shown and confirmed) and [`execute`].
+//!
+//! [`plan()`] finds the postmaster ([`crate::host::cluster`]), reads the settings its titles depend on
+//! ([`crate::host::conf`]: refused when update_process_title is off) and every child's title
+//! ([`crate::host::title`]): client backends are selected by the usual filters; WAL senders, autovacuum,
+//! auxiliary processes, background workers and titles that do not read one way only are never selected.
+//! [`execute`] records each batch's targets in the audit log before anything is signalled, then for each
+//! target opens a pidfd, reads the process again (same parent, same start time, same session, a state
+//! still selected) and sends SIGTERM through the pidfd; it waits for the processes to exit (`--wait`) and
+//! records what it saw. [`after`] then tries a normal connection.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+use serde_json::json;
+
+use crate::activity::{format_timestamp, now_rfc3339, pattern_matches};
+use crate::cli::{RescueArgs, StateArg};
+use crate::commands::audit::{AuditLog, Who};
+use crate::db::{ConnOptions, Db};
+use crate::exit::refuse;
+use crate::host::pidfd::Pidfd;
+use crate::host::proc::{self, Clock, Process};
+use crate::host::{cluster, conf, title, Postmaster, Title};
+use crate::interrupt::Interrupt;
+use crate::report::kill::{Action, OutcomeKind, SkipReason, Summary};
+use crate::report::rescue::{
+    After, Backend, ClusterInfo, Group, OtherProcess, RescueOutcome, RescueReport, Selection,
+    Unreadable,
+};
+use crate::report::round3;
+
+/// Processes per audit-log batch: their target lines are written and synced before any is signalled.
+const BATCH: usize = 1000;
+
+/// What `rescue` is asked.
+#[derive(Debug, Clone)]
+pub struct RescueRequest {
+    pub pgdata: Option<PathBuf>,
+    pub postmaster_pid: Option<i32>,
+    pub selection: Selection,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub wait: Duration,
+    pub log: Option<PathBuf>,
+}
+
+impl RescueRequest {
+    /// The request of the command line (`$PGDATA` when neither --pgdata nor --pid is given); `--app`
+    /// is refused: titles do not carry application_name.
+    pub fn from_args(a: &RescueArgs) -> Result<RescueRequest> {
+        if !a.app.is_empty() || !a.exclude_app.is_empty() {
+            return Err(refuse(
+                "rescue cannot select by application: process titles do not carry application_name; \
+                 select with --user, --db or --client (or use `pgconn kill-idle --app ...` when a \
+                 connection gets in)",
+            ));
+        }
+        let states: Vec<StateArg> = if a.state.is_empty() {
+            vec![StateArg::Idle]
+        } else {
+            a.state.clone()
+        };
+        let pgdata = a.pgdata.clone().or_else(|| {
+            a.postmaster_pid
+                .is_none()
+                .then(|| std::env::var_os("PGDATA"))
+                .flatten()
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        Ok(RescueRequest {
+            pgdata,
+            postmaster_pid: a.postmaster_pid,
+            selection: Selection {
+                states: states.iter().map(|s| s.pg_state().to_string()).collect(),
+                db: a.db.clone(),
+                user: a.user.clone(),
+                client: a.client.clone(),
+                exclude_db: a.exclude_db.clone(),
+                exclude_user: a.exclude_user.clone(),
+                exclude_client: a.exclude_client.clone(),
+                connected_longer_than_seconds: a.connected_longer_than.map(|d| d.as_secs_f64()),
+                keep: a.keep,
+                max: a.max,
+            },
+            dry_run: a.safety.dry_run,
+            yes: a.safety.yes,
+            wait: a.safety.wait,
+            log: a.safety.log.clone(),
+        })
+    }
+}
+
+/// A plan of `rescue`: the report people and JSON see, and what acting on it needs.
+pub struct RescuePlan {
+    pub report: RescueReport,
+    postmaster: Postmaster,
+    prefix: String,
+    /// Matching backends left alone by --keep, per (database, user): re-checked when acting.
+    kept: HashMap<(String, String), Vec<Backend>>,
+    log: Option<AuditLog>,
+    yes: bool,
+}
+
+impl RescuePlan {
+    /// Whether there is anything to signal: not a dry run, and targets.
+    pub fn acts(&self) -> bool {
+        !self.report.dry_run && !self.report.targets.is_empty()
+    }
+
+    pub fn yes(&self) -> bool {
+        self.yes
+    }
+
+    pub fn question(&self) -> String {
+        let n = self.report.targets.len();
+        format!(
+            "Terminate {n} backend{} (SIGTERM)?",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+
+    /// The cluster acted on.
+    pub fn postmaster(&self) -> &Postmaster {
+        &self.postmaster
+    }
+}
+
+fn find(req: &RescueRequest) -> Result<Postmaster> {
+    match (&req.pgdata, req.postmaster_pid) {
+        (Some(dir), _) => cluster::from_pgdata(dir),
+        (None, Some(pid)) => cluster::from_pid(pid),
+        (None, None) => cluster::only(),
+    }
+}
+
+/// This machine's name (for the report and the log).
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Whether a backend matches the selection (patterns as everywhere in pgconn; states as its title
+/// shows them; connected for longer than asked).
+fn selected(b: &Backend, s: &Selection) -> bool {
+    let any = |pats: &[String], v: &str| pats.iter().any(|p| pattern_matches(p, v));
+    let include = |pats: &[String], v: &str| pats.is_empty() || any(pats, v);
+    b.state
+        .as_deref()
+        .is_some_and(|st| s.states.iter().any(|x| x == st))
+        && include(&s.db, &b.database)
+        && include(&s.user, &b.user)
+        && include(&s.client, &b.client)
+        && !any(&s.exclude_db, &b.database)
+        && !any(&s.exclude_user, &b.user)
+        && !any(&s.exclude_client, &b.client)
+        && s.connected_longer_than_seconds
+            .is_none_or(|min| b.connected_seconds > min)
+}
+
+/// A client backend as the report shows it.
+fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
+    let state = match &c.activity {
+        title::Activity::Unknown => None,
+        a => Some(a.idle_state().unwrap_or("active").to_string()),
+    };
+    Backend {
+        pid: p.pid,
+        started_at: format_timestamp(clock.started(p.start_ticks)),
+        connected_seconds: round3(clock.age(p.start_ticks).as_secs_f64()),
+        activity: c.activity.shown().to_string(),
+        user: c.user,
+        database: c.database,
+        client: c.client,
+        client_port: c.port,
+        state,
+        title: p.title.clone(),
+        start_ticks: p.start_ticks,
+    }
+}
+
+/// The prefix of this cluster's titles: the running server's, as its checkpointer's title shows it; the
+/// configuration's cluster_name when there is no checkpointer to read. A difference is worth a warning
+/// (cluster_name changes with a restart only).
+fn title_prefix(
+    children: &[Process],
+    settings: &conf::Settings,
+    warnings: &mut Vec<String>,
+) -> (String, String) {
+    let configured = settings.get("cluster_name").map(|f| f.value.clone());
+    let observed = children
+        .iter()
+        .find_map(|c| title::prefix_from_checkpointer(&c.title));
+    match (observed, configured) {
+        (Some(p), configured) => {
+            let name = p
+                .strip_prefix(title::PROGRAM)
+                .and_then(|n| n.strip_suffix(": "))
+                .unwrap_or("")
+                .to_string();
+            if let Some(c) = configured.filter(|c| *c != name) {
+                warnings.push(format!(
+                    "cluster_name is \"{c}\" in the configuration, but the running server's titles say \
+                     \"{name}\" (it takes effect at the next restart): the titles are read with the \
+                     running server's"
+                ));
+            }
+            (p, name)
+        }
+        (None, configured) => {
+            let name = configured.unwrap_or_default();
+            (title::prefix(&name), name)
+        }
+    }
+}
+
+/// Plan: find the cluster, read its settings and its children's titles, select, and open the audit log
+/// (a log that cannot be opened stops the run here, before anything is done).
+pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
+    // Without pidfds pgconn would signal by pid alone: refused before anything is read.
+    Pidfd::open(std::process::id() as i32).map_err(|e| {
+        anyhow!(
+            "cannot signal through a pidfd here ({e}); pgconn rescue needs Linux 5.3 or later and \
+             sends nothing by pid alone"
+        )
+    })?;
+    let pm = find(req)?;
+    let args = proc::args(pm.pid).unwrap_or_default();
+    let settings = conf::read(&pm.pgdata, &args);
+    let clock = Clock::read()?;
+    let children = proc::children(pm.pid)?;
+    let mut warnings = Vec::new();
+    for u in &settings.unreadable {
+        warnings.push(format!(
+            "could not read a configuration file ({u}): update_process_title and cluster_name are \
+             judged from the titles and the files that could be read"
+        ));
+    }
+    let (prefix, cluster_name) = title_prefix(&children, &settings, &mut warnings);
+    let upt = settings.get("update_process_title");
+    if let Some(f) = upt {
+        match conf::parse_bool(&f.value) {
+            Some(false) => {
+                return Err(refuse(format!(
+                    "update_process_title is off ({}): process titles do not show what a backend is \
+                     doing, so pgconn cannot tell idle backends from busy ones and signals nothing. \
+                     Set it on and reload (as the cluster's OS user: pg_ctl reload -D {}) for the next \
+                     incident; now, restart only as a last resort",
+                    f.source,
+                    crate::report::shell_quote(&pm.pgdata.display().to_string())
+                )))
+            }
+            Some(true) => {}
+            None => warnings.push(format!(
+                "update_process_title = '{}' ({}) is not a boolean pgconn can read; the titles decide",
+                f.value, f.source
+            )),
+        }
+    }
+    let mut backends = Vec::new();
+    let mut others = Vec::new();
+    let mut unreadable = Vec::new();
+    for c in &children {
+        match title::parse(&c.title, &prefix) {
+            Title::Client(t) => backends.push(backend(c, t, &clock)),
+            Title::Other(kind) => others.push(OtherProcess { pid: c.pid, kind }),
+            Title::Unreadable(reason) => unreadable.push(Unreadable {
+                pid: c.pid,
+                title: c.title.clone(),
+                reason,
+            }),
+        }
+    }
+    if !backends.is_empty() && backends.iter().all(|b| b.state.is_none()) {
+        return Err(refuse(format!(
+            "none of the {} client backends' titles shows a state: update_process_title is off for \
+             them (set on the command line, by ALTER ROLE / DATABASE, or turned off before a reload), \
+             so pgconn cannot tell idle backends from busy ones and signals nothing",
+            backends.len()
+        )));
+    }
+    let mut states: BTreeMap<String, usize> = BTreeMap::new();
+    for b in &backends {
+        let key = b
+            .state
+            .as_deref()
+            .map(crate::report::state_key)
+            .unwrap_or_else(|| "unknown".into());
+        *states.entry(key).or_default() += 1;
+    }
+    let s = &req.selection;
+    let mut matched: Vec<Backend> = backends
+        .iter()
+        .filter(|b| selected(b, s))
+        .cloned()
+        .collect();
+    let matched_count = matched.len();
+    // The longest connected first (they are the ones --max acts on).
+    matched.sort_by_key(|b| (b.start_ticks, b.pid));
+    let mut kept: HashMap<(String, String), Vec<Backend>> = HashMap::new();
+    if let Some(keep) = s.keep {
+        let mut per_group: HashMap<(String, String), usize> = HashMap::new();
+        // The most recently connected of each group are kept: walk from the youngest.
+        let mut rest = Vec::new();
+        for b in matched.into_iter().rev() {
+            let key = (b.database.clone(), b.user.clone());
+            let n = per_group.entry(key.clone()).or_default();
+            if *n < keep {
+                *n += 1;
+                kept.entry(key).or_default().push(b);
+            } else {
+                rest.push(b);
+            }
+        }
+        rest.reverse();
+        matched = rest;
+    }
+    let kept_count: usize = kept.values().map(Vec::len).sum();
+    let capped = match s.max {
+        Some(max) if matched.len() > max => {
+            let n = matched.len() - max;
+            matched.truncate(max);
+            n
+        }
+        _ => 0,
+    };
+    let mut notes = vec![
+        "process titles carry no application_name, no idle time and nothing about superusers, LISTEN \
+         listeners, advisory locks or temporary tables: pgconn cannot leave those alone here the way \
+         kill-idle does; narrow the selection with --user, --db or --client"
+            .to_string(),
+    ];
+    if !unreadable.is_empty() {
+        notes.push(format!(
+            "{} process(es) whose titles pgconn cannot read one way only are left alone",
+            unreadable.len()
+        ));
+    }
+    let cluster = ClusterInfo {
+        host: hostname(),
+        pgdata: pm.pgdata.clone(),
+        postmaster_pid: pm.pid,
+        port: pm.port,
+        socket_dir: pm.socket_dir.clone(),
+        cluster_name,
+        update_process_title: upt.map(|f| f.value.clone()),
+        update_process_title_source: upt.map(|f| f.source.clone()),
+    };
+    let log = match &req.log {
+        Some(p) => {
+            let server = json!({
+                "host": cluster.host,
+                "pgdata": cluster.pgdata,
+                "postmaster_pid": cluster.postmaster_pid,
+                "port": cluster.port,
+                "via": "os",
+            });
+            let log = AuditLog::open(p, server, false)?;
+            if let Some(w) = log.warning() {
+                warnings.push(w.to_string());
+            }
+            Some(log)
+        }
+        None => None,
+    };
+    let groups = groups(&matched);
+    let report = RescueReport {
+        cluster,
+        groups,
+        action: Action::Terminate,
+        dry_run: req.dry_run,
+        selection: req.selection.clone(),
+        processes: children.len(),
+        states,
+        client_backends: backends,
+        other_processes: others,
+        unreadable,
+        matched: matched_count,
+        kept: kept_count,
+        capped,
+        summary: Summary {
+            targeted: matched.len(),
+            ..Summary::default()
+        },
+        targets: matched,
+        acted: false,
+        wait_seconds: req.wait.as_secs_f64(),
+        results: Vec::new(),
+        after: None,
+        log: req.log.clone(),
+        log_complete: false,
+        interrupted: None,
+        error: None,
+        warnings,
+        notes,
+    };
+    Ok(RescuePlan {
+        report,
+        postmaster: pm,
+        prefix,
+        kept,
+        log,
+        yes: req.yes,
+    })
+}
+
+/// The targets per (database, user), the largest group first.
+fn groups(targets: &[Backend]) -> Vec<Group> {
+    let mut by: BTreeMap<(&str, &str), Group> = BTreeMap::new();
+    for b in targets {
+        let g = by
+            .entry((b.database.as_str(), b.user.as_str()))
+            .or_insert_with(|| Group {
+                database: b.database.clone(),
+                user: b.user.clone(),
+                backends: 0,
+                longest_connected_seconds: 0.0,
+            });
+        g.backends += 1;
+        g.longest_connected_seconds = g.longest_connected_seconds.max(b.connected_seconds);
+    }
+    let mut out: Vec<Group> = by.into_values().collect();
+    out.sort_by_key(|g| std::cmp::Reverse(g.backends));
+    out
+}
+
+fn who(b: &Backend) -> Who<'_> {
+    Who {
+        pid: b.pid,
+        backend_start: Some(&b.started_at),
+        database: Some(&b.database),
+        user: Some(&b.user),
+        application: None,
+        client: Some(&b.client),
+        state: b.state.as_deref(),
+        state_seconds: None,
+    }
+}
+
+fn plan_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
+    log.plan(
+        r.action,
+        json!({
+            "command": "rescue",
+            "signal": "SIGTERM",
+            "dry_run": r.dry_run,
+            "selection": r.selection,
+            "processes": r.processes,
+            "client_backends": r.client_backends.len(),
+            "unreadable": r.unreadable.len(),
+            "matched": r.matched,
+            "kept": r.kept,
+            "capped": r.capped,
+            "targeted": r.targets.len(),
+            "wait_seconds": r.wait_seconds,
+        }),
+    )
+}
+
+fn summary_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
+    let s = &r.summary;
+    log.summary(
+        r.action,
+        json!({
+            "command": "rescue",
+            "dry_run": r.dry_run,
+            "matched": r.matched,
+            "acted": r.acted,
+            "targeted": s.targeted,
+            "terminated": s.terminated,
+            "signalled": s.signalled,
+            "skipped": s.skipped,
+            "denied": s.denied,
+            "failed": s.failed,
+            "not_attempted": s.not_attempted,
+            "interrupted": r.interrupted,
+            "error": r.error,
+        }),
+    )
+}
+
+fn outcome_lines(log: &mut AuditLog, r: &RescueReport, outcomes: &[RescueOutcome]) -> Result<()> {
+    let by_pid: HashMap<i32, &Backend> = r.targets.iter().map(|b| (b.pid, b)).collect();
+    let lines: Vec<(Who, serde_json::Value)> = outcomes
+        .iter()
+        .filter_map(|o| {
+            let b = by_pid.get(&o.pid)?;
+            Some((
+                who(b),
+                json!({
+                    "outcome": o.outcome,
+                    "skip": o.skip,
+                    "reason": o.reason,
+                    "title_now": o.title_now,
+                    "at": o.at,
+                }),
+            ))
+        })
+        .collect();
+    log.outcomes(r.action, &lines)
+}
+
+/// A plan that does not act (a dry run, nothing matched): its plan and summary go to the audit log.
+pub fn record_without_acting(mut plan: RescuePlan) -> Result<RescueReport> {
+    if let Some(log) = plan.log.as_mut() {
+        plan_line(log, &plan.report)?;
+        summary_line(log, &plan.report)?;
+        plan.report.log_complete = true;
+    }
+    Ok(plan.report)
+}
+
+/// What one target's re-check found, before the signal.
+enum Check {
+    Signal(Pidfd),
+    Skip(SkipReason, String, Option<String>),
+    Denied(String),
+    Failed(String),
+}
+
+/// Read the process again, through a pidfd opened first (so the descriptor names the process that was
+/// checked, or one that fails the check): same parent, same start time, the same session, in a state
+/// still selected.
+fn recheck(plan: &RescuePlan, t: &Backend) -> Check {
+    let fd = match Pidfd::open(t.pid) {
+        Ok(fd) => fd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Check::Skip(SkipReason::Gone, "it has exited".into(), None)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Check::Denied(format!("cannot open a pidfd: {e}"))
+        }
+        Err(e) => return Check::Failed(format!("cannot open a pidfd: {e}")),
+    };
+    let now = match proc::read(t.pid) {
+        Ok(p) => p,
+        Err(_) => return Check::Skip(SkipReason::Gone, "it has exited".into(), None),
+    };
+    if now.start_ticks != t.start_ticks || now.ppid != plan.postmaster.pid {
+        return Check::Skip(
+            SkipReason::Replaced,
+            "the pid belongs to another process now".into(),
+            Some(now.title),
+        );
+    }
+    let same = match title::parse(&now.title, &plan.prefix) {
+        Title::Client(c)
+            if c.user == t.user
+                && c.database == t.database
+                && c.client == t.client
+                && c.port == t.client_port =>
+        {
+            c.activity.idle_state().map(str::to_string)
+        }
+        _ => None,
+    };
+    match same {
+        Some(st) if plan.report.selection.states.contains(&st) => Check::Signal(fd),
+        _ => Check::Skip(
+            SkipReason::Changed,
+            "its title changed: it no longer matches".into(),
+            Some(now.title),
+        ),
+    }
+}
+
+/// `--keep`: kept backends that have exited since the preview are replaced by targets of their group
+/// (the most recently connected first), so the group keeps N.
+fn kept_again(plan: &RescuePlan) -> HashMap<i32, String> {
+    let mut stay = HashMap::new();
+    let Some(keep) = plan.report.selection.keep else {
+        return stay;
+    };
+    for (key, kept) in &plan.kept {
+        let alive = kept
+            .iter()
+            .filter(|b| proc::read(b.pid).is_ok_and(|p| p.start_ticks == b.start_ticks))
+            .count();
+        let missing = keep.saturating_sub(alive);
+        let group: Vec<&Backend> = plan
+            .report
+            .targets
+            .iter()
+            .rev()
+            .filter(|b| (b.database.clone(), b.user.clone()) == *key)
+            .take(missing)
+            .collect();
+        for b in group {
+            stay.insert(
+                b.pid,
+                format!("--keep: {missing} kept backend(s) of its group exited since the preview"),
+            );
+        }
+    }
+    stay
+}
+
+/// What [`execute`] did.
+pub struct Executed {
+    pub report: RescueReport,
+    pub failure: Option<anyhow::Error>,
+    pub signal: Option<crate::interrupt::Signal>,
+}
+
+fn outcome(t: &Backend, kind: OutcomeKind) -> RescueOutcome {
+    RescueOutcome {
+        pid: t.pid,
+        started_at: t.started_at.clone(),
+        user: t.user.clone(),
+        database: t.database.clone(),
+        client: t.client.clone(),
+        state: t.state.clone(),
+        outcome: kind,
+        skip: None,
+        reason: None,
+        title_now: None,
+        at: None,
+    }
+}
+
+/// Act on the confirmed plan: record the plan, then batch by batch record the targets, re-check and
+/// signal each, wait for them to exit and record what happened. An `Err` means nothing was signalled.
+pub fn execute(
+    mut plan: RescuePlan,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Executed> {
+    if let Some(log) = plan.log.as_mut() {
+        plan_line(log, &plan.report).map_err(|e| anyhow!("{e:#}; nothing was signalled"))?;
+    }
+    let stay = kept_again(&plan);
+    let wait = Duration::from_secs_f64(plan.report.wait_seconds);
+    let mut results: Vec<RescueOutcome> = Vec::new();
+    let mut failure: Option<anyhow::Error> = None;
+    let targets = plan.report.targets.clone();
+    'batches: for (n, batch) in targets.chunks(BATCH).enumerate() {
+        if interrupt.received().is_some() {
+            break;
+        }
+        if let Some(log) = plan.log.as_mut() {
+            let lines: Vec<(Who, Option<&str>)> = batch.iter().map(|b| (who(b), None)).collect();
+            if let Err(e) = log.targets(n + 1, Action::Terminate, &lines) {
+                failure = Some(e);
+                break 'batches;
+            }
+        }
+        let mut done: Vec<RescueOutcome> = Vec::new();
+        let mut signalled: Vec<(usize, Pidfd)> = Vec::new();
+        for t in batch {
+            if let Some(why) = stay.get(&t.pid) {
+                let mut o = outcome(t, OutcomeKind::Skipped);
+                o.skip = Some(SkipReason::Kept);
+                o.reason = Some(why.clone());
+                done.push(o);
+                continue;
+            }
+            let mut o = outcome(t, OutcomeKind::Failed);
+            match recheck(&plan, t) {
+                Check::Signal(fd) => match fd.terminate() {
+                    Ok(()) => {
+                        o.outcome = OutcomeKind::Signalled;
+                        o.at = Some(now_rfc3339());
+                        signalled.push((done.len(), fd));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        o.outcome = OutcomeKind::Skipped;
+                        o.skip = Some(SkipReason::NotSignalled);
+                        o.reason = Some("it exited before the signal".into());
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                        o.outcome = OutcomeKind::Denied;
+                        o.reason = Some(format!("{e}: run as root or as the cluster's OS user"));
+                    }
+                    Err(e) => o.reason = Some(e.to_string()),
+                },
+                Check::Skip(reason, why, title_now) => {
+                    o.outcome = OutcomeKind::Skipped;
+                    o.skip = Some(reason);
+                    o.reason = Some(why);
+                    o.title_now = title_now;
+                }
+                Check::Denied(why) => {
+                    o.outcome = OutcomeKind::Denied;
+                    o.reason = Some(why);
+                }
+                Check::Failed(why) => o.reason = Some(why),
+            }
+            done.push(o);
+        }
+        // Wait for the signalled ones, all within one --wait.
+        let deadline = Instant::now() + wait;
+        for (i, fd) in &signalled {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if fd.wait(left) {
+                done[*i].outcome = OutcomeKind::Terminated;
+            } else {
+                done[*i].reason = Some(format!(
+                    "signalled, still there after --wait {}",
+                    crate::report::age(wait.as_secs_f64())
+                ));
+                done[*i].title_now = proc::read(done[*i].pid).ok().map(|p| p.title);
+            }
+        }
+        let logged = match plan.log.as_mut() {
+            Some(log) => outcome_lines(log, &plan.report, &done),
+            None => Ok(()),
+        };
+        results.extend(done);
+        progress(results.len());
+        if let Err(e) = logged {
+            failure = Some(e);
+            break;
+        }
+    }
+    let report = &mut plan.report;
+    report.acted = true;
+    let mut summary = Summary {
+        targeted: report.targets.len(),
+        ..Summary::default()
+    };
+    for o in &results {
+        match o.outcome {
+            OutcomeKind::Terminated => summary.terminated += 1,
+            OutcomeKind::Signalled => summary.signalled += 1,
+            OutcomeKind::Skipped => summary.skipped += 1,
+            OutcomeKind::Denied => summary.denied += 1,
+            OutcomeKind::Failed => summary.failed += 1,
+            OutcomeKind::Cancelled => summary.cancelled += 1,
+            OutcomeKind::Unknown => summary.unknown += 1,
+        }
+    }
+    summary.not_attempted = report.targets.len() - results.len();
+    report.summary = summary;
+    report.results = results;
+    if let Some(e) = &failure {
+        report.error = Some(format!("{e:#}"));
+    }
+    let signal = interrupt.received();
+    report.interrupted = signal.map(|s| s.name().to_string());
+    if report.summary.signalled > 0 {
+        report.warnings.push(format!(
+            "{} backend(s) were signalled but not seen to exit within --wait {}",
+            report.summary.signalled,
+            crate::report::age(report.wait_seconds)
+        ));
+    }
+    if let Some(log) = plan.log.as_mut() {
+        if !log.failed() {
+            if let Err(e) = summary_line(log, report) {
+                report.error.get_or_insert_with(|| format!("{e:#}"));
+                failure.get_or_insert(e);
+            }
+        }
+        report.log_complete = !log.failed();
+    }
+    Ok(Executed {
+        report: plan.report,
+        failure,
+        signal,
+    })
+}
+
+/// Whether the environment names a host or a port for libpq (then those are used, as psql would).
+fn env_names(keys: &[&str]) -> bool {
+    keys.iter()
+        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+}
+
+/// A normal connection after the rescue, to the cluster's own socket and port unless the command line,
+/// a service or PG* variables say where to connect; the status of the server when it gets in. Never the
+/// emergency route.
+pub fn after(conn: &ConnOptions, pm: &Postmaster) -> After {
+    let mut conn = conn.clone();
+    let named_elsewhere = !conn.service.is_empty()
+        || conn
+            .dbname
+            .first()
+            .is_some_and(|d| crate::conninfo::is_conninfo(d))
+        || env_names(&["PGSERVICE"]);
+    if !named_elsewhere {
+        if conn.host.is_none() && !env_names(&["PGHOST", "PGHOSTADDR"]) {
+            conn.host = pm
+                .socket_dir
+                .as_ref()
+                .map(|d| d.display().to_string())
+                .or_else(|| Some("localhost".into()));
+        }
+        if conn.port.is_none() && !env_names(&["PGPORT"]) {
+            conn.port = pm.port.map(|p| p.to_string());
+        }
+    }
+    conn.break_glass = crate::db::BreakGlass::Never;
+    conn.connect_timeout.get_or_insert(Duration::from_secs(5));
+    let target = crate::db::resolve_spec(
+        &conn,
+        conn.dbname.first().map(String::as_str),
+        conn.service.first().map(String::as_str),
+    )
+    .map(|s| s.target_label())
+    .unwrap_or_default();
+    let status = Db::connect_one(&conn).and_then(|mut db| {
+        crate::commands::status::collect(
+            &mut db,
+            &crate::commands::status::StatusRequest::default(),
+        )
+    });
+    match status {
+        Ok(s) => After {
+            target,
+            connected: true,
+            error: None,
+            status: Some(s),
+        },
+        Err(e) => After {
+            target,
+            connected: false,
+            error: Some(format!("{e:#}")),
+            status: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(user: &str, db: &str, client: &str, state: Option<&str>, age: f64) -> Backend {
+        Backend {
+            pid: 1,
+            started_at: String::new(),
+            connected_seconds: age,
+            user: user.into(),
+            database: db.into(),
+            client: client.into(),
+            client_port: None,
+            state: state.map(String::from),
+            activity: String::new(),
+            title: String::new(),
+            start_ticks: 0,
+        }
+    }
+
+    #[test]
+    fn selection_reads_like_kill_idle() {
+        let s = Selection {
+            states: vec!["idle".into()],
+            user: vec!["app*".into()],
+            exclude_db: vec!["postgres".into()],
+            connected_longer_than_seconds: Some(60.0),
+            ..Selection::default()
+        };
+        assert!(selected(
+            &b("app", "appdb", "local", Some("idle"), 61.0),
+            &s
+        ));
+        assert!(!selected(
+            &b("app", "appdb", "local", Some("idle"), 59.0),
+            &s
+        ));
+        assert!(!selected(
+            &b("app", "appdb", "local", Some("active"), 61.0),
+            &s
+        ));
+        assert!(!selected(&b("app", "appdb", "local", None, 61.0), &s));
+        assert!(!selected(
+            &b("app", "postgres", "local", Some("idle"), 61.0),
+            &s
+        ));
+        assert!(!selected(
+            &b("ops", "appdb", "local", Some("idle"), 61.0),
+            &s
+        ));
+        let both = Selection {
+            states: vec!["idle".into(), "idle in transaction".into()],
+            client: vec!["10.*".into()],
+            ..Selection::default()
+        };
+        assert!(selected(
+            &b("x", "y", "10.0.0.5", Some("idle in transaction"), 0.0),
+            &both
+        ));
+        assert!(!selected(&b("x", "y", "local", Some("idle"), 0.0), &both));
+    }
+}

@@ -1,0 +1,317 @@
+//! A PostgreSQL cluster on this machine, found without a database connection: through its data
+//! directory's postmaster.pid, the postmaster's pid, or as the only postmaster running.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::proc;
+
+/// A running postmaster and what its postmaster.pid says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Postmaster {
+    pub pid: i32,
+    pub pgdata: PathBuf,
+    /// The port it listens on (line 4 of postmaster.pid).
+    pub port: Option<u16>,
+    /// Its first unix socket directory (line 5; empty when it listens on no socket).
+    pub socket_dir: Option<PathBuf>,
+    /// The start time of the postmaster process, in ticks after boot (see [`proc::Process`]).
+    pub start_ticks: u64,
+    /// The OS user it runs as.
+    pub uid: u32,
+}
+
+/// What a postmaster.pid file says: pid, data directory, port, first socket directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PidFile {
+    pub pid: i32,
+    pub pgdata: PathBuf,
+    pub port: Option<u16>,
+    pub socket_dir: Option<PathBuf>,
+}
+
+/// Parse postmaster.pid: its lines are the pid, the data directory, the start time, the port, the
+/// first socket directory, the listen address, the shared memory key and the status.
+pub fn parse_pid_file(text: &str) -> Option<PidFile> {
+    let lines: Vec<&str> = text.lines().collect();
+    let pid = lines.first()?.trim().parse().ok()?;
+    let pgdata = PathBuf::from(lines.get(1)?.trim_end());
+    let port = lines.get(3).and_then(|l| l.trim().parse().ok());
+    let socket_dir = lines
+        .get(4)
+        .map(|l| l.trim_end())
+        .filter(|l| !l.is_empty())
+        .map(PathBuf::from);
+    Some(PidFile {
+        pid,
+        pgdata,
+        port,
+        socket_dir,
+    })
+}
+
+fn read_pid_file(pgdata: &Path) -> Result<PidFile> {
+    let path = pgdata.join("postmaster.pid");
+    let text = fs::read_to_string(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow!(
+            "{} does not exist: no server is running on data directory {}",
+            path.display(),
+            pgdata.display()
+        ),
+        std::io::ErrorKind::PermissionDenied => anyhow!(
+            "cannot read {} ({e}): run as root or as the cluster's OS user (e.g. `sudo -u postgres`)",
+            path.display()
+        ),
+        _ => anyhow!("cannot read {}: {e}", path.display()),
+    })?;
+    parse_pid_file(&text)
+        .ok_or_else(|| anyhow!("{} cannot be read as a postmaster.pid", path.display()))
+}
+
+/// The postmaster of data directory `pgdata`: its postmaster.pid names a process that is running and
+/// whose working directory is that data directory (a stale pid file names another process, or none).
+pub fn from_pgdata(pgdata: &Path) -> Result<Postmaster> {
+    let pf = read_pid_file(pgdata)?;
+    let p = proc::read(pf.pid).map_err(|_| {
+        anyhow!(
+            "{}/postmaster.pid names pid {}, which is not running: the server is not running (a stale \
+             pid file)",
+            pgdata.display(),
+            pf.pid
+        )
+    })?;
+    let cwd = fs::read_link(format!("/proc/{}/cwd", pf.pid)).with_context(|| {
+        format!(
+            "cannot check that pid {} is the postmaster of {} (run as root or as the cluster's OS user)",
+            pf.pid,
+            pgdata.display()
+        )
+    })?;
+    let want = fs::canonicalize(pgdata).unwrap_or_else(|_| pgdata.to_path_buf());
+    if cwd != want {
+        bail!(
+            "{}/postmaster.pid names pid {}, but that process runs in {}, not in the data directory: \
+             the pid file is stale",
+            pgdata.display(),
+            pf.pid,
+            cwd.display()
+        );
+    }
+    Ok(Postmaster {
+        pid: pf.pid,
+        pgdata: want,
+        port: pf.port,
+        socket_dir: pf.socket_dir,
+        start_ticks: p.start_ticks,
+        uid: proc::uid(pf.pid)?,
+    })
+}
+
+/// The postmaster with pid `pid`: it runs in its data directory, whose postmaster.pid names it.
+pub fn from_pid(pid: i32) -> Result<Postmaster> {
+    proc::read(pid).map_err(|_| anyhow!("no process with pid {pid} is running"))?;
+    let cwd = fs::read_link(format!("/proc/{pid}/cwd")).with_context(|| {
+        format!("cannot read the working directory of pid {pid} (run as root or as the cluster's OS user)")
+    })?;
+    match read_pid_file(&cwd) {
+        Ok(pf) if pf.pid == pid => from_pgdata(&cwd),
+        _ => bail!(
+            "pid {pid} is not a postmaster: its working directory {} holds no postmaster.pid naming it \
+             (give the postmaster's pid, the first line of postmaster.pid, or --pgdata)",
+            cwd.display()
+        ),
+    }
+}
+
+/// Every postmaster this user can see: processes running in a directory whose postmaster.pid names
+/// them. As an ordinary user, only its own (another user's working directory is not readable).
+pub fn running() -> Result<Vec<Postmaster>> {
+    let mut found = Vec::new();
+    for p in proc::all().context("reading /proc")? {
+        let Ok(cwd) = fs::read_link(format!("/proc/{}/cwd", p.pid)) else {
+            continue;
+        };
+        let named = fs::read_to_string(cwd.join("postmaster.pid"))
+            .ok()
+            .and_then(|t| parse_pid_file(&t))
+            .is_some_and(|pf| pf.pid == p.pid);
+        if named {
+            if let Ok(pm) = from_pgdata(&cwd) {
+                found.push(pm);
+            }
+        }
+    }
+    found.sort_by_key(|p| p.pid);
+    Ok(found)
+}
+
+/// The one postmaster running on this machine; refused when there is none or several.
+pub fn only() -> Result<Postmaster> {
+    let mut all = running()?;
+    match all.len() {
+        1 => Ok(all.remove(0)),
+        0 => Err(crate::exit::refuse(
+            "no running PostgreSQL server found on this machine that this user can see; give \
+             --pgdata DIR or --pid POSTMASTER_PID (and run as root or as the cluster's OS user)",
+        )),
+        _ => Err(crate::exit::refuse(format!(
+            "{} PostgreSQL servers are running here; say which with --pgdata: {}",
+            all.len(),
+            all.iter()
+                .map(|p| format!(
+                    "{} (pid {}{})",
+                    p.pgdata.display(),
+                    p.pid,
+                    p.port.map(|n| format!(", port {n}")).unwrap_or_default()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// A postmaster as /proc shows it to anyone: the parent of a checkpointer. What the current user may
+/// read about it (its data directory and postmaster.pid need root or the cluster's OS user; its
+/// arguments and configuration file are usually public).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub pid: i32,
+    pub uid: u32,
+    pub pgdata: Option<PathBuf>,
+    pub port: Option<u16>,
+    pub socket_dir: Option<PathBuf>,
+}
+
+/// Every postmaster running on this machine, whoever runs it.
+pub fn seen() -> Vec<Seen> {
+    let Ok(all) = proc::all() else {
+        return Vec::new();
+    };
+    let mut pids: Vec<i32> = all
+        .iter()
+        .filter(|p| super::title::prefix_from_checkpointer(&p.title).is_some())
+        .map(|p| p.ppid)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids.into_iter()
+        .filter_map(|pid| {
+            let uid = proc::uid(pid).ok()?;
+            let args = proc::args(pid).unwrap_or_default();
+            let pgdata = fs::read_link(format!("/proc/{pid}/cwd"))
+                .ok()
+                .or_else(|| data_dir_arg(&args));
+            let pid_file = pgdata
+                .as_deref()
+                .and_then(|d| fs::read_to_string(d.join("postmaster.pid")).ok())
+                .and_then(|t| parse_pid_file(&t))
+                .filter(|pf| pf.pid == pid);
+            let port = pid_file.as_ref().and_then(|pf| pf.port).or_else(|| {
+                let settings =
+                    super::conf::read(pgdata.as_deref().unwrap_or(Path::new("/")), &args);
+                let from_args = port_arg(&args);
+                from_args.or_else(|| settings.get("port").and_then(|f| f.value.parse().ok()))
+            });
+            Some(Seen {
+                pid,
+                uid,
+                pgdata,
+                port,
+                socket_dir: pid_file.and_then(|pf| pf.socket_dir),
+            })
+        })
+        .collect()
+}
+
+/// `-D DIR` / `-DDIR` of the postmaster's arguments.
+fn data_dir_arg(args: &[String]) -> Option<PathBuf> {
+    let i = args.iter().position(|a| a.starts_with("-D"))?;
+    match args[i].as_str() {
+        "-D" => args.get(i + 1).map(PathBuf::from),
+        a => Some(PathBuf::from(&a[2..])),
+    }
+}
+
+/// `-p PORT` of the postmaster's arguments (`-c port=` is read with the other settings).
+fn port_arg(args: &[String]) -> Option<u16> {
+    let i = args.iter().position(|a| a.starts_with("-p"))?;
+    match args[i].as_str() {
+        "-p" => args.get(i + 1)?.parse().ok(),
+        a => a[2..].parse().ok(),
+    }
+}
+
+/// The exact `pgconn rescue` command for the server pgconn was refused by, when that server runs on
+/// this machine: reached through a unix socket or a loopback address, and one postmaster here listens
+/// on that port (and socket directory, where known). With `sudo -u OWNER` in front when this user is
+/// neither root nor the cluster's OS user.
+pub fn rescue_command(host: Option<&str>, socket: bool, port: u16) -> Option<String> {
+    let local = socket || matches!(host, Some("localhost" | "127.0.0.1" | "::1"));
+    if !local {
+        return None;
+    }
+    let all = seen();
+    let fits = |s: &&Seen| {
+        s.port == Some(port)
+            && (!socket || s.socket_dir.is_none() || s.socket_dir.as_deref() == host.map(Path::new))
+    };
+    let mut matching: Vec<&Seen> = all.iter().filter(fits).collect();
+    if matching.is_empty() && all.len() == 1 && all[0].port.is_none() {
+        matching.push(&all[0]);
+    }
+    let [s] = matching.as_slice() else {
+        return None;
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    let sudo = if me == 0 || me == s.uid {
+        String::new()
+    } else {
+        match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(s.uid)) {
+            Ok(Some(u)) => format!("sudo -u {} ", crate::report::shell_quote(&u.name)),
+            _ => "sudo ".into(),
+        }
+    };
+    Some(match &s.pgdata {
+        Some(d) => format!(
+            "{sudo}pgconn rescue --pgdata {}",
+            crate::report::shell_quote(&d.display().to_string())
+        ),
+        None => format!("{sudo}pgconn rescue --pid {}", s.pid),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pid_file_gives_pid_directory_port_and_socket() {
+        let text =
+            "4242\n/var/lib/postgresql/15/main\n1764650000\n5433\n/var/run/postgresql\n*\n  \
+                    5433001    65538\nready   \n";
+        assert_eq!(
+            parse_pid_file(text),
+            Some(PidFile {
+                pid: 4242,
+                pgdata: "/var/lib/postgresql/15/main".into(),
+                port: Some(5433),
+                socket_dir: Some("/var/run/postgresql".into()),
+            })
+        );
+        let args: Vec<String> = ["postgres", "-D", "/d", "-p", "5433"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(data_dir_arg(&args), Some(PathBuf::from("/d")));
+        assert_eq!(port_arg(&args), Some(5433));
+        let args: Vec<String> = ["postgres", "-D/d2", "-p5434"].map(String::from).to_vec();
+        assert_eq!(data_dir_arg(&args), Some(PathBuf::from("/d2")));
+        assert_eq!(port_arg(&args), Some(5434));
+        let no_socket = "7\n/data/with space\n1\n5432\n\n";
+        let pf = parse_pid_file(no_socket).unwrap();
+        assert_eq!(pf.pgdata, PathBuf::from("/data/with space"));
+        assert_eq!(pf.socket_dir, None);
+        assert_eq!(parse_pid_file("not a pid\n"), None);
+    }
+}

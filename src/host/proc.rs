@@ -1,0 +1,173 @@
+//! Processes as /proc shows them: parent, start time and title. Read without privileges beyond what
+//! /proc grants (a title and a start time are public; a working directory needs root or the same user).
+
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+/// One process, read from /proc/PID/stat and /proc/PID/cmdline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Process {
+    pub pid: i32,
+    pub ppid: i32,
+    /// Start time in clock ticks after boot (field 22 of /proc/PID/stat): with the pid, it names one
+    /// process for as long as the machine runs (a reused pid starts later).
+    pub start_ticks: u64,
+    /// The command line up to its first NUL: a PostgreSQL child's title (`postgres: app appdb [local]
+    /// idle`), the postmaster's program name. Not valid UTF-8 is replaced.
+    pub title: String,
+}
+
+/// The fields of /proc/PID/stat that pgconn uses: the parent and the start time. The command name in
+/// parentheses may contain spaces and parentheses itself, so the fields are counted after its last `)`.
+pub fn parse_stat(stat: &str) -> Option<(i32, u64)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state (3), ppid (4), ... starttime (22).
+    let ppid = fields.get(1)?.parse().ok()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((ppid, start))
+}
+
+/// The first NUL-terminated string of a command line: the title a PostgreSQL child writes over its
+/// arguments (padded with NULs on Linux).
+pub fn title_of(cmdline: &[u8]) -> String {
+    let end = cmdline
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(cmdline.len());
+    String::from_utf8_lossy(&cmdline[..end]).into_owned()
+}
+
+/// Read process `pid`; `NotFound` when it is gone.
+pub fn read(pid: i32) -> io::Result<Process> {
+    let dir = PathBuf::from(format!("/proc/{pid}"));
+    let stat = fs::read_to_string(dir.join("stat"))?;
+    let (ppid, start_ticks) = parse_stat(&stat)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable /proc stat"))?;
+    let cmdline = fs::read(dir.join("cmdline"))?;
+    Ok(Process {
+        pid,
+        ppid,
+        start_ticks,
+        title: title_of(&cmdline),
+    })
+}
+
+/// The arguments of process `pid` (its command line split at NULs): for the postmaster, which keeps
+/// its own (`postgres -D DIR -c config_file=...`).
+pub fn args(pid: i32) -> io::Result<Vec<String>> {
+    let raw = fs::read(format!("/proc/{pid}/cmdline"))?;
+    Ok(raw
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect())
+}
+
+/// Every process on the machine (those that vanish while being read are left out).
+pub fn all() -> io::Result<Vec<Process>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir("/proc")? {
+        let Ok(entry) = entry else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if let Ok(p) = read(pid) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// The children of `ppid`, by pid.
+pub fn children(ppid: i32) -> io::Result<Vec<Process>> {
+    let mut kids: Vec<Process> = all()?.into_iter().filter(|p| p.ppid == ppid).collect();
+    kids.sort_by_key(|p| p.pid);
+    Ok(kids)
+}
+
+/// The real user id of process `pid` (/proc/PID/status, readable by everyone).
+pub fn uid(pid: i32) -> io::Result<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Uid in /proc status"))
+}
+
+/// When a process that started `ticks` clock ticks after boot started, by the system clock.
+pub struct Clock {
+    boot: SystemTime,
+    ticks_per_second: u64,
+}
+
+impl Clock {
+    /// The boot time (`btime` of /proc/stat) and the clock tick rate.
+    pub fn read() -> io::Result<Clock> {
+        let stat = fs::read_to_string("/proc/stat")?;
+        let btime: u64 = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no btime in /proc/stat"))?;
+        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .filter(|&t| t > 0)
+            .unwrap_or(100) as u64;
+        Ok(Clock {
+            boot: SystemTime::UNIX_EPOCH + Duration::from_secs(btime),
+            ticks_per_second: ticks,
+        })
+    }
+
+    pub fn started(&self, ticks: u64) -> SystemTime {
+        self.boot + Duration::from_secs_f64(ticks as f64 / self.ticks_per_second as f64)
+    }
+
+    /// How long ago a process that started at `ticks` did (0 when the clocks disagree).
+    pub fn age(&self, ticks: u64) -> Duration {
+        SystemTime::now()
+            .duration_since(self.started(ticks))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_after_the_name() {
+        let stat =
+            "4242 (postgres: a) b) S 4000 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 \
+                    987654 100000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
+        assert_eq!(parse_stat(stat), Some((4000, 987654)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn a_title_ends_at_its_first_nul() {
+        assert_eq!(
+            title_of(b"postgres: app appdb [local] idle\0\0\0\0"),
+            "postgres: app appdb [local] idle"
+        );
+        assert_eq!(title_of(b"postgres\0-D\0/data\0"), "postgres");
+    }
+
+    #[test]
+    fn this_process_reads_as_itself() {
+        let me = read(std::process::id() as i32).unwrap();
+        assert_eq!(me.ppid, nix::unistd::getppid().as_raw());
+        assert!(me.start_ticks > 0);
+        assert!(Clock::read().unwrap().age(me.start_ticks) < Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,246 @@
+//! The people's layout of `rescue`: the cluster and its processes, the preview (the plan) and the
+//! results, then the status a normal connection sees. Titles, names and addresses come from clients
+//! (a role or database name is anything its creator typed) and are [`clean`]ed.
+
+use comfy_table::{Cell, CellAlignment};
+
+use crate::render::{text_cell, Style};
+use crate::report::kill::OutcomeKind;
+use crate::report::rescue::{After, Backend, RescueReport};
+use crate::report::{age, Level};
+use crate::text::clean;
+
+/// At most this many unreadable titles are listed one by one.
+const UNREADABLE_SHOWN: usize = 10;
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The cluster line: where it is, and what its children are.
+fn cluster(r: &RescueReport, st: &Style) -> String {
+    let c = &r.cluster;
+    let mut out = format!(
+        "{} {} (postmaster pid {}{}{}) on {}\n",
+        st.bold("pgconn rescue"),
+        clean(&c.pgdata.display().to_string()),
+        c.postmaster_pid,
+        c.port.map(|p| format!(", port {p}")).unwrap_or_default(),
+        if c.cluster_name.is_empty() {
+            String::new()
+        } else {
+            format!(", cluster_name {}", clean(&c.cluster_name))
+        },
+        clean(&c.host)
+    );
+    let states: Vec<String> = r
+        .states
+        .iter()
+        .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+        .collect();
+    out.push_str(&format!(
+        "  {}: {}{}, {} (never touched), {}\n",
+        count(r.processes, "child process", "child processes"),
+        count(r.client_backends.len(), "client backend", "client backends"),
+        if states.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", states.join(", "))
+        },
+        count(r.other_processes.len(), "other process", "other processes"),
+        count(r.unreadable.len(), "unreadable title", "unreadable titles"),
+    ));
+    out
+}
+
+fn backends_table(list: &[Backend], st: &Style) -> String {
+    let rows = list
+        .iter()
+        .map(|b| {
+            vec![
+                Cell::new(b.pid).set_alignment(CellAlignment::Right),
+                text_cell(&b.user),
+                text_cell(&b.database),
+                text_cell(&b.client),
+                text_cell(&b.activity),
+                Cell::new(age(b.connected_seconds)).set_alignment(CellAlignment::Right),
+            ]
+        })
+        .collect();
+    st.fitted_table(
+        &["PID", "USER", "DATABASE", "CLIENT", "STATE", "CONNECTED"],
+        rows,
+        &["CLIENT"],
+        None,
+    )
+}
+
+/// The plan: the cluster, what is left alone and why, the targets.
+pub fn preview(r: &RescueReport, st: &Style) -> String {
+    let mut out = cluster(r, st);
+    let mut left_alone = Vec::new();
+    if r.kept > 0 {
+        left_alone.push(format!("{} kept by --keep", r.kept));
+    }
+    if r.capped > 0 {
+        left_alone.push(format!("{} over --max", r.capped));
+    }
+    out.push_str(&format!(
+        "{} match (state {}){}\n",
+        count(r.matched, "backend", "backends"),
+        r.selection.states.join(" or "),
+        if left_alone.is_empty() {
+            String::new()
+        } else {
+            format!("; left alone: {}", left_alone.join(", "))
+        }
+    ));
+    for u in r.unreadable.iter().take(UNREADABLE_SHOWN) {
+        out.push_str(&st.paint(
+            &format!(
+                "  left alone, pid {}: \"{}\": {}\n",
+                u.pid,
+                clean(&u.title),
+                clean(&u.reason)
+            ),
+            Level::Warning,
+        ));
+    }
+    if r.unreadable.len() > UNREADABLE_SHOWN {
+        out.push_str(&format!(
+            "  and {} more unreadable titles (see --json)\n",
+            r.unreadable.len() - UNREADABLE_SHOWN
+        ));
+    }
+    for note in &r.notes {
+        out.push_str(&format!("  note: {}\n", clean(note)));
+    }
+    if r.targets.is_empty() {
+        out.push_str("no backend to act on\n");
+        return out;
+    }
+    out.push_str(&backends_table(&r.targets, st));
+    out.push('\n');
+    out.push_str(&format!(
+        "{} terminate {} (SIGTERM, as pg_terminate_backend):\n",
+        st.bold(if r.dry_run { "would" } else { "will" }),
+        count(r.targets.len(), "backend", "backends"),
+    ));
+    for g in &r.groups {
+        out.push_str(&format!(
+            "  {:>5}  user {}, database {}, longest connected {}\n",
+            g.backends,
+            clean(&g.user),
+            clean(&g.database),
+            age(g.longest_connected_seconds)
+        ));
+    }
+    if r.dry_run {
+        out.push_str("dry run: nothing was done\n");
+    }
+    out
+}
+
+fn level(o: OutcomeKind) -> Level {
+    match o {
+        OutcomeKind::Terminated | OutcomeKind::Cancelled => Level::Ok,
+        OutcomeKind::Skipped | OutcomeKind::Signalled => Level::Warning,
+        OutcomeKind::Denied | OutcomeKind::Failed | OutcomeKind::Unknown => Level::Critical,
+    }
+}
+
+/// What happened: per target, the totals, and what a normal connection sees now.
+pub fn results(r: &RescueReport, st: &Style) -> String {
+    let mut out = String::new();
+    if !r.results.is_empty() {
+        let rows = r
+            .results
+            .iter()
+            .map(|o| {
+                vec![
+                    Cell::new(o.pid).set_alignment(CellAlignment::Right),
+                    text_cell(&o.user),
+                    text_cell(&o.database),
+                    st.level_cell(o.outcome.as_str(), level(o.outcome)),
+                    text_cell(o.reason.as_deref().unwrap_or("")),
+                ]
+            })
+            .collect();
+        out.push_str(&st.fitted_table(
+            &["PID", "USER", "DATABASE", "OUTCOME", "REASON"],
+            rows,
+            &[],
+            Some("REASON"),
+        ));
+        out.push('\n');
+    }
+    let s = &r.summary;
+    let mut parts = vec![format!("{} terminated", s.terminated)];
+    if s.signalled > 0 {
+        parts.push(format!("{} signalled but not seen to exit", s.signalled));
+    }
+    parts.push(format!("{} skipped", s.skipped));
+    parts.push(format!("{} denied", s.denied));
+    parts.push(format!("{} failed", s.failed));
+    if s.not_attempted > 0 {
+        parts.push(format!("{} not attempted", s.not_attempted));
+    }
+    out.push_str(&parts.join(", "));
+    match (&r.log, r.log_complete) {
+        (Some(p), true) => {
+            out.push_str(&format!(" (logged to {})", clean(&p.display().to_string())))
+        }
+        (Some(p), false) => out.push_str(&format!(
+            " ({} IS INCOMPLETE: the audit log could not be written)",
+            clean(&p.display().to_string())
+        )),
+        (None, _) => {}
+    }
+    out.push('\n');
+    if let Some(sig) = &r.interrupted {
+        out.push_str(&format!(
+            "interrupted by {sig}: nothing further was signalled\n"
+        ));
+    }
+    if let Some(a) = &r.after {
+        out.push_str(&after(a, st));
+    }
+    out
+}
+
+/// The status line of the normal connection tried afterwards.
+pub fn after(a: &After, st: &Style) -> String {
+    match &a.status {
+        Some(s) => {
+            let c = &s.capacity;
+            let states: Vec<String> = s
+                .states
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+                .collect();
+            format!(
+                "{} {}: {} of {} usable slots used ({}), {} left{}\n",
+                st.paint("a normal connection gets in now:", Level::Ok),
+                clean(&a.target),
+                c.used,
+                c.usable_slots,
+                st.paint(&format!("{:.0}%", c.used_percent), c.level),
+                c.slots_left,
+                if states.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", states.join(", "))
+                }
+            )
+        }
+        None => st.paint(
+            &format!(
+                "a normal connection to {} still fails: {}\n",
+                clean(&a.target),
+                clean(a.error.as_deref().unwrap_or("unknown error"))
+            ),
+            Level::Warning,
+        ),
+    }
+}

@@ -1,0 +1,159 @@
+//! `pgconn rescue`: the cluster on this host, its processes as their titles show them, the plan (what
+//! matched, what is left alone and why), and what happened to each process, observed through /proc.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::kill::{OutcomeKind, SkipReason, Summary};
+use super::serialize_state;
+use super::status::StatusReport;
+
+/// The cluster, as found on this host.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterInfo {
+    /// This machine's host name.
+    pub host: String,
+    pub pgdata: PathBuf,
+    pub postmaster_pid: i32,
+    pub port: Option<u16>,
+    pub socket_dir: Option<PathBuf>,
+    /// cluster_name of the running server ("" when unset).
+    pub cluster_name: String,
+    /// update_process_title as the configuration says it (None: not set, the default `on`).
+    pub update_process_title: Option<String>,
+    /// Where update_process_title was set.
+    pub update_process_title_source: Option<String>,
+}
+
+/// The selection, as given.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Selection {
+    pub states: Vec<String>,
+    pub db: Vec<String>,
+    pub user: Vec<String>,
+    pub client: Vec<String>,
+    pub exclude_db: Vec<String>,
+    pub exclude_user: Vec<String>,
+    pub exclude_client: Vec<String>,
+    pub connected_longer_than_seconds: Option<f64>,
+    pub keep: Option<usize>,
+    pub max: Option<usize>,
+}
+
+/// A client backend, as its title and /proc show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Backend {
+    pub pid: i32,
+    /// The process start time (RFC 3339): its connection time.
+    pub started_at: String,
+    pub connected_seconds: f64,
+    pub user: String,
+    pub database: String,
+    /// The client address as the title shows it, `local` for a unix socket.
+    pub client: String,
+    pub client_port: Option<u16>,
+    /// The pg_stat_activity state its title shows (`idle`, `idle in transaction`, ...), `active` for a
+    /// command tag, None when the title shows none. JSON has the snake_case key.
+    #[serde(serialize_with = "serialize_state")]
+    pub state: Option<String>,
+    /// What the title shows after the client (`idle`, `SELECT`, `COPY waiting`).
+    pub activity: String,
+    /// The whole title.
+    pub title: String,
+    /// Its start time in clock ticks after boot (with the pid, it names this process).
+    #[serde(skip)]
+    pub start_ticks: u64,
+}
+
+/// A child of the postmaster that is not a client backend (never acted on).
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherProcess {
+    pub pid: i32,
+    /// What its title says it is: `checkpointer`, `walsender`, `autovacuum worker`, ...
+    pub kind: String,
+}
+
+/// A child whose title pgconn cannot read unambiguously (never acted on).
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    pub pid: i32,
+    pub title: String,
+    pub reason: String,
+}
+
+/// What happened to one target, observed through /proc and its pidfd.
+#[derive(Debug, Clone, Serialize)]
+pub struct RescueOutcome {
+    pub pid: i32,
+    pub started_at: String,
+    pub user: String,
+    pub database: String,
+    pub client: String,
+    /// State when previewed.
+    #[serde(serialize_with = "serialize_state")]
+    pub state: Option<String>,
+    pub outcome: OutcomeKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip: Option<SkipReason>,
+    pub reason: Option<String>,
+    /// What its title showed at the moment of action (or after the wait, when still there).
+    pub title_now: Option<String>,
+    /// When SIGTERM was sent (system clock).
+    pub at: Option<String>,
+}
+
+/// The targets of one (database, user).
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub database: String,
+    pub user: String,
+    pub backends: usize,
+    pub longest_connected_seconds: f64,
+}
+
+/// A normal connection tried after the rescue.
+#[derive(Debug, Clone, Serialize)]
+pub struct After {
+    pub target: String,
+    pub connected: bool,
+    pub error: Option<String>,
+    pub status: Option<StatusReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RescueReport {
+    pub cluster: ClusterInfo,
+    /// Always `terminate` (SIGTERM: what pg_terminate_backend sends).
+    pub action: super::kill::Action,
+    pub dry_run: bool,
+    pub selection: Selection,
+    /// Children of the postmaster.
+    pub processes: usize,
+    /// Client backends whose titles were read, per state (`active` for a command tag, `unknown` for a
+    /// title that shows no state).
+    pub states: BTreeMap<String, usize>,
+    pub client_backends: Vec<Backend>,
+    pub other_processes: Vec<OtherProcess>,
+    pub unreadable: Vec<Unreadable>,
+    /// Client backends that matched the selection (before --keep and --max).
+    pub matched: usize,
+    pub kept: usize,
+    pub capped: usize,
+    pub targets: Vec<Backend>,
+    /// The targets per (database, user), the most first.
+    pub groups: Vec<Group>,
+    /// True once processes were signalled.
+    pub acted: bool,
+    pub wait_seconds: f64,
+    pub results: Vec<RescueOutcome>,
+    pub summary: Summary,
+    pub after: Option<After>,
+    pub log: Option<PathBuf>,
+    pub log_complete: bool,
+    pub interrupted: Option<String>,
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+}

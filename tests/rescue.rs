@@ -1,0 +1,533 @@
+//! `pgconn rescue`: on the database host, with no connection at all, idle backends are terminated
+//! through the operating system. Each test runs a cluster of its own (it terminates what it finds), fills
+//! or populates it, and compares what pgconn did with what the server itself reports afterwards (through
+//! a WAL sender connection, which a full server still lets in), with /proc, and with the audit log.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::full::{full_cluster, walsender};
+use support::{pgconn, start_cluster, wait_until, Cluster, ClusterOptions, Output, Workload};
+
+fn rescue(c: &Cluster, args: &[&str]) -> Output {
+    pgconn().env_cluster(c).arg("rescue").args(args).run()
+}
+
+/// Pids of the server's processes as pg_stat_activity lists them, with their backend type and state.
+fn activity(c: &Cluster) -> Vec<(i32, String, String, String)> {
+    let mut conn = walsender(c);
+    conn.query(
+        "SELECT pid, coalesce(backend_type, ''), coalesce(state, ''), coalesce(usename::text, '') \
+         FROM pg_stat_activity WHERE pid <> pg_backend_pid()",
+    )
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.value(0).unwrap().parse().unwrap(),
+            r.value(1).unwrap().to_string(),
+            r.value(2).unwrap().to_string(),
+            r.value(3).unwrap().to_string(),
+        )
+    })
+    .collect()
+}
+
+fn pids_where(c: &Cluster, keep: impl Fn(&str, &str, &str) -> bool) -> BTreeSet<i32> {
+    activity(c)
+        .into_iter()
+        .filter(|(_, t, s, u)| keep(t, s, u))
+        .map(|(p, ..)| p)
+        .collect()
+}
+
+fn postmaster_pid(c: &Cluster) -> i32 {
+    std::fs::read_to_string(c.data_dir().join("postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn alive(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+fn pids(v: &Value) -> BTreeSet<i32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["pid"].as_i64().unwrap() as i32)
+        .collect()
+}
+
+fn log_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The log says what happened: a plan, one target line before and one session line after for each
+/// target, and a summary whose counts are the report's.
+fn assert_log_matches(path: &Path, report: &Value) {
+    let lines = log_lines(path);
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(events.first(), Some(&"plan"), "{events:?}");
+    assert_eq!(events.last(), Some(&"summary"), "{events:?}");
+    let of =
+        |event: &str| -> Vec<&Value> { lines.iter().filter(|l| l["event"] == event).collect() };
+    let target_pids: BTreeSet<i32> = of("target")
+        .iter()
+        .map(|l| l["pid"].as_i64().unwrap() as i32)
+        .collect();
+    assert_eq!(target_pids, pids(&report["targets"]));
+    for r in report["results"].as_array().unwrap() {
+        let line = of("session")
+            .into_iter()
+            .find(|l| l["pid"] == r["pid"])
+            .unwrap_or_else(|| panic!("no session line for {r}"));
+        assert_eq!(line["outcome"], r["outcome"]);
+        assert_eq!(line["user"], r["user"]);
+        assert_eq!(line["backend_start"], r["started_at"]);
+    }
+    // Every target line was written before its session line.
+    for p in &target_pids {
+        let t = lines
+            .iter()
+            .position(|l| l["event"] == "target" && l["pid"] == *p)
+            .unwrap();
+        let s = lines
+            .iter()
+            .position(|l| l["event"] == "session" && l["pid"] == *p)
+            .unwrap();
+        assert!(t < s);
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["terminated"], report["summary"]["terminated"]);
+    assert_eq!(summary["skipped"], report["summary"]["skipped"]);
+    assert_eq!(
+        lines[0]["server"]["postmaster_pid"],
+        report["cluster"]["postmaster_pid"]
+    );
+}
+
+#[test]
+fn a_full_cluster_is_freed_as_root_and_nothing_but_idle_backends_is_touched() {
+    let f = full_cluster(&[]);
+    let c = &f.c;
+    // A logical WAL sender, idle: its title has a client backend's shape after its word.
+    let _ws = walsender(c);
+    let before = activity(c);
+    let idle: BTreeSet<i32> = pids_where(c, |t, s, _| t == "client backend" && s == "idle");
+    let busy: BTreeSet<i32> = pids_where(c, |t, s, _| t == "client backend" && s != "idle");
+    let others: BTreeSet<i32> = pids_where(c, |t, _, _| t != "client backend");
+    assert_eq!(idle.len(), f.leaky_idle + f.admin);
+    assert_eq!(busy.len(), 2, "{before:?}");
+    assert!(others.len() >= 5, "{before:?}");
+    let pm = postmaster_pid(c);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("rescue.log");
+
+    let out = rescue(c, &["--yes", "--json", "--log", log.to_str().unwrap()]).assert_code(0);
+    let v = out.json();
+    assert_eq!(v["cluster"]["postmaster_pid"], pm);
+    assert_eq!(pids(&v["targets"]), idle, "{v}");
+    assert_eq!(
+        v["summary"]["terminated"].as_u64().unwrap() as usize,
+        idle.len()
+    );
+    assert!(v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["outcome"] == "terminated"));
+    // The WAL sender and the auxiliary processes were read as what they are.
+    let kinds: BTreeSet<&str> = v["other_processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains("walsender") && kinds.contains("checkpointer"),
+        "{kinds:?}"
+    );
+
+    // The server agrees: the idle backends are gone, everything else is still there.
+    let now: BTreeSet<i32> = pids_where(c, |_, _, _| true);
+    assert!(now.is_disjoint(&idle), "{now:?}");
+    for p in busy.iter().chain(&others) {
+        assert!(now.contains(p), "pid {p} was touched");
+    }
+    assert!(alive(pm), "the postmaster");
+    // A normal connection gets in: pgconn's own, afterwards, and psql.
+    assert_eq!(v["after"]["connected"], true, "{v}");
+    assert_eq!(v["after"]["status"]["states"]["active"], 1);
+    assert_eq!(v["after"]["status"]["states"]["idle_in_transaction"], 1);
+    c.psql("SELECT 1")
+        .expect("a normal connection after the rescue");
+    assert_log_matches(&log, &v);
+    drop(f);
+}
+
+#[test]
+fn the_postgres_user_frees_one_role_without_root() {
+    let f = full_cluster(&[]);
+    let c = &f.c;
+    let app_idle = pids_where(c, |t, s, u| {
+        t == "client backend" && s == "idle" && u == "app"
+    });
+    let admin = pids_where(c, |t, s, u| {
+        t == "client backend" && s == "idle" && u == "postgres"
+    });
+    assert_eq!(app_idle.len(), f.leaky_idle);
+    let dir = tempfile::tempdir().unwrap();
+    let user = nix::unistd::User::from_name("postgres").unwrap().unwrap();
+    nix::unistd::chown(dir.path(), Some(user.uid), Some(user.gid)).unwrap();
+    let log = dir.path().join("rescue.log");
+
+    let v = pgconn()
+        .env_cluster(c)
+        .run_as_os_user("postgres")
+        .args(["rescue", "--user", "app", "--yes", "--json"])
+        .args(["--log", log.to_str().unwrap()])
+        .json();
+    assert_eq!(pids(&v["targets"]), app_idle);
+    assert_eq!(
+        v["summary"]["terminated"].as_u64().unwrap() as usize,
+        app_idle.len()
+    );
+    let now = pids_where(c, |_, _, _| true);
+    assert!(now.is_disjoint(&app_idle));
+    assert!(admin.is_subset(&now), "another role's idle backends stay");
+    assert_log_matches(&log, &v);
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(&log).unwrap();
+    assert_eq!(meta.uid(), user.uid.as_raw());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_dry_run_lists_exactly_the_idle_backends_and_signals_nothing() {
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 3, "app", "postgres", "a").unwrap();
+    w.idle_in_transaction(&c, 2, "app", "postgres", "b")
+        .unwrap();
+    w.active(&c, 1, "app", "postgres", "c", 3600).unwrap();
+    let idle = pids_where(&c, |t, s, u| {
+        t == "client backend" && s == "idle" && u == "app"
+    });
+    let iit = pids_where(&c, |t, s, _| {
+        t == "client backend" && s == "idle in transaction"
+    });
+    let all_before = pids_where(&c, |_, _, _| true);
+
+    let v = rescue(&c, &["--user", "app", "--dry-run", "--json"]).json();
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(v["acted"], false);
+    assert_eq!(pids(&v["targets"]), idle);
+    assert_eq!(v["states"]["idle"], 3);
+    assert_eq!(v["states"]["idle_in_transaction"], 2);
+    assert_eq!(v["states"]["active"], 1);
+    let t = &v["targets"][0];
+    assert_eq!(t["user"], "app");
+    assert_eq!(t["database"], "postgres");
+    assert_eq!(t["client"], "local");
+    assert_eq!(t["state"], "idle");
+    assert_eq!(pids_where(&c, |_, _, _| true), all_before);
+
+    // idle in transaction, when asked for, and only that.
+    let v = rescue(
+        &c,
+        &["--state", "idle-in-transaction", "--dry-run", "--json"],
+    )
+    .json();
+    assert_eq!(pids(&v["targets"]), iit);
+
+    // The table for people names the cluster and each target.
+    let out = rescue(&c, &["--user", "app", "--dry-run"]).assert_code(0);
+    assert!(out.stdout.contains("pgconn rescue"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("would terminate 3 backends"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("dry run: nothing was done"));
+}
+
+#[test]
+fn keep_max_and_connected_longer_than_select_as_documented() {
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN; CREATE ROLE web LOGIN")
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 3, "app", "postgres", "old").unwrap();
+    w.idle(&c, 1, "web", "postgres", "old").unwrap();
+    let old = w.pids();
+    std::thread::sleep(Duration::from_millis(2500));
+    let mut young = Workload::new();
+    young.idle(&c, 2, "app", "postgres", "young").unwrap();
+    let young_pids: BTreeSet<i32> = young.pids().into_iter().collect();
+
+    let v = rescue(
+        &c,
+        &["--connected-longer-than", "2s", "--dry-run", "--json"],
+    )
+    .json();
+    assert_eq!(pids(&v["targets"]), old.iter().copied().collect());
+
+    // --max: the longest connected first.
+    let v = rescue(&c, &["--user", "app", "--max", "2", "--dry-run", "--json"]).json();
+    assert_eq!(v["capped"], 3);
+    let targets = pids(&v["targets"]);
+    assert!(targets.is_disjoint(&young_pids), "{targets:?}");
+
+    // --keep 1: the most recently connected backend of each (database, user) stays.
+    let v = rescue(&c, &["--keep", "1", "--dry-run", "--json"]).json();
+    assert_eq!(v["kept"], 2);
+    let targets = pids(&v["targets"]);
+    assert_eq!(targets.len(), 4);
+    assert!(!targets.contains(&old[3]), "web's only backend is kept");
+    assert_eq!(targets.intersection(&young_pids).count(), 1);
+}
+
+#[test]
+fn titles_that_do_not_read_one_way_are_left_alone_and_cluster_name_may_have_spaces() {
+    let c = start_cluster(&ClusterOptions {
+        conf: vec![("cluster_name".into(), "prod: east 1".into())],
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE ROLE app LOGIN; CREATE ROLE \"my app\" LOGIN")
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 2, "app", "postgres", "plain").unwrap();
+    let plain: BTreeSet<i32> = w.pids().into_iter().collect();
+    let mut spaced = Workload::new();
+    spaced.idle(&c, 1, "my app", "postgres", "spaced").unwrap();
+    let spaced_pid = spaced.pids()[0];
+
+    let v = rescue(&c, &["--yes", "--json"]).json();
+    assert_eq!(v["cluster"]["cluster_name"], "prod: east 1");
+    assert_eq!(pids(&v["targets"]), plain);
+    let unreadable = v["unreadable"].as_array().unwrap();
+    let u = unreadable
+        .iter()
+        .find(|u| u["pid"] == spaced_pid)
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!(u["reason"].as_str().unwrap().contains("2 ways"), "{u}");
+    assert!(u["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("postgres: prod: east 1: my app "));
+    let now = pids_where(&c, |_, _, _| true);
+    assert!(now.contains(&spaced_pid), "the ambiguous one is left alone");
+    assert!(now.is_disjoint(&plain));
+}
+
+#[test]
+fn update_process_title_off_is_refused_and_a_role_without_titles_is_never_selected() {
+    // Off for one role: its backends' titles stop before they ever say idle.
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql(
+        "CREATE ROLE app LOGIN; CREATE ROLE quiet LOGIN; \
+         ALTER ROLE quiet SET update_process_title = off",
+    )
+    .unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 1, "quiet", "postgres", "q").unwrap();
+    let quiet = w.pids()[0];
+    w.idle(&c, 1, "app", "postgres", "a").unwrap();
+    let v = rescue(&c, &["--dry-run", "--json"]).json();
+    let targets = pids(&v["targets"]);
+    assert!(!targets.contains(&quiet), "{v}");
+    assert_eq!(targets.len(), 1);
+
+    // Off for the server (ALTER SYSTEM and a reload): refused, nothing signalled.
+    c.psql("ALTER SYSTEM SET update_process_title = off")
+        .unwrap();
+    c.reload().unwrap();
+    let before = pids_where(&c, |_, _, _| true);
+    let out = rescue(&c, &["--yes", "--json"]).assert_code(2);
+    assert!(
+        out.stderr.contains("update_process_title is off"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("postgresql.auto.conf"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(pids_where(&c, |_, _, _| true), before);
+}
+
+#[test]
+fn the_cluster_is_found_by_its_postmaster_pid_and_never_guessed() {
+    let c = start_cluster(&ClusterOptions::default());
+    let other = start_cluster(&ClusterOptions::default());
+    let pm = postmaster_pid(&c);
+    let v = pgconn()
+        .env_cluster(&c)
+        .env_remove("PGDATA")
+        .args(["rescue", "--pid", &pm.to_string(), "--dry-run", "--json"])
+        .json();
+    assert_eq!(
+        v["cluster"]["pgdata"].as_str().unwrap(),
+        std::fs::canonicalize(c.data_dir())
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+    // Two servers (at least) run here: pgconn does not pick one.
+    let out = pgconn()
+        .env_cluster(&c)
+        .env_remove("PGDATA")
+        .args(["rescue", "--dry-run"])
+        .assert_code(2);
+    assert!(
+        out.stderr.contains("servers are running here"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&other.data_dir().display().to_string())
+            || out.stderr.contains(
+                std::fs::canonicalize(other.data_dir())
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+            ),
+        "{}",
+        out.stderr
+    );
+    // A pid that is not a postmaster, and a directory with no server.
+    let checkpointer = pids_where(&c, |t, _, _| t == "checkpointer");
+    let cp = checkpointer.iter().next().unwrap().to_string();
+    let out = rescue(&c, &["--pid", &cp, "--dry-run"]).assert_code(1);
+    assert!(out.stderr.contains("is not a postmaster"), "{}", out.stderr);
+    let empty = tempfile::tempdir().unwrap();
+    let out = rescue(
+        &c,
+        &["--pgdata", empty.path().to_str().unwrap(), "--dry-run"],
+    );
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no server is running"),
+        "{}",
+        out.stderr
+    );
+    // --app: not in titles, refused with what to use instead.
+    let out = rescue(&c, &["--app", "x", "--dry-run"]).assert_code(2);
+    assert!(
+        out.stderr.contains("do not carry application_name"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_backend_that_turns_active_after_the_preview_is_skipped() {
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut client = c.connect("app", "postgres", "victim").unwrap();
+    client.batch_execute("SELECT 1").unwrap();
+    let victim: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let mut w = Workload::new();
+    w.idle(&c, 1, "app", "postgres", "other").unwrap();
+    let other = w.pids()[0];
+
+    let mut cmd = pgconn()
+        .env_cluster(&c)
+        .env("NO_COLOR", "1")
+        .args(["rescue", "--user", "app", "--json"])
+        .command();
+    cmd.env("TERM", "dumb");
+    let mut p = expectrl::Session::spawn(cmd).unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    p.expect("Terminate 2 backends (SIGTERM)?").unwrap();
+    let busy = std::thread::spawn(move || {
+        let _ = client.batch_execute("SELECT pg_sleep(4)");
+        client
+    });
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::fs::read(format!("/proc/{victim}/cmdline"))
+            .is_ok_and(|t| String::from_utf8_lossy(&t).contains("SELECT"))
+    }));
+    p.send_line("y").unwrap();
+    let text = support::until_eof(&mut p);
+    let start = text.find("{\r\n").or_else(|| text.find("{\n")).unwrap();
+    let v: Value = serde_json::from_str(text[start..].trim()).unwrap();
+    let r = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["pid"] == victim)
+        .unwrap()
+        .clone();
+    assert_eq!(r["outcome"], "skipped", "{v}");
+    assert_eq!(r["skip"], "changed", "{r}");
+    assert!(r["title_now"].as_str().unwrap().contains("SELECT"), "{r}");
+    assert_eq!(v["summary"]["terminated"], 1);
+    let now = pids_where(&c, |_, _, _| true);
+    assert!(now.contains(&victim) && !now.contains(&other));
+    let _client = busy.join().unwrap();
+}
+
+#[test]
+fn a_reused_pid_is_never_hit() {
+    use pgconn::commands::rescue::{execute, plan, RescueRequest};
+    use pgconn::report::rescue::Selection;
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 2, "app", "postgres", "reuse").unwrap();
+    let req = RescueRequest {
+        pgdata: Some(c.data_dir().to_path_buf()),
+        postmaster_pid: None,
+        selection: Selection {
+            states: vec!["idle".into()],
+            user: vec!["app".into()],
+            ..Selection::default()
+        },
+        dry_run: false,
+        yes: true,
+        wait: Duration::from_secs(5),
+        log: None,
+    };
+    let mut p = plan(&req).unwrap();
+    assert_eq!(p.report.targets.len(), 2);
+    // The first target's pid now belongs to "another" process: its start time does not match.
+    p.report.targets[0].start_ticks += 1;
+    let reused = p.report.targets[0].pid;
+    let interrupt = pgconn::interrupt::Interrupt::install().unwrap();
+    let done = execute(p, &interrupt, &mut |_| {}).unwrap();
+    let r = &done.report.results;
+    assert_eq!(r[0].pid, reused);
+    assert_eq!(
+        serde_json::to_value(r[0].skip).unwrap(),
+        "replaced",
+        "{:?}",
+        r[0]
+    );
+    assert_eq!(done.report.summary.terminated, 1);
+    assert!(
+        alive(reused),
+        "the process behind the reused pid is untouched"
+    );
+}
