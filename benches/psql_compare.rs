@@ -1400,6 +1400,8 @@ fn main() -> Result<()> {
     );
     rows.push(row);
 
+    let route = emergency_route(&mut runner, runs)?;
+
     let report = report(
         &rows,
         &machine,
@@ -1442,6 +1444,7 @@ fn main() -> Result<()> {
             ),
         ],
         &floor_report,
+        &route,
         runs,
         kill_runs,
     );
@@ -1455,11 +1458,83 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// `status` over the emergency route on a full server, and over a normal connection once slots are free.
+struct RouteRow {
+    max_connections: u32,
+    sessions: usize,
+    emergency: Stats,
+    normal: Stats,
+}
+
+/// Fill a cluster of its own completely (an ordinary role until it is refused, then the superuser until
+/// it is too), time `status` through the WAL sender slot, free the superuser's slots, time it again over
+/// a normal connection. The runner's cluster is swapped for that one meanwhile.
+fn emergency_route(runner: &mut Runner, runs: usize) -> Result<RouteRow> {
+    const MAX: u32 = 1_003;
+    eprintln!("psql_compare: the emergency route: a full cluster with max_connections {MAX}");
+    let full = Cluster::start(&ClusterOptions {
+        max_connections: MAX,
+        superuser_reserved_connections: Some(3),
+        ..ClusterOptions::default()
+    })?;
+    full.psql(&format!("CREATE ROLE {ROLE} LOGIN"))?;
+    let saved = std::mem::replace(&mut runner.cluster, full);
+    let result = (|| -> Result<RouteRow> {
+        let mut ordinary = Workload::new();
+        let mut superuser = Workload::new();
+        let (n, _) = ordinary.fill(&runner.cluster, ROLE, "postgres", APP)?;
+        let (m, refusal) =
+            superuser.fill(&runner.cluster, "postgres", "postgres", "bench-admin")?;
+        if refusal != "sorry, too many clients already" {
+            bail!("the cluster is not full: {refusal}");
+        }
+        let via = |runner: &Runner| -> Result<String> {
+            let v: serde_json::Value =
+                serde_json::from_str(&runner.output(Tool::Pgconn, &["status", "--json"])?)?;
+            Ok(v["connection"]["via"].as_str().unwrap_or("").to_string())
+        };
+        if via(runner)? != "replication" {
+            bail!("status on the full cluster did not take the emergency route");
+        }
+        let side = Side::new(Tool::Pgconn, &["status", "--json"], Route::Socket);
+        runner.measure(side)?;
+        let emergency: Vec<Sample> = (0..runs)
+            .map(|_| runner.measure(side))
+            .collect::<Result<_>>()?;
+        superuser.close();
+        std::thread::sleep(Duration::from_millis(200));
+        if via(runner)? != "normal" {
+            bail!("status with free slots did not get a normal connection");
+        }
+        runner.measure(side)?;
+        let normal: Vec<Sample> = (0..runs)
+            .map(|_| runner.measure(side))
+            .collect::<Result<_>>()?;
+        let row = RouteRow {
+            max_connections: MAX,
+            sessions: n + m,
+            emergency: stats(&emergency),
+            normal: stats(&normal),
+        };
+        eprintln!(
+            "psql_compare:   via a WAL sender slot {:.1} ms, normal {:.1} ms, ratio {:.2}",
+            row.emergency.wall_ms,
+            row.normal.wall_ms,
+            row.emergency.wall_ms / row.normal.wall_ms
+        );
+        ordinary.close();
+        Ok(row)
+    })();
+    drop(std::mem::replace(&mut runner.cluster, saved));
+    result
+}
+
 fn report(
     rows: &[Row],
     machine: &[(&str, String)],
     versions: &[(&str, String)],
     floor: &FloorReport,
+    route: &RouteRow,
     runs: usize,
     kill_runs: usize,
 ) -> String {
@@ -1517,7 +1592,53 @@ fn report(
 
     floor_tables(&mut s, floor);
 
+    let _ = writeln!(s, "\n## The emergency route (a WAL sender slot)\n");
+    let _ = writeln!(
+        s,
+        "A second cluster (max_connections {max}, 3 reserved for superusers) filled completely: {n} idle \
+         sessions, every slot taken, so that even a superuser gets `sorry, too many clients already`. \
+         `pgconn status --json` is refused a normal connection and gets in through a WAL sender slot \
+         (`--break-glass auto`, the default); then the 3 superuser sessions are closed and the same command \
+         gets a normal connection on the same server. Medians of {runs} runs each (the two cannot \
+         alternate: the server is full for one and not for the other); the ratio is of the medians.\n",
+        max = route.max_connections,
+        n = fmt_int(route.sessions),
+    );
+    let _ = writeln!(
+        s,
+        "| status | sessions | wall ms | CPU ms | peak RSS MiB |\n| --- | ---: | ---: | ---: | ---: |"
+    );
+    for (what, st, n) in [
+        (
+            "full server, via a WAL sender slot",
+            &route.emergency,
+            route.sessions,
+        ),
+        (
+            "free slots, normal connection",
+            &route.normal,
+            route.sessions - 3,
+        ),
+    ] {
+        let _ = writeln!(
+            s,
+            "| {what} | {} | {:.1} | {:.1} | {:.1} |",
+            fmt_int(n),
+            st.wall_ms,
+            st.cpu_ms,
+            st.max_rss_mib
+        );
+    }
+
     let _ = writeln!(s, "\n## Goals\n");
+    let route_ratio = route.emergency.wall_ms / route.normal.wall_ms;
+    let _ = writeln!(
+        s,
+        "- `status` on a full server of {} sessions, via a WAL sender slot: {route_ratio:.2} × a normal \
+         connection on the same server with free slots (goal ≤ 2): {}",
+        fmt_int(route.sessions),
+        if route_ratio <= 2.0 { "met" } else { "**missed**" }
+    );
     let (small, large) = (SIZES[0], SIZES[1]);
     let factor = large as f64 / small as f64;
     for what in ["status", "sessions"] {

@@ -370,16 +370,23 @@ pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Ex
         }
     }
     if let Some(e) = done.failure {
-        return Err(e.context(format!(
-            "stopped after {} of {} backends ({} terminated); the rest were not signalled",
-            report.results.len(),
-            report.targets.len(),
-            report.summary.terminated
-        )));
+        let (handled, all) = (report.results.len(), report.targets.len());
+        return Err(e.context(if handled < all {
+            format!(
+                "stopped after {handled} of {all} backends ({} terminated); the rest were not \
+                 signalled",
+                report.summary.terminated
+            )
+        } else {
+            format!(
+                "all {all} backends were handled ({} terminated), but",
+                report.summary.terminated
+            )
+        }));
     }
     if let Some(e) = output_error {
         return Err(e.context(
-            "the backends were handled as reported in the log, but the results could not be written",
+            "the backends were handled (see --log, if given), but the results could not be written",
         ));
     }
     let s = &report.summary;

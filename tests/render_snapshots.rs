@@ -2010,3 +2010,163 @@ fn status_over_the_emergency_route() {
     assert!(json.contains("\"via\": \"replication\""));
     insta::assert_snapshot!("status_via_replication_json", json);
 }
+
+fn backend(
+    pid: i32,
+    user: &str,
+    activity: &str,
+    connected: f64,
+) -> pgconn::report::rescue::Backend {
+    pgconn::report::rescue::Backend {
+        pid,
+        started_at: "1970-01-01T00:00:00Z".into(),
+        connected_seconds: connected,
+        user: user.into(),
+        database: "appdb".into(),
+        client: "10.0.0.7".into(),
+        client_port: Some(51000 + pid as u16),
+        state: Some(if activity == "idle" { "idle" } else { "active" }.into()),
+        activity: activity.into(),
+        title: format!(
+            "postgres: {user} appdb 10.0.0.7({}) {activity}",
+            51000 + pid
+        ),
+        start_ticks: pid as u64,
+    }
+}
+
+fn rescue_plan() -> pgconn::report::rescue::RescueReport {
+    use pgconn::report::rescue::*;
+    let targets = vec![
+        backend(4101, "app", "idle", 7200.0),
+        backend(4102, "app", "idle", 3600.0),
+        backend(4103, EVIL, "idle", 60.0),
+    ];
+    let mut all = targets.clone();
+    all.push(backend(4104, "app", "SELECT", 30.0));
+    RescueReport {
+        cluster: ClusterInfo {
+            host: "db1".into(),
+            pgdata: "/var/lib/postgresql/15/main".into(),
+            postmaster_pid: 4000,
+            port: Some(5432),
+            socket_dir: Some("/var/run/postgresql".into()),
+            cluster_name: "15/main".into(),
+            update_process_title: None,
+            update_process_title_source: None,
+        },
+        action: Action::Terminate,
+        dry_run: false,
+        selection: Selection {
+            states: vec!["idle".into()],
+            ..Selection::default()
+        },
+        processes: 11,
+        states: states(&[("active", 1), ("idle", 3)]),
+        client_backends: all,
+        other_processes: vec![OtherProcess {
+            pid: 4001,
+            kind: "checkpointer".into(),
+        }],
+        unreadable: vec![Unreadable {
+            pid: 4200,
+            title: format!("postgres: 15/main: my app appdb [local] idle {EVIL}"),
+            reason: "it reads 2 ways".into(),
+        }],
+        matched: 3,
+        kept: 0,
+        capped: 0,
+        groups: vec![
+            Group {
+                database: "appdb".into(),
+                user: "app".into(),
+                backends: 2,
+                longest_connected_seconds: 7200.0,
+            },
+            Group {
+                database: "appdb".into(),
+                user: EVIL.into(),
+                backends: 1,
+                longest_connected_seconds: 60.0,
+            },
+        ],
+        summary: Summary {
+            targeted: 3,
+            ..Summary::default()
+        },
+        targets,
+        acted: false,
+        wait_seconds: 5.0,
+        results: vec![],
+        after: None,
+        log: Some("/var/log/pgconn/rescue.log".into()),
+        log_complete: false,
+        interrupted: None,
+        error: None,
+        warnings: vec![],
+        notes: vec!["process titles carry no application_name".into()],
+    }
+}
+
+#[test]
+fn rescue_preview_and_results() {
+    use pgconn::report::rescue::{After, RescueOutcome};
+    let text = snap_widths("rescue_preview", |st| {
+        render::rescue::preview(&rescue_plan(), st)
+    });
+    assert!(text["piped_plain"].contains(EVIL_SHOWN));
+
+    let mut done = rescue_plan();
+    done.acted = true;
+    let result =
+        |t: &pgconn::report::rescue::Backend, o: OutcomeKind, reason: Option<&str>| RescueOutcome {
+            pid: t.pid,
+            started_at: t.started_at.clone(),
+            user: t.user.clone(),
+            database: t.database.clone(),
+            client: t.client.clone(),
+            state: t.state.clone(),
+            outcome: o,
+            skip: (o == OutcomeKind::Skipped).then_some(SkipReason::Changed),
+            reason: reason.map(String::from),
+            title_now: None,
+            state_now: (o == OutcomeKind::Skipped).then(|| "active".to_string()),
+            at: None,
+        };
+    done.results = vec![
+        result(&done.targets[0], OutcomeKind::Terminated, None),
+        result(&done.targets[1], OutcomeKind::Terminated, None),
+        result(
+            &done.targets[2],
+            OutcomeKind::Skipped,
+            Some("its title changed: it no longer matches"),
+        ),
+    ];
+    done.summary = Summary {
+        targeted: 3,
+        terminated: 2,
+        skipped: 1,
+        ..Summary::default()
+    };
+    done.log_complete = true;
+    done.after = Some(After {
+        target: "/var/run/postgresql:5432/postgres".into(),
+        connected: true,
+        error: None,
+        status: Some(status_db1()),
+    });
+    let text = snap_widths("rescue_results", |st| render::rescue::results(&done, st));
+    assert!(text["piped_plain"].contains(EVIL_SHOWN));
+    done.after = Some(After {
+        target: "/var/run/postgresql:5432/root".into(),
+        connected: false,
+        error: Some("role \"root\" does not exist".into()),
+        status: None,
+    });
+    let st = style(None, false);
+    snap_human(
+        "rescue_results_still_refused_piped_plain",
+        &render::rescue::results(&done, &st),
+        &st,
+    );
+}

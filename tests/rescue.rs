@@ -355,7 +355,8 @@ fn update_process_title_off_is_refused_and_a_role_without_titles_is_never_select
     assert!(!targets.contains(&quiet), "{v}");
     assert_eq!(targets.len(), 1);
 
-    // Off for the server (ALTER SYSTEM and a reload): refused, nothing signalled.
+    // Off for the server (ALTER SYSTEM and a reload): refused, nothing signalled, and the way in that
+    // remains is named.
     c.psql("ALTER SYSTEM SET update_process_title = off")
         .unwrap();
     c.reload().unwrap();
@@ -371,7 +372,69 @@ fn update_process_title_off_is_refused_and_a_role_without_titles_is_never_select
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr.contains("--break-glass always"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(pids_where(&c, |_, _, _| true), before);
+}
+
+#[test]
+fn titles_without_a_state_mean_none_can_be_trusted() {
+    // The server started with update_process_title off; a backend opened then shows no state. Turned on
+    // (and reloaded) since, the files say on, but that backend's title is evidence that titles may be
+    // stale (one idle when it was turned off would say idle forever): refused.
+    let c = start_cluster(&ClusterOptions {
+        conf: vec![("update_process_title".into(), "off".into())],
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 2, "app", "postgres", "old").unwrap();
+    c.psql("ALTER SYSTEM SET update_process_title = on")
+        .unwrap();
+    c.reload().unwrap();
+    let before = pids_where(&c, |_, _, _| true);
+    let out = rescue(&c, &["--yes", "--json"]).assert_code(2);
+    assert!(out.stderr.contains("show no state"), "{}", out.stderr);
+    assert_eq!(pids_where(&c, |_, _, _| true), before);
+}
+
+#[test]
+fn an_unreadable_configuration_is_refused() {
+    // As the postgres user, a configuration file it cannot read (an include owned by root, mode 600).
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 1, "app", "postgres", "a").unwrap();
+    let secret = tempfile::tempdir().unwrap();
+    let inc = secret.path().join("titles.conf");
+    std::fs::write(&inc, "update_process_title = on\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(secret.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&inc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let conf = c.data_dir().join("postgresql.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!("include_if_exists '{}'\n", inc.display()));
+    std::fs::write(&conf, text).unwrap();
+    let before = pids_where(&c, |_, _, _| true);
+    let out = pgconn()
+        .env_cluster(&c)
+        .run_as_os_user("postgres")
+        .args(["rescue", "--yes"])
+        .assert_code(2);
+    assert!(
+        out.stderr.contains("cannot read the configuration"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("titles.conf"), "{}", out.stderr);
+    assert_eq!(pids_where(&c, |_, _, _| true), before);
+    // Root reads it.
+    rescue(&c, &["--dry-run"]).assert_code(0);
 }
 
 #[test]
@@ -461,8 +524,9 @@ fn a_backend_that_turns_active_after_the_preview_is_skipped() {
     let mut p = expectrl::Session::spawn(cmd).unwrap();
     p.set_expect_timeout(Some(Duration::from_secs(30)));
     p.expect("Terminate 2 backends (SIGTERM)?").unwrap();
+    // A query that runs until the test cancels it, so that it is still running when pgconn re-checks.
     let busy = std::thread::spawn(move || {
-        let _ = client.batch_execute("SELECT pg_sleep(4)");
+        let _ = client.batch_execute("SELECT pg_sleep(60)");
         client
     });
     assert!(wait_until(Duration::from_secs(10), || {
@@ -483,9 +547,12 @@ fn a_backend_that_turns_active_after_the_preview_is_skipped() {
     assert_eq!(r["outcome"], "skipped", "{v}");
     assert_eq!(r["skip"], "changed", "{r}");
     assert!(r["title_now"].as_str().unwrap().contains("SELECT"), "{r}");
+    assert_eq!(r["state_now"], "active", "{r}");
     assert_eq!(v["summary"]["terminated"], 1);
     let now = pids_where(&c, |_, _, _| true);
     assert!(now.contains(&victim) && !now.contains(&other));
+    c.psql(&format!("SELECT pg_cancel_backend({victim})"))
+        .unwrap();
     let _client = busy.join().unwrap();
 }
 

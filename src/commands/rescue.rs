@@ -164,6 +164,29 @@ fn selected(b: &Backend, s: &Selection) -> bool {
             .is_none_or(|min| b.connected_seconds > min)
 }
 
+/// A child's title, read; a client backend's title that may have been cut short (its activity is
+/// last) or is not valid UTF-8 (names in another encoding would not compare as given) is unreadable.
+fn read_title(p: &Process, prefix: &str) -> Title {
+    match title::parse(&p.title, prefix) {
+        Title::Client(_) if !p.title_utf8 => Title::Unreadable(
+            "it is not valid UTF-8 (names in another encoding): pgconn could not compare them with \
+             --user, --db or --exclude-*"
+                .into(),
+        ),
+        Title::Client(_) if p.title_truncated == Some(true) => Title::Unreadable(
+            "it fills all the room PostgreSQL has for a title, so it may have been cut short, and its \
+             state with it"
+                .into(),
+        ),
+        Title::Client(_) if p.title_truncated.is_none() => Title::Unreadable(
+            "/proc does not tell this user whether it was cut short (run as root or as the cluster's OS \
+             user)"
+                .into(),
+        ),
+        t => t,
+    }
+}
+
 /// A client backend as the report shows it.
 fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
     let state = match &c.activity {
@@ -232,15 +255,22 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
     })?;
     let pm = find(req)?;
     let args = proc::args(pm.pid).unwrap_or_default();
-    let settings = conf::read(&pm.pgdata, &args);
+    let settings = conf::read(
+        &pm.pgdata,
+        &cluster::config_dir(pm.pid, &pm.pgdata, &args),
+        &args,
+    );
     let clock = Clock::read()?;
     let children = proc::children(pm.pid)?;
     let mut warnings = Vec::new();
-    for u in &settings.unreadable {
-        warnings.push(format!(
-            "could not read a configuration file ({u}): update_process_title and cluster_name are \
-             judged from the titles and the files that could be read"
-        ));
+    if !settings.unreadable.is_empty() {
+        return Err(refuse(format!(
+            "cannot read the configuration ({}): pgconn cannot tell whether update_process_title is \
+             off, and signals nothing without knowing that the titles are current. Run as root or as \
+             the cluster's OS user; or get in through a WAL sender slot: pgconn kill-idle \
+             --break-glass always -U <a role with REPLICATION>",
+            settings.unreadable.join("; ")
+        )));
     }
     let (prefix, cluster_name) = title_prefix(&children, &settings, &mut warnings);
     let upt = settings.get("update_process_title");
@@ -250,8 +280,9 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
                 return Err(refuse(format!(
                     "update_process_title is off ({}): process titles do not show what a backend is \
                      doing, so pgconn cannot tell idle backends from busy ones and signals nothing. \
-                     Set it on and reload (as the cluster's OS user: pg_ctl reload -D {}) for the next \
-                     incident; now, restart only as a last resort",
+                     Now: get in through a WAL sender slot (pgconn kill-idle --break-glass always -U \
+                     <a role with REPLICATION>); for the next incident set it on and reload (as the \
+                     cluster's OS user: pg_ctl reload -D {})",
                     f.source,
                     crate::report::shell_quote(&pm.pgdata.display().to_string())
                 )))
@@ -267,7 +298,7 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
     let mut others = Vec::new();
     let mut unreadable = Vec::new();
     for c in &children {
-        match title::parse(&c.title, &prefix) {
+        match read_title(c, &prefix) {
             Title::Client(t) => backends.push(backend(c, t, &clock)),
             Title::Other(kind) => others.push(OtherProcess { pid: c.pid, kind }),
             Title::Unreadable(reason) => unreadable.push(Unreadable {
@@ -277,12 +308,23 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
             }),
         }
     }
-    if !backends.is_empty() && backends.iter().all(|b| b.state.is_none()) {
+    // A title with no state at all means update_process_title was off for the whole server when that
+    // backend started (a role's or database's setting stops titles at `startup` instead). It may have
+    // been turned off since, by a reload, while others sat idle: their titles would say idle forever.
+    let stateless: Vec<String> = backends
+        .iter()
+        .filter(|b| b.state.is_none())
+        .map(|b| b.pid.to_string())
+        .collect();
+    if !stateless.is_empty() {
         return Err(refuse(format!(
-            "none of the {} client backends' titles shows a state: update_process_title is off for \
-             them (set on the command line, by ALTER ROLE / DATABASE, or turned off before a reload), \
-             so pgconn cannot tell idle backends from busy ones and signals nothing",
-            backends.len()
+            "{} of the {} client backends' titles show no state (pid {}): update_process_title has \
+             been off on this server, so other titles may no longer be current, and pgconn signals \
+             nothing. Get in through a WAL sender slot instead: pgconn kill-idle --break-glass always \
+             -U <a role with REPLICATION>",
+            stateless.len(),
+            backends.len(),
+            stateless.join(", ")
         )));
     }
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
@@ -474,10 +516,12 @@ fn summary_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
             "acted": r.acted,
             "targeted": s.targeted,
             "terminated": s.terminated,
+            "cancelled": s.cancelled,
             "signalled": s.signalled,
             "skipped": s.skipped,
             "denied": s.denied,
             "failed": s.failed,
+            "unknown": s.unknown,
             "not_attempted": s.not_attempted,
             "interrupted": r.interrupted,
             "error": r.error,
@@ -497,6 +541,7 @@ fn outcome_lines(log: &mut AuditLog, r: &RescueReport, outcomes: &[RescueOutcome
                     "outcome": o.outcome,
                     "skip": o.skip,
                     "reason": o.reason,
+                    "state_now": o.state_now.as_deref().map(crate::report::state_key),
                     "title_now": o.title_now,
                     "at": o.at,
                 }),
@@ -549,7 +594,7 @@ fn recheck(plan: &RescuePlan, t: &Backend) -> Check {
             Some(now.title),
         );
     }
-    let same = match title::parse(&now.title, &plan.prefix) {
+    let same = match read_title(&now, &plan.prefix) {
         Title::Client(c)
             if c.user == t.user
                 && c.database == t.database
@@ -620,7 +665,19 @@ fn outcome(t: &Backend, kind: OutcomeKind) -> RescueOutcome {
         skip: None,
         reason: None,
         title_now: None,
+        state_now: None,
         at: None,
+    }
+}
+
+/// The state a title shows now, as `state_now` (None when it cannot be read).
+fn state_of(title: &str, prefix: &str) -> Option<String> {
+    match title::parse(title, prefix) {
+        Title::Client(c) => match c.activity {
+            title::Activity::Unknown => None,
+            a => Some(a.idle_state().unwrap_or("active").to_string()),
+        },
+        _ => None,
     }
 }
 
@@ -683,6 +740,9 @@ pub fn execute(
                     o.outcome = OutcomeKind::Skipped;
                     o.skip = Some(reason);
                     o.reason = Some(why);
+                    if reason != SkipReason::Replaced {
+                        o.state_now = title_now.as_deref().and_then(|t| state_of(t, &plan.prefix));
+                    }
                     o.title_now = title_now;
                 }
                 Check::Denied(why) => {
@@ -705,6 +765,10 @@ pub fn execute(
                     crate::report::age(wait.as_secs_f64())
                 ));
                 done[*i].title_now = proc::read(done[*i].pid).ok().map(|p| p.title);
+                done[*i].state_now = done[*i]
+                    .title_now
+                    .as_deref()
+                    .and_then(|t| state_of(t, &plan.prefix));
             }
         }
         let logged = match plan.log.as_mut() {
@@ -817,12 +881,22 @@ pub fn after(conn: &ConnOptions, pm: &Postmaster) -> After {
             error: None,
             status: Some(s),
         },
-        Err(e) => After {
-            target,
-            connected: false,
-            error: Some(format!("{e:#}")),
-            status: None,
-        },
+        Err(e) => {
+            let mut error = format!("{e:#}");
+            let no_user = conn.username.is_none() && !named_elsewhere && !env_names(&["PGUSER"]);
+            if nix::unistd::geteuid().is_root() && no_user {
+                error.push_str(
+                    " (pgconn runs as root and, with no user given, connects as role \"root\": give \
+                     -U, or run rescue as the cluster's OS user, e.g. `sudo -u postgres pgconn rescue`)",
+                );
+            }
+            After {
+                target,
+                connected: false,
+                error: Some(error),
+                status: None,
+            }
+        }
     }
 }
 

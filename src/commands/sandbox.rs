@@ -176,7 +176,8 @@ impl Sandbox {
             None => String::new(),
             Some((ordinary, admin, refusal)) => format!(
                 "\n  filled: {} more of leaky-worker, then {} of runaway-admin as superuser {}; a \
-                 new connection now gets \"{refusal}\" (pgconn gets in through a WAL sender slot)",
+                 new connection now gets \"{refusal}\" (pgconn gets in through a WAL sender slot, and \
+                 `pgconn rescue` frees slots through the operating system)",
                 count(*ordinary, "idle session"),
                 count(*admin, "idle session"),
                 self.cluster.superuser(),

@@ -209,8 +209,8 @@ pub fn seen() -> Vec<Seen> {
                 .and_then(|t| parse_pid_file(&t))
                 .filter(|pf| pf.pid == pid);
             let port = pid_file.as_ref().and_then(|pf| pf.port).or_else(|| {
-                let settings =
-                    super::conf::read(pgdata.as_deref().unwrap_or(Path::new("/")), &args);
+                let data = pgdata.as_deref().unwrap_or(Path::new("/"));
+                let settings = super::conf::read(data, &config_dir(pid, data, &args), &args);
                 let from_args = port_arg(&args);
                 from_args.or_else(|| settings.get("port").and_then(|f| f.value.parse().ok()))
             });
@@ -225,13 +225,29 @@ pub fn seen() -> Vec<Seen> {
         .collect()
 }
 
-/// `-D DIR` / `-DDIR` of the postmaster's arguments.
+/// `-D DIR` / `-DDIR` of the postmaster's arguments, when absolute (a relative one was relative to a
+/// directory the postmaster has left).
 fn data_dir_arg(args: &[String]) -> Option<PathBuf> {
     let i = args.iter().position(|a| a.starts_with("-D"))?;
-    match args[i].as_str() {
-        "-D" => args.get(i + 1).map(PathBuf::from),
-        a => Some(PathBuf::from(&a[2..])),
-    }
+    let dir = match args[i].as_str() {
+        "-D" => args.get(i + 1).map(PathBuf::from)?,
+        a => PathBuf::from(&a[2..]),
+    };
+    dir.is_absolute().then_some(dir)
+}
+
+/// Where the postmaster found postgresql.conf: its -D (or $PGDATA when it was started without one),
+/// which is the data directory unless postgresql.conf moved that with data_directory.
+pub fn config_dir(pid: i32, pgdata: &Path, args: &[String]) -> PathBuf {
+    data_dir_arg(args)
+        .or_else(|| {
+            let env = fs::read(format!("/proc/{pid}/environ")).ok()?;
+            env.split(|&b| b == 0)
+                .find_map(|kv| kv.strip_prefix(b"PGDATA="))
+                .map(|v| PathBuf::from(String::from_utf8_lossy(v).into_owned()))
+                .filter(|p| p.is_absolute())
+        })
+        .unwrap_or_else(|| pgdata.to_path_buf())
 }
 
 /// `-p PORT` of the postmaster's arguments (`-c port=` is read with the other settings).

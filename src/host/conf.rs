@@ -45,14 +45,17 @@ pub fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// The settings of the cluster in `pgdata` whose postmaster runs with `args`.
-pub fn read(pgdata: &Path, args: &[String]) -> Settings {
+/// The settings of the cluster whose data directory is `pgdata` and whose postmaster runs with `args`:
+/// postgresql.conf is `-c config_file=` or in `config_dir` (the postmaster's -D, which is the data
+/// directory unless postgresql.conf moves it with data_directory); postgresql.auto.conf is in the data
+/// directory.
+pub fn read(pgdata: &Path, config_dir: &Path, args: &[String]) -> Settings {
     let mut s = Settings::default();
     let cmdline = command_line_settings(args);
     let config_file = cmdline
         .get("config_file")
         .map(|v| PathBuf::from(&v.value))
-        .unwrap_or_else(|| pgdata.join("postgresql.conf"));
+        .unwrap_or_else(|| config_dir.join("postgresql.conf"));
     read_file(&config_file, &mut s, 0, true);
     read_file(&pgdata.join("postgresql.auto.conf"), &mut s, 0, false);
     s.values.extend(cmdline);
@@ -105,8 +108,18 @@ fn read_file(path: &Path, s: &mut Settings, depth: usize, required: bool) {
     };
     let dir = path.parent().unwrap_or(Path::new("/"));
     for (n, line) in text.lines().enumerate() {
-        let Some((name, value)) = parse_line(line) else {
-            continue;
+        let (name, value) = match parse_line(line) {
+            Line::Empty => continue,
+            Line::Setting(name, value) => (name, value),
+            Line::Invalid => {
+                // The server refuses a file with such a line (and keeps its old values on a reload).
+                s.unreadable.push(format!(
+                    "{}:{}: a line PostgreSQL cannot read either",
+                    path.display(),
+                    n + 1
+                ));
+                continue;
+            }
         };
         let resolve = |p: &str| {
             let p = Path::new(p);
@@ -151,10 +164,31 @@ fn read_file(path: &Path, s: &mut Settings, depth: usize, required: bool) {
     }
 }
 
+/// A line of a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    /// Blank or a comment.
+    Empty,
+    /// A setting (or an include directive): its lower-case name and its value.
+    Setting(String, String),
+    /// Something PostgreSQL would refuse (an unterminated quote, no name).
+    Invalid,
+}
+
 /// One line of a configuration file: `name = value` or `name value`, the value bare or in single
 /// quotes (`''` or `\'` for a quote), `#` starting a comment outside quotes. Names are case-insensitive.
-pub fn parse_line(line: &str) -> Option<(String, String)> {
+pub fn parse_line(line: &str) -> Line {
     let line = line.trim_start();
+    if line.is_empty() || line.starts_with('#') {
+        return Line::Empty;
+    }
+    match setting(line) {
+        Some((name, value)) => Line::Setting(name, value),
+        None => Line::Invalid,
+    }
+}
+
+fn setting(line: &str) -> Option<(String, String)> {
     let name_end = line
         .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-'))
         .unwrap_or(line.len());
@@ -200,21 +234,23 @@ mod tests {
 
     #[test]
     fn lines_read_as_the_server_reads_them() {
+        let set = |n: &str, v: &str| Line::Setting(n.into(), v.into());
         assert_eq!(
             parse_line("update_process_title = off   # no titles"),
-            Some(("update_process_title".into(), "off".into()))
+            set("update_process_title", "off")
         );
         assert_eq!(
             parse_line("Cluster_Name 'prod ''east'' 1' # c"),
-            Some(("cluster_name".into(), "prod 'east' 1".into()))
+            set("cluster_name", "prod 'east' 1")
         );
         assert_eq!(
             parse_line("cluster_name='a\\'b'"),
-            Some(("cluster_name".into(), "a'b".into()))
+            set("cluster_name", "a'b")
         );
-        assert_eq!(parse_line("# cluster_name = 'x'"), None);
-        assert_eq!(parse_line("   "), None);
-        assert_eq!(parse_line("cluster_name = 'unterminated"), None);
+        assert_eq!(parse_line("# cluster_name = 'x'"), Line::Empty);
+        assert_eq!(parse_line("   "), Line::Empty);
+        assert_eq!(parse_line("cluster_name = 'unterminated"), Line::Invalid);
+        assert_eq!(parse_line("= 'no name'"), Line::Invalid);
     }
 
     #[test]
@@ -252,6 +288,7 @@ mod tests {
         .unwrap();
         let s = read(
             d,
+            d,
             &["postgres".into(), "-D".into(), d.display().to_string()],
         );
         assert_eq!(s.get("cluster_name").unwrap().value, "from auto");
@@ -268,7 +305,7 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        let s = read(d, &args);
+        let s = read(d, d, &args);
         assert_eq!(s.get("cluster_name").unwrap().value, "cmd");
         assert_eq!(s.get("update_process_title").unwrap().value, "on");
 
@@ -281,8 +318,20 @@ mod tests {
             format!("config_file={}", other.display()),
         ];
         assert_eq!(
-            read(d, &args).get("cluster_name").unwrap().value,
+            read(d, d, &args).get("cluster_name").unwrap().value,
             "elsewhere"
         );
+        // -D naming a configuration directory apart from the data directory; a line the server
+        // cannot read either is reported.
+        let etc = tempfile::tempdir().unwrap();
+        fs::write(
+            etc.path().join("postgresql.conf"),
+            "update_process_title = off\nbroken = 'x\n",
+        )
+        .unwrap();
+        let s = read(d, etc.path(), &["postgres".into()]);
+        assert_eq!(s.get("update_process_title").unwrap().value, "off");
+        assert_eq!(s.unreadable.len(), 1, "{:?}", s.unreadable);
+        assert!(s.unreadable[0].ends_with(":2: a line PostgreSQL cannot read either"));
     }
 }

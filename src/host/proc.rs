@@ -15,43 +15,78 @@ pub struct Process {
     /// process for as long as the machine runs (a reused pid starts later).
     pub start_ticks: u64,
     /// The command line up to its first NUL: a PostgreSQL child's title (`postgres: app appdb [local]
-    /// idle`), the postmaster's program name. Not valid UTF-8 is replaced.
+    /// idle`), the postmaster's program name. Not valid UTF-8 is replaced (see `title_utf8`).
     pub title: String,
+    /// Whether the title was valid UTF-8 (names are in the server's encoding: a LATIN1 name is not).
+    pub title_utf8: bool,
+    /// Whether the title may have been cut short: it fills the room PostgreSQL has for it (the
+    /// original arguments and environment), so its end (the activity) may be missing. None when /proc
+    /// does not say how big that room is (another user's process).
+    pub title_truncated: Option<bool>,
+}
+
+/// Whether a title of `len` bytes may have been cut to fit the argument and environment area
+/// (`env_end - arg_start` bytes): PostgreSQL's buffer is that area less the final NUL, and a title is
+/// at most its size less one.
+pub fn may_be_truncated(len: usize, room: u64) -> bool {
+    len as u64 + 2 >= room
 }
 
 /// The fields of /proc/PID/stat that pgconn uses: the parent and the start time. The command name in
 /// parentheses may contain spaces and parentheses itself, so the fields are counted after its last `)`.
-pub fn parse_stat(stat: &str) -> Option<(i32, u64)> {
+pub fn parse_stat(stat: &str) -> Option<Stat> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the name: state (3), ppid (4), ... starttime (22).
+    // After the name: state (3), ppid (4), ... starttime (22), ... arg_start (48), env_end (51); field
+    // N is at N - 3. The last ones read 0 without ptrace access to the process.
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
     let ppid = fields.get(1)?.parse().ok()?;
-    let start = fields.get(19)?.parse().ok()?;
-    Some((ppid, start))
+    let start_ticks = field(22)?;
+    let room = match (field(48), field(51)) {
+        (Some(a), Some(e)) if a > 0 && e > a => Some(e - a),
+        _ => None,
+    };
+    Some(Stat {
+        ppid,
+        start_ticks,
+        title_room: room,
+    })
+}
+
+/// The fields of /proc/PID/stat pgconn uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub ppid: i32,
+    pub start_ticks: u64,
+    /// `env_end - arg_start`: the room a process has to write its title over its arguments.
+    pub title_room: Option<u64>,
 }
 
 /// The first NUL-terminated string of a command line: the title a PostgreSQL child writes over its
 /// arguments (padded with NULs on Linux).
-pub fn title_of(cmdline: &[u8]) -> String {
+pub fn title_of(cmdline: &[u8]) -> &[u8] {
     let end = cmdline
         .iter()
         .position(|&b| b == 0)
         .unwrap_or(cmdline.len());
-    String::from_utf8_lossy(&cmdline[..end]).into_owned()
+    &cmdline[..end]
 }
 
 /// Read process `pid`; `NotFound` when it is gone.
 pub fn read(pid: i32) -> io::Result<Process> {
     let dir = PathBuf::from(format!("/proc/{pid}"));
     let stat = fs::read_to_string(dir.join("stat"))?;
-    let (ppid, start_ticks) = parse_stat(&stat)
+    let st = parse_stat(&stat)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable /proc stat"))?;
     let cmdline = fs::read(dir.join("cmdline"))?;
+    let raw = title_of(&cmdline);
     Ok(Process {
         pid,
-        ppid,
-        start_ticks,
-        title: title_of(&cmdline),
+        ppid: st.ppid,
+        start_ticks: st.start_ticks,
+        title: String::from_utf8_lossy(raw).into_owned(),
+        title_utf8: std::str::from_utf8(raw).is_ok(),
+        title_truncated: st.title_room.map(|room| may_be_truncated(raw.len(), room)),
     })
 }
 
@@ -149,18 +184,37 @@ mod tests {
     fn stat_fields_are_counted_after_the_name() {
         let stat =
             "4242 (postgres: a) b) S 4000 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 \
-                    987654 100000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0";
-        assert_eq!(parse_stat(stat), Some((4000, 987654)));
+                    987654 100000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 \
+                    0 0 0 140000 140060 140060 140900 0";
+        assert_eq!(
+            parse_stat(stat),
+            Some(Stat {
+                ppid: 4000,
+                start_ticks: 987654,
+                title_room: Some(900),
+            })
+        );
+        // Without access to the process, the addresses read 0: the room is unknown.
+        let hidden = stat.replace("140000 140060 140060 140900", "0 0 0 0");
+        assert_eq!(parse_stat(&hidden).unwrap().title_room, None);
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn a_title_that_fills_its_room_may_have_lost_its_end() {
+        // Room 100: PostgreSQL's buffer holds 98 characters and a NUL.
+        assert!(!may_be_truncated(97, 100));
+        assert!(may_be_truncated(98, 100));
+        assert!(may_be_truncated(120, 100));
     }
 
     #[test]
     fn a_title_ends_at_its_first_nul() {
         assert_eq!(
             title_of(b"postgres: app appdb [local] idle\0\0\0\0"),
-            "postgres: app appdb [local] idle"
+            b"postgres: app appdb [local] idle"
         );
-        assert_eq!(title_of(b"postgres\0-D\0/data\0"), "postgres");
+        assert_eq!(title_of(b"postgres\0-D\0/data\0"), b"postgres");
     }
 
     #[test]
@@ -168,6 +222,12 @@ mod tests {
         let me = read(std::process::id() as i32).unwrap();
         assert_eq!(me.ppid, nix::unistd::getppid().as_raw());
         assert!(me.start_ticks > 0);
+        // Its own arguments and environment are far longer than its program name.
+        assert_eq!(me.title_truncated, Some(false));
+        assert!(me.title_utf8);
+        // Its own arguments and environment are far longer than its program name.
+        assert_eq!(me.title_truncated, Some(false));
+        assert!(me.title_utf8);
         assert!(Clock::read().unwrap().age(me.start_ticks) < Duration::from_secs(3600));
     }
 }

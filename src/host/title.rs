@@ -351,7 +351,7 @@ mod tests {
             panic!("read an ambiguous title");
         };
         assert!(why.contains("3 ways"), "{why}");
-        // "[local] idle" inside a name is not taken for the host: what follows is no activity.
+        // "x(1) idle" inside a name is not taken for the host: what follows it is no activity.
         assert_eq!(
             parse("postgres: app x(1) idle db [local] idle", &p),
             Title::Unreadable(

@@ -36,6 +36,7 @@ fn cluster(r: &RescueReport, st: &Style) -> String {
     let states: Vec<String> = r
         .states
         .iter()
+        .filter(|(_, n)| **n > 0)
         .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
         .collect();
     out.push_str(&format!(
@@ -116,7 +117,20 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
         out.push_str(&format!("  note: {}\n", clean(note)));
     }
     if r.targets.is_empty() {
-        out.push_str("no backend to act on\n");
+        out.push_str("no backend to act on");
+        let iit = r.states.get("idle_in_transaction").copied().unwrap_or(0);
+        if iit > 0
+            && !r
+                .selection
+                .states
+                .iter()
+                .any(|s| s == "idle in transaction")
+        {
+            out.push_str(&format!(
+                "; {iit} idle in transaction (--state idle-in-transaction selects them)"
+            ));
+        }
+        out.push('\n');
         return out;
     }
     out.push_str(&backends_table(&r.targets, st));

@@ -100,6 +100,9 @@ pub struct RescueOutcome {
     pub reason: Option<String>,
     /// What its title showed at the moment of action (or after the wait, when still there).
     pub title_now: Option<String>,
+    /// The state that title shows (`active` for a command tag), as kill's `state_now`.
+    #[serde(serialize_with = "serialize_state")]
+    pub state_now: Option<String>,
     /// When SIGTERM was sent (system clock).
     pub at: Option<String>,
 }
