@@ -171,6 +171,13 @@ fn a_full_server_is_read_and_freed_through_a_wal_sender_slot() {
     }));
     let v = last.unwrap().json();
     assert_eq!(v["connection"]["via"], "normal");
+    // And psql itself.
+    let psql = support::full::psql_select_1(c);
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
     drop(f.w);
 }
 

@@ -59,9 +59,15 @@ fn pids_with(lines: &[Value], event: &str, outcome: Option<&str>) -> BTreeSet<i3
 
 /// `pgconn kill-idle` on `app`'s sessions in batches of 3, logging to `log`, running in the background.
 fn spawn_kill(app: &str, log: &Path, own_app: &str) -> Child {
+    spawn_kill_via(&[], app, log, own_app)
+}
+
+/// [`spawn_kill`] with global options first (`--break-glass always`: over a WAL sender slot).
+fn spawn_kill_via(global: &[&str], app: &str, log: &Path, own_app: &str) -> Child {
     pgconn()
         .env_cluster(cluster())
         .env("PGAPPNAME", own_app)
+        .args(global)
         .args([
             "kill-idle",
             "--older-than",
@@ -206,6 +212,15 @@ fn a_stop_signal_finishes_the_batch_in_flight_records_it_and_exits_128_plus_the_
 
 #[test]
 fn losing_its_own_session_mid_run_reports_and_logs_what_was_done() {
+    losing_its_own_session_mid_run(&[]);
+}
+
+#[test]
+fn losing_its_wal_sender_session_mid_run_reports_and_logs_what_was_done() {
+    losing_its_own_session_mid_run(&["--break-glass", "always"]);
+}
+
+fn losing_its_own_session_mid_run(global: &[&str]) {
     let app = unique("gone");
     let own = unique("pgconn_gone");
     let mut w = Workload::new();
@@ -213,7 +228,7 @@ fn losing_its_own_session_mid_run_reports_and_logs_what_was_done() {
     let all = pids_of(&app);
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("kill.jsonl");
-    let child = spawn_kill(&app, &log, &own);
+    let child = spawn_kill_via(global, &app, &log, &own);
     wait_for_event(&log, "session");
     // Someone else terminates pgconn's own session.
     let mut su = support::superuser_client(cluster());
@@ -224,6 +239,12 @@ fn losing_its_own_session_mid_run_reports_and_logs_what_was_done() {
     .unwrap();
     let (status, v, stderr) = finish(child);
     assert_eq!(status, 1, "{stderr}");
+    let via = if global.is_empty() {
+        "normal"
+    } else {
+        "replication"
+    };
+    assert_eq!(v["connection"]["via"], via, "{v:#}");
     let done = v["results"].as_array().unwrap().len();
     assert!((3..150).contains(&done), "{done}: {v:#}");
     assert!(

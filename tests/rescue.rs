@@ -175,8 +175,12 @@ fn a_full_cluster_is_freed_as_root_and_nothing_but_idle_backends_is_touched() {
     assert_eq!(v["after"]["connected"], true, "{v}");
     assert_eq!(v["after"]["status"]["states"]["active"], 1);
     assert_eq!(v["after"]["status"]["states"]["idle_in_transaction"], 1);
-    c.psql("SELECT 1")
-        .expect("a normal connection after the rescue");
+    let psql = support::full::psql_select_1(c);
+    assert!(
+        psql.status.success(),
+        "psql after the rescue: {}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
     assert_log_matches(&log, &v);
     drop(f);
 }

@@ -447,6 +447,33 @@ pub mod full {
     /// A cluster filled completely: `leaky-worker` sessions of role app (one of them running a query, one
     /// idle in transaction, the rest idle) until ordinary roles are refused, then superuser sessions of
     /// `runaway-admin` until superusers are refused too.
+    /// The real psql running `SELECT 1` as postgres on `c` (the server's own psql, else the one on PATH:
+    /// any psql speaks to 14-18).
+    pub fn psql_select_1(c: &Cluster) -> std::process::Output {
+        let own = c.bindir().join("psql");
+        let psql_exe = if own.exists() {
+            own
+        } else {
+            std::path::PathBuf::from("psql")
+        };
+        std::process::Command::new(psql_exe)
+            .args([
+                "-X",
+                "-h",
+                &c.socket_dir().display().to_string(),
+                "-p",
+                &c.port().to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                "SELECT 1",
+            ])
+            .output()
+            .expect("psql (the PostgreSQL client, which .ci/run installs)")
+    }
+
     pub struct Full {
         pub c: Cluster,
         pub w: Workload,
@@ -476,30 +503,8 @@ pub mod full {
         let (admin, refusal) = w.fill(&c, "postgres", "postgres", "runaway-admin").unwrap();
         assert_eq!(refusal, "sorry, too many clients already");
         assert_eq!(w.len(), 8);
-        // psql, as a superuser, is refused too (the server's own psql, else the one on PATH: any psql
-        // speaks to 14-18).
-        let own = c.bindir().join("psql");
-        let psql_exe = if own.exists() {
-            own
-        } else {
-            std::path::PathBuf::from("psql")
-        };
-        let psql = std::process::Command::new(psql_exe)
-            .args([
-                "-X",
-                "-h",
-                &c.socket_dir().display().to_string(),
-                "-p",
-                &c.port().to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                "SELECT 1",
-            ])
-            .output()
-            .expect("psql (the PostgreSQL client, which .ci/run installs)");
+        // psql, as a superuser, is refused too.
+        let psql = psql_select_1(&c);
         let stderr = String::from_utf8_lossy(&psql.stderr);
         assert!(!psql.status.success(), "psql got in: {stderr}");
         assert!(stderr.contains("too many clients"), "{stderr}");
