@@ -18,7 +18,7 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
 use crate::activity::now_rfc3339;
-use crate::report::kill::Action;
+use crate::report::kill::{Action, Summary};
 
 /// Longest query text kept in the log (pg_stat_activity keeps 1024 bytes by default).
 const QUERY_MAX_CHARS: usize = 2000;
@@ -211,8 +211,15 @@ impl AuditLog {
         self.write(&lines)
     }
 
-    /// The last line: what was done, and why the run stopped early.
-    pub fn summary(&mut self, action: Action, fields: Value) -> Result<()> {
+    /// The last line: what was done (`counts`: targeted, terminated, ... as in the report's summary),
+    /// `fields`, and why the run stopped early.
+    pub fn summary(&mut self, action: Action, counts: &Summary, fields: Value) -> Result<()> {
+        let mut fields = fields;
+        if let (Some(f), Ok(Value::Object(c))) =
+            (fields.as_object_mut(), serde_json::to_value(counts))
+        {
+            f.extend(c);
+        }
         let line = self.line("summary", action, fields);
         self.write(&[line])
     }

@@ -506,23 +506,14 @@ fn plan_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
 }
 
 fn summary_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
-    let s = &r.summary;
     log.summary(
         r.action,
+        &r.summary,
         json!({
             "command": "rescue",
             "dry_run": r.dry_run,
             "matched": r.matched,
             "acted": r.acted,
-            "targeted": s.targeted,
-            "terminated": s.terminated,
-            "cancelled": s.cancelled,
-            "signalled": s.signalled,
-            "skipped": s.skipped,
-            "denied": s.denied,
-            "failed": s.failed,
-            "unknown": s.unknown,
-            "not_attempted": s.not_attempted,
             "interrupted": r.interrupted,
             "error": r.error,
         }),
@@ -789,15 +780,7 @@ pub fn execute(
         ..Summary::default()
     };
     for o in &results {
-        match o.outcome {
-            OutcomeKind::Terminated => summary.terminated += 1,
-            OutcomeKind::Signalled => summary.signalled += 1,
-            OutcomeKind::Skipped => summary.skipped += 1,
-            OutcomeKind::Denied => summary.denied += 1,
-            OutcomeKind::Failed => summary.failed += 1,
-            OutcomeKind::Cancelled => summary.cancelled += 1,
-            OutcomeKind::Unknown => summary.unknown += 1,
-        }
+        summary.add(o.outcome);
     }
     summary.not_attempted = report.targets.len() - results.len();
     report.summary = summary;

@@ -6,7 +6,7 @@ use comfy_table::{Cell, CellAlignment};
 
 use crate::render::{sessions, text_cell, Style};
 
-use crate::report::kill::{Action, KillReport, OutcomeKind, Protection};
+use crate::report::kill::{Action, KillReport, OutcomeKind, Protection, Summary};
 use crate::report::{opt_age, Level};
 use crate::text::clean;
 
@@ -165,6 +165,45 @@ fn level(o: OutcomeKind) -> Level {
     }
 }
 
+/// The totals of a run that signalled sessions (kill's, rescue's), and where its audit log is: `2
+/// terminated, 0 cancelled, 1 skipped, 0 denied, 0 failed (logged to FILE)`, with a line break.
+pub fn summary_line(
+    s: &Summary,
+    cancelled: bool,
+    log: Option<&std::path::Path>,
+    log_complete: bool,
+) -> String {
+    let mut parts = vec![format!("{} terminated", s.terminated)];
+    if cancelled {
+        parts.push(format!("{} cancelled", s.cancelled));
+    }
+    if s.signalled > 0 {
+        parts.push(format!("{} signalled but not seen to end", s.signalled));
+    }
+    parts.push(format!("{} skipped", s.skipped));
+    parts.push(format!("{} denied", s.denied));
+    parts.push(format!("{} failed", s.failed));
+    if s.unknown > 0 {
+        parts.push(format!("{} unknown", s.unknown));
+    }
+    if s.not_attempted > 0 {
+        parts.push(format!("{} not attempted", s.not_attempted));
+    }
+    let mut out = parts.join(", ");
+    match (log, log_complete) {
+        (Some(p), true) => {
+            out.push_str(&format!(" (logged to {})", clean(&p.display().to_string())))
+        }
+        (Some(p), false) => out.push_str(&format!(
+            " ({} IS INCOMPLETE: the audit log could not be written)",
+            clean(&p.display().to_string())
+        )),
+        (None, _) => {}
+    }
+    out.push('\n');
+    out
+}
+
 pub fn results(r: &KillReport, st: &Style) -> String {
     let mut out = String::new();
     if !r.results.is_empty() {
@@ -207,35 +246,12 @@ pub fn results(r: &KillReport, st: &Style) -> String {
         out.push_str(&t.to_string());
         out.push('\n');
     }
-    let s = &r.summary;
-    let mut parts = vec![
-        format!("{} terminated", s.terminated),
-        format!("{} cancelled", s.cancelled),
-    ];
-    if s.signalled > 0 {
-        parts.push(format!("{} signalled but not seen to end", s.signalled));
-    }
-    parts.push(format!("{} skipped", s.skipped));
-    parts.push(format!("{} denied", s.denied));
-    parts.push(format!("{} failed", s.failed));
-    if s.unknown > 0 {
-        parts.push(format!("{} unknown", s.unknown));
-    }
-    if s.not_attempted > 0 {
-        parts.push(format!("{} not attempted", s.not_attempted));
-    }
-    out.push_str(&parts.join(", "));
-    match (&r.log, r.log_complete) {
-        (Some(p), true) => {
-            out.push_str(&format!(" (logged to {})", clean(&p.display().to_string())))
-        }
-        (Some(p), false) => out.push_str(&format!(
-            " ({} IS INCOMPLETE: the audit log could not be written)",
-            clean(&p.display().to_string())
-        )),
-        (None, _) => {}
-    }
-    out.push('\n');
+    out.push_str(&summary_line(
+        &r.summary,
+        true,
+        r.log.as_deref(),
+        r.log_complete,
+    ));
     if let Some(sig) = &r.interrupted {
         out.push_str(&format!(
             "interrupted by {sig}: the batch in flight was finished; nothing further was signalled\n"

@@ -188,29 +188,12 @@ pub fn results(r: &RescueReport, st: &Style) -> String {
         ));
         out.push('\n');
     }
-    let s = &r.summary;
-    let mut parts = vec![format!("{} terminated", s.terminated)];
-    if s.signalled > 0 {
-        parts.push(format!("{} signalled but not seen to exit", s.signalled));
-    }
-    parts.push(format!("{} skipped", s.skipped));
-    parts.push(format!("{} denied", s.denied));
-    parts.push(format!("{} failed", s.failed));
-    if s.not_attempted > 0 {
-        parts.push(format!("{} not attempted", s.not_attempted));
-    }
-    out.push_str(&parts.join(", "));
-    match (&r.log, r.log_complete) {
-        (Some(p), true) => {
-            out.push_str(&format!(" (logged to {})", clean(&p.display().to_string())))
-        }
-        (Some(p), false) => out.push_str(&format!(
-            " ({} IS INCOMPLETE: the audit log could not be written)",
-            clean(&p.display().to_string())
-        )),
-        (None, _) => {}
-    }
-    out.push('\n');
+    out.push_str(&crate::render::kill::summary_line(
+        &r.summary,
+        false,
+        r.log.as_deref(),
+        r.log_complete,
+    ));
     if let Some(sig) = &r.interrupted {
         out.push_str(&format!(
             "interrupted by {sig}: nothing further was signalled\n"

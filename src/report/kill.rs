@@ -291,16 +291,21 @@ pub struct Summary {
 impl Summary {
     pub fn count(&mut self, outcomes: &[SessionOutcome]) {
         for o in outcomes {
-            match o.outcome {
-                OutcomeKind::Terminated => self.terminated += 1,
-                OutcomeKind::Cancelled => self.cancelled += 1,
-                OutcomeKind::Signalled => self.signalled += 1,
-                OutcomeKind::Skipped => self.skipped += 1,
-                OutcomeKind::Denied => self.denied += 1,
-                OutcomeKind::Failed => self.failed += 1,
-                OutcomeKind::Unknown => self.unknown += 1,
-            }
+            self.add(o.outcome);
         }
+    }
+
+    /// Count one outcome.
+    pub fn add(&mut self, kind: OutcomeKind) {
+        *match kind {
+            OutcomeKind::Terminated => &mut self.terminated,
+            OutcomeKind::Cancelled => &mut self.cancelled,
+            OutcomeKind::Signalled => &mut self.signalled,
+            OutcomeKind::Skipped => &mut self.skipped,
+            OutcomeKind::Denied => &mut self.denied,
+            OutcomeKind::Failed => &mut self.failed,
+            OutcomeKind::Unknown => &mut self.unknown,
+        } += 1;
     }
 }
 

@@ -99,24 +99,15 @@ pub fn outcomes(log: &mut AuditLog, outcomes: &[SessionOutcome], action: Action)
 
 /// The last line: what was done, the server's counts before and after, and why the run stopped early.
 pub fn summary(log: &mut AuditLog, r: &KillReport) -> Result<()> {
-    let s = &r.summary;
     log.summary(
         r.action,
+        &r.summary,
         json!({
             "dry_run": r.dry_run,
             "matched": r.matched,
             "if_more_than": r.if_more_than,
             "threshold_met": r.threshold_met,
             "acted": r.acted,
-            "targeted": s.targeted,
-            "terminated": s.terminated,
-            "cancelled": s.cancelled,
-            "signalled": s.signalled,
-            "skipped": s.skipped,
-            "denied": s.denied,
-            "failed": s.failed,
-            "unknown": s.unknown,
-            "not_attempted": s.not_attempted,
             "before": r.before,
             "after": r.after,
             "interrupted": r.interrupted,
