@@ -157,7 +157,8 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
     out
 }
 
-fn level(o: OutcomeKind) -> Level {
+/// How an outcome is coloured (kill's and rescue's).
+pub fn level(o: OutcomeKind) -> Level {
     match o {
         OutcomeKind::Terminated | OutcomeKind::Cancelled => Level::Ok,
         OutcomeKind::Skipped | OutcomeKind::Signalled => Level::Warning,

@@ -5,7 +5,6 @@
 use comfy_table::{Cell, CellAlignment};
 
 use crate::render::{text_cell, Style};
-use crate::report::kill::OutcomeKind;
 use crate::report::rescue::{After, Backend, RescueReport};
 use crate::report::{age, Level};
 use crate::text::clean;
@@ -155,14 +154,6 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
     out
 }
 
-fn level(o: OutcomeKind) -> Level {
-    match o {
-        OutcomeKind::Terminated | OutcomeKind::Cancelled => Level::Ok,
-        OutcomeKind::Skipped | OutcomeKind::Signalled => Level::Warning,
-        OutcomeKind::Denied | OutcomeKind::Failed | OutcomeKind::Unknown => Level::Critical,
-    }
-}
-
 /// What happened: per target, the totals, and what a normal connection sees now.
 pub fn results(r: &RescueReport, st: &Style) -> String {
     let mut out = String::new();
@@ -175,7 +166,7 @@ pub fn results(r: &RescueReport, st: &Style) -> String {
                     Cell::new(o.pid).set_alignment(CellAlignment::Right),
                     text_cell(&o.user),
                     text_cell(&o.database),
-                    st.level_cell(o.outcome.as_str(), level(o.outcome)),
+                    st.level_cell(o.outcome.as_str(), crate::render::kill::level(o.outcome)),
                     text_cell(o.reason.as_deref().unwrap_or("")),
                 ]
             })
