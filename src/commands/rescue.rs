@@ -904,6 +904,39 @@ mod tests {
     }
 
     #[test]
+    fn a_title_cut_short_or_not_utf8_or_of_unknown_room_is_unreadable() {
+        let p = |title: &str, utf8: bool, truncated: Option<bool>| Process {
+            pid: 7,
+            ppid: 1,
+            start_ticks: 1,
+            title: title.into(),
+            title_utf8: utf8,
+            title_truncated: truncated,
+        };
+        let prefix = title::prefix("");
+        let idle = "postgres: app appdb [local] idle";
+        assert!(matches!(
+            read_title(&p(idle, true, Some(false)), &prefix),
+            Title::Client(_)
+        ));
+        for (utf8, truncated, why) in [
+            (false, Some(false), "UTF-8"),
+            (true, Some(true), "cut short"),
+            (true, None, "does not tell"),
+        ] {
+            match read_title(&p(idle, utf8, truncated), &prefix) {
+                Title::Unreadable(r) => assert!(r.contains(why), "{r}"),
+                t => panic!("{t:?}"),
+            }
+        }
+        // Other processes are what they are, whatever the room.
+        assert_eq!(
+            read_title(&p("postgres: checkpointer ", true, None), &prefix),
+            Title::Other("checkpointer".into())
+        );
+    }
+
+    #[test]
     fn selection_reads_like_kill_idle() {
         let s = Selection {
             states: vec!["idle".into()],
