@@ -103,9 +103,10 @@ Run as root or as the cluster's OS user. The cluster is found by --pgdata (or $P
 only PostgreSQL server running here. Its postmaster's children are read from /proc: each backend's title \
 (`postgres: [cluster_name: ]user database host(port) state`, kept current by update_process_title, on by \
 default) gives its user, database, client and state, and the process start time how long it has been \
-connected. rescue refuses when update_process_title is off, never touches the postmaster, auxiliary \
-processes, WAL senders, autovacuum or background workers, and leaves alone any title it cannot read \
-unambiguously (listed as such). Titles carry no application_name and no idle time: select with --user, \
+connected. rescue refuses when update_process_title is off or when it cannot tell (an unreadable \
+configuration file, a title that shows no state), never touches the postmaster, auxiliary processes, WAL \
+senders, autovacuum or background workers, and leaves alone any title it cannot read unambiguously (one \
+that reads two ways, may have been cut short, or is not UTF-8; listed as such). Titles carry no application_name and no idle time: select with --user, \
 --db, --client, --state and --connected-longer-than.
 
 Like kill: a preview, --dry-run, a confirmation on a terminal (--yes otherwise), --log. Immediately before \
