@@ -139,13 +139,6 @@ fn find(req: &RescueRequest) -> Result<Postmaster> {
     }
 }
 
-/// This machine's name (for the report and the log).
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
-}
-
 /// Whether a backend matches the selection (patterns as everywhere in pgconn; states as its title
 /// shows them; connected for longer than asked).
 fn selected(b: &Backend, s: &Selection) -> bool {
@@ -189,10 +182,7 @@ fn read_title(p: &Process, prefix: &str) -> Title {
 
 /// A client backend as the report shows it.
 fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
-    let state = match &c.activity {
-        title::Activity::Unknown => None,
-        a => Some(a.idle_state().unwrap_or("active").to_string()),
-    };
+    let state = c.activity.state().map(str::to_string);
     Backend {
         pid: p.pid,
         started_at: format_timestamp(clock.started(p.start_ticks)),
@@ -385,7 +375,7 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
         ));
     }
     let cluster = ClusterInfo {
-        host: hostname(),
+        host: proc::hostname(),
         pgdata: pm.pgdata.clone(),
         postmaster_pid: pm.pid,
         port: pm.port,
@@ -520,14 +510,21 @@ fn summary_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
     )
 }
 
-fn outcome_lines(log: &mut AuditLog, r: &RescueReport, outcomes: &[RescueOutcome]) -> Result<()> {
-    let by_pid: HashMap<i32, &Backend> = r.targets.iter().map(|b| (b.pid, b)).collect();
+fn outcome_lines(log: &mut AuditLog, outcomes: &[RescueOutcome]) -> Result<()> {
     let lines: Vec<(Who, serde_json::Value)> = outcomes
         .iter()
-        .filter_map(|o| {
-            let b = by_pid.get(&o.pid)?;
-            Some((
-                who(b),
+        .map(|o| {
+            (
+                Who {
+                    pid: o.pid,
+                    backend_start: Some(&o.started_at),
+                    database: Some(&o.database),
+                    user: Some(&o.user),
+                    application: None,
+                    client: Some(&o.client),
+                    state: o.state.as_deref(),
+                    state_seconds: None,
+                },
                 json!({
                     "outcome": o.outcome,
                     "skip": o.skip,
@@ -536,10 +533,10 @@ fn outcome_lines(log: &mut AuditLog, r: &RescueReport, outcomes: &[RescueOutcome
                     "title_now": o.title_now,
                     "at": o.at,
                 }),
-            ))
+            )
         })
         .collect();
-    log.outcomes(r.action, &lines)
+    log.outcomes(Action::Terminate, &lines)
 }
 
 /// A plan that does not act (a dry run, nothing matched): its plan and summary go to the audit log.
@@ -624,7 +621,7 @@ fn kept_again(plan: &RescuePlan) -> HashMap<i32, String> {
             .targets
             .iter()
             .rev()
-            .filter(|b| (b.database.clone(), b.user.clone()) == *key)
+            .filter(|b| b.database == key.0 && b.user == key.1)
             .take(missing)
             .collect();
         for b in group {
@@ -664,10 +661,7 @@ fn outcome(t: &Backend, kind: OutcomeKind) -> RescueOutcome {
 /// The state a title shows now, as `state_now` (None when it cannot be read).
 fn state_of(title: &str, prefix: &str) -> Option<String> {
     match title::parse(title, prefix) {
-        Title::Client(c) => match c.activity {
-            title::Activity::Unknown => None,
-            a => Some(a.idle_state().unwrap_or("active").to_string()),
-        },
+        Title::Client(c) => c.activity.state().map(str::to_string),
         _ => None,
     }
 }
@@ -763,7 +757,7 @@ pub fn execute(
             }
         }
         let logged = match plan.log.as_mut() {
-            Some(log) => outcome_lines(log, &plan.report, &done),
+            Some(log) => outcome_lines(log, &done),
             None => Ok(()),
         };
         results.extend(done);

@@ -138,6 +138,13 @@ pub fn uid(pid: i32) -> io::Result<u32> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Uid in /proc status"))
 }
 
+/// This machine's name (for reports and logs).
+pub fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// When a process that started `ticks` clock ticks after boot started, by the system clock.
 pub struct Clock {
     boot: SystemTime,

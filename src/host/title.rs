@@ -63,6 +63,15 @@ impl Activity {
         }
     }
 
+    /// The pg_stat_activity state this activity stands for: an idle one, `active` for a command tag or
+    /// a startup phase, None when the title shows none.
+    pub fn state(&self) -> Option<&'static str> {
+        match self {
+            Activity::Unknown => None,
+            a => Some(a.idle_state().unwrap_or("active")),
+        }
+    }
+
     /// How the title shows it.
     pub fn shown(&self) -> &str {
         match self {
