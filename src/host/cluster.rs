@@ -115,8 +115,8 @@ pub fn from_pid(pid: i32) -> Result<Postmaster> {
     let cwd = fs::read_link(format!("/proc/{pid}/cwd")).with_context(|| {
         format!("cannot read the working directory of pid {pid} (run as root or as the cluster's OS user)")
     })?;
-    match read_pid_file(&cwd) {
-        Ok(pf) if pf.pid == pid => from_pgdata(&cwd),
+    match from_pgdata(&cwd) {
+        Ok(pm) if pm.pid == pid => Ok(pm),
         _ => bail!(
             "pid {pid} is not a postmaster: its working directory {} holds no postmaster.pid naming it \
              (give the postmaster's pid, the first line of postmaster.pid, or --pgdata)",
@@ -125,26 +125,17 @@ pub fn from_pid(pid: i32) -> Result<Postmaster> {
     }
 }
 
-/// Every postmaster this user can see: processes running in a directory whose postmaster.pid names
-/// them. As an ordinary user, only its own (another user's working directory is not readable).
+/// Every postmaster this user can act on: of those [`seen`] (the parents of checkpointers), the ones
+/// whose data directory it can read and whose postmaster.pid names them. As an ordinary user, only its
+/// own.
 pub fn running() -> Result<Vec<Postmaster>> {
-    let mut found = Vec::new();
-    for p in proc::all().context("reading /proc")? {
-        let Ok(cwd) = fs::read_link(format!("/proc/{}/cwd", p.pid)) else {
-            continue;
-        };
-        let named = fs::read_to_string(cwd.join("postmaster.pid"))
-            .ok()
-            .and_then(|t| parse_pid_file(&t))
-            .is_some_and(|pf| pf.pid == p.pid);
-        if named {
-            if let Ok(pm) = from_pgdata(&cwd) {
-                found.push(pm);
-            }
-        }
-    }
-    found.sort_by_key(|p| p.pid);
-    Ok(found)
+    Ok(seen()
+        .into_iter()
+        .filter_map(|s| {
+            let pm = from_pgdata(s.pgdata.as_deref()?).ok()?;
+            (pm.pid == s.pid).then_some(pm)
+        })
+        .collect())
 }
 
 /// The one postmaster running on this machine; refused when there is none or several.
