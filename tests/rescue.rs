@@ -270,6 +270,21 @@ fn a_dry_run_lists_exactly_the_idle_backends_and_signals_nothing() {
         out.stdout
     );
     assert!(out.stdout.contains("dry run: nothing was done"));
+
+    // With no host and no port given anywhere, the connection afterwards goes to the cluster's own
+    // socket and port (from postmaster.pid), not libpq's default.
+    let v = pgconn()
+        .env_cluster(&c)
+        .env_remove("PGHOST")
+        .env_remove("PGPORT")
+        .args(["rescue", "--user", "app", "--yes", "--json"])
+        .json();
+    assert_eq!(v["summary"]["terminated"], 3);
+    assert_eq!(v["after"]["connected"], true, "{v}");
+    assert_eq!(
+        v["after"]["target"],
+        format!("{}:{}/postgres", c.socket_dir().display(), c.port())
+    );
 }
 
 #[test]

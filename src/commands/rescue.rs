@@ -807,44 +807,37 @@ pub fn execute(
     })
 }
 
-/// Whether the environment names a host or a port for libpq (then those are used, as psql would).
-fn env_names(keys: &[&str]) -> bool {
-    keys.iter()
-        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
-}
-
-/// A normal connection after the rescue, to the cluster's own socket and port unless the command line,
-/// a service or PG* variables say where to connect; the status of the server when it gets in. Never the
-/// emergency route.
+/// A normal connection after the rescue, to the cluster's own socket and port where the command line,
+/// a service, a conninfo and PG* variables give no host or no port (as libpq resolves them); the status
+/// of the server when it gets in. Never the emergency route.
 pub fn after(conn: &ConnOptions, pm: &Postmaster) -> After {
     let mut conn = conn.clone();
-    let named_elsewhere = !conn.service.is_empty()
-        || conn
-            .dbname
-            .first()
-            .is_some_and(|d| crate::conninfo::is_conninfo(d))
-        || env_names(&["PGSERVICE"]);
-    if !named_elsewhere {
-        if conn.host.is_none() && !env_names(&["PGHOST", "PGHOSTADDR"]) {
-            conn.host = pm
-                .socket_dir
-                .as_ref()
-                .map(|d| d.display().to_string())
-                .or_else(|| Some("localhost".into()));
-        }
-        if conn.port.is_none() && !env_names(&["PGPORT"]) {
-            conn.port = pm.port.map(|p| p.to_string());
-        }
-    }
     conn.break_glass = crate::db::BreakGlass::Never;
     conn.connect_timeout.get_or_insert(Duration::from_secs(5));
-    let target = crate::db::resolve_spec(
-        &conn,
-        conn.dbname.first().map(String::as_str),
-        conn.service.first().map(String::as_str),
-    )
-    .map(|s| s.target_label())
-    .unwrap_or_default();
+    let resolve = |conn: &ConnOptions| {
+        crate::db::resolve_spec(
+            conn,
+            conn.dbname.first().map(String::as_str),
+            conn.service.first().map(String::as_str),
+        )
+    };
+    if let Ok(spec) = resolve(&conn) {
+        if let [h] = spec.targets().as_slice() {
+            if h.is_default() {
+                conn.host = Some(
+                    pm.socket_dir
+                        .as_ref()
+                        .map(|d| d.display().to_string())
+                        .unwrap_or_else(|| "localhost".into()),
+                );
+            }
+            if h.port_is_default() {
+                conn.port = pm.port.map(|p| p.to_string());
+            }
+        }
+    }
+    let spec = resolve(&conn);
+    let target = spec.as_ref().map(|s| s.target_label()).unwrap_or_default();
     let status = Db::connect_one(&conn).and_then(|mut db| {
         crate::commands::status::collect(
             &mut db,
@@ -860,11 +853,11 @@ pub fn after(conn: &ConnOptions, pm: &Postmaster) -> After {
         },
         Err(e) => {
             let mut error = format!("{e:#}");
-            let no_user = conn.username.is_none() && !named_elsewhere && !env_names(&["PGUSER"]);
-            if nix::unistd::geteuid().is_root() && no_user {
+            let as_root = spec.as_ref().is_ok_and(|s| s.user() == "root");
+            if nix::unistd::geteuid().is_root() && as_root {
                 error.push_str(
-                    " (pgconn runs as root and, with no user given, connects as role \"root\": give \
-                     -U, or run rescue as the cluster's OS user, e.g. `sudo -u postgres pgconn rescue`)",
+                    " (pgconn runs as root and connected as role \"root\": give -U, or run rescue as \
+                     the cluster's OS user, e.g. `sudo -u postgres pgconn rescue`)",
                 );
             }
             After {

@@ -53,7 +53,6 @@ pub fn abandoned_attempts() -> usize {
     connect::abandoned_attempts()
 }
 pub use connect::refused_by;
-pub(crate) use parse::is_conninfo;
 pub use tls::SslMode;
 
 /// The socket directory used when no host is given, as libpq's compiled-in DEFAULT_PGSOCKET_DIR: Debian's,
@@ -183,6 +182,8 @@ pub struct Host {
     port: u16,
     socket: bool,
     defaulted: bool,
+    /// No port given anywhere: [`DEFAULT_PORT`].
+    port_defaulted: bool,
 }
 
 impl Host {
@@ -209,6 +210,11 @@ impl Host {
     /// Whether the host came from the defaults (no host given anywhere).
     pub fn is_default(&self) -> bool {
         self.defaulted
+    }
+
+    /// Whether the port came from the defaults (no port given anywhere).
+    pub fn port_is_default(&self) -> bool {
+        self.port_defaulted
     }
 
     /// The socket file, `<dir>/.s.PGSQL.<port>`, for a socket target.

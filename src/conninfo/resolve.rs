@@ -547,6 +547,7 @@ fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Host>> {
     let mut targets = Vec::with_capacity(count);
     for (i, port_text) in ports.iter().enumerate() {
         let port = port_number(port_text)?;
+        let port_defaulted = port_text.trim().is_empty();
         let hostaddr = network_address(addrs.get(i).map(String::as_str))?;
         let host = hosts.get(i).filter(|h| !h.is_empty()).cloned();
         let target = match (host, hostaddr) {
@@ -556,6 +557,7 @@ fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Host>> {
                 hostaddr: addr,
                 port,
                 defaulted: false,
+                port_defaulted,
             },
             (None, Some(addr)) => Host {
                 host: None,
@@ -563,8 +565,9 @@ fn resolve_targets(p: &Params, env: &Environment) -> Result<Vec<Host>> {
                 port,
                 socket: false,
                 defaulted: false,
+                port_defaulted,
             },
-            (None, None) => default_target(env, port),
+            (None, None) => default_target(env, port, port_defaulted),
         };
         targets.push(target);
     }
@@ -596,12 +599,13 @@ fn network_address(text: Option<&str>) -> Result<Option<IpAddr>> {
 
 /// No host given: the default socket directory, whether or not the socket is there (libpq then fails
 /// naming the socket; it never falls back to TCP).
-fn default_target(env: &Environment, port: u16) -> Host {
+fn default_target(env: &Environment, port: u16, port_defaulted: bool) -> Host {
     Host {
         host: Some(env.socket_dir.display().to_string()),
         hostaddr: None,
         port,
         socket: true,
         defaulted: true,
+        port_defaulted,
     }
 }

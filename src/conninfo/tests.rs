@@ -82,7 +82,7 @@ fn defaults_without_anything() {
     assert!(s.warnings().is_empty());
     assert_eq!(s.target_label(), format!("{}:5432/osuser", run.display()));
     let t = s.targets();
-    assert!(t[0].is_default() && t[0].is_socket());
+    assert!(t[0].is_default() && t[0].is_socket() && t[0].port_is_default());
     assert_eq!(t[0].socket_path(), Some(run.join(".s.PGSQL.5432")));
 }
 
@@ -100,6 +100,7 @@ fn no_host_means_the_one_default_socket_directory_never_tcp() {
     });
     assert_eq!(s.get("host"), Some(run.to_str().unwrap()));
     assert!(s.targets()[0].is_socket());
+    assert!(s.targets()[0].is_default() && !s.targets()[0].port_is_default());
     assert_eq!(
         s.targets()[0].socket_path(),
         Some(run.join(".s.PGSQL.6000"))
