@@ -1180,7 +1180,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__rescue)
-            opts="-D -y -h -p -U -d -W -? -V --pgdata --pid --state --connected-longer-than --db --user --client --exclude-db --exclude-user --exclude-client --app --exclude-app --keep --max --dry-run --yes --wait --log --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-D -y -h -p -U -d -W -? -V --pgdata --pid --state --connected-longer-than --keep --max --db --user --client --exclude-db --exclude-user --exclude-client --dry-run --yes --wait --log --app --exclude-app --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1203,6 +1203,14 @@ _pgconn() {
                     return 0
                     ;;
                 --connected-longer-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1230,27 +1238,19 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --app)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --exclude-app)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --keep)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-app)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

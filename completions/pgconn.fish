@@ -291,18 +291,18 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l state -d 'State
 idle-in-transaction\t''
 idle-in-transaction-aborted\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l connected-longer-than -d 'Only backends connected for longer than this (from the process start time; titles carry no idle time)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l db -d 'Only backends connected to this database (repeatable, `*` wildcards)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l user -d 'Only backends of this user (role)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l client -d 'Only backends from this client address as the title shows it (or "local" for unix sockets)' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-db -d 'Leave out backends connected to this database' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-user -d 'Leave out backends of this user' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-client -d 'Leave out backends from this client address' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l app -d 'application_name is not in process titles: refused, with what to use instead' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-app -d '(refused like --app)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l keep -d 'Leave the N most recently connected matching backends of each (database, user) alone' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l max -d 'Act on at most N backends in this run (the longest connected first)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l db -d 'Only sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l user -d 'Only sessions of this user (role)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l client -d 'Only sessions from this client address (or "local" for unix sockets)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-db -d 'Leave out sessions connected to this database' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-user -d 'Leave out sessions of this user' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-client -d 'Leave out sessions from this client address' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l wait -d 'How long to wait for signalled backends to exit before reporting them as still there' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l log -d 'Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l app -d 'Only sessions whose application_name matches' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-app -d 'Leave out sessions of this application' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s U -l username -d 'Database user name (PGUSER)' -r

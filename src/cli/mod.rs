@@ -75,7 +75,11 @@ pub enum Command {
     /// Terminate (or cancel the query of) chosen sessions: by pid, filters, state, age or --all
     Kill(KillArgs),
     /// On the database host, when no connection gets in: terminate idle backends through the OS (SIGTERM)
-    #[command(long_about = RESCUE_ABOUT)]
+    #[command(
+        long_about = RESCUE_ABOUT,
+        mut_arg("app", |a| a.hide(true)),
+        mut_arg("exclude_app", |a| a.hide(true))
+    )]
     Rescue(RescueArgs),
     /// Show, set, reset and undo connection timeouts and limits (ALTER DATABASE / ROLE / SYSTEM)
     Tune(TuneArgs),

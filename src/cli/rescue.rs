@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::StateArg;
+use super::common::{FilterArgs, StateArg};
 use super::duration::{parse_age, parse_wait};
 use super::kill::idle_states;
 
@@ -35,38 +35,6 @@ pub struct RescueArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub connected_longer_than: Option<Duration>,
 
-    /// Only backends connected to this database (repeatable, `*` wildcards)
-    #[arg(long = "db", value_name = "PATTERN")]
-    pub db: Vec<String>,
-
-    /// Only backends of this user (role)
-    #[arg(long, value_name = "PATTERN")]
-    pub user: Vec<String>,
-
-    /// Only backends from this client address as the title shows it (or "local" for unix sockets)
-    #[arg(long, value_name = "PATTERN")]
-    pub client: Vec<String>,
-
-    /// Leave out backends connected to this database
-    #[arg(long, value_name = "PATTERN")]
-    pub exclude_db: Vec<String>,
-
-    /// Leave out backends of this user
-    #[arg(long, value_name = "PATTERN")]
-    pub exclude_user: Vec<String>,
-
-    /// Leave out backends from this client address
-    #[arg(long, value_name = "PATTERN")]
-    pub exclude_client: Vec<String>,
-
-    /// application_name is not in process titles: refused, with what to use instead
-    #[arg(long, value_name = "PATTERN", hide = true)]
-    pub app: Vec<String>,
-
-    /// (refused like --app)
-    #[arg(long, value_name = "PATTERN", hide = true)]
-    pub exclude_app: Vec<String>,
-
     /// Leave the N most recently connected matching backends of each (database, user) alone
     #[arg(long, value_name = "N")]
     pub keep: Option<usize>,
@@ -74,6 +42,11 @@ pub struct RescueArgs {
     /// Act on at most N backends in this run (the longest connected first)
     #[arg(long, value_name = "N")]
     pub max: Option<usize>,
+
+    /// The usual session filters, matched against the titles (`--client` is the address as the title
+    /// shows it); `--app` and `--exclude-app` are hidden and refused: titles carry no application_name.
+    #[command(flatten)]
+    pub filters: FilterArgs,
 
     #[command(flatten)]
     pub safety: RescueSafety,

@@ -53,7 +53,8 @@ impl RescueRequest {
     /// The request of the command line (`$PGDATA` when neither --pgdata nor --pid is given); `--app`
     /// is refused: titles do not carry application_name.
     pub fn from_args(a: &RescueArgs) -> Result<RescueRequest> {
-        if !a.app.is_empty() || !a.exclude_app.is_empty() {
+        let f = &a.filters;
+        if !f.app.is_empty() || !f.exclude_app.is_empty() {
             return Err(refuse(
                 "rescue cannot select by application: process titles do not carry application_name; \
                  select with --user, --db or --client (or use `pgconn kill-idle --app ...` when a \
@@ -78,12 +79,12 @@ impl RescueRequest {
             postmaster_pid: a.postmaster_pid,
             selection: Selection {
                 states: states.iter().map(|s| s.pg_state().to_string()).collect(),
-                db: a.db.clone(),
-                user: a.user.clone(),
-                client: a.client.clone(),
-                exclude_db: a.exclude_db.clone(),
-                exclude_user: a.exclude_user.clone(),
-                exclude_client: a.exclude_client.clone(),
+                db: f.db.clone(),
+                user: f.user.clone(),
+                client: f.client.clone(),
+                exclude_db: f.exclude_db.clone(),
+                exclude_user: f.exclude_user.clone(),
+                exclude_client: f.exclude_client.clone(),
                 connected_longer_than_seconds: a.connected_longer_than.map(|d| d.as_secs_f64()),
                 keep: a.keep,
                 max: a.max,
