@@ -7,7 +7,7 @@ use crate::cli::{
     CheckFormat, KillSafety, OutputArgs, RescueArgs, SandboxArgs, StatusArgs, StatusFormat,
     TuneAction, TuneArgs, WatchArgs,
 };
-use crate::commands::{self, check::CheckRun, sandbox::Started, tune::TunePlan};
+use crate::commands::{self, check::CheckRun, sandbox::Started, tune::TunePlan, SignalPlan};
 use crate::db::{ConnOptions, Db};
 use crate::exit::Exit;
 use crate::interrupt::Interrupt;
@@ -228,83 +228,24 @@ pub fn watch(
     })
 }
 
-/// A plan that signals sessions (kill's, rescue's), as [`confirmed`] shows and confirms it.
-trait SignalPlan: Sized {
-    type Report: Serialize;
-    fn report(&self) -> &Self::Report;
-    fn preview(&self, style: &Style) -> String;
-    fn acts(&self) -> bool;
-    fn yes(&self) -> bool;
-    fn question(&self) -> String;
-    /// Record the plan that does not act (a dry run, nothing matched) and give its report.
-    fn without_acting(self) -> Result<Self::Report>;
-    fn warnings(report: &Self::Report) -> &[String];
-}
-
-impl SignalPlan for commands::kill::KillPlan {
-    type Report = crate::report::kill::KillReport;
-    fn report(&self) -> &Self::Report {
-        &self.report
-    }
-    fn preview(&self, style: &Style) -> String {
-        render::kill::preview(&self.report, style)
-    }
-    fn acts(&self) -> bool {
-        commands::kill::KillPlan::acts(self)
-    }
-    fn yes(&self) -> bool {
-        commands::kill::KillPlan::yes(self)
-    }
-    fn question(&self) -> String {
-        commands::kill::KillPlan::question(self)
-    }
-    fn without_acting(self) -> Result<Self::Report> {
-        commands::kill::record_without_acting(self)
-    }
-    fn warnings(report: &Self::Report) -> &[String] {
-        &report.warnings
-    }
-}
-
-impl SignalPlan for commands::rescue::RescuePlan {
-    type Report = crate::report::rescue::RescueReport;
-    fn report(&self) -> &Self::Report {
-        &self.report
-    }
-    fn preview(&self, style: &Style) -> String {
-        render::rescue::preview(&self.report, style)
-    }
-    fn acts(&self) -> bool {
-        commands::rescue::RescuePlan::acts(self)
-    }
-    fn yes(&self) -> bool {
-        commands::rescue::RescuePlan::yes(self)
-    }
-    fn question(&self) -> String {
-        commands::rescue::RescuePlan::question(self)
-    }
-    fn without_acting(self) -> Result<Self::Report> {
-        commands::rescue::record_without_acting(self)
-    }
-    fn warnings(report: &Self::Report) -> &[String] {
-        &report.warnings
-    }
-}
-
 /// Show a plan and ask: `Ok(plan)` to act on it, `Err(exit)` when the run ends here (nothing to do,
 /// recorded; or the answer was no). A closed stdout (`| head`) does not stop the run, nor change its
 /// exit code; but a person is never asked without seeing the plan: when it could not go to stdout (or
 /// stdout carries JSON), it goes to stderr, with the prompt. It is laid out only where it can be seen.
-fn confirmed<P: SignalPlan>(plan: P, style: &Style) -> Result<std::result::Result<P, Exit>> {
+fn confirmed<P: SignalPlan>(
+    plan: P,
+    style: &Style,
+    preview: fn(&P::Report, &Style) -> String,
+) -> Result<std::result::Result<P, Exit>> {
     let seen = !style.json || (!plan.yes() && term::interactive());
     let preview = if seen {
-        plan.preview(style)
+        preview(plan.report(), style)
     } else {
         String::new()
     };
     let shown = !style.json && tolerate_closed_stdout(render::out(&preview))?;
     if !plan.acts() {
-        let report = plan.without_acting()?;
+        let report = plan.record_without_acting()?;
         if style.json {
             render::json(&report)?;
         }
@@ -332,7 +273,8 @@ pub fn kill(
     action: Action,
     style: &Style,
 ) -> Result<Exit> {
-    let plan = match confirmed(commands::kill::plan(db, filter, safety, action)?, style)? {
+    let plan = commands::kill::plan(db, filter, safety, action)?;
+    let plan = match confirmed(plan, style, render::kill::preview)? {
         Ok(plan) => plan,
         Err(exit) => return Ok(exit),
     };
@@ -389,7 +331,11 @@ pub fn kill(
 /// normal connection sees afterwards. Exit 1 when a target could not be signalled or did not exit.
 pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Exit> {
     let req = commands::rescue::RescueRequest::from_args(args)?;
-    let plan = match confirmed(commands::rescue::plan(&req)?, style)? {
+    let plan = match confirmed(
+        commands::rescue::plan(&req)?,
+        style,
+        render::rescue::preview,
+    )? {
         Ok(plan) => plan,
         Err(exit) => return Ok(exit),
     };

@@ -109,16 +109,29 @@ pub struct RescuePlan {
 }
 
 impl RescuePlan {
-    /// Whether there is anything to signal: not a dry run, and targets.
-    pub fn acts(&self) -> bool {
+    /// The cluster acted on.
+    pub fn postmaster(&self) -> &Postmaster {
+        &self.postmaster
+    }
+}
+
+impl super::SignalPlan for RescuePlan {
+    type Report = RescueReport;
+
+    fn report(&self) -> &RescueReport {
+        &self.report
+    }
+
+    /// Not a dry run, and targets.
+    fn acts(&self) -> bool {
         !self.report.dry_run && !self.report.targets.is_empty()
     }
 
-    pub fn yes(&self) -> bool {
+    fn yes(&self) -> bool {
         self.yes
     }
 
-    pub fn question(&self) -> String {
+    fn question(&self) -> String {
         let n = self.report.targets.len();
         format!(
             "Terminate {n} backend{} (SIGTERM)?",
@@ -126,9 +139,18 @@ impl RescuePlan {
         )
     }
 
-    /// The cluster acted on.
-    pub fn postmaster(&self) -> &Postmaster {
-        &self.postmaster
+    /// A dry run, nothing matched.
+    fn record_without_acting(mut self) -> Result<RescueReport> {
+        if let Some(log) = self.log.as_mut() {
+            plan_line(log, &self.report)?;
+            summary_line(log, &self.report)?;
+            self.report.log_complete = true;
+        }
+        Ok(self.report)
+    }
+
+    fn warnings(report: &RescueReport) -> &[String] {
+        &report.warnings
     }
 }
 
@@ -538,16 +560,6 @@ fn outcome_lines(log: &mut AuditLog, outcomes: &[RescueOutcome]) -> Result<()> {
         })
         .collect();
     log.outcomes(Action::Terminate, &lines)
-}
-
-/// A plan that does not act (a dry run, nothing matched): its plan and summary go to the audit log.
-pub fn record_without_acting(mut plan: RescuePlan) -> Result<RescueReport> {
-    if let Some(log) = plan.log.as_mut() {
-        plan_line(log, &plan.report)?;
-        summary_line(log, &plan.report)?;
-        plan.report.log_complete = true;
-    }
-    Ok(plan.report)
 }
 
 /// What one target's re-check found, before the signal.

@@ -133,25 +133,43 @@ pub struct KillPlan {
     console: Option<crate::pgbouncer::Console>,
 }
 
-impl KillPlan {
-    /// Whether there is anything to signal: not a dry run, the --if-more-than threshold met, and targets.
-    pub fn acts(&self) -> bool {
+impl super::SignalPlan for KillPlan {
+    type Report = KillReport;
+
+    fn report(&self) -> &KillReport {
+        &self.report
+    }
+
+    /// Not a dry run, the --if-more-than threshold met, and targets.
+    fn acts(&self) -> bool {
         self.report.threshold_met && !self.safety.dry_run && !self.report.targets.is_empty()
     }
 
-    /// `--yes`: proceed without asking.
-    pub fn yes(&self) -> bool {
+    fn yes(&self) -> bool {
         self.safety.yes
     }
 
-    /// The confirmation question.
-    pub fn question(&self) -> String {
+    fn question(&self) -> String {
         let n = self.report.targets.len();
         format!(
             "{} {n} session{}?",
             self.action.verb(),
             if n == 1 { "" } else { "s" }
         )
+    }
+
+    /// A dry run, the threshold not met, nothing matched.
+    fn record_without_acting(mut self) -> Result<KillReport> {
+        if let Some(log) = self.log.as_mut() {
+            audit::plan(log, &self.report, &self.filter)?;
+            audit::summary(log, &self.report)?;
+            self.report.log_complete = true;
+        }
+        Ok(self.report)
+    }
+
+    fn warnings(report: &KillReport) -> &[String] {
+        &report.warnings
     }
 }
 
@@ -190,17 +208,6 @@ pub fn plan(db: &mut Db, filter: Filter, safety: &KillSafety, action: Action) ->
         log,
         console,
     })
-}
-
-/// A plan that does not act (a dry run, the threshold not met, nothing matched): its plan and summary
-/// go to the audit log.
-pub fn record_without_acting(mut plan: KillPlan) -> Result<KillReport> {
-    if let Some(log) = plan.log.as_mut() {
-        audit::plan(log, &plan.report, &plan.filter)?;
-        audit::summary(log, &plan.report)?;
-        plan.report.log_complete = true;
-    }
-    Ok(plan.report)
 }
 
 /// What [`execute`] did: the report with every outcome, the error that ended the run early (the audit
