@@ -287,44 +287,83 @@ pub fn kill(
     let report = &done.report;
     let output_error = tolerate_closed_stdout(show(report, style, render::kill::results)).err();
     term::warnings(&report.warnings);
-    if let Some(sig) = done.signal {
+    let s = &report.summary;
+    ended(
+        Ended {
+            noun: "sessions",
+            handled: report.results.len(),
+            all: report.targets.len(),
+            summary: s,
+            cancelled: true,
+        },
+        done.signal,
+        done.failure,
+        output_error,
+        s.denied + s.failed + s.unknown > 0,
+    )
+}
+
+/// What a run that signalled sessions did, for [`ended`].
+struct Ended<'a> {
+    /// `sessions` or `backends`.
+    noun: &'a str,
+    handled: usize,
+    all: usize,
+    summary: &'a crate::report::kill::Summary,
+    /// Whether the run could cancel queries (kill's): the counts say how many it did.
+    cancelled: bool,
+}
+
+/// How a run that signalled sessions ends (kill's, rescue's): a stop signal is said and is the exit
+/// code; an error that stopped it says how far it got; a failure to show the results is an error;
+/// otherwise exit 1 when `failed`.
+fn ended(
+    e: Ended,
+    signal: Option<crate::interrupt::Signal>,
+    failure: Option<anyhow::Error>,
+    output_error: Option<anyhow::Error>,
+    failed: bool,
+) -> Result<Exit> {
+    let Ended {
+        noun,
+        handled,
+        all,
+        summary,
+        cancelled,
+    } = e;
+    if let Some(sig) = signal {
         term::note(&format!(
-            "{} received: stopped after {} of {} sessions; nothing further was signalled",
+            "{} received: stopped after {handled} of {all} {noun}; nothing further was signalled",
             sig.name(),
-            report.results.len(),
-            report.targets.len()
         ));
-        if done.failure.is_none() {
+        if failure.is_none() {
             return Ok(Exit::Signal(sig.0));
         }
     }
-    if let Some(e) = done.failure {
-        let (handled, all) = (report.results.len(), report.targets.len());
-        let what = if handled < all {
+    if let Some(e) = failure {
+        let counts = if cancelled {
             format!(
-                "stopped after {handled} of {all} sessions ({} terminated, {} cancelled); the rest \
-                 were not signalled",
-                report.summary.terminated, report.summary.cancelled,
+                "{} terminated, {} cancelled",
+                summary.terminated, summary.cancelled
             )
         } else {
+            format!("{} terminated", summary.terminated)
+        };
+        let what = if handled < all {
             format!(
-                "all {all} sessions were handled ({} terminated, {} cancelled), but",
-                report.summary.terminated, report.summary.cancelled,
+                "stopped after {handled} of {all} {noun} ({counts}); the rest were not signalled"
             )
+        } else {
+            format!("all {all} {noun} were handled ({counts}), but")
         };
         return Err(e.context(what));
     }
     if let Some(e) = output_error {
-        return Err(e.context(
-            "the sessions were handled as reported in the log, but the results could not be written",
-        ));
+        return Err(e.context(format!(
+            "the {noun} were handled (see --log, if given), but the results could not be written"
+        )));
     }
-    let s = &report.summary;
-    Ok(if s.denied + s.failed + s.unknown > 0 {
-        Exit::Failure
-    } else {
-        Exit::Success
-    })
+    Ok(if failed { Exit::Failure } else { Exit::Success })
 }
 
 /// `rescue`: plan from /proc, show the plan, confirm, signal, show what happened and the status a
@@ -342,7 +381,11 @@ pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Ex
     let interrupt = Interrupt::install()?;
     let targets = plan.report.targets.len();
     let postmaster = plan.postmaster().clone();
-    let bar = term::progress_if(targets > 1000, targets as u64, "signalled");
+    let bar = term::progress_if(
+        targets > commands::rescue::BATCH,
+        targets as u64,
+        "signalled",
+    );
     let mut done =
         commands::rescue::execute(plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
@@ -352,43 +395,20 @@ pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Ex
     let report = &done.report;
     let output_error = tolerate_closed_stdout(show(report, style, render::rescue::results)).err();
     term::warnings(&report.warnings);
-    if let Some(sig) = done.signal {
-        term::note(&format!(
-            "{} received: stopped after {} of {} backends; nothing further was signalled",
-            sig.name(),
-            report.results.len(),
-            report.targets.len()
-        ));
-        if done.failure.is_none() {
-            return Ok(Exit::Signal(sig.0));
-        }
-    }
-    if let Some(e) = done.failure {
-        let (handled, all) = (report.results.len(), report.targets.len());
-        return Err(e.context(if handled < all {
-            format!(
-                "stopped after {handled} of {all} backends ({} terminated); the rest were not \
-                 signalled",
-                report.summary.terminated
-            )
-        } else {
-            format!(
-                "all {all} backends were handled ({} terminated), but",
-                report.summary.terminated
-            )
-        }));
-    }
-    if let Some(e) = output_error {
-        return Err(e.context(
-            "the backends were handled (see --log, if given), but the results could not be written",
-        ));
-    }
     let s = &report.summary;
-    Ok(if s.denied + s.failed + s.unknown + s.signalled > 0 {
-        Exit::Failure
-    } else {
-        Exit::Success
-    })
+    ended(
+        Ended {
+            noun: "backends",
+            handled: report.results.len(),
+            all: report.targets.len(),
+            summary: s,
+            cancelled: false,
+        },
+        done.signal,
+        done.failure,
+        output_error,
+        s.denied + s.failed + s.unknown + s.signalled > 0,
+    )
 }
 
 /// `tune`: show, history and presets collect and show; set, reset and undo plan, show the plan,

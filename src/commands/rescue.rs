@@ -35,7 +35,7 @@ use crate::report::rescue::{
 use crate::report::round3;
 
 /// Processes per audit-log batch: their target lines are written and synced before any is signalled.
-const BATCH: usize = 1000;
+pub const BATCH: usize = 1000;
 
 /// What `rescue` is asked.
 #[derive(Debug, Clone)]
