@@ -250,7 +250,7 @@ fn turns_active_after_the_preview(route: &[&str]) -> Value {
         st.as_deref() == Some("active")
     }));
     p.send_line("y").unwrap();
-    let v = json_after_prompt(&mut p);
+    let v = support::json_after_prompt(&mut p);
     let skipped = v["results"]
         .as_array()
         .unwrap()
@@ -1000,15 +1000,6 @@ fn a_batch_that_cannot_be_recorded_first_is_not_signalled() {
 }
 
 /// The JSON a pgconn run printed after its prompt was answered in a pseudo-terminal.
-fn json_after_prompt(p: &mut expectrl::Session) -> Value {
-    let text = support::until_eof(p);
-    let start = text
-        .find("{\r\n")
-        .or_else(|| text.find("{\n"))
-        .unwrap_or_else(|| panic!("JSON after the prompt: {text:?}"));
-    serde_json::from_str(text[start..].trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
 fn backend_pid(c: &mut postgres::Client) -> i32 {
     c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0)
 }
@@ -1238,7 +1229,7 @@ fn keep_is_rechecked_when_kept_sessions_ended_after_the_preview() {
         .unwrap();
     wait_gone(&BTreeSet::from([newest]));
     p.send_line("y").unwrap();
-    let v = json_after_prompt(&mut p);
+    let v = support::json_after_prompt(&mut p);
     assert_eq!(v["kept"], 1);
     assert_eq!(v["summary"]["terminated"], 1, "{v:#}");
     let kept: Vec<&Value> = v["results"]

@@ -553,9 +553,7 @@ fn a_backend_that_turns_active_after_the_preview_is_skipped() {
             .is_ok_and(|t| String::from_utf8_lossy(&t).contains("SELECT"))
     }));
     p.send_line("y").unwrap();
-    let text = support::until_eof(&mut p);
-    let start = text.find("{\r\n").or_else(|| text.find("{\n")).unwrap();
-    let v: Value = serde_json::from_str(text[start..].trim()).unwrap();
+    let v = support::json_after_prompt(&mut p);
     let r = v["results"]
         .as_array()
         .unwrap()

@@ -134,6 +134,16 @@ pub fn until_eof(p: &mut expectrl::Session) -> String {
     String::from_utf8_lossy(&bytes).to_string()
 }
 
+/// The JSON pgconn printed after a prompt, from all a pseudo-terminal session showed until it ended.
+pub fn json_after_prompt(p: &mut expectrl::Session) -> serde_json::Value {
+    let text = until_eof(p);
+    let start = text
+        .find("{\r\n")
+        .or_else(|| text.find("{\n"))
+        .unwrap_or_else(|| panic!("JSON after the prompt: {text:?}"));
+    serde_json::from_str(text[start..].trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
 /// Pids of processes whose working directory is in `dir` (a PostgreSQL server and its backends run in
 /// their data directory). Zombies are not counted.
 pub fn processes_in(dir: &Path) -> Vec<i32> {
