@@ -340,14 +340,10 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
             stateless.join(", ")
         )));
     }
+    // Every backend's title shows a state now (a stateless one was refused above).
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
-    for b in &backends {
-        let key = b
-            .state
-            .as_deref()
-            .map(crate::report::state_key)
-            .unwrap_or_else(|| "unknown".into());
-        *states.entry(key).or_default() += 1;
+    for st in backends.iter().filter_map(|b| b.state.as_deref()) {
+        *states.entry(crate::report::state_key(st)).or_default() += 1;
     }
     let s = &req.selection;
     let mut matched: Vec<Backend> = backends

@@ -134,8 +134,8 @@ pub struct RescueReport {
     pub selection: Selection,
     /// Children of the postmaster.
     pub processes: usize,
-    /// Client backends whose titles were read, per state (`active` for a command tag, `unknown` for a
-    /// title that shows no state).
+    /// Client backends whose titles were read, per state (`active` for a command tag; a title that shows
+    /// no state stops the run).
     pub states: BTreeMap<String, usize>,
     pub client_backends: Vec<Backend>,
     pub other_processes: Vec<OtherProcess>,
