@@ -689,8 +689,7 @@ pub fn execute(
     let wait = Duration::from_secs_f64(plan.report.wait_seconds);
     let mut results: Vec<RescueOutcome> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
-    let targets = plan.report.targets.clone();
-    'batches: for (n, batch) in targets.chunks(BATCH).enumerate() {
+    'batches: for (n, batch) in plan.report.targets.chunks(BATCH).enumerate() {
         if interrupt.received().is_some() {
             break;
         }
