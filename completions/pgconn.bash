@@ -1180,7 +1180,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__rescue)
-            opts="-D -y -h -p -U -d -W -? -V --pgdata --pid --state --connected-longer-than --keep --max --db --user --client --exclude-db --exclude-user --exclude-client --dry-run --yes --wait --log --app --exclude-app --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-D -y -h -p -U -d -W -? -V --pgdata --pid --state --connected-longer-than --keep --max --all --trust-titles --db --user --client --exclude-db --exclude-user --exclude-client --dry-run --yes --wait --log --app --exclude-app --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -324,6 +324,8 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --target-timeout 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)'
             cand --break-glass 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output'
             cand --color 'When to use colours'
+            cand --all 'Take every backend in the selected states: without --user, --db or --client (or this), rescue refuses and lists the (user, database) groups, since titles cannot tell a pool or an administrator''s session from a leak'
+            cand --trust-titles 'Trust a title the kernel cannot confirm (see "Which titles are trusted" below); never one the kernel contradicts'
             cand --dry-run 'Show what would be done, signal nothing'
             cand -y 'Do not ask for confirmation (needed when there is no terminal)'
             cand --yes 'Do not ask for confirmation (needed when there is no terminal)'

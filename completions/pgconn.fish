@@ -318,6 +318,8 @@ always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l all -d 'Take every backend in the selected states: without --user, --db or --client (or this), rescue refuses and lists the (user, database) groups, since titles cannot tell a pool or an administrator\'s session from a leak'
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l trust-titles -d 'Trust a title the kernel cannot confirm (see "Which titles are trusted" below); never one the kernel contradicts'
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l dry-run -d 'Show what would be done, signal nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s W -l password -d 'Force a password prompt'

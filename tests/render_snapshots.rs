@@ -2032,6 +2032,7 @@ fn backend(
             51000 + pid
         ),
         start_ticks: pid as u64,
+        evidence: Some(pgconn::report::rescue::Evidence::ConfigUnchanged),
     }
 }
 
@@ -2054,6 +2055,8 @@ fn rescue_plan() -> pgconn::report::rescue::RescueReport {
             cluster_name: "15/main".into(),
             update_process_title: None,
             update_process_title_source: None,
+            configuration_changed_at: Some("1970-01-01T00:00:00Z".into()),
+            configuration_changed: Some("/etc/postgresql/15/main/postgresql.conf".into()),
         },
         action: Action::Terminate,
         dry_run: false,
@@ -2064,16 +2067,33 @@ fn rescue_plan() -> pgconn::report::rescue::RescueReport {
         processes: 11,
         states: states(&[("active", 1), ("idle", 3)]),
         client_backends: all,
-        other_processes: vec![OtherProcess {
-            pid: 4001,
-            kind: "checkpointer".into(),
-        }],
+        other_processes: vec![
+            OtherProcess {
+                pid: 4001,
+                kind: "checkpointer".into(),
+                why: None,
+            },
+            OtherProcess {
+                pid: 4300,
+                kind: "not a backend".into(),
+                why: Some(format!(
+                    "it runs /usr/bin/sleep{EVIL}, not the postmaster's executable"
+                )),
+            },
+        ],
         unreadable: vec![Unreadable {
             pid: 4200,
             title: format!("postgres: 15/main: my app appdb [local] idle {EVIL}"),
             reason: "it reads 2 ways".into(),
         }],
-        matched: 3,
+        untrusted: vec![Unreadable {
+            pid: 4105,
+            title: format!("postgres: 15/main: app appdb [local] idle{EVIL}"),
+            reason: "it connected before the configuration last changed, and the kernel does not \
+                     show it waiting for its client"
+                .into(),
+        }],
+        matched: 4,
         kept: 0,
         capped: 0,
         groups: vec![

@@ -139,7 +139,11 @@ fn a_full_cluster_is_freed_as_root_and_nothing_but_idle_backends_is_touched() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("rescue.log");
 
-    let out = rescue(c, &["--yes", "--json", "--log", log.to_str().unwrap()]).assert_code(0);
+    let out = rescue(
+        c,
+        &["--all", "--yes", "--json", "--log", log.to_str().unwrap()],
+    )
+    .assert_code(0);
     let v = out.json();
     assert_eq!(v["cluster"]["postmaster_pid"], pm);
     assert_eq!(pids(&v["targets"]), idle, "{v}");
@@ -256,7 +260,13 @@ fn a_dry_run_lists_exactly_the_idle_backends_and_signals_nothing() {
     // idle in transaction, when asked for, and only that.
     let v = rescue(
         &c,
-        &["--state", "idle-in-transaction", "--dry-run", "--json"],
+        &[
+            "--all",
+            "--state",
+            "idle-in-transaction",
+            "--dry-run",
+            "--json",
+        ],
     )
     .json();
     assert_eq!(pids(&v["targets"]), iit);
@@ -303,7 +313,13 @@ fn keep_max_and_connected_longer_than_select_as_documented() {
 
     let v = rescue(
         &c,
-        &["--connected-longer-than", "2s", "--dry-run", "--json"],
+        &[
+            "--all",
+            "--connected-longer-than",
+            "2s",
+            "--dry-run",
+            "--json",
+        ],
     )
     .json();
     assert_eq!(pids(&v["targets"]), old.iter().copied().collect());
@@ -315,7 +331,7 @@ fn keep_max_and_connected_longer_than_select_as_documented() {
     assert!(targets.is_disjoint(&young_pids), "{targets:?}");
 
     // --keep 1: the most recently connected backend of each (database, user) stays.
-    let v = rescue(&c, &["--keep", "1", "--dry-run", "--json"]).json();
+    let v = rescue(&c, &["--all", "--keep", "1", "--dry-run", "--json"]).json();
     assert_eq!(v["kept"], 2);
     let targets = pids(&v["targets"]);
     assert_eq!(targets.len(), 4);
@@ -338,7 +354,7 @@ fn titles_that_do_not_read_one_way_are_left_alone_and_cluster_name_may_have_spac
     spaced.idle(&c, 1, "my app", "postgres", "spaced").unwrap();
     let spaced_pid = spaced.pids()[0];
 
-    let v = rescue(&c, &["--yes", "--json"]).json();
+    let v = rescue(&c, &["--all", "--yes", "--json"]).json();
     assert_eq!(v["cluster"]["cluster_name"], "prod: east 1");
     assert_eq!(pids(&v["targets"]), plain);
     let unreadable = v["unreadable"].as_array().unwrap();
@@ -369,7 +385,7 @@ fn update_process_title_off_is_refused_and_a_role_without_titles_is_never_select
     w.idle(&c, 1, "quiet", "postgres", "q").unwrap();
     let quiet = w.pids()[0];
     w.idle(&c, 1, "app", "postgres", "a").unwrap();
-    let v = rescue(&c, &["--dry-run", "--json"]).json();
+    let v = rescue(&c, &["--all", "--dry-run", "--json"]).json();
     let targets = pids(&v["targets"]);
     assert!(!targets.contains(&quiet), "{v}");
     assert_eq!(targets.len(), 1);
@@ -453,7 +469,7 @@ fn an_unreadable_configuration_is_refused() {
     assert!(out.stderr.contains("titles.conf"), "{}", out.stderr);
     assert_eq!(pids_where(&c, |_, _, _| true), before);
     // Root reads it.
-    rescue(&c, &["--dry-run"]).assert_code(0);
+    rescue(&c, &["--all", "--dry-run"]).assert_code(0);
 }
 
 #[test]
@@ -464,7 +480,14 @@ fn the_cluster_is_found_by_its_postmaster_pid_and_never_guessed() {
     let v = pgconn()
         .env_cluster(&c)
         .env_remove("PGDATA")
-        .args(["rescue", "--pid", &pm.to_string(), "--dry-run", "--json"])
+        .args([
+            "rescue",
+            "--all",
+            "--pid",
+            &pm.to_string(),
+            "--dry-run",
+            "--json",
+        ])
         .json();
     assert_eq!(
         v["cluster"]["pgdata"].as_str().unwrap(),
@@ -614,4 +637,469 @@ fn a_reused_pid_is_never_hit() {
         alive(reused),
         "the process behind the reused pid is untouched"
     );
+}
+
+/// The title process `pid` shows now.
+fn title(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).into_owned()
+}
+
+/// Append lines to the cluster's postgresql.conf (as the server's own file, which it reads on a reload).
+fn append_conf(c: &Cluster, lines: &str) {
+    let conf = c.data_dir().join("postgresql.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(lines);
+    std::fs::write(&conf, text).unwrap();
+}
+
+#[test]
+fn a_stale_idle_title_on_a_running_query_is_never_signalled() {
+    // The scenario: update_process_title is turned off by a reload while a backend sits idle; it then
+    // starts a query (its title cannot change: still "idle"); a second reload turns titles on again
+    // while the query runs (a backend applies a reload only between commands). The files say on, no
+    // title lacks a state, and the title says idle: only the kernel shows that a query runs.
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut old = Workload::new();
+    old.idle(&c, 2, "app", "postgres", "old").unwrap();
+    let old_pids: BTreeSet<i32> = old.pids().into_iter().collect();
+    let mut victim = c.connect("app", "postgres", "victim").unwrap();
+    victim.batch_execute("SELECT 1").unwrap();
+    let victim_pid: i32 = victim
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    c.psql("ALTER SYSTEM SET update_process_title = off")
+        .unwrap();
+    c.reload().unwrap();
+    let busy = std::thread::spawn(move || {
+        let _ = victim.batch_execute("SELECT pg_sleep(600)");
+        victim
+    });
+    assert!(wait_until(Duration::from_secs(10), || {
+        c.psql(&format!(
+            "SELECT state FROM pg_stat_activity WHERE pid = {victim_pid}"
+        ))
+        .unwrap()
+            == "active"
+    }));
+    c.psql("ALTER SYSTEM SET update_process_title = on")
+        .unwrap();
+    c.reload().unwrap();
+    assert!(
+        title(victim_pid).ends_with(" idle"),
+        "the scenario: a running query under an idle title: {}",
+        title(victim_pid)
+    );
+    // A backend that connected after the configuration last changed: its title is current.
+    let mut young = Workload::new();
+    young.idle(&c, 1, "app", "postgres", "young").unwrap();
+    let young_pid = young.pids()[0];
+
+    // Neither the preview nor --trust-titles (the kernel contradicts the title) makes it a target.
+    for extra in [&[][..], &["--trust-titles"][..]] {
+        let v = rescue(
+            &c,
+            &[&["--user", "app", "--dry-run", "--json"], extra].concat(),
+        )
+        .json();
+        assert!(!pids(&v["targets"]).contains(&victim_pid), "{v}");
+        let u = v["untrusted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["pid"] == victim_pid)
+            .unwrap_or_else(|| panic!("{v}"))
+            .clone();
+        let reason = u["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("before the configuration last changed")
+                && reason.contains("not show it waiting for its client"),
+            "{reason}"
+        );
+    }
+    let v = rescue(&c, &["--user", "app", "--yes", "--json"]).json();
+    let evidence: std::collections::BTreeMap<i32, String> = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["pid"].as_i64().unwrap() as i32,
+                t["evidence"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected: std::collections::BTreeMap<i32, String> = old_pids
+        .iter()
+        .map(|p| (*p, "waiting_for_client".to_string()))
+        .chain([(young_pid, "config_unchanged".to_string())])
+        .collect();
+    assert_eq!(evidence, expected, "{v}");
+    assert_eq!(v["summary"]["terminated"], 3, "{v}");
+    assert!(v["cluster"]["configuration_changed"]
+        .as_str()
+        .unwrap()
+        .ends_with("postgresql.auto.conf"));
+    // The server agrees: the query still runs, the idle backends are gone.
+    assert_eq!(
+        c.psql(&format!(
+            "SELECT state FROM pg_stat_activity WHERE pid = {victim_pid}"
+        ))
+        .unwrap(),
+        "active"
+    );
+    let now = pids_where(&c, |_, _, _| true);
+    assert!(now.is_disjoint(&old_pids) && !now.contains(&young_pid));
+    c.psql(&format!("SELECT pg_cancel_backend({victim_pid})"))
+        .unwrap();
+    let _victim = busy.join().unwrap();
+}
+
+#[test]
+fn a_value_pgconn_cannot_read_is_a_refusal_and_escapes_read_as_the_servers() {
+    use std::os::unix::process::CommandExt;
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 1, "app", "postgres", "a").unwrap();
+    // 'o\146f' is off (an octal escape), for the server and for pgconn.
+    append_conf(&c, "update_process_title = 'o\\146f'\n");
+    c.reload().unwrap();
+    assert_eq!(c.psql("SHOW update_process_title").unwrap(), "off");
+    let before = pids_where(&c, |_, _, _| true);
+    let out = rescue(&c, &["--user", "app", "--yes"]).assert_code(2);
+    assert!(
+        out.stderr.contains("update_process_title is off"),
+        "{}",
+        out.stderr
+    );
+    // A value no boolean reads as: the server keeps its old one; pgconn cannot know it and refuses.
+    append_conf(&c, "update_process_title = 'on '\n");
+    c.reload().unwrap();
+    assert_eq!(c.psql("SHOW update_process_title").unwrap(), "off");
+    let out = rescue(&c, &["--user", "app", "--yes"]).assert_code(2);
+    assert!(
+        out.stderr.contains("is not a boolean PostgreSQL reads"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(pids_where(&c, |_, _, _| true), before);
+
+    // The server itself is the reference for every escape: `postgres -C` prints a setting as it reads
+    // the configuration file it is given.
+    let dir = tempfile::tempdir().unwrap();
+    let user = nix::unistd::User::from_name("postgres").unwrap().unwrap();
+    nix::unistd::chown(dir.path(), Some(user.uid), Some(user.gid)).unwrap();
+    for value in [
+        r"'o\146f'",
+        r"'a\0b'",
+        r"'\101\1012x\q'",
+        r"'it''s \'quoted\''",
+        r"'tab\there\r\n\b\f'",
+        r"'\0618\7'",
+        "bare_word-1.x:y/z",
+        "-1.5e3",
+        "0x1Fk",
+    ] {
+        let file = dir.path().join("t.conf");
+        std::fs::write(&file, format!("log_line_prefix = {value}\n")).unwrap();
+        let server = std::process::Command::new(c.bindir().join("postgres"))
+            .arg("-D")
+            .arg(c.data_dir())
+            .arg("-c")
+            .arg(format!("config_file={}", file.display()))
+            .args(["-C", "log_line_prefix"])
+            .uid(user.uid.as_raw())
+            .gid(user.gid.as_raw())
+            .output()
+            .unwrap();
+        assert!(server.status.success(), "{value}: {server:?}");
+        let mut theirs = server.stdout;
+        assert_eq!(theirs.pop(), Some(b'\n'));
+        let ours = match pgconn::host::conf::parse_line(format!("x = {value}").as_bytes()) {
+            pgconn::host::conf::Line::Setting(_, v) => v,
+            other => panic!("{value}: {other:?}"),
+        };
+        assert_eq!(ours, theirs, "{value}");
+    }
+}
+
+/// A cluster's postmaster restarted as PID 1 of a new pid namespace with a /proc of its own, as a
+/// container whose entrypoint execs postgres: `unshare --pid --fork --mount-proc`, then the server as
+/// the postgres user. Shut down (fast) on drop, which also ends every process of that namespace.
+struct Contained {
+    unshare: std::process::Child,
+    /// The postmaster's pid as this (the host's) namespace sees it.
+    pid: i32,
+}
+
+fn contain(c: &mut Cluster) -> Contained {
+    c.stop().unwrap();
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(c.log_file())
+        .unwrap();
+    let unshare = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--"])
+        .args([
+            "setpriv",
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--clear-groups",
+            "--",
+        ])
+        .arg(c.bindir().join("postgres"))
+        .arg("-D")
+        .arg(c.data_dir())
+        .current_dir(c.root_dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("unshare and setpriv (util-linux)");
+    let mut pid = 0;
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            pid = proc_children(unshare.id() as i32)
+                .first()
+                .copied()
+                .unwrap_or(0);
+            pid > 0 && c.psql("SELECT 1").is_ok()
+        }),
+        "the contained server did not start: {}",
+        std::fs::read_to_string(c.log_file()).unwrap_or_default()
+    );
+    let first_line = std::fs::read_to_string(c.data_dir().join("postmaster.pid")).unwrap();
+    assert_eq!(
+        first_line.lines().next(),
+        Some("1"),
+        "PID 1 of its namespace"
+    );
+    Contained { unshare, pid }
+}
+
+impl Drop for Contained {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid),
+            nix::sys::signal::Signal::SIGINT,
+        );
+        let _ = self.unshare.wait();
+    }
+}
+
+/// The pids of the children of `ppid`, as this namespace numbers them.
+fn proc_children(ppid: i32) -> Vec<i32> {
+    let mut out: Vec<i32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    let rest = &s[s.rfind(')')? + 1..];
+                    rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+                })
+                == Some(ppid)
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The pid of host process `pid` in the innermost namespace it runs in.
+fn inner_pid(pid: i32) -> i32 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .and_then(|v| v.split_whitespace().last()?.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_container_postmaster_adopts_orphans_that_are_never_taken_for_backends() {
+    let mut c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let ns = contain(&mut c);
+    let mut w = Workload::new();
+    w.idle(&c, 2, "app", "postgres", "real").unwrap();
+    // Backends report their pids as their namespace numbers them.
+    let real: BTreeSet<i32> = w.pids().into_iter().collect();
+    let started = c.psql("SELECT pg_postmaster_start_time()").unwrap();
+    // A program left behind by COPY ... TO PROGRAM, named like an idle backend: its parent exits, so
+    // the postmaster (PID 1 of the namespace) adopts it.
+    c.psql(
+        "COPY (SELECT 1) TO PROGRAM 'bash -c ''(exec -a \"postgres: app postgres [local] idle\" \
+         sleep 600 </dev/null >/dev/null 2>&1 &)'''",
+    )
+    .unwrap();
+    let mut orphan = 0;
+    assert!(wait_until(Duration::from_secs(10), || {
+        orphan = proc_children(ns.pid)
+            .into_iter()
+            .find(|p| {
+                title(*p) == "postgres: app postgres [local] idle" && !real.contains(&inner_pid(*p))
+            })
+            .unwrap_or(0);
+        orphan > 0
+    }));
+
+    // Seen from the host, the cluster is in another pid namespace: said so, with what to run instead.
+    let data = c.data_dir().display().to_string();
+    for how in [["--pgdata", data.as_str()], ["--pid", &ns.pid.to_string()]] {
+        let out = pgconn()
+            .env_cluster(&c)
+            .args(["rescue", "--all", "--dry-run"])
+            .args(how)
+            .assert_code(2);
+        assert!(
+            out.stderr.contains("runs in another pid namespace")
+                && out
+                    .stderr
+                    .contains(&format!("pid {} here and pid 1 there", ns.pid))
+                && out
+                    .stderr
+                    .contains(&format!("nsenter --target {} --pid --mount", ns.pid)),
+            "{how:?}: {}",
+            out.stderr
+        );
+    }
+
+    // Inside the namespace: the orphan is another process, never a target.
+    let v = pgconn()
+        .env_cluster(&c)
+        .wrapped([
+            "nsenter",
+            "--target",
+            &ns.pid.to_string(),
+            "--pid",
+            "--mount",
+            "--",
+        ])
+        .args([
+            "rescue", "--pgdata", &data, "--user", "app", "--yes", "--json",
+        ])
+        .json();
+    assert_eq!(v["cluster"]["postmaster_pid"], 1, "{v}");
+    assert_eq!(pids(&v["targets"]), real, "{v}");
+    let o = v["other_processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["pid"] == inner_pid(orphan))
+        .unwrap_or_else(|| panic!("{v}"))
+        .clone();
+    assert_eq!(o["kind"], "not a backend", "{o}");
+    assert!(o["why"].as_str().unwrap().contains("sleep"), "{o}");
+    assert_eq!(v["summary"]["terminated"], 2, "{v}");
+    // The orphan lives, and the server did not go through crash recovery.
+    assert!(alive(orphan));
+    assert_eq!(
+        c.psql("SELECT pg_postmaster_start_time()").unwrap(),
+        started
+    );
+    let log = std::fs::read_to_string(c.log_file()).unwrap();
+    assert!(!log.contains("terminated by signal"), "{log}");
+    assert_eq!(
+        c.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'")
+            .unwrap(),
+        "0"
+    );
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(orphan),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    drop(ns);
+}
+
+#[test]
+fn the_rescue_hint_names_a_cluster_only_when_the_refused_connection_reached_it() {
+    // A listens on its unix socket only, on port P. B, another server, is full and listens on
+    // 127.0.0.1. A forward from 127.0.0.1:P to B (an `ssh -L`, a docker-proxy) makes a connection to
+    // 127.0.0.1:P reach B, which refuses it: naming A's rescue would terminate the wrong server's
+    // backends.
+    let a = start_cluster(&ClusterOptions::default());
+    let b = start_cluster(&ClusterOptions {
+        max_connections: 4,
+        superuser_reserved_connections: Some(1),
+        tcp: true,
+        ..ClusterOptions::default()
+    });
+    let mut w = Workload::new();
+    let (_, refusal) = w.fill(&b, "postgres", "postgres", "hog").unwrap();
+    assert_eq!(refusal, "sorry, too many clients already");
+    let b_port = b.tcp_port().unwrap();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", a.port())).unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", b_port)) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    let refused = |port: u16| {
+        let out = pgconn()
+            .env_cluster(&a)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(["--break-glass", "never", "status"])
+            .assert_code(1);
+        assert!(out.stderr.contains("too many clients"), "{}", out.stderr);
+        out.stderr
+    };
+    let through_the_forward = refused(a.port());
+    assert!(
+        !through_the_forward.contains("pgconn rescue --pgdata"),
+        "{through_the_forward}"
+    );
+    assert!(
+        through_the_forward.contains("on the database host"),
+        "{through_the_forward}"
+    );
+    // B itself, on the address it listens on: named.
+    let b_data = std::fs::canonicalize(b.data_dir()).unwrap();
+    let direct = refused(b_port);
+    assert!(
+        direct.contains(&format!("pgconn rescue --pgdata {}", b_data.display())),
+        "{direct}"
+    );
+}
+
+#[test]
+fn without_a_selection_rescue_refuses_and_lists_who_holds_the_backends() {
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN; CREATE ROLE web LOGIN")
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 3, "app", "postgres", "pool").unwrap();
+    w.idle(&c, 1, "web", "postgres", "pool").unwrap();
+    w.idle(&c, 1, "postgres", "postgres", "admin").unwrap();
+    let before = pids_where(&c, |_, _, _| true);
+    let out = rescue(&c, &["--yes"]).assert_code(2);
+    for group in [
+        "--user app --db postgres (3)",
+        "--user web --db postgres (1)",
+        "--user postgres --db postgres (1)",
+        "--all",
+    ] {
+        assert!(out.stderr.contains(group), "{group}: {}", out.stderr);
+    }
+    assert_eq!(pids_where(&c, |_, _, _| true), before);
+    // --all takes every one; with a selection it is a usage error.
+    let v = rescue(&c, &["--all", "--dry-run", "--json"]).json();
+    assert_eq!(v["targets"].as_array().unwrap().len(), 5, "{v}");
+    assert_eq!(v["selection"]["all"], true);
+    rescue(&c, &["--all", "--user", "app", "--dry-run"]).assert_code(2);
 }

@@ -103,22 +103,48 @@ backends through the operating system, without a database connection. Sending SI
 what pg_terminate_backend does; pgconn never sends SIGKILL (that makes the postmaster restart every \
 session and run crash recovery).
 
-Run as root or as the cluster's OS user. The cluster is found by --pgdata (or $PGDATA), --pid, or as the \
-only PostgreSQL server running here. Its postmaster's children are read from /proc: each backend's title \
-(`postgres: [cluster_name: ]user database host(port) state`, kept current by update_process_title, on by \
-default) gives its user, database, client and state, and the process start time how long it has been \
-connected. rescue refuses when update_process_title is off or when it cannot tell (an unreadable \
-configuration file, a title that shows no state), never touches the postmaster, auxiliary processes, WAL \
-senders, autovacuum or background workers, and leaves alone any title it cannot read unambiguously (one \
-that reads two ways, may have been cut short, or is not UTF-8; listed as such). Titles carry no application_name and no idle time: select with --user, \
---db, --client, --state and --connected-longer-than.
+Run as root or as the cluster's OS user, in the cluster's pid namespace (for a server in a container: \
+inside the container; from the host rescue refuses and says how). The cluster is found by --pgdata (or \
+$PGDATA), --pid, or as the only PostgreSQL server running here. Its postmaster's children are read from \
+/proc: each backend's title (`postgres: [cluster_name: ]user database host(port) state`, kept current by \
+update_process_title, on by default) gives its user, database, client and state, and the process start \
+time how long it has been connected. Titles carry no application_name and no idle time, so a pool's \
+healthy connections, an administrator's session and a leak look alike: rescue needs --user, --db or \
+--client (or --all), and otherwise refuses and lists who holds the backends.
+
+Only real backends: a process is one when it is the postmaster's child, runs the postmaster's own \
+executable (the same file, by device and inode), was started after it and leads its own session (every \
+postmaster child calls setsid at start). A program that merely looks like one (left behind by COPY ... TO \
+PROGRAM and adopted by a postmaster that is PID 1 of a container) is another process, never a target. \
+Not detectable: an orphan that runs a copy of the postgres binary and calls setsid itself.
+
+Which titles are trusted: a backend applies a configuration reload only between commands, so a title \
+may be stale when update_process_title was turned off and on again while the backend lived (one that \
+started a query while titles were off says `idle` while the query runs). A title is trusted when (1) the \
+backend connected after the last change of every configuration file and directory the server reads \
+(their change times, which no user can set back): update_process_title was then on for its whole life; \
+or (2) the kernel shows it blocked waiting for its client to send something (/proc/PID/syscall: in \
+epoll_wait on the set that holds its client connection, accepted on one of the postmaster's own \
+sockets), so no query runs; or (3) --trust-titles is given and the kernel does not tell this user (no \
+ptrace access, e.g. root in a container without CAP_SYS_PTRACE). A title the kernel contradicts is never \
+trusted. Other backends are left alone and listed with why. The cost: after any configuration change \
+(an ALTER SYSTEM of any setting), older backends depend on (2); root always has it, the cluster's OS \
+user has it unless the kernel restricts ptrace (Yama). Blind spots of (2), for backends older than the \
+last change only: a backend reading COPY FROM STDIN data also waits for its client, and one that is idle \
+in a transaction looks the same as one that is idle. rescue refuses when update_process_title is off or \
+a value PostgreSQL would not read as a boolean, when a configuration file or line cannot be read (read \
+with the server's own rules: quoting, octal and backslash escapes, includes), and when a title shows no \
+state (the setting was off when that backend started). It never touches the postmaster, auxiliary \
+processes, WAL senders, autovacuum or background workers, and leaves alone any title it cannot read \
+unambiguously (one that reads two ways, may have been cut short, or is not UTF-8; listed as such).
 
 Like kill: a preview, --dry-run, a confirmation on a terminal (--yes otherwise), --log. Immediately before \
-each SIGTERM the process start time and title are read again, and the signal goes through a pidfd \
-(Linux 5.3+), so a pid reused by another process is never hit. As with pg_terminate_backend, a backend \
-that turns active between that re-check and the signal is terminated: the window is that of one system \
-call. Afterwards pgconn waits for the backends to exit (--wait), tries a normal connection (to the \
-cluster's own socket and port unless -h/-p or PG* variables say otherwise) and prints the status line.";
+each SIGTERM the process is read again through a pidfd (Linux 5.3+): its start time, parent, executable, \
+session and title, the configuration's change times, and the kernel's view where (2) is the evidence; so \
+a pid reused by another process is never hit. As with pg_terminate_backend, a backend that turns active \
+between that re-check and the signal is terminated: the window is that of one system call. Afterwards \
+pgconn waits for the backends to exit (--wait), tries a normal connection (to the cluster's own socket \
+and port unless -h/-p or PG* variables say otherwise) and prints the status line.";
 
 const CHECK_ABOUT: &str = "\
 Nagios/Icinga check: one line of plugin output with performance data; exit 0 OK, 1 WARNING, 2 CRITICAL, \

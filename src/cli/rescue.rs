@@ -43,6 +43,17 @@ pub struct RescueArgs {
     #[arg(long, value_name = "N")]
     pub max: Option<usize>,
 
+    /// Take every backend in the selected states: without --user, --db or --client (or this), rescue
+    /// refuses and lists the (user, database) groups, since titles cannot tell a pool or an
+    /// administrator's session from a leak
+    #[arg(long, conflicts_with_all = ["user", "db", "client"])]
+    pub all: bool,
+
+    /// Trust a title the kernel cannot confirm (see "Which titles are trusted" below); never one the
+    /// kernel contradicts
+    #[arg(long)]
+    pub trust_titles: bool,
+
     /// The usual session filters, matched against the titles (`--client` is the address as the title
     /// shows it); `--app` and `--exclude-app` are hidden and refused: titles carry no application_name.
     #[command(flatten)]

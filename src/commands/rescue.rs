@@ -25,12 +25,14 @@ use crate::db::{ConnOptions, Db};
 use crate::exit::refuse;
 use crate::host::pidfd::Pidfd;
 use crate::host::proc::{self, Clock, Process};
+use crate::host::sockets::Sockets;
+use crate::host::wait;
 use crate::host::{cluster, conf, title, Postmaster, Title};
 use crate::interrupt::Interrupt;
 use crate::report::kill::{Action, OutcomeKind, SkipReason, Summary};
 use crate::report::rescue::{
-    After, Backend, ClusterInfo, Group, OtherProcess, RescueOutcome, RescueReport, Selection,
-    Unreadable,
+    After, Backend, ClusterInfo, Evidence, Group, OtherProcess, RescueOutcome, RescueReport,
+    Selection, Unreadable,
 };
 use crate::report::round3;
 
@@ -88,6 +90,8 @@ impl RescueRequest {
                 connected_longer_than_seconds: a.connected_longer_than.map(|d| d.as_secs_f64()),
                 keep: a.keep,
                 max: a.max,
+                all: a.all,
+                trust_titles: a.trust_titles,
             },
             dry_run: a.safety.dry_run,
             yes: a.safety.yes,
@@ -101,6 +105,9 @@ impl RescueRequest {
 pub struct RescuePlan {
     pub report: RescueReport,
     postmaster: Postmaster,
+    /// The postmaster's executable (device, inode): a target must still run it.
+    executable: (u64, u64),
+    clock: Clock,
     prefix: String,
     /// Matching backends left alone by --keep, per (database, user): re-checked when acting.
     kept: HashMap<(String, String), Vec<Backend>>,
@@ -203,7 +210,7 @@ fn read_title(p: &Process, prefix: &str) -> Title {
     }
 }
 
-/// A client backend as the report shows it.
+/// A client backend as the report shows it (its evidence decided later).
 fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
     let state = c.activity.state().map(str::to_string);
     Backend {
@@ -218,7 +225,188 @@ fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
         state,
         title: p.title.clone(),
         start_ticks: p.start_ticks,
+        evidence: None,
     }
+}
+
+/// The postmaster's executable (device, inode), which every backend it forked runs too.
+fn postmaster_executable(pm: &Postmaster) -> Result<(u64, u64)> {
+    proc::executable(pm.pid).map_err(|e| {
+        anyhow!(
+            "cannot read which program the postmaster (pid {}) runs ({e}): pgconn cannot tell its \
+             backends from other processes and signals nothing. Run as root or as the cluster's OS user",
+            pm.pid
+        )
+    })
+}
+
+/// Why process `p`, whose title reads like a client backend's, is not one of this postmaster's
+/// backends (None when it is): a backend is the postmaster's child (checked by the caller), runs the
+/// postmaster's own executable, was started after it, and leads its own session (every postmaster
+/// child calls setsid at start; a program forked by a backend, such as one left by `COPY ... TO
+/// PROGRAM` and adopted by a postmaster that is PID 1 of a container, inherits the backend's).
+fn not_a_backend(p: &Process, pm: &Postmaster, exe: (u64, u64)) -> Option<String> {
+    match proc::executable(p.pid) {
+        Ok(e) if e == exe => {}
+        Ok(_) => {
+            return Some(format!(
+                "it runs {}, not the postmaster's executable",
+                proc::executable_path(p.pid)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "another program".into())
+            ))
+        }
+        Err(e) => return Some(format!("cannot read which program it runs ({e})")),
+    }
+    if p.session != p.pid {
+        return Some(format!(
+            "it is not the leader of its own session (session {}), as every PostgreSQL backend is",
+            p.session
+        ));
+    }
+    if p.start_ticks <= pm.start_ticks {
+        return Some("it was started before the postmaster".into());
+    }
+    None
+}
+
+/// What makes a title current, or why nothing does: the backend connected after the configuration
+/// last changed; or the kernel shows it waiting for its client; or `--trust-titles` where the kernel
+/// would not tell.
+fn evidence(
+    b: &Backend,
+    last_change: Option<&conf::Read>,
+    clock: &Clock,
+    sockets: Option<&Sockets>,
+    trust_titles: bool,
+) -> std::result::Result<Evidence, String> {
+    let Some(change) = last_change else {
+        return Ok(Evidence::ConfigUnchanged);
+    };
+    if clock.started_after(b.start_ticks, change.changed) {
+        return Ok(Evidence::ConfigUnchanged);
+    }
+    let before = format!(
+        "it connected before the configuration last changed ({}, {}), so its title may be stale",
+        change.path.display(),
+        format_timestamp(change.changed)
+    );
+    let seen = match sockets {
+        Some(s) => wait::observe(b.pid, b.client_port, s),
+        None => wait::Seen::Hidden("the postmaster's sockets cannot be read by this user".into()),
+    };
+    match seen {
+        wait::Seen::WaitingForClient => Ok(Evidence::WaitingForClient),
+        wait::Seen::Hidden(_) if trust_titles => Ok(Evidence::TrustTitles),
+        wait::Seen::Hidden(why) => Err(format!(
+            "{before}, and {why}: run as root, or give --trust-titles to trust such titles"
+        )),
+        wait::Seen::Other(what) => Err(format!(
+            "{before}, and the kernel does not show it waiting for its client: {what}"
+        )),
+    }
+}
+
+/// The kernel's view of a backend may catch it between two waits (an interrupt being handled): looked
+/// at up to three times before it counts.
+fn evidence_settled(
+    b: &Backend,
+    last_change: Option<&conf::Read>,
+    clock: &Clock,
+    sockets: Option<&Sockets>,
+    trust_titles: bool,
+) -> std::result::Result<Evidence, String> {
+    let mut result = evidence(b, last_change, clock, sockets, trust_titles);
+    for _ in 0..2 {
+        if result.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        result = evidence(b, last_change, clock, sockets, trust_titles);
+    }
+    result
+}
+
+/// The settings the titles depend on, refused when they cannot be read or say titles are off.
+fn title_settings(pm: &Postmaster) -> Result<conf::Settings> {
+    let args = proc::args(pm.pid).unwrap_or_default();
+    let settings = conf::read(
+        &pm.pgdata,
+        &cluster::config_dir(pm.pid, &pm.pgdata, &args),
+        &args,
+    );
+    if !settings.unreadable.is_empty() {
+        return Err(refuse(format!(
+            "cannot read the configuration ({}): pgconn cannot tell whether update_process_title is \
+             off, and signals nothing without knowing that the titles are current. Run as root or as \
+             the cluster's OS user; or get in through a WAL sender slot: pgconn kill-idle \
+             --break-glass always -U <a role with REPLICATION>",
+            settings.unreadable.join("; ")
+        )));
+    }
+    if let Some(f) = settings.get("update_process_title") {
+        let pgdata = crate::report::shell_quote(&pm.pgdata.display().to_string());
+        match conf::parse_bool(&f.value) {
+            Some(true) => {}
+            Some(false) => {
+                return Err(refuse(format!(
+                    "update_process_title is off ({}): process titles do not show what a backend is \
+                     doing, so pgconn cannot tell idle backends from busy ones and signals nothing. \
+                     Now: get in through a WAL sender slot (pgconn kill-idle --break-glass always -U \
+                     <a role with REPLICATION>); for the next incident set it on and reload (as the \
+                     cluster's OS user: pg_ctl reload -D {pgdata})",
+                    f.source,
+                )))
+            }
+            None => {
+                return Err(refuse(format!(
+                    "update_process_title = {} ({}) is not a boolean PostgreSQL reads, so pgconn cannot \
+                     tell whether titles are current and signals nothing (the server refuses such a value \
+                     at start and ignores it on a reload). Now: get in through a WAL sender slot \
+                     (pgconn kill-idle --break-glass always -U <a role with REPLICATION>); then write \
+                     it as on or off and reload (pg_ctl reload -D {pgdata})",
+                    crate::text::clean(&format!("{:?}", f.value)),
+                    f.source,
+                )))
+            }
+        }
+    }
+    Ok(settings)
+}
+
+/// Without --user, --db, --client or --all: refused, with the (user, database) groups and how many
+/// backends of each are in the selected states, so that the operator picks one.
+fn require_selection(s: &Selection, backends: &[Backend]) -> Result<()> {
+    if s.all || !s.user.is_empty() || !s.db.is_empty() || !s.client.is_empty() {
+        return Ok(());
+    }
+    let mut groups: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for b in backends.iter().filter(|b| selected(b, s)) {
+        *groups.entry((&b.user, &b.database)).or_default() += 1;
+    }
+    let mut list: Vec<((&str, &str), usize)> = groups.into_iter().collect();
+    list.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let listed = if list.is_empty() {
+        "none is in that state now".to_string()
+    } else {
+        list.iter()
+            .map(|((u, d), n)| {
+                format!(
+                    "--user {} --db {} ({n})",
+                    crate::report::shell_quote(&crate::text::clean(u)),
+                    crate::report::shell_quote(&crate::text::clean(d))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Err(refuse(format!(
+        "rescue needs a selection: titles carry no application_name, so pgconn cannot tell a pool's \
+         healthy connections or an administrator's session from a leak, and does not take every {} \
+         backend. Pick the leaking one with --user/--db/--client (backends in that state by user and \
+         database: {listed}), or give --all to take every one",
+        s.states.join(" or ")
+    )))
 }
 
 /// The prefix of this cluster's titles: the running server's, as its checkpointer's title shows it; the
@@ -267,53 +455,31 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
         )
     })?;
     let pm = find(req)?;
-    let args = proc::args(pm.pid).unwrap_or_default();
-    let settings = conf::read(
-        &pm.pgdata,
-        &cluster::config_dir(pm.pid, &pm.pgdata, &args),
-        &args,
-    );
+    let settings = title_settings(&pm)?;
+    let exe = postmaster_executable(&pm)?;
     let clock = Clock::read()?;
     let children = proc::children(pm.pid)?;
     let mut warnings = Vec::new();
-    if !settings.unreadable.is_empty() {
-        return Err(refuse(format!(
-            "cannot read the configuration ({}): pgconn cannot tell whether update_process_title is \
-             off, and signals nothing without knowing that the titles are current. Run as root or as \
-             the cluster's OS user; or get in through a WAL sender slot: pgconn kill-idle \
-             --break-glass always -U <a role with REPLICATION>",
-            settings.unreadable.join("; ")
-        )));
-    }
     let (prefix, cluster_name) = title_prefix(&children, &settings, &mut warnings);
     let upt = settings.get("update_process_title");
-    if let Some(f) = upt {
-        match conf::parse_bool(&f.value) {
-            Some(false) => {
-                return Err(refuse(format!(
-                    "update_process_title is off ({}): process titles do not show what a backend is \
-                     doing, so pgconn cannot tell idle backends from busy ones and signals nothing. \
-                     Now: get in through a WAL sender slot (pgconn kill-idle --break-glass always -U \
-                     <a role with REPLICATION>); for the next incident set it on and reload (as the \
-                     cluster's OS user: pg_ctl reload -D {})",
-                    f.source,
-                    crate::report::shell_quote(&pm.pgdata.display().to_string())
-                )))
-            }
-            Some(true) => {}
-            None => warnings.push(format!(
-                "update_process_title = '{}' ({}) is not a boolean pgconn can read; the titles decide",
-                f.value, f.source
-            )),
-        }
-    }
     let mut backends = Vec::new();
     let mut others = Vec::new();
     let mut unreadable = Vec::new();
     for c in &children {
         match read_title(c, &prefix) {
-            Title::Client(t) => backends.push(backend(c, t, &clock)),
-            Title::Other(kind) => others.push(OtherProcess { pid: c.pid, kind }),
+            Title::Client(t) => match not_a_backend(c, &pm, exe) {
+                None => backends.push(backend(c, t, &clock)),
+                Some(why) => others.push(OtherProcess {
+                    pid: c.pid,
+                    kind: "not a backend".into(),
+                    why: Some(why),
+                }),
+            },
+            Title::Other(kind) => others.push(OtherProcess {
+                pid: c.pid,
+                kind,
+                why: None,
+            }),
             Title::Unreadable(reason) => unreadable.push(Unreadable {
                 pid: c.pid,
                 title: c.title.clone(),
@@ -340,18 +506,33 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
             stateless.join(", ")
         )));
     }
+    let s = &req.selection;
+    require_selection(s, &backends)?;
     // Every backend's title shows a state now (a stateless one was refused above).
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
     for st in backends.iter().filter_map(|b| b.state.as_deref()) {
         *states.entry(crate::report::state_key(st)).or_default() += 1;
     }
-    let s = &req.selection;
+    // Whether each matching backend's title is current: only those are ever targets.
+    let last_change = settings.last_change();
+    let sockets = Sockets::read(pm.pid).ok();
+    let mut untrusted = Vec::new();
+    for b in backends.iter_mut().filter(|b| selected(b, s)) {
+        match evidence_settled(b, last_change, &clock, sockets.as_ref(), s.trust_titles) {
+            Ok(e) => b.evidence = Some(e),
+            Err(reason) => untrusted.push(Unreadable {
+                pid: b.pid,
+                title: b.title.clone(),
+                reason,
+            }),
+        }
+    }
     let mut matched: Vec<Backend> = backends
         .iter()
-        .filter(|b| selected(b, s))
+        .filter(|b| selected(b, s) && b.evidence.is_some())
         .cloned()
         .collect();
-    let matched_count = matched.len();
+    let matched_count = matched.len() + untrusted.len();
     // The longest connected first (they are the ones --max acts on).
     matched.sort_by_key(|b| (b.start_ticks, b.pid));
     let mut kept: HashMap<(String, String), Vec<Backend>> = HashMap::new();
@@ -402,6 +583,8 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
         cluster_name,
         update_process_title: upt.map(|f| f.value.clone()),
         update_process_title_source: upt.map(|f| f.source.clone()),
+        configuration_changed_at: last_change.map(|r| format_timestamp(r.changed)),
+        configuration_changed: last_change.map(|r| r.path.clone()),
     };
     let log = match &req.log {
         Some(p) => {
@@ -432,6 +615,7 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
         client_backends: backends,
         other_processes: others,
         unreadable,
+        untrusted,
         matched: matched_count,
         kept: kept_count,
         capped,
@@ -454,6 +638,8 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
     Ok(RescuePlan {
         report,
         postmaster: pm,
+        executable: exe,
+        clock,
         prefix,
         kept,
         log,
@@ -566,10 +752,17 @@ enum Check {
     Failed(String),
 }
 
+/// What the re-check of a batch reads once: the configuration's last change and the sockets, again.
+struct Now {
+    settings: conf::Settings,
+    sockets: Option<Sockets>,
+}
+
 /// Read the process again, through a pidfd opened first (so the descriptor names the process that was
-/// checked, or one that fails the check): same parent, same start time, the same session, in a state
-/// still selected.
-fn recheck(plan: &RescuePlan, t: &Backend) -> Check {
+/// checked, or one that fails the check): same parent, same start time, still a backend (the
+/// postmaster's executable, its own session), the same session, in a state still selected, and a
+/// title still shown to be current.
+fn recheck(plan: &RescuePlan, t: &Backend, now: &Now) -> Check {
     let fd = match Pidfd::open(t.pid) {
         Ok(fd) => fd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -580,18 +773,25 @@ fn recheck(plan: &RescuePlan, t: &Backend) -> Check {
         }
         Err(e) => return Check::Failed(format!("cannot open a pidfd: {e}")),
     };
-    let now = match proc::read(t.pid) {
+    let p = match proc::read(t.pid) {
         Ok(p) => p,
         Err(_) => return Check::Skip(SkipReason::Gone, "it has exited".into(), None),
     };
-    if now.start_ticks != t.start_ticks || now.ppid != plan.postmaster.pid {
+    if p.start_ticks != t.start_ticks || p.ppid != plan.postmaster.pid {
         return Check::Skip(
             SkipReason::Replaced,
             "the pid belongs to another process now".into(),
-            Some(now.title),
+            Some(p.title),
         );
     }
-    let same = match read_title(&now, &plan.prefix) {
+    if let Some(why) = not_a_backend(&p, &plan.postmaster, plan.executable) {
+        return Check::Skip(
+            SkipReason::Replaced,
+            format!("it is not a backend now: {why}"),
+            Some(p.title),
+        );
+    }
+    let same = match read_title(&p, &plan.prefix) {
         Title::Client(c)
             if c.user == t.user
                 && c.database == t.database
@@ -603,12 +803,24 @@ fn recheck(plan: &RescuePlan, t: &Backend) -> Check {
         _ => None,
     };
     match same {
-        Some(st) if plan.report.selection.states.contains(&st) => Check::Signal(fd),
-        _ => Check::Skip(
-            SkipReason::Changed,
-            "its title changed: it no longer matches".into(),
-            Some(now.title),
-        ),
+        Some(st) if plan.report.selection.states.contains(&st) => {}
+        _ => {
+            return Check::Skip(
+                SkipReason::Changed,
+                "its title changed: it no longer matches".into(),
+                Some(p.title),
+            )
+        }
+    }
+    match evidence_settled(
+        t,
+        now.settings.last_change(),
+        &plan.clock,
+        now.sockets.as_ref(),
+        plan.report.selection.trust_titles,
+    ) {
+        Ok(_) => Check::Signal(fd),
+        Err(why) => Check::Skip(SkipReason::Untrusted, why, Some(p.title)),
     }
 }
 
@@ -693,6 +905,21 @@ pub fn execute(
         if interrupt.received().is_some() {
             break;
         }
+        // The configuration again: if it can no longer be read, or turns titles off, nothing more is
+        // signalled.
+        let now = match title_settings(&plan.postmaster) {
+            Ok(settings) => Now {
+                settings,
+                sockets: Sockets::read(plan.postmaster.pid).ok(),
+            },
+            Err(e) => {
+                failure = Some(anyhow!(
+                    "{e:#} (read again before signalling batch {})",
+                    n + 1
+                ));
+                break 'batches;
+            }
+        };
         if let Some(log) = plan.log.as_mut() {
             let lines: Vec<(Who, Option<&str>)> = batch.iter().map(|b| (who(b), None)).collect();
             if let Err(e) = log.targets(n + 1, Action::Terminate, &lines) {
@@ -711,7 +938,7 @@ pub fn execute(
                 continue;
             }
             let mut o = outcome(t, OutcomeKind::Failed);
-            match recheck(&plan, t) {
+            match recheck(&plan, t, &now) {
                 Check::Signal(fd) => match fd.terminate() {
                     Ok(()) => {
                         o.outcome = OutcomeKind::Signalled;
@@ -895,6 +1122,7 @@ mod tests {
             activity: String::new(),
             title: String::new(),
             start_ticks: 0,
+            evidence: None,
         }
     }
 
@@ -903,6 +1131,7 @@ mod tests {
         let p = |title: &str, utf8: bool, truncated: Option<bool>| Process {
             pid: 7,
             ppid: 1,
+            session: 7,
             start_ticks: 1,
             title: title.into(),
             title_utf8: utf8,

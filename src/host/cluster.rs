@@ -74,6 +74,15 @@ fn read_pid_file(pgdata: &Path) -> Result<PidFile> {
 /// whose working directory is that data directory (a stale pid file names another process, or none).
 pub fn from_pgdata(pgdata: &Path) -> Result<Postmaster> {
     let pf = read_pid_file(pgdata)?;
+    let want = fs::canonicalize(pgdata).unwrap_or_else(|_| pgdata.to_path_buf());
+    let runs_here = proc::read(pf.pid).is_ok()
+        && fs::read_link(format!("/proc/{}/cwd", pf.pid)).is_ok_and(|cwd| cwd == want);
+    if !runs_here {
+        // The pid file may be one written in another pid namespace (a container seen from its host).
+        if let Some(pm) = in_another_namespace(&want, pf.pid) {
+            return Err(another_namespace(&pm));
+        }
+    }
     let p = proc::read(pf.pid).map_err(|_| {
         anyhow!(
             "{}/postmaster.pid names pid {}, which is not running: the server is not running (a stale \
@@ -89,7 +98,6 @@ pub fn from_pgdata(pgdata: &Path) -> Result<Postmaster> {
             pgdata.display()
         )
     })?;
-    let want = fs::canonicalize(pgdata).unwrap_or_else(|_| pgdata.to_path_buf());
     if cwd != want {
         bail!(
             "{}/postmaster.pid names pid {}, but that process runs in {}, not in the data directory: \
@@ -109,9 +117,71 @@ pub fn from_pgdata(pgdata: &Path) -> Result<Postmaster> {
     })
 }
 
+/// A postmaster running in a pid namespace nested below this one (a container seen from its host):
+/// its pid here and there, and its data directory as its own file system names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Elsewhere {
+    pub pid: i32,
+    pub inner_pid: i32,
+    pub pgdata: PathBuf,
+}
+
+/// Process `pid` as a postmaster of a nested pid namespace: it runs there as `NSpid`'s last pid, and
+/// the postmaster.pid of its working directory (read through /proc, whatever its mount namespace)
+/// names that pid.
+fn elsewhere(pid: i32) -> Option<Elsewhere> {
+    let ns = proc::ns_pids(pid).ok()?;
+    let inner = *ns.last()?;
+    if ns.len() < 2 {
+        return None;
+    }
+    let text = fs::read_to_string(format!("/proc/{pid}/cwd/postmaster.pid")).ok()?;
+    let pf = parse_pid_file(&text)?;
+    (pf.pid == inner).then_some(Elsewhere {
+        pid,
+        inner_pid: inner,
+        pgdata: pf.pgdata,
+    })
+}
+
+/// The postmaster of data directory `pgdata` (as this machine names it) when it runs in a nested pid
+/// namespace, where its postmaster.pid's pid `inner_pid` means another process than here.
+fn in_another_namespace(pgdata: &Path, inner_pid: i32) -> Option<Elsewhere> {
+    use std::os::unix::fs::MetadataExt;
+    // The same directory by device and inode: its path differs between mount namespaces.
+    let id = |p: &Path| fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let want = id(pgdata)?;
+    proc::all().ok()?.into_iter().find_map(|p| {
+        let e = elsewhere(p.pid)?;
+        (e.inner_pid == inner_pid && id(Path::new(&format!("/proc/{}/cwd", p.pid))) == Some(want))
+            .then_some(e)
+    })
+}
+
+/// Refused: rescue reads and signals processes by the pids of its own namespace, so it runs inside
+/// the cluster's.
+pub fn another_namespace(e: &Elsewhere) -> anyhow::Error {
+    let data = crate::report::shell_quote(&e.pgdata.display().to_string());
+    crate::exit::refuse(format!(
+        "the cluster of {} runs in another pid namespace (a container): its postmaster is pid {} here \
+         and pid {} there. pgconn rescue reads titles and sends signals by the pids of its own \
+         namespace, so it must run inside that one, with pgconn present there: for example `docker \
+         cp pgconn CONTAINER:/usr/local/bin/pgconn`, then `docker exec -u postgres CONTAINER pgconn \
+         rescue --pgdata {data} ...`; or, with pgconn in the container's file system, `nsenter \
+         --target {} --pid --mount -- pgconn rescue --pgdata {data} ...`",
+        e.pgdata.display(),
+        e.pid,
+        e.inner_pid,
+        e.pid
+    ))
+}
+
 /// The postmaster with pid `pid`: it runs in its data directory, whose postmaster.pid names it.
 pub fn from_pid(pid: i32) -> Result<Postmaster> {
     proc::read(pid).map_err(|_| anyhow!("no process with pid {pid} is running"))?;
+    if let Some(e) = elsewhere(pid) {
+        return Err(another_namespace(&e));
+    }
     let cwd = fs::read_link(format!("/proc/{pid}/cwd")).with_context(|| {
         format!("cannot read the working directory of pid {pid} (run as root or as the cluster's OS user)")
     })?;
@@ -138,18 +208,21 @@ pub fn running() -> Result<Vec<Postmaster>> {
         .collect())
 }
 
-/// The one postmaster running on this machine; refused when there is none or several.
+/// The one postmaster running on this machine; refused when there is none or several (a postmaster
+/// of a nested pid namespace, a container's, counts: it may be the one meant).
 pub fn only() -> Result<Postmaster> {
     let mut all = running()?;
-    match all.len() {
-        1 => Ok(all.remove(0)),
-        0 => Err(crate::exit::refuse(
+    let nested: Vec<Elsewhere> = seen().iter().filter_map(|s| elsewhere(s.pid)).collect();
+    match (all.len(), nested.len()) {
+        (1, 0) => Ok(all.remove(0)),
+        (0, 1) => Err(another_namespace(&nested[0])),
+        (0, 0) => Err(crate::exit::refuse(
             "no running PostgreSQL server found on this machine that this user can see; give \
              --pgdata DIR or --pid POSTMASTER_PID (and run as root or as the cluster's OS user)",
         )),
         _ => Err(crate::exit::refuse(format!(
             "{} PostgreSQL servers are running here; say which with --pgdata: {}",
-            all.len(),
+            all.len() + nested.len(),
             all.iter()
                 .map(|p| format!(
                     "{} (pid {}{})",
@@ -157,6 +230,11 @@ pub fn only() -> Result<Postmaster> {
                     p.pid,
                     p.port.map(|n| format!(", port {n}")).unwrap_or_default()
                 ))
+                .chain(nested.iter().map(|e| format!(
+                    "{} in another pid namespace (pid {} here; rescue must run inside it)",
+                    e.pgdata.display(),
+                    e.pid
+                )))
                 .collect::<Vec<_>>()
                 .join(", ")
         ))),
@@ -250,24 +328,57 @@ fn port_arg(args: &[String]) -> Option<u16> {
     }
 }
 
-/// The exact `pgconn rescue` command for the server pgconn was refused by, when that server runs on
-/// this machine: reached through a unix socket or a loopback address, and one postmaster here listens
-/// on that port (and socket directory, where known). With `sudo -u OWNER` in front when this user is
-/// neither root nor the cluster's OS user.
-pub fn rescue_command(host: Option<&str>, socket: bool, port: u16) -> Option<String> {
-    let local = socket || matches!(host, Some("localhost" | "127.0.0.1" | "::1"));
-    if !local {
-        return None;
-    }
-    let all = seen();
-    let fits = |s: &&Seen| {
-        s.port == Some(port)
-            && (!socket || s.socket_dir.is_none() || s.socket_dir.as_deref() == host.map(Path::new))
+/// Whether a connection to `host` and `port` (a socket directory when `socket`) provably reached
+/// postmaster `pid`: the socket file pgconn connects to is the very file (device and inode) one of its
+/// unix sockets is bound to, seen through the postmaster's own root; or it listens, in pgconn's own
+/// network namespace, on every address `host` names (an IP address, or `localhost`) at that port —
+/// where it listens, no tunnel or port forward can. Needs root or the cluster's OS user (the
+/// postmaster's descriptors); anything less proves nothing.
+pub fn reached_by(pid: i32, host: Option<&str>, socket: bool, port: u16) -> bool {
+    use std::net::{IpAddr, ToSocketAddrs};
+    use std::os::unix::fs::MetadataExt;
+    let Ok(sockets) = super::sockets::Sockets::read(pid) else {
+        return false;
     };
-    let mut matching: Vec<&Seen> = all.iter().filter(fits).collect();
-    if matching.is_empty() && all.len() == 1 && all[0].port.is_none() {
-        matching.push(&all[0]);
+    if socket {
+        let Some(dir) = host else { return false };
+        let id = |p: &Path| fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+        let Some(ours) = id(&Path::new(dir).join(format!(".s.PGSQL.{port}"))) else {
+            return false;
+        };
+        return sockets.unix_listeners().any(|path| {
+            let theirs = format!("/proc/{pid}/root/{}", path.trim_start_matches('/'));
+            id(Path::new(&theirs)) == Some(ours)
+        });
     }
+    let ns = |p: &str| fs::read_link(format!("/proc/{p}/ns/net")).ok();
+    if ns("self").is_none() || ns("self") != ns(&pid.to_string()) {
+        return false;
+    }
+    let addrs: Vec<IpAddr> = match host {
+        Some("localhost") => ("localhost", port)
+            .to_socket_addrs()
+            .map(|a| a.map(|a| a.ip()).collect())
+            .unwrap_or_default(),
+        Some(h) => h.parse::<IpAddr>().map(|a| vec![a]).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    !addrs.is_empty() && addrs.iter().all(|a| sockets.listens_on(*a, port))
+}
+
+/// The exact `pgconn rescue` command for the server pgconn was refused by, when that server provably
+/// runs on this machine ([`reached_by`]): exactly one postmaster here is the one the refused connection
+/// reached. With `sudo -u OWNER` in front when this user is neither root nor the cluster's OS user
+/// (possible only where the postmaster's descriptors are readable anyway: the hint is then omitted).
+pub fn rescue_command(host: Option<&str>, socket: bool, port: u16) -> Option<String> {
+    let all = seen();
+    let matching: Vec<&Seen> = all
+        .iter()
+        .filter(|s| {
+            proc::ns_pids(s.pid).is_ok_and(|n| n.len() == 1)
+                && reached_by(s.pid, host, socket, port)
+        })
+        .collect();
     let [s] = matching.as_slice() else {
         return None;
     };

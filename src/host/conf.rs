@@ -1,18 +1,38 @@
 //! The settings a cluster's titles depend on (`cluster_name`, `update_process_title`), read without a
 //! connection: from the postmaster's command line (`-c name=value`, `--name=value`, highest priority),
 //! then postgresql.auto.conf over postgresql.conf (with its `include`, `include_if_exists` and
-//! `include_dir` directives), as the server reads them at start and on reload.
+//! `include_dir` directives), as the server reads them at start and on reload. Lines are read with the
+//! server's own scanner rules (guc-file.l): its tokens, its quoting (`''`, `\b \f \n \r \t`, octal
+//! `\ooo`), and a line the server would refuse is reported, never guessed at.
+//!
+//! Every file and directory read is remembered with the time it last changed (its ctime, which no
+//! user can set back), so that `rescue` can tell which backends started after the configuration last
+//! changed.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// A setting's value and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
+    /// The value as the server reads it (not valid UTF-8 is replaced, which no boolean reads as).
     pub value: String,
     /// `command line` or a file path with its line (`/etc/postgresql/15/main/postgresql.conf:42`).
     pub source: String,
+}
+
+/// A file or directory the configuration was read from, and when it last changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub path: PathBuf,
+    /// Its status change time (ctime): set by the kernel on every write, rename or chmod, and not
+    /// settable by any user (unlike the modification time).
+    pub changed: SystemTime,
 }
 
 /// The settings found, by lower-case name, and the files that could not be read.
@@ -21,20 +41,27 @@ pub struct Settings {
     pub values: BTreeMap<String, Found>,
     /// Configuration files that exist (or are included) but could not be read, with why.
     pub unreadable: Vec<String>,
+    /// Every file read, every `include_dir` directory listed, and for a file that does not exist
+    /// (`include_if_exists`, postgresql.auto.conf) the directory it would be in: a change to any of
+    /// them may have changed what the server reads.
+    pub read: Vec<Read>,
 }
 
 impl Settings {
     pub fn get(&self, name: &str) -> Option<&Found> {
         self.values.get(name)
     }
+
+    /// The configuration's last change: the newest ctime of everything read (None when nothing was).
+    pub fn last_change(&self) -> Option<&Read> {
+        self.read.iter().max_by_key(|r| r.changed)
+    }
 }
 
-/// PostgreSQL's reading of a boolean (on, off, true, false, yes, no, 1, 0 and unique prefixes).
+/// PostgreSQL's reading of a boolean (`parse_bool`): a unique prefix of true, false, yes or no
+/// (case-insensitive), on, of(f), 1 or 0 — nothing trimmed, `o` alone too short.
 pub fn parse_bool(v: &str) -> Option<bool> {
-    let v = v.trim().to_ascii_lowercase();
-    if v.is_empty() {
-        return None;
-    }
+    let v = v.to_ascii_lowercase();
     let prefix_of = |word: &str, min: usize| v.len() >= min && word.starts_with(v.as_str());
     if prefix_of("true", 1) || prefix_of("yes", 1) || v == "on" || v == "1" {
         Some(true)
@@ -42,6 +69,27 @@ pub fn parse_bool(v: &str) -> Option<bool> {
         Some(false)
     } else {
         None
+    }
+}
+
+fn ctime(meta: &fs::Metadata) -> SystemTime {
+    let secs = meta.ctime();
+    let nanos = meta.ctime_nsec().clamp(0, 999_999_999) as u32;
+    if secs >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::new(secs as u64, nanos)
+    } else {
+        SystemTime::UNIX_EPOCH
+    }
+}
+
+/// Remember `path` (a file or directory) as read; one that cannot be examined is unreadable.
+fn remember(path: &Path, s: &mut Settings) {
+    match fs::metadata(path) {
+        Ok(meta) => s.read.push(Read {
+            path: path.to_path_buf(),
+            changed: ctime(&meta),
+        }),
+        Err(e) => s.unreadable.push(format!("{}: {e}", path.display())),
     }
 }
 
@@ -98,16 +146,21 @@ fn read_file(path: &Path, s: &mut Settings, depth: usize, required: bool) {
             .push(format!("{}: includes nested too deeply", path.display()));
         return;
     }
-    let text = match fs::read_to_string(path) {
+    let text = match fs::read(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            // Were it created, the server would read it: its directory's change time tells.
+            remember(path.parent().unwrap_or(Path::new("/")), s);
+            return;
+        }
         Err(e) => {
             s.unreadable.push(format!("{}: {e}", path.display()));
             return;
         }
     };
+    remember(path, s);
     let dir = path.parent().unwrap_or(Path::new("/"));
-    for (n, line) in text.lines().enumerate() {
+    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
         let (name, value) = match parse_line(line) {
             Line::Empty => continue,
             Line::Setting(name, value) => (name, value),
@@ -121,8 +174,8 @@ fn read_file(path: &Path, s: &mut Settings, depth: usize, required: bool) {
                 continue;
             }
         };
-        let resolve = |p: &str| {
-            let p = Path::new(p);
+        let resolve = |p: &[u8]| {
+            let p = Path::new(OsStr::from_bytes(p));
             if p.is_absolute() {
                 p.to_path_buf()
             } else {
@@ -136,11 +189,12 @@ fn read_file(path: &Path, s: &mut Settings, depth: usize, required: bool) {
                 let d = resolve(&value);
                 match fs::read_dir(&d) {
                     Ok(entries) => {
+                        remember(&d, s);
                         let mut files: Vec<PathBuf> = entries
                             .filter_map(|e| e.ok().map(|e| e.path()))
                             .filter(|p| {
-                                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                                !name.starts_with('.') && name.ends_with(".conf") && p.is_file()
+                                let name = p.file_name().map(OsStr::as_bytes).unwrap_or(b"");
+                                !name.starts_with(b".") && name.ends_with(b".conf") && p.is_file()
                             })
                             .collect();
                         files.sort();
@@ -155,7 +209,7 @@ fn read_file(path: &Path, s: &mut Settings, depth: usize, required: bool) {
                 s.values.insert(
                     name,
                     Found {
-                        value,
+                        value: String::from_utf8_lossy(&value).into_owned(),
                         source: format!("{}:{}", path.display(), n + 1),
                     },
                 );
@@ -169,63 +223,253 @@ fn read_file(path: &Path, s: &mut Settings, depth: usize, required: bool) {
 pub enum Line {
     /// Blank or a comment.
     Empty,
-    /// A setting (or an include directive): its lower-case name and its value.
-    Setting(String, String),
-    /// Something PostgreSQL would refuse (an unterminated quote, no name).
+    /// A setting (or an include directive): its lower-case name and its value, as the server reads
+    /// them (a quoted value with its quotes and escapes undone).
+    Setting(String, Vec<u8>),
+    /// Something PostgreSQL would refuse (an unterminated quote, no name, no value, a stray character).
     Invalid,
 }
 
-/// One line of a configuration file: `name = value` or `name value`, the value bare or in single
-/// quotes (`''` or `\'` for a quote), `#` starting a comment outside quotes. Names are case-insensitive.
-pub fn parse_line(line: &str) -> Line {
-    let line = line.trim_start();
-    if line.is_empty() || line.starts_with('#') {
-        return Line::Empty;
-    }
-    match setting(line) {
-        Some((name, value)) => Line::Setting(name, value),
-        None => Line::Invalid,
+/// The tokens of the server's configuration scanner (guc-file.l), in its rule order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Id,
+    QualifiedId,
+    String,
+    UnquotedString,
+    Integer,
+    Real,
+    Equals,
+    Error,
+}
+
+fn is_letter(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn is_letter_or_digit(b: u8) -> bool {
+    is_letter(b) || b.is_ascii_digit()
+}
+
+/// Length of `{LETTER}{LETTER_OR_DIGIT}*` at the start of `s`.
+fn id_len(s: &[u8]) -> usize {
+    match s.first() {
+        Some(&b) if is_letter(b) => {
+            1 + s[1..]
+                .iter()
+                .take_while(|&&b| is_letter_or_digit(b))
+                .count()
+        }
+        _ => 0,
     }
 }
 
-fn setting(line: &str) -> Option<(String, String)> {
-    let name_end = line
-        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '-'))
-        .unwrap_or(line.len());
-    if name_end == 0 {
-        return None;
+/// Length of a quoted string at the start of `s`: `'([^'\\\n]|\\.|'')*'` (a line has no newline).
+fn string_len(s: &[u8]) -> usize {
+    if s.first() != Some(&b'\'') {
+        return 0;
     }
-    let name = line[..name_end].to_ascii_lowercase();
-    let mut rest = line[name_end..].trim_start();
-    if let Some(r) = rest.strip_prefix('=') {
-        rest = r.trim_start();
-    }
-    let value = if let Some(quoted) = rest.strip_prefix('\'') {
-        let mut v = String::new();
-        let mut chars = quoted.chars().peekable();
-        loop {
-            match chars.next()? {
-                '\'' if chars.peek() == Some(&'\'') => {
-                    chars.next();
-                    v.push('\'');
+    let mut i = 1;
+    loop {
+        match s.get(i) {
+            None => return 0,
+            Some(b'\\') => {
+                if i + 1 >= s.len() {
+                    return 0;
                 }
-                '\'' => break,
-                '\\' => match chars.next()? {
-                    'n' => v.push('\n'),
-                    't' => v.push('\t'),
-                    c => v.push(c),
-                },
-                c => v.push(c),
+                i += 2;
+            }
+            Some(b'\'') if s.get(i + 1) == Some(&b'\'') => i += 2,
+            Some(b'\'') => return i + 1,
+            Some(_) => i += 1,
+        }
+    }
+}
+
+/// Length of `{SIGN}?({DIGIT}+|0x{HEXDIGIT}+){UNIT_LETTER}*` (the longer of its two readings).
+fn integer_len(s: &[u8]) -> usize {
+    let sign = usize::from(matches!(s.first(), Some(b'-' | b'+')));
+    let rest = &s[sign..];
+    let units = |from: usize| {
+        rest[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count()
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let decimal = if digits > 0 {
+        digits + units(digits)
+    } else {
+        0
+    };
+    let hex = if rest.starts_with(b"0x") {
+        match rest[2..]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count()
+        {
+            0 => 0,
+            n => 2 + n + units(2 + n),
+        }
+    } else {
+        0
+    };
+    match decimal.max(hex) {
+        0 => 0,
+        n => sign + n,
+    }
+}
+
+/// Length of `{SIGN}?{DIGIT}*"."{DIGIT}*([Ee]{SIGN}?{DIGIT}+)?`.
+fn real_len(s: &[u8]) -> usize {
+    let sign = usize::from(matches!(s.first(), Some(b'-' | b'+')));
+    let mut i = sign + s[sign..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if s.get(i) != Some(&b'.') {
+        return 0;
+    }
+    i += 1;
+    i += s[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if matches!(s.get(i), Some(b'e' | b'E')) {
+        let mut j = i + 1;
+        if matches!(s.get(j), Some(b'-' | b'+')) {
+            j += 1;
+        }
+        let exp = s[j..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if exp > 0 {
+            i = j + exp;
+        }
+    }
+    i
+}
+
+/// The next token of `s` (which starts with no whitespace and no comment): the longest match, the
+/// earlier rule on a tie, as flex chooses.
+fn token(s: &[u8]) -> (Token, usize) {
+    let id = id_len(s);
+    let qualified = if id > 0 && s.get(id) == Some(&b'.') {
+        match id_len(&s[id + 1..]) {
+            0 => 0,
+            n => id + 1 + n,
+        }
+    } else {
+        0
+    };
+    let unquoted = if id > 0 {
+        1 + s[1..]
+            .iter()
+            .take_while(|&&b| {
+                is_letter_or_digit(b) || matches!(b, b'-' | b'.' | b'_' | b':' | b'/')
+            })
+            .count()
+    } else {
+        0
+    };
+    let candidates = [
+        (Token::Id, id),
+        (Token::QualifiedId, qualified),
+        (Token::String, string_len(s)),
+        (Token::UnquotedString, unquoted),
+        (Token::Integer, integer_len(s)),
+        (Token::Real, real_len(s)),
+        (Token::Equals, usize::from(s.first() == Some(&b'='))),
+    ];
+    let mut best = (Token::Error, 1);
+    let mut best_len = 0;
+    for (t, len) in candidates {
+        if len > best_len {
+            best = (t, len);
+            best_len = len;
+        }
+    }
+    best
+}
+
+/// The tokens of one line, comments and whitespace (` `, tab, CR) dropped.
+fn tokens(line: &[u8]) -> Vec<(Token, &[u8])> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        match line[i] {
+            b' ' | b'\t' | b'\r' => i += 1,
+            b'#' => break,
+            _ => {
+                let (t, len) = token(&line[i..]);
+                out.push((t, &line[i..i + len]));
+                i += len;
             }
         }
-        v
-    } else {
-        let end = rest
-            .find(|c: char| c == '#' || c.is_whitespace())
-            .unwrap_or(rest.len());
-        rest[..end].to_string()
+    }
+    out
+}
+
+/// A quoted value with its quotes removed and its escapes undone, as the server's
+/// `DeescapeQuotedString`: `\b \f \n \r \t`, up to three octal digits (a byte; `\0` ends the value),
+/// a doubled quote for one, and any other escaped character for itself.
+pub fn unquote(token: &[u8]) -> Vec<u8> {
+    let s = &token[1..token.len() - 1];
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'\\' if i + 1 < s.len() => {
+                i += 1;
+                match s[i] {
+                    b'b' => out.push(0x08),
+                    b'f' => out.push(0x0c),
+                    b'n' => out.push(b'\n'),
+                    b'r' => out.push(b'\r'),
+                    b't' => out.push(b'\t'),
+                    b'0'..=b'7' => {
+                        let digits = s[i..]
+                            .iter()
+                            .take(3)
+                            .take_while(|b| (b'0'..=b'7').contains(b))
+                            .count();
+                        let value = s[i..i + digits]
+                            .iter()
+                            .fold(0u32, |v, &d| (v << 3) + u32::from(d - b'0'));
+                        out.push(value as u8);
+                        i += digits - 1;
+                    }
+                    c => out.push(c),
+                }
+            }
+            b'\'' if s.get(i + 1) == Some(&b'\'') => {
+                out.push(b'\'');
+                i += 1;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    // The server keeps the value as a C string: it ends at the first NUL.
+    if let Some(nul) = out.iter().position(|&b| b == 0) {
+        out.truncate(nul);
+    }
+    out
+}
+
+/// One line of a configuration file, read as the server reads it: a name (an identifier, or two
+/// joined by a dot), an optional `=`, one value (a quoted string, a word, a number with an optional
+/// unit) and nothing after it but a comment. Names are case-insensitive.
+pub fn parse_line(line: &[u8]) -> Line {
+    let toks = tokens(line);
+    let rest = match toks.as_slice() {
+        [] => return Line::Empty,
+        [(Token::Id | Token::QualifiedId, _), rest @ ..] => rest,
+        _ => return Line::Invalid,
     };
-    Some((name, value))
+    let rest = match rest {
+        [(Token::Equals, _), rest @ ..] => rest,
+        rest => rest,
+    };
+    let value = match rest {
+        [(Token::String, v)] => unquote(v),
+        [(Token::Id | Token::UnquotedString | Token::Integer | Token::Real, v)] => v.to_vec(),
+        _ => return Line::Invalid,
+    };
+    let name = String::from_utf8_lossy(toks[0].1).to_ascii_lowercase();
+    Line::Setting(name, value)
 }
 
 #[cfg(test)]
@@ -234,23 +478,57 @@ mod tests {
 
     #[test]
     fn lines_read_as_the_server_reads_them() {
-        let set = |n: &str, v: &str| Line::Setting(n.into(), v.into());
+        let set = |n: &str, v: &[u8]| Line::Setting(n.into(), v.to_vec());
+        let p = |l: &str| parse_line(l.as_bytes());
         assert_eq!(
-            parse_line("update_process_title = off   # no titles"),
-            set("update_process_title", "off")
+            p("update_process_title = off   # no titles"),
+            set("update_process_title", b"off")
         );
         assert_eq!(
-            parse_line("Cluster_Name 'prod ''east'' 1' # c"),
-            set("cluster_name", "prod 'east' 1")
+            p("Cluster_Name 'prod ''east'' 1' # c"),
+            set("cluster_name", b"prod 'east' 1")
         );
+        assert_eq!(p("cluster_name='a\\'b'"), set("cluster_name", b"a'b"));
+        assert_eq!(p("# cluster_name = 'x'"), Line::Empty);
+        assert_eq!(p("   \t\r"), Line::Empty);
+        // Every kind of value token.
+        assert_eq!(p("shared_buffers = 128MB"), set("shared_buffers", b"128MB"));
+        assert_eq!(p("x.y=-1.5e3"), set("x.y", b"-1.5e3"));
+        assert_eq!(p("a 0x1Fk"), set("a", b"0x1Fk"));
         assert_eq!(
-            parse_line("cluster_name='a\\'b'"),
-            set("cluster_name", "a'b")
+            p("unix_socket_directories = var/run:x"),
+            set("unix_socket_directories", b"var/run:x")
         );
-        assert_eq!(parse_line("# cluster_name = 'x'"), Line::Empty);
-        assert_eq!(parse_line("   "), Line::Empty);
-        assert_eq!(parse_line("cluster_name = 'unterminated"), Line::Invalid);
-        assert_eq!(parse_line("= 'no name'"), Line::Invalid);
+        assert_eq!(p("timeout 5min#c"), set("timeout", b"5min"));
+        // What the server refuses.
+        for bad in [
+            "cluster_name = 'unterminated",
+            "= 'no name'",
+            "update_process_title = of;f",
+            "update-process-title = on",
+            "name =",
+            "name = 'x' y",
+            "name = 1.5GB",
+            "1abc = 2",
+            "a.b.c = 1",
+            "unix_socket_directories = /var/run/postgresql",
+            "name = 'ends in a backslash\\'",
+        ] {
+            assert_eq!(p(bad), Line::Invalid, "{bad}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_undo_the_servers_escapes() {
+        let u = |q: &str| unquote(q.as_bytes());
+        assert_eq!(u(r"'o\146f'"), b"off");
+        assert_eq!(u(r"'\b\f\n\r\t'"), b"\x08\x0c\n\r\t");
+        assert_eq!(u(r"'\101\1012'"), b"AA2");
+        assert_eq!(u(r"'\0618'"), b"18", "three octal digits at most");
+        assert_eq!(u(r"'\777'"), [0xff], "a byte: the low eight bits");
+        assert_eq!(u(r"'a\0b'"), b"a", "a NUL ends the value");
+        assert_eq!(u(r"'it''s \q\\'"), b"it's q\\");
+        assert_eq!(u("''"), b"");
     }
 
     #[test]
@@ -263,6 +541,9 @@ mod tests {
         }
         assert_eq!(parse_bool("o"), None);
         assert_eq!(parse_bool("maybe"), None);
+        assert_eq!(parse_bool(" on"), None, "nothing is trimmed");
+        assert_eq!(parse_bool("onn"), None);
+        assert_eq!(parse_bool(""), None);
     }
 
     #[test]

@@ -8,7 +8,9 @@ pub mod cluster;
 pub mod conf;
 pub mod pidfd;
 pub mod proc;
+pub mod sockets;
 pub mod title;
+pub mod wait;
 
 pub use cluster::Postmaster;
 pub use title::{Activity, ClientTitle, Title};

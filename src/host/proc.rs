@@ -11,6 +11,10 @@ use std::time::{Duration, SystemTime};
 pub struct Process {
     pub pid: i32,
     pub ppid: i32,
+    /// Its session id: a PostgreSQL child makes itself a session leader at start (the postmaster's
+    /// `InitPostmasterChild` calls setsid), so a backend's is its own pid; a program a backend forks
+    /// inherits the backend's.
+    pub session: i32,
     /// Start time in clock ticks after boot (field 22 of /proc/PID/stat): with the pid, it names one
     /// process for as long as the machine runs (a reused pid starts later).
     pub start_ticks: u64,
@@ -41,6 +45,7 @@ pub fn parse_stat(stat: &str) -> Option<Stat> {
     // N is at N - 3. The last ones read 0 without ptrace access to the process.
     let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
     let ppid = fields.get(1)?.parse().ok()?;
+    let session = fields.get(3)?.parse().ok()?;
     let start_ticks = field(22)?;
     let room = match (field(48), field(51)) {
         (Some(a), Some(e)) if a > 0 && e > a => Some(e - a),
@@ -48,6 +53,7 @@ pub fn parse_stat(stat: &str) -> Option<Stat> {
     };
     Some(Stat {
         ppid,
+        session,
         start_ticks,
         title_room: room,
     })
@@ -57,6 +63,7 @@ pub fn parse_stat(stat: &str) -> Option<Stat> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat {
     pub ppid: i32,
+    pub session: i32,
     pub start_ticks: u64,
     /// `env_end - arg_start`: the room a process has to write its title over its arguments.
     pub title_room: Option<u64>,
@@ -83,6 +90,7 @@ pub fn read(pid: i32) -> io::Result<Process> {
     Ok(Process {
         pid,
         ppid: st.ppid,
+        session: st.session,
         start_ticks: st.start_ticks,
         title: String::from_utf8_lossy(raw).into_owned(),
         title_utf8: std::str::from_utf8(raw).is_ok(),
@@ -138,6 +146,34 @@ pub fn uid(pid: i32) -> io::Result<u32> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no Uid in /proc status"))
 }
 
+/// The file a process runs (`/proc/PID/exe`), as device and inode: the same for the postmaster and
+/// every child it forked, even after the binary was replaced on disk. Needs root or the process's user.
+pub fn executable(pid: i32) -> io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(format!("/proc/{pid}/exe"))?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// Where `/proc/PID/exe` points, for messages (`/usr/bin/sleep`).
+pub fn executable_path(pid: i32) -> Option<PathBuf> {
+    fs::read_link(format!("/proc/{pid}/exe")).ok()
+}
+
+/// The pid namespaces' view of a process (`NSpid:` of /proc/PID/status): its pid here first, then in
+/// each nested namespace, innermost last. One entry when it runs in this pid namespace.
+pub fn ns_pids(pid: i32) -> io::Result<Vec<i32>> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    Ok(status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .map(|v| {
+            v.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![pid]))
+}
+
 /// This machine's name (for reports and logs).
 pub fn hostname() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
@@ -152,27 +188,50 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// The boot time (`btime` of /proc/stat) and the clock tick rate.
+    /// The boot time, to the tick: now by the system clock less the time since boot
+    /// (`CLOCK_BOOTTIME`, which counts suspended time as process start times do); `btime` of
+    /// /proc/stat (whole seconds) where that clock cannot be read. And the clock tick rate.
     pub fn read() -> io::Result<Clock> {
-        let stat = fs::read_to_string("/proc/stat")?;
-        let btime: u64 = stat
-            .lines()
-            .find_map(|l| l.strip_prefix("btime "))
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no btime in /proc/stat"))?;
         let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
             .ok()
             .flatten()
             .filter(|&t| t > 0)
             .unwrap_or(100) as u64;
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec into the one given.
+        let ok = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } == 0;
+        let boot = if ok {
+            let up = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+            SystemTime::now() - up
+        } else {
+            let stat = fs::read_to_string("/proc/stat")?;
+            let btime: u64 = stat
+                .lines()
+                .find_map(|l| l.strip_prefix("btime "))
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidData, "no btime in /proc/stat")
+                })?;
+            SystemTime::UNIX_EPOCH + Duration::from_secs(btime)
+        };
         Ok(Clock {
-            boot: SystemTime::UNIX_EPOCH + Duration::from_secs(btime),
+            boot,
             ticks_per_second: ticks,
         })
     }
 
     pub fn started(&self, ticks: u64) -> SystemTime {
         self.boot + Duration::from_secs_f64(ticks as f64 / self.ticks_per_second as f64)
+    }
+
+    /// Whether a process that started at `ticks` certainly started after `t`: later by more than two
+    /// clock ticks (a start time is counted in whole ticks).
+    pub fn started_after(&self, ticks: u64, t: SystemTime) -> bool {
+        let margin = Duration::from_secs_f64(2.0 / self.ticks_per_second as f64);
+        self.started(ticks) > t + margin
     }
 
     /// How long ago a process that started at `ticks` did (0 when the clocks disagree).
@@ -197,6 +256,7 @@ mod tests {
             parse_stat(stat),
             Some(Stat {
                 ppid: 4000,
+                session: 4242,
                 start_ticks: 987654,
                 title_room: Some(900),
             })
@@ -228,10 +288,16 @@ mod tests {
     fn this_process_reads_as_itself() {
         let me = read(std::process::id() as i32).unwrap();
         assert_eq!(me.ppid, nix::unistd::getppid().as_raw());
+        assert_eq!(
+            me.session,
+            nix::unistd::getsid(None).unwrap().as_raw(),
+            "the session id"
+        );
+        assert_eq!(
+            executable(me.pid).unwrap(),
+            executable(std::process::id() as i32).unwrap()
+        );
         assert!(me.start_ticks > 0);
-        // Its own arguments and environment are far longer than its program name.
-        assert_eq!(me.title_truncated, Some(false));
-        assert!(me.title_utf8);
         // Its own arguments and environment are far longer than its program name.
         assert_eq!(me.title_truncated, Some(false));
         assert!(me.title_utf8);

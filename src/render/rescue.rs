@@ -79,6 +79,12 @@ fn backends_table(list: &[Backend], st: &Style) -> String {
 pub fn preview(r: &RescueReport, st: &Style) -> String {
     let mut out = cluster(r, st);
     let mut left_alone = Vec::new();
+    if !r.untrusted.is_empty() {
+        left_alone.push(format!(
+            "{} whose titles may not be current",
+            r.untrusted.len()
+        ));
+    }
     if r.kept > 0 {
         left_alone.push(format!("{} kept by --keep", r.kept));
     }
@@ -95,6 +101,33 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
             format!("; left alone: {}", left_alone.join(", "))
         }
     ));
+    for u in r.untrusted.iter().take(UNREADABLE_SHOWN) {
+        out.push_str(&st.paint(
+            &format!(
+                "  left alone, pid {}: \"{}\": {}\n",
+                u.pid,
+                clean(&u.title),
+                clean(&u.reason)
+            ),
+            Level::Warning,
+        ));
+    }
+    if r.untrusted.len() > UNREADABLE_SHOWN {
+        out.push_str(&format!(
+            "  and {} more whose titles may not be current (see --json)\n",
+            r.untrusted.len() - UNREADABLE_SHOWN
+        ));
+    }
+    for o in r.other_processes.iter().filter(|o| o.why.is_some()) {
+        out.push_str(&st.paint(
+            &format!(
+                "  not a backend, pid {}: {}\n",
+                o.pid,
+                clean(o.why.as_deref().unwrap_or(""))
+            ),
+            Level::Warning,
+        ));
+    }
     for u in r.unreadable.iter().take(UNREADABLE_SHOWN) {
         out.push_str(&st.paint(
             &format!(

@@ -234,6 +234,10 @@ pub enum SkipReason {
     Kept,
     /// Not a backend any more when the signal was to be sent.
     NotSignalled,
+    /// `rescue`: at the moment of action nothing showed its title to be current any more (the
+    /// configuration changed since the preview, and the kernel does not show it waiting for its
+    /// client).
+    Untrusted,
 }
 
 /// The outcome of one target.

@@ -25,6 +25,11 @@ pub struct ClusterInfo {
     pub update_process_title: Option<String>,
     /// Where update_process_title was set.
     pub update_process_title_source: Option<String>,
+    /// When the configuration last changed (RFC 3339): the newest change time of the files and
+    /// directories it was read from. A backend that connected later has titles that are current.
+    pub configuration_changed_at: Option<String>,
+    /// The file or directory of that change.
+    pub configuration_changed: Option<PathBuf>,
 }
 
 /// The selection, as given.
@@ -40,6 +45,23 @@ pub struct Selection {
     pub connected_longer_than_seconds: Option<f64>,
     pub keep: Option<usize>,
     pub max: Option<usize>,
+    /// `--all`: no --user, --db or --client was needed.
+    pub all: bool,
+    /// `--trust-titles`: a title the kernel cannot confirm is trusted (never one it contradicts).
+    pub trust_titles: bool,
+}
+
+/// Why a backend's title is taken as current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// It connected after the configuration last changed: update_process_title has had the
+    /// configuration's value (on) for its whole life.
+    ConfigUnchanged,
+    /// The kernel shows it blocked waiting for its client to send something: no query runs.
+    WaitingForClient,
+    /// `--trust-titles`, where the kernel would not tell this user.
+    TrustTitles,
 }
 
 /// A client backend, as its title and /proc show it.
@@ -65,14 +87,20 @@ pub struct Backend {
     /// Its start time in clock ticks after boot (with the pid, it names this process).
     #[serde(skip)]
     pub start_ticks: u64,
+    /// Why its title is taken as current (None: it is not; such a backend is never a target).
+    pub evidence: Option<Evidence>,
 }
 
 /// A child of the postmaster that is not a client backend (never acted on).
 #[derive(Debug, Clone, Serialize)]
 pub struct OtherProcess {
     pub pid: i32,
-    /// What its title says it is: `checkpointer`, `walsender`, `autovacuum worker`, ...
+    /// What its title says it is: `checkpointer`, `walsender`, `autovacuum worker`, ...; `not a
+    /// backend` for a process whose title reads like a client backend's but that is not one.
     pub kind: String,
+    /// For `not a backend`: what shows it (another executable, another session, started before the
+    /// postmaster).
+    pub why: Option<String>,
 }
 
 /// A child whose title pgconn cannot read unambiguously (never acted on).
@@ -140,6 +168,9 @@ pub struct RescueReport {
     pub client_backends: Vec<Backend>,
     pub other_processes: Vec<OtherProcess>,
     pub unreadable: Vec<Unreadable>,
+    /// Matching backends whose titles may not be current (connected before the configuration last
+    /// changed, and the kernel does not show them waiting for their client): left alone.
+    pub untrusted: Vec<Unreadable>,
     /// Client backends that matched the selection (before --keep and --max).
     pub matched: usize,
     pub kept: usize,

@@ -217,6 +217,8 @@ pub struct PgconnCmd {
     home: Option<tempfile::TempDir>,
     /// Run as this OS user (uid, gid) instead of the test's own.
     os_user: Option<(u32, u32)>,
+    /// A program (and its arguments) that runs pgconn, e.g. `nsenter --target PID --pid --mount --`.
+    wrapper: Vec<OsString>,
 }
 
 /// A builder for one pgconn run. `--json` is not added: pass it with the other arguments.
@@ -229,6 +231,7 @@ pub fn pgconn() -> PgconnCmd {
         timeout: Duration::from_secs(120),
         home: None,
         os_user: None,
+        wrapper: Vec::new(),
     }
 }
 
@@ -289,6 +292,16 @@ impl PgconnCmd {
         self
     }
 
+    /// Run pgconn through another program: `program args... pgconn ARGS`.
+    pub fn wrapped<I, S>(mut self, program_and_args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.wrapper = program_and_args.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Run as the OS user `name` (the test runs as root), with a HOME of that user's own.
     pub fn run_as_os_user(mut self, name: &str) -> Self {
         let user = nix::unistd::User::from_name(name)
@@ -303,7 +316,14 @@ impl PgconnCmd {
 
     /// The std Command this builder would run (for pseudo-terminal tests).
     pub fn command(&mut self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgconn"));
+        let mut cmd = match self.wrapper.split_first() {
+            None => Command::new(env!("CARGO_BIN_EXE_pgconn")),
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(env!("CARGO_BIN_EXE_pgconn"));
+                cmd
+            }
+        };
         cmd.args(&self.args);
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("PG") {
