@@ -228,15 +228,19 @@ pub fn watch(
     })
 }
 
-/// Show a plan and ask: `Ok(plan)` to act on it, `Err(exit)` when the run ends here (nothing to do,
-/// recorded; or the answer was no). A closed stdout (`| head`) does not stop the run, nor change its
+/// Show a plan and ask: `Ok((plan, said))` to act on it, `Err(exit)` when the run ends here (nothing to
+/// do, recorded; or the answer was no). A closed stdout (`| head`) does not stop the run, nor change its
 /// exit code; but a person is never asked without seeing the plan: when it could not go to stdout (or
 /// stdout carries JSON), it goes to stderr, with the prompt. It is laid out only where it can be seen.
+/// The plan's warnings are part of it: said before the question (or before acting, with --yes), never
+/// after the answer; `said` is how many, so that only later ones are said afterwards. Directly above the
+/// question, one line repeats what is left alone (`left_alone`), however long the preview.
 fn confirmed<P: SignalPlan>(
     plan: P,
     style: &Style,
     preview: fn(&P::Report, &Style) -> String,
-) -> Result<std::result::Result<P, Exit>> {
+    left_alone: fn(&P::Report) -> Option<String>,
+) -> Result<std::result::Result<(P, usize), Exit>> {
     let seen = !style.json || (!plan.yes() && term::interactive());
     let preview = if seen {
         preview(plan.report(), style)
@@ -252,8 +256,17 @@ fn confirmed<P: SignalPlan>(
         term::warnings(P::warnings(&report));
         return Ok(Err(Exit::Success));
     }
-    if !shown && !plan.yes() && term::interactive() {
+    let asking = !plan.yes() && term::interactive();
+    if !shown && asking {
         term::show(&preview);
+    }
+    let warnings = P::warnings(plan.report());
+    term::warnings(warnings);
+    let said = warnings.len();
+    if asking {
+        if let Some(line) = left_alone(plan.report()) {
+            term::show(&format!("{line}\n"));
+        }
     }
     if !term::confirm(&plan.question(), plan.yes())? {
         term::note("cancelled; nothing was done");
@@ -262,7 +275,7 @@ fn confirmed<P: SignalPlan>(
         }
         return Ok(Err(Exit::Usage));
     }
-    Ok(Ok(plan))
+    Ok(Ok((plan, said)))
 }
 
 /// `kill` / `kill-idle`: plan, show the plan, confirm, execute, show what happened.
@@ -274,8 +287,13 @@ pub fn kill(
     style: &Style,
 ) -> Result<Exit> {
     let plan = commands::kill::plan(db, filter, safety, action)?;
-    let plan = match confirmed(plan, style, render::kill::preview)? {
-        Ok(plan) => plan,
+    let (plan, said) = match confirmed(
+        plan,
+        style,
+        render::kill::preview,
+        render::kill::left_alone_line,
+    )? {
+        Ok(confirmed) => confirmed,
         Err(exit) => return Ok(exit),
     };
     // From here on a stop signal ends the run after the batch in flight, recorded.
@@ -286,7 +304,7 @@ pub fn kill(
     bar.finish_and_clear();
     let report = &done.report;
     let output_error = tolerate_closed_stdout(show(report, style, render::kill::results)).err();
-    term::warnings(&report.warnings);
+    term::warnings(&report.warnings[said.min(report.warnings.len())..]);
     let s = &report.summary;
     ended(
         Ended {
@@ -370,12 +388,13 @@ fn ended(
 /// normal connection sees afterwards. Exit 1 when a target could not be signalled or did not exit.
 pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Exit> {
     let req = commands::rescue::RescueRequest::from_args(args)?;
-    let plan = match confirmed(
+    let (plan, said) = match confirmed(
         commands::rescue::plan(&req)?,
         style,
         render::rescue::preview,
+        render::rescue::left_alone_line,
     )? {
-        Ok(plan) => plan,
+        Ok(confirmed) => confirmed,
         Err(exit) => return Ok(exit),
     };
     let interrupt = Interrupt::install()?;
@@ -394,7 +413,7 @@ pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Ex
     }
     let report = &done.report;
     let output_error = tolerate_closed_stdout(show(report, style, render::rescue::results)).err();
-    term::warnings(&report.warnings);
+    term::warnings(&report.warnings[said.min(report.warnings.len())..]);
     let s = &report.summary;
     ended(
         Ended {

@@ -1822,3 +1822,59 @@ fn tables_fit_80_columns_without_wrapping_and_wide_shows_everything() {
     );
     runner.join().unwrap();
 }
+
+/// Everything the operator needs to answer is in sight when asked: the plan's warnings (here, an audit
+/// log others can read) come before the question, also when the answer is no, and one line directly
+/// above the question says what is left alone, however long the preview (80 × 24).
+#[test]
+fn warnings_and_what_is_left_alone_come_before_the_question() {
+    let c = cluster();
+    let tag = unique("asked");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 30, &role, "postgres", &tag).unwrap();
+    w.idle(c, 1, "postgres", "postgres", &tag).unwrap();
+    let before = server_pids(&tag, None);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kill.log");
+    std::fs::write(&log, "").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut cmd = pgconn()
+        .args([
+            "--color",
+            "never",
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+        ])
+        .args(["--log", log.to_str().unwrap()])
+        .command();
+    cmd.env("TERM", "xterm");
+    let mut p = expectrl::Session::spawn(cmd).unwrap();
+    p.get_process_mut().set_window_size(80, 24).unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    let shown = p.expect("Terminate 30 sessions? [y/N] ").unwrap();
+    let shown = String::from_utf8_lossy(shown.before()).replace('\r', "");
+    p.send_line("n").unwrap();
+    let rest = support::until_eof(&mut p);
+    let lines: Vec<&str> = shown.lines().collect();
+    let warned = lines
+        .iter()
+        .position(|l| l.contains("warning: the audit log") && l.contains("can be read by others"))
+        .unwrap_or_else(|| panic!("the warning before the question:\n{shown}"));
+    assert_eq!(
+        lines.last().copied(),
+        Some("left alone: 1 of superusers (--include-superusers)"),
+        "{shown}"
+    );
+    assert!(warned < lines.len() - 1, "{shown}");
+    assert!(rest.contains("cancelled; nothing was done"), "{rest}");
+    assert!(
+        !rest.contains("warning:"),
+        "said once, before the question: {rest}"
+    );
+    assert_eq!(server_pids(&tag, None), before);
+}

@@ -1103,3 +1103,41 @@ fn without_a_selection_rescue_refuses_and_lists_who_holds_the_backends() {
     assert_eq!(v["selection"]["all"], true);
     rescue(&c, &["--all", "--user", "app", "--dry-run"]).assert_code(2);
 }
+
+#[test]
+fn warnings_and_what_is_left_alone_come_before_the_question() {
+    let c = start_cluster(&ClusterOptions {
+        conf: vec![("cluster_name".into(), "east".into())],
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 3, "app", "postgres", "pool").unwrap();
+    // A cluster_name changed in the file takes effect at the next restart only: worth a warning.
+    append_conf(&c, "cluster_name = 'west'\n");
+    let before = pids_where(&c, |_, _, _| true);
+    let mut cmd = pgconn()
+        .env_cluster(&c)
+        .args(["--color", "never", "rescue", "--user", "app", "--keep", "1"])
+        .command();
+    cmd.env("TERM", "xterm");
+    let mut p = expectrl::Session::spawn(cmd).unwrap();
+    p.get_process_mut().set_window_size(80, 24).unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    let shown = p.expect("Terminate 2 backends (SIGTERM)? [y/N] ").unwrap();
+    let shown = String::from_utf8_lossy(shown.before()).replace('\r', "");
+    p.send_line("n").unwrap();
+    let rest = support::until_eof(&mut p);
+    assert!(
+        shown.contains("warning: cluster_name is \"west\" in the configuration"),
+        "{shown}"
+    );
+    assert_eq!(
+        shown.lines().last(),
+        Some("left alone: 1 kept by --keep"),
+        "{shown}"
+    );
+    assert!(rest.contains("cancelled; nothing was done"), "{rest}");
+    assert!(!rest.contains("warning:"), "{rest}");
+    assert_eq!(pids_where(&c, |_, _, _| true), before);
+}

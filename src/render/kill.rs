@@ -25,12 +25,8 @@ const PROTECTIONS: [Protection; 8] = [
 /// At most this many pids are named per kind of protected session.
 const PIDS_SHOWN: usize = 10;
 
-pub fn preview(r: &KillReport, st: &Style) -> String {
-    let mut out = String::new();
-    let verb = match r.action {
-        Action::Terminate => "terminate",
-        Action::Cancel => "cancel the query of",
-    };
+/// What matched but is left alone, kind by kind (`2 superusers' sessions (--include-superusers)`).
+fn left_alone(r: &KillReport) -> Vec<String> {
     let mut left_alone = Vec::new();
     for p in PROTECTIONS {
         let n = r.protected.get(p);
@@ -49,6 +45,23 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
     if r.capped > 0 {
         left_alone.push(format!("{} over --max", r.capped));
     }
+    left_alone
+}
+
+/// The one line repeated directly above the question: what is left alone, so that it is in sight when
+/// the answer is given however long the preview was.
+pub fn left_alone_line(r: &KillReport) -> Option<String> {
+    let l = left_alone(r);
+    (!l.is_empty()).then(|| format!("left alone: {}", l.join(", ")))
+}
+
+pub fn preview(r: &KillReport, st: &Style) -> String {
+    let mut out = String::new();
+    let verb = match r.action {
+        Action::Terminate => "terminate",
+        Action::Cancel => "cancel the query of",
+    };
+    let left_alone = left_alone(r);
     out.push_str(&format!(
         "{} sessions match on {}",
         r.matched,

@@ -75,9 +75,8 @@ fn backends_table(list: &[Backend], st: &Style) -> String {
     )
 }
 
-/// The plan: the cluster, what is left alone and why, the targets.
-pub fn preview(r: &RescueReport, st: &Style) -> String {
-    let mut out = cluster(r, st);
+/// What matched but is left alone, kind by kind.
+fn left_alone(r: &RescueReport) -> Vec<String> {
     let mut left_alone = Vec::new();
     if !r.untrusted.is_empty() {
         left_alone.push(format!(
@@ -91,6 +90,35 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
     if r.capped > 0 {
         left_alone.push(format!("{} over --max", r.capped));
     }
+    left_alone
+}
+
+/// The one line repeated directly above the question: what is left alone (matching backends, and the
+/// processes never touched whose titles could not be used), in sight when the answer is given.
+pub fn left_alone_line(r: &RescueReport) -> Option<String> {
+    let mut l = left_alone(r);
+    let impostors = r.other_processes.iter().filter(|o| o.why.is_some()).count();
+    if impostors > 0 {
+        l.push(count(
+            impostors,
+            "process that is not a backend",
+            "processes that are not backends",
+        ));
+    }
+    if !r.unreadable.is_empty() {
+        l.push(count(
+            r.unreadable.len(),
+            "unreadable title",
+            "unreadable titles",
+        ));
+    }
+    (!l.is_empty()).then(|| format!("left alone: {}", l.join(", ")))
+}
+
+/// The plan: the cluster, what is left alone and why, the targets.
+pub fn preview(r: &RescueReport, st: &Style) -> String {
+    let mut out = cluster(r, st);
+    let left_alone = left_alone(r);
     out.push_str(&format!(
         "{} match (state {}){}\n",
         count(r.matched, "backend", "backends"),
