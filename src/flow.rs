@@ -241,20 +241,26 @@ fn confirmed<P: SignalPlan>(
     preview: fn(&P::Report, &Style) -> String,
     left_alone: fn(&P::Report) -> Option<String>,
 ) -> Result<std::result::Result<(P, usize), Exit>> {
-    let seen = !style.json || (!plan.yes() && term::interactive());
+    let quiet = plan.quiet();
+    let seen = !quiet && (!style.json || (!plan.yes() && term::interactive()));
     let preview = if seen {
         preview(plan.report(), style)
     } else {
         String::new()
     };
-    let shown = !style.json && tolerate_closed_stdout(render::out(&preview))?;
+    let shown = !style.json && seen && tolerate_closed_stdout(render::out(&preview))?;
     if !plan.acts() {
         let report = plan.record_without_acting()?;
-        if style.json {
+        let incomplete = P::incomplete(&report);
+        if style.json && (!quiet || incomplete) {
             render::json(&report)?;
         }
         term::warnings(P::warnings(&report));
-        return Ok(Err(Exit::Success));
+        return Ok(Err(if incomplete {
+            Exit::Failure
+        } else {
+            Exit::Success
+        }));
     }
     let asking = !plan.yes() && term::interactive();
     if !shown && asking {
@@ -303,9 +309,30 @@ pub fn kill(
     let done = commands::kill::execute(db, plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
     let report = &done.report;
-    let output_error = tolerate_closed_stdout(show(report, style, render::kill::results)).err();
-    term::warnings(&report.warnings[said.min(report.warnings.len())..]);
     let s = &report.summary;
+    let went_wrong = s.denied + s.failed + s.unknown + s.signalled > 0
+        || done.failure.is_some()
+        || done.signal.is_some()
+        || report.not_visible > 0;
+    let output_error = if !safety.quiet || went_wrong {
+        tolerate_closed_stdout(show(report, style, render::kill::results)).err()
+    } else if s.terminated + s.cancelled > 0 {
+        // --quiet, and something was done: one line says what (JSON: the report).
+        let written = if style.json {
+            render::json(report)
+        } else {
+            render::out(&render::kill::summary_line(
+                s,
+                true,
+                report.log.as_deref(),
+                report.log_complete,
+            ))
+        };
+        tolerate_closed_stdout(written).err()
+    } else {
+        None
+    };
+    term::warnings(&report.warnings[said.min(report.warnings.len())..]);
     ended(
         Ended {
             noun: "sessions",
@@ -317,7 +344,7 @@ pub fn kill(
         done.signal,
         done.failure,
         output_error,
-        s.denied + s.failed + s.unknown > 0,
+        s.denied + s.failed + s.unknown > 0 || report.not_visible > 0,
     )
 }
 

@@ -1379,7 +1379,7 @@ fn a_role_that_cannot_see_other_sessions_is_told_how_many_and_the_grant() {
             "--json",
         ])
         .run()
-        .assert_code(0);
+        .assert_code(1);
     let v = out.json();
     assert_eq!(v["not_visible"], 2, "{v:#}");
     assert_eq!(
@@ -1410,7 +1410,7 @@ fn a_role_that_cannot_see_other_sessions_is_told_how_many_and_the_grant() {
             "--dry-run",
         ])
         .run()
-        .assert_code(0)
+        .assert_code(1)
         .stdout;
     assert!(
         text.contains("2 session(s) of other roles are not visible"),
@@ -1877,4 +1877,114 @@ fn warnings_and_what_is_left_alone_come_before_the_question() {
         "said once, before the question: {rest}"
     );
     assert_eq!(server_pids(&tag, None), before);
+}
+
+/// The cron line: quiet when there is nothing to do, one line when something was done, and exit 1 when
+/// sessions that could match were not visible to the role (a cron job that sees nothing must not look
+/// like one that found nothing).
+#[test]
+fn quiet_prints_nothing_unless_something_was_done_or_went_wrong() {
+    let c = cluster();
+    let tag = unique("cron");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 3, &role, "postgres", &tag).unwrap();
+    let cron = |extra: &[&str]| {
+        pgconn()
+            .args([
+                "kill-idle",
+                "--app",
+                &tag,
+                "--if-more-than",
+                "2",
+                "--yes",
+                "--quiet",
+            ])
+            .args(extra)
+            .run()
+    };
+    // Nothing old enough: nothing at all.
+    let out = cron(&["--older-than", "1h"]).assert_code(0);
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    // Something done: one line.
+    let out = cron(&["--older-than", "0s"]).assert_code(0);
+    assert_eq!(out.stderr, "");
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    assert!(out.stdout.starts_with("3 terminated"), "{}", out.stdout);
+    assert!(support::wait_until(Duration::from_secs(5), || server_pids(
+        &tag, None
+    )
+    .is_empty()));
+    // Not visible to this role: said, and exit 1.
+    let weak = unique("cron_weak");
+    support::superuser_client(c)
+        .batch_execute(&format!("CREATE ROLE {weak} LOGIN"))
+        .unwrap();
+    w.idle(c, 3, &role, "postgres", &tag).unwrap();
+    let out = cron(&["--older-than", "0s", "-U", &weak]).assert_code(1);
+    assert!(
+        out.stderr.contains("GRANT pg_read_all_stats"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        server_pids(&tag, None).len(),
+        3,
+        "nothing it cannot see is touched"
+    );
+    // Nobody is asked without seeing the plan: --quiet needs --yes.
+    pgconn()
+        .args(["kill-idle", "--older-than", "0s", "--app", &tag, "--quiet"])
+        .assert_code(2);
+}
+
+/// The README's cron line, as cron runs it: as the postgres OS user, with no environment but cron's
+/// PATH (no HOME, no PG* variables), through flock.
+#[test]
+fn the_readme_cron_line_works_with_crons_environment() {
+    use std::os::unix::process::CommandExt;
+    let c = cluster();
+    let tag = unique("crontab");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 6, &role, "postgres", &tag).unwrap();
+    let user = nix::unistd::User::from_name("postgres").unwrap().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    nix::unistd::chown(dir.path(), Some(user.uid), Some(user.gid)).unwrap();
+    let log = dir.path().join("pgconn-kill-idle.jsonl");
+    let lock = dir.path().join("pgconn-kill-idle.lock");
+    let run = || {
+        std::process::Command::new("/usr/bin/flock")
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .arg("-n")
+            .arg(&lock)
+            .arg(env!("CARGO_BIN_EXE_pgconn"))
+            .arg("-h")
+            .arg(c.socket_dir())
+            .args(["-p", &c.port().to_string(), "-d", "postgres"])
+            .args(["kill-idle", "--older-than", "0s", "--if-more-than", "5"])
+            .args(["--app", &tag, "--yes", "--quiet", "--log"])
+            .arg(&log)
+            .uid(user.uid.as_raw())
+            .gid(user.gid.as_raw())
+            .output()
+            .expect("flock (util-linux)")
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("6 terminated"), "{stdout}");
+    assert!(support::wait_until(Duration::from_secs(5), || server_pids(
+        &tag, None
+    )
+    .is_empty()));
+    // The next minute: nothing to do, nothing said.
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert!(lines.lines().count() >= 2 + 6 + 6, "{lines}");
 }

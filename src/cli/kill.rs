@@ -150,6 +150,12 @@ pub struct KillSafety {
     #[arg(long, requires = "log")]
     pub log_queries: bool,
 
+    /// Print nothing unless something was done or went wrong: for cron. Then only the summary line
+    /// (and the results, when a session was denied, failed or is unknown); warnings and errors as
+    /// always. Needs --yes (nobody is asked without seeing the plan)
+    #[arg(short = 'q', long, requires = "yes")]
+    pub quiet: bool,
+
     /// Sessions per terminating statement
     #[arg(long, default_value_t = 1000, value_name = "N", hide = true)]
     pub batch_size: usize,

@@ -27,4 +27,13 @@ pub trait SignalPlan: Sized {
     /// A plan that does not act: its plan and summary go to the audit log.
     fn record_without_acting(self) -> anyhow::Result<Self::Report>;
     fn warnings(report: &Self::Report) -> &[String];
+    /// `--quiet`: nothing is shown unless something was done or went wrong.
+    fn quiet(&self) -> bool {
+        false
+    }
+    /// Whether the plan saw less than it needed to: sessions that could match were not visible to this
+    /// role. The run then exits 1 (after acting on what it could see).
+    fn incomplete(_report: &Self::Report) -> bool {
+        false
+    }
 }

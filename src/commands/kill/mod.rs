@@ -171,6 +171,14 @@ impl super::SignalPlan for KillPlan {
     fn warnings(report: &KillReport) -> &[String] {
         &report.warnings
     }
+
+    fn quiet(&self) -> bool {
+        self.safety.quiet
+    }
+
+    fn incomplete(report: &KillReport) -> bool {
+        report.not_visible > 0
+    }
 }
 
 /// Plan: open the audit log (a log that cannot be opened stops the run here, before anything is read),

@@ -188,7 +188,7 @@ pub fn plan(
         warnings.push(crate::report::not_visible_warning(
             not_visible,
             &facts.current_user,
-            "whether they match cannot be checked, so they are never acted on",
+            "whether they match cannot be checked, so they are never acted on, and pgconn exits 1",
         ));
     }
     let mut notes = Vec::new();
