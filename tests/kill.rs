@@ -822,7 +822,7 @@ fn a_session_the_role_cannot_see_is_never_hit() {
     let v = pgconn()
         .args(["-U", &ops, "kill", "--app", &tag, "--yes", "--json"])
         .run()
-        .assert_code(0)
+        .assert_code(1)
         .json();
     assert_eq!(v["not_visible"], 1, "{v}");
     assert_eq!(v["summary"]["targeted"], 0);

@@ -45,6 +45,11 @@ fn pids_where(c: &Cluster, keep: impl Fn(&str, &str, &str) -> bool) -> BTreeSet<
         .collect()
 }
 
+/// The client backends (what rescue may act on; autovacuum workers come and go on their own).
+fn client_backends(c: &Cluster) -> BTreeSet<i32> {
+    pids_where(c, |t, _, _| t == "client backend")
+}
+
 fn postmaster_pid(c: &Cluster) -> i32 {
     std::fs::read_to_string(c.data_dir().join("postmaster.pid"))
         .unwrap()
@@ -241,7 +246,7 @@ fn a_dry_run_lists_exactly_the_idle_backends_and_signals_nothing() {
     let iit = pids_where(&c, |t, s, _| {
         t == "client backend" && s == "idle in transaction"
     });
-    let all_before = pids_where(&c, |_, _, _| true);
+    let all_before = client_backends(&c);
 
     let v = rescue(&c, &["--user", "app", "--dry-run", "--json"]).json();
     assert_eq!(v["dry_run"], true);
@@ -255,7 +260,7 @@ fn a_dry_run_lists_exactly_the_idle_backends_and_signals_nothing() {
     assert_eq!(t["database"], "postgres");
     assert_eq!(t["client"], "local");
     assert_eq!(t["state"], "idle");
-    assert_eq!(pids_where(&c, |_, _, _| true), all_before);
+    assert_eq!(client_backends(&c), all_before);
 
     // idle in transaction, when asked for, and only that.
     let v = rescue(
@@ -395,7 +400,7 @@ fn update_process_title_off_is_refused_and_a_role_without_titles_is_never_select
     c.psql("ALTER SYSTEM SET update_process_title = off")
         .unwrap();
     c.reload().unwrap();
-    let before = pids_where(&c, |_, _, _| true);
+    let before = client_backends(&c);
     let out = rescue(&c, &["--yes", "--json"]).assert_code(2);
     assert!(
         out.stderr.contains("update_process_title is off"),
@@ -412,7 +417,7 @@ fn update_process_title_off_is_refused_and_a_role_without_titles_is_never_select
         "{}",
         out.stderr
     );
-    assert_eq!(pids_where(&c, |_, _, _| true), before);
+    assert_eq!(client_backends(&c), before);
 }
 
 #[test]
@@ -430,10 +435,10 @@ fn titles_without_a_state_mean_none_can_be_trusted() {
     c.psql("ALTER SYSTEM SET update_process_title = on")
         .unwrap();
     c.reload().unwrap();
-    let before = pids_where(&c, |_, _, _| true);
+    let before = client_backends(&c);
     let out = rescue(&c, &["--yes", "--json"]).assert_code(2);
     assert!(out.stderr.contains("show no state"), "{}", out.stderr);
-    assert_eq!(pids_where(&c, |_, _, _| true), before);
+    assert_eq!(client_backends(&c), before);
 }
 
 #[test]
@@ -455,7 +460,7 @@ fn an_unreadable_configuration_is_refused() {
     let mut text = std::fs::read_to_string(&conf).unwrap();
     text.push_str(&format!("include_if_exists '{}'\n", inc.display()));
     std::fs::write(&conf, text).unwrap();
-    let before = pids_where(&c, |_, _, _| true);
+    let before = client_backends(&c);
     let out = pgconn()
         .env_cluster(&c)
         .run_as_os_user("postgres")
@@ -467,7 +472,7 @@ fn an_unreadable_configuration_is_refused() {
         out.stderr
     );
     assert!(out.stderr.contains("titles.conf"), "{}", out.stderr);
-    assert_eq!(pids_where(&c, |_, _, _| true), before);
+    assert_eq!(client_backends(&c), before);
     // Root reads it.
     rescue(&c, &["--all", "--dry-run"]).assert_code(0);
 }
@@ -769,7 +774,7 @@ fn a_value_pgconn_cannot_read_is_a_refusal_and_escapes_read_as_the_servers() {
     append_conf(&c, "update_process_title = 'o\\146f'\n");
     c.reload().unwrap();
     assert_eq!(c.psql("SHOW update_process_title").unwrap(), "off");
-    let before = pids_where(&c, |_, _, _| true);
+    let before = client_backends(&c);
     let out = rescue(&c, &["--user", "app", "--yes"]).assert_code(2);
     assert!(
         out.stderr.contains("update_process_title is off"),
@@ -786,7 +791,7 @@ fn a_value_pgconn_cannot_read_is_a_refusal_and_escapes_read_as_the_servers() {
         "{}",
         out.stderr
     );
-    assert_eq!(pids_where(&c, |_, _, _| true), before);
+    assert_eq!(client_backends(&c), before);
 
     // The server itself is the reference for every escape: `postgres -C` prints a setting as it reads
     // the configuration file it is given.
@@ -1086,7 +1091,7 @@ fn without_a_selection_rescue_refuses_and_lists_who_holds_the_backends() {
     w.idle(&c, 3, "app", "postgres", "pool").unwrap();
     w.idle(&c, 1, "web", "postgres", "pool").unwrap();
     w.idle(&c, 1, "postgres", "postgres", "admin").unwrap();
-    let before = pids_where(&c, |_, _, _| true);
+    let before = client_backends(&c);
     let out = rescue(&c, &["--yes"]).assert_code(2);
     for group in [
         "--user app --db postgres (3)",
@@ -1096,7 +1101,7 @@ fn without_a_selection_rescue_refuses_and_lists_who_holds_the_backends() {
     ] {
         assert!(out.stderr.contains(group), "{group}: {}", out.stderr);
     }
-    assert_eq!(pids_where(&c, |_, _, _| true), before);
+    assert_eq!(client_backends(&c), before);
     // --all takes every one; with a selection it is a usage error.
     let v = rescue(&c, &["--all", "--dry-run", "--json"]).json();
     assert_eq!(v["targets"].as_array().unwrap().len(), 5, "{v}");
@@ -1115,7 +1120,7 @@ fn warnings_and_what_is_left_alone_come_before_the_question() {
     w.idle(&c, 3, "app", "postgres", "pool").unwrap();
     // A cluster_name changed in the file takes effect at the next restart only: worth a warning.
     append_conf(&c, "cluster_name = 'west'\n");
-    let before = pids_where(&c, |_, _, _| true);
+    let before = client_backends(&c);
     let mut cmd = pgconn()
         .env_cluster(&c)
         .args(["--color", "never", "rescue", "--user", "app", "--keep", "1"])
@@ -1139,5 +1144,5 @@ fn warnings_and_what_is_left_alone_come_before_the_question() {
     );
     assert!(rest.contains("cancelled; nothing was done"), "{rest}");
     assert!(!rest.contains("warning:"), "{rest}");
-    assert_eq!(pids_where(&c, |_, _, _| true), before);
+    assert_eq!(client_backends(&c), before);
 }

@@ -270,61 +270,62 @@ fn not_a_backend(p: &Process, pm: &Postmaster, exe: (u64, u64)) -> Option<String
     None
 }
 
-/// What makes a title current, or why nothing does: the backend connected after the configuration
-/// last changed; or the kernel shows it waiting for its client; or `--trust-titles` where the kernel
-/// would not tell.
-fn evidence(
-    b: &Backend,
-    last_change: Option<&conf::Read>,
-    clock: &Clock,
-    sockets: Option<&Sockets>,
+/// What decides whether a title is current: the configuration's last change, the clock that dates
+/// processes, the cluster's sockets (None: this user cannot read them), and `--trust-titles`.
+struct Trust<'a> {
+    last_change: Option<&'a conf::Read>,
+    clock: &'a Clock,
+    sockets: Option<&'a Sockets>,
     trust_titles: bool,
-) -> std::result::Result<Evidence, String> {
-    let Some(change) = last_change else {
-        return Ok(Evidence::ConfigUnchanged);
-    };
-    if clock.started_after(b.start_ticks, change.changed) {
-        return Ok(Evidence::ConfigUnchanged);
-    }
-    let before = format!(
-        "it connected before the configuration last changed ({}, {}), so its title may be stale",
-        change.path.display(),
-        format_timestamp(change.changed)
-    );
-    let seen = match sockets {
-        Some(s) => wait::observe(b.pid, b.client_port, s),
-        None => wait::Seen::Hidden("the postmaster's sockets cannot be read by this user".into()),
-    };
-    match seen {
-        wait::Seen::WaitingForClient => Ok(Evidence::WaitingForClient),
-        wait::Seen::Hidden(_) if trust_titles => Ok(Evidence::TrustTitles),
-        wait::Seen::Hidden(why) => Err(format!(
-            "{before}, and {why}: run as root, or give --trust-titles to trust such titles"
-        )),
-        wait::Seen::Other(what) => Err(format!(
-            "{before}, and the kernel does not show it waiting for its client: {what}"
-        )),
-    }
 }
 
-/// The kernel's view of a backend may catch it between two waits (an interrupt being handled): looked
-/// at up to three times before it counts.
-fn evidence_settled(
-    b: &Backend,
-    last_change: Option<&conf::Read>,
-    clock: &Clock,
-    sockets: Option<&Sockets>,
-    trust_titles: bool,
-) -> std::result::Result<Evidence, String> {
-    let mut result = evidence(b, last_change, clock, sockets, trust_titles);
-    for _ in 0..2 {
-        if result.is_ok() {
-            break;
+impl Trust<'_> {
+    /// What makes backend `b`'s title current, or why nothing does: it connected after the
+    /// configuration last changed; or the kernel shows it waiting for its client; or `--trust-titles`
+    /// where the kernel would not tell.
+    fn once(&self, b: &Backend) -> std::result::Result<Evidence, String> {
+        let Some(change) = self.last_change else {
+            return Ok(Evidence::ConfigUnchanged);
+        };
+        if self.clock.started_after(b.start_ticks, change.changed) {
+            return Ok(Evidence::ConfigUnchanged);
         }
-        std::thread::sleep(Duration::from_millis(5));
-        result = evidence(b, last_change, clock, sockets, trust_titles);
+        let before = format!(
+            "it connected before the configuration last changed ({}, {}), so its title may be stale",
+            change.path.display(),
+            format_timestamp(change.changed)
+        );
+        let seen = match self.sockets {
+            Some(s) => wait::observe(b.pid, b.client_port, s),
+            None => {
+                wait::Seen::Hidden("the postmaster's sockets cannot be read by this user".into())
+            }
+        };
+        match seen {
+            wait::Seen::WaitingForClient => Ok(Evidence::WaitingForClient),
+            wait::Seen::Hidden(_) if self.trust_titles => Ok(Evidence::TrustTitles),
+            wait::Seen::Hidden(why) => Err(format!(
+                "{before}, and {why}: run as root, or give --trust-titles to trust such titles"
+            )),
+            wait::Seen::Other(what) => Err(format!(
+                "{before}, and the kernel does not show it waiting for its client: {what}"
+            )),
+        }
     }
-    result
+
+    /// The kernel's view of a backend may catch it between two waits (an interrupt being handled):
+    /// looked at up to three times before it counts.
+    fn evidence(&self, b: &Backend) -> std::result::Result<Evidence, String> {
+        let mut result = self.once(b);
+        for _ in 0..2 {
+            if result.is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+            result = self.once(b);
+        }
+        result
+    }
 }
 
 /// The settings the titles depend on, refused when they cannot be read or say titles are off.
@@ -517,8 +518,14 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
     let last_change = settings.last_change();
     let sockets = Sockets::read(pm.pid).ok();
     let mut untrusted = Vec::new();
+    let trust = Trust {
+        last_change,
+        clock: &clock,
+        sockets: sockets.as_ref(),
+        trust_titles: s.trust_titles,
+    };
     for b in backends.iter_mut().filter(|b| selected(b, s)) {
-        match evidence_settled(b, last_change, &clock, sockets.as_ref(), s.trust_titles) {
+        match trust.evidence(b) {
             Ok(e) => b.evidence = Some(e),
             Err(reason) => untrusted.push(Unreadable {
                 pid: b.pid,
@@ -812,13 +819,13 @@ fn recheck(plan: &RescuePlan, t: &Backend, now: &Now) -> Check {
             )
         }
     }
-    match evidence_settled(
-        t,
-        now.settings.last_change(),
-        &plan.clock,
-        now.sockets.as_ref(),
-        plan.report.selection.trust_titles,
-    ) {
+    let trust = Trust {
+        last_change: now.settings.last_change(),
+        clock: &plan.clock,
+        sockets: now.sockets.as_ref(),
+        trust_titles: plan.report.selection.trust_titles,
+    };
+    match trust.evidence(t) {
         Ok(_) => Check::Signal(fd),
         Err(why) => Check::Skip(SkipReason::Untrusted, why, Some(p.title)),
     }

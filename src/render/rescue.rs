@@ -5,7 +5,7 @@
 use comfy_table::{Cell, CellAlignment};
 
 use crate::render::{text_cell, Style};
-use crate::report::rescue::{After, Backend, RescueReport};
+use crate::report::rescue::{After, Backend, RescueReport, Unreadable};
 use crate::report::{age, Level};
 use crate::text::clean;
 
@@ -75,6 +75,27 @@ fn backends_table(list: &[Backend], st: &Style) -> String {
     )
 }
 
+/// Backends left alone for their titles, one line each (the first [`UNREADABLE_SHOWN`]), with why.
+fn titles_left_alone(out: &mut String, list: &[Unreadable], more: &str, st: &Style) {
+    for u in list.iter().take(UNREADABLE_SHOWN) {
+        out.push_str(&st.paint(
+            &format!(
+                "  left alone, pid {}: \"{}\": {}\n",
+                u.pid,
+                clean(&u.title),
+                clean(&u.reason)
+            ),
+            Level::Warning,
+        ));
+    }
+    if list.len() > UNREADABLE_SHOWN {
+        out.push_str(&format!(
+            "  and {} more {more} (see --json)\n",
+            list.len() - UNREADABLE_SHOWN
+        ));
+    }
+}
+
 /// What matched but is left alone, kind by kind.
 fn left_alone(r: &RescueReport) -> Vec<String> {
     let mut left_alone = Vec::new();
@@ -129,23 +150,12 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
             format!("; left alone: {}", left_alone.join(", "))
         }
     ));
-    for u in r.untrusted.iter().take(UNREADABLE_SHOWN) {
-        out.push_str(&st.paint(
-            &format!(
-                "  left alone, pid {}: \"{}\": {}\n",
-                u.pid,
-                clean(&u.title),
-                clean(&u.reason)
-            ),
-            Level::Warning,
-        ));
-    }
-    if r.untrusted.len() > UNREADABLE_SHOWN {
-        out.push_str(&format!(
-            "  and {} more whose titles may not be current (see --json)\n",
-            r.untrusted.len() - UNREADABLE_SHOWN
-        ));
-    }
+    titles_left_alone(
+        &mut out,
+        &r.untrusted,
+        "whose titles may not be current",
+        st,
+    );
     for o in r.other_processes.iter().filter(|o| o.why.is_some()) {
         out.push_str(&st.paint(
             &format!(
@@ -156,23 +166,7 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
             Level::Warning,
         ));
     }
-    for u in r.unreadable.iter().take(UNREADABLE_SHOWN) {
-        out.push_str(&st.paint(
-            &format!(
-                "  left alone, pid {}: \"{}\": {}\n",
-                u.pid,
-                clean(&u.title),
-                clean(&u.reason)
-            ),
-            Level::Warning,
-        ));
-    }
-    if r.unreadable.len() > UNREADABLE_SHOWN {
-        out.push_str(&format!(
-            "  and {} more unreadable titles (see --json)\n",
-            r.unreadable.len() - UNREADABLE_SHOWN
-        ));
-    }
+    titles_left_alone(&mut out, &r.unreadable, "unreadable titles", st);
     for note in &r.notes {
         out.push_str(&format!("  note: {}\n", clean(note)));
     }
