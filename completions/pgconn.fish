@@ -197,7 +197,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l if-more-than
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone, re-checked when acting: if kept sessions ended meanwhile, fewer are terminated' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l wait -d 'How long to wait for signalled sessions to end before reporting them as still present' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first. FILE must be a regular file of this user\'s (never a link, FIFO or device) in a directory no other user may change (one with the sticky bit, like /tmp, is fine)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l batch-size -d 'Sessions per terminating statement' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -252,7 +252,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l if-more-than -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone, re-checked when acting: if kept sessions ended meanwhile, fewer are terminated' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l wait -d 'How long to wait for signalled sessions to end before reporting them as still present' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first. FILE must be a regular file of this user\'s (never a link, FIFO or device) in a directory no other user may change (one with the sticky bit, like /tmp, is fine)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l batch-size -d 'Sessions per terminating statement' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -300,7 +300,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-db -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-user -d 'Leave out sessions of this user' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-client -d 'Leave out sessions from this client address' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l wait -d 'How long to wait for signalled backends to exit before reporting them as still there' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l log -d 'Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l log -d 'Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first. FILE must be a regular file of this user\'s (never a link, FIFO or device) in a directory no other user may change (one with the sticky bit, like /tmp, is fine)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l app -d 'Only sessions whose application_name matches' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-app -d 'Leave out sessions of this application' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
