@@ -73,7 +73,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --leak-min-sessions '... and at least this many of them is named as a possible leak'
             cand --leak-share 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are'
             cand --format 'Output format; --json is short for --format json'
-            cand --output 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter''s textfile collector. A failed run leaves FILE as it was'
+            cand --output 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter''s textfile collector. A target that could not be collected is written as pgconn_up 0 and pgconn_scrape_error{kind} 1 (exit 1); only the table or JSON of a single server that failed leaves FILE as it was'
             cand --pgbouncer 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'

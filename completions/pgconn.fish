@@ -80,7 +80,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-share -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l format -d 'Output format; --json is short for --format json' -r -f -a "table\t'Tables for people'
 json\t'JSON (an array of per-target results with several targets)'
 prometheus\t'Prometheus text exposition format (gauges named pgconn_*)'"
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l output -d 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter\'s textfile collector. A failed run leaves FILE as it was' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l output -d 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter\'s textfile collector. A target that could not be collected is written as pgconn_up 0 and pgconn_scrape_error{kind} 1 (exit 1); only the table or JSON of a single server that failed leaves FILE as it was' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s p -l port -d 'Database server port (PGPORT)' -r

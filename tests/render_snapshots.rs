@@ -1976,9 +1976,9 @@ fn watch_frame_down() {
 #[test]
 fn prometheus_status() {
     let text = render::prometheus::status(&[
-        (DB1, Some(&status_db1())),
-        (DB2, Some(&status_db2())),
-        (DB3, None),
+        (DB1, Ok(&status_db1())),
+        (DB2, Ok(&status_db2())),
+        (DB3, Err(FailureKind::Unreachable)),
     ]);
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
     assert!(!scrape.samples.is_empty());

@@ -143,7 +143,8 @@ UNKNOWN (exit 3) too.
 
 With several targets the exit code is the worst state, the first line sums up and one more line per \
 target gives its state. The exit code follows the state with every --format. --output writes the \
-result whatever the state (an unreachable target is data too: pgconn_up 0, pgconn_check_status 2).";
+result whatever the state (an unreachable target is data too: pgconn_up 0, \
+pgconn_scrape_error{kind=\"unreachable\"} 1, pgconn_check_status 2).";
 
 const WATCH_ABOUT: &str = "\
 Keep watching. On a terminal: a full-screen view refreshed in place with the status summary, the top \
