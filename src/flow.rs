@@ -11,7 +11,7 @@ use crate::commands::{self, check::CheckRun, sandbox::Started, tune::TunePlan, S
 use crate::db::{ConnOptions, Db};
 use crate::exit::Exit;
 use crate::interrupt::Interrupt;
-use crate::render::{self, output::emit, prometheus, Style};
+use crate::render::{self, output::emit, output::emit_exposition, prometheus, Style};
 use crate::report::fleet::{FailureKind, TargetResult};
 use crate::report::kill::Action;
 use crate::report::sessions::SessionsReport;
@@ -98,7 +98,7 @@ pub fn fleet_status(
             Err(e) => {
                 if format == StatusFormat::Prometheus {
                     let text = prometheus::status(&[(&o.target, Err(fleet::classify(&e)))]);
-                    if let Err(w) = emit(&text, output) {
+                    if let Err(w) = emit_exposition(&text, output) {
                         // Both matter: why nothing was collected, and that the file still holds the last run.
                         term::error(&format!("{e:#}"));
                         return Err(w);
@@ -107,12 +107,13 @@ pub fn fleet_status(
                 return Err(e);
             }
         };
-        let text = match format {
-            StatusFormat::Table => render::status::human(&report, &style),
-            StatusFormat::Json => render::pretty_json(&report)?,
-            StatusFormat::Prometheus => prometheus::status(&[(&o.target, Ok(&report))]),
-        };
-        emit(&text, output)?;
+        match format {
+            StatusFormat::Table => emit(&render::status::human(&report, &style), output)?,
+            StatusFormat::Json => emit(&render::pretty_json(&report)?, output)?,
+            StatusFormat::Prometheus => {
+                emit_exposition(&prometheus::status(&[(&o.target, Ok(&report))]), output)?
+            }
+        }
         return Ok(Exit::Success);
     }
     let results: Vec<TargetResult<_>> = outcomes
@@ -136,7 +137,11 @@ pub fn fleet_status(
         ),
     };
     let exit = report_failures(&results);
-    emit(&text, output)?;
+    if format == StatusFormat::Prometheus {
+        emit_exposition(&text, output)?;
+    } else {
+        emit(&text, output)?;
+    }
     Ok(exit)
 }
 
@@ -175,7 +180,12 @@ pub fn check(run: CheckRun) -> Result<Exit> {
         CheckFormat::Json => render::pretty_json(&report)?,
         CheckFormat::Prometheus => render::check::prometheus(&report),
     };
-    if let Err(e) = emit(&text, output.as_deref()) {
+    let written = if format == CheckFormat::Prometheus {
+        emit_exposition(&text, output.as_deref())
+    } else {
+        emit(&text, output.as_deref())
+    };
+    if let Err(e) = written {
         if render::is_closed_stdout(&e) {
             return Err(e);
         }

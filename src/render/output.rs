@@ -15,6 +15,15 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<()> {
     }
 }
 
+/// Prometheus text to `output` atomically as it is, or to stdout: unchanged to a pipe, escaped on a
+/// terminal ([`super::out_untrusted_raw`]).
+pub fn emit_exposition(text: &str, output: Option<&Path>) -> Result<()> {
+    match output {
+        Some(path) => write_atomic(path, text),
+        None => super::out_untrusted_raw(text),
+    }
+}
+
 /// Replace the file atomically ([`crate::files::replace`]: a temporary file in the same directory,
 /// opened by the rules of every file pgconn writes, synced, then renamed over the target). Readers see the
 /// old content or the new, never a mix; on any error the old file is left untouched. A new file gets mode
