@@ -74,8 +74,8 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l top -d 'Show th
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l format -d 'Output format; --json is short for --format json' -r -f -a "table\t'Tables for people'
 json\t'JSON (an array of per-target results with several targets)'
@@ -518,8 +518,8 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-client 
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l headroom -d 'Share of the usable slots the suggested pool sizes leave free' -r
@@ -557,6 +557,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l format -d 'Outpu
 json\t'JSON: the overall state and every target\'s state, measurements and thresholds'
 prometheus\t'Prometheus text format: the status gauges plus pgconn_check_status'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l output -d 'Write the output to FILE atomically instead of stdout (see `status --output`)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l user -d 'Only sessions of this user (role)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l app -d 'Only sessions whose application_name matches' -r
@@ -604,8 +607,8 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l top -d 'Show the
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s p -l port -d 'Database server port (PGPORT)' -r

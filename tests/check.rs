@@ -160,6 +160,138 @@ fn idle_thresholds_count_sessions_idle_longer_than_the_age() {
     assert!(out.stdout.contains("idle_long=0;1;;0"), "{}", out.stdout);
 }
 
+/// With every default, a (database, user, application) whose idle sessions take a large share of the
+/// slots is a possible leak for status (WARNING), and so for check: exit 1, the application named.
+/// max_connections 20 and 3 reserved: 10 idle sessions are 59% of the 17 usable slots (the leak rule's
+/// --leak-share is 25%), while 11 used of 17 stay below check's 80% capacity threshold.
+#[test]
+fn check_flags_with_its_defaults_the_leak_status_flags() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 20,
+        superuser_reserved_connections: Some(3),
+        ..ClusterOptions::default()
+    });
+    let mut w = Workload::new();
+    w.idle(&c, 10, "postgres", "postgres", "leaky-worker")
+        .unwrap();
+
+    let status = pgconn().env_cluster(&c).args(["status", "--json"]).json();
+    assert_eq!(status["verdict"]["status"], "WARNING", "{status:#}");
+    assert_eq!(status["leak_suspects"][0]["application"], "leaky-worker");
+    assert_eq!(status["leak_suspects"][0]["idle"], 10);
+    let reason = status["leak_suspects"][0]["reason"].as_str().unwrap();
+
+    let out = pgconn().env_cluster(&c).arg("check").assert_code(1);
+    assert!(
+        out.stdout.starts_with("PGCONN WARNING - "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(reason), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("possible connection leak: application \"leaky-worker\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("11 of 17 usable slots used (65%)"),
+        "capacity itself is fine: {}",
+        out.stdout
+    );
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["check", "--json"])
+        .run()
+        .assert_code(1)
+        .json();
+    assert_eq!(v["targets"][0]["reasons"], serde_json::json!([reason]));
+    assert_eq!(v["thresholds"]["leak_idle_age_seconds"], 600.0);
+    assert_eq!(v["thresholds"]["leak_min_sessions"], 10);
+    assert_eq!(v["thresholds"]["leak_share_percent"], 25.0);
+
+    // The leak rule's options are status's, on both commands: more than 10 sessions needed, no leak.
+    let status = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json", "--leak-min-sessions", "11"])
+        .json();
+    assert_eq!(status["verdict"]["status"], "OK", "{status:#}");
+    pgconn()
+        .env_cluster(&c)
+        .args(["check", "--leak-min-sessions", "11"])
+        .assert_code(0);
+}
+
+/// The age half of the leak rule (status's WARNING for sessions idle past --leak-idle-age), with the age
+/// shortened on both commands to a second: check agrees with status both before and after the sessions
+/// are that old, and names the application; its own idle thresholds still tighten the verdict.
+#[test]
+fn check_and_status_agree_on_an_old_leak() {
+    let c = cluster();
+    let tag = unique("oldleak");
+    let mut w = Workload::new();
+    w.idle(c, 10, "postgres", "postgres", &tag).unwrap();
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--app", tag.as_str()];
+        args.extend_from_slice(extra);
+        pgconn().args(args).run()
+    };
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status", "--json", "--app", tag.as_str()];
+        args.extend_from_slice(extra);
+        pgconn().args(args).json()
+    };
+    // Young, and 10 of 297 slots: no leak for either.
+    assert_eq!(
+        status(&["--leak-idle-age", "1h"])["verdict"]["status"],
+        "OK"
+    );
+    check(&["--leak-idle-age", "1h"]).assert_code(0);
+
+    std::thread::sleep(Duration::from_millis(1300));
+    let older = support::ground_truth_count(
+        c,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{tag}' AND state = 'idle' \
+             AND now() - state_change > interval '1 second'"
+        ),
+    );
+    assert_eq!(older, 10);
+    let s = status(&["--leak-idle-age", "1s"]);
+    assert_eq!(s["verdict"]["status"], "WARNING", "{s:#}");
+    assert_eq!(s["leak_suspects"][0]["idle_longer_than_threshold"], 10);
+    let reason = s["leak_suspects"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("application \"{tag}\"")) && reason.contains("holds 10 sessions"),
+        "{reason}"
+    );
+    let out = check(&["--leak-idle-age", "1s"]).assert_code(1);
+    assert!(
+        out.stdout.starts_with(&format!(
+            "PGCONN WARNING - possible connection leak: application \"{tag}\""
+        )),
+        "{}",
+        out.stdout
+    );
+    // Tightened by check's own idle thresholds, which count idle sessions whoever holds them.
+    let out = check(&[
+        "--leak-idle-age",
+        "1s",
+        "--idle-age",
+        "1s",
+        "--idle-critical",
+        "10",
+    ])
+    .assert_code(2);
+    assert!(
+        out.stdout
+            .contains("10 idle longer than 1s (critical at 10)")
+            && out.stdout.contains("possible connection leak"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn idle_in_transaction_age_thresholds() {
     let c = cluster();
