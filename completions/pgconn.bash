@@ -370,7 +370,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__check)
-            opts="-w -c -t -h -p -U -d -W -? -V --warning --critical --idle-warning --idle-critical --idle-age --idle-in-transaction-warning --idle-in-transaction-critical --unreachable --timeout --format --output --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-w -c -t -h -p -U -d -W -? -V --warning --critical --idle-warning --idle-critical --idle-age --idle-in-transaction-warning --idle-in-transaction-critical --unreachable --timeout --format --output --leak-idle-age --leak-min-sessions --leak-share --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -429,6 +429,18 @@ _pgconn() {
                     return 0
                     ;;
                 --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leak-idle-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leak-min-sessions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leak-share)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -74,13 +74,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l top -d 'Show th
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l format -d 'Output format; --json is short for --format json' -r -f -a "table\t'Tables for people'
 json\t'JSON (an array of per-target results with several targets)'
 prometheus\t'Prometheus text exposition format (gauges named pgconn_*)'"
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l output -d 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter\'s textfile collector. A failed run leaves FILE as it was' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l output -d 'Write the output to FILE instead of stdout, atomically (a temporary file in the same directory, then a rename), e.g. for node_exporter\'s textfile collector. A target that could not be collected is written as pgconn_up 0 and pgconn_scrape_error{kind} 1 (exit 1); only the table or JSON of a single server that failed leaves FILE as it was' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -197,7 +197,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l if-more-than
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone, re-checked when acting: if kept sessions ended meanwhile, fewer are terminated' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l wait -d 'How long to wait for signalled sessions to end before reporting them as still present' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first. FILE must be a regular file of this user\'s (never a link, FIFO or device) in a directory no other user may change (one with the sticky bit, like /tmp, is fine)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l batch-size -d 'Sessions per terminating statement' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -253,7 +253,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l if-more-than -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l keep -d 'Leave the N most recently active matching sessions of each (database, user, application) alone, re-checked when acting: if kept sessions ended meanwhile, fewer are terminated' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l max -d 'Act on at most N sessions in this run (the longest in their state first)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l wait -d 'How long to wait for signalled sessions to end before reporting them as still present' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l log -d 'Append to FILE (created mode 0600) one JSON line per session before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first. FILE must be a regular file of this user\'s (never a link, FIFO or device) in a directory no other user may change (one with the sticky bit, like /tmp, is fine)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l batch-size -d 'Sessions per terminating statement' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s p -l port -d 'Database server port (PGPORT)' -r
@@ -302,7 +302,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-db -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-user -d 'Leave out sessions of this user' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-client -d 'Leave out sessions from this client address' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l wait -d 'How long to wait for signalled backends to exit before reporting them as still there' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l log -d 'Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l log -d 'Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with its outcome after, and a summary; nothing is signalled that could not be recorded first. FILE must be a regular file of this user\'s (never a link, FIFO or device) in a directory no other user may change (one with the sticky bit, like /tmp, is fine)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l app -d 'Only sessions whose application_name matches' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l exclude-app -d 'Leave out sessions of this application' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
@@ -522,8 +522,8 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-client 
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l headroom -d 'Share of the usable slots the suggested pool sizes leave free' -r
@@ -561,6 +561,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l format -d 'Outpu
 json\t'JSON: the overall state and every target\'s state, measurements and thresholds'
 prometheus\t'Prometheus text format: the status gauges plus pgconn_check_status'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l output -d 'Write the output to FILE atomically instead of stdout (see `status --output`)' -r -F
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l user -d 'Only sessions of this user (role)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l app -d 'Only sessions whose application_name matches' -r
@@ -608,8 +611,8 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l top -d 'Show the
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-idle-age -d 'A group holding sessions idle longer than this ...' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -s p -l port -d 'Database server port (PGPORT)' -r

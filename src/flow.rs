@@ -11,8 +11,8 @@ use crate::commands::{self, check::CheckRun, sandbox::Started, tune::TunePlan, S
 use crate::db::{ConnOptions, Db};
 use crate::exit::Exit;
 use crate::interrupt::Interrupt;
-use crate::render::{self, output::emit, prometheus, Style};
-use crate::report::fleet::TargetResult;
+use crate::render::{self, output::emit, output::emit_exposition, prometheus, Style};
+use crate::report::fleet::{FailureKind, TargetResult};
 use crate::report::kill::Action;
 use crate::report::sessions::SessionsReport;
 use crate::report::tune::ChangeReport;
@@ -65,6 +65,10 @@ fn report_failures<T>(results: &[TargetResult<T>]) -> Exit {
 /// `status` over several targets, or with `--format` / `--output`. JSON with several targets is an
 /// array in the targets' order, one `{"target", "ok", "error", "error_kind", "sqlstate", "report"}`
 /// per target. Exit 0 when every target answered, 1 otherwise (the others are still reported).
+/// What is written says what was found, failures included (a scraper must never read the last good
+/// numbers during an outage): Prometheus text gives a target that failed `pgconn_up 0` and
+/// `pgconn_scrape_error{kind}`, and several targets' tables and JSON carry their failed rows. Only the
+/// table or JSON of one server, which has no shape for a failure, leaves `--output` as it was.
 pub fn fleet_status(
     conn: &ConnOptions,
     out: &OutputArgs,
@@ -92,18 +96,24 @@ pub fn fleet_status(
         let report = match o.result {
             Ok(r) => r,
             Err(e) => {
-                if format == StatusFormat::Prometheus && output.is_none() {
-                    render::out_raw(&prometheus::status(&[(&o.target, None)]))?;
+                if format == StatusFormat::Prometheus {
+                    let text = prometheus::status(&[(&o.target, Err(fleet::classify(&e)))]);
+                    if let Err(w) = emit_exposition(&text, output) {
+                        // Both matter: why nothing was collected, and that the file still holds the last run.
+                        term::error(&format!("{e:#}"));
+                        return Err(w);
+                    }
                 }
                 return Err(e);
             }
         };
-        let text = match format {
-            StatusFormat::Table => render::status::human(&report, &style),
-            StatusFormat::Json => render::pretty_json(&report)?,
-            StatusFormat::Prometheus => prometheus::status(&[(&o.target, Some(&report))]),
-        };
-        emit(&text, output)?;
+        match format {
+            StatusFormat::Table => emit(&render::status::human(&report, &style), output)?,
+            StatusFormat::Json => emit(&render::pretty_json(&report)?, output)?,
+            StatusFormat::Prometheus => {
+                emit_exposition(&prometheus::status(&[(&o.target, Ok(&report))]), output)?
+            }
+        }
         return Ok(Exit::Success);
     }
     let results: Vec<TargetResult<_>> = outcomes
@@ -116,20 +126,22 @@ pub fn fleet_status(
         StatusFormat::Prometheus => prometheus::status(
             &results
                 .iter()
-                .map(|r| (r.target.as_str(), r.report.as_ref()))
+                .map(|r| {
+                    let collected = r
+                        .report
+                        .as_ref()
+                        .ok_or(r.error_kind.unwrap_or(FailureKind::Query));
+                    (r.target.as_str(), collected)
+                })
                 .collect::<Vec<_>>(),
         ),
     };
     let exit = report_failures(&results);
-    if let Some(path) = output {
-        if results.iter().all(|r| !r.ok) {
-            return Err(anyhow!(
-                "no target answered; {} was left as it was",
-                path.display()
-            ));
-        }
+    if format == StatusFormat::Prometheus {
+        emit_exposition(&text, output)?;
+    } else {
+        emit(&text, output)?;
     }
-    emit(&text, output)?;
     Ok(exit)
 }
 
@@ -168,7 +180,12 @@ pub fn check(run: CheckRun) -> Result<Exit> {
         CheckFormat::Json => render::pretty_json(&report)?,
         CheckFormat::Prometheus => render::check::prometheus(&report),
     };
-    if let Err(e) = emit(&text, output.as_deref()) {
+    let written = if format == CheckFormat::Prometheus {
+        emit_exposition(&text, output.as_deref())
+    } else {
+        emit(&text, output.as_deref())
+    };
+    if let Err(e) = written {
         if render::is_closed_stdout(&e) {
             return Err(e);
         }

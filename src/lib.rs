@@ -6,7 +6,7 @@
 //! | layer | modules | what it is |
 //! | --- | --- | --- |
 //! | data | `report`, `text`, `statement` | every result as plain serializable data (Session, State, Level, each command's plan and result); escaping of untrusted text; SQL with named parameter slots |
-//! | rules | `analysis`, `exit` | capacity math, the verdict, the leak and pool rules; how a run ends |
+//! | rules | `analysis`, `exit`, `files` | capacity math, the verdict, the leak and pool rules; how a run ends; how every file pgconn writes is opened (never through a link, only a regular file of its own) |
 //! | talking to people | `term` | prompts, progress, warnings, notes, the `--show-sql` echo: the only writer of stderr |
 //! | reaching servers | `conninfo`, `wire`, `interrupt`, `host` | libpq-compatible connection options; a simple-query protocol client; stop signals; the database host without a connection (postmaster, /proc titles, pidfd signals) |
 //! | one server | `db` | a connection, its facts, query helpers |
@@ -24,6 +24,7 @@ pub mod commands;
 pub mod conninfo;
 pub mod db;
 pub mod exit;
+pub mod files;
 pub mod fleet;
 mod flow;
 pub mod host;

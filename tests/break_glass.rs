@@ -103,7 +103,9 @@ fn a_full_server_is_read_and_freed_through_a_wal_sender_slot() {
         out.stderr
     );
     assert!(out.stdout.contains("pgconn_up"), "{}", out.stdout);
-    let out = run(c, &["status", "--output", "/dev/null"]);
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_file = out_dir.path().join("status.txt");
+    let out = run(c, &["status", "--output", out_file.to_str().unwrap()]);
     assert!(
         !out.stderr.contains("WAL sender slot instead"),
         "{}",

@@ -160,6 +160,138 @@ fn idle_thresholds_count_sessions_idle_longer_than_the_age() {
     assert!(out.stdout.contains("idle_long=0;1;;0"), "{}", out.stdout);
 }
 
+/// With every default, a (database, user, application) whose idle sessions take a large share of the
+/// slots is a possible leak for status (WARNING), and so for check: exit 1, the application named.
+/// max_connections 20 and 3 reserved: 10 idle sessions are 59% of the 17 usable slots (the leak rule's
+/// --leak-share is 25%), while 11 used of 17 stay below check's 80% capacity threshold.
+#[test]
+fn check_flags_with_its_defaults_the_leak_status_flags() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 20,
+        superuser_reserved_connections: Some(3),
+        ..ClusterOptions::default()
+    });
+    let mut w = Workload::new();
+    w.idle(&c, 10, "postgres", "postgres", "leaky-worker")
+        .unwrap();
+
+    let status = pgconn().env_cluster(&c).args(["status", "--json"]).json();
+    assert_eq!(status["verdict"]["status"], "WARNING", "{status:#}");
+    assert_eq!(status["leak_suspects"][0]["application"], "leaky-worker");
+    assert_eq!(status["leak_suspects"][0]["idle"], 10);
+    let reason = status["leak_suspects"][0]["reason"].as_str().unwrap();
+
+    let out = pgconn().env_cluster(&c).arg("check").assert_code(1);
+    assert!(
+        out.stdout.starts_with("PGCONN WARNING - "),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(reason), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("possible connection leak: application \"leaky-worker\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("11 of 17 usable slots used (65%)"),
+        "capacity itself is fine: {}",
+        out.stdout
+    );
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["check", "--json"])
+        .run()
+        .assert_code(1)
+        .json();
+    assert_eq!(v["targets"][0]["reasons"], serde_json::json!([reason]));
+    assert_eq!(v["thresholds"]["leak_idle_age_seconds"], 600.0);
+    assert_eq!(v["thresholds"]["leak_min_sessions"], 10);
+    assert_eq!(v["thresholds"]["leak_share_percent"], 25.0);
+
+    // The leak rule's options are status's, on both commands: more than 10 sessions needed, no leak.
+    let status = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json", "--leak-min-sessions", "11"])
+        .json();
+    assert_eq!(status["verdict"]["status"], "OK", "{status:#}");
+    pgconn()
+        .env_cluster(&c)
+        .args(["check", "--leak-min-sessions", "11"])
+        .assert_code(0);
+}
+
+/// The age half of the leak rule (status's WARNING for sessions idle past --leak-idle-age), with the age
+/// shortened on both commands to a second: check agrees with status both before and after the sessions
+/// are that old, and names the application; its own idle thresholds still tighten the verdict.
+#[test]
+fn check_and_status_agree_on_an_old_leak() {
+    let c = cluster();
+    let tag = unique("oldleak");
+    let mut w = Workload::new();
+    w.idle(c, 10, "postgres", "postgres", &tag).unwrap();
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--app", tag.as_str()];
+        args.extend_from_slice(extra);
+        pgconn().args(args).run()
+    };
+    let status = |extra: &[&str]| {
+        let mut args = vec!["status", "--json", "--app", tag.as_str()];
+        args.extend_from_slice(extra);
+        pgconn().args(args).json()
+    };
+    // Young, and 10 of 297 slots: no leak for either.
+    assert_eq!(
+        status(&["--leak-idle-age", "1h"])["verdict"]["status"],
+        "OK"
+    );
+    check(&["--leak-idle-age", "1h"]).assert_code(0);
+
+    std::thread::sleep(Duration::from_millis(1300));
+    let older = support::ground_truth_count(
+        c,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{tag}' AND state = 'idle' \
+             AND now() - state_change > interval '1 second'"
+        ),
+    );
+    assert_eq!(older, 10);
+    let s = status(&["--leak-idle-age", "1s"]);
+    assert_eq!(s["verdict"]["status"], "WARNING", "{s:#}");
+    assert_eq!(s["leak_suspects"][0]["idle_longer_than_threshold"], 10);
+    let reason = s["leak_suspects"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("application \"{tag}\"")) && reason.contains("holds 10 sessions"),
+        "{reason}"
+    );
+    let out = check(&["--leak-idle-age", "1s"]).assert_code(1);
+    assert!(
+        out.stdout.starts_with(&format!(
+            "PGCONN WARNING - possible connection leak: application \"{tag}\""
+        )),
+        "{}",
+        out.stdout
+    );
+    // Tightened by check's own idle thresholds, which count idle sessions whoever holds them.
+    let out = check(&[
+        "--leak-idle-age",
+        "1s",
+        "--idle-age",
+        "1s",
+        "--idle-critical",
+        "10",
+    ])
+    .assert_code(2);
+    assert!(
+        out.stdout
+            .contains("10 idle longer than 1s (critical at 10)")
+            && out.stdout.contains("possible connection leak"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn idle_in_transaction_age_thresholds() {
     let c = cluster();
@@ -520,8 +652,40 @@ fn label_values_are_escaped_for_the_text_format() {
     assert!(out.stdout.contains(&escaped), "{}", out.stdout);
 }
 
+/// Names in `dir` (no temporary file may stay behind).
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A target that failed has `pgconn_up 0`, one `pgconn_scrape_error{kind}` of 1, and nothing else.
+fn assert_failed(s: &Scrape, target: &str, kind: &str) {
+    let samples: Vec<_> = s
+        .samples
+        .iter()
+        .filter(|x| x.labels.get("target") == Some(target))
+        .map(|x| (x.metric.as_str(), x.labels.get("kind"), x.value.clone()))
+        .collect();
+    assert_eq!(
+        samples,
+        vec![
+            ("pgconn_up", None, Value::Gauge(0.0)),
+            ("pgconn_scrape_error", Some(kind), Value::Gauge(1.0)),
+        ],
+        "{target}"
+    );
+    assert!(s.docs.contains_key("pgconn_scrape_error"), "HELP line");
+}
+
+/// `--output` replaces the file atomically; when the collection fails, the file says so (`pgconn_up 0`
+/// and `pgconn_scrape_error{kind="unreachable"} 1`) instead of keeping the last good numbers, and the run
+/// exits 1. Without --output, stdout says the same.
 #[test]
-fn output_is_written_atomically_and_kept_when_a_run_fails() {
+fn output_is_written_atomically_and_says_when_a_collection_failed() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pgconn.prom");
     let out = pgconn()
@@ -529,15 +693,16 @@ fn output_is_written_atomically_and_kept_when_a_run_fails() {
         .arg(&file)
         .assert_code(0);
     assert_eq!(out.stdout, "", "nothing on stdout with --output");
-    let first = std::fs::read(&file).unwrap();
-    let s = scrape(std::str::from_utf8(&first).unwrap());
+    let s = scrape(&std::fs::read_to_string(&file).unwrap());
     assert!(s
         .samples
         .iter()
         .any(|x| x.metric == "pgconn_up" && x.value == Value::Gauge(1.0)));
+    assert!(!s.samples.iter().any(|x| x.metric == "pgconn_scrape_error"));
 
-    // A failing run leaves the file as it was (and no temporary file behind), and exits non-zero.
+    // Nothing listens on the port: unreachable.
     let port = support::pgbouncer::free_port().to_string();
+    let down = format!("127.0.0.1:{port}/postgres");
     let out = pgconn()
         .args([
             "status",
@@ -552,12 +717,42 @@ fn output_is_written_atomically_and_kept_when_a_run_fails() {
         .arg(&file)
         .assert_code(1);
     assert!(out.stderr.contains("could not connect"), "{}", out.stderr);
-    assert_eq!(std::fs::read(&file).unwrap(), first);
-    let names: Vec<String> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, vec!["pgconn.prom".to_string()]);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_failed(&scrape(&text), &down, "unreachable");
+    assert!(
+        text.contains("# TYPE pgconn_scrape_error gauge\n"),
+        "{text}"
+    );
+    assert_eq!(names_in(dir.path()), ["pgconn.prom"]);
+
+    // Several targets: the one that answered keeps its numbers, the other says it failed.
+    let c = cluster();
+    let up = format!("{}:{}/postgres", c.socket_dir().display(), c.port());
+    let out = pgconn()
+        .no_cluster_env()
+        .args([
+            "-d",
+            &c.conninfo("postgres", "postgres"),
+            "-d",
+            &format!("host=127.0.0.1 port={port} user=postgres dbname=postgres"),
+            "status",
+            "--format",
+            "prometheus",
+            "--output",
+        ])
+        .arg(&file)
+        .assert_code(1);
+    assert!(out.stderr.contains(&down), "{}", out.stderr);
+    let s = scrape(&std::fs::read_to_string(&file).unwrap());
+    let t = [("target", up.as_str())];
+    assert_eq!(value(&s, "pgconn_up", &t), Some(1.0));
+    assert_eq!(
+        value(&s, "pgconn_max_connections", &t),
+        Some(setting(c, "max_connections") as f64)
+    );
+    assert_eq!(value(&s, "pgconn_scrape_error", &t), None);
+    assert_failed(&s, &down, "unreachable");
+    assert_eq!(names_in(dir.path()), ["pgconn.prom"]);
 
     // The check writes its state too, unreachable or not (the state is the data).
     let check_file = dir.path().join("check.prom");
@@ -575,9 +770,18 @@ fn output_is_written_atomically_and_kept_when_a_run_fails() {
         .arg(&check_file)
         .assert_code(2);
     let s = scrape(&std::fs::read_to_string(&check_file).unwrap());
-    assert!(s.samples.iter().any(|x| x.metric == "pgconn_check_status"));
+    let t = [("target", down.as_str())];
+    assert_eq!(value(&s, "pgconn_check_status", &t), Some(2.0));
+    assert_eq!(
+        value(
+            &s,
+            "pgconn_scrape_error",
+            &[("target", &down), ("kind", "unreachable")]
+        ),
+        Some(1.0)
+    );
 
-    // Without --output a failing run still prints pgconn_up 0 on stdout.
+    // Without --output a failing run prints the same on stdout.
     let out = pgconn()
         .args([
             "status",
@@ -589,8 +793,67 @@ fn output_is_written_atomically_and_kept_when_a_run_fails() {
             &port,
         ])
         .assert_code(1);
-    let s = scrape(&out.stdout);
-    assert_eq!(value(&s, "pgconn_up", &[]), Some(0.0));
+    assert_failed(&scrape(&out.stdout), &down, "unreachable");
+}
+
+/// A server refusing every connection (53300, even to superusers): the file says `pgconn_up 0` and
+/// `pgconn_scrape_error{kind="full"} 1`, not the numbers of the last run that got in.
+#[test]
+fn a_full_server_is_written_as_a_failed_scrape_of_kind_full() {
+    let f = support::full::full_cluster(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgconn.prom");
+    std::fs::write(&file, "pgconn_up 1\n").unwrap();
+    let out = pgconn()
+        .env_cluster(&f.c)
+        .args(["status", "--format", "prometheus", "--output"])
+        .arg(&file)
+        .assert_code(1);
+    assert!(out.stderr.contains("53300"), "{}", out.stderr);
+    let target = format!("{}:{}/postgres", f.c.socket_dir().display(), f.c.port());
+    assert_failed(
+        &scrape(&std::fs::read_to_string(&file).unwrap()),
+        &target,
+        "full",
+    );
+    assert_eq!(names_in(dir.path()), ["pgconn.prom"]);
+    // Still full: pgconn took no slot and no WAL sender slot.
+    assert_eq!(support::full::ground_truth(&f.c).values().sum::<i64>(), 8);
+}
+
+/// An `--output` path that is a symbolic link is refused (exit 2) and its target left as it was.
+#[test]
+fn an_output_file_that_is_a_symbolic_link_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let precious = dir.path().join("precious");
+    std::fs::write(&precious, "keep\n").unwrap();
+    let link = dir.path().join("pgconn.prom");
+    std::os::unix::fs::symlink(&precious, &link).unwrap();
+    for command in ["status", "check"] {
+        let out = pgconn()
+            .args([command, "--format", "prometheus", "--output"])
+            .arg(&link)
+            .run();
+        // check: UNKNOWN, as for any output it cannot write.
+        assert_eq!(
+            out.status,
+            if command == "check" { 3 } else { 2 },
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains(&format!("{} is a symbolic link", link.display())),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep\n");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(names_in(dir.path()), ["pgconn.prom", "precious"]);
+    }
 }
 
 /// A TCP port that accepts connections and then never says a word (a hung server or a black hole).

@@ -1565,14 +1565,41 @@ fn the_log_holds_no_query_text_unless_asked_and_then_no_literals() {
     }
 }
 
+/// A log whose first line cannot be written (a full disk; here a file size limit of 0 bytes, EFBIG) stops
+/// the run before anything is signalled: exit 1. A device (`/dev/full`) is not a log at all: refused
+/// before it is opened, exit 2.
 #[test]
 fn a_log_that_cannot_be_written_terminates_nothing() {
     let c = cluster();
-    let tag = unique("devfull");
+    let tag = unique("fulllog");
     let role = app_role();
     let mut w = Workload::new();
     w.idle(c, 3, &role, "postgres", &tag).unwrap();
     let before = server_pids(&tag, None);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kill.jsonl");
+    let out = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--log",
+        ])
+        .arg(&log)
+        .file_size_limit(0)
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr
+            .contains(&format!("could not write the audit log {}", log.display())),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("logged to"), "{}", out.stdout);
+
     let out = pgconn()
         .args([
             "kill-idle",
@@ -1585,16 +1612,74 @@ fn a_log_that_cannot_be_written_terminates_nothing() {
             "/dev/full",
         ])
         .run()
-        .assert_code(1);
+        .assert_code(2);
     assert!(
-        out.stderr
-            .contains("could not write the audit log /dev/full"),
+        out.stderr.contains(
+            "cannot open the audit log /dev/full; nothing was done: /dev/full is a character device, \
+             not a regular file"
+        ),
         "{}",
         out.stderr
     );
-    assert!(!out.stdout.contains("logged to"), "{}", out.stdout);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server_pids(&tag, None), before, "nothing was signalled");
+}
+
+/// In a directory every user may write to (sticky, like /tmp), another user's symbolic link at the log's
+/// path would make pgconn append its JSON lines to whatever the link points at. The log is refused before
+/// anything is signalled: exit 2, the link named, nothing terminated, the link's target untouched.
+#[test]
+fn a_log_that_is_a_symbolic_link_is_refused_before_anything_is_signalled() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = cluster();
+    let tag = unique("loglink");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 2, &role, "postgres", &tag).unwrap();
+    let before = server_pids(&tag, None);
+    assert_eq!(before.len(), 2);
+
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let private = tempfile::tempdir().unwrap();
+    let precious = private.path().join("profile");
+    std::fs::write(&precious, "export PATH=/usr/bin\n").unwrap();
+    let link = shared.path().join("kill.jsonl");
+    std::os::unix::fs::symlink(&precious, &link).unwrap();
+    // Planted by another user, as it would be in /tmp.
+    let postgres = nix::unistd::User::from_name("postgres").unwrap().unwrap();
+    std::os::unix::fs::lchown(&link, Some(postgres.uid.as_raw()), None).unwrap();
+
+    let out = pgconn()
+        .args([
+            "kill-idle",
+            "--older-than",
+            "0s",
+            "--app",
+            &tag,
+            "--yes",
+            "--log",
+        ])
+        .arg(&link)
+        .run()
+        .assert_code(2);
+    assert!(
+        out.stderr.contains(&link.display().to_string())
+            && out.stderr.contains("symbolic link")
+            && out.stderr.contains("nothing was done"),
+        "{}",
+        out.stderr
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server_pids(&tag, None), before, "nothing was signalled");
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "export PATH=/usr/bin\n"
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
 }
 
 #[test]
@@ -1701,16 +1786,19 @@ fn a_closed_stdout_does_not_change_what_is_done_nor_the_exit_code() {
     use std::process::Stdio;
     let c = cluster();
     let role = app_role();
-    for (log, expected) in [(None, 0), (Some("/dev/full"), 1)] {
+    let dir = tempfile::tempdir().unwrap();
+    let full_log = dir.path().join("kill.jsonl");
+    // A log that cannot take a line (a file size limit of 0 bytes, like a full disk): exit 1.
+    for (log, expected) in [(None, 0), (Some(&full_log), 1)] {
         let tag = unique("closedout");
         let mut w = Workload::new();
         w.idle(c, 3, &role, "postgres", &tag).unwrap();
         let before = server_pids(&tag, None);
-        let mut args = vec!["kill-idle", "--older-than", "0s", "--app", &tag, "--yes"];
+        let mut run = pgconn().args(["kill-idle", "--older-than", "0s", "--app", &tag, "--yes"]);
         if let Some(l) = log {
-            args.extend(["--log", l]);
+            run = run.arg("--log").arg(l).file_size_limit(0);
         }
-        let mut cmd = pgconn().args(&args).command();
+        let mut cmd = run.command();
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

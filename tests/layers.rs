@@ -11,6 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("report", &[]),
     ("exit", &["report"]),
     ("analysis", &["report"]),
+    ("files", &["exit"]),
     ("term", &["exit", "text"]),
     ("interrupt", &[]),
     ("wire", &[]),
@@ -33,7 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("pgbouncer", &["conninfo", "report", "term"]),
     ("fleet", &["conninfo", "db", "exit", "report"]),
     ("sandbox", &["conninfo", "wire"]),
-    ("render", &["report", "text"]),
+    ("render", &["files", "report", "text"]),
     // cli converts its types into the model's option structs (and render's colour choice) only.
     ("cli", &["activity", "analysis", "db", "render", "report"]),
     (
@@ -45,6 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "conninfo",
             "db",
             "exit",
+            "files",
             "fleet",
             "host",
             "interrupt",

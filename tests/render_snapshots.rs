@@ -1348,6 +1348,9 @@ fn thresholds() -> ThresholdSettings {
         idle_warning: Some(20),
         idle_critical: None,
         idle_age_seconds: 600.0,
+        leak_idle_age_seconds: 600.0,
+        leak_min_sessions: 10,
+        leak_share_percent: 25.0,
         idle_in_transaction_warning_seconds: Some(300.0),
         idle_in_transaction_critical_seconds: Some(3600.0),
         unreachable: Level::Critical,
@@ -1976,9 +1979,9 @@ fn watch_frame_down() {
 #[test]
 fn prometheus_status() {
     let text = render::prometheus::status(&[
-        (DB1, Some(&status_db1())),
-        (DB2, Some(&status_db2())),
-        (DB3, None),
+        (DB1, Ok(&status_db1())),
+        (DB2, Ok(&status_db2())),
+        (DB3, Err(FailureKind::Unreachable)),
     ]);
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
     assert!(!scrape.samples.is_empty());

@@ -1049,25 +1049,62 @@ fn set_refuses_before_changing_anything_when_the_history_cannot_be_written() {
         "refused before asking: {}",
         out.stderr
     );
-    // A full disk: the entry cannot be written, so nothing is applied.
-    let out = tune(&[
-        "set",
-        "lock_timeout=4s",
-        "--database",
-        &db,
-        "--yes",
-        "--history",
-        "/dev/full",
-    ])
-    .run()
-    .assert_code(1);
+    // A full disk (here a file size limit of 0 bytes): the entry cannot be written, so nothing is applied.
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path().join("tune.jsonl");
+    let out = tune(&["set", "lock_timeout=4s", "--database", &db, "--yes"])
+        .arg("--history")
+        .arg(&h)
+        .file_size_limit(0)
+        .run()
+        .assert_code(1);
     assert!(
         out.stderr
-            .contains("could not write the tune history /dev/full"),
+            .contains(&format!("could not write the tune history {}", h.display())),
         "{}",
         out.stderr
     );
     assert_eq!(stored(Some(&db), None), None, "nothing was changed");
+}
+
+/// A history at a symbolic link (another user's, in a directory everyone may write to) or at a device is
+/// refused before anything is asked or changed, and the link's target is left as it was.
+#[test]
+fn a_history_that_is_a_link_or_a_device_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = unique("tune_linkhist");
+    create_database(&db);
+    let shared = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let private = tempfile::tempdir().unwrap();
+    let precious = private.path().join("profile");
+    std::fs::write(&precious, "umask 022\n").unwrap();
+    let link = shared.path().join("tune.jsonl");
+    std::os::unix::fs::symlink(&precious, &link).unwrap();
+    let postgres = nix::unistd::User::from_name("postgres").unwrap().unwrap();
+    std::os::unix::fs::lchown(&link, Some(postgres.uid.as_raw()), None).unwrap();
+    for (history, what) in [
+        (link.as_path(), "symbolic link"),
+        (std::path::Path::new("/dev/full"), "character device"),
+    ] {
+        let out = tune(&["set", "lock_timeout=4s", "--database", &db])
+            .arg("--history")
+            .arg(history)
+            .run()
+            .assert_code(2);
+        assert!(
+            out.stderr.contains(&format!(
+                "cannot use the tune history {}",
+                history.display()
+            )) && out.stderr.contains(what)
+                && out.stderr.contains("nothing was changed"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("no terminal"), "{}", out.stderr);
+    }
+    assert_eq!(stored(Some(&db), None), None, "nothing was changed");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "umask 022\n");
 }
 
 #[test]

@@ -128,3 +128,70 @@ fn the_watch_view_shows_hostile_names_escaped() {
     );
     assert!(screen.contains(&format!("{tag}\\x1b[2J")), "{screen:?}");
 }
+
+/// A label value as the exposition format writes it: only `\`, `"` and a line feed escaped.
+fn exposition_label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Prometheus text (status and check) carries names to a pipe or a file as the exposition format has
+/// them: the exact bytes, escape character included, with only `\`, `"` and line feeds escaped. On a
+/// terminal the same names are shown escaped as the tables show them: no escape sequence reaches it.
+#[test]
+fn prometheus_text_is_exact_in_a_pipe_and_escaped_on_a_terminal() {
+    let c = cluster();
+    let tag = unique("hostileprom");
+    let role = hostile_role(&tag);
+    support::superuser_client(c)
+        .batch_execute(&format!("CREATE ROLE {} LOGIN", quote_ident(&role)))
+        .unwrap();
+    let mut client = c.connect(&role, "postgres", &tag).unwrap();
+    client.batch_execute("SELECT 1").unwrap();
+    let raw_label = format!("user=\"{}\"", exposition_label(&role));
+    assert!(raw_label.contains('\x1b'));
+    let status = ["status", "--format", "prometheus", "--app", &tag];
+    let check = ["check", "--format", "prometheus", "--app", &tag];
+
+    // A pipe: the exact bytes, as the format allows them.
+    for args in [&status[..], &check[..]] {
+        let out = pgconn().args(args).assert_code(0);
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("pgconn_group_sessions{"))
+            .unwrap_or_else(|| panic!("{}", out.stdout));
+        assert!(
+            line.contains(&format!("{raw_label},application=\"{tag}\"}} 1")),
+            "{}: {line:?}",
+            args[0]
+        );
+    }
+    // A file: the same bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pgconn.prom");
+    pgconn()
+        .args(status)
+        .arg("--output")
+        .arg(&file)
+        .assert_code(0);
+    assert!(std::fs::read_to_string(&file).unwrap().contains(&raw_label));
+
+    // A terminal: escaped like the tables (the format's own `\n` stays as it is).
+    for args in [&status[..], &check[..]] {
+        let mut cmd = pgconn().args(["--color", "never"]).args(args).command();
+        cmd.env("TERM", "xterm");
+        let mut p = expectrl::Session::spawn(cmd).unwrap();
+        p.set_expect_timeout(Some(Duration::from_secs(30)));
+        let screen = support::until_eof(&mut p);
+        assert_safe(args[0], &screen);
+        assert!(
+            screen.contains(&format!(
+                "user=\"{tag}\\x1b[2J\\x1b[H\\nFAKE 4242 postgres\",application=\"{tag}\"}} 1"
+            )),
+            "{}: {screen:?}",
+            args[0]
+        );
+    }
+}

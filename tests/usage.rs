@@ -21,6 +21,7 @@ const DURATION_FLAGS: &[(&[&str], &str)] = &[
     (&["status"], "--idle-in-transaction-age"),
     (&["status"], "--leak-idle-age"),
     (&["check"], "--idle-age"),
+    (&["check"], "--leak-idle-age"),
     (&["check"], "--idle-in-transaction-warning"),
     (&["check"], "--idle-in-transaction-critical"),
     (&["watch"], "--interval"),
@@ -128,6 +129,7 @@ fn inconsistent_thresholds_are_usage_errors() {
         (vec!["status", "--warn-used", "90", "--crit-used", "80"], 2),
         (vec!["watch", "--crit-used", "-5"], 2),
         (vec!["advise", "--leak-share", "120"], 2),
+        (vec!["check", "--leak-share", "120"], 3),
     ] {
         let out = pgconn().arg("--show-sql").args(&args).run();
         assert_one_line_usage_error(&args.join(" "), &out, code);

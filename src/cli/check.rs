@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::common::FilterArgs;
+use super::common::{FilterArgs, LeakThresholds};
 use super::duration::{parse_age, parse_target_timeout};
 
 /// How `check` prints its result.
@@ -75,6 +75,9 @@ pub struct CheckArgs {
     pub output: Option<std::path::PathBuf>,
 
     #[command(flatten)]
+    pub leak: LeakThresholds,
+
+    #[command(flatten)]
     pub filters: FilterArgs,
 }
 
@@ -83,6 +86,7 @@ impl CheckArgs {
     /// a percent and a count can only be compared against a server).
     pub fn validate(&self) -> Result<(), String> {
         use CapacityThreshold::*;
+        self.leak.validate()?;
         let inverted = match (self.warning, self.critical) {
             (Percent(w), Percent(c)) => w > c,
             (Used(w), Used(c)) => w > c,

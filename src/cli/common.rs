@@ -217,11 +217,19 @@ pub struct Thresholds {
     #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_age)]
     pub idle_in_transaction_age: Duration,
 
-    /// A group holding sessions idle longer than this ...
+    #[command(flatten)]
+    pub leak: LeakThresholds,
+}
+
+/// What counts as a possible connection leak: one rule for status, check, watch and advise.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Leak rule")]
+pub struct LeakThresholds {
+    /// A (database, user, application) holding sessions idle longer than this ...
     #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_age)]
     pub leak_idle_age: Duration,
 
-    /// ... and at least this many of them is named as a possible leak
+    /// ... and at least this many of them is named as a possible leak (WARNING)
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub leak_min_sessions: usize,
 
@@ -229,6 +237,24 @@ pub struct Thresholds {
     /// slots is named as a possible leak, however young they are
     #[arg(long, default_value_t = 25.0, value_name = "PERCENT")]
     pub leak_share: f64,
+}
+
+impl Default for LeakThresholds {
+    /// The options' defaults (see [`Thresholds`]'s).
+    fn default() -> Self {
+        defaults::<LeakThresholds>()
+    }
+}
+
+impl LeakThresholds {
+    /// --leak-share is a percent within 0..=100.
+    pub fn validate(&self) -> Result<(), String> {
+        let v = self.leak_share;
+        if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+            return Err(format!("--leak-share {v} is not a percent from 0 to 100"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Thresholds {
@@ -244,12 +270,12 @@ impl Thresholds {
         for (flag, v) in [
             ("--warn-used", self.warn_used),
             ("--crit-used", self.crit_used),
-            ("--leak-share", self.leak_share),
         ] {
             if !v.is_finite() || !(0.0..=100.0).contains(&v) {
                 return Err(format!("{flag} {v} is not a percent from 0 to 100"));
             }
         }
+        self.leak.validate()?;
         if self.crit_used < self.warn_used {
             return Err(format!(
                 "--crit-used {} is below --warn-used {}: CRITICAL would come before WARNING",

@@ -58,9 +58,22 @@ impl From<&super::Thresholds> for Thresholds {
             warn_used: t.warn_used,
             crit_used: t.crit_used,
             idle_in_transaction_age: t.idle_in_transaction_age,
-            leak_idle_age: t.leak_idle_age,
-            leak_min_sessions: t.leak_min_sessions,
-            leak_share: t.leak_share,
+            leak_idle_age: t.leak.leak_idle_age,
+            leak_min_sessions: t.leak.leak_min_sessions,
+            leak_share: t.leak.leak_share,
+        }
+    }
+}
+
+/// The thresholds of the status report `check` judges: status's defaults, with check's leak rule
+/// options (the rest of status's verdict thresholds are check's own -w/-c and idle options).
+impl From<&super::CheckArgs> for Thresholds {
+    fn from(a: &super::CheckArgs) -> Thresholds {
+        Thresholds {
+            leak_idle_age: a.leak.leak_idle_age,
+            leak_min_sessions: a.leak.leak_min_sessions,
+            leak_share: a.leak.leak_share,
+            ..Thresholds::default()
         }
     }
 }
@@ -94,6 +107,12 @@ mod tests {
             Thresholds::default()
         );
         assert_eq!(Grouping::from(&GroupArgs::default()), Grouping::default());
+        // check's leak rule is status's.
+        let cli = try_parse_from(["pgconn", "check"]).unwrap();
+        let Command::Check(a) = cli.command else {
+            panic!("not check")
+        };
+        assert_eq!(Thresholds::from(&a), Thresholds::default());
     }
 
     /// KillSafety's Default is kill-idle's command-line safety options, with --yes.

@@ -22,7 +22,9 @@ pub use advise::AdviseArgs;
 pub use check::{
     parse_capacity_threshold, CapacityThreshold, CheckArgs, CheckFormat, UnreachableState,
 };
-pub use common::{ColorChoice, ConnArgs, FilterArgs, GroupArgs, OutputArgs, StateArg, Thresholds};
+pub use common::{
+    ColorChoice, ConnArgs, FilterArgs, GroupArgs, LeakThresholds, OutputArgs, StateArg, Thresholds,
+};
 pub use duration::{
     parse_age, parse_connect_timeout, parse_duration, parse_interval, parse_target_timeout,
     parse_wait,
@@ -155,9 +157,13 @@ minus superuser_reserved_connections (and reserved_connections on PostgreSQL 16+
 percent of those slots (80%), a count of used slots (150) or a negative count meaning slots left (-10); \
 it fires when reached: 80% fires at 80% used, 150 at 150 used, -10 when 10 or fewer slots are left.
 
---idle-warning/--idle-critical fire when at least that many sessions have been idle for longer than \
---idle-age; --idle-in-transaction-warning/-critical when the oldest idle-in-transaction session is at \
-least that old. The session filters narrow these counts; capacity is always the whole server's.
+A possible connection leak is WARNING, by the rule status uses (one rule, the same verdict): a \
+(database, user, application) holding at least --leak-min-sessions (10) sessions idle for longer than \
+--leak-idle-age (10m), or that many idle sessions making up --leak-share (25%) of the usable slots; the \
+line names the application. --idle-warning/--idle-critical add to it: they fire when at least that many \
+sessions have been idle for longer than --idle-age, whatever application holds them; \
+--idle-in-transaction-warning/-critical when the oldest idle-in-transaction session is at least that old. \
+The session filters narrow these counts; capacity is always the whole server's.
 
 A server that refuses the check's connection because it is full (SQLSTATE 53300) is CRITICAL. A target \
 that cannot be reached (connection refused, no answer within the timeout, starting up or shutting down) \
@@ -169,7 +175,8 @@ UNKNOWN (exit 3) too.
 
 With several targets the exit code is the worst state, the first line sums up and one more line per \
 target gives its state. The exit code follows the state with every --format. --output writes the \
-result whatever the state (an unreachable target is data too: pgconn_up 0, pgconn_check_status 2).";
+result whatever the state (an unreachable target is data too: pgconn_up 0, \
+pgconn_scrape_error{kind=\"unreachable\"} 1, pgconn_check_status 2).";
 
 const WATCH_ABOUT: &str = "\
 Keep watching. On a terminal: a full-screen view refreshed in place with the status summary, the top \

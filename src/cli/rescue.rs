@@ -80,7 +80,9 @@ pub struct RescueSafety {
     pub wait: Duration,
 
     /// Append to FILE (created mode 0600) one JSON line per backend before it is signalled, one with
-    /// its outcome after, and a summary; nothing is signalled that could not be recorded first
+    /// its outcome after, and a summary; nothing is signalled that could not be recorded first. FILE must
+    /// be a regular file of this user's (never a link, FIFO or device) in a directory no other user may
+    /// change (one with the sticky bit, like /tmp, is fine)
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
 }

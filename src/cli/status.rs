@@ -20,7 +20,9 @@ pub struct StatusArgs {
     pub format: Option<StatusFormat>,
 
     /// Write the output to FILE instead of stdout, atomically (a temporary file in the same directory,
-    /// then a rename), e.g. for node_exporter's textfile collector. A failed run leaves FILE as it was
+    /// then a rename), e.g. for node_exporter's textfile collector. A target that could not be collected
+    /// is written as pgconn_up 0 and pgconn_scrape_error{kind} 1 (exit 1); only the table or JSON of a
+    /// single server that failed leaves FILE as it was
     #[arg(long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
     /// Also read this PgBouncer's admin console (a conninfo or URI; dbname defaults to pgbouncer)

@@ -265,8 +265,8 @@ fn leak_findings(
             .fold(f64::INFINITY, f64::min);
         // Old enough to be a leak by age: the age threshold; otherwise every idle session of the group is part
         // of the hoard, and the youngest one's age selects them all.
-        let older_than = if l.idle_longer_than_threshold >= t.leak_min_sessions.max(1) {
-            floor_duration(t.leak_idle_age.as_secs_f64())
+        let older_than = if l.idle_longer_than_threshold >= t.leak.leak_min_sessions.max(1) {
+            floor_duration(t.leak.leak_idle_age.as_secs_f64())
         } else if youngest.is_finite() {
             floor_duration(youngest)
         } else {
@@ -301,7 +301,7 @@ fn leak_findings(
                     l.idle,
                     l.active,
                     l.idle_longer_than_threshold,
-                    age(t.leak_idle_age.as_secs_f64())
+                    age(t.leak.leak_idle_age.as_secs_f64())
                 ),
                 format!(
                     "its idle sessions are {:.0}% of the {} slots ordinary roles can use; oldest idle {}",
@@ -326,7 +326,7 @@ fn leak_findings(
     }
 
     // Sessions that never ran a query long after they connected.
-    let min_age = t.leak_idle_age.as_secs_f64();
+    let min_age = t.leak.leak_idle_age.as_secs_f64();
     let mut never: BTreeMap<String, (usize, f64)> = BTreeMap::new();
     for s in sessions.iter().filter(|s| {
         s.never_queried && !s.via_pgbouncer && s.connected_seconds.unwrap_or(0.0) > min_age
@@ -371,7 +371,7 @@ fn leak_findings(
         }
     }
     for (client, (held, used)) in by_client {
-        if held >= t.leak_min_sessions.max(1) && used * 5 <= held {
+        if held >= t.leak.leak_min_sessions.max(1) && used * 5 <= held {
             out.push(Finding {
                 id: "client_hoarding".into(),
                 severity: Severity::Info,

@@ -1,10 +1,11 @@
-//! The audit log of `kill`, `kill-idle` and `rescue` (`--log FILE`): JSON lines appended to a file
-//! created mode 0600, each write synced before pgconn goes on. In order: a `plan` line, then per batch one
-//! `target` line per session *before* it is signalled and one `session` line with its observed outcome
-//! after, and a `summary` line last. A write that fails stops the run before the next signal, and nothing
-//! more is appended after it (no line follows a torn one). Every line carries `time`, `event`, `action`
-//! and `server` (for `rescue`, the cluster on this host); per-session lines name the session the same way
-//! for every command (pid, backend_start, database, user, application, client, state, state_seconds).
+//! The audit log of `kill`, `kill-idle` and `rescue` (`--log FILE`): JSON lines appended to a file created
+//! mode 0600 and opened by [`crate::files`]' rules (never through a link, a FIFO or a device), each write
+//! synced before pgconn goes on. In order: a `plan` line, then per batch one `target` line per session
+//! *before* it is signalled and one `session` line with its observed outcome after, and a `summary` line
+//! last. A write that fails stops the run before the next signal, and nothing more is appended after it
+//! (no line follows a torn one). Every line carries `time`, `event`, `action` and `server` (for `rescue`,
+//! the cluster on this host); per-session lines name the session the same way for every command (pid,
+//! backend_start, database, user, application, client, state, state_seconds).
 //!
 //! Never in the log: passwords or any other connection secret (the server is named by host, port,
 //! database and user), and query text unless `--log-queries`, then with its string literals and comments
@@ -18,6 +19,7 @@ use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
 
 use crate::activity::now_rfc3339;
+use crate::files;
 use crate::report::kill::{Action, Summary};
 
 /// Longest query text kept in the log (pg_stat_activity keeps 1024 bytes by default).
@@ -48,29 +50,21 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Open (or create, mode 0600) the log for appending. Fails before anything is done.
+    /// Open (or create, mode 0600) the log for appending, by the rules every file pgconn writes follows
+    /// ([`crate::files`]: never through a link, only a regular file of this user's in a directory nobody
+    /// else may change). Fails — a refusal, exit 2 — before anything is done.
     /// `server` names what is acted on (never with a secret), in every line.
     pub fn open(path: &Path, server: Value, queries: bool) -> Result<AuditLog> {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.create(true).append(true);
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let existed = path.exists();
-        let file = opts.open(path).with_context(|| {
+        let opened = files::open(path, files::How::Append).with_context(|| {
             format!(
                 "cannot open the audit log {}; nothing was done",
                 path.display()
             )
         })?;
-        if !existed {
+        let file = opened.file;
+        if opened.created {
             // A new file's name must survive a crash as its synced lines do.
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            File::open(dir).and_then(|d| sync(&d)).map_err(|e| {
+            files::sync_dir(files::parent_dir(path)).map_err(|e| {
                 anyhow!(
                     "cannot sync the directory of the new audit log {} ({e}); nothing was done",
                     path.display()
@@ -80,8 +74,7 @@ impl AuditLog {
         let warning = {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
             file.metadata().ok().and_then(|m| {
-                let regular = m.file_type().is_file();
-                (regular && m.permissions().mode() & 0o077 != 0).then(|| {
+                (m.permissions().mode() & 0o077 != 0).then(|| {
                     format!(
                         "the audit log {} can be read by others (mode {:o}); `chmod 600` it",
                         path.display(),
@@ -127,7 +120,7 @@ impl AuditLog {
             .file
             .write_all(buf.as_bytes())
             .and_then(|_| self.file.flush())
-            .and_then(|_| sync(&self.file));
+            .and_then(|_| self.file.sync_data());
         // Not an io::Error in the chain: a log whose reader went away (EPIPE) must not pass for a closed
         // stdout, which ends pgconn quietly.
         result.map_err(|e| {
@@ -222,15 +215,6 @@ impl AuditLog {
         }
         let line = self.line("summary", action, fields);
         self.write(&[line])
-    }
-}
-
-/// fsync, where the file can be synced: a terminal, pipe or character device (`/dev/stderr`) answers
-/// EINVAL, which means there is nothing to sync, not that data was lost.
-fn sync(file: &File) -> std::io::Result<()> {
-    match file.sync_data() {
-        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINVAL as i32) => Ok(()),
-        other => other,
     }
 }
 

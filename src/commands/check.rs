@@ -1,12 +1,14 @@
 //! `pgconn check`: a Nagios/Icinga plugin. One status count per target (counted on the server, as for
-//! `status`), compared with the thresholds; the exit code is the Nagios state (0 OK, 1 WARNING,
-//! 2 CRITICAL, 3 UNKNOWN) whatever the output format, and never the 1 other commands use for connection failures.
+//! `status`), compared with the thresholds and judged by status's leak rule; the exit code is the Nagios
+//! state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN) whatever the output format, and never the 1 other
+//! commands use for connection failures.
 
 use std::time::Duration;
 
 use anyhow::Result;
 
 use crate::activity::Filter;
+use crate::analysis::Thresholds;
 use crate::cli::{CapacityThreshold, CheckArgs, CheckFormat, OutputArgs};
 use crate::commands::status::{self, StatusRequest};
 use crate::db::ConnOptions;
@@ -57,10 +59,12 @@ pub struct Sample {
     pub idle_long: usize,
 }
 
-/// `status`'s own defaults for everything the check does not set (grouping, verdict thresholds).
+/// `status`'s own defaults for everything the check does not set (grouping, the rest of its verdict
+/// thresholds); the leak rule's options are check's.
 fn status_request(args: &CheckArgs) -> StatusRequest {
     StatusRequest {
         filter: Filter::from(&args.filters),
+        thresholds: Thresholds::from(args),
         ..StatusRequest::default()
     }
 }
@@ -118,6 +122,12 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
         (_, Some(n)) if s.idle_long >= n => (Level::Warning, format!("{idle} (warning at {n})")),
         _ => (Level::Ok, idle),
     });
+
+    // status's leak rule (analysis::status), on the same counts: a (database, user, application) it names
+    // as a possible leak is a WARNING here too. --idle-warning/--idle-critical can only add to it.
+    for l in &r.leak_suspects {
+        parts.push((Level::Warning, l.reason.clone()));
+    }
 
     let oldest = r.oldest_idle_in_transaction_seconds;
     let reached = |d: Option<Duration>| match (d, oldest) {
@@ -251,6 +261,9 @@ fn settings(args: &CheckArgs) -> ThresholdSettings {
         idle_warning: args.idle_warning,
         idle_critical: args.idle_critical,
         idle_age_seconds: args.idle_age.as_secs_f64(),
+        leak_idle_age_seconds: args.leak.leak_idle_age.as_secs_f64(),
+        leak_min_sessions: args.leak.leak_min_sessions,
+        leak_share_percent: args.leak.leak_share,
         idle_in_transaction_warning_seconds: args
             .idle_in_transaction_warning
             .map(|d| d.as_secs_f64()),
@@ -308,7 +321,7 @@ fn format_of(args: &CheckArgs, out: &OutputArgs) -> Result<CheckFormat, String> 
 /// asked for.
 pub enum CheckRun {
     Judged {
-        report: CheckReport,
+        report: Box<CheckReport>,
         format: CheckFormat,
         many: bool,
         /// `--output FILE`.
@@ -361,7 +374,7 @@ pub fn run(conn: &ConnOptions, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
         })
         .collect();
     CheckRun::Judged {
-        report: combine(judged, many, args),
+        report: Box::new(combine(judged, many, args)),
         format,
         many,
         output: args.output.clone(),

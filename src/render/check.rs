@@ -2,6 +2,7 @@
 
 use crate::render::prometheus::{self, Exposition};
 use crate::report::check::{CheckReport, Measurement};
+use crate::report::fleet::FailureKind;
 use crate::report::Level;
 
 /// The JSON of a check that could judge nothing (a usage error, an unreadable target list).
@@ -99,14 +100,19 @@ pub fn nagios_unknown(message: &str) -> String {
     )
 }
 
-/// The status gauges of every target that answered, `pgconn_up`, and `pgconn_check_status` (the Nagios
+/// The status gauges of every target that answered, `pgconn_up` (and `pgconn_scrape_error` for a target
+/// that failed), and `pgconn_check_status` (the Nagios
 /// state as a number) per target.
 pub fn prometheus(r: &CheckReport) -> String {
     let mut exp = Exposition::new();
     for t in &r.targets {
         match &t.report {
             Some(s) => prometheus::status_metrics(&mut exp, &t.target, s),
-            None => prometheus::up(&mut exp, &t.target, false),
+            None => prometheus::failed(
+                &mut exp,
+                &t.target,
+                t.error_kind.unwrap_or(FailureKind::Query),
+            ),
         }
     }
     for t in &r.targets {

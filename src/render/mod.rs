@@ -9,7 +9,7 @@ use comfy_table::{Cell, Color, ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::report::Level;
-use crate::text::{clean, terminal_safe};
+use crate::text::{clean, clean_lines, terminal_safe};
 
 pub mod advise;
 pub mod check;
@@ -285,6 +285,18 @@ pub fn text_cell(text: &str) -> Cell {
 /// error that main turns into a quiet exit.
 pub fn out(text: &str) -> Result<()> {
     out_raw(&terminal_safe(text))
+}
+
+/// Write machine-readable text that carries names from the server (Prometheus labels) to stdout: to a pipe
+/// or a file the exact bytes its format allows; on a terminal every control character and invisible
+/// reordering character shown escaped, as the tables show them ([`clean_lines`]), so that a database or
+/// role name cannot rewrite the operator's screen.
+pub fn out_untrusted_raw(text: &str) -> Result<()> {
+    if io::stdout().is_terminal() {
+        out_raw(&clean_lines(text))
+    } else {
+        out_raw(text)
+    }
 }
 
 /// Whether an error is a closed stdout (EPIPE): the reader went away.

@@ -1,10 +1,11 @@
 //! Where a report goes: stdout, or a file replaced atomically (for node_exporter's textfile collector,
 //! which must never read a half-written file).
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+
+use crate::files;
 
 /// Write `text` to `output` atomically, or to stdout when there is none.
 pub fn emit(text: &str, output: Option<&Path>) -> Result<()> {
@@ -14,40 +15,24 @@ pub fn emit(text: &str, output: Option<&Path>) -> Result<()> {
     }
 }
 
-/// Write a temporary file in the target's directory, flush it to disk, then rename it over the target.
-/// Readers see the old content or the new, never a mix; on any error the old file is left untouched.
-/// The new file gets mode 0644 (tempfile's default 0600 would hide it from a collector running as
-/// another user) unless the file being replaced had other permissions.
+/// Prometheus text to `output` atomically as it is, or to stdout: unchanged to a pipe, escaped on a
+/// terminal ([`super::out_untrusted_raw`]).
+pub fn emit_exposition(text: &str, output: Option<&Path>) -> Result<()> {
+    match output {
+        Some(path) => write_atomic(path, text),
+        None => super::out_untrusted_raw(text),
+    }
+}
+
+/// Replace the file atomically ([`crate::files::replace`]: a temporary file in the same directory,
+/// opened by the rules of every file pgconn writes, synced, then renamed over the target). Readers see the
+/// old content or the new, never a mix; on any error the old file is left untouched. A new file gets mode
+/// 0644 (for a collector running as another user) unless the file being replaced had other permissions.
+/// A link, a FIFO, a device or another user's file at the path, and a directory others may change, are
+/// refused (exit 2).
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "pgconn".into());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
-    tmp.write_all(text.as_bytes())
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("could not write {}", tmp.path().display()))?;
-    let perms = std::fs::metadata(path)
-        .map(|m| m.permissions())
-        .unwrap_or_else(|_| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::Permissions::from_mode(0o644)
-        });
-    tmp.as_file()
-        .set_permissions(perms)
-        .with_context(|| format!("could not set the permissions of {}", tmp.path().display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("could not replace {}", path.display()))?;
-    Ok(())
+    files::replace(path, text.as_bytes(), 0o644)
+        .with_context(|| format!("could not write {} (left as it was)", path.display()))
 }
 
 #[cfg(test)]

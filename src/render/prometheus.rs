@@ -1,6 +1,7 @@
 //! Prometheus text exposition format (version 0.0.4): gauges named `pgconn_*` with HELP and TYPE lines,
 //! units in the names, a `target` label on every sample, label values escaped.
 
+use crate::report::fleet::FailureKind;
 use crate::report::status::StatusReport;
 use crate::report::{state_key, KNOWN_STATES};
 
@@ -114,6 +115,18 @@ pub fn up(exp: &mut Exposition, target: &str, up: bool) {
     );
 }
 
+/// A target that could not be collected: `pgconn_up 0` and `pgconn_scrape_error{kind} 1`, kind saying why
+/// (the fleet's failure kinds: full, unreachable, refused, timeout, query, invalid).
+pub fn failed(exp: &mut Exposition, target: &str, kind: FailureKind) {
+    up(exp, target, false);
+    exp.gauge(
+        "pgconn_scrape_error",
+        "1 for a target that could not be collected, with why: full, unreachable, refused, timeout, query, invalid",
+        &[("target", target), ("kind", kind.key())],
+        1.0,
+    );
+}
+
 /// The gauges of one target's status report (pgconn_up included).
 pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
     let t = [("target", target)];
@@ -216,13 +229,14 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
     );
 }
 
-/// The exposition of several targets' status: `None` for a target that failed (only `pgconn_up 0`).
-pub fn status(results: &[(&str, Option<&StatusReport>)]) -> String {
+/// The exposition of several targets' status: the gauges of each report, and for a target that failed
+/// `pgconn_up 0` and `pgconn_scrape_error` with the failure's kind.
+pub fn status(results: &[(&str, Result<&StatusReport, FailureKind>)]) -> String {
     let mut exp = Exposition::new();
     for (target, r) in results {
         match r {
-            Some(r) => status_metrics(&mut exp, target, r),
-            None => up(&mut exp, target, false),
+            Ok(r) => status_metrics(&mut exp, target, r),
+            Err(kind) => failed(&mut exp, target, *kind),
         }
     }
     exp.render()
@@ -271,6 +285,21 @@ mod tests {
              # HELP pgconn_max_connections max\n\
              # TYPE pgconn_max_connections gauge\n\
              pgconn_max_connections{target=\"a:5432/x\"} 100\n"
+        );
+    }
+
+    #[test]
+    fn a_failed_target_says_why() {
+        let text = status(&[("a:1/x", Err(FailureKind::Full))]);
+        assert_eq!(
+            text,
+            "# HELP pgconn_up 1 when the target was connected to and queried, 0 when it failed\n\
+             # TYPE pgconn_up gauge\n\
+             pgconn_up{target=\"a:1/x\"} 0\n\
+             # HELP pgconn_scrape_error 1 for a target that could not be collected, with why: full, \
+             unreachable, refused, timeout, query, invalid\n\
+             # TYPE pgconn_scrape_error gauge\n\
+             pgconn_scrape_error{target=\"a:1/x\",kind=\"full\"} 1\n"
         );
     }
 

@@ -26,6 +26,10 @@ pub struct ThresholdSettings {
     pub idle_warning: Option<usize>,
     pub idle_critical: Option<usize>,
     pub idle_age_seconds: f64,
+    /// The leak rule (status's): --leak-idle-age, --leak-min-sessions, --leak-share.
+    pub leak_idle_age_seconds: f64,
+    pub leak_min_sessions: usize,
+    pub leak_share_percent: f64,
     pub idle_in_transaction_warning_seconds: Option<f64>,
     pub idle_in_transaction_critical_seconds: Option<f64>,
     pub unreachable: Level,

@@ -20,6 +20,20 @@ pub enum FailureKind {
     Invalid,
 }
 
+impl FailureKind {
+    /// The JSON spelling (`full`, `unreachable`, ...), also the `kind` label of `pgconn_scrape_error`.
+    pub fn key(self) -> &'static str {
+        match self {
+            FailureKind::Full => "full",
+            FailureKind::Unreachable => "unreachable",
+            FailureKind::Refused => "refused",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Query => "query",
+            FailureKind::Invalid => "invalid",
+        }
+    }
+}
+
 /// One target's result: `{target, ok, error, error_kind, sqlstate, report}` in JSON; `report` is null and
 /// `error` set when the target failed.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +56,18 @@ impl<T> TargetResult<T> {
         match &self.report {
             Some(r) => Ok(r),
             None => Err(self.error_line.as_deref().unwrap_or("failed")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailureKind::*;
+
+    #[test]
+    fn keys_are_the_json_spelling() {
+        for k in [Full, Unreachable, Refused, Timeout, Query, Invalid] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.key());
         }
     }
 }

@@ -219,6 +219,8 @@ pub struct PgconnCmd {
     os_user: Option<(u32, u32)>,
     /// A program (and its arguments) that runs pgconn, e.g. `nsenter --target PID --pid --mount --`.
     wrapper: Vec<OsString>,
+    /// The largest file the process may write (RLIMIT_FSIZE), in bytes.
+    file_size_limit: Option<u64>,
 }
 
 /// A builder for one pgconn run. `--json` is not added: pass it with the other arguments.
@@ -232,6 +234,7 @@ pub fn pgconn() -> PgconnCmd {
         home: None,
         os_user: None,
         wrapper: Vec::new(),
+        file_size_limit: None,
     }
 }
 
@@ -314,6 +317,13 @@ impl PgconnCmd {
         self
     }
 
+    /// Let the process write no file past `bytes` (RLIMIT_FSIZE, with SIGXFSZ ignored): a write beyond it
+    /// fails with EFBIG, as a write to a full disk fails with ENOSPC, on a regular file of its own.
+    pub fn file_size_limit(mut self, bytes: u64) -> Self {
+        self.file_size_limit = Some(bytes);
+        self
+    }
+
     /// The std Command this builder would run (for pseudo-terminal tests).
     pub fn command(&mut self) -> Command {
         let mut cmd = match self.wrapper.split_first() {
@@ -339,6 +349,23 @@ impl PgconnCmd {
             use std::os::unix::process::CommandExt;
             // std drops root's supplementary groups when it sets the uid.
             cmd.uid(uid).gid(gid);
+        }
+        if let Some(bytes) = self.file_size_limit {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    let limit = libc::rlimit {
+                        rlim_cur: bytes,
+                        rlim_max: bytes,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
         let cluster_env = match &self.cluster_env {
             ClusterEnv::Default => cluster().env(),

@@ -1,9 +1,11 @@
 //! The tune history: one JSON object per line, appended before a change is applied, so that `tune undo`
-//! can restore the previous state exactly. It holds the server's identity (never a password), the scope,
+//! can restore the previous state exactly. It is opened by [`crate::files`]' rules (never through a link,
+//! only a regular file of this user's). It holds the server's identity (never a password), the scope,
 //! and each setting's old and new value (`null` = not set).
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,6 +13,7 @@ use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::files;
 use crate::report::tune::{Entry, Listed, ServerRecord, Unreadable};
 
 /// Where the history lives: --history, else $XDG_STATE_HOME/pgconn/, else ~/.local/state/pgconn/.
@@ -175,46 +178,52 @@ pub fn record_failure(path: &Path, id: &str, error: &str) -> Result<()> {
     )
 }
 
-/// Open (creating it and its directory, mode 0600) the history for appending.
+/// Open (creating it mode 0600, and its directory mode 0700) the history for appending, by the rules
+/// every file pgconn writes follows ([`crate::files`]).
 fn open_for_append(path: &Path) -> Result<fs::File> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| {
-            format!(
-                "could not create {} for the tune history; nothing was changed",
-                dir.display()
-            )
-        })?;
+    let dir = files::parent_dir(path);
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| {
+                format!(
+                    "could not create {} for the tune history; nothing was changed",
+                    dir.display()
+                )
+            })?;
     }
-    let mut opts = OpenOptions::new();
-    opts.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path).with_context(|| {
+    let opened = files::open(path, files::How::Append).with_context(|| {
         format!(
             "could not open the tune history {} for appending; nothing was changed",
             path.display()
         )
-    })
+    })?;
+    Ok(opened.file)
 }
 
 /// Whether the history can take an entry, checked before a change is even asked for and without leaving
-/// anything behind: an existing file must open for appending; otherwise its nearest existing directory
-/// must let this user create what is missing.
+/// anything behind: an existing file must open for appending (by [`crate::files`]' rules: a link, a FIFO
+/// or another user's file is refused); otherwise its directory must pass those rules, or the nearest
+/// existing directory above it must let this user create what is missing.
 pub fn check_appendable(path: &Path) -> Result<()> {
-    if path.exists() {
-        let mut opts = OpenOptions::new();
-        opts.append(true);
-        return opts.open(path).map(|_| ()).with_context(|| {
-            format!(
-                "could not open the tune history {} for appending; nothing was changed",
-                path.display()
-            )
-        });
+    let refused = |e: anyhow::Error| {
+        e.context(format!(
+            "cannot use the tune history {}; nothing was changed (--history FILE puts it elsewhere)",
+            path.display()
+        ))
+    };
+    if fs::symlink_metadata(path).is_ok() {
+        return files::open(path, files::How::Append)
+            .map(|_| ())
+            .map_err(refused);
     }
-    let mut dir = path.parent();
+    let parent = files::parent_dir(path);
+    if parent.is_dir() {
+        files::check_dir(parent).map_err(refused)?;
+    }
+    let mut dir = Some(parent);
     while let Some(d) = dir {
         let d = if d.as_os_str().is_empty() {
             Path::new(".")
