@@ -17,6 +17,7 @@ use crate::wire;
 
 mod emergency;
 pub mod literal;
+pub mod refusal;
 mod row;
 
 pub use emergency::BreakGlass;
@@ -237,10 +238,13 @@ impl Db {
                 pooled,
                 facts: None,
             }),
-            Err(e) if mode == BreakGlass::Auto && emergency::server_full(&e) => {
-                emergency::connect_after_refusal(spec, e, ask, show_sql)
-            }
-            Err(e) => Err(explain_connect_error(e, &spec)),
+            Err(e) => match emergency::refusal_of(&e) {
+                Some(cause) if mode == BreakGlass::Auto && cause.takes_the_route() => {
+                    emergency::connect_after_refusal(spec, e, cause, ask, show_sql)
+                }
+                Some(cause) => Err(emergency::refused(&e, &spec, cause, mode)),
+                None => Err(explain_connect_error(e, &spec)),
+            },
         }
     }
 
@@ -559,6 +563,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
         return anyhow::Error::new(ConnectFailure {
             code: None,
             network,
+            refusal: None,
             message,
         });
     };
@@ -567,9 +572,6 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
     let tls = lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate");
     let network = pe.code().is_none() && !tls && !conninfo::is_password_missing(&e);
     let msg = match pe.code() {
-        Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => {
-            emergency::not_tried(&target, &detail, spec, conninfo::refused_by(&e).unwrap_or(0))
-        }
         Some(c) if *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => format!(
             "authentication failed for user \"{user}\" at {target} ({detail}). Check the password (-W, PGPASSWORD, \
              ~/.pgpass) and the server's pg_hba.conf"
@@ -618,6 +620,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
     anyhow::Error::new(ConnectFailure {
         code: pe.code().cloned(),
         network,
+        refusal: None,
         message: msg,
     })
 }
@@ -638,6 +641,8 @@ pub struct ConnectFailure {
     /// The server could not be reached (refused, no answer, timeout), as opposed to a refusal by the
     /// server, a TLS failure or a missing password.
     pub network: bool,
+    /// Why the server refused with SQLSTATE 53300 (told apart by [`refusal`]).
+    pub refusal: Option<refusal::Refusal>,
     pub message: String,
 }
 

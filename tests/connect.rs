@@ -437,20 +437,34 @@ fn a_full_server_says_how_to_get_in() {
         .args(["-U", "app", "status"])
         .run()
         .assert_code(1);
+    // Only the reserved slots are left: said as such, with who can still connect first.
     assert!(
-        out.stderr.contains("out of connection slots"),
+        out.stderr
+            .contains("only the reserved connection slots are left"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("but superusers can still connect normally"),
         "{}",
         out.stderr
     );
     assert!(out.stderr.contains("53300"), "{}", out.stderr);
     // The emergency route was tried and refused (role app has no REPLICATION): said why, and what
-    // would make the next incident easy.
+    // would make the next incident easy — without asking to give the application's role REPLICATION.
     assert!(
-        out.stderr.contains("emergency route failed too"),
+        out.stderr
+            .contains("emergency route (a WAL sender slot) failed too"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("REPLICATION"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ALTER ROLE <ops role> REPLICATION"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("ALTER ROLE \"app\""), "{}", out.stderr);
     assert!(out.stderr.contains("CONNECTION LIMIT"), "{}", out.stderr);
 
     // A superuser still gets in through the reserved slots, and sees the server as full.
