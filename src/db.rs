@@ -17,6 +17,7 @@ use crate::wire;
 
 mod emergency;
 pub mod literal;
+pub mod refusal;
 mod row;
 
 pub use emergency::BreakGlass;
@@ -237,10 +238,13 @@ impl Db {
                 pooled,
                 facts: None,
             }),
-            Err(e) if mode == BreakGlass::Auto && emergency::server_full(&e) => {
-                emergency::connect_after_refusal(spec, e, ask, show_sql)
-            }
-            Err(e) => Err(explain_connect_error(e, &spec)),
+            Err(e) => match emergency::refusal_of(&e) {
+                Some(cause) if mode == BreakGlass::Auto && cause.takes_the_route() => {
+                    emergency::connect_after_refusal(spec, e, cause, ask, show_sql)
+                }
+                Some(cause) => Err(emergency::refused(&e, &spec, cause, mode)),
+                None => Err(explain_connect_error(e, &spec)),
+            },
         }
     }
 
@@ -394,21 +398,83 @@ fn first_line(sql: &str) -> &str {
         .trim()
 }
 
-/// Keep the postgres error in the chain (callers look at its SQLSTATE) and say which statement failed.
-fn sql_error(e: postgres::Error, sql: &str) -> anyhow::Error {
-    let what = first_line(sql);
-    let detail = describe_pg_error(&e);
-    anyhow::Error::new(e).context(format!("{what}: {detail}"))
+/// A statement that failed: which one, and the server's words once ("ERROR: message (SQLSTATE x)").
+/// The error underneath stays reachable for its SQLSTATE ([`sqlstate`], [`describe_error`],
+/// [`server_message`], [`connection_lost`]) but is not its `source()`: printed as a chain (`{:#}`), it
+/// would repeat the server's words, after rust-postgres' own "db error" and unescaped.
+#[derive(Debug)]
+pub struct StatementError {
+    text: String,
+    underneath: Underneath,
 }
 
-/// The same for a statement sent over the emergency route: the server's error stays in the chain.
+#[derive(Debug)]
+enum Underneath {
+    Pg(postgres::Error),
+    Wire(anyhow::Error),
+}
+
+impl std::fmt::Display for StatementError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for StatementError {}
+
+/// Say which statement failed and what the server answered, once (see [`StatementError`]).
+fn sql_error(e: postgres::Error, sql: &str) -> anyhow::Error {
+    let text = format!("{}: {}", first_line(sql), describe_pg_error(&e));
+    anyhow::Error::new(StatementError {
+        text,
+        underneath: Underneath::Pg(e),
+    })
+}
+
+/// The same for a statement sent over the emergency route.
 fn wire_sql_error(e: anyhow::Error, sql: &str) -> anyhow::Error {
-    let what = first_line(sql);
-    let detail = match e.downcast_ref::<wire::ServerError>() {
+    let detail = match e
+        .chain()
+        .find_map(|c| c.downcast_ref::<wire::ServerError>())
+    {
         Some(se) => describe_server_error(se),
         None => format!("{e:#}"),
     };
-    e.context(format!("{what}: {detail}"))
+    anyhow::Error::new(StatementError {
+        text: format!("{}: {detail}", first_line(sql)),
+        underneath: Underneath::Wire(e),
+    })
+}
+
+/// The rust-postgres error of one link of an error chain: itself, or under a [`StatementError`].
+fn pg_error_in<'a>(c: &'a (dyn std::error::Error + 'static)) -> Option<&'a postgres::Error> {
+    c.downcast_ref::<postgres::Error>()
+        .or_else(|| match c.downcast_ref::<StatementError>() {
+            Some(StatementError {
+                underneath: Underneath::Pg(e),
+                ..
+            }) => Some(e),
+            _ => None,
+        })
+}
+
+/// The errors of the emergency route under one link of an error chain: itself, or the chain under a
+/// [`StatementError`].
+fn wire_errors_in<'a>(
+    c: &'a (dyn std::error::Error + 'static),
+) -> Box<dyn Iterator<Item = &'a (dyn std::error::Error + 'static)> + 'a> {
+    match c.downcast_ref::<StatementError>() {
+        Some(StatementError {
+            underneath: Underneath::Wire(e),
+            ..
+        }) => Box::new(e.chain()),
+        _ => Box::new(std::iter::once(c)),
+    }
+}
+
+/// The emergency route's server error of one link of an error chain.
+fn server_error_in<'a>(c: &'a (dyn std::error::Error + 'static)) -> Option<&'a wire::ServerError> {
+    wire_errors_in(c).find_map(|x| x.downcast_ref::<wire::ServerError>())
 }
 
 /// "ERROR: message (SQLSTATE x)" with detail and hint, for an error of the emergency route.
@@ -445,12 +511,9 @@ fn server_words(
 /// The server's error in an anyhow chain, in the words of [`describe_pg_error`], by either route.
 pub fn describe_error(e: &anyhow::Error) -> Option<String> {
     e.chain().find_map(|c| {
-        c.downcast_ref::<postgres::Error>()
+        pg_error_in(c)
             .map(describe_pg_error)
-            .or_else(|| {
-                c.downcast_ref::<wire::ServerError>()
-                    .map(describe_server_error)
-            })
+            .or_else(|| server_error_in(c).map(describe_server_error))
     })
 }
 
@@ -462,21 +525,18 @@ pub fn connection_lost(e: &anyhow::Error) -> bool {
             || *c == SqlState::CRASH_SHUTDOWN
             || *c == SqlState::CANNOT_CONNECT_NOW
     };
-    if let Some(pe) = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()) {
+    if let Some(pe) = e.chain().find_map(pg_error_in) {
         return pe.is_closed()
             || match pe.code() {
                 None => pe.as_db_error().is_none(),
                 Some(c) => fatal(c),
             };
     }
-    if let Some(se) = e
-        .chain()
-        .find_map(|c| c.downcast_ref::<wire::ServerError>())
-    {
+    if let Some(se) = e.chain().find_map(server_error_in) {
         return fatal(&SqlState::from_code(&se.code));
     }
     e.chain()
-        .any(|c| c.downcast_ref::<wire::Disconnected>().is_some())
+        .any(|c| wire_errors_in(c).any(|x| x.downcast_ref::<wire::Disconnected>().is_some()))
 }
 
 /// "ERROR: message (SQLSTATE x)" with detail and hint, or the error's own chain for non-server errors.
@@ -503,22 +563,20 @@ pub fn describe_pg_error(e: &postgres::Error) -> String {
 /// chain, by either route.
 pub fn server_message(e: &anyhow::Error) -> Option<String> {
     e.chain().find_map(|c| {
-        if let Some(pe) = c.downcast_ref::<postgres::Error>() {
+        if let Some(pe) = pg_error_in(c) {
             return pe.as_db_error().map(|d| d.message().to_string());
         }
-        c.downcast_ref::<wire::ServerError>()
-            .map(|se| se.message.clone())
+        server_error_in(c).map(|se| se.message.clone())
     })
 }
 
 /// The SQLSTATE of the first server error in an anyhow chain, by either route.
 pub fn sqlstate(e: &anyhow::Error) -> Option<SqlState> {
     e.chain().find_map(|c| {
-        if let Some(pe) = c.downcast_ref::<postgres::Error>() {
+        if let Some(pe) = pg_error_in(c) {
             return pe.code().cloned();
         }
-        c.downcast_ref::<wire::ServerError>()
-            .map(|se| SqlState::from_code(&se.code))
+        server_error_in(c).map(|se| SqlState::from_code(&se.code))
     })
 }
 
@@ -559,6 +617,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
         return anyhow::Error::new(ConnectFailure {
             code: None,
             network,
+            refusal: None,
             message,
         });
     };
@@ -567,9 +626,6 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
     let tls = lower.contains("tls") || lower.contains("ssl") || lower.contains("certificate");
     let network = pe.code().is_none() && !tls && !conninfo::is_password_missing(&e);
     let msg = match pe.code() {
-        Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => {
-            emergency::not_tried(&target, &detail, spec, conninfo::refused_by(&e).unwrap_or(0))
-        }
         Some(c) if *c == SqlState::INVALID_PASSWORD || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION => format!(
             "authentication failed for user \"{user}\" at {target} ({detail}). Check the password (-W, PGPASSWORD, \
              ~/.pgpass) and the server's pg_hba.conf"
@@ -618,6 +674,7 @@ pub fn explain_connect_error(e: anyhow::Error, spec: &ConnSpec) -> anyhow::Error
     anyhow::Error::new(ConnectFailure {
         code: pe.code().cloned(),
         network,
+        refusal: None,
         message: msg,
     })
 }
@@ -638,6 +695,8 @@ pub struct ConnectFailure {
     /// The server could not be reached (refused, no answer, timeout), as opposed to a refusal by the
     /// server, a TLS failure or a missing password.
     pub network: bool,
+    /// Why the server refused with SQLSTATE 53300 (told apart by [`refusal`]).
+    pub refusal: Option<refusal::Refusal>,
     pub message: String,
 }
 
@@ -648,3 +707,49 @@ impl std::fmt::Display for ConnectFailure {
 }
 
 impl std::error::Error for ConnectFailure {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_statement_says_the_server_s_words_once_and_keeps_its_sqlstate() {
+        let server = wire::ServerError {
+            severity: "ERROR".into(),
+            code: "25006".into(),
+            message: "cannot execute ALTER DATABASE in a read-only transaction".into(),
+            detail: None,
+            hint: None,
+        };
+        let e = wire_sql_error(
+            anyhow::Error::new(server).context("running a query"),
+            "ALTER DATABASE app SET x = 1",
+        )
+        .context("could not change database \"app\"; nothing was changed");
+        let text = format!("{e:#}");
+        assert_eq!(
+            text,
+            "could not change database \"app\"; nothing was changed: ALTER DATABASE app SET x = 1: \
+             ERROR: cannot execute ALTER DATABASE in a read-only transaction (SQLSTATE 25006)"
+        );
+        assert_eq!(sqlstate(&e), Some(SqlState::READ_ONLY_SQL_TRANSACTION));
+        assert_eq!(
+            server_message(&e).as_deref(),
+            Some("cannot execute ALTER DATABASE in a read-only transaction")
+        );
+        assert!(describe_error(&e).unwrap().contains("(SQLSTATE 25006)"));
+        assert!(!connection_lost(&e));
+        // A broken connection under a statement is still seen as one.
+        let gone = wire_sql_error(
+            anyhow::Error::new(wire::Disconnected(
+                "the server closed the connection".into(),
+            )),
+            "SELECT 1",
+        );
+        assert!(connection_lost(&gone));
+        assert_eq!(
+            format!("{gone:#}"),
+            "SELECT 1: the server closed the connection"
+        );
+    }
+}

@@ -140,7 +140,9 @@ pub fn classify(e: &anyhow::Error) -> FailureKind {
     }
     if let Some(cf) = e.chain().find_map(|c| c.downcast_ref::<ConnectFailure>()) {
         return match &cf.code {
-            Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => FailureKind::Full,
+            Some(c) if *c == SqlState::TOO_MANY_CONNECTIONS => {
+                cf.refusal.as_ref().map_or(FailureKind::Full, |r| r.kind())
+            }
             Some(c) if *c == SqlState::CANNOT_CONNECT_NOW || *c == SqlState::ADMIN_SHUTDOWN => {
                 FailureKind::Unreachable
             }
@@ -439,19 +441,30 @@ mod tests {
         let full = anyhow::Error::new(ConnectFailure {
             network: false,
             code: Some(SqlState::TOO_MANY_CONNECTIONS),
+            refusal: None,
             message: "out of slots".into(),
         });
         assert_eq!(classify(&full), FailureKind::Full);
         assert_eq!(error_sqlstate(&full).as_deref(), Some("53300"));
+        // Each 53300 by its cause.
+        let limit = anyhow::Error::new(ConnectFailure {
+            network: false,
+            code: Some(SqlState::TOO_MANY_CONNECTIONS),
+            refusal: Some(db::refusal::Refusal::RoleLimit { role: "app".into() }),
+            message: "role at its limit".into(),
+        });
+        assert_eq!(classify(&limit), FailureKind::RoleLimit);
         let down = anyhow::Error::new(ConnectFailure {
             network: true,
             code: None,
+            refusal: None,
             message: "refused".into(),
         });
         assert_eq!(classify(&down), FailureKind::Unreachable);
         let auth = anyhow::Error::new(ConnectFailure {
             network: false,
             code: Some(SqlState::INVALID_PASSWORD),
+            refusal: None,
             message: "auth".into(),
         });
         assert_eq!(classify(&auth), FailureKind::Refused);

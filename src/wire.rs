@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use bytes::BytesMut;
 use fallible_iterator::FallibleIterator;
 use openssl::hash::MessageDigest;
@@ -127,6 +127,31 @@ impl fmt::Display for PasswordMissing {
 }
 
 impl std::error::Error for PasswordMissing {}
+
+/// `channel_binding=require` and the server's authentication cannot bind to TLS: refused before any
+/// password is sent, in libpq's words (fe-auth.c): "channel binding required, but SSL not in use",
+/// "channel binding required but not supported by server's authentication request", "channel binding
+/// required, but server authenticated client without channel binding", "channel binding is required,
+/// but server did not offer an authentication method that supports channel binding".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelBindingRequired(pub &'static str);
+
+impl fmt::Display for ChannelBindingRequired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for ChannelBindingRequired {}
+
+/// libpq's words for each way channel binding cannot happen.
+const CB_NO_SSL: &str = "channel binding required, but SSL not in use";
+const CB_NOT_SASL: &str =
+    "channel binding required but not supported by server's authentication request";
+const CB_UNBOUND_OK: &str =
+    "channel binding required, but server authenticated client without channel binding";
+const CB_NO_PLUS: &str = "channel binding is required, but server did not offer an authentication \
+                          method that supports channel binding";
 
 /// The connection broke: a read or write failed, or the server closed it (its backend ended).
 #[derive(Debug)]
@@ -377,8 +402,30 @@ impl Connection {
             .context("encoding the startup message")?;
         connection.send(&out)?;
         let mut scram: Option<ScramSha256> = None;
+        let require = startup.channel_binding == ChannelBindingPolicy::Require;
         loop {
-            match connection.read_message()? {
+            let message = connection.read_message()?;
+            // As libpq's check_expected_areq: with channel binding required, no answer to a request that
+            // cannot bind (a password would go to a server not proven to hold the certificate), and no
+            // authentication without binding.
+            if require {
+                match &message {
+                    Message::AuthenticationOk if !connection.bound => {
+                        return Err(ChannelBindingRequired(CB_UNBOUND_OK).into())
+                    }
+                    Message::AuthenticationCleartextPassword
+                    | Message::AuthenticationMd5Password(_)
+                    | Message::AuthenticationGss
+                    | Message::AuthenticationGssContinue(_)
+                    | Message::AuthenticationSspi
+                    | Message::AuthenticationKerberosV5
+                    | Message::AuthenticationScmCredential => {
+                        return Err(ChannelBindingRequired(CB_NOT_SASL).into())
+                    }
+                    _ => {}
+                }
+            }
+            match message {
                 Message::AuthenticationOk => {}
                 Message::AuthenticationCleartextPassword => {
                     let password = connection.password(startup)?;
@@ -399,8 +446,7 @@ impl Connection {
                     while let Some(m) = it.next().context("reading the SASL mechanisms")? {
                         mechanisms.push(m.to_string());
                     }
-                    let password = connection.password(startup)?;
-                    let (mechanism, s) = connection.begin_scram(startup, &mechanisms, password)?;
+                    let (mechanism, s) = connection.begin_scram(startup, &mechanisms)?;
                     let first = s.message().to_vec();
                     connection
                         .send_with(|b| frontend::sasl_initial_response(mechanism, &first, b))?;
@@ -445,10 +491,6 @@ impl Connection {
                 }
                 Message::ErrorResponse(body) => return Err(server_error(&mut body.fields()).into()),
                 Message::ReadyForQuery(_) => {
-                    if startup.channel_binding == ChannelBindingPolicy::Require && !connection.bound
-                    {
-                        bail!("channel binding required, but the server authenticated the client without channel binding");
-                    }
                     connection.stream.set_timeouts(Some(IO_TIMEOUT))?;
                     return Ok(connection);
                 }
@@ -477,16 +519,19 @@ impl Connection {
 
     /// Choose the SCRAM mechanism as libpq does: SCRAM-SHA-256-PLUS over TLS when the server offers it
     /// and channel binding is not disabled; plain SCRAM-SHA-256 otherwise (refused when binding is
-    /// required).
+    /// required, before the password is looked up).
     fn begin_scram(
         &mut self,
         startup: &Startup,
         mechanisms: &[String],
-        password: &str,
     ) -> Result<(&'static str, ScramSha256)> {
         let end_point = self.stream.tls_server_end_point();
         let offers = |m: &str| mechanisms.iter().any(|x| x == m);
         let policy = startup.channel_binding;
+        if policy == ChannelBindingPolicy::Require && end_point.is_none() {
+            return Err(ChannelBindingRequired(CB_NO_SSL).into());
+        }
+        let password = self.password(startup)?;
         if policy != ChannelBindingPolicy::Disable && offers(sasl::SCRAM_SHA_256_PLUS) {
             if let Some(data) = end_point.clone() {
                 self.bound = true;
@@ -500,7 +545,7 @@ impl Connection {
             }
         }
         if policy == ChannelBindingPolicy::Require {
-            bail!("channel binding is required, but the server does not offer it (SCRAM-SHA-256-PLUS over TLS)");
+            return Err(ChannelBindingRequired(CB_NO_PLUS).into());
         }
         if !offers(sasl::SCRAM_SHA_256) {
             return Err(self.unsupported(startup, &format!("SASL ({})", mechanisms.join(", "))));

@@ -46,10 +46,17 @@ fn a_full_server_is_read_and_freed_through_a_wal_sender_slot() {
     );
     let v = out.json();
     assert_eq!(v["connection"]["via"], "replication", "{}", v["connection"]);
-    assert!(v["connection"]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("53300"));
+    let reason = v["connection"]["reason"].as_str().unwrap();
+    assert!(reason.contains("53300"), "{reason}");
+    // The cause, and the server's own numbers behind it.
+    assert_eq!(v["connection"]["cause"], "full");
+    assert!(
+        reason.contains(
+            "all 8 slots of max_connections are in use, the 2 reserved ones \
+             (superuser_reserved_connections = 2) included"
+        ),
+        "{reason}"
+    );
     assert_eq!(v["capacity"]["used"], 8, "{}", v["capacity"]);
     assert_eq!(v["capacity"]["slots_left"], 0);
     assert_eq!(v["capacity"]["reserved_slots_left"], 0);
@@ -196,7 +203,8 @@ fn the_route_says_why_it_was_refused() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("emergency route failed too"),
+        out.stderr
+            .contains("emergency route (a WAL sender slot) failed too"),
         "{}",
         out.stderr
     );
@@ -338,4 +346,329 @@ fn password_authentication_and_tls_on_the_route() {
     .assert_code(0)
     .json();
     assert_eq!(v["connection"]["via"], "replication");
+}
+
+/// Client backends holding a slot, as the server counts them (over the test's own WAL sender window).
+fn client_backends(c: &Cluster) -> i64 {
+    let mut w = walsender(c);
+    value(
+        &mut w,
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+    )
+    .parse()
+    .unwrap()
+}
+
+/// The text of "only the reserved slots are left" for superusers, as this major words it.
+fn reserved_for_superusers(c: &Cluster) -> &'static str {
+    if c.version_num() >= 160000 {
+        "remaining connection slots are reserved for roles with the SUPERUSER attribute"
+    } else {
+        "remaining connection slots are reserved for non-replication superuser connections"
+    }
+}
+
+#[test]
+fn only_reserved_slots_left_says_a_superuser_gets_in_and_counts_them_once_in() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 8,
+        superuser_reserved_connections: Some(2),
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE ROLE app LOGIN; CREATE ROLE ops LOGIN REPLICATION")
+        .unwrap();
+    let mut w = support::Workload::new();
+    let (_, refusal) = w.fill(&c, "app", "postgres", "leaky-worker").unwrap();
+    // This major's own words.
+    assert_eq!(refusal, reserved_for_superusers(&c));
+    let used = client_backends(&c);
+    assert_eq!(used, 6);
+
+    // Not tried: what is true (superusers get in) and the superuser's command first.
+    let out = run(&c, &["-U", "app", "--break-glass", "never", "status"]).assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains("only the reserved connection slots are left")
+            && e.contains(
+                "role \"app\" may not take them, but superusers can still connect normally"
+            ),
+        "{e}"
+    );
+    assert!(e.contains(&refusal), "{e}");
+    assert!(!e.contains("out of connection slots"), "{e}");
+    assert!(!e.contains("ALTER ROLE \"app\" REPLICATION"), "{e}");
+    let superuser_step = e.find("`pgconn -U <superuser> status`").expect(e);
+    let route_step = e.find("--break-glass always -U <role>").expect(e);
+    assert!(superuser_step < route_step, "{e}");
+    // No count of free reserved slots without having read them.
+    assert!(!e.contains("reserved connection slots are free"), "{e}");
+
+    // auto: the route is tried for a role that lacks REPLICATION and refused; the advice stays with a
+    // superuser's normal connection and never asks to give the application's role REPLICATION.
+    let out = run(&c, &["-U", "app", "status"]).assert_code(1);
+    let e = &out.stderr;
+    assert!(e.contains("may not open a WAL sender"), "{e}");
+    assert!(!e.contains("ALTER ROLE \"app\" REPLICATION"), "{e}");
+    assert!(
+        e.find("`pgconn -U <superuser> status`").unwrap()
+            < e.find("Only if that is refused too").unwrap(),
+        "{e}"
+    );
+
+    // A role with REPLICATION gets in through the route; its reason carries the server's numbers, and
+    // the free reserved slots are counted now that they were read.
+    let out = run(&c, &["-U", "ops", "status", "--json"]).assert_code(0);
+    let v = out.json();
+    assert_eq!(v["connection"]["via"], "replication", "{v}");
+    assert_eq!(v["connection"]["cause"], "reserved_only", "{v}");
+    let reason = v["connection"]["reason"].as_str().unwrap();
+    assert!(reason.contains(&refusal), "{reason}");
+    assert!(
+        reason.contains(&format!(
+            "{used} of max_connections = 8 slots in use; the 2 left are reserved \
+             (superuser_reserved_connections = 2)"
+        )),
+        "{reason}"
+    );
+    assert_eq!(v["capacity"]["used"], used);
+    assert_eq!(v["capacity"]["reserved_slots_left"], 2);
+    assert!(
+        out.stderr
+            .contains("2 of the 2 reserved connection slots are free"),
+        "{}",
+        out.stderr
+    );
+
+    // check: CRITICAL, by its cause.
+    let out = run(&c, &["-U", "app", "check", "--json"]).assert_code(2);
+    let v = out.json();
+    assert_eq!(v["status"], "CRITICAL", "{v}");
+    assert_eq!(v["targets"][0]["error_kind"], "reserved_only");
+    assert_eq!(v["targets"][0]["sqlstate"], "53300");
+
+    // And what it says is true: a superuser connects normally.
+    let v = run(&c, &["status", "--json"]).assert_code(0).json();
+    assert_eq!(v["connection"]["via"], "normal");
+    assert_eq!(v["capacity"]["used"], used + 1);
+    drop(w);
+}
+
+#[test]
+fn reserved_connections_on_16_and_later_name_who_may_use_them() {
+    let mut c = start_cluster(&ClusterOptions {
+        max_connections: 10,
+        superuser_reserved_connections: Some(2),
+        ..ClusterOptions::default()
+    });
+    if c.version_num() < 160000 {
+        // reserved_connections and pg_use_reserved_connections came with 16; 14 and 15 have one text,
+        // tested above.
+        return;
+    }
+    c.psql("ALTER SYSTEM SET reserved_connections = 2").unwrap();
+    c.psql(
+        "CREATE ROLE app LOGIN; CREATE ROLE keeper LOGIN; CREATE ROLE ops LOGIN REPLICATION; \
+         GRANT pg_use_reserved_connections TO keeper",
+    )
+    .unwrap();
+    c.restart().unwrap();
+    let mut w = support::Workload::new();
+    let (apps, refusal) = w.fill(&c, "app", "postgres", "leaky-worker").unwrap();
+    assert_eq!(apps, 6);
+    assert_eq!(
+        refusal,
+        "remaining connection slots are reserved for roles with privileges of the \
+         \"pg_use_reserved_connections\" role"
+    );
+    let out = run(&c, &["-U", "app", "--break-glass", "never", "status"]).assert_code(1);
+    assert!(
+        out.stderr.contains(
+            "superusers and members of \"pg_use_reserved_connections\" can still connect normally"
+        ),
+        "{}",
+        out.stderr
+    );
+    let v = run(&c, &["-U", "app", "check", "--json"])
+        .assert_code(2)
+        .json();
+    assert_eq!(v["targets"][0]["error_kind"], "reserved_only");
+    // A member gets in normally, as said; once only the superusers' slots are left, it is refused
+    // with the other text, and only superusers are named.
+    let (keepers, refusal) = w.fill(&c, "keeper", "postgres", "keeper").unwrap();
+    assert_eq!(keepers, 2);
+    assert_eq!(
+        refusal,
+        "remaining connection slots are reserved for roles with the SUPERUSER attribute"
+    );
+    let out = run(&c, &["-U", "keeper", "--break-glass", "never", "status"]).assert_code(1);
+    assert!(
+        out.stderr.contains(
+            "role \"keeper\" may not take them, but superusers can still connect normally"
+        ),
+        "{}",
+        out.stderr
+    );
+    drop(w);
+}
+
+#[test]
+fn a_role_at_its_connection_limit_is_named_and_no_wal_sender_slot_is_taken() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 20,
+        ..ClusterOptions::default()
+    });
+    // REPLICATION: the route would let it in (WAL senders are held to no role's limit), so only the
+    // rule keeps pgconn from taking a WAL sender slot on a server with free slots.
+    c.psql("CREATE ROLE capped LOGIN REPLICATION CONNECTION LIMIT 2")
+        .unwrap();
+    let mut w = support::Workload::new();
+    w.idle(&c, 2, "capped", "postgres", "capped-app").unwrap();
+
+    let out = run(&c, &["-U", "capped", "status"]).assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains("role \"capped\" is at its connection limit")
+            && e.contains("too many connections for role \"capped\"")
+            && e.contains("the server itself may still have free slots"),
+        "{e}"
+    );
+    assert!(e.contains("took no WAL sender slot"), "{e}");
+    assert!(!e.contains("connecting through a WAL sender slot"), "{e}");
+    assert!(
+        e.contains("`pgconn -U <another role> sessions --user capped`"),
+        "{e}"
+    );
+    assert!(e.contains("kill-idle --user capped"), "{e}");
+    assert!(
+        e.contains("ALTER ROLE \"capped\" CONNECTION LIMIT <n>"),
+        "{e}"
+    );
+    assert!(!e.contains("out of connection slots"), "{e}");
+    // The limit's number was not read from the server: not stated.
+    assert!(!e.contains("LIMIT 2"), "{e}");
+    // Ground truth: the server had free slots, and no WAL sender was started.
+    assert!(client_backends(&c) < 20 - 3);
+    let walsenders = c
+        .psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'")
+        .unwrap();
+    assert_eq!(walsenders.trim(), "0");
+
+    // The suggested command works and shows its sessions.
+    let v = run(&c, &["sessions", "--user", "capped", "--json"])
+        .assert_code(0)
+        .json();
+    assert_eq!(v["count"], 2, "{v}");
+
+    // check: CRITICAL role_limit.
+    let v = run(&c, &["-U", "capped", "check", "--json"])
+        .assert_code(2)
+        .json();
+    assert_eq!(v["status"], "CRITICAL");
+    assert_eq!(v["targets"][0]["error_kind"], "role_limit", "{v}");
+    assert_eq!(v["targets"][0]["sqlstate"], "53300");
+    // never: said so.
+    let out = run(&c, &["-U", "capped", "--break-glass", "never", "status"]).assert_code(1);
+    assert!(
+        out.stderr.contains("was not tried (--break-glass never)"),
+        "{}",
+        out.stderr
+    );
+    // always: the route is taken when asked for.
+    let v = run(
+        &c,
+        &[
+            "-U",
+            "capped",
+            "--break-glass",
+            "always",
+            "status",
+            "--json",
+        ],
+    )
+    .assert_code(0)
+    .json();
+    assert_eq!(v["connection"]["via"], "replication");
+    drop(w);
+}
+
+#[test]
+fn a_database_at_its_connection_limit_is_named_and_no_wal_sender_slot_is_taken() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 20,
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE ROLE app LOGIN REPLICATION").unwrap();
+    c.psql("CREATE DATABASE shop CONNECTION LIMIT 1").unwrap();
+    let mut w = support::Workload::new();
+    w.idle(&c, 1, "app", "shop", "shop-app").unwrap();
+
+    let out = run(&c, &["-U", "app", "-d", "shop", "status"]).assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains("database \"shop\" is at its connection limit")
+            && e.contains("too many connections for database \"shop\"")
+            && e.contains("the server itself may still have free slots"),
+        "{e}"
+    );
+    assert!(e.contains("took no WAL sender slot"), "{e}");
+    assert!(!e.contains("connecting through a WAL sender slot"), "{e}");
+    assert!(e.contains("-d postgres sessions --db shop`"), "{e}");
+    assert!(
+        e.contains("ALTER DATABASE \"shop\" CONNECTION LIMIT <n>"),
+        "{e}"
+    );
+    let walsenders = c
+        .psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'")
+        .unwrap();
+    assert_eq!(walsenders.trim(), "0");
+
+    // The suggested command works: the role connects to another database and sees the sessions.
+    let v = run(
+        &c,
+        &[
+            "-U", "app", "-d", "postgres", "sessions", "--db", "shop", "--json",
+        ],
+    )
+    .assert_code(0)
+    .json();
+    assert_eq!(v["count"], 1, "{v}");
+
+    let v = run(&c, &["-U", "app", "-d", "shop", "check", "--json"])
+        .assert_code(2)
+        .json();
+    assert_eq!(v["status"], "CRITICAL");
+    assert_eq!(v["targets"][0]["error_kind"], "database_limit", "{v}");
+    drop(w);
+}
+
+#[test]
+fn a_server_without_wal_sender_slots_says_so() {
+    let f = full_cluster(&[("max_wal_senders", "0")]);
+    let c = &f.c;
+    let out = run(c, &["status"]).assert_code(1);
+    let e = &out.stderr;
+    assert!(e.contains("out of connection slots"), "{e}");
+    assert!(
+        e.contains("this server has no WAL sender slots")
+            && e.contains("(raising it needs wal_level replica and a restart)"),
+        "{e}"
+    );
+    assert!(!e.contains("every WAL sender slot is taken"), "{e}");
+    // postgres is a superuser: no REPLICATION advice for it, nor a route that cannot work.
+    assert!(!e.contains("ALTER ROLE \"postgres\" REPLICATION"), "{e}");
+    assert!(!e.contains("--break-glass always -U <role>"), "{e}");
+    // check: the server full is CRITICAL; told to take the route, the check cannot (UNKNOWN).
+    let v = run(c, &["check", "--json"]).assert_code(2).json();
+    assert_eq!(v["targets"][0]["error_kind"], "full", "{v}");
+    let v = run(c, &["--break-glass", "always", "check", "--json"])
+        .assert_code(3)
+        .json();
+    assert_eq!(v["targets"][0]["error_kind"], "wal_senders_full", "{v}");
+    assert!(
+        v["targets"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("this server has no WAL sender slots"),
+        "{v}"
+    );
 }

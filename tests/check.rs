@@ -381,14 +381,15 @@ fn a_full_server_is_critical() {
     let mut w = Workload::new();
     w.idle(&c, 2, "app", "postgres", "filler").unwrap();
 
-    // The ordinary role is refused: 53300.
+    // The ordinary role is refused: 53300, only the reserved slots left.
     let out = pgconn()
         .env_cluster(&c)
         .env("PGUSER", "app")
         .arg("check")
         .assert_code(2);
     assert!(
-        out.stdout.starts_with("PGCONN CRITICAL - server full: "),
+        out.stdout
+            .starts_with("PGCONN CRITICAL - only the reserved connection slots are left at "),
         "{}",
         out.stdout
     );
@@ -402,7 +403,7 @@ fn a_full_server_is_critical() {
         .json();
     assert_eq!(v["status"], "CRITICAL");
     assert_eq!(v["exit_code"], 2);
-    assert_eq!(v["targets"][0]["error_kind"], "full");
+    assert_eq!(v["targets"][0]["error_kind"], "reserved_only");
     assert_eq!(v["targets"][0]["sqlstate"], "53300");
     // Not an "unreachable" case: --unreachable unknown does not soften it.
     pgconn()
@@ -441,6 +442,25 @@ fn a_full_server_is_critical() {
         "{:#}",
         v["verdict"]
     );
+
+    // The last slot taken too: superusers are refused, the server is full.
+    // (pgconn's own session of a moment ago may hold the slot a little longer)
+    assert!(support::wait_until(Duration::from_secs(10), || w
+        .idle(&c, 1, "postgres", "postgres", "filler")
+        .is_ok()));
+    let out = pgconn().env_cluster(&c).arg("check").assert_code(2);
+    assert!(
+        out.stdout.starts_with("PGCONN CRITICAL - server full: "),
+        "{}",
+        out.stdout
+    );
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["check", "--json"])
+        .run()
+        .assert_code(2)
+        .json();
+    assert_eq!(v["targets"][0]["error_kind"], "full", "{v}");
 }
 
 #[test]

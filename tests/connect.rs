@@ -437,20 +437,34 @@ fn a_full_server_says_how_to_get_in() {
         .args(["-U", "app", "status"])
         .run()
         .assert_code(1);
+    // Only the reserved slots are left: said as such, with who can still connect first.
     assert!(
-        out.stderr.contains("out of connection slots"),
+        out.stderr
+            .contains("only the reserved connection slots are left"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("but superusers can still connect normally"),
         "{}",
         out.stderr
     );
     assert!(out.stderr.contains("53300"), "{}", out.stderr);
     // The emergency route was tried and refused (role app has no REPLICATION): said why, and what
-    // would make the next incident easy.
+    // would make the next incident easy — without asking to give the application's role REPLICATION.
     assert!(
-        out.stderr.contains("emergency route failed too"),
+        out.stderr
+            .contains("emergency route (a WAL sender slot) failed too"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("REPLICATION"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ALTER ROLE <ops role> REPLICATION"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("ALTER ROLE \"app\""), "{}", out.stderr);
     assert!(out.stderr.contains("CONNECTION LIMIT"), "{}", out.stderr);
 
     // A superuser still gets in through the reserved slots, and sees the server as full.
@@ -708,5 +722,137 @@ fn pgconn_works_through_pgbouncer_and_leaves_no_setting_behind() {
                 );
             }
         }
+    }
+}
+
+/// What psql said after "failed: " on its first line (the words of libpq for the case).
+fn psql_failure_words(stderr: &str) -> String {
+    let line = stderr.lines().next().unwrap_or("");
+    line.split_once("failed: ")
+        .map(|(_, w)| w.trim().to_string())
+        .unwrap_or_else(|| panic!("psql did not fail as expected: {stderr}"))
+}
+
+#[test]
+fn channel_binding_that_cannot_happen_is_said_as_psql_says_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = support::tls::generate(dir.path());
+    let c = start_cluster(&ClusterOptions {
+        tcp: true,
+        ssl: Some(tls.ssl_files()),
+        hba: vec![
+            "host all cb_scram 127.0.0.1/32 scram-sha-256".into(),
+            "host all cb_md5 127.0.0.1/32 md5".into(),
+            "host all cb_plain 127.0.0.1/32 password".into(),
+        ],
+        ..ClusterOptions::default()
+    });
+    // REPLICATION: the emergency route's own connection gets as far as authentication too.
+    c.psql(
+        "SET password_encryption = 'scram-sha-256'; \
+         CREATE ROLE cb_scram LOGIN REPLICATION PASSWORD 'right'; \
+         CREATE ROLE cb_plain LOGIN REPLICATION PASSWORD 'right'; \
+         CREATE ROLE cb_trust LOGIN REPLICATION",
+    )
+    .unwrap();
+    // md5 hashes are deprecated (a warning on 18) but still accepted.
+    c.psql(
+        "SET password_encryption = 'md5'; CREATE ROLE cb_md5 LOGIN REPLICATION PASSWORD 'right'",
+    )
+    .unwrap();
+    let port = c.tcp_port().unwrap();
+    let tcp = |user: &str, extra: &str| {
+        format!("host=127.0.0.1 port={port} user={user} dbname=postgres channel_binding=require {extra}")
+    };
+    let socket = format!(
+        "host={} port={} user=cb_trust dbname=postgres channel_binding=require",
+        c.socket_dir().display(),
+        c.port()
+    );
+    // Each way binding cannot happen. A wrong password: had it been sent, the server would answer
+    // "password authentication failed"; psql and pgconn refuse before sending it.
+    let cases = [
+        // SCRAM without TLS.
+        (
+            tcp("cb_scram", "sslmode=disable password=wrong"),
+            "channel binding required, but SSL not in use",
+        ),
+        // ... and without a password: still the binding, no prompt.
+        (
+            tcp("cb_scram", "sslmode=disable"),
+            "channel binding required, but SSL not in use",
+        ),
+        // md5 and a cleartext password, with and without TLS.
+        (
+            tcp("cb_md5", "sslmode=disable password=wrong"),
+            "channel binding required but not supported by server's authentication request",
+        ),
+        (
+            tcp("cb_md5", "sslmode=require password=wrong"),
+            "channel binding required but not supported by server's authentication request",
+        ),
+        (
+            tcp("cb_plain", "sslmode=require password=wrong"),
+            "channel binding required but not supported by server's authentication request",
+        ),
+        // trust: authenticated without binding, over TCP with TLS and over the socket.
+        (
+            tcp("cb_trust", "sslmode=require"),
+            "channel binding required, but server authenticated client without channel binding",
+        ),
+        (
+            socket.clone(),
+            "channel binding required, but server authenticated client without channel binding",
+        ),
+    ];
+    for (conninfo, words) in &cases {
+        let (code, _, psql_err) = psql(&["-X", "-d", conninfo, "-c", "SELECT 1"], &[]);
+        assert_eq!(code, 2, "{conninfo}: {psql_err}");
+        let psql_words = psql_failure_words(&psql_err);
+        assert_eq!(&psql_words, words, "psql itself: {conninfo}");
+        for route in ["auto", "always"] {
+            let out = pgconn()
+                .no_cluster_env()
+                .args(["--break-glass", route, "-d", conninfo, "status"])
+                .run()
+                .assert_code(1);
+            assert!(
+                out.stderr.contains(&format!("failed: {psql_words}"))
+                    || out
+                        .stderr
+                        .contains(&format!("failed (replication=database): {psql_words}")),
+                "{route} {conninfo}:\npsql: {psql_err}\npgconn: {}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains("Is the server running"),
+                "{}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains("authentication failed"),
+                "{}",
+                out.stderr
+            );
+            assert!(!out.stderr.contains("wrong"), "{}", out.stderr);
+            assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+        }
+    }
+    // Where binding happens (SCRAM-SHA-256-PLUS over TLS), both routes get in.
+    for route in ["auto", "always"] {
+        let v = pgconn()
+            .no_cluster_env()
+            .env("PGPASSWORD", "right")
+            .args([
+                "--break-glass",
+                route,
+                "-d",
+                &tcp("cb_scram", "sslmode=require"),
+            ])
+            .args(["status", "--json"])
+            .run()
+            .assert_code(0)
+            .json();
+        assert_eq!(v["server"]["current_user"], "cb_scram", "{route}");
     }
 }

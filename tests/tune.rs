@@ -1219,3 +1219,57 @@ fn end_of_input_at_the_prompt_means_no() {
     assert!(matches!(st, expectrl::WaitStatus::Exited(_, 2)), "{st:?}");
     assert_eq!(stored(Some(&db), None), None);
 }
+
+#[test]
+fn a_server_error_is_said_once() {
+    // A role that owns its database (so ALTER DATABASE is allowed) but whose sessions are read-only:
+    // the server refuses the change with SQLSTATE 25006.
+    let db = unique("tune_ro");
+    let role = unique("tune_ro_owner");
+    create_role(&role, "REPLICATION");
+    create_database(&db);
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} OWNER TO {}; ALTER ROLE {} SET default_transaction_read_only = on",
+        ident(&db),
+        ident(&role),
+        ident(&role)
+    ))
+    .unwrap();
+    let (_d, hist) = history_file("ro");
+    let h = hist.to_str().unwrap();
+    let words = "cannot execute ALTER DATABASE in a read-only transaction";
+    // The normal route, and the emergency route (whose errors come from the wire client).
+    for route in ["never", "always"] {
+        let out = pgconn()
+            .args(["--break-glass", route, "tune"])
+            .args([
+                "set",
+                "statement_timeout=30s",
+                "--database",
+                &db,
+                "--yes",
+                "--history",
+                h,
+            ])
+            .env("PGUSER", &role)
+            .run()
+            .assert_code(1);
+        let e = &out.stderr;
+        assert_eq!(e.matches(words).count(), 1, "{route}: {e}");
+        assert_eq!(e.matches("SQLSTATE 25006").count(), 1, "{route}: {e}");
+        assert!(!e.contains("db error"), "{route}: {e}");
+        assert!(e.contains("nothing was changed"), "{route}: {e}");
+        assert_eq!(e.lines().count(), 1, "{route}: {e}");
+        assert_eq!(stored(Some(&db), None), None);
+    }
+    // The history records the failure with the same words, once.
+    let v = tune(&["history", "--history", h, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    for entry in v["entries"].as_array().unwrap() {
+        assert_eq!(entry["status"], "failed");
+        let error = entry["error"].as_str().unwrap();
+        assert_eq!(error.matches(words).count(), 1, "{error}");
+    }
+}

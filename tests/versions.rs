@@ -133,14 +133,18 @@ fn members_of_pg_use_reserved_connections_get_in_when_ordinary_roles_cannot() {
     open_idle(&c, &mut w, 3, "app", "hog");
 
     // An ordinary role is refused (16+ wording: "... reserved for roles with privileges of the
-    // pg_use_reserved_connections role"); pgconn recognises the SQLSTATE and says how to get in.
+    // pg_use_reserved_connections role"); pgconn tells the cause and who can still get in.
     let out = pgconn()
         .env_cluster(&c)
         .args(["-U", "app", "status"])
         .run()
         .assert_code(1);
     assert!(
-        out.stderr.contains("out of connection slots"),
+        out.stderr
+            .contains("only the reserved connection slots are left at")
+            && out.stderr.contains(
+            "superusers and members of \"pg_use_reserved_connections\" can still connect normally"
+        ),
         "{}",
         out.stderr
     );

@@ -60,10 +60,12 @@ pub struct ConnArgs {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_target_timeout)]
     pub target_timeout: Option<Duration>,
 
-    /// When the server refuses a normal connection because it is full (SQLSTATE 53300), connect
-    /// through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default
-    /// auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several
-    /// targets, Prometheus output and status --output
+    /// When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot
+    /// taken, or only the reserved ones left), connect through a WAL sender slot instead
+    /// (replication=database; needs a role with REPLICATION). A role's or a database's CONNECTION LIMIT
+    /// (also 53300, the server may have free slots) takes that route only with always. Default auto for
+    /// status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets,
+    /// Prometheus output and status --output
     #[arg(long, global = true, value_name = "WHEN", value_enum)]
     pub break_glass: Option<BreakGlassArg>,
 }
@@ -71,7 +73,7 @@ pub struct ConnArgs {
 /// `--break-glass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BreakGlassArg {
-    /// Retry once through a WAL sender slot when the server refuses with 53300
+    /// Retry once through a WAL sender slot when the server refuses with 53300 because it is full
     Auto,
     /// Never use the emergency route
     Never,

@@ -165,7 +165,10 @@ sessions have been idle for longer than --idle-age, whatever application holds t
 --idle-in-transaction-warning/-critical when the oldest idle-in-transaction session is at least that old. \
 The session filters narrow these counts; capacity is always the whole server's.
 
-A server that refuses the check's connection because it is full (SQLSTATE 53300) is CRITICAL. A target \
+A server that refuses the check's connection with SQLSTATE 53300 is CRITICAL, each cause with its \
+error_kind: every slot taken (full), only the reserved slots left (reserved_only), the role's or the \
+database's CONNECTION LIMIT reached (role_limit, database_limit). With --break-glass always, a WAL sender \
+connection refused for want of a WAL sender slot (wal_senders_full) is UNKNOWN. A target \
 that cannot be reached (connection refused, no answer within the timeout, starting up or shutting down) \
 is CRITICAL, or UNKNOWN with --unreachable unknown. The whole check, connecting and querying every target \
 included, ends within -t/--timeout (default 9s, inside the 10 s Nagios and NRPE give a plugin), with its \

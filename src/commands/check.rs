@@ -227,13 +227,21 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
     }
 }
 
-/// The state of a target that failed: full (53300) is CRITICAL; unreachable follows --unreachable;
-/// anything else means the check cannot tell (UNKNOWN).
+/// The state of a target that failed: refused with 53300 because it is full, because only the reserved
+/// slots are left, or because the role or database is at its connection limit, is CRITICAL (the
+/// application is refused too); unreachable follows --unreachable; the WAL sender route refused for
+/// want of a WAL sender slot (`--break-glass always`) and anything else mean the check cannot tell
+/// (UNKNOWN).
 pub fn failed(target: &str, e: &anyhow::Error, args: &CheckArgs) -> CheckTarget {
     let kind = fleet::classify(e);
     let line = one_line(e);
     let (status, summary) = match kind {
         FailureKind::Full => (Level::Critical, format!("server full: {line}")),
+        // The first line names the cause itself.
+        FailureKind::ReservedOnly | FailureKind::RoleLimit | FailureKind::DatabaseLimit => {
+            (Level::Critical, line)
+        }
+        FailureKind::WalSendersFull => (Level::Unknown, line),
         FailureKind::Unreachable | FailureKind::Timeout => (
             Level::from(args.unreachable),
             format!("unreachable: {line}"),

@@ -186,10 +186,14 @@ fn connect_host(
         }
     };
     result.map_err(|e| {
-        // A TLS failure in psql's words, one line, instead of OpenSSL's error stack.
+        // A TLS failure in psql's words, one line, instead of OpenSSL's error stack; channel binding
+        // that cannot happen, in psql's words for the server's authentication request.
         let e = match tls_failure(&e, spec) {
             Some(message) => AttemptError::Internal(anyhow::Error::new(TlsFailure(message))),
-            None => e,
+            None => match channel_binding_failure(&e, spec, i) {
+                Some(refusal) => AttemptError::Internal(anyhow::Error::new(refusal)),
+                None => e,
+            },
         };
         let from_passfile = spec.password.is_none() && spec.hosts[i].pgpass.is_some();
         let mut what = format!("connection to {} failed", target.describe());
@@ -259,6 +263,34 @@ fn tls_failure(e: &AttemptError, spec: &ConnSpec) -> Option<String> {
         source = s.source();
     }
     None
+}
+
+/// With `channel_binding=require`, a failure of rust-postgres that is about binding ("server did not
+/// use channel binding", its one wording for every case, or a password asked for before it looked at
+/// binding) in libpq's words for the case, from the server's authentication request
+/// ([`ConnSpec::channel_binding_refusal`]).
+fn channel_binding_failure(
+    e: &AttemptError,
+    spec: &ConnSpec,
+    i: usize,
+) -> Option<crate::wire::ChannelBindingRequired> {
+    let AttemptError::Pg(pe) = e else {
+        return None;
+    };
+    if spec.channel_binding() != crate::wire::ChannelBindingPolicy::Require
+        || pe.as_db_error().is_some()
+    {
+        return None;
+    }
+    // rust-postgres' fixed words, as the source of its error (which has no kind to ask).
+    let about_binding = std::error::Error::source(pe).is_some_and(|s| {
+        let s = s.to_string();
+        s == "server did not use channel binding" || s == "password missing"
+    });
+    if !about_binding {
+        return None;
+    }
+    spec.channel_binding_refusal(i)
 }
 
 /// Keeps the last attempt's error (its SQLSTATE is what callers see) and puts the earlier one before it:

@@ -70,6 +70,33 @@ impl ConnSpec {
             })
     }
 
+    /// With `channel_binding=require`, why host `i` cannot bind, in libpq's words, found the way libpq
+    /// finds it: a startup (no `replication`, no password) that stops at the server's authentication
+    /// request. rust-postgres says "server did not use channel binding" for every case; psql names the
+    /// case, and so does pgconn. None when the server would bind (or the attempt failed otherwise).
+    /// Made only after a normal connection failed for want of binding: never an extra connection on
+    /// the way in.
+    pub(super) fn channel_binding_refusal(&self, i: usize) -> Option<wire::ChannelBindingRequired> {
+        let target = &self.hosts.get(i)?.target;
+        let startup = Startup {
+            params: vec![
+                ("user", self.user.as_str()),
+                ("database", self.dbname.as_str()),
+                ("application_name", self.application_name()),
+            ],
+            password: None,
+            channel_binding: wire::ChannelBindingPolicy::Require,
+        };
+        let deadline = self.connect_timeout.map(|t| Instant::now() + t);
+        match self.walsender_attempts(target, &startup, deadline) {
+            Ok(_) => None,
+            Err(e) => e
+                .chain()
+                .find_map(|c| c.downcast_ref::<wire::ChannelBindingRequired>())
+                .cloned(),
+        }
+    }
+
     /// libpq's sslmode sequence for one host: `allow` plain then TLS if the server rejected that
     /// attempt, `prefer` TLS then plain if TLS failed or was rejected, `require` and up TLS only; a
     /// socket never uses TLS.

@@ -1,20 +1,24 @@
 //! The emergency route: when the server refuses a normal connection because it is full (SQLSTATE 53300:
-//! every slot taken, the reserved ones too, or a role or database connection limit), connect through a
-//! WAL sender slot instead (`replication=database`, see [`crate::conninfo::ConnSpec::connect_walsender`]).
-//! WAL senders take their slots from `max_wal_senders`, not `max_connections`, and a logical one runs
-//! ordinary SQL: the same statements as the normal route, parameters written as literals.
+//! every slot taken, or only the reserved ones left), connect through a WAL sender slot instead
+//! (`replication=database`, see [`crate::conninfo::ConnSpec::connect_walsender`]). WAL senders take
+//! their slots from `max_wal_senders`, not `max_connections`, and a logical one runs ordinary SQL: the
+//! same statements as the normal route, parameters written as literals.
 //!
-//! `--break-glass auto` retries once, on the host that refused, and says so; `always` goes there
-//! directly; `never` never does (monitoring must not take the slots a standby may need). pgconn holds the
-//! slot for the run only, checks first that it does not take the last one unannounced, and never starts
-//! replication.
+//! `--break-glass auto` retries once, on the host that refused, and says so — for a full server, not for
+//! a role's or a database's CONNECTION LIMIT (the server may have free slots then, and a standby may need
+//! the WAL sender slot more; see [`Refusal::takes_the_route`]); `always` goes there directly; `never`
+//! never does (monitoring must not take the slots a standby may need). pgconn holds the slot for the run
+//! only, checks first that it does not take the last one unannounced, confirms the refusal's cause from
+//! the server's own numbers, and never starts replication. Every refusal's message says what is true for
+//! its cause and what to do.
 
 use anyhow::Result;
 use postgres::error::SqlState;
 
+use super::refusal::{Refusal, NO_WAL_SENDERS};
 use super::{
-    describe_error, prompt_password, sqlstate, ConnectFailure, Db, Link, OWN_LOCK_TIMEOUT,
-    OWN_STATEMENT_TIMEOUT,
+    describe_error, prompt_password, server_message, sqlstate, ConnectFailure, Db, Link,
+    OWN_LOCK_TIMEOUT, OWN_STATEMENT_TIMEOUT,
 };
 use crate::conninfo::{self, ConnSpec};
 use crate::report::ConnectionRoute;
@@ -37,19 +41,27 @@ pub enum BreakGlass {
 /// are and how many are in use (this one included).
 static WAL_SENDERS_SQL: &str = include_str!("../sql/wal_senders.sql");
 
-/// Whether a failed normal connection was refused because the server (or a limit) is full.
-pub(super) fn server_full(e: &anyhow::Error) -> bool {
-    sqlstate(e) == Some(SqlState::TOO_MANY_CONNECTIONS)
+/// Over the emergency connection, after a refusal: the server's own numbers behind it (client backends
+/// counted by the one rule of `client_backends.sql`, and the reserved slots).
+static CONFIRM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH c AS (\n{}\n)\n{}",
+        include_str!("../sql/client_backends.sql").trim_end(),
+        include_str!("../sql/refusal_confirm.sql").trim_end()
+    )
+});
+
+/// Why a failed normal connection was refused, when the server refused it with SQLSTATE 53300 (the
+/// cause read from its words, see [`Refusal::from_message`]).
+pub(super) fn refusal_of(e: &anyhow::Error) -> Option<Refusal> {
+    (sqlstate(e) == Some(SqlState::TOO_MANY_CONNECTIONS))
+        .then(|| Refusal::from_message(&server_message(e).unwrap_or_default()))
 }
 
 /// The server's words of a refusal, one line ("sorry, too many clients already").
 fn refusal(e: &anyhow::Error) -> String {
-    e.chain()
-        .find_map(|c| {
-            c.downcast_ref::<postgres::Error>()
-                .and_then(|pe| pe.as_db_error())
-                .map(|d| clean(d.message()).into_owned())
-        })
+    server_message(e)
+        .map(|m| clean(&m).into_owned())
         .unwrap_or_else(|| "too many connections".to_string())
 }
 
@@ -75,20 +87,33 @@ fn open(spec: &mut ConnSpec, i: usize, ask: bool) -> Result<wire::Connection> {
     }
 }
 
-/// `--break-glass auto` after the normal connection was refused with 53300: once, on the host that
-/// refused.
+/// `--break-glass auto` after the normal connection was refused with 53300 for a cause that takes the
+/// route (a full server, or only reserved slots left): once, on the host that refused.
 pub(super) fn connect_after_refusal(
     mut spec: ConnSpec,
     normal: anyhow::Error,
+    cause: Refusal,
     ask: bool,
     show_sql: bool,
 ) -> Result<Db> {
     let i = conninfo::refused_by(&normal).unwrap_or(0);
     let words = refusal(&normal);
     let target = clean(&spec.label_of(i)).into_owned();
+    let why = match &cause {
+        Refusal::ReservedOnly(who) => format!(
+            "only the reserved connection slots are left ({words}); {} can still connect normally \
+             (`-U <superuser>`)",
+            who.who()
+        ),
+        Refusal::Full { recognised: false } => format!(
+            "SQLSTATE 53300 ({words}; pgconn does not recognise these words and takes them as every \
+             slot taken)"
+        ),
+        _ => format!("every connection slot is taken ({words})"),
+    };
     crate::term::warning(&format!(
-        "{target} refused a normal connection ({words}); connecting through a WAL sender slot \
-         instead (replication=database; --break-glass never turns this off)"
+        "{target} refused a normal connection: {why}; connecting through a WAL sender slot instead \
+         (replication=database; --break-glass never turns this off)"
     ));
     match open(&mut spec, i, ask) {
         Ok(conn) => finish(
@@ -97,21 +122,23 @@ pub(super) fn connect_after_refusal(
             i,
             ConnectionRoute::replication(format!(
                 "the server refused a normal connection: {words} (SQLSTATE 53300)"
-            )),
+            ))
+            .because(cause.kind()),
             show_sql,
+            Some(&cause),
         ),
         Err(e) => {
-            let normal_said = describe_error(&normal).unwrap_or_else(|| words.clone());
+            let normal_said = conninfo::redact(&describe_error(&normal).unwrap_or(words));
             let message = format!(
-                "the server at {target} is out of connection slots ({}), and the emergency route \
-                 failed too: {}\n{}",
-                conninfo::redact(&normal_said),
-                why_not(&e, &spec),
-                next_steps(&spec, i)
+                "{}; and the emergency route (a WAL sender slot) failed too: {}\n{}",
+                cause.headline(&target, &clean(spec.user()), &normal_said),
+                why_not(&e, &spec, &cause),
+                next_steps(&spec, i, &cause, Route::Failed(&e))
             );
             Err(anyhow::Error::new(ConnectFailure {
                 code: Some(SqlState::TOO_MANY_CONNECTIONS),
                 network: false,
+                refusal: Some(cause),
                 message,
             }))
         }
@@ -130,6 +157,7 @@ pub(super) fn connect_directly(mut spec: ConnSpec, ask: bool, show_sql: bool) ->
                     i,
                     ConnectionRoute::replication("asked for with --break-glass always"),
                     show_sql,
+                    None,
                 )
             }
             Err(e) => last = Some(e),
@@ -145,22 +173,25 @@ pub(super) fn connect_directly(mut spec: ConnSpec, ask: bool, show_sql: bool) ->
         "could not connect to {} through the emergency route (replication=database, --break-glass \
          always): {}",
         clean(&spec.target_label()),
-        why_not(&e, &spec)
+        why_not(&e, &spec, &Refusal::Full { recognised: true })
     );
     Err(anyhow::Error::new(ConnectFailure {
         code,
         network,
+        refusal: route_refusal(&e),
         message,
     }))
 }
 
-/// The Db over a WAL sender connection, after the check of the WAL sender slots.
+/// The Db over a WAL sender connection, after the check of the WAL sender slots and, when a normal
+/// connection was refused first, the server's numbers behind that refusal.
 fn finish(
     spec: ConnSpec,
     conn: wire::Connection,
     reached: usize,
     route: ConnectionRoute,
     show_sql: bool,
+    refused: Option<&Refusal>,
 ) -> Result<Db> {
     let mut db = Db {
         link: Link::Walsender(conn),
@@ -189,11 +220,100 @@ fn finish(
             clean(db.spec.user())
         ));
     }
+    if let Some(cause) = refused {
+        let row = db.query_one(&CONFIRM_SQL, &[])?;
+        let slots = Slots {
+            max_connections: row.get("max_connections"),
+            superuser_reserved: row.get("superuser_reserved_connections"),
+            reserved: row.get("reserved_connections"),
+            used: row.get("used"),
+        };
+        let (confirmed, note) = slots.confirm(cause);
+        if let Some(reason) = db.route.reason.as_mut() {
+            reason.push_str("; ");
+            reason.push_str(&confirmed);
+        }
+        if let Some(note) = note {
+            crate::term::note(&note);
+        }
+    }
     Ok(db)
 }
 
+/// The server's numbers behind a refusal, read over the emergency connection.
+#[derive(Debug, Clone, Copy)]
+struct Slots {
+    max_connections: i32,
+    superuser_reserved: i32,
+    /// reserved_connections (16+)
+    reserved: Option<i32>,
+    /// Client backends holding a slot now (pgconn's WAL sender is none of them).
+    used: i32,
+}
+
+impl Slots {
+    /// What the numbers say about the refusal (for the route's reason), and a note for the person when
+    /// reserved slots are free.
+    fn confirm(&self, cause: &Refusal) -> (String, Option<String>) {
+        let max = self.max_connections;
+        let used = self.used;
+        let reserved = self.superuser_reserved + self.reserved.unwrap_or(0);
+        let ordinary = max - reserved;
+        let settings = match self.reserved {
+            Some(r) if r > 0 => format!(
+                "superuser_reserved_connections = {}, reserved_connections = {r}",
+                self.superuser_reserved
+            ),
+            _ => format!(
+                "superuser_reserved_connections = {}",
+                self.superuser_reserved
+            ),
+        };
+        let free = (max - used).max(0);
+        if used >= max {
+            return (
+                format!(
+                    "the server's numbers: all {max} slots of max_connections are in use, the \
+                     {reserved} reserved ones ({settings}) included"
+                ),
+                None,
+            );
+        }
+        if used < ordinary {
+            return (
+                format!(
+                    "the server's numbers now: {used} of max_connections = {max} slots in use, {} \
+                     ordinary slots free again since the refusal",
+                    ordinary - used
+                ),
+                None,
+            );
+        }
+        let confirmed = format!(
+            "the server's numbers: {used} of max_connections = {max} slots in use; the {free} left \
+             are reserved ({settings})"
+        );
+        let note = matches!(cause, Refusal::ReservedOnly(_)).then(|| {
+            format!(
+                "{free} of the {reserved} reserved connection slots are free: a superuser connects \
+                 normally (`-U <superuser>`) while they last"
+            )
+        });
+        (confirmed, note)
+    }
+}
+
+/// The cause of a 53300 refusal of a WAL sender connection, if that is how the route was refused.
+fn route_refusal(e: &anyhow::Error) -> Option<Refusal> {
+    let se = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<wire::ServerError>())?;
+    (se.code == "53300").then(|| Refusal::from_walsender_message(&se.message))
+}
+
 /// Why the emergency route was refused, from what the server answered, in words that say what to do.
-fn why_not(e: &anyhow::Error, spec: &ConnSpec) -> String {
+/// `cause` is why the normal connection was refused (a full server when there was none).
+fn why_not(e: &anyhow::Error, spec: &ConnSpec, cause: &Refusal) -> String {
     let user = clean(spec.user()).into_owned();
     let server = e
         .chain()
@@ -201,7 +321,11 @@ fn why_not(e: &anyhow::Error, spec: &ConnSpec) -> String {
     if let Some(se) = server {
         let said = super::describe_server_error(se);
         return match se.code.as_str() {
-            // "must be superuser or replication role to start walsender"
+            // "must be superuser or replication role to start walsender". With reserved slots left
+            // the way in is a superuser's normal connection (see Next), not REPLICATION for this role.
+            "42501" if matches!(cause, Refusal::ReservedOnly(_)) => {
+                format!("role \"{user}\" may not open a WAL sender ({said})")
+            }
             "42501" => format!(
                 "role \"{user}\" may not open a WAL sender ({said}). It needs REPLICATION \
                  (superusers have it): ALTER ROLE \"{user}\" REPLICATION, or give -U a role that has it"
@@ -214,9 +338,15 @@ fn why_not(e: &anyhow::Error, spec: &ConnSpec) -> String {
                 "the server refused the login ({said}). A logical WAL sender is matched by the ordinary \
                  pg_hba.conf lines of its database (not the `replication` ones)"
             ),
-            "53300" => format!(
-                "every WAL sender slot is taken too ({said}; the limit is max_wal_senders)"
-            ),
+            "53300" => match Refusal::from_walsender_message(&se.message) {
+                Refusal::WalSendersFull {
+                    max_wal_senders: Some(0),
+                } => format!("{NO_WAL_SENDERS} ({said})"),
+                Refusal::WalSendersFull { .. } => format!(
+                    "every WAL sender slot is taken too ({said}; the limit is max_wal_senders)"
+                ),
+                other => format!("{} ({said})", other.what()),
+            },
             _ => said,
         };
     }
@@ -231,40 +361,178 @@ fn why_not(e: &anyhow::Error, spec: &ConnSpec) -> String {
     conninfo::redact(&format!("{e:#}"))
 }
 
-/// What to do now that no route got in, and what makes the next incident easy. When the server that
-/// refused (host `i`) runs on this machine, the exact `pgconn rescue` command for it.
-fn next_steps(spec: &ConnSpec, i: usize) -> String {
+/// How far the emergency route got.
+enum Route<'a> {
+    /// Not tried: `--break-glass never`.
+    NotTried,
+    /// Tried and refused with this error.
+    Failed(&'a anyhow::Error),
+}
+
+/// What to do now that no route got in, and what makes the next incident easy, for a full server or
+/// reserved slots (`cause`). When the server that refused (host `i`) runs on this machine, the exact
+/// `pgconn rescue` command for it.
+fn next_steps(spec: &ConnSpec, i: usize, cause: &Refusal, route: Route<'_>) -> String {
     let user = clean(spec.user()).into_owned();
     let rescue = spec
         .targets()
         .get(i)
         .and_then(|h| crate::host::cluster::rescue_command(h.host(), h.is_socket(), h.port()));
-    let now = match rescue {
+    let rescue = match rescue {
         Some(cmd) => format!(
-            "Next: the server runs on this machine: `{}` terminates its idle backends through the \
+            "the server runs on this machine: `{}` terminates its idle backends through the \
              operating system (SIGTERM, as pg_terminate_backend; it previews and asks first)",
             clean(&cmd)
         ),
-        None => "Next: on the database host, as root or the cluster's OS user, `pgconn rescue` \
+        None => "on the database host, as root or the cluster's OS user, `pgconn rescue` \
                  terminates idle backends through the operating system (SIGTERM, as \
                  pg_terminate_backend; never SIGKILL)"
             .to_string(),
     };
+    let (route_refusal, lacks_replication) = match route {
+        Route::Failed(e) => (
+            route_refusal(e),
+            e.chain()
+                .find_map(|c| c.downcast_ref::<wire::ServerError>())
+                .is_some_and(|se| se.code == "42501"),
+        ),
+        Route::NotTried => (None, false),
+    };
+    let no_wal_senders = matches!(
+        route_refusal,
+        Some(Refusal::WalSendersFull {
+            max_wal_senders: Some(0)
+        })
+    );
+    // The WAL sender route is worth another try only when its slots were not the reason it failed.
+    let via_route = if route_refusal.is_some() {
+        String::new()
+    } else {
+        "; or connect as a role with REPLICATION (`--break-glass always -U <role>`)".to_string()
+    };
+    let now = match cause {
+        Refusal::ReservedOnly(who) => format!(
+            "Next: `pgconn -U <superuser> status` (e.g. -U postgres): {} connect normally while \
+             reserved slots are left. Only if that is refused too: {rescue}{via_route}",
+            who.who()
+        ),
+        _ => format!("Next: {rescue}{via_route}"),
+    };
+    // REPLICATION for this role only when the server said it lacks it and it is not an application
+    // role refused from the reserved slots; never when the WAL sender slots were the reason (the
+    // server refused those before it looked at the role).
+    let replication = if no_wal_senders {
+        "max_wal_senders above 0 (it needs wal_level replica and a restart) makes the WAL sender \
+         route possible"
+            .to_string()
+    } else if route_refusal.is_some() {
+        "a higher max_wal_senders (a restart) leaves a WAL sender slot for pgconn besides the \
+         standbys"
+            .to_string()
+    } else if lacks_replication && !matches!(cause, Refusal::ReservedOnly(_)) {
+        format!(
+            "ALTER ROLE \"{user}\" REPLICATION (or another ops role) lets pgconn in through a WAL \
+             sender slot"
+        )
+    } else {
+        "an operator's role with REPLICATION (ALTER ROLE <ops role> REPLICATION) lets pgconn in \
+         through a WAL sender slot"
+            .to_string()
+    };
     format!(
-        "{now}; or connect as a role with REPLICATION (`--break-glass always -U <role>`).\n\
-         For the next incident: ALTER ROLE \"{user}\" REPLICATION (or another ops role) lets pgconn in \
-         through a WAL sender slot; on PostgreSQL 16+ reserved_connections keeps slots for members of \
-         pg_use_reserved_connections; ALTER ROLE <app role> CONNECTION LIMIT n stops one application \
-         from taking every slot."
+        "{now}.\nFor the next incident: {replication}; on PostgreSQL 16+ reserved_connections keeps \
+         slots for members of pg_use_reserved_connections; ALTER ROLE <app role> CONNECTION LIMIT n \
+         stops one application from taking every slot."
     )
 }
 
-/// The 53300 message when the emergency route was not tried (`--break-glass never`).
-pub(super) fn not_tried(target: &str, detail: &str, spec: &ConnSpec, host: usize) -> String {
-    format!(
-        "the server at {target} is out of connection slots ({detail}). The emergency route through a \
-         WAL sender slot was not tried (--break-glass never, the default of check, watch and several \
-         targets): --break-glass always (or auto) tries it with a role that has REPLICATION.\n{}",
-        next_steps(spec, host)
-    )
+/// The error of a 53300 refusal when no WAL sender slot is taken for it: `--break-glass never`, or a
+/// role's or a database's limit under `auto` (`mode`).
+pub(super) fn refused(
+    e: &anyhow::Error,
+    spec: &ConnSpec,
+    cause: Refusal,
+    mode: super::BreakGlass,
+) -> anyhow::Error {
+    let host = conninfo::refused_by(e).unwrap_or(0);
+    let target = clean(&spec.label_of(host)).into_owned();
+    let said = conninfo::redact(&describe_error(e).unwrap_or_else(|| refusal(e)));
+    let headline = cause.headline(&target, &clean(spec.user()), &said);
+    let message = match cause.limit_steps() {
+        Some(steps) => {
+            let route = if mode == super::BreakGlass::Never {
+                "The emergency route through a WAL sender slot was not tried (--break-glass never)"
+            } else {
+                "pgconn took no WAL sender slot for this: those are kept for a full server and the \
+                 standbys (--break-glass always takes one anyway)"
+            };
+            format!("{headline}. {route}.\n{steps}")
+        }
+        None => format!(
+            "{headline}. The emergency route through a WAL sender slot was not tried (--break-glass \
+             never, the default of check, watch and several targets): --break-glass always (or auto) \
+             tries it with a role that has REPLICATION.\n{}",
+            next_steps(spec, host, &cause, Route::NotTried)
+        ),
+    };
+    anyhow::Error::new(ConnectFailure {
+        code: Some(SqlState::TOO_MANY_CONNECTIONS),
+        network: false,
+        refusal: Some(cause),
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::refusal::Reserved;
+
+    fn slots(used: i32, reserved: Option<i32>) -> Slots {
+        Slots {
+            max_connections: 10,
+            superuser_reserved: 2,
+            reserved,
+            used,
+        }
+    }
+
+    #[test]
+    fn the_numbers_confirm_the_refusal_or_say_what_changed_since() {
+        let reserved_only = Refusal::ReservedOnly(Reserved::Superusers);
+        let (said, note) = slots(8, None).confirm(&reserved_only);
+        assert_eq!(
+            said,
+            "the server's numbers: 8 of max_connections = 10 slots in use; the 2 left are reserved \
+             (superuser_reserved_connections = 2)"
+        );
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "2 of the 2 reserved connection slots are free: a superuser connects normally \
+                 (`-U <superuser>`) while they last"
+            )
+        );
+        let (said, _) = slots(7, Some(1)).confirm(&reserved_only);
+        assert!(
+            said.ends_with(
+                "the 3 left are reserved (superuser_reserved_connections = 2, reserved_connections = 1)"
+            ),
+            "{said}"
+        );
+        // Every slot taken: no free reserved slot to speak of.
+        let (said, note) = slots(10, None).confirm(&Refusal::Full { recognised: true });
+        assert!(
+            said.contains("all 10 slots of max_connections are in use"),
+            "{said}"
+        );
+        assert_eq!(note, None);
+        // Sessions ended between the refusal and the reading.
+        let (said, note) = slots(5, None).confirm(&reserved_only);
+        assert!(
+            said.contains("5 of max_connections = 10 slots in use, 3 ordinary slots free again"),
+            "{said}"
+        );
+        assert_eq!(note, None);
+    }
 }

@@ -6,8 +6,20 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
-    /// The server refused the connection because it is out of slots (SQLSTATE 53300).
+    /// The server refused the connection because every slot is taken, the reserved ones too ("sorry,
+    /// too many clients already"), or with a 53300 whose words pgconn does not recognise.
     Full,
+    /// Refused with 53300 because only the reserved slots are left ("remaining connection slots are
+    /// reserved ..."): superusers (16+: and members of pg_use_reserved_connections) can still connect.
+    ReservedOnly,
+    /// Refused with 53300 because the role is at its CONNECTION LIMIT; the server may have free slots.
+    RoleLimit,
+    /// Refused with 53300 because the database is at its CONNECTION LIMIT; the server may have free
+    /// slots.
+    DatabaseLimit,
+    /// The emergency route's WAL sender connection was refused with 53300: every WAL sender slot is
+    /// taken, or there are none (max_wal_senders = 0).
+    WalSendersFull,
     /// No connection: refused, no answer, starting up or shutting down.
     Unreachable,
     /// The server answered and refused: authentication, a missing database, ...
@@ -25,6 +37,10 @@ impl FailureKind {
     pub fn key(self) -> &'static str {
         match self {
             FailureKind::Full => "full",
+            FailureKind::ReservedOnly => "reserved_only",
+            FailureKind::RoleLimit => "role_limit",
+            FailureKind::DatabaseLimit => "database_limit",
+            FailureKind::WalSendersFull => "wal_senders_full",
             FailureKind::Unreachable => "unreachable",
             FailureKind::Refused => "refused",
             FailureKind::Timeout => "timeout",

@@ -118,9 +118,14 @@ pub fn serialize_state<S: serde::Serializer>(
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ConnectionRoute {
     pub via: Via,
-    /// Why the emergency route was taken (the server's refusal, or `--break-glass always`).
+    /// Why the emergency route was taken (the server's refusal, or `--break-glass always`), with the
+    /// server's numbers behind a refusal once the route got in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The cause of the refusal that made pgconn take the route (`full`, `reserved_only`), as the
+    /// fleet's `error_kind` names causes; absent with `--break-glass always`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<fleet::FailureKind>,
 }
 
 /// The two routes.
@@ -138,7 +143,14 @@ impl ConnectionRoute {
         ConnectionRoute {
             via: Via::Replication,
             reason: Some(reason.into()),
+            cause: None,
         }
+    }
+
+    /// The same, taken because of a refusal of this cause.
+    pub fn because(mut self, cause: fleet::FailureKind) -> ConnectionRoute {
+        self.cause = Some(cause);
+        self
     }
 
     pub fn is_replication(&self) -> bool {

@@ -283,11 +283,7 @@ fn explain(
             scope.label()
         ));
     }
-    let server_said = e
-        .chain()
-        .find_map(|c| c.downcast_ref::<postgres::Error>())
-        .map(db::describe_pg_error)
-        .unwrap_or_else(|| format!("{e}"));
+    let server_said = db::describe_error(&e).unwrap_or_else(|| format!("{e}"));
     let superuser_only: Vec<&str> = names
         .iter()
         .copied()
