@@ -114,7 +114,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
             [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state')
-            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this')
+            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this (with a unit: 30s, 5min)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N sessions (0 for all)')
             [CompletionResult]::new('--pgbouncer', '--pgbouncer', [CompletionResultType]::ParameterName, 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
@@ -154,7 +154,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--exclude-app', '--exclude-app', [CompletionResultType]::ParameterName, 'Leave out sessions of this application')
             [CompletionResult]::new('--exclude-client', '--exclude-client', [CompletionResultType]::ParameterName, 'Leave out sessions from this client address')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state')
-            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this')
+            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this (with a unit: 30s, 5min)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N sessions (0 for all)')
             [CompletionResult]::new('--pgbouncer', '--pgbouncer', [CompletionResultType]::ParameterName, 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
@@ -185,7 +185,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             break
         }
         'pgconn;kill-idle' {
-            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only sessions whose state has not changed for longer than this (with a unit: 30s, 5min, 1h30m)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
@@ -243,8 +243,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
         'pgconn;kill' {
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'This backend pid (repeatable)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only sessions in this state (repeatable)')
-            [CompletionResult]::new('--running-longer-than', '--running-longer-than', [CompletionResultType]::ParameterName, 'Only active sessions whose current query has run longer than this')
-            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only idle sessions (any idle state) unchanged for longer than this')
+            [CompletionResult]::new('--running-longer-than', '--running-longer-than', [CompletionResultType]::ParameterName, 'Only active sessions whose current query has run longer than this (with a unit: 30s, 5min)')
+            [CompletionResult]::new('--idle-longer-than', '--idle-longer-than', [CompletionResultType]::ParameterName, 'Only idle sessions (any idle state) unchanged for longer than this (with a unit: 30s, 5min)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')
@@ -305,7 +305,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--pgdata', '--pgdata', [CompletionResultType]::ParameterName, 'The cluster''s data directory (its postmaster.pid names the postmaster); default: $PGDATA, else the only PostgreSQL server running on this machine')
             [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'The postmaster''s pid (the first line of postmaster.pid)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'States to act on, as the process titles show them (default: idle); repeat to combine')
-            [CompletionResult]::new('--connected-longer-than', '--connected-longer-than', [CompletionResultType]::ParameterName, 'Only backends connected for longer than this (from the process start time; titles carry no idle time)')
+            [CompletionResult]::new('--connected-longer-than', '--connected-longer-than', [CompletionResultType]::ParameterName, 'Only backends connected for longer than this (with a unit: 30s, 5min; from the process start time; titles carry no idle time)')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Leave the N most recently connected matching backends of each (database, user) alone')
             [CompletionResult]::new('--max', '--max', [CompletionResultType]::ParameterName, 'Act on at most N backends in this run (the longest connected first)')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')

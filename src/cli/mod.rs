@@ -43,8 +43,11 @@ pub use watch::WatchArgs;
 /// Connection options follow psql: -h -p -U -d (a database name, a key=value conninfo or a postgres:// URI),
 /// PG* environment variables, ~/.pgpass, pg_service.conf and sslmode.
 ///
-/// DURATION values: 30s, 5m, 1h30m, 5min, 300000ms, 2d; a bare number is seconds (pgconn's own options;
-/// `tune set` values keep PostgreSQL's meaning, a bare number in the setting's unit).
+/// DURATION values: 30s, 5m, 1h30m, 5min, 300000ms, 2d. A session age (--older-than, --idle-longer-than,
+/// --running-longer-than, --connected-longer-than and the age thresholds) needs a unit: a bare number other
+/// than 0 is refused. Months and years (M, months, y, years) are refused everywhere: 5M is five months in
+/// humantime, write 5min. --wait, --interval and the timeouts read a bare number as seconds. `tune set`
+/// values keep PostgreSQL's meaning, a bare number in the setting's unit.
 #[derive(Debug, Parser)]
 #[command(
     name = "pgconn",
