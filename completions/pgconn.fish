@@ -399,7 +399,7 @@ always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server. A value PostgreSQL would not start with (max_connections and the other server-process counts, at their next-start values) is refused'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s y -l yes -d 'Do not ask for confirmation'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l dry-run -d 'Show the plan and the exact SQL, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s W -l password -d 'Force a password prompt'
@@ -427,7 +427,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l all -d 'Every connection setting (those `tune show` lists) stored in the scope'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server. A value PostgreSQL would not start with (max_connections and the other server-process counts, at their next-start values) is refused'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l dry-run -d 'Show the plan and the exact SQL, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s W -l password -d 'Force a password prompt'
