@@ -650,6 +650,7 @@ fn sessions_db1() -> SessionsReport {
         connection: Default::default(),
         target: DB1.into(),
         count: 9,
+        not_visible: 0,
         sessions: db1_sessions(),
         warnings: vec![],
     }
@@ -660,6 +661,7 @@ fn sessions_db2() -> SessionsReport {
         connection: Default::default(),
         target: DB2.into(),
         count: 2,
+        not_visible: 0,
         sessions: vec![
             session(S {
                 pid: 812,
@@ -1722,6 +1724,7 @@ fn sessions() {
         connection: Default::default(),
         target: DB1.into(),
         count: 0,
+        not_visible: 0,
         sessions: vec![],
         warnings: vec![],
     };

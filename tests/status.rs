@@ -438,6 +438,109 @@ fn a_role_without_pg_read_all_stats_is_told_what_it_cannot_see() {
 }
 
 #[test]
+fn sessions_limit_counts_the_sessions_it_could_not_see_over_every_match() {
+    let c = cluster();
+    let tag = unique("limit_hidden");
+    let (weak, other) = (format!("{tag}_weak"), format!("{tag}_other"));
+    support::superuser_client(c)
+        .batch_execute(&format!(
+            "CREATE ROLE {weak} LOGIN; CREATE ROLE {other} LOGIN"
+        ))
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(c, 3, &other, "postgres", &tag).unwrap();
+    w.idle(c, 2, &weak, "postgres", &tag).unwrap();
+    // Ground truth: what the server shows this role, all rows.
+    let (hidden, all): (i64, i64) = {
+        let mut as_weak = c.connect(&weak, "postgres", "ground-truth").unwrap();
+        let r = as_weak
+            .query_one(
+                "SELECT count(*) FILTER (WHERE backend_type IS NULL), count(*) \
+                 FROM pg_stat_activity WHERE application_name = $1",
+                &[&tag],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((hidden, all), (3, 5), "the setup");
+    // The hidden rows sort last: --limit 1 shows one of the role's own, and still counts them all.
+    let v = pgconn()
+        .args([
+            "-U", &weak, "sessions", "--app", &tag, "--limit", "1", "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["sessions"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["sessions"][0]["visible"], true, "{v}");
+    assert_eq!(v["count"], all, "{v}");
+    assert_eq!(v["not_visible"], hidden, "{v}");
+    let warning = v["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with(&format!(
+            "{hidden} session(s) of other roles are not visible"
+        )) && warning.contains("GRANT pg_read_all_stats"),
+        "{warning}"
+    );
+    // In table mode the warning is on stderr, stdout says how many were shown.
+    let out = pgconn()
+        .args(["-U", &weak, "sessions", "--app", &tag, "--limit", "1"])
+        .run()
+        .assert_code(0);
+    assert!(
+        out.stderr.contains(&format!(
+            "{hidden} session(s) of other roles are not visible"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains(&format!("(1 of {all} sessions shown)")),
+        "{}",
+        out.stdout
+    );
+    // No limit, and a limit past the end: the same counts.
+    for limit in ["0", "10"] {
+        let v = pgconn()
+            .args([
+                "-U", &weak, "sessions", "--app", &tag, "--limit", limit, "--json",
+            ])
+            .run()
+            .assert_code(0)
+            .json();
+        assert_eq!(v["sessions"].as_array().unwrap().len() as i64, all, "{v}");
+        assert_eq!(v["not_visible"], hidden, "{v}");
+    }
+    // A superuser sees everything: nothing hidden, none missing.
+    let v = pgconn()
+        .args(["sessions", "--app", &tag, "--limit", "1", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        (v["count"].as_i64(), v["not_visible"].as_i64()),
+        (Some(all), Some(0))
+    );
+    // Nothing matches: the counts are zero, not missing.
+    let v = pgconn()
+        .args([
+            "sessions",
+            "--app",
+            &format!("{tag}_none"),
+            "--limit",
+            "1",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        (v["count"].as_i64(), v["not_visible"].as_i64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
 fn human_output_shows_the_verdict_and_groups() {
     let c = cluster();
     let tag = unique("human");
