@@ -90,6 +90,8 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --target-timeout 'With several targets, give up on one that has not answered after this long, connecting and querying included (default 30s)'
             cand --break-glass 'When the server refuses a normal connection because it is full (SQLSTATE 53300), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output'
             cand --color 'When to use colours'
+            cand -w 'Every column in full and every line unwrapped. Otherwise, on a terminal narrower than the output, the group table''s OTHER and ACTIVE columns drop first (in that order), long names are cut with … and lines of text wrap at a word; piped output is never fitted'
+            cand --wide 'Every column in full and every line unwrapped. Otherwise, on a terminal narrower than the output, the group table''s OTHER and ACTIVE columns drop first (in that order), long names are cut with … and lines of text wrap at a word; piped output is never fitted'
             cand -W 'Force a password prompt'
             cand --password 'Force a password prompt'
             cand --json 'Print results as JSON (stable snake_case fields, ages in seconds)'

@@ -97,6 +97,7 @@ always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s w -l wide -d 'Every column in full and every line unwrapped. Otherwise, on a terminal narrower than the output, the group table\'s OTHER and ACTIVE columns drop first (in that order), long names are cut with … and lines of text wrap at a word; piped output is never fitted'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'

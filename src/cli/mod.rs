@@ -152,7 +152,9 @@ const WATCH_ABOUT: &str = "\
 Keep watching. On a terminal: a full-screen view refreshed in place with the status summary, the top \
 groups and sparklines of used, idle and idle-in-transaction sessions over the window, with the change \
 since the previous sample; q, Esc or Ctrl-C quits and restores the terminal. With several targets, one \
-row and trend per target.
+row and trend per target. The view fits the terminal: summary lines wrap at a word, a longer reason or \
+error is cut with …, and the group table keeps one line per group (ACTIVE drops first, then long names \
+are cut with …).
 
 When stdout is not a terminal: one line per sample and target, e.g.
   2025-01-01T10:00:00Z 127.0.0.1:5432/postgres used=42/97 left=55 active=3 idle=36 idle_in_transaction=2 change=+1
