@@ -97,6 +97,7 @@ always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s w -l wide -d 'Every column in full and every line unwrapped. Otherwise, on a terminal narrower than the output, the group table\'s OTHER and ACTIVE columns drop first (in that order), long names are cut with … and lines of text wrap at a word; piped output is never fitted'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -116,7 +117,7 @@ idle-in-transaction\t''
 idle-in-transaction-aborted\t''
 fastpath\t''
 disabled\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this (with a unit: 30s, 5min)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l limit -d 'Show at most N sessions (0 for all)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l pgbouncer -d 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
@@ -154,7 +155,7 @@ idle-in-transaction\t''
 idle-in-transaction-aborted\t''
 fastpath\t''
 disabled\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l idle-longer-than -d 'Only sessions whose state has not changed for longer than this (with a unit: 30s, 5min)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l limit -d 'Show at most N sessions (0 for all)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l pgbouncer -d 'Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
@@ -178,7 +179,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print resu
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s '?' -l help -d 'Print help (use -? like psql; -h is the host)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s V -l version -d 'Print version'
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l older-than -d 'Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l older-than -d 'Only sessions whose state has not changed for longer than this (with a unit: 30s, 5min, 1h30m)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l state -d 'States to act on (default: idle); repeat to combine, e.g. --state idle --state idle-in-transaction' -r -f -a "idle\t''
 idle-in-transaction\t''
 idle-in-transaction-aborted\t''"
@@ -236,8 +237,8 @@ idle-in-transaction\t''
 idle-in-transaction-aborted\t''
 fastpath\t''
 disabled\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l running-longer-than -d 'Only active sessions whose current query has run longer than this' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l idle-longer-than -d 'Only idle sessions (any idle state) unchanged for longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l running-longer-than -d 'Only active sessions whose current query has run longer than this (with a unit: 30s, 5min)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l idle-longer-than -d 'Only idle sessions (any idle state) unchanged for longer than this (with a unit: 30s, 5min)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l user -d 'Only sessions of this user (role)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l app -d 'Only sessions whose application_name matches' -r
@@ -292,7 +293,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l pid -d 'The pos
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l state -d 'States to act on, as the process titles show them (default: idle); repeat to combine' -r -f -a "idle\t''
 idle-in-transaction\t''
 idle-in-transaction-aborted\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l connected-longer-than -d 'Only backends connected for longer than this (from the process start time; titles carry no idle time)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l connected-longer-than -d 'Only backends connected for longer than this (with a unit: 30s, 5min; from the process start time; titles carry no idle time)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l keep -d 'Leave the N most recently connected matching backends of each (database, user) alone' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l max -d 'Act on at most N backends in this run (the longest connected first)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l db -d 'Only sessions connected to this database' -r
@@ -403,7 +404,7 @@ always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server. A value PostgreSQL would not start with (max_connections and the other server-process counts, at their next-start values) is refused'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s y -l yes -d 'Do not ask for confirmation'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l dry-run -d 'Show the plan and the exact SQL, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s W -l password -d 'Force a password prompt'
@@ -431,7 +432,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l all -d 'Every connection setting (those `tune show` lists) stored in the scope'
-complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server'
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l system -d 'ALTER SYSTEM SET ... then reload: the whole server. A value PostgreSQL would not start with (max_connections and the other server-process counts, at their next-start values) is refused'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s y -l yes -d 'Do not ask for confirmation'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l dry-run -d 'Show the plan and the exact SQL, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -s W -l password -d 'Force a password prompt'

@@ -300,19 +300,47 @@ pub fn now_rfc3339() -> String {
     format_timestamp(SystemTime::now())
 }
 
+/// The sessions `sessions` read: the first ones (all, or up to the limit) and counts over every match.
+#[derive(Debug, Clone, Default)]
+pub struct Listed {
+    pub sessions: Vec<Session>,
+    /// Sessions that matched the filter, before the limit.
+    pub matched: usize,
+    /// Of those, the ones this role cannot see (other roles' rows without pg_read_all_stats).
+    pub not_visible: usize,
+}
+
 /// Read the client sessions matching `filter` in one query (pgconn's own left out, longest in their
-/// state first), learning the server's facts from its first row.
-pub fn sessions(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Vec<Session>> {
+/// state first, at most `limit`), learning the server's facts from its first row. The counts are over
+/// every match, whatever the limit.
+pub fn sessions(
+    db: &mut Db,
+    filter: &Filter,
+    with_query: bool,
+    limit: Option<usize>,
+) -> Result<Listed> {
     let fp = filter.params();
     let mut params = Params::new();
     fp.set(&mut params);
     params.set("with_query", &with_query, Type::BOOL);
+    let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    params.set("limit", &limit, Type::INT8);
     let rows = db.query_named(&SESSIONS_SQL, &params)?;
-    let mut sessions = Vec::with_capacity(rows.len());
+    let mut listed = Listed {
+        sessions: Vec::with_capacity(rows.len()),
+        matched: 0,
+        not_visible: 0,
+    };
     db.learn_facts(&rows)?;
     let Some(first) = rows.first() else {
-        return Ok(sessions);
+        return Ok(listed);
     };
+    let count = |col: &str| -> usize {
+        let n: Option<i64> = first.get(col);
+        n.map_or(0, |n| usize::try_from(n).unwrap_or(0))
+    };
+    listed.matched = count("matched");
+    listed.not_visible = count("not_visible");
     // Column positions are looked up by name once, not once per row and column.
     let c = SnapshotColumns::of(first);
     for row in rows {
@@ -320,9 +348,9 @@ pub fn sessions(db: &mut Db, filter: &Filter, with_query: bool) -> Result<Vec<Se
         if row.get::<_, Option<i32>>(c.pid).is_none() {
             continue;
         }
-        sessions.push(c.session(&row));
+        listed.sessions.push(c.session(&row));
     }
-    Ok(sessions)
+    Ok(listed)
 }
 
 static STATUS_SQL: std::sync::LazyLock<Statement> =
@@ -442,6 +470,7 @@ mod tests {
         let mut params = Params::new();
         fp.set(&mut params);
         params.set("with_query", &true, Type::BOOL);
+        params.set("limit", &Some(5_i64), Type::INT8);
         assert_fills(&SESSIONS_SQL, &params);
         let c = Counting::default();
         let cp = CountParams::new(&c);

@@ -86,6 +86,7 @@ fn default_break_glass(command: &Command, conn: &db::ConnOptions) -> db::BreakGl
 /// collect (or plan, show, confirm and execute), render, and say how it ended.
 pub fn run(cli: Cli) -> Result<Exit> {
     let wide = match &cli.command {
+        Command::Status(a) => a.wide,
         Command::Sessions(a) => a.wide,
         Command::KillIdle(a) => a.wide,
         Command::Kill(a) => a.wide,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use crossterm::{cursor, event, queue, style::Print, terminal};
 
-use crate::render::watch::{connecting, fit, frame};
-use crate::render::Style;
+use crate::render::watch::{connecting, frame};
+use crate::render::{elide, Style};
 use crate::report::watch::Round;
 use crate::text::terminal_safe;
 
@@ -47,7 +47,7 @@ impl Screen {
             queue!(
                 self.out,
                 cursor::MoveTo(0, i as u16),
-                Print(fit(&terminal_safe(l), usize::from(width))),
+                Print(elide(&terminal_safe(l), usize::from(width))),
                 terminal::Clear(terminal::ClearType::UntilNewLine)
             )?;
         }

@@ -89,6 +89,26 @@ fn a_full_server_is_read_and_freed_through_a_wal_sender_slot() {
         f.leaky_idle + 2,
         "{v}"
     );
+    // The limit is a literal on this route (simple-query protocol): one row sent, every match counted.
+    let v = run(
+        c,
+        &[
+            "sessions",
+            "--json",
+            "--app",
+            "leaky-worker",
+            "--limit",
+            "1",
+        ],
+    )
+    .assert_code(0)
+    .json();
+    assert_eq!(v["sessions"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(
+        v["count"].as_u64().unwrap() as usize,
+        f.leaky_idle + 2,
+        "{v}"
+    );
 
     // Monitoring never takes a WAL sender slot unless told: check and watch are refused ...
     let out = run(c, &["check"]).assert_code(2);

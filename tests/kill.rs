@@ -292,7 +292,7 @@ fn a_reused_pid_is_never_hit() {
         ..Filter::default()
     };
     filter.states = vec!["idle".into()];
-    let snap = sessions(&mut db, &filter, true).unwrap();
+    let snap = sessions(&mut db, &filter, true, None).unwrap().sessions;
     assert_eq!(snap.len(), 2);
     // The first target's pid now belongs to "another" session: its backend_start does not match.
     let mut targets: Vec<KillTarget> = snap
@@ -790,8 +790,10 @@ fn a_session_the_role_cannot_see_is_never_hit() {
             ..Filter::default()
         },
         true,
+        None,
     )
-    .unwrap();
+    .unwrap()
+    .sessions;
     assert!(
         hidden.iter().all(|s| !s.visible),
         "the role cannot see the session"
@@ -909,8 +911,9 @@ fn one_by_one_targets(
         app: vec![tag.to_string()],
         ..Filter::default()
     };
-    let targets = sessions(&mut db, &filter, true)
+    let targets = sessions(&mut db, &filter, true, None)
         .unwrap()
+        .sessions
         .into_iter()
         .map(|s| pgconn::report::kill::KillTarget {
             session: s,
@@ -1172,8 +1175,9 @@ fn a_session_that_starts_listening_after_the_preview_is_skipped() {
         states: vec!["idle".into()],
         ..Filter::default()
     };
-    let targets: Vec<KillTarget> = sessions(&mut db, &filter, true)
+    let targets: Vec<KillTarget> = sessions(&mut db, &filter, true, None)
         .unwrap()
+        .sessions
         .into_iter()
         .map(|s| KillTarget {
             session: s,
@@ -1288,8 +1292,9 @@ fn cancel_leaves_sessions_that_are_not_running_a_query() {
     };
     let mut targets: Vec<KillTarget> = Vec::new();
     assert!(support::wait_until(Duration::from_secs(10), || {
-        targets = sessions(&mut db, &filter, true)
+        targets = sessions(&mut db, &filter, true, None)
             .unwrap()
+            .sessions
             .into_iter()
             .filter(|s| s.state.as_deref() == Some("active"))
             .map(|s| KillTarget {
@@ -1738,8 +1743,9 @@ fn a_cancel_never_hits_a_query_it_did_not_show() {
     };
     let mut targets: Vec<KillTarget> = Vec::new();
     assert!(support::wait_until(Duration::from_secs(10), || {
-        targets = sessions(&mut db, &filter, true)
+        targets = sessions(&mut db, &filter, true, None)
             .unwrap()
+            .sessions
             .into_iter()
             .map(|s| KillTarget {
                 session: s,

@@ -223,6 +223,29 @@ fn has_table(name: &str, text: &str) {
     assert!(!table_lines(text).is_empty(), "{name}: no table found");
 }
 
+/// Layouts that fit the terminal whole (status, watch): no line of any kind wider than `cols`.
+fn every_line_fits(name: &str, text: &str, cols: usize) {
+    for line in text.lines() {
+        assert!(
+            width(line) <= cols,
+            "{name}: a line is {} columns wide at {cols}:\n{}",
+            width(line),
+            strip_ansi(line)
+        );
+    }
+}
+
+/// The row lines of the first table in `text`: below its rule, up to a blank line or the `(N more
+/// groups ...)` note.
+fn first_table_rows(text: &str) -> Vec<String> {
+    text.lines()
+        .map(strip_ansi)
+        .skip_while(|l| !is_rule(l))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with("  ("))
+        .collect()
+}
+
 /// The width check finds every line of a table, wrapped rows included, and nothing around it.
 #[test]
 fn the_width_check_sees_every_table_line() {
@@ -650,6 +673,7 @@ fn sessions_db1() -> SessionsReport {
         connection: Default::default(),
         target: DB1.into(),
         count: 9,
+        not_visible: 0,
         sessions: db1_sessions(),
         warnings: vec![],
     }
@@ -660,6 +684,7 @@ fn sessions_db2() -> SessionsReport {
         connection: Default::default(),
         target: DB2.into(),
         count: 2,
+        not_visible: 0,
         sessions: vec![
             session(S {
                 pid: 812,
@@ -1702,6 +1727,26 @@ fn round_down(base: Instant) -> Round {
 fn status() {
     let text = snap_widths("status", |st| render::status::human(&status_db1(), st));
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
+    // At 80 columns: every line fits, and every group is one row (no name wrapped inside its cell; a
+    // long one is cut with …), OTHER and ACTIVE gone, OLDEST IDLE kept.
+    let groups = status_db1().groups.len();
+    for key in ["80_plain", "80_color"] {
+        every_line_fits(&format!("status_{key}"), &text[key], 80);
+        let rows = first_table_rows(&text[key]);
+        assert_eq!(rows.len(), groups, "{key}: {rows:#?}");
+        assert!(rows.iter().all(|r| !r.starts_with("  ")), "{rows:#?}");
+        assert!(rows.iter().any(|r| r.contains("rails: puma…")), "{rows:#?}");
+    }
+    let header = table_lines(&text["80_plain"])[0].to_string();
+    assert!(
+        !header.contains("OTHER") && !header.contains("ACTIVE") && header.contains("OLDEST IDLE"),
+        "{header}"
+    );
+    // Piped, nothing is cut or wrapped.
+    assert!(text["piped_plain"].contains("rails: puma cluster worker 3 (production)"));
+    assert!(text["piped_plain"]
+        .lines()
+        .any(|l| l.starts_with("  capacity") && l.contains("pg_use_reserved_connections")));
     snap_human(
         "status_full_piped_plain",
         &render::status::human(&status_db2(), &style(None, false)),
@@ -1725,6 +1770,7 @@ fn sessions() {
         connection: Default::default(),
         target: DB1.into(),
         count: 0,
+        not_visible: 0,
         sessions: vec![],
         warnings: vec![],
     };
@@ -1900,6 +1946,8 @@ fn fleet_status() {
         render::fleet::status(&outcomes, 4, st)
     });
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
+    every_line_fits("fleet_status_80_plain", &text["80_plain"], 80);
+    every_line_fits("fleet_status_80_color", &text["80_color"], 80);
 }
 
 #[test]
@@ -1948,6 +1996,11 @@ fn snap_frames(name: &str, round: impl Fn(Instant) -> Round) {
             let name = format!("{name}_{wname}_{cname}");
             snap_human(&name, &text, &st);
             has_table(&name, &text);
+            every_line_fits(&name, &text, usize::from(cols));
+            assert!(
+                first_table_rows(&text).iter().all(|r| !r.starts_with("  ")),
+                "{name}: a row continued on a second line:\n{text}"
+            );
         }
     }
 }
@@ -1968,6 +2021,7 @@ fn watch_frame_down() {
     let st = style(Some(80), false);
     let text = render::watch::frame(&round_down(base), 80, 40, &st, base).join("\n") + "\n";
     snap_human("watch_frame_down_80_plain", &text, &st);
+    every_line_fits("watch_frame_down_80_plain", &text, 80);
     let st = style(Some(80), true);
     snap_human(
         "watch_connecting_color",

@@ -438,6 +438,109 @@ fn a_role_without_pg_read_all_stats_is_told_what_it_cannot_see() {
 }
 
 #[test]
+fn sessions_limit_counts_the_sessions_it_could_not_see_over_every_match() {
+    let c = cluster();
+    let tag = unique("limit_hidden");
+    let (weak, other) = (format!("{tag}_weak"), format!("{tag}_other"));
+    support::superuser_client(c)
+        .batch_execute(&format!(
+            "CREATE ROLE {weak} LOGIN; CREATE ROLE {other} LOGIN"
+        ))
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(c, 3, &other, "postgres", &tag).unwrap();
+    w.idle(c, 2, &weak, "postgres", &tag).unwrap();
+    // Ground truth: what the server shows this role, all rows.
+    let (hidden, all): (i64, i64) = {
+        let mut as_weak = c.connect(&weak, "postgres", "ground-truth").unwrap();
+        let r = as_weak
+            .query_one(
+                "SELECT count(*) FILTER (WHERE backend_type IS NULL), count(*) \
+                 FROM pg_stat_activity WHERE application_name = $1",
+                &[&tag],
+            )
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((hidden, all), (3, 5), "the setup");
+    // The hidden rows sort last: --limit 1 shows one of the role's own, and still counts them all.
+    let v = pgconn()
+        .args([
+            "-U", &weak, "sessions", "--app", &tag, "--limit", "1", "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["sessions"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["sessions"][0]["visible"], true, "{v}");
+    assert_eq!(v["count"], all, "{v}");
+    assert_eq!(v["not_visible"], hidden, "{v}");
+    let warning = v["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with(&format!(
+            "{hidden} session(s) of other roles are not visible"
+        )) && warning.contains("GRANT pg_read_all_stats"),
+        "{warning}"
+    );
+    // In table mode the warning is on stderr, stdout says how many were shown.
+    let out = pgconn()
+        .args(["-U", &weak, "sessions", "--app", &tag, "--limit", "1"])
+        .run()
+        .assert_code(0);
+    assert!(
+        out.stderr.contains(&format!(
+            "{hidden} session(s) of other roles are not visible"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains(&format!("(1 of {all} sessions shown)")),
+        "{}",
+        out.stdout
+    );
+    // No limit, and a limit past the end: the same counts.
+    for limit in ["0", "10"] {
+        let v = pgconn()
+            .args([
+                "-U", &weak, "sessions", "--app", &tag, "--limit", limit, "--json",
+            ])
+            .run()
+            .assert_code(0)
+            .json();
+        assert_eq!(v["sessions"].as_array().unwrap().len() as i64, all, "{v}");
+        assert_eq!(v["not_visible"], hidden, "{v}");
+    }
+    // A superuser sees everything: nothing hidden, none missing.
+    let v = pgconn()
+        .args(["sessions", "--app", &tag, "--limit", "1", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        (v["count"].as_i64(), v["not_visible"].as_i64()),
+        (Some(all), Some(0))
+    );
+    // Nothing matches: the counts are zero, not missing.
+    let v = pgconn()
+        .args([
+            "sessions",
+            "--app",
+            &format!("{tag}_none"),
+            "--limit",
+            "1",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(
+        (v["count"].as_i64(), v["not_visible"].as_i64()),
+        (Some(0), Some(0))
+    );
+}
+
+#[test]
 fn human_output_shows_the_verdict_and_groups() {
     let c = cluster();
     let tag = unique("human");
@@ -636,4 +739,141 @@ fn read_commands_send_one_statement_after_connecting() {
             assert_eq!(json_pids(&v).len(), n as usize);
         }
     }
+}
+
+/// Run pgconn in an 80×24 pseudo-terminal until it ends; what the screen shows, each line it printed
+/// (CR LF split off) and where a line ran past column 80.
+fn on_an_80_by_24_terminal(cmd: std::process::Command) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let mut cmd = cmd;
+    cmd.env("TERM", "xterm").env("NO_COLOR", "1");
+    let mut p = expectrl::Session::spawn(cmd).unwrap();
+    p.get_process_mut().set_window_size(80, 24).unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(90)));
+    let text = support::until_eof(&mut p);
+    let mut screen = support::screen::Screen::new(80, 24);
+    screen.feed(&text);
+    let printed = text
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect();
+    (screen.lines(), printed, screen.overflows)
+}
+
+fn display_width(s: &str) -> usize {
+    s.chars()
+        .map(|c| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0))
+        .sum()
+}
+
+#[test]
+fn the_terminal_model_places_text_and_sees_overflows() {
+    let mut s = support::screen::Screen::new(10, 3);
+    s.feed("\x1b[?1049h\x1b[1;1Habc\x1b[K\x1b[2;3H日本\r\n0123456789");
+    assert_eq!(s.lines(), ["abc", "  日本", "0123456789"]);
+    assert!(s.overflows.is_empty());
+    s.feed("x");
+    assert_eq!(s.overflows.len(), 1, "{:?}", s.overflows);
+    s.feed("\x1b[1;1H\x1b[?1049l\x1b[1;1Hafter");
+    assert!(!s.lines().concat().contains("after"));
+}
+
+#[test]
+fn status_fits_an_80_column_terminal_with_long_names_cut() {
+    let c = cluster();
+    let tag = unique("fit80");
+    let long = format!("{tag}-with-a-long-application-name-from-a-framework");
+    let mut w = Workload::new();
+    w.idle(c, 3, "postgres", "postgres", &tag).unwrap();
+    w.idle_in_transaction(c, 1, "postgres", "postgres", &tag)
+        .unwrap();
+    w.idle(c, 2, "postgres", "postgres", &long).unwrap();
+    let (screen, printed, overflows) = on_an_80_by_24_terminal(
+        pgconn()
+            .args(["status", "--app", &format!("{tag}*")])
+            .command(),
+    );
+    assert!(overflows.is_empty(), "{overflows:#?}\n{printed:#?}");
+    for l in &printed {
+        assert!(display_width(l) <= 80, "{} columns: {l}", display_width(l));
+    }
+    // One row per group, the long name cut with … on its own row, the counts as the server has them.
+    let header = printed
+        .iter()
+        .position(|l| l.starts_with(" DATABASE"))
+        .unwrap_or_else(|| panic!("{printed:#?}"));
+    assert!(
+        printed[header].contains("OLDEST IDLE"),
+        "{}",
+        printed[header]
+    );
+    assert!(printed[header + 1].starts_with('─'));
+    let rows: Vec<&String> = printed[header + 2..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    let long_row = rows
+        .iter()
+        .find(|r| r.contains('…'))
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    let cut = long_row.split_whitespace().nth(2).unwrap();
+    assert!(
+        cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')),
+        "{long_row}"
+    );
+    let sessions_of = |app: &str| -> i64 {
+        support::ground_truth_count(
+            c,
+            &format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'"),
+        )
+    };
+    let cells: Vec<&str> = long_row.split_whitespace().collect();
+    assert_eq!(
+        cells[3].parse::<i64>().unwrap(),
+        sessions_of(&long),
+        "{long_row}"
+    );
+    let short_row = rows.iter().find(|r| !r.contains('…')).unwrap();
+    let cells: Vec<&str> = short_row.split_whitespace().collect();
+    assert_eq!(cells[2], tag, "{short_row}");
+    assert_eq!(
+        cells[3].parse::<i64>().unwrap(),
+        sessions_of(&tag),
+        "{short_row}"
+    );
+    // The last screen a person sees ends with the verdict, every line within the 80 columns.
+    assert!(
+        screen.iter().any(|l| l.starts_with("verdict")),
+        "{screen:#?}"
+    );
+}
+
+#[test]
+fn the_quick_start_sandbox_status_fits_80_columns() {
+    let (screen, printed, overflows) = on_an_80_by_24_terminal(
+        pgconn()
+            .no_cluster_env()
+            .args(["sandbox", "--leak", "40", "--", "status"])
+            .command(),
+    );
+    assert!(overflows.is_empty(), "{overflows:#?}\n{printed:#?}");
+    let header = printed
+        .iter()
+        .position(|l| l.starts_with(" DATABASE"))
+        .unwrap_or_else(|| panic!("{printed:#?}"));
+    let rows: Vec<&String> = printed[header + 2..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    // Three groups, one line each: the leak, the idle transactions, the long query.
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("leaky-worker") && r.contains("40 leak?")),
+        "{rows:#?}"
+    );
+    assert!(
+        screen.iter().any(|l| l.starts_with("verdict")),
+        "{screen:#?}"
+    );
 }

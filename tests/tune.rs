@@ -1273,3 +1273,187 @@ fn a_server_error_is_said_once() {
         assert_eq!(error.matches(words).count(), 1, "{error}");
     }
 }
+
+/// `postgres -C PARAM` on a stopped cluster, with `-c` overrides: whether the server accepts its
+/// configuration for a start, by its own checks (on 15+ `shared_memory_size` is computed after
+/// InitializeMaxBackends, which holds the start rule; on 14 `max_connections` runs the checks of each
+/// value, which hold the same sum). Err carries what the server said.
+fn server_would_start(c: &support::Cluster, overrides: &[(&str, i64)]) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+    let owner = std::fs::metadata(c.data_dir()).unwrap();
+    let param = if c.version_num() >= 150000 {
+        "shared_memory_size"
+    } else {
+        "max_connections"
+    };
+    let mut cmd = std::process::Command::new(c.bindir().join("postgres"));
+    cmd.arg("-D").arg(c.data_dir()).args(["-C", param]);
+    for (name, value) in overrides {
+        cmd.arg("-c").arg(format!("{name}={value}"));
+    }
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PG") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd
+        .current_dir(c.root_dir())
+        .uid(owner.uid())
+        .gid(owner.gid())
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Every entry of the configuration files, as the server reads them now.
+fn file_settings(client: &mut postgres::Client) -> Vec<(String, String, String)> {
+    client
+        .query(
+            "SELECT sourcefile, name, setting FROM pg_file_settings ORDER BY seqno",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+#[test]
+fn max_connections_stops_at_the_servers_start_rule_with_pending_and_same_command_values() {
+    let mut c = support::start_cluster(&support::ClusterOptions {
+        max_connections: 20,
+        ..support::ClusterOptions::default()
+    });
+    let words = if c.version_num() >= 180000 {
+        "too many server processes configured"
+    } else {
+        "too many backends configured"
+    };
+    let (av_name, av_running) = if c.version_num() >= 180000 {
+        ("autovacuum_worker_slots", "autovacuum_worker_slots")
+    } else {
+        ("autovacuum_max_workers", "autovacuum_max_workers")
+    };
+    let setting = |c: &support::Cluster, name: &str| -> i64 {
+        c.psql(&format!("SELECT current_setting('{name}')"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (workers, senders, av) = (
+        setting(&c, "max_worker_processes"),
+        setting(&c, "max_wal_senders"),
+        setting(&c, av_running),
+    );
+
+    // The server's own boundary: the largest max_connections it would start with.
+    c.stop().unwrap();
+    let (mut lo, mut hi) = (20_i64, 262_143_i64 + 1);
+    assert_eq!(server_would_start(&c, &[("max_connections", lo)]), Ok(()));
+    assert!(server_would_start(&c, &[("max_connections", hi)]).is_err());
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        match server_would_start(&c, &[("max_connections", mid)]) {
+            Ok(()) => lo = mid,
+            Err(_) => hi = mid,
+        }
+    }
+    let boundary = lo;
+    let said = server_would_start(&c, &[("max_connections", boundary + 1)]).unwrap_err();
+    // On 14-16 the value's own check refuses it first ("invalid value"), with the same sum.
+    if said.contains("too many") {
+        assert!(said.contains(words), "{said}");
+    }
+    c.start_again().unwrap();
+    let mut su = c
+        .connect(c.superuser(), "postgres", "pgconn-tune-test")
+        .unwrap();
+    let (_d, hist) = history_file("start_rule");
+    let h = hist.to_str().unwrap();
+    let set = |pairs: &[String]| -> support::Output {
+        let mut args = vec!["tune".to_string(), "set".to_string()];
+        args.extend(pairs.iter().cloned());
+        args.extend(["--system", "--yes", "--json", "--history", h].map(String::from));
+        pgconn().env_cluster(&c).args(&args).run()
+    };
+    let refused = |su: &mut postgres::Client, pairs: &[String], says: &[&str]| {
+        let before = file_settings(su);
+        let out = set(pairs);
+        assert_eq!(out.status, 2, "{pairs:?}: {}", out.stderr);
+        for s in says {
+            assert!(out.stderr.contains(s), "{pairs:?}: {s:?} in {}", out.stderr);
+        }
+        assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+        assert_eq!(file_settings(su), before, "{pairs:?}: nothing written");
+    };
+    let accepted = |su: &mut postgres::Client, pairs: &[String]| {
+        let out = set(pairs);
+        assert_eq!(out.status, 0, "{pairs:?}: {}", out.stderr);
+        let files = file_settings(su);
+        for p in pairs {
+            let (name, value) = p.split_once('=').unwrap();
+            let last = files.iter().rev().find(|(_, n, _)| n == name).unwrap();
+            assert_eq!(last.2, value, "{p} written to {}", last.0);
+        }
+    };
+    let mc = |n: i64| format!("max_connections={n}");
+
+    // At the boundary: accepted and written; one past it: refused in the server's words.
+    accepted(&mut su, &[mc(boundary)]);
+    refused(
+        &mut su,
+        &[mc(boundary + 1)],
+        &[words, "262144 is more than 262143"],
+    );
+
+    // A value written but pending the restart counts.
+    su.batch_execute("ALTER SYSTEM RESET max_connections")
+        .unwrap();
+    su.batch_execute(&format!(
+        "ALTER SYSTEM SET max_wal_senders = {}",
+        senders + 1
+    ))
+    .unwrap();
+    refused(
+        &mut su,
+        &[mc(boundary)],
+        &[
+            words,
+            &format!(
+                "max_wal_senders {} (set in postgresql.auto.conf, not in effect until the restart)",
+                senders + 1
+            ),
+        ],
+    );
+    accepted(&mut su, &[mc(boundary - 1)]);
+    su.batch_execute("ALTER SYSTEM RESET max_wal_senders")
+        .unwrap();
+
+    // The other settings of the sum, set by tune against the pending max_connections, and together with
+    // it in one command.
+    refused(
+        &mut su,
+        &[format!("max_worker_processes={}", workers + 2)],
+        &[words, &format!("max_connections {}", boundary - 1)],
+    );
+    refused(&mut su, &[format!("{av_name}={}", av + 2)], &[words]);
+    accepted(
+        &mut su,
+        &[
+            mc(boundary - 2),
+            format!("max_worker_processes={}", workers + 2),
+        ],
+    );
+    drop(su);
+
+    // The server agrees: it would start with what was accepted, not with one more WAL sender.
+    c.stop().unwrap();
+    assert_eq!(server_would_start(&c, &[]), Ok(()));
+    assert!(server_would_start(&c, &[("max_wal_senders", senders + 1)]).is_err());
+}

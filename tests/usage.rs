@@ -170,3 +170,73 @@ fn a_bare_timeout_number_keeps_postgresqls_meaning_and_is_flagged_under_a_second
         "1.5s is not under a second: {warnings}"
     );
 }
+
+/// Every session-age option (an age compared with a session's or a query's: the selections of kill,
+/// kill-idle, sessions and rescue, and the age thresholds), with a command that takes it.
+const AGE_FLAGS: &[(&[&str], &str)] = &[
+    (&["kill-idle"], "--older-than"),
+    (&["sessions"], "--idle-longer-than"),
+    (&["kill", "--all"], "--running-longer-than"),
+    (&["kill", "--all"], "--idle-longer-than"),
+    (&["rescue"], "--connected-longer-than"),
+    (&["status"], "--idle-in-transaction-age"),
+    (&["status"], "--leak-idle-age"),
+    (&["check"], "--idle-age"),
+    (&["check"], "--idle-in-transaction-warning"),
+    (&["check"], "--idle-in-transaction-critical"),
+];
+
+#[test]
+fn a_session_age_without_a_unit_or_in_months_is_refused_with_the_spelling_meant() {
+    for (command, flag) in AGE_FLAGS {
+        let code = if command[0] == "check" { 3 } else { 2 };
+        for (value, says) in [
+            ("5", "\"5\" has no unit: a session age needs one, e.g. 5s for seconds or 5min for minutes"),
+            ("5M", "\"5M\" is in months (\"M\"), which pgconn does not take: for minutes write 5min"),
+            ("2months", "for minutes write 2min"),
+            ("1y", "\"1y\" is in years (\"y\"), which pgconn does not take: write days instead, e.g. 365d"),
+        ] {
+            let what = format!("{} {flag} {value}", command.join(" "));
+            let out = pgconn()
+                .arg("--show-sql")
+                .args(command.iter().copied())
+                .args([*flag, value])
+                .run();
+            assert_one_line_usage_error(&what, &out, code);
+            assert!(out.stderr.contains(flag), "{what}: {}", out.stderr);
+            assert!(out.stderr.contains(says), "{what}: {}", out.stderr);
+        }
+    }
+}
+
+#[test]
+fn ages_with_a_unit_or_zero_and_bare_seconds_for_waits_still_run() {
+    // The same values with a unit are taken (these reach the server: exit 0).
+    for args in [
+        vec!["sessions", "--idle-longer-than", "5min", "--json"],
+        vec!["sessions", "--idle-longer-than", "0", "--json"],
+        vec!["status", "--leak-idle-age", "5m", "--json"],
+        vec!["kill-idle", "--older-than", "300s", "--dry-run", "--json"],
+        // Waits, intervals and timeouts read a bare number as seconds, as libpq's connect_timeout.
+        vec![
+            "kill-idle",
+            "--older-than",
+            "1d",
+            "--wait",
+            "5",
+            "--connect-timeout",
+            "10",
+            "--dry-run",
+            "--json",
+        ],
+    ] {
+        pgconn().args(&args).run().assert_code(0);
+    }
+    // Read as written: 90min is 5400 s, 1h30m the same.
+    for value in ["90min", "1h30m"] {
+        let v = pgconn()
+            .args(["check", "--idle-age", value, "--format", "json"])
+            .json();
+        assert_eq!(v["thresholds"]["idle_age_seconds"], 5400.0, "{value}: {v}");
+    }
+}

@@ -212,3 +212,66 @@ fn full_screen_view_quits_on_q_and_restores_the_terminal() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn full_screen_view_fits_80_by_24_with_long_names_cut() {
+    let c = cluster();
+    let tag = unique("watch_fit");
+    let long = format!("{tag}-with-a-long-application-name-from-a-framework");
+    let mut w = Workload::new();
+    w.idle(c, 2, "postgres", "postgres", &tag).unwrap();
+    w.idle(c, 3, "postgres", "postgres", &long).unwrap();
+    let mut cmd = pgconn()
+        .args(["watch", "--interval", "200ms", "--app", &format!("{tag}*")])
+        .command();
+    cmd.env("TERM", "xterm").env("NO_COLOR", "1");
+    let mut p = expectrl::Session::spawn(cmd).unwrap();
+    p.get_process_mut().set_window_size(80, 24).unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    p.expect("q quits").unwrap();
+    p.expect("OLDEST IDLE").unwrap();
+    // A few more frames, each a full redraw, then quit.
+    std::thread::sleep(Duration::from_millis(700));
+    p.send("q").unwrap();
+    let text = support::until_eof(&mut p);
+    let mut screen = support::screen::Screen::new(80, 24);
+    screen.feed(&text);
+    assert!(screen.overflows.is_empty(), "{:#?}", screen.overflows);
+    let lines = screen.lines();
+    assert!(
+        lines[0].starts_with("pgconn watch") && lines[0].ends_with("q quits"),
+        "{lines:#?}"
+    );
+    // Each group on one row: the long name cut with …, the counts as the server has them.
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with(" DATABASE"))
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    let rows: Vec<&String> = lines[header + 2..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(rows.len(), 2, "{lines:#?}");
+    let long_row = rows
+        .iter()
+        .find(|r| r.contains('…'))
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    let cut = long_row.split_whitespace().nth(2).unwrap();
+    assert!(
+        cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')),
+        "{long_row}"
+    );
+    let count = support::ground_truth_count(
+        c,
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{long}'"),
+    );
+    assert_eq!(
+        long_row.split_whitespace().nth(3),
+        Some(count.to_string().as_str()),
+        "{long_row}"
+    );
+    match p.get_process().wait().unwrap() {
+        expectrl::WaitStatus::Exited(_, code) => assert_eq!(code, 0),
+        other => panic!("{other:?}"),
+    }
+}

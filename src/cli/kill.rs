@@ -20,7 +20,7 @@ pub(super) fn idle_states() -> impl TypedValueParser<Value = StateArg> {
 
 #[derive(Debug, Clone, Args)]
 pub struct KillIdleArgs {
-    /// Only sessions whose state has not changed for longer than this (30s, 5m, 1h30m)
+    /// Only sessions whose state has not changed for longer than this (with a unit: 30s, 5min, 1h30m)
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub older_than: Duration,
 
@@ -49,11 +49,11 @@ pub struct KillArgs {
     #[arg(long, value_enum)]
     pub state: Vec<StateArg>,
 
-    /// Only active sessions whose current query has run longer than this
+    /// Only active sessions whose current query has run longer than this (with a unit: 30s, 5min)
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub running_longer_than: Option<Duration>,
 
-    /// Only idle sessions (any idle state) unchanged for longer than this
+    /// Only idle sessions (any idle state) unchanged for longer than this (with a unit: 30s, 5min)
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub idle_longer_than: Option<Duration>,
 

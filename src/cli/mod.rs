@@ -45,8 +45,11 @@ pub use watch::WatchArgs;
 /// Connection options follow psql: -h -p -U -d (a database name, a key=value conninfo or a postgres:// URI),
 /// PG* environment variables, ~/.pgpass, pg_service.conf and sslmode.
 ///
-/// DURATION values: 30s, 5m, 1h30m, 5min, 300000ms, 2d; a bare number is seconds (pgconn's own options;
-/// `tune set` values keep PostgreSQL's meaning, a bare number in the setting's unit).
+/// DURATION values: 30s, 5m, 1h30m, 5min, 300000ms, 2d. A session age (--older-than, --idle-longer-than,
+/// --running-longer-than, --connected-longer-than and the age thresholds) needs a unit: a bare number other
+/// than 0 is refused. Months and years (M, months, y, years) are refused everywhere: 5M is five months in
+/// humantime, write 5min. --wait, --interval and the timeouts read a bare number as seconds. `tune set`
+/// values keep PostgreSQL's meaning, a bare number in the setting's unit.
 #[derive(Debug, Parser)]
 #[command(
     name = "pgconn",
@@ -185,7 +188,9 @@ const WATCH_ABOUT: &str = "\
 Keep watching. On a terminal: a full-screen view refreshed in place with the status summary, the top \
 groups and sparklines of used, idle and idle-in-transaction sessions over the window, with the change \
 since the previous sample; q, Esc or Ctrl-C quits and restores the terminal. With several targets, one \
-row and trend per target.
+row and trend per target. The view fits the terminal: summary lines wrap at a word, a longer reason or \
+error is cut with …, and the group table keeps one line per group (ACTIVE drops first, then long names \
+are cut with …).
 
 When stdout is not a terminal: one line per sample and target, e.g.
   2025-01-01T10:00:00Z 127.0.0.1:5432/postgres used=42/97 left=55 active=3 idle=36 idle_in_transaction=2 change=+1

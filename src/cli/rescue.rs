@@ -30,8 +30,8 @@ pub struct RescueArgs {
     #[arg(long, value_parser = idle_states())]
     pub state: Vec<StateArg>,
 
-    /// Only backends connected for longer than this (from the process start time; titles carry no
-    /// idle time)
+    /// Only backends connected for longer than this (with a unit: 30s, 5min; from the process start
+    /// time; titles carry no idle time)
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub connected_longer_than: Option<Duration>,
 

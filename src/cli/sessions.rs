@@ -16,7 +16,7 @@ pub struct SessionsArgs {
     #[arg(long, value_enum)]
     pub state: Vec<StateArg>,
 
-    /// Only sessions whose state has not changed for longer than this
+    /// Only sessions whose state has not changed for longer than this (with a unit: 30s, 5min)
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub idle_longer_than: Option<Duration>,
 

@@ -28,6 +28,12 @@ pub struct StatusArgs {
     /// Also read this PgBouncer's admin console (a conninfo or URI; dbname defaults to pgbouncer)
     #[arg(long, value_name = "CONNINFO")]
     pub pgbouncer: Option<String>,
+
+    /// Every column in full and every line unwrapped. Otherwise, on a terminal narrower than the output,
+    /// the group table's OTHER and ACTIVE columns drop first (in that order), long names are cut with …
+    /// and lines of text wrap at a word; piped output is never fitted
+    #[arg(short = 'w', long)]
+    pub wide: bool,
 }
 
 /// How `status` prints its report.

@@ -62,7 +62,8 @@ pub struct TuneScopeArgs {
     #[arg(long, value_name = "DB", requires = "role")]
     pub in_database: Option<String>,
 
-    /// ALTER SYSTEM SET ... then reload: the whole server
+    /// ALTER SYSTEM SET ... then reload: the whole server. A value PostgreSQL would not start with
+    /// (max_connections and the other server-process counts, at their next-start values) is refused
     #[arg(long)]
     pub system: bool,
 }

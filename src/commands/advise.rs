@@ -142,7 +142,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<Adv
         .as_ref()
         .map(|b| b.server_pids.clone())
         .unwrap_or_default();
-    let mut sessions = activity::sessions(db, &req.filter, false)?;
+    let mut sessions = activity::sessions(db, &req.filter, false, None)?.sessions;
     activity::mark_pgbouncer(&mut sessions, &pooler_pids);
     let (settings, overrides, mut skipped) = read_settings(db)?;
     if !db.facts()?.can_read_all_stats {

@@ -15,21 +15,19 @@ pub fn filter(args: &SessionsArgs) -> Filter {
 }
 
 pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
-    let mut sessions = activity::sessions(db, &filter(args), true)?;
+    // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
+    let limit = (args.limit > 0).then_some(args.limit);
+    let listed = activity::sessions(db, &filter(args), true, limit)?;
+    let mut sessions = listed.sessions;
     if let Some(ci) = &args.pgbouncer {
         // Only its server connections are needed: SHOW SERVERS, not the whole console.
         let pids = crate::pgbouncer::Console::connect(ci, db.show_sql())?.server_pids()?;
         activity::mark_pgbouncer(&mut sessions, &pids);
     }
-    let count = sessions.len();
-    if args.limit > 0 {
-        sessions.truncate(args.limit);
-    }
-    let hidden = sessions.iter().filter(|s| !s.visible).count();
     let mut warnings = Vec::new();
-    if hidden > 0 {
+    if listed.not_visible > 0 {
         warnings.push(crate::report::not_visible_warning(
-            hidden,
+            listed.not_visible,
             &db.facts()?.current_user,
             "their state, ages and query are hidden",
         ));
@@ -37,7 +35,8 @@ pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
     Ok(SessionsReport {
         target: db.target_label(),
         connection: db.route().clone(),
-        count,
+        count: listed.matched,
+        not_visible: listed.not_visible,
         sessions,
         warnings,
     })

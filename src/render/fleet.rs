@@ -139,18 +139,25 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
         if r.verdict.status == Level::Ok && r.warnings.is_empty() {
             continue;
         }
-        out.push_str(&format!(
-            "\n{} {}\n",
-            st.paint(r.verdict.status.as_str(), r.verdict.status),
-            clean(target)
+        out.push('\n');
+        out.push_str(&st.wrap(
+            &format!(
+                "{} {}",
+                st.paint(r.verdict.status.as_str(), r.verdict.status),
+                clean(target)
+            ),
+            2,
         ));
+        out.push('\n');
         if r.verdict.status != Level::Ok {
             for reason in &r.verdict.reasons {
-                out.push_str(&format!("  - {}\n", clean(reason)));
+                out.push_str(&st.wrap(&format!("  - {}", clean(reason)), 4));
+                out.push('\n');
             }
         }
         for w in &r.warnings {
-            out.push_str(&format!("  ! {}\n", clean(w)));
+            out.push_str(&st.wrap(&format!("  ! {}", clean(w)), 4));
+            out.push('\n');
         }
     }
     out

@@ -202,6 +202,18 @@ impl Style {
         t.to_string()
     }
 
+    /// Lines of text for people wrapped to the terminal (see [`wrap`]); as they are without one.
+    pub fn wrap(&self, text: &str, indent: usize) -> String {
+        match self.width {
+            Some(w) => text
+                .lines()
+                .map(|l| wrap(l, usize::from(w), indent))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            None => text.to_string(),
+        }
+    }
+
     /// A table in pgconn's look, fitted to the terminal when there is one.
     pub fn table(&self) -> Table {
         let mut t = Table::new();
@@ -274,6 +286,99 @@ impl Style {
     }
 }
 
+/// Columns `s` takes on a terminal: ANSI escape sequences (pgconn's colours) none, wide characters two.
+pub fn display_width(s: &str) -> usize {
+    let mut n = 0;
+    let mut esc = false;
+    for ch in s.chars() {
+        if esc {
+            esc = !ch.is_ascii_alphabetic();
+        } else if ch == '\x1b' {
+            esc = true;
+        } else {
+            n += unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+        }
+    }
+    n
+}
+
+/// `s` cut to `width` columns with `…` as the last one when it is longer (escape sequences kept, colours
+/// reset after a cut).
+pub fn elide(s: &str, width: usize) -> String {
+    if display_width(s) <= width {
+        return s.to_string();
+    }
+    let room = width.saturating_sub(1);
+    let (mut out, mut n, mut esc) = (String::new(), 0, false);
+    for ch in s.chars() {
+        if esc {
+            out.push(ch);
+            esc = !ch.is_ascii_alphabetic();
+        } else if ch == '\x1b' {
+            out.push(ch);
+            esc = true;
+        } else {
+            let w = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
+            if n + w > room {
+                break;
+            }
+            out.push(ch);
+            n += w;
+        }
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    if s.contains('\x1b') {
+        out.push_str("\x1b[0m");
+    }
+    out
+}
+
+/// One line of text wrapped at spaces to `width` columns, the lines after the first indented by
+/// `indent` spaces; a word longer than a line is cut with `…`. The spaces inside the first line's
+/// run (alignment) are kept; a line is never longer than `width`.
+pub fn wrap(line: &str, width: usize, indent: usize) -> String {
+    if display_width(line) <= width {
+        return line.to_string();
+    }
+    let indent = indent.min(width / 2);
+    let mut lines: Vec<String> = Vec::new();
+    let (mut cur, mut cur_w, mut has_word) = (String::new(), 0, false);
+    let mut rest = line;
+    loop {
+        let spaces = rest.len() - rest.trim_start_matches(' ').len();
+        let after = &rest[spaces..];
+        if after.is_empty() {
+            break;
+        }
+        let end = after.find(' ').unwrap_or(after.len());
+        let word = &after[..end];
+        rest = &after[end..];
+        let word_w = display_width(word);
+        if has_word && cur_w + spaces + word_w > width {
+            // A continuation line starts at the indent, without the spaces before the word.
+            lines.push(std::mem::take(&mut cur));
+            cur = " ".repeat(indent);
+            cur_w = indent;
+        } else {
+            cur.push_str(&" ".repeat(spaces));
+            cur_w += spaces;
+        }
+        if cur_w + word_w > width {
+            let cut = elide(word, width.saturating_sub(cur_w));
+            cur_w += display_width(&cut);
+            cur.push_str(&cut);
+        } else {
+            cur.push_str(word);
+            cur_w += word_w;
+        }
+        has_word = true;
+    }
+    lines.push(cur);
+    lines.join("\n")
+}
+
 /// A table cell holding text from the server or a client, [`clean`]ed.
 pub fn text_cell(text: &str) -> Cell {
     Cell::new(clean(text))
@@ -331,4 +436,52 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     w.write_all(b"\n")?;
     w.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_leave_escapes_out_and_count_wide_characters_twice() {
+        assert_eq!(display_width("\x1b[1mxy\x1b[0m"), 2);
+        assert_eq!(display_width("▁▂ ·…"), 5);
+        assert_eq!(display_width("日本"), 4);
+    }
+
+    #[test]
+    fn elided_text_ends_with_a_marker_and_keeps_its_colours() {
+        assert_eq!(elide("abcdef", 4), "abc…");
+        assert_eq!(elide("abc", 3), "abc");
+        assert_eq!(elide("\x1b[31mabcdef\x1b[0m", 3), "\x1b[31mab…\x1b[0m");
+        assert_eq!(elide("▁▂▃▄", 3), "▁▂…");
+        assert_eq!(elide("日本語", 4), "日…");
+        assert_eq!(display_width(&elide("日本語", 4)), 3);
+    }
+
+    #[test]
+    fn lines_wrap_at_words_under_their_text() {
+        let line =
+            "  capacity     60 of 97 usable slots used (62%), 37 left  (max_connections 100)";
+        let wrapped = wrap(line, 40, 15);
+        assert_eq!(
+            wrapped,
+            "  capacity     60 of 97 usable slots\n               used (62%), 37 left\n               \
+             (max_connections 100)"
+        );
+        assert!(wrapped.lines().all(|l| display_width(l) <= 40));
+        // A word longer than a line is cut, never spills over.
+        let long = format!("  - {}", "x".repeat(60));
+        let wrapped = wrap(&long, 30, 4);
+        assert!(wrapped.lines().all(|l| display_width(l) <= 30), "{wrapped}");
+        assert!(wrapped.ends_with('…'), "{wrapped}");
+        // Short lines stay as they are, alignment spaces included.
+        assert_eq!(wrap("a  b", 10, 2), "a  b");
+        // Colour codes take no room.
+        let red = "\x1b[31m62%\x1b[0m";
+        assert_eq!(
+            wrap(&format!("used {red} of"), 9, 0),
+            format!("used {red}\nof")
+        );
+    }
 }

@@ -26,21 +26,37 @@ pub fn group_key_text(k: &str, g: &crate::report::status::Group) -> String {
     }
 }
 
+/// The group table's columns that drop first, in this order, when it is wider than the terminal (the
+/// state line above it still counts every state; `--help` of status says so). Then the application
+/// names are cut (with …), before the other names.
+pub const DROP_FIRST: [&str; 2] = ["OTHER", "ACTIVE"];
+
+/// On a terminal every line fits its width: the lines of text wrap at a word (continuation lines
+/// indented under their text), the tables are fitted (see [`Style::fitted_table`]).
 pub fn human(r: &StatusReport, st: &Style) -> String {
     let mut out = String::new();
     let c = &r.capacity;
-    out.push_str(&format!(
-        "{} {}  (PostgreSQL {}, connected as {}{})\n\n",
-        st.bold("pgconn status"),
-        clean(&r.target),
-        clean(&r.server.version),
-        clean(&r.server.current_user),
-        if r.connection.is_replication() {
-            st.bold(" via a WAL sender slot (replication=database)")
-        } else {
-            String::new()
-        }
-    ));
+    let line = |out: &mut String, indent: usize, text: String| {
+        out.push_str(&st.wrap(&text, indent));
+        out.push('\n');
+    };
+    line(
+        &mut out,
+        2,
+        format!(
+            "{} {}  (PostgreSQL {}, connected as {}{})",
+            st.bold("pgconn status"),
+            clean(&r.target),
+            clean(&r.server.version),
+            clean(&r.server.current_user),
+            if r.connection.is_replication() {
+                st.bold(" via a WAL sender slot (replication=database)")
+            } else {
+                String::new()
+            }
+        ),
+    );
+    out.push('\n');
     let cap_level = c.level;
     let reserved = match c.reserved_connections {
         Some(n) => format!(
@@ -49,8 +65,8 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         ),
         None => format!("{} for superusers", c.superuser_reserved_connections),
     };
-    out.push_str(&format!(
-        "  capacity     {} of {} usable slots used ({}), {} left  (max_connections {}, reserved {})\n",
+    line(&mut out, 15, format!(
+        "  capacity     {} of {} usable slots used ({}), {} left  (max_connections {}, reserved {})",
         c.used,
         c.usable_slots,
         st.paint(&format!("{:.0}%", c.used_percent), cap_level),
@@ -59,8 +75,8 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         reserved
     ));
     if c.in_reserved_slots > 0 {
-        out.push_str(&format!(
-            "               {} session(s) beyond the ordinary slots, in the reserved ones ({} of {} still free)\n",
+        line(&mut out, 15, format!(
+            "               {} session(s) beyond the ordinary slots, in the reserved ones ({} of {} still free)",
             c.in_reserved_slots,
             c.reserved_slots_left,
             c.max_connections - c.usable_slots
@@ -81,32 +97,43 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
     if r.not_visible > 0 {
         parts.push(format!("not visible {}", r.not_visible));
     }
-    out.push_str(&format!(
-        "  sessions     {} counted: {}\n",
-        r.sessions,
-        parts.join(" · ")
-    ));
+    line(
+        &mut out,
+        15,
+        format!(
+            "  sessions     {} counted: {}",
+            r.sessions,
+            parts.join(" · ")
+        ),
+    );
     if r.idle.count > 0 {
-        out.push_str(&format!(
-            "  idle ages    oldest {} · median {} · p95 {}\n",
-            opt_age(r.idle.oldest_seconds),
-            opt_age(r.idle.median_seconds),
-            opt_age(r.idle.p95_seconds)
-        ));
+        line(
+            &mut out,
+            15,
+            format!(
+                "  idle ages    oldest {} · median {} · p95 {}",
+                opt_age(r.idle.oldest_seconds),
+                opt_age(r.idle.median_seconds),
+                opt_age(r.idle.p95_seconds)
+            ),
+        );
     }
     if r.oldest_transaction_seconds.is_some() {
-        out.push_str(&format!(
-            "  transactions oldest open {}{}\n",
-            opt_age(r.oldest_transaction_seconds),
-            r.oldest_idle_in_transaction_seconds
-                .map(|a| format!(" · oldest idle in transaction {}", age(a)))
-                .unwrap_or_default()
-        ));
+        line(
+            &mut out,
+            15,
+            format!(
+                "  transactions oldest open {}{}",
+                opt_age(r.oldest_transaction_seconds),
+                r.oldest_idle_in_transaction_seconds
+                    .map(|a| format!(" · oldest idle in transaction {}", age(a)))
+                    .unwrap_or_default()
+            ),
+        );
     }
     out.push('\n');
 
     if !r.groups.is_empty() {
-        let mut t = st.table();
         let mut header: Vec<&str> = r
             .group_by
             .iter()
@@ -126,7 +153,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             "OTHER",
             "OLDEST IDLE",
         ]);
-        t.set_header(st.header(&header));
+        let mut rows = Vec::new();
         for g in &r.groups {
             let mut row = group_key_cells(&r.group_by, g);
             let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
@@ -143,9 +170,10 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             row.push(Cell::new(iit).set_alignment(CellAlignment::Right));
             row.push(Cell::new(other).set_alignment(CellAlignment::Right));
             row.push(Cell::new(opt_age(g.oldest_idle_seconds)).set_alignment(CellAlignment::Right));
-            t.add_row(row);
+            rows.push(row);
         }
-        out.push_str(&t.to_string());
+        let free = header.contains(&"APPLICATION").then_some("APPLICATION");
+        out.push_str(&st.fitted_table(&header, rows, &DROP_FIRST, free));
         out.push('\n');
         if r.groups_total > r.groups.len() {
             out.push_str(&format!(
@@ -163,21 +191,24 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         st.paint(r.verdict.status.as_str(), r.verdict.status)
     ));
     for reason in &r.verdict.reasons {
-        out.push_str(&format!("  - {}\n", clean(reason)));
+        line(&mut out, 4, format!("  - {}", clean(reason)));
     }
     for w in &r.warnings {
-        out.push_str(&format!("  ! {}\n", clean(w)));
+        line(&mut out, 4, format!("  ! {}", clean(w)));
     }
     out
 }
+
+/// PgBouncer's pool columns that drop first on a narrow terminal.
+const PGBOUNCER_DROP_FIRST: [&str; 3] = ["SV USED", "SV IDLE", "CL ACTIVE"];
 
 /// PgBouncer's side of `status --pgbouncer`.
 pub fn pgbouncer(r: &StatusReport, st: &Style) -> String {
     let Some(b) = &r.pgbouncer else {
         return String::new();
     };
-    let mut out = format!(
-        "{} {}: clients active {}, waiting {}; server connections active {}, idle {}, used {}; longest wait {:.3}s; {} of the sessions above are its server connections\n",
+    let mut out = st.wrap(&format!(
+        "{} {}: clients active {}, waiting {}; server connections active {}, idle {}, used {}; longest wait {:.3}s; {} of the sessions above are its server connections",
         st.bold("pgbouncer"),
         clean(&b.target),
         b.clients_active,
@@ -187,9 +218,9 @@ pub fn pgbouncer(r: &StatusReport, st: &Style) -> String {
         b.servers_used,
         b.max_wait_seconds,
         r.via_pgbouncer
-    );
-    let mut t = st.table();
-    t.set_header(st.header(&[
+    ), 2);
+    out.push('\n');
+    let header = [
         "DATABASE",
         "USER",
         "MODE",
@@ -199,14 +230,15 @@ pub fn pgbouncer(r: &StatusReport, st: &Style) -> String {
         "SV IDLE",
         "SV USED",
         "MAXWAIT",
-    ]));
+    ];
+    let mut rows = Vec::new();
     for p in &b.pools {
         let waiting = if p.clients_waiting > 0 {
             st.level_cell(p.clients_waiting, Level::Warning)
         } else {
             Cell::new(p.clients_waiting)
         };
-        t.add_row(vec![
+        rows.push(vec![
             text_cell(&p.database),
             text_cell(&p.user),
             text_cell(p.pool_mode.as_deref().unwrap_or("")),
@@ -218,7 +250,7 @@ pub fn pgbouncer(r: &StatusReport, st: &Style) -> String {
             Cell::new(format!("{:.3}s", p.max_wait_seconds)).set_alignment(CellAlignment::Right),
         ]);
     }
-    out.push_str(&t.to_string());
+    out.push_str(&st.fitted_table(&header, rows, &PGBOUNCER_DROP_FIRST, None));
     out.push_str("\n\n");
     out
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use comfy_table::{Cell, CellAlignment};
 use serde::Serialize;
 
-use crate::render::Style;
+use crate::render::{display_width, elide, Style};
 
 use crate::report::status::StatusReport;
 use crate::report::watch::{Delta, Point, Round, TargetView};
@@ -139,46 +139,6 @@ pub fn json_lines(round: &Round) -> Result<String> {
     Ok(out)
 }
 
-/// Characters shown of `s` (ANSI escape sequences take no room).
-fn visible_len(s: &str) -> usize {
-    let mut n = 0;
-    let mut esc = false;
-    for ch in s.chars() {
-        if esc {
-            esc = !ch.is_ascii_alphabetic();
-        } else if ch == '\x1b' {
-            esc = true;
-        } else {
-            n += 1;
-        }
-    }
-    n
-}
-
-/// Cut `s` to `width` visible characters, keeping escape sequences (and resetting colours when cut).
-pub fn fit(s: &str, width: usize) -> String {
-    if visible_len(s) <= width {
-        return s.to_string();
-    }
-    let (mut out, mut n, mut esc) = (String::new(), 0, false);
-    for ch in s.chars() {
-        if esc {
-            out.push(ch);
-            esc = !ch.is_ascii_alphabetic();
-        } else if ch == '\x1b' {
-            out.push(ch);
-            esc = true;
-        } else if n < width {
-            out.push(ch);
-            n += 1;
-        }
-    }
-    if s.contains('\x1b') {
-        out.push_str("\x1b[0m");
-    }
-    out
-}
-
 fn retry_text(v: &TargetView, now: Instant) -> String {
     match &v.down {
         Some(d) => format!(
@@ -204,11 +164,13 @@ fn window_max(values: &[Option<f64>]) -> f64 {
     values.iter().flatten().fold(0.0, |a: f64, b| a.max(*b))
 }
 
-/// The full-screen view of a round, as lines (at most `height`).
+/// The full-screen view of a round, as lines (at most `height`), none wider than `width`: text lines
+/// wrap at a word or are cut with `…`, tables are fitted (names cut with `…`, columns dropped), never
+/// wrapped inside a cell.
 pub fn frame(round: &Round, width: u16, height: u16, st: &Style, now: Instant) -> Vec<String> {
     let w = usize::from(width).max(20);
     let st = Style {
-        width: Some(width),
+        width: Some(u16::try_from(w).unwrap_or(u16::MAX)),
         ..*st
     };
     let mut out = Vec::new();
@@ -217,20 +179,33 @@ pub fn frame(round: &Round, width: u16, height: u16, st: &Style, now: Instant) -
     } else {
         format!("{} targets", round.targets.len())
     };
-    out.push(format!(
-        "{}  {}  every {}  {}  sample {}   q quits",
+    let every = humantime::format_duration(round.interval).to_string();
+    let time = timestamp(round.time);
+    let full = format!(
+        "{}  {title}  every {every}  {time}  sample {}   q quits",
         st.bold("pgconn watch"),
-        title,
-        humantime::format_duration(round.interval),
-        timestamp(round.time),
         round.number
-    ));
+    );
+    // Narrower: without the sample number, then with the target's name cut.
+    let title_line = if display_width(&full) <= w {
+        full
+    } else {
+        let tail = format!("  every {every}  {time}   q quits");
+        let room = w.saturating_sub(display_width("pgconn watch  ") + display_width(&tail));
+        format!("{}  {}{tail}", st.bold("pgconn watch"), elide(&title, room))
+    };
+    out.push(title_line);
     out.push(String::new());
     if round.targets.len() == 1 {
         single(&round.targets[0], w, &st, now, &mut out);
     } else {
         many(round, &st, now, &mut out);
     }
+    let mut out: Vec<String> = out
+        .iter()
+        .flat_map(|l| l.split('\n'))
+        .map(|l| elide(l, w))
+        .collect();
     out.truncate(usize::from(height));
     out
 }
@@ -247,7 +222,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         return;
     };
     let c = &r.capacity;
-    out.push(format!(
+    out.push(st.wrap(&format!(
         "capacity   {} of {} usable slots used ({:.0}%), {} left  (max_connections {}, reserved {})",
         c.used,
         c.usable_slots,
@@ -255,7 +230,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         c.slots_left,
         c.max_connections,
         c.max_connections - c.usable_slots
-    ));
+    ), 11));
     let mut parts: Vec<String> = Vec::new();
     for s in KNOWN_STATES {
         let n = r.states.get(&state_key(s)).copied().unwrap_or(0);
@@ -266,12 +241,15 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
     if r.not_visible > 0 {
         parts.push(format!("not visible {}", r.not_visible));
     }
-    out.push(format!("sessions   {}", parts.join(" · ")));
-    out.push(format!(
-        "ages       oldest idle {} · oldest idle in transaction {} · oldest transaction {}",
-        opt_age(r.idle.oldest_seconds),
-        opt_age(r.oldest_idle_in_transaction_seconds),
-        opt_age(r.oldest_transaction_seconds)
+    out.push(st.wrap(&format!("sessions   {}", parts.join(" · ")), 11));
+    out.push(st.wrap(
+        &format!(
+            "ages       oldest: idle {} · idle in transaction {} · transaction {}",
+            opt_age(r.idle.oldest_seconds),
+            opt_age(r.oldest_idle_in_transaction_seconds),
+            opt_age(r.oldest_transaction_seconds)
+        ),
+        11,
     ));
     let level = r.verdict.status;
     let mut reasons = r.verdict.reasons.iter();
@@ -288,7 +266,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
     let spark_w = w.saturating_sub(14 + 18).max(10);
     let n = v.history.len().min(spark_w);
     out.push(format!(
-        "trend      last {n} sample{} (used from 0 to the {} usable slots; idle and idle in tx from 0 to their maximum)",
+        "trend      last {n} sample{} (used: 0 to {} slots; idle, idle in tx: 0 to max)",
         if n == 1 { "" } else { "s" },
         c.usable_slots
     ));
@@ -332,11 +310,11 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
     out.push(String::new());
 
     if !r.groups.is_empty() {
-        let mut t = st.table();
         let mut header: Vec<String> = r.group_by.iter().map(|k| k.to_uppercase()).collect();
         header
             .extend(["SESSIONS", "ACTIVE", "IDLE", "IDLE IN TX", "OLDEST IDLE"].map(String::from));
-        t.set_header(st.header(&header.iter().map(String::as_str).collect::<Vec<_>>()));
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let mut rows = Vec::new();
         for g in &r.groups {
             let mut row = crate::render::status::group_key_cells(&r.group_by, g);
             let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
@@ -349,9 +327,12 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
                 row.push(Cell::new(n).set_alignment(CellAlignment::Right));
             }
             row.push(Cell::new(opt_age(g.oldest_idle_seconds)).set_alignment(CellAlignment::Right));
-            t.add_row(row);
+            rows.push(row);
         }
-        out.extend(t.to_string().lines().map(String::from));
+        // As status: ACTIVE goes first, then the application names are cut.
+        let free = header.contains(&"APPLICATION").then_some("APPLICATION");
+        let table = st.fitted_table(&header, rows, &["ACTIVE"], free);
+        out.extend(table.lines().map(String::from));
     }
 }
 
@@ -464,15 +445,6 @@ mod tests {
         assert_eq!(signed(3), "+3");
         assert_eq!(signed(-2), "-2");
         assert_eq!(signed(0), "0");
-    }
-
-    #[test]
-    fn fitting_keeps_escapes_out_of_the_count() {
-        assert_eq!(fit("abcdef", 3), "abc");
-        assert_eq!(fit("ab", 3), "ab");
-        assert_eq!(fit("\x1b[31mabcdef\x1b[0m", 2), "\x1b[31mab\x1b[0m\x1b[0m");
-        assert_eq!(visible_len("\x1b[1mxy\x1b[0m"), 2);
-        assert_eq!(fit("▁▂▃▄", 2), "▁▂");
     }
 
     #[test]

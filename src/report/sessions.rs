@@ -11,6 +11,9 @@ pub struct SessionsReport {
     pub connection: crate::report::ConnectionRoute,
     /// Sessions that matched (before --limit).
     pub count: usize,
+    /// Of those (before --limit), the ones this role cannot see: other roles' sessions without
+    /// pg_read_all_stats.
+    pub not_visible: usize,
     pub sessions: Vec<Session>,
     pub warnings: Vec<String>,
 }

@@ -1,6 +1,11 @@
 -- sessions: client backends of pg_stat_activity (ages computed by the server), filtered
+-- Longest in their state first, at most $limit of them (NULL: all).
 -- The server's facts come along on the first row (as JSON), and a row comes even when no session matches
 -- (its session columns NULL), so that this is the one statement `sessions` sends.
+-- So do two counts over every session that matched, the ones past the limit included: how many, and how
+-- many this role cannot see (other roles' rows without pg_read_all_stats sort last, so a limit would cut
+-- exactly those). They share the ordering window of rn with a whole-partition frame (row_number ignores
+-- frames): one sort and one WindowAgg, as without them; and they are sent on the first row only.
 WITH c AS (
 /*CLIENT_BACKENDS*/
 ), facts AS (
@@ -8,16 +13,20 @@ WITH c AS (
 ), s AS (
     SELECT
 /*SESSION_COLUMNS*/,
-           row_number() OVER (ORDER BY m.state_change NULLS LAST, m.pid) AS rn
+           row_number() OVER w AS rn,
+           CASE WHEN row_number() OVER w = 1 THEN count(*) OVER w END AS matched,
+           CASE WHEN row_number() OVER w = 1 THEN count(*) FILTER (WHERE NOT m.visible) OVER w END AS not_visible
       FROM (
         SELECT c.*
           FROM c
          WHERE
 /*FILTER*/
       ) m
+    WINDOW w AS (ORDER BY m.state_change NULLS LAST, m.pid ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
 SELECT CASE WHEN s.rn IS NULL OR s.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
        s.*
   FROM (SELECT) AS one
   LEFT JOIN s ON true
  ORDER BY s.rn
+ LIMIT $limit

@@ -575,6 +575,7 @@ pub mod full {
 }
 
 pub mod pgbouncer;
+pub mod screen;
 
 pub use background_sandbox::{spawn_sandbox, Sandbox};
 

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod presets;
 pub mod quote;
 pub mod show;
+pub mod startup;
 pub mod value;
 
 use crate::report::tune::ChangeReport;

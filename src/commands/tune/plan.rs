@@ -10,6 +10,7 @@ use postgres::types::Type;
 use super::catalog::{self, AutoConf, Catalog, Stored};
 use super::history::{self};
 use super::quote::{self, Op};
+use super::startup;
 use super::value::{self, Meta};
 use super::CONNECTION_SETTINGS;
 use crate::db::Db;
@@ -150,52 +151,10 @@ pub fn validate_set(
         }
     }
     if errors.is_empty() {
-        if let Some(e) = check_reserved(cat, &out) {
-            errors.push(e);
-        }
-    }
-    if errors.is_empty() {
         Ok(out)
     } else {
         Err(errors)
     }
-}
-
-/// max_connections must stay above the reserved slots, or the server will not start after a restart.
-fn check_reserved(cat: &Catalog, desired: &[Desired]) -> Option<String> {
-    let names = [
-        "max_connections",
-        "superuser_reserved_connections",
-        "reserved_connections",
-    ];
-    if !desired.iter().any(|d| names.contains(&d.name.as_str())) {
-        return None;
-    }
-    let get = |n: &str| -> f64 {
-        desired
-            .iter()
-            .find(|d| d.name == n)
-            .and_then(|d| d.new.as_deref())
-            .and_then(|v| v.parse().ok())
-            .or_else(|| cat.get(n).and_then(|s| s.setting.parse().ok()))
-            .unwrap_or(0.0)
-    };
-    let (max, su, res) = (
-        get("max_connections"),
-        get("superuser_reserved_connections"),
-        get("reserved_connections"),
-    );
-    (su + res >= max).then(|| {
-        format!(
-            "max_connections {max} must be larger than superuser_reserved_connections {su}{}: PostgreSQL \
-             would refuse to start after the restart",
-            if cat.get("reserved_connections").is_some() {
-                format!(" + reserved_connections {res}")
-            } else {
-                String::new()
-            }
-        )
-    })
 }
 
 /// Validate `tune reset` names: known here or stored in the scope, and settable in the scope.
@@ -234,6 +193,26 @@ fn validate_reset(
         Ok(out)
     } else {
         Err(errors)
+    }
+}
+
+/// For --system: refuse a plan after which the server would not start again (see [`startup`]), over
+/// the values of its next start.
+fn check_start_rules(
+    db: &mut Db,
+    scope: &Scope,
+    desired: &[Desired],
+    now: &StoredNow,
+    cat: &Catalog,
+) -> Result<()> {
+    if *scope != Scope::System {
+        return Ok(());
+    }
+    let errors = startup::check(cat, &now.files, desired, db.facts()?.version_num);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(refuse_all(errors))
     }
 }
 
@@ -526,6 +505,7 @@ pub fn plan_set(
     catalog::check_target(db, scope)?;
     let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
     let now = stored_now(db, scope)?;
+    check_start_rules(db, scope, &desired, &now, &cat)?;
     let server = server_record(db);
     let report = build_plan(db, "set", scope, desired, &now, &cat, notes)?;
     Ok((
@@ -598,6 +578,7 @@ pub fn plan_reset(
         &db.facts()?.version,
     )
     .map_err(refuse_all)?;
+    check_start_rules(db, scope, &desired, &now, &cat)?;
     let server = server_record(db);
     let report = build_plan(db, "reset", scope, desired, &now, &cat, notes)?;
     Ok((
@@ -680,6 +661,7 @@ pub fn plan_undo(
             new: c.old.clone(),
         })
         .collect();
+    check_start_rules(db, scope, &desired, &stored_now, &cat)?;
     let mut report = build_plan(db, "undo", scope, desired, &stored_now, &cat, notes)?;
     report.undoes = Some(entry.id.clone());
     Ok((
@@ -871,27 +853,6 @@ mod tests {
         assert_eq!(d[0].new.as_deref(), Some("90min"));
         assert_eq!(d[0].input.as_deref(), Some("1h30m"));
         assert_eq!(d[1].new.as_deref(), Some("200"));
-    }
-
-    #[test]
-    fn max_connections_stays_above_the_reserved_slots() {
-        let errs = validate_set(
-            &cat(),
-            &Scope::System,
-            &pairs(&[("max_connections", "3")]),
-            150018,
-            "15.18",
-        )
-        .unwrap_err();
-        assert!(errs[0].contains("refuse to start"), "{errs:?}");
-        assert!(validate_set(
-            &cat(),
-            &Scope::System,
-            &pairs(&[("max_connections", "4")]),
-            150018,
-            "15.18"
-        )
-        .is_ok());
     }
 
     #[test]
