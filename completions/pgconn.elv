@@ -630,7 +630,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --idle-warning 'WARNING when at least N sessions are idle for longer than --idle-age'
             cand --idle-critical 'CRITICAL when at least N sessions are idle for longer than --idle-age'
             cand --idle-age 'The age from which an idle session counts for --idle-warning and --idle-critical'
-            cand --idle-in-transaction-warning 'WARNING when the oldest idle-in-transaction session is at least this old'
+            cand --idle-in-transaction-warning 'WARNING when the oldest idle-in-transaction session is at least this old [default: 5min, status''s rule, unless a lower --idle-in-transaction-critical is given]'
             cand --idle-in-transaction-critical 'CRITICAL when the oldest idle-in-transaction session is at least this old'
             cand --unreachable 'The state of a target that cannot be reached'
             cand -t 'Finish within this long, connecting and querying included, with the check''s own line (a target without an answer by then is unreachable); the default stays inside Nagios'' and NRPE''s 10 s'

@@ -553,7 +553,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s c -l critical -d
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-warning -d 'WARNING when at least N sessions are idle for longer than --idle-age' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-critical -d 'CRITICAL when at least N sessions are idle for longer than --idle-age' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-age -d 'The age from which an idle session counts for --idle-warning and --idle-critical' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-in-transaction-warning -d 'WARNING when the oldest idle-in-transaction session is at least this old' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-in-transaction-warning -d 'WARNING when the oldest idle-in-transaction session is at least this old [default: 5min, status\'s rule, unless a lower --idle-in-transaction-critical is given]' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l idle-in-transaction-critical -d 'CRITICAL when the oldest idle-in-transaction session is at least this old' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l unreachable -d 'The state of a target that cannot be reached' -r -f -a "critical\t'Exit 2: the server is down as far as its clients are concerned'
 unknown\t'Exit 3: the check cannot tell (e.g. when a separate host check already alerts on outages)'"

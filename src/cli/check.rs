@@ -49,7 +49,8 @@ pub struct CheckArgs {
     #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = parse_age)]
     pub idle_age: Duration,
 
-    /// WARNING when the oldest idle-in-transaction session is at least this old
+    /// WARNING when the oldest idle-in-transaction session is at least this old [default: 5min, status's
+    /// rule, unless a lower --idle-in-transaction-critical is given]
     #[arg(long, value_name = "DURATION", value_parser = parse_age)]
     pub idle_in_transaction_warning: Option<Duration>,
 

@@ -82,7 +82,18 @@ fn sample(db: &mut crate::db::Db, s: &StatusRequest, idle_age: Duration) -> Resu
 }
 
 /// Judge one target's sample against the thresholds.
+/// The WARNING age of the oldest idle-in-transaction session: as given; else status's own rule
+/// (`--idle-in-transaction-age`'s default, 5min), so that check flags what status flags — unless a
+/// lower --idle-in-transaction-critical was given, which then decides alone.
+pub fn idle_in_transaction_warning(args: &CheckArgs) -> Option<Duration> {
+    args.idle_in_transaction_warning.or_else(|| {
+        let status = crate::analysis::Thresholds::default().idle_in_transaction_age;
+        Some(status).filter(|w| args.idle_in_transaction_critical.is_none_or(|c| *w <= c))
+    })
+}
+
 pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
+    let iit_warning = idle_in_transaction_warning(args);
     let r = &s.report;
     let c = &r.capacity;
     let (used, usable) = (c.used, c.usable_slots);
@@ -140,9 +151,8 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
             let limit =
                 humantime::format_duration(args.idle_in_transaction_critical.unwrap_or_default());
             (Level::Critical, format!("{text} (critical at {limit})"))
-        } else if reached(args.idle_in_transaction_warning) {
-            let limit =
-                humantime::format_duration(args.idle_in_transaction_warning.unwrap_or_default());
+        } else if reached(iit_warning) {
+            let limit = humantime::format_duration(iit_warning.unwrap_or_default());
             (Level::Warning, format!("{text} (warning at {limit})"))
         } else {
             (Level::Ok, text)
@@ -199,7 +209,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
         },
         Measurement {
             unit: "s",
-            warning: secs(args.idle_in_transaction_warning),
+            warning: secs(iit_warning),
             critical: secs(args.idle_in_transaction_critical),
             min: Some(0.0),
             ..measurement("oldest_idle_in_transaction", oldest.unwrap_or(0.0))
@@ -272,8 +282,7 @@ fn settings(args: &CheckArgs) -> ThresholdSettings {
         leak_idle_age_seconds: args.leak.leak_idle_age.as_secs_f64(),
         leak_min_sessions: args.leak.leak_min_sessions,
         leak_share_percent: args.leak.leak_share,
-        idle_in_transaction_warning_seconds: args
-            .idle_in_transaction_warning
+        idle_in_transaction_warning_seconds: idle_in_transaction_warning(args)
             .map(|d| d.as_secs_f64()),
         idle_in_transaction_critical_seconds: args
             .idle_in_transaction_critical
@@ -393,6 +402,34 @@ pub fn run(conn: &ConnOptions, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
 mod tests {
     use super::*;
     use CapacityThreshold::*;
+
+    #[test]
+    fn an_old_idle_transaction_warns_by_status_rule_unless_told_otherwise() {
+        let parse = |extra: &[&str]| {
+            let cli = crate::cli::try_parse_from(["pgconn", "check"].iter().chain(extra)).unwrap();
+            let crate::cli::Command::Check(a) = cli.command else {
+                unreachable!()
+            };
+            idle_in_transaction_warning(&a)
+        };
+        // status's --idle-in-transaction-age, by default.
+        let status = crate::cli::try_parse_from(["pgconn", "status"]).unwrap();
+        let crate::cli::Command::Status(st) = status.command else {
+            unreachable!()
+        };
+        assert_eq!(parse(&[]), Some(st.thresholds.idle_in_transaction_age));
+        assert_eq!(parse(&[]), Some(Duration::from_secs(300)));
+        assert_eq!(
+            parse(&["--idle-in-transaction-warning", "1min"]),
+            Some(Duration::from_secs(60))
+        );
+        // A lower critical decides alone; a higher one keeps the warning.
+        assert_eq!(parse(&["--idle-in-transaction-critical", "1min"]), None);
+        assert_eq!(
+            parse(&["--idle-in-transaction-critical", "10min"]),
+            Some(Duration::from_secs(300))
+        );
+    }
 
     #[test]
     fn thresholds_fire_when_reached() {
