@@ -327,10 +327,10 @@ pub fn kill(
     bar.finish_and_clear();
     let report = &done.report;
     let s = &report.summary;
+    // (Sessions this role cannot see are said by their warning, and the exit code.)
     let went_wrong = s.denied + s.failed + s.unknown + s.signalled > 0
         || done.failure.is_some()
-        || done.signal.is_some()
-        || report.not_visible > 0;
+        || done.signal.is_some();
     let output_error = if !safety.quiet || went_wrong {
         tolerate_closed_stdout(show(report, style, render::kill::results)).err()
     } else if s.terminated + s.cancelled > 0 {
@@ -470,7 +470,7 @@ pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Ex
         done.signal,
         done.failure,
         output_error,
-        s.denied + s.failed + s.unknown + s.signalled > 0,
+        s.denied + s.failed + s.unknown + s.signalled > 0 || !report.untrusted.is_empty(),
     )
 }
 

@@ -76,6 +76,15 @@ fn capacity_thresholds_at_and_just_past_their_boundaries() {
         ("-8", "-3", 1),
     ];
     for (warning, critical, code) in cases {
+        // The previous check's backend may hold its slot a moment after its client left.
+        assert!(support::wait_until(Duration::from_secs(10), || {
+            c.psql(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            )
+            .unwrap()
+                == "3"
+        }));
         let out = pgconn()
             .env_cluster(&c)
             .args(["check", "--warning", warning, "--critical", critical])

@@ -1416,7 +1416,7 @@ fn a_role_that_cannot_see_other_sessions_is_told_how_many_and_the_grant() {
         ])
         .run()
         .assert_code(1)
-        .stdout;
+        .stderr;
     assert!(
         text.contains("2 session(s) of other roles are not visible"),
         "{text}"
@@ -2016,6 +2016,7 @@ fn quiet_prints_nothing_unless_something_was_done_or_went_wrong() {
         .unwrap();
     w.idle(c, 3, &role, "postgres", &tag).unwrap();
     let out = cron(&["--older-than", "0s", "-U", &weak]).assert_code(1);
+    assert_eq!(out.stdout, "", "the warning says it; no table is mailed");
     assert!(
         out.stderr.contains("GRANT pg_read_all_stats"),
         "{}",

@@ -698,17 +698,21 @@ fn a_stale_idle_title_on_a_running_query_is_never_signalled() {
         "the scenario: a running query under an idle title: {}",
         title(victim_pid)
     );
-    // A backend that connected after the configuration last changed: its title is current.
+    // A backend that connected after the configuration last changed: its title is current. (Start
+    // times are counted in clock ticks: well after the change, not within a tick or two of it.)
+    std::thread::sleep(Duration::from_millis(100));
     let mut young = Workload::new();
     young.idle(&c, 1, "app", "postgres", "young").unwrap();
     let young_pid = young.pids()[0];
 
     // Neither the preview nor --trust-titles (the kernel contradicts the title) makes it a target.
     for extra in [&[][..], &["--trust-titles"][..]] {
+        // Exit 1: a backend it matched was left alone, for want of evidence.
         let v = rescue(
             &c,
             &[&["--user", "app", "--dry-run", "--json"], extra].concat(),
         )
+        .assert_code(1)
         .json();
         assert!(!pids(&v["targets"]).contains(&victim_pid), "{v}");
         let u = v["untrusted"]
@@ -725,7 +729,9 @@ fn a_stale_idle_title_on_a_running_query_is_never_signalled() {
             "{reason}"
         );
     }
-    let v = rescue(&c, &["--user", "app", "--yes", "--json"]).json();
+    let v = rescue(&c, &["--user", "app", "--yes", "--json"])
+        .assert_code(1)
+        .json();
     let evidence: std::collections::BTreeMap<i32, String> = v["targets"]
         .as_array()
         .unwrap()
@@ -1145,4 +1151,78 @@ fn warnings_and_what_is_left_alone_come_before_the_question() {
     assert!(rest.contains("cancelled; nothing was done"), "{rest}");
     assert!(!rest.contains("warning:"), "{rest}");
     assert_eq!(client_backends(&c), before);
+}
+
+#[test]
+fn a_title_that_goes_stale_between_the_preview_and_the_signal_is_skipped() {
+    use pgconn::commands::rescue::{execute, plan, RescueRequest};
+    use pgconn::report::rescue::Selection;
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut victim = c.connect("app", "postgres", "victim").unwrap();
+    victim.batch_execute("SELECT 1").unwrap();
+    let victim_pid: i32 = victim
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let req = RescueRequest {
+        pgdata: Some(c.data_dir().to_path_buf()),
+        postmaster_pid: None,
+        selection: Selection {
+            states: vec!["idle".into()],
+            user: vec!["app".into()],
+            ..Selection::default()
+        },
+        dry_run: false,
+        yes: true,
+        wait: Duration::from_secs(5),
+        log: None,
+    };
+    let p = plan(&req).unwrap();
+    assert_eq!(
+        pids(&serde_json::to_value(&p.report.targets).unwrap()),
+        [victim_pid].into()
+    );
+    // Between the preview and the signal: titles turned off, a query started, titles on again.
+    c.psql("ALTER SYSTEM SET update_process_title = off")
+        .unwrap();
+    c.reload().unwrap();
+    let busy = std::thread::spawn(move || {
+        let _ = victim.batch_execute("SELECT pg_sleep(600)");
+        victim
+    });
+    assert!(wait_until(Duration::from_secs(10), || {
+        c.psql(&format!(
+            "SELECT state FROM pg_stat_activity WHERE pid = {victim_pid}"
+        ))
+        .unwrap()
+            == "active"
+    }));
+    c.psql("ALTER SYSTEM SET update_process_title = on")
+        .unwrap();
+    c.reload().unwrap();
+    assert!(
+        title(victim_pid).ends_with(" idle"),
+        "{}",
+        title(victim_pid)
+    );
+    let interrupt = pgconn::interrupt::Interrupt::install().unwrap();
+    let done = execute(p, &interrupt, &mut |_| {}).unwrap();
+    let r = &done.report.results[0];
+    assert_eq!(r.pid, victim_pid);
+    assert_eq!(serde_json::to_value(r.skip).unwrap(), "untrusted", "{r:?}");
+    assert!(
+        r.reason.as_deref().unwrap().contains("not show it waiting"),
+        "{r:?}"
+    );
+    assert_eq!(
+        c.psql(&format!(
+            "SELECT state FROM pg_stat_activity WHERE pid = {victim_pid}"
+        ))
+        .unwrap(),
+        "active"
+    );
+    c.psql(&format!("SELECT pg_cancel_backend({victim_pid})"))
+        .unwrap();
+    let _victim = busy.join().unwrap();
 }

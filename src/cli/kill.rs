@@ -153,8 +153,8 @@ pub struct KillSafety {
     pub log_queries: bool,
 
     /// Print nothing unless something was done or went wrong: for cron. Then only the summary line
-    /// (and the results, when a session was denied, failed or is unknown); warnings and errors as
-    /// always. Needs --yes (nobody is asked without seeing the plan)
+    /// (and the results, when a session was denied, failed, is unknown or still there after --wait);
+    /// warnings and errors as always. Needs --yes (nobody is asked without seeing the plan)
     #[arg(short = 'q', long, requires = "yes")]
     pub quiet: bool,
 

@@ -132,11 +132,15 @@ or (2) the kernel shows it blocked waiting for its client to send something (/pr
 epoll_wait on the set that holds its client connection, accepted on one of the postmaster's own \
 sockets), so no query runs; or (3) --trust-titles is given and the kernel does not tell this user (no \
 ptrace access, e.g. root in a container without CAP_SYS_PTRACE). A title the kernel contradicts is never \
-trusted. Other backends are left alone and listed with why. The cost: after any configuration change \
-(an ALTER SYSTEM of any setting), older backends depend on (2); root always has it, the cluster's OS \
-user has it unless the kernel restricts ptrace (Yama). Blind spots of (2), for backends older than the \
-last change only: a backend reading COPY FROM STDIN data also waits for its client, and one that is idle \
-in a transaction looks the same as one that is idle. rescue refuses when update_process_title is off or \
+trusted. Other backends are left alone and listed with why, and the run exits 1. The cost: after any \
+configuration change (an ALTER SYSTEM of any setting), older backends depend on (2); root always has it, \
+the cluster's OS user has it unless the kernel restricts ptrace (Yama). Blind spots of (2), for backends \
+older than the last change only: a backend also waits to read from its client while it reads COPY FROM \
+STDIN data, between an extended-protocol Execute and its Sync, and when TLS reads during a write; and one \
+idle in a transaction looks the same as one that is idle. Blind spots of (1): a wall clock stepped \
+forward since the change, a network file system's cached change times, a directory renamed in place \
+above the configuration files (files, include_dir directories and symbolic links on the way count). \
+rescue refuses when update_process_title is off or \
 a value PostgreSQL would not read as a boolean, when a configuration file or line cannot be read (read \
 with the server's own rules: quoting, octal and backslash escapes, includes), and when a title shows no \
 state (the setting was off when that backend started). It never touches the postmaster, auxiliary \
@@ -145,8 +149,9 @@ unambiguously (one that reads two ways, may have been cut short, or is not UTF-8
 
 Like kill: a preview, --dry-run, a confirmation on a terminal (--yes otherwise), --log. Immediately before \
 each SIGTERM the process is read again through a pidfd (Linux 5.3+): its start time, parent, executable, \
-session and title, the configuration's change times, and the kernel's view where (2) is the evidence; so \
-a pid reused by another process is never hit. As with pg_terminate_backend, a backend that turns active \
+session and title, the configuration's change times, and the kernel's view where (2) is the evidence \
+(its system call read first and last); so a pid reused by another process is never hit. The \
+configuration itself is read again before each batch. As with pg_terminate_backend, a backend that turns active \
 between that re-check and the signal is terminated: the window is that of one system call. Afterwards \
 pgconn waits for the backends to exit (--wait), tries a normal connection (to the cluster's own socket \
 and port unless -h/-p or PG* variables say otherwise) and prints the status line.";

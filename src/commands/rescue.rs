@@ -159,6 +159,12 @@ impl super::SignalPlan for RescuePlan {
     fn warnings(report: &RescueReport) -> &[String] {
         &report.warnings
     }
+
+    /// Matching backends were left alone because their titles may not be current: the run exits 1,
+    /// so that one that could not act does not look like one that found nothing.
+    fn incomplete(report: &RescueReport) -> bool {
+        !report.untrusted.is_empty()
+    }
 }
 
 fn find(req: &RescueRequest) -> Result<Postmaster> {
@@ -232,11 +238,11 @@ fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
 /// The postmaster's executable (device, inode), which every backend it forked runs too.
 fn postmaster_executable(pm: &Postmaster) -> Result<(u64, u64)> {
     proc::executable(pm.pid).map_err(|e| {
-        anyhow!(
+        refuse(format!(
             "cannot read which program the postmaster (pid {}) runs ({e}): pgconn cannot tell its \
              backends from other processes and signals nothing. Run as root or as the cluster's OS user",
             pm.pid
-        )
+        ))
     })
 }
 
@@ -295,13 +301,7 @@ impl Trust<'_> {
             change.path.display(),
             format_timestamp(change.changed)
         );
-        let seen = match self.sockets {
-            Some(s) => wait::observe(b.pid, b.client_port, s),
-            None => {
-                wait::Seen::Hidden("the postmaster's sockets cannot be read by this user".into())
-            }
-        };
-        match seen {
+        match wait::observe(b.pid, b.client_port, self.sockets) {
             wait::Seen::WaitingForClient => Ok(Evidence::WaitingForClient),
             wait::Seen::Hidden(_) if self.trust_titles => Ok(Evidence::TrustTitles),
             wait::Seen::Hidden(why) => Err(format!(
@@ -330,7 +330,13 @@ impl Trust<'_> {
 
 /// The settings the titles depend on, refused when they cannot be read or say titles are off.
 fn title_settings(pm: &Postmaster) -> Result<conf::Settings> {
-    let args = proc::args(pm.pid).unwrap_or_default();
+    // Its command line may set update_process_title (`-c`): unknown, nothing is signalled.
+    let args = proc::args(pm.pid).map_err(|e| {
+        refuse(format!(
+            "cannot read the postmaster's command line ({e}): pgconn cannot tell whether it turns \
+             update_process_title off, and signals nothing"
+        ))
+    })?;
     let settings = conf::read(
         &pm.pgdata,
         &cluster::config_dir(pm.pid, &pm.pgdata, &args),
@@ -819,8 +825,19 @@ fn recheck(plan: &RescuePlan, t: &Backend, now: &Now) -> Check {
             )
         }
     }
+    // The configuration's change times once more, for this target: examined, not read again.
+    let last_change = match now.settings.last_change_now() {
+        Ok(l) => l,
+        Err(why) => {
+            return Check::Skip(
+                SkipReason::Untrusted,
+                format!("the configuration can no longer be examined ({why})"),
+                Some(p.title),
+            )
+        }
+    };
     let trust = Trust {
-        last_change: now.settings.last_change(),
+        last_change: last_change.as_ref(),
         clock: &plan.clock,
         sockets: now.sockets.as_ref(),
         trust_titles: plan.report.selection.trust_titles,

@@ -374,10 +374,9 @@ enum Route<'a> {
 /// `pgconn rescue` command for it.
 fn next_steps(spec: &ConnSpec, i: usize, cause: &Refusal, route: Route<'_>) -> String {
     let user = clean(spec.user()).into_owned();
-    let rescue = spec
-        .targets()
-        .get(i)
-        .and_then(|h| crate::host::cluster::rescue_command(h.host(), h.is_socket(), h.port()));
+    let rescue = spec.targets().get(i).and_then(|h| {
+        crate::host::cluster::rescue_command(h.host(), h.hostaddr(), h.is_socket(), h.port())
+    });
     let rescue = match rescue {
         Some(cmd) => format!(
             "the server runs on this machine: `{}` terminates its idle backends through the \

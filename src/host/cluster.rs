@@ -2,7 +2,9 @@
 //! directory's postmaster.pid, the postmaster's pid, or as the only postmaster running.
 
 use std::fs;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -328,14 +330,25 @@ fn port_arg(args: &[String]) -> Option<u16> {
     }
 }
 
-/// Whether a connection to `host` and `port` (a socket directory when `socket`) provably reached
-/// postmaster `pid`: the socket file pgconn connects to is the very file (device and inode) one of its
-/// unix sockets is bound to, seen through the postmaster's own root; or it listens, in pgconn's own
-/// network namespace, on every address `host` names (an IP address, or `localhost`) at that port —
-/// where it listens, no tunnel or port forward can. Needs root or the cluster's OS user (the
-/// postmaster's descriptors); anything less proves nothing.
-pub fn reached_by(pid: i32, host: Option<&str>, socket: bool, port: u16) -> bool {
-    use std::net::{IpAddr, ToSocketAddrs};
+/// Whether a connection to `host` and `port` (a socket directory when `socket`; `hostaddr` when given,
+/// as libpq connects to it) provably reached postmaster `pid`:
+/// - over a unix socket, the socket file pgconn connects to is the very file (device and inode) one of
+///   its unix sockets is bound to, seen through the postmaster's own root;
+/// - over TCP, it listens, in pgconn's own network namespace, on every address `hostaddr` or `host` names
+///   (an IP address, or `localhost`) at that port, where no tunnel or port forward can listen too; and a
+///   connection to each of them, opened and closed without a startup packet (the server counts no slot
+///   for it, and logs an incomplete startup packet), has its server's end in this namespace, so no NAT
+///   rule sent it elsewhere.
+///
+/// Needs root or the cluster's OS user (the postmaster's descriptors); anything less proves nothing.
+pub fn reached_by(
+    pid: i32,
+    host: Option<&str>,
+    hostaddr: Option<IpAddr>,
+    socket: bool,
+    port: u16,
+) -> bool {
+    use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
     use std::os::unix::fs::MetadataExt;
     let Ok(sockets) = super::sockets::Sockets::read(pid) else {
         return false;
@@ -355,28 +368,40 @@ pub fn reached_by(pid: i32, host: Option<&str>, socket: bool, port: u16) -> bool
     if ns("self").is_none() || ns("self") != ns(&pid.to_string()) {
         return false;
     }
-    let addrs: Vec<IpAddr> = match host {
-        Some("localhost") => ("localhost", port)
+    let addrs: Vec<IpAddr> = match (hostaddr, host) {
+        (Some(a), _) => vec![a],
+        (None, Some("localhost")) => ("localhost", port)
             .to_socket_addrs()
             .map(|a| a.map(|a| a.ip()).collect())
             .unwrap_or_default(),
-        Some(h) => h.parse::<IpAddr>().map(|a| vec![a]).unwrap_or_default(),
-        None => Vec::new(),
+        (None, Some(h)) => h.parse::<IpAddr>().map(|a| vec![a]).unwrap_or_default(),
+        (None, None) => Vec::new(),
     };
-    !addrs.is_empty() && addrs.iter().all(|a| sockets.listens_on(*a, port))
+    !addrs.is_empty()
+        && addrs.iter().all(|a| {
+            sockets.listens_on(*a, port)
+                && TcpStream::connect_timeout(&SocketAddr::new(*a, port), Duration::from_secs(2))
+                    .and_then(|probe| probe.local_addr())
+                    .is_ok_and(|local| super::sockets::server_end_here(port, local.port()))
+        })
 }
 
 /// The exact `pgconn rescue` command for the server pgconn was refused by, when that server provably
 /// runs on this machine ([`reached_by`]): exactly one postmaster here is the one the refused connection
 /// reached. With `sudo -u OWNER` in front when this user is neither root nor the cluster's OS user
 /// (possible only where the postmaster's descriptors are readable anyway: the hint is then omitted).
-pub fn rescue_command(host: Option<&str>, socket: bool, port: u16) -> Option<String> {
+pub fn rescue_command(
+    host: Option<&str>,
+    hostaddr: Option<IpAddr>,
+    socket: bool,
+    port: u16,
+) -> Option<String> {
     let all = seen();
     let matching: Vec<&Seen> = all
         .iter()
         .filter(|s| {
             proc::ns_pids(s.pid).is_ok_and(|n| n.len() == 1)
-                && reached_by(s.pid, host, socket, port)
+                && reached_by(s.pid, host, hostaddr, socket, port)
         })
         .collect();
     let [s] = matching.as_slice() else {

@@ -30,6 +30,8 @@ pub struct Found {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Read {
     pub path: PathBuf,
+    /// A symbolic link on the way to a file read (its own change time counts).
+    pub link: bool,
     /// Its status change time (ctime): set by the kernel on every write, rename or chmod, and not
     /// settable by any user (unlike the modification time).
     pub changed: SystemTime,
@@ -82,14 +84,60 @@ fn ctime(meta: &fs::Metadata) -> SystemTime {
     }
 }
 
-/// Remember `path` (a file or directory) as read; one that cannot be examined is unreadable.
+/// When `path` last changed: the file (or directory) it leads to, or, with `link`, the symbolic link
+/// itself.
+fn changed(path: &Path, link: bool) -> std::io::Result<SystemTime> {
+    let meta = if link {
+        fs::symlink_metadata(path)?
+    } else {
+        fs::metadata(path)?
+    };
+    Ok(ctime(&meta))
+}
+
+/// Remember `path` (a file or directory) as read; one that cannot be examined is unreadable. A symbolic
+/// link on the way counts too (the path itself, or a directory above it): pointing it at another file
+/// changes what the server reads without changing any file's own change time.
 fn remember(path: &Path, s: &mut Settings) {
-    match fs::metadata(path) {
-        Ok(meta) => s.read.push(Read {
+    match changed(path, false) {
+        Ok(t) => s.read.push(Read {
             path: path.to_path_buf(),
-            changed: ctime(&meta),
+            link: false,
+            changed: t,
         }),
-        Err(e) => s.unreadable.push(format!("{}: {e}", path.display())),
+        Err(e) => {
+            s.unreadable.push(format!("{}: {e}", path.display()));
+            return;
+        }
+    }
+    for link in path.ancestors() {
+        if let Ok(meta) = fs::symlink_metadata(link) {
+            if meta.file_type().is_symlink() {
+                s.read.push(Read {
+                    path: link.to_path_buf(),
+                    link: true,
+                    changed: ctime(&meta),
+                });
+            }
+        }
+    }
+}
+
+impl Settings {
+    /// The configuration's last change as it is now: every file, directory and link read, examined
+    /// again (not read again). Err when one of them can no longer be examined.
+    pub fn last_change_now(&self) -> std::result::Result<Option<Read>, String> {
+        let mut newest: Option<Read> = None;
+        for r in &self.read {
+            let t = changed(&r.path, r.link).map_err(|e| format!("{}: {e}", r.path.display()))?;
+            if newest.as_ref().is_none_or(|n| t > n.changed) {
+                newest = Some(Read {
+                    changed: t,
+                    ..r.clone()
+                });
+            }
+        }
+        Ok(newest)
     }
 }
 
@@ -104,7 +152,16 @@ pub fn read(pgdata: &Path, config_dir: &Path, args: &[String]) -> Settings {
         .get("config_file")
         .map(|v| PathBuf::from(&v.value))
         .unwrap_or_else(|| config_dir.join("postgresql.conf"));
-    read_file(&config_file, &mut s, 0, true);
+    if config_file.is_relative() {
+        // Relative to the directory the postmaster was started in, which it has left.
+        s.unreadable.push(format!(
+            "config_file {} is relative to the directory the server was started in, which pgconn \
+             cannot know",
+            config_file.display()
+        ));
+    } else {
+        read_file(&config_file, &mut s, 0, true);
+    }
     read_file(&pgdata.join("postgresql.auto.conf"), &mut s, 0, false);
     s.values.extend(cmdline);
     s
@@ -190,13 +247,20 @@ fn read_file(path: &Path, s: &mut Settings, depth: usize, required: bool) {
                 match fs::read_dir(&d) {
                     Ok(entries) => {
                         remember(&d, s);
-                        let mut files: Vec<PathBuf> = entries
-                            .filter_map(|e| e.ok().map(|e| e.path()))
-                            .filter(|p| {
-                                let name = p.file_name().map(OsStr::as_bytes).unwrap_or(b"");
-                                !name.starts_with(b".") && name.ends_with(b".conf") && p.is_file()
-                            })
-                            .collect();
+                        // As the server: names ending in .conf, not starting with a dot; each is
+                        // examined (following links), and one that cannot be fails the whole read.
+                        let mut files: Vec<PathBuf> = Vec::new();
+                        for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+                            let name = p.file_name().map(OsStr::as_bytes).unwrap_or(b"");
+                            if name.starts_with(b".") || !name.ends_with(b".conf") {
+                                continue;
+                            }
+                            match fs::metadata(&p) {
+                                Ok(m) if m.is_file() => files.push(p),
+                                Ok(_) => {}
+                                Err(e) => s.unreadable.push(format!("{}: {e}", p.display())),
+                            }
+                        }
                         files.sort();
                         for f in files {
                             read_file(&f, s, depth + 1, true);
@@ -614,5 +678,28 @@ mod tests {
         assert_eq!(s.get("update_process_title").unwrap().value, "off");
         assert_eq!(s.unreadable.len(), 1, "{:?}", s.unreadable);
         assert!(s.unreadable[0].ends_with(":2: a line PostgreSQL cannot read either"));
+    }
+
+    #[test]
+    fn a_link_pointed_elsewhere_is_a_change_though_no_file_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("old.conf"), "update_process_title = off\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(d.join("new.conf"), "update_process_title = on\n").unwrap();
+        std::os::unix::fs::symlink(d.join("new.conf"), d.join("postgresql.conf")).unwrap();
+        let s = read(d, d, &["postgres".into()]);
+        let before = s.last_change().unwrap().changed;
+        assert!(s.read.iter().any(|r| r.link), "{:?}", s.read);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Pointed at the older file: no file's own change time moves, the link's does.
+        fs::remove_file(d.join("postgresql.conf")).unwrap();
+        std::os::unix::fs::symlink(d.join("old.conf"), d.join("postgresql.conf")).unwrap();
+        let now = s.last_change_now().unwrap().unwrap();
+        assert!(now.changed > before, "{now:?}");
+        assert!(now.link);
+        // Gone: the change times can no longer be examined.
+        fs::remove_file(d.join("postgresql.conf")).unwrap();
+        assert!(s.last_change_now().is_err());
     }
 }

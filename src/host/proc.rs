@@ -203,9 +203,13 @@ impl Clock {
         };
         // SAFETY: clock_gettime writes one timespec into the one given.
         let ok = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } == 0;
-        let boot = if ok {
-            let up = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
-            SystemTime::now() - up
+        let up = Duration::new(
+            ts.tv_sec.max(0) as u64,
+            ts.tv_nsec.clamp(0, 999_999_999) as u32,
+        );
+        // (A wall clock earlier than the time since boot, before NTP set it, gives no boot time.)
+        let boot = if let Some(b) = SystemTime::now().checked_sub(up).filter(|_| ok) {
+            b
         } else {
             let stat = fs::read_to_string("/proc/stat")?;
             let btime: u64 = stat

@@ -95,40 +95,60 @@ fn parse_address(hex: &str) -> Option<IpAddr> {
     }
 }
 
-/// `/proc/net/tcp` and `tcp6`: `sl local_address rem_address st ... inode`, addresses as `HEX:PORT`,
-/// state `0A` for a listening socket.
-fn parse_tcp(text: &str, into: &mut HashMap<u64, Socket>) {
+/// One line of `/proc/net/tcp` or `tcp6`: `sl local_address rem_address st ... inode`, addresses as
+/// `HEX:PORT`, state `0A` for a listening socket; inode 0 for a connection not yet accepted.
+struct TcpLine {
+    local: Option<IpAddr>,
+    local_port: u16,
+    remote_port: u16,
+    listening: bool,
+    inode: u64,
+}
+
+fn tcp_lines(text: &str) -> impl Iterator<Item = TcpLine> + '_ {
     let port = |a: &str| {
         a.rsplit_once(':')
             .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
     };
-    for line in text.lines().skip(1) {
+    text.lines().skip(1).filter_map(move |line| {
         let f: Vec<&str> = line.split_whitespace().collect();
-        let local = f
-            .get(1)
-            .and_then(|a| a.split_once(':'))
-            .and_then(|(a, _)| parse_address(a));
-        let (Some(local_port), Some(remote_port), Some(st), Some(inode)) = (
-            f.get(1).and_then(|a| port(a)),
-            f.get(2).and_then(|a| port(a)),
-            f.get(3),
-            f.get(9).and_then(|v| v.parse::<u64>().ok()),
-        ) else {
-            continue;
-        };
-        if inode == 0 {
-            continue;
-        }
+        Some(TcpLine {
+            local: f
+                .get(1)
+                .and_then(|a| a.split_once(':'))
+                .and_then(|(a, _)| parse_address(a)),
+            local_port: port(f.get(1)?)?,
+            remote_port: port(f.get(2)?)?,
+            listening: *f.get(3)? == "0A",
+            inode: f.get(9)?.parse().ok()?,
+        })
+    })
+}
+
+fn parse_tcp(text: &str, into: &mut HashMap<u64, Socket>) {
+    for l in tcp_lines(text).filter(|l| l.inode != 0) {
         into.insert(
-            inode,
+            l.inode,
             Socket::Tcp {
-                local,
-                local_port,
-                remote_port,
-                listening: *st == "0A",
+                local: l.local,
+                local_port: l.local_port,
+                remote_port: l.remote_port,
+                listening: l.listening,
             },
         );
     }
+}
+
+/// Whether this network namespace holds the server's end of a TCP connection from local port
+/// `client_port` to `port` (accepted or still waiting to be): a connection that went to a listener
+/// here, not one a NAT rule sent elsewhere.
+pub fn server_end_here(port: u16, client_port: u16) -> bool {
+    ["tcp", "tcp6"].iter().any(|t| {
+        fs::read_to_string(format!("/proc/self/net/{t}")).is_ok_and(|text| {
+            tcp_lines(&text)
+                .any(|l| !l.listening && l.local_port == port && l.remote_port == client_port)
+        })
+    })
 }
 
 impl Sockets {
@@ -251,5 +271,48 @@ mod tests {
             "a connection to another server (postgres_fdw) is not its client"
         );
         assert!(!s.is_client_connection(99, None));
+    }
+
+    #[test]
+    fn addresses_and_listeners_read_as_the_kernel_writes_them() {
+        let v4 = u32::from_ne_bytes([127, 0, 0, 1]);
+        assert_eq!(
+            parse_address(&format!("{v4:08X}")),
+            Some(IpAddr::from([127, 0, 0, 1]))
+        );
+        let one = u32::from_ne_bytes([0, 0, 0, 1]);
+        assert_eq!(
+            parse_address(&format!("000000000000000000000000{one:08X}")),
+            Some("::1".parse().unwrap())
+        );
+        assert_eq!(parse_address("0100"), None);
+        let s = Sockets {
+            tcp_listeners: vec![
+                ("127.0.0.1".parse().unwrap(), 5432),
+                ("::".parse().unwrap(), 5433),
+            ],
+            ..Sockets::default()
+        };
+        assert!(s.listens_on("127.0.0.1".parse().unwrap(), 5432));
+        assert!(!s.listens_on("127.0.0.2".parse().unwrap(), 5432));
+        assert!(
+            !s.listens_on("127.0.0.1".parse().unwrap(), 5433),
+            "v6 wildcard, v4 address"
+        );
+        assert!(
+            s.listens_on("::1".parse().unwrap(), 5433),
+            "the wildcard of its family"
+        );
+    }
+
+    #[test]
+    fn the_server_end_of_a_local_connection_is_found_here() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let client_port = client.local_addr().unwrap().port();
+        // Not accepted yet: it waits in the listener's queue, and is found all the same.
+        assert!(server_end_here(port, client_port));
+        assert!(!server_end_here(port, client_port.wrapping_add(1)));
     }
 }

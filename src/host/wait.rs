@@ -14,7 +14,7 @@
 
 use std::fs;
 
-use super::sockets::{socket_fds, Sockets};
+use super::sockets::Sockets;
 
 /// What the kernel shows a backend doing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,25 +47,31 @@ fn parse_syscall(text: &str) -> Option<(i64, Vec<u64>)> {
     Some((nr, args))
 }
 
-/// `tfd: FD events: HEX ...` lines of an epoll descriptor's fdinfo: the watched descriptors and
-/// their event masks.
-fn parse_epoll_fdinfo(text: &str) -> Vec<(u32, u32)> {
+/// `tfd: FD events: HEX data: HEX pos:N ino:HEX sdev:HEX` lines of an epoll descriptor's fdinfo: the
+/// event mask and the inode of each file the set watches (the inode names a socket exactly, whatever
+/// descriptor number it has now).
+fn parse_epoll_fdinfo(text: &str) -> Vec<(u32, u64)> {
     text.lines()
         .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            (f.next()? == "tfd:").then_some(())?;
-            let fd = f.next()?.parse().ok()?;
-            (f.next()? == "events:").then_some(())?;
-            let events = u32::from_str_radix(f.next()?, 16).ok()?;
-            Some((fd, events))
+            let rest = l.trim_start().strip_prefix("tfd:")?;
+            let events = rest.split_once("events:")?.1.split_whitespace().next()?;
+            let events = u32::from_str_radix(events, 16).ok()?;
+            let ino = rest
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("ino:"))
+                .and_then(|v| u64::from_str_radix(v, 16).ok())?;
+            Some((events, ino))
         })
         .collect()
 }
 
 /// Whether backend `pid` is blocked waiting for its client (`client_port`: the port its title shows
-/// for a TCP client, None for a unix socket).
-pub fn observe(pid: i32, client_port: Option<u16>, sockets: &Sockets) -> Seen {
-    let syscall = match fs::read_to_string(format!("/proc/{pid}/syscall")) {
+/// for a TCP client, None for a unix socket). `sockets`: the cluster's, None when this user cannot read
+/// them. What the kernel shows is read first and then once more at the end, unchanged: the backend was
+/// in that one wait all along, and the caller signals right after.
+pub fn observe(pid: i32, client_port: Option<u16>, sockets: Option<&Sockets>) -> Seen {
+    let read_syscall = || fs::read_to_string(format!("/proc/{pid}/syscall"));
+    let first = match read_syscall() {
         Ok(t) => t,
         Err(e) => {
             return Seen::Hidden(format!(
@@ -73,14 +79,11 @@ pub fn observe(pid: i32, client_port: Option<u16>, sockets: &Sockets) -> Seen {
             ))
         }
     };
-    if syscall.trim() == "running" {
+    if first.trim() == "running" {
         return Seen::Other("it was running on a CPU".into());
     }
-    let Some((nr, args)) = parse_syscall(&syscall) else {
-        return Seen::Other(format!(
-            "unreadable /proc/{pid}/syscall: {}",
-            syscall.trim()
-        ));
+    let Some((nr, args)) = parse_syscall(&first) else {
+        return Seen::Other(format!("unreadable /proc/{pid}/syscall: {}", first.trim()));
     };
     if !is_epoll_wait(nr) {
         return Seen::Other(format!(
@@ -92,29 +95,29 @@ pub fn observe(pid: i32, client_port: Option<u16>, sockets: &Sockets) -> Seen {
     };
     let fdinfo = match fs::read_to_string(format!("/proc/{pid}/fdinfo/{epfd}")) {
         Ok(t) => t,
-        Err(e) => return Seen::Other(format!("its epoll set went away ({e})")),
-    };
-    let sockets_of_pid = match socket_fds(pid) {
-        Ok(s) => s,
-        Err(e) => {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
             return Seen::Hidden(format!(
                 "the kernel does not show this user its descriptors ({e})"
             ))
         }
+        Err(e) => return Seen::Other(format!("its epoll set went away ({e})")),
+    };
+    let Some(sockets) = sockets else {
+        return Seen::Hidden("the postmaster's sockets cannot be read by this user".into());
     };
     const EPOLLIN: u32 = 0x001;
     const EPOLLOUT: u32 = 0x004;
-    let waits_to_read_client = parse_epoll_fdinfo(&fdinfo).iter().any(|(fd, events)| {
+    let waits_to_read_client = parse_epoll_fdinfo(&fdinfo).iter().any(|(events, ino)| {
         events & EPOLLIN != 0
             && events & EPOLLOUT == 0
-            && sockets_of_pid
-                .get(fd)
-                .is_some_and(|inode| sockets.is_client_connection(*inode, client_port))
+            && sockets.is_client_connection(*ino, client_port)
     });
-    if waits_to_read_client {
-        Seen::WaitingForClient
-    } else {
-        Seen::Other("it was waiting, but not for its client to send something".into())
+    if !waits_to_read_client {
+        return Seen::Other("it was waiting, but not for its client to send something".into());
+    }
+    match read_syscall() {
+        Ok(again) if again == first => Seen::WaitingForClient,
+        _ => Seen::Other("it woke up while pgconn looked".into()),
     }
 }
 
@@ -140,15 +143,35 @@ mod tests {
                  tfd:        6 events:       19 data:     55bd552d11d8  pos:0 ino:48c3 sdev:9\n\
                  tfd:        3 events:       1c data:     55bd552d1208  pos:0 ino:4c0e sdev:f\n"
             ),
-            vec![(6, 0x19), (3, 0x1c)]
+            vec![(0x19, 18627), (0x1c, 0x4c0e)]
         );
     }
 
     #[test]
-    fn this_process_is_not_waiting_for_a_client() {
-        // Reading its own syscall file while running it: "running".
-        let me = std::process::id() as i32;
+    fn a_process_running_or_sleeping_is_not_waiting_for_a_client() {
         let s = Sockets::default();
-        assert!(matches!(observe(me, None, &s), Seen::Other(_)));
+        // This process (its main thread waits on the test harness, or runs).
+        let me = std::process::id() as i32;
+        assert!(matches!(observe(me, None, Some(&s)), Seen::Other(_)));
+        // A process asleep in another system call (nanosleep): not an epoll wait.
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let mut seen = Seen::Other(String::new());
+        for _ in 0..200 {
+            seen = observe(pid, None, Some(&s));
+            if matches!(&seen, Seen::Other(w) if w.contains("system call")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            matches!(&seen, Seen::Other(w) if w.contains("not waiting on an epoll set")),
+            "{seen:?}"
+        );
     }
 }

@@ -71,16 +71,7 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
         out.push_str(&format!("; left alone: {}", left_alone.join(", ")));
     }
     out.push('\n');
-    if r.not_visible > 0 {
-        out.push_str(&st.paint(
-            &format!(
-                "  ! {} session(s) of other roles are not visible to this role and are never acted on \
-                 (GRANT pg_read_all_stats to see them)\n",
-                r.not_visible
-            ),
-            Level::Warning,
-        ));
-    }
+    // Sessions this role cannot see are said by the plan's warning, just before the question.
     // The sessions that look idle but hold something an application relies on, by pid.
     for p in PROTECTIONS {
         let Some(why) = p.why() else { continue };
