@@ -659,23 +659,15 @@ fn append_conf(c: &Cluster, lines: &str) {
     std::fs::write(&conf, text).unwrap();
 }
 
-#[test]
-fn a_stale_idle_title_on_a_running_query_is_never_signalled() {
-    // The scenario: update_process_title is turned off by a reload while a backend sits idle; it then
-    // starts a query (its title cannot change: still "idle"); a second reload turns titles on again
-    // while the query runs (a backend applies a reload only between commands). The files say on, no
-    // title lacks a state, and the title says idle: only the kernel shows that a query runs.
-    let c = start_cluster(&ClusterOptions::default());
-    c.psql("CREATE ROLE app LOGIN").unwrap();
-    let mut old = Workload::new();
-    old.idle(&c, 2, "app", "postgres", "old").unwrap();
-    let old_pids: BTreeSet<i32> = old.pids().into_iter().collect();
-    let mut victim = c.connect("app", "postgres", "victim").unwrap();
-    victim.batch_execute("SELECT 1").unwrap();
-    let victim_pid: i32 = victim
-        .query_one("SELECT pg_backend_pid()", &[])
-        .unwrap()
-        .get(0);
+/// The scenario: update_process_title turned off by a reload while `victim` sits idle; it then
+/// starts a query (its title cannot change: still "idle"); a second reload turns titles on again while
+/// the query runs (a backend applies a reload only between commands). Returns the thread running the
+/// query: cancel it (pg_cancel_backend) and join it to end.
+fn run_under_a_stale_idle_title(
+    c: &Cluster,
+    mut victim: postgres::Client,
+    victim_pid: i32,
+) -> std::thread::JoinHandle<postgres::Client> {
     c.psql("ALTER SYSTEM SET update_process_title = off")
         .unwrap();
     c.reload().unwrap();
@@ -693,6 +685,27 @@ fn a_stale_idle_title_on_a_running_query_is_never_signalled() {
     c.psql("ALTER SYSTEM SET update_process_title = on")
         .unwrap();
     c.reload().unwrap();
+    busy
+}
+
+#[test]
+fn a_stale_idle_title_on_a_running_query_is_never_signalled() {
+    // The scenario: update_process_title is turned off by a reload while a backend sits idle; it then
+    // starts a query (its title cannot change: still "idle"); a second reload turns titles on again
+    // while the query runs (a backend applies a reload only between commands). The files say on, no
+    // title lacks a state, and the title says idle: only the kernel shows that a query runs.
+    let c = start_cluster(&ClusterOptions::default());
+    c.psql("CREATE ROLE app LOGIN").unwrap();
+    let mut old = Workload::new();
+    old.idle(&c, 2, "app", "postgres", "old").unwrap();
+    let old_pids: BTreeSet<i32> = old.pids().into_iter().collect();
+    let mut victim = c.connect("app", "postgres", "victim").unwrap();
+    victim.batch_execute("SELECT 1").unwrap();
+    let victim_pid: i32 = victim
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let busy = run_under_a_stale_idle_title(&c, victim, victim_pid);
     assert!(
         title(victim_pid).ends_with(" idle"),
         "the scenario: a running query under an idle title: {}",
@@ -1184,23 +1197,7 @@ fn a_title_that_goes_stale_between_the_preview_and_the_signal_is_skipped() {
         [victim_pid].into()
     );
     // Between the preview and the signal: titles turned off, a query started, titles on again.
-    c.psql("ALTER SYSTEM SET update_process_title = off")
-        .unwrap();
-    c.reload().unwrap();
-    let busy = std::thread::spawn(move || {
-        let _ = victim.batch_execute("SELECT pg_sleep(600)");
-        victim
-    });
-    assert!(wait_until(Duration::from_secs(10), || {
-        c.psql(&format!(
-            "SELECT state FROM pg_stat_activity WHERE pid = {victim_pid}"
-        ))
-        .unwrap()
-            == "active"
-    }));
-    c.psql("ALTER SYSTEM SET update_process_title = on")
-        .unwrap();
-    c.reload().unwrap();
+    let busy = run_under_a_stale_idle_title(&c, victim, victim_pid);
     assert!(
         title(victim_pid).ends_with(" idle"),
         "{}",

@@ -243,24 +243,8 @@ fn full_screen_view_fits_80_by_24_with_long_names_cut() {
         "{lines:#?}"
     );
     // Each group on one row: the long name cut with …, the counts as the server has them.
-    let header = lines
-        .iter()
-        .position(|l| l.starts_with(" DATABASE"))
-        .unwrap_or_else(|| panic!("{lines:#?}"));
-    let rows: Vec<&String> = lines[header + 2..]
-        .iter()
-        .take_while(|l| !l.trim().is_empty())
-        .collect();
+    let (rows, long_row) = support::screen::group_rows_with_a_cut_name(&lines, &long);
     assert_eq!(rows.len(), 2, "{lines:#?}");
-    let long_row = rows
-        .iter()
-        .find(|r| r.contains('…'))
-        .unwrap_or_else(|| panic!("{rows:#?}"));
-    let cut = long_row.split_whitespace().nth(2).unwrap();
-    assert!(
-        cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')),
-        "{long_row}"
-    );
     let count = support::ground_truth_count(
         c,
         &format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{long}'"),

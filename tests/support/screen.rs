@@ -175,3 +175,31 @@ impl Screen {
         }
     }
 }
+
+/// The rows of the group table on a screen (those under the ` DATABASE ...` header and its rule, up to
+/// the first empty line), and the one whose long name `long` is cut with `…`: it asserts that there is
+/// such a row and that its third column is the start of `long`.
+pub fn group_rows_with_a_cut_name<'a>(
+    lines: &'a [String],
+    long: &str,
+) -> (Vec<&'a String>, &'a String) {
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with(" DATABASE"))
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(lines[header + 1].starts_with('─'), "{lines:#?}");
+    let rows: Vec<&String> = lines[header + 2..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .collect();
+    let long_row = rows
+        .iter()
+        .find(|r| r.contains('…'))
+        .unwrap_or_else(|| panic!("{rows:#?}"));
+    let cut = long_row.split_whitespace().nth(2).unwrap();
+    assert!(
+        cut.ends_with('…') && long.starts_with(cut.trim_end_matches('…')),
+        "{long_row}"
+    );
+    (rows.clone(), long_row)
+}
