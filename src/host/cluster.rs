@@ -244,15 +244,12 @@ pub fn only() -> Result<Postmaster> {
 }
 
 /// A postmaster as /proc shows it to anyone: the parent of a checkpointer. What the current user may
-/// read about it (its data directory and postmaster.pid need root or the cluster's OS user; its
-/// arguments and configuration file are usually public).
+/// read about it (its data directory needs root or the cluster's OS user; its arguments are public).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Seen {
     pub pid: i32,
     pub uid: u32,
     pub pgdata: Option<PathBuf>,
-    pub port: Option<u16>,
-    pub socket_dir: Option<PathBuf>,
 }
 
 /// Every postmaster running on this machine, whoever runs it.
@@ -274,24 +271,7 @@ pub fn seen() -> Vec<Seen> {
             let pgdata = fs::read_link(format!("/proc/{pid}/cwd"))
                 .ok()
                 .or_else(|| data_dir_arg(&args));
-            let pid_file = pgdata
-                .as_deref()
-                .and_then(|d| fs::read_to_string(d.join("postmaster.pid")).ok())
-                .and_then(|t| parse_pid_file(&t))
-                .filter(|pf| pf.pid == pid);
-            let port = pid_file.as_ref().and_then(|pf| pf.port).or_else(|| {
-                let data = pgdata.as_deref().unwrap_or(Path::new("/"));
-                let settings = super::conf::read(data, &config_dir(pid, data, &args), &args);
-                let from_args = port_arg(&args);
-                from_args.or_else(|| settings.get("port").and_then(|f| f.value.parse().ok()))
-            });
-            Some(Seen {
-                pid,
-                uid,
-                pgdata,
-                port,
-                socket_dir: pid_file.and_then(|pf| pf.socket_dir),
-            })
+            Some(Seen { pid, uid, pgdata })
         })
         .collect()
 }
@@ -319,15 +299,6 @@ pub fn config_dir(pid: i32, pgdata: &Path, args: &[String]) -> PathBuf {
                 .filter(|p| p.is_absolute())
         })
         .unwrap_or_else(|| pgdata.to_path_buf())
-}
-
-/// `-p PORT` of the postmaster's arguments (`-c port=` is read with the other settings).
-fn port_arg(args: &[String]) -> Option<u16> {
-    let i = args.iter().position(|a| a.starts_with("-p"))?;
-    match args[i].as_str() {
-        "-p" => args.get(i + 1)?.parse().ok(),
-        a => a[2..].parse().ok(),
-    }
 }
 
 /// Whether a connection to `host` and `port` (a socket directory when `socket`; `hostaddr` when given,
@@ -447,10 +418,8 @@ mod tests {
             .map(String::from)
             .to_vec();
         assert_eq!(data_dir_arg(&args), Some(PathBuf::from("/d")));
-        assert_eq!(port_arg(&args), Some(5433));
         let args: Vec<String> = ["postgres", "-D/d2", "-p5434"].map(String::from).to_vec();
         assert_eq!(data_dir_arg(&args), Some(PathBuf::from("/d2")));
-        assert_eq!(port_arg(&args), Some(5434));
         let no_socket = "7\n/data/with space\n1\n5432\n\n";
         let pf = parse_pid_file(no_socket).unwrap();
         assert_eq!(pf.pgdata, PathBuf::from("/data/with space"));
