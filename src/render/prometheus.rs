@@ -115,13 +115,18 @@ pub fn up(exp: &mut Exposition, target: &str, up: bool) {
     );
 }
 
+/// The help of `pgconn_scrape_error`: every kind of [`FailureKind::ALL`] (a test holds them together).
+const SCRAPE_ERROR_HELP: &str = "1 for a target that could not be collected, with why: full, \
+     reserved_only, role_limit, database_limit, wal_senders_full, unreachable, refused, timeout, query, \
+     invalid";
+
 /// A target that could not be collected: `pgconn_up 0` and `pgconn_scrape_error{kind} 1`, kind saying why
-/// (the fleet's failure kinds: full, unreachable, refused, timeout, query, invalid).
+/// (the fleet's failure kinds).
 pub fn failed(exp: &mut Exposition, target: &str, kind: FailureKind) {
     up(exp, target, false);
     exp.gauge(
         "pgconn_scrape_error",
-        "1 for a target that could not be collected, with why: full, unreachable, refused, timeout, query, invalid",
+        SCRAPE_ERROR_HELP,
         &[("target", target), ("kind", kind.key())],
         1.0,
     );
@@ -289,6 +294,13 @@ mod tests {
     }
 
     #[test]
+    fn the_scrape_error_help_names_every_kind_in_order() {
+        let listed = SCRAPE_ERROR_HELP.split_once("why: ").unwrap().1;
+        let keys: Vec<&str> = FailureKind::ALL.iter().map(|k| k.key()).collect();
+        assert_eq!(listed, keys.join(", "));
+    }
+
+    #[test]
     fn a_failed_target_says_why() {
         let text = status(&[("a:1/x", Err(FailureKind::Full))]);
         assert_eq!(
@@ -297,7 +309,8 @@ mod tests {
              # TYPE pgconn_up gauge\n\
              pgconn_up{target=\"a:1/x\"} 0\n\
              # HELP pgconn_scrape_error 1 for a target that could not be collected, with why: full, \
-             unreachable, refused, timeout, query, invalid\n\
+             reserved_only, role_limit, database_limit, wal_senders_full, unreachable, refused, timeout, \
+             query, invalid\n\
              # TYPE pgconn_scrape_error gauge\n\
              pgconn_scrape_error{target=\"a:1/x\",kind=\"full\"} 1\n"
         );

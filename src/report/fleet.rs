@@ -3,8 +3,7 @@
 use serde::Serialize;
 
 /// How a target failed, for monitoring: `check` maps these to states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     /// The server refused the connection because every slot is taken, the reserved ones too ("sorry,
     /// too many clients already"), or with a 53300 whose words pgconn does not recognise.
@@ -33,7 +32,21 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    /// The JSON spelling (`full`, `unreachable`, ...), also the `kind` label of `pgconn_scrape_error`.
+    /// Every kind, in the order they are documented.
+    pub const ALL: [FailureKind; 10] = [
+        FailureKind::Full,
+        FailureKind::ReservedOnly,
+        FailureKind::RoleLimit,
+        FailureKind::DatabaseLimit,
+        FailureKind::WalSendersFull,
+        FailureKind::Unreachable,
+        FailureKind::Refused,
+        FailureKind::Timeout,
+        FailureKind::Query,
+        FailureKind::Invalid,
+    ];
+
+    /// Its one spelling: in JSON (`error_kind`), and the `kind` label of `pgconn_scrape_error`.
     pub fn key(self) -> &'static str {
         match self {
             FailureKind::Full => "full",
@@ -47,6 +60,12 @@ impl FailureKind {
             FailureKind::Query => "query",
             FailureKind::Invalid => "invalid",
         }
+    }
+}
+
+impl Serialize for FailureKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.key())
     }
 }
 
@@ -81,9 +100,14 @@ mod tests {
     use super::FailureKind::*;
 
     #[test]
-    fn keys_are_the_json_spelling() {
-        for k in [Full, Unreachable, Refused, Timeout, Query, Invalid] {
+    fn every_kind_has_its_own_snake_case_key() {
+        let keys: std::collections::BTreeSet<&str> =
+            super::FailureKind::ALL.iter().map(|k| k.key()).collect();
+        assert_eq!(keys.len(), super::FailureKind::ALL.len());
+        for k in super::FailureKind::ALL {
             assert_eq!(serde_json::to_value(k).unwrap(), k.key());
+            assert!(k.key().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         }
+        assert_eq!(serde_json::to_value(RoleLimit).unwrap(), "role_limit");
     }
 }
