@@ -81,7 +81,6 @@ fn sample(db: &mut crate::db::Db, s: &StatusRequest, idle_age: Duration) -> Resu
     Ok(Sample { report, idle_long })
 }
 
-/// Judge one target's sample against the thresholds.
 /// The WARNING age of the oldest idle-in-transaction session: as given; else status's own rule
 /// (`--idle-in-transaction-age`'s default, 5min), so that check flags what status flags — unless a
 /// lower --idle-in-transaction-critical was given, which then decides alone.
@@ -92,6 +91,7 @@ pub fn idle_in_transaction_warning(args: &CheckArgs) -> Option<Duration> {
     })
 }
 
+/// Judge one target's sample against the thresholds.
 pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
     let iit_warning = idle_in_transaction_warning(args);
     let r = &s.report;
