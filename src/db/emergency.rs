@@ -328,7 +328,8 @@ fn why_not(e: &anyhow::Error, spec: &ConnSpec, cause: &Refusal) -> String {
             }
             "42501" => format!(
                 "role \"{user}\" may not open a WAL sender ({said}). It needs REPLICATION \
-                 (superusers have it): ALTER ROLE \"{user}\" REPLICATION, or give -U a role that has it"
+                 (superusers have it): ALTER ROLE {} REPLICATION, or give -U a role that has it",
+                crate::report::sql_name(&user)
             ),
             "28P01" => format!(
                 "authentication failed for user \"{user}\" ({said}). Check the password (-W, \
@@ -430,8 +431,8 @@ fn next_steps(spec: &ConnSpec, i: usize, cause: &Refusal, route: Route<'_>) -> S
             .to_string()
     } else if lacks_replication && !matches!(cause, Refusal::ReservedOnly(_)) {
         format!(
-            "ALTER ROLE \"{user}\" REPLICATION (or another ops role) lets pgconn in through a WAL \
-             sender slot"
+            "ALTER ROLE {} REPLICATION (or another ops role) lets pgconn in through a WAL sender slot",
+            crate::report::sql_name(&user)
         )
     } else {
         "an operator's role with REPLICATION (ALTER ROLE <ops role> REPLICATION) lets pgconn in \

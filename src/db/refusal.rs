@@ -21,7 +21,7 @@
 //! the cause (see `sql/refusal_confirm.sql`).
 
 use crate::report::fleet::FailureKind;
-use crate::report::shell_quote;
+use crate::report::{shell_quote, sql_name};
 
 /// 14–18, proc.c `InitProcess`: no PGPROC left for a client backend.
 const SERVER_FULL: &str = "sorry, too many clients already";
@@ -258,11 +258,6 @@ impl Reserved {
             Reserved::Other(words) => format!("the roles they are reserved for ({words})"),
         }
     }
-}
-
-/// A name in SQL's double quotes, embedded quotes doubled (as the hints print it).
-pub fn sql_name(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// The values of `%s` and `%d` when `text` is `template` filled in (a `%d` is an integer), else None. A

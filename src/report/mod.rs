@@ -234,6 +234,12 @@ pub fn not_visible_warning(n: usize, role: &str, effect: &str) -> String {
     )
 }
 
+/// A name in SQL's double quotes, embedded quotes doubled: how hints print a role or database name
+/// (`ALTER ROLE "app" CONNECTION LIMIT <n>`).
+pub fn sql_name(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// Quote a word for a POSIX shell only when it needs it (the commands and exports reports suggest, to be
 /// copied as printed).
 pub fn shell_quote(s: &str) -> String {

@@ -138,7 +138,7 @@ pub fn ident(name: &str) -> String {
     if plain && !RESERVED.contains(&name) {
         name.to_string()
     } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
+        crate::report::sql_name(name)
     }
 }
 
