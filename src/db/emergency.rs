@@ -15,7 +15,7 @@
 use anyhow::Result;
 use postgres::error::SqlState;
 
-use super::refusal::{Refusal, NO_WAL_SENDERS};
+use super::refusal::Refusal;
 use super::{
     describe_error, prompt_password, server_message, sqlstate, ConnectFailure, Db, Link,
     OWN_LOCK_TIMEOUT, OWN_STATEMENT_TIMEOUT,
@@ -340,10 +340,8 @@ fn why_not(e: &anyhow::Error, spec: &ConnSpec, cause: &Refusal) -> String {
                  pg_hba.conf lines of its database (not the `replication` ones)"
             ),
             "53300" => match Refusal::from_walsender_message(&se.message) {
-                Refusal::WalSendersFull {
-                    max_wal_senders: Some(0),
-                } => format!("{NO_WAL_SENDERS} ({said})"),
-                Refusal::WalSendersFull { .. } => format!(
+                // (None of them at all, max_wal_senders = 0, is said by what() as the other causes.)
+                Refusal::WalSendersFull { max_wal_senders } if max_wal_senders != Some(0) => format!(
                     "every WAL sender slot is taken too ({said}; the limit is max_wal_senders)"
                 ),
                 other => format!("{} ({said})", other.what()),

@@ -243,7 +243,7 @@ impl Refusal {
 }
 
 /// The words of max_wal_senders = 0.
-pub const NO_WAL_SENDERS: &str =
+const NO_WAL_SENDERS: &str =
     "this server has no WAL sender slots: max_wal_senders = 0 (raising it \
      needs wal_level replica and a restart)";
 
