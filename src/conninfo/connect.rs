@@ -282,12 +282,7 @@ fn channel_binding_failure(
     {
         return None;
     }
-    // rust-postgres' fixed words, as the source of its error (which has no kind to ask).
-    let about_binding = std::error::Error::source(pe).is_some_and(|s| {
-        let s = s.to_string();
-        s == "server did not use channel binding" || s == "password missing"
-    });
-    if !about_binding {
+    if !(says(pe, "server did not use channel binding") || says(pe, PASSWORD_MISSING)) {
         return None;
     }
     spec.channel_binding_refusal(i)
@@ -374,13 +369,21 @@ fn attempt(
     }
 }
 
+/// rust-postgres' words when the server asks for a password and none was given.
+const PASSWORD_MISSING: &str = "password missing";
+
+/// Whether a rust-postgres error says `words`: its fixed words, as the source of its error (which has no
+/// kind to ask).
+fn says(e: &postgres::Error, words: &str) -> bool {
+    std::error::Error::source(e).is_some_and(|s| s.to_string() == words)
+}
+
 /// Whether `err` says the server asked for a password and none was known (libpq's
 /// `PQconnectionNeedsPassword`): the moment psql prompts for one.
 pub(super) fn is_password_missing(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        e.downcast_ref::<postgres::Error>().is_some_and(|p| {
-            std::error::Error::source(p).is_some_and(|s| s.to_string() == "password missing")
-        })
+        e.downcast_ref::<postgres::Error>()
+            .is_some_and(|p| says(p, PASSWORD_MISSING))
     })
 }
 
