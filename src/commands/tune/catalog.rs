@@ -214,6 +214,29 @@ pub struct FileEntry {
     pub auto_conf: bool,
 }
 
+impl FileEntry {
+    /// The file's name without its directory (`postgresql.auto.conf`).
+    pub fn file_name(&self) -> &str {
+        self.sourcefile
+            .rsplit('/')
+            .next()
+            .unwrap_or(&self.sourcefile)
+    }
+
+    /// The last entry with a value for `name` among `files`, of those `keep` accepts: what the server
+    /// reads (later entries win).
+    pub fn last<'a>(
+        files: &'a [FileEntry],
+        name: &str,
+        keep: impl Fn(&FileEntry) -> bool,
+    ) -> Option<&'a FileEntry> {
+        files
+            .iter()
+            .rev()
+            .find(|e| e.name == name && e.setting.is_some() && keep(e))
+    }
+}
+
 /// pg_file_settings, or None when this role may not read it (superusers only by default): known from
 /// the facts, so no statement is sent only to fail; a refusal all the same still means None.
 pub fn file_settings(db: &mut Db) -> Result<Option<Vec<FileEntry>>> {

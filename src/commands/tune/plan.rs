@@ -244,12 +244,9 @@ pub(super) fn beneath_auto_conf(
     if let Some(s) = cat.get(name).filter(|s| s.source == "command line") {
         return Some((s.setting.clone(), "the server's command line".into()));
     }
-    let from_file = files
-        .iter()
-        .rev()
-        .find(|e| e.name == name && !e.auto_conf && e.error.is_none() && e.setting.is_some());
+    let from_file = catalog::FileEntry::last(files, name, |e| !e.auto_conf && e.error.is_none());
     if let Some(e) = from_file {
-        let file = e.sourcefile.rsplit('/').next().unwrap_or(&e.sourcefile);
+        let file = e.file_name();
         let source = match e.sourceline {
             Some(l) => format!("{file} line {l}"),
             None => file.to_string(),

@@ -71,16 +71,9 @@ impl NextStart<'_> {
         // setting changed in a file shows as "could not be applied" until then). A reset removes the
         // postgresql.auto.conf entry, uncovering the other files' entry or the default.
         let resets = desired.is_some();
-        let entry = self
-            .files
-            .iter()
-            .rev()
-            .find(|e| e.name == name && e.setting.is_some() && !(resets && e.auto_conf));
+        let entry = FileEntry::last(self.files, name, |e| !(resets && e.auto_conf));
         let (text, file) = match entry {
-            Some(e) => (
-                e.setting.clone().unwrap_or_default(),
-                Some(e.sourcefile.rsplit('/').next().unwrap_or(&e.sourcefile)),
-            ),
+            Some(e) => (e.setting.clone().unwrap_or_default(), Some(e.file_name())),
             None => (setting.boot_val.clone()?, None),
         };
         let value = number(&text)?;
