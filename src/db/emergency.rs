@@ -41,12 +41,14 @@ pub enum BreakGlass {
 /// are and how many are in use (this one included).
 static WAL_SENDERS_SQL: &str = include_str!("../sql/wal_senders.sql");
 
-/// Over the emergency connection, after a refusal: the server's own numbers behind it (client backends
-/// counted by the one rule of `client_backends.sql`, and the reserved slots).
+/// Over the emergency connection, after a refusal: the WAL sender check and the server's own numbers
+/// behind the refusal (client backends counted by the one rule of `client_backends.sql`, and the
+/// reserved slots), in one round trip.
 static CONFIRM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "WITH c AS (\n{}\n)\n{}",
+        "WITH c AS (\n{}\n), w AS (\n{}\n)\n{}",
         include_str!("../sql/client_backends.sql").trim_end(),
+        WAL_SENDERS_SQL.trim_end(),
         include_str!("../sql/refusal_confirm.sql").trim_end()
     )
 });
@@ -202,7 +204,10 @@ fn finish(
         pooled: false,
         facts: None,
     };
-    let row = db.query_one(WAL_SENDERS_SQL, &[])?;
+    let row = match refused {
+        Some(_) => db.query_one(&CONFIRM_SQL, &[])?,
+        None => db.query_one(WAL_SENDERS_SQL, &[])?,
+    };
     let max: i32 = row.get("max_wal_senders");
     let used: i32 = row.get("wal_senders");
     let hidden: i32 = row.get("hidden");
@@ -221,7 +226,6 @@ fn finish(
         ));
     }
     if let Some(cause) = refused {
-        let row = db.query_one(&CONFIRM_SQL, &[])?;
         let slots = Slots {
             max_connections: row.get("max_connections"),
             superuser_reserved: row.get("superuser_reserved_connections"),
