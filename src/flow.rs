@@ -12,7 +12,7 @@ use crate::db::{ConnOptions, Db};
 use crate::exit::Exit;
 use crate::interrupt::Interrupt;
 use crate::render::{self, output::emit, output::emit_exposition, prometheus, Style};
-use crate::report::fleet::{FailureKind, TargetResult};
+use crate::report::fleet::TargetResult;
 use crate::report::kill::Action;
 use crate::report::sessions::SessionsReport;
 use crate::report::tune::ChangeReport;
@@ -120,27 +120,20 @@ pub fn fleet_status(
         .into_iter()
         .map(fleet::TargetOutcome::into_result)
         .collect();
-    let text = match format {
-        StatusFormat::Table => render::fleet::status(&results, args.group.top, &style),
-        StatusFormat::Json => render::pretty_json(&results)?,
-        StatusFormat::Prometheus => prometheus::status(
-            &results
-                .iter()
-                .map(|r| {
-                    let collected = r
-                        .report
-                        .as_ref()
-                        .ok_or(r.error_kind.unwrap_or(FailureKind::Query));
-                    (r.target.as_str(), collected)
-                })
-                .collect::<Vec<_>>(),
-        ),
-    };
     let exit = report_failures(&results);
-    if format == StatusFormat::Prometheus {
-        emit_exposition(&text, output)?;
-    } else {
-        emit(&text, output)?;
+    match format {
+        StatusFormat::Table => emit(
+            &render::fleet::status(&results, args.group.top, &style),
+            output,
+        )?,
+        StatusFormat::Json => emit(&render::pretty_json(&results)?, output)?,
+        StatusFormat::Prometheus => {
+            let collected: Vec<_> = results
+                .iter()
+                .map(|r| (r.target.as_str(), r.collected()))
+                .collect();
+            emit_exposition(&prometheus::status(&collected), output)?
+        }
     }
     Ok(exit)
 }
@@ -175,15 +168,11 @@ pub fn check(run: CheckRun) -> Result<Exit> {
             output,
         } => (report, format, many, output),
     };
-    let text = match format {
-        CheckFormat::Nagios => render::check::nagios(&report, many),
-        CheckFormat::Json => render::pretty_json(&report)?,
-        CheckFormat::Prometheus => render::check::prometheus(&report),
-    };
-    let written = if format == CheckFormat::Prometheus {
-        emit_exposition(&text, output.as_deref())
-    } else {
-        emit(&text, output.as_deref())
+    let output = output.as_deref();
+    let written = match format {
+        CheckFormat::Nagios => emit(&render::check::nagios(&report, many), output),
+        CheckFormat::Json => emit(&render::pretty_json(&report)?, output),
+        CheckFormat::Prometheus => emit_exposition(&render::check::prometheus(&report), output),
     };
     if let Err(e) = written {
         if render::is_closed_stdout(&e) {

@@ -86,6 +86,13 @@ pub struct TargetResult<T> {
 }
 
 impl<T> TargetResult<T> {
+    /// The report, or how the target failed (Prometheus text says that much).
+    pub fn collected(&self) -> Result<&T, FailureKind> {
+        self.report
+            .as_ref()
+            .ok_or(self.error_kind.unwrap_or(FailureKind::Query))
+    }
+
     /// The report, or the error's first line.
     pub fn outcome(&self) -> Result<&T, &str> {
         match &self.report {
