@@ -168,9 +168,10 @@ fn window_max(values: &[Option<f64>]) -> f64 {
 /// wrap at a word or are cut with `…`, tables are fitted (names cut with `…`, columns dropped), never
 /// wrapped inside a cell.
 pub fn frame(round: &Round, width: u16, height: u16, st: &Style, now: Instant) -> Vec<String> {
-    let w = usize::from(width).max(20);
+    let width = width.max(20);
+    let w = usize::from(width);
     let st = Style {
-        width: Some(u16::try_from(w).unwrap_or(u16::MAX)),
+        width: Some(width),
         ..*st
     };
     let mut out = Vec::new();
