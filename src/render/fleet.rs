@@ -140,25 +140,21 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
             continue;
         }
         out.push('\n');
-        out.push_str(&st.wrap(
+        st.wrap_line(
+            &mut out,
+            2,
             &format!(
                 "{} {}",
                 st.paint(r.verdict.status.as_str(), r.verdict.status),
                 clean(target)
             ),
-            2,
-        ));
-        out.push('\n');
-        if r.verdict.status != Level::Ok {
-            for reason in &r.verdict.reasons {
-                out.push_str(&st.wrap(&format!("  - {}", clean(reason)), 4));
-                out.push('\n');
-            }
-        }
-        for w in &r.warnings {
-            out.push_str(&st.wrap(&format!("  ! {}", clean(w)), 4));
-            out.push('\n');
-        }
+        );
+        let reasons: &[String] = if r.verdict.status != Level::Ok {
+            &r.verdict.reasons
+        } else {
+            &[]
+        };
+        super::status::verdict_lines(&mut out, reasons, &r.warnings, st);
     }
     out
 }

@@ -203,6 +203,12 @@ impl Style {
     }
 
     /// Lines of text for people wrapped to the terminal (see [`wrap`]); as they are without one.
+    /// [`Style::wrap`] `text` onto `out`, with its newline.
+    pub fn wrap_line(&self, out: &mut String, indent: usize, text: &str) {
+        out.push_str(&self.wrap(text, indent));
+        out.push('\n');
+    }
+
     pub fn wrap(&self, text: &str, indent: usize) -> String {
         match self.width {
             Some(w) => text

@@ -36,10 +36,7 @@ pub const DROP_FIRST: [&str; 2] = ["OTHER", "ACTIVE"];
 pub fn human(r: &StatusReport, st: &Style) -> String {
     let mut out = String::new();
     let c = &r.capacity;
-    let line = |out: &mut String, indent: usize, text: String| {
-        out.push_str(&st.wrap(&text, indent));
-        out.push('\n');
-    };
+    let line = |out: &mut String, indent: usize, text: String| st.wrap_line(out, indent, &text);
     line(
         &mut out,
         2,
@@ -190,13 +187,18 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         st.bold("verdict"),
         st.paint(r.verdict.status.as_str(), r.verdict.status)
     ));
-    for reason in &r.verdict.reasons {
-        line(&mut out, 4, format!("  - {}", clean(reason)));
-    }
-    for w in &r.warnings {
-        line(&mut out, 4, format!("  ! {}", clean(w)));
-    }
+    verdict_lines(&mut out, &r.verdict.reasons, &r.warnings, st);
     out
+}
+
+/// The verdict's reasons (`  - ...`) and the warnings (`  ! ...`), each wrapped under its text.
+pub(super) fn verdict_lines(out: &mut String, reasons: &[String], warnings: &[String], st: &Style) {
+    for reason in reasons {
+        st.wrap_line(out, 4, &format!("  - {}", clean(reason)));
+    }
+    for w in warnings {
+        st.wrap_line(out, 4, &format!("  ! {}", clean(w)));
+    }
 }
 
 /// PgBouncer's pool columns that drop first on a narrow terminal.
