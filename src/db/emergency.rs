@@ -101,18 +101,7 @@ pub(super) fn connect_after_refusal(
     let i = conninfo::refused_by(&normal).unwrap_or(0);
     let words = refusal(&normal);
     let target = clean(&spec.label_of(i)).into_owned();
-    let why = match &cause {
-        Refusal::ReservedOnly(who) => format!(
-            "only the reserved connection slots are left ({words}); {} can still connect normally \
-             (`-U <superuser>`)",
-            who.who()
-        ),
-        Refusal::Full { recognised: false } => format!(
-            "SQLSTATE 53300 ({words}; pgconn does not recognise these words and takes them as every \
-             slot taken)"
-        ),
-        _ => format!("every connection slot is taken ({words})"),
-    };
+    let why = cause.route_reason(&words);
     crate::term::warning(&format!(
         "{target} refused a normal connection: {why}; connecting through a WAL sender slot instead \
          (replication=database; --break-glass never turns this off)"

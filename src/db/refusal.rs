@@ -145,6 +145,23 @@ impl Refusal {
         matches!(self, Refusal::Full { .. } | Refusal::ReservedOnly(_))
     }
 
+    /// Why the WAL sender route is taken after this refusal, with the server's `words`: for the causes
+    /// that take it ([`Refusal::takes_the_route`]).
+    pub fn route_reason(&self, words: &str) -> String {
+        match self {
+            Refusal::ReservedOnly(who) => format!(
+                "only the reserved connection slots are left ({words}); {} can still connect \
+                 normally (`-U <superuser>`)",
+                who.who()
+            ),
+            Refusal::Full { recognised: false } => format!(
+                "SQLSTATE 53300 ({words}; pgconn does not recognise these words and takes them as \
+                 every slot taken)"
+            ),
+            _ => format!("every connection slot is taken ({words})"),
+        }
+    }
+
     /// What the refusal means, in a few words: "every connection slot is taken, the reserved ones too".
     pub fn what(&self) -> String {
         match self {
