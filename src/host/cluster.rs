@@ -350,10 +350,18 @@ pub fn reached_by(
     };
     !addrs.is_empty()
         && addrs.iter().all(|a| {
-            sockets.listens_on(*a, port)
-                && TcpStream::connect_timeout(&SocketAddr::new(*a, port), Duration::from_secs(2))
-                    .and_then(|probe| probe.local_addr())
-                    .is_ok_and(|local| super::sockets::server_end_here(port, local.port()))
+            if !sockets.listens_on(*a, port) {
+                return false;
+            }
+            // The probe stays open while the table is read: closed, its ends would be on their way out.
+            let Ok(probe) =
+                TcpStream::connect_timeout(&SocketAddr::new(*a, port), Duration::from_secs(2))
+            else {
+                return false;
+            };
+            probe
+                .local_addr()
+                .is_ok_and(|local| super::sockets::server_end_here(port, local.port()))
         })
 }
 
