@@ -12,7 +12,7 @@ use anyhow::Result;
 use postgres::types::Type;
 
 /// The shared session filters, as LIKE patterns for the server.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub db: Vec<String>,
     pub user: Vec<String>,

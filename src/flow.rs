@@ -3,21 +3,26 @@
 use anyhow::{anyhow, Result};
 use serde::Serialize;
 
-use crate::cli::{
-    CheckFormat, KillSafety, OutputArgs, RescueArgs, SandboxArgs, StatusArgs, StatusFormat,
-    TuneAction, TuneArgs, WatchArgs,
+use crate::cli::{TuneAction, TuneArgs};
+use crate::commands::check::{CheckFormat, CheckRun};
+use crate::commands::kill::KillRequest;
+use crate::commands::rescue::RescueRequest;
+use crate::commands::sandbox::{SandboxRequest, Started};
+use crate::commands::status::{StatusFormat, StatusRequest};
+use crate::commands::tune::{
+    show::TuneShowRequest, TunePlan, TuneResetRequest, TuneSetRequest, TuneUndoRequest,
 };
-use crate::commands::{self, check::CheckRun, sandbox::Started, tune::TunePlan, SignalPlan};
+use crate::commands::watch::WatchRequest;
+use crate::commands::{self, SignalPlan};
 use crate::db::{ConnOptions, Db};
 use crate::exit::Exit;
 use crate::interrupt::Interrupt;
 use crate::render::{self, output::emit, output::emit_exposition, prometheus, Style};
 use crate::report::fleet::TargetResult;
-use crate::report::kill::Action;
 use crate::report::sessions::SessionsReport;
 use crate::report::tune::ChangeReport;
 use crate::report::Level;
-use crate::{activity::Filter, fleet, term};
+use crate::{fleet, term};
 
 /// JSON, or the layout for people.
 pub fn show<T: Serialize>(
@@ -69,15 +74,14 @@ fn report_failures<T>(results: &[TargetResult<T>]) -> Exit {
 /// numbers during an outage): Prometheus text gives a target that failed `pgconn_up 0` and
 /// `pgconn_scrape_error{kind}`, and several targets' tables and JSON carry their failed rows. Only the
 /// table or JSON of one server, which has no shape for a failure, leaves `--output` as it was.
-pub fn fleet_status(
-    conn: &ConnOptions,
-    out: &OutputArgs,
-    args: &StatusArgs,
-    style: &Style,
-) -> Result<Exit> {
-    let format = commands::fleet::status_format(args, out)?;
+pub fn fleet_status(conn: &ConnOptions, args: &StatusRequest, style: &Style) -> Result<Exit> {
+    let format = args.format.unwrap_or(if style.json {
+        StatusFormat::Json
+    } else {
+        StatusFormat::Table
+    });
     let many = fleet::is_many(conn);
-    let outcomes = commands::fleet::status(conn, &args.into())?;
+    let outcomes = commands::fleet::status(conn, args)?;
     // A file gets plain text: no colour, nothing fitted to a terminal.
     let style = match &args.output {
         Some(_) => Style {
@@ -123,7 +127,7 @@ pub fn fleet_status(
     let exit = report_failures(&results);
     match format {
         StatusFormat::Table => emit(
-            &render::fleet::status(&results, args.group.top, &style),
+            &render::fleet::status(&results, args.grouping.top, &style),
             output,
         )?,
         StatusFormat::Json => emit(&render::pretty_json(&results)?, output)?,
@@ -201,21 +205,16 @@ fn unknown(format: CheckFormat, message: &str) -> Result<Exit> {
 
 /// `watch`: full-screen on a terminal (unless --json), one line (or JSON object) per round
 /// otherwise. After --count rounds, exit 1 when the last one did not reach every target.
-pub fn watch(
-    conn: &ConnOptions,
-    out: &OutputArgs,
-    args: &WatchArgs,
-    style: &Style,
-) -> Result<Exit> {
+pub fn watch(conn: &ConnOptions, args: &WatchRequest, style: &Style) -> Result<Exit> {
     use std::io::IsTerminal;
-    let sampler = commands::watch::start(conn, out, args)?;
-    let full_screen = std::io::stdout().is_terminal() && !out.json;
+    let sampler = commands::watch::start(conn, args)?;
+    let full_screen = std::io::stdout().is_terminal() && !style.json;
     let last = if full_screen {
         crate::tui::watch(&sampler.rounds, &sampler.stop, style)?
     } else {
         let mut last = None;
         for round in sampler.rounds.iter() {
-            let text = if out.json {
+            let text = if style.json {
                 render::watch::json_lines(&round)?
             } else {
                 render::watch::lines(&round)
@@ -291,14 +290,9 @@ fn confirmed<P: SignalPlan>(
 }
 
 /// `kill` / `kill-idle`: plan, show the plan, confirm, execute, show what happened.
-pub fn kill(
-    db: &mut Db,
-    filter: Filter,
-    safety: &KillSafety,
-    action: Action,
-    style: &Style,
-) -> Result<Exit> {
-    let plan = commands::kill::plan(db, filter, safety, action)?;
+pub fn kill(db: &mut Db, req: KillRequest, style: &Style) -> Result<Exit> {
+    let (quiet, batch_size) = (req.safety.quiet, req.safety.batch_size);
+    let plan = commands::kill::plan(db, req)?;
     let (plan, said) = match confirmed(
         plan,
         style,
@@ -311,7 +305,7 @@ pub fn kill(
     // From here on a stop signal ends the run after the batch in flight, recorded.
     let interrupt = Interrupt::install()?;
     let targets = plan.report.targets.len();
-    let bar = term::progress_if(targets > safety.batch_size, targets as u64, "signalled");
+    let bar = term::progress_if(targets > batch_size, targets as u64, "signalled");
     let done = commands::kill::execute(db, plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
     let report = &done.report;
@@ -320,7 +314,7 @@ pub fn kill(
     let went_wrong = s.denied + s.failed + s.unknown + s.signalled > 0
         || done.failure.is_some()
         || done.signal.is_some();
-    let output_error = if !safety.quiet || went_wrong {
+    let output_error = if !quiet || went_wrong {
         tolerate_closed_stdout(show(report, style, render::kill::results)).err()
     } else if s.terminated + s.cancelled > 0 {
         // --quiet, and something was done: one line says what (JSON: the report).
@@ -419,10 +413,9 @@ fn ended(
 
 /// `rescue`: plan from /proc, show the plan, confirm, signal, show what happened and the status a
 /// normal connection sees afterwards. Exit 1 when a target could not be signalled or did not exit.
-pub fn rescue(conn: &ConnOptions, args: &RescueArgs, style: &Style) -> Result<Exit> {
-    let req = commands::rescue::RescueRequest::from_args(args)?;
+pub fn rescue(conn: &ConnOptions, req: &RescueRequest, style: &Style) -> Result<Exit> {
     let (plan, said) = match confirmed(
-        commands::rescue::plan(&req)?,
+        commands::rescue::plan(req)?,
         style,
         render::rescue::preview,
         render::rescue::left_alone_line,
@@ -473,7 +466,7 @@ pub fn tune(conn: &ConnOptions, args: &TuneArgs, style: &Style) -> Result<Exit> 
                 Some(TuneAction::Show(a)) => a,
                 _ => &args.show,
             };
-            let report = commands::tune::show::collect(&mut connect()?, a)?;
+            let report = commands::tune::show::collect(&mut connect()?, &TuneShowRequest::from(a))?;
             show(&report, style, render::tune::show)?;
             return Ok(Exit::Success);
         }
@@ -496,22 +489,23 @@ pub fn tune(conn: &ConnOptions, args: &TuneArgs, style: &Style) -> Result<Exit> 
             return Ok(Exit::Success);
         }
         Some(TuneAction::Set(a)) => {
-            let req = commands::tune::check_set(a)?;
+            let req = TuneSetRequest::try_from(a)?;
             let mut db = connect()?;
-            let plan = commands::tune::plan_set(&mut db, req, a)?;
+            let plan = commands::tune::plan_set(&mut db, &req)?;
             (db, plan)
         }
         Some(TuneAction::Reset(a)) => {
-            let scope = commands::tune::check_reset(a)?;
+            let req = TuneResetRequest::try_from(a)?;
             let mut db = connect()?;
-            let plan = commands::tune::plan_reset(&mut db, &scope, a)?;
+            let plan = commands::tune::plan_reset(&mut db, &req)?;
             (db, plan)
         }
         Some(TuneAction::Undo(a)) => {
-            let h = commands::tune::load_history(a.apply.history.as_deref())?;
+            let req = TuneUndoRequest::from(a);
+            let h = commands::tune::load_history(req.apply.history.as_deref())?;
             term::warnings(&h.unreadable_warnings());
             let mut db = connect()?;
-            let plan = commands::tune::plan_undo(&mut db, &h, a)?;
+            let plan = commands::tune::plan_undo(&mut db, &h, &req)?;
             (db, plan)
         }
     };
@@ -554,7 +548,7 @@ fn emit_change(report: &ChangeReport, style: &Style, with_plan: bool) -> Result<
 
 /// `sandbox`: start it; then run the given pgconn command against it, or print the exports and wait
 /// for Ctrl-C. It is removed either way.
-pub fn sandbox(args: &SandboxArgs) -> Result<Exit> {
+pub fn sandbox(args: &SandboxRequest) -> Result<Exit> {
     let sandbox = match commands::sandbox::start(args, &term::say)? {
         Started::Running(s) => s,
         Started::Interrupted(message) => {

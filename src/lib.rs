@@ -11,7 +11,8 @@
 //! | reaching servers | `conninfo`, `wire`, `interrupt`, `host` | libpq-compatible connection options; a simple-query protocol client; stop signals; the database host without a connection (postmaster, /proc titles, pidfd signals) |
 //! | one server | `db` | a connection, its facts, query helpers |
 //! | the model | `activity`, `pgbouncer`, `fleet`, `sandbox` | which rows are client backends, filters, counts and snapshots in SQL; PgBouncer's console; many targets at once; throwaway clusters |
-//! | commands | `commands/*`, `cli` | one room per command: collect → report, or plan → Plan and execute(Plan) → report; clap types, converted once into the model's option structs (`cli::convert`) |
+//! | commands | `commands/*` | one room per command, each taking a request (`StatusRequest`, `KillRequest`, …) that any front end builds: collect → report, or plan → Plan and execute(Plan) → report |
+//! | the command line | `cli` | clap types, converted once into each command's request (`cli::convert`); completions and man pages generated from its definitions |
 //! | output | `render`, `tui` | report → tables, JSON, Prometheus, Nagios text (the only writer of stdout); watch's full-screen loop |
 //! | sequencing | `lib` (`run`, `flow`), `main` | parse → command → render → confirm → execute → render → [`Exit`] |
 
@@ -41,7 +42,7 @@ pub mod wire;
 
 use cli::{Cli, Command};
 use db::Db;
-use exit::{refuse, Exit};
+use exit::Exit;
 use render::Style;
 
 /// A command line that did not parse: help and version go to stdout; a usage error is one line on
@@ -98,48 +99,36 @@ pub fn run(cli: Cli) -> Result<Exit> {
         _ => false,
     };
     let style = Style::detect(cli.output.color.into(), cli.output.json).wide(wide);
-    // Inconsistent thresholds are usage errors, refused before anything is sent.
-    let thresholds = match &cli.command {
-        Command::Status(a) => Some(&a.thresholds),
-        Command::Advise(a) => Some(&a.thresholds),
-        Command::Watch(a) => Some(&a.thresholds),
-        _ => None,
-    };
-    if let Some(t) = thresholds {
-        t.validate().map_err(refuse)?;
-    }
-    if let Command::Advise(a) = &cli.command {
-        if !a.headroom.is_finite() || !(0.0..100.0).contains(&a.headroom) {
-            return Err(refuse(format!(
-                "--headroom {} is not a percent from 0 to below 100",
-                a.headroom
-            )));
-        }
-    }
     let mut conn = db::ConnOptions::from((&cli.conn, &cli.output));
     if cli.conn.break_glass.is_none() {
         conn.break_glass = default_break_glass(&cli.command, &conn);
     }
     let conn = &conn;
     let connect = || Db::connect_one(conn);
+    // Each command line becomes its request here (inconsistent options are usage errors, refused before
+    // anything is sent); below this, nothing knows clap.
+    use cli::convert;
     match &cli.command {
-        Command::Status(args) if commands::fleet::wants_status(conn, args) => {
-            flow::fleet_status(conn, &cli.output, args, &style)
-        }
-        Command::Sessions(args) if fleet::is_many(conn) => {
-            let results = commands::fleet::sessions(conn, args)?;
-            flow::fleet_sessions(&results, &style)
-        }
-        Command::Check(args) => flow::check(commands::check::run(conn, &cli.output, args)),
-        Command::Watch(args) => flow::watch(conn, &cli.output, args, &style),
         Command::Status(args) => {
-            let req = commands::status::StatusRequest::from(args);
+            let req = convert::status_request(args, &cli.output)?;
+            if commands::fleet::wants_status(conn, &req) {
+                return flow::fleet_status(conn, &req, &style);
+            }
             let report = commands::status::collect(&mut connect()?, &req)?;
             flow::show(&report, &style, render::status::human)?;
             Ok(Exit::Success)
         }
+        Command::Sessions(args) if fleet::is_many(conn) => {
+            let results = commands::fleet::sessions(conn, &args.into())?;
+            flow::fleet_sessions(&results, &style)
+        }
+        Command::Check(args) => flow::check(match convert::check_request(args, &cli.output) {
+            Ok(req) => commands::check::run(conn, &req),
+            Err(unknown) => unknown,
+        }),
+        Command::Watch(args) => flow::watch(conn, &args.try_into()?, &style),
         Command::Sessions(args) => {
-            let report = commands::sessions::collect(&mut connect()?, args)?;
+            let report = commands::sessions::collect(&mut connect()?, &args.into())?;
             flow::show(&report, &style, render::sessions::human)?;
             if !style.json {
                 term::warnings(&report.warnings);
@@ -147,23 +136,21 @@ pub fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Advise(args) => {
-            let report = commands::advise::collect(&mut connect()?, conn, args)?;
+            let req = args.try_into()?;
+            let report = commands::advise::collect(&mut connect()?, conn, &req)?;
             flow::show(&report, &style, render::advise::human)?;
             Ok(Exit::Success)
         }
-        Command::KillIdle(args) => {
-            let (filter, action) = commands::kill::kill_idle_selection(args);
-            flow::kill(&mut connect()?, filter, &args.safety, action, &style)
-        }
+        Command::KillIdle(args) => flow::kill(&mut connect()?, args.into(), &style),
         Command::Kill(args) => {
-            let (filter, action) = commands::kill::kill_selection(args)?;
-            flow::kill(&mut connect()?, filter, &args.safety, action, &style)
+            let req = args.try_into()?;
+            flow::kill(&mut connect()?, req, &style)
         }
         Command::Tune(args) => flow::tune(conn, args, &style),
-        Command::Rescue(args) => flow::rescue(conn, args, &style),
-        Command::Sandbox(args) => flow::sandbox(args),
+        Command::Rescue(args) => flow::rescue(conn, &args.try_into()?, &style),
+        Command::Sandbox(args) => flow::sandbox(&args.into()),
         Command::Completions(args) => {
-            render::out_raw(&commands::completions::script(args.shell)?)?;
+            render::out_raw(&cli::completions::script(args.shell)?)?;
             Ok(Exit::Success)
         }
     }

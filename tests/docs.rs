@@ -7,10 +7,10 @@ use std::path::Path;
 fn generated_completions_and_man_pages_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     if std::env::var_os("UPDATE_DOCS").is_some() {
-        pgconn::commands::completions::write_generated(root).unwrap();
+        pgconn::cli::completions::write_generated(root).unwrap();
     }
     let mut stale = Vec::new();
-    let files = pgconn::commands::completions::generated_files().unwrap();
+    let files = pgconn::cli::completions::generated_files().unwrap();
     for (rel, expected) in &files {
         match std::fs::read(root.join(rel)) {
             Ok(actual) if &actual == expected => {}
@@ -39,14 +39,14 @@ fn completions_command_prints_the_generated_script() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    let expected = pgconn::commands::completions::script(clap_complete::Shell::Bash).unwrap();
+    let expected = pgconn::cli::completions::script(clap_complete::Shell::Bash).unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), expected);
     assert!(expected.contains("kill-idle") && expected.contains("--older-than"));
 }
 
 #[test]
 fn every_man_page_has_its_synopsis_exit_status_and_environment() {
-    let files = pgconn::commands::completions::generated_files().unwrap();
+    let files = pgconn::cli::completions::generated_files().unwrap();
     let page = |name: &str| -> String {
         let (_, text) = files
             .iter()

@@ -37,8 +37,8 @@ fn library_db_as(c: &pgconn::sandbox::Cluster, user: &str) -> pgconn::db::Db {
     pgconn::db::Db::connect(spec, false, false, pgconn::db::BreakGlass::Never).unwrap()
 }
 
-fn default_safety() -> pgconn::cli::KillSafety {
-    pgconn::cli::KillSafety::default()
+fn default_safety() -> pgconn::commands::kill::KillSafety {
+    pgconn::commands::kill::KillSafety::default()
 }
 
 /// Wait until none of `pids` is a backend any more (termination is asynchronous).

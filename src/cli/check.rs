@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+pub use crate::analysis::capacity::CapacityThreshold;
+
 use super::common::{FilterArgs, LeakThresholds};
 use super::duration::{parse_age, parse_target_timeout};
 
@@ -121,27 +123,6 @@ impl CheckArgs {
             }
         }
         Ok(())
-    }
-}
-
-/// A capacity threshold of `check`: when used slots reach a percent, a count, or leave this few free.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum CapacityThreshold {
-    /// `80%`: this percent of the slots ordinary roles can use.
-    Percent(f64),
-    /// `150`: this many used slots.
-    Used(i64),
-    /// `-10`: this many slots left, or fewer.
-    Left(i64),
-}
-
-impl std::fmt::Display for CapacityThreshold {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CapacityThreshold::Percent(p) => write!(f, "{p}%"),
-            CapacityThreshold::Used(n) => write!(f, "{n}"),
-            CapacityThreshold::Left(n) => write!(f, "-{n}"),
-        }
     }
 }
 

@@ -6,6 +6,23 @@ use crate::analysis::{Grouping, Thresholds};
 
 use crate::db::ConnOptions;
 
+use crate::commands::advise::AdviseRequest;
+use crate::commands::check::{CheckFormat, CheckRequest, CheckRun};
+use crate::commands::kill::{self, KillRequest};
+use crate::commands::rescue::RescueRequest;
+use crate::commands::sandbox::SandboxRequest;
+use crate::commands::sessions::SessionsRequest;
+use crate::commands::status::{StatusFormat, StatusRequest};
+use crate::commands::tune::presets::TunePreset;
+use crate::commands::tune::show::TuneShowRequest;
+use crate::commands::tune::{
+    scope_of, TuneApply, TuneResetRequest, TuneSetRequest, TuneUndoRequest,
+};
+use crate::commands::watch::WatchRequest;
+use crate::exit::refuse;
+use crate::report::kill::Action;
+use crate::report::rescue::Selection;
+
 use super::{ConnArgs, FilterArgs, GroupArgs, OutputArgs};
 
 impl From<(&ConnArgs, &OutputArgs)> for ConnOptions {
@@ -78,6 +95,346 @@ impl From<&super::CheckArgs> for Thresholds {
     }
 }
 
+impl From<super::CheckFormat> for CheckFormat {
+    fn from(f: super::CheckFormat) -> Self {
+        match f {
+            super::CheckFormat::Nagios => CheckFormat::Nagios,
+            super::CheckFormat::Json => CheckFormat::Json,
+            super::CheckFormat::Prometheus => CheckFormat::Prometheus,
+        }
+    }
+}
+
+/// `check`'s request; a usage error (`--json` with another `--format`, thresholds that contradict
+/// each other) is the plugin's UNKNOWN, in the format asked for when that much is known.
+pub fn check_request(a: &super::CheckArgs, out: &OutputArgs) -> Result<CheckRequest, CheckRun> {
+    let format = match (a.format, out.json) {
+        (Some(super::CheckFormat::Json) | None, true) => CheckFormat::Json,
+        (Some(f), false) => f.into(),
+        (None, false) => CheckFormat::Nagios,
+        (Some(_), true) => {
+            return Err(CheckRun::Unknown {
+                format: CheckFormat::Nagios,
+                message: "--json is short for --format json; give one or the other".into(),
+            })
+        }
+    };
+    // Inconsistent thresholds are a usage error: UNKNOWN before anything is asked of a server.
+    if let Err(message) = a.validate() {
+        return Err(CheckRun::Unknown { format, message });
+    }
+    Ok(CheckRequest {
+        warning: a.warning,
+        critical: a.critical,
+        idle_warning: a.idle_warning,
+        idle_critical: a.idle_critical,
+        idle_age: a.idle_age,
+        idle_in_transaction_warning: a.idle_in_transaction_warning,
+        idle_in_transaction_critical: a.idle_in_transaction_critical,
+        unreachable: a.unreachable.into(),
+        timeout: a.timeout,
+        format,
+        output: a.output.clone(),
+        filter: Filter::from(&a.filters),
+        thresholds: Thresholds::from(a),
+    })
+}
+
+impl TryFrom<&super::RescueArgs> for RescueRequest {
+    type Error = anyhow::Error;
+
+    /// The request of the command line (`$PGDATA` when neither --pgdata nor --pid is given); `--app`
+    /// is refused: titles do not carry application_name.
+    fn try_from(a: &super::RescueArgs) -> anyhow::Result<RescueRequest> {
+        let f = &a.filters;
+        if !f.app.is_empty() || !f.exclude_app.is_empty() {
+            return Err(crate::exit::refuse(
+                "rescue cannot select by application: process titles do not carry application_name; \
+                 select with --user, --db or --client (or use `pgconn kill-idle --app ...` when a \
+                 connection gets in)",
+            ));
+        }
+        let states: Vec<super::StateArg> = if a.state.is_empty() {
+            vec![super::StateArg::Idle]
+        } else {
+            a.state.clone()
+        };
+        let pgdata = a.pgdata.clone().or_else(|| {
+            a.postmaster_pid
+                .is_none()
+                .then(|| std::env::var_os("PGDATA"))
+                .flatten()
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from)
+        });
+        Ok(RescueRequest {
+            pgdata,
+            postmaster_pid: a.postmaster_pid,
+            selection: Selection {
+                states: states.iter().map(|s| s.pg_state().to_string()).collect(),
+                db: f.db.clone(),
+                user: f.user.clone(),
+                client: f.client.clone(),
+                exclude_db: f.exclude_db.clone(),
+                exclude_user: f.exclude_user.clone(),
+                exclude_client: f.exclude_client.clone(),
+                connected_longer_than_seconds: a.connected_longer_than.map(|d| d.as_secs_f64()),
+                keep: a.keep,
+                max: a.max,
+                all: a.all,
+                trust_titles: a.trust_titles,
+            },
+            dry_run: a.safety.dry_run,
+            yes: a.safety.yes,
+            wait: a.safety.wait,
+            log: a.safety.log.clone(),
+        })
+    }
+}
+
+/// `status`'s request. `--json` is `--format json` for short: the two together only when they agree.
+pub fn status_request(a: &super::StatusArgs, out: &OutputArgs) -> anyhow::Result<StatusRequest> {
+    a.thresholds.validate().map_err(refuse)?;
+    if out.json && a.format.is_some_and(|f| f != super::StatusFormat::Json) {
+        return Err(refuse(
+            "--json is short for --format json; give one or the other",
+        ));
+    }
+    Ok(StatusRequest {
+        filter: Filter::from(&a.filters),
+        grouping: Grouping::from(&a.group),
+        thresholds: Thresholds::from(&a.thresholds),
+        pgbouncer: a.pgbouncer.clone(),
+        format: a.format.map(Into::into),
+        output: a.output.clone(),
+    })
+}
+
+impl From<super::StatusFormat> for StatusFormat {
+    fn from(f: super::StatusFormat) -> Self {
+        match f {
+            super::StatusFormat::Table => StatusFormat::Table,
+            super::StatusFormat::Json => StatusFormat::Json,
+            super::StatusFormat::Prometheus => StatusFormat::Prometheus,
+        }
+    }
+}
+
+/// The filter of `sessions`, `kill` and `kill-idle`: the shared filters and the states.
+fn with_states(f: &FilterArgs, states: &[super::StateArg]) -> Filter {
+    Filter::from(f).with_states(states.iter().map(|s| s.pg_state()))
+}
+
+impl From<&super::SessionsArgs> for SessionsRequest {
+    /// `--idle-longer-than` alone means the idle states; `--limit 0` is no limit.
+    fn from(a: &super::SessionsArgs) -> Self {
+        SessionsRequest {
+            filter: with_states(&a.filters, &a.state).idle_longer_than(a.idle_longer_than),
+            limit: (a.limit > 0).then_some(a.limit),
+            pgbouncer: a.pgbouncer.clone(),
+        }
+    }
+}
+
+impl TryFrom<&super::WatchArgs> for WatchRequest {
+    type Error = anyhow::Error;
+
+    fn try_from(a: &super::WatchArgs) -> anyhow::Result<Self> {
+        a.thresholds.validate().map_err(refuse)?;
+        Ok(WatchRequest {
+            interval: a.interval,
+            count: a.count,
+            status: StatusRequest {
+                filter: Filter::from(&a.filters),
+                grouping: Grouping::from(&a.group),
+                thresholds: Thresholds::from(&a.thresholds),
+                ..StatusRequest::default()
+            },
+        })
+    }
+}
+
+impl TryFrom<&super::AdviseArgs> for AdviseRequest {
+    type Error = anyhow::Error;
+
+    fn try_from(a: &super::AdviseArgs) -> anyhow::Result<Self> {
+        a.thresholds.validate().map_err(refuse)?;
+        if !a.headroom.is_finite() || !(0.0..100.0).contains(&a.headroom) {
+            return Err(refuse(format!(
+                "--headroom {} is not a percent from 0 to below 100",
+                a.headroom
+            )));
+        }
+        Ok(AdviseRequest {
+            filter: Filter::from(&a.filters),
+            thresholds: Thresholds::from(&a.thresholds),
+            pgbouncer: a.pgbouncer.clone(),
+            headroom: a.headroom,
+        })
+    }
+}
+
+impl From<&super::KillSafety> for kill::KillSafety {
+    fn from(s: &super::KillSafety) -> Self {
+        kill::KillSafety {
+            dry_run: s.dry_run,
+            yes: s.yes,
+            include_superusers: s.include_superusers,
+            protect_app: s.protect_app.clone(),
+            protect_user: s.protect_user.clone(),
+            include_listeners: s.include_listeners,
+            include_lock_holders: s.include_lock_holders,
+            include_temp_holders: s.include_temp_holders,
+            pgbouncer: s.pgbouncer.clone(),
+            include_pooler: s.include_pooler,
+            if_more_than: s.if_more_than,
+            keep: s.keep,
+            max: s.max,
+            wait: s.wait,
+            log: s.log.clone(),
+            log_queries: s.log_queries,
+            quiet: s.quiet,
+            batch_size: s.batch_size,
+        }
+    }
+}
+
+impl From<&super::KillIdleArgs> for KillRequest {
+    /// Sessions in the given states (idle by default) for longer than --older-than.
+    fn from(a: &super::KillIdleArgs) -> Self {
+        let states = if a.state.is_empty() {
+            &[super::StateArg::Idle][..]
+        } else {
+            &a.state[..]
+        };
+        let mut filter = with_states(&a.filters, states);
+        filter.state_older_than = Some(a.older_than);
+        KillRequest {
+            filter,
+            action: Action::Terminate,
+            safety: (&a.safety).into(),
+        }
+    }
+}
+
+impl TryFrom<&super::KillArgs> for KillRequest {
+    type Error = anyhow::Error;
+
+    /// Refused when the command line names no sessions (and no --all).
+    fn try_from(a: &super::KillArgs) -> anyhow::Result<Self> {
+        let f = &a.filters;
+        let selects = !a.pid.is_empty()
+            || !a.state.is_empty()
+            || a.running_longer_than.is_some()
+            || a.idle_longer_than.is_some()
+            || !f.db.is_empty()
+            || !f.user.is_empty()
+            || !f.app.is_empty()
+            || !f.client.is_empty();
+        if !selects && !a.all {
+            return Err(refuse(
+                "say which sessions: --pid, --state, --running-longer-than, --idle-longer-than, a \
+                 filter (--db, --user, --app, --client), or --all for every client session but \
+                 pgconn's own",
+            ));
+        }
+        let mut filter = with_states(f, &a.state).idle_longer_than(a.idle_longer_than);
+        filter.pids = a.pid.clone();
+        filter.running_longer_than = a.running_longer_than;
+        Ok(KillRequest {
+            filter,
+            action: if a.cancel {
+                Action::Cancel
+            } else {
+                Action::Terminate
+            },
+            safety: (&a.safety).into(),
+        })
+    }
+}
+
+impl From<&super::TuneShowArgs> for TuneShowRequest {
+    fn from(a: &super::TuneShowArgs) -> Self {
+        TuneShowRequest {
+            database: a.database.clone(),
+            role: a.role.clone(),
+        }
+    }
+}
+
+impl From<&super::TuneApplyArgs> for TuneApply {
+    fn from(a: &super::TuneApplyArgs) -> Self {
+        TuneApply {
+            yes: a.yes,
+            dry_run: a.dry_run,
+            history: a.history.clone(),
+        }
+    }
+}
+
+impl From<super::TunePreset> for TunePreset {
+    fn from(p: super::TunePreset) -> Self {
+        match p {
+            super::TunePreset::LeakGuard => TunePreset::LeakGuard,
+            super::TunePreset::Runbook => TunePreset::Runbook,
+        }
+    }
+}
+
+/// The scope of a change: `--in-database` is the database of `--role ROLE --in-database DB`.
+fn tune_scope(a: &super::TuneScopeArgs) -> anyhow::Result<crate::report::tune::Scope> {
+    let database = a.database.as_deref().or(a.in_database.as_deref());
+    scope_of(database, a.role.as_deref(), a.system)
+}
+
+impl TryFrom<&super::TuneSetArgs> for TuneSetRequest {
+    type Error = anyhow::Error;
+
+    fn try_from(a: &super::TuneSetArgs) -> anyhow::Result<Self> {
+        TuneSetRequest::new(
+            tune_scope(&a.scope)?,
+            a.pairs.clone(),
+            a.preset.map(Into::into),
+            (&a.apply).into(),
+        )
+    }
+}
+
+impl TryFrom<&super::TuneResetArgs> for TuneResetRequest {
+    type Error = anyhow::Error;
+
+    fn try_from(a: &super::TuneResetArgs) -> anyhow::Result<Self> {
+        Ok(TuneResetRequest {
+            scope: tune_scope(&a.scope)?,
+            names: a.names.clone(),
+            all: a.all,
+            apply: (&a.apply).into(),
+        })
+    }
+}
+
+impl From<&super::TuneUndoArgs> for TuneUndoRequest {
+    fn from(a: &super::TuneUndoArgs) -> Self {
+        TuneUndoRequest {
+            force: a.force,
+            apply: (&a.apply).into(),
+        }
+    }
+}
+
+impl From<&super::SandboxArgs> for SandboxRequest {
+    fn from(a: &super::SandboxArgs) -> Self {
+        SandboxRequest {
+            leak: a.leak,
+            active: a.active,
+            idle_in_transaction: a.idle_in_transaction,
+            max_connections: a.max_connections,
+            fill: a.fill,
+            args: a.args.clone(),
+        }
+    }
+}
+
 impl From<&GroupArgs> for Grouping {
     fn from(g: &GroupArgs) -> Grouping {
         Grouping {
@@ -115,20 +472,109 @@ mod tests {
         assert_eq!(Thresholds::from(&a), Thresholds::default());
     }
 
-    /// KillSafety's Default is kill-idle's command-line safety options, with --yes.
+    /// A request's Default is its command line's defaults (with `yes`, for kill: a caller that builds a
+    /// request has decided).
     #[test]
-    fn kill_safety_default_is_the_command_line_with_yes() {
+    fn request_defaults_are_the_command_lines() {
         let cli = try_parse_from(["pgconn", "kill-idle", "--older-than", "1m"]).unwrap();
         let Command::KillIdle(a) = cli.command else {
             panic!("not kill-idle")
         };
-        let d = crate::cli::KillSafety::default();
+        let d = kill::KillSafety::default();
         assert!(d.yes && !a.safety.yes);
         assert_eq!(
-            format!("{:?}", crate::cli::KillSafety { yes: false, ..d }),
-            format!("{:?}", a.safety)
+            format!("{:?}", kill::KillSafety { yes: false, ..d }),
+            format!("{:?}", kill::KillSafety::from(&a.safety))
         );
         assert_eq!(a.safety.wait, std::time::Duration::from_secs(5));
         assert_eq!(a.safety.batch_size, 1000);
+
+        let out = OutputArgs::default();
+        let parsed = |args: &[&str]| try_parse_from(args.iter().copied()).unwrap().command;
+        let Command::Check(a) = parsed(&["pgconn", "check"]) else {
+            panic!()
+        };
+        let Ok(req) = check_request(&a, &out) else {
+            panic!("check's defaults are a valid request")
+        };
+        assert_eq!(req, CheckRequest::default());
+        let Command::Watch(a) = parsed(&["pgconn", "watch"]) else {
+            panic!()
+        };
+        assert_eq!(
+            format!("{:?}", WatchRequest::try_from(&a).unwrap()),
+            format!("{:?}", WatchRequest::default())
+        );
+        let Command::Advise(a) = parsed(&["pgconn", "advise"]) else {
+            panic!()
+        };
+        assert_eq!(
+            format!("{:?}", AdviseRequest::try_from(&a).unwrap()),
+            format!("{:?}", AdviseRequest::default())
+        );
+        let Command::Sandbox(a) = parsed(&["pgconn", "sandbox"]) else {
+            panic!()
+        };
+        assert_eq!(
+            format!("{:?}", SandboxRequest::from(&a)),
+            format!("{:?}", SandboxRequest::default())
+        );
+        let Command::Status(a) = parsed(&["pgconn", "status"]) else {
+            panic!()
+        };
+        assert_eq!(
+            format!("{:?}", status_request(&a, &out).unwrap()),
+            format!("{:?}", StatusRequest::default())
+        );
+        let Command::Sessions(a) = parsed(&["pgconn", "sessions"]) else {
+            panic!()
+        };
+        assert_eq!(
+            format!("{:?}", SessionsRequest::from(&a)),
+            format!("{:?}", SessionsRequest::default())
+        );
+    }
+
+    /// check's WARNING age of an idle transaction is status's rule unless told otherwise.
+    #[test]
+    fn an_old_idle_transaction_warns_by_status_rule_unless_told_otherwise() {
+        let parse = |extra: &[&str]| {
+            let cli = try_parse_from(["pgconn", "check"].iter().chain(extra)).unwrap();
+            let Command::Check(a) = cli.command else {
+                unreachable!()
+            };
+            let Ok(req) = check_request(&a, &OutputArgs::default()) else {
+                panic!("a valid request")
+            };
+            crate::commands::check::idle_in_transaction_warning(&req)
+        };
+        // status's --idle-in-transaction-age, by default.
+        let status = try_parse_from(["pgconn", "status"]).unwrap();
+        let Command::Status(st) = status.command else {
+            unreachable!()
+        };
+        let d = std::time::Duration::from_secs;
+        assert_eq!(parse(&[]), Some(st.thresholds.idle_in_transaction_age));
+        assert_eq!(parse(&[]), Some(d(300)));
+        assert_eq!(
+            parse(&["--idle-in-transaction-warning", "1min"]),
+            Some(d(60))
+        );
+        // A lower critical decides alone; a higher one keeps the warning.
+        assert_eq!(parse(&["--idle-in-transaction-critical", "1min"]), None);
+        assert_eq!(
+            parse(&["--idle-in-transaction-critical", "10min"]),
+            Some(d(300))
+        );
+    }
+
+    /// Every preset the command line offers is the preset of that name.
+    #[test]
+    fn preset_names_match_the_cli() {
+        use clap::ValueEnum;
+        for v in super::super::TunePreset::value_variants() {
+            let name = v.to_possible_value().unwrap().get_name().to_string();
+            assert_eq!(crate::commands::tune::presets::get((*v).into()).name, name);
+        }
     }
 }

@@ -162,13 +162,3 @@ pub struct KillSafety {
     #[arg(long, default_value_t = 1000, value_name = "N", hide = true)]
     pub batch_size: usize,
 }
-
-impl Default for KillSafety {
-    /// The command-line defaults, with `--yes` (for library callers and tests).
-    fn default() -> Self {
-        KillSafety {
-            yes: true,
-            ..super::common::defaults::<KillSafety>()
-        }
-    }
-}

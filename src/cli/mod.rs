@@ -8,6 +8,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 mod advise;
 mod check;
 mod common;
+pub mod completions;
 pub mod convert;
 mod duration;
 mod kill;

@@ -11,7 +11,6 @@ use postgres::types::Type;
 
 use crate::activity::{self, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
-use crate::cli::AdviseArgs;
 use crate::conninfo;
 use crate::db::ConnOptions;
 use crate::db::Db;
@@ -124,17 +123,41 @@ fn is_off(value: &str) -> bool {
             .unwrap_or(false)
 }
 
-pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<AdviseReport> {
+/// What `advise` is asked.
+#[derive(Debug, Clone)]
+pub struct AdviseRequest {
+    pub filter: Filter,
+    pub thresholds: Thresholds,
+    /// Also read this PgBouncer's admin console.
+    pub pgbouncer: Option<String>,
+    /// The percent of the usable slots the pool budget keeps free (0 to below 100).
+    pub headroom: f64,
+}
+
+impl Default for AdviseRequest {
+    /// The command line's: status's thresholds, 20% headroom.
+    fn default() -> Self {
+        AdviseRequest {
+            filter: Filter::default(),
+            thresholds: Thresholds::default(),
+            pgbouncer: None,
+            headroom: 20.0,
+        }
+    }
+}
+
+pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<AdviseReport> {
     // Counted on the server by status itself (the pooler's pools read once, its server connections
     // counted apart); the rows are read for the findings that name sessions.
     let req = super::status::StatusRequest {
-        filter: Filter::from(&args.filters),
+        filter: args.filter.clone(),
         grouping: Grouping {
             top: 0,
             ..Grouping::default()
         },
-        thresholds: Thresholds::from(&args.thresholds),
+        thresholds: args.thresholds.clone(),
         pgbouncer: args.pgbouncer.clone(),
+        ..Default::default()
     };
     let mut st = super::status::collect(db, &req)?;
     let bouncer = st.pgbouncer.take();
@@ -243,7 +266,7 @@ fn floor_duration(secs: f64) -> String {
 fn leak_findings(
     st: &StatusReport,
     sessions: &[Session],
-    args: &AdviseArgs,
+    args: &AdviseRequest,
     prefix: &str,
     out: &mut Vec<Finding>,
 ) {
@@ -265,8 +288,8 @@ fn leak_findings(
             .fold(f64::INFINITY, f64::min);
         // Old enough to be a leak by age: the age threshold; otherwise every idle session of the group is part
         // of the hoard, and the youngest one's age selects them all.
-        let older_than = if l.idle_longer_than_threshold >= t.leak.leak_min_sessions.max(1) {
-            floor_duration(t.leak.leak_idle_age.as_secs_f64())
+        let older_than = if l.idle_longer_than_threshold >= t.leak_min_sessions.max(1) {
+            floor_duration(t.leak_idle_age.as_secs_f64())
         } else if youngest.is_finite() {
             floor_duration(youngest)
         } else {
@@ -301,7 +324,7 @@ fn leak_findings(
                     l.idle,
                     l.active,
                     l.idle_longer_than_threshold,
-                    age(t.leak.leak_idle_age.as_secs_f64())
+                    age(t.leak_idle_age.as_secs_f64())
                 ),
                 format!(
                     "its idle sessions are {:.0}% of the {} slots ordinary roles can use; oldest idle {}",
@@ -326,7 +349,7 @@ fn leak_findings(
     }
 
     // Sessions that never ran a query long after they connected.
-    let min_age = t.leak.leak_idle_age.as_secs_f64();
+    let min_age = t.leak_idle_age.as_secs_f64();
     let mut never: BTreeMap<String, (usize, f64)> = BTreeMap::new();
     for s in sessions.iter().filter(|s| {
         s.never_queried && !s.via_pgbouncer && s.connected_seconds.unwrap_or(0.0) > min_age
@@ -371,7 +394,7 @@ fn leak_findings(
         }
     }
     for (client, (held, used)) in by_client {
-        if held >= t.leak.leak_min_sessions.max(1) && used * 5 <= held {
+        if held >= t.leak_min_sessions.max(1) && used * 5 <= held {
             out.push(Finding {
                 id: "client_hoarding".into(),
                 severity: Severity::Info,
@@ -391,7 +414,7 @@ fn leak_findings(
 
 fn idle_transaction_findings(
     sessions: &[Session],
-    args: &AdviseArgs,
+    args: &AdviseRequest,
     prefix: &str,
     out: &mut Vec<Finding>,
 ) {
@@ -605,7 +628,7 @@ pub fn pool_budget(
 fn pool_budget_findings(
     st: &StatusReport,
     sessions: &[Session],
-    args: &AdviseArgs,
+    args: &AdviseRequest,
     out: &mut Vec<Finding>,
 ) {
     let (rows, budget) = pool_budget(sessions, st.capacity.usable_slots, args.headroom);

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::activity::Filter;
+use crate::analysis::capacity::CapacityThreshold;
 use crate::analysis::Thresholds;
-use crate::cli::{CapacityThreshold, CheckArgs, CheckFormat, OutputArgs};
 use crate::commands::status::{self, StatusRequest};
 use crate::db::ConnOptions;
 use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
@@ -18,26 +18,60 @@ use crate::report::fleet::FailureKind;
 use crate::report::status::StatusReport;
 use crate::report::{age, Level};
 
-impl CapacityThreshold {
-    /// Whether `used` of `usable` slots reaches this threshold.
-    pub fn reached(&self, used: i64, usable: i32) -> bool {
-        match *self {
-            CapacityThreshold::Percent(p) => {
-                usable <= 0 || used as f64 * 100.0 >= p * f64::from(usable)
-            }
-            CapacityThreshold::Used(n) => used >= n,
-            CapacityThreshold::Left(n) => (i64::from(usable) - used).max(0) <= n,
-        }
-    }
+/// What `check` is asked: thresholds, the format and where it goes, which sessions count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRequest {
+    /// Used slots at which the check says WARNING / CRITICAL.
+    pub warning: CapacityThreshold,
+    pub critical: CapacityThreshold,
+    /// Sessions idle for longer than `idle_age` at which it says WARNING / CRITICAL.
+    pub idle_warning: Option<usize>,
+    pub idle_critical: Option<usize>,
+    pub idle_age: Duration,
+    /// The age of the oldest idle-in-transaction session at which it says WARNING / CRITICAL (the
+    /// warning defaults to status's rule: see [`idle_in_transaction_warning`]).
+    pub idle_in_transaction_warning: Option<Duration>,
+    pub idle_in_transaction_critical: Option<Duration>,
+    /// The state of a target that cannot be reached.
+    pub unreachable: Level,
+    /// Connecting and querying, one target or many, end within this.
+    pub timeout: Duration,
+    pub format: CheckFormat,
+    /// Written (atomically) to this file rather than stdout.
+    pub output: Option<std::path::PathBuf>,
+    pub filter: Filter,
+    /// The status report's thresholds: status's defaults with check's leak rule.
+    pub thresholds: Thresholds,
+}
 
-    /// The used-slot count at which this threshold fires (for performance data).
-    pub fn as_used(&self, usable: i32) -> f64 {
-        match *self {
-            CapacityThreshold::Percent(p) => (p * f64::from(usable) / 100.0).ceil(),
-            CapacityThreshold::Used(n) => n as f64,
-            CapacityThreshold::Left(n) => (i64::from(usable) - n) as f64,
+impl Default for CheckRequest {
+    /// The command line's defaults: WARNING at 80% of the usable slots, CRITICAL at 95%, idle sessions
+    /// counted from 10 minutes, unreachable is CRITICAL, 9 seconds in all, Nagios text on stdout.
+    fn default() -> Self {
+        CheckRequest {
+            warning: CapacityThreshold::Percent(80.0),
+            critical: CapacityThreshold::Percent(95.0),
+            idle_warning: None,
+            idle_critical: None,
+            idle_age: Duration::from_secs(600),
+            idle_in_transaction_warning: None,
+            idle_in_transaction_critical: None,
+            unreachable: Level::Critical,
+            timeout: Duration::from_secs(9),
+            format: CheckFormat::Nagios,
+            output: None,
+            filter: Filter::default(),
+            thresholds: Thresholds::default(),
         }
     }
+}
+
+/// The plugin's output: Nagios text, JSON, or Prometheus text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckFormat {
+    Nagios,
+    Json,
+    Prometheus,
 }
 
 fn measurement(name: &'static str, value: f64) -> Measurement {
@@ -61,10 +95,10 @@ pub struct Sample {
 
 /// `status`'s own defaults for everything the check does not set (grouping, the rest of its verdict
 /// thresholds); the leak rule's options are check's.
-fn status_request(args: &CheckArgs) -> StatusRequest {
+fn status_request(args: &CheckRequest) -> StatusRequest {
     StatusRequest {
-        filter: Filter::from(&args.filters),
-        thresholds: Thresholds::from(args),
+        filter: args.filter.clone(),
+        thresholds: args.thresholds.clone(),
         ..StatusRequest::default()
     }
 }
@@ -84,7 +118,7 @@ fn sample(db: &mut crate::db::Db, s: &StatusRequest, idle_age: Duration) -> Resu
 /// The WARNING age of the oldest idle-in-transaction session: as given; else status's own rule
 /// (`--idle-in-transaction-age`'s default, 5min), so that check flags what status flags — unless a
 /// lower --idle-in-transaction-critical was given, which then decides alone.
-pub fn idle_in_transaction_warning(args: &CheckArgs) -> Option<Duration> {
+pub fn idle_in_transaction_warning(args: &CheckRequest) -> Option<Duration> {
     args.idle_in_transaction_warning.or_else(|| {
         let status = crate::analysis::Thresholds::default().idle_in_transaction_age;
         Some(status).filter(|w| args.idle_in_transaction_critical.is_none_or(|c| *w <= c))
@@ -92,7 +126,7 @@ pub fn idle_in_transaction_warning(args: &CheckArgs) -> Option<Duration> {
 }
 
 /// Judge one target's sample against the thresholds.
-pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
+pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
     let iit_warning = idle_in_transaction_warning(args);
     let r = &s.report;
     let c = &r.capacity;
@@ -242,7 +276,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
 /// application is refused too); unreachable follows --unreachable; the WAL sender route refused for
 /// want of a WAL sender slot (`--break-glass always`) and anything else mean the check cannot tell
 /// (UNKNOWN).
-pub fn failed(target: &str, e: &anyhow::Error, args: &CheckArgs) -> CheckTarget {
+pub fn failed(target: &str, e: &anyhow::Error, args: &CheckRequest) -> CheckTarget {
     let kind = fleet::classify(e);
     let line = one_line(e);
     let (status, summary) = match kind {
@@ -252,10 +286,9 @@ pub fn failed(target: &str, e: &anyhow::Error, args: &CheckArgs) -> CheckTarget 
             (Level::Critical, line)
         }
         FailureKind::WalSendersFull => (Level::Unknown, line),
-        FailureKind::Unreachable | FailureKind::Timeout => (
-            Level::from(args.unreachable),
-            format!("unreachable: {line}"),
-        ),
+        FailureKind::Unreachable | FailureKind::Timeout => {
+            (args.unreachable, format!("unreachable: {line}"))
+        }
         FailureKind::Refused | FailureKind::Query | FailureKind::Invalid => (Level::Unknown, line),
     };
     CheckTarget {
@@ -272,27 +305,27 @@ pub fn failed(target: &str, e: &anyhow::Error, args: &CheckArgs) -> CheckTarget 
     }
 }
 
-fn settings(args: &CheckArgs) -> ThresholdSettings {
+fn settings(args: &CheckRequest) -> ThresholdSettings {
     ThresholdSettings {
         warning: args.warning.to_string(),
         critical: args.critical.to_string(),
         idle_warning: args.idle_warning,
         idle_critical: args.idle_critical,
         idle_age_seconds: args.idle_age.as_secs_f64(),
-        leak_idle_age_seconds: args.leak.leak_idle_age.as_secs_f64(),
-        leak_min_sessions: args.leak.leak_min_sessions,
-        leak_share_percent: args.leak.leak_share,
+        leak_idle_age_seconds: args.thresholds.leak_idle_age.as_secs_f64(),
+        leak_min_sessions: args.thresholds.leak_min_sessions,
+        leak_share_percent: args.thresholds.leak_share,
         idle_in_transaction_warning_seconds: idle_in_transaction_warning(args)
             .map(|d| d.as_secs_f64()),
         idle_in_transaction_critical_seconds: args
             .idle_in_transaction_critical
             .map(|d| d.as_secs_f64()),
-        unreachable: Level::from(args.unreachable),
+        unreachable: args.unreachable,
     }
 }
 
 /// Sum up the targets.
-pub fn combine(targets: Vec<CheckTarget>, many: bool, args: &CheckArgs) -> CheckReport {
+pub fn combine(targets: Vec<CheckTarget>, many: bool, args: &CheckRequest) -> CheckReport {
     let status = Level::worst(targets.iter().map(|t| t.status));
     let summary = if !many && targets.len() == 1 {
         targets[0].summary.clone()
@@ -324,16 +357,6 @@ pub fn combine(targets: Vec<CheckTarget>, many: bool, args: &CheckArgs) -> Check
     }
 }
 
-/// Which format: `--format`, `--json` as its shorthand, Nagios otherwise.
-fn format_of(args: &CheckArgs, out: &OutputArgs) -> Result<CheckFormat, String> {
-    match (args.format, out.json) {
-        (Some(CheckFormat::Json) | None, true) => Ok(CheckFormat::Json),
-        (Some(f), false) => Ok(f),
-        (None, false) => Ok(CheckFormat::Nagios),
-        (Some(_), true) => Err("--json is short for --format json; give one or the other".into()),
-    }
-}
-
 /// What the check found: the judged targets, or why nothing could be judged (UNKNOWN), in the format
 /// asked for.
 pub enum CheckRun {
@@ -351,20 +374,10 @@ pub enum CheckRun {
     },
 }
 
-pub fn run(conn: &ConnOptions, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
-    let format = match format_of(args, out) {
-        Ok(f) => f,
-        Err(message) => {
-            return CheckRun::Unknown {
-                format: CheckFormat::Nagios,
-                message,
-            }
-        }
-    };
-    // Inconsistent thresholds are a usage error: UNKNOWN before anything is asked of a server.
-    if let Err(message) = args.validate() {
-        return CheckRun::Unknown { format, message };
-    }
+/// Judge every target. (A request that could not be built, a usage error, is UNKNOWN before this:
+/// [`CheckRun::Unknown`].)
+pub fn run(conn: &ConnOptions, args: &CheckRequest) -> CheckRun {
+    let format = args.format;
     let many = fleet::is_many(conn);
     let targets = match fleet::targets(conn) {
         Ok(t) => t,
@@ -395,66 +408,5 @@ pub fn run(conn: &ConnOptions, out: &OutputArgs, args: &CheckArgs) -> CheckRun {
         format,
         many,
         output: args.output.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use CapacityThreshold::*;
-
-    #[test]
-    fn an_old_idle_transaction_warns_by_status_rule_unless_told_otherwise() {
-        let parse = |extra: &[&str]| {
-            let cli = crate::cli::try_parse_from(["pgconn", "check"].iter().chain(extra)).unwrap();
-            let crate::cli::Command::Check(a) = cli.command else {
-                unreachable!()
-            };
-            idle_in_transaction_warning(&a)
-        };
-        // status's --idle-in-transaction-age, by default.
-        let status = crate::cli::try_parse_from(["pgconn", "status"]).unwrap();
-        let crate::cli::Command::Status(st) = status.command else {
-            unreachable!()
-        };
-        assert_eq!(parse(&[]), Some(st.thresholds.idle_in_transaction_age));
-        assert_eq!(parse(&[]), Some(Duration::from_secs(300)));
-        assert_eq!(
-            parse(&["--idle-in-transaction-warning", "1min"]),
-            Some(Duration::from_secs(60))
-        );
-        // A lower critical decides alone; a higher one keeps the warning.
-        assert_eq!(parse(&["--idle-in-transaction-critical", "1min"]), None);
-        assert_eq!(
-            parse(&["--idle-in-transaction-critical", "10min"]),
-            Some(Duration::from_secs(300))
-        );
-    }
-
-    #[test]
-    fn thresholds_fire_when_reached() {
-        // 97 usable slots: 80% is 77.6 slots, so 78 used fires and 77 does not.
-        assert!(!Percent(80.0).reached(77, 97));
-        assert!(Percent(80.0).reached(78, 97));
-        // Exactly on the boundary: 50% of 10 is 5.
-        assert!(!Percent(50.0).reached(4, 10));
-        assert!(Percent(50.0).reached(5, 10));
-        assert!(!Used(150).reached(149, 197));
-        assert!(Used(150).reached(150, 197));
-        // -10: 10 or fewer left.
-        assert!(!Left(10).reached(86, 97));
-        assert!(Left(10).reached(87, 97));
-        // Past full (reserved slots in use) there are 0 left, never negative.
-        assert!(Left(0).reached(99, 97));
-        assert!(Percent(100.0).reached(99, 97));
-        assert!(Percent(0.0).reached(0, 97));
-        assert!(Percent(80.0).reached(0, 0), "no usable slot is full");
-    }
-
-    #[test]
-    fn thresholds_as_used_counts() {
-        assert_eq!(Percent(80.0).as_used(97), 78.0);
-        assert_eq!(Used(150).as_used(197), 150.0);
-        assert_eq!(Left(10).as_used(97), 87.0);
     }
 }

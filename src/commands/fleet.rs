@@ -3,8 +3,7 @@
 
 use anyhow::Result;
 
-use crate::cli::{OutputArgs, SessionsArgs, StatusArgs, StatusFormat};
-use crate::commands::sessions;
+use crate::commands::sessions::{self, SessionsRequest};
 use crate::commands::status::{self, StatusRequest};
 use crate::db::ConnOptions;
 use crate::fleet::{self, RunOptions, TargetOutcome};
@@ -13,20 +12,8 @@ use crate::report::sessions::SessionsReport;
 use crate::report::status::StatusReport;
 
 /// Whether `status` takes this path rather than the plain one-server one.
-pub fn wants_status(conn: &ConnOptions, args: &StatusArgs) -> bool {
-    fleet::is_many(conn) || args.format.is_some() || args.output.is_some()
-}
-
-/// The format asked for: `--format`, or `--json`, or a table.
-pub fn status_format(args: &StatusArgs, out: &OutputArgs) -> Result<StatusFormat> {
-    match (args.format, out.json) {
-        (Some(StatusFormat::Json) | None, true) => Ok(StatusFormat::Json),
-        (Some(f), false) => Ok(f),
-        (None, false) => Ok(StatusFormat::Table),
-        (Some(_), true) => Err(crate::exit::refuse(
-            "--json is short for --format json; give one or the other",
-        )),
-    }
+pub fn wants_status(conn: &ConnOptions, req: &StatusRequest) -> bool {
+    fleet::is_many(conn) || req.format.is_some() || req.output.is_some()
 }
 
 /// `status` on every target, concurrently (one connection each).
@@ -43,7 +30,7 @@ pub fn status(conn: &ConnOptions, req: &StatusRequest) -> Result<Vec<TargetOutco
 /// `sessions` on every target, concurrently (one connection each).
 pub fn sessions(
     conn: &ConnOptions,
-    args: &SessionsArgs,
+    args: &SessionsRequest,
 ) -> Result<Vec<TargetResult<SessionsReport>>> {
     let targets = fleet::targets(conn)?;
     let a = args.clone();

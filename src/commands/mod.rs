@@ -3,7 +3,6 @@
 pub mod advise;
 pub mod audit;
 pub mod check;
-pub mod completions;
 pub mod fleet;
 pub mod kill;
 pub mod rescue;

@@ -19,7 +19,6 @@ use anyhow::{anyhow, Result};
 use serde_json::json;
 
 use crate::activity::{format_timestamp, now_rfc3339, pattern_matches};
-use crate::cli::{RescueArgs, StateArg};
 use crate::commands::audit::{AuditLog, Who};
 use crate::db::{ConnOptions, Db};
 use crate::exit::refuse;
@@ -49,56 +48,6 @@ pub struct RescueRequest {
     pub yes: bool,
     pub wait: Duration,
     pub log: Option<PathBuf>,
-}
-
-impl RescueRequest {
-    /// The request of the command line (`$PGDATA` when neither --pgdata nor --pid is given); `--app`
-    /// is refused: titles do not carry application_name.
-    pub fn from_args(a: &RescueArgs) -> Result<RescueRequest> {
-        let f = &a.filters;
-        if !f.app.is_empty() || !f.exclude_app.is_empty() {
-            return Err(refuse(
-                "rescue cannot select by application: process titles do not carry application_name; \
-                 select with --user, --db or --client (or use `pgconn kill-idle --app ...` when a \
-                 connection gets in)",
-            ));
-        }
-        let states: Vec<StateArg> = if a.state.is_empty() {
-            vec![StateArg::Idle]
-        } else {
-            a.state.clone()
-        };
-        let pgdata = a.pgdata.clone().or_else(|| {
-            a.postmaster_pid
-                .is_none()
-                .then(|| std::env::var_os("PGDATA"))
-                .flatten()
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        });
-        Ok(RescueRequest {
-            pgdata,
-            postmaster_pid: a.postmaster_pid,
-            selection: Selection {
-                states: states.iter().map(|s| s.pg_state().to_string()).collect(),
-                db: f.db.clone(),
-                user: f.user.clone(),
-                client: f.client.clone(),
-                exclude_db: f.exclude_db.clone(),
-                exclude_user: f.exclude_user.clone(),
-                exclude_client: f.exclude_client.clone(),
-                connected_longer_than_seconds: a.connected_longer_than.map(|d| d.as_secs_f64()),
-                keep: a.keep,
-                max: a.max,
-                all: a.all,
-                trust_titles: a.trust_titles,
-            },
-            dry_run: a.safety.dry_run,
-            yes: a.safety.yes,
-            wait: a.safety.wait,
-            log: a.safety.log.clone(),
-        })
-    }
 }
 
 /// A plan of `rescue`: the report people and JSON see, and what acting on it needs.

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::SandboxArgs;
 use crate::report::shell_quote;
 use crate::sandbox::{Cluster, ClusterOptions, Workload};
 
@@ -54,8 +53,39 @@ pub enum Started {
     Interrupted(String),
 }
 
+/// What `sandbox` is asked: the simulated workload, the server's size, and the pgconn command to run
+/// against it (none: print the exports and wait).
+#[derive(Debug, Clone)]
+pub struct SandboxRequest {
+    /// Idle sessions of application `leaky-worker`.
+    pub leak: usize,
+    /// Sessions running a long query.
+    pub active: usize,
+    /// Sessions left idle in transaction.
+    pub idle_in_transaction: usize,
+    pub max_connections: u32,
+    /// Then fill the server completely (an outage rehearsal).
+    pub fill: bool,
+    /// `pgconn ARGS...` to run against the sandbox.
+    pub args: Vec<String>,
+}
+
+impl Default for SandboxRequest {
+    /// The command line's.
+    fn default() -> Self {
+        SandboxRequest {
+            leak: 40,
+            active: 2,
+            idle_in_transaction: 2,
+            max_connections: 100,
+            fill: false,
+            args: Vec::new(),
+        }
+    }
+}
+
 /// Refuse sizes that cannot work: the sessions must fit into the slots the role may use.
-pub fn check(args: &SandboxArgs) -> Result<()> {
+pub fn check(args: &SandboxRequest) -> Result<()> {
     if args.max_connections <= SUPERUSER_RESERVED {
         return Err(crate::exit::refuse(format!(
             "--max-connections must be more than {SUPERUSER_RESERVED} (the slots reserved for superusers)"
@@ -77,7 +107,7 @@ pub fn check(args: &SandboxArgs) -> Result<()> {
 }
 
 /// Start the server and open the simulated sessions; `say` hears what is being done.
-pub fn start(args: &SandboxArgs, say: &dyn Fn(&str)) -> Result<Started> {
+pub fn start(args: &SandboxRequest, say: &dyn Fn(&str)) -> Result<Started> {
     check(args)?;
     let wanted = args.leak + args.active + args.idle_in_transaction;
     let (events, received) = mpsc::channel::<Event>();
@@ -156,7 +186,7 @@ impl Sandbox {
     }
 
     /// What is running, and how to use and stop it.
-    pub fn banner(&self, args: &SandboxArgs) -> String {
+    pub fn banner(&self, args: &SandboxRequest) -> String {
         let version = self.cluster.version_num();
         format!(
             "sandbox running: PostgreSQL {}.{} with max_connections {} in {}\n  \

@@ -3,21 +3,22 @@
 use anyhow::Result;
 
 use crate::activity::{self, Filter};
-use crate::cli::SessionsArgs;
 use crate::db::Db;
 use crate::report::sessions::SessionsReport;
 
-/// The filter of `sessions`: `--idle-longer-than` alone means the idle states.
-pub fn filter(args: &SessionsArgs) -> Filter {
-    Filter::from(&args.filters)
-        .with_states(args.state.iter().map(|s| s.pg_state()))
-        .idle_longer_than(args.idle_longer_than)
+/// What `sessions` is asked.
+#[derive(Debug, Clone, Default)]
+pub struct SessionsRequest {
+    pub filter: Filter,
+    /// At most this many rows (the longest in their state first); none: all.
+    pub limit: Option<usize>,
+    /// Mark the server connections of this PgBouncer (its admin console).
+    pub pgbouncer: Option<String>,
 }
 
-pub fn collect(db: &mut Db, args: &SessionsArgs) -> Result<SessionsReport> {
+pub fn collect(db: &mut Db, args: &SessionsRequest) -> Result<SessionsReport> {
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
-    let limit = (args.limit > 0).then_some(args.limit);
-    let listed = activity::sessions(db, &filter(args), true, limit)?;
+    let listed = activity::sessions(db, &args.filter, true, args.limit)?;
     let mut sessions = listed.sessions;
     if let Some(ci) = &args.pgbouncer {
         // Only its server connections are needed: SHOW SERVERS, not the whole console.

@@ -9,7 +9,6 @@ use anyhow::Result;
 
 use crate::activity::{self, Counting, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
-use crate::cli::{self, FilterArgs, GroupArgs, StatusArgs};
 use crate::db::Db;
 use crate::report::status::StatusReport;
 
@@ -21,31 +20,21 @@ pub struct StatusRequest {
     pub thresholds: Thresholds,
     /// Also read this PgBouncer's admin console (`--pgbouncer`).
     pub pgbouncer: Option<String>,
+    /// The format asked for; none: a table, or JSON with `--json`. A format or an output file makes
+    /// even one server's status take the path of several targets (a failure is written too).
+    pub format: Option<StatusFormat>,
+    /// Write to this file (atomically) rather than stdout.
+    pub output: Option<std::path::PathBuf>,
 }
 
-/// `status` as the command line asks it.
-impl From<&StatusArgs> for StatusRequest {
-    fn from(a: &StatusArgs) -> StatusRequest {
-        StatusRequest::of(&a.filters, &a.group, &a.thresholds, a.pgbouncer.clone())
-    }
+/// How `status` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Prometheus,
 }
 
-impl StatusRequest {
-    /// The request of these options (`status`'s, `watch`'s).
-    pub fn of(
-        filters: &FilterArgs,
-        group: &GroupArgs,
-        thresholds: &cli::Thresholds,
-        pgbouncer: Option<String>,
-    ) -> StatusRequest {
-        StatusRequest {
-            filter: Filter::from(filters),
-            grouping: Grouping::from(group),
-            thresholds: Thresholds::from(thresholds),
-            pgbouncer,
-        }
-    }
-}
 /// The status of one server; `extra_age` also counts, per bucket, the sessions in their state for
 /// longer than it (`check --idle-age`).
 pub fn collect(db: &mut Db, req: &StatusRequest) -> Result<StatusReport> {

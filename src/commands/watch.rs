@@ -10,7 +10,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::{OutputArgs, WatchArgs};
 use crate::commands::status::{self, StatusRequest};
 use crate::conninfo::ConnSpec;
 use crate::db::ConnOptions;
@@ -186,10 +185,23 @@ fn sampler(mut monitors: Vec<Monitor>, plan: Plan, tx: mpsc::Sender<Round>, stop
     }
 }
 
-/// What each sample asks: `status` with watch's filters, grouping and thresholds.
-impl From<&WatchArgs> for StatusRequest {
-    fn from(a: &WatchArgs) -> StatusRequest {
-        StatusRequest::of(&a.filters, &a.group, &a.thresholds, None)
+/// What `watch` is asked: a status sample every `interval`, `count` times (none: until stopped).
+#[derive(Debug, Clone)]
+pub struct WatchRequest {
+    pub interval: Duration,
+    pub count: Option<u64>,
+    /// What each sample asks: watch's filters, grouping and thresholds.
+    pub status: StatusRequest,
+}
+
+impl Default for WatchRequest {
+    /// The command line's: every 2 seconds, until stopped, status's defaults.
+    fn default() -> Self {
+        WatchRequest {
+            interval: Duration::from_secs(2),
+            count: None,
+            status: StatusRequest::default(),
+        }
     }
 }
 
@@ -214,7 +226,7 @@ impl Sampler {
 
 /// Check the options, resolve the targets (asking for a password once with -W; one target is connected
 /// here, so a password is asked as psql would), and start sampling.
-pub fn start(conn: &ConnOptions, out: &OutputArgs, args: &WatchArgs) -> Result<Sampler> {
+pub fn start(conn: &ConnOptions, args: &WatchRequest) -> Result<Sampler> {
     if args.interval < Duration::from_millis(100) {
         return Err(crate::exit::refuse("--interval must be at least 100ms"));
     }
@@ -244,12 +256,11 @@ pub fn start(conn: &ConnOptions, out: &OutputArgs, args: &WatchArgs) -> Result<S
         monitors.push(Monitor::new(t.label, spec, db, opts.break_glass));
     }
 
-    let status = StatusRequest::from(args);
     let plan = Plan {
-        status,
+        status: args.status.clone(),
         interval: args.interval,
         count: args.count,
-        show_sql: out.show_sql,
+        show_sql: conn.show_sql,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rounds) = mpsc::channel();
@@ -266,6 +277,6 @@ pub fn start(conn: &ConnOptions, out: &OutputArgs, args: &WatchArgs) -> Result<S
 
 /// After --count rounds, whether the last one reached every target (a run without --count ends when
 /// the person quits: that is not a failure).
-pub fn all_reached(last: Option<&Round>, args: &WatchArgs) -> bool {
+pub fn all_reached(last: Option<&Round>, args: &WatchRequest) -> bool {
     !last.is_some_and(|r| args.count.is_some() && r.targets.iter().any(|t| t.down.is_some()))
 }

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::{serialize_state, Session};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    #[default]
     Terminate,
     Cancel,
 }

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use crate::activity::{self, Filter};
-use crate::cli::{KillArgs, KillIdleArgs, KillSafety, StateArg};
 use crate::commands::audit::AuditLog;
 use crate::db::Db;
 use crate::interrupt::Interrupt;
@@ -28,46 +27,72 @@ pub mod signal;
 
 pub use signal::{signal_targets, signal_targets_with, BatchObserver, SignalRun, Signalling, Stop};
 
-/// What `kill-idle` selects: sessions in the given states (idle by default) for longer than --older-than.
-pub fn kill_idle_selection(args: &KillIdleArgs) -> (Filter, Action) {
-    let states: Vec<StateArg> = if args.state.is_empty() {
-        vec![StateArg::Idle]
-    } else {
-        args.state.clone()
-    };
-    let mut filter = Filter::from(&args.filters).with_states(states.iter().map(|s| s.pg_state()));
-    filter.state_older_than = Some(args.older_than);
-    (filter, Action::Terminate)
+/// What `kill` and `kill-idle` are asked: which sessions, what to do to them, and the guards.
+#[derive(Debug, Clone, Default)]
+pub struct KillRequest {
+    pub filter: Filter,
+    pub action: Action,
+    pub safety: KillSafety,
 }
 
-/// What `kill` selects; refused when the command line names no sessions (and no --all).
-pub fn kill_selection(args: &KillArgs) -> Result<(Filter, Action)> {
-    let f = &args.filters;
-    let selects = !args.pid.is_empty()
-        || !args.state.is_empty()
-        || args.running_longer_than.is_some()
-        || args.idle_longer_than.is_some()
-        || !f.db.is_empty()
-        || !f.user.is_empty()
-        || !f.app.is_empty()
-        || !f.client.is_empty();
-    if !selects && !args.all {
-        return Err(crate::exit::refuse(
-            "say which sessions: --pid, --state, --running-longer-than, --idle-longer-than, a filter \
-             (--db, --user, --app, --client), or --all for every client session but pgconn's own",
-        ));
+/// The guards of `kill` and `kill-idle` (their command line's "Safety" options).
+#[derive(Debug, Clone)]
+pub struct KillSafety {
+    /// Show what would be done, change nothing.
+    pub dry_run: bool,
+    /// Act without asking (needed when there is no terminal).
+    pub yes: bool,
+    pub include_superusers: bool,
+    /// Never touch sessions of these applications / users (`*` wildcards).
+    pub protect_app: Vec<String>,
+    pub protect_user: Vec<String>,
+    pub include_listeners: bool,
+    pub include_lock_holders: bool,
+    pub include_temp_holders: bool,
+    /// PgBouncer's admin console: its server connections are left alone unless `include_pooler`.
+    pub pgbouncer: Option<String>,
+    pub include_pooler: bool,
+    /// Act only when more than N sessions match.
+    pub if_more_than: Option<usize>,
+    /// Leave the N most recently active matching sessions of each (database, user, application).
+    pub keep: Option<usize>,
+    /// Act on at most N sessions.
+    pub max: Option<usize>,
+    /// How long to wait for signalled sessions to end.
+    pub wait: std::time::Duration,
+    /// The audit log, and whether it records each session's last query (masked).
+    pub log: Option<std::path::PathBuf>,
+    pub log_queries: bool,
+    /// Say nothing unless something was done or went wrong (needs `yes`).
+    pub quiet: bool,
+    /// Sessions per terminating statement.
+    pub batch_size: usize,
+}
+
+impl Default for KillSafety {
+    /// The command line's defaults, with `yes` (a caller that builds a request has decided).
+    fn default() -> Self {
+        KillSafety {
+            dry_run: false,
+            yes: true,
+            include_superusers: false,
+            protect_app: Vec::new(),
+            protect_user: Vec::new(),
+            include_listeners: false,
+            include_lock_holders: false,
+            include_temp_holders: false,
+            pgbouncer: None,
+            include_pooler: false,
+            if_more_than: None,
+            keep: None,
+            max: None,
+            wait: std::time::Duration::from_secs(5),
+            log: None,
+            log_queries: false,
+            quiet: false,
+            batch_size: 1000,
+        }
     }
-    let mut filter = Filter::from(f)
-        .with_states(args.state.iter().map(|s| s.pg_state()))
-        .idle_longer_than(args.idle_longer_than);
-    filter.pids = args.pid.clone();
-    filter.running_longer_than = args.running_longer_than;
-    let action = if args.cancel {
-        Action::Cancel
-    } else {
-        Action::Terminate
-    };
-    Ok((filter, action))
 }
 
 static STATE_COUNTS_SQL: std::sync::LazyLock<Statement> =
@@ -184,7 +209,13 @@ impl super::SignalPlan for KillPlan {
 /// Plan: open the audit log (a log that cannot be opened stops the run here, before anything is read),
 /// read PgBouncer's server connections when given, and ask the server what the selection matches and
 /// what of it is left alone.
-pub fn plan(db: &mut Db, filter: Filter, safety: &KillSafety, action: Action) -> Result<KillPlan> {
+pub fn plan(db: &mut Db, req: KillRequest) -> Result<KillPlan> {
+    let KillRequest {
+        filter,
+        action,
+        safety,
+    } = req;
+    let safety = &safety;
     let log = match &safety.log {
         Some(p) => Some(audit::open(
             p,

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use postgres::types::Type;
 
+use super::KillSafety;
 use crate::activity::{self, like_pattern, Filter, SnapshotColumns};
 use crate::analysis::status::oldest;
-use crate::cli::KillSafety;
 use crate::db::Db;
 use crate::report::kill::{
     Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection, Summary,

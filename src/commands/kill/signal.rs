@@ -12,8 +12,8 @@ use postgres::error::SqlState;
 use postgres::types::Type;
 
 use super::plan::ProtectionParams;
+use super::KillSafety;
 use crate::activity::{self, Filter, FilterParams};
-use crate::cli::KillSafety;
 use crate::db::{self, Db};
 use crate::report::kill::{
     Action, KillTarget, OutcomeKind, Protection, SessionOutcome, SkipReason,

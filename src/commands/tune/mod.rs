@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 
-use crate::cli::{TuneApplyArgs, TuneResetArgs, TuneScopeArgs, TuneSetArgs, TuneUndoArgs};
 use crate::db::Db;
 
 pub mod apply;
@@ -87,7 +86,18 @@ impl TunePlan {
     }
 }
 
-fn planned(report: ChangeReport, ctx: Context, a: &TuneApplyArgs) -> TunePlan {
+/// How a planned change is applied: asked or not, for real or not, recorded where.
+#[derive(Debug, Clone, Default)]
+pub struct TuneApply {
+    /// Act without asking (needed when there is no terminal).
+    pub yes: bool,
+    /// Show the plan, change nothing.
+    pub dry_run: bool,
+    /// The history file (default: `$XDG_STATE_HOME/pgconn/tune-history.jsonl`).
+    pub history: Option<PathBuf>,
+}
+
+fn planned(report: ChangeReport, ctx: Context, a: &TuneApply) -> TunePlan {
     let mut report = report;
     report.dry_run = a.dry_run;
     TunePlan {
@@ -109,23 +119,61 @@ pub fn execute(db: &mut Db, mut plan: TunePlan) -> Result<ChangeReport> {
     Ok(plan.report)
 }
 
-fn scope_of(a: &TuneScopeArgs) -> Result<Scope> {
-    let database = a.database.as_deref().or(a.in_database.as_deref());
-    Scope::from_parts(database, a.role.as_deref(), a.system)
+/// What `tune set` is asked, checked before anything is sent ([`TuneSetRequest::new`]): a scope, a
+/// preset and each setting once.
+#[derive(Debug, Clone)]
+pub struct TuneSetRequest {
+    scope: Scope,
+    explicit: Vec<(String, String)>,
+    preset: Option<presets::TunePreset>,
+    apply: TuneApply,
+}
+
+impl TuneSetRequest {
+    /// Refuse a `tune set` that cannot be right whatever the server says (nothing to set, a setting
+    /// given twice). Names are PostgreSQL's (compared as given: lower-case them first).
+    pub fn new(
+        scope: Scope,
+        pairs: Vec<(String, String)>,
+        preset: Option<presets::TunePreset>,
+        apply: TuneApply,
+    ) -> Result<TuneSetRequest> {
+        let explicit = check_set(&pairs, preset.is_some())?;
+        Ok(TuneSetRequest {
+            scope,
+            explicit,
+            preset,
+            apply,
+        })
+    }
+}
+
+/// What `tune reset` is asked: these settings (or `all`) of a scope.
+#[derive(Debug, Clone)]
+pub struct TuneResetRequest {
+    pub scope: Scope,
+    pub names: Vec<String>,
+    pub all: bool,
+    pub apply: TuneApply,
+}
+
+/// What `tune undo` is asked: reverse the last change still in effect (`force`: even when its values
+/// were changed since).
+#[derive(Debug, Clone, Default)]
+pub struct TuneUndoRequest {
+    pub force: bool,
+    pub apply: TuneApply,
+}
+
+/// The scope of a change, refused when there is none.
+pub fn scope_of(database: Option<&str>, role: Option<&str>, system: bool) -> Result<Scope> {
+    Scope::from_parts(database, role, system)
         .ok_or_else(|| crate::exit::refuse("give a scope: --database DB, --role ROLE or --system"))
 }
 
-/// What `tune set` was asked, checked before anything is sent: a scope, and each setting once.
-pub struct SetRequest {
-    scope: Scope,
-    explicit: Vec<(String, String)>,
-}
-
-/// Refuse a `tune set` that cannot be right whatever the server says (no scope, nothing to set, a
-/// setting given twice).
-pub fn check_set(a: &TuneSetArgs) -> Result<SetRequest> {
-    let scope = scope_of(&a.scope)?;
-    if a.pairs.is_empty() && a.preset.is_none() {
+/// Each setting once, and something to set.
+fn check_set(pairs: &[(String, String)], preset: bool) -> Result<Vec<(String, String)>> {
+    if pairs.is_empty() && !preset {
         return Err(crate::exit::refuse(
             "nothing to set: give NAME=VALUE pairs (e.g. statement_timeout=30s) or --preset NAME \
              (`pgconn tune presets` lists them)",
@@ -134,7 +182,7 @@ pub fn check_set(a: &TuneSetArgs) -> Result<SetRequest> {
     // Each name once: which of two values was meant cannot be guessed.
     let mut explicit: Vec<(String, String)> = Vec::new();
     let mut twice = Vec::new();
-    for (n, v) in &a.pairs {
+    for (n, v) in pairs {
         match explicit.iter().find(|(x, _)| x == n) {
             Some((_, first)) => twice.push(format!("{n} ({first} and {v})")),
             None => explicit.push((n.clone(), v.clone())),
@@ -146,15 +194,20 @@ pub fn check_set(a: &TuneSetArgs) -> Result<SetRequest> {
             twice.join(", ")
         )));
     }
-    Ok(SetRequest { scope, explicit })
+    Ok(explicit)
 }
 
 /// The plan of `tune set`: the preset's values (those this server has) and the explicit ones.
-pub fn plan_set(db: &mut Db, req: SetRequest, a: &TuneSetArgs) -> Result<TunePlan> {
-    let SetRequest { scope, explicit } = req;
+pub fn plan_set(db: &mut Db, req: &TuneSetRequest) -> Result<TunePlan> {
+    let TuneSetRequest {
+        scope,
+        explicit,
+        preset,
+        apply,
+    } = req;
     let mut notes = Vec::new();
     let mut pairs = Vec::new();
-    if let Some(p) = a.preset {
+    if let Some(p) = *preset {
         let preset = presets::get(p);
         for s in &preset.settings {
             if explicit.iter().any(|(n, _)| n == s.name) {
@@ -174,19 +227,14 @@ pub fn plan_set(db: &mut Db, req: SetRequest, a: &TuneSetArgs) -> Result<TunePla
             }
         }
     }
-    pairs.extend(explicit);
-    let (report, ctx) = plan::plan_set(db, &scope, pairs, notes)?;
-    Ok(planned(report, ctx, &a.apply))
-}
-
-/// The scope of `tune reset`, checked before connecting.
-pub fn check_reset(a: &TuneResetArgs) -> Result<Scope> {
-    scope_of(&a.scope)
+    pairs.extend(explicit.iter().cloned());
+    let (report, ctx) = plan::plan_set(db, scope, pairs, notes)?;
+    Ok(planned(report, ctx, apply))
 }
 
 /// The plan of `tune reset`.
-pub fn plan_reset(db: &mut Db, scope: &Scope, a: &TuneResetArgs) -> Result<TunePlan> {
-    let (report, ctx) = plan::plan_reset(db, scope, &a.names, a.all)?;
+pub fn plan_reset(db: &mut Db, a: &TuneResetRequest) -> Result<TunePlan> {
+    let (report, ctx) = plan::plan_reset(db, &a.scope, &a.names, a.all)?;
     Ok(planned(report, ctx, &a.apply))
 }
 
@@ -196,7 +244,7 @@ pub fn load_history(arg: Option<&Path>) -> Result<history::History> {
 }
 
 /// The plan of `tune undo`: the last change on this server that is still in effect, reversed.
-pub fn plan_undo(db: &mut Db, h: &history::History, a: &TuneUndoArgs) -> Result<TunePlan> {
+pub fn plan_undo(db: &mut Db, h: &history::History, a: &TuneUndoRequest) -> Result<TunePlan> {
     let server = plan::server_record(db);
     let entry = h.last_undoable(&server).cloned().ok_or_else(|| {
         anyhow!(

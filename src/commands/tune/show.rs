@@ -8,7 +8,6 @@ use super::catalog::{self, Catalog, FileEntry, Setting, Stored};
 
 use super::value;
 use super::CONNECTION_SETTINGS;
-use crate::cli::TuneShowArgs;
 use crate::db::Db;
 use crate::report::tune::Scope;
 use crate::report::tune::{NotAvailable, Override, Recommendation, ShowReport, ShownSetting};
@@ -21,7 +20,15 @@ fn rec(level: &'static str, value: Option<&str>, reason: impl Into<String>) -> R
     }
 }
 
-pub fn collect(db: &mut Db, args: &TuneShowArgs) -> Result<ShowReport> {
+/// What `tune show` is asked: the connection settings, and which database's and role's stored values
+/// to look at (both optional).
+#[derive(Debug, Clone, Default)]
+pub struct TuneShowRequest {
+    pub database: Option<String>,
+    pub role: Option<String>,
+}
+
+pub fn collect(db: &mut Db, args: &TuneShowRequest) -> Result<ShowReport> {
     let database = args.database.clone();
     let role = args.role.clone();
     if let Some(scope) = Scope::from_parts(database.as_deref(), role.as_deref(), false) {

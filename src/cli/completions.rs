@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use clap_complete::Shell;
 
-use crate::cli::{self};
+use crate::cli;
 
 /// A completion script for one shell.
 pub fn script(shell: Shell) -> Result<String> {
