@@ -6,7 +6,9 @@ use crate::analysis::{Grouping, Thresholds};
 
 use crate::db::ConnOptions;
 
-use super::{ConnArgs, FilterArgs, GroupArgs, OutputArgs};
+use crate::report::State;
+
+use super::{ConnArgs, FilterArgs, GroupArgs, OutputArgs, StateArg};
 
 impl From<(&ConnArgs, &OutputArgs)> for ConnOptions {
     fn from((c, o): (&ConnArgs, &OutputArgs)) -> ConnOptions {
@@ -32,6 +34,19 @@ impl From<super::UnreachableState> for crate::report::Level {
         match u {
             super::UnreachableState::Critical => crate::report::Level::Critical,
             super::UnreachableState::Unknown => crate::report::Level::Unknown,
+        }
+    }
+}
+
+impl From<StateArg> for State {
+    fn from(s: StateArg) -> State {
+        match s {
+            StateArg::Active => State::Active,
+            StateArg::Idle => State::Idle,
+            StateArg::IdleInTransaction => State::IdleInTransaction,
+            StateArg::IdleInTransactionAborted => State::IdleInTransactionAborted,
+            StateArg::Fastpath => State::Fastpath,
+            StateArg::Disabled => State::Disabled,
         }
     }
 }

@@ -20,8 +20,8 @@ use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
 use crate::report::status::StatusReport;
 use crate::report::ServerFacts;
-use crate::report::Session;
 use crate::report::{age, Level};
+use crate::report::{Session, State};
 
 /// `pgconn` plus the connection options this run was given, so suggested commands reach the same server.
 fn command_prefix(conn: &ConnOptions) -> String {
@@ -253,7 +253,7 @@ fn leak_findings(
             .iter()
             .filter(|s| {
                 !s.via_pgbouncer
-                    && s.state.as_deref() == Some("idle")
+                    && s.state == Some(State::Idle)
                     && s.application == l.application
                     && s.user == l.user
                     && s.database == l.database
@@ -363,10 +363,7 @@ fn leak_findings(
         };
         let e = by_client.entry(client.to_string()).or_insert((0, 0));
         e.0 += 1;
-        if matches!(
-            s.state.as_deref(),
-            Some("active") | Some("idle in transaction")
-        ) {
+        if matches!(s.state, Some(State::Active | State::IdleInTransaction)) {
             e.1 += 1;
         }
     }
@@ -400,8 +397,8 @@ fn idle_transaction_findings(
         .iter()
         .filter(|s| {
             matches!(
-                s.state.as_deref(),
-                Some("idle in transaction") | Some("idle in transaction (aborted)")
+                s.state,
+                Some(State::IdleInTransaction | State::IdleInTransactionAborted)
             ) && s.state_seconds.unwrap_or(0.0) > limit
         })
         .collect();
@@ -572,7 +569,7 @@ pub fn pool_budget(
     for s in sessions.iter().filter(|s| !s.via_pgbouncer && s.visible) {
         let e = apps.entry(s.application.clone()).or_insert((0, 0));
         e.0 += 1;
-        if !matches!(s.state.as_deref(), Some("idle")) {
+        if s.state != Some(State::Idle) {
             e.1 += 1;
         }
     }
@@ -662,7 +659,7 @@ pub fn pgbouncer_ini(st: &StatusReport, sessions: &[Session], host: &str, port: 
         let e = pair_in_use
             .entry((d.clone(), s.user.clone().unwrap_or_default()))
             .or_insert(0);
-        if !matches!(s.state.as_deref(), Some("idle")) {
+        if s.state != Some(State::Idle) {
             *e += 1;
         }
     }
@@ -725,7 +722,7 @@ fn pgbouncer_recommendation(
     }
     let idle = visible
         .iter()
-        .filter(|s| s.state.as_deref() == Some("idle"))
+        .filter(|s| s.state == Some(State::Idle))
         .count();
     let idle_share = idle as f64 / n as f64;
     let busy_share = n as f64 / f64::from(st.capacity.usable_slots.max(1));

@@ -34,7 +34,7 @@ use crate::report::rescue::{
     After, Backend, ClusterInfo, Evidence, Group, OtherProcess, RescueOutcome, RescueReport,
     Selection, Unreadable,
 };
-use crate::report::round3;
+use crate::report::{round3, State};
 
 /// Processes per audit-log batch: their target lines are written and synced before any is signalled.
 pub const BATCH: usize = 1000;
@@ -80,7 +80,7 @@ impl RescueRequest {
             pgdata,
             postmaster_pid: a.postmaster_pid,
             selection: Selection {
-                states: states.iter().map(|s| s.pg_state().to_string()).collect(),
+                states: states.iter().map(|&s| State::from(s)).collect(),
                 db: f.db.clone(),
                 user: f.user.clone(),
                 client: f.client.clone(),
@@ -180,9 +180,7 @@ fn find(req: &RescueRequest) -> Result<Postmaster> {
 fn selected(b: &Backend, s: &Selection) -> bool {
     let any = |pats: &[String], v: &str| pats.iter().any(|p| pattern_matches(p, v));
     let include = |pats: &[String], v: &str| pats.is_empty() || any(pats, v);
-    b.state
-        .as_deref()
-        .is_some_and(|st| s.states.iter().any(|x| x == st))
+    b.state.as_ref().is_some_and(|st| s.states.contains(st))
         && include(&s.db, &b.database)
         && include(&s.user, &b.user)
         && include(&s.client, &b.client)
@@ -218,7 +216,7 @@ fn read_title(p: &Process, prefix: &str) -> Title {
 
 /// A client backend as the report shows it (its evidence decided later).
 fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
-    let state = c.activity.state().map(str::to_string);
+    let state = c.activity.state();
     Backend {
         pid: p.pid,
         started_at: format_timestamp(clock.started(p.start_ticks)),
@@ -412,7 +410,7 @@ fn require_selection(s: &Selection, backends: &[Backend]) -> Result<()> {
          healthy connections or an administrator's session from a leak, and does not take every {} \
          backend. Pick the leaking one with --user/--db/--client (backends in that state by user and \
          database: {listed}), or give --all to take every one",
-        s.states.join(" or ")
+        s.states.iter().map(State::as_pg).collect::<Vec<_>>().join(" or ")
     )))
 }
 
@@ -517,8 +515,8 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
     require_selection(s, &backends)?;
     // Every backend's title shows a state now (a stateless one was refused above).
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
-    for st in backends.iter().filter_map(|b| b.state.as_deref()) {
-        *states.entry(crate::report::state_key(st)).or_default() += 1;
+    for st in backends.iter().filter_map(|b| b.state.as_ref()) {
+        *states.entry(st.key()).or_default() += 1;
     }
     // Whether each matching backend's title is current: only those are ever targets.
     let last_change = settings.last_change();
@@ -688,7 +686,7 @@ fn who(b: &Backend) -> Who<'_> {
         user: Some(&b.user),
         application: None,
         client: Some(&b.client),
-        state: b.state.as_deref(),
+        state: b.state.as_ref(),
         state_seconds: None,
     }
 }
@@ -740,14 +738,14 @@ fn outcome_lines(log: &mut AuditLog, outcomes: &[RescueOutcome]) -> Result<()> {
                     user: Some(&o.user),
                     application: None,
                     client: Some(&o.client),
-                    state: o.state.as_deref(),
+                    state: o.state.as_ref(),
                     state_seconds: None,
                 },
                 json!({
                     "outcome": o.outcome,
                     "skip": o.skip,
                     "reason": o.reason,
-                    "state_now": o.state_now.as_deref().map(crate::report::state_key),
+                    "state_now": o.state_now,
                     "title_now": o.title_now,
                     "at": o.at,
                 }),
@@ -811,7 +809,7 @@ fn recheck(plan: &RescuePlan, t: &Backend, now: &Now) -> Check {
                 && c.client == t.client
                 && c.port == t.client_port =>
         {
-            c.activity.idle_state().map(str::to_string)
+            c.activity.idle_state()
         }
         _ => None,
     };
@@ -904,9 +902,9 @@ fn outcome(t: &Backend, kind: OutcomeKind) -> RescueOutcome {
 }
 
 /// The state a title shows now, as `state_now` (None when it cannot be read).
-fn state_of(title: &str, prefix: &str) -> Option<String> {
+fn state_of(title: &str, prefix: &str) -> Option<State> {
     match title::parse(title, prefix) {
-        Title::Client(c) => c.activity.state().map(str::to_string),
+        Title::Client(c) => c.activity.state(),
         _ => None,
     }
 }
@@ -1142,7 +1140,7 @@ mod tests {
             database: db.into(),
             client: client.into(),
             client_port: None,
-            state: state.map(String::from),
+            state: state.map(State::parse),
             activity: String::new(),
             title: String::new(),
             start_ticks: 0,
@@ -1187,7 +1185,7 @@ mod tests {
     #[test]
     fn selection_reads_like_kill_idle() {
         let s = Selection {
-            states: vec!["idle".into()],
+            states: vec![State::Idle],
             user: vec!["app*".into()],
             exclude_db: vec!["postgres".into()],
             connected_longer_than_seconds: Some(60.0),
@@ -1215,7 +1213,7 @@ mod tests {
             &s
         ));
         let both = Selection {
-            states: vec!["idle".into(), "idle in transaction".into()],
+            states: vec![State::Idle, State::IdleInTransaction],
             client: vec!["10.*".into()],
             ..Selection::default()
         };

@@ -10,7 +10,7 @@ use crate::report::sessions::SessionsReport;
 /// The filter of `sessions`: `--idle-longer-than` alone means the idle states.
 pub fn filter(args: &SessionsArgs) -> Filter {
     Filter::from(&args.filters)
-        .with_states(args.state.iter().map(|s| s.pg_state()))
+        .with_states(args.state.iter().map(|&s| crate::report::State::from(s)))
         .idle_longer_than(args.idle_longer_than)
 }
 

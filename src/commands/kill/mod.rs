@@ -20,6 +20,7 @@ use crate::commands::audit::AuditLog;
 use crate::db::Db;
 use crate::interrupt::Interrupt;
 use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
+use crate::report::State;
 use crate::statement::{Params, Statement};
 
 pub mod audit;
@@ -35,7 +36,8 @@ pub fn kill_idle_selection(args: &KillIdleArgs) -> (Filter, Action) {
     } else {
         args.state.clone()
     };
-    let mut filter = Filter::from(&args.filters).with_states(states.iter().map(|s| s.pg_state()));
+    let mut filter =
+        Filter::from(&args.filters).with_states(states.iter().map(|&s| State::from(s)));
     filter.state_older_than = Some(args.older_than);
     (filter, Action::Terminate)
 }
@@ -58,7 +60,7 @@ pub fn kill_selection(args: &KillArgs) -> Result<(Filter, Action)> {
         ));
     }
     let mut filter = Filter::from(f)
-        .with_states(args.state.iter().map(|s| s.pg_state()))
+        .with_states(args.state.iter().map(|&s| State::from(s)))
         .idle_longer_than(args.idle_longer_than);
     filter.pids = args.pid.clone();
     filter.running_longer_than = args.running_longer_than;
@@ -82,7 +84,7 @@ pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
             let state: Option<String> = r.get(0);
             let key = state
                 .as_deref()
-                .map(crate::report::state_key)
+                .map(|s| State::parse(s).key())
                 .unwrap_or_else(|| "not_visible".into());
             (key, r.get::<_, i64>(1))
         })
