@@ -22,6 +22,7 @@ use crate::report::status::StatusReport;
 use crate::report::ServerFacts;
 use crate::report::{age, Level};
 use crate::report::{Session, State};
+use crate::setting::{self, Meta, VarType};
 
 /// `pgconn` plus the connection options this run was given, so suggested commands reach the same server.
 fn command_prefix(conn: &ConnOptions) -> String {
@@ -112,16 +113,18 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String
     Ok((settings, overrides, skipped))
 }
 
-/// Whether a timeout value means "off".
-fn is_off(value: &str) -> bool {
-    let v = value.trim().trim_matches('\'');
-    v.is_empty()
-        || v.chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect::<String>()
-            .parse::<f64>()
-            .map(|n| n == 0.0)
-            .unwrap_or(false)
+/// Whether a timeout's value (in the setting's `unit`, or with a unit of its own) means "off": empty, or
+/// zero as PostgreSQL reads it.
+fn is_off(value: &str, unit: Option<&str>) -> bool {
+    let meta = Meta {
+        name: String::new(),
+        vartype: VarType::Integer,
+        unit: unit.map(String::from),
+        min: None,
+        max: None,
+        enumvals: Vec::new(),
+    };
+    value.trim().is_empty() || setting::base_of(&meta, value) == Some(0.0)
 }
 
 pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseArgs) -> Result<AdviseReport> {
@@ -527,15 +530,17 @@ fn timeout_findings(
         if !settings.iter().any(|s| s.name == name) {
             continue; // not on this server version
         }
+        let unit = settings.iter().find(|s| s.name == name).and_then(|s| s.unit.clone());
+        let off = |v: &str| is_off(v, unit.as_deref());
         let unset: Vec<&String> = pairs
             .iter()
-            .filter(|(db, roles)| roles.iter().any(|r| effective(name, db, r).as_deref().is_none_or(is_off)))
+            .filter(|(db, roles)| roles.iter().any(|r| effective(name, db, r).as_deref().is_none_or(off)))
             .map(|(db, _)| db)
             .collect();
         if unset.is_empty() {
             continue;
         }
-        let unit = settings.iter().find(|s| s.name == name).and_then(|s| s.unit.clone()).unwrap_or_default();
+        let unit = unit.unwrap_or_default();
         out.push(Finding {
             id: format!("timeout_unset_{name}"),
             severity,
@@ -842,10 +847,14 @@ mod tests {
 
     #[test]
     fn timeouts_off() {
-        assert!(is_off("0"));
-        assert!(is_off("0ms"));
-        assert!(!is_off("5min"));
-        assert!(!is_off("300000"));
+        let ms = Some("ms");
+        assert!(is_off("0", ms));
+        assert!(is_off("0ms", ms));
+        assert!(is_off("0min", ms));
+        assert!(is_off("", ms));
+        assert!(!is_off("5min", ms));
+        assert!(!is_off("300000", ms));
+        assert!(!is_off("1ms", ms));
     }
 
     #[test]

@@ -351,7 +351,7 @@ fn title_settings(pm: &Postmaster) -> Result<conf::Settings> {
     }
     if let Some(f) = settings.get("update_process_title") {
         let pgdata = crate::report::shell_quote(&pm.pgdata.display().to_string());
-        match conf::parse_bool(&f.value) {
+        match f.boolean() {
             Some(true) => {}
             Some(false) => {
                 return Err(refuse(format!(
