@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
-use crate::report::{Session, IDLE_STATES};
+use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
 use anyhow::Result;
 use postgres::types::Type;
@@ -22,8 +22,8 @@ pub struct Filter {
     pub exclude_user: Vec<String>,
     pub exclude_app: Vec<String>,
     pub exclude_client: Vec<String>,
-    /// pg_stat_activity.state values; empty = any.
-    pub states: Vec<String>,
+    /// empty = any.
+    pub states: Vec<State>,
     /// state unchanged for longer than this.
     pub state_older_than: Option<Duration>,
     /// active and running the current query for longer than this.
@@ -81,9 +81,9 @@ fn likes(v: &[String]) -> Vec<String> {
 }
 
 impl Filter {
-    /// Only sessions in these states (pg_stat_activity.state values); none given: any state.
-    pub fn with_states<'a>(mut self, states: impl IntoIterator<Item = &'a str>) -> Filter {
-        self.states = states.into_iter().map(str::to_string).collect();
+    /// Only sessions in these states; none given: any state.
+    pub fn with_states(mut self, states: impl IntoIterator<Item = State>) -> Filter {
+        self.states = states.into_iter().collect();
         self
     }
 
@@ -93,7 +93,7 @@ impl Filter {
         if let Some(d) = d {
             self.state_older_than = Some(d);
             if self.states.is_empty() {
-                self.states = IDLE_STATES.map(String::from).to_vec();
+                self.states = State::IDLE.to_vec();
             }
         }
         self
@@ -111,7 +111,7 @@ impl Filter {
                 likes(&self.exclude_user),
                 likes(&self.exclude_app),
                 likes(&self.exclude_client),
-                self.states.clone(),
+                self.states.iter().map(|s| s.as_pg().to_string()).collect(),
             ],
             state_older_than: self.state_older_than.map(|d| d.as_secs_f64()),
             running_longer_than: self.running_longer_than.map(|d| d.as_secs_f64()),
@@ -441,7 +441,7 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             oldest_state_seconds: row.get("oldest_state_seconds"),
             oldest_xact_seconds: row.get("oldest_xact_seconds"),
         };
-        if bucket.state.as_deref() == Some("idle") {
+        if bucket.state == Some(State::Idle) {
             tally.idle.count += count("with_age");
             tally.idle.oldest_seconds =
                 oldest(tally.idle.oldest_seconds, bucket.oldest_state_seconds);

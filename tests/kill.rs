@@ -291,7 +291,7 @@ fn a_reused_pid_is_never_hit() {
         app: vec![tag.clone()],
         ..Filter::default()
     };
-    filter.states = vec!["idle".into()];
+    filter.states = vec![pgconn::report::State::Idle];
     let snap = sessions(&mut db, &filter, true, None).unwrap().sessions;
     assert_eq!(snap.len(), 2);
     // The first target's pid now belongs to "another" session: its backend_start does not match.
@@ -782,7 +782,7 @@ fn a_session_the_role_cannot_see_is_never_hit() {
         app: vec![tag.clone()],
         ..Filter::default()
     };
-    filter.states = vec!["idle".into()];
+    filter.states = vec![pgconn::report::State::Idle];
     let hidden = sessions(
         &mut db,
         &Filter {
@@ -800,7 +800,7 @@ fn a_session_the_role_cannot_see_is_never_hit() {
     );
     let mut session = hidden.into_iter().next().unwrap();
     session.backend_start = Some("2020-01-01T00:00:00.000000Z".into());
-    session.state = Some("idle".into());
+    session.state = Some(pgconn::report::State::Idle);
     let targets = vec![KillTarget {
         session,
         allowed: true,
@@ -1172,7 +1172,7 @@ fn a_session_that_starts_listening_after_the_preview_is_skipped() {
     let mut db = library_db(c);
     let filter = Filter {
         app: vec![tag.clone()],
-        states: vec!["idle".into()],
+        states: vec![pgconn::report::State::Idle],
         ..Filter::default()
     };
     let targets: Vec<KillTarget> = sessions(&mut db, &filter, true, None)
@@ -1296,7 +1296,7 @@ fn cancel_leaves_sessions_that_are_not_running_a_query() {
             .unwrap()
             .sessions
             .into_iter()
-            .filter(|s| s.state.as_deref() == Some("active"))
+            .filter(|s| s.state == Some(pgconn::report::State::Active))
             .map(|s| KillTarget {
                 session: s,
                 allowed: true,
@@ -1738,7 +1738,7 @@ fn a_cancel_never_hits_a_query_it_did_not_show() {
     let mut db = library_db(c);
     let filter = Filter {
         pids: vec![pid],
-        states: vec!["active".into()],
+        states: vec![pgconn::report::State::Active],
         ..Filter::default()
     };
     let mut targets: Vec<KillTarget> = Vec::new();

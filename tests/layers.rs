@@ -9,13 +9,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("statement", &[]),
     ("report", &[]),
+    ("setting", &[]),
     ("exit", &["report"]),
     ("analysis", &["report"]),
     ("files", &["exit"]),
     ("term", &["exit", "text"]),
     ("interrupt", &[]),
     ("wire", &[]),
-    ("host", &["exit", "report"]),
+    ("host", &["exit", "report", "setting"]),
     ("conninfo", &["wire"]),
     (
         "db",
@@ -50,6 +51,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "pgbouncer",
             "report",
             "sandbox",
+            "setting",
             "statement",
             "text",
         ],
@@ -265,12 +267,10 @@ fn no_super_path_leaves_its_room() {
                 if i >= 2 && &line[i - 2..i] == "::" {
                     continue; // counted from its first `super::`
                 }
-                let climbs = line[i..].matches("super::").count().min(
-                    line[i..]
-                        .split("::")
-                        .take_while(|s| s.trim_start() == "super" || s.ends_with("super"))
-                        .count(),
-                );
+                let mut climbs = 0;
+                while line[i + climbs * 7..].starts_with("super::") {
+                    climbs += 1;
+                }
                 if climbs >= depth {
                     wrong.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
                 }
@@ -323,6 +323,67 @@ fn only_render_term_and_main_print() {
     assert!(
         wrong.is_empty(),
         "printing outside render, term and main:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// A session's state is spelled by `report::State` alone: no other code of src/ (tests excluded) holds a
+/// state's PostgreSQL spelling or its JSON key as a string of its own. SQL files and the listed words
+/// that only coincide with a state's spelling are not states.
+#[test]
+fn states_are_spelled_only_by_report_state() {
+    const SPELLINGS: [&str; 11] = [
+        "active",
+        "idle",
+        "idle in transaction",
+        "idle in transaction (aborted)",
+        "fastpath function call",
+        "disabled",
+        "starting",
+        "idle_in_transaction",
+        "idle_in_transaction_aborted",
+        "fastpath_function_call",
+        "fastpath",
+    ];
+    // (file, word): what the word is there.
+    const NOT_STATES: &[(&str, &str)] = &[
+        // `--state`'s own spelling of its values.
+        ("cli/common.rs", "active"),
+        ("cli/common.rs", "idle"),
+        ("cli/common.rs", "fastpath"),
+        ("cli/common.rs", "disabled"),
+        // Names of check's measurements (performance data and JSON).
+        ("commands/check.rs", "active"),
+        ("commands/check.rs", "idle"),
+        ("commands/check.rs", "idle_in_transaction"),
+        // The id of an advise finding.
+        ("commands/advise.rs", "idle_in_transaction"),
+    ];
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    let mut wrong = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(&src).unwrap().to_string_lossy().to_string();
+        if rel == "report/state.rs" {
+            continue;
+        }
+        let code = without_tests(&std::fs::read_to_string(&f).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            for word in SPELLINGS {
+                let literal = format!("\"{word}\"");
+                if line.contains(&literal) && !NOT_STATES.contains(&(rel.as_str(), word)) {
+                    wrong.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "a state spelled outside report::State (use State and its as_pg/key):\n{}",
         wrong.join("\n")
     );
 }

@@ -40,7 +40,7 @@ use pgconn::report::tune::{
     TuneChange, Unreadable,
 };
 use pgconn::report::watch::{Delta, Down, Point, Round, TargetView};
-use pgconn::report::{empty_states, not_visible_warning, Level, Session};
+use pgconn::report::{empty_states, not_visible_warning, Level, Session, State};
 
 /// A name with a control sequence that would clear the screen if printed raw.
 const EVIL: &str = "evil\u{1b}[2J";
@@ -563,7 +563,7 @@ fn session(s: S) -> Session {
         application: s.app.into(),
         client: s.client.map(String::from),
         client_port: s.client.filter(|c| *c != "local").map(|_| 51_000 + s.pid),
-        state: s.state.map(String::from),
+        state: s.state.map(State::parse),
         backend_start: Some("2024-03-15T08:00:00.000000Z".into()),
         query_start: Some("2024-03-15T09:44:00.000000Z".into()),
         connected_seconds: Some(8100.0),
@@ -751,7 +751,7 @@ fn left_alone(pid: i32, user: &str, app: &str, p: Protection) -> LeftAlone {
         database: Some("app".into()),
         user: Some(user.into()),
         application: app.into(),
-        state: Some("idle".into()),
+        state: Some(State::Idle),
         protection: p,
     }
 }
@@ -779,7 +779,7 @@ fn kill_plan() -> KillReport {
     other_role.user = Some("jobs".into());
     other_role.own_role = false;
     let evil = Session {
-        state: Some("idle".into()),
+        state: Some(State::Idle),
         state_seconds: Some(900.0),
         transaction_seconds: None,
         ..s[3].clone()
@@ -890,7 +890,7 @@ fn outcome(t: &KillTarget, kind: OutcomeKind, reason: Option<&str>) -> SessionOu
         reason: reason.map(String::from),
         state_now: match kind {
             OutcomeKind::Terminated => None,
-            OutcomeKind::Skipped => Some("active".into()),
+            OutcomeKind::Skipped => Some(State::Active),
             _ => s.state.clone(),
         },
         at: Some("2024-03-15T10:15:03.120000Z".into()),
@@ -2082,7 +2082,11 @@ fn backend(
         database: "appdb".into(),
         client: "10.0.0.7".into(),
         client_port: Some(51000 + pid as u16),
-        state: Some(if activity == "idle" { "idle" } else { "active" }.into()),
+        state: Some(if activity == "idle" {
+            State::Idle
+        } else {
+            State::Active
+        }),
         activity: activity.into(),
         title: format!(
             "postgres: {user} appdb 10.0.0.7({}) {activity}",
@@ -2118,7 +2122,7 @@ fn rescue_plan() -> pgconn::report::rescue::RescueReport {
         action: Action::Terminate,
         dry_run: false,
         selection: Selection {
-            states: vec!["idle".into()],
+            states: vec![State::Idle],
             ..Selection::default()
         },
         processes: 11,
@@ -2207,7 +2211,7 @@ fn rescue_preview_and_results() {
             skip: (o == OutcomeKind::Skipped).then_some(SkipReason::Changed),
             reason: reason.map(String::from),
             title_now: None,
-            state_now: (o == OutcomeKind::Skipped).then(|| "active".to_string()),
+            state_now: (o == OutcomeKind::Skipped).then_some(State::Active),
             at: None,
         };
     done.results = vec![
@@ -2245,5 +2249,43 @@ fn rescue_preview_and_results() {
         "rescue_results_still_refused_piped_plain",
         &render::rescue::results(&done, &st),
         &st,
+    );
+}
+
+/// A state a newer server reports is counted, and status and watch show it alike (both print the
+/// states of one rule: active, idle and idle in transaction always, any other when counted).
+#[test]
+fn a_newer_servers_state_is_shown_by_status_and_watch_alike() {
+    let mut r = status_db1();
+    r.states.insert("waiting_for_godot".into(), 3);
+    r.states.insert(State::Fastpath.key(), 2);
+    let st = style(None, false);
+    let status = render::status::human(&r, &st);
+    let base = Instant::now();
+    let mut round = round_one(base);
+    round.targets[0].report = Some(r.clone());
+    let frame = render::watch::frame(&round, 160, 60, &st, base).join("\n");
+    let line = render::watch::line(&round.targets[0], at(120));
+    for (name, text) in [("status", &status), ("watch", &frame)] {
+        let sessions = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("sessions"))
+            .unwrap_or_else(|| panic!("{name} has no sessions line:\n{text}"));
+        for part in [
+            "active 8",
+            "idle in transaction 7",
+            "fastpath function call 2",
+            "waiting_for_godot 3",
+        ] {
+            assert!(
+                sessions.contains(part),
+                "{name}: {part:?} missing from {sessions:?}"
+            );
+        }
+        assert!(!sessions.contains("disabled"), "{name}: {sessions:?}");
+    }
+    assert!(
+        line.contains(" fastpath_function_call=2") && line.contains(" waiting_for_godot=3"),
+        "{line}"
     );
 }

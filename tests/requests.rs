@@ -161,7 +161,7 @@ fn kill_terminates_exactly_what_a_request_selects() {
     let _w = idle_sessions(&app, 3);
     let truth = server_pids(&app, Some("idle"));
     let req = commands::kill::KillRequest {
-        filter: only_app(&app).with_states(["idle"]),
+        filter: only_app(&app).with_states([pgconn::report::State::Idle]),
         ..Default::default()
     };
     let mut db = db();
@@ -205,7 +205,7 @@ fn rescue_plans_from_a_request() {
         pgdata: Some(cluster().data_dir().to_path_buf()),
         postmaster_pid: None,
         selection: pgconn::report::rescue::Selection {
-            states: vec!["idle".into()],
+            states: vec![pgconn::report::State::Idle],
             user: vec![app_role()],
             ..Default::default()
         },

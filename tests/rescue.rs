@@ -613,7 +613,7 @@ fn a_reused_pid_is_never_hit() {
         pgdata: Some(c.data_dir().to_path_buf()),
         postmaster_pid: None,
         selection: Selection {
-            states: vec!["idle".into()],
+            states: vec![pgconn::report::State::Idle],
             user: vec!["app".into()],
             ..Selection::default()
         },
@@ -1182,7 +1182,7 @@ fn a_title_that_goes_stale_between_the_preview_and_the_signal_is_skipped() {
         pgdata: Some(c.data_dir().to_path_buf()),
         postmaster_pid: None,
         selection: Selection {
-            states: vec!["idle".into()],
+            states: vec![pgconn::report::State::Idle],
             user: vec!["app".into()],
             ..Selection::default()
         },

@@ -1464,3 +1464,56 @@ fn max_connections_stops_at_the_servers_start_rule_with_pending_and_same_command
     assert_eq!(server_would_start(&c, &[]), Ok(()));
     assert!(server_would_start(&c, &[("max_wal_senders", senders + 1)]).is_err());
 }
+
+/// pgconn reads a boolean as PostgreSQL does: for each input, the server's answer (through the GUC
+/// parser that SET and the configuration files use, and through `::bool` for inputs it does not trim
+/// differently) is the parser's answer.
+#[test]
+fn booleans_are_read_as_the_server_reads_them() {
+    let mut c = su();
+    let inputs = [
+        "on", "ON", "of", "off", "OFF", "o", "onn", "offf", "t", "tr", "tru", "true", "truee",
+        "TrUe", "f", "fa", "fals", "false", "y", "ye", "yes", "yess", "n", "no", "noo", "1", "0",
+        "01", "10", "2", "", "maybe", " on", "on ",
+    ];
+    for input in inputs {
+        let guc = c
+            .query_one("SELECT set_config('enable_seqscan', $1, false)", &[&input])
+            .ok()
+            .map(|r| r.get::<_, String>(0) == "on");
+        assert_eq!(
+            pgconn::setting::parse_bool(input),
+            guc,
+            "SET enable_seqscan = {input:?}"
+        );
+        if input.trim() == input {
+            let cast = c
+                .query_one("SELECT $1::text::bool", &[&input])
+                .ok()
+                .map(|r| r.get::<_, bool>(0));
+            assert_eq!(pgconn::setting::parse_bool(input), cast, "{input:?}::bool");
+        }
+    }
+    // And so `tune set` takes what the server takes, and writes it in one spelling.
+    let db = unique("tune_bool");
+    create_database(&db);
+    let (_d, hist) = history_file("bool");
+    let v = tune(&[
+        "set",
+        "enable_seqscan=tru",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    assert_eq!(v["applied"], true, "{v:#}");
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        vec!["enable_seqscan=on".to_string()]
+    );
+}

@@ -10,7 +10,7 @@ use crate::report::status::{
     Group, GroupKey, IdleStats, LeakSuspect, ServerInfo, StatusReport, Verdict,
 };
 use crate::report::{
-    age, empty_states, not_visible_warning, opt_age, round1, round3, state_key, Level, ServerFacts,
+    age, empty_states, not_visible_warning, opt_age, round1, round3, Level, ServerFacts, State,
 };
 
 /// Client sessions counted per database, user, application, client, state and whether a PgBouncer holds
@@ -32,7 +32,7 @@ pub struct Bucket {
     pub application: String,
     pub client: Option<String>,
     /// None when this role may not see the state.
-    pub state: Option<String>,
+    pub state: Option<State>,
     pub via_pgbouncer: bool,
     pub sessions: usize,
     /// Sessions in their state for longer than --leak-idle-age.
@@ -61,7 +61,7 @@ fn key_value(s: &Bucket, k: GroupKey) -> Option<String> {
         GroupKey::Application => Some(s.application.clone()),
         GroupKey::Client => s.client.clone(),
         // The one JSON spelling of a state (as in `states`); tables show it with spaces.
-        GroupKey::State => s.state.as_deref().map(state_key),
+        GroupKey::State => s.state.as_ref().map(State::key),
     }
 }
 
@@ -80,19 +80,19 @@ impl Acc {
         self.sessions += b.sessions;
         let key = b
             .state
-            .as_deref()
-            .map(state_key)
+            .as_ref()
+            .map(State::key)
             .unwrap_or_else(|| "not_visible".into());
         *self.states.entry(key).or_insert(0) += b.sessions;
-        match b.state.as_deref() {
+        match b.state {
             // A pooler's idle server connections are its pool, not a leak.
-            Some("idle") if b.via_pgbouncer => {}
-            Some("idle") => {
+            Some(State::Idle) if b.via_pgbouncer => {}
+            Some(State::Idle) => {
                 self.idle += b.sessions;
                 self.idle_old += b.older_than_leak_age;
                 self.oldest_idle = oldest(self.oldest_idle, b.oldest_state_seconds);
             }
-            Some("active") => self.active += b.sessions,
+            Some(State::Active) => self.active += b.sessions,
             _ => {}
         }
     }
@@ -162,13 +162,13 @@ pub fn report(
 
     for b in &tally.buckets {
         sessions += b.sessions;
-        match b.state.as_deref() {
+        match &b.state {
             None => not_visible += b.sessions,
-            Some(st) => *states.entry(state_key(st)).or_insert(0) += b.sessions,
+            Some(st) => *states.entry(st.key()).or_insert(0) += b.sessions,
         }
         if matches!(
-            b.state.as_deref(),
-            Some("idle in transaction") | Some("idle in transaction (aborted)")
+            b.state,
+            Some(State::IdleInTransaction | State::IdleInTransactionAborted)
         ) {
             oldest_iit = oldest(oldest_iit, b.oldest_state_seconds);
             iit_over += b.older_than_idle_in_transaction_age;

@@ -7,6 +7,7 @@ use clap::{ArgAction, Args, ValueEnum};
 
 use super::duration::{parse_age, parse_connect_timeout, parse_target_timeout};
 pub use crate::report::status::GroupKey;
+use crate::report::State;
 
 /// How to reach the server (psql's options and meaning).
 #[derive(Debug, Clone, Default, Args)]
@@ -168,38 +169,51 @@ pub struct FilterArgs {
     pub exclude_client: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+/// `--state`: the option's spelling (`idle-in-transaction`), and as aliases the JSON key
+/// (`idle_in_transaction`) and PostgreSQL's (`idle in transaction`), both taken from [`State`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StateArg {
     Active,
     Idle,
-    #[value(
-        name = "idle-in-transaction",
-        alias = "idle_in_transaction",
-        alias = "idle in transaction"
-    )]
     IdleInTransaction,
-    #[value(
-        name = "idle-in-transaction-aborted",
-        alias = "idle_in_transaction_aborted",
-        alias = "idle in transaction (aborted)"
-    )]
     IdleInTransactionAborted,
-    #[value(alias = "fastpath_function_call", alias = "fastpath function call")]
     Fastpath,
     Disabled,
 }
 
 impl StateArg {
-    /// The value pg_stat_activity.state has for this state.
-    pub fn pg_state(self) -> &'static str {
+    /// The option's spelling.
+    fn name(self) -> &'static str {
         match self {
             StateArg::Active => "active",
             StateArg::Idle => "idle",
-            StateArg::IdleInTransaction => "idle in transaction",
-            StateArg::IdleInTransactionAborted => "idle in transaction (aborted)",
-            StateArg::Fastpath => "fastpath function call",
+            StateArg::IdleInTransaction => "idle-in-transaction",
+            StateArg::IdleInTransactionAborted => "idle-in-transaction-aborted",
+            StateArg::Fastpath => "fastpath",
             StateArg::Disabled => "disabled",
         }
+    }
+}
+
+impl ValueEnum for StateArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            StateArg::Active,
+            StateArg::Idle,
+            StateArg::IdleInTransaction,
+            StateArg::IdleInTransactionAborted,
+            StateArg::Fastpath,
+            StateArg::Disabled,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let state = State::from(*self);
+        let name = self.name();
+        let aliases = [state.key(), state.as_pg().to_string()]
+            .into_iter()
+            .filter(|a| a != name);
+        Some(clap::builder::PossibleValue::new(name).aliases(aliases))
     }
 }
 

@@ -23,7 +23,9 @@ use crate::exit::refuse;
 use crate::report::kill::Action;
 use crate::report::rescue::Selection;
 
-use super::{ConnArgs, FilterArgs, GroupArgs, OutputArgs};
+use crate::report::State;
+
+use super::{ConnArgs, FilterArgs, GroupArgs, OutputArgs, StateArg};
 
 impl From<(&ConnArgs, &OutputArgs)> for ConnOptions {
     fn from((c, o): (&ConnArgs, &OutputArgs)) -> ConnOptions {
@@ -49,6 +51,19 @@ impl From<super::UnreachableState> for crate::report::Level {
         match u {
             super::UnreachableState::Critical => crate::report::Level::Critical,
             super::UnreachableState::Unknown => crate::report::Level::Unknown,
+        }
+    }
+}
+
+impl From<StateArg> for State {
+    fn from(s: StateArg) -> State {
+        match s {
+            StateArg::Active => State::Active,
+            StateArg::Idle => State::Idle,
+            StateArg::IdleInTransaction => State::IdleInTransaction,
+            StateArg::IdleInTransactionAborted => State::IdleInTransactionAborted,
+            StateArg::Fastpath => State::Fastpath,
+            StateArg::Disabled => State::Disabled,
         }
     }
 }
@@ -171,7 +186,7 @@ impl TryFrom<&super::RescueArgs> for RescueRequest {
             pgdata,
             postmaster_pid: a.postmaster_pid,
             selection: Selection {
-                states: states.iter().map(|s| s.pg_state().to_string()).collect(),
+                states: states.iter().map(|&s| State::from(s)).collect(),
                 db: f.db.clone(),
                 user: f.user.clone(),
                 client: f.client.clone(),
@@ -222,7 +237,7 @@ impl From<super::StatusFormat> for StatusFormat {
 
 /// The filter of `sessions`, `kill` and `kill-idle`: the shared filters and the states.
 fn with_states(f: &FilterArgs, states: &[super::StateArg]) -> Filter {
-    Filter::from(f).with_states(states.iter().map(|s| s.pg_state()))
+    Filter::from(f).with_states(states.iter().map(|&s| State::from(s)))
 }
 
 impl From<&super::SessionsArgs> for SessionsRequest {

@@ -12,7 +12,7 @@ use super::duration::{parse_age, parse_wait};
 pub(super) fn idle_states() -> impl TypedValueParser<Value = StateArg> {
     let idle = StateArg::value_variants()
         .iter()
-        .filter(|s| crate::report::IDLE_STATES.contains(&s.pg_state()))
+        .filter(|&&s| crate::report::State::from(s).is_idle())
         .filter_map(|s| s.to_possible_value());
     clap::builder::PossibleValuesParser::new(idle)
         .map(|name| StateArg::from_str(&name, false).expect("a possible value of StateArg"))

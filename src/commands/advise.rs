@@ -19,8 +19,9 @@ use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
 use crate::report::status::StatusReport;
 use crate::report::ServerFacts;
-use crate::report::Session;
 use crate::report::{age, Level};
+use crate::report::{Session, State};
+use crate::setting::{self, Meta, VarType};
 
 /// `pgconn` plus the connection options this run was given, so suggested commands reach the same server.
 fn command_prefix(conn: &ConnOptions) -> String {
@@ -111,16 +112,18 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String
     Ok((settings, overrides, skipped))
 }
 
-/// Whether a timeout value means "off".
-fn is_off(value: &str) -> bool {
-    let v = value.trim().trim_matches('\'');
-    v.is_empty()
-        || v.chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect::<String>()
-            .parse::<f64>()
-            .map(|n| n == 0.0)
-            .unwrap_or(false)
+/// Whether a timeout's value (in the setting's `unit`, or with a unit of its own) means "off": empty, or
+/// zero as PostgreSQL reads it.
+fn is_off(value: &str, unit: Option<&str>) -> bool {
+    let meta = Meta {
+        name: String::new(),
+        vartype: VarType::Integer,
+        unit: unit.map(String::from),
+        min: None,
+        max: None,
+        enumvals: Vec::new(),
+    };
+    value.trim().is_empty() || setting::base_of(&meta, value) == Some(0.0)
 }
 
 /// What `advise` is asked.
@@ -276,7 +279,7 @@ fn leak_findings(
             .iter()
             .filter(|s| {
                 !s.via_pgbouncer
-                    && s.state.as_deref() == Some("idle")
+                    && s.state == Some(State::Idle)
                     && s.application == l.application
                     && s.user == l.user
                     && s.database == l.database
@@ -386,10 +389,7 @@ fn leak_findings(
         };
         let e = by_client.entry(client.to_string()).or_insert((0, 0));
         e.0 += 1;
-        if matches!(
-            s.state.as_deref(),
-            Some("active") | Some("idle in transaction")
-        ) {
+        if matches!(s.state, Some(State::Active | State::IdleInTransaction)) {
             e.1 += 1;
         }
     }
@@ -423,8 +423,8 @@ fn idle_transaction_findings(
         .iter()
         .filter(|s| {
             matches!(
-                s.state.as_deref(),
-                Some("idle in transaction") | Some("idle in transaction (aborted)")
+                s.state,
+                Some(State::IdleInTransaction | State::IdleInTransactionAborted)
             ) && s.state_seconds.unwrap_or(0.0) > limit
         })
         .collect();
@@ -553,15 +553,17 @@ fn timeout_findings(
         if !settings.iter().any(|s| s.name == name) {
             continue; // not on this server version
         }
+        let unit = settings.iter().find(|s| s.name == name).and_then(|s| s.unit.clone());
+        let off = |v: &str| is_off(v, unit.as_deref());
         let unset: Vec<&String> = pairs
             .iter()
-            .filter(|(db, roles)| roles.iter().any(|r| effective(name, db, r).as_deref().is_none_or(is_off)))
+            .filter(|(db, roles)| roles.iter().any(|r| effective(name, db, r).as_deref().is_none_or(off)))
             .map(|(db, _)| db)
             .collect();
         if unset.is_empty() {
             continue;
         }
-        let unit = settings.iter().find(|s| s.name == name).and_then(|s| s.unit.clone()).unwrap_or_default();
+        let unit = unit.unwrap_or_default();
         out.push(Finding {
             id: format!("timeout_unset_{name}"),
             severity,
@@ -595,7 +597,7 @@ pub fn pool_budget(
     for s in sessions.iter().filter(|s| !s.via_pgbouncer && s.visible) {
         let e = apps.entry(s.application.clone()).or_insert((0, 0));
         e.0 += 1;
-        if !matches!(s.state.as_deref(), Some("idle")) {
+        if s.state != Some(State::Idle) {
             e.1 += 1;
         }
     }
@@ -685,7 +687,7 @@ pub fn pgbouncer_ini(st: &StatusReport, sessions: &[Session], host: &str, port: 
         let e = pair_in_use
             .entry((d.clone(), s.user.clone().unwrap_or_default()))
             .or_insert(0);
-        if !matches!(s.state.as_deref(), Some("idle")) {
+        if s.state != Some(State::Idle) {
             *e += 1;
         }
     }
@@ -748,7 +750,7 @@ fn pgbouncer_recommendation(
     }
     let idle = visible
         .iter()
-        .filter(|s| s.state.as_deref() == Some("idle"))
+        .filter(|s| s.state == Some(State::Idle))
         .count();
     let idle_share = idle as f64 / n as f64;
     let busy_share = n as f64 / f64::from(st.capacity.usable_slots.max(1));
@@ -868,10 +870,14 @@ mod tests {
 
     #[test]
     fn timeouts_off() {
-        assert!(is_off("0"));
-        assert!(is_off("0ms"));
-        assert!(!is_off("5min"));
-        assert!(!is_off("300000"));
+        let ms = Some("ms");
+        assert!(is_off("0", ms));
+        assert!(is_off("0ms", ms));
+        assert!(is_off("0min", ms));
+        assert!(is_off("", ms));
+        assert!(!is_off("5min", ms));
+        assert!(!is_off("300000", ms));
+        assert!(!is_off("1ms", ms));
     }
 
     #[test]

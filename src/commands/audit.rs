@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use crate::activity::now_rfc3339;
 use crate::files;
 use crate::report::kill::{Action, Summary};
+use crate::report::State;
 
 /// Longest query text kept in the log (pg_stat_activity keeps 1024 bytes by default).
 const QUERY_MAX_CHARS: usize = 2000;
@@ -35,7 +36,7 @@ pub struct Who<'a> {
     /// None where it cannot be known (`rescue`: process titles do not carry it).
     pub application: Option<&'a str>,
     pub client: Option<&'a str>,
-    pub state: Option<&'a str>,
+    pub state: Option<&'a State>,
     pub state_seconds: Option<f64>,
 }
 
@@ -165,7 +166,7 @@ impl AuditLog {
             "user": who.user,
             "application": who.application,
             "client": who.client,
-            "state": who.state.map(crate::report::state_key),
+            "state": who.state,
             "state_seconds": who.state_seconds,
         });
         if let (Some(f), Value::Object(e)) = (fields.as_object_mut(), extra) {

@@ -109,7 +109,7 @@ fn sample(db: &mut crate::db::Db, s: &StatusRequest, idle_age: Duration) -> Resu
     let idle_long = tally
         .buckets
         .iter()
-        .filter(|b| b.state.as_deref() == Some("idle"))
+        .filter(|b| b.state == Some(crate::report::State::Idle))
         .map(|b| b.older_than_extra_age)
         .sum();
     Ok(Sample { report, idle_long })
@@ -207,7 +207,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
         .join("; ");
 
     let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
-    let state = |k: &str| r.states.get(k).copied().unwrap_or(0) as f64;
+    let state = |s: crate::report::State| crate::report::count(&r.states, &s) as f64;
     let measurements = vec![
         Measurement {
             warning: Some(args.warning.as_used(usable)),
@@ -229,8 +229,8 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
             ..measurement("slots_left", c.slots_left as f64)
         },
         measurement("max_connections", f64::from(c.max_connections)),
-        measurement("active", state("active")),
-        measurement("idle", state("idle")),
+        measurement("active", state(crate::report::State::Active)),
+        measurement("idle", state(crate::report::State::Idle)),
         measurement(
             "idle_in_transaction",
             crate::report::idle_in_transaction(&r.states) as f64,

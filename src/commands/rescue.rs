@@ -33,7 +33,7 @@ use crate::report::rescue::{
     After, Backend, ClusterInfo, Evidence, Group, OtherProcess, RescueOutcome, RescueReport,
     Selection, Unreadable,
 };
-use crate::report::round3;
+use crate::report::{round3, State};
 
 /// Processes per audit-log batch: their target lines are written and synced before any is signalled.
 pub const BATCH: usize = 1000;
@@ -129,9 +129,7 @@ fn find(req: &RescueRequest) -> Result<Postmaster> {
 fn selected(b: &Backend, s: &Selection) -> bool {
     let any = |pats: &[String], v: &str| pats.iter().any(|p| pattern_matches(p, v));
     let include = |pats: &[String], v: &str| pats.is_empty() || any(pats, v);
-    b.state
-        .as_deref()
-        .is_some_and(|st| s.states.iter().any(|x| x == st))
+    b.state.as_ref().is_some_and(|st| s.states.contains(st))
         && include(&s.db, &b.database)
         && include(&s.user, &b.user)
         && include(&s.client, &b.client)
@@ -167,7 +165,7 @@ fn read_title(p: &Process, prefix: &str) -> Title {
 
 /// A client backend as the report shows it (its evidence decided later).
 fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
-    let state = c.activity.state().map(str::to_string);
+    let state = c.activity.state();
     Backend {
         pid: p.pid,
         started_at: format_timestamp(clock.started(p.start_ticks)),
@@ -302,7 +300,7 @@ fn title_settings(pm: &Postmaster) -> Result<conf::Settings> {
     }
     if let Some(f) = settings.get("update_process_title") {
         let pgdata = crate::report::shell_quote(&pm.pgdata.display().to_string());
-        match conf::parse_bool(&f.value) {
+        match f.boolean() {
             Some(true) => {}
             Some(false) => {
                 return Err(refuse(format!(
@@ -361,7 +359,7 @@ fn require_selection(s: &Selection, backends: &[Backend]) -> Result<()> {
          healthy connections or an administrator's session from a leak, and does not take every {} \
          backend. Pick the leaking one with --user/--db/--client (backends in that state by user and \
          database: {listed}), or give --all to take every one",
-        s.states.join(" or ")
+        s.states.iter().map(State::as_pg).collect::<Vec<_>>().join(" or ")
     )))
 }
 
@@ -466,8 +464,8 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
     require_selection(s, &backends)?;
     // Every backend's title shows a state now (a stateless one was refused above).
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
-    for st in backends.iter().filter_map(|b| b.state.as_deref()) {
-        *states.entry(crate::report::state_key(st)).or_default() += 1;
+    for st in backends.iter().filter_map(|b| b.state.as_ref()) {
+        *states.entry(st.key()).or_default() += 1;
     }
     // Whether each matching backend's title is current: only those are ever targets.
     let last_change = settings.last_change();
@@ -637,7 +635,7 @@ fn who(b: &Backend) -> Who<'_> {
         user: Some(&b.user),
         application: None,
         client: Some(&b.client),
-        state: b.state.as_deref(),
+        state: b.state.as_ref(),
         state_seconds: None,
     }
 }
@@ -689,14 +687,14 @@ fn outcome_lines(log: &mut AuditLog, outcomes: &[RescueOutcome]) -> Result<()> {
                     user: Some(&o.user),
                     application: None,
                     client: Some(&o.client),
-                    state: o.state.as_deref(),
+                    state: o.state.as_ref(),
                     state_seconds: None,
                 },
                 json!({
                     "outcome": o.outcome,
                     "skip": o.skip,
                     "reason": o.reason,
-                    "state_now": o.state_now.as_deref().map(crate::report::state_key),
+                    "state_now": o.state_now,
                     "title_now": o.title_now,
                     "at": o.at,
                 }),
@@ -760,7 +758,7 @@ fn recheck(plan: &RescuePlan, t: &Backend, now: &Now) -> Check {
                 && c.client == t.client
                 && c.port == t.client_port =>
         {
-            c.activity.idle_state().map(str::to_string)
+            c.activity.idle_state()
         }
         _ => None,
     };
@@ -853,9 +851,9 @@ fn outcome(t: &Backend, kind: OutcomeKind) -> RescueOutcome {
 }
 
 /// The state a title shows now, as `state_now` (None when it cannot be read).
-fn state_of(title: &str, prefix: &str) -> Option<String> {
+fn state_of(title: &str, prefix: &str) -> Option<State> {
     match title::parse(title, prefix) {
-        Title::Client(c) => c.activity.state().map(str::to_string),
+        Title::Client(c) => c.activity.state(),
         _ => None,
     }
 }
@@ -1091,7 +1089,7 @@ mod tests {
             database: db.into(),
             client: client.into(),
             client_port: None,
-            state: state.map(String::from),
+            state: state.map(State::parse),
             activity: String::new(),
             title: String::new(),
             start_ticks: 0,
@@ -1136,7 +1134,7 @@ mod tests {
     #[test]
     fn selection_reads_like_kill_idle() {
         let s = Selection {
-            states: vec!["idle".into()],
+            states: vec![State::Idle],
             user: vec!["app*".into()],
             exclude_db: vec!["postgres".into()],
             connected_longer_than_seconds: Some(60.0),
@@ -1164,7 +1162,7 @@ mod tests {
             &s
         ));
         let both = Selection {
-            states: vec!["idle".into(), "idle in transaction".into()],
+            states: vec![State::Idle, State::IdleInTransaction],
             client: vec!["10.*".into()],
             ..Selection::default()
         };

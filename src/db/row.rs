@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use anyhow::{anyhow, Result};
 use postgres::types::FromSql;
 
+use crate::report::State;
 use crate::wire::TextRow;
 
 /// One row of a result.
@@ -76,6 +77,27 @@ impl<T: Column> Column for Option<T> {
 impl Column for String {
     fn from_text(text: &str) -> Result<Self> {
         Ok(text.to_string())
+    }
+}
+
+/// A session's state, from PostgreSQL's spelling (`pg_stat_activity.state`): the one place a state
+/// enters pgconn from a server.
+impl<'a> FromSql<'a> for State {
+    fn from_sql(
+        ty: &postgres::types::Type,
+        raw: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        <&str as FromSql>::from_sql(ty, raw).map(State::parse)
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        <&str as FromSql>::accepts(ty)
+    }
+}
+
+impl Column for State {
+    fn from_text(text: &str) -> Result<Self> {
+        Ok(State::parse(text))
     }
 }
 

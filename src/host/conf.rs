@@ -17,6 +17,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::setting;
+
 /// A setting's value and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -35,6 +37,14 @@ pub struct Read {
     /// Its status change time (ctime): set by the kernel on every write, rename or chmod, and not
     /// settable by any user (unlike the modification time).
     pub changed: SystemTime,
+}
+
+impl Found {
+    /// The value as a boolean, as the server reads it from this file ([`setting::parse_bool`] on the
+    /// de-escaped value); None when it is not one.
+    pub fn boolean(&self) -> Option<bool> {
+        setting::parse_bool(&self.value)
+    }
 }
 
 /// The settings found, by lower-case name, and the files that could not be read.
@@ -57,20 +67,6 @@ impl Settings {
     /// The configuration's last change: the newest ctime of everything read (None when nothing was).
     pub fn last_change(&self) -> Option<&Read> {
         self.read.iter().max_by_key(|r| r.changed)
-    }
-}
-
-/// PostgreSQL's reading of a boolean (`parse_bool`): a unique prefix of true, false, yes or no
-/// (case-insensitive), on, of(f), 1 or 0 — nothing trimmed, `o` alone too short.
-pub fn parse_bool(v: &str) -> Option<bool> {
-    let v = v.to_ascii_lowercase();
-    let prefix_of = |word: &str, min: usize| v.len() >= min && word.starts_with(v.as_str());
-    if prefix_of("true", 1) || prefix_of("yes", 1) || v == "on" || v == "1" {
-        Some(true)
-    } else if prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) || v == "0" {
-        Some(false)
-    } else {
-        None
     }
 }
 
@@ -596,18 +592,16 @@ mod tests {
     }
 
     #[test]
-    fn booleans_as_postgresql_reads_them() {
-        for on in ["on", "ON", "true", "t", "yes", "y", "1"] {
-            assert_eq!(parse_bool(on), Some(true), "{on}");
-        }
-        for off in ["off", "of", "false", "f", "no", "n", "0"] {
-            assert_eq!(parse_bool(off), Some(false), "{off}");
-        }
-        assert_eq!(parse_bool("o"), None);
-        assert_eq!(parse_bool("maybe"), None);
-        assert_eq!(parse_bool(" on"), None, "nothing is trimmed");
-        assert_eq!(parse_bool("onn"), None);
-        assert_eq!(parse_bool(""), None);
+    fn booleans_are_read_from_the_de_escaped_value() {
+        let found = |token: &str| Found {
+            value: String::from_utf8(unquote(token.as_bytes())).unwrap(),
+            source: String::new(),
+        };
+        assert_eq!(found(r"'o\146f'").boolean(), Some(false));
+        assert_eq!(found("'tru'").boolean(), Some(true));
+        assert_eq!(found("'of'").boolean(), Some(false));
+        assert_eq!(found("' on'").boolean(), None, "nothing is trimmed");
+        assert_eq!(found("'o'").boolean(), None);
     }
 
     #[test]

@@ -17,6 +17,8 @@
 
 use std::fmt;
 
+use crate::report::State;
+
 /// What a process title says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Title {
@@ -54,37 +56,40 @@ pub enum Activity {
 
 impl Activity {
     /// The pg_stat_activity state this activity is, when it is one of the idle ones.
-    pub fn idle_state(&self) -> Option<&'static str> {
+    pub fn idle_state(&self) -> Option<State> {
         match self {
-            Activity::Idle => Some("idle"),
-            Activity::IdleInTransaction => Some("idle in transaction"),
-            Activity::IdleInTransactionAborted => Some("idle in transaction (aborted)"),
+            Activity::Idle => Some(State::Idle),
+            Activity::IdleInTransaction => Some(State::IdleInTransaction),
+            Activity::IdleInTransactionAborted => Some(State::IdleInTransactionAborted),
             _ => None,
         }
     }
 
     /// The pg_stat_activity state this activity stands for: an idle one, `active` for a command tag or
     /// a startup phase, None when the title shows none.
-    pub fn state(&self) -> Option<&'static str> {
+    pub fn state(&self) -> Option<State> {
         match self {
             Activity::Unknown => None,
-            a => Some(a.idle_state().unwrap_or("active")),
+            a => Some(a.idle_state().unwrap_or(State::Active)),
         }
     }
 
     /// How the title shows it.
-    pub fn shown(&self) -> &str {
+    pub fn shown(&self) -> String {
         match self {
-            Activity::Busy(tag) => tag,
-            Activity::Unknown => "",
-            other => other.idle_state().unwrap_or(""),
+            Activity::Busy(tag) => tag.clone(),
+            Activity::Unknown => String::new(),
+            other => other
+                .idle_state()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
         }
     }
 }
 
 impl fmt::Display for Activity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.shown())
+        f.write_str(&self.shown())
     }
 }
 
@@ -233,14 +238,16 @@ fn host_token(token: &str) -> Option<(String, Option<u16>)> {
 /// The activity part: an idle state, a command tag (upper-case words, `waiting` after it) or a startup
 /// phase; `None` for anything else (then this is not the host token).
 fn activity(text: &str) -> Option<Activity> {
-    Some(match text {
-        "" => Activity::Unknown,
-        "idle" => Activity::Idle,
-        "idle in transaction" => Activity::IdleInTransaction,
-        "idle in transaction (aborted)" => Activity::IdleInTransactionAborted,
-        t if t
-            .split(' ')
-            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_')) =>
+    // A title spells the idle states as pg_stat_activity does.
+    Some(match (text, State::parse(text)) {
+        ("", _) => Activity::Unknown,
+        (_, State::Idle) => Activity::Idle,
+        (_, State::IdleInTransaction) => Activity::IdleInTransaction,
+        (_, State::IdleInTransactionAborted) => Activity::IdleInTransactionAborted,
+        (t, _)
+            if t.split(' ').all(|w| {
+                !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+            }) =>
         {
             Activity::Busy(t.to_string())
         }

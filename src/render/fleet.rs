@@ -15,6 +15,7 @@ fn right(c: impl ToString) -> Cell {
 }
 
 use crate::report::idle_in_transaction as iit;
+use crate::report::{count, State};
 
 const STATUS_HEADER: [&str; 12] = [
     "TARGET",
@@ -55,8 +56,8 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
                     right(c.usable_slots),
                     right(format!("{:.0}%", c.used_percent)),
                     right(c.slots_left),
-                    right(r.states.get("active").copied().unwrap_or(0)),
-                    right(r.states.get("idle").copied().unwrap_or(0)),
+                    right(count(&r.states, &State::Active)),
+                    right(count(&r.states, &State::Idle)),
                     right(iit(&r.states)),
                     right(opt_age(r.idle.oldest_seconds)),
                     right(opt_age(r.oldest_idle_in_transaction_seconds)),
@@ -110,9 +111,9 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
                 keys.iter()
                     .map(|k| text_cell(&crate::render::status::group_key_text(k, g))),
             );
-            let idle = g.states.get("idle").copied().unwrap_or(0);
+            let idle = count(&g.states, &State::Idle);
             row.push(right(g.sessions));
-            row.push(right(g.states.get("active").copied().unwrap_or(0)));
+            row.push(right(count(&g.states, &State::Active)));
             row.push(if g.possible_leak {
                 st.level_cell(format!("{idle} leak?"), Level::Warning)
                     .set_alignment(CellAlignment::Right)

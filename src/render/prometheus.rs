@@ -3,7 +3,7 @@
 
 use crate::report::fleet::FailureKind;
 use crate::report::status::StatusReport;
-use crate::report::{state_key, KNOWN_STATES};
+use crate::report::State;
 
 /// Samples of gauges, kept per metric family in the order the families were first used (every sample of
 /// a family is printed together, as the format requires).
@@ -177,8 +177,8 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
             1.0
         },
     );
-    for s in KNOWN_STATES {
-        let k = state_key(s);
+    for s in State::KNOWN {
+        let k = s.key();
         exp.gauge(
             "pgconn_sessions",
             "Client sessions per state (matching the filters, pgconn's own left out); not_visible: hidden from this role",
@@ -187,7 +187,7 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
         );
     }
     for (k, n) in &r.states {
-        if !KNOWN_STATES.iter().any(|s| state_key(s) == *k) {
+        if matches!(State::from_key(k), State::Other(_)) {
             exp.gauge(
                 "pgconn_sessions",
                 "",

@@ -6,7 +6,7 @@ use comfy_table::{Cell, CellAlignment};
 
 use crate::render::{text_cell, Style};
 use crate::report::rescue::{After, Backend, RescueReport, Unreadable};
-use crate::report::{age, Level};
+use crate::report::{age, Level, State};
 use crate::text::clean;
 
 /// At most this many unreadable titles are listed one by one.
@@ -36,7 +36,7 @@ fn cluster(r: &RescueReport, st: &Style) -> String {
         .states
         .iter()
         .filter(|(_, n)| **n > 0)
-        .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+        .map(|(k, n)| format!("{n} {}", State::from_key(k)))
         .collect();
     out.push_str(&format!(
         "  {}: {}{}, {} (never touched), {}\n",
@@ -143,7 +143,12 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
     out.push_str(&format!(
         "{} match (state {}){}\n",
         count(r.matched, "backend", "backends"),
-        r.selection.states.join(" or "),
+        r.selection
+            .states
+            .iter()
+            .map(State::as_pg)
+            .collect::<Vec<_>>()
+            .join(" or "),
         if left_alone.is_empty() {
             String::new()
         } else {
@@ -172,16 +177,11 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
     }
     if r.targets.is_empty() {
         out.push_str("no backend to act on");
-        let iit = r.states.get("idle_in_transaction").copied().unwrap_or(0);
-        if iit > 0
-            && !r
-                .selection
-                .states
-                .iter()
-                .any(|s| s == "idle in transaction")
-        {
+        let iit = crate::report::count(&r.states, &State::IdleInTransaction);
+        if iit > 0 && !r.selection.states.contains(&State::IdleInTransaction) {
             out.push_str(&format!(
-                "; {iit} idle in transaction (--state idle-in-transaction selects them)"
+                "; {iit} {} (--state idle-in-transaction selects them)",
+                State::IdleInTransaction
             ));
         }
         out.push('\n');
@@ -260,7 +260,7 @@ pub fn after(a: &After, st: &Style) -> String {
                 .states
                 .iter()
                 .filter(|(_, n)| **n > 0)
-                .map(|(k, n)| format!("{n} {}", k.replace('_', " ")))
+                .map(|(k, n)| format!("{n} {}", State::from_key(k)))
                 .collect();
             format!(
                 "{} {}: {} of {} usable slots used ({}), {} left{}\n",

@@ -5,15 +5,15 @@ use comfy_table::{Cell, CellAlignment};
 use crate::render::{text_cell, Style};
 
 use crate::report::sessions::SessionsReport;
-use crate::report::Session;
 use crate::report::{opt_age, Level};
+use crate::report::{Session, State};
 use crate::text::{clean, excerpt};
 
 /// Level a state is shown in: long idle transactions stand out.
 fn state_level(s: &Session) -> Level {
-    match s.state.as_deref() {
-        Some("idle in transaction") | Some("idle in transaction (aborted)") => Level::Warning,
-        Some("active") => Level::Ok,
+    match s.state {
+        Some(State::IdleInTransaction | State::IdleInTransactionAborted) => Level::Warning,
+        Some(State::Active) => Level::Ok,
         _ => Level::Unknown,
     }
 }
@@ -40,11 +40,11 @@ pub fn query_width(_st: &Style) -> usize {
 
 /// One row of the session table.
 pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
-    let state = s.state.clone().unwrap_or_else(|| "(not visible)".into());
+    let state = s.state.as_ref().map_or("(not visible)", State::as_pg);
     let state_cell = if state_level(s) == Level::Warning {
-        st.level_cell(clean(&state), Level::Warning)
+        st.level_cell(clean(state), Level::Warning)
     } else {
-        text_cell(&state)
+        text_cell(state)
     };
     let wait = match (&s.wait_event_type, &s.wait_event) {
         (Some(t), Some(e)) => format!("{t}:{e}"),

@@ -4,9 +4,10 @@ use comfy_table::{Cell, CellAlignment};
 
 use crate::render::{text_cell, Style};
 
+use crate::report::state::shown_counts;
 use crate::report::status::StatusReport;
 use crate::report::{age, opt_age, Level};
-use crate::report::{state_key, KNOWN_STATES};
+use crate::report::{count, State};
 use crate::text::clean;
 
 /// The key cells of a group row, in `--by` order (`?` where the value is not visible).
@@ -21,7 +22,7 @@ pub fn group_key_cells(group_by: &[&str], g: &crate::report::status::Group) -> V
 pub fn group_key_text(k: &str, g: &crate::report::status::Group) -> String {
     match g.key.get(k).cloned().flatten() {
         None => "?".into(),
-        Some(v) if k == "state" => v.replace('_', " "),
+        Some(v) if k == "state" => State::from_key(&v).to_string(),
         Some(v) => v,
     }
 }
@@ -79,18 +80,10 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             c.max_connections - c.usable_slots
         ));
     }
-    let mut parts = Vec::new();
-    for s in KNOWN_STATES {
-        let n = r.states.get(&state_key(s)).copied().unwrap_or(0);
-        if n > 0 || s == "active" || s == "idle" || s == "idle in transaction" {
-            parts.push(format!("{s} {n}"));
-        }
-    }
-    for (k, n) in &r.states {
-        if !KNOWN_STATES.iter().any(|s| state_key(s) == *k) && *n > 0 {
-            parts.push(format!("{k} {n}"));
-        }
-    }
+    let mut parts: Vec<String> = shown_counts(&r.states)
+        .into_iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
     if r.not_visible > 0 {
         parts.push(format!("not visible {}", r.not_visible));
     }
@@ -153,15 +146,18 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         let mut rows = Vec::new();
         for g in &r.groups {
             let mut row = group_key_cells(&r.group_by, g);
-            let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
+            let (active, idle) = (
+                count(&g.states, &State::Active),
+                count(&g.states, &State::Idle),
+            );
             let iit = crate::report::idle_in_transaction(&g.states);
-            let other = g.sessions - get("active") - get("idle") - iit;
+            let other = g.sessions - active - idle - iit;
             row.push(Cell::new(g.sessions).set_alignment(CellAlignment::Right));
-            row.push(Cell::new(get("active")).set_alignment(CellAlignment::Right));
+            row.push(Cell::new(active).set_alignment(CellAlignment::Right));
             let idle = if g.possible_leak {
-                st.level_cell(format!("{} leak?", get("idle")), Level::Warning)
+                st.level_cell(format!("{idle} leak?"), Level::Warning)
             } else {
-                Cell::new(get("idle"))
+                Cell::new(idle)
             };
             row.push(idle.set_alignment(CellAlignment::Right));
             row.push(Cell::new(iit).set_alignment(CellAlignment::Right));

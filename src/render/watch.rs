@@ -9,10 +9,11 @@ use serde::Serialize;
 
 use crate::render::{display_width, elide, Style};
 
+use crate::report::state::shown_counts;
 use crate::report::status::StatusReport;
 use crate::report::watch::{Delta, Point, Round, TargetView};
 use crate::report::{age, opt_age, Level};
-use crate::report::{state_key, KNOWN_STATES};
+use crate::report::{count, State};
 use crate::text::clean;
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -72,15 +73,13 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
         c.used,
         c.usable_slots,
         c.slots_left,
-        r.states.get("active").copied().unwrap_or(0),
-        r.states.get("idle").copied().unwrap_or(0),
-        r.states.get("idle_in_transaction").copied().unwrap_or(0)
+        count(&r.states, &State::Active),
+        count(&r.states, &State::Idle),
+        count(&r.states, &State::IdleInTransaction)
     );
-    for st in KNOWN_STATES {
-        let k = state_key(st);
-        let n = r.states.get(&k).copied().unwrap_or(0);
-        if n > 0 && !matches!(k.as_str(), "active" | "idle" | "idle_in_transaction") {
-            s.push_str(&format!(" {k}={n}"));
+    for (state, n) in shown_counts(&r.states) {
+        if !state.always_shown() {
+            s.push_str(&format!(" {}={n}", state.key()));
         }
     }
     if r.not_visible > 0 {
@@ -232,13 +231,10 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         c.max_connections,
         c.max_connections - c.usable_slots
     ), 11));
-    let mut parts: Vec<String> = Vec::new();
-    for s in KNOWN_STATES {
-        let n = r.states.get(&state_key(s)).copied().unwrap_or(0);
-        if n > 0 || matches!(s, "active" | "idle" | "idle in transaction") {
-            parts.push(format!("{s} {n}"));
-        }
-    }
+    let mut parts: Vec<String> = shown_counts(&r.states)
+        .into_iter()
+        .map(|(s, n)| format!("{s} {n}"))
+        .collect();
     if r.not_visible > 0 {
         parts.push(format!("not visible {}", r.not_visible));
     }
@@ -297,7 +293,7 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         ch.used,
     ));
     out.push(row(
-        "idle",
+        State::Idle.as_pg(),
         sparkline(&idle, window_max(&idle)),
         now_p.idle as i64,
         ch.idle,
@@ -318,11 +314,10 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         let mut rows = Vec::new();
         for g in &r.groups {
             let mut row = crate::render::status::group_key_cells(&r.group_by, g);
-            let get = |k: &str| g.states.get(k).copied().unwrap_or(0);
             for n in [
                 g.sessions,
-                get("active"),
-                get("idle"),
+                count(&g.states, &State::Active),
+                count(&g.states, &State::Idle),
                 crate::report::idle_in_transaction(&g.states),
             ] {
                 row.push(Cell::new(n).set_alignment(CellAlignment::Right));
@@ -363,12 +358,8 @@ fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
                 row.push(right(c.usable_slots.to_string()));
                 row.push(right(format!("{:.0}%", c.used_percent)));
                 row.push(right(c.slots_left.to_string()));
-                row.push(right(
-                    r.states.get("active").copied().unwrap_or(0).to_string(),
-                ));
-                row.push(right(
-                    r.states.get("idle").copied().unwrap_or(0).to_string(),
-                ));
+                row.push(right(count(&r.states, &State::Active).to_string()));
+                row.push(right(count(&r.states, &State::Idle).to_string()));
                 row.push(right(iit(r).to_string()));
                 let used = trend(&v.history, spark_w, |p| p.used as f64);
                 row.push(Cell::new(sparkline(&used, f64::from(c.usable_slots))));

@@ -6,8 +6,11 @@ use super::pgbouncer::PgbouncerSnapshot;
 use super::status::Capacity;
 use super::Level;
 
+/// How much a finding matters. JSON spells it as [`Level`] spells its words (`CRITICAL`, `WARNING`), in
+/// upper case, so one spelling of a severity serves every report; INFO has no Level (a Level between OK
+/// and WARNING would change the order Nagios and `check` rely on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     Info,
     Warning,
@@ -72,4 +75,21 @@ pub struct PoolBudget {
     pub held: usize,
     pub in_use: usize,
     pub suggested: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_severity_is_spelled_as_its_level_in_json_and_in_tables() {
+        for s in [Severity::Critical, Severity::Warning, Severity::Info] {
+            let json = serde_json::to_value(s).unwrap();
+            assert_eq!(json, s.as_str());
+            if s != Severity::Info {
+                assert_eq!(json, serde_json::to_value(s.level()).unwrap());
+            }
+        }
+        assert_eq!(serde_json::to_value(Severity::Info).unwrap(), "INFO");
+    }
 }

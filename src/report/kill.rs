@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{serialize_state, Session};
+use super::{Session, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -135,8 +135,7 @@ pub struct LeftAlone {
     pub database: Option<String>,
     pub user: Option<String>,
     pub application: String,
-    #[serde(serialize_with = "serialize_state")]
-    pub state: Option<String>,
+    pub state: Option<State>,
     pub protection: Protection,
 }
 
@@ -251,8 +250,7 @@ pub struct SessionOutcome {
     pub application: String,
     pub client: Option<String>,
     /// State and age when previewed.
-    #[serde(serialize_with = "serialize_state")]
-    pub state: Option<String>,
+    pub state: Option<State>,
     pub state_seconds: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
@@ -263,8 +261,7 @@ pub struct SessionOutcome {
     pub protection: Option<Protection>,
     pub reason: Option<String>,
     /// State at the moment of action, or after the wait when still present.
-    #[serde(serialize_with = "serialize_state")]
-    pub state_now: Option<String>,
+    pub state_now: Option<State>,
     /// When the signalling statement handled it (server clock).
     pub at: Option<String>,
 }

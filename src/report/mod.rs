@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use state::State;
+
 pub mod advise;
 pub mod check;
 pub mod fleet;
@@ -14,6 +16,7 @@ pub mod kill;
 pub mod pgbouncer;
 pub mod rescue;
 pub mod sessions;
+pub mod state;
 pub mod status;
 pub mod tune;
 pub mod watch;
@@ -56,60 +59,19 @@ impl Level {
     }
 }
 
-/// States PostgreSQL reports for client backends, in display order. `starting` (PostgreSQL 18+): still
-/// authenticating, and holding a slot already.
-pub const KNOWN_STATES: [&str; 7] = [
-    "active",
-    "idle",
-    "idle in transaction",
-    "idle in transaction (aborted)",
-    "fastpath function call",
-    "disabled",
-    "starting",
-];
-
-/// The states in which a session holds its connection without working.
-pub const IDLE_STATES: [&str; 3] = [
-    "idle",
-    "idle in transaction",
-    "idle in transaction (aborted)",
-];
-
 /// Sessions in a transaction that do nothing, aborted ones included, from per-state counts (snake_case keys).
 pub fn idle_in_transaction(states: &BTreeMap<String, usize>) -> usize {
-    let get = |k: &str| states.get(k).copied().unwrap_or(0);
-    get("idle_in_transaction") + get("idle_in_transaction_aborted")
+    count(states, &State::IdleInTransaction) + count(states, &State::IdleInTransactionAborted)
 }
 
-/// snake_case key of a state for JSON and metrics (`idle in transaction (aborted)` ->
-/// `idle_in_transaction_aborted`).
-pub fn state_key(state: &str) -> String {
-    let mut out = String::new();
-    for ch in state.chars() {
-        if ch.is_ascii_alphanumeric() {
-            out.push(ch.to_ascii_lowercase());
-        } else if !out.ends_with('_') && !out.is_empty() {
-            out.push('_');
-        }
-    }
-    out.trim_end_matches('_').to_string()
+/// The count of one state in per-state counts (keyed by [`State::key`]), 0 when absent.
+pub fn count(states: &BTreeMap<String, usize>, state: &State) -> usize {
+    states.get(&state.key()).copied().unwrap_or(0)
 }
 
 /// Per-state counts with every known state present (at 0), snake_case keys.
 pub fn empty_states() -> BTreeMap<String, usize> {
-    KNOWN_STATES.iter().map(|s| (state_key(s), 0)).collect()
-}
-
-/// Serialize a pg_stat_activity state as its one JSON spelling, the snake_case key (`idle in transaction`
-/// → `idle_in_transaction`), as state counts use it.
-pub fn serialize_state<S: serde::Serializer>(
-    state: &Option<String>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match state {
-        Some(st) => s.serialize_str(&state_key(st)),
-        None => s.serialize_none(),
-    }
+    State::KNOWN.iter().map(|s| (s.key(), 0)).collect()
 }
 
 /// How pgconn reached the server: a normal connection, or the emergency route through a WAL sender slot
@@ -197,10 +159,9 @@ pub struct Session {
     /// Client address, `local` for a unix socket; None when not visible to this role.
     pub client: Option<String>,
     pub client_port: Option<i32>,
-    /// None when this role may not see the session's state (lacks pg_read_all_stats). Held as PostgreSQL
-    /// spells it; JSON has the snake_case key.
-    #[serde(serialize_with = "serialize_state")]
-    pub state: Option<String>,
+    /// None when this role may not see the session's state (lacks pg_read_all_stats). JSON has the
+    /// snake_case key.
+    pub state: Option<State>,
     pub backend_start: Option<String>,
     /// When the current (or last) query started; RFC 3339, as `backend_start`.
     pub query_start: Option<String>,
@@ -295,19 +256,6 @@ mod tests {
         assert_eq!(age(3600.0 * 3.0 + 720.0), "3h12m");
         assert_eq!(age(86_400.0 * 2.0 + 3600.0 * 4.0), "2d04h");
         assert_eq!(age(-1.0), "-");
-    }
-
-    #[test]
-    fn state_keys_are_snake_case() {
-        assert_eq!(
-            state_key("idle in transaction (aborted)"),
-            "idle_in_transaction_aborted"
-        );
-        assert_eq!(
-            state_key("fastpath function call"),
-            "fastpath_function_call"
-        );
-        assert_eq!(state_key("active"), "active");
     }
 
     #[test]

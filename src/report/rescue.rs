@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::kill::{OutcomeKind, SkipReason, Summary};
-use super::serialize_state;
 use super::status::StatusReport;
+use super::State;
 
 /// The cluster, as found on this host.
 #[derive(Debug, Clone, Serialize)]
@@ -35,7 +35,9 @@ pub struct ClusterInfo {
 /// The selection, as given.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Selection {
-    pub states: Vec<String>,
+    /// In PostgreSQL's spelling, as asked for.
+    #[serde(serialize_with = "super::state::serialize_pg")]
+    pub states: Vec<State>,
     pub db: Vec<String>,
     pub user: Vec<String>,
     pub client: Vec<String>,
@@ -78,8 +80,7 @@ pub struct Backend {
     pub client_port: Option<u16>,
     /// The pg_stat_activity state its title shows (`idle`, `idle in transaction`, ...), `active` for a
     /// command tag, None when the title shows none. JSON has the snake_case key.
-    #[serde(serialize_with = "serialize_state")]
-    pub state: Option<String>,
+    pub state: Option<State>,
     /// What the title shows after the client (`idle`, `SELECT`, `COPY waiting`).
     pub activity: String,
     /// The whole title.
@@ -120,8 +121,7 @@ pub struct RescueOutcome {
     pub database: String,
     pub client: String,
     /// State when previewed.
-    #[serde(serialize_with = "serialize_state")]
-    pub state: Option<String>,
+    pub state: Option<State>,
     pub outcome: OutcomeKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip: Option<SkipReason>,
@@ -129,8 +129,7 @@ pub struct RescueOutcome {
     /// What its title showed at the moment of action (or after the wait, when still there).
     pub title_now: Option<String>,
     /// The state that title shows (`active` for a command tag), as kill's `state_now`.
-    #[serde(serialize_with = "serialize_state")]
-    pub state_now: Option<String>,
+    pub state_now: Option<State>,
     /// When SIGTERM was sent (system clock).
     pub at: Option<String>,
 }

@@ -17,10 +17,9 @@ pub struct Point {
 impl Point {
     /// The point of one status sample.
     pub fn of(r: &StatusReport) -> Point {
-        let st = |k: &str| r.states.get(k).copied().unwrap_or(0);
         Point {
             used: r.capacity.used,
-            idle: st("idle"),
+            idle: super::count(&r.states, &super::State::Idle),
             idle_in_transaction: super::idle_in_transaction(&r.states),
         }
     }

@@ -10,6 +10,7 @@ use crate::activity::Filter;
 use crate::commands::audit::{AuditLog, Who};
 use crate::conninfo::Identity;
 use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
+use crate::report::State;
 
 /// Open the log of a run on the server named by `identity` (host, port, database, user: no secret).
 pub fn open(path: &Path, identity: Identity, version: &str, queries: bool) -> Result<AuditLog> {
@@ -57,7 +58,7 @@ pub fn targets(
                     user: s.user.as_deref(),
                     application: Some(&s.application),
                     client: s.client.as_deref(),
-                    state: s.state.as_deref(),
+                    state: s.state.as_ref(),
                     state_seconds: s.state_seconds,
                 },
                 s.query.as_deref(),
@@ -80,7 +81,7 @@ pub fn outcomes(log: &mut AuditLog, outcomes: &[SessionOutcome], action: Action)
                     user: o.user.as_deref(),
                     application: Some(&o.application),
                     client: o.client.as_deref(),
-                    state: o.state.as_deref(),
+                    state: o.state.as_ref(),
                     state_seconds: o.state_seconds,
                 },
                 json!({
@@ -88,7 +89,7 @@ pub fn outcomes(log: &mut AuditLog, outcomes: &[SessionOutcome], action: Action)
                     "skip": o.skip,
                     "protection": o.protection,
                     "reason": o.reason,
-                    "state_now": o.state_now.as_deref().map(crate::report::state_key),
+                    "state_now": o.state_now,
                     "at": o.at,
                 }),
             )
@@ -127,7 +128,7 @@ fn selection(f: &Filter) -> Value {
         "exclude_user": f.exclude_user,
         "exclude_app": f.exclude_app,
         "exclude_client": f.exclude_client,
-        "states": f.states,
+        "states": f.states.iter().map(State::as_pg).collect::<Vec<_>>(),
         "state_older_than_seconds": f.state_older_than.map(|d| d.as_secs_f64()),
         "running_longer_than_seconds": f.running_longer_than.map(|d| d.as_secs_f64()),
         "pids": f.pids,

@@ -19,6 +19,7 @@ use crate::commands::audit::AuditLog;
 use crate::db::Db;
 use crate::interrupt::Interrupt;
 use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
+use crate::report::State;
 use crate::statement::{Params, Statement};
 
 pub mod audit;
@@ -107,7 +108,7 @@ pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
             let state: Option<String> = r.get(0);
             let key = state
                 .as_deref()
-                .map(crate::report::state_key)
+                .map(|s| State::parse(s).key())
                 .unwrap_or_else(|| "not_visible".into());
             (key, r.get::<_, i64>(1))
         })

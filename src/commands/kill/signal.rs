@@ -18,7 +18,7 @@ use crate::db::{self, Db};
 use crate::report::kill::{
     Action, KillTarget, OutcomeKind, Protection, SessionOutcome, SkipReason,
 };
-use crate::report::round3;
+use crate::report::{round3, State};
 use crate::statement::{Params, Statement};
 
 static SIGNAL_SQL: std::sync::LazyLock<Statement> =
@@ -130,7 +130,7 @@ impl Verdict {
 struct Handled {
     pid: i32,
     verdict: Verdict,
-    state: Option<String>,
+    state: Option<State>,
     state_seconds: Option<f64>,
     query_start: Option<String>,
     at: String,
@@ -230,7 +230,7 @@ struct Sent {
 /// A session as one poll saw it.
 struct Seen {
     backend_start: Option<String>,
-    state: Option<String>,
+    state: Option<State>,
     query_start: Option<String>,
 }
 
@@ -241,7 +241,7 @@ fn observe(
     sent: &[Sent],
     action: Action,
     wait: Duration,
-) -> Result<HashMap<i32, Option<String>>> {
+) -> Result<HashMap<i32, Option<State>>> {
     let deadline = Instant::now() + wait;
     let mut pending: Vec<&Sent> = sent.iter().collect();
     let mut still = HashMap::new();
@@ -276,7 +276,7 @@ fn observe(
                 let remains = match action {
                     Action::Terminate => true,
                     Action::Cancel => {
-                        matches!(state.as_deref(), Some("active" | "fastpath function call"))
+                        matches!(state, Some(State::Active | State::Fastpath))
                             && *query_start == s.query_start
                     }
                 };
@@ -505,14 +505,14 @@ fn signal_batch(
 }
 
 /// States of the batch's sessions now, when the server can still be asked (after a failed statement).
-fn current_states(db: &mut Db, refs: &[&KillTarget]) -> HashMap<i32, Option<String>> {
+fn current_states(db: &mut Db, refs: &[&KillTarget]) -> HashMap<i32, Option<State>> {
     let pids: Vec<i32> = refs.iter().map(|t| t.session.pid).collect();
     let mut params = Params::new();
     params.set("pids", &pids, Type::INT4_ARRAY);
     match db.query_named(&POLL_SQL, &params) {
         Ok(rows) => rows
             .iter()
-            .map(|r| (r.get::<_, i32>("pid"), r.get::<_, Option<String>>("state")))
+            .map(|r| (r.get::<_, i32>("pid"), r.get::<_, Option<State>>("state")))
             .collect(),
         Err(_) => HashMap::new(),
     }
@@ -539,7 +539,7 @@ fn base(t: &KillTarget, outcome: OutcomeKind) -> SessionOutcome {
     }
 }
 
-fn unknown(t: &KillTarget, reason: &str, state_now: Option<String>) -> SessionOutcome {
+fn unknown(t: &KillTarget, reason: &str, state_now: Option<State>) -> SessionOutcome {
     let mut o = base(t, OutcomeKind::Unknown);
     o.reason = Some(reason.to_string());
     o.state_now = state_now;
@@ -555,7 +555,7 @@ fn failed(t: &KillTarget, reason: &str) -> SessionOutcome {
 fn outcome_of(
     t: &KillTarget,
     h: Handled,
-    still: &HashMap<i32, Option<String>>,
+    still: &HashMap<i32, Option<State>>,
     how: &Signalling,
 ) -> SessionOutcome {
     let wait = crate::report::age(how.wait.as_secs_f64());
@@ -637,9 +637,11 @@ fn root_message(e: &anyhow::Error) -> String {
 }
 
 fn change_reason(t: &KillTarget, now: &Handled) -> String {
-    let prev = t.session.state.as_deref();
-    match (prev, now.state.as_deref()) {
-        (_, Some("active")) if prev != Some("active") => "became active after the preview".into(),
+    let prev = t.session.state.as_ref();
+    match (prev, now.state.as_ref()) {
+        (_, Some(State::Active)) if prev != Some(&State::Active) => {
+            "became active after the preview".into()
+        }
         (Some(a), Some(b)) if a != b => format!("changed state after the preview: {a} -> {b}"),
         (_, Some(b)) => format!(
             "no longer matches: {b} for only {} now (it was busy after the preview)",

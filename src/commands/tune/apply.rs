@@ -16,13 +16,13 @@ use super::catalog::{self, Catalog};
 use super::history::{self};
 use super::plan::{stored_now, system_denied, Context};
 use super::quote;
-use super::value;
 use crate::db::{self, Db};
 use crate::report::tune::ChangeReport;
 use crate::report::tune::{quoted, Scope};
 use crate::report::tune::{ApplyOutcome, Effect};
 use crate::report::tune::{ChangeRecord, Entry};
 use crate::report::ServerFacts;
+use crate::setting;
 use crate::statement::{Params, Statement};
 
 /// Ask, record the history, apply, and fill in the outcome.
@@ -198,7 +198,7 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<App
     for c in report.pending() {
         let Some(s) = cat.get(&c.name) else { continue };
         let meta = s.meta();
-        let mut running = value::display(&meta, &s.setting);
+        let mut running = setting::display(&meta, &s.setting);
         let status = if !reloaded || !seen {
             "not_reloaded"
         } else if s.pending_restart {
@@ -214,18 +214,18 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<App
             let ok = |e: &catalog::FileEntry| e.applied && e.error.is_none();
             match (last, &c.new) {
                 (Some(e), Some(v)) if e.auto_conf && ok(e) && e.setting.as_deref() == Some(v) => {
-                    running = value::display(&meta, v);
+                    running = setting::display(&meta, v);
                     "applied"
                 }
                 (Some(e), None) if !e.auto_conf && ok(e) => {
                     if let Some(v) = &e.setting {
-                        running = value::display(&meta, v);
+                        running = setting::display(&meta, v);
                     }
                     "applied"
                 }
                 (None, None) => {
                     if let Some(b) = &s.boot_val {
-                        running = value::display(&meta, b);
+                        running = setting::display(&meta, b);
                     }
                     "applied"
                 }
@@ -235,7 +235,7 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<App
             "reloaded"
         } else {
             match &c.new {
-                Some(v) if !value::same_value(&meta, v, &s.setting) => "not_applied",
+                Some(v) if !setting::same_value(&meta, v, &s.setting) => "not_applied",
                 _ => "applied",
             }
         };

@@ -9,9 +9,9 @@ use postgres::error::SqlState;
 use postgres::types::Type;
 use serde::Serialize;
 
-use super::value::{Meta, VarType};
 use crate::db::{self, Db};
 use crate::report::tune::{quoted, Scope};
+use crate::setting::{Meta, VarType};
 
 /// One row of pg_settings.
 #[derive(Debug, Clone)]

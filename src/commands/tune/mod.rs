@@ -17,7 +17,6 @@ pub mod presets;
 pub mod quote;
 pub mod show;
 pub mod startup;
-pub mod value;
 
 use crate::report::tune::ChangeReport;
 use crate::report::tune::Scope;

@@ -11,12 +11,12 @@ use super::catalog::{self, AutoConf, Catalog, Stored};
 use super::history::{self};
 use super::quote::{self, Op};
 use super::startup;
-use super::value::{self, Meta};
 use super::CONNECTION_SETTINGS;
 use crate::db::Db;
 use crate::report::tune::{quoted, Scope};
 use crate::report::tune::{ChangeReport, InEffect, TuneChange};
 use crate::report::tune::{Entry, ServerRecord};
+use crate::setting::{self, Meta};
 
 /// What a plan should reach for one setting.
 #[derive(Debug, Clone)]
@@ -93,7 +93,7 @@ fn stores_same(meta: Option<&Meta>, a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
         (None, None) => true,
         (Some(a), Some(b)) => match meta {
-            Some(m) => value::same_value(m, a, b),
+            Some(m) => setting::same_value(m, a, b),
             None => a == b,
         },
         _ => false,
@@ -141,7 +141,7 @@ pub fn validate_set(
             errors.push(e);
             continue;
         }
-        match value::normalise(&s.meta(), input) {
+        match setting::normalise(&s.meta(), input) {
             Ok(n) => out.push(Desired {
                 name: s.name.clone(),
                 input: Some(input.clone()),
@@ -312,7 +312,7 @@ fn display_in_scope(
 fn display_or_not_set(meta: Option<&Meta>, v: Option<&str>) -> String {
     match (v, meta) {
         (None, _) => "not set".into(),
-        (Some(v), Some(m)) => value::display(m, v),
+        (Some(v), Some(m)) => setting::display(m, v),
         (Some(v), None) => v.to_string(),
     }
 }
@@ -414,7 +414,7 @@ fn bare_number_warning(name: &str, input: &str, v: &str, meta: &Meta) -> Option<
     if t.parse::<f64>().is_err() || meta.unit.as_deref() != Some("ms") {
         return None;
     }
-    let ms = value::base_of(meta, v)?;
+    let ms = setting::base_of(meta, v)?;
     (ms > 0.0 && ms < 1000.0).then(|| {
         format!(
             "{name}={t} means {t}ms: a bare number is in the setting's unit (ms), so this timeout is under \
@@ -425,7 +425,7 @@ fn bare_number_warning(name: &str, input: &str, v: &str, meta: &Meta) -> Option<
 
 /// Warnings about a value's known side effects.
 fn setting_warnings(name: &str, v: &str, meta: Option<&Meta>, scope: &Scope) -> Vec<String> {
-    let base = meta.and_then(|m| value::base_of(m, v)).unwrap_or(0.0);
+    let base = meta.and_then(|m| setting::base_of(m, v)).unwrap_or(0.0);
     let mut w = Vec::new();
     if name == "idle_session_timeout" && base > 0.0 {
         w.push(format!(
@@ -763,7 +763,7 @@ pub(super) fn system_denied(
 mod tests {
     use super::*;
     use crate::commands::tune::catalog::Setting;
-    use crate::commands::tune::value::VarType;
+    use crate::setting::VarType;
 
     fn cat() -> Catalog {
         let mut c = Catalog::default();

@@ -21,8 +21,8 @@ pub enum Op<'a> {
 impl<'a> Op<'a> {
     /// SET for this setting, as a list when PostgreSQL quotes its elements.
     pub fn set(name: &str, value: &'a str) -> Op<'a> {
-        if super::value::is_list_quote(name) {
-            Op::SetList(super::value::list_elements(value))
+        if crate::setting::is_list_quote(name) {
+            Op::SetList(crate::setting::list_elements(value))
         } else {
             Op::Set(value)
         }

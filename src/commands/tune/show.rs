@@ -6,11 +6,11 @@ use anyhow::Result;
 
 use super::catalog::{self, Catalog, FileEntry, Setting, Stored};
 
-use super::value;
 use super::CONNECTION_SETTINGS;
 use crate::db::Db;
 use crate::report::tune::Scope;
 use crate::report::tune::{NotAvailable, Override, Recommendation, ShowReport, ShownSetting};
+use crate::setting;
 
 fn rec(level: &'static str, value: Option<&str>, reason: impl Into<String>) -> Recommendation {
     Recommendation {
@@ -198,15 +198,15 @@ pub fn shown_setting(
         Some(x) => (x.value.clone(), x.source(), Some(x.label())),
         None => (server_raw.clone(), server_source, server_detail),
     };
-    let base = value::base_of(&meta, &raw);
-    let shown_value = value::display(&meta, &raw);
+    let base = setting::base_of(&meta, &raw);
+    let shown_value = setting::display(&meta, &raw);
     let overrides = mine
         .iter()
         .map(|x| Override {
             scope: x.source(),
             database: x.database.clone(),
             role: x.role.clone(),
-            value: value::display(&meta, &x.value),
+            value: setting::display(&meta, &x.value),
         })
         .collect();
     ShownSetting {
@@ -217,7 +217,7 @@ pub fn shown_setting(
         unit: s.unit.clone(),
         source: source.to_string(),
         source_detail: detail,
-        server_value: value::display(&meta, &server_raw),
+        server_value: setting::display(&meta, &server_raw),
         server_source: server_source.to_string(),
         context: s.context.clone(),
         restart_required: s.restart_required(),
@@ -357,7 +357,7 @@ pub fn recommend(name: &str, base: Option<f64>, shown: &str) -> Recommendation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::tune::value::VarType;
+    use crate::setting::VarType;
 
     fn st(name: &str, source: &str, setting: &str) -> Setting {
         Setting {

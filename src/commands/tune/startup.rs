@@ -16,7 +16,7 @@
 
 use super::catalog::{Catalog, FileEntry};
 use super::plan::Desired;
-use super::value;
+use crate::setting;
 
 /// PostgreSQL's MAX_BACKENDS (2^18 − 1): the most server processes any configuration may count.
 pub const MAX_BACKENDS: f64 = 262_143.0;
@@ -51,7 +51,7 @@ impl NextStart<'_> {
     fn get(&self, name: &str) -> Option<Next> {
         let setting = self.cat.get(name)?;
         let meta = setting.meta();
-        let number = |v: &str| value::base_of(&meta, v);
+        let number = |v: &str| setting::base_of(&meta, v);
         let desired = self.desired.iter().find(|d| d.name == name);
         if let Some(Some(v)) = desired.map(|d| &d.new) {
             return Some(Next {
@@ -194,7 +194,7 @@ fn backends_rule(next: &NextStart, version_num: i32) -> Option<String> {
 mod tests {
     use super::*;
     use crate::commands::tune::catalog::Setting;
-    use crate::commands::tune::value::VarType;
+    use crate::setting::VarType;
 
     fn cat(extra: &[(&str, &str)]) -> Catalog {
         let mut c = Catalog::default();

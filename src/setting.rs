@@ -1,6 +1,9 @@
-//! Values of settings: what a person types (humantime `5m`, `1h30m`, PostgreSQL `5min`, `300000ms`, `64MB`,
-//! `on`, enum names) turned into one form PostgreSQL accepts and that means the same thing, checked against
-//! pg_settings' type, unit, min/max and enum values. Pure functions, no server round trips.
+//! Values of settings, read as PostgreSQL reads them: what a person types (humantime `5m`, `1h30m`,
+//! PostgreSQL `5min`, `300000ms`, `64MB`, `on`, enum names) turned into one form PostgreSQL accepts and
+//! that means the same thing, checked against pg_settings' type, unit, min/max and enum values; a value
+//! from a configuration file or the catalogs read back into a number or a boolean. One reading for
+//! `tune`, `advise` and `rescue`'s configuration reader, so they never disagree about what a value
+//! means. Pure functions, no server round trips.
 
 use std::fmt;
 
@@ -258,6 +261,7 @@ pub fn normalise(meta: &Meta, input: &str) -> Result<Normalized, ValueError> {
     let n = match meta.vartype {
         VarType::Bool => Normalized {
             value: parse_bool(t)
+                .map(on_off)
                 .ok_or_else(|| {
                     ValueError(format!(
                         "{name}: {input:?} is not a boolean (use on or off, true or false, yes or no, 1 or 0)"
@@ -295,11 +299,28 @@ pub fn normalise(meta: &Meta, input: &str) -> Result<Normalized, ValueError> {
     Ok(n)
 }
 
-fn parse_bool(t: &str) -> Option<&'static str> {
-    match t.to_ascii_lowercase().as_str() {
-        "on" | "true" | "yes" | "1" | "t" | "y" => Some("on"),
-        "off" | "false" | "no" | "0" | "f" | "n" => Some("off"),
-        _ => None,
+/// A boolean as PostgreSQL reads one (`parse_bool_with_len` in src/backend/utils/adt/bool.c): case
+/// aside, any prefix of `true`, `false`, `yes` or `no` (one letter is enough: none shares a first
+/// letter), `on`, `of` or `off` (`o` alone could be either), `1` or `0`. Nothing is trimmed: a
+/// configuration file's value is read as it stands, and callers trim what a person typed.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    let v = v.to_ascii_lowercase();
+    let prefix_of = |word: &str, min: usize| v.len() >= min && word.starts_with(v.as_str());
+    if prefix_of("true", 1) || prefix_of("yes", 1) || v == "on" || v == "1" {
+        Some(true)
+    } else if prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) || v == "0" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The form pgconn writes a boolean in.
+fn on_off(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
     }
 }
 
@@ -477,7 +498,7 @@ pub fn display(meta: &Meta, stored: &str) -> String {
             Err(_) => stored.to_string(),
         },
         VarType::Bool => parse_bool(stored.trim())
-            .map(str::to_string)
+            .map(|b| on_off(b).to_string())
             .unwrap_or_else(|| stored.to_string()),
         _ => stored.to_string(),
     }
@@ -730,6 +751,19 @@ mod tests {
         assert_eq!(shown(&sb, "128MB"), "128MB");
         assert_eq!(normalise(&sb, "128MB").unwrap().base, Some(16384.0));
         assert!(err(&sb, "12kB").contains("whole number of 8kB"));
+    }
+
+    #[test]
+    fn booleans_as_postgresql_reads_them() {
+        for on in ["on", "ON", "true", "tru", "t", "yes", "Ye", "y", "1"] {
+            assert_eq!(parse_bool(on), Some(true), "{on}");
+        }
+        for off in ["off", "of", "false", "fals", "f", "no", "n", "0"] {
+            assert_eq!(parse_bool(off), Some(false), "{off}");
+        }
+        for neither in ["o", "maybe", " on", "onn", "offf", "truee", "", "2", "10"] {
+            assert_eq!(parse_bool(neither), None, "{neither:?}");
+        }
     }
 
     #[test]
