@@ -14,9 +14,7 @@
 //! | commands | `commands/*` | one room per command, each taking a request (`StatusRequest`, `KillRequest`, …) that any front end builds: collect → report, or plan → Plan and execute(Plan) → report |
 //! | the command line | `cli` | clap types, converted once into each command's request (`cli::convert`); completions and man pages generated from its definitions |
 //! | output | `render`, `tui` | report → tables, JSON, Prometheus, Nagios text (the only writer of stdout); watch's full-screen loop |
-//! | sequencing | `lib` (`run`, `flow`), `main` | parse → command → render → confirm → execute → render → [`Exit`] |
-
-use anyhow::Result;
+//! | sequencing | `lib`, `run` (one file per command sequence), `main` | parse → command → render → confirm → execute → render → [`Exit`] |
 
 pub mod activity;
 pub mod analysis;
@@ -27,12 +25,12 @@ pub mod db;
 pub mod exit;
 pub mod files;
 pub mod fleet;
-mod flow;
 pub mod host;
 pub mod interrupt;
 pub mod pgbouncer;
 pub mod render;
 pub mod report;
+mod run;
 pub mod sandbox;
 pub mod setting;
 pub mod statement;
@@ -41,10 +39,7 @@ pub mod text;
 pub mod tui;
 pub mod wire;
 
-use cli::{Cli, Command};
-use db::Db;
 use exit::Exit;
-use render::Style;
 
 /// A command line that did not parse: help and version go to stdout; a usage error is one line on
 /// stderr, and for `check` also a plugin's UNKNOWN line on stdout.
@@ -67,92 +62,4 @@ pub fn unparsed(u: cli::Unparsed) -> Exit {
     }
 }
 
-/// `--break-glass` when not given: `auto` where a person asks about one server (status, sessions,
-/// kill-idle, kill, advise); `never` for monitoring and scraping (check, watch, several targets,
-/// Prometheus text, `status --output`), which must not take the WAL sender slots a standby may need, and
-/// for tune and the rest.
-fn default_break_glass(command: &Command, conn: &db::ConnOptions) -> db::BreakGlass {
-    let person = match command {
-        Command::Status(a) => a.format != Some(cli::StatusFormat::Prometheus) && a.output.is_none(),
-        Command::Sessions(_) | Command::KillIdle(_) | Command::Kill(_) | Command::Advise(_) => true,
-        _ => false,
-    };
-    if person && !conn.names_many() {
-        db::BreakGlass::Auto
-    } else {
-        db::BreakGlass::Never
-    }
-}
-
-/// Run a parsed command line: check what can be checked without a server, then for each command
-/// collect (or plan, show, confirm and execute), render, and say how it ended.
-pub fn run(cli: Cli) -> Result<Exit> {
-    let wide = match &cli.command {
-        Command::Status(a) => a.wide,
-        Command::Sessions(a) => a.wide,
-        Command::KillIdle(a) => a.wide,
-        Command::Kill(a) => a.wide,
-        Command::Tune(a) => match &a.action {
-            None => a.show.wide,
-            Some(cli::TuneAction::Show(s)) => s.wide,
-            Some(_) => false,
-        },
-        _ => false,
-    };
-    let style = Style::detect(cli.output.color.into(), cli.output.json).wide(wide);
-    let mut conn = db::ConnOptions::from((&cli.conn, &cli.output));
-    if cli.conn.break_glass.is_none() {
-        conn.break_glass = default_break_glass(&cli.command, &conn);
-    }
-    let conn = &conn;
-    let connect = || Db::connect_one(conn);
-    // Each command line becomes its request here (inconsistent options are usage errors, refused before
-    // anything is sent); below this, nothing knows clap.
-    use cli::convert;
-    match &cli.command {
-        Command::Status(args) => {
-            let req = convert::status_request(args, &cli.output)?;
-            if commands::fleet::wants_status(conn, &req) {
-                return flow::fleet_status(conn, &req, &style);
-            }
-            let report = commands::status::collect(&mut connect()?, &req)?;
-            flow::show(&report, &style, render::status::human)?;
-            Ok(Exit::Success)
-        }
-        Command::Sessions(args) if fleet::is_many(conn) => {
-            let results = commands::fleet::sessions(conn, &args.into())?;
-            flow::fleet_sessions(&results, &style)
-        }
-        Command::Check(args) => flow::check(match convert::check_request(args, &cli.output) {
-            Ok(req) => commands::check::run(conn, &req),
-            Err(unknown) => unknown,
-        }),
-        Command::Watch(args) => flow::watch(conn, &args.try_into()?, &style),
-        Command::Sessions(args) => {
-            let report = commands::sessions::collect(&mut connect()?, &args.into())?;
-            flow::show(&report, &style, render::sessions::human)?;
-            if !style.json {
-                term::warnings(&report.warnings);
-            }
-            Ok(Exit::Success)
-        }
-        Command::Advise(args) => {
-            let req = args.try_into()?;
-            let report = commands::advise::collect(&mut connect()?, conn, &req)?;
-            flow::show(&report, &style, render::advise::human)?;
-            Ok(Exit::Success)
-        }
-        Command::KillIdle(args) => flow::kill(&mut connect()?, args.into(), &style),
-        Command::Kill(args) => {
-            let req = args.try_into()?;
-            flow::kill(&mut connect()?, req, &style)
-        }
-        Command::Tune(args) => flow::tune(conn, args, &style),
-        Command::Rescue(args) => flow::rescue(conn, &args.try_into()?, &style),
-        Command::Sandbox(args) => flow::sandbox(&args.into()),
-        Command::Completions(args) => {
-            render::out_raw(&cli::completions::script(args.shell)?)?;
-            Ok(Exit::Success)
-        }
-    }
-}
+pub use run::run;

@@ -67,7 +67,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tui", &["render", "report", "text"]),
     // lib's sequences: everything but lib itself.
     (
-        "flow",
+        "run",
         &[
             "activity",
             "cli",

@@ -190,7 +190,7 @@ fn kill_terminates_exactly_what_a_request_selects() {
         },
         ..Default::default()
     };
-    use pgconn::commands::SignalPlan;
+    use pgconn::commands::Plan;
     let plan = commands::kill::plan(&mut db, req).unwrap();
     assert!(!plan.acts());
     assert_eq!(server_pids(&app, None).len(), 1);
@@ -220,13 +220,14 @@ fn rescue_plans_from_a_request() {
         truth.is_subset(&planned),
         "the idle sessions of the role are planned: {truth:?} in {planned:?}"
     );
-    use pgconn::commands::SignalPlan;
+    use pgconn::commands::Plan;
     assert!(!plan.acts(), "a dry run");
 }
 
 #[test]
 fn tune_shows_sets_resets_and_undoes_from_requests() {
     use commands::tune::{self, TuneApply, TuneResetRequest, TuneSetRequest, TuneUndoRequest};
+    use pgconn::commands::Plan;
     let dbname = unique("req_tune");
     let mut su = superuser_client(cluster());
     su.batch_execute(&format!("CREATE DATABASE {dbname}"))

@@ -476,22 +476,36 @@ fn prompt_on_a_terminal_acts_only_on_yes() {
     let db = unique("tune_pty");
     create_database(&db);
     let (_d, hist) = history_file("pty");
-    let run = |answer: &str| {
+    let run = |answer: &str, json: bool| {
         let mut builder = tune(&["set", "lock_timeout=3s", "--database", &db])
             .arg("--history")
             .arg(&hist)
             .env("NO_COLOR", "1");
+        if json {
+            builder = builder.arg("--json");
+        }
         let mut p = expectrl::Session::spawn(builder.command()).unwrap();
         p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
         p.expect("[y/N]").unwrap();
         p.send_line(answer).unwrap();
-        p.expect(expectrl::Eof).unwrap();
-        p.get_process().wait().unwrap()
+        let rest = support::until_eof(&mut p);
+        (p.get_process().wait().unwrap(), rest)
     };
-    let st = run("n");
+    // A "no" is what it is for kill and rescue: said, exit 2, the plan as JSON when asked for.
+    let (st, rest) = run("n", false);
     assert!(matches!(st, expectrl::WaitStatus::Exited(_, 2)), "{st:?}");
+    assert!(rest.contains("cancelled; nothing was done"), "{rest}");
+    assert!(!rest.contains("error"), "{rest}");
     assert_eq!(stored(Some(&db), None), None);
-    let st = run("y");
+    let (st, rest) = run("n", true);
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 2)), "{st:?}");
+    assert!(rest.contains("cancelled; nothing was done"), "{rest}");
+    let json = &rest[rest.find('{').expect("the plan as JSON")..rest.rfind('}').unwrap() + 1];
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {rest}"));
+    assert_eq!(v["action"], "set");
+    assert_eq!(v["applied"], false);
+    assert_eq!(stored(Some(&db), None), None);
+    let (st, _) = run("y", false);
     assert!(matches!(st, expectrl::WaitStatus::Exited(_, 0)), "{st:?}");
     assert_eq!(
         stored(Some(&db), None).unwrap(),

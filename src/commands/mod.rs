@@ -12,19 +12,26 @@ pub mod status;
 pub mod tune;
 pub mod watch;
 
-/// A plan that signals sessions (`kill`'s, `rescue`'s): what `lib::run` needs to show it, ask, and
-/// record it when it does not act.
-pub trait SignalPlan: Sized {
+/// A plan of a command that changes something (`kill`'s and `rescue`'s signals, `tune`'s settings): what
+/// the one plan → confirm → execute sequence (`run::confirmed`) needs to show it, ask, and record it
+/// when it does not act.
+pub trait Plan: Sized {
     type Report: serde::Serialize;
     fn report(&self) -> &Self::Report;
-    /// Whether there is anything to signal (not a dry run, targets, a threshold met).
+    /// Whether there is anything to do (not a dry run, targets or changes, a threshold met).
     fn acts(&self) -> bool;
     /// `--yes`: proceed without asking.
     fn yes(&self) -> bool;
     /// The confirmation question.
     fn question(&self) -> String;
-    /// A plan that does not act: its plan and summary go to the audit log.
+    /// Everything that must hold before the person is asked (tune: the history file can take the
+    /// entry, which is written before anything changes).
+    fn ready(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// A plan that does not act: its plan and summary go to the audit log, if any.
     fn record_without_acting(self) -> anyhow::Result<Self::Report>;
+    /// The warnings said on stderr before the question (those the preview does not show itself).
     fn warnings(report: &Self::Report) -> &[String];
     /// `--quiet`: nothing is shown unless something was done or went wrong.
     fn quiet(&self) -> bool {

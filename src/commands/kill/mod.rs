@@ -159,7 +159,7 @@ pub struct KillPlan {
     console: Option<crate::pgbouncer::Console>,
 }
 
-impl super::SignalPlan for KillPlan {
+impl super::Plan for KillPlan {
     type Report = KillReport;
 
     fn report(&self) -> &KillReport {

@@ -49,23 +49,37 @@ pub struct TunePlan {
     history: Option<PathBuf>,
 }
 
-impl TunePlan {
+impl super::Plan for TunePlan {
+    type Report = ChangeReport;
+
+    fn report(&self) -> &ChangeReport {
+        &self.report
+    }
+
     /// Whether there is anything to apply (something changes and this is not a dry run).
-    pub fn acts(&self) -> bool {
+    fn acts(&self) -> bool {
         !self.report.dry_run && self.report.pending().count() > 0
     }
 
-    /// Everything that must hold before the person is asked: the history file can take the entry (it
-    /// is written before anything changes).
-    pub fn ready(&mut self) -> Result<()> {
+    /// The history file can take the entry (it is written before anything changes).
+    fn ready(&mut self) -> Result<()> {
         let path = history::path(self.history.as_deref())?;
         history::check_appendable(&path)?;
         self.history = Some(path);
         Ok(())
     }
 
-    /// The confirmation question.
-    pub fn question(&self) -> String {
+    /// A dry run, or nothing to change: nothing is recorded.
+    fn record_without_acting(self) -> Result<ChangeReport> {
+        Ok(self.report)
+    }
+
+    /// None: the plan itself lists its warnings, above the question.
+    fn warnings(_report: &ChangeReport) -> &[String] {
+        &[]
+    }
+
+    fn question(&self) -> String {
         let pending = self.report.pending().count();
         let verb = match self.report.action {
             "reset" => "Reset",
@@ -79,8 +93,7 @@ impl TunePlan {
         )
     }
 
-    /// `--yes`: proceed without asking.
-    pub fn yes(&self) -> bool {
+    fn yes(&self) -> bool {
         self.yes
     }
 }

@@ -1,122 +1,28 @@
-//! `pgconn rescue`: on the database host, free slots through the operating system when no connection
-//! gets in, in the two phases `lib::run` sequences, as kill's: [`plan()`] (the cluster found, its
-//! children read and selected, the plan shown and confirmed) and [`execute`].
-//!
-//! [`plan()`] finds the postmaster ([`crate::host::cluster`]), reads the settings its titles depend on
-//! ([`crate::host::conf`]: refused when update_process_title is off) and every child's title
-//! ([`crate::host::title`]): client backends are selected by the usual filters; WAL senders, autovacuum,
-//! auxiliary processes, background workers and titles that do not read one way only are never selected.
-//! [`execute`] records each batch's targets in the audit log before anything is signalled, then for each
-//! target opens a pidfd, reads the process again (same parent, same start time, same session, a state
-//! still selected) and sends SIGTERM through the pidfd; it waits for the processes to exit (`--wait`) and
-//! records what it saw. [`after`] then tries a normal connection.
+//! rescue's plan: the cluster found, its children's titles read, trusted or not, and selected.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use serde_json::json;
 
-use crate::activity::{format_timestamp, now_rfc3339, pattern_matches};
-use crate::commands::audit::{AuditLog, Who};
-use crate::db::{ConnOptions, Db};
+use crate::activity::{format_timestamp, pattern_matches};
+use crate::commands::audit::AuditLog;
 use crate::exit::refuse;
 use crate::host::pidfd::Pidfd;
 use crate::host::proc::{self, Clock, Process};
 use crate::host::sockets::Sockets;
 use crate::host::wait;
 use crate::host::{cluster, conf, title, Postmaster, Title};
-use crate::interrupt::Interrupt;
-use crate::report::kill::{Action, OutcomeKind, SkipReason, Summary};
+use crate::report::kill::{Action, Summary};
 use crate::report::rescue::{
-    After, Backend, ClusterInfo, Evidence, Group, OtherProcess, RescueOutcome, RescueReport,
-    Selection, Unreadable,
+    Backend, ClusterInfo, Evidence, Group, OtherProcess, RescueReport, Selection, Unreadable,
 };
 use crate::report::{round3, State};
 
-/// Processes per audit-log batch: their target lines are written and synced before any is signalled.
-pub const BATCH: usize = 1000;
+use super::*;
 
-/// What `rescue` is asked.
-#[derive(Debug, Clone)]
-pub struct RescueRequest {
-    pub pgdata: Option<PathBuf>,
-    pub postmaster_pid: Option<i32>,
-    pub selection: Selection,
-    pub dry_run: bool,
-    pub yes: bool,
-    pub wait: Duration,
-    pub log: Option<PathBuf>,
-}
-
-/// A plan of `rescue`: the report people and JSON see, and what acting on it needs.
-pub struct RescuePlan {
-    pub report: RescueReport,
-    postmaster: Postmaster,
-    /// The postmaster's executable (device, inode): a target must still run it.
-    executable: (u64, u64),
-    clock: Clock,
-    prefix: String,
-    /// Matching backends left alone by --keep, per (database, user): re-checked when acting.
-    kept: HashMap<(String, String), Vec<Backend>>,
-    log: Option<AuditLog>,
-    yes: bool,
-}
-
-impl RescuePlan {
-    /// The cluster acted on.
-    pub fn postmaster(&self) -> &Postmaster {
-        &self.postmaster
-    }
-}
-
-impl super::SignalPlan for RescuePlan {
-    type Report = RescueReport;
-
-    fn report(&self) -> &RescueReport {
-        &self.report
-    }
-
-    /// Not a dry run, and targets.
-    fn acts(&self) -> bool {
-        !self.report.dry_run && !self.report.targets.is_empty()
-    }
-
-    fn yes(&self) -> bool {
-        self.yes
-    }
-
-    fn question(&self) -> String {
-        let n = self.report.targets.len();
-        format!(
-            "Terminate {n} backend{} (SIGTERM)?",
-            if n == 1 { "" } else { "s" }
-        )
-    }
-
-    /// A dry run, nothing matched.
-    fn record_without_acting(mut self) -> Result<RescueReport> {
-        if let Some(log) = self.log.as_mut() {
-            plan_line(log, &self.report)?;
-            summary_line(log, &self.report)?;
-            self.report.log_complete = true;
-        }
-        Ok(self.report)
-    }
-
-    fn warnings(report: &RescueReport) -> &[String] {
-        &report.warnings
-    }
-
-    /// Matching backends were left alone because their titles may not be current: the run exits 1,
-    /// so that one that could not act does not look like one that found nothing.
-    fn incomplete(report: &RescueReport) -> bool {
-        !report.untrusted.is_empty()
-    }
-}
-
-fn find(req: &RescueRequest) -> Result<Postmaster> {
+pub(super) fn find(req: &RescueRequest) -> Result<Postmaster> {
     match (&req.pgdata, req.postmaster_pid) {
         (Some(dir), _) => cluster::from_pgdata(dir),
         (None, Some(pid)) => cluster::from_pid(pid),
@@ -126,7 +32,7 @@ fn find(req: &RescueRequest) -> Result<Postmaster> {
 
 /// Whether a backend matches the selection (patterns as everywhere in pgconn; states as its title
 /// shows them; connected for longer than asked).
-fn selected(b: &Backend, s: &Selection) -> bool {
+pub(super) fn selected(b: &Backend, s: &Selection) -> bool {
     let any = |pats: &[String], v: &str| pats.iter().any(|p| pattern_matches(p, v));
     let include = |pats: &[String], v: &str| pats.is_empty() || any(pats, v);
     b.state.as_ref().is_some_and(|st| s.states.contains(st))
@@ -142,7 +48,7 @@ fn selected(b: &Backend, s: &Selection) -> bool {
 
 /// A child's title, read; a client backend's title that may have been cut short (its activity is
 /// last) or is not valid UTF-8 (names in another encoding would not compare as given) is unreadable.
-fn read_title(p: &Process, prefix: &str) -> Title {
+pub(super) fn read_title(p: &Process, prefix: &str) -> Title {
     match title::parse(&p.title, prefix) {
         Title::Client(_) if !p.title_utf8 => Title::Unreadable(
             "it is not valid UTF-8 (names in another encoding): pgconn could not compare them with \
@@ -164,7 +70,7 @@ fn read_title(p: &Process, prefix: &str) -> Title {
 }
 
 /// A client backend as the report shows it (its evidence decided later).
-fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
+pub(super) fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
     let state = c.activity.state();
     Backend {
         pid: p.pid,
@@ -183,7 +89,7 @@ fn backend(p: &Process, c: title::ClientTitle, clock: &Clock) -> Backend {
 }
 
 /// The postmaster's executable (device, inode), which every backend it forked runs too.
-fn postmaster_executable(pm: &Postmaster) -> Result<(u64, u64)> {
+pub(super) fn postmaster_executable(pm: &Postmaster) -> Result<(u64, u64)> {
     proc::executable(pm.pid).map_err(|e| {
         refuse(format!(
             "cannot read which program the postmaster (pid {}) runs ({e}): pgconn cannot tell its \
@@ -198,7 +104,7 @@ fn postmaster_executable(pm: &Postmaster) -> Result<(u64, u64)> {
 /// postmaster's own executable, was started after it, and leads its own session (every postmaster
 /// child calls setsid at start; a program forked by a backend, such as one left by `COPY ... TO
 /// PROGRAM` and adopted by a postmaster that is PID 1 of a container, inherits the backend's).
-fn not_a_backend(p: &Process, pm: &Postmaster, exe: (u64, u64)) -> Option<String> {
+pub(super) fn not_a_backend(p: &Process, pm: &Postmaster, exe: (u64, u64)) -> Option<String> {
     match proc::executable(p.pid) {
         Ok(e) if e == exe => {}
         Ok(_) => {
@@ -225,11 +131,11 @@ fn not_a_backend(p: &Process, pm: &Postmaster, exe: (u64, u64)) -> Option<String
 
 /// What decides whether a title is current: the configuration's last change, the clock that dates
 /// processes, the cluster's sockets (None: this user cannot read them), and `--trust-titles`.
-struct Trust<'a> {
-    last_change: Option<&'a conf::Read>,
-    clock: &'a Clock,
-    sockets: Option<&'a Sockets>,
-    trust_titles: bool,
+pub(super) struct Trust<'a> {
+    pub(super) last_change: Option<&'a conf::Read>,
+    pub(super) clock: &'a Clock,
+    pub(super) sockets: Option<&'a Sockets>,
+    pub(super) trust_titles: bool,
 }
 
 impl Trust<'_> {
@@ -262,7 +168,7 @@ impl Trust<'_> {
 
     /// The kernel's view of a backend may catch it between two waits (an interrupt being handled):
     /// looked at up to three times before it counts.
-    fn evidence(&self, b: &Backend) -> std::result::Result<Evidence, String> {
+    pub(super) fn evidence(&self, b: &Backend) -> std::result::Result<Evidence, String> {
         let mut result = self.once(b);
         for _ in 0..2 {
             if result.is_ok() {
@@ -276,7 +182,7 @@ impl Trust<'_> {
 }
 
 /// The settings the titles depend on, refused when they cannot be read or say titles are off.
-fn title_settings(pm: &Postmaster) -> Result<conf::Settings> {
+pub(super) fn title_settings(pm: &Postmaster) -> Result<conf::Settings> {
     // Its command line may set update_process_title (`-c`): unknown, nothing is signalled.
     let args = proc::args(pm.pid).map_err(|e| {
         refuse(format!(
@@ -330,7 +236,7 @@ fn title_settings(pm: &Postmaster) -> Result<conf::Settings> {
 
 /// Without --user, --db, --client or --all: refused, with the (user, database) groups and how many
 /// backends of each are in the selected states, so that the operator picks one.
-fn require_selection(s: &Selection, backends: &[Backend]) -> Result<()> {
+pub(super) fn require_selection(s: &Selection, backends: &[Backend]) -> Result<()> {
     if s.all || !s.user.is_empty() || !s.db.is_empty() || !s.client.is_empty() {
         return Ok(());
     }
@@ -366,7 +272,7 @@ fn require_selection(s: &Selection, backends: &[Backend]) -> Result<()> {
 /// The prefix of this cluster's titles: the running server's, as its checkpointer's title shows it; the
 /// configuration's cluster_name when there is no checkpointer to read. A difference is worth a warning
 /// (cluster_name changes with a restart only).
-fn title_prefix(
+pub(super) fn title_prefix(
     children: &[Process],
     settings: &conf::Settings,
     warnings: &mut Vec<String>,
@@ -608,7 +514,7 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
 }
 
 /// The targets per (database, user), the largest group first.
-fn groups(targets: &[Backend]) -> Vec<Group> {
+pub(super) fn groups(targets: &[Backend]) -> Vec<Group> {
     let mut by: BTreeMap<(&str, &str), Group> = BTreeMap::new();
     for b in targets {
         let g = by
@@ -625,455 +531,6 @@ fn groups(targets: &[Backend]) -> Vec<Group> {
     let mut out: Vec<Group> = by.into_values().collect();
     out.sort_by_key(|g| std::cmp::Reverse(g.backends));
     out
-}
-
-fn who(b: &Backend) -> Who<'_> {
-    Who {
-        pid: b.pid,
-        backend_start: Some(&b.started_at),
-        database: Some(&b.database),
-        user: Some(&b.user),
-        application: None,
-        client: Some(&b.client),
-        state: b.state.as_ref(),
-        state_seconds: None,
-    }
-}
-
-fn plan_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
-    log.plan(
-        r.action,
-        json!({
-            "command": "rescue",
-            "signal": "SIGTERM",
-            "dry_run": r.dry_run,
-            "selection": r.selection,
-            "processes": r.processes,
-            "client_backends": r.client_backends.len(),
-            "unreadable": r.unreadable.len(),
-            "matched": r.matched,
-            "kept": r.kept,
-            "capped": r.capped,
-            "targeted": r.targets.len(),
-            "wait_seconds": r.wait_seconds,
-        }),
-    )
-}
-
-fn summary_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
-    log.summary(
-        r.action,
-        &r.summary,
-        json!({
-            "command": "rescue",
-            "dry_run": r.dry_run,
-            "matched": r.matched,
-            "acted": r.acted,
-            "interrupted": r.interrupted,
-            "error": r.error,
-        }),
-    )
-}
-
-fn outcome_lines(log: &mut AuditLog, outcomes: &[RescueOutcome]) -> Result<()> {
-    let lines: Vec<(Who, serde_json::Value)> = outcomes
-        .iter()
-        .map(|o| {
-            (
-                Who {
-                    pid: o.pid,
-                    backend_start: Some(&o.started_at),
-                    database: Some(&o.database),
-                    user: Some(&o.user),
-                    application: None,
-                    client: Some(&o.client),
-                    state: o.state.as_ref(),
-                    state_seconds: None,
-                },
-                json!({
-                    "outcome": o.outcome,
-                    "skip": o.skip,
-                    "reason": o.reason,
-                    "state_now": o.state_now,
-                    "title_now": o.title_now,
-                    "at": o.at,
-                }),
-            )
-        })
-        .collect();
-    log.outcomes(Action::Terminate, &lines)
-}
-
-/// What one target's re-check found, before the signal.
-enum Check {
-    Signal(Pidfd),
-    Skip(SkipReason, String, Option<String>),
-    Denied(String),
-    Failed(String),
-}
-
-/// What the re-check of a batch reads once: the configuration's last change and the sockets, again.
-struct Now {
-    settings: conf::Settings,
-    sockets: Option<Sockets>,
-}
-
-/// Read the process again, through a pidfd opened first (so the descriptor names the process that was
-/// checked, or one that fails the check): same parent, same start time, still a backend (the
-/// postmaster's executable, its own session), the same session, in a state still selected, and a
-/// title still shown to be current.
-fn recheck(plan: &RescuePlan, t: &Backend, now: &Now) -> Check {
-    let fd = match Pidfd::open(t.pid) {
-        Ok(fd) => fd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Check::Skip(SkipReason::Gone, "it has exited".into(), None)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            return Check::Denied(format!("cannot open a pidfd: {e}"))
-        }
-        Err(e) => return Check::Failed(format!("cannot open a pidfd: {e}")),
-    };
-    let p = match proc::read(t.pid) {
-        Ok(p) => p,
-        Err(_) => return Check::Skip(SkipReason::Gone, "it has exited".into(), None),
-    };
-    if p.start_ticks != t.start_ticks || p.ppid != plan.postmaster.pid {
-        return Check::Skip(
-            SkipReason::Replaced,
-            "the pid belongs to another process now".into(),
-            Some(p.title),
-        );
-    }
-    if let Some(why) = not_a_backend(&p, &plan.postmaster, plan.executable) {
-        return Check::Skip(
-            SkipReason::Replaced,
-            format!("it is not a backend now: {why}"),
-            Some(p.title),
-        );
-    }
-    let same = match read_title(&p, &plan.prefix) {
-        Title::Client(c)
-            if c.user == t.user
-                && c.database == t.database
-                && c.client == t.client
-                && c.port == t.client_port =>
-        {
-            c.activity.idle_state()
-        }
-        _ => None,
-    };
-    match same {
-        Some(st) if plan.report.selection.states.contains(&st) => {}
-        _ => {
-            return Check::Skip(
-                SkipReason::Changed,
-                "its title changed: it no longer matches".into(),
-                Some(p.title),
-            )
-        }
-    }
-    // The configuration's change times once more, for this target: examined, not read again.
-    let last_change = match now.settings.last_change_now() {
-        Ok(l) => l,
-        Err(why) => {
-            return Check::Skip(
-                SkipReason::Untrusted,
-                format!("the configuration can no longer be examined ({why})"),
-                Some(p.title),
-            )
-        }
-    };
-    let trust = Trust {
-        last_change: last_change.as_ref(),
-        clock: &plan.clock,
-        sockets: now.sockets.as_ref(),
-        trust_titles: plan.report.selection.trust_titles,
-    };
-    match trust.evidence(t) {
-        Ok(_) => Check::Signal(fd),
-        Err(why) => Check::Skip(SkipReason::Untrusted, why, Some(p.title)),
-    }
-}
-
-/// `--keep`: kept backends that have exited since the preview are replaced by targets of their group
-/// (the most recently connected first), so the group keeps N.
-fn kept_again(plan: &RescuePlan) -> HashMap<i32, String> {
-    let mut stay = HashMap::new();
-    let Some(keep) = plan.report.selection.keep else {
-        return stay;
-    };
-    for (key, kept) in &plan.kept {
-        let alive = kept
-            .iter()
-            .filter(|b| proc::read(b.pid).is_ok_and(|p| p.start_ticks == b.start_ticks))
-            .count();
-        let missing = keep.saturating_sub(alive);
-        let group: Vec<&Backend> = plan
-            .report
-            .targets
-            .iter()
-            .rev()
-            .filter(|b| b.database == key.0 && b.user == key.1)
-            .take(missing)
-            .collect();
-        for b in group {
-            stay.insert(
-                b.pid,
-                format!("--keep: {missing} kept backend(s) of its group exited since the preview"),
-            );
-        }
-    }
-    stay
-}
-
-/// What [`execute`] did.
-pub struct Executed {
-    pub report: RescueReport,
-    pub failure: Option<anyhow::Error>,
-    pub signal: Option<crate::interrupt::Signal>,
-}
-
-fn outcome(t: &Backend, kind: OutcomeKind) -> RescueOutcome {
-    RescueOutcome {
-        pid: t.pid,
-        started_at: t.started_at.clone(),
-        user: t.user.clone(),
-        database: t.database.clone(),
-        client: t.client.clone(),
-        state: t.state.clone(),
-        outcome: kind,
-        skip: None,
-        reason: None,
-        title_now: None,
-        state_now: None,
-        at: None,
-    }
-}
-
-/// The state a title shows now, as `state_now` (None when it cannot be read).
-fn state_of(title: &str, prefix: &str) -> Option<State> {
-    match title::parse(title, prefix) {
-        Title::Client(c) => c.activity.state(),
-        _ => None,
-    }
-}
-
-/// Act on the confirmed plan: record the plan, then batch by batch record the targets, re-check and
-/// signal each, wait for them to exit and record what happened. An `Err` means nothing was signalled.
-pub fn execute(
-    mut plan: RescuePlan,
-    interrupt: &Interrupt,
-    progress: &mut dyn FnMut(usize),
-) -> Result<Executed> {
-    if let Some(log) = plan.log.as_mut() {
-        plan_line(log, &plan.report).map_err(|e| anyhow!("{e:#}; nothing was signalled"))?;
-    }
-    let stay = kept_again(&plan);
-    let wait = Duration::from_secs_f64(plan.report.wait_seconds);
-    let mut results: Vec<RescueOutcome> = Vec::new();
-    let mut failure: Option<anyhow::Error> = None;
-    'batches: for (n, batch) in plan.report.targets.chunks(BATCH).enumerate() {
-        if interrupt.received().is_some() {
-            break;
-        }
-        // The configuration again: if it can no longer be read, or turns titles off, nothing more is
-        // signalled.
-        let now = match title_settings(&plan.postmaster) {
-            Ok(settings) => Now {
-                settings,
-                sockets: Sockets::read(plan.postmaster.pid).ok(),
-            },
-            Err(e) => {
-                failure = Some(anyhow!(
-                    "{e:#} (read again before signalling batch {})",
-                    n + 1
-                ));
-                break 'batches;
-            }
-        };
-        if let Some(log) = plan.log.as_mut() {
-            let lines: Vec<(Who, Option<&str>)> = batch.iter().map(|b| (who(b), None)).collect();
-            if let Err(e) = log.targets(n + 1, Action::Terminate, &lines) {
-                failure = Some(e);
-                break 'batches;
-            }
-        }
-        let mut done: Vec<RescueOutcome> = Vec::new();
-        let mut signalled: Vec<(usize, Pidfd)> = Vec::new();
-        for t in batch {
-            if let Some(why) = stay.get(&t.pid) {
-                let mut o = outcome(t, OutcomeKind::Skipped);
-                o.skip = Some(SkipReason::Kept);
-                o.reason = Some(why.clone());
-                done.push(o);
-                continue;
-            }
-            let mut o = outcome(t, OutcomeKind::Failed);
-            match recheck(&plan, t, &now) {
-                Check::Signal(fd) => match fd.terminate() {
-                    Ok(()) => {
-                        o.outcome = OutcomeKind::Signalled;
-                        o.at = Some(now_rfc3339());
-                        signalled.push((done.len(), fd));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        o.outcome = OutcomeKind::Skipped;
-                        o.skip = Some(SkipReason::NotSignalled);
-                        o.reason = Some("it exited before the signal".into());
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                        o.outcome = OutcomeKind::Denied;
-                        o.reason = Some(format!("{e}: run as root or as the cluster's OS user"));
-                    }
-                    Err(e) => o.reason = Some(e.to_string()),
-                },
-                Check::Skip(reason, why, title_now) => {
-                    o.outcome = OutcomeKind::Skipped;
-                    o.skip = Some(reason);
-                    o.reason = Some(why);
-                    if reason != SkipReason::Replaced {
-                        o.state_now = title_now.as_deref().and_then(|t| state_of(t, &plan.prefix));
-                    }
-                    o.title_now = title_now;
-                }
-                Check::Denied(why) => {
-                    o.outcome = OutcomeKind::Denied;
-                    o.reason = Some(why);
-                }
-                Check::Failed(why) => o.reason = Some(why),
-            }
-            done.push(o);
-        }
-        // Wait for the signalled ones, all within one --wait.
-        let deadline = Instant::now() + wait;
-        for (i, fd) in &signalled {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if fd.wait(left) {
-                done[*i].outcome = OutcomeKind::Terminated;
-            } else {
-                done[*i].reason = Some(format!(
-                    "signalled, still there after --wait {}",
-                    crate::report::age(wait.as_secs_f64())
-                ));
-                done[*i].title_now = proc::read(done[*i].pid).ok().map(|p| p.title);
-                done[*i].state_now = done[*i]
-                    .title_now
-                    .as_deref()
-                    .and_then(|t| state_of(t, &plan.prefix));
-            }
-        }
-        let logged = match plan.log.as_mut() {
-            Some(log) => outcome_lines(log, &done),
-            None => Ok(()),
-        };
-        results.extend(done);
-        progress(results.len());
-        if let Err(e) = logged {
-            failure = Some(e);
-            break;
-        }
-    }
-    let report = &mut plan.report;
-    report.acted = true;
-    let mut summary = Summary {
-        targeted: report.targets.len(),
-        ..Summary::default()
-    };
-    for o in &results {
-        summary.add(o.outcome);
-    }
-    summary.not_attempted = report.targets.len() - results.len();
-    report.summary = summary;
-    report.results = results;
-    if let Some(e) = &failure {
-        report.error = Some(format!("{e:#}"));
-    }
-    let signal = interrupt.received();
-    report.interrupted = signal.map(|s| s.name().to_string());
-    if report.summary.signalled > 0 {
-        report.warnings.push(format!(
-            "{} backend(s) were signalled but not seen to exit within --wait {}",
-            report.summary.signalled,
-            crate::report::age(report.wait_seconds)
-        ));
-    }
-    if let Some(log) = plan.log.as_mut() {
-        if !log.failed() {
-            if let Err(e) = summary_line(log, report) {
-                report.error.get_or_insert_with(|| format!("{e:#}"));
-                failure.get_or_insert(e);
-            }
-        }
-        report.log_complete = !log.failed();
-    }
-    Ok(Executed {
-        report: plan.report,
-        failure,
-        signal,
-    })
-}
-
-/// A normal connection after the rescue, to the cluster's own socket and port where the command line,
-/// a service, a conninfo and PG* variables give no host or no port (as libpq resolves them); the status
-/// of the server when it gets in. Never the emergency route.
-pub fn after(conn: &ConnOptions, pm: &Postmaster) -> After {
-    let mut conn = conn.clone();
-    conn.break_glass = crate::db::BreakGlass::Never;
-    conn.connect_timeout.get_or_insert(Duration::from_secs(5));
-    let resolve = |conn: &ConnOptions| {
-        crate::db::resolve_spec(
-            conn,
-            conn.dbname.first().map(String::as_str),
-            conn.service.first().map(String::as_str),
-        )
-    };
-    if let Ok(spec) = resolve(&conn) {
-        if let [h] = spec.targets().as_slice() {
-            if h.is_default() {
-                conn.host = Some(
-                    pm.socket_dir
-                        .as_ref()
-                        .map(|d| d.display().to_string())
-                        .unwrap_or_else(|| "localhost".into()),
-                );
-            }
-            if h.port_is_default() {
-                conn.port = pm.port.map(|p| p.to_string());
-            }
-        }
-    }
-    let spec = resolve(&conn);
-    let target = spec.as_ref().map(|s| s.target_label()).unwrap_or_default();
-    let status = Db::connect_one(&conn).and_then(|mut db| {
-        crate::commands::status::collect(
-            &mut db,
-            &crate::commands::status::StatusRequest::default(),
-        )
-    });
-    match status {
-        Ok(s) => After {
-            target,
-            connected: true,
-            error: None,
-            status: Some(s),
-        },
-        Err(e) => {
-            let mut error = format!("{e:#}");
-            let as_root = spec.as_ref().is_ok_and(|s| s.user() == "root");
-            if nix::unistd::geteuid().is_root() && as_root {
-                error.push_str(
-                    " (pgconn runs as root and connected as role \"root\": give -U, or run rescue as \
-                     the cluster's OS user, e.g. `sudo -u postgres pgconn rescue`)",
-                );
-            }
-            After {
-                target,
-                connected: false,
-                error: Some(error),
-                status: None,
-            }
-        }
-    }
 }
 
 #[cfg(test)]
