@@ -1464,3 +1464,108 @@ fn max_connections_stops_at_the_servers_start_rule_with_pending_and_same_command
     assert_eq!(server_would_start(&c, &[]), Ok(()));
     assert!(server_would_start(&c, &[("max_wal_senders", senders + 1)]).is_err());
 }
+
+/// A cluster of the test's own, for tests that lock a system view or take the control file away (the
+/// shared cluster's other tests must not wait on that).
+fn private_cluster() -> support::Cluster {
+    support::start_cluster(&support::ClusterOptions::default())
+}
+
+/// A superuser client of `c`, by its own environment.
+fn su_of(c: &support::Cluster) -> postgres::Client {
+    support::superuser_client(c)
+}
+
+/// setconfig of database `db` (all roles) on `c`; None = nothing stored.
+fn stored_on(c: &support::Cluster, db: &str) -> Option<Vec<String>> {
+    su_of(c)
+        .query(
+            "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+             WHERE d.datname = $1 AND s.setrole = 0",
+            &[&db],
+        )
+        .unwrap()
+        .first()
+        .map(|r| r.get(0))
+}
+
+#[test]
+fn the_servers_identity_is_optional_only_when_it_is_kept_from_the_role() {
+    let c = private_cluster();
+    let db = unique("tune_ident");
+    let owner = unique("tune_ident_owner");
+    let mut su = su_of(&c);
+    su.batch_execute(&format!("CREATE ROLE {} LOGIN", ident(&owner)))
+        .unwrap();
+    su.batch_execute(&format!(
+        "CREATE DATABASE {} OWNER {}",
+        ident(&db),
+        ident(&owner)
+    ))
+    .unwrap();
+    su.batch_execute("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC")
+        .unwrap();
+    let (_d, hist) = history_file("ident");
+    let h = hist.to_str().unwrap();
+    // Kept from the role (SQLSTATE 42501): the change goes ahead, the history names the server by its
+    // address.
+    tune(&[
+        "set",
+        "statement_timeout=40s",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .env_cluster(&c)
+    .env("PGUSER", &owner)
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        stored_on(&c, &db),
+        Some(vec!["statement_timeout=40s".to_string()])
+    );
+    let v = tune(&["history", "--history", h, "--json"])
+        .env_cluster(&c)
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"][0]["server"]["system_identifier"], Value::Null);
+
+    // The control file unreadable (another error than a privilege): refused before anything changes,
+    // saying why, rather than a history entry that lost the server's identity.
+    let control = c.data_dir().join("global/pg_control");
+    let away = c.data_dir().join("global/pg_control.away");
+    std::fs::rename(&control, &away).unwrap();
+    let out = tune(&[
+        "set",
+        "statement_timeout=50s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .env_cluster(&c)
+    .run();
+    std::fs::rename(&away, &control).unwrap();
+    let out = out.assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains("could not read the server's system identifier") && e.contains("pg_control"),
+        "{e}"
+    );
+    assert!(e.contains("nothing was changed"), "{e}");
+    assert_eq!(
+        stored_on(&c, &db),
+        Some(vec!["statement_timeout=40s".to_string()])
+    );
+    let v = tune(&["history", "--history", h, "--json"])
+        .env_cluster(&c)
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v:#}");
+}
