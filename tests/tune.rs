@@ -1490,6 +1490,76 @@ fn stored_on(c: &support::Cluster, db: &str) -> Option<Vec<String>> {
 }
 
 #[test]
+fn a_failure_after_the_change_says_it_was_applied_and_recorded() {
+    let c = private_cluster();
+    let db = unique("tune_after");
+    let owner = unique("tune_after_owner");
+    // The owner may change its database; counting the sessions that keep the old value reads
+    // pg_stat_activity after the ALTER, which this server keeps from ordinary roles.
+    let mut su = su_of(&c);
+    su.batch_execute(&format!("CREATE ROLE {} LOGIN", ident(&owner)))
+        .unwrap();
+    su.batch_execute(&format!(
+        "CREATE DATABASE {} OWNER {}",
+        ident(&db),
+        ident(&owner)
+    ))
+    .unwrap();
+    su.batch_execute("REVOKE SELECT ON pg_catalog.pg_stat_activity FROM PUBLIC")
+        .unwrap();
+    let (_d, hist) = history_file("after");
+    let h = hist.to_str().unwrap();
+    let out = tune(&[
+        "set",
+        "statement_timeout=45s",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .env_cluster(&c)
+    .env("PGUSER", &owner)
+    .run()
+    .assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains("permission denied for view pg_stat_activity"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!(
+            "database \"{db}\" was changed and the change is recorded in the tune history {h} as entry"
+        )),
+        "{e}"
+    );
+    assert!(e.contains("`pgconn tune undo` takes it back"), "{e}");
+    assert!(!e.contains("nothing was changed"), "{e}");
+    // The server holds it, and the history lists it as applied: undo takes it back.
+    assert_eq!(
+        stored_on(&c, &db),
+        Some(vec!["statement_timeout=45s".to_string()])
+    );
+    let v = tune(&["history", "--history", h, "--json"])
+        .env_cluster(&c)
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["entries"][0]["status"], "applied");
+    assert!(e.contains(v["entries"][0]["id"].as_str().unwrap()), "{e}");
+    su.batch_execute("GRANT SELECT ON pg_catalog.pg_stat_activity TO PUBLIC")
+        .unwrap();
+    tune(&["undo", "--yes", "--json", "--history", h])
+        .env_cluster(&c)
+        .env("PGUSER", &owner)
+        .run()
+        .assert_code(0);
+    assert_eq!(stored_on(&c, &db), None);
+}
+
+#[test]
 fn the_servers_identity_is_optional_only_when_it_is_kept_from_the_role() {
     let c = private_cluster();
     let db = unique("tune_ident");
