@@ -1639,3 +1639,102 @@ fn the_servers_identity_is_optional_only_when_it_is_kept_from_the_role() {
         .json();
     assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v:#}");
 }
+
+#[test]
+fn through_pgbouncer_database_changes_run_under_pgconns_timeouts_and_system_is_refused() {
+    use support::pgbouncer::PgBouncer;
+    let c = cluster();
+    let db = unique("tune_pooled");
+    create_database(&db);
+    // One server connection: whatever pgconn leaves on it, the next client gets.
+    let ini = format!(
+        "[databases]\n{db} = host={} port={} dbname={db}\n[pgbouncer]\npool_mode = transaction\n\
+         default_pool_size = 1\nmax_client_conn = 20\n",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let bouncer = PgBouncer::start(&ini, &[superuser()]);
+    let port = bouncer.port.to_string();
+    let (_d, hist) = history_file("pooled");
+    let h = hist.to_str().unwrap();
+    let through = |args: &[&str]| {
+        pgconn()
+            .no_cluster_env()
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", superuser(), "-d", &db])
+            .args(["tune"])
+            .args(args)
+            .timeout(std::time::Duration::from_secs(60))
+    };
+    let set = [
+        "set",
+        "statement_timeout=35s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ];
+
+    // Another transaction stores a setting of the same database and has not ended: ALTER DATABASE waits
+    // for it, pgconn's lock_timeout ends the wait inside pgconn's own transaction, and nothing is changed.
+    let mut holder = su();
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "ALTER DATABASE {} SET work_mem = '1MB'",
+        ident(&db)
+    ))
+    .unwrap();
+    let out = through(&set).run();
+    tx.rollback().unwrap();
+    let out = out.assert_code(1);
+    assert!(out.stderr.contains("SQLSTATE 55P03"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+    assert_eq!(stored(Some(&db), None), None);
+
+    // Unblocked, it is made; the pooled server connection keeps no timeout of pgconn's.
+    through(&set).run().assert_code(0);
+    assert_eq!(
+        stored(Some(&db), None),
+        Some(vec!["statement_timeout=35s".to_string()])
+    );
+    let mut next = bouncer.client(&db);
+    for setting in ["statement_timeout", "lock_timeout"] {
+        let value: String = next
+            .query_one(&format!("SHOW {setting}"), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            value, "0",
+            "{setting} was left on the pooled server connection"
+        );
+    }
+    drop(next);
+
+    // ALTER SYSTEM: refused before anything is sent (exit 2), naming the direct connection, which works.
+    let _system = SYSTEM_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let before = auto_conf();
+    let out = through(&[
+        "set",
+        "statement_timeout=35s",
+        "--system",
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(2);
+    let e = &out.stderr;
+    assert!(e.contains("connection pooler"), "{e}");
+    assert!(e.contains("Nothing was changed"), "{e}");
+    let direct = format!("-h {} -p {}", c.socket_dir().display(), c.port());
+    assert!(e.contains(&direct), "{e}");
+    assert_eq!(auto_conf(), before);
+    pgconn()
+        .no_cluster_env()
+        .args(["-h", &c.socket_dir().display().to_string()])
+        .args(["-p", &c.port().to_string(), "-U", superuser(), "-d", &db])
+        .args(["tune", "set", "statement_timeout=35s", "--system"])
+        .args(["--dry-run", "--json", "--history", h])
+        .run()
+        .assert_code(0);
+}

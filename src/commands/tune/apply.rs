@@ -79,7 +79,7 @@ pub fn apply(
     let scope = report.scope.clone();
     if scope == Scope::System {
         for (done, (name, sql)) in statements.iter().enumerate() {
-            if let Err(e) = db.execute_simple(sql) {
+            if let Err(e) = db.execute_outside_transaction(sql) {
                 if db::connection_lost(&e) {
                     return Err(outcome_unknown(e, &scope, history_path, &id));
                 }
@@ -101,7 +101,7 @@ pub fn apply(
             after_system(db, report, ctx).map_err(|e| applied_but(e, &scope, history_path, &id))?;
         report.outcome = Some(outcome);
     } else {
-        // One simple-protocol query: the statements run as one implicit transaction, all or nothing.
+        // One simple-protocol query: the statements run as one transaction, all or nothing.
         let batch = statements
             .iter()
             .map(|(_, s)| s.as_str())

@@ -694,6 +694,9 @@ fn system_guard<'a>(
         return Ok(None);
     }
     let names: Vec<&str> = names.collect();
+    if db.pooled() {
+        return Err(crate::exit::refuse(through_pooler(db)?));
+    }
     let guard = Guard::load(db)?;
     if guard.allow_alter_system.as_deref() == Some("off") {
         return Err(anyhow!(
@@ -731,6 +734,36 @@ fn system_guard<'a>(
         }
     }
     Ok(Some(guard))
+}
+
+/// Why ALTER SYSTEM is refused through a pooler that refused pgconn's startup options, and the direct
+/// connection to use instead. ALTER SYSTEM refuses a transaction block, so pgconn's `SET LOCAL` timeouts
+/// cannot bound it there; and with transaction pooling the reload's check (this session's
+/// pg_conf_load_time, then pg_settings) could read other server connections than the one that asked for
+/// the reload, and report a value as not applied, or applied, wrongly. From the client side a
+/// transaction pooler cannot be told from a session pooler, so any pooler is refused. The server names
+/// its own end of the pooler's connection: its address (none on a unix socket, then its socket
+/// directory) and port.
+fn through_pooler(db: &mut Db) -> Result<String> {
+    let r = db.query_one(include_str!("../../sql/tune_direct_route.sql"), &[])?;
+    let address: Option<String> = r.get("address");
+    let socket_dir: Option<String> = r.get("socket_dir");
+    let port: String = r.get("port");
+    let (host, note) = match (address, socket_dir) {
+        (Some(a), _) => (crate::report::shell_quote(&a), ""),
+        (None, Some(d)) => (
+            crate::report::shell_quote(&d),
+            " (a socket directory on the server's host)",
+        ),
+        (None, None) => ("HOST".into(), ""),
+    };
+    Ok(format!(
+        "ALTER SYSTEM is not made through a connection pooler (this connection refused pgconn's startup \
+         options, as PgBouncer does): it cannot run inside a transaction, so it would run without \
+         pgconn's statement and lock timeouts, and with transaction pooling the check that the reload \
+         took effect could read another server connection. Nothing was changed. Connect to PostgreSQL \
+         directly, where the pooler connects: the same command with -h {host} -p {port}{note}"
+    ))
 }
 
 /// " Or set it per database / role ..." when every named setting allows that.
