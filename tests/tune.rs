@@ -1738,3 +1738,94 @@ fn through_pgbouncer_database_changes_run_under_pgconns_timeouts_and_system_is_r
         .run()
         .assert_code(0);
 }
+
+/// The paths pgconn fsynced, read from `strace -f -e trace=openat,fsync` output: each descriptor is
+/// named by the openat that returned it (per process; a call split by another thread's is joined).
+fn fsynced_paths(trace: &str) -> Vec<PathBuf> {
+    use std::collections::HashMap;
+    let mut pending: HashMap<String, String> = HashMap::new();
+    let mut open: HashMap<(String, String), PathBuf> = HashMap::new();
+    let mut synced = Vec::new();
+    for line in trace.lines() {
+        let Some((pid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let (pid, rest) = (pid.to_string(), rest.trim_start());
+        let call = if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
+            pending.insert(pid, head.to_string());
+            continue;
+        } else if rest.starts_with("<... ") {
+            let tail = rest.split_once("resumed>").map_or("", |(_, t)| t);
+            format!("{}{tail}", pending.remove(&pid).unwrap_or_default())
+        } else {
+            rest.to_string()
+        };
+        let Some((call, result)) = call.rsplit_once(" = ") else {
+            continue;
+        };
+        let result = result.split_whitespace().next().unwrap_or("");
+        if let Some(args) = call.strip_prefix("openat(") {
+            if let Some(path) = args.split('"').nth(1) {
+                open.insert((pid, result.to_string()), PathBuf::from(path));
+            }
+        } else if let Some(fd) = call.strip_prefix("fsync(") {
+            let fd = fd.trim_end().trim_end_matches(')').to_string();
+            if result == "0" {
+                if let Some(p) = open.get(&(pid, fd)) {
+                    synced.push(p.clone());
+                }
+            }
+        }
+    }
+    synced
+}
+
+#[test]
+fn a_new_history_file_and_its_new_directories_are_synced_into_their_parents() {
+    let db = unique("tune_durable");
+    create_database(&db);
+    let top = tempfile::tempdir().unwrap();
+    let hist = top.path().join("state/pgconn/h.jsonl");
+    let trace = top.path().join("trace");
+    tune(&[
+        "set",
+        "statement_timeout=20s",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .wrapped([
+        "strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=openat,fsync",
+        "-o",
+        trace.to_str().unwrap(),
+        "--",
+    ])
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        stored(Some(&db), None),
+        Some(vec!["statement_timeout=20s".to_string()])
+    );
+    let synced = fsynced_paths(&std::fs::read_to_string(&trace).unwrap());
+    // The entry itself, then each name that had to be created: the file in its directory, each new
+    // directory in its parent.
+    for p in [
+        hist.clone(),
+        top.path().join("state/pgconn"),
+        top.path().join("state"),
+        top.path().to_path_buf(),
+    ] {
+        assert!(
+            synced.contains(&p),
+            "{} was not synced: {synced:?}",
+            p.display()
+        );
+    }
+}
