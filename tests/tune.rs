@@ -1560,6 +1560,72 @@ fn a_failure_after_the_change_says_it_was_applied_and_recorded() {
 }
 
 #[test]
+fn a_connection_lost_during_the_change_says_the_outcome_is_unknown() {
+    let db = unique("tune_lost");
+    create_database(&db);
+    let (_d, hist) = history_file("lost");
+    let h = hist.to_str().unwrap().to_string();
+    let app = unique("tune_lost_app");
+    // Another transaction stores a setting of the same database: pgconn's ALTER waits for it, and is
+    // terminated while it waits.
+    let mut holder = su();
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "ALTER DATABASE {} SET work_mem = '1MB'",
+        ident(&db)
+    ))
+    .unwrap();
+    let run = {
+        let (db, h, app) = (db.clone(), h.clone(), app.clone());
+        std::thread::spawn(move || {
+            tune(&[
+                "set",
+                "statement_timeout=25s",
+                "--database",
+                &db,
+                "--yes",
+                "--history",
+                &h,
+            ])
+            .env("PGAPPNAME", &app)
+            .run()
+        })
+    };
+    let mut watcher = su();
+    let terminated = support::wait_until(std::time::Duration::from_secs(20), || {
+        watcher
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&app],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            == 1
+    });
+    let out = run.join().unwrap();
+    tx.rollback().unwrap();
+    assert!(terminated, "pgconn's ALTER never waited: {}", out.stderr);
+    let out = out.assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains(&format!(
+            "the connection was lost while database \"{db}\" was being changed: whether the change was \
+             made is unknown"
+        )),
+        "{e}"
+    );
+    assert!(!e.contains("nothing was changed"), "{e}");
+    // Not marked failed: undo can still find it (here the server made nothing).
+    let v = tune(&["history", "--history", &h, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"][0]["status"], "applied", "{v:#}");
+    assert_eq!(stored(Some(&db), None), None);
+}
+
+#[test]
 fn the_servers_identity_is_optional_only_when_it_is_kept_from_the_role() {
     let c = private_cluster();
     let db = unique("tune_ident");
