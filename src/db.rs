@@ -366,9 +366,40 @@ impl Db {
         }
     }
 
-    /// Run statements that take no parameters (e.g. ALTER SYSTEM, which refuses transaction blocks and
-    /// bind parameters), with the simple query protocol.
+    /// Run statements that take no parameters (ALTER DATABASE / ROLE, which refuse bind parameters) with
+    /// the simple query protocol: several statements separated by `;` run as one transaction, all or
+    /// nothing. Behind a pooler, inside pgconn's own transaction with its timeouts (see [`Db::query`]).
     pub fn execute_simple(&mut self, sql: &str) -> Result<()> {
+        let show_sql = self.show_sql;
+        let client = match &mut self.link {
+            Link::Walsender(c) => {
+                echo(show_sql, sql, &[]);
+                return c.simple_query(sql).map_err(|e| wire_sql_error(e, sql));
+            }
+            Link::Client(c) => c,
+        };
+        if !self.pooled {
+            echo(show_sql, sql, &[]);
+            return client.batch_execute(sql).map_err(|e| sql_error(e, sql));
+        }
+        echo(show_sql, POOLED_BEGIN, &[]);
+        client
+            .batch_execute(POOLED_BEGIN)
+            .map_err(|e| sql_error(e, POOLED_BEGIN))?;
+        echo(show_sql, sql, &[]);
+        if let Err(e) = client.batch_execute(sql) {
+            let _rolled_back = client.batch_execute("ROLLBACK");
+            return Err(sql_error(e, sql));
+        }
+        client
+            .batch_execute("COMMIT")
+            .map_err(|e| sql_error(e, "-- ending pgconn's transaction"))
+    }
+
+    /// Run one statement that refuses a transaction block (ALTER SYSTEM) with the simple query protocol,
+    /// alone. pgconn's timeouts bound it only where they are session settings: a pooler that refused them
+    /// has none to give it, which is why `tune` refuses ALTER SYSTEM through such a pooler.
+    pub fn execute_outside_transaction(&mut self, sql: &str) -> Result<()> {
         echo(self.show_sql, sql, &[]);
         match &mut self.link {
             Link::Client(c) => c.batch_execute(sql).map_err(|e| sql_error(e, sql)),

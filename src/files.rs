@@ -247,6 +247,67 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Open for appending a file whose every write is synced before pgconn goes on (the audit log, the tune
+/// history): [`open`], and when this open created the file, its directory synced too, so that the new
+/// name survives a crash as the lines written to it do. Without that, a crash could leave the lines on
+/// disk under no name at all.
+///
+/// The error of a directory that cannot be synced names it but carries no `io::Error`: that must not
+/// pass for a closed stdout, which ends pgconn quietly.
+pub fn open_durable(path: &Path) -> Result<Opened> {
+    let opened = open(path, How::Append)?;
+    if opened.created {
+        let dir = parent_dir(path);
+        sync_dir(dir).map_err(|e| {
+            anyhow!(
+                "cannot sync the directory {} of the new file {} ({e})",
+                dir.display(),
+                path.display()
+            )
+        })?;
+    }
+    Ok(opened)
+}
+
+/// Create `dir` and whatever is missing above it with `mode`, each new directory synced into its parent
+/// (as [`open_durable`] does for a new file), so that a file made durable in it is not lost with a
+/// directory that was never recorded. An existing `dir` is left as it is.
+pub fn create_dirs_durable(dir: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    // The missing ones, the deepest first.
+    let mut missing = Vec::new();
+    let mut d = Some(dir);
+    while let Some(p) = d.filter(|p| !p.as_os_str().is_empty()) {
+        if fs::symlink_metadata(p).is_ok() {
+            break;
+        }
+        missing.push(p);
+        d = p.parent();
+    }
+    for p in missing.into_iter().rev() {
+        match fs::DirBuilder::new().mode(mode).create(p) {
+            Ok(()) => {}
+            // Made by someone else meanwhile: not ours to sync.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && p.is_dir() => continue,
+            Err(e) => {
+                return Err(anyhow!(
+                    "could not create the directory {} ({e})",
+                    p.display()
+                ));
+            }
+        }
+        let parent = parent_dir(p);
+        sync_dir(parent).map_err(|e| {
+            anyhow!(
+                "cannot sync the directory {} of the new directory {} ({e})",
+                parent.display(),
+                p.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// Replace `path` with `contents` atomically: a temporary file in the same directory, opened by [`open`]
 /// (`.NAME.PID.N.tmp`, created exclusively), written and synced, given `path`'s current mode (or
 /// `new_mode` for a new file), then renamed over `path`. Readers see the old content or the new, never a
@@ -384,6 +445,42 @@ mod tests {
         assert_eq!(fs::read_to_string(&p).unwrap(), "one\ntwo\n");
         // A bare name is in the current directory, which is checked like any other.
         assert_eq!(parent_dir(Path::new("x.log")), Path::new("."));
+    }
+
+    #[test]
+    fn a_durable_file_is_opened_by_the_same_rules_and_its_directories_are_made_0700() {
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("a/b");
+        create_dirs_durable(&dir, 0o700).unwrap();
+        for d in [top.path().join("a"), dir.clone()] {
+            assert_eq!(
+                fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+                0o700
+            );
+        }
+        // Existing directories are left as they are.
+        chmod(&dir, 0o755);
+        create_dirs_durable(&dir, 0o700).unwrap();
+        assert_eq!(
+            fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+        let p = dir.join("log");
+        let mut o = open_durable(&p).unwrap();
+        assert!(o.created);
+        o.file.write_all(b"one\n").unwrap();
+        assert!(!open_durable(&p).unwrap().created);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // The rules of `open` hold: a link is refused.
+        let link = dir.join("link");
+        symlink(&p, &link).unwrap();
+        refused(open_durable(&link));
+        // A path through a file is an error of the system, not a refusal.
+        let e = create_dirs_durable(&p.join("x"), 0o700).unwrap_err();
+        assert_eq!(exit_of(&e), Exit::Failure);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! target never hides the others: every target ends with its own result.
 
 use std::path::Path;
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
@@ -200,6 +200,66 @@ impl<T> TargetOutcome<T> {
     }
 }
 
+/// A bound on the connections the process holds open at once, shared by every run given it: each target
+/// holds a slot from before it connects until its thread ends — even after the run gave up on it, since
+/// its socket stays open until then — and connection attempts given up on inside a target
+/// ([`crate::conninfo::abandoned_attempts`]) count against it too. A long-running caller (an exporter
+/// answering overlapping scrapes) makes one and passes it to every [`run_with`]: however many runs
+/// overlap, and however many of their attempts never end, the servers never see more than `max`
+/// connections from this process. Cloning shares it.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimit {
+    max: usize,
+    held: Arc<Mutex<usize>>,
+    /// The process's connection attempts given up on that still hold a socket.
+    abandoned: fn() -> usize,
+}
+
+/// One slot of a [`ConnectionLimit`], given back when dropped (when the target's thread ends).
+#[derive(Debug)]
+pub struct Slot {
+    held: Arc<Mutex<usize>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        *held = held.saturating_sub(1);
+    }
+}
+
+impl ConnectionLimit {
+    /// At most `max` connections (at least one).
+    pub fn new(max: usize) -> ConnectionLimit {
+        ConnectionLimit {
+            max: max.max(1),
+            held: Arc::new(Mutex::new(0)),
+            abandoned: crate::conninfo::abandoned_attempts,
+        }
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Connections that may be open now: slots held, and attempts given up on that still hold a socket.
+    pub fn in_use(&self) -> usize {
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) + (self.abandoned)()
+    }
+
+    /// A slot, if one is free now.
+    pub fn try_take(&self) -> Option<Slot> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if *held + (self.abandoned)() >= self.max {
+            return None;
+        }
+        *held += 1;
+        Some(Slot {
+            held: Arc::clone(&self.held),
+        })
+    }
+}
+
 /// How the runner connects.
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -211,6 +271,11 @@ pub struct RunOptions {
     /// A bound on the whole run, from its start (check's --timeout): a target still running then, or not
     /// started yet, is reported as timed out. A single target is bounded too (it runs on a thread).
     pub overall: Option<Duration>,
+    /// A point in time by which the run ends, as `overall` does (the earlier of the two counts).
+    pub deadline: Option<Instant>,
+    /// Whether a person may be asked for a password (on a terminal, as psql asks). A caller with nobody
+    /// at a terminal (an exporter) forbids it with [`RunOptions::unattended`].
+    pub attended: bool,
     /// Whether to use the emergency route (never, unless told).
     pub break_glass: db::BreakGlass,
 }
@@ -223,14 +288,30 @@ impl RunOptions {
             show_sql: conn.show_sql,
             prompt: conn.password_prompt,
             overall: None,
+            deadline: None,
+            attended: true,
             break_glass: conn.break_glass,
         }
+    }
+
+    /// Never ask for a password, whatever the terminal and -W say: every target connects as several
+    /// targets do (on its own thread, bounded by the timeouts), a single one too.
+    pub fn unattended(mut self) -> RunOptions {
+        self.attended = false;
+        self.prompt = false;
+        self
+    }
+
+    /// End the run by `deadline`: what has not answered then, or not started, is reported as timed out.
+    pub fn until(mut self, deadline: Instant) -> RunOptions {
+        self.deadline = Some(deadline);
+        self
     }
 }
 
 /// With -W and several targets, ask once (before any thread starts) and use the answer for all.
 pub fn ask_password_once(targets: &mut [FleetTarget], opts: &mut RunOptions) -> Result<()> {
-    if !opts.prompt || (targets.len() < 2 && opts.overall.is_none()) {
+    if !opts.prompt || !opts.attended || (targets.len() < 2 && opts.overall.is_none()) {
         return Ok(());
     }
     let Some(first) = targets.iter().find_map(|t| t.spec.as_ref().ok()) else {
@@ -246,26 +327,45 @@ pub fn ask_password_once(targets: &mut [FleetTarget], opts: &mut RunOptions) -> 
     Ok(())
 }
 
-/// Run `f` on every target, at most `jobs` at once, and return the outcomes in the targets' order.
-///
-/// A single target runs on the calling thread, exactly like a one-server command (a password prompt is
-/// possible). Several targets run on their own threads, never prompting, each given `timeout` from its
-/// start; a target still running then is reported as timed out and left behind.
-pub fn run<T, F>(mut targets: Vec<FleetTarget>, mut opts: RunOptions, f: F) -> Vec<TargetOutcome<T>>
+/// Run `f` on every target, at most `jobs` connections at once, and return the outcomes in the targets'
+/// order (see [`run_with`]; the bound is this run's own).
+pub fn run<T, F>(targets: Vec<FleetTarget>, opts: RunOptions, f: F) -> Vec<TargetOutcome<T>>
 where
     T: Send + 'static,
     F: Fn(&mut Db) -> Result<T> + Send + Sync + 'static,
 {
-    if targets.len() == 1 && opts.overall.is_none() {
-        let t = targets.remove(0);
-        let result = t
-            .spec
-            .and_then(|spec| Db::connect(spec, opts.prompt, opts.show_sql, opts.break_glass))
-            .and_then(|mut db| f(&mut db));
-        return vec![TargetOutcome {
-            target: t.label,
-            result,
-        }];
+    run_with(targets, opts, &ConnectionLimit::new(opts.jobs), f)
+}
+
+/// Run `f` on every target within `limit`, and return the outcomes in the targets' order.
+///
+/// A single target of an attended run without a deadline runs on the calling thread, exactly like a
+/// one-server command (a password prompt is possible). Otherwise each target runs on its own thread,
+/// never prompting, given `timeout` from its start; a target still running then is reported as timed
+/// out and left behind, holding its slot of `limit` until it ends.
+pub fn run_with<T, F>(
+    mut targets: Vec<FleetTarget>,
+    mut opts: RunOptions,
+    limit: &ConnectionLimit,
+    f: F,
+) -> Vec<TargetOutcome<T>>
+where
+    T: Send + 'static,
+    F: Fn(&mut Db) -> Result<T> + Send + Sync + 'static,
+{
+    let inline = opts.attended && targets.len() == 1 && opts.overall.is_none();
+    if inline && opts.deadline.is_none() {
+        if let Some(_slot) = limit.try_take() {
+            let t = targets.remove(0);
+            let result = t
+                .spec
+                .and_then(|spec| Db::connect(spec, opts.prompt, opts.show_sql, opts.break_glass))
+                .and_then(|mut db| f(&mut db));
+            return vec![TargetOutcome {
+                target: t.label,
+                result,
+            }];
+        }
     }
     if let Err(e) = ask_password_once(&mut targets, &mut opts) {
         let msg = format!("{e:#}");
@@ -277,36 +377,62 @@ where
             })
             .collect();
     }
+    let (show_sql, mode) = (opts.show_sql, opts.break_glass);
+    let items = targets.into_iter().map(|t| (t.label, t.spec)).collect();
+    schedule(items, &opts, limit, move |spec| {
+        Db::connect_unattended(spec, show_sql, mode).and_then(|mut db| f(&mut db))
+    })
+    .into_iter()
+    .map(|(target, result)| TargetOutcome { target, result })
+    .collect()
+}
 
-    let f = Arc::new(f);
-    let n = targets.len();
+/// The scheduling of [`run_with`], whatever the work: each item whose input resolved gets a slot of
+/// `limit` and a thread running `work`, within the run's timeouts; the results come back in the items'
+/// order, labelled.
+fn schedule<S, T, W>(
+    items: Vec<(String, Result<S>)>,
+    opts: &RunOptions,
+    limit: &ConnectionLimit,
+    work: W,
+) -> Vec<(String, Result<T>)>
+where
+    S: Send + 'static,
+    T: Send + 'static,
+    W: Fn(S) -> Result<T> + Send + Sync + 'static,
+{
+    let work = Arc::new(work);
+    let n = items.len();
     let run_start = Instant::now();
-    let overall_end = opts.overall.map(|d| run_start + d);
+    let overall_end = [opts.overall.map(|d| run_start + d), opts.deadline]
+        .into_iter()
+        .flatten()
+        .min();
     // When a target must have answered: its own timeout from its start, and the run's bound.
     let due = |start: Instant| match overall_end {
         Some(end) => (start + opts.timeout).min(end),
         None => start + opts.timeout,
     };
-    let labels: Vec<String> = targets.iter().map(|t| t.label.clone()).collect();
+    let labels: Vec<String> = items.iter().map(|(l, _)| l.clone()).collect();
     let mut results: Vec<Option<Result<T>>> = (0..n).map(|_| None).collect();
     let mut started: Vec<Option<Instant>> = vec![None; n];
     let (tx, rx) = mpsc::channel::<(usize, Result<T>)>();
-    let mut pending = targets.into_iter().enumerate();
-    // `running` counts every thread that may hold a connection, including attempts given up on: their
-    // sockets stay open until the attempt ends by itself (connect or statement timeout), so --jobs stays a
-    // real bound on simultaneous connections.
+    let mut pending = items.into_iter().enumerate();
+    // This run's threads that have not sent their result yet (given up on or not).
     let (mut running, mut done) = (0usize, 0usize);
     // Since when the next target has been waiting for a free slot (attempts given up on hold them all).
     let mut waiting_since: Option<Instant> = None;
     while done < n {
+        let mut blocked = false;
         loop {
             if pending.len() == 0 || overall_end.is_some_and(|end| Instant::now() >= end) {
                 break;
             }
-            if running + crate::conninfo::abandoned_attempts() >= opts.jobs {
+            let Some(slot) = limit.try_take() else {
                 // Every slot is taken. Attempts that never answer (a server that accepted and then says
-                // nothing) may never give theirs back: after --target-timeout of waiting, the targets
-                // not started fail rather than exceed --jobs.
+                // nothing) may never give theirs back: after --target-timeout of waiting with nothing of
+                // its own running, the targets not started fail rather than exceed the bound.
+                blocked = true;
                 let since = *waiting_since.get_or_insert_with(Instant::now);
                 if running == 0 && since.elapsed() >= opts.timeout {
                     for (i, _) in pending.by_ref() {
@@ -316,34 +442,38 @@ where
                         ))
                         .context(format!(
                             "{}: not started: all --jobs {} connections are held by attempts that got no answer",
-                            labels[i], opts.jobs
+                            labels[i],
+                            limit.max()
                         ))));
                         done += 1;
                     }
                 }
                 break;
-            }
+            };
             waiting_since = None;
-            let Some((i, t)) = pending.next() else { break };
-            let spec = match t.spec {
-                Ok(spec) => spec,
+            let Some((i, (_, input))) = pending.next() else {
+                break;
+            };
+            let input = match input {
+                Ok(input) => input,
                 Err(e) => {
                     results[i] = Some(Err(e.context(InvalidTarget)));
                     done += 1;
                     continue;
                 }
             };
-            let (tx, f, show_sql, mode) =
-                (tx.clone(), Arc::clone(&f), opts.show_sql, opts.break_glass);
+            let (tx, work) = (tx.clone(), Arc::clone(&work));
             started[i] = Some(Instant::now());
             running += 1;
             let spawned = std::thread::Builder::new()
                 .name(format!("target-{i}"))
                 .spawn(move || {
-                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        Db::connect_unattended(spec, show_sql, mode).and_then(|mut db| f(&mut db))
-                    }))
-                    .unwrap_or_else(|_| Err(anyhow!("internal error while querying this target")));
+                    // Held until this thread ends, after the run gave up on it too.
+                    let _slot = slot;
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(input)))
+                        .unwrap_or_else(|_| {
+                            Err(anyhow!("internal error while querying this target"))
+                        });
                     let _ = tx.send((i, r));
                 });
             if let Err(e) = spawned {
@@ -358,7 +488,13 @@ where
         let now = Instant::now();
         if overall_end.is_some_and(|end| now >= end) {
             // The run's bound is reached: whatever has not answered, or not started, times out.
-            let bound = opts.overall.unwrap_or(opts.timeout);
+            let (bound, flag) = match opts.overall {
+                Some(o) if opts.deadline.is_none_or(|d| run_start + o <= d) => (o, "--timeout"),
+                _ => (
+                    overall_end.map_or(opts.timeout, |e| e.saturating_duration_since(run_start)),
+                    "the caller's deadline",
+                ),
+            };
             for i in 0..n {
                 if results[i].is_none() {
                     let what = if started[i].is_some() {
@@ -366,15 +502,15 @@ where
                     } else {
                         "not checked in time"
                     };
-                    results[i] = Some(Err(anyhow::Error::new(TargetTimeout(bound, "--timeout"))
+                    results[i] = Some(Err(anyhow::Error::new(TargetTimeout(bound, flag))
                         .context(format!("{}: {what}", labels[i]))));
                 }
             }
             break;
         }
-        // While connection attempts given up on hold slots, look again soon: they end by themselves.
-        let recheck = (crate::conninfo::abandoned_attempts() > 0 && pending.len() > 0)
-            .then(|| now + Duration::from_millis(50));
+        // While every slot is held (by attempts given up on, or by other runs sharing the limit), look
+        // again soon: they end by themselves.
+        let recheck = blocked.then(|| now + Duration::from_millis(50));
         let deadline = (0..n)
             .filter(|&i| results[i].is_none())
             .filter_map(|i| started[i].map(due))
@@ -396,8 +532,14 @@ where
                 for i in 0..n {
                     if results[i].is_none() && started[i].is_some_and(|s| now >= due(s)) {
                         let waited = now.saturating_duration_since(started[i].unwrap_or(now));
-                        let (limit, flag) = match opts.overall {
-                            Some(o) if waited + Duration::from_millis(50) >= o => (o, "--timeout"),
+                        let (limit, flag) = match (opts.overall, opts.deadline) {
+                            (Some(o), _) if waited + Duration::from_millis(50) >= o => {
+                                (o, "--timeout")
+                            }
+                            (_, Some(d)) if now >= d => (
+                                d.saturating_duration_since(run_start),
+                                "the caller's deadline",
+                            ),
                             _ => (opts.timeout, "--target-timeout"),
                         };
                         results[i] = Some(Err(anyhow::Error::new(TargetTimeout(limit, flag))
@@ -412,16 +554,202 @@ where
     labels
         .into_iter()
         .zip(results)
-        .map(|(target, r)| TargetOutcome {
-            target,
-            result: r.unwrap_or_else(|| Err(anyhow!("no result"))),
-        })
+        .map(|(target, r)| (target, r.unwrap_or_else(|| Err(anyhow!("no result")))))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn opts(jobs: usize, timeout_ms: u64) -> RunOptions {
+        RunOptions {
+            jobs,
+            timeout: Duration::from_millis(timeout_ms),
+            show_sql: false,
+            prompt: false,
+            overall: None,
+            deadline: None,
+            attended: true,
+            break_glass: db::BreakGlass::Never,
+        }
+    }
+
+    /// A limit that counts its own slots only: the process-wide count of abandoned connection attempts
+    /// is shared with the connection tests of this binary.
+    fn limit(max: usize) -> ConnectionLimit {
+        ConnectionLimit {
+            abandoned: || 0,
+            ..ConnectionLimit::new(max)
+        }
+    }
+
+    #[test]
+    fn abandoned_connection_attempts_take_slots() {
+        static ABANDONED: AtomicUsize = AtomicUsize::new(0);
+        let l = ConnectionLimit {
+            abandoned: || ABANDONED.load(Ordering::SeqCst),
+            ..ConnectionLimit::new(2)
+        };
+        let first = l.try_take().unwrap();
+        ABANDONED.store(1, Ordering::SeqCst);
+        assert!(l.try_take().is_none());
+        assert_eq!(l.in_use(), 2);
+        ABANDONED.store(0, Ordering::SeqCst);
+        drop(first);
+        assert_eq!(l.in_use(), 0);
+    }
+
+    fn items(n: usize) -> Vec<(String, Result<usize>)> {
+        (0..n).map(|i| (format!("t{i}"), Ok(i))).collect()
+    }
+
+    /// Counts the work running at once, and the most ever seen.
+    #[derive(Default)]
+    struct Gauge {
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Gauge {
+        fn hold(&self, d: Duration) {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(d);
+            self.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn timed_out<T>(r: &Result<T>) -> String {
+        match r {
+            Err(e) => {
+                assert_eq!(classify(e), FailureKind::Timeout, "{e:#}");
+                format!("{e:#}")
+            }
+            Ok(_) => panic!("expected a timeout"),
+        }
+    }
+
+    #[test]
+    fn at_most_jobs_run_at_once_and_results_keep_the_targets_order() {
+        let gauge = Arc::new(Gauge::default());
+        let g = Arc::clone(&gauge);
+        let mut all = items(9);
+        all.insert(4, ("bad".into(), Err(anyhow!("unparsable"))));
+        let out = schedule(all, &opts(3, 5000), &limit(3), move |i| {
+            g.hold(Duration::from_millis(40));
+            Ok(i * 10)
+        });
+        assert_eq!(gauge.most.load(Ordering::SeqCst), 3);
+        let labels: Vec<&str> = out.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["t0", "t1", "t2", "t3", "bad", "t4", "t5", "t6", "t7", "t8"]
+        );
+        assert_eq!(
+            classify(out[4].1.as_ref().unwrap_err()),
+            FailureKind::Invalid
+        );
+        let values: Vec<usize> = out
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .copied()
+            .collect();
+        assert_eq!(values, [0, 10, 20, 30, 40, 50, 60, 70, 80]);
+    }
+
+    #[test]
+    fn runs_that_share_a_limit_stay_within_it_together() {
+        let limit = limit(2);
+        let gauge = Arc::new(Gauge::default());
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                let (limit, g) = (limit.clone(), Arc::clone(&gauge));
+                std::thread::spawn(move || {
+                    schedule(items(4), &opts(32, 5000), &limit, move |i| {
+                        g.hold(Duration::from_millis(30));
+                        Ok(i)
+                    })
+                })
+            })
+            .collect();
+        for r in runs {
+            assert!(r.join().unwrap().iter().all(|(_, r)| r.is_ok()));
+        }
+        assert_eq!(gauge.most.load(Ordering::SeqCst), 2);
+        assert_eq!(limit.in_use(), 0, "every slot given back");
+    }
+
+    #[test]
+    fn a_target_given_up_on_keeps_its_slot_until_it_ends() {
+        let ended = Arc::new(Mutex::new(None::<Instant>));
+        let next_started = Arc::new(Mutex::new(None::<Instant>));
+        let (e, n) = (Arc::clone(&ended), Arc::clone(&next_started));
+        let out = schedule(items(2), &opts(1, 100), &limit(1), move |i| {
+            if i == 0 {
+                std::thread::sleep(Duration::from_millis(400));
+                *e.lock().unwrap() = Some(Instant::now());
+            } else {
+                *n.lock().unwrap() = Some(Instant::now());
+            }
+            Ok(i)
+        });
+        assert!(timed_out(&out[0].1).contains("t0: gave up"));
+        assert_eq!(out[1].1.as_ref().ok(), Some(&1));
+        let (ended, next) = (
+            ended.lock().unwrap().unwrap(),
+            next_started.lock().unwrap().unwrap(),
+        );
+        assert!(
+            next >= ended,
+            "the second target started before the first let go of its slot"
+        );
+    }
+
+    #[test]
+    fn slots_that_never_come_back_fail_the_rest_instead_of_exceeding_the_bound() {
+        let limit = limit(1);
+        let _held_elsewhere = limit.try_take().unwrap();
+        assert!(limit.try_take().is_none());
+        let called = Arc::new(AtomicUsize::new(0));
+        let c = Arc::clone(&called);
+        let start = Instant::now();
+        let out = schedule(items(2), &opts(1, 150), &limit, move |i| {
+            c.fetch_add(1, Ordering::SeqCst);
+            Ok(i)
+        });
+        assert!(start.elapsed() >= Duration::from_millis(150));
+        for (_, r) in &out {
+            assert!(timed_out(r).contains("not started"));
+        }
+        assert_eq!(called.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_callers_deadline_ends_the_run() {
+        let start = Instant::now();
+        let o = opts(1, 5000)
+            .unattended()
+            .until(start + Duration::from_millis(150));
+        assert!(!o.attended && !o.prompt);
+        let out = schedule(items(2), &o, &limit(1), |i| {
+            std::thread::sleep(Duration::from_millis(600));
+            Ok(i)
+        });
+        assert!(
+            start.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            start.elapsed()
+        );
+        let first = timed_out(&out[0].1);
+        assert!(
+            first.contains("t0: gave up") && first.contains("the caller's deadline"),
+            "{first}"
+        );
+        assert!(timed_out(&out[1].1).contains("t1: not checked in time"));
+    }
 
     #[test]
     fn targets_files_skip_comments_and_blank_lines() {

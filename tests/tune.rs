@@ -1531,3 +1531,434 @@ fn booleans_are_read_as_the_server_reads_them() {
         vec!["enable_seqscan=on".to_string()]
     );
 }
+
+/// A cluster of the test's own, for tests that lock a system view or take the control file away (the
+/// shared cluster's other tests must not wait on that).
+fn private_cluster() -> support::Cluster {
+    support::start_cluster(&support::ClusterOptions::default())
+}
+
+/// A superuser client of `c`, by its own environment.
+fn su_of(c: &support::Cluster) -> postgres::Client {
+    support::superuser_client(c)
+}
+
+/// setconfig of database `db` (all roles) on `c`; None = nothing stored.
+fn stored_on(c: &support::Cluster, db: &str) -> Option<Vec<String>> {
+    su_of(c)
+        .query(
+            "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+             WHERE d.datname = $1 AND s.setrole = 0",
+            &[&db],
+        )
+        .unwrap()
+        .first()
+        .map(|r| r.get(0))
+}
+
+#[test]
+fn a_failure_after_the_change_says_it_was_applied_and_recorded() {
+    let c = private_cluster();
+    let db = unique("tune_after");
+    let owner = unique("tune_after_owner");
+    // The owner may change its database; counting the sessions that keep the old value reads
+    // pg_stat_activity after the ALTER, which this server keeps from ordinary roles.
+    let mut su = su_of(&c);
+    su.batch_execute(&format!("CREATE ROLE {} LOGIN", ident(&owner)))
+        .unwrap();
+    su.batch_execute(&format!(
+        "CREATE DATABASE {} OWNER {}",
+        ident(&db),
+        ident(&owner)
+    ))
+    .unwrap();
+    su.batch_execute("REVOKE SELECT ON pg_catalog.pg_stat_activity FROM PUBLIC")
+        .unwrap();
+    let (_d, hist) = history_file("after");
+    let h = hist.to_str().unwrap();
+    let out = tune(&[
+        "set",
+        "statement_timeout=45s",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .env_cluster(&c)
+    .env("PGUSER", &owner)
+    .run()
+    .assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains("permission denied for view pg_stat_activity"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!(
+            "database \"{db}\" was changed and the change is recorded in the tune history {h} as entry"
+        )),
+        "{e}"
+    );
+    assert!(e.contains("`pgconn tune undo` takes it back"), "{e}");
+    assert!(!e.contains("nothing was changed"), "{e}");
+    // The server holds it, and the history lists it as applied: undo takes it back.
+    assert_eq!(
+        stored_on(&c, &db),
+        Some(vec!["statement_timeout=45s".to_string()])
+    );
+    let v = tune(&["history", "--history", h, "--json"])
+        .env_cluster(&c)
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["entries"][0]["status"], "applied");
+    assert!(e.contains(v["entries"][0]["id"].as_str().unwrap()), "{e}");
+    su.batch_execute("GRANT SELECT ON pg_catalog.pg_stat_activity TO PUBLIC")
+        .unwrap();
+    tune(&["undo", "--yes", "--json", "--history", h])
+        .env_cluster(&c)
+        .env("PGUSER", &owner)
+        .run()
+        .assert_code(0);
+    assert_eq!(stored_on(&c, &db), None);
+}
+
+#[test]
+fn a_connection_lost_during_the_change_says_the_outcome_is_unknown() {
+    let db = unique("tune_lost");
+    create_database(&db);
+    let (_d, hist) = history_file("lost");
+    let h = hist.to_str().unwrap().to_string();
+    let app = unique("tune_lost_app");
+    // Another transaction stores a setting of the same database: pgconn's ALTER waits for it, and is
+    // terminated while it waits.
+    let mut holder = su();
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "ALTER DATABASE {} SET work_mem = '1MB'",
+        ident(&db)
+    ))
+    .unwrap();
+    let run = {
+        let (db, h, app) = (db.clone(), h.clone(), app.clone());
+        std::thread::spawn(move || {
+            tune(&[
+                "set",
+                "statement_timeout=25s",
+                "--database",
+                &db,
+                "--yes",
+                "--history",
+                &h,
+            ])
+            .env("PGAPPNAME", &app)
+            .run()
+        })
+    };
+    let mut watcher = su();
+    let terminated = support::wait_until(std::time::Duration::from_secs(20), || {
+        watcher
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&app],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            == 1
+    });
+    let out = run.join().unwrap();
+    tx.rollback().unwrap();
+    assert!(terminated, "pgconn's ALTER never waited: {}", out.stderr);
+    let out = out.assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains(&format!(
+            "the connection was lost while database \"{db}\" was being changed: whether the change was \
+             made is unknown"
+        )),
+        "{e}"
+    );
+    assert!(!e.contains("nothing was changed"), "{e}");
+    // Not marked failed: undo can still find it (here the server made nothing).
+    let v = tune(&["history", "--history", &h, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"][0]["status"], "applied", "{v:#}");
+    assert_eq!(stored(Some(&db), None), None);
+}
+
+#[test]
+fn the_servers_identity_is_optional_only_when_it_is_kept_from_the_role() {
+    let c = private_cluster();
+    let db = unique("tune_ident");
+    let owner = unique("tune_ident_owner");
+    let mut su = su_of(&c);
+    su.batch_execute(&format!("CREATE ROLE {} LOGIN", ident(&owner)))
+        .unwrap();
+    su.batch_execute(&format!(
+        "CREATE DATABASE {} OWNER {}",
+        ident(&db),
+        ident(&owner)
+    ))
+    .unwrap();
+    su.batch_execute("REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC")
+        .unwrap();
+    let (_d, hist) = history_file("ident");
+    let h = hist.to_str().unwrap();
+    // Kept from the role (SQLSTATE 42501): the change goes ahead, the history names the server by its
+    // address.
+    tune(&[
+        "set",
+        "statement_timeout=40s",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .env_cluster(&c)
+    .env("PGUSER", &owner)
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        stored_on(&c, &db),
+        Some(vec!["statement_timeout=40s".to_string()])
+    );
+    let v = tune(&["history", "--history", h, "--json"])
+        .env_cluster(&c)
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"][0]["server"]["system_identifier"], Value::Null);
+
+    // The control file unreadable (another error than a privilege): refused before anything changes,
+    // saying why, rather than a history entry that lost the server's identity.
+    let control = c.data_dir().join("global/pg_control");
+    let away = c.data_dir().join("global/pg_control.away");
+    std::fs::rename(&control, &away).unwrap();
+    let out = tune(&[
+        "set",
+        "statement_timeout=50s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ])
+    .env_cluster(&c)
+    .run();
+    std::fs::rename(&away, &control).unwrap();
+    let out = out.assert_code(1);
+    let e = &out.stderr;
+    assert!(
+        e.contains("could not read the server's system identifier") && e.contains("pg_control"),
+        "{e}"
+    );
+    assert!(e.contains("nothing was changed"), "{e}");
+    assert_eq!(
+        stored_on(&c, &db),
+        Some(vec!["statement_timeout=40s".to_string()])
+    );
+    let v = tune(&["history", "--history", h, "--json"])
+        .env_cluster(&c)
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v:#}");
+}
+
+#[test]
+fn through_pgbouncer_database_changes_run_under_pgconns_timeouts_and_system_is_refused() {
+    use support::pgbouncer::PgBouncer;
+    let c = cluster();
+    let db = unique("tune_pooled");
+    create_database(&db);
+    // One server connection: whatever pgconn leaves on it, the next client gets.
+    let ini = format!(
+        "[databases]\n{db} = host={} port={} dbname={db}\n[pgbouncer]\npool_mode = transaction\n\
+         default_pool_size = 1\nmax_client_conn = 20\n",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let bouncer = PgBouncer::start(&ini, &[superuser()]);
+    let port = bouncer.port.to_string();
+    let (_d, hist) = history_file("pooled");
+    let h = hist.to_str().unwrap();
+    let through = |args: &[&str]| {
+        pgconn()
+            .no_cluster_env()
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", superuser(), "-d", &db])
+            .args(["tune"])
+            .args(args)
+            .timeout(std::time::Duration::from_secs(60))
+    };
+    let set = [
+        "set",
+        "statement_timeout=35s",
+        "--database",
+        &db,
+        "--yes",
+        "--history",
+        h,
+    ];
+
+    // Another transaction stores a setting of the same database and has not ended: ALTER DATABASE waits
+    // for it, pgconn's lock_timeout ends the wait inside pgconn's own transaction, and nothing is changed.
+    let mut holder = su();
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "ALTER DATABASE {} SET work_mem = '1MB'",
+        ident(&db)
+    ))
+    .unwrap();
+    let out = through(&set).run();
+    tx.rollback().unwrap();
+    let out = out.assert_code(1);
+    assert!(out.stderr.contains("SQLSTATE 55P03"), "{}", out.stderr);
+    assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+    assert_eq!(stored(Some(&db), None), None);
+
+    // Unblocked, it is made; the pooled server connection keeps no timeout of pgconn's.
+    through(&set).run().assert_code(0);
+    assert_eq!(
+        stored(Some(&db), None),
+        Some(vec!["statement_timeout=35s".to_string()])
+    );
+    let mut next = bouncer.client(&db);
+    for setting in ["statement_timeout", "lock_timeout"] {
+        let value: String = next
+            .query_one(&format!("SHOW {setting}"), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            value, "0",
+            "{setting} was left on the pooled server connection"
+        );
+    }
+    drop(next);
+
+    // ALTER SYSTEM: refused before anything is sent (exit 2), naming the direct connection, which works.
+    let _system = SYSTEM_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let before = auto_conf();
+    let out = through(&[
+        "set",
+        "statement_timeout=35s",
+        "--system",
+        "--yes",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(2);
+    let e = &out.stderr;
+    assert!(e.contains("connection pooler"), "{e}");
+    assert!(e.contains("Nothing was changed"), "{e}");
+    let direct = format!("-h {} -p {}", c.socket_dir().display(), c.port());
+    assert!(e.contains(&direct), "{e}");
+    assert_eq!(auto_conf(), before);
+    pgconn()
+        .no_cluster_env()
+        .args(["-h", &c.socket_dir().display().to_string()])
+        .args(["-p", &c.port().to_string(), "-U", superuser(), "-d", &db])
+        .args(["tune", "set", "statement_timeout=35s", "--system"])
+        .args(["--dry-run", "--json", "--history", h])
+        .run()
+        .assert_code(0);
+}
+
+/// The paths pgconn fsynced, read from `strace -f -e trace=openat,fsync` output: each descriptor is
+/// named by the openat that returned it (per process; a call split by another thread's is joined).
+fn fsynced_paths(trace: &str) -> Vec<PathBuf> {
+    use std::collections::HashMap;
+    let mut pending: HashMap<String, String> = HashMap::new();
+    let mut open: HashMap<(String, String), PathBuf> = HashMap::new();
+    let mut synced = Vec::new();
+    for line in trace.lines() {
+        let Some((pid, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        let (pid, rest) = (pid.to_string(), rest.trim_start());
+        let call = if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
+            pending.insert(pid, head.to_string());
+            continue;
+        } else if rest.starts_with("<... ") {
+            let tail = rest.split_once("resumed>").map_or("", |(_, t)| t);
+            format!("{}{tail}", pending.remove(&pid).unwrap_or_default())
+        } else {
+            rest.to_string()
+        };
+        let Some((call, result)) = call.rsplit_once(" = ") else {
+            continue;
+        };
+        let result = result.split_whitespace().next().unwrap_or("");
+        if let Some(args) = call.strip_prefix("openat(") {
+            if let Some(path) = args.split('"').nth(1) {
+                open.insert((pid, result.to_string()), PathBuf::from(path));
+            }
+        } else if let Some(fd) = call.strip_prefix("fsync(") {
+            let fd = fd.trim_end().trim_end_matches(')').to_string();
+            if result == "0" {
+                if let Some(p) = open.get(&(pid, fd)) {
+                    synced.push(p.clone());
+                }
+            }
+        }
+    }
+    synced
+}
+
+#[test]
+fn a_new_history_file_and_its_new_directories_are_synced_into_their_parents() {
+    let db = unique("tune_durable");
+    create_database(&db);
+    let top = tempfile::tempdir().unwrap();
+    let hist = top.path().join("state/pgconn/h.jsonl");
+    let trace = top.path().join("trace");
+    tune(&[
+        "set",
+        "statement_timeout=20s",
+        "--database",
+        &db,
+        "--yes",
+        "--json",
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .wrapped([
+        "strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=openat,fsync",
+        "-o",
+        trace.to_str().unwrap(),
+        "--",
+    ])
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        stored(Some(&db), None),
+        Some(vec!["statement_timeout=20s".to_string()])
+    );
+    let synced = fsynced_paths(&std::fs::read_to_string(&trace).unwrap());
+    // The entry itself, then each name that had to be created: the file in its directory, each new
+    // directory in its parent.
+    for p in [
+        hist.clone(),
+        top.path().join("state/pgconn"),
+        top.path().join("state"),
+        top.path().to_path_buf(),
+    ] {
+        assert!(
+            synced.contains(&p),
+            "{} was not synced: {synced:?}",
+            p.display()
+        );
+    }
+}

@@ -56,22 +56,14 @@ impl AuditLog {
     /// else may change). Fails — a refusal, exit 2 — before anything is done.
     /// `server` names what is acted on (never with a secret), in every line.
     pub fn open(path: &Path, server: Value, queries: bool) -> Result<AuditLog> {
-        let opened = files::open(path, files::How::Append).with_context(|| {
+        // A new file's name must survive a crash as its synced lines do.
+        let opened = files::open_durable(path).with_context(|| {
             format!(
                 "cannot open the audit log {}; nothing was done",
                 path.display()
             )
         })?;
         let file = opened.file;
-        if opened.created {
-            // A new file's name must survive a crash as its synced lines do.
-            files::sync_dir(files::parent_dir(path)).map_err(|e| {
-                anyhow!(
-                    "cannot sync the directory of the new audit log {} ({e}); nothing was done",
-                    path.display()
-                )
-            })?;
-        }
         let warning = {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
             file.metadata().ok().and_then(|m| {

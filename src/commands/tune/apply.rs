@@ -79,34 +79,46 @@ pub fn apply(
     let scope = report.scope.clone();
     if scope == Scope::System {
         for (done, (name, sql)) in statements.iter().enumerate() {
-            if let Err(e) = db.execute_simple(sql) {
+            if let Err(e) = db.execute_outside_transaction(sql) {
+                if db::connection_lost(&e) {
+                    return Err(outcome_unknown(e, &scope, history_path, &id));
+                }
                 let explained = explain(e, &scope, db.facts()?, ctx, &[name.as_str()]);
                 if done == 0 {
                     return Err(with_failure_recorded(history_path, &id, explained));
                 }
                 return Err(explained.context(format!(
                     "{done} of {} changes were written to postgresql.auto.conf (not reloaded) before this \
-                     one failed; `pgconn tune undo --force` takes them back out",
-                    statements.len()
+                     one failed, and the tune history {} records all of them as entry {id}; `pgconn tune \
+                     undo --force` takes them back out",
+                    statements.len(),
+                    history_path.display()
                 )));
             }
         }
         report.applied = true;
-        report.outcome = Some(after_system(db, report, ctx)?);
+        let outcome =
+            after_system(db, report, ctx).map_err(|e| applied_but(e, &scope, history_path, &id))?;
+        report.outcome = Some(outcome);
     } else {
-        // One simple-protocol query: the statements run as one implicit transaction, all or nothing.
+        // One simple-protocol query: the statements run as one transaction, all or nothing.
         let batch = statements
             .iter()
             .map(|(_, s)| s.as_str())
             .collect::<Vec<_>>()
             .join(";\n");
         if let Err(e) = db.execute_simple(&batch) {
+            if db::connection_lost(&e) {
+                return Err(outcome_unknown(e, &scope, history_path, &id));
+            }
             let names: Vec<&str> = statements.iter().map(|(n, _)| n.as_str()).collect();
             let explained = explain(e, &scope, db.facts()?, ctx, &names);
             return Err(with_failure_recorded(history_path, &id, explained));
         }
         report.applied = true;
-        report.outcome = Some(after_scoped(db, &scope)?);
+        let outcome =
+            after_scoped(db, &scope).map_err(|e| applied_but(e, &scope, history_path, &id))?;
+        report.outcome = Some(outcome);
     }
     Ok(())
 }
@@ -121,6 +133,29 @@ fn with_failure_recorded(path: &Path, id: &str, error: anyhow::Error) -> anyhow:
              lists it as applied although nothing of it was"
         )),
     }
+}
+
+/// An error after the change was made: it says so, and where the history keeps it, so that nobody takes
+/// the failure for a change that did not happen (the entry was written before the change).
+fn applied_but(error: anyhow::Error, scope: &Scope, path: &Path, id: &str) -> anyhow::Error {
+    error.context(format!(
+        "{} was changed and the change is recorded in the tune history {} as entry {id} (`pgconn tune \
+         undo` takes it back), but what followed failed",
+        scope.label(),
+        path.display()
+    ))
+}
+
+/// The connection ended while the change was being made: the server may have made it or not. The
+/// history entry stays as written (not marked failed), so that `tune undo` can still take it back.
+fn outcome_unknown(error: anyhow::Error, scope: &Scope, path: &Path, id: &str) -> anyhow::Error {
+    error.context(format!(
+        "the connection was lost while {} was being changed: whether the change was made is unknown. The \
+         tune history {} keeps it as entry {id}, so `pgconn tune undo` can take it back; `pgconn tune \
+         show` says what is in effect now",
+        scope.label(),
+        path.display()
+    ))
 }
 
 static SESSIONS_BEFORE_SQL: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
@@ -168,7 +203,7 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<App
             ));
             false
         }
-        Err(e) => return Err(e.context("ALTER SYSTEM succeeded but the reload failed")),
+        Err(e) => return Err(e.context("the reload failed")),
     };
     let mut seen = false;
     if reloaded {

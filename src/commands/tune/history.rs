@@ -5,7 +5,6 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -178,23 +177,19 @@ pub fn record_failure(path: &Path, id: &str, error: &str) -> Result<()> {
     )
 }
 
-/// Open (creating it mode 0600, and its directory mode 0700) the history for appending, by the rules
-/// every file pgconn writes follows ([`crate::files`]).
+/// Open (creating it mode 0600, and what is missing of its directory mode 0700) the history for
+/// appending, by the rules every file pgconn writes follows ([`crate::files`]). A new file and new
+/// directories are synced into their parents as the audit log's are: the entry written before a change
+/// must survive a crash that the change survives.
 fn open_for_append(path: &Path) -> Result<fs::File> {
     let dir = files::parent_dir(path);
-    if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| {
-                format!(
-                    "could not create {} for the tune history; nothing was changed",
-                    dir.display()
-                )
-            })?;
-    }
-    let opened = files::open(path, files::How::Append).with_context(|| {
+    files::create_dirs_durable(dir, 0o700).with_context(|| {
+        format!(
+            "could not create {} for the tune history; nothing was changed",
+            dir.display()
+        )
+    })?;
+    let opened = files::open_durable(path).with_context(|| {
         format!(
             "could not open the tune history {} for appending; nothing was changed",
             path.display()

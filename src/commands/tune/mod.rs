@@ -257,7 +257,7 @@ pub fn load_history(arg: Option<&Path>) -> Result<history::History> {
 
 /// The plan of `tune undo`: the last change on this server that is still in effect, reversed.
 pub fn plan_undo(db: &mut Db, h: &history::History, a: &TuneUndoRequest) -> Result<TunePlan> {
-    let server = plan::server_record(db);
+    let server = plan::server_record(db)?;
     let entry = h.last_undoable(&server).cloned().ok_or_else(|| {
         anyhow!(
             "nothing to undo: {} records no tune change on this server ({}) that is still in effect",

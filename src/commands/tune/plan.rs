@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, Result};
+use postgres::error::SqlState;
 use postgres::types::Type;
 
 use super::catalog::{self, AutoConf, Catalog, Stored};
@@ -71,20 +72,31 @@ impl Guard {
 }
 
 /// The server's identity for the history: system identifier when readable, and the connection (no secrets).
-pub fn server_record(db: &mut Db) -> ServerRecord {
-    let system_identifier = db
+/// pg_control_system() may be kept from a role (SQLSTATE 42501): the history then names the server by its
+/// address alone, which is how entries written without the identifier are matched anyway, so that is no
+/// reason to stop. Any other error (the control file unreadable, the connection gone) is: an entry that
+/// silently lost the identifier would be matched to another server behind the same address.
+pub fn server_record(db: &mut Db) -> Result<ServerRecord> {
+    let system_identifier = match db
         .query(include_str!("../../sql/tune_system_identifier.sql"), &[])
-        .ok()
-        .and_then(|rows| rows.first().map(|r| r.get::<_, Option<String>>(0)))
-        .flatten();
+    {
+        Ok(rows) => rows
+            .first()
+            .and_then(|r| r.get::<_, Option<String>>("system_identifier")),
+        Err(e) if crate::db::sqlstate(&e) == Some(SqlState::INSUFFICIENT_PRIVILEGE) => None,
+        Err(e) => return Err(e.context(
+            "could not read the server's system identifier, which names it in the tune history; \
+                 nothing was changed",
+        )),
+    };
     let connection = serde_json::to_value(db.identity())
         .map(history::scrub)
         .unwrap_or(serde_json::Value::Null);
-    ServerRecord {
+    Ok(ServerRecord {
         target: db.target_label(),
         system_identifier,
         connection,
-    }
+    })
 }
 
 /// Whether two stored values (None: nothing stored) are the same setting, by the setting's own
@@ -503,7 +515,7 @@ pub fn plan_set(
     let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
     let now = stored_now(db, scope)?;
     check_start_rules(db, scope, &desired, &now, &cat)?;
-    let server = server_record(db);
+    let server = server_record(db)?;
     let report = build_plan(db, "set", scope, desired, &now, &cat, notes)?;
     Ok((
         report,
@@ -576,7 +588,7 @@ pub fn plan_reset(
     )
     .map_err(refuse_all)?;
     check_start_rules(db, scope, &desired, &now, &cat)?;
-    let server = server_record(db);
+    let server = server_record(db)?;
     let report = build_plan(db, "reset", scope, desired, &now, &cat, notes)?;
     Ok((
         report,
@@ -682,6 +694,9 @@ fn system_guard<'a>(
         return Ok(None);
     }
     let names: Vec<&str> = names.collect();
+    if db.pooled() {
+        return Err(crate::exit::refuse(through_pooler(db)?));
+    }
     let guard = Guard::load(db)?;
     if guard.allow_alter_system.as_deref() == Some("off") {
         return Err(anyhow!(
@@ -719,6 +734,36 @@ fn system_guard<'a>(
         }
     }
     Ok(Some(guard))
+}
+
+/// Why ALTER SYSTEM is refused through a pooler that refused pgconn's startup options, and the direct
+/// connection to use instead. ALTER SYSTEM refuses a transaction block, so pgconn's `SET LOCAL` timeouts
+/// cannot bound it there; and with transaction pooling the reload's check (this session's
+/// pg_conf_load_time, then pg_settings) could read other server connections than the one that asked for
+/// the reload, and report a value as not applied, or applied, wrongly. From the client side a
+/// transaction pooler cannot be told from a session pooler, so any pooler is refused. The server names
+/// its own end of the pooler's connection: its address (none on a unix socket, then its socket
+/// directory) and port.
+fn through_pooler(db: &mut Db) -> Result<String> {
+    let r = db.query_one(include_str!("../../sql/tune_direct_route.sql"), &[])?;
+    let address: Option<String> = r.get("address");
+    let socket_dir: Option<String> = r.get("socket_dir");
+    let port: String = r.get("port");
+    let (host, note) = match (address, socket_dir) {
+        (Some(a), _) => (crate::report::shell_quote(&a), ""),
+        (None, Some(d)) => (
+            crate::report::shell_quote(&d),
+            " (a socket directory on the server's host)",
+        ),
+        (None, None) => ("HOST".into(), ""),
+    };
+    Ok(format!(
+        "ALTER SYSTEM is not made through a connection pooler (this connection refused pgconn's startup \
+         options, as PgBouncer does): it cannot run inside a transaction, so it would run without \
+         pgconn's statement and lock timeouts, and with transaction pooling the check that the reload \
+         took effect could read another server connection. Nothing was changed. Connect to PostgreSQL \
+         directly, where the pooler connects: the same command with -h {host} -p {port}{note}"
+    ))
 }
 
 /// " Or set it per database / role ..." when every named setting allows that.
