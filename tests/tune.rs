@@ -1227,7 +1227,7 @@ fn end_of_input_at_the_prompt_means_no() {
     p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
     p.expect("[y/N]").unwrap();
     p.send(expectrl::ControlCode::EndOfTransmission).unwrap();
-    p.expect("nothing was changed").unwrap();
+    p.expect("cancelled; nothing was done").unwrap();
     p.expect(expectrl::Eof).unwrap();
     let st = p.get_process().wait().unwrap();
     assert!(matches!(st, expectrl::WaitStatus::Exited(_, 2)), "{st:?}");
