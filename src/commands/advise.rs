@@ -75,11 +75,12 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String
     };
     let rows = db.query(sql, &[(&names, Type::TEXT_ARRAY)])?;
     let mut skipped = Vec::new();
-    let guessed: Vec<String> = rows
-        .iter()
-        .filter(|r| r.get::<_, bool>("guessed"))
-        .map(|r| r.get::<_, String>("name"))
-        .collect();
+    let mut guessed: Vec<String> = Vec::new();
+    for r in &rows {
+        if r.try_get::<_, bool>("guessed")? {
+            guessed.push(r.try_get("name")?);
+        }
+    }
     if !guessed.is_empty() {
         skipped.push(format!(
             "the server-wide value of {} is hidden from this session by a database or role setting, and \
@@ -91,25 +92,29 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String
     }
     let settings = rows
         .iter()
-        .map(|r| Setting {
-            name: r.get("name"),
-            server_value: r.get("server_value"),
-            unit: r.get("unit"),
+        .map(|r| {
+            Ok(Setting {
+                name: r.try_get("name")?,
+                server_value: r.try_get("server_value")?,
+                unit: r.try_get("unit")?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let rows = db.query(
         include_str!("../sql/advise_overrides.sql"),
         &[(&names, Type::TEXT_ARRAY)],
     )?;
     let overrides = rows
         .iter()
-        .map(|r| Override {
-            database: r.get("database"),
-            role: r.get("role"),
-            name: r.get("name"),
-            value: r.get("value"),
+        .map(|r| {
+            Ok(Override {
+                database: r.try_get("database")?,
+                role: r.try_get("role")?,
+                name: r.try_get("name")?,
+                value: r.try_get("value")?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok((settings, overrides, skipped))
 }
 
