@@ -199,9 +199,8 @@ fn capacity_findings(st: &StatusReport, facts: &ServerFacts, prefix: &str, out: 
             severity,
             title: format!("connection slots nearly exhausted: {:.0}% used, {} left", c.used_percent, c.slots_left),
             evidence: vec![format!(
-                "{} of {} slots ordinary roles can use are taken (max_connections {}, {} reserved for superusers{})",
-                c.used,
-                c.usable_slots,
+                "{} (max_connections {}, {} reserved for superusers{})",
+                c.describe(),
                 c.max_connections,
                 c.superuser_reserved_connections,
                 c.reserved_connections.map(|r| format!(", {r} for pg_use_reserved_connections")).unwrap_or_default()

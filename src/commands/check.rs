@@ -100,18 +100,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
     // (severity, text) of each part of the summary; parts that fired come first.
     let mut parts: Vec<(Level, String)> = Vec::new();
 
-    let cap = if c.in_reserved_slots > 0 {
-        format!(
-            "{usable} of {usable} usable slots used, 0 left, and {} more in the reserved slots ({} still free)",
-            c.in_reserved_slots, c.reserved_slots_left
-        )
-    } else {
-        format!(
-            "{used} of {usable} usable slots used ({:.0}%), {} left",
-            crate::analysis::capacity::percent_of_usable(used, usable),
-            c.slots_left
-        )
-    };
+    let cap = c.describe();
     parts.push(if args.critical.reached(used, usable) {
         (
             Level::Critical,

@@ -222,15 +222,15 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         return;
     };
     let c = &r.capacity;
-    out.push(st.wrap(&format!(
-        "capacity   {} of {} usable slots used ({:.0}%), {} left  (max_connections {}, reserved {})",
-        c.used,
-        c.usable_slots,
-        c.used_percent,
-        c.slots_left,
-        c.max_connections,
-        c.max_connections - c.usable_slots
-    ), 11));
+    out.push(st.wrap(
+        &format!(
+            "capacity   {}  (max_connections {}, reserved {})",
+            c.describe(),
+            c.max_connections,
+            c.max_connections - c.usable_slots
+        ),
+        11,
+    ));
     let mut parts: Vec<String> = shown_counts(&r.states)
         .into_iter()
         .map(|(s, n)| format!("{s} {n}"))
