@@ -448,7 +448,7 @@ fn a_full_server_is_critical() {
         v["verdict"]["reasons"][0]
             .as_str()
             .unwrap()
-            .contains("1 more session is in the slots reserved for superusers"),
+            .contains("1 more in the slots reserved for superusers (0 of 1 still free)"),
         "{:#}",
         v["verdict"]
     );

@@ -20,7 +20,7 @@ use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
 use crate::report::status::StatusReport;
 use crate::report::ServerFacts;
-use crate::report::{age, Level};
+use crate::report::{age, typed_duration, Level};
 use crate::report::{Session, State};
 use crate::setting::{self, Meta, VarType};
 
@@ -237,14 +237,9 @@ fn capacity_findings(st: &StatusReport, facts: &ServerFacts, prefix: &str, out: 
     }
 }
 
-/// The largest whole number of seconds not above `secs`, as a duration pgconn accepts.
+/// The largest whole number of seconds not above `secs`, as a duration to type back in.
 fn floor_duration(secs: f64) -> String {
-    let s = secs.max(0.0).floor() as u64;
-    if s >= 60 && s % 60 == 0 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
+    typed_duration(std::time::Duration::from_secs(secs.max(0.0).floor() as u64))
 }
 
 fn leak_findings(
@@ -308,7 +303,7 @@ fn leak_findings(
                     l.idle,
                     l.active,
                     l.idle_longer_than_threshold,
-                    age(t.leak.leak_idle_age.as_secs_f64())
+                    typed_duration(t.leak.leak_idle_age)
                 ),
                 format!(
                     "its idle sessions are {:.0}% of the {} slots ordinary roles can use; oldest idle {}",
@@ -863,7 +858,7 @@ mod tests {
 
     #[test]
     fn durations_round_down() {
-        assert_eq!(floor_duration(600.0), "10m");
+        assert_eq!(floor_duration(600.0), "10min");
         assert_eq!(floor_duration(3.9), "3s");
         assert_eq!(floor_duration(90.0), "90s");
     }

@@ -16,6 +16,7 @@ use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
 use crate::report::check::{CheckReport, CheckTarget, Measurement, ThresholdSettings};
 use crate::report::fleet::FailureKind;
 use crate::report::status::StatusReport;
+use crate::report::typed_duration;
 use crate::report::{age, Level};
 
 impl CapacityThreshold {
@@ -115,7 +116,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
         (Level::Ok, cap)
     });
 
-    let idle_age = humantime::format_duration(args.idle_age);
+    let idle_age = typed_duration(args.idle_age);
     let idle = format!("{} idle longer than {idle_age}", s.idle_long);
     parts.push(match (args.idle_critical, args.idle_warning) {
         (Some(n), _) if s.idle_long >= n => (Level::Critical, format!("{idle} (critical at {n})")),
@@ -137,11 +138,10 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
     if let Some(a) = oldest {
         let text = format!("oldest idle in transaction {}", age(a));
         parts.push(if reached(args.idle_in_transaction_critical) {
-            let limit =
-                humantime::format_duration(args.idle_in_transaction_critical.unwrap_or_default());
+            let limit = typed_duration(args.idle_in_transaction_critical.unwrap_or_default());
             (Level::Critical, format!("{text} (critical at {limit})"))
         } else if reached(iit_warning) {
-            let limit = humantime::format_duration(iit_warning.unwrap_or_default());
+            let limit = typed_duration(iit_warning.unwrap_or_default());
             (Level::Warning, format!("{text} (warning at {limit})"))
         } else {
             (Level::Ok, text)

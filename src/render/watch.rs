@@ -59,7 +59,7 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
         return format!(
             "{ts} {} disconnected, retrying in {}: {}",
             clean(&v.target),
-            humantime::format_duration(d.backoff),
+            crate::report::typed_duration(d.backoff),
             clean(&d.error)
         );
     }
@@ -179,7 +179,7 @@ pub fn frame(round: &Round, width: u16, height: u16, st: &Style, now: Instant) -
     } else {
         format!("{} targets", round.targets.len())
     };
-    let every = humantime::format_duration(round.interval).to_string();
+    let every = crate::report::typed_duration(round.interval);
     let time = timestamp(round.time);
     let full = format!(
         "{}  {title}  every {every}  {time}  sample {}   q quits",

@@ -559,7 +559,7 @@ fn outcome_of(
     still: &HashMap<i32, Option<State>>,
     how: &Signalling,
 ) -> SessionOutcome {
-    let wait = crate::report::age(how.wait.as_secs_f64());
+    let wait = crate::report::typed_duration(how.wait);
     let skipped = |skip: SkipReason, why: String| {
         let mut o = base(t, OutcomeKind::Skipped);
         o.skip = Some(skip);
