@@ -162,7 +162,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckArgs) -> CheckTarget {
         .join("; ");
 
     let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
-    let state = |s: crate::report::State| crate::report::count(&r.states, &s) as f64;
+    let state = |s: crate::report::State| s.count_in(&r.states) as f64;
     let measurements = vec![
         Measurement {
             warning: Some(args.warning.as_used(usable)),

@@ -177,7 +177,7 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
     }
     if r.targets.is_empty() {
         out.push_str("no backend to act on");
-        let iit = crate::report::count(&r.states, &State::IdleInTransaction);
+        let iit = State::IdleInTransaction.count_in(&r.states);
         if iit > 0 && !r.selection.states.contains(&State::IdleInTransaction) {
             out.push_str(&format!(
                 "; {iit} {} (--state idle-in-transaction selects them)",

@@ -6,8 +6,8 @@ use crate::render::{text_cell, Style};
 
 use crate::report::state::shown_counts;
 use crate::report::status::StatusReport;
+use crate::report::State;
 use crate::report::{age, opt_age, Level};
-use crate::report::{count, State};
 use crate::text::clean;
 
 /// The key cells of a group row, in `--by` order (`?` where the value is not visible).
@@ -140,8 +140,8 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         for g in &r.groups {
             let mut row = group_key_cells(&r.group_by, g);
             let (active, idle) = (
-                count(&g.states, &State::Active),
-                count(&g.states, &State::Idle),
+                State::Active.count_in(&g.states),
+                State::Idle.count_in(&g.states),
             );
             let iit = crate::report::idle_in_transaction(&g.states);
             let other = g.sessions - active - idle - iit;

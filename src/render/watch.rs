@@ -12,8 +12,8 @@ use crate::render::{display_width, elide, Style};
 use crate::report::state::shown_counts;
 use crate::report::status::StatusReport;
 use crate::report::watch::{Delta, Point, Round, TargetView};
+use crate::report::State;
 use crate::report::{age, opt_age, Level};
-use crate::report::{count, State};
 use crate::text::clean;
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -73,9 +73,9 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
         c.used,
         c.usable_slots,
         c.slots_left,
-        count(&r.states, &State::Active),
-        count(&r.states, &State::Idle),
-        count(&r.states, &State::IdleInTransaction)
+        State::Active.count_in(&r.states),
+        State::Idle.count_in(&r.states),
+        State::IdleInTransaction.count_in(&r.states)
     );
     for (state, n) in shown_counts(&r.states) {
         if !state.always_shown() {
@@ -316,8 +316,8 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
             let mut row = crate::render::status::group_key_cells(&r.group_by, g);
             for n in [
                 g.sessions,
-                count(&g.states, &State::Active),
-                count(&g.states, &State::Idle),
+                State::Active.count_in(&g.states),
+                State::Idle.count_in(&g.states),
                 crate::report::idle_in_transaction(&g.states),
             ] {
                 row.push(Cell::new(n).set_alignment(CellAlignment::Right));
@@ -358,8 +358,8 @@ fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
                 row.push(right(c.usable_slots.to_string()));
                 row.push(right(format!("{:.0}%", c.used_percent)));
                 row.push(right(c.slots_left.to_string()));
-                row.push(right(count(&r.states, &State::Active).to_string()));
-                row.push(right(count(&r.states, &State::Idle).to_string()));
+                row.push(right(State::Active.count_in(&r.states).to_string()));
+                row.push(right(State::Idle.count_in(&r.states).to_string()));
                 row.push(right(iit(r).to_string()));
                 let used = trend(&v.history, spark_w, |p| p.used as f64);
                 row.push(Cell::new(sparkline(&used, f64::from(c.usable_slots))));

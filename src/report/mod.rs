@@ -61,12 +61,7 @@ impl Level {
 
 /// Sessions in a transaction that do nothing, aborted ones included, from per-state counts (snake_case keys).
 pub fn idle_in_transaction(states: &BTreeMap<String, usize>) -> usize {
-    count(states, &State::IdleInTransaction) + count(states, &State::IdleInTransactionAborted)
-}
-
-/// The count of one state in per-state counts (keyed by [`State::key`]), 0 when absent.
-pub fn count(states: &BTreeMap<String, usize>, state: &State) -> usize {
-    states.get(&state.key()).copied().unwrap_or(0)
+    State::IdleInTransaction.count_in(states) + State::IdleInTransactionAborted.count_in(states)
 }
 
 /// Per-state counts with every known state present (at 0), snake_case keys.
