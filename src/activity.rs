@@ -8,7 +8,7 @@ use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
 use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use postgres::types::Type;
 
 /// The shared session filters, as LIKE patterns for the server.
@@ -223,67 +223,72 @@ pub(crate) struct SnapshotColumns {
 }
 
 impl SnapshotColumns {
-    pub(crate) fn of(row: &Row) -> SnapshotColumns {
-        let find = |name: &str| row.position(name);
+    /// Read over the emergency route too, so a column missing from the server's row is an error that
+    /// names the statement (as every value read here), never a panic.
+    pub(crate) fn of(row: &Row) -> Result<SnapshotColumns> {
         let at = |name: &str| {
-            find(name).unwrap_or_else(|| panic!("the session query has no column {name}"))
+            row.position(name).ok_or_else(|| {
+                anyhow!("{}: the server's row has no column {name}", row.statement())
+            })
         };
-        SnapshotColumns {
-            pid: at("pid"),
-            database: at("database"),
-            user: at("user"),
-            application: at("application"),
-            client: at("client"),
-            client_port: at("client_port"),
-            state: at("state"),
-            backend_start: at("backend_start"),
-            query_start: at("query_start"),
-            connected_seconds: at("connected_seconds"),
-            state_seconds: at("state_seconds"),
-            xact_seconds: at("xact_seconds"),
-            query_seconds: at("query_seconds"),
-            never_queried: at("never_queried"),
-            wait_event_type: at("wait_event_type"),
-            wait_event: at("wait_event"),
-            xmin_age: at("xmin_age"),
-            superuser: at("superuser"),
-            own_role: at("own_role"),
-            query: at("query"),
-            visible: at("visible"),
-        }
+        Ok(SnapshotColumns {
+            pid: at("pid")?,
+            database: at("database")?,
+            user: at("user")?,
+            application: at("application")?,
+            client: at("client")?,
+            client_port: at("client_port")?,
+            state: at("state")?,
+            backend_start: at("backend_start")?,
+            query_start: at("query_start")?,
+            connected_seconds: at("connected_seconds")?,
+            state_seconds: at("state_seconds")?,
+            xact_seconds: at("xact_seconds")?,
+            query_seconds: at("query_seconds")?,
+            never_queried: at("never_queried")?,
+            wait_event_type: at("wait_event_type")?,
+            wait_event: at("wait_event")?,
+            xmin_age: at("xmin_age")?,
+            superuser: at("superuser")?,
+            own_role: at("own_role")?,
+            query: at("query")?,
+            visible: at("visible")?,
+        })
     }
 
     /// The session in `row`.
-    pub(crate) fn session(&self, row: &Row) -> Session {
+    pub(crate) fn session(&self, row: &Row) -> Result<Session> {
         let c = self;
-        Session {
-            pid: row.get(c.pid),
-            database: row.get(c.database),
-            user: row.get(c.user),
-            application: row.get(c.application),
-            client: row.get(c.client),
-            client_port: row.get(c.client_port),
-            state: row.get(c.state),
+        let flag =
+            |i: usize| -> Result<bool> { Ok(row.try_get::<_, Option<bool>>(i)?.unwrap_or(false)) };
+        Ok(Session {
+            pid: row.try_get(c.pid)?,
+            database: row.try_get(c.database)?,
+            user: row.try_get(c.user)?,
+            application: row.try_get(c.application)?,
+            client: row.try_get(c.client)?,
+            client_port: row.try_get(c.client_port)?,
+            state: row.try_get(c.state)?,
             backend_start: row
-                .get::<_, Option<SystemTime>>(c.backend_start)
+                .try_get::<_, Option<SystemTime>>(c.backend_start)?
                 .map(format_timestamp),
             query_start: row
-                .get::<_, Option<SystemTime>>(c.query_start)
+                .try_get::<_, Option<SystemTime>>(c.query_start)?
                 .map(format_timestamp),
-            connected_seconds: row.get(c.connected_seconds),
-            state_seconds: row.get(c.state_seconds),
-            transaction_seconds: row.get(c.xact_seconds),
-            query_seconds: row.get(c.query_seconds),
-            never_queried: row.get::<_, Option<bool>>(c.never_queried).unwrap_or(false),
-            wait_event_type: row.get(c.wait_event_type),
-            wait_event: row.get(c.wait_event),
-            xmin_age: row.get(c.xmin_age),
-            superuser: row.get::<_, Option<bool>>(c.superuser).unwrap_or(false),
-            own_role: row.get::<_, Option<bool>>(c.own_role).unwrap_or(false),
-            query: row.get(c.query),
-            visible: row.get::<_, Option<bool>>(c.visible).unwrap_or(false),
+            connected_seconds: row.try_get(c.connected_seconds)?,
+            state_seconds: row.try_get(c.state_seconds)?,
+            transaction_seconds: row.try_get(c.xact_seconds)?,
+            query_seconds: row.try_get(c.query_seconds)?,
+            never_queried: flag(c.never_queried)?,
+            wait_event_type: row.try_get(c.wait_event_type)?,
+            wait_event: row.try_get(c.wait_event)?,
+            xmin_age: row.try_get(c.xmin_age)?,
+            superuser: flag(c.superuser)?,
+            own_role: flag(c.own_role)?,
+            query: row.try_get(c.query)?,
+            visible: flag(c.visible)?,
             via_pgbouncer: false,
-        }
+        })
     }
 }
 
@@ -335,20 +340,20 @@ pub fn sessions(
     let Some(first) = rows.first() else {
         return Ok(listed);
     };
-    let count = |col: &str| -> usize {
-        let n: Option<i64> = first.get(col);
-        n.map_or(0, |n| usize::try_from(n).unwrap_or(0))
+    let count = |col: &str| -> Result<usize> {
+        let n: Option<i64> = first.try_get(col)?;
+        Ok(n.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
     };
-    listed.matched = count("matched");
-    listed.not_visible = count("not_visible");
+    listed.matched = count("matched")?;
+    listed.not_visible = count("not_visible")?;
     // Column positions are looked up by name once, not once per row and column.
-    let c = SnapshotColumns::of(first);
+    let c = SnapshotColumns::of(first)?;
     for row in rows {
         // `sessions` sends a row without a session when none matches (it carries the facts).
-        if row.get::<_, Option<i32>>(c.pid).is_none() {
+        if row.try_get::<_, Option<i32>>(c.pid)?.is_none() {
             continue;
         }
-        listed.sessions.push(c.session(&row));
+        listed.sessions.push(c.session(&row)?);
     }
     Ok(listed)
 }
@@ -416,33 +421,35 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     let mut tally = Tally::default();
     // The counts of all client backends are on every row, the facts on one (always at least one row).
     if let Some(first) = rows.first() {
-        tally.used = i64::from(first.get::<_, i32>("used"));
-        tally.idle.median_seconds = first.get("idle_median_seconds");
-        tally.idle.p95_seconds = first.get("idle_p95_seconds");
+        tally.used = i64::from(first.try_get::<_, i32>("used")?);
+        tally.idle.median_seconds = first.try_get("idle_median_seconds")?;
+        tally.idle.p95_seconds = first.try_get("idle_p95_seconds")?;
     }
     db.learn_facts(&rows)?;
     for row in rows {
         // No bucket: nothing matched the filter.
-        let Some(sessions) = row.get::<_, Option<i32>>("sessions") else {
+        let Some(sessions) = row.try_get::<_, Option<i32>>("sessions")? else {
             continue;
         };
-        let count = |name: &str| usize::try_from(row.get::<_, i32>(name)).unwrap_or(0);
+        let count = |name: &str| -> Result<usize> {
+            Ok(usize::try_from(row.try_get::<_, i32>(name)?).unwrap_or(0))
+        };
         let bucket = Bucket {
-            database: row.get("database"),
-            user: row.get("user"),
-            application: row.get("application"),
-            client: row.get("client"),
-            state: row.get("state"),
-            via_pgbouncer: row.get("via_pgbouncer"),
+            database: row.try_get("database")?,
+            user: row.try_get("user")?,
+            application: row.try_get("application")?,
+            client: row.try_get("client")?,
+            state: row.try_get("state")?,
+            via_pgbouncer: row.try_get("via_pgbouncer")?,
             sessions: usize::try_from(sessions).unwrap_or(0),
-            older_than_leak_age: count("older_than_leak_age"),
-            older_than_idle_in_transaction_age: count("older_than_idle_in_transaction_age"),
-            older_than_extra_age: count("older_than_extra_age"),
-            oldest_state_seconds: row.get("oldest_state_seconds"),
-            oldest_xact_seconds: row.get("oldest_xact_seconds"),
+            older_than_leak_age: count("older_than_leak_age")?,
+            older_than_idle_in_transaction_age: count("older_than_idle_in_transaction_age")?,
+            older_than_extra_age: count("older_than_extra_age")?,
+            oldest_state_seconds: row.try_get("oldest_state_seconds")?,
+            oldest_xact_seconds: row.try_get("oldest_xact_seconds")?,
         };
         if bucket.state == Some(State::Idle) {
-            tally.idle.count += count("with_age");
+            tally.idle.count += count("with_age")?;
             tally.idle.oldest_seconds =
                 oldest(tally.idle.oldest_seconds, bucket.oldest_state_seconds);
         }
@@ -506,5 +513,65 @@ mod tests {
         assert_eq!(like_pattern("a?c"), "a_c");
         assert_eq!(like_pattern("100%_done\\"), "100\\%\\_done\\\\");
         assert_eq!(like_pattern(""), "");
+    }
+
+    /// Over the emergency route the session rows are the server's text: a value that does not read is an
+    /// error naming the statement, not a panic.
+    #[test]
+    fn a_malformed_session_row_is_an_error_naming_the_statement() {
+        use std::sync::Arc;
+        let names = [
+            "pid",
+            "database",
+            "user",
+            "application",
+            "client",
+            "client_port",
+            "state",
+            "backend_start",
+            "query_start",
+            "connected_seconds",
+            "state_seconds",
+            "xact_seconds",
+            "query_seconds",
+            "never_queried",
+            "wait_event_type",
+            "wait_event",
+            "xmin_age",
+            "superuser",
+            "own_role",
+            "query",
+            "visible",
+        ];
+        let cols: Arc<[String]> = names.iter().map(|n| n.to_string()).collect();
+        let stmt: Arc<str> = Arc::from(
+            SESSIONS_SQL
+                .text()
+                .lines()
+                .next()
+                .unwrap()
+                .trim_start_matches("-- "),
+        );
+        let mut values: Vec<Option<String>> = vec![None; names.len()];
+        values[0] = Some("4242".into());
+        values[3] = Some("app".into());
+        values[6] = Some("idle".into());
+        let good = Row::text(
+            crate::wire::TextRow::new(Arc::clone(&cols), values.clone()),
+            &stmt,
+        );
+        let c = SnapshotColumns::of(&good).unwrap();
+        let s = c.session(&good).unwrap();
+        assert_eq!((s.pid, s.state), (4242, Some(State::Idle)));
+        // A timestamp not in UTC, as a server with another TimeZone would write it.
+        values[7] = Some("2024-05-01 12:00:00+02".into());
+        let bad = Row::text(crate::wire::TextRow::new(cols, values), &stmt);
+        let e = format!("{:#}", c.session(&bad).unwrap_err());
+        assert!(
+            e.starts_with("sessions: ")
+                && e.contains("column \"backend_start\"")
+                && e.contains("not a UTC timestamp"),
+            "{e}"
+        );
     }
 }

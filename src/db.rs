@@ -4,6 +4,7 @@
 //! PostgreSQL errors are recognised by SQLSTATE, never by their text.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context, Result};
 use postgres::error::SqlState;
@@ -270,9 +271,13 @@ impl Db {
     /// row of `rows` that has it (the statements send it once, not on every row).
     pub fn learn_facts(&mut self, rows: &[Row]) -> Result<()> {
         if self.facts.is_none() {
-            let json = rows
-                .iter()
-                .find_map(|r| r.get::<_, Option<String>>("facts"));
+            let mut json = None;
+            for r in rows {
+                json = r.try_get::<_, Option<String>>("facts")?;
+                if json.is_some() {
+                    break;
+                }
+            }
             if let Some(json) = json {
                 self.facts = Some(facts_from_json(&json)?);
             }
@@ -314,6 +319,7 @@ impl Db {
     /// written as literals ([`literal::inline`]), and `--show-sql` shows exactly that text.
     pub fn query(&mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>> {
         let show_sql = self.show_sql;
+        let name: Arc<str> = Arc::from(first_line(sql));
         let client = match &mut self.link {
             Link::Walsender(conn) => {
                 let text = literal::inline(sql, params)
@@ -321,7 +327,7 @@ impl Db {
                 echo(show_sql, &text, &[]);
                 return conn
                     .query(&text)
-                    .map(|rows| rows.into_iter().map(Row::from).collect())
+                    .map(|rows| rows.into_iter().map(|r| Row::text(r, &name)).collect())
                     .map_err(|e| wire_sql_error(e, sql));
             }
             Link::Client(client) => client,
@@ -330,7 +336,7 @@ impl Db {
         if !self.pooled {
             return client
                 .query_typed(sql, params)
-                .map(|rows| rows.into_iter().map(Row::from).collect())
+                .map(|rows| rows.into_iter().map(|r| Row::binary(r, &name)).collect())
                 .map_err(|e| sql_error(e, sql));
         }
         // Behind a transaction pooler a plain SET would stay on the server connection for the next
@@ -344,7 +350,7 @@ impl Db {
                 client
                     .batch_execute("COMMIT")
                     .map_err(|e| sql_error(e, "-- ending pgconn's transaction"))?;
-                Ok(rows.into_iter().map(Row::from).collect())
+                Ok(rows.into_iter().map(|r| Row::binary(r, &name)).collect())
             }
             Err(e) => {
                 let _rolled_back = client.batch_execute("ROLLBACK");

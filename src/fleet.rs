@@ -110,7 +110,7 @@ impl std::fmt::Display for TargetTimeout {
         write!(
             f,
             "no result within {} ({})",
-            humantime::format_duration(self.0),
+            crate::report::typed_duration(self.0),
             self.1
         )
     }

@@ -5,7 +5,7 @@
 //!
 //! | layer | modules | what it is |
 //! | --- | --- | --- |
-//! | data | `report`, `text`, `statement`, `setting` | every result as plain serializable data (Session, State, Level, each command's plan and result); escaping of untrusted text; SQL with named parameter slots; values of settings as PostgreSQL reads them |
+//! | data | `report`, `text`, `statement`, `setting` (which reads units from `report`) | every result as plain serializable data (Session, State, Level, each command's plan and result); escaping of untrusted text; SQL with named parameter slots; values of settings as PostgreSQL reads them |
 //! | rules | `analysis`, `exit`, `files` | capacity math, the verdict, the leak and pool rules; how a run ends; how every file pgconn writes is opened (never through a link, only a regular file of its own) |
 //! | talking to people | `term` | prompts, progress, warnings, notes, the `--show-sql` echo: the only writer of stderr |
 //! | reaching servers | `conninfo`, `wire`, `interrupt`, `host` | libpq-compatible connection options; a simple-query protocol client; stop signals; the database host without a connection (postmaster, /proc titles, pidfd signals) |

@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::report::{in_largest_unit, PG_TIME_UNITS};
+
 /// A setting's type as pg_settings.vartype names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VarType {
@@ -78,16 +80,6 @@ const NS_MIN: i128 = 60 * NS_S;
 const NS_H: i128 = 60 * NS_MIN;
 const NS_D: i128 = 24 * NS_H;
 const NS_W: i128 = 7 * NS_D;
-
-/// PostgreSQL's time units, largest first (the only ones it accepts: no `m`, no compound values).
-const PG_TIME_UNITS: [(&str, i128); 6] = [
-    ("d", NS_D),
-    ("h", NS_H),
-    ("min", NS_MIN),
-    ("s", NS_S),
-    ("ms", NS_MS),
-    ("us", NS_US),
-];
 
 const KB: i128 = 1024;
 /// PostgreSQL's memory units, largest first (case-sensitive in PostgreSQL).
@@ -223,19 +215,6 @@ fn strip_sign(s: &str) -> (bool, &str) {
         Some(r) => (true, r.trim_start()),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
     }
-}
-
-/// Format an amount of a unit family in the largest unit that holds it exactly (`300000ms` → `5min`).
-fn largest_exact(amount: i128, units: &[(&str, i128)]) -> Option<String> {
-    if amount == 0 {
-        return Some("0".into());
-    }
-    let sign = if amount < 0 { "-" } else { "" };
-    let a = amount.abs();
-    units
-        .iter()
-        .find(|(_, size)| a % size == 0)
-        .map(|(u, size)| format!("{sign}{}{u}", a / size))
 }
 
 fn fmt_f64(x: f64) -> String {
@@ -437,7 +416,7 @@ fn numeric(meta: &Meta, t: &str, input: &str, round: bool) -> Result<Normalized,
                 "{name}: {input:?} is finer than a microsecond, the smallest unit PostgreSQL knows"
             )))
             }
-            _ => largest_exact(total, pg_units).ok_or_else(|| {
+            _ => in_largest_unit(total, pg_units).ok_or_else(|| {
                 ValueError(format!("{name}: {input:?} cannot be written in {hint}"))
             })?,
         }

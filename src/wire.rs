@@ -303,14 +303,20 @@ pub struct TextRow {
 }
 
 impl TextRow {
+    /// A row of these columns and values.
+    pub fn new(columns: Arc<[String]>, values: Vec<Option<String>>) -> TextRow {
+        TextRow { columns, values }
+    }
+
     /// The column names, in order.
     pub fn columns(&self) -> &[String] {
         &self.columns
     }
 
-    /// The value of column `i` as text (`None`: NULL). Panics when there is no column `i`.
+    /// The value of column `i` as text (`None`: NULL, or no value `i` in a row shorter than its
+    /// description: [`TextRow::len`] tells them apart).
     pub fn value(&self, i: usize) -> Option<&str> {
-        self.values[i].as_deref()
+        self.values.get(i).and_then(Option::as_deref)
     }
 
     pub fn len(&self) -> usize {

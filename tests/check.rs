@@ -429,7 +429,8 @@ fn a_full_server_is_critical() {
         .assert_code(2);
     assert!(
         out.stdout.starts_with(
-            "PGCONN CRITICAL - 2 of 2 usable slots used, 0 left, and 1 more in the reserved slots (0 still free)"
+            "PGCONN CRITICAL - 2 of 2 usable slots used, 0 left, and 1 more in the slots reserved for \
+             superusers (0 of 1 still free)"
         ),
         "{}",
         out.stdout
@@ -447,7 +448,7 @@ fn a_full_server_is_critical() {
         v["verdict"]["reasons"][0]
             .as_str()
             .unwrap()
-            .contains("1 more session is in the slots reserved for superusers"),
+            .contains("1 more in the slots reserved for superusers (0 of 1 still free)"),
         "{:#}",
         v["verdict"]
     );

@@ -9,7 +9,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("statement", &[]),
     ("report", &[]),
-    ("setting", &[]),
+    ("setting", &["report"]),
     ("exit", &["report"]),
     ("analysis", &["report"]),
     ("files", &["exit"]),

@@ -1390,11 +1390,7 @@ fn check_target(target: &str, r: StatusReport, idle_long: usize) -> CheckTarget 
     let iit = pgconn::report::idle_in_transaction(&r.states) as f64;
     let oldest = r.oldest_idle_in_transaction_seconds;
     let (status, summary, reasons) = if c.in_reserved_slots > 0 {
-        let s = format!(
-            "{0} of {0} usable slots used, 0 left, and {1} more in the reserved slots ({2} still free) \
-             (critical at 95%)",
-            c.usable_slots, c.in_reserved_slots, c.reserved_slots_left
-        );
+        let s = format!("{} (critical at 95%)", c.describe());
         (
             Level::Critical,
             format!("{s}; 15 idle longer than 10m; oldest idle in transaction 4s"),
@@ -1408,10 +1404,7 @@ fn check_target(target: &str, r: StatusReport, idle_long: usize) -> CheckTarget 
         );
         (
             Level::Warning,
-            format!(
-                "{idle}; {tx}; {} of {} usable slots used ({:.0}%), {} left",
-                c.used, c.usable_slots, c.used_percent, c.slots_left
-            ),
+            format!("{idle}; {tx}; {}", c.describe()),
             vec![idle, tx],
         )
     };

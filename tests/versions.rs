@@ -169,8 +169,8 @@ fn members_of_pg_use_reserved_connections_get_in_when_ordinary_roles_cannot() {
     assert_eq!(cap["reserved_slots_left"], 2, "{cap}");
     assert!(
         v["verdict"]["reasons"][0].as_str().unwrap().contains(
-            "1 more session is in the slots reserved for superusers and pg_use_reserved_connections \
-             members (2 of 3 still free)"
+            "1 more in the slots reserved for superusers and pg_use_reserved_connections members (2 \
+             of 3 still free)"
         ),
         "{:#}",
         v["verdict"]

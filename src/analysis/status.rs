@@ -10,7 +10,8 @@ use crate::report::status::{
     Group, GroupKey, IdleStats, LeakSuspect, ServerInfo, StatusReport, Verdict,
 };
 use crate::report::{
-    age, empty_states, not_visible_warning, opt_age, round1, round3, Level, ServerFacts, State,
+    empty_states, not_visible_warning, opt_age, round1, round3, typed_duration, Level, ServerFacts,
+    State,
 };
 
 /// Client sessions counted per database, user, application, client, state and whether a PgBouncer holds
@@ -108,7 +109,7 @@ impl Acc {
             Some(format!(
                 "possible connection leak: {name} holds {} sessions idle for longer than {} (oldest {}; {} active)",
                 self.idle_old,
-                age(t.leak_idle_age.as_secs_f64()),
+                typed_duration(t.leak_idle_age),
                 opt_age(self.oldest_idle),
                 self.active
             ))
@@ -273,7 +274,7 @@ pub fn report(
         level = level.max(Level::Warning);
         reasons.push(format!(
             "{iit_over} session(s) idle in transaction for longer than {} (oldest {}): they hold locks and block vacuum",
-            age(t.idle_in_transaction_age.as_secs_f64()),
+            typed_duration(t.idle_in_transaction_age),
             opt_age(oldest_iit)
         ));
     }

@@ -117,8 +117,8 @@ impl CheckArgs {
             if w > c {
                 return Err(format!(
                     "--idle-in-transaction-warning {} is above --idle-in-transaction-critical {}",
-                    humantime::format_duration(w),
-                    humantime::format_duration(c)
+                    crate::report::typed_duration(w),
+                    crate::report::typed_duration(c)
                 ));
             }
         }

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use crate::report::typed_duration;
+
 /// The examples every duration error ends with.
 const EXAMPLES: &str = "examples: 30s, 5min, 1h30m, 300000ms, 2d";
 
@@ -96,26 +98,14 @@ fn duration_in(s: &str, min: Duration, max: Duration) -> Result<Duration, String
     if d < min || d > max {
         return Err(format!(
             "{s:?} is out of range: give {} to {}",
-            short(min),
-            short(max)
+            typed_duration(min),
+            typed_duration(max)
         ));
     }
     Ok(d)
 }
 
 const DAY: Duration = Duration::from_secs(86_400);
-
-/// `0s`, `100ms`, `1h`, `3650d`: a range bound as it is typed.
-fn short(d: Duration) -> String {
-    let ms = d.as_millis();
-    match ms {
-        0 => "0s".into(),
-        ms if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
-        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        ms if ms % 1000 == 0 => format!("{}s", ms / 1000),
-        ms => format!("{ms}ms"),
-    }
-}
 
 /// A session age (`--older-than`, `--idle-longer-than`, thresholds): 0 to 3650 days, so that it always
 /// fits the server's interval arithmetic. It needs a unit: a bare number (`5`) is refused with the

@@ -19,7 +19,7 @@ use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
 use crate::report::status::StatusReport;
 use crate::report::ServerFacts;
-use crate::report::{age, Level};
+use crate::report::{age, typed_duration, Level};
 use crate::report::{Session, State};
 use crate::setting::{self, Meta, VarType};
 
@@ -74,11 +74,12 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String
     };
     let rows = db.query(sql, &[(&names, Type::TEXT_ARRAY)])?;
     let mut skipped = Vec::new();
-    let guessed: Vec<String> = rows
-        .iter()
-        .filter(|r| r.get::<_, bool>("guessed"))
-        .map(|r| r.get::<_, String>("name"))
-        .collect();
+    let mut guessed: Vec<String> = Vec::new();
+    for r in &rows {
+        if r.try_get::<_, bool>("guessed")? {
+            guessed.push(r.try_get("name")?);
+        }
+    }
     if !guessed.is_empty() {
         skipped.push(format!(
             "the server-wide value of {} is hidden from this session by a database or role setting, and \
@@ -90,25 +91,29 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String
     }
     let settings = rows
         .iter()
-        .map(|r| Setting {
-            name: r.get("name"),
-            server_value: r.get("server_value"),
-            unit: r.get("unit"),
+        .map(|r| {
+            Ok(Setting {
+                name: r.try_get("name")?,
+                server_value: r.try_get("server_value")?,
+                unit: r.try_get("unit")?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let rows = db.query(
         include_str!("../sql/advise_overrides.sql"),
         &[(&names, Type::TEXT_ARRAY)],
     )?;
     let overrides = rows
         .iter()
-        .map(|r| Override {
-            database: r.get("database"),
-            role: r.get("role"),
-            name: r.get("name"),
-            value: r.get("value"),
+        .map(|r| {
+            Ok(Override {
+                database: r.try_get("database")?,
+                role: r.try_get("role")?,
+                name: r.try_get("name")?,
+                value: r.try_get("value")?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok((settings, overrides, skipped))
 }
 
@@ -217,9 +222,8 @@ fn capacity_findings(st: &StatusReport, facts: &ServerFacts, prefix: &str, out: 
             severity,
             title: format!("connection slots nearly exhausted: {:.0}% used, {} left", c.used_percent, c.slots_left),
             evidence: vec![format!(
-                "{} of {} slots ordinary roles can use are taken (max_connections {}, {} reserved for superusers{})",
-                c.used,
-                c.usable_slots,
+                "{} (max_connections {}, {} reserved for superusers{})",
+                c.describe(),
                 c.max_connections,
                 c.superuser_reserved_connections,
                 c.reserved_connections.map(|r| format!(", {r} for pg_use_reserved_connections")).unwrap_or_default()
@@ -256,14 +260,9 @@ fn capacity_findings(st: &StatusReport, facts: &ServerFacts, prefix: &str, out: 
     }
 }
 
-/// The largest whole number of seconds not above `secs`, as a duration pgconn accepts.
+/// The largest whole number of seconds not above `secs`, as a duration to type back in.
 fn floor_duration(secs: f64) -> String {
-    let s = secs.max(0.0).floor() as u64;
-    if s >= 60 && s % 60 == 0 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
+    typed_duration(std::time::Duration::from_secs(secs.max(0.0).floor() as u64))
 }
 
 fn leak_findings(
@@ -327,7 +326,7 @@ fn leak_findings(
                     l.idle,
                     l.active,
                     l.idle_longer_than_threshold,
-                    age(t.leak_idle_age.as_secs_f64())
+                    typed_duration(t.leak_idle_age)
                 ),
                 format!(
                     "its idle sessions are {:.0}% of the {} slots ordinary roles can use; oldest idle {}",
@@ -882,7 +881,7 @@ mod tests {
 
     #[test]
     fn durations_round_down() {
-        assert_eq!(floor_duration(600.0), "10m");
+        assert_eq!(floor_duration(600.0), "10min");
         assert_eq!(floor_duration(3.9), "3s");
         assert_eq!(floor_duration(90.0), "90s");
     }

@@ -16,6 +16,7 @@ use crate::fleet::{self, one_line, RunOptions, TargetOutcome};
 use crate::report::check::{CheckReport, CheckTarget, Measurement, ThresholdSettings};
 use crate::report::fleet::FailureKind;
 use crate::report::status::StatusReport;
+use crate::report::typed_duration;
 use crate::report::{age, Level};
 
 /// What `check` is asked: thresholds, the format and where it goes, which sessions count.
@@ -134,18 +135,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
     // (severity, text) of each part of the summary; parts that fired come first.
     let mut parts: Vec<(Level, String)> = Vec::new();
 
-    let cap = if c.in_reserved_slots > 0 {
-        format!(
-            "{usable} of {usable} usable slots used, 0 left, and {} more in the reserved slots ({} still free)",
-            c.in_reserved_slots, c.reserved_slots_left
-        )
-    } else {
-        format!(
-            "{used} of {usable} usable slots used ({:.0}%), {} left",
-            crate::analysis::capacity::percent_of_usable(used, usable),
-            c.slots_left
-        )
-    };
+    let cap = c.describe();
     parts.push(if args.critical.reached(used, usable) {
         (
             Level::Critical,
@@ -160,7 +150,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
         (Level::Ok, cap)
     });
 
-    let idle_age = humantime::format_duration(args.idle_age);
+    let idle_age = typed_duration(args.idle_age);
     let idle = format!("{} idle longer than {idle_age}", s.idle_long);
     parts.push(match (args.idle_critical, args.idle_warning) {
         (Some(n), _) if s.idle_long >= n => (Level::Critical, format!("{idle} (critical at {n})")),
@@ -182,11 +172,10 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
     if let Some(a) = oldest {
         let text = format!("oldest idle in transaction {}", age(a));
         parts.push(if reached(args.idle_in_transaction_critical) {
-            let limit =
-                humantime::format_duration(args.idle_in_transaction_critical.unwrap_or_default());
+            let limit = typed_duration(args.idle_in_transaction_critical.unwrap_or_default());
             (Level::Critical, format!("{text} (critical at {limit})"))
         } else if reached(iit_warning) {
-            let limit = humantime::format_duration(iit_warning.unwrap_or_default());
+            let limit = typed_duration(iit_warning.unwrap_or_default());
             (Level::Warning, format!("{text} (warning at {limit})"))
         } else {
             (Level::Ok, text)
@@ -207,7 +196,7 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
         .join("; ");
 
     let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
-    let state = |s: crate::report::State| crate::report::count(&r.states, &s) as f64;
+    let state = |s: crate::report::State| s.count_in(&r.states) as f64;
     let measurements = vec![
         Measurement {
             warning: Some(args.warning.as_used(usable)),

@@ -197,9 +197,9 @@ fn finish(
         Some(_) => db.query_one(&CONFIRM_SQL, &[])?,
         None => db.query_one(WAL_SENDERS_SQL, &[])?,
     };
-    let max: i32 = row.get("max_wal_senders");
-    let used: i32 = row.get("wal_senders");
-    let hidden: i32 = row.get("hidden");
+    let max: i32 = row.try_get("max_wal_senders")?;
+    let used: i32 = row.try_get("wal_senders")?;
+    let hidden: i32 = row.try_get("hidden")?;
     if used >= max {
         crate::term::warning(&format!(
             "pgconn now holds the last free WAL sender slot (max_wal_senders = {max}, {used} in use \
@@ -216,10 +216,10 @@ fn finish(
     }
     if let Some(cause) = refused {
         let slots = Slots {
-            max_connections: row.get("max_connections"),
-            superuser_reserved: row.get("superuser_reserved_connections"),
-            reserved: row.get("reserved_connections"),
-            used: row.get("used"),
+            max_connections: row.try_get("max_connections")?,
+            superuser_reserved: row.try_get("superuser_reserved_connections")?,
+            reserved: row.try_get("reserved_connections")?,
+            used: row.try_get("used")?,
         };
         let (confirmed, note) = slots.confirm(cause);
         if let Some(reason) = db.route.reason.as_mut() {

@@ -1,8 +1,10 @@
 //! A result row of either connection: binary values from rust-postgres (the normal route), or the text
 //! of a simple query (the emergency route, [`crate::wire`]). Both are read with the same
-//! [`Row::get`], by column name or position, into the same Rust types, so no caller knows which route
-//! a row came by.
+//! [`Row::get`] / [`Row::try_get`], by column name or position, into the same Rust types, so no caller
+//! knows which route a row came by. A row knows the statement it came from, so that a value that cannot
+//! be read names it.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{anyhow, Result};
@@ -12,22 +14,32 @@ use crate::report::State;
 use crate::wire::TextRow;
 
 /// One row of a result.
-pub struct Row(Inner);
+pub struct Row {
+    inner: Inner,
+    /// The statement's name (its first line, as errors name statements).
+    statement: Arc<str>,
+}
 
 enum Inner {
     Binary(postgres::Row),
     Text(TextRow),
 }
 
-impl From<postgres::Row> for Row {
-    fn from(r: postgres::Row) -> Row {
-        Row(Inner::Binary(r))
+impl Row {
+    /// A row of the normal route, from `statement`.
+    pub fn binary(r: postgres::Row, statement: &Arc<str>) -> Row {
+        Row {
+            inner: Inner::Binary(r),
+            statement: Arc::clone(statement),
+        }
     }
-}
 
-impl From<TextRow> for Row {
-    fn from(r: TextRow) -> Row {
-        Row(Inner::Text(r))
+    /// A row of the emergency route (text values), from `statement`.
+    pub fn text(r: TextRow, statement: &Arc<str>) -> Row {
+        Row {
+            inner: Inner::Text(r),
+            statement: Arc::clone(statement),
+        }
     }
 }
 
@@ -200,9 +212,14 @@ impl Column for Vec<String> {
 }
 
 impl Row {
+    /// The name of the statement the row came from.
+    pub fn statement(&self) -> &str {
+        &self.statement
+    }
+
     /// How many columns the row has.
     pub fn len(&self) -> usize {
-        match &self.0 {
+        match &self.inner {
             Inner::Binary(r) => r.len(),
             Inner::Text(r) => r.len(),
         }
@@ -214,32 +231,57 @@ impl Row {
 
     /// The position of the column named `name`.
     pub fn position(&self, name: &str) -> Option<usize> {
-        match &self.0 {
+        match &self.inner {
             Inner::Binary(r) => r.columns().iter().position(|c| c.name() == name),
             Inner::Text(r) => r.columns().iter().position(|c| c == name),
         }
     }
 
     /// The value of a column. Panics when there is no such column or its value does not fit `T`: the
-    /// statements are pgconn's own, so that is a bug (as rust-postgres' `Row::get` treats it).
+    /// statements are pgconn's own, so that is a bug (as rust-postgres' `Row::get` treats it). The
+    /// statements that run over the emergency route, whose rows are the server's text, are read with
+    /// [`Row::try_get`] instead: there a surprise is an error, never a panic.
     pub fn get<I: RowIndex, T: Column>(&self, idx: I) -> T {
-        match self.try_get(&idx) {
+        match self.try_get(idx) {
             Ok(v) => v,
-            Err(e) => panic!("error reading {}: {e:#}", idx.describe()),
+            Err(e) => panic!("{e:#}"),
         }
     }
 
-    /// The value of a column, or why it cannot be read as `T`.
-    pub fn try_get<I: RowIndex, T: Column>(&self, idx: &I) -> Result<T> {
-        let i = idx
-            .position(self)
-            .ok_or_else(|| anyhow!("no {}", idx.describe()))?;
-        match &self.0 {
-            Inner::Binary(r) => r.try_get::<usize, T>(i).map_err(anyhow::Error::new),
-            Inner::Text(r) => match r.value(i) {
-                Some(text) => T::from_text(text),
-                None => T::from_null(),
+    /// The value of a column, or an error that names the statement, the column and why its value
+    /// cannot be read as `T`.
+    pub fn try_get<I: RowIndex, T: Column>(&self, idx: I) -> Result<T> {
+        let position = idx.position(self);
+        let value = match position {
+            None => Err(anyhow!("no such column")),
+            Some(i) => match &self.inner {
+                Inner::Binary(r) => r.try_get::<usize, T>(i).map_err(anyhow::Error::new),
+                Inner::Text(r) if i >= r.len() => {
+                    Err(anyhow!("no value: the row is shorter than its description"))
+                }
+                Inner::Text(r) => match r.value(i) {
+                    Some(text) => T::from_text(text),
+                    None => T::from_null(),
+                },
             },
+        };
+        value.map_err(|e| {
+            let column = match position.and_then(|i| self.column_name(i)) {
+                Some(name) => format!("column \"{name}\""),
+                None => idx.describe(),
+            };
+            anyhow!(
+                "{}: the server's row has an unexpected {column}: {e:#}",
+                self.statement
+            )
+        })
+    }
+
+    /// The name of column `i`.
+    fn column_name(&self, i: usize) -> Option<&str> {
+        match &self.inner {
+            Inner::Binary(r) => r.columns().get(i).map(|c| c.name()),
+            Inner::Text(r) => r.columns().get(i).map(String::as_str),
         }
     }
 }
@@ -297,5 +339,42 @@ mod tests {
         );
         assert_eq!(fmt("2024-05-01 12:00:00+00"), "2024-05-01T12:00:00.000000Z");
         assert!(SystemTime::from_text("2024-05-01 12:00:00+02").is_err());
+    }
+
+    #[test]
+    fn a_surprise_in_a_text_row_is_an_error_that_names_the_statement() {
+        let stmt: Arc<str> = Arc::from("sessions: client backends of pg_stat_activity");
+        let cols: Arc<[String]> = Arc::from(vec!["pid".to_string(), "state_seconds".to_string()]);
+        let row = Row::text(
+            TextRow::new(Arc::clone(&cols), vec![Some("12x".into()), None]),
+            &stmt,
+        );
+        let says = |e: anyhow::Error| format!("{e:#}");
+        let e = says(row.try_get::<_, i32>("pid").unwrap_err());
+        assert!(
+            e.starts_with("sessions: client backends of pg_stat_activity: ")
+                && e.contains("column \"pid\"")
+                && e.contains("not an int4: \"12x\""),
+            "{e}"
+        );
+        let e = says(row.try_get::<_, f64>("state_seconds").unwrap_err());
+        assert!(
+            e.contains("sessions: ") && e.contains("unexpected NULL"),
+            "{e}"
+        );
+        let e = says(row.try_get::<_, i32>("nope").unwrap_err());
+        assert!(
+            e.contains("sessions: ") && e.contains("column \"nope\""),
+            "{e}"
+        );
+        // A row shorter than its description.
+        let short = Row::text(TextRow::new(cols, vec![Some("1".into())]), &stmt);
+        assert_eq!(short.try_get::<_, i32>(0).unwrap(), 1);
+        let e = says(
+            short
+                .try_get::<_, Option<f64>>("state_seconds")
+                .unwrap_err(),
+        );
+        assert!(e.contains("sessions: ") && e.contains("shorter"), "{e}");
     }
 }

@@ -9,14 +9,11 @@ pub fn human(r: &AdviseReport, st: &Style) -> String {
     let mut out = String::new();
     let c = &r.capacity;
     out.push_str(&format!(
-        "{} {}  (PostgreSQL {})\n  {} of {} usable slots used ({:.0}%), {} left; {} sessions counted\n\n",
+        "{} {}  (PostgreSQL {})\n  {}; {} sessions counted\n\n",
         st.bold("pgconn advise"),
         clean(&r.target),
         clean(&r.server_version),
-        c.used,
-        c.usable_slots,
-        c.used_percent,
-        c.slots_left,
+        c.describe(),
         r.sessions
     ));
     if let Some(b) = &r.pgbouncer {

@@ -15,7 +15,7 @@ fn right(c: impl ToString) -> Cell {
 }
 
 use crate::report::idle_in_transaction as iit;
-use crate::report::{count, State};
+use crate::report::State;
 
 const STATUS_HEADER: [&str; 12] = [
     "TARGET",
@@ -56,8 +56,8 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
                     right(c.usable_slots),
                     right(format!("{:.0}%", c.used_percent)),
                     right(c.slots_left),
-                    right(count(&r.states, &State::Active)),
-                    right(count(&r.states, &State::Idle)),
+                    right(State::Active.count_in(&r.states)),
+                    right(State::Idle.count_in(&r.states)),
                     right(iit(&r.states)),
                     right(opt_age(r.idle.oldest_seconds)),
                     right(opt_age(r.oldest_idle_in_transaction_seconds)),
@@ -111,9 +111,9 @@ pub fn status(outcomes: &[TargetResult<StatusReport>], top: usize, st: &Style) -
                 keys.iter()
                     .map(|k| text_cell(&crate::render::status::group_key_text(k, g))),
             );
-            let idle = count(&g.states, &State::Idle);
+            let idle = State::Idle.count_in(&g.states);
             row.push(right(g.sessions));
-            row.push(right(count(&g.states, &State::Active)));
+            row.push(right(State::Active.count_in(&g.states)));
             row.push(if g.possible_leak {
                 st.level_cell(format!("{idle} leak?"), Level::Warning)
                     .set_alignment(CellAlignment::Right)

@@ -177,7 +177,7 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
     }
     if r.targets.is_empty() {
         out.push_str("no backend to act on");
-        let iit = crate::report::count(&r.states, &State::IdleInTransaction);
+        let iit = State::IdleInTransaction.count_in(&r.states);
         if iit > 0 && !r.selection.states.contains(&State::IdleInTransaction) {
             out.push_str(&format!(
                 "; {iit} {} (--state idle-in-transaction selects them)",
@@ -263,13 +263,10 @@ pub fn after(a: &After, st: &Style) -> String {
                 .map(|(k, n)| format!("{n} {}", State::from_key(k)))
                 .collect();
             format!(
-                "{} {}: {} of {} usable slots used ({}), {} left{}\n",
+                "{} {}: {}{}\n",
                 st.paint("a normal connection gets in now:", Level::Ok),
                 clean(&a.target),
-                c.used,
-                c.usable_slots,
-                st.paint(&format!("{:.0}%", c.used_percent), c.level),
-                c.slots_left,
+                c.sentence(|p| st.paint(&p, c.level)),
                 if states.is_empty() {
                     String::new()
                 } else {

@@ -6,8 +6,8 @@ use crate::render::{text_cell, Style};
 
 use crate::report::state::shown_counts;
 use crate::report::status::StatusReport;
+use crate::report::State;
 use crate::report::{age, opt_age, Level};
-use crate::report::{count, State};
 use crate::text::clean;
 
 /// The key cells of a group row, in `--by` order (`?` where the value is not visible).
@@ -63,23 +63,16 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         ),
         None => format!("{} for superusers", c.superuser_reserved_connections),
     };
-    line(&mut out, 15, format!(
-        "  capacity     {} of {} usable slots used ({}), {} left  (max_connections {}, reserved {})",
-        c.used,
-        c.usable_slots,
-        st.paint(&format!("{:.0}%", c.used_percent), cap_level),
-        c.slots_left,
-        c.max_connections,
-        reserved
-    ));
-    if c.in_reserved_slots > 0 {
-        line(&mut out, 15, format!(
-            "               {} session(s) beyond the ordinary slots, in the reserved ones ({} of {} still free)",
-            c.in_reserved_slots,
-            c.reserved_slots_left,
-            c.max_connections - c.usable_slots
-        ));
-    }
+    line(
+        &mut out,
+        15,
+        format!(
+            "  capacity     {}  (max_connections {}, reserved {})",
+            c.sentence(|p| st.paint(&p, cap_level)),
+            c.max_connections,
+            reserved
+        ),
+    );
     let mut parts: Vec<String> = shown_counts(&r.states)
         .into_iter()
         .map(|(s, n)| format!("{s} {n}"))
@@ -147,8 +140,8 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         for g in &r.groups {
             let mut row = group_key_cells(&r.group_by, g);
             let (active, idle) = (
-                count(&g.states, &State::Active),
-                count(&g.states, &State::Idle),
+                State::Active.count_in(&g.states),
+                State::Idle.count_in(&g.states),
             );
             let iit = crate::report::idle_in_transaction(&g.states);
             let other = g.sessions - active - idle - iit;

@@ -12,8 +12,8 @@ use crate::render::{display_width, elide, Style};
 use crate::report::state::shown_counts;
 use crate::report::status::StatusReport;
 use crate::report::watch::{Delta, Point, Round, TargetView};
+use crate::report::State;
 use crate::report::{age, opt_age, Level};
-use crate::report::{count, State};
 use crate::text::clean;
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -59,7 +59,7 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
         return format!(
             "{ts} {} disconnected, retrying in {}: {}",
             clean(&v.target),
-            humantime::format_duration(d.backoff),
+            crate::report::typed_duration(d.backoff),
             clean(&d.error)
         );
     }
@@ -73,9 +73,9 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
         c.used,
         c.usable_slots,
         c.slots_left,
-        count(&r.states, &State::Active),
-        count(&r.states, &State::Idle),
-        count(&r.states, &State::IdleInTransaction)
+        State::Active.count_in(&r.states),
+        State::Idle.count_in(&r.states),
+        State::IdleInTransaction.count_in(&r.states)
     );
     for (state, n) in shown_counts(&r.states) {
         if !state.always_shown() {
@@ -179,7 +179,7 @@ pub fn frame(round: &Round, width: u16, height: u16, st: &Style, now: Instant) -
     } else {
         format!("{} targets", round.targets.len())
     };
-    let every = humantime::format_duration(round.interval).to_string();
+    let every = crate::report::typed_duration(round.interval);
     let time = timestamp(round.time);
     let full = format!(
         "{}  {title}  every {every}  {time}  sample {}   q quits",
@@ -222,15 +222,15 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         return;
     };
     let c = &r.capacity;
-    out.push(st.wrap(&format!(
-        "capacity   {} of {} usable slots used ({:.0}%), {} left  (max_connections {}, reserved {})",
-        c.used,
-        c.usable_slots,
-        c.used_percent,
-        c.slots_left,
-        c.max_connections,
-        c.max_connections - c.usable_slots
-    ), 11));
+    out.push(st.wrap(
+        &format!(
+            "capacity   {}  (max_connections {}, reserved {})",
+            c.describe(),
+            c.max_connections,
+            c.max_connections - c.usable_slots
+        ),
+        11,
+    ));
     let mut parts: Vec<String> = shown_counts(&r.states)
         .into_iter()
         .map(|(s, n)| format!("{s} {n}"))
@@ -316,8 +316,8 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
             let mut row = crate::render::status::group_key_cells(&r.group_by, g);
             for n in [
                 g.sessions,
-                count(&g.states, &State::Active),
-                count(&g.states, &State::Idle),
+                State::Active.count_in(&g.states),
+                State::Idle.count_in(&g.states),
                 crate::report::idle_in_transaction(&g.states),
             ] {
                 row.push(Cell::new(n).set_alignment(CellAlignment::Right));
@@ -358,8 +358,8 @@ fn many(round: &Round, st: &Style, now: Instant, out: &mut Vec<String>) {
                 row.push(right(c.usable_slots.to_string()));
                 row.push(right(format!("{:.0}%", c.used_percent)));
                 row.push(right(c.slots_left.to_string()));
-                row.push(right(count(&r.states, &State::Active).to_string()));
-                row.push(right(count(&r.states, &State::Idle).to_string()));
+                row.push(right(State::Active.count_in(&r.states).to_string()));
+                row.push(right(State::Idle.count_in(&r.states).to_string()));
                 row.push(right(iit(r).to_string()));
                 let used = trend(&v.history, spark_w, |p| p.used as f64);
                 row.push(Cell::new(sparkline(&used, f64::from(c.usable_slots))));

@@ -61,12 +61,7 @@ impl Level {
 
 /// Sessions in a transaction that do nothing, aborted ones included, from per-state counts (snake_case keys).
 pub fn idle_in_transaction(states: &BTreeMap<String, usize>) -> usize {
-    count(states, &State::IdleInTransaction) + count(states, &State::IdleInTransactionAborted)
-}
-
-/// The count of one state in per-state counts (keyed by [`State::key`]), 0 when absent.
-pub fn count(states: &BTreeMap<String, usize>, state: &State) -> usize {
-    states.get(&state.key()).copied().unwrap_or(0)
+    State::IdleInTransaction.count_in(states) + State::IdleInTransactionAborted.count_in(states)
 }
 
 /// Per-state counts with every known state present (at 0), snake_case keys.
@@ -214,7 +209,45 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-/// Compact human age: 45s, 12m03s, 3h12m, 2d04h (reasons and findings are written with it).
+/// PostgreSQL's time units, largest first, in nanoseconds (the only ones it accepts: no `m`, no compound
+/// values).
+pub const PG_TIME_UNITS: [(&str, i128); 6] = [
+    ("d", 86_400_000_000_000),
+    ("h", 3_600_000_000_000),
+    ("min", 60_000_000_000),
+    ("s", 1_000_000_000),
+    ("ms", 1_000_000),
+    ("us", 1_000),
+];
+
+/// An amount in the largest of `units` (largest first, with their sizes) that holds it exactly
+/// (`300000ms` → `5min`, `1048576kB` → `1GB`); `0` for nothing; None when no unit divides it.
+pub fn in_largest_unit(amount: i128, units: &[(&str, i128)]) -> Option<String> {
+    if amount == 0 {
+        return Some("0".into());
+    }
+    let sign = if amount < 0 { "-" } else { "" };
+    let a = amount.abs();
+    units
+        .iter()
+        .find(|(_, size)| a % size == 0)
+        .map(|(u, size)| format!("{sign}{}{u}", a / size))
+}
+
+/// A duration written to be typed back in, to pgconn or to PostgreSQL (a command pgconn suggests, an
+/// option or threshold it repeats): a whole number of the largest PostgreSQL unit that writes it
+/// exactly (`5min`, `30s`, `1500ms`, `0s`); less than a microsecond is dropped. Ages for people reading
+/// are [`age`].
+pub fn typed_duration(d: std::time::Duration) -> String {
+    let ns = i128::try_from(d.as_nanos()).unwrap_or(i128::MAX);
+    match in_largest_unit(ns - ns % 1_000, &PG_TIME_UNITS) {
+        Some(t) if t != "0" => t,
+        _ => "0s".into(),
+    }
+}
+
+/// Compact human age: 45s, 12m03s, 3h12m, 2d04h (reasons and findings are written with it): the one
+/// formatter of ages for people reading; durations to be typed back in are [`typed_duration`].
 pub fn age(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {
         return "-".into();
@@ -256,6 +289,20 @@ mod tests {
         assert_eq!(age(3600.0 * 3.0 + 720.0), "3h12m");
         assert_eq!(age(86_400.0 * 2.0 + 3600.0 * 4.0), "2d04h");
         assert_eq!(age(-1.0), "-");
+    }
+
+    #[test]
+    fn typed_durations_in_postgresql_units() {
+        use std::time::Duration;
+        assert_eq!(typed_duration(Duration::from_secs(300)), "5min");
+        assert_eq!(typed_duration(Duration::from_secs(30)), "30s");
+        assert_eq!(typed_duration(Duration::from_secs(90)), "90s");
+        assert_eq!(typed_duration(Duration::from_secs(7200)), "2h");
+        assert_eq!(typed_duration(Duration::from_secs(86_400 * 3650)), "3650d");
+        assert_eq!(typed_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(typed_duration(Duration::from_nanos(1_500)), "1us");
+        assert_eq!(typed_duration(Duration::ZERO), "0s");
+        assert_eq!(typed_duration(Duration::from_nanos(999)), "0s");
     }
 
     #[test]

@@ -86,6 +86,11 @@ impl State {
         )
     }
 
+    /// Its count in per-state counts (keyed by [`State::key`]), 0 when absent.
+    pub fn count_in(&self, counts: &std::collections::BTreeMap<String, usize>) -> usize {
+        counts.get(&self.key()).copied().unwrap_or(0)
+    }
+
     /// Shown in a server's state counts even at zero (active, idle, idle in transaction): the states
     /// that tell how full a server is and why. The others appear when some session is in them, a newer
     /// server's states included.

@@ -137,31 +137,83 @@ pub struct Verdict {
 }
 
 impl Capacity {
-    /// "23 of 22 ordinary slots used, 0 left — 1 session is in the slots reserved for superusers and
-    /// pg_use_reserved_connections (4 of 5 still free)", or "10 of 97 ... (10%), 87 left".
-    pub fn describe(&self) -> String {
+    /// The capacity in the one sentence every report words it with (the verdict's reasons, status,
+    /// watch, check's plugin line, advise, rescue's after-check): "60 of 97 usable slots used (62%), 37
+    /// left", or, with sessions in the reserved slots, "22 of 22 usable slots used, 0 left, and 1 more
+    /// in the slots reserved for superusers and pg_use_reserved_connections members (4 of 5 still
+    /// free)". `percent` writes the percentage (a table colours it by [`Capacity::level`]). It is data's
+    /// own words rather than render's because the verdict's reasons, which `--json` carries, say it.
+    pub fn sentence(&self, percent: impl Fn(String) -> String) -> String {
         if self.in_reserved_slots > 0 {
             let pools = if self.reserved_connections.is_some_and(|r| r > 0) {
                 "superusers and pg_use_reserved_connections members"
             } else {
                 "superusers"
             };
-            let n = self.in_reserved_slots;
             format!(
-                "{} of {} slots ordinary roles can use are taken, 0 left: {n} more session{} {} in the slots \
-                 reserved for {pools} ({} of {} still free)",
+                "{0} of {0} usable slots used, 0 left, and {1} more in the slots reserved for {pools} ({2} of \
+                 {3} still free)",
                 self.usable_slots,
-                self.usable_slots,
-                if n == 1 { "" } else { "s" },
-                if n == 1 { "is" } else { "are" },
+                self.in_reserved_slots,
                 self.reserved_slots_left,
                 i64::from(self.max_connections - self.usable_slots)
             )
         } else {
             format!(
-                "{} of {} slots ordinary roles can use are taken ({:.0}%), {} left",
-                self.used, self.usable_slots, self.used_percent, self.slots_left
+                "{} of {} usable slots used ({}), {} left",
+                self.used,
+                self.usable_slots,
+                percent(format!("{:.0}%", self.used_percent)),
+                self.slots_left
             )
         }
+    }
+
+    /// [`Capacity::sentence`] as plain text.
+    pub fn describe(&self) -> String {
+        self.sentence(|p| p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capacity(used: i64, usable: i32, max: i32, reserved: Option<i32>) -> Capacity {
+        let in_reserved = (used - i64::from(usable)).max(0);
+        Capacity {
+            max_connections: max,
+            superuser_reserved_connections: max - usable - reserved.unwrap_or(0),
+            reserved_connections: reserved,
+            usable_slots: usable,
+            used,
+            slots_left: (i64::from(usable) - used).max(0),
+            used_percent: crate::report::round1(used as f64 * 100.0 / f64::from(usable)),
+            in_reserved_slots: in_reserved,
+            reserved_slots_left: i64::from(max - usable) - in_reserved,
+            level: Level::Ok,
+        }
+    }
+
+    #[test]
+    fn one_sentence_for_the_capacity_in_both_of_its_forms() {
+        assert_eq!(
+            capacity(60, 97, 100, None).describe(),
+            "60 of 97 usable slots used (62%), 37 left"
+        );
+        assert_eq!(
+            capacity(60, 97, 100, None).sentence(|p| format!("<{p}>")),
+            "60 of 97 usable slots used (<62%>), 37 left"
+        );
+        assert_eq!(
+            capacity(23, 22, 25, None).describe(),
+            "22 of 22 usable slots used, 0 left, and 1 more in the slots reserved for superusers (2 of 3 \
+             still free)"
+        );
+        assert_eq!(
+            capacity(47, 45, 50, Some(2)).describe(),
+            "45 of 45 usable slots used, 0 left, and 2 more in the slots reserved for superusers and \
+             pg_use_reserved_connections members (3 of 5 still free)"
+        );
     }
 }

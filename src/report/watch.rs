@@ -19,7 +19,7 @@ impl Point {
     pub fn of(r: &StatusReport) -> Point {
         Point {
             used: r.capacity.used,
-            idle: super::count(&r.states, &super::State::Idle),
+            idle: super::State::Idle.count_in(&r.states),
             idle_in_transaction: super::idle_in_transaction(&r.states),
         }
     }

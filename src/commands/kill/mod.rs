@@ -102,17 +102,16 @@ static STATE_COUNTS_SQL: std::sync::LazyLock<Statement> =
 /// State counts of all client sessions but pgconn's own, as the server reports them now.
 pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
     let rows = db.query_named(&STATE_COUNTS_SQL, &Params::new())?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            let state: Option<String> = r.get(0);
+            let state: Option<State> = r.try_get(0)?;
             let key = state
-                .as_deref()
-                .map(|s| State::parse(s).key())
+                .as_ref()
+                .map(State::key)
                 .unwrap_or_else(|| "not_visible".into());
-            (key, r.get::<_, i64>(1))
+            Ok((key, r.try_get::<_, i64>(1)?))
         })
-        .collect())
+        .collect()
 }
 
 /// The audit log as the batches see it: targets before each batch, outcomes after, and the signal check;

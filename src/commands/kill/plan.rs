@@ -116,40 +116,45 @@ pub fn plan(
     let mut temp_relations = 0i32;
     let keep = safety.keep.filter(|k| *k > 0);
     if let Some(first) = rows.first() {
-        let cols = SnapshotColumns::of(first);
+        // Read over the emergency route too: a surprise in the server's row is an error naming the
+        // statement, never a panic.
+        let cols = SnapshotColumns::of(first)?;
         let at = |name: &str| {
-            first
-                .position(name)
-                .unwrap_or_else(|| panic!("the kill plan has no column {name}"))
+            first.position(name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: the server's row has no column {name}",
+                    first.statement()
+                )
+            })
         };
         let (hidden, matches, protection, keep_rank, allowed) = (
-            at("hidden"),
-            at("matches"),
-            at("protection"),
-            at("keep_rank"),
-            at("allowed"),
+            at("hidden")?,
+            at("matches")?,
+            at("protection")?,
+            at("keep_rank")?,
+            at("allowed")?,
         );
-        not_visible = usize::try_from(first.get::<_, i32>(hidden)).unwrap_or(0);
-        temp_relations = first.get::<_, i32>(at("temp_relations"));
+        not_visible = usize::try_from(first.try_get::<_, i32>(hidden)?).unwrap_or(0);
+        temp_relations = first.try_get::<_, i32>(at("temp_relations")?)?;
         for row in &rows {
-            if row.get::<_, Option<bool>>(matches) != Some(true) {
+            if row.try_get::<_, Option<bool>>(matches)? != Some(true) {
                 continue;
             }
             matched += 1;
-            let mut session = cols.session(row);
+            let mut session = cols.session(row)?;
             session.via_pgbouncer = pooler_pids.contains(&session.pid);
             let why = row
-                .get::<_, Option<String>>(protection)
+                .try_get::<_, Option<String>>(protection)?
                 .map(|p| Protection::parse(&p).ok_or(p));
             match why {
                 None => {
-                    let rank: Option<i32> = row.get(keep_rank);
+                    let rank: Option<i32> = row.try_get(keep_rank)?;
                     if keep.is_some_and(|k| rank.is_some_and(|r| (r as usize) <= k)) {
                         kept += 1;
                     } else {
                         candidates.push(KillTarget {
                             session,
-                            allowed: row.get::<_, Option<bool>>(allowed) == Some(true),
+                            allowed: row.try_get::<_, Option<bool>>(allowed)? == Some(true),
                         });
                     }
                 }

@@ -201,15 +201,15 @@ fn statement(
     let rows = db.query_named(&SIGNAL_SQL, &params)?;
     rows.iter()
         .map(|r| {
-            let outcome: String = r.get("outcome");
-            let protection: Option<String> = r.get("protection");
+            let outcome: String = r.try_get("outcome")?;
+            let protection: Option<String> = r.try_get("protection")?;
             Ok(Handled {
-                pid: r.get("pid"),
+                pid: r.try_get("pid")?,
                 verdict: Verdict::parse(&outcome, protection.as_deref())?,
-                state: r.get("state"),
-                state_seconds: r.get("state_seconds"),
-                query_start: r.get("query_start"),
-                at: r.get("at"),
+                state: r.try_get("state")?,
+                state_seconds: r.try_get("state_seconds")?,
+                query_start: r.try_get("query_start")?,
+                at: r.try_get("at")?,
             })
         })
         .collect()
@@ -256,16 +256,16 @@ fn observe(
         let present: HashMap<i32, Seen> = rows
             .iter()
             .map(|r| {
-                (
-                    r.get::<_, i32>("pid"),
+                Ok((
+                    r.try_get::<_, i32>("pid")?,
                     Seen {
-                        backend_start: r.get("backend_start"),
-                        state: r.get("state"),
-                        query_start: r.get("query_start"),
+                        backend_start: r.try_get("backend_start")?,
+                        state: r.try_get("state")?,
+                        query_start: r.try_get("query_start")?,
                     },
-                )
+                ))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         still.clear();
         pending.retain(|s| match present.get(&s.pid) {
             Some(Seen {
@@ -509,10 +509,11 @@ fn current_states(db: &mut Db, refs: &[&KillTarget]) -> HashMap<i32, Option<Stat
     let pids: Vec<i32> = refs.iter().map(|t| t.session.pid).collect();
     let mut params = Params::new();
     params.set("pids", &pids, Type::INT4_ARRAY);
+    // What cannot be read is not known: the outcomes then say so.
     match db.query_named(&POLL_SQL, &params) {
         Ok(rows) => rows
             .iter()
-            .map(|r| (r.get::<_, i32>("pid"), r.get::<_, Option<State>>("state")))
+            .filter_map(|r| Some((r.try_get::<_, i32>("pid").ok()?, r.try_get("state").ok()?)))
             .collect(),
         Err(_) => HashMap::new(),
     }
@@ -558,7 +559,7 @@ fn outcome_of(
     still: &HashMap<i32, Option<State>>,
     how: &Signalling,
 ) -> SessionOutcome {
-    let wait = crate::report::age(how.wait.as_secs_f64());
+    let wait = crate::report::typed_duration(how.wait);
     let skipped = |skip: SkipReason, why: String| {
         let mut o = base(t, OutcomeKind::Skipped);
         o.skip = Some(skip);

@@ -263,7 +263,7 @@ pub fn execute(
             } else {
                 done[*i].reason = Some(format!(
                     "signalled, still there after --wait {}",
-                    crate::report::age(wait.as_secs_f64())
+                    crate::report::typed_duration(wait)
                 ));
                 done[*i].title_now = proc::read(done[*i].pid).ok().map(|p| p.title);
                 done[*i].state_now = done[*i]
