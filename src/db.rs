@@ -175,23 +175,28 @@ pub fn resolve_spec(
             format!("{e:#}").replace('\n', " ")
         ))
     })?;
-    crate::term::warnings(spec.warnings());
+    // Its warnings travel with it: into the connection's route, and to whoever shows them.
     Ok(spec)
+}
+
+/// The connection specification of the one target given (the first -d or --service).
+pub fn resolve_one(conn: &ConnOptions) -> Result<ConnSpec> {
+    if conn.names_many() {
+        return Err(anyhow!(
+            "this command works on one server at a time; give one -d or --service"
+        ));
+    }
+    resolve_spec(
+        conn,
+        conn.dbname.first().map(String::as_str),
+        conn.service.first().map(String::as_str),
+    )
 }
 
 impl Db {
     /// Connect to the one target given on the command line.
     pub fn connect_one(conn: &ConnOptions) -> Result<Db> {
-        if conn.names_many() {
-            return Err(anyhow!(
-                "this command works on one server at a time; give one -d or --service"
-            ));
-        }
-        let spec = resolve_spec(
-            conn,
-            conn.dbname.first().map(String::as_str),
-            conn.service.first().map(String::as_str),
-        )?;
+        let spec = resolve_one(conn)?;
         Db::connect(spec, conn.password_prompt, conn.show_sql, conn.break_glass)
     }
 
@@ -232,7 +237,10 @@ impl Db {
         match first {
             Ok((client, reached, pooled)) => Ok(Db {
                 link: Link::Client(client),
-                route: ConnectionRoute::default(),
+                route: ConnectionRoute {
+                    warnings: spec.warnings().to_vec(),
+                    ..ConnectionRoute::default()
+                },
                 show_sql,
                 spec,
                 reached,

@@ -172,6 +172,9 @@ pub fn one_line(e: &anyhow::Error) -> String {
 pub struct TargetOutcome<T> {
     pub target: String,
     pub result: Result<T>,
+    /// What resolving the target's connection options had to say (a password file others can read),
+    /// whether or not it was reached.
+    pub warnings: Vec<String>,
 }
 
 impl<T> TargetOutcome<T> {
@@ -180,6 +183,7 @@ impl<T> TargetOutcome<T> {
         match self.result {
             Ok(r) => TargetResult {
                 target: self.target,
+                warnings: self.warnings,
                 ok: true,
                 error: None,
                 error_kind: None,
@@ -189,6 +193,7 @@ impl<T> TargetOutcome<T> {
             },
             Err(e) => TargetResult {
                 target: self.target,
+                warnings: self.warnings,
                 ok: false,
                 error: Some(conninfo::redact(&format!("{e:#}"))),
                 error_kind: Some(classify(&e)),
@@ -353,6 +358,15 @@ where
     T: Send + 'static,
     F: Fn(&mut Db) -> Result<T> + Send + Sync + 'static,
 {
+    let warnings: Vec<Vec<String>> = targets
+        .iter()
+        .map(|t| {
+            t.spec
+                .as_ref()
+                .map(|s| s.warnings().to_vec())
+                .unwrap_or_default()
+        })
+        .collect();
     let inline = opts.attended && targets.len() == 1 && opts.overall.is_none();
     if inline && opts.deadline.is_none() {
         if let Some(_slot) = limit.try_take() {
@@ -364,6 +378,7 @@ where
             return vec![TargetOutcome {
                 target: t.label,
                 result,
+                warnings: warnings.into_iter().next().unwrap_or_default(),
             }];
         }
     }
@@ -371,9 +386,11 @@ where
         let msg = format!("{e:#}");
         return targets
             .into_iter()
-            .map(|t| TargetOutcome {
+            .zip(warnings)
+            .map(|(t, warnings)| TargetOutcome {
                 target: t.label,
                 result: Err(anyhow!("{msg}")),
+                warnings,
             })
             .collect();
     }
@@ -383,7 +400,12 @@ where
         Db::connect_unattended(spec, show_sql, mode).and_then(|mut db| f(&mut db))
     })
     .into_iter()
-    .map(|(target, result)| TargetOutcome { target, result })
+    .zip(warnings)
+    .map(|((target, result), warnings)| TargetOutcome {
+        target,
+        result,
+        warnings,
+    })
     .collect()
 }
 

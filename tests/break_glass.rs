@@ -46,6 +46,14 @@ fn a_full_server_is_read_and_freed_through_a_wal_sender_slot() {
     );
     let v = out.json();
     assert_eq!(v["connection"]["via"], "replication", "{}", v["connection"]);
+    // What stderr said travels in the report: the route taken is among the connection's warnings.
+    let warnings = v["connection"]["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("refused a normal connection")),
+        "{warnings:?}"
+    );
     let reason = v["connection"]["reason"].as_str().unwrap();
     assert!(reason.contains("53300"), "{reason}");
     // The cause, and the server's own numbers behind it.
@@ -253,7 +261,15 @@ fn the_route_says_why_it_was_refused() {
         "{}",
         out.stderr
     );
-    assert_eq!(out.json()["connection"]["via"], "replication");
+    let v = out.json();
+    assert_eq!(v["connection"]["via"], "replication");
+    assert!(
+        v["connection"]["warnings"]
+            .to_string()
+            .contains("now holds the last free WAL sender slot"),
+        "{}",
+        v["connection"]
+    );
     // A role that cannot see the other WAL senders is told it may.
     let out = run(c, &["-U", "ops", "status", "--json"]).assert_code(0);
     assert!(

@@ -153,6 +153,11 @@ fn a_scram_password_from_pgpass() {
     };
     let v = run().assert_code(0).json();
     assert_eq!(v["server"]["current_user"], "pass_user");
+    assert!(
+        v["connection"].get("warnings").is_none(),
+        "nothing to say: {}",
+        v["connection"]
+    );
 
     // A group/world readable .pgpass is ignored with libpq's warning: authentication then fails, clearly.
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -182,6 +187,31 @@ fn a_scram_password_from_pgpass() {
         .run()
         .assert_code(3);
     assert!(out.stdout.starts_with("PGCONN UNKNOWN"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("group or world access"),
+        "{}",
+        out.stderr
+    );
+
+    // The warning travels with each target's result: check's JSON and several targets' JSON carry it.
+    let with = |args: &[&str]| {
+        let mut all = vec!["-h", "127.0.0.1", "-p", &port, "-U", "pass_user"];
+        all.extend_from_slice(args);
+        pgconn().no_cluster_env().home(home.path()).args(all).run()
+    };
+    let said = |v: &serde_json::Value| v["warnings"].to_string().contains("group or world access");
+    let out = with(&["-d", "postgres", "check", "--json"]).assert_code(3);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(said(&v["targets"][0]), "{v:#}");
+    let out = with(&["-d", "postgres", "-d", "template1", "status", "--json"]).assert_code(1);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(said(&v[0]) && said(&v[1]), "{v:#}");
+    assert_eq!(
+        out.stderr.matches("group or world access").count(),
+        2,
+        "said once per target: {}",
+        out.stderr
+    );
 
     // A wrong password: authentication failure (SQLSTATE 28P01), and the password is never shown.
     let out = pgconn()

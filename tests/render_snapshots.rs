@@ -721,6 +721,7 @@ fn db3_failed<T>() -> TargetResult<T> {
          \"{EVIL}\" does not exist"
     );
     TargetResult {
+        warnings: Vec::new(),
         target: DB3.into(),
         ok: false,
         error: Some(format!(
@@ -735,6 +736,7 @@ fn db3_failed<T>() -> TargetResult<T> {
 
 fn ok<T>(target: &str, report: T) -> TargetResult<T> {
     TargetResult {
+        warnings: Vec::new(),
         target: target.into(),
         ok: true,
         error: None,
@@ -2224,6 +2226,7 @@ fn rescue_preview_and_results() {
     };
     done.log_complete = true;
     done.after = Some(After {
+        warnings: Vec::new(),
         target: "/var/run/postgresql:5432/postgres".into(),
         connected: true,
         error: None,
@@ -2232,6 +2235,7 @@ fn rescue_preview_and_results() {
     let text = snap_widths("rescue_results", |st| render::rescue::results(&done, st));
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
     done.after = Some(After {
+        warnings: Vec::new(),
         target: "/var/run/postgresql:5432/root".into(),
         connected: false,
         error: Some("role \"root\" does not exist".into()),

@@ -238,7 +238,8 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
             ..measurement("oldest_idle_in_transaction", oldest.unwrap_or(0.0))
         },
     ];
-    let mut warnings = Vec::new();
+    // What connecting had to say first (the connection options', the route's), then the count's.
+    let mut warnings = r.connection.warnings.clone();
     if r.not_visible > 0 {
         warnings.push(crate::report::not_visible_warning(
             r.not_visible,
@@ -389,7 +390,10 @@ pub fn run(conn: &ConnOptions, args: &CheckRequest) -> CheckRun {
         .into_iter()
         .map(|o| match o.result {
             Ok(sample) => evaluate(&o.target, sample, args),
-            Err(e) => failed(&o.target, &e, args),
+            Err(e) => CheckTarget {
+                warnings: o.warnings,
+                ..failed(&o.target, &e, args)
+            },
         })
         .collect();
     CheckRun::Judged {

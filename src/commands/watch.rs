@@ -207,6 +207,8 @@ impl Default for WatchRequest {
 
 /// A running sampler: rounds arrive on `rounds` until --count is reached or [`Sampler::stop`].
 pub struct Sampler {
+    /// What resolving each target's connection options had to say: (target, warnings).
+    pub warnings: Vec<(String, Vec<String>)>,
     pub rounds: mpsc::Receiver<Round>,
     pub stop: Arc<AtomicBool>,
     handle: std::thread::JoinHandle<()>,
@@ -239,6 +241,13 @@ pub fn start(conn: &ConnOptions, args: &WatchRequest) -> Result<Sampler> {
             return Err(anyhow!("{}: {e:#}", t.label));
         }
     }
+    let warnings = targets
+        .iter()
+        .filter_map(|t| {
+            let w = t.spec.as_ref().ok()?.warnings();
+            (!w.is_empty()).then(|| (t.label.clone(), w.to_vec()))
+        })
+        .collect();
     let mut opts = RunOptions::from_conn(conn);
     fleet::ask_password_once(&mut targets, &mut opts)?;
     let single = targets.len() == 1;
@@ -269,6 +278,7 @@ pub fn start(conn: &ConnOptions, args: &WatchRequest) -> Result<Sampler> {
         .name("sampler".into())
         .spawn(move || sampler(monitors, plan, tx, sampler_stop))?;
     Ok(Sampler {
+        warnings,
         rounds,
         stop,
         handle,

@@ -102,10 +102,10 @@ pub(super) fn connect_after_refusal(
     let words = refusal(&normal);
     let target = clean(&spec.label_of(i)).into_owned();
     let why = cause.route_reason(&words);
-    crate::term::warning(&format!(
+    let taken = format!(
         "{target} refused a normal connection: {why}; connecting through a WAL sender slot instead \
          (replication=database; --break-glass never turns this off)"
-    ));
+    );
     match open(&mut spec, i, ask) {
         Ok(conn) => finish(
             spec,
@@ -116,7 +116,7 @@ pub(super) fn connect_after_refusal(
             ))
             .because(cause.kind()),
             show_sql,
-            Some(&cause),
+            Some((&cause, taken)),
         ),
         Err(e) => {
             let normal_said = conninfo::redact(&describe_error(&normal).unwrap_or(words));
@@ -182,8 +182,15 @@ fn finish(
     reached: usize,
     route: ConnectionRoute,
     show_sql: bool,
-    refused: Option<&Refusal>,
+    refused: Option<(&Refusal, String)>,
 ) -> Result<Db> {
+    // The connection options' warnings first, then why the route was taken, then what it found.
+    let mut route = route;
+    route.warnings = spec.warnings().to_vec();
+    let refused = refused.map(|(cause, taken)| {
+        route.warnings.push(taken);
+        cause
+    });
     let mut db = Db {
         link: Link::Walsender(conn),
         route,
@@ -201,17 +208,18 @@ fn finish(
     let used: i32 = row.try_get("wal_senders")?;
     let hidden: i32 = row.try_get("hidden")?;
     if used >= max {
-        crate::term::warning(&format!(
+        db.route.warnings.push(format!(
             "pgconn now holds the last free WAL sender slot (max_wal_senders = {max}, {used} in use \
              with this one): a standby or subscriber that reconnects during this run is refused \
              until pgconn ends"
         ));
     } else if used + hidden >= max {
-        crate::term::warning(&format!(
+        let user = clean(db.spec.user()).into_owned();
+        db.route.warnings.push(format!(
             "pgconn may hold the last free WAL sender slot (max_wal_senders = {max}, {used} in use \
              with this one, and {hidden} sessions of other roles are hidden from role {}): a standby \
              that reconnects during this run may be refused until pgconn ends",
-            clean(db.spec.user())
+            user
         ));
     }
     if let Some(cause) = refused {
@@ -227,7 +235,7 @@ fn finish(
             reason.push_str(&confirmed);
         }
         if let Some(note) = note {
-            crate::term::note(&note);
+            db.route.notes.push(note);
         }
     }
     Ok(db)

@@ -74,6 +74,10 @@ impl Serialize for FailureKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetResult<T> {
     pub target: String,
+    /// What resolving the target's connection options had to say, whether or not it was reached (a
+    /// report's `connection` carries them too, with the route's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub ok: bool,
     /// The whole error, secrets redacted.
     pub error: Option<String>,

@@ -83,6 +83,14 @@ pub struct ConnectionRoute {
     /// fleet's `error_kind` names causes; absent with `--break-glass always`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<fleet::FailureKind>,
+    /// What connecting had to say: the connection options' (a password file others can read, a setting
+    /// that cannot be honoured) first, then the route's (pgconn holds the last WAL sender slot). The run
+    /// says them on stderr as well.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Notes of the route (what the server's settings say about a refusal once it got in).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The two routes.
@@ -100,7 +108,7 @@ impl ConnectionRoute {
         ConnectionRoute {
             via: Via::Replication,
             reason: Some(reason.into()),
-            cause: None,
+            ..ConnectionRoute::default()
         }
     }
 

@@ -149,6 +149,10 @@ pub struct After {
     pub target: String,
     pub connected: bool,
     pub error: Option<String>,
+    /// What resolving the connection options had to say, when no connection was made (a status's
+    /// `connection` carries them otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub status: Option<StatusReport>,
 }
 

@@ -61,7 +61,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         conn.break_glass = default_break_glass(&cli.command, &conn);
     }
     let conn = &conn;
-    let connect = || Db::connect_one(conn);
+    let connect = || connect(conn);
     // Each command line becomes its request here (inconsistent options are usage errors, refused before
     // anything is sent); below this, nothing knows clap.
     match &cli.command {
@@ -103,6 +103,55 @@ pub fn run(cli: Cli) -> Result<Exit> {
             render::out_raw(&cli::completions::script(args.shell)?)?;
             Ok(Exit::Success)
         }
+    }
+}
+
+/// Connect to the one target, saying what connecting had to say on stderr: the connection options'
+/// warnings before (a password prompt may follow), the route's warnings and notes once it got in. The
+/// report carries them all in its `connection`.
+pub(crate) fn connect(conn: &db::ConnOptions) -> Result<Db> {
+    let spec = db::resolve_one(conn)?;
+    term::warnings(spec.warnings());
+    let said = spec.warnings().len();
+    let db = Db::connect(spec, conn.password_prompt, conn.show_sql, conn.break_glass)?;
+    let route = db.route();
+    term::warnings(&route.warnings[said.min(route.warnings.len())..]);
+    for n in &route.notes {
+        term::note(n);
+    }
+    Ok(db)
+}
+
+/// Each target's warnings, once: those of its connection when it was reached (the route's included),
+/// those of its connection options otherwise; named by target when there are several.
+pub(crate) fn say_target_warnings<T>(
+    results: &[TargetResult<T>],
+    connection: fn(&T) -> &crate::report::ConnectionRoute,
+    many: bool,
+) {
+    for r in results {
+        match &r.report {
+            Some(report) => {
+                let c = connection(report);
+                say_warnings(&r.target, many, &c.warnings, &c.notes);
+            }
+            None => say_warnings(&r.target, many, &r.warnings, &[]),
+        }
+    }
+}
+
+/// A target's warnings and notes, named by the target when there are several.
+pub(crate) fn say_warnings(target: &str, many: bool, warnings: &[String], notes: &[String]) {
+    let named = |w: &String| {
+        if many {
+            format!("{target}: {w}")
+        } else {
+            w.clone()
+        }
+    };
+    term::warnings(&warnings.iter().map(named).collect::<Vec<_>>());
+    for n in notes {
+        term::note(&named(n));
     }
 }
 

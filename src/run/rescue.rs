@@ -35,7 +35,17 @@ pub fn rescue(conn: &ConnOptions, req: &RescueRequest, style: &Style) -> Result<
         commands::rescue::execute(plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
     if done.signal.is_none() && done.report.summary.terminated > 0 {
-        done.report.after = Some(commands::rescue::after(conn, &postmaster));
+        let after = commands::rescue::after(conn, &postmaster);
+        match &after.status {
+            Some(s) => super::say_warnings(
+                &after.target,
+                false,
+                &s.connection.warnings,
+                &s.connection.notes,
+            ),
+            None => super::say_warnings(&after.target, false, &after.warnings, &[]),
+        }
+        done.report.after = Some(after);
     }
     let report = &done.report;
     let output_error = tolerate_closed_stdout(show(report, style, render::rescue::results)).err();

@@ -2,9 +2,9 @@
 
 use anyhow::{anyhow, Result};
 
-use super::{report_failures, show};
+use super::{report_failures, say_target_warnings, say_warnings, show};
 use crate::commands::{self, status::StatusFormat, status::StatusRequest};
-use crate::db::{ConnOptions, Db};
+use crate::db::ConnOptions;
 use crate::exit::Exit;
 use crate::render::{self, output::emit, output::emit_exposition, prometheus, Style};
 use crate::report::fleet::TargetResult;
@@ -18,7 +18,7 @@ pub fn status(conn: &ConnOptions, req: &StatusRequest, style: &Style) -> Result<
     if commands::fleet::wants_status(conn, req) {
         return fleet_status(conn, req, style);
     }
-    let report = commands::status::collect(&mut Db::connect_one(conn)?, req)?;
+    let report = commands::status::collect(&mut super::connect(conn)?, req)?;
     show(&report, style, render::status::human)?;
     Ok(Exit::Success)
 }
@@ -53,6 +53,15 @@ fn fleet_status(conn: &ConnOptions, args: &StatusRequest, style: &Style) -> Resu
             .into_iter()
             .next()
             .ok_or_else(|| anyhow!("no target"))?;
+        match &o.result {
+            Ok(r) => say_warnings(
+                &o.target,
+                false,
+                &r.connection.warnings,
+                &r.connection.notes,
+            ),
+            Err(_) => say_warnings(&o.target, false, &o.warnings, &[]),
+        }
         let report = match o.result {
             Ok(r) => r,
             Err(e) => {
@@ -80,6 +89,7 @@ fn fleet_status(conn: &ConnOptions, args: &StatusRequest, style: &Style) -> Resu
         .into_iter()
         .map(fleet::TargetOutcome::into_result)
         .collect();
+    say_target_warnings(&results, |r| &r.connection, true);
     let exit = report_failures(&results);
     match format {
         StatusFormat::Table => emit(
@@ -101,6 +111,7 @@ fn fleet_status(conn: &ConnOptions, args: &StatusRequest, style: &Style) -> Resu
 /// `sessions` over several targets: one table (or a JSON array), warnings per target, exit 1 when one
 /// failed.
 pub fn fleet_sessions(results: &[TargetResult<SessionsReport>], style: &Style) -> Result<Exit> {
+    say_target_warnings(results, |r| &r.connection, true);
     if style.json {
         render::json(&results)?;
     } else {

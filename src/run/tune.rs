@@ -18,7 +18,7 @@ use crate::term;
 /// `tune`: show, history and presets collect and show; set, reset and undo plan, show the plan,
 /// confirm, execute and show what took effect.
 pub fn tune(conn: &ConnOptions, args: &TuneArgs, style: &Style) -> Result<Exit> {
-    let connect = || Db::connect_one(conn);
+    let connect = || super::connect(conn);
     let plan = match &args.action {
         None | Some(TuneAction::Show(_)) => {
             let a = match &args.action {

@@ -12,6 +12,10 @@ use crate::render::{self, Style};
 pub fn watch(conn: &ConnOptions, args: &WatchRequest, style: &Style) -> Result<Exit> {
     use std::io::IsTerminal;
     let sampler = commands::watch::start(conn, args)?;
+    let many = crate::fleet::is_many(conn);
+    for (target, warnings) in &sampler.warnings {
+        super::say_warnings(target, many, warnings, &[]);
+    }
     let full_screen = std::io::stdout().is_terminal() && !style.json;
     let last = if full_screen {
         crate::tui::watch(&sampler.rounds, &sampler.stop, style)?

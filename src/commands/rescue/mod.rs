@@ -150,6 +150,10 @@ pub fn after(conn: &ConnOptions, pm: &Postmaster) -> After {
     }
     let spec = resolve(&conn);
     let target = spec.as_ref().map(|s| s.target_label()).unwrap_or_default();
+    let warnings = spec
+        .as_ref()
+        .map(|s| s.warnings().to_vec())
+        .unwrap_or_default();
     let status = Db::connect_one(&conn).and_then(|mut db| {
         crate::commands::status::collect(
             &mut db,
@@ -161,6 +165,8 @@ pub fn after(conn: &ConnOptions, pm: &Postmaster) -> After {
             target,
             connected: true,
             error: None,
+            // The status's connection carries them, with the route's.
+            warnings: Vec::new(),
             status: Some(s),
         },
         Err(e) => {
@@ -176,6 +182,7 @@ pub fn after(conn: &ConnOptions, pm: &Postmaster) -> After {
                 target,
                 connected: false,
                 error: Some(error),
+                warnings,
                 status: None,
             }
         }
