@@ -15,6 +15,8 @@
 //! | output | `render`, `tui` | report → tables, JSON, Prometheus, Nagios text (the only writer of stdout); watch's full-screen loop |
 //! | sequencing | `lib` (`run`, `flow`), `main` | parse → command → render → confirm → execute → render → [`Exit`] |
 
+#![forbid(unsafe_code)]
+
 use anyhow::Result;
 
 pub mod activity;

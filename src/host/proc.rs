@@ -6,6 +6,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use rustix::time::{clock_gettime_dynamic, ClockId, DynamicClockId};
+
 /// One process, read from /proc/PID/stat and /proc/PID/cmdline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
@@ -197,18 +199,14 @@ impl Clock {
             .flatten()
             .filter(|&t| t > 0)
             .unwrap_or(100) as u64;
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes one timespec into the one given.
-        let ok = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } == 0;
-        let up = Duration::new(
-            ts.tv_sec.max(0) as u64,
-            ts.tv_nsec.clamp(0, 999_999_999) as u32,
-        );
+        let up = clock_gettime_dynamic(DynamicClockId::Known(ClockId::Boottime)).map(|ts| {
+            Duration::new(
+                ts.tv_sec.max(0) as u64,
+                ts.tv_nsec.clamp(0, 999_999_999) as u32,
+            )
+        });
         // (A wall clock earlier than the time since boot, before NTP set it, gives no boot time.)
-        let boot = if let Some(b) = SystemTime::now().checked_sub(up).filter(|_| ok) {
+        let boot = if let Some(b) = up.ok().and_then(|up| SystemTime::now().checked_sub(up)) {
             b
         } else {
             let stat = fs::read_to_string("/proc/stat")?;
