@@ -118,6 +118,49 @@ fn a_service_from_the_service_file() {
     assert!(out.stderr.contains("missing"), "{}", out.stderr);
 }
 
+/// -W on a terminal: the prompt names the user, what is typed is never echoed, the line then reads
+/// `[hidden]`, and the password typed is the one used.
+#[test]
+fn a_password_typed_at_the_prompt_is_used_and_never_echoed() {
+    let c = start_cluster(&ClusterOptions {
+        tcp: true,
+        hba: vec!["host all all 127.0.0.1/32 scram-sha-256".into()],
+        conf: vec![("password_encryption".into(), "scram-sha-256".into())],
+        ..ClusterOptions::default()
+    });
+    let port = c.tcp_port().unwrap().to_string();
+    c.psql("CREATE ROLE typed_user LOGIN PASSWORD 'typed s3cret'")
+        .unwrap();
+    let mut builder = pgconn()
+        .no_cluster_env()
+        .env("NO_COLOR", "1")
+        .args(["-h", "127.0.0.1", "-p", &port, "-U", "typed_user"])
+        .args(["-d", "postgres", "-W", "status", "--json"]);
+    let mut p = expectrl::Session::spawn(builder.command()).unwrap();
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+    p.expect("Password for user typed_user: ").unwrap();
+    p.send_line("typed s3cret").unwrap();
+    let v = support::json_after_prompt(&mut p);
+    let st = p.get_process().wait().unwrap();
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 0)), "{st:?}");
+    assert_eq!(v["server"]["current_user"], "typed_user");
+
+    // A wrong one: refused by the server, and still never on the screen.
+    let mut p = expectrl::Session::spawn(builder.command()).unwrap();
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+    p.expect("Password for user typed_user: ").unwrap();
+    p.send_line("wrong s3cret").unwrap();
+    let screen = support::until_eof(&mut p);
+    let st = p.get_process().wait().unwrap();
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 1)), "{st:?}");
+    assert!(screen.starts_with("[hidden]\r\n"), "{screen:?}");
+    assert!(!screen.contains("s3cret"), "{screen:?}");
+    assert!(
+        screen.contains("password authentication failed"),
+        "{screen:?}"
+    );
+}
+
 #[test]
 fn a_scram_password_from_pgpass() {
     let c = start_cluster(&ClusterOptions {
