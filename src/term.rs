@@ -70,7 +70,7 @@ pub fn confirm(question: &str, yes: bool) -> Result<bool> {
         .context("could not read the answer")?;
     if read == 0 {
         // End of input: no answer is a no. The newline the terminal did not echo keeps the next line clean.
-        eprintln!();
+        to_stderr(format_args!("\n"));
         return Ok(false);
     }
     Ok(matches!(
@@ -203,37 +203,47 @@ pub fn warnings(warnings: &[String]) {
 
 /// One warning: `pgconn: warning: ...`, its text cleaned (it may carry names from the server).
 pub fn warning(text: &str) {
-    eprintln!("pgconn: warning: {}", clean(text));
+    to_stderr(format_args!("pgconn: warning: {}\n", clean(text)));
 }
 
 /// An error that does not end the run (one failed target of several): `pgconn: error: ...`.
 pub fn error(text: &str) {
-    eprintln!("pgconn: error: {}", clean(text));
+    to_stderr(format_args!("pgconn: error: {}\n", clean(text)));
 }
 
 /// The error that ends the run, as main prints it: the whole chain, each line cleaned.
 pub fn fatal(err: &anyhow::Error) {
-    eprintln!("pgconn: error: {}", clean_lines(&format!("{err:#}")));
+    to_stderr(format_args!(
+        "pgconn: error: {}\n",
+        clean_lines(&format!("{err:#}"))
+    ));
 }
 
 /// A note for the person: `pgconn: ...` (what happened, what was not done).
 pub fn note(text: &str) {
-    eprintln!("pgconn: {}", clean(text));
+    to_stderr(format_args!("pgconn: {}\n", clean(text)));
 }
 
 /// A line as it is (pgconn's own words, e.g. the sandbox's progress).
 pub fn say(text: &str) {
-    eprintln!("{text}");
+    to_stderr(format_args!("{text}\n"));
 }
 
 /// Text already laid out by render (a plan shown before its prompt when stdout cannot show it).
 pub fn show(text: &str) {
-    eprint!("{}", terminal_safe(text));
+    to_stderr(format_args!("{}", terminal_safe(text)));
 }
 
 /// The `--show-sql` echo of a statement about to be sent (secrets already removed by the caller).
 pub fn echo_sql(text: &str) {
-    eprintln!("{text}");
+    to_stderr(format_args!("{text}\n"));
+}
+
+/// Everything written to stderr for people goes through here, and a failed write is ignored: a stderr
+/// that is closed, a full disk or a pipe whose reader has gone must not turn a warning into a panic
+/// (eprintln! panics then, exit 101), while the exit code still tells what happened.
+fn to_stderr(text: std::fmt::Arguments) {
+    let _ = std::io::stderr().lock().write_fmt(text);
 }
 
 #[cfg(test)]

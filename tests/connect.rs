@@ -899,3 +899,71 @@ fn channel_binding_that_cannot_happen_is_said_as_psql_says_it() {
         assert_eq!(v["server"]["current_user"], "cb_scram", "{route}");
     }
 }
+
+/// A stderr nobody can read changes only what is seen: a warning or an error that cannot be written
+/// never becomes a panic (exit 101); the exit code and the JSON are the run's own. A closed stderr
+/// (`2>&-`) and a full device (`/dev/full`, where every write fails) alike.
+#[test]
+fn an_unwritable_stderr_changes_neither_the_exit_code_nor_the_output() {
+    let _ = cluster();
+    let warned = || pgconn().args(["-d", "client_encoding=latin1", "status", "--json"]);
+    let seen = warned().run();
+    assert!(
+        seen.stderr
+            .contains("pgconn: warning: client_encoding=latin1 is ignored"),
+        "{}",
+        seen.stderr
+    );
+    let code = seen.status;
+    let user = seen.json()["server"]["current_user"].clone();
+    assert!(user.is_string(), "{user}");
+    let refused = || {
+        pgconn()
+            .no_cluster_env()
+            .args(["-h", "/nonexistent", "status"])
+    };
+    let failed = refused().run().assert_code(1);
+    assert!(
+        failed.stderr.contains("pgconn: error: "),
+        "{}",
+        failed.stderr
+    );
+
+    // (The builders live through the runs: each holds the HOME it gives pgconn.)
+    let (mut w, mut r) = (warned(), refused());
+    for (mut cmd, expected, json) in [(w.command(), code, true), (r.command(), 1, false)] {
+        // /dev/full: each write fails (ENOSPC).
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .stderr(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(expected), "{cmd:?} with /dev/full");
+        // Closed by the shell before pgconn starts.
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg("exec \"$@\" 2>&-")
+            .arg("sh")
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .stdin(std::process::Stdio::null());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        let closed = sh.output().unwrap();
+        assert_eq!(closed.status.code(), Some(expected), "{cmd:?} with 2>&-");
+        if json {
+            for stdout in [&out.stdout, &closed.stdout] {
+                let v: serde_json::Value = serde_json::from_slice(stdout).unwrap();
+                assert_eq!(v["server"]["current_user"], user);
+            }
+        }
+    }
+}
