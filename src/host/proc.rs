@@ -305,4 +305,37 @@ mod tests {
         assert!(me.title_utf8);
         assert!(Clock::read().unwrap().age(me.start_ticks) < Duration::from_secs(3600));
     }
+
+    #[test]
+    fn the_time_since_boot_is_the_kernels_to_the_fraction() {
+        // /proc/uptime: seconds since boot, suspended time included, to the hundredth.
+        let uptime = || -> f64 {
+            let text = fs::read_to_string("/proc/uptime").unwrap();
+            text.split_whitespace().next().unwrap().parse().unwrap()
+        };
+        let before = uptime();
+        let ts = clock_gettime_dynamic(DynamicClockId::Known(ClockId::Boottime)).unwrap();
+        let after = uptime();
+        let up = ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9;
+        assert!(
+            before - 0.01 <= up && up <= after + 0.01,
+            "{before} <= {up} <= {after}"
+        );
+        // And the boot time derived from it is /proc/stat's btime (whole seconds, rounded down).
+        let stat = fs::read_to_string("/proc/stat").unwrap();
+        let btime: f64 = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let boot = Clock::read()
+            .unwrap()
+            .boot
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!((boot - btime).abs() < 1.5, "boot {boot}, btime {btime}");
+    }
 }
