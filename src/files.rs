@@ -22,10 +22,11 @@
 use std::fs::{self, File, Metadata};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
+use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+use rustix::io::Errno;
 
 use crate::exit::refuse;
 
@@ -98,19 +99,17 @@ pub fn open(path: &Path, how: How) -> Result<Opened> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     check_file(path, &m)?;
     // Writes block as usual from here on (O_NONBLOCK was for the open of a FIFO only).
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor this function owns, with flags it read from it.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error())
-            .with_context(|| format!("cannot set up {}", path.display()));
-    }
+    fcntl_getfl(&file)
+        .and_then(|flags| fcntl_setfl(&file, flags - OFlags::NONBLOCK))
+        .map_err(io::Error::from)
+        .with_context(|| format!("cannot set up {}", path.display()))?;
     Ok(Opened { file, created })
 }
 
 fn options(mode: u32) -> fs::OpenOptions {
     let mut o = fs::OpenOptions::new();
-    o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC);
+    let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+    o.custom_flags(flags.bits() as i32);
     if mode != 0 {
         o.mode(mode);
     }
@@ -120,9 +119,9 @@ fn options(mode: u32) -> fs::OpenOptions {
 /// An open that failed: a link or a FIFO that appeared after the first look is a refusal, the rest an
 /// error of the system.
 fn open_error(path: &Path, e: io::Error) -> anyhow::Error {
-    match e.raw_os_error() {
+    match Errno::from_io_error(&e) {
         // ELOOP: the final component is a link (O_NOFOLLOW); ENXIO: a FIFO nobody reads (O_NONBLOCK).
-        Some(libc::ELOOP) | Some(libc::ENXIO) => match fs::symlink_metadata(path) {
+        Some(Errno::LOOP | Errno::NXIO) => match fs::symlink_metadata(path) {
             Ok(m) => match check_file(path, &m) {
                 Err(refusal) => refusal,
                 Ok(()) => anyhow::Error::new(e).context(format!("cannot open {}", path.display())),
@@ -386,10 +385,8 @@ impl Drop for RemoveOnDrop {
 /// mkfifo, for the tests.
 #[cfg(test)]
 fn mkfifo(path: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: a valid C string.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    use rustix::fs::{mkfifoat, Mode, CWD};
+    mkfifoat(CWD, path, Mode::from_raw_mode(0o600)).expect("mkfifo");
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@
 //! | output | `render`, `tui` | report → tables, JSON, Prometheus, Nagios text (the only writer of stdout); watch's full-screen loop |
 //! | sequencing | `lib`, `run` (one file per command sequence), `main` | parse → command → render → confirm → execute → render → [`Exit`] |
 
+#![forbid(unsafe_code)]
+
 pub mod activity;
 pub mod analysis;
 pub mod cli;

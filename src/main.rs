@@ -1,5 +1,7 @@
 //! Thin: parse, run, print the error that ended the run, exit with its code.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use pgconn::exit::{exit_of, Exit};

@@ -10,33 +10,9 @@ use serde_json::Value;
 use support::pgbouncer::PgBouncer;
 use support::{app_role, cluster, pgconn, server_pids, unique};
 
-/// Split a printed command into words (it quotes with single quotes only) and drop the leading `pgconn`.
+/// Split a printed command into words as a shell would, and drop the leading `pgconn`.
 fn words(cmd: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for ch in cmd.chars() {
-        match ch {
-            '\'' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            c => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
+    let mut out = shlex::split(cmd).unwrap_or_else(|| panic!("not one shell command: {cmd}"));
     assert_eq!(out.first().map(String::as_str), Some("pgconn"), "{cmd}");
     out.remove(0);
     out

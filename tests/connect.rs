@@ -118,6 +118,49 @@ fn a_service_from_the_service_file() {
     assert!(out.stderr.contains("missing"), "{}", out.stderr);
 }
 
+/// -W on a terminal: the prompt names the user, what is typed is never echoed, the line then reads
+/// `[hidden]`, and the password typed is the one used.
+#[test]
+fn a_password_typed_at_the_prompt_is_used_and_never_echoed() {
+    let c = start_cluster(&ClusterOptions {
+        tcp: true,
+        hba: vec!["host all all 127.0.0.1/32 scram-sha-256".into()],
+        conf: vec![("password_encryption".into(), "scram-sha-256".into())],
+        ..ClusterOptions::default()
+    });
+    let port = c.tcp_port().unwrap().to_string();
+    c.psql("CREATE ROLE typed_user LOGIN PASSWORD 'typed s3cret'")
+        .unwrap();
+    let mut builder = pgconn()
+        .no_cluster_env()
+        .env("NO_COLOR", "1")
+        .args(["-h", "127.0.0.1", "-p", &port, "-U", "typed_user"])
+        .args(["-d", "postgres", "-W", "status", "--json"]);
+    let mut p = expectrl::Session::spawn(builder.command()).unwrap();
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+    p.expect("Password for user typed_user: ").unwrap();
+    p.send_line("typed s3cret").unwrap();
+    let v = support::json_after_prompt(&mut p);
+    let st = p.get_process().wait().unwrap();
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 0)), "{st:?}");
+    assert_eq!(v["server"]["current_user"], "typed_user");
+
+    // A wrong one: refused by the server, and still never on the screen.
+    let mut p = expectrl::Session::spawn(builder.command()).unwrap();
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(30)));
+    p.expect("Password for user typed_user: ").unwrap();
+    p.send_line("wrong s3cret").unwrap();
+    let screen = support::until_eof(&mut p);
+    let st = p.get_process().wait().unwrap();
+    assert!(matches!(st, expectrl::WaitStatus::Exited(_, 1)), "{st:?}");
+    assert!(screen.starts_with("[hidden]\r\n"), "{screen:?}");
+    assert!(!screen.contains("s3cret"), "{screen:?}");
+    assert!(
+        screen.contains("password authentication failed"),
+        "{screen:?}"
+    );
+}
+
 #[test]
 fn a_scram_password_from_pgpass() {
     let c = start_cluster(&ClusterOptions {
@@ -884,5 +927,73 @@ fn channel_binding_that_cannot_happen_is_said_as_psql_says_it() {
             .assert_code(0)
             .json();
         assert_eq!(v["server"]["current_user"], "cb_scram", "{route}");
+    }
+}
+
+/// A stderr nobody can read changes only what is seen: a warning or an error that cannot be written
+/// never becomes a panic (exit 101); the exit code and the JSON are the run's own. A closed stderr
+/// (`2>&-`) and a full device (`/dev/full`, where every write fails) alike.
+#[test]
+fn an_unwritable_stderr_changes_neither_the_exit_code_nor_the_output() {
+    let _ = cluster();
+    let warned = || pgconn().args(["-d", "client_encoding=latin1", "status", "--json"]);
+    let seen = warned().run();
+    assert!(
+        seen.stderr
+            .contains("pgconn: warning: client_encoding=latin1 is ignored"),
+        "{}",
+        seen.stderr
+    );
+    let code = seen.status;
+    let user = seen.json()["server"]["current_user"].clone();
+    assert!(user.is_string(), "{user}");
+    let refused = || {
+        pgconn()
+            .no_cluster_env()
+            .args(["-h", "/nonexistent", "status"])
+    };
+    let failed = refused().run().assert_code(1);
+    assert!(
+        failed.stderr.contains("pgconn: error: "),
+        "{}",
+        failed.stderr
+    );
+
+    // (The builders live through the runs: each holds the HOME it gives pgconn.)
+    let (mut w, mut r) = (warned(), refused());
+    for (mut cmd, expected, json) in [(w.command(), code, true), (r.command(), 1, false)] {
+        // /dev/full: each write fails (ENOSPC).
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .stderr(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(expected), "{cmd:?} with /dev/full");
+        // Closed by the shell before pgconn starts.
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c")
+            .arg("exec \"$@\" 2>&-")
+            .arg("sh")
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .stdin(std::process::Stdio::null());
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        let closed = sh.output().unwrap();
+        assert_eq!(closed.status.code(), Some(expected), "{cmd:?} with 2>&-");
+        if json {
+            for stdout in [&out.stdout, &closed.stdout] {
+                let v: serde_json::Value = serde_json::from_slice(stdout).unwrap();
+                assert_eq!(v["server"]["current_user"], user);
+            }
+        }
     }
 }

@@ -862,7 +862,7 @@ mod tests {
     fn shell_quoting() {
         assert_eq!(shell_quote("leaky-worker"), "leaky-worker");
         assert_eq!(shell_quote("my app"), "'my app'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("it's"), "\"it's\"");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("a;rm -rf"), "'a;rm -rf'");
     }

@@ -314,7 +314,7 @@ mod tests {
     fn shell_quoting() {
         assert_eq!(shell_quote("/tmp/pgconn-Ab1"), "/tmp/pgconn-Ab1");
         assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("it's"), "\"it's\"");
         assert_eq!(shell_quote(""), "''");
     }
 }

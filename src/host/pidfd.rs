@@ -3,8 +3,12 @@
 //! has exited.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 
 /// A process, held by a pidfd.
 pub struct Pidfd {
@@ -14,45 +18,31 @@ pub struct Pidfd {
 impl Pidfd {
     /// Open a pidfd for `pid`: `NotFound` when no such process exists, `Unsupported` before Linux 5.3.
     pub fn open(pid: i32) -> io::Result<Pidfd> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        if fd < 0 {
-            let e = io::Error::last_os_error();
-            return Err(match e.raw_os_error() {
-                Some(libc::ESRCH) => io::Error::new(io::ErrorKind::NotFound, "no such process"),
-                Some(libc::ENOSYS) => io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    "pidfd_open is not available (Linux 5.3 or later is needed)",
-                ),
-                _ => e,
-            });
+        // Pid 0 and negative pids name process groups for kill(2): never one process.
+        let pid = Pid::from_raw(pid).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{pid} is not a process id"),
+            )
+        })?;
+        match pidfd_open(pid, PidfdFlags::empty()) {
+            Ok(fd) => Ok(Pidfd { fd }),
+            Err(Errno::SRCH) => Err(io::Error::new(io::ErrorKind::NotFound, "no such process")),
+            Err(Errno::NOSYS) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "pidfd_open is not available (Linux 5.3 or later is needed)",
+            )),
+            Err(e) => Err(e.into()),
         }
-        // SAFETY: the descriptor was just returned to us and is owned by nobody else.
-        Ok(Pidfd {
-            fd: unsafe { OwnedFd::from_raw_fd(fd as i32) },
-        })
     }
 
     /// Send SIGTERM to the process this descriptor names; `NotFound` when it has exited meanwhile.
     pub fn terminate(&self) -> io::Result<()> {
-        // SAFETY: a valid pidfd, a signal number, no siginfo, no flags.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.fd.as_raw_fd(),
-                libc::SIGTERM,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        if rc < 0 {
-            let e = io::Error::last_os_error();
-            return Err(match e.raw_os_error() {
-                Some(libc::ESRCH) => io::Error::new(io::ErrorKind::NotFound, "it has exited"),
-                _ => e,
-            });
+        match pidfd_send_signal(&self.fd, Signal::TERM) {
+            Ok(()) => Ok(()),
+            Err(Errno::SRCH) => Err(io::Error::new(io::ErrorKind::NotFound, "it has exited")),
+            Err(e) => Err(e.into()),
         }
-        Ok(())
     }
 
     /// Whether the process has exited (its pidfd is readable then).
@@ -65,22 +55,15 @@ impl Pidfd {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let mut pfd = libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
+            let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
+            let within = Timespec {
+                tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: left.subsec_nanos().into(),
             };
-            let ms = left.as_millis().min(i32::MAX as u128) as i32;
-            // SAFETY: one pollfd that lives for the call.
-            let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if rc > 0 {
-                return true;
-            }
-            if rc == 0 {
-                return false;
-            }
-            if io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) || left.is_zero() {
-                return false;
+            match poll(&mut fds, Some(&within)) {
+                Ok(n) => return n > 0,
+                Err(Errno::INTR) if !left.is_zero() => continue,
+                Err(_) => return false,
             }
         }
     }
@@ -101,7 +84,7 @@ mod tests {
         fd.terminate().unwrap();
         assert!(fd.wait(Duration::from_secs(5)));
         use std::os::unix::process::ExitStatusExt;
-        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGTERM));
+        assert_eq!(child.wait().unwrap().signal(), Some(Signal::TERM.as_raw()));
         // The process is gone: its descriptor still names it, and reaches nobody else.
         assert_eq!(fd.terminate().unwrap_err().kind(), io::ErrorKind::NotFound);
     }

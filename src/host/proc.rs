@@ -6,6 +6,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use rustix::time::{clock_gettime_dynamic, ClockId, DynamicClockId};
+
 /// One process, read from /proc/PID/stat and /proc/PID/cmdline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
@@ -197,18 +199,14 @@ impl Clock {
             .flatten()
             .filter(|&t| t > 0)
             .unwrap_or(100) as u64;
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes one timespec into the one given.
-        let ok = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } == 0;
-        let up = Duration::new(
-            ts.tv_sec.max(0) as u64,
-            ts.tv_nsec.clamp(0, 999_999_999) as u32,
-        );
+        let up = clock_gettime_dynamic(DynamicClockId::Known(ClockId::Boottime)).map(|ts| {
+            Duration::new(
+                ts.tv_sec.max(0) as u64,
+                ts.tv_nsec.clamp(0, 999_999_999) as u32,
+            )
+        });
         // (A wall clock earlier than the time since boot, before NTP set it, gives no boot time.)
-        let boot = if let Some(b) = SystemTime::now().checked_sub(up).filter(|_| ok) {
+        let boot = if let Some(b) = up.ok().and_then(|up| SystemTime::now().checked_sub(up)) {
             b
         } else {
             let stat = fs::read_to_string("/proc/stat")?;
@@ -306,5 +304,38 @@ mod tests {
         assert_eq!(me.title_truncated, Some(false));
         assert!(me.title_utf8);
         assert!(Clock::read().unwrap().age(me.start_ticks) < Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn the_time_since_boot_is_the_kernels_to_the_fraction() {
+        // /proc/uptime: seconds since boot, suspended time included, to the hundredth.
+        let uptime = || -> f64 {
+            let text = fs::read_to_string("/proc/uptime").unwrap();
+            text.split_whitespace().next().unwrap().parse().unwrap()
+        };
+        let before = uptime();
+        let ts = clock_gettime_dynamic(DynamicClockId::Known(ClockId::Boottime)).unwrap();
+        let after = uptime();
+        let up = ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9;
+        assert!(
+            before - 0.01 <= up && up <= after + 0.01,
+            "{before} <= {up} <= {after}"
+        );
+        // And the boot time derived from it is /proc/stat's btime (whole seconds, rounded down).
+        let stat = fs::read_to_string("/proc/stat").unwrap();
+        let btime: f64 = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let boot = Clock::read()
+            .unwrap()
+            .boot
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!((boot - btime).abs() < 1.5, "boot {boot}, btime {btime}");
     }
 }

@@ -29,11 +29,21 @@ pub enum Seen {
 
 /// The epoll system calls a wait set's wait may be in, on this architecture.
 fn is_epoll_wait(nr: i64) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if nr == libc::SYS_epoll_wait {
+    use linux_raw_sys::general as nr_;
+    // The architectures of the kernel's generic system call table have no epoll_wait: their C library
+    // calls epoll_pwait.
+    #[cfg(not(any(
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "riscv32",
+        target_arch = "loongarch64",
+        target_arch = "csky",
+        target_arch = "hexagon"
+    )))]
+    if nr == i64::from(nr_::__NR_epoll_wait) {
         return true;
     }
-    nr == libc::SYS_epoll_pwait || nr == 441 /* epoll_pwait2, the same number everywhere */
+    nr == i64::from(nr_::__NR_epoll_pwait) || nr == i64::from(nr_::__NR_epoll_pwait2)
 }
 
 /// `/proc/PID/syscall`: `running`, or the number of the call it is blocked in and its arguments in

@@ -204,17 +204,14 @@ pub fn sql_name(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Quote a word for a POSIX shell only when it needs it (the commands and exports reports suggest, to be
-/// copied as printed).
+/// Quote a word for a shell only when it needs it (the commands and exports reports suggest, to be
+/// copied as printed): shlex's quoting holds in sh, bash, zsh and fish alike, where plain single quotes
+/// do not (fish reads `\\` inside them, zsh expands a bare `=word`). A NUL byte cannot be part of an
+/// argument, a path or a PostgreSQL name: it is dropped.
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    let word = s.replace('\0', "");
+    // A NUL is the one thing shlex refuses, and it is gone.
+    shlex::try_quote(&word).map_or_else(|_| String::new(), |q| q.into_owned())
 }
 
 /// PostgreSQL's time units, largest first, in nanoseconds (the only ones it accepts: no `m`, no compound
@@ -287,6 +284,47 @@ pub fn round3(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_are_read_back_as_they_were_by_every_shell() {
+        assert_eq!(shell_quote("alice"), "alice");
+        assert_eq!(
+            shell_quote("/var/lib/postgresql/15/main"),
+            "/var/lib/postgresql/15/main"
+        );
+        assert_eq!(shell_quote("/tmp/a b"), "'/tmp/a b'");
+        assert_eq!(shell_quote("nul\0byte"), "nulbyte");
+        let words = [
+            "",
+            "it's me",
+            "=ls",
+            "~root",
+            r"C:\data\",
+            r"a\'b",
+            "$HOME `id` \"x\"",
+            "a;rm -rf /",
+            "!1 ^x *? [a] {b,c} #d %e",
+            "tab\there\nnewline",
+            "日本語 é",
+        ];
+        // The completion tests drive the same shells: CI installs all four.
+        for shell in ["sh", "bash", "zsh", "fish"] {
+            for w in words {
+                let out = std::process::Command::new(shell)
+                    .arg("-c")
+                    .arg(format!("printf '%s' {}", shell_quote(w)))
+                    .output()
+                    .unwrap_or_else(|e| panic!("{shell} is needed for this test: {e}"));
+                assert!(out.status.success(), "{shell}: {:?}", shell_quote(w));
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    w,
+                    "{shell} read {} back differently",
+                    shell_quote(w)
+                );
+            }
+        }
+    }
 
     #[test]
     fn ages_are_compact() {

@@ -395,7 +395,7 @@ mod tests {
     #[test]
     fn shell_words() {
         assert_eq!(shell_quote("alice"), "alice");
-        assert_eq!(shell_quote("it's me"), "'it'\\''s me'");
+        assert_eq!(shell_quote("it's me"), "\"it's me\"");
         assert_eq!(
             shell_quote("/var/lib/postgresql/15/main"),
             "/var/lib/postgresql/15/main"

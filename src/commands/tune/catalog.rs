@@ -106,27 +106,12 @@ impl Catalog {
         let mut scored: Vec<(usize, &String)> = self
             .settings
             .keys()
-            .map(|k| (edit_distance(&name, k), k))
+            .map(|k| (strsim::levenshtein(&name, k), k))
             .filter(|(d, k)| *d <= 3.max(name.len() / 4) || k.contains(&name))
             .collect();
         scored.sort();
         scored.into_iter().take(3).map(|(_, k)| k.clone()).collect()
     }
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 impl Scope {
