@@ -139,9 +139,14 @@ pub fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Sessions(args) => {
-            let report = commands::sessions::collect(&mut connect()?, args)?;
-            flow::show(&report, &style, render::sessions::human)?;
-            if !style.json {
+            if style.json {
+                // Written as read: thousands of sessions are never held at once.
+                let mut sink = render::sessions::JsonSink::stdout();
+                commands::sessions::stream(&mut connect()?, args, &mut sink)?;
+                sink.finish()?;
+            } else {
+                let report = commands::sessions::collect(&mut connect()?, args)?;
+                render::out(&render::sessions::human(&report, &style))?;
                 term::warnings(&report.warnings);
             }
             Ok(Exit::Success)

@@ -207,6 +207,15 @@ impl Row {
         }
     }
 
+    /// The value of a text column borrowed from the row, None for NULL: no copy of the text, for a caller
+    /// that only passes it on. Panics as [`Row::get`] does when the column is not text.
+    pub fn get_str(&self, i: usize) -> Option<&str> {
+        match &self.0 {
+            Inner::Binary(r) => r.get::<usize, Option<&str>>(i),
+            Inner::Text(r) => r.value(i),
+        }
+    }
+
     /// The value of a column, or why it cannot be read as `T`.
     pub fn try_get<I: RowIndex, T: Column>(&self, idx: &I) -> Result<T> {
         let i = idx
