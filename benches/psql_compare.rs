@@ -1004,7 +1004,9 @@ fn explain(runner: &Runner, what: &str, sql: &str) -> Result<Explained> {
             serde_json::from_str(&text).with_context(|| format!("EXPLAIN of {what}: {text}"))?;
         let top = &v[0];
         let mut nodes = Vec::new();
-        plan_nodes(&top["Plan"], 0, &mut nodes);
+        let mut ctes = Ctes::default();
+        plan_nodes(&top["Plan"], 0, &mut nodes, &mut ctes);
+        ctes.settle(&mut nodes);
         runs.push(Explained {
             what: what.to_string(),
             sql: sql.to_string(),
@@ -1017,12 +1019,40 @@ fn explain(runner: &Runner, what: &str, sql: &str) -> Result<Explained> {
     Ok(runs.swap_remove(EXPLAIN_RUNS / 2))
 }
 
+/// Where the time of each CTE went. A CTE's plan is listed where it is defined (an InitPlan named
+/// `CTE name`), but it runs when a CTE Scan first reads it, inside that scan's time: so it is left out of
+/// its parent's children, and taken from the own time of the scan of it that took longest.
+#[derive(Default)]
+struct Ctes {
+    /// Total time of each CTE's plan, by name.
+    plans: Vec<(String, f64)>,
+    /// Each CTE Scan: its node's position and the CTE's name.
+    scans: Vec<(usize, String)>,
+}
+
+impl Ctes {
+    fn settle(&self, nodes: &mut [(usize, String, u64, f64, f64)]) {
+        for (name, time) in &self.plans {
+            let first = self
+                .scans
+                .iter()
+                .filter(|(_, n)| n == name)
+                .map(|(at, _)| *at)
+                .max_by(|a, b| nodes[*a].3.total_cmp(&nodes[*b].3));
+            if let Some(at) = first {
+                nodes[at].4 = (nodes[at].4 - time).max(0.0);
+            }
+        }
+    }
+}
+
 /// A plan node and its children, depth first, with its inclusive time (actual total time × loops) and
 /// its exclusive time (the inclusive time less its children's).
 fn plan_nodes(
     node: &serde_json::Value,
     depth: usize,
     out: &mut Vec<(usize, String, u64, f64, f64)>,
+    ctes: &mut Ctes,
 ) {
     let loops = node["Actual Loops"].as_f64().unwrap_or(1.0);
     let inclusive = node["Actual Total Time"].as_f64().unwrap_or(0.0) * loops;
@@ -1049,12 +1079,22 @@ fn plan_nodes(
     }
     let rows = (node["Actual Rows"].as_f64().unwrap_or(0.0) * loops) as u64;
     let at = out.len();
+    if let Some(name) = node["CTE Name"].as_str() {
+        ctes.scans.push((at, name.to_string()));
+    }
     out.push((depth, label, rows, inclusive, inclusive));
     let mut children = 0.0;
     for child in node["Plans"].as_array().into_iter().flatten() {
         let loops = child["Actual Loops"].as_f64().unwrap_or(1.0);
-        children += child["Actual Total Time"].as_f64().unwrap_or(0.0) * loops;
-        plan_nodes(child, depth + 1, out);
+        let time = child["Actual Total Time"].as_f64().unwrap_or(0.0) * loops;
+        match child["Subplan Name"]
+            .as_str()
+            .and_then(|n| n.strip_prefix("CTE "))
+        {
+            Some(cte) => ctes.plans.push((cte.to_string(), time)),
+            None => children += time,
+        }
+        plan_nodes(child, depth + 1, out, ctes);
     }
     out[at].4 = (inclusive - children).max(0.0);
 }
@@ -2104,7 +2144,9 @@ fn view_tables(s: &mut String, floor: &FloorReport) {
         "`EXPLAIN (ANALYZE, FORMAT JSON)` of each statement through psql, {EXPLAIN_RUNS} times; the run with \
          the median execution time. A node's own time is its total (× loops) less its children's; \
          instrumenting every row makes all of them slower than unobserved, the ones that touch every \
-         row most. Reproduce with `EXPLAIN ANALYZE` and the statements under \"Commands\".\n"
+         row most. A CTE's plan shows where it is defined; its time is also in the total of the CTE Scan \
+         that first read it (not in that scan's own time). Reproduce with `EXPLAIN ANALYZE` and the \
+         statements under \"Commands\".\n"
     );
     let _ = writeln!(s, "| statement | planning ms | execution ms |");
     let _ = writeln!(s, "| --- | ---: | ---: |");
