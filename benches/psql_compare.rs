@@ -975,6 +975,178 @@ struct FloorReport {
     local: Vec<FloorRow>,
     /// Through the latency proxy.
     proxied: Vec<FloorRow>,
+    /// Against the bare view statements ([`VIEW_FLOOR`]), over the unix socket.
+    view: Vec<FloorRow>,
+    /// Where the server's time goes at the largest size: each statement's EXPLAIN ANALYZE.
+    explained: Vec<Explained>,
+}
+
+/// One statement's EXPLAIN ANALYZE (FORMAT JSON) at the largest size: the run with the median execution
+/// time of [`EXPLAIN_RUNS`].
+struct Explained {
+    what: String,
+    sql: String,
+    planning_ms: f64,
+    execution_ms: f64,
+    /// Every plan node, depth first: (depth, label, rows, inclusive ms, exclusive ms).
+    nodes: Vec<(usize, String, u64, f64, f64)>,
+}
+
+/// EXPLAIN (ANALYZE, FORMAT JSON) of `sql` through psql, [`EXPLAIN_RUNS`] times; the median run.
+fn explain(runner: &Runner, what: &str, sql: &str) -> Result<Explained> {
+    let mut runs = Vec::new();
+    for _ in 0..EXPLAIN_RUNS {
+        let text = runner.output(
+            Tool::Psql,
+            &["-t", "-c", &format!("EXPLAIN (ANALYZE, FORMAT JSON) {sql}")],
+        )?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("EXPLAIN of {what}: {text}"))?;
+        let top = &v[0];
+        let mut nodes = Vec::new();
+        let mut ctes = Ctes::default();
+        plan_nodes(&top["Plan"], 0, &mut nodes, &mut ctes);
+        ctes.settle(&mut nodes);
+        runs.push(Explained {
+            what: what.to_string(),
+            sql: sql.to_string(),
+            planning_ms: top["Planning Time"].as_f64().unwrap_or(f64::NAN),
+            execution_ms: top["Execution Time"].as_f64().unwrap_or(f64::NAN),
+            nodes,
+        });
+    }
+    runs.sort_by(|a, b| a.execution_ms.total_cmp(&b.execution_ms));
+    Ok(runs.swap_remove(EXPLAIN_RUNS / 2))
+}
+
+/// Where the time of each CTE went. A CTE's plan is listed where it is defined (an InitPlan named
+/// `CTE name`), but it runs when a CTE Scan first reads it, inside that scan's time: so it is left out of
+/// its parent's children, and taken from the own time of the scan of it that took longest.
+#[derive(Default)]
+struct Ctes {
+    /// Total time of each CTE's plan, by name.
+    plans: Vec<(String, f64)>,
+    /// Each CTE Scan: its node's position and the CTE's name.
+    scans: Vec<(usize, String)>,
+}
+
+impl Ctes {
+    fn settle(&self, nodes: &mut [(usize, String, u64, f64, f64)]) {
+        for (name, time) in &self.plans {
+            let first = self
+                .scans
+                .iter()
+                .filter(|(_, n)| n == name)
+                .map(|(at, _)| *at)
+                .max_by(|a, b| nodes[*a].3.total_cmp(&nodes[*b].3));
+            if let Some(at) = first {
+                nodes[at].4 = (nodes[at].4 - time).max(0.0);
+            }
+        }
+    }
+}
+
+/// A plan node and its children, depth first, with its inclusive time (actual total time × loops) and
+/// its exclusive time (the inclusive time less its children's).
+fn plan_nodes(
+    node: &serde_json::Value,
+    depth: usize,
+    out: &mut Vec<(usize, String, u64, f64, f64)>,
+    ctes: &mut Ctes,
+) {
+    let loops = node["Actual Loops"].as_f64().unwrap_or(1.0);
+    let inclusive = node["Actual Total Time"].as_f64().unwrap_or(0.0) * loops;
+    let mut label = node["Node Type"].as_str().unwrap_or("?").to_string();
+    for key in [
+        "Strategy",
+        "Join Type",
+        "Function Name",
+        "Relation Name",
+        "Subplan Name",
+    ] {
+        if let Some(v) = node[key].as_str() {
+            label.push_str(&format!(" {v}"));
+        }
+    }
+    if let Some(alias) = node["Alias"].as_str() {
+        label.push_str(&format!(" ({alias})"));
+    }
+    if let Some(rel) = node["Parent Relationship"]
+        .as_str()
+        .filter(|r| *r != "Outer" && *r != "Inner")
+    {
+        label = format!("[{rel}] {label}");
+    }
+    let rows = (node["Actual Rows"].as_f64().unwrap_or(0.0) * loops) as u64;
+    let at = out.len();
+    if let Some(name) = node["CTE Name"].as_str() {
+        ctes.scans.push((at, name.to_string()));
+    }
+    out.push((depth, label, rows, inclusive, inclusive));
+    let mut children = 0.0;
+    for child in node["Plans"].as_array().into_iter().flatten() {
+        let loops = child["Actual Loops"].as_f64().unwrap_or(1.0);
+        let time = child["Actual Total Time"].as_f64().unwrap_or(0.0) * loops;
+        match child["Subplan Name"]
+            .as_str()
+            .and_then(|n| n.strip_prefix("CTE "))
+        {
+            Some(cte) => ctes.plans.push((cte.to_string(), time)),
+            None => children += time,
+        }
+        plan_nodes(child, depth + 1, out, ctes);
+    }
+    out[at].4 = (inclusive - children).max(0.0);
+}
+
+/// pgconn's read commands against the floor running the bare view statements, over the unix socket.
+fn compare_view(
+    runner: &mut Runner,
+    runs: usize,
+    n: usize,
+    report: &mut FloorReport,
+) -> Result<()> {
+    for (what, pgconn_args, sql) in VIEW_FLOOR {
+        let floor_args = [sql];
+        eprintln!("psql_compare: {what} vs the floor's `{sql}` at {n} sessions, {runs} runs each");
+        let (a, b, ratio) = compare(
+            runner,
+            runs,
+            Side::new(Tool::Pgconn, pgconn_args, Route::Socket),
+            Side::new(Tool::Floor, &floor_args, Route::Socket),
+        )?;
+        eprintln!(
+            "psql_compare:   pgconn {:.1} ms ({:.1} ms CPU), floor {:.1} ms ({:.1} ms CPU), ratio {ratio:.3}",
+            a.wall_ms, a.cpu_ms, b.wall_ms, b.cpu_ms
+        );
+        report.view.push(FloorRow {
+            what,
+            sessions: n,
+            pgconn: a,
+            floor: b,
+            ratio,
+            goal_ratio: VIEW_GOAL,
+            round_trips: None,
+        });
+    }
+    if n == SIZES[SIZES.len() - 1] {
+        for case in &report.cases {
+            if VIEW_FLOOR.iter().any(|(what, ..)| *what == case.what) {
+                let e = explain(
+                    runner,
+                    &format!("pgconn {}", case.pgconn_args.join(" ")),
+                    &case.sql,
+                )?;
+                report.explained.push(e);
+            }
+        }
+        for (_, _, sql) in VIEW_FLOOR {
+            report
+                .explained
+                .push(explain(runner, &format!("`{sql}`"), sql)?);
+        }
+    }
+    Ok(())
 }
 
 /// pgconn against the floor for one command and size, over one route.
@@ -1011,6 +1183,24 @@ impl std::fmt::Display for Trips {
 /// per run is small next to a round trip); locally it should cost no more.
 const FLOOR_GOAL_LOCAL: f64 = 1.0;
 const FLOOR_GOAL_PROXIED: f64 = 1.05;
+
+/// Below the floor's own SQL: the least any client can do for a read command is read the view at all. Each
+/// read command against the floor running the bare view statement; goal [`VIEW_GOAL`].
+const VIEW_FLOOR: [(&str, &[&str], &str); 2] = [
+    (
+        "status",
+        &["status", "--json"],
+        "SELECT count(*) FROM pg_stat_activity",
+    ),
+    (
+        "sessions",
+        &["sessions", "--json"],
+        "SELECT * FROM pg_stat_activity",
+    ),
+];
+const VIEW_GOAL: f64 = 1.15;
+/// EXPLAIN ANALYZE runs per statement; the plan of the run with the median execution time is shown.
+const EXPLAIN_RUNS: usize = 5;
 
 /// Median wall and CPU time of starting a program that exits at once (any exit status), in ms: what a
 /// process costs before it connects.
@@ -1286,6 +1476,8 @@ fn main() -> Result<()> {
         cases: Vec::new(),
         local: Vec::new(),
         proxied: Vec::new(),
+        view: Vec::new(),
+        explained: Vec::new(),
     };
     let proxy = if runner.floor.is_some() {
         for (what, pgconn_args, psql_sql) in FLOOR_COMMANDS {
@@ -1374,6 +1566,7 @@ fn main() -> Result<()> {
 
         if let Some(proxy) = &proxy {
             compare_floor(&mut runner, proxy, runs, n, &mut floor_report)?;
+            compare_view(&mut runner, runs, n, &mut floor_report)?;
         }
     }
     w.close();
@@ -1705,6 +1898,25 @@ fn report(
             }
         );
     }
+    for r in &floor.view {
+        let sql = VIEW_FLOOR
+            .iter()
+            .find(|(what, ..)| *what == r.what)
+            .map_or("", |(_, _, sql)| sql);
+        let _ = writeln!(
+            s,
+            "- `{}` at {}: {:.3} × the libpq floor running `{sql}` (goal ≤ {:.2}): {}",
+            r.what,
+            fmt_int(r.sessions),
+            r.ratio,
+            r.goal_ratio,
+            if r.ratio <= r.goal_ratio {
+                "met"
+            } else {
+                "**not met**"
+            }
+        );
+    }
     if let Some(why) = &floor.skipped {
         let _ = writeln!(s, "- pgconn against the libpq floor: not measured ({why})");
     }
@@ -1838,6 +2050,8 @@ fn floor_tables(s: &mut String, floor: &FloorReport) {
         );
     }
 
+    view_tables(s, floor);
+
     let _ = writeln!(s, "\n## What pgconn sends\n");
     let _ = writeln!(
         s,
@@ -1862,6 +2076,106 @@ fn floor_tables(s: &mut String, floor: &FloorReport) {
                 ))
                 .unwrap_or_default()
         );
+    }
+}
+
+/// pgconn against the bare view statements, and where the server's time goes.
+fn view_tables(s: &mut String, floor: &FloorReport) {
+    let _ = writeln!(
+        s,
+        "\n## Below the floor's own SQL: reading the view at all (local)\n"
+    );
+    let _ = writeln!(
+        s,
+        "The least any client can do is read pg_stat_activity at all: the floor runs {} in place of \
+         pgconn's statement, over the unix socket, with everything else as above. What pgconn pays beyond \
+         it is the rest of its statement on the server (which rows are client backends, the role names, \
+         the ages, the ordering, the counts and the server's facts) and its own work on the rows. Goal: \
+         pgconn ≤ {VIEW_GOAL:.2}× the floor.\n",
+        VIEW_FLOOR
+            .iter()
+            .map(|(what, _, sql)| format!("`{sql}` (for {what})"))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    let _ = writeln!(
+        s,
+        "| command | sessions | floor runs | pgconn wall ms | floor wall ms | ratio | goal | pgconn CPU ms | floor CPU ms | pgconn peak RSS MiB | floor peak RSS MiB |"
+    );
+    let _ = writeln!(
+        s,
+        "| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+    );
+    for r in &floor.view {
+        let sql = VIEW_FLOOR
+            .iter()
+            .find(|(what, ..)| *what == r.what)
+            .map_or("", |(_, _, sql)| sql);
+        let _ = writeln!(
+            s,
+            "| {} | {} | `{sql}` | {:.1} | {:.1} | {:.3} | ≤ {:.2} {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            r.what,
+            fmt_int(r.sessions),
+            r.pgconn.wall_ms,
+            r.floor.wall_ms,
+            r.ratio,
+            r.goal_ratio,
+            if r.ratio <= r.goal_ratio {
+                "met"
+            } else {
+                "**not met**"
+            },
+            r.pgconn.cpu_ms,
+            r.floor.cpu_ms,
+            r.pgconn.max_rss_mib,
+            r.floor.max_rss_mib,
+        );
+    }
+    if floor.explained.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n### Where the server's time goes ({} sessions)\n",
+        fmt_int(SIZES[SIZES.len() - 1])
+    );
+    let _ = writeln!(
+        s,
+        "`EXPLAIN (ANALYZE, FORMAT JSON)` of each statement through psql, {EXPLAIN_RUNS} times; the run with \
+         the median execution time. A node's own time is its total (× loops) less its children's; \
+         instrumenting every row makes all of them slower than unobserved, the ones that touch every \
+         row most. A CTE's plan shows where it is defined; its time is also in the total of the CTE Scan \
+         that first read it (not in that scan's own time). Reproduce with `EXPLAIN ANALYZE` and the \
+         statements under \"Commands\".\n"
+    );
+    let _ = writeln!(s, "| statement | planning ms | execution ms |");
+    let _ = writeln!(s, "| --- | ---: | ---: |");
+    for e in &floor.explained {
+        let _ = writeln!(
+            s,
+            "| {} | {:.2} | {:.2} |",
+            e.what, e.planning_ms, e.execution_ms
+        );
+    }
+    for e in &floor.explained {
+        let _ = writeln!(
+            s,
+            "\n<details><summary>{}: {:.2} ms</summary>\n",
+            e.what, e.execution_ms
+        );
+        let _ = writeln!(s, "| node | rows | total ms | own ms |");
+        let _ = writeln!(s, "| --- | ---: | ---: | ---: |");
+        for (depth, label, rows, inclusive, exclusive) in &e.nodes {
+            let _ = writeln!(
+                s,
+                "| {}{label} | {rows} | {inclusive:.2} | {exclusive:.2} |",
+                "· ".repeat(*depth)
+            );
+        }
+        if !e.sql.contains('\n') {
+            let _ = writeln!(s, "\n`{}`", e.sql);
+        }
+        let _ = writeln!(s, "\n</details>");
     }
 }
 

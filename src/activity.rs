@@ -258,37 +258,96 @@ impl SnapshotColumns {
 
     /// The session in `row`.
     pub(crate) fn session(&self, row: &Row) -> Result<Session> {
+        let mut s = blank_session();
+        self.fill(row, &mut s)?;
+        Ok(s)
+    }
+
+    /// Overwrite `s` with the session in `row`, reusing its strings' room: reading thousands of rows into
+    /// one value allocates for the first few only. A value the row does not hold as expected is an error
+    /// that names the statement (the emergency route's rows are the server's text).
+    pub(crate) fn fill(&self, row: &Row, s: &mut Session) -> Result<()> {
         let c = self;
         let flag =
             |i: usize| -> Result<bool> { Ok(row.try_get::<_, Option<bool>>(i)?.unwrap_or(false)) };
-        Ok(Session {
-            pid: row.try_get(c.pid)?,
-            database: row.try_get(c.database)?,
-            user: row.try_get(c.user)?,
-            application: row.try_get(c.application)?,
-            client: row.try_get(c.client)?,
-            client_port: row.try_get(c.client_port)?,
-            state: row.try_get(c.state)?,
-            backend_start: row
-                .try_get::<_, Option<SystemTime>>(c.backend_start)?
-                .map(format_timestamp),
-            query_start: row
-                .try_get::<_, Option<SystemTime>>(c.query_start)?
-                .map(format_timestamp),
-            connected_seconds: row.try_get(c.connected_seconds)?,
-            state_seconds: row.try_get(c.state_seconds)?,
-            transaction_seconds: row.try_get(c.xact_seconds)?,
-            query_seconds: row.try_get(c.query_seconds)?,
-            never_queried: flag(c.never_queried)?,
-            wait_event_type: row.try_get(c.wait_event_type)?,
-            wait_event: row.try_get(c.wait_event)?,
-            xmin_age: row.try_get(c.xmin_age)?,
-            superuser: flag(c.superuser)?,
-            own_role: flag(c.own_role)?,
-            query: row.try_get(c.query)?,
-            visible: flag(c.visible)?,
-            via_pgbouncer: false,
-        })
+        s.pid = row.try_get(c.pid)?;
+        set_text(&mut s.database, row.try_get_str(c.database)?);
+        set_text(&mut s.user, row.try_get_str(c.user)?);
+        s.application.clear();
+        s.application
+            .push_str(row.try_get_str(c.application)?.unwrap_or_default());
+        set_text(&mut s.client, row.try_get_str(c.client)?);
+        s.client_port = row.try_get(c.client_port)?;
+        s.state = row.try_get(c.state)?;
+        set_time(&mut s.backend_start, row.try_get(c.backend_start)?);
+        set_time(&mut s.query_start, row.try_get(c.query_start)?);
+        s.connected_seconds = row.try_get(c.connected_seconds)?;
+        s.state_seconds = row.try_get(c.state_seconds)?;
+        s.transaction_seconds = row.try_get(c.xact_seconds)?;
+        s.query_seconds = row.try_get(c.query_seconds)?;
+        s.never_queried = flag(c.never_queried)?;
+        set_text(&mut s.wait_event_type, row.try_get_str(c.wait_event_type)?);
+        set_text(&mut s.wait_event, row.try_get_str(c.wait_event)?);
+        s.xmin_age = row.try_get(c.xmin_age)?;
+        s.superuser = flag(c.superuser)?;
+        s.own_role = flag(c.own_role)?;
+        set_text(&mut s.query, row.try_get_str(c.query)?);
+        s.visible = flag(c.visible)?;
+        s.via_pgbouncer = false;
+        Ok(())
+    }
+}
+
+/// A session with nothing in it, for [`SnapshotColumns::fill`] to fill.
+fn blank_session() -> Session {
+    Session {
+        pid: 0,
+        database: None,
+        user: None,
+        application: String::new(),
+        client: None,
+        client_port: None,
+        state: None,
+        backend_start: None,
+        query_start: None,
+        connected_seconds: None,
+        state_seconds: None,
+        transaction_seconds: None,
+        query_seconds: None,
+        never_queried: false,
+        wait_event_type: None,
+        wait_event: None,
+        xmin_age: None,
+        superuser: false,
+        own_role: false,
+        query: None,
+        visible: false,
+        via_pgbouncer: false,
+    }
+}
+
+/// Set a text field to a column's value, in the room it already has.
+fn set_text(field: &mut Option<String>, value: Option<&str>) {
+    match value {
+        Some(v) => {
+            let f = field.get_or_insert_with(String::new);
+            f.clear();
+            f.push_str(v);
+        }
+        None => *field = None,
+    }
+}
+
+/// Set a timestamp field as [`format_timestamp`] writes it, in the room it already has.
+fn set_time(field: &mut Option<String>, value: Option<SystemTime>) {
+    use std::fmt::Write as _;
+    match value {
+        Some(t) => {
+            let f = field.get_or_insert_with(String::new);
+            f.clear();
+            let _infallible = write!(f, "{}", humantime::format_rfc3339_micros(t));
+        }
+        None => *field = None,
     }
 }
 
@@ -315,46 +374,90 @@ pub struct Listed {
     pub not_visible: usize,
 }
 
+/// What [`each_session`] hands over, in this order: the counts over every match (once, whatever the
+/// limit), then each session as it arrives.
+pub enum Listing<'a> {
+    Counts {
+        matched: usize,
+        not_visible: usize,
+    },
+    /// One value, overwritten for the next session: a caller keeps what it needs, not the reference.
+    Session(&'a mut Session),
+}
+
 /// Read the client sessions matching `filter` in one query (pgconn's own left out, longest in their
-/// state first, at most `limit`), learning the server's facts from its first row. The counts are over
-/// every match, whatever the limit.
-pub fn sessions(
+/// state first, at most `limit`), handing each to `on` as the server sends it, and learning the server's
+/// facts from the first row. The counts are over every match, whatever the limit.
+pub fn each_session(
     db: &mut Db,
     filter: &Filter,
     with_query: bool,
     limit: Option<usize>,
-) -> Result<Listed> {
+    mut on: impl FnMut(Listing<'_>) -> Result<()>,
+) -> Result<()> {
     let fp = filter.params();
     let mut params = Params::new();
     fp.set(&mut params);
     params.set("with_query", &with_query, Type::BOOL);
     let limit = limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
     params.set("limit", &limit, Type::INT8);
-    let rows = db.query_named(&SESSIONS_SQL, &params)?;
-    let mut listed = Listed {
-        sessions: Vec::with_capacity(rows.len()),
-        matched: 0,
-        not_visible: 0,
-    };
-    db.learn_facts(&rows)?;
-    let Some(first) = rows.first() else {
-        return Ok(listed);
-    };
-    let count = |col: &str| -> Result<usize> {
-        let n: Option<i64> = first.try_get(col)?;
-        Ok(n.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
-    };
-    listed.matched = count("matched")?;
-    listed.not_visible = count("not_visible")?;
-    // Column positions are looked up by name once, not once per row and column.
-    let c = SnapshotColumns::of(first)?;
-    for row in rows {
+    // Column positions are looked up by name once, on the first row, not once per row and column.
+    let mut columns: Option<SnapshotColumns> = None;
+    let mut facts: Option<String> = None;
+    let mut session = blank_session();
+    db.query_each(&SESSIONS_SQL, &params, |row| {
+        let c = match &columns {
+            Some(c) => c,
+            None => {
+                facts = row.try_get("facts")?;
+                let count = |col: &str| -> Result<usize> {
+                    let n: Option<i64> = row.try_get(col)?;
+                    Ok(n.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
+                };
+                on(Listing::Counts {
+                    matched: count("matched")?,
+                    not_visible: count("not_visible")?,
+                })?;
+                columns.insert(SnapshotColumns::of(&row)?)
+            }
+        };
         // `sessions` sends a row without a session when none matches (it carries the facts).
         if row.try_get::<_, Option<i32>>(c.pid)?.is_none() {
-            continue;
+            return Ok(());
         }
-        listed.sessions.push(c.session(&row)?);
+        c.fill(&row, &mut session)?;
+        on(Listing::Session(&mut session))
+    })?;
+    if columns.is_none() {
+        on(Listing::Counts {
+            matched: 0,
+            not_visible: 0,
+        })?;
     }
+    db.learn_facts_json(facts.as_deref())
+}
+
+/// [`each_session`] into a list.
+pub fn sessions(
+    db: &mut Db,
+    filter: &Filter,
+    with_query: bool,
+    limit: Option<usize>,
+) -> Result<Listed> {
+    let mut listed = Listed::default();
+    each_session(db, filter, with_query, limit, |l| {
+        match l {
+            Listing::Counts {
+                matched,
+                not_visible,
+            } => {
+                listed.matched = matched;
+                listed.not_visible = not_visible;
+            }
+            Listing::Session(s) => listed.sessions.push(s.clone()),
+        }
+        Ok(())
+    })?;
     Ok(listed)
 }
 

@@ -286,9 +286,15 @@ impl Db {
                     break;
                 }
             }
-            if let Some(json) = json {
-                self.facts = Some(facts_from_json(&json)?);
-            }
+            self.learn_facts_json(json.as_deref())?;
+        }
+        Ok(())
+    }
+
+    /// [`Db::learn_facts`] from the `facts` column's value, read by a caller that saw the rows one by one.
+    pub fn learn_facts_json(&mut self, json: Option<&str>) -> Result<()> {
+        if let (None, Some(json)) = (&self.facts, json) {
+            self.facts = Some(facts_from_json(json)?);
         }
         Ok(())
     }
@@ -363,6 +369,60 @@ impl Db {
             Err(e) => {
                 let _rolled_back = client.batch_execute("ROLLBACK");
                 Err(sql_error(e, sql))
+            }
+        }
+    }
+
+    /// Run a statement with named parameters as [`Db::query_named`] does, handing each row to `each` as it
+    /// arrives instead of collecting them: a long result is never held whole, and the caller's work on
+    /// one row overlaps the server's sending of the next. An error from `each` stops the reading (the
+    /// rest of the result is discarded) and is returned as it is.
+    pub fn query_each(
+        &mut self,
+        stmt: &Statement,
+        params: &Params,
+        mut each: impl FnMut(Row) -> Result<()>,
+    ) -> Result<()> {
+        let values = stmt
+            .bind(params)
+            .map_err(|e| anyhow!("pgconn bug: {e} in\n{}", stmt.text()))?;
+        let sql = stmt.text();
+        let show_sql = self.show_sql;
+        let name: Arc<str> = Arc::from(first_line(sql));
+        let client = match &mut self.link {
+            // The simple-query route of an outage has its rows whole anyway.
+            Link::Walsender(_) => {
+                return self.query(sql, &values)?.into_iter().try_for_each(each);
+            }
+            Link::Client(client) => client,
+        };
+        echo(show_sql, sql, &values);
+        if self.pooled {
+            echo(show_sql, POOLED_BEGIN, &[]);
+            client
+                .batch_execute(POOLED_BEGIN)
+                .map_err(|e| sql_error(e, POOLED_BEGIN))?;
+        }
+        let read = (|| {
+            use fallible_iterator::FallibleIterator;
+            let mut rows = client
+                .query_typed_raw(sql, values.iter().map(|(v, t)| (*v, t.clone())))
+                .map_err(|e| sql_error(e, sql))?;
+            while let Some(row) = rows.next().map_err(|e| sql_error(e, sql))? {
+                each(Row::binary(row, &name))?;
+            }
+            Ok(())
+        })();
+        if !self.pooled {
+            return read;
+        }
+        match read {
+            Ok(()) => client
+                .batch_execute("COMMIT")
+                .map_err(|e| sql_error(e, "-- ending pgconn's transaction")),
+            Err(e) => {
+                let _rolled_back = client.batch_execute("ROLLBACK");
+                Err(e)
             }
         }
     }

@@ -376,6 +376,32 @@ fn sessions_lists_exactly_the_servers_sessions() {
         .json();
     assert_eq!(v["sessions"].as_array().unwrap().len(), 2);
     assert_eq!(v["count"], 5);
+    // The limit is the statement's own (the server sends no more rows than are shown), and the counts
+    // above are still over every match.
+    let out = pgconn()
+        .args([
+            "sessions",
+            "--json",
+            "--app",
+            &tag,
+            "--limit",
+            "2",
+            "--show-sql",
+        ])
+        .run()
+        .assert_code(0);
+    let slot = out
+        .stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("LIMIT $"))
+        .unwrap_or_else(|| panic!("no LIMIT in the statement:\n{}", out.stderr));
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l == format!("-- ${slot} = Some(2)")),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! `pgconn sessions` (alias `ps`): one row per client session, longest in its state first.
 
+use std::collections::HashSet;
+
 use anyhow::Result;
 
-use crate::activity::{self, Filter};
+use crate::activity::{self, Filter, Listing};
 use crate::db::Db;
-use crate::report::sessions::SessionsReport;
+use crate::report::sessions::{Collected, SessionsHead, SessionsReport, SessionsSink};
 
 /// What `sessions` is asked.
 #[derive(Debug, Clone, Default)]
@@ -16,29 +18,66 @@ pub struct SessionsRequest {
     pub pgbouncer: Option<String>,
 }
 
+/// The whole report, for the layouts that need every session at once.
 pub fn collect(db: &mut Db, args: &SessionsRequest) -> Result<SessionsReport> {
+    let mut collected = Collected::default();
+    stream(db, args, &mut collected)?;
+    Ok(collected.into_report())
+}
+
+/// The report into `sink` as the server sends it: the head once the first row is in, then each session,
+/// then the warnings. Nothing reaches the sink before the statement has succeeded.
+pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) -> Result<()> {
+    // Only the pooler's server connections are needed (SHOW SERVERS, not the whole console), and before
+    // the sessions, so that each is marked as it arrives.
+    let pooler: Option<HashSet<i32>> = match &args.pgbouncer {
+        Some(ci) => Some(
+            crate::pgbouncer::Console::connect(ci, db.show_sql())?
+                .server_pids()?
+                .into_iter()
+                .collect(),
+        ),
+        None => None,
+    };
+    let (target, connection) = (db.target_label(), db.route().clone());
+    let mut head = Some(SessionsHead {
+        target,
+        connection,
+        count: 0,
+        not_visible: 0,
+    });
+    let mut not_visible = 0;
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
-    let listed = activity::sessions(db, &args.filter, true, args.limit)?;
-    let mut sessions = listed.sessions;
-    if let Some(ci) = &args.pgbouncer {
-        // Only its server connections are needed: SHOW SERVERS, not the whole console.
-        let pids = crate::pgbouncer::Console::connect(ci, db.show_sql())?.server_pids()?;
-        activity::mark_pgbouncer(&mut sessions, &pids);
-    }
+    activity::each_session(db, &args.filter, true, args.limit, |listing| {
+        match listing {
+            Listing::Counts {
+                matched,
+                not_visible: hidden,
+            } => {
+                not_visible = hidden;
+                if let Some(mut head) = head.take() {
+                    head.count = matched;
+                    head.not_visible = hidden;
+                    sink.head(&head)?;
+                }
+            }
+            Listing::Session(s) => {
+                if let Some(pids) = &pooler {
+                    s.via_pgbouncer = pids.contains(&s.pid);
+                }
+                sink.session(s)?;
+            }
+        }
+        Ok(())
+    })?;
     let mut warnings = Vec::new();
-    if listed.not_visible > 0 {
+    if not_visible > 0 {
         warnings.push(crate::report::not_visible_warning(
-            listed.not_visible,
+            not_visible,
             &db.facts()?.current_user,
             "their state, ages and query are hidden",
         ));
     }
-    Ok(SessionsReport {
-        target: db.target_label(),
-        connection: db.route().clone(),
-        count: listed.matched,
-        not_visible: listed.not_visible,
-        sessions,
-        warnings,
-    })
+    sink.warnings(&warnings)?;
+    Ok(())
 }

@@ -278,6 +278,31 @@ impl Row {
     }
 
     /// The name of column `i`.
+    /// The value of a text column borrowed from the row, None for NULL: no copy of the text, for a caller
+    /// that only passes it on. An error that names the statement and the column when the column is not
+    /// text or the row is shorter than its description.
+    pub fn try_get_str(&self, i: usize) -> Result<Option<&str>> {
+        let value = match &self.inner {
+            Inner::Binary(r) => r
+                .try_get::<usize, Option<&str>>(i)
+                .map_err(anyhow::Error::new),
+            Inner::Text(r) if i >= r.len() => {
+                Err(anyhow!("no value: the row is shorter than its description"))
+            }
+            Inner::Text(r) => Ok(r.value(i)),
+        };
+        value.map_err(|e| {
+            let column = match self.column_name(i) {
+                Some(name) => format!("column \"{name}\""),
+                None => format!("column {}", i + 1),
+            };
+            anyhow!(
+                "{}: the server's row has an unexpected {column}: {e:#}",
+                self.statement
+            )
+        })
+    }
+
     fn column_name(&self, i: usize) -> Option<&str> {
         match &self.inner {
             Inner::Binary(r) => r.columns().get(i).map(|c| c.name()),

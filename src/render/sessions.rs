@@ -1,10 +1,13 @@
 //! The people's layout of `pgconn sessions`.
 
+use std::io::{self, Write};
+
 use comfy_table::{Cell, CellAlignment};
+use serde::Serialize;
 
 use crate::render::{text_cell, Style};
 
-use crate::report::sessions::SessionsReport;
+use crate::report::sessions::{SessionsHead, SessionsReport, SessionsSink};
 use crate::report::{opt_age, Level};
 use crate::report::{Session, State};
 use crate::text::{clean, excerpt};
@@ -100,4 +103,243 @@ pub fn human(r: &SessionsReport, st: &Style) -> String {
         out.push_str(&format!("({} sessions)\n", r.count));
     }
     out
+}
+
+/// `sessions --json` written as it is read: each session goes out as it arrives, and the bytes are those
+/// [`super::json`] writes for the whole report.
+pub struct JsonSink<W: Write> {
+    w: W,
+    sessions: usize,
+}
+
+impl JsonSink<io::BufWriter<io::StdoutLock<'static>>> {
+    /// Onto stdout.
+    pub fn stdout() -> Self {
+        JsonSink::new(io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()))
+    }
+}
+
+impl<W: Write> JsonSink<W> {
+    pub fn new(w: W) -> Self {
+        JsonSink { w, sessions: 0 }
+    }
+
+    /// Flush what is still buffered and give the writer back.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.w.flush()?;
+        Ok(self.w)
+    }
+}
+
+/// Pretty JSON, byte for byte what serde_json's pretty printer makes of the report, with each session
+/// written straight from its fields: every key is a constant with its indentation, and only the values go
+/// through serde_json (so strings are escaped and numbers spelled exactly as it does). Thousands of
+/// sessions through the generic printer cost more CPU than reading them from the server.
+impl<W: Write> SessionsSink for JsonSink<W> {
+    fn head(&mut self, h: &SessionsHead) -> io::Result<()> {
+        let w = &mut self.w;
+        w.write_all(b"{\n  \"target\": ")?;
+        value(w, &h.target)?;
+        w.write_all(b",\n  \"connection\": ")?;
+        nested(w, &h.connection)?;
+        w.write_all(b",\n  \"count\": ")?;
+        value(w, &h.count)?;
+        w.write_all(b",\n  \"not_visible\": ")?;
+        value(w, &h.not_visible)?;
+        w.write_all(b",\n  \"sessions\": [")
+    }
+
+    fn session(&mut self, s: &Session) -> io::Result<()> {
+        self.w
+            .write_all(if self.sessions == 0 { b"\n" } else { b",\n" })?;
+        self.sessions += 1;
+        session_json(&mut self.w, s)
+    }
+
+    fn warnings(&mut self, warnings: &[String]) -> io::Result<()> {
+        let w = &mut self.w;
+        if self.sessions > 0 {
+            w.write_all(b"\n  ")?;
+        }
+        w.write_all(b"],\n  \"warnings\": ")?;
+        nested(w, warnings)?;
+        w.write_all(b"\n}\n")
+    }
+}
+
+/// A whole report through [`JsonSink`].
+pub fn write_json(r: &SessionsReport, w: &mut impl Write) -> io::Result<()> {
+    let mut sink = JsonSink::new(w);
+    sink.head(&SessionsHead {
+        target: r.target.clone(),
+        connection: r.connection.clone(),
+        count: r.count,
+        not_visible: r.not_visible,
+    })?;
+    for s in &r.sessions {
+        sink.session(s)?;
+    }
+    sink.warnings(&r.warnings)?;
+    sink.finish().map(drop)
+}
+
+/// One session as an element of the report's `sessions` (indented by two levels), the fields in the
+/// order and with the omissions of [`Session`]'s own serialization.
+fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
+    w.write_all(b"    {\n      \"pid\": ")?;
+    value(w, &s.pid)?;
+    w.write_all(b",\n      \"database\": ")?;
+    value(w, &s.database)?;
+    w.write_all(b",\n      \"user\": ")?;
+    value(w, &s.user)?;
+    w.write_all(b",\n      \"application\": ")?;
+    value(w, &s.application)?;
+    w.write_all(b",\n      \"client\": ")?;
+    value(w, &s.client)?;
+    w.write_all(b",\n      \"client_port\": ")?;
+    value(w, &s.client_port)?;
+    w.write_all(b",\n      \"state\": ")?;
+    value(w, &s.state)?;
+    w.write_all(b",\n      \"backend_start\": ")?;
+    value(w, &s.backend_start)?;
+    w.write_all(b",\n      \"query_start\": ")?;
+    value(w, &s.query_start)?;
+    w.write_all(b",\n      \"connected_seconds\": ")?;
+    value(w, &s.connected_seconds)?;
+    w.write_all(b",\n      \"state_seconds\": ")?;
+    value(w, &s.state_seconds)?;
+    w.write_all(b",\n      \"transaction_seconds\": ")?;
+    value(w, &s.transaction_seconds)?;
+    w.write_all(b",\n      \"query_seconds\": ")?;
+    value(w, &s.query_seconds)?;
+    w.write_all(b",\n      \"never_queried\": ")?;
+    value(w, &s.never_queried)?;
+    w.write_all(b",\n      \"wait_event_type\": ")?;
+    value(w, &s.wait_event_type)?;
+    w.write_all(b",\n      \"wait_event\": ")?;
+    value(w, &s.wait_event)?;
+    w.write_all(b",\n      \"xmin_age\": ")?;
+    value(w, &s.xmin_age)?;
+    w.write_all(b",\n      \"superuser\": ")?;
+    value(w, &s.superuser)?;
+    if let Some(q) = &s.query {
+        w.write_all(b",\n      \"query\": ")?;
+        value(w, q)?;
+    }
+    w.write_all(b",\n      \"visible\": ")?;
+    value(w, &s.visible)?;
+    w.write_all(b",\n      \"via_pgbouncer\": ")?;
+    value(w, &s.via_pgbouncer)?;
+    w.write_all(b"\n    }")
+}
+
+/// A scalar as serde_json writes it (compact and pretty agree on scalars).
+fn value<T: Serialize + ?Sized>(w: &mut impl Write, v: &T) -> io::Result<()> {
+    v.serialize(&mut serde_json::Serializer::new(&mut *w))
+        .map_err(io::Error::from)
+}
+
+/// A value that may span lines (an object, an array) as the pretty printer writes it one level down:
+/// its own pretty text with every line after the first indented by two more spaces (JSON strings hold no
+/// raw line breaks, so every line break is the layout's).
+fn nested<T: Serialize + ?Sized>(w: &mut impl Write, v: &T) -> io::Result<()> {
+    let text = serde_json::to_vec_pretty(v).map_err(io::Error::from)?;
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            w.write_all(b"\n  ")?;
+        }
+        w.write_all(line)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ConnectionRoute;
+
+    fn session(pid: i32) -> Session {
+        Session {
+            pid,
+            database: Some("app\"db".into()),
+            user: Some("ünïcode\u{1}\n".into()),
+            application: "leaky-worker\\".into(),
+            client: Some("local".into()),
+            client_port: Some(-1),
+            state: Some(State::IdleInTransactionAborted),
+            backend_start: Some("2024-05-01T12:00:00.123456Z".into()),
+            query_start: None,
+            connected_seconds: Some(1e-7),
+            state_seconds: Some(86_400.25),
+            transaction_seconds: Some(0.0),
+            query_seconds: None,
+            never_queried: true,
+            wait_event_type: Some("Client".into()),
+            wait_event: None,
+            xmin_age: Some(3),
+            superuser: false,
+            own_role: true,
+            query: Some("SELECT '\t' -- \u{2028}".into()),
+            visible: true,
+            via_pgbouncer: false,
+        }
+    }
+
+    fn hidden(pid: i32) -> Session {
+        Session {
+            pid,
+            database: None,
+            user: None,
+            application: String::new(),
+            client: None,
+            client_port: None,
+            state: None,
+            backend_start: None,
+            query_start: None,
+            connected_seconds: None,
+            state_seconds: None,
+            transaction_seconds: None,
+            query_seconds: None,
+            never_queried: false,
+            wait_event_type: None,
+            wait_event: None,
+            xmin_age: None,
+            superuser: true,
+            own_role: false,
+            query: None,
+            visible: false,
+            via_pgbouncer: true,
+        }
+    }
+
+    #[test]
+    fn the_written_json_is_the_pretty_printers_own() {
+        let reports = [
+            SessionsReport {
+                target: "/tmp/x:5432/postgres".into(),
+                connection: ConnectionRoute::default(),
+                count: 0,
+                not_visible: 0,
+                sessions: vec![],
+                warnings: vec![],
+            },
+            SessionsReport {
+                target: "h\"ost:5432/db".into(),
+                connection: ConnectionRoute::replication("server full\nreally")
+                    .because(crate::report::fleet::FailureKind::Full),
+                count: 7,
+                not_visible: 1,
+                sessions: vec![session(1), hidden(2), session(3)],
+                warnings: vec!["one".into(), "two \"quoted\"".into()],
+            },
+        ];
+        for r in &reports {
+            let mut written = Vec::new();
+            write_json(r, &mut written).unwrap();
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                crate::render::pretty_json(r).unwrap()
+            );
+        }
+    }
 }

@@ -17,3 +17,69 @@ pub struct SessionsReport {
     pub sessions: Vec<Session>,
     pub warnings: Vec<String>,
 }
+
+/// What comes before the sessions in a [`SessionsReport`]: everything but the sessions and the warnings.
+#[derive(Debug, Clone)]
+pub struct SessionsHead {
+    pub target: String,
+    pub connection: crate::report::ConnectionRoute,
+    pub count: usize,
+    pub not_visible: usize,
+}
+
+/// Where a [`SessionsReport`] goes while it is read, in its own order: the head, each session as it
+/// arrives (a value reused for the next one: keep what is needed, not the reference), then the warnings.
+/// Writing `--json` this way holds one session at a time, not thousands.
+pub trait SessionsSink {
+    fn head(&mut self, head: &SessionsHead) -> std::io::Result<()>;
+    fn session(&mut self, session: &Session) -> std::io::Result<()>;
+    fn warnings(&mut self, warnings: &[String]) -> std::io::Result<()>;
+}
+
+/// The whole report, for the layouts that need every session before the first line (the table, the
+/// fleet's merged list).
+#[derive(Debug, Default)]
+pub struct Collected(Option<SessionsReport>);
+
+impl Collected {
+    /// The report; an empty one for a sink that was never given a head.
+    pub fn into_report(self) -> SessionsReport {
+        self.0.unwrap_or(SessionsReport {
+            target: String::new(),
+            connection: Default::default(),
+            count: 0,
+            not_visible: 0,
+            sessions: Vec::new(),
+            warnings: Vec::new(),
+        })
+    }
+}
+
+impl SessionsSink for Collected {
+    fn head(&mut self, head: &SessionsHead) -> std::io::Result<()> {
+        let head = head.clone();
+        self.0 = Some(SessionsReport {
+            target: head.target,
+            connection: head.connection,
+            count: head.count,
+            not_visible: head.not_visible,
+            sessions: Vec::new(),
+            warnings: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn session(&mut self, session: &Session) -> std::io::Result<()> {
+        if let Some(r) = &mut self.0 {
+            r.sessions.push(session.clone());
+        }
+        Ok(())
+    }
+
+    fn warnings(&mut self, warnings: &[String]) -> std::io::Result<()> {
+        if let Some(r) = &mut self.0 {
+            r.warnings = warnings.to_vec();
+        }
+        Ok(())
+    }
+}

@@ -78,9 +78,15 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }),
         Command::Watch(args) => watch::watch(conn, &args.try_into()?, &style),
         Command::Sessions(args) => {
-            let report = commands::sessions::collect(&mut connect()?, &args.into())?;
-            show(&report, &style, render::sessions::human)?;
-            if !style.json {
+            let req = args.into();
+            if style.json {
+                // Written as read: thousands of sessions are never held at once.
+                let mut sink = render::sessions::JsonSink::stdout();
+                commands::sessions::stream(&mut connect()?, &req, &mut sink)?;
+                sink.finish()?;
+            } else {
+                let report = commands::sessions::collect(&mut connect()?, &req)?;
+                render::out(&render::sessions::human(&report, &style))?;
                 term::warnings(&report.warnings);
             }
             Ok(Exit::Success)

@@ -23,10 +23,13 @@ WITH c AS (
 /*FILTER*/
       ) m
     WINDOW w AS (ORDER BY m.state_change NULLS LAST, m.pid ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    -- The window's own order, which its input is sorted in already: no second sort of every row.
+    ORDER BY m.state_change NULLS LAST, m.pid
+    LIMIT $limit
 )
+-- No ORDER BY here: `ON true` allows only a nested loop, and a left join's outer side is the one row, so
+-- the rows come in s's order. Sorting them again by rn cost a tenth of the statement at 5,000 sessions.
 SELECT CASE WHEN s.rn IS NULL OR s.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
        s.*
   FROM (SELECT) AS one
   LEFT JOIN s ON true
- ORDER BY s.rn
- LIMIT $limit
