@@ -357,7 +357,7 @@ fn states_are_spelled_only_by_report_state() {
         ("commands/check.rs", "idle"),
         ("commands/check.rs", "idle_in_transaction"),
         // The id of an advise finding.
-        ("commands/advise.rs", "idle_in_transaction"),
+        ("commands/advise/idle_transaction.rs", "idle_in_transaction"),
     ];
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();

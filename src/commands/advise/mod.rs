@@ -1,0 +1,493 @@
+//! `pgconn advise`: from what the server (and optionally PgBouncer) shows to findings with the exact fix.
+//!
+//! Everything is computed from one session snapshot, the connection-related settings and where they are set,
+//! and (with `--pgbouncer`) PgBouncer's console. Each finding carries its evidence (numbers from this server),
+//! why it matters, and commands that work as printed.
+//!
+//! [`collect`] reads all of it once into `Inputs`; each rule is then a function of `Inputs` alone, in a
+//! file of its own (`capacity`, `leak`, `idle_transaction`, `timeouts`, `pool_budget`, `pgbouncer`), and
+//! `RULES` runs them in order.
+
+use anyhow::Result;
+use postgres::types::Type;
+
+use crate::activity::{self, Filter};
+use crate::analysis::{Grouping, Thresholds};
+use crate::commands::status::{self, StatusRequest};
+use crate::conninfo;
+use crate::db::ConnOptions;
+use crate::db::Db;
+use crate::report::advise::{AdviseReport, Finding};
+use crate::report::pgbouncer::PgbouncerSnapshot;
+use crate::report::shell_quote;
+use crate::report::status::StatusReport;
+use crate::report::typed_duration;
+use crate::report::{ServerFacts, Session};
+
+mod capacity;
+mod idle_transaction;
+mod leak;
+mod pgbouncer;
+mod pool_budget;
+mod timeouts;
+
+pub use pgbouncer::pgbouncer_ini;
+pub use pool_budget::pool_budget;
+
+/// `pgconn` plus the connection options this run was given, so suggested commands reach the same server.
+fn command_prefix(conn: &ConnOptions) -> String {
+    let mut parts = vec!["pgconn".to_string()];
+    if let Some(h) = &conn.host {
+        parts.push(format!("-h {}", shell_quote(h)));
+    }
+    if let Some(p) = &conn.port {
+        parts.push(format!("-p {}", shell_quote(p)));
+    }
+    if let Some(u) = &conn.username {
+        parts.push(format!("-U {}", shell_quote(u)));
+    }
+    for d in &conn.dbname {
+        parts.push(format!("-d {}", shell_quote(&conninfo::without_secrets(d))));
+    }
+    for s in &conn.service {
+        parts.push(format!("--service {}", shell_quote(s)));
+    }
+    parts.join(" ")
+}
+
+/// A timeout's server-wide value: what a session gets when no database or role setting applies.
+struct Setting {
+    name: String,
+    server_value: String,
+    unit: Option<String>,
+}
+
+/// A timeout set for a database, a role, or a role in one database.
+struct Override {
+    database: Option<String>,
+    role: Option<String>,
+    name: String,
+    value: String,
+}
+
+const TIMEOUTS: [&str; 4] = [
+    "idle_in_transaction_session_timeout",
+    "idle_session_timeout",
+    "statement_timeout",
+    "transaction_timeout",
+];
+
+/// The timeouts' server-wide values and their database / role settings, and what could not be read.
+fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String>)> {
+    let names: Vec<String> = TIMEOUTS.iter().map(|s| s.to_string()).collect();
+    let sql = if db.facts()?.can_read_file_settings {
+        include_str!("../../sql/advise_settings.sql")
+    } else {
+        include_str!("../../sql/advise_settings_default.sql")
+    };
+    let rows = db.query(sql, &[(&names, Type::TEXT_ARRAY)])?;
+    let mut skipped = Vec::new();
+    let mut guessed: Vec<String> = Vec::new();
+    for r in &rows {
+        if r.try_get::<_, bool>("guessed")? {
+            guessed.push(r.try_get("name")?);
+        }
+    }
+    if !guessed.is_empty() {
+        skipped.push(format!(
+            "the server-wide value of {} is hidden from this session by a database or role setting, and \
+             role {} may not read pg_file_settings: the built-in default is assumed (a superuser, or \
+             GRANT SELECT ON pg_file_settings and EXECUTE ON FUNCTION pg_show_all_file_settings(), sees it)",
+            guessed.join(", "),
+            db.facts()?.current_user
+        ));
+    }
+    let settings = rows
+        .iter()
+        .map(|r| {
+            Ok(Setting {
+                name: r.try_get("name")?,
+                server_value: r.try_get("server_value")?,
+                unit: r.try_get("unit")?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let rows = db.query(
+        include_str!("../../sql/advise_overrides.sql"),
+        &[(&names, Type::TEXT_ARRAY)],
+    )?;
+    let overrides = rows
+        .iter()
+        .map(|r| {
+            Ok(Override {
+                database: r.try_get("database")?,
+                role: r.try_get("role")?,
+                name: r.try_get("name")?,
+                value: r.try_get("value")?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok((settings, overrides, skipped))
+}
+
+/// What `advise` is asked.
+#[derive(Debug, Clone)]
+pub struct AdviseRequest {
+    pub filter: Filter,
+    pub thresholds: Thresholds,
+    /// Also read this PgBouncer's admin console.
+    pub pgbouncer: Option<String>,
+    /// The percent of the usable slots the pool budget keeps free (0 to below 100).
+    pub headroom: f64,
+}
+
+impl Default for AdviseRequest {
+    /// The command line's: status's thresholds, 20% headroom.
+    fn default() -> Self {
+        AdviseRequest {
+            filter: Filter::default(),
+            thresholds: Thresholds::default(),
+            pgbouncer: None,
+            headroom: 20.0,
+        }
+    }
+}
+
+pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<AdviseReport> {
+    // Counted on the server by status itself (the pooler's pools read once, its server connections
+    // counted apart); the rows are read for the findings that name sessions.
+    let req = StatusRequest {
+        filter: args.filter.clone(),
+        grouping: Grouping {
+            top: 0,
+            ..Grouping::default()
+        },
+        thresholds: args.thresholds.clone(),
+        pgbouncer: args.pgbouncer.clone(),
+        ..Default::default()
+    };
+    let mut st = status::collect(db, &req)?;
+    let bouncer = st.pgbouncer.take();
+    let pooler_pids = bouncer
+        .as_ref()
+        .map(|b| b.server_pids.clone())
+        .unwrap_or_default();
+    let mut sessions = activity::sessions(db, &req.filter, false, None)?.sessions;
+    activity::mark_pgbouncer(&mut sessions, &pooler_pids);
+    let (settings, overrides, mut skipped) = read_settings(db)?;
+    if !db.facts()?.can_read_all_stats {
+        skipped.push(format!(
+            "role {} cannot see other roles' sessions (no pg_read_all_stats): leaks and idle transactions of \
+             those roles cannot be found (GRANT pg_read_all_stats TO ...)",
+            db.facts()?.current_user
+        ));
+    }
+    // A generated pgbouncer.ini points at the host and port this run was given (the first of several).
+    let spec = db.spec();
+    let host = spec
+        .get("host")
+        .unwrap_or("localhost")
+        .split(',')
+        .next()
+        .unwrap_or("localhost")
+        .to_string();
+    let port = spec
+        .get("port")
+        .unwrap_or("5432")
+        .split(',')
+        .next()
+        .unwrap_or("5432")
+        .to_string();
+    let inputs = Inputs {
+        facts: db.facts()?.clone(),
+        status: st,
+        sessions,
+        settings,
+        overrides,
+        pgbouncer: bouncer,
+        host,
+        port,
+        prefix: command_prefix(conn),
+        request: args.clone(),
+    };
+    let findings = findings(&inputs);
+    let Inputs {
+        status: st,
+        pgbouncer: bouncer,
+        ..
+    } = inputs;
+    Ok(AdviseReport {
+        target: st.target,
+        connection: st.connection,
+        server_version: st.server.version,
+        capacity: st.capacity,
+        sessions: st.sessions,
+        findings,
+        skipped,
+        pgbouncer: bouncer,
+    })
+}
+
+/// Everything the rules read, gathered once by [`collect`]: each rule is a function of this alone.
+struct Inputs {
+    /// Status's report of the same selection (its PgBouncer snapshot moved to `pgbouncer`).
+    status: StatusReport,
+    /// The sessions themselves, PgBouncer's server connections marked.
+    sessions: Vec<Session>,
+    /// The timeouts' server-wide values (only the timeouts this server version has).
+    settings: Vec<Setting>,
+    /// The timeouts' database and role settings.
+    overrides: Vec<Override>,
+    facts: ServerFacts,
+    /// PgBouncer's console, with `--pgbouncer`.
+    pgbouncer: Option<PgbouncerSnapshot>,
+    /// The server's host and port as a generated pgbouncer.ini names them.
+    host: String,
+    port: String,
+    /// `pgconn` and the connection options, so suggested commands reach the same server.
+    prefix: String,
+    request: AdviseRequest,
+}
+
+/// The rules, in the order their findings are listed before sorting (equal severity and rank keep it).
+const RULES: [fn(&Inputs) -> Vec<Finding>; 6] = [
+    capacity::findings,
+    leak::findings,
+    idle_transaction::findings,
+    timeouts::findings,
+    pool_budget::findings,
+    pgbouncer::findings,
+];
+
+/// Every rule's findings, the most severe first.
+fn findings(i: &Inputs) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = RULES.iter().flat_map(|rule| rule(i)).collect();
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rank.cmp(&b.rank)));
+    findings
+}
+
+/// The largest whole number of seconds not above `secs`, as a duration to type back in.
+fn floor_duration(secs: f64) -> String {
+    typed_duration(std::time::Duration::from_secs(secs.max(0.0).floor() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("leaky-worker"), "leaky-worker");
+        assert_eq!(shell_quote("my app"), "'my app'");
+        assert_eq!(shell_quote("it's"), "\"it's\"");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a;rm -rf"), "'a;rm -rf'");
+    }
+
+    #[test]
+    fn durations_round_down() {
+        assert_eq!(floor_duration(600.0), "10min");
+        assert_eq!(floor_duration(3.9), "3s");
+        assert_eq!(floor_duration(90.0), "90s");
+    }
+
+    use crate::analysis::status::{report, Tally};
+    use crate::report::advise::Severity;
+    use crate::report::State;
+
+    fn facts(max_connections: i32, superuser_reserved_connections: i32) -> ServerFacts {
+        ServerFacts {
+            version: "17.2".into(),
+            version_num: 170002,
+            max_connections,
+            superuser_reserved_connections,
+            reserved_connections: Some(0),
+            backend_pid: 1,
+            current_user: "postgres".into(),
+            database: "app".into(),
+            is_superuser: true,
+            can_read_all_stats: true,
+            can_signal_backend: true,
+            can_read_file_settings: true,
+        }
+    }
+
+    fn session(pid: i32, database: &str, user: &str, state: State, state_seconds: f64) -> Session {
+        Session {
+            pid,
+            database: Some(database.into()),
+            user: Some(user.into()),
+            application: "worker".into(),
+            client: Some("10.0.0.7".into()),
+            client_port: Some(40000 + pid),
+            state: Some(state),
+            backend_start: None,
+            query_start: None,
+            connected_seconds: Some(state_seconds + 1.0),
+            state_seconds: Some(state_seconds),
+            transaction_seconds: Some(state_seconds),
+            query_seconds: Some(state_seconds),
+            never_queried: false,
+            wait_event_type: None,
+            wait_event: None,
+            xmin_age: None,
+            superuser: false,
+            own_role: false,
+            query: None,
+            visible: true,
+            via_pgbouncer: false,
+        }
+    }
+
+    /// Inputs built by hand, as `collect` would gather them from a server with these facts, `used` slots
+    /// taken and these sessions.
+    fn inputs(facts: ServerFacts, used: i64, sessions: Vec<Session>) -> Inputs {
+        let tally = Tally {
+            used,
+            ..Tally::default()
+        };
+        let status = report(
+            "db1:5432/app",
+            &Default::default(),
+            &facts,
+            &tally,
+            &Grouping::default(),
+            &Thresholds::default(),
+            None,
+        );
+        Inputs {
+            status,
+            sessions,
+            settings: Vec::new(),
+            overrides: Vec::new(),
+            facts,
+            pgbouncer: None,
+            host: "db1".into(),
+            port: "5432".into(),
+            prefix: "pgconn -h db1".into(),
+            request: AdviseRequest::default(),
+        }
+    }
+
+    fn timeout(name: &str, server_value: &str) -> Setting {
+        Setting {
+            name: name.into(),
+            server_value: server_value.into(),
+            unit: Some("ms".into()),
+        }
+    }
+
+    fn set(database: Option<&str>, role: Option<&str>, name: &str, value: &str) -> Override {
+        Override {
+            database: database.map(String::from),
+            role: role.map(String::from),
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    #[test]
+    fn idle_transactions_are_judged_from_the_inputs_alone() {
+        // The default limit is 5min: one session past six times it, one past it, one under it.
+        let i = inputs(
+            facts(100, 3),
+            4,
+            vec![
+                session(11, "app", "web", State::IdleInTransaction, 2000.0),
+                session(12, "app", "web", State::IdleInTransactionAborted, 400.0),
+                session(13, "app", "web", State::IdleInTransaction, 299.0),
+            ],
+        );
+        let found = idle_transaction::findings(&i);
+        assert_eq!(found.len(), 1);
+        let f = &found[0];
+        assert_eq!(f.id, "idle_in_transaction");
+        assert_eq!(f.severity, Severity::Critical);
+        assert!(
+            f.title.starts_with("2 session(s) idle in transaction"),
+            "{}",
+            f.title
+        );
+        // The oldest first.
+        assert!(f.evidence[0].starts_with("pid 11 "), "{:?}", f.evidence);
+        assert!(f.evidence[1].starts_with("pid 12 "), "{:?}", f.evidence);
+        assert_eq!(
+            f.commands,
+            ["pgconn -h db1 kill-idle --state idle-in-transaction --state idle-in-transaction-aborted \
+              --older-than 5min"]
+        );
+
+        // Under the limit, nothing; and the other rules find nothing in a quiet server either.
+        let quiet = inputs(
+            facts(100, 3),
+            2,
+            vec![session(13, "app", "web", State::IdleInTransaction, 299.0)],
+        );
+        assert!(idle_transaction::findings(&quiet).is_empty());
+        assert!(capacity::findings(&quiet).is_empty());
+        assert!(leak::findings(&quiet).is_empty());
+    }
+
+    #[test]
+    fn a_timeout_is_off_only_where_no_scope_sets_it() {
+        let name = "idle_in_transaction_session_timeout";
+        let mut i = inputs(
+            facts(100, 3),
+            4,
+            vec![
+                session(21, "app", "web", State::Idle, 1.0),
+                session(22, "reports", "analyst", State::Idle, 1.0),
+                session(23, "batch", "etl", State::Idle, 1.0),
+            ],
+        );
+        i.settings = vec![timeout(name, "0")];
+        i.overrides = vec![
+            // Set for the database app, for the role analyst anywhere, and turned off again for etl in batch
+            // although batch has it.
+            set(Some("app"), None, name, "5min"),
+            set(None, Some("analyst"), name, "1min"),
+            set(Some("batch"), None, name, "5min"),
+            set(Some("batch"), Some("etl"), name, "0"),
+        ];
+        let found = timeouts::findings(&i);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].id, format!("timeout_unset_{name}"));
+        assert_eq!(found[0].title, format!("{name} is off for database batch"));
+        assert_eq!(
+            found[0].commands,
+            [format!(
+                "pgconn -h db1 tune set {name}=5min --database batch"
+            )]
+        );
+
+        // Set server-wide: no finding; a timeout this server does not have: no finding either.
+        i.settings = vec![timeout(name, "300000")];
+        i.overrides.clear();
+        assert!(timeouts::findings(&i).is_empty());
+        i.settings.clear();
+        assert!(timeouts::findings(&i).is_empty());
+    }
+
+    #[test]
+    fn full_slots_come_first_and_a_low_reserve_is_its_own_finding() {
+        // 20 slots, 2 reserved: 18 usable, all taken; a session idle in transaction for 6 minutes.
+        let i = inputs(
+            facts(20, 2),
+            18,
+            vec![session(31, "app", "web", State::IdleInTransaction, 360.0)],
+        );
+        let ids: Vec<(String, Severity)> = findings(&i)
+            .into_iter()
+            .map(|f| (f.id, f.severity))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("capacity".to_string(), Severity::Critical),
+                ("idle_in_transaction".to_string(), Severity::Warning),
+                ("reserved_slots_low".to_string(), Severity::Warning),
+                ("pool_budget".to_string(), Severity::Info),
+            ]
+        );
+    }
+}

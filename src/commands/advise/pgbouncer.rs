@@ -1,0 +1,186 @@
+//! PgBouncer: with `--pgbouncer`, its pools that make clients wait and pools that could open more server
+//! connections than the server has slots; without it, whether a pooler would help, with a pgbouncer.ini
+//! sized from what was observed.
+
+use std::collections::BTreeMap;
+
+use super::Inputs;
+use crate::analysis;
+use crate::report::advise::{Finding, Severity};
+use crate::report::pgbouncer::PgbouncerSnapshot;
+use crate::report::status::StatusReport;
+use crate::report::Level;
+use crate::report::{Session, State};
+
+pub(super) fn findings(i: &Inputs) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match &i.pgbouncer {
+        Some(b) => pgbouncer_findings(b, &i.status, &mut out),
+        None => pgbouncer_recommendation(&i.status, &i.sessions, &i.host, &i.port, &mut out),
+    }
+    out
+}
+
+/// A pgbouncer.ini sized from what was observed.
+pub fn pgbouncer_ini(st: &StatusReport, sessions: &[Session], host: &str, port: &str) -> String {
+    let mut dbs: BTreeMap<String, usize> = BTreeMap::new();
+    let mut pair_in_use: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for s in sessions.iter().filter(|s| s.visible) {
+        let Some(d) = &s.database else { continue };
+        *dbs.entry(d.clone()).or_insert(0) += 1;
+        let e = pair_in_use
+            .entry((d.clone(), s.user.clone().unwrap_or_default()))
+            .or_insert(0);
+        if s.state != Some(State::Idle) {
+            *e += 1;
+        }
+    }
+    let peak = pair_in_use.values().copied().max().unwrap_or(0);
+    let usable = st.capacity.usable_slots.max(1) as usize;
+    let max_db = ((usable * 8 / 10) / dbs.len().max(1)).max(2);
+    let default_pool_size = (peak * 2).clamp(5, max_db.max(5));
+    let reserve = (default_pool_size / 4).max(2);
+    let max_client_conn = (st.sessions * 2).div_ceil(100).max(1) * 100;
+    let mut ini = String::new();
+    ini.push_str(&format!(
+        ";; pgbouncer.ini sized by pgconn advise from {} ({} client sessions, at most {} in use per database/user now)\n",
+        st.target, st.sessions, peak
+    ));
+    ini.push_str("[databases]\n");
+    for d in dbs.keys() {
+        let quoted = if d.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            d.clone()
+        } else {
+            format!("\"{}\"", d.replace('"', "\"\""))
+        };
+        ini.push_str(&format!(
+            "{quoted} = host={host} port={port} dbname={quoted}\n"
+        ));
+    }
+    ini.push_str(&format!(
+        "\n[pgbouncer]\n\
+         listen_addr = 127.0.0.1\n\
+         listen_port = 6432\n\
+         auth_type = scram-sha-256\n\
+         auth_file = /etc/pgbouncer/userlist.txt\n\
+         ; transaction pooling: a server connection per transaction, not per client\n\
+         pool_mode = transaction\n\
+         ; server connections per database/user pair: twice the peak in use seen now\n\
+         default_pool_size = {default_pool_size}\n\
+         reserve_pool_size = {reserve}\n\
+         reserve_pool_timeout = 3\n\
+         ; never more server connections per database than fit into the server's {usable} usable slots\n\
+         max_db_connections = {max_db}\n\
+         ; clients may connect freely: they wait for a server connection instead of failing\n\
+         max_client_conn = {max_client_conn}\n\
+         ; close server connections idle for a minute\n\
+         server_idle_timeout = 60\n\
+         server_lifetime = 3600\n\
+         ignore_startup_parameters = extra_float_digits,options\n"
+    ));
+    ini
+}
+
+fn pgbouncer_recommendation(
+    st: &StatusReport,
+    sessions: &[Session],
+    host: &str,
+    port: &str,
+    out: &mut Vec<Finding>,
+) {
+    let visible: Vec<&Session> = sessions.iter().filter(|s| s.visible).collect();
+    let n = visible.len();
+    if n < 20 {
+        return;
+    }
+    let idle = visible
+        .iter()
+        .filter(|s| s.state == Some(State::Idle))
+        .count();
+    let idle_share = idle as f64 / n as f64;
+    let busy_share = n as f64 / f64::from(st.capacity.usable_slots.max(1));
+    if idle_share < 0.6 && busy_share < 0.5 {
+        return;
+    }
+    let ini = pgbouncer_ini(st, sessions, host, port);
+    out.push(Finding {
+        id: "pgbouncer_recommended".into(),
+        severity: Severity::Info,
+        title: format!("{n} client sessions, {:.0}% of them idle: a pooler would need far fewer connections", idle_share * 100.0),
+        evidence: vec![
+            format!("{idle} of {n} sessions are idle; they hold {:.0}% of the usable slots", busy_share * 100.0),
+        ],
+        why: "PgBouncer in transaction mode gives a server connection to a client only for the length of a \
+              transaction, so hundreds of mostly idle clients share a few dozen server connections"
+            .into(),
+        recommendation: "put PgBouncer in front (pgbouncer.ini below; write the users to auth_file). Caveats of \
+                         transaction mode: session state does not survive between transactions (SET, advisory \
+                         locks, LISTEN, temporary tables, WITH HOLD cursors); prepared statements need PgBouncer \
+                         1.21+ with max_prepared_statements (or turn them off in the driver); Prisma needs \
+                         ?pgbouncer=true in its URL"
+            .into(),
+        commands: vec![],
+        config: Some(ini),
+        rank: 9,
+    });
+}
+
+fn pgbouncer_findings(b: &PgbouncerSnapshot, st: &StatusReport, out: &mut Vec<Finding>) {
+    for p in b
+        .pools
+        .iter()
+        .filter(|p| analysis::pool_level(p) != Level::Ok)
+    {
+        out.push(Finding {
+            id: "pgbouncer_pool_saturated".into(),
+            severity: if analysis::pool_level(p) == Level::Critical { Severity::Critical } else { Severity::Warning },
+            title: format!(
+                "PgBouncer pool {}/{}: {} client(s) waiting, longest {:.3}s",
+                p.database, p.user, p.clients_waiting, p.max_wait_seconds
+            ),
+            evidence: vec![format!(
+                "clients active {}, waiting {}; server connections active {}, idle {}, used {}",
+                p.clients_active, p.clients_waiting, p.servers_active, p.servers_idle, p.servers_used
+            )],
+            why: "every server connection of the pool is busy, so clients queue: requests slow down even though \
+                  the server may have slots left"
+                .into(),
+            recommendation: format!(
+                "find the slow transactions (pgconn sessions --state active), or raise the pool size for \
+                 database {} (pool_size in [databases] or default_pool_size) while it fits into the server's {} \
+                 slots left",
+                p.database, st.capacity.slots_left
+            ),
+            commands: vec![],
+            config: None,
+            rank: 2,
+        });
+    }
+    let max_servers = b.max_server_connections();
+    if max_servers > i64::from(st.capacity.usable_slots) {
+        out.push(Finding {
+            id: "pgbouncer_pools_exceed_server".into(),
+            severity: Severity::Warning,
+            title: format!(
+                "PgBouncer may open {max_servers} server connections; the server has {} usable slots",
+                st.capacity.usable_slots
+            ),
+            evidence: b
+                .databases
+                .iter()
+                .map(|d| format!("[databases] {}: pool_size {}, reserve_pool {}", d.name, d.pool_size, d.reserve_pool))
+                .collect(),
+            why: "when all pools fill up, PgBouncer's own connections hit \"too many clients\" and its clients get \
+                  errors instead of waiting"
+                .into(),
+            recommendation: format!(
+                "cap PgBouncer's server connections below {}: lower default_pool_size / pool_size or set \
+                 max_db_connections",
+                st.capacity.usable_slots
+            ),
+            commands: vec![],
+            config: None,
+            rank: 3,
+        });
+    }
+}
