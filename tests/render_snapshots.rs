@@ -2282,3 +2282,17 @@ fn a_newer_servers_state_is_shown_by_status_and_watch_alike() {
         "{line}"
     );
 }
+
+/// kill's and rescue's `--json` as the README documents it: every field, in its place (a change of
+/// shape in the report types must leave these bytes as they are).
+#[test]
+fn kill_and_rescue_json_keep_their_fields_and_order() {
+    insta::assert_snapshot!("kill_plan_json", pretty_json(&kill_plan()));
+    insta::assert_snapshot!("kill_result_json", pretty_json(&kill_result()));
+    insta::assert_snapshot!("rescue_plan_json", pretty_json(&rescue_plan()));
+}
+
+/// A report as `render::json` writes it: pretty, in the order of the types' fields.
+fn pretty_json(report: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(report).unwrap()
+}
