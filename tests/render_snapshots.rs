@@ -23,11 +23,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use pgconn::render::{self, Style};
 use pgconn::report::advise::{AdviseReport, Finding, Severity};
+use pgconn::report::batch::{BatchRun, Summary};
 use pgconn::report::check::{CheckReport, CheckTarget, Measurement, ThresholdSettings};
 use pgconn::report::fleet::{FailureKind, TargetResult};
 use pgconn::report::kill::{
     Action, GroupSummary, KillReport, KillTarget, LeftAlone, OutcomeKind, Protected, Protection,
-    SessionOutcome, SkipReason, Summary,
+    SessionOutcome, SkipReason, StateCounts,
 };
 use pgconn::report::pgbouncer::{DatabaseEntry, PgbouncerSnapshot, Pool};
 use pgconn::report::sessions::SessionsReport;
@@ -855,16 +856,17 @@ fn kill_plan() -> KillReport {
                 oldest_state_seconds: Some(2400.0),
             },
         ],
-        acted: false,
-        wait_seconds: 5.0,
-        results: vec![],
-        summary: Summary::default(),
-        before: None,
-        after: None,
-        log: None,
-        log_complete: false,
-        interrupted: None,
-        error: None,
+        run: BatchRun {
+            acted: false,
+            wait_seconds: 5.0,
+            results: vec![],
+            summary: Summary::default(),
+            observed: StateCounts::default(),
+            log: None,
+            log_complete: false,
+            interrupted: None,
+            error: None,
+        },
         warnings: vec![],
         notes: vec![
             "sessions idle for less than 10m00s are not selected (--idle-longer-than)".into(),
@@ -900,8 +902,8 @@ fn outcome(t: &KillTarget, kind: OutcomeKind, reason: Option<&str>) -> SessionOu
 /// The plan, executed: three terminated, one skipped (it became active), one denied.
 fn kill_result() -> KillReport {
     let mut r = kill_plan();
-    r.acted = true;
-    r.results = vec![
+    r.run.acted = true;
+    r.run.results = vec![
         outcome(&r.targets[0], OutcomeKind::Terminated, None),
         outcome(&r.targets[1], OutcomeKind::Terminated, None),
         outcome(
@@ -924,8 +926,10 @@ fn kill_result() -> KillReport {
         targeted: 5,
         ..Summary::default()
     };
-    summary.count(&r.results);
-    r.summary = summary;
+    for o in &r.run.results {
+        summary.add(o.outcome);
+    }
+    r.run.summary = summary;
     let counts = |a: i64, i: i64, t: i64| {
         [
             ("active".to_string(), a),
@@ -935,10 +939,10 @@ fn kill_result() -> KillReport {
         .into_iter()
         .collect::<BTreeMap<_, _>>()
     };
-    r.before = Some(counts(8, 41, 7));
-    r.after = Some(counts(9, 37, 7));
-    r.log = Some(PathBuf::from("/var/log/pgconn/kill-20240315T101500Z.jsonl"));
-    r.log_complete = true;
+    r.run.observed.before = Some(counts(8, 41, 7));
+    r.run.observed.after = Some(counts(9, 37, 7));
+    r.run.log = Some(PathBuf::from("/var/log/pgconn/kill-20240315T101500Z.jsonl"));
+    r.run.log_complete = true;
     r
 }
 
@@ -1802,20 +1806,20 @@ fn kill_results() {
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
 
     let mut stopped = kill_result();
-    stopped.results.truncate(2);
-    stopped.summary = Summary {
+    stopped.run.results.truncate(2);
+    stopped.run.summary = Summary {
         targeted: 5,
         terminated: 1,
         signalled: 1,
         not_attempted: 3,
         ..Summary::default()
     };
-    stopped.results[1].outcome = OutcomeKind::Signalled;
-    stopped.results[1].reason = Some("still there after --wait 5s".into());
-    stopped.before = None;
-    stopped.after = None;
-    stopped.log_complete = false;
-    stopped.interrupted = Some("SIGTERM".into());
+    stopped.run.results[1].outcome = OutcomeKind::Signalled;
+    stopped.run.results[1].reason = Some("still there after --wait 5s".into());
+    stopped.run.observed.before = None;
+    stopped.run.observed.after = None;
+    stopped.run.log_complete = false;
+    stopped.run.interrupted = Some("SIGTERM".into());
     let st = style(None, false);
     snap_human(
         "kill_results_interrupted_piped_plain",
@@ -2164,19 +2168,21 @@ fn rescue_plan() -> pgconn::report::rescue::RescueReport {
                 longest_connected_seconds: 60.0,
             },
         ],
-        summary: Summary {
-            targeted: 3,
-            ..Summary::default()
-        },
         targets,
-        acted: false,
-        wait_seconds: 5.0,
-        results: vec![],
-        after: None,
-        log: Some("/var/log/pgconn/rescue.log".into()),
-        log_complete: false,
-        interrupted: None,
-        error: None,
+        run: BatchRun {
+            acted: false,
+            wait_seconds: 5.0,
+            results: vec![],
+            summary: Summary {
+                targeted: 3,
+                ..Summary::default()
+            },
+            observed: Afterwards::default(),
+            log: Some("/var/log/pgconn/rescue.log".into()),
+            log_complete: false,
+            interrupted: None,
+            error: None,
+        },
         warnings: vec![],
         notes: vec!["process titles carry no application_name".into()],
     }
@@ -2191,7 +2197,7 @@ fn rescue_preview_and_results() {
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
 
     let mut done = rescue_plan();
-    done.acted = true;
+    done.run.acted = true;
     let result =
         |t: &pgconn::report::rescue::Backend, o: OutcomeKind, reason: Option<&str>| RescueOutcome {
             pid: t.pid,
@@ -2207,7 +2213,7 @@ fn rescue_preview_and_results() {
             state_now: (o == OutcomeKind::Skipped).then_some(State::Active),
             at: None,
         };
-    done.results = vec![
+    done.run.results = vec![
         result(&done.targets[0], OutcomeKind::Terminated, None),
         result(&done.targets[1], OutcomeKind::Terminated, None),
         result(
@@ -2216,14 +2222,14 @@ fn rescue_preview_and_results() {
             Some("its title changed: it no longer matches"),
         ),
     ];
-    done.summary = Summary {
+    done.run.summary = Summary {
         targeted: 3,
         terminated: 2,
         skipped: 1,
         ..Summary::default()
     };
-    done.log_complete = true;
-    done.after = Some(After {
+    done.run.log_complete = true;
+    done.run.observed.after = Some(After {
         target: "/var/run/postgresql:5432/postgres".into(),
         connected: true,
         error: None,
@@ -2231,7 +2237,7 @@ fn rescue_preview_and_results() {
     });
     let text = snap_widths("rescue_results", |st| render::rescue::results(&done, st));
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
-    done.after = Some(After {
+    done.run.observed.after = Some(After {
         target: "/var/run/postgresql:5432/root".into(),
         connected: false,
         error: Some("role \"root\" does not exist".into()),

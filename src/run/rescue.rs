@@ -34,17 +34,17 @@ pub fn rescue(conn: &ConnOptions, req: &RescueRequest, style: &Style) -> Result<
     let mut done =
         commands::rescue::execute(plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
-    if done.signal.is_none() && done.report.summary.terminated > 0 {
-        done.report.after = Some(commands::rescue::after(conn, &postmaster));
+    if done.signal.is_none() && done.report.run.summary.terminated > 0 {
+        done.report.run.observed.after = Some(commands::rescue::after(conn, &postmaster));
     }
     let report = &done.report;
     let output_error = tolerate_closed_stdout(show(report, style, render::rescue::results)).err();
     term::warnings(&report.warnings[said.min(report.warnings.len())..]);
-    let s = &report.summary;
+    let s = &report.run.summary;
     ended(
         Ended {
             noun: "backends",
-            handled: report.results.len(),
+            handled: report.run.results.len(),
             all: report.targets.len(),
             summary: s,
             cancelled: false,

@@ -188,7 +188,7 @@ impl super::Plan for KillPlan {
         if let Some(log) = self.log.as_mut() {
             audit::plan(log, &self.report, &self.filter)?;
             audit::summary(log, &self.report)?;
-            self.report.log_complete = true;
+            self.report.run.log_complete = true;
         }
         Ok(self.report)
     }
@@ -269,7 +269,7 @@ pub fn execute(
     let report = &mut plan.report;
     let log = &mut plan.log;
     // Read before anything is written: a failure here leaves neither a signal nor a half-written plan.
-    report.before =
+    report.run.observed.before =
         Some(state_counts(db).map_err(|e| anyhow::anyhow!("{e}; nothing was signalled"))?);
     if let Some(log) = log.as_mut() {
         audit::plan(log, report, &plan.filter)
@@ -289,25 +289,27 @@ pub fn execute(
         }
         signal::run(db, &mut how, &report.targets, &mut recorder)
     };
-    report.acted = true;
-    report.summary.count(&run.outcomes);
-    report.summary.not_attempted = report.targets.len() - run.outcomes.len();
-    report.results = run.outcomes;
+    report.run.acted = true;
+    for o in &run.outcomes {
+        report.run.summary.add(o.outcome);
+    }
+    report.run.summary.not_attempted = report.targets.len() - run.outcomes.len();
+    report.run.results = run.outcomes;
     let mut failure = None;
     match run.stopped {
         None | Some(Stop::Interrupted) => {}
         Some(Stop::Log(e)) | Some(Stop::Server(e)) => {
-            report.error = Some(format!("{e:#}"));
+            report.run.error = Some(format!("{e:#}"));
             failure = Some(e);
         }
     }
     let signal = interrupt.received();
-    report.interrupted = signal.map(|s| s.name().to_string());
+    report.run.interrupted = signal.map(|s| s.name().to_string());
     // The server's own count after the wait (a lost connection fails at once).
     match state_counts(db) {
-        Ok(after) => report.after = Some(after),
+        Ok(after) => report.run.observed.after = Some(after),
         Err(e) if failure.is_none() => {
-            report.error = Some(format!("{e:#}"));
+            report.run.error = Some(format!("{e:#}"));
             failure = Some(e);
         }
         Err(_) => {}
@@ -316,17 +318,17 @@ pub fn execute(
         // After a failed write nothing more is appended (a torn line must not be followed by more).
         if !log.failed() {
             if let Err(e) = audit::summary(log, report) {
-                report.error.get_or_insert_with(|| format!("{e:#}"));
+                report.run.error.get_or_insert_with(|| format!("{e:#}"));
                 failure.get_or_insert(e);
             }
         }
-        report.log_complete = !log.failed();
+        report.run.log_complete = !log.failed();
     }
-    if report.summary.signalled > 0 {
+    if report.run.summary.signalled > 0 {
         report.warnings.push(format!(
             "{} session(s) were signalled but not seen to end within --wait {}",
-            report.summary.signalled,
-            crate::report::age(report.wait_seconds)
+            report.run.summary.signalled,
+            crate::report::age(report.run.wait_seconds)
         ));
     }
     Ok(Executed {

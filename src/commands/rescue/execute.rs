@@ -13,7 +13,8 @@ use crate::host::proc::{self};
 use crate::host::sockets::Sockets;
 use crate::host::{conf, title, Title};
 use crate::interrupt::Interrupt;
-use crate::report::kill::{Action, OutcomeKind, SkipReason, Summary};
+use crate::report::batch::Summary;
+use crate::report::kill::{Action, OutcomeKind, SkipReason};
 use crate::report::rescue::{Backend, RescueOutcome};
 use crate::report::State;
 
@@ -179,7 +180,7 @@ pub fn execute(
         plan_line(log, &plan.report).map_err(|e| anyhow!("{e:#}; nothing was signalled"))?;
     }
     let stay = kept_again(&plan);
-    let wait = Duration::from_secs_f64(plan.report.wait_seconds);
+    let wait = Duration::from_secs_f64(plan.report.run.wait_seconds);
     let mut results: Vec<RescueOutcome> = Vec::new();
     let mut failure: Option<anyhow::Error> = None;
     'batches: for (n, batch) in plan.report.targets.chunks(BATCH).enumerate() {
@@ -284,7 +285,7 @@ pub fn execute(
         }
     }
     let report = &mut plan.report;
-    report.acted = true;
+    report.run.acted = true;
     let mut summary = Summary {
         targeted: report.targets.len(),
         ..Summary::default()
@@ -293,28 +294,28 @@ pub fn execute(
         summary.add(o.outcome);
     }
     summary.not_attempted = report.targets.len() - results.len();
-    report.summary = summary;
-    report.results = results;
+    report.run.summary = summary;
+    report.run.results = results;
     if let Some(e) = &failure {
-        report.error = Some(format!("{e:#}"));
+        report.run.error = Some(format!("{e:#}"));
     }
     let signal = interrupt.received();
-    report.interrupted = signal.map(|s| s.name().to_string());
-    if report.summary.signalled > 0 {
+    report.run.interrupted = signal.map(|s| s.name().to_string());
+    if report.run.summary.signalled > 0 {
         report.warnings.push(format!(
             "{} backend(s) were signalled but not seen to exit within --wait {}",
-            report.summary.signalled,
-            crate::report::age(report.wait_seconds)
+            report.run.summary.signalled,
+            crate::report::age(report.run.wait_seconds)
         ));
     }
     if let Some(log) = plan.log.as_mut() {
         if !log.failed() {
             if let Err(e) = summary_line(log, report) {
-                report.error.get_or_insert_with(|| format!("{e:#}"));
+                report.run.error.get_or_insert_with(|| format!("{e:#}"));
                 failure.get_or_insert(e);
             }
         }
-        report.log_complete = !log.failed();
+        report.run.log_complete = !log.failed();
     }
     Ok(Executed {
         report: plan.report,
