@@ -157,3 +157,186 @@ pub fn not_seen_to_end<O, E>(run: &BatchRun<O, E>, noun: &str, end: &str) -> Opt
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A medium that writes down what the runner asks of it, and fails or stops where it is told.
+    #[derive(Default)]
+    struct Journal {
+        calls: Vec<String>,
+        stop_before: Option<usize>,
+        fail_prepare: Option<usize>,
+        fail_targets: Option<usize>,
+        fail_observe: Option<usize>,
+        fail_outcomes: Option<usize>,
+        batch: usize,
+    }
+
+    impl Medium for Journal {
+        type Target = i32;
+        type Outcome = (i32, OutcomeKind);
+        type Fresh = usize;
+        type Sent = Vec<i32>;
+
+        fn stop_requested(&self) -> bool {
+            self.stop_before == Some(self.batch + 1)
+        }
+        fn prepare(&mut self, batch: usize) -> Result<usize> {
+            self.batch = batch;
+            self.calls.push(format!("prepare {batch}"));
+            match self.fail_prepare == Some(batch) {
+                true => anyhow::bail!("configuration unreadable"),
+                false => Ok(batch),
+            }
+        }
+        fn record_targets(&mut self, batch: usize, targets: &[i32]) -> Result<()> {
+            self.calls.push(format!("record {batch} {targets:?}"));
+            match self.fail_targets == Some(batch) {
+                true => anyhow::bail!("No space left on device"),
+                false => Ok(()),
+            }
+        }
+        fn signal(&mut self, batch: &[i32], fresh: usize) -> Vec<i32> {
+            assert_eq!(
+                fresh, self.batch,
+                "each batch signals with what was read for it"
+            );
+            self.calls.push(format!("signal {batch:?}"));
+            batch.to_vec()
+        }
+        fn observe(
+            &mut self,
+            _: &[i32],
+            sent: Vec<i32>,
+        ) -> (Vec<(i32, OutcomeKind)>, Option<anyhow::Error>) {
+            self.calls.push(format!("observe {sent:?}"));
+            let lost = self.fail_observe == Some(self.batch);
+            let kind = if lost {
+                OutcomeKind::Unknown
+            } else {
+                OutcomeKind::Terminated
+            };
+            let error = lost.then(|| anyhow::anyhow!("connection lost"));
+            (sent.into_iter().map(|p| (p, kind)).collect(), error)
+        }
+        fn record_outcomes(&mut self, outcomes: &[(i32, OutcomeKind)]) -> Result<()> {
+            self.calls.push(format!("outcomes {}", outcomes.len()));
+            match self.fail_outcomes == Some(self.batch) {
+                true => anyhow::bail!("No space left on device"),
+                false => Ok(()),
+            }
+        }
+        fn kind(o: &(i32, OutcomeKind)) -> OutcomeKind {
+            o.1
+        }
+    }
+
+    fn run_five(mut m: Journal) -> (Ran<(i32, OutcomeKind)>, Vec<String>, Vec<usize>) {
+        let mut progress = Vec::new();
+        let ran = run(&mut m, &[1, 2, 3, 4, 5], 2, &mut |n| progress.push(n));
+        (ran, m.calls, progress)
+    }
+
+    #[test]
+    fn each_batch_is_recorded_before_it_is_signalled_and_its_outcomes_after() {
+        let (ran, calls, progress) = run_five(Journal::default());
+        assert_eq!(
+            calls,
+            [
+                "prepare 1",
+                "record 1 [1, 2]",
+                "signal [1, 2]",
+                "observe [1, 2]",
+                "outcomes 2",
+                "prepare 2",
+                "record 2 [3, 4]",
+                "signal [3, 4]",
+                "observe [3, 4]",
+                "outcomes 2",
+                "prepare 3",
+                "record 3 [5]",
+                "signal [5]",
+                "observe [5]",
+                "outcomes 1",
+            ]
+        );
+        assert_eq!(progress, [2, 4, 5]);
+        assert!(ran.stopped.is_none());
+        assert_eq!(
+            (
+                ran.summary.targeted,
+                ran.summary.terminated,
+                ran.summary.not_attempted
+            ),
+            (5, 5, 0)
+        );
+    }
+
+    #[test]
+    fn a_stop_request_ends_the_run_before_the_next_batch() {
+        let (ran, calls, _) = run_five(Journal {
+            stop_before: Some(2),
+            ..Journal::default()
+        });
+        assert!(matches!(ran.stopped, Some(Stop::Interrupted)));
+        assert_eq!(
+            calls.last().unwrap(),
+            "outcomes 2",
+            "the batch in flight was finished"
+        );
+        assert_eq!((ran.outcomes.len(), ran.summary.not_attempted), (2, 3));
+    }
+
+    #[test]
+    fn a_batch_that_cannot_be_recorded_or_prepared_is_not_signalled() {
+        let (ran, calls, _) = run_five(Journal {
+            fail_targets: Some(2),
+            ..Journal::default()
+        });
+        assert!(matches!(ran.stopped, Some(Stop::Log(_))));
+        assert_eq!(calls.last().unwrap(), "record 2 [3, 4]");
+        assert_eq!(ran.summary.not_attempted, 3);
+
+        let (ran, calls, _) = run_five(Journal {
+            fail_prepare: Some(2),
+            ..Journal::default()
+        });
+        assert!(matches!(ran.stopped, Some(Stop::Medium(_))));
+        assert_eq!(calls.last().unwrap(), "prepare 2");
+        assert_eq!(ran.outcomes.len(), 2);
+    }
+
+    #[test]
+    fn a_failure_after_signalling_ends_the_run_with_that_batch_recorded() {
+        let (ran, calls, progress) = run_five(Journal {
+            fail_observe: Some(2),
+            fail_outcomes: Some(2),
+            ..Journal::default()
+        });
+        // The medium's error wins over the log's: it is the one that says what became of the batch.
+        assert!(matches!(ran.stopped, Some(Stop::Medium(_))));
+        assert_eq!(
+            calls.last().unwrap(),
+            "outcomes 2",
+            "what is known of the batch is recorded"
+        );
+        assert_eq!(progress, [2, 4]);
+        assert_eq!(
+            (
+                ran.summary.terminated,
+                ran.summary.unknown,
+                ran.summary.not_attempted
+            ),
+            (2, 2, 1)
+        );
+
+        let (ran, _, _) = run_five(Journal {
+            fail_outcomes: Some(1),
+            ..Journal::default()
+        });
+        assert!(matches!(ran.stopped, Some(Stop::Log(_))));
+        assert_eq!((ran.outcomes.len(), ran.summary.not_attempted), (2, 3));
+    }
+}
