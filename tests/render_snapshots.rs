@@ -25,11 +25,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use pgconn::render::{self, Style};
 use pgconn::report::advise::{AdviseReport, Finding, Severity};
+use pgconn::report::batch::{BatchRun, Summary};
 use pgconn::report::check::{CheckReport, CheckTarget, Measurement, ThresholdSettings};
 use pgconn::report::fleet::{FailureKind, TargetResult};
 use pgconn::report::kill::{
     Action, GroupSummary, KillReport, KillTarget, LeftAlone, OutcomeKind, Protected, Protection,
-    SessionOutcome, SkipReason, Summary,
+    SessionOutcome, SkipReason, StateCounts,
 };
 use pgconn::report::pgbouncer::{DatabaseEntry, PgbouncerSnapshot, Pool};
 use pgconn::report::sessions::SessionsReport;
@@ -901,16 +902,17 @@ fn kill_plan() -> KillReport {
                 oldest_state_seconds: Some(2400.0),
             },
         ],
-        acted: false,
-        wait_seconds: 5.0,
-        results: vec![],
-        summary: Summary::default(),
-        before: None,
-        after: None,
-        log: None,
-        log_complete: false,
-        interrupted: None,
-        error: None,
+        run: BatchRun {
+            acted: false,
+            wait_seconds: 5.0,
+            results: vec![],
+            summary: Summary::default(),
+            observed: StateCounts::default(),
+            log: None,
+            log_complete: false,
+            interrupted: None,
+            error: None,
+        },
         warnings: vec![],
         notes: vec![
             "sessions idle for less than 10m00s are not selected (--idle-longer-than)".into(),
@@ -946,8 +948,8 @@ fn outcome(t: &KillTarget, kind: OutcomeKind, reason: Option<&str>) -> SessionOu
 /// The plan, executed: three terminated, one skipped (it became active), one denied.
 fn kill_result() -> KillReport {
     let mut r = kill_plan();
-    r.acted = true;
-    r.results = vec![
+    r.run.acted = true;
+    r.run.results = vec![
         outcome(&r.targets[0], OutcomeKind::Terminated, None),
         outcome(&r.targets[1], OutcomeKind::Terminated, None),
         outcome(
@@ -970,8 +972,10 @@ fn kill_result() -> KillReport {
         targeted: 5,
         ..Summary::default()
     };
-    summary.count(&r.results);
-    r.summary = summary;
+    for o in &r.run.results {
+        summary.add(o.outcome);
+    }
+    r.run.summary = summary;
     let counts = |a: i64, i: i64, t: i64| {
         [
             ("active".to_string(), a),
@@ -981,10 +985,10 @@ fn kill_result() -> KillReport {
         .into_iter()
         .collect::<BTreeMap<_, _>>()
     };
-    r.before = Some(counts(8, 41, 7));
-    r.after = Some(counts(9, 37, 7));
-    r.log = Some(PathBuf::from("/var/log/pgconn/kill-20240315T101500Z.jsonl"));
-    r.log_complete = true;
+    r.run.observed.before = Some(counts(8, 41, 7));
+    r.run.observed.after = Some(counts(9, 37, 7));
+    r.run.log = Some(PathBuf::from("/var/log/pgconn/kill-20240315T101500Z.jsonl"));
+    r.run.log_complete = true;
     r
 }
 
@@ -1847,20 +1851,20 @@ fn kill_results() {
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
 
     let mut stopped = kill_result();
-    stopped.results.truncate(2);
-    stopped.summary = Summary {
+    stopped.run.results.truncate(2);
+    stopped.run.summary = Summary {
         targeted: 5,
         terminated: 1,
         signalled: 1,
         not_attempted: 3,
         ..Summary::default()
     };
-    stopped.results[1].outcome = OutcomeKind::Signalled;
-    stopped.results[1].reason = Some("still there after --wait 5s".into());
-    stopped.before = None;
-    stopped.after = None;
-    stopped.log_complete = false;
-    stopped.interrupted = Some("SIGTERM".into());
+    stopped.run.results[1].outcome = OutcomeKind::Signalled;
+    stopped.run.results[1].reason = Some("still there after --wait 5s".into());
+    stopped.run.observed.before = None;
+    stopped.run.observed.after = None;
+    stopped.run.log_complete = false;
+    stopped.run.interrupted = Some("SIGTERM".into());
     let st = style(None, false);
     snap_human(
         "kill_results_interrupted_piped_plain",
@@ -2211,19 +2215,21 @@ fn rescue_plan() -> pgconn::report::rescue::RescueReport {
                 longest_connected_seconds: 60.0,
             },
         ],
-        summary: Summary {
-            targeted: 3,
-            ..Summary::default()
-        },
         targets,
-        acted: false,
-        wait_seconds: 5.0,
-        results: vec![],
-        after: None,
-        log: Some("/var/log/pgconn/rescue.log".into()),
-        log_complete: false,
-        interrupted: None,
-        error: None,
+        run: BatchRun {
+            acted: false,
+            wait_seconds: 5.0,
+            results: vec![],
+            summary: Summary {
+                targeted: 3,
+                ..Summary::default()
+            },
+            observed: Afterwards::default(),
+            log: Some("/var/log/pgconn/rescue.log".into()),
+            log_complete: false,
+            interrupted: None,
+            error: None,
+        },
         warnings: vec![],
         notes: vec!["process titles carry no application_name".into()],
     }
@@ -2238,7 +2244,7 @@ fn rescue_preview_and_results() {
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
 
     let mut done = rescue_plan();
-    done.acted = true;
+    done.run.acted = true;
     let result =
         |t: &pgconn::report::rescue::Backend, o: OutcomeKind, reason: Option<&str>| RescueOutcome {
             pid: t.pid,
@@ -2254,7 +2260,7 @@ fn rescue_preview_and_results() {
             state_now: (o == OutcomeKind::Skipped).then_some(State::Active),
             at: None,
         };
-    done.results = vec![
+    done.run.results = vec![
         result(&done.targets[0], OutcomeKind::Terminated, None),
         result(&done.targets[1], OutcomeKind::Terminated, None),
         result(
@@ -2263,14 +2269,14 @@ fn rescue_preview_and_results() {
             Some("its title changed: it no longer matches"),
         ),
     ];
-    done.summary = Summary {
+    done.run.summary = Summary {
         targeted: 3,
         terminated: 2,
         skipped: 1,
         ..Summary::default()
     };
-    done.log_complete = true;
-    done.after = Some(After {
+    done.run.log_complete = true;
+    done.run.observed.after = Some(After {
         warnings: Vec::new(),
         target: "/var/run/postgresql:5432/postgres".into(),
         connected: true,
@@ -2279,7 +2285,7 @@ fn rescue_preview_and_results() {
     });
     let text = snap_widths("rescue_results", |st| render::rescue::results(&done, st));
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
-    done.after = Some(After {
+    done.run.observed.after = Some(After {
         warnings: Vec::new(),
         target: "/var/run/postgresql:5432/root".into(),
         connected: false,
@@ -2330,4 +2336,18 @@ fn a_newer_servers_state_is_shown_by_status_and_watch_alike() {
         line.contains(" fastpath_function_call=2") && line.contains(" waiting_for_godot=3"),
         "{line}"
     );
+}
+
+/// kill's and rescue's `--json` as the README documents it: every field, in its place (a change of
+/// shape in the report types must leave these bytes as they are).
+#[test]
+fn kill_and_rescue_json_keep_their_fields_and_order() {
+    insta::assert_snapshot!("kill_plan_json", pretty_json(&kill_plan()));
+    insta::assert_snapshot!("kill_result_json", pretty_json(&kill_result()));
+    insta::assert_snapshot!("rescue_plan_json", pretty_json(&rescue_plan()));
+}
+
+/// A report as `render::json` writes it: pretty, in the order of the types' fields.
+fn pretty_json(report: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(report).unwrap()
 }

@@ -171,9 +171,9 @@ fn kill_terminates_exactly_what_a_request_selects() {
     let interrupt = pgconn::interrupt::Interrupt::install().unwrap();
     let done = commands::kill::execute(&mut db, plan, &interrupt, &mut |_| {}).unwrap();
     assert_eq!(
-        done.report.summary.terminated, 3,
+        done.report.run.summary.terminated, 3,
         "{:?}",
-        done.report.summary
+        done.report.run.summary
     );
     assert!(wait_until(Duration::from_secs(10), || server_pids(
         &app, None

@@ -630,7 +630,7 @@ fn a_reused_pid_is_never_hit() {
     let reused = p.report.targets[0].pid;
     let interrupt = pgconn::interrupt::Interrupt::install().unwrap();
     let done = execute(p, &interrupt, &mut |_| {}).unwrap();
-    let r = &done.report.results;
+    let r = &done.report.run.results;
     assert_eq!(r[0].pid, reused);
     assert_eq!(
         serde_json::to_value(r[0].skip).unwrap(),
@@ -638,7 +638,7 @@ fn a_reused_pid_is_never_hit() {
         "{:?}",
         r[0]
     );
-    assert_eq!(done.report.summary.terminated, 1);
+    assert_eq!(done.report.run.summary.terminated, 1);
     assert!(
         alive(reused),
         "the process behind the reused pid is untouched"
@@ -1206,7 +1206,7 @@ fn a_title_that_goes_stale_between_the_preview_and_the_signal_is_skipped() {
     );
     let interrupt = pgconn::interrupt::Interrupt::install().unwrap();
     let done = execute(p, &interrupt, &mut |_| {}).unwrap();
-    let r = &done.report.results[0];
+    let r = &done.report.run.results[0];
     assert_eq!(r.pid, victim_pid);
     assert_eq!(serde_json::to_value(r.skip).unwrap(), "untrusted", "{r:?}");
     assert!(

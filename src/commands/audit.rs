@@ -20,7 +20,8 @@ use serde_json::{json, Value};
 
 use crate::activity::now_rfc3339;
 use crate::files;
-use crate::report::kill::{Action, Summary};
+use crate::report::batch::Summary;
+use crate::report::kill::Action;
 use crate::report::State;
 
 /// Longest query text kept in the log (pg_stat_activity keeps 1024 bytes by default).

@@ -2,6 +2,7 @@
 
 pub mod advise;
 pub mod audit;
+pub mod batch;
 pub mod check;
 pub mod fleet;
 pub mod kill;

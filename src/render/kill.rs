@@ -6,7 +6,8 @@ use comfy_table::{Cell, CellAlignment};
 
 use crate::render::{sessions, text_cell, Style};
 
-use crate::report::kill::{Action, KillReport, OutcomeKind, Protection, Summary};
+use crate::report::batch::Summary;
+use crate::report::kill::{Action, KillReport, OutcomeKind, Protection};
 use crate::report::{opt_age, Level};
 use crate::text::clean;
 
@@ -211,7 +212,7 @@ pub fn summary_line(
 
 pub fn results(r: &KillReport, st: &Style) -> String {
     let mut out = String::new();
-    if !r.results.is_empty() {
+    if !r.run.results.is_empty() {
         let mut t = st.table();
         t.set_header(st.header(&[
             "PID",
@@ -221,7 +222,7 @@ pub fn results(r: &KillReport, st: &Style) -> String {
             "OUTCOME",
             "REASON",
         ]));
-        for o in &r.results {
+        for o in &r.run.results {
             t.add_row(vec![
                 Cell::new(o.pid).set_alignment(CellAlignment::Right),
                 text_cell(&o.application),
@@ -234,8 +235,8 @@ pub fn results(r: &KillReport, st: &Style) -> String {
         out.push_str(&t.to_string());
         out.push('\n');
     }
-    if let (Some(before), Some(after)) = (&r.before, &r.after) {
-        if !r.results.is_empty() {
+    if let (Some(before), Some(after)) = (&r.run.observed.before, &r.run.observed.after) {
+        if !r.run.results.is_empty() {
             out.push('\n');
         }
         let mut t = st.table();
@@ -252,12 +253,12 @@ pub fn results(r: &KillReport, st: &Style) -> String {
         out.push('\n');
     }
     out.push_str(&summary_line(
-        &r.summary,
+        &r.run.summary,
         true,
-        r.log.as_deref(),
-        r.log_complete,
+        r.run.log.as_deref(),
+        r.run.log_complete,
     ));
-    if let Some(sig) = &r.interrupted {
+    if let Some(sig) = &r.run.interrupted {
         out.push_str(&format!(
             "interrupted by {sig}: the batch in flight was finished; nothing further was signalled\n"
         ));

@@ -212,8 +212,9 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
 /// What happened: per target, the totals, and what a normal connection sees now.
 pub fn results(r: &RescueReport, st: &Style) -> String {
     let mut out = String::new();
-    if !r.results.is_empty() {
+    if !r.run.results.is_empty() {
         let rows = r
+            .run
             .results
             .iter()
             .map(|o| {
@@ -235,17 +236,17 @@ pub fn results(r: &RescueReport, st: &Style) -> String {
         out.push('\n');
     }
     out.push_str(&crate::render::kill::summary_line(
-        &r.summary,
+        &r.run.summary,
         false,
-        r.log.as_deref(),
-        r.log_complete,
+        r.run.log.as_deref(),
+        r.run.log_complete,
     ));
-    if let Some(sig) = &r.interrupted {
+    if let Some(sig) = &r.run.interrupted {
         out.push_str(&format!(
             "interrupted by {sig}: nothing further was signalled\n"
         ));
     }
-    if let Some(a) = &r.after {
+    if let Some(a) = &r.run.observed.after {
         out.push_str(&after(a, st));
     }
     out

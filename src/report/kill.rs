@@ -1,11 +1,10 @@
 //! `pgconn kill-idle` and `pgconn kill`: the plan (what matched, what is left alone and why, the targets) and
 //! what happened to each target, observed on the server.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use serde::Serialize;
+use std::collections::BTreeMap;
 
+use super::batch::BatchRun;
 use super::{Session, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -275,40 +274,12 @@ pub struct GroupSummary {
     pub oldest_state_seconds: Option<f64>,
 }
 
+/// The server's own state counts around the signalling: `before` and `after` in kill's report, between its
+/// summary and its log.
 #[derive(Debug, Clone, Serialize, Default)]
-pub struct Summary {
-    pub targeted: usize,
-    pub terminated: usize,
-    pub cancelled: usize,
-    /// Signalled but not seen to end within --wait (still there, or the server could no longer be asked).
-    pub signalled: usize,
-    pub skipped: usize,
-    pub denied: usize,
-    pub failed: usize,
-    pub unknown: usize,
-    /// Targets not reached because the run stopped (signal, log failure, lost connection).
-    pub not_attempted: usize,
-}
-
-impl Summary {
-    pub fn count(&mut self, outcomes: &[SessionOutcome]) {
-        for o in outcomes {
-            self.add(o.outcome);
-        }
-    }
-
-    /// Count one outcome.
-    pub fn add(&mut self, kind: OutcomeKind) {
-        *match kind {
-            OutcomeKind::Terminated => &mut self.terminated,
-            OutcomeKind::Cancelled => &mut self.cancelled,
-            OutcomeKind::Signalled => &mut self.signalled,
-            OutcomeKind::Skipped => &mut self.skipped,
-            OutcomeKind::Denied => &mut self.denied,
-            OutcomeKind::Failed => &mut self.failed,
-            OutcomeKind::Unknown => &mut self.unknown,
-        } += 1;
-    }
+pub struct StateCounts {
+    pub before: Option<BTreeMap<String, i64>>,
+    pub after: Option<BTreeMap<String, i64>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -331,20 +302,10 @@ pub struct KillReport {
     pub threshold_met: bool,
     pub targets: Vec<KillTarget>,
     pub groups: Vec<GroupSummary>,
-    /// True once sessions were signalled (not a dry run, confirmed, threshold met).
-    pub acted: bool,
-    pub wait_seconds: f64,
-    pub results: Vec<SessionOutcome>,
-    pub summary: Summary,
-    pub before: Option<BTreeMap<String, i64>>,
-    pub after: Option<BTreeMap<String, i64>>,
-    pub log: Option<PathBuf>,
-    /// Every line meant for the log was written and synced.
-    pub log_complete: bool,
-    /// The stop signal that ended the run early (`SIGTERM`, ...).
-    pub interrupted: Option<String>,
-    /// What ended the run early otherwise (the audit log, the server).
-    pub error: Option<String>,
+    /// What was signalled and what came of it (`acted` once sessions were signalled: not a dry run,
+    /// confirmed, threshold met), with the server's counts before and after.
+    #[serde(flatten)]
+    pub run: BatchRun<SessionOutcome, StateCounts>,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
 }

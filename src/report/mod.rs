@@ -10,6 +10,7 @@ use serde::Serialize;
 pub use state::State;
 
 pub mod advise;
+pub mod batch;
 pub mod check;
 pub mod fleet;
 pub mod kill;

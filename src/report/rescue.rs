@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::kill::{OutcomeKind, SkipReason, Summary};
+use super::batch::BatchRun;
+use super::kill::{OutcomeKind, SkipReason};
 use super::status::StatusReport;
 use super::State;
 
@@ -143,6 +144,12 @@ pub struct Group {
     pub longest_connected_seconds: f64,
 }
 
+/// What rescue observes after its batches: `after` in its report, between its summary and its log.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Afterwards {
+    pub after: Option<After>,
+}
+
 /// A normal connection tried after the rescue.
 #[derive(Debug, Clone, Serialize)]
 pub struct After {
@@ -181,16 +188,10 @@ pub struct RescueReport {
     pub targets: Vec<Backend>,
     /// The targets per (database, user), the most first.
     pub groups: Vec<Group>,
-    /// True once processes were signalled.
-    pub acted: bool,
-    pub wait_seconds: f64,
-    pub results: Vec<RescueOutcome>,
-    pub summary: Summary,
-    pub after: Option<After>,
-    pub log: Option<PathBuf>,
-    pub log_complete: bool,
-    pub interrupted: Option<String>,
-    pub error: Option<String>,
+    /// What was signalled and what came of it (`acted` once processes were signalled), with the normal
+    /// connection tried afterwards.
+    #[serde(flatten)]
+    pub run: BatchRun<RescueOutcome, Afterwards>,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
 }

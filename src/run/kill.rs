@@ -30,7 +30,7 @@ pub fn kill(db: &mut Db, req: KillRequest, style: &Style) -> Result<Exit> {
     let done = commands::kill::execute(db, plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
     let report = &done.report;
-    let s = &report.summary;
+    let s = &report.run.summary;
     // (Sessions this role cannot see are said by their warning, and the exit code.)
     let went_wrong = s.denied + s.failed + s.unknown + s.signalled > 0
         || done.failure.is_some()
@@ -45,8 +45,8 @@ pub fn kill(db: &mut Db, req: KillRequest, style: &Style) -> Result<Exit> {
             render::out(&render::kill::summary_line(
                 s,
                 true,
-                report.log.as_deref(),
-                report.log_complete,
+                report.run.log.as_deref(),
+                report.run.log_complete,
             ))
         };
         tolerate_closed_stdout(written).err()
@@ -57,7 +57,7 @@ pub fn kill(db: &mut Db, req: KillRequest, style: &Style) -> Result<Exit> {
     ended(
         Ended {
             noun: "sessions",
-            handled: report.results.len(),
+            handled: report.run.results.len(),
             all: report.targets.len(),
             summary: s,
             cancelled: true,

@@ -272,7 +272,7 @@ pub(crate) struct Ended<'a> {
     pub noun: &'a str,
     pub handled: usize,
     pub all: usize,
-    pub summary: &'a crate::report::kill::Summary,
+    pub summary: &'a crate::report::batch::Summary,
     /// Whether the run could cancel queries (kill's): the counts say how many it did.
     pub cancelled: bool,
 }

@@ -34,7 +34,7 @@ pub fn rescue(conn: &ConnOptions, req: &RescueRequest, style: &Style) -> Result<
     let mut done =
         commands::rescue::execute(plan, &interrupt, &mut |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
-    if done.signal.is_none() && done.report.summary.terminated > 0 {
+    if done.signal.is_none() && done.report.run.summary.terminated > 0 {
         let after = commands::rescue::after(conn, &postmaster);
         match &after.status {
             Some(s) => super::say_warnings(
@@ -45,16 +45,16 @@ pub fn rescue(conn: &ConnOptions, req: &RescueRequest, style: &Style) -> Result<
             ),
             None => super::say_warnings(&after.target, false, &after.warnings, &[]),
         }
-        done.report.after = Some(after);
+        done.report.run.observed.after = Some(after);
     }
     let report = &done.report;
     let output_error = tolerate_closed_stdout(show(report, style, render::rescue::results)).err();
     term::warnings(&report.warnings[said.min(report.warnings.len())..]);
-    let s = &report.summary;
+    let s = &report.run.summary;
     ended(
         Ended {
             noun: "backends",
-            handled: report.results.len(),
+            handled: report.run.results.len(),
             all: report.targets.len(),
             summary: s,
             cancelled: false,

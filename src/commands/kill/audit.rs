@@ -34,7 +34,7 @@ pub fn plan(log: &mut AuditLog, r: &KillReport, filter: &Filter) -> Result<()> {
             "if_more_than": r.if_more_than,
             "threshold_met": r.threshold_met,
             "targeted": r.targets.len(),
-            "wait_seconds": r.wait_seconds,
+            "wait_seconds": r.run.wait_seconds,
         }),
     )
 }
@@ -102,17 +102,17 @@ pub fn outcomes(log: &mut AuditLog, outcomes: &[SessionOutcome], action: Action)
 pub fn summary(log: &mut AuditLog, r: &KillReport) -> Result<()> {
     log.summary(
         r.action,
-        &r.summary,
+        &r.run.summary,
         json!({
             "dry_run": r.dry_run,
             "matched": r.matched,
             "if_more_than": r.if_more_than,
             "threshold_met": r.threshold_met,
-            "acted": r.acted,
-            "before": r.before,
-            "after": r.after,
-            "interrupted": r.interrupted,
-            "error": r.error,
+            "acted": r.run.acted,
+            "before": r.run.observed.before,
+            "after": r.run.observed.after,
+            "interrupted": r.run.interrupted,
+            "error": r.run.error,
         }),
     )
 }

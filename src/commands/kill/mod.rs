@@ -4,7 +4,8 @@
 //! [`plan()`] asks the server which sessions the selection matches and which of them are left alone
 //! (superusers, `--protect-*`, PgBouncer's server connections, LISTEN listeners, advisory lock and
 //! temporary table holders, `--keep`): one rule, in SQL, that the signalling statement applies again.
-//! [`execute`] then signals ([`signal`]) in batches: each batch's targets are
+//! [`execute`] then signals in batches, through the batch runner ([`crate::commands::batch`]) with
+//! [`signal`] as its medium: each batch's targets are
 //! written and synced to the audit log ([`audit`]) before one statement signals them, naming each by pid
 //! AND backend_start and re-checking every condition; pg_stat_activity is then polled until they are gone
 //! (`--wait`), and the observed outcomes are recorded. A stop signal, a log that cannot be written or a
@@ -16,6 +17,7 @@ use anyhow::Result;
 
 use crate::activity::{self, Filter};
 use crate::commands::audit::AuditLog;
+use crate::commands::batch;
 use crate::db::Db;
 use crate::interrupt::Interrupt;
 use crate::report::kill::{Action, KillReport, KillTarget, SessionOutcome};
@@ -26,7 +28,8 @@ pub mod audit;
 pub mod plan;
 pub mod signal;
 
-pub use signal::{signal_targets, signal_targets_with, BatchObserver, SignalRun, Signalling, Stop};
+pub use crate::commands::batch::Stop;
+pub use signal::{signal_targets, signal_targets_with, BatchObserver, SignalRun, Signalling};
 
 /// What `kill` and `kill-idle` are asked: which sessions, what to do to them, and the guards.
 #[derive(Debug, Clone, Default)]
@@ -114,14 +117,11 @@ pub fn state_counts(db: &mut Db) -> Result<BTreeMap<String, i64>> {
         .collect()
 }
 
-/// The audit log as the batches see it: targets before each batch, outcomes after, and the signal check;
-/// progress hears how many targets have been handled.
+/// The audit log as the batches see it: targets before each batch, outcomes after, and the signal check.
 struct Recorder<'a> {
     log: Option<&'a mut AuditLog>,
     action: Action,
     interrupt: &'a Interrupt,
-    progress: &'a mut dyn FnMut(usize),
-    handled: usize,
 }
 
 impl BatchObserver for Recorder<'_> {
@@ -133,8 +133,6 @@ impl BatchObserver for Recorder<'_> {
     }
 
     fn after(&mut self, outcomes: &[SessionOutcome]) -> Result<()> {
-        self.handled += outcomes.len();
-        (self.progress)(self.handled);
         match self.log.as_deref_mut() {
             Some(log) => audit::outcomes(log, outcomes, self.action),
             None => Ok(()),
@@ -188,7 +186,7 @@ impl super::Plan for KillPlan {
         if let Some(log) = self.log.as_mut() {
             audit::plan(log, &self.report, &self.filter)?;
             audit::summary(log, &self.report)?;
-            self.report.log_complete = true;
+            self.report.run.log_complete = true;
         }
         Ok(self.report)
     }
@@ -269,7 +267,7 @@ pub fn execute(
     let report = &mut plan.report;
     let log = &mut plan.log;
     // Read before anything is written: a failure here leaves neither a signal nor a half-written plan.
-    report.before =
+    report.run.observed.before =
         Some(state_counts(db).map_err(|e| anyhow::anyhow!("{e}; nothing was signalled"))?);
     if let Some(log) = log.as_mut() {
         audit::plan(log, report, &plan.filter)
@@ -280,34 +278,20 @@ pub fn execute(
             log: log.as_mut(),
             action: plan.action,
             interrupt,
-            progress,
-            handled: 0,
         };
         let mut how = signal::Signalling::new(&plan.filter, &plan.safety, plan.action, Vec::new());
         if let Some(c) = plan.console.as_mut() {
             how.refresh_pooler = Some(Box::new(move || c.server_pids()));
         }
-        signal::run(db, &mut how, &report.targets, &mut recorder)
+        signal::run(db, &mut how, &report.targets, &mut recorder, progress)
     };
-    report.acted = true;
-    report.summary.count(&run.outcomes);
-    report.summary.not_attempted = report.targets.len() - run.outcomes.len();
-    report.results = run.outcomes;
-    let mut failure = None;
-    match run.stopped {
-        None | Some(Stop::Interrupted) => {}
-        Some(Stop::Log(e)) | Some(Stop::Server(e)) => {
-            report.error = Some(format!("{e:#}"));
-            failure = Some(e);
-        }
-    }
     let signal = interrupt.received();
-    report.interrupted = signal.map(|s| s.name().to_string());
+    let mut failure = run.into_report(&mut report.run, signal);
     // The server's own count after the wait (a lost connection fails at once).
     match state_counts(db) {
-        Ok(after) => report.after = Some(after),
+        Ok(after) => report.run.observed.after = Some(after),
         Err(e) if failure.is_none() => {
-            report.error = Some(format!("{e:#}"));
+            report.run.error = Some(format!("{e:#}"));
             failure = Some(e);
         }
         Err(_) => {}
@@ -316,19 +300,15 @@ pub fn execute(
         // After a failed write nothing more is appended (a torn line must not be followed by more).
         if !log.failed() {
             if let Err(e) = audit::summary(log, report) {
-                report.error.get_or_insert_with(|| format!("{e:#}"));
+                report.run.error.get_or_insert_with(|| format!("{e:#}"));
                 failure.get_or_insert(e);
             }
         }
-        report.log_complete = !log.failed();
+        report.run.log_complete = !log.failed();
     }
-    if report.summary.signalled > 0 {
-        report.warnings.push(format!(
-            "{} session(s) were signalled but not seen to end within --wait {}",
-            report.summary.signalled,
-            crate::report::age(report.wait_seconds)
-        ));
-    }
+    report
+        .warnings
+        .extend(batch::not_seen_to_end(&report.run, "session(s)", "end"));
     Ok(Executed {
         report: plan.report,
         failure,

@@ -12,8 +12,9 @@ use super::KillSafety;
 use crate::activity::{self, like_pattern, Filter, SnapshotColumns};
 use crate::analysis::status::oldest;
 use crate::db::Db;
+use crate::report::batch::BatchRun;
 use crate::report::kill::{
-    Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection, Summary,
+    Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection,
 };
 use crate::report::round3;
 use crate::statement::{Params, Statement};
@@ -224,7 +225,8 @@ pub fn plan(
         }
     }
 
-    let mut report = KillReport {
+    let targeted = targets.len();
+    let report = KillReport {
         target: db.target_label(),
         connection: db.route().clone(),
         action,
@@ -239,20 +241,10 @@ pub fn plan(
         threshold_met,
         targets,
         groups,
-        acted: false,
-        wait_seconds: safety.wait.as_secs_f64(),
-        results: Vec::new(),
-        summary: Summary::default(),
-        before: None,
-        after: None,
-        log: safety.log.clone(),
-        log_complete: false,
-        interrupted: None,
-        error: None,
+        run: BatchRun::planned(targeted, safety.wait.as_secs_f64(), safety.log.clone()),
         warnings,
         notes,
     };
-    report.summary.targeted = report.targets.len();
     Ok(report)
 }
 

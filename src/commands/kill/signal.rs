@@ -1,4 +1,5 @@
-//! Signalling the plan's targets in set-wise batches. Per batch: the observer records the targets (the
+//! Signalling the plan's targets in set-wise batches: kill's [`Medium`] of the batch runner
+//! ([`crate::commands::batch`]). Per batch: the observer records the targets (the
 //! audit log syncs them) before anything is sent; one statement (`signal.sql`) names each target by pid and
 //! backend_start and re-checks the selection, the protections and `--keep`; pg_stat_activity is polled
 //! (every ~50 ms, up to `--wait`) until the signalled sessions are gone; the observed outcomes go to the
@@ -14,6 +15,7 @@ use postgres::types::Type;
 use super::plan::ProtectionParams;
 use super::KillSafety;
 use crate::activity::{self, Filter, FilterParams};
+use crate::commands::batch::{self, Medium, Ran, Stop};
 use crate::db::{self, Db};
 use crate::report::kill::{
     Action, KillTarget, OutcomeKind, Protection, SessionOutcome, SkipReason,
@@ -35,23 +37,8 @@ pub trait BatchObserver {
     fn stop_requested(&self) -> bool;
 }
 
-/// Why a run ended before every target was handled.
-#[derive(Debug)]
-pub enum Stop {
-    /// A stop signal (SIGINT, SIGTERM, SIGHUP) arrived.
-    Interrupted,
-    /// The observer could not record a batch (the audit log).
-    Log(anyhow::Error),
-    /// The server went away or a statement failed.
-    Server(anyhow::Error),
-}
-
-/// What a run did: the outcomes of every target it handled, in order, and why it stopped early, if it did.
-#[derive(Debug)]
-pub struct SignalRun {
-    pub outcomes: Vec<SessionOutcome>,
-    pub stopped: Option<Stop>,
-}
+/// What a run did: the outcomes of every target it handled, in order, and why it stopped early.
+pub type SignalRun = Ran<SessionOutcome>;
 
 /// How to signal: the plan's selection and protections, and the run's limits.
 pub struct Signalling<'a> {
@@ -297,48 +284,81 @@ fn observe(
     Ok(still)
 }
 
-/// Signal `targets` in batches of `how.batch_size`, telling `observer` about each batch.
-pub fn run(
-    db: &mut Db,
-    how: &mut Signalling,
-    targets: &[KillTarget],
-    observer: &mut dyn BatchObserver,
-) -> SignalRun {
-    let fp = how.filter.params();
-    let by_pid: HashMap<i32, &KillTarget> = targets.iter().map(|t| (t.session.pid, t)).collect();
-    let all_pids: Vec<i32> = targets.iter().map(|t| t.session.pid).collect();
-    // Targets known to stay (skipped, denied, failed): they count as staying for --keep.
-    let mut staying: HashSet<i32> = HashSet::new();
-    let mut outcomes = Vec::with_capacity(targets.len());
-    let mut stopped = None;
-    for (i, chunk) in targets.chunks(how.batch_size).enumerate() {
-        if observer.stop_requested() {
-            stopped = Some(Stop::Interrupted);
-            break;
+/// kill's medium: one statement signals a batch, naming each target by pid and backend_start and
+/// re-checking the selection, the protections and `--keep`; pg_stat_activity is then polled until the
+/// signalled sessions are gone. `observer` records each batch and says when to stop.
+struct Sql<'d, 'h, 'f, 't, 'o> {
+    db: &'d mut Db,
+    how: &'h mut Signalling<'f>,
+    fp: FilterParams,
+    by_pid: HashMap<i32, &'t KillTarget>,
+    all_pids: Vec<i32>,
+    /// Targets known to stay (skipped, denied, failed): they count as staying for --keep.
+    staying: HashSet<i32>,
+    observer: &'o mut dyn BatchObserver,
+}
+
+/// What the statement (and the one-by-one retries) left for the poll: the rows of the sessions it
+/// handled, the outcomes already known, and the error that ends the run after this batch.
+struct Statemented {
+    handled: Vec<Handled>,
+    outcomes: Vec<SessionOutcome>,
+    error: Option<anyhow::Error>,
+}
+
+impl Medium for Sql<'_, '_, '_, '_, '_> {
+    type Target = KillTarget;
+    type Outcome = SessionOutcome;
+    type Fresh = ();
+    type Sent = Statemented;
+
+    fn stop_requested(&self) -> bool {
+        self.observer.stop_requested()
+    }
+
+    /// With --pgbouncer: its server connections again, so one that became a pooler's since the
+    /// preview is left alone.
+    fn prepare(&mut self, _batch: usize) -> Result<()> {
+        if let Some(refresh) = self.how.refresh_pooler.as_mut() {
+            let pids = refresh().map_err(|e| {
+                e.context("could not re-read PgBouncer's server connections before signalling")
+            })?;
+            self.how.protection.set_pooler_pids(pids);
         }
-        if let Some(refresh) = how.refresh_pooler.as_mut() {
-            match refresh() {
-                Ok(pids) => how.protection.set_pooler_pids(pids),
-                Err(e) => {
-                    stopped = Some(Stop::Server(e.context(
-                        "could not re-read PgBouncer's server connections before signalling",
-                    )));
-                    break;
-                }
-            }
-        }
-        let refs: Vec<&KillTarget> = chunk.iter().collect();
-        if let Err(e) = observer.before(i + 1, &refs) {
-            stopped = Some(Stop::Log(e));
-            break;
-        }
-        let not_staying: Vec<i32> = all_pids
+        Ok(())
+    }
+
+    fn record_targets(&mut self, batch: usize, targets: &[KillTarget]) -> Result<()> {
+        let refs: Vec<&KillTarget> = targets.iter().collect();
+        self.observer.before(batch, &refs)
+    }
+
+    fn signal(&mut self, batch: &[KillTarget], _: ()) -> Statemented {
+        let refs: Vec<&KillTarget> = batch.iter().collect();
+        let not_staying: Vec<i32> = self
+            .all_pids
             .iter()
             .copied()
-            .filter(|p| !staying.contains(p))
+            .filter(|p| !self.staying.contains(p))
             .collect();
-        let (batch, error) = signal_batch(db, how, &fp, &refs, &not_staying, &by_pid);
-        for o in &batch {
+        signal_batch(
+            self.db,
+            self.how,
+            &self.fp,
+            &refs,
+            &not_staying,
+            &self.by_pid,
+        )
+    }
+
+    fn observe(
+        &mut self,
+        batch: &[KillTarget],
+        sent: Statemented,
+    ) -> (Vec<SessionOutcome>, Option<anyhow::Error>) {
+        let refs: Vec<&KillTarget> = batch.iter().collect();
+        let (outcomes, error) = observe_batch(self.db, self.how, &refs, sent, &self.by_pid);
+        for o in &outcomes {
             if !matches!(
                 o.outcome,
                 OutcomeKind::Terminated
@@ -346,25 +366,45 @@ pub fn run(
                     | OutcomeKind::Signalled
                     | OutcomeKind::Unknown
             ) {
-                staying.insert(o.pid);
+                self.staying.insert(o.pid);
             }
         }
-        let recorded = observer.after(&batch);
-        outcomes.extend(batch);
-        if let Some(e) = error {
-            stopped = Some(Stop::Server(e));
-            break;
-        }
-        if let Err(e) = recorded {
-            stopped = Some(Stop::Log(e));
-            break;
-        }
+        (outcomes, error)
     }
-    SignalRun { outcomes, stopped }
+
+    fn record_outcomes(&mut self, outcomes: &[SessionOutcome]) -> Result<()> {
+        self.observer.after(outcomes)
+    }
+
+    fn kind(o: &SessionOutcome) -> OutcomeKind {
+        o.outcome
+    }
 }
 
-/// One batch: the statement, one-by-one retries for sessions the role may not signal, the wait, and the
-/// outcomes. An error that ends the run comes back with the outcomes known so far.
+/// Signal `targets` in batches of `how.batch_size`, telling `observer` about each batch; `progress`
+/// hears how many targets have been handled after each.
+pub fn run(
+    db: &mut Db,
+    how: &mut Signalling,
+    targets: &[KillTarget],
+    observer: &mut dyn BatchObserver,
+    progress: &mut dyn FnMut(usize),
+) -> SignalRun {
+    let batch_size = how.batch_size;
+    let mut medium = Sql {
+        db,
+        fp: how.filter.params(),
+        how,
+        by_pid: targets.iter().map(|t| (t.session.pid, t)).collect(),
+        all_pids: targets.iter().map(|t| t.session.pid).collect(),
+        staying: HashSet::new(),
+        observer,
+    };
+    batch::run(&mut medium, targets, batch_size, progress)
+}
+
+/// One batch's statement and the one-by-one retries for sessions the role may not signal. An error
+/// that ends the run comes back with the outcomes known so far.
 fn signal_batch(
     db: &mut Db,
     how: &Signalling,
@@ -372,7 +412,7 @@ fn signal_batch(
     refs: &[&KillTarget],
     not_staying: &[i32],
     by_pid: &HashMap<i32, &KillTarget>,
-) -> (Vec<SessionOutcome>, Option<anyhow::Error>) {
+) -> Statemented {
     let mut handled: Vec<Handled> = Vec::with_capacity(refs.len());
     let mut outcomes = Vec::new();
     let mut retry_alone: Vec<&KillTarget> = Vec::new();
@@ -408,7 +448,11 @@ fn signal_batch(
                     now.get(&t.session.pid).cloned().flatten(),
                 ));
             }
-            return (outcomes, Some(e));
+            return Statemented {
+                handled,
+                outcomes,
+                error: Some(e),
+            };
         }
     }
     let mut error = None;
@@ -458,7 +502,26 @@ fn signal_batch(
         }
     }
 
-    // Watch the signalled ones go.
+    Statemented {
+        handled,
+        outcomes,
+        error,
+    }
+}
+
+/// Watch the signalled sessions of a batch go, and every target's outcome in the order of the batch.
+fn observe_batch(
+    db: &mut Db,
+    how: &Signalling,
+    refs: &[&KillTarget],
+    statemented: Statemented,
+    by_pid: &HashMap<i32, &KillTarget>,
+) -> (Vec<SessionOutcome>, Option<anyhow::Error>) {
+    let Statemented {
+        handled,
+        mut outcomes,
+        error,
+    } = statemented;
     let sent: Vec<Sent> = handled
         .iter()
         .filter(|h| h.verdict == Verdict::Signalled)
@@ -679,7 +742,7 @@ pub fn signal_targets(
     match run.stopped {
         None => Ok(run.outcomes),
         Some(Stop::Interrupted) => Err(anyhow!("interrupted")),
-        Some(Stop::Log(e)) | Some(Stop::Server(e)) => Err(e),
+        Some(Stop::Log(e)) | Some(Stop::Medium(e)) => Err(e),
     }
 }
 
@@ -693,7 +756,7 @@ pub fn signal_targets_with(
     observer: &mut dyn BatchObserver,
 ) -> SignalRun {
     let mut how = Signalling::new(filter, safety, action, Vec::new());
-    run(db, &mut how, targets, observer)
+    run(db, &mut how, targets, observer, &mut |_| {})
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub(super) fn plan_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
             "kept": r.kept,
             "capped": r.capped,
             "targeted": r.targets.len(),
-            "wait_seconds": r.wait_seconds,
+            "wait_seconds": r.run.wait_seconds,
         }),
     )
 }
@@ -43,14 +43,14 @@ pub(super) fn plan_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
 pub(super) fn summary_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
     log.summary(
         r.action,
-        &r.summary,
+        &r.run.summary,
         json!({
             "command": "rescue",
             "dry_run": r.dry_run,
             "matched": r.matched,
-            "acted": r.acted,
-            "interrupted": r.interrupted,
-            "error": r.error,
+            "acted": r.run.acted,
+            "interrupted": r.run.interrupted,
+            "error": r.run.error,
         }),
     )
 }

@@ -1,5 +1,5 @@
-//! rescue's execution: each batch recorded, each target re-read and signalled through a pidfd, the exits
-//! awaited and recorded.
+//! rescue's execution: the batch runner ([`crate::commands::batch`]) over pidfds. Each batch recorded,
+//! each target re-read and signalled through a pidfd, the exits awaited and recorded.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Result};
 
 use crate::activity::now_rfc3339;
-use crate::commands::audit::Who;
+use crate::commands::audit::{AuditLog, Who};
+use crate::commands::batch::{self, Medium};
 use crate::host::pidfd::Pidfd;
 use crate::host::proc::{self};
 use crate::host::sockets::Sockets;
 use crate::host::{conf, title, Title};
 use crate::interrupt::Interrupt;
-use crate::report::kill::{Action, OutcomeKind, SkipReason, Summary};
+use crate::report::kill::{Action, OutcomeKind, SkipReason};
 use crate::report::rescue::{Backend, RescueOutcome};
 use crate::report::State;
 
@@ -168,50 +169,61 @@ pub(super) fn state_of(title: &str, prefix: &str) -> Option<State> {
     }
 }
 
-/// Act on the confirmed plan: record the plan, then batch by batch record the targets, re-check and
-/// signal each, wait for them to exit and record what happened. An `Err` means nothing was signalled.
-pub fn execute(
-    mut plan: RescuePlan,
-    interrupt: &Interrupt,
-    progress: &mut dyn FnMut(usize),
-) -> Result<Executed> {
-    if let Some(log) = plan.log.as_mut() {
-        plan_line(log, &plan.report).map_err(|e| anyhow!("{e:#}; nothing was signalled"))?;
+/// rescue's medium: each target re-read from /proc through a pidfd opened first and signalled through
+/// it; the exits awaited within one --wait per batch.
+struct Pidfds<'p> {
+    plan: &'p RescuePlan,
+    log: Option<&'p mut AuditLog>,
+    interrupt: &'p Interrupt,
+    /// Targets `--keep` now keeps instead of kept backends that exited, and why.
+    stay: HashMap<i32, String>,
+    wait: Duration,
+}
+
+/// A batch signalled: every target's outcome so far, and the pidfds of those signalled (by index).
+struct Signalled {
+    done: Vec<RescueOutcome>,
+    fds: Vec<(usize, Pidfd)>,
+}
+
+impl Medium for Pidfds<'_> {
+    type Target = Backend;
+    type Outcome = RescueOutcome;
+    type Fresh = Now;
+    type Sent = Signalled;
+
+    fn stop_requested(&self) -> bool {
+        self.interrupt.received().is_some()
     }
-    let stay = kept_again(&plan);
-    let wait = Duration::from_secs_f64(plan.report.wait_seconds);
-    let mut results: Vec<RescueOutcome> = Vec::new();
-    let mut failure: Option<anyhow::Error> = None;
-    'batches: for (n, batch) in plan.report.targets.chunks(BATCH).enumerate() {
-        if interrupt.received().is_some() {
-            break;
-        }
-        // The configuration again: if it can no longer be read, or turns titles off, nothing more is
-        // signalled.
-        let now = match title_settings(&plan.postmaster) {
-            Ok(settings) => Now {
-                settings,
-                sockets: Sockets::read(plan.postmaster.pid).ok(),
-            },
-            Err(e) => {
-                failure = Some(anyhow!(
-                    "{e:#} (read again before signalling batch {})",
-                    n + 1
-                ));
-                break 'batches;
+
+    /// The configuration again: if it can no longer be read, or turns titles off, nothing more is
+    /// signalled.
+    fn prepare(&mut self, batch: usize) -> Result<Now> {
+        let settings = title_settings(&self.plan.postmaster)
+            .map_err(|e| anyhow!("{e:#} (read again before signalling batch {batch})"))?;
+        Ok(Now {
+            settings,
+            sockets: Sockets::read(self.plan.postmaster.pid).ok(),
+        })
+    }
+
+    fn record_targets(&mut self, batch: usize, targets: &[Backend]) -> Result<()> {
+        match self.log.as_deref_mut() {
+            Some(log) => {
+                let lines: Vec<(Who, Option<&str>)> =
+                    targets.iter().map(|b| (who(b), None)).collect();
+                log.targets(batch, Action::Terminate, &lines)
             }
-        };
-        if let Some(log) = plan.log.as_mut() {
-            let lines: Vec<(Who, Option<&str>)> = batch.iter().map(|b| (who(b), None)).collect();
-            if let Err(e) = log.targets(n + 1, Action::Terminate, &lines) {
-                failure = Some(e);
-                break 'batches;
-            }
+            None => Ok(()),
         }
+    }
+
+    fn signal(&mut self, batch: &[Backend], now: Now) -> Signalled {
+        let plan = self.plan;
         let mut done: Vec<RescueOutcome> = Vec::new();
-        let mut signalled: Vec<(usize, Pidfd)> = Vec::new();
+        let mut fds: Vec<(usize, Pidfd)> = Vec::new();
         for t in batch {
-            if let Some(why) = stay.get(&t.pid) {
+            if let Some(why) = self.stay.get(&t.pid) {
                 let mut o = outcome(t, OutcomeKind::Skipped);
                 o.skip = Some(SkipReason::Kept);
                 o.reason = Some(why.clone());
@@ -219,12 +231,12 @@ pub fn execute(
                 continue;
             }
             let mut o = outcome(t, OutcomeKind::Failed);
-            match recheck(&plan, t, &now) {
+            match recheck(plan, t, &now) {
                 Check::Signal(fd) => match fd.terminate() {
                     Ok(()) => {
                         o.outcome = OutcomeKind::Signalled;
                         o.at = Some(now_rfc3339());
-                        signalled.push((done.len(), fd));
+                        fds.push((done.len(), fd));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         o.outcome = OutcomeKind::Skipped;
@@ -254,67 +266,84 @@ pub fn execute(
             }
             done.push(o);
         }
-        // Wait for the signalled ones, all within one --wait.
-        let deadline = Instant::now() + wait;
-        for (i, fd) in &signalled {
+        Signalled { done, fds }
+    }
+
+    /// Wait for the signalled ones, all within one --wait.
+    fn observe(
+        &mut self,
+        _batch: &[Backend],
+        sent: Signalled,
+    ) -> (Vec<RescueOutcome>, Option<anyhow::Error>) {
+        let Signalled { mut done, fds } = sent;
+        let deadline = Instant::now() + self.wait;
+        for (i, fd) in &fds {
             let left = deadline.saturating_duration_since(Instant::now());
             if fd.wait(left) {
                 done[*i].outcome = OutcomeKind::Terminated;
             } else {
                 done[*i].reason = Some(format!(
                     "signalled, still there after --wait {}",
-                    crate::report::typed_duration(wait)
+                    crate::report::typed_duration(self.wait)
                 ));
                 done[*i].title_now = proc::read(done[*i].pid).ok().map(|p| p.title);
                 done[*i].state_now = done[*i]
                     .title_now
                     .as_deref()
-                    .and_then(|t| state_of(t, &plan.prefix));
+                    .and_then(|t| state_of(t, &self.plan.prefix));
             }
         }
-        let logged = match plan.log.as_mut() {
-            Some(log) => outcome_lines(log, &done),
+        (done, None)
+    }
+
+    fn record_outcomes(&mut self, outcomes: &[RescueOutcome]) -> Result<()> {
+        match self.log.as_deref_mut() {
+            Some(log) => outcome_lines(log, outcomes),
             None => Ok(()),
-        };
-        results.extend(done);
-        progress(results.len());
-        if let Err(e) = logged {
-            failure = Some(e);
-            break;
         }
     }
-    let report = &mut plan.report;
-    report.acted = true;
-    let mut summary = Summary {
-        targeted: report.targets.len(),
-        ..Summary::default()
+
+    fn kind(o: &RescueOutcome) -> OutcomeKind {
+        o.outcome
+    }
+}
+
+/// Act on the confirmed plan: record the plan, then batch by batch record the targets, re-check and
+/// signal each, wait for them to exit and record what happened. An `Err` means nothing was signalled.
+pub fn execute(
+    mut plan: RescuePlan,
+    interrupt: &Interrupt,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Executed> {
+    if let Some(log) = plan.log.as_mut() {
+        plan_line(log, &plan.report).map_err(|e| anyhow!("{e:#}; nothing was signalled"))?;
+    }
+    let mut log = plan.log.take();
+    let ran = {
+        let mut medium = Pidfds {
+            plan: &plan,
+            log: log.as_mut(),
+            interrupt,
+            stay: kept_again(&plan),
+            wait: Duration::from_secs_f64(plan.report.run.wait_seconds),
+        };
+        batch::run(&mut medium, &plan.report.targets, BATCH, progress)
     };
-    for o in &results {
-        summary.add(o.outcome);
-    }
-    summary.not_attempted = report.targets.len() - results.len();
-    report.summary = summary;
-    report.results = results;
-    if let Some(e) = &failure {
-        report.error = Some(format!("{e:#}"));
-    }
+    plan.log = log;
     let signal = interrupt.received();
-    report.interrupted = signal.map(|s| s.name().to_string());
-    if report.summary.signalled > 0 {
-        report.warnings.push(format!(
-            "{} backend(s) were signalled but not seen to exit within --wait {}",
-            report.summary.signalled,
-            crate::report::age(report.wait_seconds)
-        ));
-    }
+    let report = &mut plan.report;
+    let mut failure = ran.into_report(&mut report.run, signal);
+    report
+        .warnings
+        .extend(batch::not_seen_to_end(&report.run, "backend(s)", "exit"));
     if let Some(log) = plan.log.as_mut() {
         if !log.failed() {
             if let Err(e) = summary_line(log, report) {
-                report.error.get_or_insert_with(|| format!("{e:#}"));
+                report.run.error.get_or_insert_with(|| format!("{e:#}"));
                 failure.get_or_insert(e);
             }
         }
-        report.log_complete = !log.failed();
+        report.run.log_complete = !log.failed();
     }
     Ok(Executed {
         report: plan.report,

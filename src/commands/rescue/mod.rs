@@ -96,7 +96,7 @@ impl super::Plan for RescuePlan {
         if let Some(log) = self.log.as_mut() {
             plan_line(log, &self.report)?;
             summary_line(log, &self.report)?;
-            self.report.log_complete = true;
+            self.report.run.log_complete = true;
         }
         Ok(self.report)
     }

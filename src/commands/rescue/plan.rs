@@ -14,7 +14,8 @@ use crate::host::proc::{self, Clock, Process};
 use crate::host::sockets::Sockets;
 use crate::host::wait;
 use crate::host::{cluster, conf, title, Postmaster, Title};
-use crate::report::kill::{Action, Summary};
+use crate::report::batch::BatchRun;
+use crate::report::kill::Action;
 use crate::report::rescue::{
     Backend, ClusterInfo, Evidence, Group, OtherProcess, RescueReport, Selection, Unreadable,
 };
@@ -485,19 +486,8 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
         matched: matched_count,
         kept: kept_count,
         capped,
-        summary: Summary {
-            targeted: matched.len(),
-            ..Summary::default()
-        },
+        run: BatchRun::planned(matched.len(), req.wait.as_secs_f64(), req.log.clone()),
         targets: matched,
-        acted: false,
-        wait_seconds: req.wait.as_secs_f64(),
-        results: Vec::new(),
-        after: None,
-        log: req.log.clone(),
-        log_complete: false,
-        interrupted: None,
-        error: None,
         warnings,
         notes,
     };
