@@ -512,19 +512,9 @@ pub fn plan_set(
     )
     .map_err(refuse_all)?;
     catalog::check_target(db, scope)?;
-    let guard = system_guard(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
-    let now = stored_now(db, scope)?;
-    check_start_rules(db, scope, &desired, &now, &cat)?;
+    let (guard, now) = scope_now(db, scope, desired.iter().map(|d| d.name.as_str()), &cat)?;
     let server = server_record(db)?;
-    let report = build_plan(db, "set", scope, desired, &now, &cat, notes)?;
-    Ok((
-        report,
-        Context {
-            catalog: cat,
-            server,
-            guard,
-        },
-    ))
+    planned(db, "set", scope, desired, &now, cat, notes, server, guard)
 }
 
 /// Plan `tune reset` (names, or every connection setting stored in the scope).
@@ -549,8 +539,7 @@ pub fn plan_reset(
             .filter(|n| cat.get(n).is_some())
             .collect()
     };
-    let guard = system_guard(db, scope, guard_names.iter().map(String::as_str), &cat)?;
-    let now = stored_now(db, scope)?;
+    let (guard, now) = scope_now(db, scope, guard_names.iter().map(String::as_str), &cat)?;
     let stored = &now.values;
     let mut notes = Vec::new();
     let names: Vec<String> = if all_connection {
@@ -587,17 +576,8 @@ pub fn plan_reset(
         &db.facts()?.version,
     )
     .map_err(refuse_all)?;
-    check_start_rules(db, scope, &desired, &now, &cat)?;
     let server = server_record(db)?;
-    let report = build_plan(db, "reset", scope, desired, &now, &cat, notes)?;
-    Ok((
-        report,
-        Context {
-            catalog: cat,
-            server,
-            guard,
-        },
-    ))
+    planned(db, "reset", scope, desired, &now, cat, notes, server, guard)
 }
 
 /// Plan `tune undo` of a history entry: put back each old value exactly (or remove it when it was not set).
@@ -633,8 +613,7 @@ pub fn plan_undo(
         return Err(refuse_all(errors));
     }
     let names: Vec<String> = entry.changes.iter().map(|c| c.name.clone()).collect();
-    let guard = system_guard(db, scope, names.iter().map(String::as_str), &cat)?;
-    let stored_now = stored_now(db, scope)?;
+    let (guard, stored_now) = scope_now(db, scope, names.iter().map(String::as_str), &cat)?;
     let mut moved = Vec::new();
     for c in &entry.changes {
         let now = stored_now.values.get(&c.name);
@@ -670,9 +649,50 @@ pub fn plan_undo(
             new: c.old.clone(),
         })
         .collect();
-    check_start_rules(db, scope, &desired, &stored_now, &cat)?;
-    let mut report = build_plan(db, "undo", scope, desired, &stored_now, &cat, notes)?;
+    let (mut report, ctx) = planned(
+        db,
+        "undo",
+        scope,
+        desired,
+        &stored_now,
+        cat,
+        notes,
+        server,
+        guard,
+    )?;
     report.undoes = Some(entry.id.clone());
+    Ok((report, ctx))
+}
+
+/// What every plan reads once its settings are known: the guard of ALTER SYSTEM for them, and what the
+/// scope stores now.
+fn scope_now<'a>(
+    db: &mut Db,
+    scope: &Scope,
+    names: impl Iterator<Item = &'a str>,
+    cat: &Catalog,
+) -> Result<(Option<Guard>, StoredNow)> {
+    let guard = system_guard(db, scope, names, cat)?;
+    let now = stored_now(db, scope)?;
+    Ok((guard, now))
+}
+
+/// What every plan ends with: the server's start rules checked against the values it would have, the
+/// report with the exact SQL, and what applying it needs.
+#[allow(clippy::too_many_arguments)]
+fn planned(
+    db: &mut Db,
+    action: &'static str,
+    scope: &Scope,
+    desired: Vec<Desired>,
+    now: &StoredNow,
+    cat: Catalog,
+    notes: Vec<String>,
+    server: ServerRecord,
+    guard: Option<Guard>,
+) -> Result<(ChangeReport, Context)> {
+    check_start_rules(db, scope, &desired, now, &cat)?;
+    let report = build_plan(db, action, scope, desired, now, &cat, notes)?;
     Ok((
         report,
         Context {
