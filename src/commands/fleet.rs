@@ -1,5 +1,5 @@
-//! `status` and `sessions` over several targets (and `status --format` / `--output`, which take this
-//! path for one target too). Every target ends with its own result; one failing never hides the others.
+//! `status` (one target or many) and `sessions` over several targets. Every target ends with its own
+//! result; one failing never hides the others.
 
 use anyhow::Result;
 
@@ -10,11 +10,6 @@ use crate::fleet::{self, RunOptions, TargetOutcome};
 use crate::report::fleet::TargetResult;
 use crate::report::sessions::SessionsReport;
 use crate::report::status::StatusReport;
-
-/// Whether `status` takes this path rather than the plain one-server one.
-pub fn wants_status(conn: &ConnOptions, req: &StatusRequest) -> bool {
-    fleet::is_many(conn) || req.format.is_some() || req.output.is_some()
-}
 
 /// `status` on every target, concurrently (one connection each).
 pub fn status(conn: &ConnOptions, req: &StatusRequest) -> Result<Vec<TargetOutcome<StatusReport>>> {

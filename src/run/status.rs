@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Result};
 
-use super::{report_failures, say_target_warnings, say_warnings, show};
+use super::{report_failures, say_target_warnings, say_warnings};
 use crate::commands::{self, status::StatusFormat, status::StatusRequest};
 use crate::db::ConnOptions;
 use crate::exit::Exit;
@@ -11,26 +11,16 @@ use crate::report::fleet::TargetResult;
 use crate::report::sessions::SessionsReport;
 use crate::{fleet, term};
 
-/// `status`: one path for one server or many, in any format. One server's table or JSON on stdout is
-/// collected on the connection a person's command gets (a password asked as psql would, the WAL sender
-/// route when the server is full); a format, a file or several targets take [`fleet_status`].
-pub fn status(conn: &ConnOptions, req: &StatusRequest, style: &Style) -> Result<Exit> {
-    if commands::fleet::wants_status(conn, req) {
-        return fleet_status(conn, req, style);
-    }
-    let report = commands::status::collect(&mut super::connect(conn)?, req)?;
-    show(&report, style, render::status::human)?;
-    Ok(Exit::Success)
-}
-
-/// `status` over several targets, or with `--format` / `--output`. JSON with several targets is an
+/// `status`: one path for one server or many, in any format, collected through the fleet (one server on
+/// the calling thread, with the connection a person's command gets: a password asked as psql would, the
+/// WAL sender route when the server is full). JSON with several targets is an
 /// array in the targets' order, one `{"target", "ok", "error", "error_kind", "sqlstate", "report"}`
 /// per target. Exit 0 when every target answered, 1 otherwise (the others are still reported).
 /// What is written says what was found, failures included (a scraper must never read the last good
 /// numbers during an outage): Prometheus text gives a target that failed `pgconn_up 0` and
 /// `pgconn_scrape_error{kind}`, and several targets' tables and JSON carry their failed rows. Only the
 /// table or JSON of one server, which has no shape for a failure, leaves `--output` as it was.
-fn fleet_status(conn: &ConnOptions, args: &StatusRequest, style: &Style) -> Result<Exit> {
+pub fn status(conn: &ConnOptions, args: &StatusRequest, style: &Style) -> Result<Exit> {
     let format = args.format.unwrap_or(if style.json {
         StatusFormat::Json
     } else {
@@ -76,10 +66,16 @@ fn fleet_status(conn: &ConnOptions, args: &StatusRequest, style: &Style) -> Resu
                 return Err(e);
             }
         };
-        match format {
-            StatusFormat::Table => emit(&render::status::human(&report, &style), output)?,
-            StatusFormat::Json => emit(&render::pretty_json(&report)?, output)?,
-            StatusFormat::Prometheus => {
+        match (format, output) {
+            // On stdout as every report about one server: laid out for the terminal, JSON as it is
+            // serialized.
+            (StatusFormat::Table, None) => render::out(&render::status::human(&report, &style))?,
+            (StatusFormat::Json, None) => render::json(&report)?,
+            (StatusFormat::Table, Some(_)) => {
+                emit(&render::status::human(&report, &style), output)?
+            }
+            (StatusFormat::Json, Some(_)) => emit(&render::pretty_json(&report)?, output)?,
+            (StatusFormat::Prometheus, _) => {
                 emit_exposition(&prometheus::status(&[(&o.target, Ok(&report))]), output)?
             }
         }

@@ -174,8 +174,8 @@ fn after_scoped(db: &mut Db, scope: &Scope) -> Result<ApplyOutcome> {
         .into_iter()
         .next()
         .ok_or_else(|| anyhow::anyhow!("counting the sessions with old values returned no row"))?;
-    let before: i64 = row.get("before");
-    let hidden: i64 = row.get("not_visible");
+    let before: i64 = row.try_get("before")?;
+    let hidden: i64 = row.try_get("not_visible")?;
     Ok(ApplyOutcome {
         new_sessions_only: true,
         sessions_with_old_value: Some(before),
@@ -192,7 +192,7 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<App
     let guard = ctx.guard.clone().unwrap_or_default();
     let reload = db.query_one(include_str!("../../sql/tune_reload.sql"), &[]);
     let reloaded = match reload {
-        Ok(r) => r.get::<_, bool>("reloaded"),
+        Ok(r) => r.try_get::<_, bool>("reloaded")?,
         Err(e) if db::sqlstate(&e) == Some(SqlState::INSUFFICIENT_PRIVILEGE) => {
             out.next_steps.push(format!(
                 "role {} may not call pg_reload_conf(): the new values are in postgresql.auto.conf but not \
@@ -210,7 +210,7 @@ fn after_system(db: &mut Db, report: &ChangeReport, ctx: &Context) -> Result<App
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(5) {
             let r = db.query_one(include_str!("../../sql/tune_conf_load_time.sql"), &[])?;
-            let t: Option<String> = r.get("conf_load_time");
+            let t: Option<String> = r.try_get("conf_load_time")?;
             if t != guard.conf_load_time {
                 seen = true;
                 break;

@@ -70,26 +70,32 @@ impl Catalog {
         let rows = db.query(include_str!("../../sql/tune_settings.sql"), &[])?;
         let mut settings = BTreeMap::new();
         for r in rows {
-            let num = |col: &str| -> Option<f64> {
-                r.get::<_, Option<String>>(col)
-                    .and_then(|s| s.trim().parse::<f64>().ok())
+            let num = |col: &str| -> Result<Option<f64>> {
+                Ok(r.try_get::<_, Option<String>>(col)?
+                    .and_then(|s| s.trim().parse::<f64>().ok()))
             };
             let s = Setting {
-                name: r.get("name"),
-                setting: r.get::<_, Option<String>>("setting").unwrap_or_default(),
-                unit: r.get("unit"),
-                vartype: VarType::parse(&r.get::<_, String>("vartype")),
-                context: r.get("context"),
-                source: r.get::<_, Option<String>>("source").unwrap_or_default(),
-                sourcefile: r.get("sourcefile"),
-                sourceline: r.get("sourceline"),
-                min: num("min_val"),
-                max: num("max_val"),
-                enumvals: r
-                    .get::<_, Option<Vec<String>>>("enumvals")
+                name: r.try_get("name")?,
+                setting: r
+                    .try_get::<_, Option<String>>("setting")?
                     .unwrap_or_default(),
-                boot_val: r.get("boot_val"),
-                pending_restart: r.get::<_, Option<bool>>("pending_restart").unwrap_or(false),
+                unit: r.try_get("unit")?,
+                vartype: VarType::parse(&r.try_get::<_, String>("vartype")?),
+                context: r.try_get("context")?,
+                source: r
+                    .try_get::<_, Option<String>>("source")?
+                    .unwrap_or_default(),
+                sourcefile: r.try_get("sourcefile")?,
+                sourceline: r.try_get("sourceline")?,
+                min: num("min_val")?,
+                max: num("max_val")?,
+                enumvals: r
+                    .try_get::<_, Option<Vec<String>>>("enumvals")?
+                    .unwrap_or_default(),
+                boot_val: r.try_get("boot_val")?,
+                pending_restart: r
+                    .try_get::<_, Option<bool>>("pending_restart")?
+                    .unwrap_or(false),
             };
             settings.insert(s.name.clone(), s);
         }
@@ -176,15 +182,16 @@ impl Stored {
 
 pub fn role_settings(db: &mut Db) -> Result<Vec<Stored>> {
     let rows = db.query(include_str!("../../sql/tune_role_settings.sql"), &[])?;
-    Ok(rows
-        .iter()
-        .map(|r| Stored {
-            database: r.get("database"),
-            role: r.get("role"),
-            name: r.get("name"),
-            value: r.get("value"),
+    rows.iter()
+        .map(|r| {
+            Ok(Stored {
+                database: r.try_get("database")?,
+                role: r.try_get("role")?,
+                name: r.try_get("name")?,
+                value: r.try_get("value")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// One entry of a configuration file.
@@ -231,16 +238,18 @@ pub fn file_settings(db: &mut Db) -> Result<Option<Vec<FileEntry>>> {
     match db.query(include_str!("../../sql/tune_file_settings.sql"), &[]) {
         Ok(rows) => Ok(Some(
             rows.iter()
-                .map(|r| FileEntry {
-                    sourcefile: r.get("sourcefile"),
-                    sourceline: r.get("sourceline"),
-                    name: r.get("name"),
-                    setting: r.get("setting"),
-                    applied: r.get::<_, Option<bool>>("applied").unwrap_or(false),
-                    error: r.get("error"),
-                    auto_conf: r.get("auto_conf"),
+                .map(|r| {
+                    Ok(FileEntry {
+                        sourcefile: r.try_get("sourcefile")?,
+                        sourceline: r.try_get("sourceline")?,
+                        name: r.try_get("name")?,
+                        setting: r.try_get("setting")?,
+                        applied: r.try_get::<_, Option<bool>>("applied")?.unwrap_or(false),
+                        error: r.try_get("error")?,
+                        auto_conf: r.try_get("auto_conf")?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
         )),
         Err(e) if db::sqlstate(&e) == Some(SqlState::INSUFFICIENT_PRIVILEGE) => Ok(None),
         Err(e) => Err(e),
@@ -275,13 +284,13 @@ pub fn check_target(db: &mut Db, scope: &Scope) -> Result<()> {
         include_str!("../../sql/tune_target.sql"),
         &[(&d, Type::TEXT), (&r, Type::TEXT)],
     )?;
-    if !row.get::<_, bool>("database_exists") {
+    if !row.try_get::<_, bool>("database_exists")? {
         return Err(crate::exit::refuse(format!(
             "database {} does not exist on this server",
             quoted(d.unwrap_or_default())
         )));
     }
-    if !row.get::<_, bool>("role_exists") {
+    if !row.try_get::<_, bool>("role_exists")? {
         return Err(crate::exit::refuse(format!(
             "role {} does not exist on this server",
             quoted(r.unwrap_or_default())

@@ -48,10 +48,10 @@ impl Guard {
     fn load(db: &mut Db) -> Result<Guard> {
         let r = db.query_one(include_str!("../../sql/tune_system_guard.sql"), &[])?;
         Ok(Guard {
-            allow_alter_system: r.get("allow_alter_system"),
-            managed: r.get("managed_markers"),
-            data_directory: r.get("data_directory"),
-            conf_load_time: r.get("conf_load_time"),
+            allow_alter_system: r.try_get("allow_alter_system")?,
+            managed: r.try_get("managed_markers")?,
+            data_directory: r.try_get("data_directory")?,
+            conf_load_time: r.try_get("conf_load_time")?,
         })
     }
 
@@ -80,9 +80,10 @@ pub fn server_record(db: &mut Db) -> Result<ServerRecord> {
     let system_identifier = match db
         .query(include_str!("../../sql/tune_system_identifier.sql"), &[])
     {
-        Ok(rows) => rows
-            .first()
-            .and_then(|r| r.get::<_, Option<String>>("system_identifier")),
+        Ok(rows) => match rows.first() {
+            Some(r) => r.try_get::<_, Option<String>>("system_identifier")?,
+            None => None,
+        },
         Err(e) if crate::db::sqlstate(&e) == Some(SqlState::INSUFFICIENT_PRIVILEGE) => None,
         Err(e) => return Err(e.context(
             "could not read the server's system identifier, which names it in the tune history; \
@@ -738,8 +739,8 @@ fn system_guard<'a>(
                 &[(&names, Type::TEXT_ARRAY)],
             )?
             .iter()
-            .map(|r| r.get("name"))
-            .collect()
+            .map(|r| r.try_get("name"))
+            .collect::<Result<_>>()?
         } else {
             names.clone()
         };
@@ -766,9 +767,9 @@ fn system_guard<'a>(
 /// directory) and port.
 fn through_pooler(db: &mut Db) -> Result<String> {
     let r = db.query_one(include_str!("../../sql/tune_direct_route.sql"), &[])?;
-    let address: Option<String> = r.get("address");
-    let socket_dir: Option<String> = r.get("socket_dir");
-    let port: String = r.get("port");
+    let address: Option<String> = r.try_get("address")?;
+    let socket_dir: Option<String> = r.try_get("socket_dir")?;
+    let port: String = r.try_get("port")?;
     let (host, note) = match (address, socket_dir) {
         (Some(a), _) => (crate::report::shell_quote(&a), ""),
         (None, Some(d)) => (

@@ -122,7 +122,7 @@ pub fn build_all(db: &mut Db, scope: &Scope, changes: &[(&str, Op<'_>)]) -> Resu
             changes.len()
         );
     }
-    Ok(rows.iter().map(|r| r.get("sql")).collect())
+    rows.iter().map(|r| r.try_get("sql")).collect()
 }
 
 /// An identifier in SQL form for hints printed to people: bare when it is a plain lower-case name,
