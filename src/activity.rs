@@ -258,7 +258,7 @@ impl SnapshotColumns {
 
     /// The session in `row`.
     pub(crate) fn session(&self, row: &Row) -> Result<Session> {
-        let mut s = blank_session();
+        let mut s = Session::default();
         self.fill(row, &mut s)?;
         Ok(s)
     }
@@ -295,34 +295,6 @@ impl SnapshotColumns {
         s.visible = flag(c.visible)?;
         s.via_pgbouncer = false;
         Ok(())
-    }
-}
-
-/// A session with nothing in it, for [`SnapshotColumns::fill`] to fill.
-fn blank_session() -> Session {
-    Session {
-        pid: 0,
-        database: None,
-        user: None,
-        application: String::new(),
-        client: None,
-        client_port: None,
-        state: None,
-        backend_start: None,
-        query_start: None,
-        connected_seconds: None,
-        state_seconds: None,
-        transaction_seconds: None,
-        query_seconds: None,
-        never_queried: false,
-        wait_event_type: None,
-        wait_event: None,
-        xmin_age: None,
-        superuser: false,
-        own_role: false,
-        query: None,
-        visible: false,
-        via_pgbouncer: false,
     }
 }
 
@@ -404,7 +376,7 @@ pub fn each_session(
     // Column positions are looked up by name once, on the first row, not once per row and column.
     let mut columns: Option<SnapshotColumns> = None;
     let mut facts: Option<String> = None;
-    let mut session = blank_session();
+    let mut session = Session::default();
     db.query_each(&SESSIONS_SQL, &params, |row| {
         let c = match &columns {
             Some(c) => c,

@@ -288,27 +288,9 @@ mod tests {
     fn hidden(pid: i32) -> Session {
         Session {
             pid,
-            database: None,
-            user: None,
-            application: String::new(),
-            client: None,
-            client_port: None,
-            state: None,
-            backend_start: None,
-            query_start: None,
-            connected_seconds: None,
-            state_seconds: None,
-            transaction_seconds: None,
-            query_seconds: None,
-            never_queried: false,
-            wait_event_type: None,
-            wait_event: None,
-            xmin_age: None,
             superuser: true,
-            own_role: false,
-            query: None,
-            visible: false,
             via_pgbouncer: true,
+            ..Session::default()
         }
     }
 

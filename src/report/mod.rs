@@ -153,8 +153,8 @@ impl ServerFacts {
     }
 }
 
-/// One client session.
-#[derive(Debug, Clone, Serialize)]
+/// One client session (its Default: nothing known, for a reader to fill).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Session {
     pub pid: i32,
     pub database: Option<String>,

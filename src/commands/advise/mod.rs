@@ -321,21 +321,12 @@ mod tests {
             client: Some("10.0.0.7".into()),
             client_port: Some(40000 + pid),
             state: Some(state),
-            backend_start: None,
-            query_start: None,
             connected_seconds: Some(state_seconds + 1.0),
             state_seconds: Some(state_seconds),
             transaction_seconds: Some(state_seconds),
             query_seconds: Some(state_seconds),
-            never_queried: false,
-            wait_event_type: None,
-            wait_event: None,
-            xmin_age: None,
-            superuser: false,
-            own_role: false,
-            query: None,
             visible: true,
-            via_pgbouncer: false,
+            ..Session::default()
         }
     }
 
