@@ -29,15 +29,20 @@ fn read_password(prompt: &str) -> Result<String> {
         return Err(anyhow!("not a terminal"));
     }
     let mut err = std::io::stderr().lock();
-    write!(err, "{}: ", clean(prompt)).and_then(|_| err.flush())?;
+    // The echo goes off before the prompt is shown, as getpass(3) does: switching it off discards what
+    // was typed before, so a password typed as soon as the prompt appears is never lost.
     let before = tcgetattr(&stdin)?;
     let mut quiet = before.clone();
     quiet.local_modes.remove(LocalModes::ECHO);
     tcsetattr(&stdin, OptionalActions::Flush, &quiet)?;
+    let shown = write!(err, "{}: ", clean(prompt)).and_then(|_| err.flush());
     let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
-    // The echo comes back whatever the read gave.
-    let restored = tcsetattr(&stdin, OptionalActions::Flush, &before);
+    let read = match shown {
+        Ok(()) => stdin.lock().read_line(&mut line).map(drop),
+        Err(e) => Err(e),
+    };
+    // The echo comes back whatever the read gave, and what is typed next is kept.
+    let restored = tcsetattr(&stdin, OptionalActions::Now, &before);
     // The Enter that ended the line was not echoed either.
     let _ = writeln!(err, "[hidden]");
     read?;

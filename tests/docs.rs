@@ -161,7 +161,7 @@ fn zsh_completes_subcommands_and_flags() {
         .env("ZDOTDIR", home.path())
         .env("TERM", "xterm");
     let mut p = expectrl::Session::spawn(cmd).unwrap();
-    p.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    p.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
     p.send_line(format!(
         "PS1='ready> '; fpath=({} $fpath); autoload -U compinit; compinit -u",
         dir.display()
