@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use super::say_warnings;
+use super::say_reached;
 use crate::commands::check::{CheckFormat, CheckRun};
 use crate::exit::Exit;
 use crate::render::{self, output::emit, output::emit_exposition};
@@ -24,10 +24,8 @@ pub fn check(run: CheckRun) -> Result<Exit> {
     // What connecting had to say, on stderr as before any other command's output (the plugin's own
     // output stays as Nagios reads it).
     for t in &report.targets {
-        match &t.report {
-            Some(r) => say_warnings(&t.target, many, &r.connection.warnings, &r.connection.notes),
-            None => say_warnings(&t.target, many, &t.warnings, &[]),
-        }
+        let connection = t.report.as_ref().map(|r| &r.connection);
+        say_reached(&t.target, many, connection, &t.warnings);
     }
     let output = output.as_deref();
     let written = match format {

@@ -128,21 +128,33 @@ pub(crate) fn connect(conn: &db::ConnOptions) -> Result<Db> {
     Ok(db)
 }
 
-/// Each target's warnings, once: those of its connection when it was reached (the route's included),
-/// those of its connection options otherwise; named by target when there are several.
+/// Each target's warnings, once (see [`say_reached`]); named by target when there are several.
 pub(crate) fn say_target_warnings<T>(
     results: &[TargetResult<T>],
     connection: fn(&T) -> &crate::report::ConnectionRoute,
     many: bool,
 ) {
     for r in results {
-        match &r.report {
-            Some(report) => {
-                let c = connection(report);
-                say_warnings(&r.target, many, &c.warnings, &c.notes);
-            }
-            None => say_warnings(&r.target, many, &r.warnings, &[]),
-        }
+        say_reached(
+            &r.target,
+            many,
+            r.report.as_ref().map(connection),
+            &r.warnings,
+        );
+    }
+}
+
+/// A target's warnings: those of its connection when it was reached (the route's included, with its
+/// notes), those of its connection options (`unreached`) otherwise.
+pub(crate) fn say_reached(
+    target: &str,
+    many: bool,
+    connection: Option<&crate::report::ConnectionRoute>,
+    unreached: &[String],
+) {
+    match connection {
+        Some(c) => say_warnings(target, many, &c.warnings, &c.notes),
+        None => say_warnings(target, many, unreached, &[]),
     }
 }
 

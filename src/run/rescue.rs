@@ -36,15 +36,8 @@ pub fn rescue(conn: &ConnOptions, req: &RescueRequest, style: &Style) -> Result<
     bar.finish_and_clear();
     if done.signal.is_none() && done.report.run.summary.terminated > 0 {
         let after = commands::rescue::after(conn, &postmaster);
-        match &after.status {
-            Some(s) => super::say_warnings(
-                &after.target,
-                false,
-                &s.connection.warnings,
-                &s.connection.notes,
-            ),
-            None => super::say_warnings(&after.target, false, &after.warnings, &[]),
-        }
+        let connection = after.status.as_ref().map(|s| &s.connection);
+        super::say_reached(&after.target, false, connection, &after.warnings);
         done.report.run.observed.after = Some(after);
     }
     let report = &done.report;

@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Result};
 
-use super::{report_failures, say_target_warnings, say_warnings};
+use super::{report_failures, say_reached, say_target_warnings};
 use crate::commands::{self, status::StatusFormat, status::StatusRequest};
 use crate::db::ConnOptions;
 use crate::exit::Exit;
@@ -43,15 +43,8 @@ pub fn status(conn: &ConnOptions, args: &StatusRequest, style: &Style) -> Result
             .into_iter()
             .next()
             .ok_or_else(|| anyhow!("no target"))?;
-        match &o.result {
-            Ok(r) => say_warnings(
-                &o.target,
-                false,
-                &r.connection.warnings,
-                &r.connection.notes,
-            ),
-            Err(_) => say_warnings(&o.target, false, &o.warnings, &[]),
-        }
+        let connection = o.result.as_ref().ok().map(|r| &r.connection);
+        say_reached(&o.target, false, connection, &o.warnings);
         let report = match o.result {
             Ok(r) => r,
             Err(e) => {
