@@ -123,14 +123,12 @@ impl From<super::CheckFormat> for CheckFormat {
 /// `check`'s request; a usage error (`--json` with another `--format`, thresholds that contradict
 /// each other) is the plugin's UNKNOWN, in the format asked for when that much is known.
 pub fn check_request(a: &super::CheckArgs, out: &OutputArgs) -> Result<CheckRequest, CheckRun> {
-    let format = match (a.format, out.json) {
-        (Some(super::CheckFormat::Json) | None, true) => CheckFormat::Json,
-        (Some(f), false) => f.into(),
-        (None, false) => CheckFormat::Nagios,
-        (Some(_), true) => {
+    let format = match format_or_json(a.format, out.json, super::CheckFormat::Json) {
+        Ok(f) => f.map_or(CheckFormat::Nagios, Into::into),
+        Err(message) => {
             return Err(CheckRun::Unknown {
                 format: CheckFormat::Nagios,
-                message: "--json is short for --format json; give one or the other".into(),
+                message: message.into(),
             })
         }
     };
@@ -207,20 +205,32 @@ impl TryFrom<&super::RescueArgs> for RescueRequest {
     }
 }
 
+/// The format `--format` and `--json` ask for together: `--json` is `--format json` for short, so the
+/// two only when they agree; none when neither is given.
+fn format_or_json<F: Copy + PartialEq>(
+    given: Option<F>,
+    json_flag: bool,
+    json: F,
+) -> Result<Option<F>, &'static str> {
+    match (given, json_flag) {
+        (Some(f), true) if f != json => {
+            Err("--json is short for --format json; give one or the other")
+        }
+        (None, true) => Ok(Some(json)),
+        (given, _) => Ok(given),
+    }
+}
+
 /// `status`'s request. `--json` is `--format json` for short: the two together only when they agree.
 pub fn status_request(a: &super::StatusArgs, out: &OutputArgs) -> anyhow::Result<StatusRequest> {
     a.thresholds.validate().map_err(refuse)?;
-    if out.json && a.format.is_some_and(|f| f != super::StatusFormat::Json) {
-        return Err(refuse(
-            "--json is short for --format json; give one or the other",
-        ));
-    }
+    let format = format_or_json(a.format, out.json, super::StatusFormat::Json).map_err(refuse)?;
     Ok(StatusRequest {
         filter: Filter::from(&a.filters),
         grouping: Grouping::from(&a.group),
         thresholds: Thresholds::from(&a.thresholds),
         pgbouncer: a.pgbouncer.clone(),
-        format: a.format.map(Into::into),
+        format: format.map(Into::into),
         output: a.output.clone(),
     })
 }
