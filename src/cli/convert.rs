@@ -593,6 +593,47 @@ mod tests {
         );
     }
 
+    /// `--json` and `--format` together only when they agree, for status and check alike.
+    #[test]
+    fn json_is_short_for_format_json() {
+        let out = OutputArgs {
+            json: true,
+            ..OutputArgs::default()
+        };
+        let parsed = |args: &[&str]| try_parse_from(args.iter().copied()).unwrap().command;
+        let Command::Status(a) = parsed(&["pgconn", "status", "--format", "prometheus"]) else {
+            panic!()
+        };
+        let e = status_request(&a, &out).unwrap_err();
+        assert!(
+            e.to_string().contains("--json is short for --format json"),
+            "{e}"
+        );
+        assert_eq!(crate::exit::exit_of(&e), crate::exit::Exit::Usage);
+        let Command::Status(a) = parsed(&["pgconn", "status"]) else {
+            panic!()
+        };
+        assert_eq!(
+            status_request(&a, &out).unwrap().format,
+            Some(StatusFormat::Json)
+        );
+        let Command::Check(a) = parsed(&["pgconn", "check", "--format", "nagios"]) else {
+            panic!()
+        };
+        let Err(CheckRun::Unknown { format, message }) = check_request(&a, &out) else {
+            panic!("UNKNOWN")
+        };
+        assert_eq!(format, CheckFormat::Nagios);
+        assert!(message.contains("--json is short for --format json"));
+        let Command::Check(a) = parsed(&["pgconn", "check", "--format", "json"]) else {
+            panic!()
+        };
+        let Ok(req) = check_request(&a, &out) else {
+            panic!("they agree")
+        };
+        assert_eq!(req.format, CheckFormat::Json);
+    }
+
     /// Every preset the command line offers is the preset of that name.
     #[test]
     fn preset_names_match_the_cli() {
