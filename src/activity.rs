@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
+use crate::report::status::IdleTransaction;
 use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
 use anyhow::{anyhow, Result};
@@ -167,7 +168,8 @@ fn body(sql: &str) -> &str {
         .trim_end()
 }
 
-/// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/`, `/*FILTER*/`,
+/// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/` and the rule in it,
+/// `/*CLIENT_BACKEND_RULE*/`, `/*FILTER*/`,
 /// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*PROTECTION*/`, `/*TEMP_HOLDERS*/`, `/*FACTS*/`), so the
 /// sessions statement, the kill plan and the signalling statement apply exactly the same conditions.
 /// Temporary tables are told apart per session only from PostgreSQL 16 on (`temp_holders.sql` says so
@@ -183,6 +185,10 @@ pub fn assemble(template: &str) -> Statement {
         .replace(
             "/*CLIENT_BACKENDS*/",
             body(include_str!("sql/client_backends.sql")),
+        )
+        .replace(
+            "/*CLIENT_BACKEND_RULE*/",
+            body(include_str!("sql/client_backend_rule.sql")),
         )
         .replace("/*FILTER*/", body(include_str!("sql/filter.sql")))
         .replace("/*FILTER_WHO*/", body(include_str!("sql/filter_who.sql")))
@@ -499,6 +505,19 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         tally.used = i64::from(first.try_get::<_, i32>("used")?);
         tally.idle.median_seconds = first.try_get("idle_median_seconds")?;
         tally.idle.p95_seconds = first.try_get("idle_p95_seconds")?;
+        if let Some(pid) = first.try_get::<_, Option<i32>>("oldest_idle_transaction_pid")? {
+            tally.oldest_idle_in_transaction = Some(IdleTransaction {
+                pid,
+                database: first.try_get("oldest_idle_transaction_database")?,
+                user: first.try_get("oldest_idle_transaction_user")?,
+                application: first.try_get("oldest_idle_transaction_application")?,
+                client: first.try_get("oldest_idle_transaction_client")?,
+                idle_seconds: first
+                    .try_get::<_, Option<f64>>("oldest_idle_transaction_idle_seconds")?
+                    .unwrap_or(0.0),
+                transaction_seconds: first.try_get("oldest_idle_transaction_xact_seconds")?,
+            });
+        }
     }
     db.learn_facts(&rows)?;
     for row in rows {

@@ -378,6 +378,76 @@ fn idle_in_transaction_age_thresholds() {
     assert_eq!(m["unit"], "s");
 }
 
+/// A WARNING or CRITICAL line names who holds the slots (the largest group) and the session idle in
+/// transaction the longest, as the server reports them; the line stays one line.
+#[test]
+fn the_plugin_line_names_the_largest_holder_and_the_oldest_idle_transaction() {
+    let c = cluster();
+    let tag = unique("culprit");
+    let (leaky, billing) = (format!("{tag}-leaky"), format!("{tag}-billing"));
+    let mut w = Workload::new();
+    w.idle(c, 6, "postgres", "postgres", &leaky).unwrap();
+    w.idle(c, 2, "postgres", "postgres", &format!("{tag}-other"))
+        .unwrap();
+    w.idle_in_transaction(c, 1, "postgres", "postgres", &billing)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let pid = support::ground_truth_count(
+        c,
+        &format!("SELECT pid FROM pg_stat_activity WHERE application_name = '{billing}'"),
+    );
+    let filter = format!("{tag}-*");
+    let out = pgconn()
+        .args([
+            "check",
+            "--app",
+            &filter,
+            "--idle-in-transaction-warning",
+            "1ms",
+        ])
+        .assert_code(1);
+    let line = out.stdout.lines().next().unwrap();
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    let holder = format!("; {leaky} (user postgres, database postgres) holds 6, 6 idle, oldest ");
+    assert!(line.contains(&holder), "{line}");
+    // Right after the part that fired first, before the parts that did not.
+    let at = line.find(&holder).unwrap();
+    assert!(
+        line.find("oldest idle in transaction").unwrap() < at
+            && at < line.find("usable slots used").unwrap(),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            "(warning at 1ms): pid {pid}, user postgres, application {billing}, client local"
+        )),
+        "{line}"
+    );
+    // The same session in status's JSON, with both of its ages.
+    let v = pgconn().args(["status", "--app", &filter, "--json"]).json();
+    let t = &v["oldest_idle_in_transaction"];
+    assert_eq!(t["pid"].as_i64(), Some(pid), "{t}");
+    assert_eq!(t["application"], billing.as_str());
+    assert_eq!(t["database"], "postgres");
+    assert!(t["idle_seconds"].as_f64().unwrap() >= 1.0, "{t}");
+    assert!(
+        t["transaction_seconds"].as_f64().unwrap() >= t["idle_seconds"].as_f64().unwrap(),
+        "{t}"
+    );
+    // Nothing fired: the line names no holder.
+    let ok = pgconn()
+        .args([
+            "check",
+            "--app",
+            &filter,
+            "--idle-in-transaction-warning",
+            "1h",
+        ])
+        .assert_code(0);
+    assert!(!ok.stdout.contains(" holds "), "{}", ok.stdout);
+    assert!(ok.stdout.contains(&format!("pid {pid}")), "{}", ok.stdout);
+}
+
 /// A server with max_connections 3 and 1 reserved slot, filled by an ordinary role.
 #[test]
 fn a_full_server_is_critical() {

@@ -457,6 +457,15 @@ fn status_db1() -> StatusReport {
         },
         oldest_transaction_seconds: Some(1830.0),
         oldest_idle_in_transaction_seconds: Some(1805.0),
+        oldest_idle_in_transaction: Some(pgconn::report::status::IdleTransaction {
+            pid: 4242,
+            database: Some("appdb".into()),
+            user: Some("billing".into()),
+            application: "billing-api".into(),
+            client: Some("10.0.0.7".into()),
+            idle_seconds: 1805.0,
+            transaction_seconds: Some(1811.5),
+        }),
         group_by: vec!["database", "user", "application"],
         groups: vec![
             group(
@@ -566,6 +575,7 @@ fn status_db2() -> StatusReport {
         },
         oldest_transaction_seconds: Some(12.5),
         oldest_idle_in_transaction_seconds: Some(4.0),
+        oldest_idle_in_transaction: None,
         group_by: vec!["database", "user", "application"],
         groups: vec![group(
             Some("app"),

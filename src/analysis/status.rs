@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::capacity;
 use super::{Grouping, Thresholds};
 use crate::report::status::{
-    Group, GroupKey, IdleStats, LeakSuspect, ServerInfo, StatusReport, Verdict,
+    Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, ServerInfo, StatusReport, Verdict,
 };
 use crate::report::{
     empty_states, not_visible_warning, opt_age, round1, round3, typed_duration, Level, ServerFacts,
@@ -23,6 +23,8 @@ pub struct Tally {
     pub buckets: Vec<Bucket>,
     /// Over the idle sessions (unrounded).
     pub idle: IdleStats,
+    /// The matching session idle in transaction the longest (unrounded).
+    pub oldest_idle_in_transaction: Option<IdleTransaction>,
 }
 
 /// Sessions with the same database, user, application, client (when grouping by client) and state.
@@ -323,6 +325,13 @@ pub fn report(
         idle,
         oldest_transaction_seconds: oldest_xact.map(round3),
         oldest_idle_in_transaction_seconds: oldest_iit.map(round3),
+        oldest_idle_in_transaction: tally.oldest_idle_in_transaction.clone().map(|t| {
+            IdleTransaction {
+                idle_seconds: round3(t.idle_seconds),
+                transaction_seconds: t.transaction_seconds.map(round3),
+                ..t
+            }
+        }),
         group_by: grouping.by.iter().map(|k| k.name()).collect(),
         groups: group_list,
         groups_total,

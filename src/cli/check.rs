@@ -32,6 +32,9 @@ pub enum UnreachableState {
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
     /// WARNING when used slots reach this: 80% of the usable slots, 150 used, or -10 (10 or fewer left)
+    ///
+    /// check_postgres's notation. Nagios range syntax (`10:`, `@5:10`) is not accepted: -10 already means
+    /// slots left here, and two notations on one flag would be ambiguous.
     #[arg(short = 'w', long, default_value = "80%", value_name = "THRESHOLD", allow_negative_numbers = true, value_parser = parse_capacity_threshold)]
     pub warning: CapacityThreshold,
 

@@ -42,12 +42,20 @@ pub enum BreakGlass {
 static WAL_SENDERS_SQL: &str = include_str!("../sql/wal_senders.sql");
 
 /// Over the emergency connection, after a refusal: the WAL sender check and the server's own numbers
-/// behind the refusal (client backends counted by the one rule of `client_backends.sql`, and the
+/// behind the refusal (client backends counted by the one rule of `client_backend_rule.sql`, and the
 /// reserved slots), in one round trip.
 static CONFIRM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH c AS (\n{}\n), w AS (\n{}\n)\n{}",
-        include_str!("../sql/client_backends.sql").trim_end(),
+        include_str!("../sql/client_backends.sql")
+            .trim_end()
+            .replace(
+                "/*CLIENT_BACKEND_RULE*/",
+                include_str!("../sql/client_backend_rule.sql")
+                    .split_once('\n')
+                    .map_or("", |(_, rule)| rule)
+                    .trim_end()
+            ),
         WAL_SENDERS_SQL.trim_end(),
         include_str!("../sql/refusal_confirm.sql").trim_end()
     )

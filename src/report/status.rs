@@ -54,6 +54,8 @@ pub struct StatusReport {
     pub idle: IdleStats,
     pub oldest_transaction_seconds: Option<f64>,
     pub oldest_idle_in_transaction_seconds: Option<f64>,
+    /// The session idle in transaction the longest (of those this role can see), by name.
+    pub oldest_idle_in_transaction: Option<IdleTransaction>,
     pub group_by: Vec<&'static str>,
     pub groups: Vec<Group>,
     pub groups_total: usize,
@@ -96,6 +98,39 @@ pub struct Capacity {
     /// the coloured percentage and advise's capacity finding all read it from here.
     #[serde(skip)]
     pub level: Level,
+}
+
+/// One session idle in transaction: who holds it, and for how long.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct IdleTransaction {
+    pub pid: i32,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    /// Its client address, `local` over a unix socket.
+    pub client: Option<String>,
+    /// Idle in transaction for this long.
+    pub idle_seconds: f64,
+    /// Its transaction open for this long.
+    pub transaction_seconds: Option<f64>,
+}
+
+impl IdleTransaction {
+    /// "pid 4242, user app, application billing-api, client 10.0.0.5" (the server's text: a renderer
+    /// cleans it for a terminal).
+    pub fn who(&self) -> String {
+        let mut parts = vec![format!("pid {}", self.pid)];
+        if let Some(u) = &self.user {
+            parts.push(format!("user {}", u));
+        }
+        if !self.application.is_empty() {
+            parts.push(format!("application {}", self.application));
+        }
+        if let Some(c) = &self.client {
+            parts.push(format!("client {}", c));
+        }
+        parts.join(", ")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Default)]

@@ -1,55 +1,85 @@
--- status: client sessions counted per database, user, application, state (and client when grouped by it), with the idle-age percentiles
+-- status: client sessions counted per database, user, application, state (and client when grouped by it), with the idle-age percentiles and the session idle in transaction the longest
 -- $leak_age leak age, $idle_in_transaction_age idle-in-transaction age, $extra_age a caller's own age (check's --idle-age; NULL counts nothing)
 -- The server's facts come along (as JSON, on one row): no statement of their own.
--- f holds one narrow row per client backend, with whether it matches the filter: `used` counts them all.
+-- One pass over pg_stat_activity: its rows are grouped straight away (with whether they match the filter,
+-- so that `used` counts them all), never copied whole or read twice. What needs single sessions is
+-- gathered in the same pass: the idle ages (for the percentiles, idle sessions only) and, per group, the
+-- pid of the session idle in transaction the longest. Ages are compared as timestamps against cut-offs the
+-- server computes once (an InitPlan each); seconds are computed for the few groups only.
 -- Sessions are grouped by database and role oid and named afterwards, so that (unless a filter needs the
 -- names) the server joins a few groups to pg_database and pg_roles instead of every session.
 WITH c AS (
-/*CLIENT_BACKENDS*/
+    SELECT a.*, a.backend_type IS NOT NULL AS visible
+      FROM pg_stat_activity a
+     WHERE
+/*CLIENT_BACKEND_RULE*/
 ), facts AS (
 /*FACTS*/
-), f AS (
+), g AS (
     SELECT c.datid,
            c.usesysid,
            coalesce(c.application_name, '') AS application,
            CASE WHEN $by_client AND c.visible THEN coalesce(host(c.client_addr), 'local') END AS client,
            c.state,
            c.pid = ANY ($pooler_pids) AS via_pgbouncer,
-           date_part('epoch', now() - c.state_change) AS state_seconds,
-           date_part('epoch', now() - c.xact_start) AS xact_seconds,
            coalesce((
 /*FILTER*/
-           ), false) AS matches
-      FROM c
-), total AS (
-    SELECT count(*)::int AS used FROM f
-), idle AS (
-    SELECT percentile_cont(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY f.state_seconds) AS p
-      FROM f
-     WHERE f.matches AND f.state = 'idle' AND f.state_seconds IS NOT NULL
-), g AS (
-    SELECT f.datid, f.usesysid, f.application, f.client, f.state, f.via_pgbouncer,
+           ), false) AS matches,
            count(*)::int AS sessions,
-           count(f.state_seconds)::int AS with_age,
-           count(*) FILTER (WHERE f.state_seconds > $leak_age)::int AS older_than_leak_age,
-           count(*) FILTER (WHERE f.state_seconds > $idle_in_transaction_age)::int AS older_than_idle_in_transaction_age,
-           count(*) FILTER (WHERE f.state_seconds > $extra_age)::int AS older_than_extra_age,
-           max(f.state_seconds) AS oldest_state_seconds,
-           max(f.xact_seconds) AS oldest_xact_seconds
-      FROM f
-     WHERE f.matches
-     GROUP BY f.datid, f.usesysid, f.application, f.client, f.state, f.via_pgbouncer
+           count(c.state_change)::int AS with_age,
+           count(*) FILTER (WHERE c.state_change < (SELECT now() - make_interval(secs => $leak_age)))::int AS older_than_leak_age,
+           count(*) FILTER (WHERE c.state_change < (SELECT now() - make_interval(secs => $idle_in_transaction_age)))::int AS older_than_idle_in_transaction_age,
+           count(*) FILTER (WHERE c.state_change < (SELECT now() - make_interval(secs => $extra_age)))::int AS older_than_extra_age,
+           min(c.state_change) AS oldest_state_change,
+           min(c.xact_start) AS oldest_xact_start,
+           array_agg(date_part('epoch', now() - c.state_change)) FILTER (WHERE c.state = 'idle' AND c.state_change IS NOT NULL) AS idle_ages,
+           -- (since when in epoch seconds, pid) of the group's session idle in transaction the longest: min()
+           -- of an array compares element by element, so this is the pid of the earliest state change
+           min(ARRAY[date_part('epoch', c.state_change), c.pid]) FILTER (
+               WHERE c.visible AND c.state_change IS NOT NULL
+                 AND c.state IN ('idle in transaction', 'idle in transaction (aborted)')) AS oldest_idle_transaction
+      FROM c
+     GROUP BY 1, 2, 3, 4, 5, 6, 7
+), t AS (
+    SELECT sum(g.sessions)::int AS used,
+           (SELECT percentile_cont(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY x)
+              FROM g, unnest(g.idle_ages) x
+             WHERE g.matches) AS p,
+           min(g.oldest_idle_transaction) FILTER (WHERE g.matches) AS oldest_idle_transaction
+      FROM g
+), o AS (
+    -- that session, read from the same snapshot of the statuses (a transaction
+    -- reads them once) by its pid alone: pg_stat_get_activity(pid) skips every other backend (and, given
+    -- NULL, returns them all: hence the guard, a one-time filter that OFFSET 0 keeps in the subquery)
+    SELECT t.*, o.*
+      FROM t
+      LEFT JOIN LATERAL (
+        SELECT *
+          FROM pg_stat_get_activity(t.oldest_idle_transaction[2]::int)
+         WHERE t.oldest_idle_transaction IS NOT NULL
+        OFFSET 0
+      ) o ON true
 )
 SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
-       total.used,
-       idle.p[1] AS idle_median_seconds,
-       idle.p[2] AS idle_p95_seconds,
+       o.used,
+       o.p[1] AS idle_median_seconds,
+       o.p[2] AS idle_p95_seconds,
+       o.pid AS oldest_idle_transaction_pid,
+       od.datname::text AS oldest_idle_transaction_database,
+       orl.rolname::text AS oldest_idle_transaction_user,
+       coalesce(o.application_name, '') AS oldest_idle_transaction_application,
+       CASE WHEN o.pid IS NOT NULL THEN coalesce(host(o.client_addr), 'local') END AS oldest_idle_transaction_client,
+       date_part('epoch', now() - o.state_change) AS oldest_idle_transaction_idle_seconds,
+       date_part('epoch', now() - o.xact_start) AS oldest_idle_transaction_xact_seconds,
        d.datname::text AS database,
        r.rolname::text AS "user",
        g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
-       g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.oldest_state_seconds, g.oldest_xact_seconds
-  FROM total
- CROSS JOIN idle
-  LEFT JOIN g ON true
+       g.older_than_idle_in_transaction_age, g.older_than_extra_age,
+       date_part('epoch', now() - g.oldest_state_change) AS oldest_state_seconds,
+       date_part('epoch', now() - g.oldest_xact_start) AS oldest_xact_seconds
+  FROM o
+  LEFT JOIN pg_database od ON od.oid = o.datid
+  LEFT JOIN pg_roles orl ON orl.oid = o.usesysid
+  LEFT JOIN g ON g.matches
   LEFT JOIN pg_database d ON d.oid = g.datid
   LEFT JOIN pg_roles r ON r.oid = g.usesysid
