@@ -214,6 +214,7 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
             g.sessions as f64,
         );
     }
+    leak_suspects(exp, target, r);
     exp.gauge(
         "pgconn_oldest_idle_seconds",
         "Age of the oldest idle session's state (0 when none is idle)",
@@ -232,6 +233,33 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
         &t,
         r.oldest_transaction_seconds.unwrap_or(0.0),
     );
+}
+
+/// `pgconn_leak_suspect` (1) and `pgconn_leak_suspect_idle_sessions` for each possible connection leak
+/// of the report (status's leak rule), labelled with the (database, user, application) that holds it; a
+/// database or user this role cannot see is an empty label. No suspect, no sample.
+fn leak_suspects(exp: &mut Exposition, target: &str, r: &StatusReport) {
+    for l in &r.leak_suspects {
+        let labels = [
+            ("target", target),
+            ("database", l.database.as_deref().unwrap_or("")),
+            ("user", l.user.as_deref().unwrap_or("")),
+            ("application", l.application.as_str()),
+        ];
+        exp.gauge(
+            "pgconn_leak_suspect",
+            "1 for each (database, user, application) judged a possible connection leak by status's leak \
+             rule (--leak-min-sessions, --leak-idle-age, --leak-share)",
+            &labels,
+            1.0,
+        );
+        exp.gauge(
+            "pgconn_leak_suspect_idle_sessions",
+            "Idle sessions held by each possible connection leak",
+            &labels,
+            l.idle as f64,
+        );
+    }
 }
 
 /// The exposition of several targets' status: the gauges of each report, and for a target that failed
