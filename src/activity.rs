@@ -439,8 +439,34 @@ pub fn sessions(
     Ok(listed)
 }
 
+/// status.sql on its own: client backends straight from pg_stat_activity.
 static STATUS_SQL: std::sync::LazyLock<Statement> =
-    std::sync::LazyLock::new(|| assemble(include_str!("sql/status.sql")));
+    std::sync::LazyLock::new(|| status_statement(false));
+
+/// status.sql with postgres_exporter's counts of the same snapshot (`exporter_counts.sql`).
+static STATUS_EXPORTER_SQL: std::sync::LazyLock<Statement> =
+    std::sync::LazyLock::new(|| status_statement(true));
+
+fn status_statement(exporter: bool) -> Statement {
+    let sql = include_str!("sql/status.sql");
+    let sql = if exporter {
+        sql.replace(
+            "/*EXPORTER_COUNTS*/",
+            &format!("\n{}\n", body(include_str!("sql/exporter_counts.sql"))),
+        )
+        .replace("/*ACTIVITY*/", "every")
+        .replace(
+            "/*EXPORTER_COUNTS_JSON*/",
+            "(SELECT coalesce(json_agg(x ORDER BY x.datname, x.state, x.usename, x.application_name, \
+             x.backend_type, x.wait_event_type, x.wait_event), '[]')::text FROM exporter_counts x)",
+        )
+    } else {
+        sql.replace("/*EXPORTER_COUNTS*/", "")
+            .replace("/*ACTIVITY*/", "pg_stat_activity")
+            .replace("/*EXPORTER_COUNTS_JSON*/", "NULL::text")
+    };
+    assemble(&sql)
+}
 
 /// What [`count`] counts besides the filter: per client address too, which sessions a PgBouncer holds,
 /// and the ages that split each bucket.
@@ -453,6 +479,8 @@ pub struct Counting {
     pub idle_in_transaction_age: Duration,
     /// The caller's own age (`check --idle-age`).
     pub extra_age: Option<Duration>,
+    /// Also count as postgres_exporter does (`pg_stat_activity_count`), from the same snapshot.
+    pub exporter: bool,
 }
 
 /// The values of `status.sql`'s own slots.
@@ -498,13 +526,24 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     let mut params = Params::new();
     fp.set(&mut params);
     cp.set(&mut params);
-    let rows = db.query_named(&STATUS_SQL, &params)?;
+    let statement = if c.exporter {
+        &STATUS_EXPORTER_SQL
+    } else {
+        &STATUS_SQL
+    };
+    let rows = db.query_named(statement, &params)?;
     let mut tally = Tally::default();
     // The counts of all client backends are on every row, the facts on one (always at least one row).
     if let Some(first) = rows.first() {
         tally.used = i64::from(first.try_get::<_, i32>("used")?);
         tally.idle.median_seconds = first.try_get("idle_median_seconds")?;
         tally.idle.p95_seconds = first.try_get("idle_p95_seconds")?;
+        if let Some(json) = first.try_get::<_, Option<String>>("exporter_counts")? {
+            tally.activity_counts = Some(
+                serde_json::from_str(&json)
+                    .map_err(|e| anyhow!("the status statement's exporter_counts: {e}"))?,
+            );
+        }
         if let Some(pid) = first.try_get::<_, Option<i32>>("oldest_idle_transaction_pid")? {
             tally.oldest_idle_in_transaction = Some(IdleTransaction {
                 pid,

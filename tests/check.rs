@@ -762,7 +762,8 @@ fn names_in(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
-/// A target that failed has `pgconn_up 0`, one `pgconn_scrape_error{kind}` of 1, and nothing else.
+/// A target that failed has `pgconn_up 0` (and postgres_exporter's `pg_up 0`), one
+/// `pgconn_scrape_error{kind}` of 1, and nothing else.
 fn assert_failed(s: &Scrape, target: &str, kind: &str) {
     let samples: Vec<_> = s
         .samples
@@ -774,6 +775,7 @@ fn assert_failed(s: &Scrape, target: &str, kind: &str) {
         samples,
         vec![
             ("pgconn_up", None, Value::Gauge(0.0)),
+            ("pg_up", None, Value::Gauge(0.0)),
             ("pgconn_scrape_error", Some(kind), Value::Gauge(1.0)),
         ],
         "{target}"
@@ -1022,4 +1024,115 @@ fn a_hung_server_is_answered_within_the_checks_own_timeout() {
         panic!()
     };
     assert_eq!(a.timeout, std::time::Duration::from_secs(9));
+}
+
+/// postgres_exporter's `pg_stat_activity_count` query (collector/pg_stat_activity.go, 0.17+), run on the
+/// server as it runs it, but without its own backend: the ground truth for pgconn's families of the
+/// same names. One row per series, `label|label|...|count`.
+const EXPORTER_QUERY: &str = "SELECT concat_ws('|', pg_database.datname, tmp.state, \
+     coalesce(tmp2.usename, ''), coalesce(tmp2.application_name, ''), coalesce(tmp2.backend_type, ''), \
+     coalesce(tmp2.wait_event_type, ''), coalesce(tmp2.wait_event, ''), coalesce(count, 0)) \
+     FROM (VALUES ('active'), ('idle'), ('idle in transaction'), ('idle in transaction (aborted)'), \
+     ('fastpath function call'), ('disabled')) AS tmp(state) CROSS JOIN pg_database \
+     LEFT JOIN (SELECT datname, state, usename, application_name, backend_type, wait_event_type, \
+     wait_event, count(*) AS count FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+     GROUP BY datname, state, usename, application_name, backend_type, wait_event_type, wait_event) \
+     AS tmp2 ON tmp.state = tmp2.state AND pg_database.datname = tmp2.datname";
+
+/// The same series from pgconn's exposition, in the same spelling.
+fn exporter_series(s: &Scrape) -> std::collections::BTreeSet<String> {
+    s.samples
+        .iter()
+        .filter(|x| x.metric == "pg_stat_activity_count")
+        .map(|x| {
+            let l = |k: &str| x.labels.get(k).unwrap_or("").to_string();
+            let v = match x.value {
+                Value::Gauge(v) | Value::Untyped(v) => v,
+                _ => panic!("not a gauge"),
+            };
+            [
+                l("datname"),
+                l("state"),
+                l("usename"),
+                l("application_name"),
+                l("backend_type"),
+                l("wait_event_type"),
+                l("wait_event"),
+                format!("{v}"),
+            ]
+            .join("|")
+        })
+        .collect()
+}
+
+/// On a server of its own (autovacuum off: nothing comes or goes between two snapshots), pgconn's
+/// pg_stat_activity_count is postgres_exporter's, series for series: every database × state (zero rows
+/// with empty labels), idle and idle-in-transaction sessions, background workers with a database, and
+/// neither exporter's own backend. The settings have postgres_exporter's names too, and `check` prints the
+/// same families.
+#[test]
+fn postgres_exporter_names_count_as_postgres_exporter_does() {
+    let c = start_cluster(&ClusterOptions {
+        max_connections: 30,
+        conf: vec![("autovacuum".into(), "off".into())],
+        ..ClusterOptions::default()
+    });
+    c.psql("CREATE DATABASE appdb").unwrap();
+    let mut w = Workload::new();
+    w.idle(&c, 3, "postgres", "appdb", "leaky-worker").unwrap();
+    w.idle_in_transaction(&c, 1, "postgres", "postgres", "billing-api")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let truth: std::collections::BTreeSet<String> = c
+        .psql(EXPORTER_QUERY)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        truth.contains("appdb|idle|postgres|leaky-worker|client backend|Client|ClientRead|3"),
+        "{truth:#?}"
+    );
+    for args in [
+        &["status", "--format", "prometheus"][..],
+        &["check", "--format", "prometheus"][..],
+    ] {
+        let out = pgconn().env_cluster(&c).args(args).run();
+        let s = scrape(&out.stdout);
+        assert_eq!(exporter_series(&s), truth, "{args:?}\n{}", out.stdout);
+        // Every database × the six states.
+        let databases = c.psql("SELECT count(*) FROM pg_database").unwrap();
+        let rows = s
+            .samples
+            .iter()
+            .filter(|x| x.metric == "pg_stat_activity_max_tx_duration")
+            .count();
+        assert!(rows >= 6 * databases.trim().parse::<usize>().unwrap());
+        assert_eq!(value(&s, "pg_up", &[]), Some(1.0));
+        assert_eq!(
+            value(&s, "pg_settings_max_connections", &[]),
+            Some(setting(&c, "max_connections") as f64)
+        );
+        assert_eq!(
+            value(&s, "pg_settings_superuser_reserved_connections", &[]),
+            Some(setting(&c, "superuser_reserved_connections") as f64)
+        );
+        let reserved = value(&s, "pg_settings_reserved_connections", &[]);
+        if support::ground_truth_count(&c, "SHOW server_version_num") >= 160000 {
+            assert_eq!(reserved, Some(setting(&c, "reserved_connections") as f64));
+        } else {
+            assert_eq!(reserved, None);
+        }
+        // The idle transaction's age, as the server has it (a second or so later).
+        let age = value(
+            &s,
+            "pg_stat_activity_max_tx_duration",
+            &[("application_name", "billing-api")],
+        )
+        .unwrap();
+        assert!(age > 0.2 && age < 120.0, "{age}");
+    }
+    // Without Prometheus output, the statement does not count them.
+    let v = pgconn().env_cluster(&c).args(["status", "--json"]).json();
+    assert!(v.get("activity_counts").is_none(), "{v}");
 }

@@ -26,8 +26,13 @@ const UNIT: &str = "monitoring/systemd/pgconn-exporter.service";
 const DASHBOARD_UID: &str = "pgconn-overview";
 
 /// Problems `promtool check metrics` may report on pgconn's output without failing the test, each with
-/// the reason it is acceptable. None: every family is a gauge with HELP, TYPE and a unit in its name.
-const ACCEPTED_LINT: &[&str] = &[];
+/// the reason it is acceptable. Every pgconn_* family is a gauge with HELP, TYPE and a unit in its name;
+/// the one exception is a name pgconn does not choose.
+const ACCEPTED_LINT: &[&str] = &[
+    // postgres_exporter's name, kept exactly so that the rules and dashboards written for it read pgconn
+    // (the lint asks gauges not to end in _count; postgres_exporter's own output draws the same line).
+    "pg_stat_activity_count non-histogram and non-summary metrics should not have \"_count\" suffix",
+];
 
 fn path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)

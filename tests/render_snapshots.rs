@@ -466,6 +466,24 @@ fn status_db1() -> StatusReport {
             idle_seconds: 1805.0,
             transaction_seconds: Some(1811.5),
         }),
+        activity_counts: Some(vec![
+            pgconn::report::status::ActivityCount {
+                datname: Some("appdb".into()),
+                state: Some("idle".into()),
+                usename: Some("app".into()),
+                application_name: Some("leaky-worker".into()),
+                backend_type: Some("client backend".into()),
+                wait_event_type: Some("Client".into()),
+                wait_event: Some("ClientRead".into()),
+                count: 40,
+                max_tx_duration: 0.0,
+            },
+            pgconn::report::status::ActivityCount {
+                datname: Some("appdb".into()),
+                state: Some("active".into()),
+                ..Default::default()
+            },
+        ]),
         group_by: vec!["database", "user", "application"],
         groups: vec![
             group(
@@ -576,6 +594,7 @@ fn status_db2() -> StatusReport {
         oldest_transaction_seconds: Some(12.5),
         oldest_idle_in_transaction_seconds: Some(4.0),
         oldest_idle_in_transaction: None,
+        activity_counts: None,
         group_by: vec!["database", "user", "application"],
         groups: vec![group(
             Some("app"),

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use super::capacity;
 use super::{Grouping, Thresholds};
 use crate::report::status::{
-    Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, ServerInfo, StatusReport, Verdict,
+    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, ServerInfo,
+    StatusReport, Verdict,
 };
 use crate::report::{
     empty_states, not_visible_warning, opt_age, round1, round3, typed_duration, Level, ServerFacts,
@@ -25,6 +26,8 @@ pub struct Tally {
     pub idle: IdleStats,
     /// The matching session idle in transaction the longest (unrounded).
     pub oldest_idle_in_transaction: Option<IdleTransaction>,
+    /// postgres_exporter's counts of the same snapshot (`Counting::exporter`).
+    pub activity_counts: Option<Vec<ActivityCount>>,
 }
 
 /// Sessions with the same database, user, application, client (when grouping by client) and state.
@@ -325,6 +328,7 @@ pub fn report(
         idle,
         oldest_transaction_seconds: oldest_xact.map(round3),
         oldest_idle_in_transaction_seconds: oldest_iit.map(round3),
+        activity_counts: tally.activity_counts.clone(),
         oldest_idle_in_transaction: tally.oldest_idle_in_transaction.clone().map(|t| {
             IdleTransaction {
                 idle_seconds: round3(t.idle_seconds),

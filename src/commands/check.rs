@@ -100,6 +100,9 @@ fn status_request(args: &CheckRequest) -> StatusRequest {
     StatusRequest {
         filter: args.filter.clone(),
         thresholds: args.thresholds.clone(),
+        // Prometheus text carries postgres_exporter's counts too, which the statement then makes.
+        format: (args.format == CheckFormat::Prometheus)
+            .then_some(status::StatusFormat::Prometheus),
         ..StatusRequest::default()
     }
 }

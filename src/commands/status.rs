@@ -60,6 +60,7 @@ pub fn collect_counted(
         leak_age: req.thresholds.leak_idle_age,
         idle_in_transaction_age: req.thresholds.idle_in_transaction_age,
         extra_age,
+        exporter: req.format == Some(StatusFormat::Prometheus),
     };
     let tally = activity::count(db, &req.filter, &counting)?;
     let report = analysis::status::report(

@@ -105,13 +105,20 @@ pub fn format_value(v: f64) -> String {
 
 pub const UP: &str = "pgconn_up";
 
-/// `pgconn_up`: whether the target answered.
+/// `pgconn_up` and postgres_exporter's `pg_up`: whether the target answered.
 pub fn up(exp: &mut Exposition, target: &str, up: bool) {
+    let value = if up { 1.0 } else { 0.0 };
     exp.gauge(
         UP,
         "1 when the target was connected to and queried, 0 when it failed",
         &[("target", target)],
-        if up { 1.0 } else { 0.0 },
+        value,
+    );
+    exp.gauge(
+        "pg_up",
+        "Whether the last scrape of the server succeeded (postgres_exporter's name; the same as pgconn_up)",
+        &[("target", target)],
+        value,
     );
 }
 
@@ -215,6 +222,7 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
         );
     }
     leak_suspects(exp, target, r);
+    postgres_exporter_names(exp, target, r);
     exp.gauge(
         "pgconn_oldest_idle_seconds",
         "Age of the oldest idle session's state (0 when none is idle)",
@@ -258,6 +266,71 @@ fn leak_suspects(exp: &mut Exposition, target: &str, r: &StatusReport) {
             "Idle sessions held by each possible connection leak",
             &labels,
             l.idle as f64,
+        );
+    }
+}
+
+/// The families postgres_exporter has under the same names, counted as it counts them, so that rules and
+/// dashboards written for it read pgconn: its connection settings, and (when the statement counted them)
+/// `pg_stat_activity_count` / `pg_stat_activity_max_tx_duration` with the labels of 0.17 and later.
+fn postgres_exporter_names(exp: &mut Exposition, target: &str, r: &StatusReport) {
+    let t = [("target", target)];
+    let c = &r.capacity;
+    exp.gauge(
+        "pg_settings_max_connections",
+        "Server Parameter: max_connections (postgres_exporter's name)",
+        &t,
+        f64::from(c.max_connections),
+    );
+    exp.gauge(
+        "pg_settings_superuser_reserved_connections",
+        "Server Parameter: superuser_reserved_connections (postgres_exporter's name)",
+        &t,
+        f64::from(c.superuser_reserved_connections),
+    );
+    if let Some(n) = c.reserved_connections {
+        exp.gauge(
+            "pg_settings_reserved_connections",
+            "Server Parameter: reserved_connections, PostgreSQL 16+ (postgres_exporter's name)",
+            &t,
+            f64::from(n),
+        );
+    }
+    for a in r.activity_counts.iter().flatten() {
+        let label = |v: &Option<String>| v.clone().unwrap_or_default();
+        let values = [
+            label(&a.datname),
+            label(&a.state),
+            label(&a.usename),
+            label(&a.application_name),
+            label(&a.backend_type),
+            label(&a.wait_event_type),
+            label(&a.wait_event),
+        ];
+        let labels = [
+            ("target", target),
+            ("datname", values[0].as_str()),
+            ("state", values[1].as_str()),
+            ("usename", values[2].as_str()),
+            ("application_name", values[3].as_str()),
+            ("backend_type", values[4].as_str()),
+            ("wait_event_type", values[5].as_str()),
+            ("wait_event", values[6].as_str()),
+        ];
+        exp.gauge(
+            "pg_stat_activity_count",
+            "Backends of pg_stat_activity per database and state (every database x state, 0 when none), \
+             counted as postgres_exporter counts them: autovacuum and parallel workers included, pgconn's \
+             own backend left out; see pgconn_used_slots for the slots in use",
+            &labels,
+            a.count as f64,
+        );
+        exp.gauge(
+            "pg_stat_activity_max_tx_duration",
+            "Age in seconds of the oldest transaction per pg_stat_activity_count row (0 when none; \
+             postgres_exporter's name)",
+            &labels,
+            a.max_tx_duration,
         );
     }
 }

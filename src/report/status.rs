@@ -67,6 +67,9 @@ pub struct StatusReport {
     pub pgbouncer: Option<PgbouncerSnapshot>,
     /// Sessions that are server connections of that PgBouncer.
     pub via_pgbouncer: usize,
+    /// postgres_exporter's counts of the same snapshot, when asked for (Prometheus output only).
+    #[serde(skip)]
+    pub activity_counts: Option<Vec<ActivityCount>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,6 +101,21 @@ pub struct Capacity {
     /// the coloured percentage and advise's capacity finding all read it from here.
     #[serde(skip)]
     pub level: Level,
+}
+
+/// One row of postgres_exporter's `pg_stat_activity_count` / `pg_stat_activity_max_tx_duration`
+/// (its labels as it has them since 0.17; NULL is an empty label).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, Serialize)]
+pub struct ActivityCount {
+    pub datname: Option<String>,
+    pub state: Option<String>,
+    pub usename: Option<String>,
+    pub application_name: Option<String>,
+    pub backend_type: Option<String>,
+    pub wait_event_type: Option<String>,
+    pub wait_event: Option<String>,
+    pub count: i64,
+    pub max_tx_duration: f64,
 }
 
 /// One session idle in transaction: who holds it, and for how long.

@@ -6,11 +6,13 @@
 -- gathered in the same pass: the idle ages (for the percentiles, idle sessions only) and, per group, the
 -- pid of the session idle in transaction the longest. Ages are compared as timestamps against cut-offs the
 -- server computes once (an InitPlan each); seconds are computed for the few groups only.
+-- For Prometheus, the statement also counts as postgres_exporter does (exporter_counts.sql, as JSON on the
+-- first row); then pg_stat_activity is read once into `every`, and c from it.
 -- Sessions are grouped by database and role oid and named afterwards, so that (unless a filter needs the
 -- names) the server joins a few groups to pg_database and pg_roles instead of every session.
-WITH c AS (
+WITH /*EXPORTER_COUNTS*/c AS (
     SELECT a.*, a.backend_type IS NOT NULL AS visible
-      FROM pg_stat_activity a
+      FROM /*ACTIVITY*/ a
      WHERE
 /*CLIENT_BACKEND_RULE*/
 ), facts AS (
@@ -61,6 +63,7 @@ WITH c AS (
       ) o ON true
 )
 SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
+       CASE WHEN row_number() OVER () = 1 THEN /*EXPORTER_COUNTS_JSON*/ END AS exporter_counts,
        o.used,
        o.p[1] AS idle_median_seconds,
        o.p[2] AS idle_p95_seconds,
