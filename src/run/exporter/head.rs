@@ -31,12 +31,12 @@ impl Scan {
     /// Take one byte; false once the head is past a limit.
     fn push(&mut self, b: u8) -> bool {
         self.bytes += 1;
+        if self.bytes > MAX_HEAD_BYTES {
+            return false;
+        }
         match b {
-            b'\n' if self.line_len == 0 => {
-                // An empty line: the end of this head (or a blank line before one, which hyper skips).
-                *self = Scan::default();
-                return true;
-            }
+            // An empty line: the end of this head (or a blank line before one, which hyper skips).
+            b'\n' if self.line_len == 0 => *self = Scan::default(),
             b'\n' => {
                 self.lines += 1;
                 self.line_len = 0;
@@ -44,7 +44,7 @@ impl Scan {
             b'\r' => {}
             _ => self.line_len += 1,
         }
-        self.bytes <= MAX_HEAD_BYTES && self.lines <= MAX_HEADER_LINES + 1
+        self.lines <= MAX_HEADER_LINES + 1
     }
 }
 
