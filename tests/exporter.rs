@@ -50,6 +50,7 @@ impl Exporter {
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines() {
                 let Ok(line) = line else { break };
+                log.lock().unwrap().push_str(&format!("{line}\n"));
                 if let Some(rest) = line.split("info: listening on ").nth(1) {
                     let port = rest
                         .split("://")
@@ -59,7 +60,6 @@ impl Exporter {
                         .and_then(|p| p.parse::<u16>().ok());
                     let _ = tx.send(port);
                 }
-                log.lock().unwrap().push_str(&(line + "\n"));
             }
             let _ = tx.send(None);
         });
@@ -368,6 +368,17 @@ fn metrics_and_probe_count_what_the_server_counts() {
         );
         assert!(value(&p, "pgconn_used_slots", &[]).unwrap() >= truth as f64);
     }
+    // auth_module= is accepted and ignored, said once.
+    for _ in 0..2 {
+        let r = e.get("/probe?target=main&auth_module=pg1");
+        assert_eq!(value(&r.samples(), "pg_up", &[]), Some(1.0));
+    }
+    assert_eq!(
+        e.log().matches("auth_module= is ignored").count(),
+        1,
+        "{}",
+        e.log()
+    );
     // The exporter's backends are gone after the scrapes: one short connection per scrape.
     assert!(wait_until(Duration::from_secs(20), || backends(&own) == 0));
     let index = e.get("/");
@@ -861,5 +872,71 @@ fn sighup_reads_the_web_config_again_and_a_bad_one_keeps_the_old() {
     assert_eq!(
         e.get("/-/healthy").header("x-frame-options"),
         Some("sameorigin")
+    );
+}
+
+#[test]
+fn a_failed_scrape_is_one_log_line_without_secrets() {
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = Exporter::start(
+        &[format!(
+            "down: postgresql://postgres:sekrit-pw@127.0.0.1:{closed}/postgres?password=sekrit-pw"
+        )],
+        &[],
+    );
+    let m = e.get("/metrics").samples();
+    assert_eq!(value(&m, "pg_up", &[("target", "down")]), Some(0.0));
+    assert_eq!(
+        value(
+            &m,
+            "pgconn_scrape_error",
+            &[("target", "down"), ("kind", "unreachable")]
+        ),
+        Some(1.0)
+    );
+    assert!(wait_until(Duration::from_secs(10), || e
+        .log()
+        .contains("scrape of down failed (unreachable)")));
+    let log = e.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("scrape of down"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(!log.contains("sekrit"), "{log}");
+    assert!(!m.iter().any(|s| format!("{s:?}").contains("sekrit")));
+}
+
+#[test]
+fn the_client_label_is_opt_in() {
+    let c = cluster();
+    let app = unique("by_client");
+    let mut w = Workload::new();
+    w.idle(c, 2, "postgres", "postgres", &app).unwrap();
+    let target = format!(
+        "main: {}",
+        tcp_target(c.tcp_port().unwrap(), &unique("exporter"))
+    );
+    let plain = Exporter::start(std::slice::from_ref(&target), &[])
+        .get("/metrics")
+        .samples();
+    assert!(plain
+        .iter()
+        .filter(|s| s.metric == "pgconn_group_sessions")
+        .all(|s| s.labels.get("client").is_none()));
+    let by = Exporter::start(&[target], &["--metrics-by", "client"])
+        .get("/metrics")
+        .samples();
+    assert_eq!(
+        value(
+            &by,
+            "pgconn_group_sessions",
+            &[("application", app.as_str()), ("client", "local")]
+        ),
+        Some(2.0)
     );
 }

@@ -464,13 +464,11 @@ async fn probe(state: &Arc<State>, req: &Request<Incoming>, head_only: bool) -> 
         match k.as_str() {
             "target" if wanted.is_some() => return bad_request("target= is given twice"),
             "target" => wanted = Some(v.as_str()),
-            "auth_module" => {
-                if !state.auth_module_said.swap(true, Ordering::SeqCst) {
-                    state.log(
-                        LogLevel::Info,
-                        "auth_module= is ignored: credentials come from the password and service files, never the URL",
-                    );
-                }
+            "auth_module" if !state.auth_module_said.swap(true, Ordering::SeqCst) => {
+                state.log(
+                    LogLevel::Info,
+                    "auth_module= is ignored: credentials come from the password and service files, never the URL",
+                );
             }
             _ => {}
         }
