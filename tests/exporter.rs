@@ -668,13 +668,22 @@ fn sigterm_during_a_scrape_finishes_it_and_exits_0() {
 }
 
 #[test]
-fn break_glass_auto_or_always_is_refused() {
+fn break_glass_auto_or_always_and_a_password_prompt_are_refused() {
     for when in ["auto", "always"] {
         let out = pgconn()
             .args(["--break-glass", when, "exporter", "--listen", "127.0.0.1:0"])
             .assert_code(2);
         assert!(out.stderr.contains("--break-glass"), "{}", out.stderr);
     }
+    // Nor does it ask for a password.
+    let out = pgconn()
+        .args(["-W", "exporter", "--listen", "127.0.0.1:0"])
+        .assert_code(2);
+    assert!(
+        out.stderr.contains("never asks for a password"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -259,6 +259,11 @@ pub fn exporter_request(
             ));
         }
     }
+    if conn.password_prompt {
+        return Err(refuse(
+            "exporter never asks for a password: -W is refused; give it in ~/.pgpass, PGPASSFILE or a service file; nothing was started",
+        ));
+    }
     let d = ExporterRequest::default();
     let mut status = StatusRequest::default();
     if a.metrics_by.contains(&super::MetricsBy::Client) {
@@ -600,6 +605,23 @@ mod tests {
             format!("{:?}", SessionsRequest::from(&a)),
             format!("{:?}", SessionsRequest::default())
         );
+        let cli = try_parse_from(["pgconn", "exporter"]).unwrap();
+        let Command::Exporter(a) = &cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            format!("{:?}", exporter_request(a, &cli.conn).unwrap()),
+            format!("{:?}", ExporterRequest::default())
+        );
+        let cli = try_parse_from(["pgconn", "exporter", "--metrics-by", "client"]).unwrap();
+        let Command::Exporter(a) = &cli.command else {
+            panic!()
+        };
+        assert!(exporter_request(a, &cli.conn)
+            .unwrap()
+            .status
+            .grouping
+            .by_client());
     }
 
     /// check's WARNING age of an idle transaction is status's rule unless told otherwise.

@@ -377,11 +377,6 @@ impl Collector {
         self.inner.targets.iter().map(|t| t.keys.clone()).collect()
     }
 
-    /// How many connections the collections hold now (attempts given up on included).
-    pub fn connections_in_use(&self) -> usize {
-        self.inner.limit.in_use()
-    }
-
     /// Scrape one target by `deadline` (blocking).
     pub fn collect(&self, idx: usize, deadline: Instant) -> Arc<Collected> {
         let p = self.begin(idx, deadline);
