@@ -647,7 +647,8 @@ fn random_bytes_never_bring_it_down() {
 
 #[test]
 fn sigterm_during_a_scrape_finishes_it_and_exits_0() {
-    let proxy = Proxy::start(1_500);
+    // Three answers held 0.8 s each (startup, pgconn's SET, the statement): well within the 5 s drain.
+    let proxy = Proxy::start(800);
     let own = unique("exporter");
     let mut e = Exporter::start(&[format!("slow: {}", tcp_target(proxy.port, &own))], &[]);
     let port = e.port;
@@ -947,5 +948,39 @@ fn the_client_label_is_opt_in() {
             &[("application", app.as_str()), ("client", "local")]
         ),
         Some(2.0)
+    );
+}
+
+#[test]
+fn jobs_bounds_every_collection_of_the_process_attempts_given_up_on_included() {
+    let (a, b) = (Proxy::start(u64::MAX), Proxy::start(u64::MAX));
+    let e = Exporter::start(
+        &[
+            format!("a: {}", tcp_target(a.port, &unique("exporter"))),
+            format!("b: {}", tcp_target(b.port, &unique("exporter"))),
+        ],
+        &["--jobs", "1"],
+    );
+    let header = [("X-Prometheus-Scrape-Timeout-Seconds", "1.5")];
+    for _ in 0..3 {
+        let m = e.request("GET", "/metrics", &header).samples();
+        for t in ["a", "b"] {
+            assert_eq!(
+                value(
+                    &m,
+                    "pgconn_scrape_error",
+                    &[("target", t), ("kind", "timeout")]
+                ),
+                Some(1.0),
+                "{t}"
+            );
+        }
+        let p = e.request("GET", "/probe?target=b", &header).samples();
+        assert_eq!(value(&p, "pg_up", &[]), Some(0.0));
+    }
+    assert_eq!(
+        a.accepted() + b.accepted(),
+        1,
+        "the one connection --jobs 1 allows, held by the stuck attempt"
     );
 }
