@@ -208,12 +208,16 @@ fn parse_response(out: &[u8]) -> Response {
 struct Proxy {
     port: u16,
     accepted: Arc<AtomicUsize>,
+    delay_ms: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
 impl Proxy {
     fn start(delay_ms: u64) -> Proxy {
-        let upstream = cluster().tcp_port().unwrap();
+        Proxy::to(cluster().tcp_port().unwrap(), delay_ms)
+    }
+
+    fn to(upstream: u16, delay_ms: u64) -> Proxy {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let accepted = Arc::new(AtomicUsize::new(0));
@@ -236,6 +240,7 @@ impl Proxy {
         Proxy {
             port,
             accepted,
+            delay_ms: delay,
             stop,
         }
     }
@@ -983,4 +988,76 @@ fn jobs_bounds_every_collection_of_the_process_attempts_given_up_on_included() {
         1,
         "the one connection --jobs 1 allows, held by the stuck attempt"
     );
+}
+
+#[test]
+fn a_lock_cannot_hold_the_scrapes_backend_past_its_deadline() {
+    // A cluster of its own: pg_authid is locked here, which stops every new connection.
+    let c = support::start_cluster(&support::ClusterOptions {
+        tcp: true,
+        ..support::ClusterOptions::default()
+    });
+    let own = unique("exporter");
+    // The server's answers are held until the exporter's backend has started.
+    let proxy = Proxy::to(c.tcp_port().unwrap(), u64::MAX);
+    let e = Arc::new(Exporter::start(
+        &[format!("locked: {}", tcp_target(proxy.port, &own))],
+        &["--show-sql"],
+    ));
+    let mut watch = c.connect("postgres", "postgres", "test-watch").unwrap();
+    let mut count = move || -> i64 {
+        watch
+            .query_one(
+                "SELECT count(*) FROM pg_stat_get_activity(NULL) a WHERE a.application_name = $1",
+                &[&own],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let scrape = {
+        let e = Arc::clone(&e);
+        std::thread::spawn(move || {
+            e.request(
+                "GET",
+                "/probe?target=locked",
+                &[("X-Prometheus-Scrape-Timeout-Seconds", "4")],
+            )
+        })
+    };
+    assert!(wait_until(Duration::from_secs(20), || count() == 1));
+    // The status statement reads pg_roles: with pg_authid locked it waits, until pgconn's own
+    // lock_timeout (from what is left of the 3.5 s deadline) ends it.
+    let mut locker = c.connect("postgres", "postgres", "test-locker").unwrap();
+    locker
+        .batch_execute("BEGIN; LOCK TABLE pg_authid IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    proxy.delay_ms.store(0, Ordering::SeqCst);
+    let s = scrape.join().unwrap().samples();
+    assert_eq!(value(&s, "pg_up", &[]), Some(0.0));
+    let kind = s
+        .iter()
+        .find(|x| x.metric == "pgconn_scrape_error")
+        .and_then(|x| x.labels.get("kind").map(str::to_string));
+    assert!(
+        matches!(kind.as_deref(), Some("query" | "timeout")),
+        "{kind:?}"
+    );
+    // The backend goes while the lock is still held: it never waits longer than the scrape.
+    assert!(
+        wait_until(Duration::from_secs(15), || count() == 0),
+        "{}",
+        e.log()
+    );
+    locker.batch_execute("ROLLBACK").unwrap();
+    // The timeouts were the scrape's own, from what was left of its deadline (not pgconn's 30s and 5s).
+    let log = e.log();
+    for setting in ["statement_timeout", "lock_timeout"] {
+        let ms: u64 = log
+            .split(&format!("SET LOCAL {setting} = "))
+            .nth(1)
+            .and_then(|rest| rest.split(|ch: char| !ch.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no SET LOCAL {setting} in:\n{log}"));
+        assert!(ms <= 3_500, "{setting} = {ms} ms");
+    }
 }

@@ -540,6 +540,8 @@ impl Collector {
 
 /// One scrape on a connection: pgconn's own statement_timeout and lock_timeout from what is left of the
 /// deadline (so that a lock cannot hold its backend after Prometheus gave up), then status's statement.
+/// The settings are `SET LOCAL` in a transaction around the statement, so that they end with it even
+/// behind a transaction pooler that let pgconn's startup options through unused.
 fn scrape(db: &mut Db, req: &StatusRequest, deadline: Instant) -> Result<StatusReport> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left < Duration::from_millis(5) {
@@ -548,16 +550,22 @@ fn scrape(db: &mut Db, req: &StatusRequest, deadline: Instant) -> Result<StatusR
                 .context(format!("{}: connected too late", db.target_label())),
         );
     }
-    // Behind a pooler that refused pgconn's startup options, a session SET would stay on a server
-    // connection other clients reuse: there pgconn's own per-statement timeouts apply.
-    if !db.pooled() {
-        let ms = left.as_millis().max(1);
-        let lock = ms.min(5_000);
-        db.execute_simple(&format!(
-            "SET statement_timeout = {ms}; SET lock_timeout = {lock}"
-        ))?;
+    // Behind a pooler that refused pgconn's startup options, every statement already runs in a
+    // transaction of pgconn's own with its timeouts (db::Db::query).
+    if db.pooled() {
+        return status::collect(db, req);
     }
-    status::collect(db, req)
+    let ms = left.as_millis().max(1);
+    let lock = ms.min(5_000);
+    db.execute_simple(&format!(
+        "BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {lock}"
+    ))?;
+    let report = status::collect(db, req);
+    // After a failed statement this ends the aborted transaction (a rollback).
+    let ended = db.execute_simple("COMMIT");
+    let report = report?;
+    ended?;
+    Ok(report)
 }
 
 #[cfg(test)]
