@@ -31,15 +31,6 @@ pub fn is_many(conn: &ConnOptions) -> bool {
     conn.names_many()
 }
 
-/// The lines of a targets file that name a target: blank lines and lines starting with `#` are skipped.
-pub fn parse_targets_file(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
-}
-
 /// One target line of a targets file: where it is (1-based), the name it gives (`NAME: CONNINFO`), and
 /// the connection text (a conninfo, URI, `service=NAME` or database name).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +54,8 @@ pub fn split_target_name(line: &str) -> Option<(&str, &str)> {
     ok.then(|| (name, rest.trim()))
 }
 
-/// The target lines of a targets file, named or not. Two lines of one name are refused, naming both.
+/// The target lines of a targets file, named or not: blank lines and lines starting with `#` are
+/// skipped. Two lines of one name are refused, naming both.
 pub fn parse_target_lines(text: &str) -> Result<Vec<TargetLine>> {
     let mut out: Vec<TargetLine> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -839,8 +831,13 @@ mod tests {
     #[test]
     fn targets_files_skip_comments_and_blank_lines() {
         let text = "# production\n\nhost=db1 dbname=app\n  postgres://u@db2/app  \n#host=old\nservice=reporting\n";
+        let texts: Vec<String> = parse_target_lines(text)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
         assert_eq!(
-            parse_targets_file(text),
+            texts,
             vec![
                 "host=db1 dbname=app",
                 "postgres://u@db2/app",
