@@ -21,6 +21,8 @@ pub const DEFAULT_TARGET_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct FleetTarget {
     pub label: String,
     pub spec: Result<ConnSpec>,
+    /// The name a targets-file line gave it (`NAME: CONNINFO`); it is then also its label.
+    pub name: Option<String>,
 }
 
 /// Whether the command line names several targets, or a targets file: output then takes the
@@ -29,13 +31,54 @@ pub fn is_many(conn: &ConnOptions) -> bool {
     conn.names_many()
 }
 
-/// The lines of a targets file that name a target: blank lines and lines starting with `#` are skipped.
-pub fn parse_targets_file(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_string)
-        .collect()
+/// One target line of a targets file: where it is (1-based), the name it gives (`NAME: CONNINFO`), and
+/// the connection text (a conninfo, URI, `service=NAME` or database name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetLine {
+    pub line: usize,
+    pub name: Option<String>,
+    pub text: String,
+}
+
+/// A line's name, if it starts with one: `NAME: REST`, NAME of `[A-Za-z0-9_.-]+` right at the start,
+/// then a colon and a space. Nothing valid before names existed starts that way except a database name
+/// that itself holds such a colon (`sales: eu`), which is now written `dbname='sales: eu'`: a conninfo
+/// cannot (its first keyword would end in `:`), nor a URI (`postgres://` has no space after its colon),
+/// nor `service=x` or `host=...` (`=` is not in NAME).
+pub fn split_target_name(line: &str) -> Option<(&str, &str)> {
+    let (name, rest) = line.split_once(": ")?;
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    ok.then(|| (name, rest.trim()))
+}
+
+/// The target lines of a targets file, named or not: blank lines and lines starting with `#` are
+/// skipped. Two lines of one name are refused, naming both.
+pub fn parse_target_lines(text: &str) -> Result<Vec<TargetLine>> {
+    let mut out: Vec<TargetLine> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let l = raw.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let line = i + 1;
+        let (name, text) = match split_target_name(l) {
+            Some((n, rest)) => (Some(n.to_string()), rest.to_string()),
+            None => (None, l.to_string()),
+        };
+        if let Some(n) = &name {
+            if let Some(first) = out.iter().find(|t| t.name.as_ref() == Some(n)) {
+                return Err(crate::exit::refuse(format!(
+                    "the targets file names {n:?} twice, on lines {} and {line}: a target's name must be unique",
+                    first.line
+                )));
+            }
+        }
+        out.push(TargetLine { line, name, text });
+    }
+    Ok(out)
 }
 
 fn target(conn: &ConnOptions, dbname: Option<&str>, service: Option<&str>) -> FleetTarget {
@@ -43,10 +86,12 @@ fn target(conn: &ConnOptions, dbname: Option<&str>, service: Option<&str>) -> Fl
         Ok(spec) => FleetTarget {
             label: spec.target_label(),
             spec: Ok(spec),
+            name: None,
         },
         Err(e) => FleetTarget {
             label: unresolved_label(dbname.or(service).unwrap_or("(default)")),
             spec: Err(e),
+            name: None,
         },
     }
 }
@@ -83,7 +128,12 @@ pub fn targets(conn: &ConnOptions) -> Result<Vec<FleetTarget>> {
     }
     if let Some(path) = &conn.targets {
         for line in read_targets_file(path)? {
-            out.push(target(conn, Some(&line), None));
+            let mut t = target(conn, Some(&line.text), None);
+            if let Some(name) = line.name {
+                t.label = name.clone();
+                t.name = Some(name);
+            }
+            out.push(t);
         }
     }
     if out.is_empty() {
@@ -95,10 +145,10 @@ pub fn targets(conn: &ConnOptions) -> Result<Vec<FleetTarget>> {
     Ok(out)
 }
 
-fn read_targets_file(path: &Path) -> Result<Vec<String>> {
+fn read_targets_file(path: &Path) -> Result<Vec<TargetLine>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read the targets file {}", path.display()))?;
-    Ok(parse_targets_file(&text))
+    parse_target_lines(&text).with_context(|| format!("the targets file {}", path.display()))
 }
 
 /// Marker in the error chain of a target that did not answer in time: how long, and the option that set it.
@@ -781,14 +831,70 @@ mod tests {
     #[test]
     fn targets_files_skip_comments_and_blank_lines() {
         let text = "# production\n\nhost=db1 dbname=app\n  postgres://u@db2/app  \n#host=old\nservice=reporting\n";
+        let texts: Vec<String> = parse_target_lines(text)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
         assert_eq!(
-            parse_targets_file(text),
+            texts,
             vec![
                 "host=db1 dbname=app",
                 "postgres://u@db2/app",
                 "service=reporting"
             ]
         );
+    }
+
+    #[test]
+    fn named_target_lines_and_the_lines_they_cannot_be() {
+        let text = "# named\nprod-1: host=db1 dbname=app\n\nreplica.eu_2: postgresql://u@db2/app\n\
+                    host=db3 dbname=app\npostgresql://u@db4:5432/app\nservice=reporting\n\
+                    appdb\ndbname='sales: eu'\nsales: eu\nhost:5432\nno:space\n: x\nbad name: x\n";
+        let lines = parse_target_lines(text).unwrap();
+        let got: Vec<(usize, Option<&str>, &str)> = lines
+            .iter()
+            .map(|l| (l.line, l.name.as_deref(), l.text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, Some("prod-1"), "host=db1 dbname=app"),
+                (4, Some("replica.eu_2"), "postgresql://u@db2/app"),
+                (5, None, "host=db3 dbname=app"),
+                (6, None, "postgresql://u@db4:5432/app"),
+                (7, None, "service=reporting"),
+                (8, None, "appdb"),
+                (9, None, "dbname='sales: eu'"),
+                // A database name with such a colon is a name now (README: write dbname='...').
+                (10, Some("sales"), "eu"),
+                (11, None, "host:5432"),
+                (12, None, "no:space"),
+                (13, None, ": x"),
+                (14, None, "bad name: x"),
+            ]
+        );
+        // What was valid before names existed keeps its meaning: conninfos, URIs and services.
+        for today in [
+            "host=db1 port=5432",
+            "service=x",
+            "postgres://u@h/db",
+            "postgresql://h:5432/db?sslmode=require",
+            "user=a dbname=b",
+            "db1:5432/app",
+        ] {
+            assert_eq!(split_target_name(today), None, "{today}");
+        }
+    }
+
+    #[test]
+    fn a_name_given_twice_is_refused_with_both_lines() {
+        let e = parse_target_lines("a: host=x\n# c\nb: host=y\na: host=z\n").unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(msg.contains("\"a\" twice, on lines 1 and 4"), "{msg}");
+        assert_eq!(crate::exit::exit_of(&e), crate::exit::Exit::Usage);
+        // A name and nothing after it is a database name ending in a colon, as before.
+        assert_eq!(parse_target_lines("a: \n").unwrap()[0].name, None);
     }
 
     #[test]

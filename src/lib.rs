@@ -14,7 +14,7 @@
 //! | commands | `commands/*` | one room per command, each taking a request (`StatusRequest`, `KillRequest`, …) that any front end builds: collect → report, or plan → Plan and execute(Plan) → report |
 //! | the command line | `cli` | clap types, converted once into each command's request (`cli::convert`); completions and man pages generated from its definitions |
 //! | output | `render`, `tui` | report → tables, JSON, Prometheus, Nagios text (the only writer of stdout); watch's full-screen loop |
-//! | sequencing | `lib`, `run` (one file per command sequence), `main` | parse → command → render → confirm → execute → render → [`Exit`] |
+//! | sequencing | `lib`, `run` (one file per command sequence; `run/exporter/` is the exporter's HTTP server, a front end that, like `cli`, builds requests and renders reports), `main` | parse → command → render → confirm → execute → render → [`Exit`] |
 
 #![forbid(unsafe_code)]
 

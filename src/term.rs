@@ -229,6 +229,11 @@ pub fn note(text: &str) {
     to_stderr(format_args!("pgconn: {}\n", clean(text)));
 }
 
+/// A line of a long-running process's log (the exporter's): `pgconn: LEVEL: ...`, its text cleaned.
+pub fn log(level: &str, text: &str) {
+    to_stderr(format_args!("pgconn: {level}: {}\n", clean(text)));
+}
+
 /// A line as it is (pgconn's own words, e.g. the sandbox's progress).
 pub fn say(text: &str) {
     to_stderr(format_args!("{text}\n"));

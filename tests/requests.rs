@@ -357,3 +357,47 @@ fn a_sandbox_starts_from_a_request() {
     let max: String = c.query_one("SHOW max_connections", &[]).unwrap().get(0);
     assert_eq!(max, "20");
 }
+
+#[test]
+fn the_exporters_collector_answers_a_request_and_shares_one_attempt() {
+    use commands::exporter::{
+        configured_targets, match_probe, Collector, ExporterRequest, ProbeMatch,
+    };
+    let app = unique("req-exporter");
+    let _w = idle_sessions(&app, 2);
+    let req = ExporterRequest {
+        status: commands::status::StatusRequest {
+            filter: only_app(&app),
+            ..Default::default()
+        },
+        ..ExporterRequest::default()
+    };
+    let conn = ConnOptions {
+        connect_timeout: Some(Duration::ZERO),
+        ..conn()
+    };
+    let targets = configured_targets(&conn).unwrap();
+    let keys: Vec<_> = targets.iter().map(|(_, k)| k.clone()).collect();
+    assert_eq!(
+        match_probe(&keys, "nowhere.invalid:5432"),
+        ProbeMatch::Unknown
+    );
+    let collector = Collector::new(targets, 4, &req, false);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let scrapes: Vec<_> = (0..2)
+        .map(|_| {
+            let c = collector.clone();
+            std::thread::spawn(move || c.collect(0, deadline))
+        })
+        .collect();
+    for s in scrapes {
+        let c = s.join().unwrap();
+        let report = c.result.report.as_ref().expect("collected");
+        assert_eq!(
+            report.states.get("idle").copied(),
+            Some(2),
+            "{:?}",
+            c.result
+        );
+    }
+}

@@ -46,8 +46,9 @@ pub struct ConnArgs {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_connect_timeout)]
     pub connect_timeout: Option<Duration>,
 
-    /// More targets, one per line: a conninfo, URI or service=NAME; lines starting with # are comments
-    /// (status, sessions, check and watch)
+    /// More targets, one per line: a conninfo, URI or service=NAME, or `NAME: CONNINFO` for a named
+    /// target (labelled NAME; exporter's /probe?target=NAME); lines starting with # are comments
+    /// (status, sessions, check, watch and exporter)
     #[arg(long, global = true, value_name = "FILE")]
     pub targets: Option<std::path::PathBuf>,
 
@@ -66,7 +67,7 @@ pub struct ConnArgs {
     /// (replication=database; needs a role with REPLICATION). A role's or a database's CONNECTION LIMIT
     /// (also 53300, the server may have free slots) takes that route only with always. Default auto for
     /// status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets,
-    /// Prometheus output and status --output
+    /// Prometheus output and status --output; exporter refuses auto and always
     #[arg(long, global = true, value_name = "WHEN", value_enum)]
     pub break_glass: Option<BreakGlassArg>,
 }

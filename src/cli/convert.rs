@@ -8,6 +8,7 @@ use crate::db::ConnOptions;
 
 use crate::commands::advise::AdviseRequest;
 use crate::commands::check::{CheckFormat, CheckRequest, CheckRun};
+use crate::commands::exporter::{ExporterRequest, LogLevel};
 use crate::commands::kill::{self, KillRequest};
 use crate::commands::rescue::RescueRequest;
 use crate::commands::sandbox::SandboxRequest;
@@ -243,6 +244,52 @@ impl From<super::StatusFormat> for StatusFormat {
             super::StatusFormat::Prometheus => StatusFormat::Prometheus,
         }
     }
+}
+
+/// `exporter`'s request. `--break-glass auto|always` is refused: a scraper never takes the WAL sender
+/// slots a standby may need.
+pub fn exporter_request(
+    a: &super::ExporterArgs,
+    conn: &ConnArgs,
+) -> anyhow::Result<ExporterRequest> {
+    if let Some(b) = conn.break_glass {
+        if b != super::common::BreakGlassArg::Never {
+            return Err(refuse(
+                "exporter never takes the WAL sender route: --break-glass auto and always are refused (a scrape of a full server is pg_up 0 with kind=\"full\"); nothing was started",
+            ));
+        }
+    }
+    if conn.password_prompt {
+        return Err(refuse(
+            "exporter never asks for a password: -W is refused; give it in ~/.pgpass, PGPASSFILE or a service file; nothing was started",
+        ));
+    }
+    let d = ExporterRequest::default();
+    let mut status = StatusRequest::default();
+    if a.metrics_by.contains(&super::MetricsBy::Client) {
+        status
+            .grouping
+            .by
+            .push(crate::report::status::GroupKey::Client);
+    }
+    Ok(ExporterRequest {
+        listen: if a.listen.is_empty() {
+            d.listen
+        } else {
+            a.listen.clone()
+        },
+        target_timeout: conn.target_timeout.unwrap_or(d.target_timeout),
+        timeout_offset: a.timeout_offset,
+        jobs: conn.jobs.unwrap_or(d.jobs).max(1),
+        status,
+        web_config: a.web_config_file.clone(),
+        log_level: match a.log_level {
+            super::LogLevelArg::Error => LogLevel::Error,
+            super::LogLevelArg::Warning => LogLevel::Warn,
+            super::LogLevelArg::Info => LogLevel::Info,
+            super::LogLevelArg::Debug => LogLevel::Debug,
+        },
+    })
 }
 
 /// The filter of `sessions`, `kill` and `kill-idle`: the shared filters and the states.
@@ -558,6 +605,23 @@ mod tests {
             format!("{:?}", SessionsRequest::from(&a)),
             format!("{:?}", SessionsRequest::default())
         );
+        let cli = try_parse_from(["pgconn", "exporter"]).unwrap();
+        let Command::Exporter(a) = &cli.command else {
+            panic!()
+        };
+        assert_eq!(
+            format!("{:?}", exporter_request(a, &cli.conn).unwrap()),
+            format!("{:?}", ExporterRequest::default())
+        );
+        let cli = try_parse_from(["pgconn", "exporter", "--metrics-by", "client"]).unwrap();
+        let Command::Exporter(a) = &cli.command else {
+            panic!()
+        };
+        assert!(exporter_request(a, &cli.conn)
+            .unwrap()
+            .status
+            .grouping
+            .by_client());
     }
 
     /// check's WARNING age of an idle transaction is status's rule unless told otherwise.

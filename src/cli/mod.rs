@@ -11,6 +11,7 @@ mod common;
 pub mod completions;
 pub mod convert;
 mod duration;
+mod exporter;
 mod kill;
 mod rescue;
 mod sandbox;
@@ -30,6 +31,7 @@ pub use duration::{
     parse_age, parse_connect_timeout, parse_duration, parse_interval, parse_target_timeout,
     parse_wait,
 };
+pub use exporter::{parse_listen, ExporterArgs, LogLevelArg, MetricsBy};
 pub use kill::{KillArgs, KillIdleArgs, KillSafety};
 pub use rescue::{RescueArgs, RescueSafety};
 pub use sandbox::{CompletionsArgs, SandboxArgs};
@@ -97,6 +99,9 @@ pub enum Command {
     /// Keep watching: a full-screen view on a terminal, one timestamped line per sample otherwise
     #[command(long_about = WATCH_ABOUT)]
     Watch(WatchArgs),
+    /// Serve Prometheus: /metrics for every target, /probe?target=NAME for one configured target
+    #[command(long_about = EXPORTER_ABOUT)]
+    Exporter(ExporterArgs),
     /// Start a throwaway local server with a simulated connection leak
     Sandbox(SandboxArgs),
     /// Print a shell completion script
@@ -189,6 +194,27 @@ With several targets the exit code is the worst state, the first line sums up an
 target gives its state. The exit code follows the state with every --format. --output writes the \
 result whatever the state (an unreachable target is data too: pgconn_up 0, \
 pgconn_scrape_error{kind=\"unreachable\"} 1, pgconn_check_status 2).";
+
+const EXPORTER_ABOUT: &str = "\
+Serve Prometheus over HTTP: GET /metrics collects every target (-d, --service, --targets) on request, \
+labelled target; GET /probe?target=NAME collects one configured target, with no target label. NAME is a \
+target's name from the targets file (a line `NAME: CONNINFO`), a service given with --service or \
+service=NAME, or the host:port of exactly one single-host TCP target; anything else is answered 404 \
+without connecting anywhere or resolving any name. / links both, /-/healthy says OK.
+
+Each scrape opens one short connection per target and closes it; never a pool. At most one attempt per \
+target is outstanding: a request for a target being scraped waits for that scrape and shares its \
+result, and while an attempt given up on is still open (a server that accepted and does not answer) \
+the target is answered as timed out without another connection. --jobs bounds every collection of the \
+process together. A scrape ends by Prometheus' X-Prometheus-Scrape-Timeout-Seconds less \
+--timeout-offset (at most --target-timeout, which applies alone without the header); pgconn's own \
+statement_timeout and lock_timeout are set from what is left. A target that fails or runs out of time \
+is pg_up 0, pgconn_up 0 and pgconn_scrape_error{kind} 1 (kind as error_kind: full, timeout, ...), with \
+HTTP 200, and one line on stderr. The exporter never asks for a password and never takes the WAL sender \
+route (--break-glass auto or always is refused).
+
+SIGTERM or SIGINT: stop accepting, finish the requests in flight (at most 5 s), exit 0. SIGHUP: read \
+--web.config.file again.";
 
 const WATCH_ABOUT: &str = "\
 Keep watching. On a terminal: a full-screen view refreshed in place with the status summary, the top \

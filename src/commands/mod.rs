@@ -4,6 +4,7 @@ pub mod advise;
 pub mod audit;
 pub mod batch;
 pub mod check;
+pub mod exporter;
 pub mod fleet;
 pub mod kill;
 pub mod rescue;

@@ -13,6 +13,7 @@ use crate::text::{clean, clean_lines, terminal_safe};
 
 pub mod advise;
 pub mod check;
+pub mod exporter;
 pub mod fleet;
 pub mod kill;
 pub mod output;

@@ -16,6 +16,7 @@ use crate::report::fleet::TargetResult;
 use crate::{fleet, term};
 
 mod check;
+mod exporter;
 mod kill;
 mod rescue;
 mod sandbox;
@@ -104,6 +105,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
         Command::Tune(args) => tune::tune(conn, args, &style),
         Command::Rescue(args) => rescue::rescue(conn, &args.try_into()?, &style),
+        Command::Exporter(args) => {
+            exporter::exporter(conn, &convert::exporter_request(args, &cli.conn)?)
+        }
         Command::Sandbox(args) => sandbox::sandbox(&args.into()),
         Command::Completions(args) => {
             render::out_raw(&cli::completions::script(args.shell)?)?;
