@@ -265,7 +265,7 @@ pub fn exporter_request(
         ));
     }
     let d = ExporterRequest::default();
-    let mut status = StatusRequest::default();
+    let mut status = d.status.clone();
     if a.metrics_by.contains(&super::MetricsBy::Client) {
         status
             .grouping

@@ -1,6 +1,6 @@
 //! `pgconn exporter`'s answers: the exposition of a scrape (status's families through
-//! [`prometheus::Exposition`], with `pg_up` and `pgconn_scrape_duration_seconds` beside them) and the
-//! index page.
+//! [`prometheus::Exposition`], `pg_up` among them, with `pgconn_scrape_duration_seconds` beside them) and
+//! the index page.
 
 use crate::render::prometheus::{self, Exposition};
 use crate::report::fleet::FailureKind;
@@ -27,12 +27,6 @@ pub fn exposition(scraped: &[Scraped], with_target: bool) -> String {
         } else {
             &[]
         };
-        exp.gauge(
-            "pg_up",
-            "1 when the target was connected to and queried, 0 when it failed (postgres_exporter's name)",
-            labels,
-            if r.is_ok() { 1.0 } else { 0.0 },
-        );
         exp.gauge(
             "pgconn_scrape_duration_seconds",
             "How long the scrape of the target took, connecting included",

@@ -388,6 +388,11 @@ mod tests {
              # TYPE pgconn_up gauge\n\
              pgconn_up{target=\"a:5432/x\"} 1\n\
              pgconn_up{target=\"b:5432/\\\"y\\\"\"} 0\n\
+             # HELP pg_up Whether the last scrape of the server succeeded (postgres_exporter's name; \
+             the same as pgconn_up)\n\
+             # TYPE pg_up gauge\n\
+             pg_up{target=\"a:5432/x\"} 1\n\
+             pg_up{target=\"b:5432/\\\"y\\\"\"} 0\n\
              # HELP pgconn_max_connections max\n\
              # TYPE pgconn_max_connections gauge\n\
              pgconn_max_connections{target=\"a:5432/x\"} 100\n"
@@ -409,6 +414,10 @@ mod tests {
             "# HELP pgconn_up 1 when the target was connected to and queried, 0 when it failed\n\
              # TYPE pgconn_up gauge\n\
              pgconn_up{target=\"a:1/x\"} 0\n\
+             # HELP pg_up Whether the last scrape of the server succeeded (postgres_exporter's name; \
+             the same as pgconn_up)\n\
+             # TYPE pg_up gauge\n\
+             pg_up{target=\"a:1/x\"} 0\n\
              # HELP pgconn_scrape_error 1 for a target that could not be collected, with why: full, \
              reserved_only, role_limit, database_limit, wal_senders_full, unreachable, refused, timeout, \
              query, invalid\n\
@@ -436,7 +445,7 @@ mod tests {
         let text = e.render();
         let scrape =
             prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
-        assert_eq!(scrape.samples.len(), 3);
+        assert_eq!(scrape.samples.len(), 4);
         let g = scrape
             .samples
             .iter()

@@ -87,7 +87,11 @@ impl Default for ExporterRequest {
             target_timeout: fleet::DEFAULT_TARGET_TIMEOUT,
             timeout_offset: DEFAULT_TIMEOUT_OFFSET,
             jobs: fleet::DEFAULT_JOBS,
-            status: StatusRequest::default(),
+            // Prometheus text: the statement counts as postgres_exporter does too.
+            status: StatusRequest {
+                format: Some(status::StatusFormat::Prometheus),
+                ..StatusRequest::default()
+            },
             web_config: None,
             log_level: LogLevel::default(),
         }
