@@ -143,20 +143,68 @@ const WHO_SLOTS: [&str; 8] = [
 ];
 
 impl FilterParams {
-    /// Set the filter's slots: `$db` .. `$exclude_client`, `$pids`, `$states`, `$state_older_than` and
-    /// `$running_longer_than`.
+    /// Whether the filter's slot `name` has a value that filters anything: a list with patterns, a
+    /// duration. The statement keeps only those clauses ([`FilterParams::assemble`]); an empty list would
+    /// keep every session, and parsing and planning the thirteen clauses costs a statement about a
+    /// millisecond.
+    fn active(&self, name: &str) -> bool {
+        match name {
+            "pids" => !self.pids.is_empty(),
+            "states" => !self.lists[8].is_empty(),
+            "state_older_than" => self.state_older_than.is_some(),
+            "running_longer_than" => self.running_longer_than.is_some(),
+            _ => WHO_SLOTS
+                .iter()
+                .position(|w| *w == name)
+                .is_some_and(|i| !self.lists[i].is_empty()),
+        }
+    }
+
+    /// Set the filter's slots that filter anything (`$db` .. `$exclude_client`, `$pids`, `$states`,
+    /// `$state_older_than`, `$running_longer_than`): the ones a statement assembled by
+    /// [`FilterParams::assemble`] has.
     pub fn set<'a>(&'a self, p: &mut Params<'a>) {
         for (name, list) in WHO_SLOTS.iter().zip(&self.lists) {
-            p.set(name, list, Type::TEXT_ARRAY);
+            if self.active(name) {
+                p.set(name, list, Type::TEXT_ARRAY);
+            }
         }
-        p.set("pids", &self.pids, Type::INT4_ARRAY)
-            .set("states", &self.lists[8], Type::TEXT_ARRAY)
-            .set("state_older_than", &self.state_older_than, Type::FLOAT8)
-            .set(
+        if self.active("pids") {
+            p.set("pids", &self.pids, Type::INT4_ARRAY);
+        }
+        if self.active("states") {
+            p.set("states", &self.lists[8], Type::TEXT_ARRAY);
+        }
+        if self.active("state_older_than") {
+            p.set("state_older_than", &self.state_older_than, Type::FLOAT8);
+        }
+        if self.active("running_longer_than") {
+            p.set(
                 "running_longer_than",
                 &self.running_longer_than,
                 Type::FLOAT8,
             );
+        }
+    }
+
+    /// Assemble a statement that applies this filter (its `/*FILTER*/` and `/*FILTER_WHO*/`) with only the
+    /// clauses of the slots that filter anything: each clause of `filter.sql` and `filter_who.sql` is
+    /// one line, and a line naming a slot without a value is left out.
+    pub fn assemble(&self, template: &str) -> Statement {
+        let keep =
+            |line: &&str| crate::statement::dollar_words(line).all(|(_, name)| self.active(name));
+        let prune = |sql: &str| -> String {
+            body(sql)
+                .lines()
+                .filter(keep)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assemble_parts(
+            template,
+            &prune(include_str!("sql/filter.sql")),
+            &prune(include_str!("sql/filter_who.sql")),
+        )
     }
 }
 
@@ -174,7 +222,17 @@ fn body(sql: &str) -> &str {
 /// sessions statement, the kill plan and the signalling statement apply exactly the same conditions.
 /// Temporary tables are told apart per session only from PostgreSQL 16 on (`temp_holders.sql` says so
 /// in SQL, so one statement serves every version).
+/// A statement with a filter is assembled by [`FilterParams::assemble`] instead, with only the clauses
+/// that filter anything.
 pub fn assemble(template: &str) -> Statement {
+    assert!(
+        !template.contains("/*FILTER"),
+        "a statement with a filter is assembled by FilterParams::assemble"
+    );
+    assemble_parts(template, "", "")
+}
+
+fn assemble_parts(template: &str, filter: &str, filter_who: &str) -> Statement {
     // Outer parts first: each may contain the ones replaced after it.
     let text = template
         .replace("/*PROTECTION*/", body(include_str!("sql/protection.sql")))
@@ -190,8 +248,8 @@ pub fn assemble(template: &str) -> Statement {
             "/*CLIENT_BACKEND_RULE*/",
             body(include_str!("sql/client_backend_rule.sql")),
         )
-        .replace("/*FILTER*/", body(include_str!("sql/filter.sql")))
-        .replace("/*FILTER_WHO*/", body(include_str!("sql/filter_who.sql")))
+        .replace("/*FILTER*/", filter)
+        .replace("/*FILTER_WHO*/", filter_who)
         .replace(
             "/*SESSION_COLUMNS*/",
             body(include_str!("sql/session_columns.sql")),
@@ -200,8 +258,7 @@ pub fn assemble(template: &str) -> Statement {
     Statement::new(&text)
 }
 
-static SESSIONS_SQL: std::sync::LazyLock<Statement> =
-    std::sync::LazyLock::new(|| assemble(include_str!("sql/sessions.sql")));
+const SESSIONS_SQL: &str = include_str!("sql/sessions.sql");
 
 /// Positions of the session columns (`session_columns.sql`) in a result, looked up by name once.
 pub(crate) struct SnapshotColumns {
@@ -383,7 +440,7 @@ pub fn each_session(
     let mut columns: Option<SnapshotColumns> = None;
     let mut facts: Option<String> = None;
     let mut session = Session::default();
-    db.query_each(&SESSIONS_SQL, &params, |row| {
+    db.query_each(&fp.assemble(SESSIONS_SQL), &params, |row| {
         let c = match &columns {
             Some(c) => c,
             None => {
@@ -439,15 +496,9 @@ pub fn sessions(
     Ok(listed)
 }
 
-/// status.sql on its own: client backends straight from pg_stat_activity.
-static STATUS_SQL: std::sync::LazyLock<Statement> =
-    std::sync::LazyLock::new(|| status_statement(false));
-
-/// status.sql with postgres_exporter's counts of the same snapshot (`exporter_counts.sql`).
-static STATUS_EXPORTER_SQL: std::sync::LazyLock<Statement> =
-    std::sync::LazyLock::new(|| status_statement(true));
-
-fn status_statement(exporter: bool) -> Statement {
+/// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
+/// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`).
+fn status_statement(fp: &FilterParams, exporter: bool) -> Statement {
     let sql = include_str!("sql/status.sql");
     let sql = if exporter {
         sql.replace(
@@ -465,7 +516,7 @@ fn status_statement(exporter: bool) -> Statement {
             .replace("/*ACTIVITY*/", "pg_stat_activity")
             .replace("/*EXPORTER_COUNTS_JSON*/", "NULL::text")
     };
-    assemble(&sql)
+    fp.assemble(&sql)
 }
 
 /// What [`count`] counts besides the filter: per client address too, which sessions a PgBouncer holds,
@@ -526,12 +577,7 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     let mut params = Params::new();
     fp.set(&mut params);
     cp.set(&mut params);
-    let statement = if c.exporter {
-        &STATUS_EXPORTER_SQL
-    } else {
-        &STATUS_SQL
-    };
-    let rows = db.query_named(statement, &params)?;
+    let rows = db.query_named(&status_statement(&fp, c.exporter), &params)?;
     let mut tally = Tally::default();
     // The counts of all client backends are on every row, the facts on one (always at least one row).
     if let Some(first) = rows.first() {
@@ -611,13 +657,62 @@ mod tests {
         fp.set(&mut params);
         params.set("with_query", &true, Type::BOOL);
         params.set("limit", &Some(5_i64), Type::INT8);
-        assert_fills(&SESSIONS_SQL, &params);
+        assert_fills(&fp.assemble(SESSIONS_SQL), &params);
         let c = Counting::default();
         let cp = CountParams::new(&c);
         let mut params = Params::new();
         fp.set(&mut params);
         cp.set(&mut params);
-        assert_fills(&STATUS_SQL, &params);
+        assert_fills(&status_statement(&fp, false), &params);
+        assert_fills(&status_statement(&fp, true), &params);
+    }
+
+    /// Only the clauses of what was asked for are in the statement (each of the twelve is parsed and planned even
+    /// when its list is empty), and every one of them when everything is asked for.
+    #[test]
+    fn a_statement_has_only_the_filters_clauses_that_filter() {
+        let none = Filter::default().params();
+        let text = none.assemble(SESSIONS_SQL).text().to_string();
+        assert!(!text.contains("cardinality("), "{text}");
+        assert!(text.contains("c.pid <> pg_backend_pid()"), "{text}");
+        let some = Filter {
+            app: vec!["leaky-*".into()],
+            ..Filter::default()
+        }
+        .idle_longer_than(Some(Duration::from_secs(60)))
+        .params();
+        let stmt = some.assemble(SESSIONS_SQL);
+        let mut slots = stmt.slots().to_vec();
+        slots.retain(|s| !["with_query", "limit"].contains(&s.as_str()));
+        assert_eq!(slots, ["app", "states", "state_older_than"]);
+        let mut params = Params::new();
+        some.set(&mut params);
+        params.set("with_query", &true, Type::BOOL);
+        params.set("limit", &None::<i64>, Type::INT8);
+        assert_fills(&stmt, &params);
+        let all = Filter {
+            db: vec!["a".into()],
+            user: vec!["a".into()],
+            app: vec!["a".into()],
+            client: vec!["a".into()],
+            exclude_db: vec!["a".into()],
+            exclude_user: vec!["a".into()],
+            exclude_app: vec!["a".into()],
+            exclude_client: vec!["a".into()],
+            states: vec![State::Idle],
+            state_older_than: Some(Duration::from_secs(1)),
+            running_longer_than: Some(Duration::from_secs(1)),
+            pids: vec![1],
+        }
+        .params();
+        let text = all.assemble(SESSIONS_SQL).text().to_string();
+        let clauses = include_str!("sql/filter.sql")
+            .lines()
+            .chain(include_str!("sql/filter_who.sql").lines())
+            .filter(|l| l.trim_start().starts_with("AND ("))
+            .count();
+        assert_eq!(clauses, 12);
+        assert_eq!(text.matches("    AND (").count(), clauses, "{text}");
     }
 
     #[test]
@@ -679,7 +774,6 @@ mod tests {
         let cols: Arc<[String]> = names.iter().map(|n| n.to_string()).collect();
         let stmt: Arc<str> = Arc::from(
             SESSIONS_SQL
-                .text()
                 .lines()
                 .next()
                 .unwrap()

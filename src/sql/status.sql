@@ -9,7 +9,9 @@
 -- For Prometheus, the statement also counts as postgres_exporter does (exporter_counts.sql, as JSON on the
 -- first row); then pg_stat_activity is read once into `every`, and c from it.
 -- Sessions are grouped by database and role oid and named afterwards, so that (unless a filter needs the
--- names) the server joins a few groups to pg_database and pg_roles instead of every session.
+-- names) the server names a few groups instead of every session: databases by a join to pg_database,
+-- roles by pg_get_userbyid (a join to the pg_roles view costs more to plan than the rest of the names;
+-- for an oid no role has, the function says "unknown (OID=n)", which is NULL here as in the view).
 WITH /*EXPORTER_COUNTS*/c AS (
     SELECT a.*, a.backend_type IS NOT NULL AS visible
       FROM /*ACTIVITY*/ a
@@ -43,7 +45,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
       FROM c
      GROUP BY 1, 2, 3, 4, 5, 6, 7
 ), t AS (
-    SELECT sum(g.sessions)::int AS used,
+    SELECT coalesce(sum(g.sessions), 0)::int AS used,
            (SELECT percentile_cont(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY x)
               FROM g, unnest(g.idle_ages) x
              WHERE g.matches) AS p,
@@ -69,20 +71,18 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        o.p[2] AS idle_p95_seconds,
        o.pid AS oldest_idle_transaction_pid,
        od.datname::text AS oldest_idle_transaction_database,
-       orl.rolname::text AS oldest_idle_transaction_user,
+       nullif(pg_get_userbyid(o.usesysid)::text, 'unknown (OID=' || o.usesysid || ')') AS oldest_idle_transaction_user,
        coalesce(o.application_name, '') AS oldest_idle_transaction_application,
        CASE WHEN o.pid IS NOT NULL THEN coalesce(host(o.client_addr), 'local') END AS oldest_idle_transaction_client,
        date_part('epoch', now() - o.state_change) AS oldest_idle_transaction_idle_seconds,
        date_part('epoch', now() - o.xact_start) AS oldest_idle_transaction_xact_seconds,
        d.datname::text AS database,
-       r.rolname::text AS "user",
+       nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
        g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
        g.older_than_idle_in_transaction_age, g.older_than_extra_age,
        date_part('epoch', now() - g.oldest_state_change) AS oldest_state_seconds,
        date_part('epoch', now() - g.oldest_xact_start) AS oldest_xact_seconds
   FROM o
   LEFT JOIN pg_database od ON od.oid = o.datid
-  LEFT JOIN pg_roles orl ON orl.oid = o.usesysid
   LEFT JOIN g ON g.matches
   LEFT JOIN pg_database d ON d.oid = g.datid
-  LEFT JOIN pg_roles r ON r.oid = g.usesysid

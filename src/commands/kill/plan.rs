@@ -9,7 +9,7 @@ use anyhow::Result;
 use postgres::types::Type;
 
 use super::KillSafety;
-use crate::activity::{self, like_pattern, Filter, SnapshotColumns};
+use crate::activity::{like_pattern, Filter, SnapshotColumns};
 use crate::analysis::status::oldest;
 use crate::db::Db;
 use crate::report::batch::BatchRun;
@@ -17,13 +17,13 @@ use crate::report::kill::{
     Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection,
 };
 use crate::report::round3;
-use crate::statement::{Params, Statement};
+use crate::statement::Params;
 
 /// The first server version that tells which session holds a temporary schema.
 pub const TEMP_HOLDERS_SINCE: i32 = 160000;
 
-static PLAN_SQL: std::sync::LazyLock<Statement> =
-    std::sync::LazyLock::new(|| activity::assemble(include_str!("../../sql/kill_plan.sql")));
+/// The plan's statement, assembled with each filter's clauses (`FilterParams::assemble`).
+const PLAN_SQL: &str = include_str!("../../sql/kill_plan.sql");
 
 /// The values of `protection.sql`'s slots, shared by the plan and the signalling statement so that both
 /// apply the same rule.
@@ -102,7 +102,7 @@ pub fn plan(
     pp.set(&mut params);
     // The plan shows each target's query.
     params.set("with_query", &true, Type::BOOL);
-    let rows = db.query_named(&PLAN_SQL, &params)?;
+    let rows = db.query_named(&fp.assemble(PLAN_SQL), &params)?;
     // The facts come on one row (or on their own when there is no client backend at all).
     db.learn_facts(&rows)?;
     let facts = db.facts()?.clone();
@@ -289,6 +289,6 @@ mod tests {
         fp.set(&mut params);
         pp.set(&mut params);
         params.set("with_query", &true, Type::BOOL);
-        assert_fills(&PLAN_SQL, &params);
+        assert_fills(&fp.assemble(PLAN_SQL), &params);
     }
 }

@@ -14,7 +14,7 @@ use postgres::types::Type;
 
 use super::plan::ProtectionParams;
 use super::KillSafety;
-use crate::activity::{self, Filter, FilterParams};
+use crate::activity::{Filter, FilterParams};
 use crate::commands::batch::{self, Medium, Ran, Stop};
 use crate::db::{self, Db};
 use crate::report::kill::{
@@ -23,8 +23,9 @@ use crate::report::kill::{
 use crate::report::{round3, State};
 use crate::statement::{Params, Statement};
 
-static SIGNAL_SQL: std::sync::LazyLock<Statement> =
-    std::sync::LazyLock::new(|| activity::assemble(include_str!("../../sql/signal.sql")));
+/// The signalling statement, assembled with the plan's filter clauses (`FilterParams::assemble`; a
+/// batch costs microseconds to assemble).
+const SIGNAL_SQL: &str = include_str!("../../sql/signal.sql");
 
 /// Sees each batch before it is signalled and after its outcomes are known, and may stop the run.
 pub trait BatchObserver {
@@ -185,7 +186,7 @@ fn statement(
     fp.set(&mut params);
     how.protection.set(&mut params);
     bp.set(&mut params);
-    let rows = db.query_named(&SIGNAL_SQL, &params)?;
+    let rows = db.query_named(&fp.assemble(SIGNAL_SQL), &params)?;
     rows.iter()
         .map(|r| {
             let outcome: String = r.try_get("outcome")?;
@@ -773,7 +774,7 @@ mod tests {
         fp.set(&mut params);
         pp.set(&mut params);
         bp.set(&mut params);
-        assert_fills(&SIGNAL_SQL, &params);
+        assert_fills(&fp.assemble(SIGNAL_SQL), &params);
         let pids = vec![1];
         let mut params = Params::new();
         params.set("pids", &pids, Type::INT4_ARRAY);
