@@ -7,9 +7,12 @@
         SELECT a.*,
                a.backend_type IS NOT NULL AS visible,
                coalesce(r.rolsuper, false) AS superuser,
-               CASE WHEN r.oid IS NOT NULL THEN pg_has_role(r.oid, 'USAGE') ELSE false END AS own_role
+               coalesce(r.own_role, false) AS own_role
           FROM pg_stat_activity a
-          LEFT JOIN pg_roles r ON r.oid = a.usesysid
+          -- whether this role is (a member of) each role: once per role, not once per session (OFFSET 0
+          -- keeps the call in the hashed side)
+          LEFT JOIN (SELECT oid, rolsuper, pg_has_role(oid, 'USAGE') AS own_role FROM pg_roles OFFSET 0) r
+                 ON r.oid = a.usesysid
         OFFSET 0
       ) a
      WHERE
