@@ -162,8 +162,10 @@ fn zsh_completes_subcommands_and_flags() {
         .env("TERM", "xterm");
     let mut p = expectrl::Session::spawn(cmd).unwrap();
     p.set_expect_timeout(Some(std::time::Duration::from_secs(60)));
+    // The prompt is spelt so that the echo of this line does not contain it: the wait below is for the
+    // prompt itself, once compinit has run.
     p.send_line(format!(
-        "PS1='ready> '; fpath=({} $fpath); autoload -U compinit; compinit -u",
+        "bindkey -e; PS1='rea''dy> '; fpath=({} $fpath); autoload -U compinit; compinit -u",
         dir.display()
     ))
     .unwrap();
@@ -171,11 +173,12 @@ fn zsh_completes_subcommands_and_flags() {
     // A flag of a subcommand: TAB completes it in the line.
     p.send("pgconn kill-idle --older-t\t").unwrap();
     p.expect("--older-than").unwrap();
-    p.send("\x03").unwrap();
-    p.expect("ready> ").unwrap();
+    // Ctrl-U (kill-whole-line) empties the line; not Ctrl-C, whose SIGINT, arriving while the
+    // completion widget still runs, interrupts it and leaves no new prompt. A key waits its turn.
+    p.send("\x15").unwrap();
     // The subcommands: TAB twice lists them.
     p.send("pgconn kill\t\t").unwrap();
     p.expect("kill-idle").unwrap();
-    p.send("\x03").unwrap();
+    p.send("\x15").unwrap();
     p.send_line("exit").unwrap();
 }

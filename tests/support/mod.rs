@@ -574,6 +574,7 @@ pub mod full {
     }
 }
 
+pub mod exporter;
 pub mod pgbouncer;
 pub mod screen;
 
