@@ -682,6 +682,10 @@ fn cancel_stops_the_query_and_keeps_the_session() {
         .json();
     assert_eq!(v["action"], "cancel");
     assert_eq!(outcome_pids(&v, "cancelled"), pids);
+    // A cancel's clients keep their connections: the plan says they get 57014, not 57P01.
+    let note = clients_note(&v, "57014").unwrap_or_else(|| panic!("{v:#}"));
+    assert!(note.ends_with(&format!("\"{tag}\" (1 session)")), "{note}");
+    assert_eq!(clients_note(&v, "57P01"), None, "{v:#}");
     assert!(support::wait_until(Duration::from_secs(10), || {
         server_pids(&tag, Some("active")).is_empty()
     }));
@@ -1856,7 +1860,8 @@ fn tables_fit_80_columns_without_wrapping_and_wide_shows_everything() {
         // terminal wraps any long line).
         let data: Vec<&&str> = lines
             .iter()
-            .filter(|l| l.contains(&tag[..12]) && !l.contains("(user "))
+            // (Not the per-group summary, nor the note on what clients receive, which quotes the name.)
+            .filter(|l| l.contains(&tag[..12]) && !l.contains("(user ") && !l.contains('"'))
             .collect();
         let table = lines
             .iter()
@@ -1965,6 +1970,18 @@ fn warnings_and_what_is_left_alone_come_before_the_question() {
         "{shown}"
     );
     assert!(warned < lines.len() - 1, "{shown}");
+    // What the clients will receive, and whose they are, wrapped to the terminal.
+    let flat = one_line(&shown);
+    assert!(
+        flat.contains("SQLSTATE 57P01") && flat.contains(&format!("\"{tag}\" (30 sessions)")),
+        "{shown}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.chars().count() <= 80 || !l.contains("note:")),
+        "{shown}"
+    );
     assert!(rest.contains("cancelled; nothing was done"), "{rest}");
     assert!(
         !rest.contains("warning:"),
@@ -2082,4 +2099,149 @@ fn the_readme_cron_line_works_with_crons_environment() {
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
     let lines = std::fs::read_to_string(&log).unwrap();
     assert!(lines.lines().count() >= 2 + 6 + 6, "{lines}");
+}
+
+/// The note of a plan that says SQLSTATE `code`, if any.
+fn clients_note(v: &Value, code: &str) -> Option<String> {
+    v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|n| n.contains(code))
+        .map(String::from)
+}
+
+/// Text as one line, however a terminal's width wrapped it.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Before a kill, the operator is told what the targets' clients will receive (57P01, on which some
+/// pools crash) and which applications they are: in the preview (a dry run's too), in `--json` and in
+/// the audit log's plan line, written before anything is signalled. The server agrees: a terminated
+/// client gets 57P01. A plan that acts on nothing has no such note.
+#[test]
+fn the_57p01_note_names_the_applications_in_the_preview_the_json_and_the_audit_plan() {
+    let c = cluster();
+    let (web, jobs) = (unique("note-web"), unique("note-jobs"));
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 2, &role, "postgres", &web).unwrap();
+    let mut client = c.connect(&role, "postgres", &jobs).unwrap();
+    let mut unnamed = c.connect(&role, "postgres", "").unwrap();
+    let mut pids = server_pids(&web, None);
+    // By the simple protocol: a prepared statement's Close would still be waiting to be sent when the
+    // client next talks to the server, and fail on the closed socket before the server's error is read.
+    let pid = |c: &mut postgres::Client| -> i32 {
+        c.simple_query("SELECT pg_backend_pid()")
+            .unwrap()
+            .iter()
+            .find_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => r.get(0)?.parse().ok(),
+                _ => None,
+            })
+            .unwrap()
+    };
+    pids.insert(pid(&mut client));
+    pids.insert(pid(&mut unnamed));
+    let mut args = vec!["kill".to_string()];
+    for p in &pids {
+        args.extend(["--pid".to_string(), p.to_string()]);
+    }
+    let named = [
+        format!("\"{web}\" (2 sessions)"),
+        format!("\"{jobs}\" (1 session)"),
+        "1 session without an application_name".to_string(),
+    ];
+    let names_all = |note: &str| {
+        let note = one_line(note);
+        assert!(
+            named.iter().all(|n| note.contains(n.as_str())),
+            "{named:?} in {note}"
+        );
+    };
+
+    // The preview of a dry run: the note, before what would be done.
+    let preview = pgconn()
+        .args(&args)
+        .arg("--dry-run")
+        .run()
+        .assert_code(0)
+        .stdout;
+    let at = preview
+        .find("note: the clients of the targeted sessions receive SQLSTATE 57P01")
+        .unwrap_or_else(|| panic!("{preview}"));
+    assert!(
+        at < preview.find("would terminate 4 sessions").unwrap(),
+        "{preview}"
+    );
+    names_all(
+        &preview[at..preview[at..]
+            .find(" PID ")
+            .map_or(preview.len(), |e| at + e)],
+    );
+
+    // --json: in `notes`.
+    let v = pgconn()
+        .args(&args)
+        .args(["--dry-run", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    names_all(&clients_note(&v, "57P01").unwrap_or_else(|| panic!("{v:#}")));
+
+    // Acting: the audit log's plan line carries it, as the report does.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kill.jsonl");
+    let v = pgconn()
+        .args(&args)
+        .args(["--yes", "--json", "--log"])
+        .arg(&log)
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(outcome_pids(&v, "terminated"), pids, "{v:#}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let plan: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(plan["event"], "plan");
+    assert_eq!(plan["notes"], v["notes"], "{plan}");
+    names_all(&clients_note(&plan, "57P01").unwrap_or_else(|| panic!("{plan}")));
+    // What the note says the client receives, it receives (read without sending anything: a write to
+    // the closed socket would fail first).
+    use postgres::fallible_iterator::FallibleIterator;
+    let err = client
+        .notifications()
+        .timeout_iter(Duration::from_secs(10))
+        .next()
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(&postgres::error::SqlState::ADMIN_SHUTDOWN),
+        "{err:#}"
+    );
+
+    // Nothing to act on, nothing to say: no target, or --if-more-than not exceeded.
+    let none = unique("note-none");
+    let v = pgconn()
+        .args(["kill-idle", "--older-than", "0s", "--app", &none])
+        .args(["--dry-run", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["targets"].as_array().unwrap().len(), 0);
+    assert_eq!(clients_note(&v, "57P01"), None, "{v:#}");
+    let mut w2 = Workload::new();
+    w2.idle(c, 2, &role, "postgres", &none).unwrap();
+    let v = pgconn()
+        .args(["kill-idle", "--older-than", "0s", "--app", &none])
+        .args(["--if-more-than", "5", "--yes", "--json", "--log"])
+        .arg(dir.path().join("below.jsonl"))
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["threshold_met"], false);
+    assert_eq!(clients_note(&v, "57P01"), None, "{v:#}");
+    let text = std::fs::read_to_string(dir.path().join("below.jsonl")).unwrap();
+    assert!(!text.contains("57P01"), "{text}");
 }

@@ -882,6 +882,9 @@ fn kill_plan() -> KillReport {
             allowed: false,
         },
     ];
+    // What the targets' clients receive, naming their applications (the evil one escaped, the one
+    // without a name counted as such).
+    let clients = Action::Terminate.clients_note(&targets).unwrap();
     KillReport {
         connection: Default::default(),
         target: DB1.into(),
@@ -945,6 +948,7 @@ fn kill_plan() -> KillReport {
         warnings: vec![],
         notes: vec![
             "sessions idle for less than 10m00s are not selected (--idle-longer-than)".into(),
+            clients,
         ],
     }
 }
@@ -1853,6 +1857,31 @@ fn sessions() {
 fn kill_preview() {
     let text = snap_widths("kill_preview", |st| render::kill::preview(&kill_plan(), st));
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
+    // The note on what the clients receive: escaped, named, on one line piped, and wrapped under its
+    // text at 80 columns.
+    let note = text["piped_plain"]
+        .lines()
+        .find(|l| l.contains("57P01"))
+        .unwrap_or_else(|| panic!("{}", text["piped_plain"]));
+    assert!(
+        note.starts_with("  note: ")
+            && note.contains(&format!("\"{EVIL_SHOWN}\" (1 session)"))
+            && note.contains("\"leaky-worker\" (3 sessions)")
+            && note.ends_with("1 session without an application_name"),
+        "{note}"
+    );
+    let at_80: Vec<&str> = text["80_plain"]
+        .lines()
+        .skip_while(|l| !l.contains("57P01"))
+        .take_while(|l| !l.starts_with(" PID"))
+        .collect();
+    assert!(at_80.len() > 1, "{}", text["80_plain"]);
+    assert!(
+        at_80[1..]
+            .iter()
+            .all(|l| l.starts_with("        ") && l.chars().count() <= 80),
+        "{at_80:#?}"
+    );
 
     let st = style(None, false);
     let mut dry = kill_plan();
@@ -1865,6 +1894,8 @@ fn kill_preview() {
     let mut below = kill_plan();
     below.if_more_than = Some(10);
     below.threshold_met = false;
+    // Nothing is acted on: the plan has no note on what clients receive.
+    below.notes.retain(|n| !n.contains("57P01"));
     snap_human(
         "kill_preview_threshold_not_met_piped_plain",
         &render::kill::preview(&below, &st),
@@ -2179,6 +2210,25 @@ fn rescue_plan() -> pgconn::report::rescue::RescueReport {
     ];
     let mut all = targets.clone();
     all.push(backend(4104, "app", "SELECT", 30.0));
+    let groups = vec![
+        Group {
+            database: "appdb".into(),
+            user: "app".into(),
+            backends: 2,
+            longest_connected_seconds: 7200.0,
+        },
+        Group {
+            database: "appdb".into(),
+            user: EVIL.into(),
+            backends: 1,
+            longest_connected_seconds: 60.0,
+        },
+    ];
+    // What the targets' clients receive, naming the users: the evil one shows escaped.
+    let notes = vec![
+        "process titles carry no application_name".into(),
+        clients_note(&groups),
+    ];
     RescueReport {
         cluster: ClusterInfo {
             host: "db1".into(),
@@ -2230,20 +2280,7 @@ fn rescue_plan() -> pgconn::report::rescue::RescueReport {
         matched: 4,
         kept: 0,
         capped: 0,
-        groups: vec![
-            Group {
-                database: "appdb".into(),
-                user: "app".into(),
-                backends: 2,
-                longest_connected_seconds: 7200.0,
-            },
-            Group {
-                database: "appdb".into(),
-                user: EVIL.into(),
-                backends: 1,
-                longest_connected_seconds: 60.0,
-            },
-        ],
+        groups,
         targets,
         run: BatchRun {
             acted: false,
@@ -2260,7 +2297,7 @@ fn rescue_plan() -> pgconn::report::rescue::RescueReport {
             error: None,
         },
         warnings: vec![],
-        notes: vec!["process titles carry no application_name".into()],
+        notes,
     }
 }
 
@@ -2271,6 +2308,16 @@ fn rescue_preview_and_results() {
         render::rescue::preview(&rescue_plan(), st)
     });
     assert!(text["piped_plain"].contains(EVIL_SHOWN));
+    let note = text["piped_plain"]
+        .lines()
+        .find(|l| l.contains("57P01"))
+        .unwrap_or_else(|| panic!("{}", text["piped_plain"]));
+    assert!(
+        note.contains(&format!(
+            "user \"{EVIL_SHOWN}\", database \"appdb\" (1 backend)"
+        )),
+        "{note}"
+    );
 
     let mut done = rescue_plan();
     done.run.acted = true;

@@ -83,6 +83,17 @@ fn log_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// The plan's note on what the targets' clients receive (SQLSTATE 57P01), if any.
+fn clients_note(v: &Value) -> Option<String> {
+    v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|n| n.contains("57P01"))
+        .map(String::from)
+}
+
 /// The log says what happened: a plan, one target line before and one session line after for each
 /// target, and a summary whose counts are the report's.
 fn assert_log_matches(path: &Path, report: &Value) {
@@ -90,6 +101,11 @@ fn assert_log_matches(path: &Path, report: &Value) {
     let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
     assert_eq!(events.first(), Some(&"plan"), "{events:?}");
     assert_eq!(events.last(), Some(&"summary"), "{events:?}");
+    // The plan's notes, what the targets' clients receive among them, written before anything was done.
+    assert_eq!(lines[0]["notes"], report["notes"], "{}", lines[0]);
+    if !report["targets"].as_array().unwrap().is_empty() {
+        assert!(clients_note(&lines[0]).is_some(), "{}", lines[0]);
+    }
     let of =
         |event: &str| -> Vec<&Value> { lines.iter().filter(|l| l["event"] == event).collect() };
     let target_pids: BTreeSet<i32> = of("target")
@@ -261,6 +277,17 @@ fn a_dry_run_lists_exactly_the_idle_backends_and_signals_nothing() {
     assert_eq!(t["client"], "local");
     assert_eq!(t["state"], "idle");
     assert_eq!(client_backends(&c), all_before);
+    // Their clients will receive 57P01: titles do not name the applications, so the note names whom
+    // they connect as.
+    let note = clients_note(&v).unwrap_or_else(|| panic!("{v:#}"));
+    assert!(
+        note.ends_with("user \"app\", database \"postgres\" (3 backends)"),
+        "{note}"
+    );
+    // Nothing to act on, nothing to say.
+    let none = rescue(&c, &["--user", "nobody", "--dry-run", "--json"]).json();
+    assert_eq!(none["targets"].as_array().unwrap().len(), 0);
+    assert_eq!(clients_note(&none), None, "{none:#}");
 
     // idle in transaction, when asked for, and only that.
     let v = rescue(
@@ -285,6 +312,15 @@ fn a_dry_run_lists_exactly_the_idle_backends_and_signals_nothing() {
         out.stdout
     );
     assert!(out.stdout.contains("dry run: nothing was done"));
+    let at = out
+        .stdout
+        .find("note: the clients of the targeted backends receive SQLSTATE 57P01")
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(
+        at < out.stdout.find("would terminate").unwrap(),
+        "{}",
+        out.stdout
+    );
 
     // With no host and no port given anywhere, the connection afterwards goes to the cluster's own
     // socket and port (from postmaster.pid), not libpq's default.

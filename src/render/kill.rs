@@ -26,6 +26,9 @@ const PROTECTIONS: [Protection; 8] = [
 /// At most this many pids are named per kind of protected session.
 const PIDS_SHOWN: usize = 10;
 
+/// Where a wrapped note's lines go on: under its text, after `  note: ` (kill's and rescue's).
+pub const NOTE_INDENT: usize = 8;
+
 /// What matched but is left alone, kind by kind (`2 superusers' sessions (--include-superusers)`).
 fn left_alone(r: &KillReport) -> Vec<String> {
     let mut left_alone = Vec::new();
@@ -101,8 +104,9 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
                 .unwrap_or_default()
         ));
     }
+    // Notes are prose: wrapped to the terminal, under their text.
     for note in &r.notes {
-        out.push_str(&format!("  note: {}\n", clean(note)));
+        st.wrap_line(&mut out, NOTE_INDENT, &format!("  note: {}", clean(note)));
     }
     if !r.threshold_met {
         out.push_str(&format!(

@@ -4,6 +4,7 @@
 
 use comfy_table::{Cell, CellAlignment};
 
+use crate::render::kill::NOTE_INDENT;
 use crate::render::{text_cell, Style};
 use crate::report::rescue::{After, Backend, RescueReport, Unreadable};
 use crate::report::{age, Level, State};
@@ -172,8 +173,9 @@ pub fn preview(r: &RescueReport, st: &Style) -> String {
         ));
     }
     titles_left_alone(&mut out, &r.unreadable, "unreadable titles", st);
+    // Notes are prose: wrapped to the terminal, under their text.
     for note in &r.notes {
-        out.push_str(&format!("  note: {}\n", clean(note)));
+        st.wrap_line(&mut out, NOTE_INDENT, &format!("  note: {}", clean(note)));
     }
     if r.targets.is_empty() {
         out.push_str("no backend to act on");

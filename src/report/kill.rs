@@ -24,6 +24,81 @@ impl Action {
     }
 }
 
+/// At most this many applications (or, for `rescue`, users and databases) are named in the note on what
+/// the clients of the targets receive; the rest are counted.
+pub const CLIENTS_NAMED: usize = 10;
+
+/// What the client of a terminated session receives (pg_terminate_backend and SIGTERM alike), and what
+/// it breaks: an application whose pool has no handler for an error on an idle connection crashes.
+pub const TERMINATED_CLIENTS_RECEIVE: &str = "SQLSTATE 57P01 (\"terminating connection due to \
+     administrator command\"), on which some connection pools crash unless the application handles pool \
+     errors (node-postgres without an \"error\" listener on its Pool: node-postgres issues #1707, #2762)";
+
+/// What the client of a cancelled session receives: its query fails, its connection stays.
+pub const CANCELLED_CLIENTS_RECEIVE: &str = "SQLSTATE 57014 (\"canceling statement due to user \
+     request\") for the running query and keep their connections (no pool loses one, but the \
+     application sees that query fail)";
+
+/// `"leaky-worker" (3 sessions), "api" (1 session), 2 others (5 sessions)`: each name with what it counts,
+/// in the order given, at most [`CLIENTS_NAMED`] named. `noun` is (one, many).
+pub fn counted_names(named: &[(String, usize)], noun: (&str, &str)) -> Vec<String> {
+    let of = |n: usize| format!("{n} {}", if n == 1 { noun.0 } else { noun.1 });
+    let mut parts: Vec<String> = named
+        .iter()
+        .take(CLIENTS_NAMED)
+        .map(|(name, n)| format!("{name} ({})", of(*n)))
+        .collect();
+    if let Some(rest) = named.get(CLIENTS_NAMED..).filter(|r| !r.is_empty()) {
+        parts.push(format!(
+            "{} other{} ({})",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" },
+            of(rest.iter().map(|(_, n)| n).sum())
+        ));
+    }
+    parts
+}
+
+impl Action {
+    /// The note on what the clients of `targets` receive when acted on, naming their applications (the
+    /// most sessions first; sessions without an application_name are counted as such). None without
+    /// targets.
+    pub fn clients_note(self, targets: &[KillTarget]) -> Option<String> {
+        if targets.is_empty() {
+            return None;
+        }
+        let mut by_app: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut unnamed = 0;
+        for t in targets {
+            match t.session.application.as_str() {
+                "" => unnamed += 1,
+                app => *by_app.entry(app).or_default() += 1,
+            }
+        }
+        let mut named: Vec<(String, usize)> = by_app
+            .into_iter()
+            .map(|(app, n)| (format!("\"{app}\""), n))
+            .collect();
+        // The most sessions first; names in order among equals (the map's order, kept by a stable sort).
+        named.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        let mut apps = counted_names(&named, ("session", "sessions"));
+        if unnamed > 0 {
+            apps.push(format!(
+                "{unnamed} session{} without an application_name",
+                if unnamed == 1 { "" } else { "s" }
+            ));
+        }
+        let receive = match self {
+            Action::Terminate => TERMINATED_CLIENTS_RECEIVE,
+            Action::Cancel => CANCELLED_CLIENTS_RECEIVE,
+        };
+        Some(format!(
+            "the clients of the targeted sessions receive {receive}; their applications: {}",
+            apps.join(", ")
+        ))
+    }
+}
+
 /// Why a session that matches is left alone. Decided by the server (`protection.sql`) and parsed here,
 /// once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -308,4 +383,57 @@ pub struct KillReport {
     pub run: BatchRun<SessionOutcome, StateCounts>,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn targets(apps: &[(&str, usize)]) -> Vec<KillTarget> {
+        apps.iter()
+            .flat_map(|(app, n)| {
+                (0..*n).map(move |_| KillTarget {
+                    session: Session {
+                        application: app.to_string(),
+                        ..Session::default()
+                    },
+                    allowed: true,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_clients_note_names_the_applications_the_most_sessions_first() {
+        assert_eq!(Action::Terminate.clients_note(&[]), None);
+        let note = Action::Terminate
+            .clients_note(&targets(&[("b", 1), ("", 2), ("a", 1), ("web", 3)]))
+            .unwrap();
+        assert!(note.contains("SQLSTATE 57P01"), "{note}");
+        assert!(
+            note.ends_with(
+                "their applications: \"web\" (3 sessions), \"a\" (1 session), \"b\" (1 session), 2 \
+                 sessions without an application_name"
+            ),
+            "{note}"
+        );
+        let cancel = Action::Cancel
+            .clients_note(&targets(&[("report", 1)]))
+            .unwrap();
+        assert!(
+            cancel.contains("SQLSTATE 57014") && !cancel.contains("57P01"),
+            "{cancel}"
+        );
+        assert!(cancel.ends_with("\"report\" (1 session)"), "{cancel}");
+    }
+
+    #[test]
+    fn past_ten_applications_the_rest_are_counted() {
+        let many: Vec<(String, usize)> = (0..13).map(|i| (format!("app{i:02}"), 1)).collect();
+        let apps: Vec<(&str, usize)> = many.iter().map(|(a, n)| (a.as_str(), *n)).collect();
+        let note = Action::Terminate.clients_note(&targets(&apps)).unwrap();
+        assert!(note.contains("\"app09\" (1 session)"), "{note}");
+        assert!(!note.contains("app10"), "{note}");
+        assert!(note.ends_with(", 3 others (3 sessions)"), "{note}");
+    }
 }

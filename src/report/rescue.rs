@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::batch::BatchRun;
-use super::kill::{OutcomeKind, SkipReason};
+use super::kill::{counted_names, OutcomeKind, SkipReason, TERMINATED_CLIENTS_RECEIVE};
 use super::status::StatusReport;
 use super::State;
 
@@ -142,6 +142,25 @@ pub struct Group {
     pub user: String,
     pub backends: usize,
     pub longest_connected_seconds: f64,
+}
+
+/// What the targets' clients receive (SIGTERM is what pg_terminate_backend sends): their applications
+/// cannot be named from titles, so the note names whom they connect as.
+pub fn clients_note(groups: &[Group]) -> String {
+    let named: Vec<(String, usize)> = groups
+        .iter()
+        .map(|g| {
+            (
+                format!("user \"{}\", database \"{}\"", g.user, g.database),
+                g.backends,
+            )
+        })
+        .collect();
+    format!(
+        "the clients of the targeted backends receive {TERMINATED_CLIENTS_RECEIVE}; their process titles do \
+         not name their applications, only whom they connect as: {}",
+        counted_names(&named, ("backend", "backends")).join(", ")
+    )
 }
 
 /// What rescue observes after its batches: `after` in its report, between its summary and its log.

@@ -19,7 +19,8 @@ pub fn open(path: &Path, identity: Identity, version: &str, queries: bool) -> Re
     AuditLog::open(path, server, queries)
 }
 
-/// The plan: what was selected and what will be done, before anything is.
+/// The plan: what was selected and what will be done, before anything is, with the plan's notes (what
+/// the targets' clients receive among them).
 pub fn plan(log: &mut AuditLog, r: &KillReport, filter: &Filter) -> Result<()> {
     log.plan(
         r.action,
@@ -35,6 +36,7 @@ pub fn plan(log: &mut AuditLog, r: &KillReport, filter: &Filter) -> Result<()> {
             "threshold_met": r.threshold_met,
             "targeted": r.targets.len(),
             "wait_seconds": r.run.wait_seconds,
+            "notes": r.notes,
         }),
     )
 }

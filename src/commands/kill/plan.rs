@@ -224,6 +224,11 @@ pub fn plan(
             ));
         }
     }
+    // What the targets' clients receive, said before anyone is asked; a plan that will act on nothing
+    // (no target, --if-more-than not exceeded) has nothing to say.
+    if threshold_met {
+        notes.extend(action.clients_note(&targets));
+    }
 
     let targeted = targets.len();
     let report = KillReport {

@@ -36,6 +36,7 @@ pub(super) fn plan_line(log: &mut AuditLog, r: &RescueReport) -> Result<()> {
             "capped": r.capped,
             "targeted": r.targets.len(),
             "wait_seconds": r.run.wait_seconds,
+            "notes": r.notes,
         }),
     )
 }

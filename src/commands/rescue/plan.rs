@@ -471,6 +471,9 @@ pub fn plan(req: &RescueRequest) -> Result<RescuePlan> {
         None => None,
     };
     let groups = groups(&matched);
+    if !groups.is_empty() {
+        notes.push(crate::report::rescue::clients_note(&groups));
+    }
     let report = RescueReport {
         cluster,
         groups,
