@@ -620,6 +620,29 @@ fn basic_auth_right_wrong_and_missing() {
         assert_eq!(r.header("x-frame-options"), Some("deny"));
     }
     assert!(!e.log().contains("s3cret"));
+    // A file caught empty (a tool that truncates, then writes) or without the users: a SIGHUP keeps
+    // the authentication in force.
+    for weaker in [
+        "",
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+    ] {
+        web_config(dir.path(), weaker);
+        let said = e
+            .log()
+            .matches("the web configuration in force is kept")
+            .count();
+        e.signal(nix::sys::signal::Signal::SIGHUP);
+        assert!(
+            wait_until(Duration::from_secs(20), || e
+                .log()
+                .matches("the web configuration in force is kept")
+                .count()
+                > said),
+            "{}",
+            e.log()
+        );
+        assert_eq!(e.get("/-/healthy").status, 401, "{weaker:?}");
+    }
 }
 
 #[test]

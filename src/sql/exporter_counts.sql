@@ -18,7 +18,7 @@
             SELECT e.datname, e.state, e.usename::text AS usename, e.application_name, e.backend_type,
                    e.wait_event_type, e.wait_event,
                    count(*)::int AS count,
-                   max(date_part('epoch', now() - e.xact_start)) AS max_tx_duration
+                   max(date_part('epoch', statement_timestamp() - e.xact_start)) AS max_tx_duration
               FROM every e
              WHERE e.pid <> pg_backend_pid()
              GROUP BY 1, 2, 3, 4, 5, 6, 7

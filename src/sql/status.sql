@@ -5,7 +5,8 @@
 -- so that `used` counts them all), never copied whole or read twice. What needs single sessions is
 -- gathered in the same pass: the idle ages (for the percentiles, idle sessions only) and, per group, the
 -- pid of the session idle in transaction the longest. Ages are compared as timestamps against cut-offs the
--- server computes once (an InitPlan each); seconds are computed for the few groups only.
+-- server computes once (an InitPlan each); seconds are computed for the few groups only. Ages are from
+-- the statement's start (statement_timestamp(), not now(): the exporter runs it inside a transaction).
 -- For Prometheus, the statement also counts as postgres_exporter does (exporter_counts.sql, as JSON on the
 -- first row); then pg_stat_activity is read once into `every`, and c from it.
 -- Sessions are grouped by database and role oid and named afterwards, so that (unless a filter needs the
@@ -31,12 +32,12 @@ WITH /*EXPORTER_COUNTS*/c AS (
            ), false) AS matches,
            count(*)::int AS sessions,
            count(c.state_change)::int AS with_age,
-           count(*) FILTER (WHERE c.state_change < (SELECT now() - make_interval(secs => $leak_age)))::int AS older_than_leak_age,
-           count(*) FILTER (WHERE c.state_change < (SELECT now() - make_interval(secs => $idle_in_transaction_age)))::int AS older_than_idle_in_transaction_age,
-           count(*) FILTER (WHERE c.state_change < (SELECT now() - make_interval(secs => $extra_age)))::int AS older_than_extra_age,
+           count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $leak_age)))::int AS older_than_leak_age,
+           count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $idle_in_transaction_age)))::int AS older_than_idle_in_transaction_age,
+           count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $extra_age)))::int AS older_than_extra_age,
            min(c.state_change) AS oldest_state_change,
            min(c.xact_start) AS oldest_xact_start,
-           array_agg(date_part('epoch', now() - c.state_change)) FILTER (WHERE c.state = 'idle' AND c.state_change IS NOT NULL) AS idle_ages,
+           array_agg(date_part('epoch', statement_timestamp() - c.state_change)) FILTER (WHERE c.state = 'idle' AND c.state_change IS NOT NULL) AS idle_ages,
            -- (since when in epoch seconds, pid) of the group's session idle in transaction the longest: min()
            -- of an array compares element by element, so this is the pid of the earliest state change
            min(ARRAY[date_part('epoch', c.state_change), c.pid]) FILTER (
@@ -74,14 +75,14 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        nullif(pg_get_userbyid(o.usesysid)::text, 'unknown (OID=' || o.usesysid || ')') AS oldest_idle_transaction_user,
        coalesce(o.application_name, '') AS oldest_idle_transaction_application,
        CASE WHEN o.pid IS NOT NULL THEN coalesce(host(o.client_addr), 'local') END AS oldest_idle_transaction_client,
-       date_part('epoch', now() - o.state_change) AS oldest_idle_transaction_idle_seconds,
-       date_part('epoch', now() - o.xact_start) AS oldest_idle_transaction_xact_seconds,
+       date_part('epoch', statement_timestamp() - o.state_change) AS oldest_idle_transaction_idle_seconds,
+       date_part('epoch', statement_timestamp() - o.xact_start) AS oldest_idle_transaction_xact_seconds,
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
        g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
        g.older_than_idle_in_transaction_age, g.older_than_extra_age,
-       date_part('epoch', now() - g.oldest_state_change) AS oldest_state_seconds,
-       date_part('epoch', now() - g.oldest_xact_start) AS oldest_xact_seconds
+       date_part('epoch', statement_timestamp() - g.oldest_state_change) AS oldest_state_seconds,
+       date_part('epoch', statement_timestamp() - g.oldest_xact_start) AS oldest_xact_seconds
   FROM o
   LEFT JOIN pg_database od ON od.oid = o.datid
   LEFT JOIN g ON g.matches

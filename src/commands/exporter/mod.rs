@@ -255,6 +255,18 @@ pub fn configured_targets(conn: &ConnOptions) -> Result<Vec<(FleetTarget, Target
         let keys = TargetKeys::of(&t.label, t.name.as_deref(), spec);
         out.push((t, keys));
     }
+    // Two targets with one label would print the same series twice (Prometheus keeps one of them).
+    for (i, (a, _)) in out.iter().enumerate() {
+        if let Some(j) = out[..i].iter().position(|(b, _)| b.label == a.label) {
+            return Err(crate::exit::refuse(format!(
+                "targets {} and {} are both labelled {}: their series would be the same; give each a \
+                 name in the targets file (`NAME: CONNINFO`); nothing was started",
+                j + 1,
+                i + 1,
+                a.label
+            )));
+        }
+    }
     Ok(out)
 }
 
@@ -559,12 +571,27 @@ fn scrape(db: &mut Db, req: &StatusRequest, deadline: Instant) -> Result<StatusR
     if db.pooled() {
         return status::collect(db, req);
     }
-    let ms = left.as_millis().max(1);
+    // A little inside the deadline, so that the server's own timeout (not the race between it and the
+    // deadline's) ends a statement that runs too long, and says so as a timeout.
+    let ms = (left.as_millis() * 9 / 10).max(1);
     let lock = ms.min(5_000);
     db.execute_simple(&format!(
         "BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {lock}"
     ))?;
-    let report = status::collect(db, req);
+    let report = status::collect(db, req).map_err(|e| {
+        // The scrape's own statement_timeout or lock_timeout: the deadline, as Prometheus sees it.
+        let timed_out = matches!(
+            crate::db::sqlstate(&e),
+            Some(c) if c == postgres::error::SqlState::QUERY_CANCELED
+                || c == postgres::error::SqlState::LOCK_NOT_AVAILABLE
+        );
+        if timed_out {
+            anyhow::Error::new(TargetTimeout(left, "the scrape's deadline"))
+                .context(crate::fleet::one_line(&e))
+        } else {
+            e
+        }
+    });
     // After a failed statement this ends the aborted transaction (a rollback).
     let ended = db.execute_simple("COMMIT");
     let report = report?;

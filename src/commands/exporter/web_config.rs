@@ -133,11 +133,10 @@ fn mapping<'a>(v: &'a Yaml, what: &str) -> Result<Option<&'a yaml_rust2::yaml::H
 pub fn parse(text: &str, dir: &Path) -> Result<WebConfig> {
     let docs = YamlLoader::load_from_str(text).map_err(|e| anyhow!("not valid YAML: {e}"))?;
     let mut cfg = WebConfig::default();
-    let Some(root) = docs.first() else {
-        return Ok(cfg);
-    };
-    let Some(root) = mapping(root, "the file")? else {
-        return Ok(cfg);
+    // A file given but empty is a mistake (or a file caught while being rewritten), not "no TLS, no
+    // authentication".
+    let Some(Some(root)) = docs.first().map(|d| mapping(d, "the file")).transpose()? else {
+        bail!("the file is empty: it configures nothing (leave --web.config.file out for plain HTTP without authentication)");
     };
     for (k, v) in root {
         match str_key(k)? {
@@ -214,6 +213,11 @@ fn tls(h: &yaml_rust2::yaml::Hash, dir: &Path) -> Result<TlsConfig> {
                 let s = string(v, &what)?;
                 let t = Tls::parse(&s)
                     .ok_or_else(|| anyhow!("{what}: {s:?} is not TLS10, TLS11, TLS12 or TLS13"))?;
+                // OpenSSL's intermediate profile, which the exporter uses, turns TLS 1.0 and 1.1 off:
+                // a version below 1.2 would be accepted here and not honoured.
+                if t < Tls::V12 {
+                    bail!("{what}: {s} is not offered by pgconn's exporter (TLS12 and TLS13 are)");
+                }
                 if k == "min_version" {
                     min = t
                 } else {
@@ -272,6 +276,8 @@ impl TlsConfig {
             b.set_ca_file(ca)
                 .with_context(|| format!("could not read client_ca_file {}", ca.display()))?;
             b.set_verify(SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT);
+            // Without a session id context OpenSSL fails every resumed handshake when it verifies peers.
+            b.set_session_id_context(b"pgconn-exporter")?;
         }
         Ok(b.build())
     }
@@ -283,6 +289,32 @@ impl TlsConfig {
 pub struct BasicAuth {
     /// User → SHA-256 of (hash, password) of the last password verified for it.
     verified: Mutex<HashMap<String, Vec<u8>>>,
+    /// bcrypt verifications running now.
+    bcrypt_running: std::sync::atomic::AtomicUsize,
+}
+
+/// At most this many bcrypt verifications at once.
+const BCRYPT_AT_ONCE: usize = 2;
+
+/// One of the [`BCRYPT_AT_ONCE`] places, given back when dropped.
+struct BcryptSlot<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> BcryptSlot<'a> {
+    fn take(running: &'a std::sync::atomic::AtomicUsize) -> Option<BcryptSlot<'a>> {
+        use std::sync::atomic::Ordering;
+        running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < BCRYPT_AT_ONCE).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| BcryptSlot(running))
+    }
+}
+
+impl Drop for BcryptSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// A bcrypt hash (cost 10, exporter-toolkit's usual) of nothing anyone sends: unknown users are checked
@@ -324,6 +356,11 @@ impl BasicAuth {
                 }
             }
         }
+        // bcrypt costs tens of milliseconds of CPU: a few at a time, so that requests with wrong
+        // passwords cannot take the CPU the scrapes need. One that finds them all busy is refused (401).
+        let Some(_slot) = BcryptSlot::take(&self.bcrypt_running) else {
+            return false;
+        };
         let ok = bcrypt::verify(password, hash).unwrap_or(false) && known.is_some();
         if ok {
             let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
@@ -357,6 +394,22 @@ mod tests {
         assert!(err("http_server_config:\n  headers:\n    X-Evil: 1\n").contains("X-Evil"));
         assert!(err("basic_auth_users:\n  alice: plain\n").contains("not a bcrypt hash"));
         assert!(err("a: [").contains("not valid YAML"));
+        // A file given but empty configures nothing: a mistake, or a file caught while rewritten.
+        assert!(err("").contains("the file is empty"));
+        assert!(err("# just a comment\n").contains("the file is empty"));
+        // OpenSSL's intermediate profile would not honour a version below 1.2.
+        assert!(err("tls_server_config:\n  min_version: TLS10\n").contains("TLS12 and TLS13 are"));
+    }
+
+    /// A few bcrypt verifications at a time; the place is given back when one ends.
+    #[test]
+    fn bcrypt_runs_a_few_at_a_time() {
+        let running = std::sync::atomic::AtomicUsize::new(0);
+        let a = BcryptSlot::take(&running).unwrap();
+        let _b = BcryptSlot::take(&running).unwrap();
+        assert!(BcryptSlot::take(&running).is_none());
+        drop(a);
+        assert!(BcryptSlot::take(&running).is_some());
     }
 
     #[test]
@@ -375,7 +428,11 @@ mod tests {
             vec![("X-Frame-Options".to_string(), "deny".to_string())]
         );
         assert!(cfg.tls.is_none());
-        assert!(parse("", Path::new("/")).unwrap().users.is_empty());
+        // A file that sets something, but no users, has none.
+        assert!(parse("http_server_config: {}\n", Path::new("/"))
+            .unwrap()
+            .users
+            .is_empty());
     }
 
     #[test]

@@ -35,8 +35,10 @@ impl Scan {
             return false;
         }
         match b {
-            // An empty line: the end of this head (or a blank line before one, which hyper skips).
-            b'\n' if self.line_len == 0 => *self = Scan::default(),
+            // An empty line ends a head that has begun; blank lines before a request line (which hyper
+            // skips) count towards the limit of the head they precede.
+            b'\n' if self.line_len == 0 && self.lines > 0 => *self = Scan::default(),
+            b'\n' if self.line_len == 0 => {}
             b'\n' => {
                 self.lines += 1;
                 self.line_len = 0;
@@ -163,5 +165,9 @@ mod tests {
         assert_eq!(scan(&big), None);
         big.push(b'a');
         assert_eq!(scan(&big), Some(MAX_HEAD_BYTES));
+        // Blank lines before a request line count towards its head: they do not start it afresh.
+        let mut blank = b"\r\n".repeat(MAX_HEAD_BYTES);
+        blank.extend_from_slice(b"GET /-/healthy HTTP/1.1\r\n\r\n");
+        assert_eq!(scan(&blank), Some(MAX_HEAD_BYTES));
     }
 }

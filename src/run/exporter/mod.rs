@@ -82,10 +82,11 @@ impl State {
 /// use is an error that names the address, exit 1), then serve until SIGTERM or SIGINT (exit 0).
 pub fn exporter(conn: &ConnOptions, req: &ExporterRequest) -> Result<Exit> {
     let mut conn = conn.clone();
-    // A connection attempt is never given up on inside the target (an attempt abandoned there would
-    // hold its socket unseen by the one-attempt-per-target rule): the scrape's deadline ends the wait,
-    // and the attempt's thread, with its socket, counts as the target's open attempt until it ends.
-    conn.connect_timeout = Some(Duration::ZERO);
+    // Each host's connect gives up after --target-timeout, the longest a scrape waits (the socket is
+    // closed then, by the attempt's own thread, so nothing is left open unseen; a multi-host target
+    // fails over to its next host). A scrape's shorter deadline ends the wait sooner, and the attempt's
+    // thread, with its socket, counts as the target's open attempt until it ends.
+    conn.connect_timeout = Some(req.target_timeout);
     conn.password_prompt = false;
     conn.break_glass = db::BreakGlass::Never;
     let targets = configured_targets(&conn)?;
@@ -237,13 +238,40 @@ async fn serve(
     Ok(Exit::Success)
 }
 
-/// SIGHUP: read the web configuration again; a file that does not read keeps the one in force.
+/// What a new web configuration would turn off that the one in force has: TLS, client certificates,
+/// basic authentication. A SIGHUP never does that (a file caught half-written by a tool that truncates
+/// and rewrites it would open the exporter); a restart can.
+fn weakened(old: &WebConfig, new: &WebConfig) -> Option<&'static str> {
+    if old.tls.is_some() && new.tls.is_none() {
+        Some("TLS")
+    } else if old.tls.as_ref().is_some_and(|t| t.require_client_cert)
+        && !new.tls.as_ref().is_some_and(|t| t.require_client_cert)
+    {
+        Some("client certificates")
+    } else if !old.users.is_empty() && new.users.is_empty() {
+        Some("basic authentication")
+    } else {
+        None
+    }
+}
+
+/// SIGHUP: read the web configuration again; a file that does not read, or that would turn off a
+/// protection in force ([`weakened`]), keeps the one in force.
 fn reload(state: &State) {
     let Some(path) = &state.req.web_config else {
         state.log(LogLevel::Info, "SIGHUP: no --web.config.file to read again");
         return;
     };
-    match Web::load(Some(path)) {
+    match Web::load(Some(path)).and_then(|web| {
+        let old = state.web();
+        match weakened(&old.cfg, &web.cfg) {
+            Some(what) => Err(anyhow::anyhow!(
+                "{} would turn off {what}, which is in force: restart the exporter to do that",
+                path.display()
+            )),
+            None => Ok(web),
+        }
+    }) {
         Ok(web) => {
             *state.web.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(web);
             state.log(
@@ -539,6 +567,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
             b'%' => {
                 let hex = bytes
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or_else(|| "a malformed %-escape in the query".to_string())?;
@@ -586,5 +615,40 @@ mod tests {
         assert!(query_params("target=%zz").is_err());
         assert!(query_params("target=%").is_err());
         assert!(query_params("target=%ff").is_err());
+        assert!(query_params("target=%+1").is_err());
+    }
+
+    fn web(text: &str) -> WebConfig {
+        web_config::parse(text, std::path::Path::new("/nonexistent")).unwrap()
+    }
+
+    /// A SIGHUP never turns off what protects the exporter now; it may turn things on.
+    #[test]
+    fn a_reload_may_not_weaken_the_web_configuration() {
+        let hash = "$2y$10$7EqJtq98hPqEX7fNZaFWoO1mVO/4MLpGzsqojz6E9Gef6iXDjXyHa";
+        let auth = web(&format!("basic_auth_users:\n  alice: {hash}\n"));
+        let headers = web("http_server_config:\n  headers:\n    X-Frame-Options: deny\n");
+        assert_eq!(weakened(&auth, &headers), Some("basic authentication"));
+        assert_eq!(weakened(&headers, &auth), None);
+        assert_eq!(weakened(&auth, &auth), None);
+        let tls = WebConfig {
+            tls: Some(web_config::TlsConfig {
+                cert_file: "c".into(),
+                key_file: "k".into(),
+                client_ca_file: Some("ca".into()),
+                require_client_cert: true,
+                min_version: web_config::Tls::V12,
+                max_version: web_config::Tls::V13,
+            }),
+            ..WebConfig::default()
+        };
+        assert_eq!(weakened(&tls, &auth), Some("TLS"));
+        let mut no_client_cert = tls.clone();
+        if let Some(t) = no_client_cert.tls.as_mut() {
+            t.require_client_cert = false;
+            t.client_ca_file = None;
+        }
+        assert_eq!(weakened(&tls, &no_client_cert), Some("client certificates"));
+        assert_eq!(weakened(&no_client_cert, &tls), None);
     }
 }
