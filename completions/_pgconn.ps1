@@ -356,8 +356,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             break
         }
         'pgconn;tune' {
-            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'Show the values sessions in this database get')
-            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Show the values sessions of this role get (with --database: of this role in that database)')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'Show the values sessions in this database get, and its connection limit')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Show the values sessions of this role get (with --database: of this role in that database), and its connection limit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
@@ -393,8 +393,8 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             break
         }
         'pgconn;tune;show' {
-            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'Show the values sessions in this database get')
-            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Show the values sessions of this role get (with --database: of this role in that database)')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'Show the values sessions in this database get, and its connection limit')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Show the values sessions of this role get (with --database: of this role in that database), and its connection limit')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')

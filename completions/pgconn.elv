@@ -346,8 +346,8 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --version 'Print version'
         }
         &'pgconn;tune'= {
-            cand --database 'Show the values sessions in this database get'
-            cand --role 'Show the values sessions of this role get (with --database: of this role in that database)'
+            cand --database 'Show the values sessions in this database get, and its connection limit'
+            cand --role 'Show the values sessions of this role get (with --database: of this role in that database), and its connection limit'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'
             cand -p 'Database server port (PGPORT)'
@@ -382,8 +382,8 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'pgconn;tune;show'= {
-            cand --database 'Show the values sessions in this database get'
-            cand --role 'Show the values sessions of this role get (with --database: of this role in that database)'
+            cand --database 'Show the values sessions in this database get, and its connection limit'
+            cand --role 'Show the values sessions of this role get (with --database: of this role in that database), and its connection limit'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'
             cand -p 'Database server port (PGPORT)'

@@ -39,8 +39,8 @@ use pgconn::report::status::{
 };
 use pgconn::report::tune::{
     ApplyOutcome, ChangeRecord, ChangeReport, Effect, Entry, HistoryReport, InEffect, Listed,
-    NotAvailable, Override, Recommendation, Scope, ServerRecord, ShowReport, ShownSetting,
-    TuneChange, Unreadable,
+    NotAvailable, Override, Recommendation, Scope, ServerRecord, ShowReport, ShownLimit,
+    ShownSetting, TuneChange, Unreadable,
 };
 use pgconn::report::watch::{Delta, Down, Point, Round, TargetView};
 use pgconn::report::{empty_states, not_visible_warning, Level, Session, State};
@@ -1128,6 +1128,24 @@ fn show_report() -> ShowReport {
             name: "transaction_timeout".into(),
             since_version_num: 170000,
         }],
+        connection_limits: vec![
+            ShownLimit {
+                scope: "database",
+                name: "app".into(),
+                limit: 40,
+                sessions: 23,
+                superuser: None,
+                invalid_database: false,
+            },
+            ShownLimit {
+                scope: "role",
+                name: "web".into(),
+                limit: -1,
+                sessions: 21,
+                superuser: Some(false),
+                invalid_database: false,
+            },
+        ],
         warnings: vec![
             "role \"pgconn_monitor\" may not read pg_file_settings: configuration-file lines are not shown"
                 .into(),
@@ -1207,6 +1225,7 @@ fn tune_database() -> ChangeReport {
             sessions_not_visible: Some(2),
             reloaded: None,
             effects: vec![],
+            connection_limit: None,
             next_steps: vec![
                 "restart the application's connection pool to give its sessions the new values"
                     .into(),
@@ -1278,6 +1297,7 @@ fn tune_system() -> ChangeReport {
             sessions_with_old_value: None,
             sessions_not_visible: None,
             reloaded: Some(true),
+            connection_limit: None,
             effects: vec![
                 Effect {
                     name: "max_connections".into(),

@@ -1962,3 +1962,608 @@ fn a_new_history_file_and_its_new_directories_are_synced_into_their_parents() {
         );
     }
 }
+
+// ---- connection_limit: a database's or a role's CONNECTION LIMIT through tune ----
+
+/// Ground truth: pg_database.datconnlimit.
+fn datconnlimit(db: &str) -> i32 {
+    su().query_one(
+        "SELECT datconnlimit FROM pg_database WHERE datname = $1",
+        &[&db],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// Ground truth: pg_roles.rolconnlimit.
+fn rolconnlimit(role: &str) -> i32 {
+    su().query_one(
+        "SELECT rolconnlimit FROM pg_roles WHERE rolname = $1",
+        &[&role],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// A database and a role whose names hold quotes, spaces, semicolons and mixed case.
+fn hostile_database_and_role(tag: &str) -> (String, String) {
+    let db = format!("{} Mixed \"Q\"; it's Db", unique(tag));
+    let role = format!("{} O'Brien \"x\"; DROP ROLE postgres; Web", unique(tag));
+    create_database(&db);
+    create_role(&role, "");
+    (db, role)
+}
+
+#[test]
+fn connection_limit_set_and_undo_restore_exactly_with_hostile_names() {
+    let (db, role) = hostile_database_and_role("cl_trip");
+    let (_d, hist) = history_file("cl_trip");
+    let h = hist.to_str().unwrap();
+    let set = |value: &str, scope: &[&str]| -> Value {
+        let pair = format!("connection_limit={value}");
+        let mut args = vec!["set", pair.as_str(), "--yes", "--json", "--history", h];
+        args.extend_from_slice(scope);
+        tune(&args).run().assert_code(0).json()
+    };
+    let dbs = ["--database", db.as_str()];
+    let roles = ["--role", role.as_str()];
+    assert_eq!(datconnlimit(&db), -1);
+    assert_eq!(rolconnlimit(&role), -1);
+
+    // A database: 0, a positive number, then DEFAULT (PostgreSQL stores -1 for it).
+    let v = set("0", &dbs);
+    assert_eq!(v["applied"], true);
+    let c = &v["changes"][0];
+    assert_eq!(c["name"], "connection_limit");
+    assert_eq!(
+        (c["old"].as_str(), c["new"].as_str()),
+        (Some("-1"), Some("0"))
+    );
+    let sql = c["sql"].as_str().unwrap();
+    assert!(
+        sql.starts_with("ALTER DATABASE \"") && sql.ends_with(" CONNECTION LIMIT 0"),
+        "{sql}"
+    );
+    assert_eq!(v["outcome"]["connection_limit"]["limit"], 0);
+    assert_eq!(datconnlimit(&db), 0);
+    set("7", &dbs);
+    assert_eq!(datconnlimit(&db), 7);
+    let v = set("DEFAULT", &dbs);
+    let c = &v["changes"][0];
+    assert_eq!(
+        (c["input"].as_str(), c["old"].as_str(), c["new"].as_str()),
+        (Some("DEFAULT"), Some("7"), Some("-1"))
+    );
+    assert_eq!(datconnlimit(&db), -1);
+
+    // A role: 0, a positive number, -1.
+    let v = set("0", &roles);
+    let sql = v["changes"][0]["sql"].as_str().unwrap();
+    assert!(
+        sql.starts_with("ALTER ROLE \"") && sql.ends_with(" CONNECTION LIMIT 0"),
+        "{sql}"
+    );
+    assert_eq!(rolconnlimit(&role), 0);
+    set("12", &roles);
+    assert_eq!(rolconnlimit(&role), 12);
+    set("-1", &roles);
+    assert_eq!(rolconnlimit(&role), -1);
+
+    // A limit and a setting in one change: one transaction, one history entry, one undo.
+    let v = set("3", &["statement_timeout=30s", "--database", db.as_str()]);
+    assert_eq!(v["changes"].as_array().unwrap().len(), 2, "{v:#}");
+    assert_eq!(datconnlimit(&db), 3);
+    assert_eq!(
+        stored(Some(&db), None).unwrap(),
+        ["statement_timeout=30s".to_string()]
+    );
+
+    // The history holds the numbers; nothing was injected.
+    let listed = tune(&["history", "--history", h, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    let first = &listed["entries"][0];
+    assert_eq!(first["scope"]["database"], db.as_str());
+    assert_eq!(first["changes"][0]["old"], "-1");
+    assert_eq!(first["changes"][0]["new"], "0");
+    let n: i64 = su()
+        .query_one(
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'postgres'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+
+    // Undo walks back through every step, exactly.
+    let undo = || {
+        tune(&["undo", "--yes", "--json", "--history", h])
+            .run()
+            .assert_code(0)
+            .json()
+    };
+    let v = undo();
+    assert_eq!(v["action"], "undo");
+    assert_eq!(datconnlimit(&db), -1);
+    assert_eq!(stored(Some(&db), None), None);
+    for expect in [12, 0, -1] {
+        undo();
+        assert_eq!(rolconnlimit(&role), expect);
+    }
+    for expect in [7, 0, -1] {
+        undo();
+        assert_eq!(datconnlimit(&db), expect);
+    }
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(1);
+}
+
+#[test]
+fn connection_limit_reset_sets_no_limit_and_says_so() {
+    let (db, role) = hostile_database_and_role("cl_reset");
+    let (_d, hist) = history_file("cl_reset");
+    let h = hist.to_str().unwrap();
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} CONNECTION LIMIT 4; ALTER ROLE {} CONNECTION LIMIT 0",
+        ident(&db),
+        ident(&role)
+    ))
+    .unwrap();
+    for scope in [["--database", db.as_str()], ["--role", role.as_str()]] {
+        let mut args = vec![
+            "reset",
+            "connection_limit",
+            "--yes",
+            "--json",
+            "--history",
+            h,
+        ];
+        args.extend_from_slice(&scope);
+        let v = tune(&args).run().assert_code(0).json();
+        assert_eq!(v["changes"][0]["new"], "-1", "{v:#}");
+        assert!(v["notes"].to_string().contains("-1, no limit"), "{v:#}");
+    }
+    assert_eq!(datconnlimit(&db), -1);
+    assert_eq!(rolconnlimit(&role), -1);
+    // A reset is undone like any change.
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert_eq!(rolconnlimit(&role), 0);
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert_eq!(datconnlimit(&db), 4);
+}
+
+#[test]
+fn connection_limit_undo_refuses_after_an_outside_change() {
+    let (db, role) = hostile_database_and_role("cl_moved");
+    let (_d, hist) = history_file("cl_moved");
+    let h = hist.to_str().unwrap();
+    for (flag, name, kind) in [("--database", &db, "DATABASE"), ("--role", &role, "ROLE")] {
+        tune(&[
+            "set",
+            "connection_limit=5",
+            flag,
+            name,
+            "--yes",
+            "--history",
+            h,
+        ])
+        .run()
+        .assert_code(0);
+        // A colleague changes it by hand.
+        su().batch_execute(&format!("ALTER {kind} {} CONNECTION LIMIT 9", ident(name)))
+            .unwrap();
+        let out = tune(&["undo", "--yes", "--history", h])
+            .run()
+            .assert_code(2);
+        assert!(
+            out.stderr.contains("pgconn set 5")
+                && out.stderr.contains("stores 9 now")
+                && out.stderr.contains("--force"),
+            "names the value found and the way out: {}",
+            out.stderr
+        );
+        let now = || {
+            if kind == "ROLE" {
+                rolconnlimit(name)
+            } else {
+                datconnlimit(name)
+            }
+        };
+        assert_eq!(now(), 9, "the colleague's value stays");
+        let v = tune(&["undo", "--force", "--yes", "--json", "--history", h])
+            .run()
+            .assert_code(0)
+            .json();
+        assert!(v["notes"].to_string().contains("stores 9 now"), "{v:#}");
+        assert_eq!(now(), -1, "back to what it was before pgconn's change");
+    }
+}
+
+#[test]
+fn connection_limit_scopes_and_values_are_refused_before_any_sql() {
+    let (db, role) = hostile_database_and_role("cl_scope");
+    let (_d, hist) = history_file("cl_scope");
+    let h = hist.to_str().unwrap();
+    let in_db: Vec<&str> = vec!["--role", &role, "--in-database", &db];
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            [&["set", "connection_limit=5"][..], &in_db].concat(),
+            vec!["--in-database", "--role", "--database"],
+        ),
+        (
+            vec!["set", "connection_limit=5", "--system"],
+            vec!["--database DB", "--role ROLE", "max_connections"],
+        ),
+        (
+            [&["reset", "connection_limit"][..], &in_db].concat(),
+            vec!["--in-database", "--role", "--database"],
+        ),
+        (
+            vec!["reset", "connection_limit", "--system"],
+            vec!["--database DB", "--role ROLE"],
+        ),
+        // A setting beside it does not carry it through.
+        (
+            vec![
+                "set",
+                "statement_timeout=1s",
+                "connection_limit=5",
+                "--system",
+            ],
+            vec!["--database DB"],
+        ),
+        (
+            vec!["set", "connection_limit=-2", "--role", &role],
+            vec!["-1 (no limit) or more"],
+        ),
+        (
+            vec!["set", "connection_limit=abc", "--database", &db],
+            vec!["whole number"],
+        ),
+        (
+            vec!["set", "connection_limit=1.5", "--role", &role],
+            vec!["whole number"],
+        ),
+        (
+            vec!["set", "connection_limit=2147483648", "--role", &role],
+            vec!["2147483647"],
+        ),
+        // PostgreSQL has DEFAULT for a database's limit only (ALTER ROLE ... DEFAULT is a syntax error).
+        (
+            vec!["set", "connection_limit=DEFAULT", "--role", &role],
+            vec!["DEFAULT", "-1"],
+        ),
+    ];
+    for (args, expect) in cases {
+        let mut all = args.clone();
+        all.extend(["--yes", "--show-sql", "--history", h]);
+        let out = tune(&all).run().assert_code(2);
+        for e in expect {
+            assert!(out.stderr.contains(e), "{args:?}: {e:?} in {}", out.stderr);
+        }
+        assert!(out.stderr.contains("nothing was changed"), "{}", out.stderr);
+        // --show-sql echoes every statement sent: none was, not even the connection's first.
+        assert!(!out.stderr.contains("SELECT"), "{args:?}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("server facts"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
+    assert!(!hist.exists(), "nothing was recorded");
+    assert_eq!(datconnlimit(&db), -1);
+    assert_eq!(rolconnlimit(&role), -1);
+}
+
+#[test]
+fn a_connection_limit_below_the_sessions_a_role_holds_warns_and_ends_none() {
+    let role = unique("cl_busy");
+    create_role(&role, "");
+    let (_d, hist) = history_file("cl_busy");
+    let h = hist.to_str().unwrap();
+    let mut held: Vec<postgres::Client> = (0..3).map(|_| client_in("postgres", &role)).collect();
+    let args = ["set", "connection_limit=1", "--role", &role, "--history", h];
+    let v = tune(&args)
+        .args(["--dry-run", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("holds 3 sessions now")
+            && warnings.contains("none of them is ended")
+            && warnings.contains("53300"),
+        "{v:#}"
+    );
+    // The plan for people says it too, above the question.
+    let out = tune(&args).arg("--dry-run").run().assert_code(0);
+    assert!(
+        out.stdout.contains("holds 3 sessions now"),
+        "{}",
+        out.stdout
+    );
+
+    let v = tune(&args)
+        .args(["--yes", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["outcome"]["connection_limit"]["sessions"], 3, "{v:#}");
+    assert_eq!(v["outcome"]["connection_limit"]["limit"], 1);
+    assert_eq!(rolconnlimit(&role), 1);
+    // None of the sessions was ended; a new one is refused by the server.
+    for c in &mut held {
+        c.batch_execute("SELECT 1").unwrap();
+    }
+    let Err(e) = cluster().connect(&role, "postgres", "cl-busy-new") else {
+        panic!("a new session of the role got in past its limit");
+    };
+    let code = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<postgres::Error>())
+        .and_then(|e| e.code().cloned());
+    assert_eq!(
+        code,
+        Some(postgres::error::SqlState::TOO_MANY_CONNECTIONS),
+        "{e:#}"
+    );
+    drop(held);
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert_eq!(rolconnlimit(&role), -1);
+}
+
+#[test]
+fn a_connection_limit_on_a_superuser_warns_that_it_does_not_apply() {
+    let role = unique("cl_super");
+    create_role(&role, "SUPERUSER");
+    let (_d, hist) = history_file("cl_super");
+    let h = hist.to_str().unwrap();
+    let v = tune(&[
+        "set",
+        "connection_limit=0",
+        "--role",
+        &role,
+        "--yes",
+        "--json",
+        "--history",
+        h,
+    ])
+    .run()
+    .assert_code(0)
+    .json();
+    assert!(
+        v["warnings"]
+            .to_string()
+            .contains("holds superusers to no connection limit"),
+        "{v:#}"
+    );
+    assert_eq!(rolconnlimit(&role), 0);
+    // And so it is: the superuser still connects.
+    client_in("postgres", &role);
+    tune(&["undo", "--yes", "--history", h])
+        .run()
+        .assert_code(0);
+    assert_eq!(rolconnlimit(&role), -1);
+}
+
+/// Whether `actor` may run `sql` (rolled back), as the server itself decides.
+fn server_allows(actor: &str, sql: &str) -> bool {
+    let mut c = client_in("postgres", actor);
+    let mut tx = c.transaction().unwrap();
+    let r = tx.batch_execute(sql);
+    tx.rollback().unwrap();
+    match r {
+        Ok(()) => true,
+        Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => false,
+        Err(e) => panic!("{sql} as {actor}: {e:#}"),
+    }
+}
+
+#[test]
+fn connection_limit_privileges_are_checked_before_the_prompt_as_the_server_checks_them() {
+    let nobody = unique("cl_nobody");
+    let creator = unique("cl_creator");
+    let app = unique("cl_app");
+    let repl = unique("cl_repl");
+    let granted_repl = unique("cl_grepl");
+    let super_t = unique("cl_sut");
+    let owned = unique("cl_owned");
+    let owner = unique("cl_owner");
+    let member = unique("cl_member");
+    let db = unique("cl_privdb");
+    create_role(&nobody, "");
+    create_role(&creator, "CREATEROLE");
+    create_role(&app, "");
+    create_role(&repl, "REPLICATION");
+    create_role(&granted_repl, "REPLICATION");
+    create_role(&super_t, "SUPERUSER");
+    create_role(&member, "");
+    su().batch_execute(&format!(
+        "GRANT {} TO {} WITH ADMIN OPTION; CREATE ROLE {} NOLOGIN; GRANT {} TO {}",
+        ident(&granted_repl),
+        ident(&creator),
+        ident(&owner),
+        ident(&owner),
+        ident(&member),
+    ))
+    .unwrap();
+    su().batch_execute(&format!(
+        "CREATE DATABASE {} OWNER {}",
+        ident(&db),
+        ident(&owner)
+    ))
+    .unwrap();
+    // A role the CREATEROLE role made itself (16+ gives it ADMIN OPTION on it).
+    client_in("postgres", &creator)
+        .batch_execute(&format!("CREATE ROLE {} LOGIN", ident(&owned)))
+        .unwrap();
+
+    let cases: Vec<(&str, &str, &str)> = vec![
+        (&nobody, "--role", &app),
+        (&creator, "--role", &app),
+        (&creator, "--role", &repl),
+        (&creator, "--role", &granted_repl),
+        (&creator, "--role", &owned),
+        (&creator, "--role", &creator),
+        (&creator, "--role", &super_t),
+        (&nobody, "--database", &db),
+        (&member, "--database", &db),
+    ];
+    let major = cluster().version_num() / 10000;
+    let mut seen = Vec::new();
+    for (actor, flag, target) in cases {
+        let kind = if flag == "--role" { "ROLE" } else { "DATABASE" };
+        let now = || {
+            if kind == "ROLE" {
+                rolconnlimit(target)
+            } else {
+                datconnlimit(target)
+            }
+        };
+        let allowed = server_allows(
+            actor,
+            &format!("ALTER {kind} {} CONNECTION LIMIT 3", ident(target)),
+        );
+        seen.push((format!("{actor} {flag} {target}"), allowed));
+        let (_d, hist) = history_file("cl_priv");
+        let h = hist.to_str().unwrap();
+        if allowed {
+            tune(&[
+                "set",
+                "connection_limit=3",
+                flag,
+                target,
+                "--yes",
+                "--history",
+                h,
+            ])
+            .env("PGUSER", actor)
+            .run()
+            .assert_code(0);
+            assert_eq!(now(), 3, "{actor} {flag} {target}");
+            su().batch_execute(&format!(
+                "ALTER {kind} {} CONNECTION LIMIT -1",
+                ident(target)
+            ))
+            .unwrap();
+            continue;
+        }
+        // Refused before the prompt (no terminal and no --yes would be exit 2, asking for --yes): the
+        // missing privilege, with what would grant it, and nothing recorded.
+        let out = tune(&["set", "connection_limit=3", flag, target, "--history", h])
+            .env("PGUSER", actor)
+            .run()
+            .assert_code(1);
+        assert!(out.stderr.contains("permission denied"), "{}", out.stderr);
+        assert!(out.stderr.contains("Nothing was changed"), "{}", out.stderr);
+        assert!(!out.stderr.contains("--yes"), "{}", out.stderr);
+        let hint = if flag == "--database" {
+            format!("GRANT {} TO {}", owner, actor)
+        } else if target == super_t {
+            "only a superuser may alter a superuser role".into()
+        } else if actor == nobody && major < 16 {
+            format!("ALTER ROLE {actor} CREATEROLE")
+        } else if major < 16 && (target == repl || target == granted_repl) {
+            "must be superuser to alter replication roles".into()
+        } else if target == creator {
+            "which no role holds on itself".into()
+        } else if actor == nobody {
+            format!("ALTER ROLE {actor} CREATEROLE")
+        } else {
+            format!("GRANT {target} TO {actor} WITH ADMIN OPTION")
+        };
+        assert!(
+            out.stderr.contains(&hint),
+            "{actor} {flag} {target}: {hint:?} in {}",
+            out.stderr
+        );
+        assert!(!hist.exists(), "nothing was recorded");
+        assert_eq!(now(), -1);
+    }
+    // What the server decided, per major (AlterRole's and AlterDatabase's rules), so that a change of
+    // them shows here.
+    let expect: Vec<bool> = if major < 16 {
+        vec![false, true, false, false, true, true, false, false, true]
+    } else {
+        vec![false, false, false, true, true, false, false, false, true]
+    };
+    let got: Vec<bool> = seen.iter().map(|(_, a)| *a).collect();
+    assert_eq!(got, expect, "PostgreSQL {major}: {seen:#?}");
+}
+
+#[test]
+fn tune_show_gives_the_connection_limits_of_the_scope_and_an_invalid_database() {
+    let (db, role) = hostile_database_and_role("cl_show");
+    su().batch_execute(&format!(
+        "ALTER DATABASE {} CONNECTION LIMIT 40; ALTER ROLE {} CONNECTION LIMIT 2",
+        ident(&db),
+        ident(&role)
+    ))
+    .unwrap();
+    let _held = (client_in(&db, &role), client_in(&db, superuser()));
+    let v = tune(&["show", "--database", &db, "--role", &role, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    let limits = v["connection_limits"].as_array().unwrap();
+    assert_eq!(limits.len(), 2, "{v:#}");
+    assert_eq!(limits[0]["scope"], "database");
+    assert_eq!(limits[0]["name"], db.as_str());
+    assert_eq!(limits[0]["limit"], 40);
+    assert_eq!(limits[0]["sessions"], 2);
+    assert_eq!(limits[1]["scope"], "role");
+    assert_eq!(limits[1]["limit"], 2);
+    assert_eq!(limits[1]["sessions"], 1);
+    assert_eq!(limits[1]["superuser"], false);
+    let out = tune(&["show", "--database", &db]).run().assert_code(0);
+    assert!(out.stdout.contains("connection limits"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(": 40, 2 sessions now"),
+        "{}",
+        out.stdout
+    );
+
+    // datconnlimit -2 marks a database left invalid by an interrupted DROP DATABASE: shown as such, and
+    // no change is tried (PostgreSQL would end the session with FATAL).
+    let invalid = unique("cl_invalid");
+    create_database(&invalid);
+    su().execute(
+        "UPDATE pg_database SET datconnlimit = -2 WHERE datname = $1",
+        &[&invalid],
+    )
+    .unwrap();
+    let v = tune(&["show", "--database", &invalid, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["connection_limits"][0]["invalid_database"], true, "{v:#}");
+    let (_d, hist) = history_file("cl_invalid");
+    let out = tune(&[
+        "set",
+        "connection_limit=5",
+        "--database",
+        &invalid,
+        "--yes",
+        "--history",
+        hist.to_str().unwrap(),
+    ])
+    .run()
+    .assert_code(2);
+    assert!(
+        out.stderr.contains("invalid") && out.stderr.contains("DROP DATABASE"),
+        "{}",
+        out.stderr
+    );
+    assert!(!hist.exists());
+    su().batch_execute(&format!("DROP DATABASE {}", ident(&invalid)))
+        .unwrap();
+}

@@ -476,12 +476,12 @@ impl TryFrom<&super::TuneResetArgs> for TuneResetRequest {
     type Error = anyhow::Error;
 
     fn try_from(a: &super::TuneResetArgs) -> anyhow::Result<Self> {
-        Ok(TuneResetRequest {
-            scope: tune_scope(&a.scope)?,
-            names: a.names.clone(),
-            all: a.all,
-            apply: (&a.apply).into(),
-        })
+        TuneResetRequest::new(
+            tune_scope(&a.scope)?,
+            a.names.clone(),
+            a.all,
+            (&a.apply).into(),
+        )
     }
 }
 

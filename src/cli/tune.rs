@@ -31,11 +31,12 @@ pub enum TuneAction {
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct TuneShowArgs {
-    /// Show the values sessions in this database get
+    /// Show the values sessions in this database get, and its connection limit
     #[arg(long, value_name = "DB")]
     pub database: Option<String>,
 
-    /// Show the values sessions of this role get (with --database: of this role in that database)
+    /// Show the values sessions of this role get (with --database: of this role in that database), and
+    /// its connection limit
     #[arg(long, value_name = "ROLE")]
     pub role: Option<String>,
 
@@ -97,7 +98,9 @@ pub enum TunePreset {
 
 #[derive(Debug, Clone, Args)]
 pub struct TuneSetArgs {
-    /// Settings to change, e.g. statement_timeout=30s idle_in_transaction_session_timeout=5m (each name once)
+    /// Settings to change, e.g. statement_timeout=30s idle_in_transaction_session_timeout=5m (each name
+    /// once). connection_limit=N is the CONNECTION LIMIT of the --database or --role itself (-1: no limit;
+    /// DEFAULT, for a database, is -1 too)
     #[arg(value_name = "NAME=VALUE", value_parser = parse_setting_pair)]
     pub pairs: Vec<(String, String)>,
 
@@ -114,7 +117,8 @@ pub struct TuneSetArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct TuneResetArgs {
-    /// Settings to remove from the scope
+    /// Settings to remove from the scope (connection_limit, which cannot be removed, is set to -1: no
+    /// limit)
     #[arg(value_name = "NAME", required_unless_present = "all")]
     pub names: Vec<String>,
 

@@ -4,10 +4,10 @@ use comfy_table::Cell;
 
 use crate::render::{text_cell, Style};
 
-use crate::report::tune::quoted;
 use crate::report::tune::ChangeReport;
-use crate::report::tune::ShowReport;
+use crate::report::tune::{quoted, Scope};
 use crate::report::tune::{HistoryReport, PresetsReport};
+use crate::report::tune::{ShowReport, ShownLimit};
 use crate::report::Level;
 use crate::text::clean;
 
@@ -132,6 +132,12 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
             ));
         }
     }
+    if !r.connection_limits.is_empty() {
+        out.push_str(&format!("\n{}\n", st.bold("connection limits")));
+        for l in &r.connection_limits {
+            out.push_str(&format!("  {}\n", clean(&limit_line(l))));
+        }
+    }
     if !r.not_available.is_empty() {
         let names: Vec<String> = r
             .not_available
@@ -147,6 +153,32 @@ pub fn show(r: &ShowReport, st: &Style) -> String {
         "\nChange with `pgconn tune set NAME=VALUE --database DB | --role ROLE | --system`.\n",
     );
     out
+}
+
+/// `database "app": 40, 12 sessions now`, `role "web": -1 (no limit), 3 sessions now`.
+fn limit_line(l: &ShownLimit) -> String {
+    let who = format!("{} {}", l.scope, quoted(&l.name));
+    if l.invalid_database {
+        return format!(
+            "{who}: invalid (datconnlimit -2: a DROP DATABASE was interrupted; DROP DATABASE it)"
+        );
+    }
+    let limit = match l.limit {
+        -1 => "-1 (no limit)".to_string(),
+        0 => "0 (no new sessions)".to_string(),
+        n => n.to_string(),
+    };
+    let sessions = format!(
+        "{} session{} now",
+        l.sessions,
+        if l.sessions == 1 { "" } else { "s" }
+    );
+    let superuser = if l.superuser == Some(true) {
+        " (a superuser: held to no connection limit)"
+    } else {
+        ""
+    };
+    format!("{who}: {limit}, {sessions}{superuser}")
 }
 
 pub fn plan(r: &ChangeReport, st: &Style) -> String {
@@ -264,6 +296,46 @@ pub fn result(r: &ChangeReport, st: &Style) -> String {
                 if h == 1 { "" } else { "s" }
             ));
         }
+    }
+    if let Some(l) = &o.connection_limit {
+        let (who, of) = match &r.scope {
+            Scope::Database { database } => (
+                format!("database {}", quoted(database)),
+                format!("in database {}", quoted(database)),
+            ),
+            Scope::Role { role } => (
+                format!("role {}", quoted(role)),
+                format!("of role {}", quoted(role)),
+            ),
+            other => (other.label(), String::new()),
+        };
+        let s = l.sessions;
+        let sessions = format!("{s} session{}", if s == 1 { "" } else { "s" });
+        let text = if l.limit == -1 {
+            format!("{who} has no connection limit now; it holds {sessions}.")
+        } else if s > i64::from(l.limit) {
+            let refused = if l.limit == 0 {
+                format!("no new session {of} is let in")
+            } else {
+                format!(
+                    "new sessions {of} are refused until fewer than {} remain",
+                    l.limit
+                )
+            };
+            format!(
+                "The limit is checked when a session connects: {who} holds {sessions} now, more than its \
+                 limit of {}; none of them was ended, and {refused}.",
+                l.limit
+            )
+        } else {
+            format!(
+                "The limit is checked when a session connects: {who} holds {sessions} now (limit {}); none \
+                 was ended.",
+                l.limit
+            )
+        };
+        out.push_str(&clean(&text));
+        out.push('\n');
     }
     if let Some(reloaded) = o.reloaded {
         out.push_str(if reloaded {

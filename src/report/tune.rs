@@ -86,7 +86,25 @@ pub struct ShowReport {
     pub settings: Vec<ShownSetting>,
     /// Connection settings this server version does not have.
     pub not_available: Vec<NotAvailable>,
+    /// The CONNECTION LIMIT of the database and / or role asked about (`tune set connection_limit=N`).
+    pub connection_limits: Vec<ShownLimit>,
     pub warnings: Vec<String>,
+}
+
+/// A database's or a role's CONNECTION LIMIT and the sessions it holds now.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownLimit {
+    /// database or role.
+    pub scope: &'static str,
+    pub name: String,
+    /// pg_database.datconnlimit / pg_roles.rolconnlimit: -1 = no limit.
+    pub limit: i32,
+    /// Client sessions of the role / in the database now (what the server counts against the limit).
+    pub sessions: i64,
+    /// For a role: it is a superuser, held to no connection limit. Null for a database.
+    pub superuser: Option<bool>,
+    /// For a database: datconnlimit = -2, left invalid by an interrupted DROP DATABASE (not a limit).
+    pub invalid_database: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -216,7 +234,18 @@ pub struct ApplyOutcome {
     pub reloaded: Option<bool>,
     /// System scope: per setting, whether it took effect.
     pub effects: Vec<Effect>,
+    /// A database's or role's CONNECTION LIMIT was changed: the limit and the sessions it holds now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_limit: Option<LimitOutcome>,
     pub next_steps: Vec<String>,
+}
+
+/// After a CONNECTION LIMIT change: sessions above the limit are not ended, the server refuses new ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitOutcome {
+    pub limit: i32,
+    /// Client sessions of the role / in the database now, pgconn's own included when it is one of them.
+    pub sessions: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -14,12 +14,13 @@ use postgres::types::Type;
 use super::catalog::{self, Catalog};
 
 use super::history::{self};
+use super::limit;
 use super::plan::{stored_now, system_denied, Context};
 use super::quote;
 use crate::db::{self, Db};
 use crate::report::tune::ChangeReport;
 use crate::report::tune::{quoted, Scope};
-use crate::report::tune::{ApplyOutcome, Effect};
+use crate::report::tune::{ApplyOutcome, Effect, LimitOutcome};
 use crate::report::tune::{ChangeRecord, Entry};
 use crate::report::ServerFacts;
 use crate::setting;
@@ -33,7 +34,8 @@ pub fn apply(
     history_path: &Path,
 ) -> Result<()> {
     // Act only on what the plan showed: the old values must still be what the scope stores.
-    let now = stored_now(db, &report.scope)?.values;
+    let with_limit = report.pending().any(|c| limit::is(&c.name));
+    let now = stored_now(db, &report.scope, with_limit)?.values;
     let moved: Vec<&str> = report
         .pending()
         .filter(|c| now.get(&c.name) != c.old.as_ref())
@@ -117,7 +119,7 @@ pub fn apply(
         }
         report.applied = true;
         let outcome =
-            after_scoped(db, &scope).map_err(|e| applied_but(e, &scope, history_path, &id))?;
+            after_scoped(db, report).map_err(|e| applied_but(e, &scope, history_path, &id))?;
         report.outcome = Some(outcome);
     }
     Ok(())
@@ -162,8 +164,25 @@ static SESSIONS_BEFORE_SQL: std::sync::LazyLock<Statement> = std::sync::LazyLock
     crate::activity::assemble(include_str!("../../sql/tune_sessions_before.sql"))
 });
 
-/// After ALTER DATABASE / ROLE: how many sessions in the scope still run with the old values.
-fn after_scoped(db: &mut Db, scope: &Scope) -> Result<ApplyOutcome> {
+/// After ALTER DATABASE / ROLE: how many sessions in the scope still run with the old values; after a
+/// CONNECTION LIMIT, the sessions the database or role holds now (none of them was ended).
+fn after_scoped(db: &mut Db, report: &ChangeReport) -> Result<ApplyOutcome> {
+    let scope = &report.scope;
+    let connection_limit = if report.pending().any(|c| limit::is(&c.name)) {
+        limit::Target::load(db, scope)?.map(|t| LimitOutcome {
+            limit: t.limit,
+            sessions: t.sessions,
+        })
+    } else {
+        None
+    };
+    if !report.pending().any(|c| !limit::is(&c.name)) {
+        // Only the limit changed: no setting for sessions to keep an old value of.
+        return Ok(ApplyOutcome {
+            connection_limit,
+            ..ApplyOutcome::default()
+        });
+    }
     let (d, r) = (scope.database(), scope.role());
     let mut params = Params::new();
     params
@@ -182,6 +201,7 @@ fn after_scoped(db: &mut Db, scope: &Scope) -> Result<ApplyOutcome> {
         sessions_not_visible: Some(hidden),
         reloaded: None,
         effects: Vec::new(),
+        connection_limit,
         next_steps: Vec::new(),
     })
 }

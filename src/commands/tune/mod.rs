@@ -12,6 +12,7 @@ use crate::db::Db;
 pub mod apply;
 pub mod catalog;
 pub mod history;
+pub mod limit;
 pub mod plan;
 pub mod presets;
 pub mod quote;
@@ -132,7 +133,7 @@ pub fn execute(db: &mut Db, mut plan: TunePlan) -> Result<ChangeReport> {
 }
 
 /// What `tune set` is asked, checked before anything is sent ([`TuneSetRequest::new`]): a scope, a
-/// preset and each setting once.
+/// preset, each setting once, and a `connection_limit` that the scope has and PostgreSQL would read.
 #[derive(Debug, Clone)]
 pub struct TuneSetRequest {
     scope: Scope,
@@ -151,6 +152,7 @@ impl TuneSetRequest {
         apply: TuneApply,
     ) -> Result<TuneSetRequest> {
         let explicit = check_set(&pairs, preset.is_some())?;
+        check_limits(&scope, set_values(&explicit))?;
         Ok(TuneSetRequest {
             scope,
             explicit,
@@ -160,13 +162,32 @@ impl TuneSetRequest {
     }
 }
 
-/// What `tune reset` is asked: these settings (or `all`) of a scope.
+/// What `tune reset` is asked: these settings (or `all`) of a scope. [`TuneResetRequest::new`] refuses
+/// before anything is sent what no server would take (a connection limit of a scope that has none);
+/// planning checks it again for a request built field by field.
 #[derive(Debug, Clone)]
 pub struct TuneResetRequest {
     pub scope: Scope,
     pub names: Vec<String>,
     pub all: bool,
     pub apply: TuneApply,
+}
+
+impl TuneResetRequest {
+    pub fn new(
+        scope: Scope,
+        names: Vec<String>,
+        all: bool,
+        apply: TuneApply,
+    ) -> Result<TuneResetRequest> {
+        check_limits(&scope, names.iter().map(|n| (n.as_str(), None)))?;
+        Ok(TuneResetRequest {
+            scope,
+            names,
+            all,
+            apply,
+        })
+    }
 }
 
 /// What `tune undo` is asked: reverse the last change still in effect (`force`: even when its values
@@ -181,6 +202,36 @@ pub struct TuneUndoRequest {
 pub fn scope_of(database: Option<&str>, role: Option<&str>, system: bool) -> Result<Scope> {
     Scope::from_parts(database, role, system)
         .ok_or_else(|| crate::exit::refuse("give a scope: --database DB, --role ROLE or --system"))
+}
+
+/// `connection_limit` exists for a database or a role only, and its value (None for a reset, which sets
+/// -1) must be one PostgreSQL takes: refused with every problem at once, before any connection is made,
+/// so that `--show-sql` shows nothing.
+fn check_limits<'a>(
+    scope: &Scope,
+    changes: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<()> {
+    let mut errors = Vec::new();
+    for (_, value) in changes.into_iter().filter(|(n, _)| limit::is(n)) {
+        let checked = limit::scope_allows(scope)
+            .and_then(|()| value.map_or(Ok(()), |v| limit::parse(scope, v).map(|_| ())));
+        if let Err(e) = checked {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::exit::refuse(format!(
+            "nothing was changed:\n  - {}",
+            errors.join("\n  - ")
+        )))
+    }
+}
+
+/// The pairs of `tune set`, as [`check_limits`] reads them.
+fn set_values(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, Option<&str>)> {
+    pairs.iter().map(|(n, v)| (n.as_str(), Some(v.as_str())))
 }
 
 /// Each setting once, and something to set.
@@ -217,6 +268,7 @@ pub fn plan_set(db: &mut Db, req: &TuneSetRequest) -> Result<TunePlan> {
         preset,
         apply,
     } = req;
+    check_limits(scope, set_values(explicit))?;
     let mut notes = Vec::new();
     let mut pairs = Vec::new();
     if let Some(p) = *preset {
@@ -246,6 +298,7 @@ pub fn plan_set(db: &mut Db, req: &TuneSetRequest) -> Result<TunePlan> {
 
 /// The plan of `tune reset`.
 pub fn plan_reset(db: &mut Db, a: &TuneResetRequest) -> Result<TunePlan> {
+    let a = &TuneResetRequest::new(a.scope.clone(), a.names.clone(), a.all, a.apply.clone())?;
     let (report, ctx) = plan::plan_reset(db, &a.scope, &a.names, a.all)?;
     Ok(planned(report, ctx, &a.apply))
 }

@@ -10,6 +10,7 @@ use postgres::types::Type;
 
 use super::catalog::{self, AutoConf, Catalog, Stored};
 use super::history::{self};
+use super::limit;
 use super::quote::{self, Op};
 use super::startup;
 use super::CONNECTION_SETTINGS;
@@ -146,6 +147,17 @@ pub fn validate_set(
     let mut errors = Vec::new();
     let mut out = Vec::new();
     for (name, input) in pairs {
+        if limit::is(name) {
+            match limit::scope_allows(scope).and_then(|()| limit::parse(scope, input)) {
+                Ok(n) => out.push(Desired {
+                    name: limit::NAME.into(),
+                    input: Some(input.clone()),
+                    new: Some(n.to_string()),
+                }),
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
         let Some(s) = cat.get(name) else {
             errors.push(unknown_setting(cat, name, version_num, version));
             continue;
@@ -183,6 +195,18 @@ fn validate_reset(
     let mut out = Vec::new();
     for name in names {
         let name = name.to_ascii_lowercase();
+        if limit::is(&name) {
+            // A limit is never "not set": resetting it is setting PostgreSQL's default, -1 (no limit).
+            match limit::scope_allows(scope) {
+                Ok(()) => out.push(Desired {
+                    name,
+                    input: None,
+                    new: Some("-1".into()),
+                }),
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
         match cat.get(&name) {
             Some(s) => {
                 if let Err(e) = scope.allows(s) {
@@ -244,6 +268,9 @@ pub(super) struct StoredNow {
     pub all: Vec<Stored>,
     /// For --system: the configuration files' entries (to tell what lies beneath postgresql.auto.conf).
     pub files: Vec<catalog::FileEntry>,
+    /// When the plan touches `connection_limit`: the database's or role's limit (also in `values`, as
+    /// text), its sessions and the facts of who may change it.
+    pub limit: Option<limit::Target>,
 }
 
 /// For --system: the value sessions get when postgresql.auto.conf does not set `name` (the last valid
@@ -271,21 +298,31 @@ pub(super) fn beneath_auto_conf(
         .map(|v| (v, "default".to_string()))
 }
 
-/// What the scope stores now.
-pub(super) fn stored_now(db: &mut Db, scope: &Scope) -> Result<StoredNow> {
+/// What the scope stores now; with `with_limit`, its connection limit too (`connection_limit`, a database
+/// or role scope only).
+pub(super) fn stored_now(db: &mut Db, scope: &Scope, with_limit: bool) -> Result<StoredNow> {
     let all = catalog::role_settings(db)?;
     if *scope != Scope::System {
-        let values = all
+        let mut values: BTreeMap<String, String> = all
             .iter()
             .filter(|s| {
                 s.database.as_deref() == scope.database() && s.role.as_deref() == scope.role()
             })
             .map(|s| (s.name.clone(), s.value.clone()))
             .collect();
+        let limit = if with_limit {
+            limit::Target::load(db, scope)?
+        } else {
+            None
+        };
+        if let Some(t) = &limit {
+            values.insert(limit::NAME.into(), t.limit.to_string());
+        }
         return Ok(StoredNow {
             values,
             all,
             files: Vec::new(),
+            limit,
         });
     }
     let (auto, files) = match catalog::file_settings(db)? {
@@ -304,6 +341,7 @@ pub(super) fn stored_now(db: &mut Db, scope: &Scope) -> Result<StoredNow> {
         values: auto.values,
         all,
         files,
+        limit: None,
     })
 }
 
@@ -318,6 +356,14 @@ fn display_in_scope(
         (None, Some((value, source))) => {
             format!("{} ({source})", display_or_not_set(meta, Some(value)))
         }
+        _ => display_or_not_set(meta, v),
+    }
+}
+
+/// A stored value for people, by its setting's rules (a connection limit by [`limit::display`]).
+fn shown(name: &str, meta: Option<&Meta>, v: Option<&str>) -> String {
+    match v {
+        Some(v) if limit::is(name) => limit::display(v),
         _ => display_or_not_set(meta, v),
     }
 }
@@ -354,6 +400,34 @@ fn build_plan(
             None
         };
         let unchanged = stores_same(meta.as_ref(), old.as_deref(), d.new.as_deref());
+        if limit::is(&d.name) {
+            if let (false, Some(t), Some(new)) = (
+                unchanged,
+                &now.limit,
+                d.new.as_deref().and_then(|v| v.parse::<i32>().ok()),
+            ) {
+                let facts = db.facts()?;
+                warnings.extend(limit::warnings(
+                    t,
+                    new,
+                    &limit::Me::of(facts),
+                    &facts.database,
+                ));
+            }
+            changes.push(TuneChange {
+                old_display: shown(&d.name, None, old.as_deref()),
+                new_display: shown(&d.name, None, d.new.as_deref()),
+                in_effect_without: None,
+                restart_required: false,
+                name: d.name,
+                input: d.input,
+                old,
+                new: d.new,
+                unchanged,
+                sql: None,
+            });
+            continue;
+        }
         if !unchanged
             && *scope == Scope::System
             && setting.is_some_and(|s| s.source == "command line")
@@ -390,14 +464,8 @@ fn build_plan(
     let ops: Vec<(&str, Op)> = changes
         .iter()
         .filter(|c| !c.unchanged)
-        .map(|c| {
-            let op = match &c.new {
-                Some(v) => Op::set(&c.name, v),
-                None => Op::Reset,
-            };
-            (c.name.as_str(), op)
-        })
-        .collect();
+        .map(|c| Ok((c.name.as_str(), op_of(c)?)))
+        .collect::<Result<_>>()?;
     let built = quote::build_all(db, scope, &ops)?;
     for (c, sql) in changes.iter_mut().filter(|c| !c.unchanged).zip(built) {
         c.sql = Some(sql);
@@ -417,6 +485,21 @@ fn build_plan(
         history_file: None,
         history_id: None,
         outcome: None,
+    })
+}
+
+/// What the statement of a change does: set, reset, or a connection limit (always a number).
+fn op_of(c: &TuneChange) -> Result<Op<'_>> {
+    Ok(match &c.new {
+        Some(v) if limit::is(&c.name) => Op::ConnLimit(
+            v.parse()
+                .map_err(|_| anyhow!("pgconn bug: connection limit {v:?} is not a number"))?,
+        ),
+        None if limit::is(&c.name) => {
+            return Err(anyhow!("pgconn bug: a connection limit cannot be removed"))
+        }
+        Some(v) => Op::set(&c.name, v),
+        None => Op::Reset,
     })
 }
 
@@ -537,7 +620,7 @@ pub fn plan_reset(
         names
             .iter()
             .map(|n| n.to_ascii_lowercase())
-            .filter(|n| cat.get(n).is_some())
+            .filter(|n| cat.get(n).is_some() || limit::is(n))
             .collect()
     };
     let (guard, now) = scope_now(db, scope, guard_names.iter().map(String::as_str), &cat)?;
@@ -577,6 +660,13 @@ pub fn plan_reset(
         &db.facts()?.version,
     )
     .map_err(refuse_all)?;
+    if desired.iter().any(|d| limit::is(&d.name)) {
+        notes.push(format!(
+            "a connection limit is not a stored setting that can be removed: resetting connection_limit \
+             sets {}'s limit to -1, no limit (PostgreSQL's default)",
+            scope.label()
+        ));
+    }
     let server = server_record(db)?;
     planned(db, "reset", scope, desired, &now, cat, notes, server, guard)
 }
@@ -597,7 +687,11 @@ pub fn plan_undo(
     catalog::check_target(db, scope)?;
     let mut errors = Vec::new();
     for c in &entry.changes {
-        if let Some(s) = cat.get(&c.name) {
+        if limit::is(&c.name) {
+            if let Err(e) = limit::scope_allows(scope) {
+                errors.push(e);
+            }
+        } else if let Some(s) = cat.get(&c.name) {
             if let Err(e) = scope.allows(s) {
                 errors.push(e);
             }
@@ -624,10 +718,10 @@ pub fn plan_undo(
             moved.push(format!(
                 "{}: pgconn set {}, {} stores {} now; undo would put back {}",
                 c.name,
-                display_or_not_set(meta.as_ref(), c.new.as_deref()),
+                shown(&c.name, meta.as_ref(), c.new.as_deref()),
                 scope.label(),
-                display_or_not_set(meta.as_ref(), now.map(String::as_str)),
-                display_or_not_set(meta.as_ref(), c.old.as_deref()),
+                shown(&c.name, meta.as_ref(), now.map(String::as_str)),
+                shown(&c.name, meta.as_ref(), c.old.as_deref()),
             ));
         }
     }
@@ -673,8 +767,10 @@ fn scope_now<'a>(
     names: impl Iterator<Item = &'a str>,
     cat: &Catalog,
 ) -> Result<(Option<Guard>, StoredNow)> {
-    let guard = system_guard(db, scope, names, cat)?;
-    let now = stored_now(db, scope)?;
+    let names: Vec<&str> = names.collect();
+    let with_limit = names.iter().any(|n| limit::is(n));
+    let guard = system_guard(db, scope, names.into_iter(), cat)?;
+    let now = stored_now(db, scope, with_limit)?;
     Ok((guard, now))
 }
 
@@ -693,6 +789,7 @@ fn planned(
     guard: Option<Guard>,
 ) -> Result<(ChangeReport, Context)> {
     check_start_rules(db, scope, &desired, now, &cat)?;
+    check_limit_privilege(db, &desired, now)?;
     let report = build_plan(db, action, scope, desired, now, &cat, notes)?;
     Ok((
         report,
@@ -702,6 +799,23 @@ fn planned(
             guard,
         },
     ))
+}
+
+/// Before a connection limit changes: refuse, before anything is asked or recorded, what PostgreSQL
+/// would refuse ([`limit::refusal`]); a missing privilege is a failure (exit 1, as for ALTER SYSTEM),
+/// an invalid database a refusal.
+fn check_limit_privilege(db: &mut Db, desired: &[Desired], now: &StoredNow) -> Result<()> {
+    let Some(t) = &now.limit else { return Ok(()) };
+    let changes = desired
+        .iter()
+        .any(|d| limit::is(&d.name) && d.new.as_deref() != Some(t.limit.to_string().as_str()));
+    if !changes {
+        return Ok(());
+    }
+    match limit::refusal(t, &limit::Me::of(db.facts()?)) {
+        None => Ok(()),
+        Some(r) => Err(r.into_error()),
+    }
 }
 
 /// Before ALTER SYSTEM: refuse where it is switched off (allow_alter_system = off, 17+).

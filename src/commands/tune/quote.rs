@@ -16,6 +16,10 @@ pub enum Op<'a> {
     /// A list setting (search_path and the like): one literal per element, as PostgreSQL stores them.
     SetList(Vec<String>),
     Reset,
+    /// `connection_limit` of a database or role: `ALTER DATABASE / ROLE %I CONNECTION LIMIT %s`. The
+    /// number is rendered from an i32 here (digits and a sign, nothing else), so `%s` pastes no text a
+    /// user typed.
+    ConnLimit(i32),
 }
 
 impl<'a> Op<'a> {
@@ -30,8 +34,22 @@ impl<'a> Op<'a> {
 }
 
 /// The `format()` template and its arguments for one change. A setting name with dots
-/// (`pg_stat_statements.max`) is quoted part by part.
-pub fn template(scope: &Scope, name: &str, op: &Op<'_>) -> (String, Vec<String>) {
+/// (`pg_stat_statements.max`) is quoted part by part. A connection limit exists for a database or a role
+/// only: any other scope is an error (tune refuses it long before).
+pub fn template(scope: &Scope, name: &str, op: &Op<'_>) -> Result<(String, Vec<String>)> {
+    if let Op::ConnLimit(n) = op {
+        return match scope {
+            Scope::Database { database } => Ok((
+                "ALTER DATABASE %I CONNECTION LIMIT %s".into(),
+                vec![database.clone(), n.to_string()],
+            )),
+            Scope::Role { role } => Ok((
+                "ALTER ROLE %I CONNECTION LIMIT %s".into(),
+                vec![role.clone(), n.to_string()],
+            )),
+            _ => anyhow::bail!("{} has no connection limit", scope.label()),
+        };
+    }
     let mut args: Vec<String> = Vec::new();
     let mut t = String::new();
     match scope {
@@ -59,15 +77,17 @@ pub fn template(scope: &Scope, name: &str, op: &Op<'_>) -> (String, Vec<String>)
             vec!["%L"; items.len().max(1)].join(", ")
         )),
         Op::Reset => t.push_str(&format!(" RESET {name_t}")),
+        // Returned above.
+        Op::ConnLimit(_) => {}
     }
     args.extend(parts.iter().map(|p| p.to_string()));
     match op {
         Op::Set(v) => args.push(v.to_string()),
         Op::SetList(items) if items.is_empty() => args.push(String::new()),
         Op::SetList(items) => args.extend(items.iter().cloned()),
-        Op::Reset => {}
+        Op::Reset | Op::ConnLimit(_) => {}
     }
-    (t, args)
+    Ok((t, args))
 }
 
 static FORMAT_SQL: std::sync::LazyLock<Statement> =
@@ -82,19 +102,19 @@ struct Batch {
 }
 
 impl Batch {
-    fn of(scope: &Scope, changes: &[(&str, Op<'_>)]) -> Batch {
+    fn of(scope: &Scope, changes: &[(&str, Op<'_>)]) -> Result<Batch> {
         let mut b = Batch {
             templates: Vec::new(),
             args: Vec::new(),
             counts: Vec::new(),
         };
         for (name, op) in changes {
-            let (t, args) = template(scope, name, op);
+            let (t, args) = template(scope, name, op)?;
             b.templates.push(t);
             b.counts.push(i32::try_from(args.len()).unwrap_or(i32::MAX));
             b.args.extend(args);
         }
-        b
+        Ok(b)
     }
 
     fn set<'a>(&'a self, p: &mut Params<'a>) {
@@ -109,7 +129,7 @@ pub fn build_all(db: &mut Db, scope: &Scope, changes: &[(&str, Op<'_>)]) -> Resu
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let batch = Batch::of(scope, changes);
+    let batch = Batch::of(scope, changes)?;
     let mut params = Params::new();
     batch.set(&mut params);
     let rows = db
@@ -218,7 +238,7 @@ mod tests {
             ("search_path", Op::SetList(vec!["a".into(), "b c".into()])),
             ("pg_stat_statements.max", Op::Reset),
         ];
-        let batch = Batch::of(&scope, &changes);
+        let batch = Batch::of(&scope, &changes).unwrap();
         assert_eq!(batch.templates.len(), 3);
         assert_eq!(batch.counts, [3, 4, 3]);
         assert_eq!(batch.args.len(), 10);
@@ -243,8 +263,11 @@ mod tests {
             },
             Scope::System,
         ] {
-            for op in [Op::Set(hostile), Op::Reset] {
-                let (t, args) = template(&scope, "statement_timeout", &op);
+            for op in [Op::Set(hostile), Op::Reset, Op::ConnLimit(-1)] {
+                let Ok((t, args)) = template(&scope, "statement_timeout", &op) else {
+                    assert!(matches!(op, Op::ConnLimit(_)), "{scope:?}");
+                    continue;
+                };
                 assert!(!t.contains("DROP"), "{t}");
                 assert!(!t.contains('\''), "{t}");
                 // Every placeholder has its argument.
@@ -259,7 +282,7 @@ mod tests {
             database: "app".into(),
         };
         assert_eq!(
-            template(&db, "statement_timeout", &Op::Set("30s")),
+            template(&db, "statement_timeout", &Op::Set("30s")).unwrap(),
             (
                 "ALTER DATABASE %I SET %I = %L".to_string(),
                 vec!["app".into(), "statement_timeout".into(), "30s".into()]
@@ -270,20 +293,53 @@ mod tests {
             database: "app".into(),
         };
         assert_eq!(
-            template(&rid, "lock_timeout", &Op::Reset).0,
+            template(&rid, "lock_timeout", &Op::Reset).unwrap().0,
             "ALTER ROLE %I IN DATABASE %I RESET %I"
         );
         assert_eq!(
-            template(&Scope::System, "pg_stat_statements.max", &Op::Set("5000")),
+            template(&Scope::System, "pg_stat_statements.max", &Op::Set("5000")).unwrap(),
             (
                 "ALTER SYSTEM SET %I.%I = %L".to_string(),
                 vec!["pg_stat_statements".into(), "max".into(), "5000".into()]
             )
         );
         assert_eq!(
-            template(&Scope::Role { role: "r".into() }, "x", &Op::Reset).0,
+            template(&Scope::Role { role: "r".into() }, "x", &Op::Reset)
+                .unwrap()
+                .0,
             "ALTER ROLE %I RESET %I"
         );
+    }
+
+    #[test]
+    fn connection_limits_of_databases_and_roles_only() {
+        let db = Scope::Database {
+            database: "a \"b\"; c".into(),
+        };
+        assert_eq!(
+            template(&db, "connection_limit", &Op::ConnLimit(-1)).unwrap(),
+            (
+                "ALTER DATABASE %I CONNECTION LIMIT %s".to_string(),
+                vec!["a \"b\"; c".into(), "-1".into()]
+            )
+        );
+        let role = Scope::Role { role: "Web".into() };
+        assert_eq!(
+            template(&role, "connection_limit", &Op::ConnLimit(40)).unwrap(),
+            (
+                "ALTER ROLE %I CONNECTION LIMIT %s".to_string(),
+                vec!["Web".into(), "40".into()]
+            )
+        );
+        for scope in [
+            Scope::System,
+            Scope::RoleInDatabase {
+                role: "r".into(),
+                database: "d".into(),
+            },
+        ] {
+            assert!(template(&scope, "connection_limit", &Op::ConnLimit(1)).is_err());
+        }
     }
 
     #[test]
@@ -293,7 +349,7 @@ mod tests {
         };
         let op = Op::set("search_path", "\"a, b\", public");
         assert_eq!(
-            template(&db, "search_path", &op),
+            template(&db, "search_path", &op).unwrap(),
             (
                 "ALTER DATABASE %I SET %I = %L, %L".to_string(),
                 vec![

@@ -1,10 +1,12 @@
 //! `pgconn tune show`: each connection setting with the value a new session gets, where that value comes
 //! from (default, configuration file, ALTER SYSTEM, database, role, role in database), whether changing it
-//! needs a restart, pending_restart, the values stored per database and role, and a recommendation.
+//! needs a restart, pending_restart, the values stored per database and role, and a recommendation; and
+//! the CONNECTION LIMIT of the database and role asked about.
 
 use anyhow::Result;
 
 use super::catalog::{self, Catalog, FileEntry, Setting, Stored};
+use super::limit;
 
 use super::CONNECTION_SETTINGS;
 use crate::db::Db;
@@ -63,6 +65,20 @@ pub fn collect(db: &mut Db, args: &TuneShowRequest) -> Result<ShowReport> {
         settings.push(shown);
     }
 
+    // The CONNECTION LIMIT of the database and the role asked about (each on its own: PostgreSQL has
+    // no limit of a role in one database).
+    let mut connection_limits = Vec::new();
+    if let Some(d) = &database {
+        let scope = Scope::Database {
+            database: d.clone(),
+        };
+        connection_limits.extend(limit::Target::load(db, &scope)?.map(|t| t.shown()));
+    }
+    if let Some(r) = &role {
+        let scope = Scope::Role { role: r.clone() };
+        connection_limits.extend(limit::Target::load(db, &scope)?.map(|t| t.shown()));
+    }
+
     let mut warnings = Vec::new();
     if !hidden.is_empty() {
         warnings.push(format!(
@@ -89,6 +105,7 @@ pub fn collect(db: &mut Db, args: &TuneShowRequest) -> Result<ShowReport> {
         role,
         settings,
         not_available,
+        connection_limits,
         warnings,
     })
 }
