@@ -3022,9 +3022,12 @@ fn fleet_tables(s: &mut String, fleet: &FleetReport) {
          = '{EXPORTER_APP}'` (its connections' application_name, pgconn's default), every {} ms, and goes \
          on after the last answer until it sees none (at most 5 s). `pg_stat_get_activity(NULL)`, not \
          pg_stat_activity, whose join with pg_database a lock could hold up; a backend shows there once it \
-         has authenticated. A request for a target whose scrape is in flight waits for it and shares its \
-         answer, so there is never more than one backend. The connections the exporter opened are the \
-         difference in `pg_stat_database.sessions` over the load.\n",
+         has authenticated, and leaves it when its process ends, a moment after the exporter closed the \
+         connection. A request for a target whose scrape is in flight waits for it and shares its answer, \
+         and a new scrape connects only once the last one's connection is closed, so the exporter never \
+         holds two; a sample can still catch the last scrape's backend on its way out beside the next \
+         one's (on a loaded machine its exit may wait for a CPU). The connections the exporter opened are \
+         the difference in `pg_stat_database.sessions` over the load.\n",
         l.clients,
         fmt_int(l.requests),
         fmt_int(l.sessions),
