@@ -12,7 +12,13 @@
 //!   from libpq-dev), which connects and runs the main statement pgconn sends (captured with `--show-sql`)
 //!   in one PQexec, over the unix socket;
 //! - the same through a latency proxy on 127.0.0.1 that delays every chunk by a one-way latency, to show
-//!   what each round trip costs on a slow network.
+//!   what each round trip costs on a slow network;
+//! - many targets through that proxy: `status --targets` of 50 targets against one (run before the idle
+//!   sessions are opened, so that it measures scheduling, not snapshot size), with the CPU of pgconn, of
+//!   the server (/proc) and of the proxy (this process's own threads), and `pgconn exporter`: `/metrics`
+//!   of the 50 targets against one `/probe`, `/probe` against `status --format prometheus` as a process
+//!   at 1,000 sessions, and 1,000 `/probe` requests 10 at once while the server is watched for the
+//!   exporter's backends.
 //!
 //! Without a C compiler or libpq's header the floor comparisons are skipped with a message saying why.
 //!
@@ -436,19 +442,28 @@ fn env_usize(key: &str, default: usize) -> usize {
 
 /// Alternate the two sides (swapping who goes first each run) after one untimed warm-up each.
 fn compare(runner: &mut Runner, runs: usize, first: Side, second: Side) -> Result<Comparison> {
-    runner.measure(first)?;
-    runner.measure(second)?;
+    let (a, b) = alternate(runs, |side| {
+        runner.measure(if side == 0 { first } else { second })
+    })?;
+    Ok(compared(&a, &b))
+}
+
+/// The order of every comparison: `run(0)` measures the first side, `run(1)` the second; one untimed
+/// warm-up each, then `runs` of each, who goes first swapping every run. The timed results of each side.
+fn alternate<T>(runs: usize, mut run: impl FnMut(usize) -> Result<T>) -> Result<(Vec<T>, Vec<T>)> {
+    run(0)?;
+    run(1)?;
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for i in 0..runs {
         if i % 2 == 0 {
-            a.push(runner.measure(first)?);
-            b.push(runner.measure(second)?);
+            a.push(run(0)?);
+            b.push(run(1)?);
         } else {
-            b.push(runner.measure(second)?);
-            a.push(runner.measure(first)?);
+            b.push(run(1)?);
+            a.push(run(0)?);
         }
     }
-    Ok(compared(&a, &b))
+    Ok((a, b))
 }
 
 /// kill-idle: fresh sessions before every run, checked to be gone after it.
@@ -852,6 +867,7 @@ fn floor_case(
 /// often the server spoke after the client had: the round trips the client waited for.
 struct LatencyProxy {
     port: u16,
+    latency: Duration,
     traces: Arc<Mutex<Vec<Arc<Mutex<Trace>>>>>,
 }
 
@@ -888,7 +904,11 @@ impl LatencyProxy {
                 }
             }
         });
-        Ok(LatencyProxy { port, traces })
+        Ok(LatencyProxy {
+            port,
+            latency,
+            traces,
+        })
     }
 
     /// Round trips summed over the connections since the last call, and how many connections there were.
@@ -1295,6 +1315,804 @@ fn compare_floor(
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Many targets and the exporter: `status --targets` of many targets against one through the latency
+// proxy, the exporter's /probe and /metrics, and a load of /probe requests watched from the server.
+
+/// Targets of the fleet comparisons: lines naming the same proxy address, each with a name and an
+/// application_name of its own, so that they are distinct targets, each with its own connection.
+const FLEET_TARGETS: usize = 50;
+/// The goal of many targets against one, for `status --targets` and for the exporter's `/metrics`.
+const FLEET_GOAL: f64 = 1.5;
+/// `--jobs`'s default before it was raised: 50 targets take two waves at it (the row that shows why).
+const FORMER_JOBS: usize = 32;
+/// The exporter's `/probe` against `status --format prometheus` run as a process.
+const PROBE_GOAL: f64 = 1.0;
+/// The load: requests, clients at once (each sends its next request after the answer to its last), and
+/// the exporter's peak resident set allowed.
+const LOAD_REQUESTS: usize = 1_000;
+const LOAD_CLIENTS: usize = 10;
+const LOAD_RSS_GOAL_MIB: f64 = 30.0;
+/// How often the load's watcher counts the exporter's backends.
+const LOAD_SAMPLE_EVERY: Duration = Duration::from_millis(2);
+/// The application_name the exporter's connections carry: pgconn's default, since the targets files'
+/// lines set none.
+const EXPORTER_APP: &str = "pgconn";
+
+/// Clock ticks per second, the unit of the times in /proc/PID/stat.
+fn clock_ticks() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if t > 0 {
+        t as u64
+    } else {
+        100
+    }
+}
+
+/// One process's CPU from /proc/PID/stat: utime + stime (every thread, ended ones included) and, with
+/// `reaped`, cutime + cstime too (its children that ended and were waited for). None when it is gone.
+fn proc_cpu(pid: i32, reaped: bool) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name in parentheses may hold spaces: count the fields after its last `)`, where field N of
+    // proc(5) is at N - 3 (utime 14, stime 15, cutime 16, cstime 17).
+    let fields: Vec<u64> = stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let mut ticks = fields.get(11)? + fields.get(12)?;
+    if reaped {
+        ticks += fields.get(13)? + fields.get(14)?;
+    }
+    Some(Duration::from_nanos(ticks * 1_000_000_000 / clock_ticks()))
+}
+
+/// The children of a process: /proc/PID/task/PID/children, or a scan of /proc on a kernel without it.
+fn children(pid: i32) -> Vec<i32> {
+    if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+        return text
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+    }
+    let ppid = |p: i32| -> Option<i32> {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        stat[stat.rfind(')')? + 1..]
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&p| ppid(p) == Some(pid))
+        .collect()
+}
+
+/// The server's CPU: the postmaster's own, that of its processes running now, and that of those that
+/// ended (the backends of closed connections, which the postmaster reaps: its cutime and cstime).
+fn server_cpu(postmaster: i32) -> Duration {
+    proc_cpu(postmaster, true).unwrap_or_default()
+        + children(postmaster)
+            .into_iter()
+            .filter_map(|c| proc_cpu(c, false))
+            .sum::<Duration>()
+}
+
+/// This process's CPU, every thread: the latency proxy's relays are threads of it.
+fn own_cpu() -> Duration {
+    // SAFETY: getrusage fills in a plain struct.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+fn postmaster_pid(cluster: &Cluster) -> Result<i32> {
+    let path = cluster.data_dir().join("postmaster.pid");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path:?}"))?;
+    text.lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .with_context(|| format!("{path:?} names no pid"))
+}
+
+/// What the server, this process (the latency proxy's threads, the HTTP client) and an exporter spent
+/// during one run.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    server: Duration,
+    proxy: Duration,
+    exporter: Duration,
+}
+
+/// Reads the CPU of the server and of this process (and of an exporter) around a run.
+struct Meter {
+    postmaster: i32,
+    exporter: Option<i32>,
+}
+
+impl Meter {
+    /// Run `f`, then wait (at most 2 s) until the postmaster has no more processes than before, so that
+    /// the backends the run opened have ended and their time is counted; what each spent meanwhile.
+    /// The /proc reads of the server are outside this process's window; the wait's are in it (a few
+    /// small file reads).
+    fn around<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<(T, Cpu)> {
+        let exporter_cpu = || {
+            self.exporter
+                .and_then(|p| proc_cpu(p, true))
+                .unwrap_or_default()
+        };
+        let processes = children(self.postmaster).len();
+        let server = server_cpu(self.postmaster);
+        let exporter = exporter_cpu();
+        let own = own_cpu();
+        let out = f()?;
+        let until = Instant::now() + Duration::from_secs(2);
+        while children(self.postmaster).len() > processes && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let proxy = own_cpu().saturating_sub(own);
+        let cpu = Cpu {
+            server: server_cpu(self.postmaster).saturating_sub(server),
+            proxy,
+            exporter: exporter_cpu().saturating_sub(exporter),
+        };
+        Ok((out, cpu))
+    }
+}
+
+/// Mean CPU per run in ms: the server's and an exporter's times tick in steps of 1/CLK_TCK s (10 ms),
+/// so a mean over the runs, not a median.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuMeans {
+    server_ms: f64,
+    proxy_ms: f64,
+    exporter_ms: f64,
+}
+
+fn cpu_means(v: &[Cpu]) -> CpuMeans {
+    let mean = |f: fn(&Cpu) -> Duration| {
+        v.iter().map(|c| f(c).as_secs_f64() * 1e3).sum::<f64>() / v.len().max(1) as f64
+    };
+    CpuMeans {
+        server_ms: mean(|c| c.server),
+        proxy_ms: mean(|c| c.proxy),
+        exporter_ms: mean(|c| c.exporter),
+    }
+}
+
+/// The targets files of the fleet comparisons: `many` has [`FLEET_TARGETS`] lines through the proxy,
+/// `one` the first of them; `local` names the cluster over its unix socket.
+struct FleetFiles {
+    many: PathBuf,
+    one: PathBuf,
+    local: PathBuf,
+}
+
+fn fleet_files(cluster: &Cluster, proxy_port: u16) -> Result<FleetFiles> {
+    let user = cluster.superuser();
+    let line = |i: usize| {
+        format!(
+            "t{i:02}: host=127.0.0.1 port={proxy_port} user={user} dbname=postgres \
+             application_name=bench-fleet-{i:02}"
+        )
+    };
+    let dir = cluster.root_dir();
+    let files = FleetFiles {
+        many: dir.join(format!("bench-targets-{FLEET_TARGETS}")),
+        one: dir.join("bench-targets-1"),
+        local: dir.join("bench-targets-local"),
+    };
+    let many: Vec<String> = (1..=FLEET_TARGETS).map(line).collect();
+    std::fs::write(&files.many, many.join("\n") + "\n")?;
+    std::fs::write(&files.one, line(1) + "\n")?;
+    std::fs::write(
+        &files.local,
+        format!("local: {}\n", cluster.conninfo(user, "postgres")),
+    )?;
+    Ok(files)
+}
+
+/// One side of a fleet comparison: medians of the client's runs and the means of the CPU around them.
+#[derive(Debug, Clone, Copy)]
+struct FleetSide {
+    targets: usize,
+    stats: Stats,
+    cpu: CpuMeans,
+    /// What the proxy counted in one untimed run: round trips and connections.
+    trips: Option<Trips>,
+}
+
+/// Many targets against one: `status --targets` (the client is pgconn, a process) or the exporter's
+/// `/metrics` against its `/probe` (the client is the exporter).
+struct FleetRow {
+    what: String,
+    jobs: usize,
+    many: FleetSide,
+    one: FleetSide,
+    /// Median over the runs of the many-target run's wall time divided by the one-target run's next to it.
+    ratio: f64,
+    goal: Option<f64>,
+}
+
+/// The exporter's `/probe` against `pgconn status --format prometheus` run as a process.
+struct ProbeRow {
+    sessions: usize,
+    exporter: Stats,
+    process: Stats,
+    exporter_cpu: CpuMeans,
+    process_cpu: CpuMeans,
+    ratio: f64,
+}
+
+/// The load of `/probe` requests and what the server saw of it.
+struct LoadReport {
+    sessions: usize,
+    requests: usize,
+    clients: usize,
+    failed: usize,
+    first_failure: Option<String>,
+    wall: Duration,
+    median_ms: f64,
+    p95_ms: f64,
+    samples: usize,
+    max_backends: i64,
+    /// Backends of the exporter when the watcher last looked (at most 5 s after the load), and after
+    /// how long it saw none.
+    left_after: i64,
+    gone_after: Option<Duration>,
+    /// Connections the exporter opened for the load (pg_stat_database.sessions, PostgreSQL 14 on).
+    connections: Option<i64>,
+    peak_rss_mib: f64,
+}
+
+/// What the fleet comparisons found, for the report.
+struct FleetReport {
+    latency: Duration,
+    cores: usize,
+    status: Vec<FleetRow>,
+    metrics: Option<FleetRow>,
+    probe: Option<ProbeRow>,
+    load: Option<LoadReport>,
+}
+
+/// `pgconn status --targets` of [`FLEET_TARGETS`] targets against one, through the proxy, at the
+/// default `--jobs` and at [`FORMER_JOBS`].
+fn compare_fleet(
+    runner: &mut Runner,
+    proxy: &LatencyProxy,
+    meter: &Meter,
+    runs: usize,
+    files: &FleetFiles,
+) -> Result<Vec<FleetRow>> {
+    let (many, one) = (
+        files.many.display().to_string(),
+        files.one.display().to_string(),
+    );
+    // Every target answers, on its own connection.
+    let out = runner.output(Tool::Pgconn, &["status", "--targets", &many, "--json"])?;
+    let v: serde_json::Value = serde_json::from_str(&out)?;
+    let ok = v
+        .as_array()
+        .map(|a| a.iter().filter(|t| t["ok"] == true).count());
+    if ok != Some(FLEET_TARGETS) {
+        bail!("status --targets answered {ok:?} targets of {FLEET_TARGETS}: {out}");
+    }
+    let default_jobs = pgconn::fleet::DEFAULT_JOBS;
+    let former = FORMER_JOBS.to_string();
+    let by_default = ["status", "--targets", &many, "--json"];
+    let at_former = ["status", "--targets", &many, "--json", "--jobs", &former];
+    let one_args = ["status", "--targets", &one, "--json"];
+    let mut cases = vec![(default_jobs, &by_default[..])];
+    if FORMER_JOBS != default_jobs {
+        cases.push((FORMER_JOBS, &at_former[..]));
+    }
+    let mut rows = Vec::new();
+    for (jobs, many_args) in cases {
+        let route = Route::Proxy(proxy.port);
+        let sides = [
+            Side::new(Tool::Pgconn, many_args, route),
+            Side::new(Tool::Pgconn, &one_args, route),
+        ];
+        let trips = [
+            count_round_trips(runner, proxy, sides[0])?,
+            count_round_trips(runner, proxy, sides[1])?,
+        ];
+        if trips[0].connections != FLEET_TARGETS || trips[1].connections != 1 {
+            bail!(
+                "the proxy saw {} and {} connections, not {FLEET_TARGETS} and 1",
+                trips[0].connections,
+                trips[1].connections
+            );
+        }
+        eprintln!(
+            "psql_compare: status --targets: {FLEET_TARGETS} targets (--jobs {jobs}) vs one, {} ms each \
+             way, {runs} runs each",
+            proxy.latency.as_millis()
+        );
+        let (a, b) = alternate(runs, |k| meter.around(|| runner.measure(sides[k])))?;
+        let row = fleet_row(
+            "`status --targets`".into(),
+            jobs,
+            [&a, &b],
+            trips.map(Some),
+            Some(FLEET_GOAL),
+        );
+        eprintln!(
+            "psql_compare:   {FLEET_TARGETS} targets {:.1} ms, one {:.1} ms, ratio {:.3}; CPU ms: pgconn {:.1} \
+             / {:.1}, server {:.1} / {:.1}, proxy {:.1} / {:.1}",
+            row.many.stats.wall_ms,
+            row.one.stats.wall_ms,
+            row.ratio,
+            row.many.stats.cpu_ms,
+            row.one.stats.cpu_ms,
+            row.many.cpu.server_ms,
+            row.one.cpu.server_ms,
+            row.many.cpu.proxy_ms,
+            row.one.cpu.proxy_ms,
+        );
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// A row from the two sides' runs (many first).
+fn fleet_row(
+    what: String,
+    jobs: usize,
+    runs: [&[(Sample, Cpu)]; 2],
+    trips: [Option<Trips>; 2],
+    goal: Option<f64>,
+) -> FleetRow {
+    let samples = |v: &[(Sample, Cpu)]| v.iter().map(|(s, _)| *s).collect::<Vec<_>>();
+    let cpus = |v: &[(Sample, Cpu)]| v.iter().map(|(_, c)| *c).collect::<Vec<_>>();
+    let (a, b) = (samples(runs[0]), samples(runs[1]));
+    let (stats_a, stats_b, ratio) = compared(&a, &b);
+    FleetRow {
+        what,
+        jobs,
+        many: FleetSide {
+            targets: FLEET_TARGETS,
+            stats: stats_a,
+            cpu: cpu_means(&cpus(runs[0])),
+            trips: trips[0],
+        },
+        one: FleetSide {
+            targets: 1,
+            stats: stats_b,
+            cpu: cpu_means(&cpus(runs[1])),
+            trips: trips[1],
+        },
+        ratio,
+        goal,
+    }
+}
+
+/// A running `pgconn exporter` (the release binary) on a free port of 127.0.0.1, started from this
+/// process with the runner's environment; killed on drop.
+struct Exporter {
+    child: std::process::Child,
+    port: u16,
+    log: Arc<Mutex<String>>,
+}
+
+impl Exporter {
+    fn start(runner: &Runner, targets: &Path) -> Result<Exporter> {
+        let file = targets.display().to_string();
+        let args = ["exporter", "--targets", &file, "--listen", "127.0.0.1:0"];
+        let mut child = runner
+            .command(Tool::Pgconn, &args, Route::Socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting pgconn exporter")?;
+        let err = child.stderr.take().context("the exporter's stderr")?;
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let lines = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                // "info: listening on http://127.0.0.1:PORT/metrics (N targets)"
+                if let Some(port) = line
+                    .split("listening on http://")
+                    .nth(1)
+                    .and_then(|a| a.split('/').next())
+                    .and_then(|a| a.rsplit(':').next())
+                    .and_then(|p| p.parse::<u16>().ok())
+                {
+                    let _ = tx.send(port);
+                }
+                let mut log = lines.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut e = Exporter {
+            child,
+            port: 0,
+            log,
+        };
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(port) => e.port = port,
+            Err(_) => bail!(
+                "pgconn exporter did not say where it listens within 30 s: {}",
+                e.log()
+            ),
+        }
+        Ok(e)
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// VmHWM of /proc/PID/status: the exporter's peak resident set so far, in KiB.
+    fn peak_rss_kib(&self) -> Result<i64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("no VmHWM in the exporter's /proc status")
+    }
+
+    /// One GET of `path`, checked; its wall time.
+    fn scrape(&self, path: &str, targets: usize) -> Result<Duration> {
+        scrape(self.port, path, targets)
+            .with_context(|| format!("the exporter's log:\n{}", self.log()))
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 GET on 127.0.0.1 (Connection: close): status code, body, and the wall time from
+/// connecting to the end of the answer.
+fn http_get(port: u16, path: &str) -> Result<(u16, String, Duration)> {
+    let started = Instant::now();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).context("connecting to the exporter")?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer)?;
+    let wall = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("GET {path}: not an HTTP answer: {text:?}"))?;
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .with_context(|| format!("GET {path}: no status in {head:?}"))?;
+    Ok((code, body.to_string(), wall))
+}
+
+/// GET `path` from the exporter and check that it answered 200 with `targets` samples of `pg_up`, all 1.
+fn scrape(port: u16, path: &str, targets: usize) -> Result<Duration> {
+    let (code, body, wall) = http_get(port, path)?;
+    let up = pg_up(&body);
+    if code != 200 || up.len() != targets || !up.iter().all(|&u| u) {
+        bail!("GET {path}: {code}, pg_up samples {up:?}, expected {targets} of 1:\n{body}");
+    }
+    Ok(wall)
+}
+
+/// Whether each `pg_up` sample of an exposition is 1.
+fn pg_up(text: &str) -> Vec<bool> {
+    text.lines()
+        .filter(|l| l.starts_with("pg_up ") || l.starts_with("pg_up{"))
+        .map(|l| l.ends_with(" 1"))
+        .collect()
+}
+
+/// Close a connection and wait (at most 5 s) until its backend has ended.
+fn close(mut client: postgres::Client) {
+    let pid: Option<i32> = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .ok()
+        .map(|r| r.get(0));
+    drop(client);
+    let until = Instant::now() + Duration::from_secs(5);
+    while let Some(pid) = pid {
+        if !Path::new(&format!("/proc/{pid}")).exists() || Instant::now() > until {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The exporter's `/metrics` of [`FLEET_TARGETS`] targets against its `/probe` of one, through the proxy.
+fn compare_metrics(
+    runner: &Runner,
+    proxy: &LatencyProxy,
+    postmaster: i32,
+    runs: usize,
+    files: &FleetFiles,
+) -> Result<FleetRow> {
+    let e = Exporter::start(runner, &files.many)?;
+    let meter = Meter {
+        postmaster,
+        exporter: Some(e.pid()),
+    };
+    let probe = "/probe?target=t01";
+    let get = |path: &str, targets: usize| -> Result<(Sample, Cpu)> {
+        proxy.take_round_trips();
+        let (wall, cpu) = meter.around(|| e.scrape(path, targets))?;
+        let (_, connections) = proxy.take_round_trips();
+        // A request that shared an attempt still in flight would have made none.
+        if connections != targets {
+            bail!("GET {path} made {connections} connections through the proxy, not {targets}");
+        }
+        let sample = Sample {
+            wall,
+            cpu: cpu.exporter,
+            max_rss_kib: e.peak_rss_kib()?,
+        };
+        Ok((sample, cpu))
+    };
+    eprintln!(
+        "psql_compare: exporter /metrics of {FLEET_TARGETS} targets vs {probe}, {} ms each way, {runs} runs each",
+        proxy.latency.as_millis()
+    );
+    let (a, b) = alternate(runs, |k| {
+        if k == 0 {
+            get("/metrics", FLEET_TARGETS)
+        } else {
+            get(probe, 1)
+        }
+    })?;
+    let row = fleet_row(
+        "`/metrics` vs `/probe`".into(),
+        pgconn::fleet::DEFAULT_JOBS,
+        [&a, &b],
+        [None, None],
+        Some(FLEET_GOAL),
+    );
+    eprintln!(
+        "psql_compare:   /metrics {:.1} ms, /probe {:.1} ms, ratio {:.3}; CPU ms: exporter {:.1} / {:.1}, server \
+         {:.1} / {:.1}, proxy {:.1} / {:.1}; exporter peak RSS {:.1} MiB",
+        row.many.stats.wall_ms,
+        row.one.stats.wall_ms,
+        row.ratio,
+        row.many.cpu.exporter_ms,
+        row.one.cpu.exporter_ms,
+        row.many.cpu.server_ms,
+        row.one.cpu.server_ms,
+        row.many.cpu.proxy_ms,
+        row.one.cpu.proxy_ms,
+        row.many.stats.max_rss_mib.max(row.one.stats.max_rss_mib),
+    );
+    Ok(row)
+}
+
+/// The exporter's `/probe` of the local cluster (unix socket) against `pgconn status --format prometheus`
+/// run as a process, at `n` idle sessions; then the load. The exporter is started for these and stopped
+/// after.
+fn compare_probe(
+    runner: &mut Runner,
+    postmaster: i32,
+    runs: usize,
+    n: usize,
+    files: &FleetFiles,
+) -> Result<(ProbeRow, LoadReport)> {
+    let e = Exporter::start(runner, &files.local)?;
+    let probe = "/probe?target=local";
+    let status = ["status", "--format", "prometheus"];
+    let process = Side::new(Tool::Pgconn, &status, Route::Socket);
+    // The same families either way: pg_up 1 from both.
+    let text = runner.output(Tool::Pgconn, &status)?;
+    if pg_up(&text) != [true] {
+        bail!("pgconn status --format prometheus has not one `pg_up` of 1:\n{text}");
+    }
+    let meter = Meter {
+        postmaster,
+        exporter: Some(e.pid()),
+    };
+    eprintln!(
+        "psql_compare: exporter {probe} vs pgconn status --format prometheus at {n} sessions, {runs} runs each"
+    );
+    let (a, b) = alternate(runs, |k| {
+        if k == 0 {
+            let (wall, cpu) = meter.around(|| e.scrape(probe, 1))?;
+            let sample = Sample {
+                wall,
+                cpu: cpu.exporter,
+                max_rss_kib: e.peak_rss_kib()?,
+            };
+            Ok((sample, cpu))
+        } else {
+            meter.around(|| runner.measure(process))
+        }
+    })?;
+    let samples = |v: &[(Sample, Cpu)]| v.iter().map(|(s, _)| *s).collect::<Vec<_>>();
+    let cpus = |v: &[(Sample, Cpu)]| v.iter().map(|(_, c)| *c).collect::<Vec<_>>();
+    let (exporter, process, ratio) = compared(&samples(&a), &samples(&b));
+    let row = ProbeRow {
+        sessions: n,
+        exporter,
+        process,
+        exporter_cpu: cpu_means(&cpus(&a)),
+        process_cpu: cpu_means(&cpus(&b)),
+        ratio,
+    };
+    eprintln!(
+        "psql_compare:   /probe {:.1} ms ({:.1} ms exporter CPU), status {:.1} ms ({:.1} ms CPU), ratio {:.3}",
+        row.exporter.wall_ms,
+        row.exporter_cpu.exporter_ms,
+        row.process.wall_ms,
+        row.process.cpu_ms,
+        row.ratio
+    );
+    let load = probe_load(runner, &e, probe, n)?;
+    Ok((row, load))
+}
+
+/// [`LOAD_REQUESTS`] `/probe` requests from [`LOAD_CLIENTS`] clients at once, while a separate connection
+/// counts the exporter's backends through `pg_stat_get_activity(NULL)` (not pg_stat_activity, whose join
+/// with pg_database a lock could hold up) every [`LOAD_SAMPLE_EVERY`]; then how many are left, and the
+/// exporter's peak resident set.
+fn probe_load(runner: &Runner, e: &Exporter, probe: &str, n: usize) -> Result<LoadReport> {
+    let count_sql =
+        "SELECT count(*) FROM pg_stat_get_activity(NULL) a WHERE a.application_name = $1";
+    let sessions_sql = "SELECT sessions FROM pg_stat_database WHERE datname = 'postgres'";
+    let mut watcher =
+        runner
+            .cluster
+            .connect(runner.cluster.superuser(), "postgres", "bench-watcher")?;
+    // Nothing of an earlier pgconn still connected.
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: i64 = watcher.query_one(count_sql, &[&EXPORTER_APP])?.get(0);
+        if left == 0 {
+            break;
+        }
+        if Instant::now() > until {
+            bail!("{left} backends of application_name {EXPORTER_APP} before the load");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The sessions the server has counted before the load. A session is counted by the time its backend
+    // has ended: this first watcher's before the reading, the reader's own and the second watcher's (which
+    // connects after it) by the second reading; so the load's connections are the difference less 2.
+    close(watcher);
+    let sessions_before: Option<i64> = runner
+        .cluster
+        .psql(sessions_sql)
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    let mut watcher =
+        runner
+            .cluster
+            .connect(runner.cluster.superuser(), "postgres", "bench-watcher")?;
+    let stmt = watcher.prepare(count_sql)?;
+
+    eprintln!(
+        "psql_compare: {LOAD_REQUESTS} requests of {probe}, {LOAD_CLIENTS} at once, at {n} sessions"
+    );
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let clients: Vec<_> = (0..LOAD_CLIENTS)
+        .map(|_| {
+            let (port, next, probe) = (e.port, Arc::clone(&next), probe.to_string());
+            std::thread::spawn(move || {
+                let mut out = Vec::new();
+                while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < LOAD_REQUESTS {
+                    out.push(scrape(port, &probe, 1).map_err(|e| format!("{e:#}")));
+                }
+                out
+            })
+        })
+        .collect();
+    let (mut samples, mut most) = (0usize, 0i64);
+    let mut gone_after = None;
+    let mut ended: Option<Instant> = None;
+    let last = loop {
+        let count: i64 = watcher.query_one(&stmt, &[&EXPORTER_APP])?.get(0);
+        samples += 1;
+        most = most.max(count);
+        if ended.is_none() && clients.iter().all(|c| c.is_finished()) {
+            ended = Some(Instant::now());
+        }
+        if let Some(end) = ended {
+            if count == 0 {
+                gone_after = Some(end.elapsed());
+                break count;
+            }
+            if end.elapsed() > Duration::from_secs(5) {
+                break count;
+            }
+        }
+        std::thread::sleep(LOAD_SAMPLE_EVERY);
+    };
+    let wall = ended.unwrap_or_else(Instant::now) - started;
+    let mut latencies = Vec::new();
+    let (mut failed, mut first_failure) = (0, None);
+    for c in clients {
+        for r in c
+            .join()
+            .map_err(|_| anyhow::anyhow!("a load client panicked"))?
+        {
+            match r {
+                Ok(d) => latencies.push(d.as_secs_f64() * 1e3),
+                Err(e) => {
+                    failed += 1;
+                    first_failure.get_or_insert(e);
+                }
+            }
+        }
+    }
+    drop(stmt);
+    close(watcher);
+    let connections = sessions_before.and_then(|before| {
+        let after: i64 = runner
+            .cluster
+            .psql(sessions_sql)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        Some(after - before - 2)
+    });
+    latencies.sort_by(f64::total_cmp);
+    let p95 = latencies
+        .get((latencies.len() * 95 / 100).min(latencies.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(f64::NAN);
+    let report = LoadReport {
+        sessions: n,
+        requests: LOAD_REQUESTS,
+        clients: LOAD_CLIENTS,
+        failed,
+        first_failure,
+        wall,
+        median_ms: median(latencies),
+        p95_ms: p95,
+        samples,
+        max_backends: most,
+        left_after: last,
+        gone_after,
+        connections,
+        peak_rss_mib: e.peak_rss_kib()? as f64 / 1024.0,
+    };
+    eprintln!(
+        "psql_compare:   {:.2} s, {} failed; at most {} backends of the exporter in {} samples, {} left; {} \
+         connections; peak RSS {:.1} MiB",
+        report.wall.as_secs_f64(),
+        report.failed,
+        report.max_backends,
+        report.samples,
+        report.left_after,
+        report
+            .connections
+            .map_or("? (no pg_stat_database.sessions)".into(), |c| c.to_string()),
+        report.peak_rss_mib
+    );
+    if let Some(f) = &report.first_failure {
+        eprintln!("psql_compare:   first failed request: {f}");
+    }
+    Ok(report)
+}
+
 fn find_psql(bindir: &Path) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("PGCONN_BENCH_PSQL").filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(p));
@@ -1479,7 +2297,7 @@ fn main() -> Result<()> {
         view: Vec::new(),
         explained: Vec::new(),
     };
-    let proxy = if runner.floor.is_some() {
+    if runner.floor.is_some() {
         for (what, pgconn_args, psql_sql) in FLOOR_COMMANDS {
             let case = floor_case(&runner, what, pgconn_args, psql_sql)?;
             eprintln!(
@@ -1495,20 +2313,35 @@ fn main() -> Result<()> {
             );
             floor_report.cases.push(case);
         }
-        let tcp_port = runner
-            .cluster
-            .tcp_port()
-            .context("the cluster does not listen on TCP")?;
-        let proxy = LatencyProxy::start(SocketAddr::from(([127, 0, 0, 1], tcp_port)), latency)?;
-        eprintln!(
-            "psql_compare: latency proxy on 127.0.0.1:{} -> 127.0.0.1:{tcp_port}, {} ms each way",
-            proxy.port,
-            latency.as_millis()
-        );
-        Some(proxy)
-    } else {
-        None
+    }
+    let tcp_port = runner
+        .cluster
+        .tcp_port()
+        .context("the cluster does not listen on TCP")?;
+    let proxy = LatencyProxy::start(SocketAddr::from(([127, 0, 0, 1], tcp_port)), latency)?;
+    eprintln!(
+        "psql_compare: latency proxy on 127.0.0.1:{} -> 127.0.0.1:{tcp_port}, {} ms each way",
+        proxy.port,
+        latency.as_millis()
+    );
+
+    // Many targets, before any idle session is opened: each target's snapshot is a few rows, so what is
+    // measured is the scheduling across targets, the server's connection set-up and the proxy's relays.
+    let postmaster = postmaster_pid(&runner.cluster)?;
+    let files = fleet_files(&runner.cluster, proxy.port)?;
+    let meter = Meter {
+        postmaster,
+        exporter: None,
     };
+    let mut fleet_report = FleetReport {
+        latency,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        status: compare_fleet(&mut runner, &proxy, &meter, runs, &files)?,
+        metrics: None,
+        probe: None,
+        load: None,
+    };
+    fleet_report.metrics = Some(compare_metrics(&runner, &proxy, postmaster, runs, &files)?);
 
     let mut rows = Vec::new();
     let mut w = Workload::new();
@@ -1564,9 +2397,16 @@ fn main() -> Result<()> {
             rows.push(row);
         }
 
-        if let Some(proxy) = &proxy {
-            compare_floor(&mut runner, proxy, runs, n, &mut floor_report)?;
+        if runner.floor.is_some() {
+            compare_floor(&mut runner, &proxy, runs, n, &mut floor_report)?;
             compare_view(&mut runner, runs, n, &mut floor_report)?;
+        }
+
+        // The exporter at the smaller size: /probe against the process, then the load.
+        if n == SIZES[0] {
+            let (probe, load) = compare_probe(&mut runner, postmaster, runs, n, &files)?;
+            fleet_report.probe = Some(probe);
+            fleet_report.load = Some(load);
         }
     }
     w.close();
@@ -1638,8 +2478,8 @@ fn main() -> Result<()> {
         ],
         &floor_report,
         &route,
-        runs,
-        kill_runs,
+        &fleet_report,
+        (runs, kill_runs),
     );
     print!("{report}");
     let out = std::env::var("PGCONN_BENCH_OUT")
@@ -1728,8 +2568,9 @@ fn report(
     versions: &[(&str, String)],
     floor: &FloorReport,
     route: &RouteRow,
-    runs: usize,
-    kill_runs: usize,
+    fleet: &FleetReport,
+    // Timed runs of each comparison, and of kill-idle's.
+    (runs, kill_runs): (usize, usize),
 ) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Benchmarks: pgconn against psql and the libpq floor\n");
@@ -1822,6 +2663,8 @@ fn report(
             st.max_rss_mib
         );
     }
+
+    fleet_tables(&mut s, fleet);
 
     let _ = writeln!(s, "\n## Goals\n");
     let route_ratio = route.emergency.wall_ms / route.normal.wall_ms;
@@ -1920,6 +2763,7 @@ fn report(
     if let Some(why) = &floor.skipped {
         let _ = writeln!(s, "- pgconn against the libpq floor: not measured ({why})");
     }
+    fleet_goals(&mut s, fleet);
 
     let _ = writeln!(s, "\n## Machine and versions\n");
     for (k, v) in machine.iter().chain(versions.iter()) {
@@ -1939,6 +2783,13 @@ fn report(
     ] {
         let _ = writeln!(s, "{what}:\n\n```sql\n{sql}\n```\n");
     }
+    let _ = writeln!(
+        s,
+        "Many targets: `pgconn status --targets FILE --json` (FILE of {FLEET_TARGETS} lines or of its first), \
+         with `--jobs {FORMER_JOBS}` added for the row at the former default; `pgconn exporter --targets \
+         FILE --listen 127.0.0.1:0`, asked `GET /metrics`, `GET /probe?target=t01` and `GET \
+         /probe?target=local`, against `pgconn status --format prometheus`.\n"
+    );
     if !floor.cases.is_empty() {
         let _ = writeln!(
             s,
@@ -1957,6 +2808,328 @@ fn report(
         }
     }
     s
+}
+
+/// Which of the CPU consumers bounds a many-target run's time beyond one target's, or the waves.
+fn limited_by(row: &FleetRow, client: &str, client_ms: f64, cores: usize) -> String {
+    let extra = row.many.stats.wall_ms - row.one.stats.wall_ms;
+    let waves = row.many.targets.div_ceil(row.jobs.max(1));
+    let parts = [
+        (client, client_ms),
+        ("server", row.many.cpu.server_ms),
+        ("proxy", row.many.cpu.proxy_ms),
+    ];
+    let sum: f64 = parts.iter().map(|(_, ms)| ms).sum();
+    let least = sum / cores as f64;
+    let (name, most) = parts
+        .iter()
+        .copied()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or(("?", 0.0));
+    if waves > 1 {
+        format!(
+            "{waves} waves of --jobs {}: each costs about one target's wall time",
+            row.jobs
+        )
+    } else if extra <= 0.0 {
+        "nothing: no slower than one target".into()
+    } else if least >= extra / 2.0 {
+        format!(
+            "CPU, most of it the {name}'s ({most:.0} of {sum:.0} ms: at least {least:.0} ms on {cores} \
+             cores, {:.1}× one target's wall time, against {extra:.0} ms beyond one target)",
+            least / row.one.stats.wall_ms
+        )
+    } else {
+        format!(
+            "not CPU alone ({sum:.0} ms of CPU, at least {least:.0} ms on {cores} cores, against {extra:.0} ms \
+             beyond one target; the largest is the {name}'s, {most:.0} ms)"
+        )
+    }
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+/// Many targets, the exporter, and the load.
+fn fleet_tables(s: &mut String, fleet: &FleetReport) {
+    let ms = fleet.latency.as_millis();
+    let jobs = pgconn::fleet::DEFAULT_JOBS;
+    let _ = writeln!(s, "\n## Many targets and the exporter ({ms} ms each way)\n");
+    let _ = writeln!(
+        s,
+        "`pgconn status --targets FILE --json` with {FLEET_TARGETS} targets against the same with one, both \
+         through the latency proxy above, run before any idle session is opened: each target's snapshot \
+         is a few rows, so what is measured is how the targets are scheduled, not the size of a snapshot. \
+         The {FLEET_TARGETS} lines of the file name the proxy's address, each with a name and an \
+         application_name of its own (`t01: host=127.0.0.1 port=PROXY user=postgres dbname=postgres \
+         application_name=bench-fleet-01`), so they are {FLEET_TARGETS} targets on {FLEET_TARGETS} \
+         connections (the proxy counted them in an untimed run); the one-target file is the first line. \
+         Goal: {FLEET_TARGETS} targets ≤ {FLEET_GOAL:.1}× one.\n"
+    );
+    let _ = writeln!(
+        s,
+        "`--jobs` defaults to {jobs}. At {FORMER_JOBS}, the default before, {FLEET_TARGETS} targets take two \
+         waves, and each wave costs about one target's wall time (the row with `--jobs {FORMER_JOBS}` \
+         shows it); at {jobs}, a targets file of up to {jobs} lines is connected at once. The bound is as \
+         hard as before (a connection attempt given up on counts until its socket is closed) and each \
+         connection as short (one statement, then closed); {jobs} threads and sockets cost pgconn little. \
+         Where the targets are many databases of one server, as here, that server is asked for up to {jobs} \
+         connections at once: a lower `--jobs` is the way to spare it.\n"
+    );
+    let _ = writeln!(
+        s,
+        "Next to each ratio, the CPU of everything the run needed on this machine's {} cores: pgconn's \
+         (the process's, from wait4: median per run, and per target), the server's (the postmaster and \
+         all its processes, the backends of the run included, which ended and were reaped: utime + stime \
+         from /proc, mean per run, since those tick in 10 ms steps) and the proxy's (the threads of this \
+         benchmark process, which relay every connection: getrusage, mean per run). Their sum over the \
+         cores is the least wall time the CPU allows; \"limited by\" names what bounds the many-target \
+         run's time beyond the one-target run's.\n",
+        fleet.cores
+    );
+    let _ = writeln!(
+        s,
+        "| run | targets | --jobs | wall ms | ratio | goal | pgconn CPU ms | pgconn CPU per target ms | server CPU ms | proxy CPU ms | CPU sum / cores ms | round trips per target | limited by |"
+    );
+    let _ = writeln!(
+        s,
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
+    for r in &fleet.status {
+        let goal = match r.goal {
+            Some(g) => format!("≤ {g:.1} {}", met(r.ratio <= g)),
+            None => "–".into(),
+        };
+        for (side, ratio, goal, limit) in [
+            (
+                &r.many,
+                format!("{:.3}", r.ratio),
+                goal,
+                limited_by(r, "pgconn", r.many.stats.cpu_ms, fleet.cores),
+            ),
+            (&r.one, "(paired)".into(), String::new(), String::new()),
+        ] {
+            let sum = side.stats.cpu_ms + side.cpu.server_ms + side.cpu.proxy_ms;
+            let trips = side
+                .trips
+                .map(|t| format!("{:.1}", t.round_trips as f64 / side.targets as f64))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {:.1} | {ratio} | {goal} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {trips} | {limit} |",
+                r.what,
+                side.targets,
+                r.jobs,
+                side.stats.wall_ms,
+                side.stats.cpu_ms,
+                side.stats.cpu_ms / side.targets as f64,
+                side.cpu.server_ms,
+                side.cpu.proxy_ms,
+                sum / fleet.cores as f64,
+            );
+        }
+    }
+
+    let _ = writeln!(s, "\n### The exporter\n");
+    let _ = writeln!(
+        s,
+        "`pgconn exporter` (the release binary) with a targets file, on a free port of 127.0.0.1, asked \
+         by a minimal HTTP/1.1 client in this benchmark (GET, `Connection: close`; wall time from \
+         connecting to the end of the answer; every answer checked to be 200 with `pg_up 1` for each \
+         target). The exporter's CPU is its process's, every thread, from /proc (mean per request); its \
+         peak RSS is VmHWM from /proc/PID/status.\n"
+    );
+    let _ = writeln!(
+        s,
+        "- `/probe?target=local` (the cluster over its unix socket, `local: host=SOCKET_DIR port=PORT \
+         user=postgres dbname=postgres`) against `pgconn status --format prometheus` run as a process over \
+         the same socket, at {} idle sessions: the same statement; the process pays its start, the \
+         exporter the HTTP exchange and a transaction around the statement that sets its timeouts. Goal \
+         ≤ {PROBE_GOAL:.1}×.",
+        fleet
+            .probe
+            .as_ref()
+            .map_or("?".into(), |p| fmt_int(p.sessions))
+    );
+    let _ = writeln!(
+        s,
+        "- `/metrics` of the {FLEET_TARGETS} targets above against `/probe?target=t01`, one of them, through \
+         the proxy, before the idle sessions are opened (as for `status --targets`), at the default `--jobs` \
+         ({jobs}). The proxy counted {FLEET_TARGETS} and 1 connections for every request: no answer was \
+         shared with an attempt in flight. Goal ≤ {FLEET_GOAL:.1}×.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| comparison | sessions | exporter wall ms | other wall ms | ratio | goal | exporter CPU ms | other CPU ms | server CPU ms (exporter / other) | proxy CPU ms (exporter / other) | exporter peak RSS MiB | limited by |"
+    );
+    let _ = writeln!(
+        s,
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |"
+    );
+    if let Some(p) = &fleet.probe {
+        let _ = writeln!(
+            s,
+            "| `/probe` vs `pgconn status --format prometheus` (process) | {} | {:.1} | {:.1} | {:.3} | ≤ {PROBE_GOAL:.1} {} | {:.1} | {:.1} | {:.1} / {:.1} | – | {:.1} | |",
+            fmt_int(p.sessions),
+            p.exporter.wall_ms,
+            p.process.wall_ms,
+            p.ratio,
+            met(p.ratio <= PROBE_GOAL),
+            p.exporter_cpu.exporter_ms,
+            p.process.cpu_ms,
+            p.exporter_cpu.server_ms,
+            p.process_cpu.server_ms,
+            p.exporter.max_rss_mib,
+        );
+    }
+    if let Some(m) = &fleet.metrics {
+        let _ = writeln!(
+            s,
+            "| {} ({FLEET_TARGETS} targets against one), {ms} ms each way | few | {:.1} | {:.1} | {:.3} | ≤ {FLEET_GOAL:.1} {} | {:.1} | {:.1} | {:.1} / {:.1} | {:.1} / {:.1} | {:.1} | {} |",
+            m.what,
+            m.many.stats.wall_ms,
+            m.one.stats.wall_ms,
+            m.ratio,
+            met(m.ratio <= FLEET_GOAL),
+            m.many.cpu.exporter_ms,
+            m.one.cpu.exporter_ms,
+            m.many.cpu.server_ms,
+            m.one.cpu.server_ms,
+            m.many.cpu.proxy_ms,
+            m.one.cpu.proxy_ms,
+            m.many.stats.max_rss_mib.max(m.one.stats.max_rss_mib),
+            limited_by(m, "exporter", m.many.cpu.exporter_ms, fleet.cores),
+        );
+    }
+
+    let Some(l) = &fleet.load else { return };
+    let _ = writeln!(
+        s,
+        "\n### {} `/probe` requests, {} at once\n",
+        fmt_int(l.requests),
+        l.clients
+    );
+    let _ = writeln!(
+        s,
+        "{} clients each send their next request once the last is answered, {} in all, to the exporter \
+         above (`/probe?target=local`, {} idle sessions). Meanwhile a separate connection counts the \
+         exporter's backends, `SELECT count(*) FROM pg_stat_get_activity(NULL) a WHERE a.application_name \
+         = '{EXPORTER_APP}'` (its connections' application_name, pgconn's default), every {} ms, and goes \
+         on after the last answer until it sees none (at most 5 s). `pg_stat_get_activity(NULL)`, not \
+         pg_stat_activity, whose join with pg_database a lock could hold up; a backend shows there once it \
+         has authenticated, and leaves it when its process ends, a moment after the exporter closed the \
+         connection. A request for a target whose scrape is in flight waits for it and shares its answer, \
+         and a new scrape connects only once the last one's connection is closed, so the exporter never \
+         holds two; a sample can still catch the last scrape's backend on its way out beside the next \
+         one's (on a loaded machine its exit may wait for a CPU). The connections the exporter opened are \
+         the difference in `pg_stat_database.sessions` over the load.\n",
+        l.clients,
+        fmt_int(l.requests),
+        fmt_int(l.sessions),
+        LOAD_SAMPLE_EVERY.as_millis()
+    );
+    let _ = writeln!(
+        s,
+        "| requests | clients | failed | wall s | requests/s | median ms | p95 ms | samples | most exporter backends at once | left after | gone after ms | connections opened | exporter peak RSS MiB |"
+    );
+    let _ = writeln!(
+        s,
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {:.1} |",
+        fmt_int(l.requests),
+        l.clients,
+        l.failed,
+        l.wall.as_secs_f64(),
+        l.requests as f64 / l.wall.as_secs_f64(),
+        l.median_ms,
+        l.p95_ms,
+        fmt_int(l.samples),
+        l.max_backends,
+        l.left_after,
+        l.gone_after
+            .map_or("–".into(), |d| format!("{:.0}", d.as_secs_f64() * 1e3)),
+        l.connections.map_or("?".into(), |c| fmt_int(c as usize)),
+        l.peak_rss_mib,
+    );
+    if let Some(f) = &l.first_failure {
+        let _ = writeln!(s, "\nThe first failed request: {f}");
+    }
+}
+
+/// The goals of the fleet and exporter comparisons.
+fn fleet_goals(s: &mut String, fleet: &FleetReport) {
+    let ms = fleet.latency.as_millis();
+    for r in &fleet.status {
+        match r.goal {
+            Some(g) if r.jobs == pgconn::fleet::DEFAULT_JOBS => {
+                let _ = writeln!(
+                    s,
+                    "- `status --targets` of {FLEET_TARGETS} targets ({ms} ms each way, --jobs {}): {:.3} × one \
+                     target (goal ≤ {g:.1}): {}",
+                    r.jobs,
+                    r.ratio,
+                    met(r.ratio <= g)
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    s,
+                    "- `status --targets` of {FLEET_TARGETS} targets at --jobs {} (the default before, for \
+                     comparison): {:.3} × one target",
+                    r.jobs, r.ratio
+                );
+            }
+        }
+    }
+    if let Some(p) = &fleet.probe {
+        let _ = writeln!(
+            s,
+            "- exporter `/probe` at {} sessions: {:.3} × `pgconn status --format prometheus` as a process \
+             (goal ≤ {PROBE_GOAL:.1}): {}",
+            fmt_int(p.sessions),
+            p.ratio,
+            met(p.ratio <= PROBE_GOAL)
+        );
+    }
+    if let Some(m) = &fleet.metrics {
+        let _ = writeln!(
+            s,
+            "- exporter `/metrics` of {FLEET_TARGETS} targets ({ms} ms each way): {:.3} × one `/probe` (goal ≤ \
+             {FLEET_GOAL:.1}): {}",
+            m.ratio,
+            met(m.ratio <= FLEET_GOAL)
+        );
+    }
+    if let Some(l) = &fleet.load {
+        let _ = writeln!(
+            s,
+            "- {} `/probe` requests, {} at once: at most {} backend(s) of the exporter at once in {} samples \
+             (goal ≤ 1): {}; {} left after (goal 0): {}; {} failed requests (goal 0): {}",
+            fmt_int(l.requests),
+            l.clients,
+            l.max_backends,
+            fmt_int(l.samples),
+            met(l.max_backends <= 1),
+            l.left_after,
+            met(l.left_after == 0),
+            l.failed,
+            met(l.failed == 0)
+        );
+        let _ = writeln!(
+            s,
+            "- exporter peak RSS (VmHWM) after the load: {:.1} MiB (goal < {LOAD_RSS_GOAL_MIB:.0} MiB): {}",
+            l.peak_rss_mib,
+            met(l.peak_rss_mib < LOAD_RSS_GOAL_MIB)
+        );
+    }
 }
 
 /// The two tables against the libpq floor, and what pgconn sends for each command.

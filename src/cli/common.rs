@@ -52,7 +52,7 @@ pub struct ConnArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub targets: Option<std::path::PathBuf>,
 
-    /// Query up to N targets at once when there are several (default 32): at most N connections are open at
+    /// Query up to N targets at once when there are several (default 64): at most N connections are open at
     /// any time, attempts given up on (--target-timeout) included
     #[arg(long, global = true, value_name = "N")]
     pub jobs: Option<usize>,
