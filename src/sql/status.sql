@@ -4,7 +4,7 @@
 -- One pass over pg_stat_activity: its rows are grouped straight away (with whether they match the filter,
 -- so that `used` counts them all), never copied whole or read twice. What needs single sessions is
 -- gathered in the same pass: the idle ages (for the percentiles, idle sessions only) and, per group, the
--- pid of the session idle in transaction the longest. Ages are compared as timestamps against cut-offs the
+-- session idle in transaction the longest. Ages are compared as timestamps against cut-offs the
 -- server computes once (an InitPlan each); seconds are computed for the few groups only. Ages are from
 -- the statement's start (statement_timestamp(), not now(): the exporter runs it inside a transaction).
 -- For Prometheus, the statement also counts as postgres_exporter does (exporter_counts.sql, as JSON on the
@@ -38,9 +38,16 @@ WITH /*EXPORTER_COUNTS*/c AS (
            min(c.state_change) AS oldest_state_change,
            min(c.xact_start) AS oldest_xact_start,
            array_agg(date_part('epoch', statement_timestamp() - c.state_change)) FILTER (WHERE c.state = 'idle' AND c.state_change IS NOT NULL) AS idle_ages,
-           -- (since when in epoch seconds, pid) of the group's session idle in transaction the longest: min()
-           -- of an array compares element by element, so this is the pid of the earliest state change
-           min(ARRAY[date_part('epoch', c.state_change), c.pid]) FILTER (
+           -- the group's session idle in transaction the longest, as text: since when (epoch microseconds,
+           -- zero-padded, so that min() of the arrays, which compares element by element, picks the
+           -- earliest), pid, database and role oids, transaction age, client, application, idle age. In the
+           -- same pass, rather than a second read of the view for that one session (which costs a fresh
+           -- backend about a millisecond to plan).
+           min(ARRAY[lpad((date_part('epoch', c.state_change) * 1000000)::bigint::text, 20, '0'), c.pid::text,
+                     c.datid::text, c.usesysid::text,
+                     date_part('epoch', statement_timestamp() - c.xact_start)::text,
+                     coalesce(host(c.client_addr), 'local'), coalesce(c.application_name, ''),
+                     date_part('epoch', statement_timestamp() - c.state_change)::text]) FILTER (
                WHERE c.visible AND c.state_change IS NOT NULL
                  AND c.state IN ('idle in transaction', 'idle in transaction (aborted)')) AS oldest_idle_transaction
       FROM c
@@ -53,17 +60,11 @@ WITH /*EXPORTER_COUNTS*/c AS (
            min(g.oldest_idle_transaction) FILTER (WHERE g.matches) AS oldest_idle_transaction
       FROM g
 ), o AS (
-    -- that session, read from the same snapshot of the statuses (a transaction
-    -- reads them once) by its pid alone: pg_stat_get_activity(pid) skips every other backend (and, given
-    -- NULL, returns them all: hence the guard, a one-time filter that OFFSET 0 keeps in the subquery)
-    SELECT t.*, o.*
+    SELECT t.*,
+           t.oldest_idle_transaction[2]::int AS pid,
+           t.oldest_idle_transaction[3]::oid AS datid,
+           t.oldest_idle_transaction[4]::oid AS usesysid
       FROM t
-      LEFT JOIN LATERAL (
-        SELECT *
-          FROM pg_stat_get_activity(t.oldest_idle_transaction[2]::int)
-         WHERE t.oldest_idle_transaction IS NOT NULL
-        OFFSET 0
-      ) o ON true
 )
 SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
        CASE WHEN row_number() OVER () = 1 THEN /*EXPORTER_COUNTS_JSON*/ END AS exporter_counts,
@@ -73,10 +74,10 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        o.pid AS oldest_idle_transaction_pid,
        od.datname::text AS oldest_idle_transaction_database,
        nullif(pg_get_userbyid(o.usesysid)::text, 'unknown (OID=' || o.usesysid || ')') AS oldest_idle_transaction_user,
-       coalesce(o.application_name, '') AS oldest_idle_transaction_application,
-       CASE WHEN o.pid IS NOT NULL THEN coalesce(host(o.client_addr), 'local') END AS oldest_idle_transaction_client,
-       date_part('epoch', statement_timestamp() - o.state_change) AS oldest_idle_transaction_idle_seconds,
-       date_part('epoch', statement_timestamp() - o.xact_start) AS oldest_idle_transaction_xact_seconds,
+       o.oldest_idle_transaction[7] AS oldest_idle_transaction_application,
+       o.oldest_idle_transaction[6] AS oldest_idle_transaction_client,
+       o.oldest_idle_transaction[8]::float8 AS oldest_idle_transaction_idle_seconds,
+       o.oldest_idle_transaction[5]::float8 AS oldest_idle_transaction_xact_seconds,
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
        g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
