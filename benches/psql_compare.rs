@@ -15,7 +15,8 @@
 //!   what each round trip costs on a slow network;
 //! - many targets through that proxy: `status --targets` of 50 targets against one (run before the idle
 //!   sessions are opened, so that it measures scheduling, not snapshot size), with the CPU of pgconn, of
-//!   the server (/proc) and of the proxy (this process's own threads), and `pgconn exporter`: `/metrics`
+//!   the server (/proc) and of the proxy (this process's own threads), next to the libpq floor given the
+//!   same 50 targets (a thread per target, all at once), and `pgconn exporter`: `/metrics`
 //!   of the 50 targets against one `/probe`, `/probe` against `status --format prometheus` as a process
 //!   at 1,000 sessions, and 1,000 `/probe` requests 10 at once while the server is watched for the
 //!   exporter's backends.
@@ -530,6 +531,7 @@ fn build_floor() -> Result<PathBuf> {
         .arg(FLOOR_SOURCE)
         .arg(format!("-I{include}"))
         .arg("-lpq")
+        .arg("-pthread")
         .output()
         .with_context(|| {
             format!("C compiler `{cc}` not found (set PGCONN_BENCH_CC, or install gcc)")
@@ -1580,6 +1582,89 @@ struct FleetReport {
     metrics: Option<FleetRow>,
     probe: Option<ProbeRow>,
     load: Option<LoadReport>,
+    /// The libpq floor on the same targets, a thread per target, all at once.
+    floor: Option<FleetFloor>,
+}
+
+/// The least any client can do for many targets on this machine: `benches/floor.c` with one thread per
+/// target, all started at once, running pgconn's status statement through the proxy.
+struct FleetFloor {
+    /// The floor's own many targets against its one.
+    own: FleetRow,
+    /// pgconn's many targets against the floor's many, run by turns.
+    pgconn: Stats,
+    floor: Stats,
+    ratio: f64,
+}
+
+/// [`FleetFloor`]: the floor's own ratio, then pgconn's `status --targets` against it.
+fn compare_fleet_floor(
+    runner: &mut Runner,
+    proxy: &LatencyProxy,
+    meter: &Meter,
+    runs: usize,
+    files: &FleetFiles,
+    sql: &str,
+) -> Result<FleetFloor> {
+    let user = runner.cluster.superuser().to_string();
+    let conninfo = |i: usize| {
+        format!(
+            "host=127.0.0.1 port={} user={user} dbname=postgres application_name=bench-fleet-{i:02}",
+            proxy.port
+        )
+    };
+    let many: Vec<String> = std::iter::once(sql.to_string())
+        .chain((1..=FLEET_TARGETS).map(conninfo))
+        .collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let one_info = conninfo(1);
+    let one = [sql, one_info.as_str()];
+    let route = Route::Proxy(proxy.port);
+    let sides = [
+        Side::new(Tool::Floor, &many, route),
+        Side::new(Tool::Floor, &one, route),
+    ];
+    let trips = [
+        count_round_trips(runner, proxy, sides[0])?,
+        count_round_trips(runner, proxy, sides[1])?,
+    ];
+    if trips[0].connections != FLEET_TARGETS || trips[1].connections != 1 {
+        bail!(
+            "the proxy saw {} and {} connections of the floor, not {FLEET_TARGETS} and 1",
+            trips[0].connections,
+            trips[1].connections
+        );
+    }
+    eprintln!(
+        "psql_compare: the libpq floor: {FLEET_TARGETS} targets (a thread each) vs one, {runs} runs each"
+    );
+    let (a, b) = alternate(runs, |k| meter.around(|| runner.measure(sides[k])))?;
+    let own = fleet_row(
+        "the libpq floor, a thread per target".into(),
+        FLEET_TARGETS,
+        [&a, &b],
+        trips.map(Some),
+        None,
+    );
+    let many_file = files.many.display().to_string();
+    let pgconn_args = ["status", "--targets", &many_file, "--json"];
+    let pair = [Side::new(Tool::Pgconn, &pgconn_args, route), sides[0]];
+    eprintln!(
+        "psql_compare: status --targets vs the libpq floor, {FLEET_TARGETS} targets each, {runs} runs each"
+    );
+    let (p, f) = alternate(runs, |k| runner.measure(pair[k]))?;
+    let (pgconn, floor, ratio) = compared(&p, &f);
+    eprintln!(
+        "psql_compare:   floor {FLEET_TARGETS} targets {:.1} ms, one {:.1} ms, ratio {:.3}; pgconn {:.1} ms vs \
+         floor {:.1} ms, ratio {ratio:.3}",
+        own.many.stats.wall_ms, own.one.stats.wall_ms, own.ratio, pgconn.wall_ms, floor.wall_ms
+    );
+    Ok(FleetFloor {
+        own,
+        pgconn,
+        floor,
+        ratio,
+    })
 }
 
 /// `pgconn status --targets` of [`FLEET_TARGETS`] targets against one, through the proxy, at the
@@ -2340,7 +2425,19 @@ fn main() -> Result<()> {
         metrics: None,
         probe: None,
         load: None,
+        floor: None,
     };
+    if let Some(case) = floor_report.cases.iter().find(|c| c.what == "status") {
+        let sql = case.sql.clone();
+        fleet_report.floor = Some(compare_fleet_floor(
+            &mut runner,
+            &proxy,
+            &meter,
+            runs,
+            &files,
+            &sql,
+        )?);
+    }
     fleet_report.metrics = Some(compare_metrics(&runner, &proxy, postmaster, runs, &files)?);
 
     let mut rows = Vec::new();
@@ -2900,17 +2997,23 @@ fn fleet_tables(s: &mut String, fleet: &FleetReport) {
         s,
         "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     );
-    for r in &fleet.status {
+    let floor_row = fleet.floor.as_ref().map(|f| &f.own);
+    for r in fleet.status.iter().chain(floor_row) {
         let goal = match r.goal {
             Some(g) => format!("≤ {g:.1} {}", met(r.ratio <= g)),
             None => "–".into(),
+        };
+        let client = if floor_row.is_some_and(|f| std::ptr::eq(f, r)) {
+            "floor"
+        } else {
+            "pgconn"
         };
         for (side, ratio, goal, limit) in [
             (
                 &r.many,
                 format!("{:.3}", r.ratio),
                 goal,
-                limited_by(r, "pgconn", r.many.stats.cpu_ms, fleet.cores),
+                limited_by(r, client, r.many.stats.cpu_ms, fleet.cores),
             ),
             (&r.one, "(paired)".into(), String::new(), String::new()),
         ] {
@@ -2933,6 +3036,20 @@ fn fleet_tables(s: &mut String, fleet: &FleetReport) {
                 sum / fleet.cores as f64,
             );
         }
+    }
+
+    if let Some(f) = &fleet.floor {
+        let _ = writeln!(
+            s,
+            "\nThe last two rows are the libpq floor (`benches/floor.c`) given the same {FLEET_TARGETS} targets \
+             (their conninfos, through the proxy), one thread per target, all started at once, each running \
+             pgconn's status statement: the least any client can do for {FLEET_TARGETS} targets on this \
+             machine, whatever its scheduling (its \"pgconn CPU\" columns are the floor's own). The floor \
+             itself takes {:.3}× one target, so what limits {FLEET_TARGETS} targets against one here is not \
+             pgconn. Run by turns with the floor's {FLEET_TARGETS} targets, pgconn's `status --targets` took \
+             {:.1} ms against the floor's {:.1} ms (median of the paired ratios: **{:.3}×**).",
+            f.own.ratio, f.pgconn.wall_ms, f.floor.wall_ms, f.ratio
+        );
     }
 
     let _ = writeln!(s, "\n### The exporter\n");
@@ -3088,6 +3205,14 @@ fn fleet_goals(s: &mut String, fleet: &FleetReport) {
                 );
             }
         }
+    }
+    if let Some(f) = &fleet.floor {
+        let _ = writeln!(
+            s,
+            "- `status --targets` of {FLEET_TARGETS} targets against the libpq floor's {FLEET_TARGETS} targets at \
+             once (what limits the ratio above: the floor itself takes {:.3}× one target): {:.3}×",
+            f.own.ratio, f.ratio
+        );
     }
     if let Some(p) = &fleet.probe {
         let _ = writeln!(
