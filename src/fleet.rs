@@ -27,6 +27,9 @@ pub struct FleetTarget {
     pub spec: Result<ConnSpec>,
     /// The name a targets-file line gave it (`NAME: CONNINFO`); it is then also its label.
     pub name: Option<String>,
+    /// The service it was given by: `--service NAME`, or `service=NAME` in its own connection text (never
+    /// PGSERVICE, which every target of the environment shares).
+    pub service: Option<String>,
 }
 
 /// Whether the command line names several targets, or a targets file: output then takes the
@@ -86,16 +89,21 @@ pub fn parse_target_lines(text: &str) -> Result<Vec<TargetLine>> {
 }
 
 fn target(conn: &ConnOptions, dbname: Option<&str>, service: Option<&str>) -> FleetTarget {
+    let named = dbname
+        .and_then(crate::conninfo::named_service)
+        .or_else(|| service.map(str::to_string));
     match db::resolve_spec(conn, dbname, service) {
         Ok(spec) => FleetTarget {
             label: spec.target_label(),
             spec: Ok(spec),
             name: None,
+            service: named,
         },
         Err(e) => FleetTarget {
             label: unresolved_label(dbname.or(service).unwrap_or("(default)")),
             spec: Err(e),
             name: None,
+            service: named,
         },
     }
 }

@@ -256,6 +256,54 @@ fn two_targets_on_one_host_port_make_that_probe_ambiguous() {
     assert!(r.body.contains("a, b"), "{}", r.body);
 }
 
+/// PGSERVICE is the environment's, shared by every target: it names none of them. A target given by its
+/// own `service=NAME` (or `--service`) is found by that name, with PGSERVICE naming the same service.
+#[test]
+fn pgservice_names_no_target_and_a_targets_own_service_does() {
+    let c = cluster();
+    let port = c.tcp_port().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let services = dir.path().join("pg_service.conf");
+    std::fs::write(
+        &services,
+        format!(
+            "[svc]\nhost=127.0.0.1\nport={port}\nuser=postgres\ndbname=postgres\nsslmode=disable\n\
+             [other]\nhost=127.0.0.1\nport={port}\nuser=postgres\ndbname=postgres\nsslmode=disable\n"
+        ),
+    )
+    .unwrap();
+    let services = path(&services);
+    let cmd = || {
+        pgconn()
+            .env("PGSERVICEFILE", &services)
+            .env("PGSERVICE", "other")
+    };
+    // Without a service of their own, both targets come from PGSERVICE's: neither is named by it.
+    let e = Exporter::start_with(
+        cmd(),
+        &[
+            format!("a: {}", tcp_target(port, "pa")),
+            "b: dbname=postgres application_name=pb".to_string(),
+            "c: service=svc application_name=pc".to_string(),
+        ],
+        &[],
+    );
+    let r = e.get("/probe?target=other");
+    assert_eq!(r.status, 404, "{r:?}");
+    let r = e.get("/probe?target=svc");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(value(&r.samples(), "pg_up", &[]), Some(1.0), "{}", r.body);
+    drop(e);
+    // --service names its target, PGSERVICE naming the same.
+    let e = Exporter::start_with(
+        cmd().env("PGSERVICE", "svc"),
+        &["a: dbname=postgres application_name=pa".to_string()],
+        &["--service", "svc"],
+    );
+    let r = e.get("/probe?target=svc");
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
 #[test]
 fn concurrent_probes_of_one_target_share_one_backend() {
     let proxy = Proxy::start(2_000);
@@ -908,4 +956,59 @@ fn a_lock_cannot_hold_the_scrapes_backend_past_its_deadline() {
             .unwrap_or_else(|| panic!("no SET LOCAL {setting} in:\n{log}"));
         assert!(ms <= 3_500, "{setting} = {ms} ms");
     }
+}
+
+/// A SIGHUP while the exporter is still starting (here: reading its targets from a pipe nobody has
+/// written yet) is taken once it serves, as a reload; it never ends the process.
+#[test]
+fn a_sighup_during_the_start_is_a_reload_not_the_end() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("targets");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let log = dir.path().join("log");
+    let mut child = pgconn()
+        .args([
+            "exporter",
+            "--targets",
+            &path(&fifo),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .command()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(child.id() as i32);
+    // Blocked opening the pipe: past the start of `exporter`, where the signals are caught.
+    let wchan = format!("/proc/{pid}/wchan");
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            std::fs::read_to_string(&wchan)
+                .is_ok_and(|w| w.contains("fifo") || w.contains("pipe") || w.contains("partner"))
+        }),
+        "the exporter never waited on its targets pipe: {:?}",
+        std::fs::read_to_string(&wchan)
+    );
+    kill(pid, Signal::SIGHUP).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        child.try_wait().unwrap(),
+        None,
+        "a SIGHUP ended the exporter"
+    );
+    std::fs::write(&fifo, "t: host=127.0.0.1 port=1\n").unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || read().contains("SIGHUP")),
+        "{}",
+        read()
+    );
+    assert!(read().contains("listening on"), "{}", read());
+    assert_eq!(child.try_wait().unwrap(), None, "{}", read());
+    kill(pid, Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success(), "{}", read());
 }

@@ -42,6 +42,21 @@ use serde::Serialize;
 pub use redact::{redact, REDACTED};
 pub use resolve::resolve;
 
+/// The service a connection text itself names (`service=NAME` in a conninfo, `?service=NAME` in a URI),
+/// not one that comes from the environment (PGSERVICE): None for a plain database name or text that does
+/// not parse.
+pub fn named_service(text: &str) -> Option<String> {
+    if !parse::is_conninfo(text) {
+        return None;
+    }
+    parse::parse(text)
+        .ok()?
+        .into_iter()
+        .rev()
+        .find(|(k, _)| *k == "service")
+        .map(|(_, v)| v)
+}
+
 /// Whether a [`ConnSpec::connect`] error means the server asked for a password and none was known —
 /// when psql would prompt for one (then [`ConnSpec::set_password`] and connect again).
 pub fn is_password_missing(err: &anyhow::Error) -> bool {

@@ -868,3 +868,21 @@ fn parse_errors_do_not_leak_the_password() {
         assert!(!e.contains("secret"), "{e}");
     }
 }
+
+#[test]
+fn the_service_a_connection_text_names() {
+    use crate::conninfo::named_service;
+    assert_eq!(named_service("service=a host=x").as_deref(), Some("a"));
+    assert_eq!(
+        named_service("host=x service = 'b c'").as_deref(),
+        Some("b c")
+    );
+    assert_eq!(named_service("service=a service=b").as_deref(), Some("b"));
+    assert_eq!(
+        named_service("postgresql://h/db?service=u").as_deref(),
+        Some("u")
+    );
+    assert_eq!(named_service("host=x dbname=service"), None);
+    assert_eq!(named_service("service"), None);
+    assert_eq!(named_service("service='unterminated"), None);
+}

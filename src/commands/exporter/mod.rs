@@ -128,8 +128,14 @@ pub struct TargetKeys {
 }
 
 impl TargetKeys {
-    /// The keys of a resolved target.
-    pub fn of(label: &str, name: Option<&str>, spec: &ConnSpec) -> TargetKeys {
+    /// The keys of a resolved target; `service` is the one it was given by (PGSERVICE names no target:
+    /// every target of the environment would share it).
+    pub fn of(
+        label: &str,
+        name: Option<&str>,
+        service: Option<&str>,
+        spec: &ConnSpec,
+    ) -> TargetKeys {
         let hosts = spec.targets();
         let host_port = match hosts.as_slice() {
             [h] if !h.is_socket() => {
@@ -141,7 +147,7 @@ impl TargetKeys {
         TargetKeys {
             label: label.to_string(),
             name: name.map(str::to_string),
-            service: spec.get("service").map(str::to_string),
+            service: service.map(str::to_string),
             host_port,
         }
     }
@@ -252,7 +258,7 @@ pub fn configured_targets(conn: &ConnOptions) -> Result<Vec<(FleetTarget, Target
                 )))
             }
         };
-        let keys = TargetKeys::of(&t.label, t.name.as_deref(), spec);
+        let keys = TargetKeys::of(&t.label, t.name.as_deref(), t.service.as_deref(), spec);
         out.push((t, keys));
     }
     // Two targets with one label would print the same series twice (Prometheus keeps one of them).
@@ -509,6 +515,7 @@ impl Collector {
                     label: t.keys.label.clone(),
                     spec: Ok(t.spec.clone()),
                     name: t.keys.name.clone(),
+                    service: t.keys.service.clone(),
                 };
                 let outcome = fleet::run_with(vec![target], opts, &inner.limit, move |db| {
                     // Held while the connection may be open (see OpenUntilDropped).

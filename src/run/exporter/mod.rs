@@ -81,6 +81,22 @@ impl State {
 /// `pgconn exporter`: resolve every target, read the web configuration, bind every address (a port in
 /// use is an error that names the address, exit 1), then serve until SIGTERM or SIGINT (exit 0).
 pub fn exporter(conn: &ConnOptions, req: &ExporterRequest) -> Result<Exit> {
+    // The signals are caught from here on, before the targets are resolved and the addresses bound: a
+    // SIGHUP sent while the exporter starts (a reload right after a start) is a reload once it serves,
+    // never the end of the process.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .context("could not start the exporter's runtime")?;
+    let signals = {
+        let _in_runtime = rt.enter();
+        Signals {
+            term: signal(SignalKind::terminate()).context("SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("SIGINT")?,
+            hup: signal(SignalKind::hangup()).context("SIGHUP")?,
+        }
+    };
     let mut conn = conn.clone();
     // Each host's connect gives up after --target-timeout, the longest a scrape waits (the socket is
     // closed then, by the attempt's own thread, so nothing is left open unseen; a multi-host target
@@ -133,12 +149,7 @@ pub fn exporter(conn: &ConnOptions, req: &ExporterRequest) -> Result<Exit> {
         auth_module_said: AtomicBool::new(false),
         index,
     });
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .context("could not start the exporter's runtime")?;
-    let result = rt.block_on(serve(state, listeners));
+    let result = rt.block_on(serve(state, listeners, signals));
     // Collections still running (a target that does not answer) are left to end with the process.
     rt.shutdown_background();
     result
@@ -152,13 +163,23 @@ fn probe_name(k: &TargetKeys) -> Option<String> {
         .or_else(|| k.host_port.clone())
 }
 
+/// The signals the exporter answers, caught from its start.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
 async fn serve(
     state: Arc<State>,
     listeners: Vec<(SocketAddr, std::net::TcpListener)>,
+    signals: Signals,
 ) -> Result<Exit> {
-    let mut term_sig = signal(SignalKind::terminate()).context("SIGTERM")?;
-    let mut int_sig = signal(SignalKind::interrupt()).context("SIGINT")?;
-    let mut hup_sig = signal(SignalKind::hangup()).context("SIGHUP")?;
+    let Signals {
+        term: mut term_sig,
+        int: mut int_sig,
+        hup: mut hup_sig,
+    } = signals;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(TcpStream, SocketAddr)>(64);
     let mut accepting = Vec::new();
     let scheme = if state.web().acceptor.is_some() {
