@@ -122,6 +122,9 @@ pub struct Db {
     /// then set per statement, with SET LOCAL inside a transaction, so that they never stay on a server
     /// connection other clients reuse.
     pooled: bool,
+    /// What opens each statement's transaction behind such a pooler when a caller set timeouts of its own
+    /// ([`Db::limit_pooled_timeouts`]); [`POOLED_BEGIN`] otherwise.
+    pooled_begin: Option<String>,
     facts: Option<ServerFacts>,
 }
 
@@ -245,6 +248,7 @@ impl Db {
                 spec,
                 reached,
                 pooled,
+                pooled_begin: None,
                 facts: None,
             }),
             Err(e) => match emergency::refusal_of(&e) {
@@ -355,10 +359,11 @@ impl Db {
         }
         // Behind a transaction pooler a plain SET would stay on the server connection for the next
         // client; SET LOCAL ends with this transaction.
-        echo(show_sql, POOLED_BEGIN, &[]);
+        let begin = self.pooled_begin.as_deref().unwrap_or(POOLED_BEGIN);
+        echo(show_sql, begin, &[]);
         client
-            .batch_execute(POOLED_BEGIN)
-            .map_err(|e| sql_error(e, POOLED_BEGIN))?;
+            .batch_execute(begin)
+            .map_err(|e| sql_error(e, begin))?;
         match client.query_typed(sql, params) {
             Ok(rows) => {
                 client
@@ -398,10 +403,11 @@ impl Db {
         };
         echo(show_sql, sql, &values);
         if self.pooled {
-            echo(show_sql, POOLED_BEGIN, &[]);
+            let begin = self.pooled_begin.as_deref().unwrap_or(POOLED_BEGIN);
+            echo(show_sql, begin, &[]);
             client
-                .batch_execute(POOLED_BEGIN)
-                .map_err(|e| sql_error(e, POOLED_BEGIN))?;
+                .batch_execute(begin)
+                .map_err(|e| sql_error(e, begin))?;
         }
         let read = (|| {
             use fallible_iterator::FallibleIterator;
@@ -425,6 +431,17 @@ impl Db {
                 Err(e)
             }
         }
+    }
+
+    /// Behind a pooler that refused pgconn's startup options, the statement_timeout and lock_timeout (in
+    /// milliseconds) each statement's own transaction sets from now on, in place of pgconn's defaults
+    /// (a caller with a deadline of its own: the exporter's scrape). Nothing changes on a direct
+    /// connection, whose timeouts the caller sets itself.
+    pub fn limit_pooled_timeouts(&mut self, statement_ms: u128, lock_ms: u128) {
+        self.pooled_begin = Some(format!(
+            "-- pgconn's own timeouts for this statement only (behind a pooler)\n\
+             BEGIN; SET LOCAL statement_timeout = {statement_ms}; SET LOCAL lock_timeout = {lock_ms}"
+        ));
     }
 
     /// Whether pgconn reached the server through a pooler that refused its startup options.

@@ -1012,3 +1012,55 @@ fn a_sighup_during_the_start_is_a_reload_not_the_end() {
     kill(pid, Signal::SIGTERM).unwrap();
     assert!(child.wait().unwrap().success(), "{}", read());
 }
+
+/// Behind a transaction pooler that refuses pgconn's startup options, the scrape's statement runs under
+/// the scrape's deadline too (its own transaction's SET LOCAL), not pgconn's 30 s default.
+#[test]
+fn behind_pgbouncer_the_scrape_runs_under_its_deadline() {
+    use support::pgbouncer::PgBouncer;
+    let c = cluster();
+    let ini = format!(
+        "[databases]\npostgres = host={} port={} dbname=postgres\n[pgbouncer]\npool_mode = transaction\n\
+         default_pool_size = 2\nmax_client_conn = 20\n",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let bouncer = PgBouncer::start(&ini, &[c.superuser()]);
+    let e = Exporter::start(
+        &[format!(
+            "pooled: host=127.0.0.1 port={} user={} dbname=postgres sslmode=disable",
+            bouncer.port,
+            c.superuser()
+        )],
+        &["--show-sql"],
+    );
+    let r = e.request(
+        "GET",
+        "/probe?target=pooled",
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "3")],
+    );
+    let m = r.samples();
+    assert_eq!(
+        value(&m, "pg_up", &[]),
+        Some(1.0),
+        "{}\n{}",
+        r.body,
+        e.log()
+    );
+    // 3 s less the 0.5 s offset, nine tenths of what was left when the statement went out.
+    let log = e.log();
+    let set: Vec<u64> = log
+        .split("SET LOCAL statement_timeout = ")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(log.contains("(behind a pooler)"), "not pooled:\n{log}");
+    assert!(!set.is_empty(), "no statement_timeout set:\n{log}");
+    assert!(set.iter().all(|&ms| ms <= 2_250), "{set:?}\n{log}");
+    assert!(!log.contains("'30s'"), "{log}");
+}

@@ -206,6 +206,7 @@ fn finish(
         spec,
         reached,
         pooled: false,
+        pooled_begin: None,
         facts: None,
     };
     let row = match refused {

@@ -573,19 +573,28 @@ fn scrape(db: &mut Db, req: &StatusRequest, deadline: Instant) -> Result<StatusR
                 .context(format!("{}: connected too late", db.target_label())),
         );
     }
-    // Behind a pooler that refused pgconn's startup options, every statement already runs in a
-    // transaction of pgconn's own with its timeouts (db::Db::query).
-    if db.pooled() {
-        return status::collect(db, req);
-    }
     // A little inside the deadline, so that the server's own timeout (not the race between it and the
     // deadline's) ends a statement that runs too long, and says so as a timeout.
     let ms = (left.as_millis() * 9 / 10).max(1);
     let lock = ms.min(5_000);
-    db.execute_simple(&format!(
-        "BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {lock}"
-    ))?;
-    let report = status::collect(db, req).map_err(|e| {
+    let report = if db.pooled() {
+        // Behind a pooler that refused pgconn's startup options, every statement already runs in a
+        // transaction of pgconn's own with its timeouts (db::Db::query): the deadline's, here.
+        db.limit_pooled_timeouts(ms, lock);
+        status::collect(db, req)
+    } else {
+        db.execute_simple(&format!(
+            "BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {lock}"
+        ))?;
+        let report = status::collect(db, req);
+        // After a failed statement this ends the aborted transaction (a rollback).
+        let ended = db.execute_simple("COMMIT");
+        match (report, ended) {
+            (Ok(r), Ok(())) => Ok(r),
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+        }
+    };
+    report.map_err(|e| {
         // The scrape's own statement_timeout or lock_timeout: the deadline, as Prometheus sees it.
         let timed_out = matches!(
             crate::db::sqlstate(&e),
@@ -598,12 +607,7 @@ fn scrape(db: &mut Db, req: &StatusRequest, deadline: Instant) -> Result<StatusR
         } else {
             e
         }
-    });
-    // After a failed statement this ends the aborted transaction (a rollback).
-    let ended = db.execute_simple("COMMIT");
-    let report = report?;
-    ended?;
-    Ok(report)
+    })
 }
 
 #[cfg(test)]
