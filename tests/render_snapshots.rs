@@ -466,6 +466,18 @@ fn status_db1() -> StatusReport {
             idle_seconds: 1805.0,
             transaction_seconds: Some(1811.5),
         }),
+        new_sessions: Default::default(),
+        session_counters: Some(vec![pgconn::report::status::SessionCounters {
+            database: "app".into(),
+            sessions: 1520,
+            abandoned: 12,
+            fatal: 3,
+            killed: 29,
+            session_time_seconds: 86400.5,
+            active_time_seconds: 3600.25,
+            idle_in_transaction_time_seconds: 120.75,
+            stats_reset: None,
+        }]),
         activity_counts: Some(vec![
             pgconn::report::status::ActivityCount {
                 datname: Some("appdb".into()),
@@ -595,6 +607,8 @@ fn status_db2() -> StatusReport {
         oldest_idle_in_transaction_seconds: Some(4.0),
         oldest_idle_in_transaction: None,
         activity_counts: None,
+        new_sessions: Default::default(),
+        session_counters: None,
         group_by: vec!["database", "user", "application"],
         groups: vec![group(
             Some("app"),
@@ -1727,6 +1741,7 @@ fn view(target: &str, report: Option<StatusReport>) -> TargetView {
             idle: 2,
             idle_in_transaction: -1,
         }),
+        churn: Vec::new(),
         history: db1_history(),
         down: None,
         attempted: true,
@@ -1788,6 +1803,7 @@ fn round_many(base: Instant) -> Round {
         target: "db4.example.com:5432/app".into(),
         report: None,
         change: None,
+        churn: Vec::new(),
         history: vec![],
         down: None,
         attempted: false,

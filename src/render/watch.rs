@@ -88,6 +88,10 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
     if let Some(ch) = v.change {
         s.push_str(&format!(" change={}", signed(ch.used)));
     }
+    if let Some(t) = churn_text(v) {
+        s.push(' ');
+        s.push_str(&t);
+    }
     if v.reconnected {
         s.push_str(" reconnected");
     }
@@ -104,6 +108,23 @@ pub fn lines(round: &Round) -> String {
     out
 }
 
+/// The churn of all databases since the sample before: "sessions/s=1.5 abandoned/min=0 fatal/min=0
+/// killed/min=6", or "counters=reset"; none before the second sample (or below PostgreSQL 14).
+fn churn_text(v: &TargetView) -> Option<String> {
+    let t = crate::analysis::churn::total(&v.churn)?;
+    if t.reset {
+        return Some("counters=reset".into());
+    }
+    let f = |x: Option<f64>| format!("{}", x.unwrap_or(0.0));
+    Some(format!(
+        "sessions/s={} abandoned/min={} fatal/min={} killed/min={}",
+        f(t.sessions_per_second),
+        f(t.abandoned_per_minute),
+        f(t.fatal_per_minute),
+        f(t.killed_per_minute)
+    ))
+}
+
 #[derive(Serialize)]
 struct JsonSample<'a> {
     time: String,
@@ -112,6 +133,9 @@ struct JsonSample<'a> {
     error: Option<&'a str>,
     retry_in_seconds: Option<f64>,
     reconnected: bool,
+    /// Per database, since the sample before (empty for the first sample, below PostgreSQL 14, or
+    /// when this sample failed).
+    churn: &'a [crate::report::watch::Churn],
     report: Option<&'a StatusReport>,
 }
 
@@ -126,6 +150,7 @@ pub fn json_lines(round: &Round) -> Result<String> {
             error: v.down.as_ref().map(|d| d.error.as_str()),
             retry_in_seconds: v.down.as_ref().map(|d| d.backoff.as_secs_f64()),
             reconnected: v.reconnected,
+            churn: if v.down.is_none() { &v.churn } else { &[] },
             report: if v.down.is_none() {
                 v.report.as_ref()
             } else {
@@ -304,6 +329,9 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         now_p.idle_in_transaction as i64,
         ch.idle_in_transaction,
     ));
+    if let Some(t) = churn_text(v) {
+        out.push(format!("  churn       {t}"));
+    }
     out.push(String::new());
 
     if !r.groups.is_empty() {

@@ -3,7 +3,29 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use serde::Serialize;
+
 use super::status::StatusReport;
+
+/// Sessions started and ended in one database between two reads of pg_stat_database (PostgreSQL 14+).
+/// After a counter reset (`reset`), the counts and rates are null: never a negative rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Churn {
+    /// Empty for all databases together.
+    pub database: String,
+    /// Between the two reads.
+    pub seconds: f64,
+    /// The counters were reset between the reads (`stats_reset` changed, or a counter went down).
+    pub reset: bool,
+    pub sessions_started: Option<i64>,
+    pub abandoned: Option<i64>,
+    pub fatal: Option<i64>,
+    pub killed: Option<i64>,
+    pub sessions_per_second: Option<f64>,
+    pub abandoned_per_minute: Option<f64>,
+    pub fatal_per_minute: Option<f64>,
+    pub killed_per_minute: Option<f64>,
+}
 
 /// The numbers a trend is drawn from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,6 +71,8 @@ pub struct TargetView {
     /// The last successful sample (kept while the target is away).
     pub report: Option<StatusReport>,
     pub change: Option<Delta>,
+    /// Churn per database since the sample before (PostgreSQL 14+; empty for the first sample).
+    pub churn: Vec<Churn>,
     /// Oldest first; `None` for an attempt that failed.
     pub history: Vec<Option<Point>>,
     pub down: Option<Down>,
