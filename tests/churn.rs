@@ -98,7 +98,13 @@ fn pgconn_counters(db: &str) -> (Counters, String) {
 
 /// A `psql` holding an idle session in `db` (its stdin kept open), as the `postgres` OS user.
 fn psql_session(c: &Cluster, db: &str, app: &str) -> Child {
-    let mut cmd = Command::new(c.bindir().join("psql"));
+    // The server's own psql, else the one on PATH (any psql speaks to 14-18).
+    let own = c.bindir().join("psql");
+    let mut cmd = Command::new(if own.exists() {
+        own
+    } else {
+        std::path::PathBuf::from("psql")
+    });
     cmd.args(["-X", "-q"])
         .envs(c.env_for(db))
         .env("PGAPPNAME", app)

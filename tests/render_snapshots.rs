@@ -1707,6 +1707,7 @@ fn advise_report() -> AdviseReport {
                 .into(),
         ],
         pgbouncer: Some(pgbouncer_snapshot()),
+        churn: Vec::new(),
     }
 }
 

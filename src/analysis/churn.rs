@@ -26,7 +26,15 @@ fn rate(b: &SessionCounters, a: &SessionCounters, seconds: f64) -> Churn {
         a.fatal - b.fatal,
         a.killed - b.killed,
     ];
-    let reset = a.stats_reset != b.stats_reset
+    // stats_reset changes on a reset; from none to a time it also appears on 14 when the collector
+    // creates a database's entry (with its first session), which is no reset when nothing was counted.
+    let counted = b.sessions != 0 || b.abandoned != 0 || b.fatal != 0 || b.killed != 0;
+    let reset_moved = match (&b.stats_reset, &a.stats_reset) {
+        (Some(x), Some(y)) => x != y,
+        (None, Some(_)) => counted,
+        _ => false,
+    };
+    let reset = reset_moved
         || deltas.iter().any(|d| *d < 0)
         || a.session_time_seconds < b.session_time_seconds;
     let per = |d: i64, unit: f64| {
@@ -47,23 +55,17 @@ fn rate(b: &SessionCounters, a: &SessionCounters, seconds: f64) -> Churn {
     }
 }
 
-/// The rates of all databases together (a reset anywhere makes the total a reset).
+/// The rates of all databases together: the sum over the databases whose counters were not reset
+/// (a reset in one database says nothing about the others); a reset only when every database was reset.
 pub fn total(rates: &[Churn]) -> Option<Churn> {
     let first = rates.first()?;
-    let reset = rates.iter().any(|c| c.reset);
+    let kept: Vec<&Churn> = rates.iter().filter(|c| !c.reset).collect();
+    let reset = kept.is_empty();
     let sum = |f: fn(&Churn) -> Option<i64>| -> Option<i64> {
-        if reset {
-            None
-        } else {
-            Some(rates.iter().filter_map(f).sum())
-        }
+        (!reset).then(|| kept.iter().filter_map(|c| f(c)).sum())
     };
     let sumf = |f: fn(&Churn) -> Option<f64>| -> Option<f64> {
-        if reset {
-            None
-        } else {
-            Some(crate::report::round3(rates.iter().filter_map(f).sum()))
-        }
+        (!reset).then(|| crate::report::round3(kept.iter().filter_map(|c| f(c)).sum()))
     };
     Some(Churn {
         database: String::new(),
@@ -132,6 +134,33 @@ mod tests {
             let t = total(&r).unwrap();
             assert!(t.reset && t.sessions_per_second.is_none());
         }
+    }
+
+    #[test]
+    fn a_reset_in_one_database_leaves_the_others_in_the_total() {
+        let r = rates(
+            &[counters("a", 30, 3, 1, None), counters("b", 10, 0, 0, None)],
+            &[
+                counters("a", 0, 0, 0, Some("2026-12-07T12:00:00+00:00")),
+                counters("b", 20, 1, 0, None),
+            ],
+            10.0,
+        );
+        let t = total(&r).unwrap();
+        assert!(!t.reset);
+        assert_eq!(t.sessions_started, Some(10));
+        assert_eq!(t.abandoned_per_minute, Some(6.0));
+    }
+
+    #[test]
+    fn a_first_entry_on_14_is_no_reset() {
+        let r = rates(
+            &[counters("new", 0, 0, 0, None)],
+            &[counters("new", 3, 0, 0, Some("2026-12-07T12:00:00+00:00"))],
+            1.0,
+        );
+        assert!(!r[0].reset);
+        assert_eq!(r[0].sessions_started, Some(3));
     }
 
     #[test]

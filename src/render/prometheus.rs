@@ -444,6 +444,46 @@ mod tests {
     }
 
     #[test]
+    fn counters_are_typed_as_counters_and_never_share_a_gauges_family() {
+        let mut e = Exposition::new();
+        e.counter(
+            "pgconn_sessions_started_total",
+            "started",
+            &[("target", "a"), ("datname", "x")],
+            3.0,
+        );
+        e.gauge(
+            "pgconn_sessions",
+            "s",
+            &[("target", "a"), ("state", "idle")],
+            1.0,
+        );
+        let text = e.render();
+        assert!(text.contains(
+            "# TYPE pgconn_sessions_started_total counter\n\
+             pgconn_sessions_started_total{target=\"a\",datname=\"x\"} 3\n"
+        ));
+        assert!(text.contains("# TYPE pgconn_sessions gauge\n"));
+        // Every counter status_metrics writes: its family (the name without _total) is no gauge's name.
+        let src = include_str!("prometheus.rs");
+        let names = |kind: &str| -> Vec<String> {
+            src.split(&format!("exp.{kind}(\n"))
+                .skip(1)
+                .filter_map(|rest| rest.split('"').nth(1).map(String::from))
+                .collect()
+        };
+        let (counters, gauges) = (names("counter"), names("gauge"));
+        assert_eq!(counters.len(), 6, "{counters:?}");
+        for c in &counters {
+            let family = c.strip_suffix("_total").expect("a counter ends in _total");
+            assert!(
+                !gauges.iter().any(|g| g == family),
+                "{c} collides with gauge {family}"
+            );
+        }
+    }
+
+    #[test]
     fn families_are_contiguous_with_help_and_type() {
         let mut e = Exposition::new();
         up(&mut e, "a:5432/x", true);

@@ -109,20 +109,27 @@ pub fn lines(round: &Round) -> String {
 }
 
 /// The churn of all databases since the sample before: "sessions/s=1.5 abandoned/min=0 fatal/min=0
-/// killed/min=6", or "counters=reset"; none before the second sample (or below PostgreSQL 14).
+/// killed/min=6" (with "counters_reset=N" for databases reset since, left out of the rates), or
+/// "counters=reset"; none before the second sample (or below PostgreSQL 14).
 fn churn_text(v: &TargetView) -> Option<String> {
     let t = crate::analysis::churn::total(&v.churn)?;
     if t.reset {
         return Some("counters=reset".into());
     }
     let f = |x: Option<f64>| format!("{}", x.unwrap_or(0.0));
-    Some(format!(
+    let mut text = format!(
         "sessions/s={} abandoned/min={} fatal/min={} killed/min={}",
         f(t.sessions_per_second),
         f(t.abandoned_per_minute),
         f(t.fatal_per_minute),
         f(t.killed_per_minute)
-    ))
+    );
+    // Databases whose counters were reset since the sample before are left out of the rates.
+    let reset = v.churn.iter().filter(|c| c.reset).count();
+    if reset > 0 {
+        text.push_str(&format!(" counters_reset={reset}"));
+    }
+    Some(text)
 }
 
 #[derive(Serialize)]

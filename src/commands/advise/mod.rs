@@ -265,6 +265,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
     let Inputs {
         status: st,
         pgbouncer: bouncer,
+        churn,
         ..
     } = inputs;
     Ok(AdviseReport {
@@ -276,6 +277,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         findings,
         skipped,
         pgbouncer: bouncer,
+        churn,
     })
 }
 
