@@ -55,32 +55,7 @@ fn rate(b: &SessionCounters, a: &SessionCounters, seconds: f64) -> Churn {
     }
 }
 
-/// The rates of all databases together: the sum over the databases whose counters were not reset
-/// (a reset in one database says nothing about the others); a reset only when every database was reset.
-pub fn total(rates: &[Churn]) -> Option<Churn> {
-    let first = rates.first()?;
-    let kept: Vec<&Churn> = rates.iter().filter(|c| !c.reset).collect();
-    let reset = kept.is_empty();
-    let sum = |f: fn(&Churn) -> Option<i64>| -> Option<i64> {
-        (!reset).then(|| kept.iter().filter_map(|c| f(c)).sum())
-    };
-    let sumf = |f: fn(&Churn) -> Option<f64>| -> Option<f64> {
-        (!reset).then(|| crate::report::round3(kept.iter().filter_map(|c| f(c)).sum()))
-    };
-    Some(Churn {
-        database: String::new(),
-        seconds: first.seconds,
-        reset,
-        sessions_started: sum(|c| c.sessions_started),
-        abandoned: sum(|c| c.abandoned),
-        fatal: sum(|c| c.fatal),
-        killed: sum(|c| c.killed),
-        sessions_per_second: sumf(|c| c.sessions_per_second),
-        abandoned_per_minute: sumf(|c| c.abandoned_per_minute),
-        fatal_per_minute: sumf(|c| c.fatal_per_minute),
-        killed_per_minute: sumf(|c| c.killed_per_minute),
-    })
-}
+pub use crate::report::watch::total;
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,7 @@ use crate::render::{display_width, elide, Style};
 
 use crate::report::state::shown_counts;
 use crate::report::status::StatusReport;
-use crate::report::watch::{Delta, Point, Round, TargetView};
+use crate::report::watch::{Churn, Delta, Point, Round, TargetView};
 use crate::report::State;
 use crate::report::{age, opt_age, Level};
 use crate::text::clean;
@@ -112,7 +112,7 @@ pub fn lines(round: &Round) -> String {
 /// killed/min=6" (with "counters_reset=N" for databases reset since, left out of the rates), or
 /// "counters=reset"; none before the second sample (or below PostgreSQL 14).
 fn churn_text(v: &TargetView) -> Option<String> {
-    let t = crate::analysis::churn::total(&v.churn)?;
+    let t = crate::report::watch::total(&v.churn)?;
     if t.reset {
         return Some("counters=reset".into());
     }
@@ -338,6 +338,39 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
     ));
     if let Some(t) = churn_text(v) {
         out.push(format!("  churn       {t}"));
+        // Per database, the busiest first (at most five), when more than one had any.
+        let mut busy: Vec<&Churn> = v
+            .churn
+            .iter()
+            .filter(|c| {
+                !c.reset
+                    && c.sessions_started.unwrap_or(0)
+                        + c.abandoned.unwrap_or(0)
+                        + c.fatal.unwrap_or(0)
+                        + c.killed.unwrap_or(0)
+                        > 0
+            })
+            .collect();
+        if busy.len() > 1 {
+            busy.sort_by(|a, b| {
+                b.sessions_started
+                    .cmp(&a.sessions_started)
+                    .then_with(|| a.database.cmp(&b.database))
+            });
+            for c in busy.iter().take(5) {
+                let name: String = clean(&c.database)
+                    .chars()
+                    .take(w.saturating_sub(60).max(8))
+                    .collect();
+                out.push(format!(
+                    "    {name}  sessions/s={} abandoned/min={} fatal/min={} killed/min={}",
+                    c.sessions_per_second.unwrap_or(0.0),
+                    c.abandoned_per_minute.unwrap_or(0.0),
+                    c.fatal_per_minute.unwrap_or(0.0),
+                    c.killed_per_minute.unwrap_or(0.0)
+                ));
+            }
+        }
     }
     out.push(String::new());
 
