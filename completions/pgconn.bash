@@ -238,7 +238,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__advise)
-            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --rate-window --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -288,6 +288,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --storm-share)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --leak-idle-age)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -305,6 +309,10 @@ _pgconn() {
                     return 0
                     ;;
                 --headroom)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate-window)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1660,7 +1668,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__status)
-            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --format --output --pgbouncer --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --format --output --pgbouncer --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1715,6 +1723,10 @@ _pgconn() {
                     return 0
                     ;;
                 --idle-in-transaction-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storm-share)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2500,7 +2512,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__watch)
-            opts="-h -p -U -d -W -? -V --interval --count --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --leak-idle-age --leak-min-sessions --leak-share --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --interval --count --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2563,6 +2575,10 @@ _pgconn() {
                     return 0
                     ;;
                 --idle-in-transaction-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storm-share)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -75,6 +75,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l top -d 'Show th
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l storm-share -d 'WARNING "connection storm" when more than this percent of the client sessions (at least 20) started in the last 10 seconds' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
@@ -524,11 +525,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l exclude-client 
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l storm-share -d 'WARNING "connection storm" when more than this percent of the client sessions (at least 20) started in the last 10 seconds' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l headroom -d 'Share of the usable slots the suggested pool sizes leave free' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l rate-window -d 'Read pg_stat_database\'s session counters twice this far apart, for the rates of sessions started, abandoned and ended by FATAL errors (0: once, no rates)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s U -l username -d 'Database user name (PGUSER)' -r
@@ -613,6 +616,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l top -d 'Show the
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l idle-in-transaction-age -d 'WARNING when a session has been idle in transaction longer than this' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l storm-share -d 'WARNING "connection storm" when more than this percent of the client sessions (at least 20) started in the last 10 seconds' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-idle-age -d 'A (database, user, application) holding sessions idle longer than this ...' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-min-sessions -d '... and at least this many of them is named as a possible leak (WARNING)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l leak-share -d 'A group holding at least --leak-min-sessions idle sessions that make up this percent of the usable slots is named as a possible leak, however young they are' -r

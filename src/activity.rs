@@ -497,9 +497,17 @@ pub fn sessions(
 }
 
 /// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
-/// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`).
-fn status_statement(fp: &FilterParams, exporter: bool) -> Statement {
-    let sql = include_str!("sql/status.sql");
+/// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
+/// session counters (`session_counters.sql`) when `counters`.
+fn status_statement(fp: &FilterParams, exporter: bool, counters: bool) -> Statement {
+    let sql = include_str!("sql/status.sql").replace(
+        "/*SESSION_COUNTERS_JSON*/",
+        if counters {
+            body(include_str!("sql/session_counters.sql"))
+        } else {
+            "NULL::text"
+        },
+    );
     let sql = if exporter {
         sql.replace(
             "/*EXPORTER_COUNTS*/",
@@ -519,6 +527,12 @@ fn status_statement(fp: &FilterParams, exporter: bool) -> Statement {
     fp.assemble(&sql)
 }
 
+/// `session_counters.sql`: pg_stat_database's session counters per database as one JSON text value (an
+/// expression for another statement's select list).
+pub fn session_counters_sql() -> &'static str {
+    body(include_str!("sql/session_counters.sql"))
+}
+
 /// What [`count`] counts besides the filter: per client address too, which sessions a PgBouncer holds,
 /// and the ages that split each bucket.
 #[derive(Debug, Clone, Default)]
@@ -532,6 +546,8 @@ pub struct Counting {
     pub extra_age: Option<Duration>,
     /// Also count as postgres_exporter does (`pg_stat_activity_count`), from the same snapshot.
     pub exporter: bool,
+    /// Also read pg_stat_database's session counters (PostgreSQL 14+), in the same statement.
+    pub session_counters: bool,
 }
 
 /// The values of `status.sql`'s own slots.
@@ -577,7 +593,10 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     let mut params = Params::new();
     fp.set(&mut params);
     cp.set(&mut params);
-    let rows = db.query_named(&status_statement(&fp, c.exporter), &params)?;
+    let rows = db.query_named(
+        &status_statement(&fp, c.exporter, c.session_counters),
+        &params,
+    )?;
     let mut tally = Tally::default();
     // The counts of all client backends are on every row, the facts on one (always at least one row).
     if let Some(first) = rows.first() {
@@ -588,6 +607,12 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             tally.activity_counts = Some(
                 serde_json::from_str(&json)
                     .map_err(|e| anyhow!("the status statement's exporter_counts: {e}"))?,
+            );
+        }
+        if let Some(json) = first.try_get::<_, Option<String>>("session_counters")? {
+            tally.session_counters = Some(
+                serde_json::from_str(&json)
+                    .map_err(|e| anyhow!("the status statement's session_counters: {e}"))?,
             );
         }
         if let Some(pid) = first.try_get::<_, Option<i32>>("oldest_idle_transaction_pid")? {
@@ -624,6 +649,7 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             older_than_leak_age: count("older_than_leak_age")?,
             older_than_idle_in_transaction_age: count("older_than_idle_in_transaction_age")?,
             older_than_extra_age: count("older_than_extra_age")?,
+            young: count("young")?,
             oldest_state_seconds: row.try_get("oldest_state_seconds")?,
             oldest_xact_seconds: row.try_get("oldest_xact_seconds")?,
         };
@@ -663,8 +689,9 @@ mod tests {
         let mut params = Params::new();
         fp.set(&mut params);
         cp.set(&mut params);
-        assert_fills(&status_statement(&fp, false), &params);
-        assert_fills(&status_statement(&fp, true), &params);
+        for (exporter, counters) in [(false, false), (true, false), (false, true), (true, true)] {
+            assert_fills(&status_statement(&fp, exporter, counters), &params);
+        }
     }
 
     /// Only the clauses of what was asked for are in the statement (each of the twelve is parsed and planned even

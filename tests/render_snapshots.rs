@@ -466,6 +466,23 @@ fn status_db1() -> StatusReport {
             idle_seconds: 1805.0,
             transaction_seconds: Some(1811.5),
         }),
+        new_sessions: pgconn::report::status::NewSessions {
+            younger_than_seconds: 10,
+            sessions: 2,
+            share_percent: 3.4,
+            storm: false,
+        },
+        session_counters: Some(vec![pgconn::report::status::SessionCounters {
+            database: "app".into(),
+            sessions: 1520,
+            abandoned: 12,
+            fatal: 3,
+            killed: 29,
+            session_time_seconds: 86400.5,
+            active_time_seconds: 3600.25,
+            idle_in_transaction_time_seconds: 120.75,
+            stats_reset: None,
+        }]),
         activity_counts: Some(vec![
             pgconn::report::status::ActivityCount {
                 datname: Some("appdb".into()),
@@ -595,6 +612,8 @@ fn status_db2() -> StatusReport {
         oldest_idle_in_transaction_seconds: Some(4.0),
         oldest_idle_in_transaction: None,
         activity_counts: None,
+        new_sessions: Default::default(),
+        session_counters: None,
         group_by: vec!["database", "user", "application"],
         groups: vec![group(
             Some("app"),
@@ -1688,6 +1707,7 @@ fn advise_report() -> AdviseReport {
                 .into(),
         ],
         pgbouncer: Some(pgbouncer_snapshot()),
+        churn: Vec::new(),
     }
 }
 
@@ -1727,6 +1747,19 @@ fn view(target: &str, report: Option<StatusReport>) -> TargetView {
             idle: 2,
             idle_in_transaction: -1,
         }),
+        churn: vec![pgconn::report::watch::Churn {
+            database: "app".into(),
+            seconds: 2.0,
+            reset: false,
+            sessions_started: Some(3),
+            abandoned: Some(0),
+            fatal: Some(0),
+            killed: Some(1),
+            sessions_per_second: Some(1.5),
+            abandoned_per_minute: Some(0.0),
+            fatal_per_minute: Some(0.0),
+            killed_per_minute: Some(30.0),
+        }],
         history: db1_history(),
         down: None,
         attempted: true,
@@ -1788,6 +1821,7 @@ fn round_many(base: Instant) -> Round {
         target: "db4.example.com:5432/app".into(),
         report: None,
         change: None,
+        churn: Vec::new(),
         history: vec![],
         down: None,
         attempted: false,

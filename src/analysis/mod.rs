@@ -9,6 +9,7 @@ use crate::report::status::GroupKey;
 use crate::report::Level;
 
 pub mod capacity;
+pub mod churn;
 pub mod status;
 
 /// When the verdict turns WARNING or CRITICAL, and what counts as a possible leak.
@@ -25,6 +26,8 @@ pub struct Thresholds {
     pub leak_min_sessions: usize,
     /// ... and so is one whose idle sessions are this percent of the usable slots, however young.
     pub leak_share: f64,
+    /// A connection storm: more than this percent of at least 20 client sessions started in the last 10 s.
+    pub storm_share: f64,
 }
 
 impl Default for Thresholds {
@@ -36,6 +39,7 @@ impl Default for Thresholds {
             leak_idle_age: Duration::from_secs(600),
             leak_min_sessions: 10,
             leak_share: 25.0,
+            storm_share: 50.0,
         }
     }
 }

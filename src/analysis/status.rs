@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::capacity;
 use super::{Grouping, Thresholds};
 use crate::report::status::{
-    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, ServerInfo,
-    StatusReport, Verdict,
+    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, NewSessions,
+    ServerInfo, SessionCounters, StatusReport, Verdict,
 };
 use crate::report::{
     empty_states, not_visible_warning, opt_age, round1, round3, typed_duration, Level, ServerFacts,
@@ -28,6 +28,8 @@ pub struct Tally {
     pub oldest_idle_in_transaction: Option<IdleTransaction>,
     /// postgres_exporter's counts of the same snapshot (`Counting::exporter`).
     pub activity_counts: Option<Vec<ActivityCount>>,
+    /// pg_stat_database's session counters (`Counting::session_counters`).
+    pub session_counters: Option<Vec<SessionCounters>>,
 }
 
 /// Sessions with the same database, user, application, client (when grouping by client) and state.
@@ -47,6 +49,8 @@ pub struct Bucket {
     pub older_than_idle_in_transaction_age: usize,
     /// Sessions in their state for longer than the caller's own age (`check --idle-age`), when given.
     pub older_than_extra_age: usize,
+    /// Sessions that started less than 10 seconds ago (`backend_start`).
+    pub young: usize,
     pub oldest_state_seconds: Option<f64>,
     pub oldest_xact_seconds: Option<f64>,
 }
@@ -160,6 +164,7 @@ pub fn report(
     let mut not_visible = 0;
     let mut sessions = 0;
     let mut via_pgbouncer = 0;
+    let mut young = 0;
     let mut oldest_xact: Option<f64> = None;
     let mut oldest_iit: Option<f64> = None;
     let mut iit_over = 0usize;
@@ -168,6 +173,7 @@ pub fn report(
 
     for b in &tally.buckets {
         sessions += b.sessions;
+        young += b.young;
         match &b.state {
             None => not_visible += b.sessions,
             Some(st) => *states.entry(st.key()).or_insert(0) += b.sessions,
@@ -287,6 +293,19 @@ pub fn report(
         level = level.max(Level::Warning);
         reasons.push(l.reason.clone());
     }
+    let new_sessions = new_sessions(young, sessions, t.storm_share);
+    if new_sessions.storm {
+        level = level.max(Level::Warning);
+        reasons.push(format!(
+            "connection storm: {} of {} client sessions ({:.0}%) started in the last {} s (above {}%): \
+             clients are connecting per request; a pooler in front would absorb it",
+            new_sessions.sessions,
+            sessions,
+            new_sessions.share_percent,
+            NewSessions::YOUNGER_THAN_SECONDS,
+            t.storm_share
+        ));
+    }
     // Clients queueing in the pooler are part of the verdict, by the rule advise uses too.
     for p in pgbouncer.iter().flat_map(|b| b.pools.iter()) {
         let pool = super::pool_level(p);
@@ -329,6 +348,8 @@ pub fn report(
         oldest_transaction_seconds: oldest_xact.map(round3),
         oldest_idle_in_transaction_seconds: oldest_iit.map(round3),
         activity_counts: tally.activity_counts.clone(),
+        new_sessions,
+        session_counters: tally.session_counters.clone(),
         oldest_idle_in_transaction: tally.oldest_idle_in_transaction.clone().map(|t| {
             IdleTransaction {
                 idle_seconds: round3(t.idle_seconds),
@@ -347,5 +368,35 @@ pub fn report(
         warnings,
         pgbouncer,
         via_pgbouncer,
+    }
+}
+
+/// The share of new sessions, and whether it is a storm: above `storm_share` percent of at least
+/// [`NewSessions::STORM_MIN_SESSIONS`] sessions.
+pub fn new_sessions(young: usize, sessions: usize, storm_share: f64) -> NewSessions {
+    let share = if sessions == 0 {
+        0.0
+    } else {
+        young as f64 * 100.0 / sessions as f64
+    };
+    NewSessions {
+        younger_than_seconds: NewSessions::YOUNGER_THAN_SECONDS,
+        sessions: young,
+        share_percent: round1(share),
+        storm: sessions >= NewSessions::STORM_MIN_SESSIONS && share > storm_share,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storm_is_a_large_share_of_enough_sessions() {
+        assert!(new_sessions(15, 20, 50.0).storm);
+        assert!(!new_sessions(10, 20, 50.0).storm, "50% is not above 50%");
+        assert!(!new_sessions(19, 19, 50.0).storm, "fewer than 20 sessions");
+        assert!(!new_sessions(0, 0, 50.0).storm);
+        assert_eq!(new_sessions(1, 3, 50.0).share_percent, 33.3);
     }
 }

@@ -1,6 +1,10 @@
 //! `pgconn advise`.
 
+use std::time::Duration;
+
 use clap::Args;
+
+use super::duration::parse_age;
 
 use super::common::{FilterArgs, Thresholds};
 
@@ -19,4 +23,9 @@ pub struct AdviseArgs {
     /// Share of the usable slots the suggested pool sizes leave free
     #[arg(long, default_value_t = 20.0, value_name = "PERCENT")]
     pub headroom: f64,
+
+    /// Read pg_stat_database's session counters twice this far apart, for the rates of sessions started,
+    /// abandoned and ended by FATAL errors (0: once, no rates)
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_age)]
+    pub rate_window: Duration,
 }

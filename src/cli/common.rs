@@ -234,6 +234,11 @@ pub struct Thresholds {
     #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = parse_age)]
     pub idle_in_transaction_age: Duration,
 
+    /// WARNING "connection storm" when more than this percent of the client sessions (at least 20)
+    /// started in the last 10 seconds
+    #[arg(long, default_value_t = 50.0, value_name = "PERCENT")]
+    pub storm_share: f64,
+
     #[command(flatten)]
     pub leak: LeakThresholds,
 }
@@ -287,6 +292,7 @@ impl Thresholds {
         for (flag, v) in [
             ("--warn-used", self.warn_used),
             ("--crit-used", self.crit_used),
+            ("--storm-share", self.storm_share),
         ] {
             if !v.is_finite() || !(0.0..=100.0).contains(&v) {
                 return Err(format!("{flag} {v} is not a percent from 0 to 100"));

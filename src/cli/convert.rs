@@ -94,6 +94,7 @@ impl From<&super::Thresholds> for Thresholds {
             leak_idle_age: t.leak.leak_idle_age,
             leak_min_sessions: t.leak.leak_min_sessions,
             leak_share: t.leak.leak_share,
+            storm_share: t.storm_share,
         }
     }
 }
@@ -233,6 +234,8 @@ pub fn status_request(a: &super::StatusArgs, out: &OutputArgs) -> anyhow::Result
         pgbouncer: a.pgbouncer.clone(),
         format: format.map(Into::into),
         output: a.output.clone(),
+        // Read anyway for Prometheus text; a table or JSON has no use for them.
+        session_counters: false,
     })
 }
 
@@ -320,6 +323,8 @@ impl TryFrom<&super::WatchArgs> for WatchRequest {
                 filter: Filter::from(&a.filters),
                 grouping: Grouping::from(&a.group),
                 thresholds: Thresholds::from(&a.thresholds),
+                // Sessions started and ended between samples (PostgreSQL 14+).
+                session_counters: true,
                 ..StatusRequest::default()
             },
         })
@@ -342,6 +347,7 @@ impl TryFrom<&super::AdviseArgs> for AdviseRequest {
             thresholds: Thresholds::from(&a.thresholds),
             pgbouncer: a.pgbouncer.clone(),
             headroom: a.headroom,
+            rate_window: a.rate_window,
         })
     }
 }

@@ -25,6 +25,9 @@ pub struct StatusRequest {
     pub format: Option<StatusFormat>,
     /// Write to this file (atomically) rather than stdout.
     pub output: Option<std::path::PathBuf>,
+    /// Also read pg_stat_database's session counters (watch's and advise's rates; the Prometheus
+    /// format reads them anyway), in the same statement.
+    pub session_counters: bool,
 }
 
 /// How `status` is written.
@@ -61,6 +64,7 @@ pub fn collect_counted(
         idle_in_transaction_age: req.thresholds.idle_in_transaction_age,
         extra_age,
         exporter: req.format == Some(StatusFormat::Prometheus),
+        session_counters: req.session_counters || req.format == Some(StatusFormat::Prometheus),
     };
     let tally = activity::count(db, &req.filter, &counting)?;
     let report = analysis::status::report(

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Result};
 
+use crate::analysis::churn;
 use crate::commands::status::{self, StatusRequest};
 use crate::conninfo::ConnSpec;
 use crate::db::ConnOptions;
 use crate::db::{BreakGlass, Db};
 use crate::fleet::{self, one_line, RunOptions};
 use crate::report::status::StatusReport;
-use crate::report::watch::{Delta, Down, Point, Round, TargetView};
+use crate::report::watch::{Churn, Delta, Down, Point, Round, TargetView};
 
 /// Samples kept per target.
 pub const HISTORY: usize = 1000;
@@ -29,7 +30,10 @@ struct Monitor {
     db: Option<Db>,
     history: VecDeque<Option<Point>>,
     last: Option<StatusReport>,
+    /// When `last` was read.
+    last_at: Option<Instant>,
     change: Option<Delta>,
+    churn: Vec<Churn>,
     down: Option<Down>,
     attempted: bool,
     reconnected: bool,
@@ -46,7 +50,9 @@ impl Monitor {
             db,
             history: VecDeque::new(),
             last: None,
+            last_at: None,
             change: None,
+            churn: Vec::new(),
             down: None,
             attempted: false,
             reconnected: false,
@@ -86,6 +92,23 @@ impl Monitor {
                     idle_in_transaction: p.idle_in_transaction as i64
                         - q.idle_in_transaction as i64,
                 });
+                // Each sample is a statement of its own, outside any transaction: the server's
+                // statistics snapshot (stats_fetch_consistency) ends with it, so the next sample
+                // reads fresh counters on this same long-lived connection.
+                let at = Instant::now();
+                self.churn = match (
+                    self.last
+                        .as_ref()
+                        .and_then(|r| r.session_counters.as_deref()),
+                    report.session_counters.as_deref(),
+                    self.last_at,
+                ) {
+                    (Some(before), Some(after), Some(then)) => {
+                        churn::rates(before, after, at.duration_since(then).as_secs_f64())
+                    }
+                    _ => Vec::new(),
+                };
+                self.last_at = Some(at);
                 self.reconnected = self.down.take().is_some();
                 self.last = Some(report);
                 self.push(Some(p));
@@ -93,6 +116,7 @@ impl Monitor {
             Err(e) => {
                 // Whatever failed, start over with a fresh connection on the next attempt.
                 self.db = None;
+                self.churn.clear();
                 let backoff = match &self.down {
                     None => interval,
                     Some(d) => (d.backoff * 2).min(MAX_BACKOFF.max(interval)),
@@ -118,6 +142,7 @@ impl Monitor {
             target: self.label.clone(),
             report: self.last.clone(),
             change: self.change,
+            churn: self.churn.clone(),
             history: self.history.iter().copied().collect(),
             down: self.down.clone(),
             attempted: self.attempted,
@@ -200,7 +225,10 @@ impl Default for WatchRequest {
         WatchRequest {
             interval: Duration::from_secs(2),
             count: None,
-            status: StatusRequest::default(),
+            status: StatusRequest {
+                session_counters: true,
+                ..StatusRequest::default()
+            },
         }
     }
 }

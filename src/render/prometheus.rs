@@ -16,6 +16,7 @@ pub struct Exposition {
 struct Family {
     name: &'static str,
     help: &'static str,
+    counter: bool,
     samples: Vec<(Vec<(String, String)>, f64)>,
 }
 
@@ -32,6 +33,31 @@ impl Exposition {
         labels: &[(&str, &str)],
         value: f64,
     ) {
+        self.sample(name, help, false, labels, value);
+    }
+
+    /// Add a counter sample: a value that only grows (until the server resets it). Its name ends in
+    /// `_total`, and without that suffix it must not be a gauge's name (OpenMetrics parsers, promtool's
+    /// among them, see the family without it).
+    pub fn counter(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
+        debug_assert!(name.ends_with("_total"), "a counter's name ends in _total");
+        self.sample(name, help, true, labels, value);
+    }
+
+    fn sample(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        counter: bool,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
         let labels = labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -41,6 +67,7 @@ impl Exposition {
             None => self.families.push(Family {
                 name,
                 help,
+                counter,
                 samples: vec![(labels, value)],
             }),
         }
@@ -50,7 +77,8 @@ impl Exposition {
         let mut out = String::new();
         for f in &self.families {
             out.push_str(&format!("# HELP {} {}\n", f.name, escape_help(f.help)));
-            out.push_str(&format!("# TYPE {} gauge\n", f.name));
+            let kind = if f.counter { "counter" } else { "gauge" };
+            out.push_str(&format!("# TYPE {} {kind}\n", f.name));
             for (labels, value) in &f.samples {
                 out.push_str(f.name);
                 if !labels.is_empty() {
@@ -222,6 +250,7 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
         );
     }
     leak_suspects(exp, target, r);
+    session_counters(exp, target, r);
     postgres_exporter_names(exp, target, r);
     exp.gauge(
         "pgconn_oldest_idle_seconds",
@@ -241,6 +270,50 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
         &t,
         r.oldest_transaction_seconds.unwrap_or(0.0),
     );
+}
+
+/// pg_stat_database's session counters per database (PostgreSQL 14+; nothing when they were not read),
+/// as counters: they only grow until the server's statistics are reset.
+fn session_counters(exp: &mut Exposition, target: &str, r: &StatusReport) {
+    for c in r.session_counters.iter().flatten() {
+        let l = [("target", target), ("datname", c.database.as_str())];
+        exp.counter(
+            "pgconn_sessions_started_total",
+            "Client sessions started in the database (pg_stat_database.sessions)",
+            &l,
+            c.sessions as f64,
+        );
+        exp.counter(
+            "pgconn_sessions_abandoned_total",
+            "Client sessions that ended without a Terminate message: the client closed the socket or died (pg_stat_database.sessions_abandoned)",
+            &l,
+            c.abandoned as f64,
+        );
+        exp.counter(
+            "pgconn_sessions_fatal_total",
+            "Client sessions ended by a FATAL error, idle and transaction timeouts included (pg_stat_database.sessions_fatal)",
+            &l,
+            c.fatal as f64,
+        );
+        exp.counter(
+            "pgconn_sessions_killed_total",
+            "Client sessions ended by SIGTERM: pg_terminate_backend, pgconn kill, pgconn rescue (pg_stat_database.sessions_killed)",
+            &l,
+            c.killed as f64,
+        );
+        exp.counter(
+            "pgconn_session_time_seconds_total",
+            "Time client sessions spent connected to the database (pg_stat_database.session_time)",
+            &l,
+            c.session_time_seconds,
+        );
+        exp.counter(
+            "pgconn_idle_in_transaction_time_seconds_total",
+            "Time client sessions spent idle in transaction (pg_stat_database.idle_in_transaction_time)",
+            &l,
+            c.idle_in_transaction_time_seconds,
+        );
+    }
 }
 
 /// `pgconn_leak_suspect` (1) and `pgconn_leak_suspect_idle_sessions` for each possible connection leak
@@ -368,6 +441,46 @@ mod tests {
         assert_eq!(format_value(f64::INFINITY), "+Inf");
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_value(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn counters_are_typed_as_counters_and_never_share_a_gauges_family() {
+        let mut e = Exposition::new();
+        e.counter(
+            "pgconn_sessions_started_total",
+            "started",
+            &[("target", "a"), ("datname", "x")],
+            3.0,
+        );
+        e.gauge(
+            "pgconn_sessions",
+            "s",
+            &[("target", "a"), ("state", "idle")],
+            1.0,
+        );
+        let text = e.render();
+        assert!(text.contains(
+            "# TYPE pgconn_sessions_started_total counter\n\
+             pgconn_sessions_started_total{target=\"a\",datname=\"x\"} 3\n"
+        ));
+        assert!(text.contains("# TYPE pgconn_sessions gauge\n"));
+        // Every counter status_metrics writes: its family (the name without _total) is no gauge's name.
+        let src = include_str!("prometheus.rs");
+        let names = |kind: &str| -> Vec<String> {
+            src.split(&format!("exp.{kind}(\n"))
+                .skip(1)
+                .filter_map(|rest| rest.split('"').nth(1).map(String::from))
+                .collect()
+        };
+        let (counters, gauges) = (names("counter"), names("gauge"));
+        assert_eq!(counters.len(), 6, "{counters:?}");
+        for c in &counters {
+            let family = c.strip_suffix("_total").expect("a counter ends in _total");
+            assert!(
+                !gauges.iter().any(|g| g == family),
+                "{c} collides with gauge {family}"
+            );
+        }
     }
 
     #[test]

@@ -101,6 +101,17 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             ),
         );
     }
+    if r.new_sessions.sessions > 0 {
+        let n = &r.new_sessions;
+        let text = format!(
+            "  new          {} started in the last {} s ({:.0}% of the sessions){}",
+            n.sessions,
+            n.younger_than_seconds,
+            n.share_percent,
+            if n.storm { ": connection storm" } else { "" }
+        );
+        line(&mut out, 15, text);
+    }
     if r.oldest_transaction_seconds.is_some() {
         line(
             &mut out,

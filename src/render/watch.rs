@@ -11,7 +11,7 @@ use crate::render::{display_width, elide, Style};
 
 use crate::report::state::shown_counts;
 use crate::report::status::StatusReport;
-use crate::report::watch::{Delta, Point, Round, TargetView};
+use crate::report::watch::{Churn, Delta, Point, Round, TargetView};
 use crate::report::State;
 use crate::report::{age, opt_age, Level};
 use crate::text::clean;
@@ -88,6 +88,10 @@ pub fn line(v: &TargetView, time: SystemTime) -> String {
     if let Some(ch) = v.change {
         s.push_str(&format!(" change={}", signed(ch.used)));
     }
+    if let Some(t) = churn_text(v) {
+        s.push(' ');
+        s.push_str(&t);
+    }
     if v.reconnected {
         s.push_str(" reconnected");
     }
@@ -104,6 +108,30 @@ pub fn lines(round: &Round) -> String {
     out
 }
 
+/// The churn of all databases since the sample before: "sessions/s=1.5 abandoned/min=0 fatal/min=0
+/// killed/min=6" (with "counters_reset=N" for databases reset since, left out of the rates), or
+/// "counters=reset"; none before the second sample (or below PostgreSQL 14).
+fn churn_text(v: &TargetView) -> Option<String> {
+    let t = crate::report::watch::total(&v.churn)?;
+    if t.reset {
+        return Some("counters=reset".into());
+    }
+    let f = |x: Option<f64>| format!("{}", x.unwrap_or(0.0));
+    let mut text = format!(
+        "sessions/s={} abandoned/min={} fatal/min={} killed/min={}",
+        f(t.sessions_per_second),
+        f(t.abandoned_per_minute),
+        f(t.fatal_per_minute),
+        f(t.killed_per_minute)
+    );
+    // Databases whose counters were reset since the sample before are left out of the rates.
+    let reset = v.churn.iter().filter(|c| c.reset).count();
+    if reset > 0 {
+        text.push_str(&format!(" counters_reset={reset}"));
+    }
+    Some(text)
+}
+
 #[derive(Serialize)]
 struct JsonSample<'a> {
     time: String,
@@ -112,6 +140,9 @@ struct JsonSample<'a> {
     error: Option<&'a str>,
     retry_in_seconds: Option<f64>,
     reconnected: bool,
+    /// Per database, since the sample before (empty for the first sample, below PostgreSQL 14, or
+    /// when this sample failed).
+    churn: &'a [crate::report::watch::Churn],
     report: Option<&'a StatusReport>,
 }
 
@@ -126,6 +157,7 @@ pub fn json_lines(round: &Round) -> Result<String> {
             error: v.down.as_ref().map(|d| d.error.as_str()),
             retry_in_seconds: v.down.as_ref().map(|d| d.backoff.as_secs_f64()),
             reconnected: v.reconnected,
+            churn: if v.down.is_none() { &v.churn } else { &[] },
             report: if v.down.is_none() {
                 v.report.as_ref()
             } else {
@@ -304,6 +336,42 @@ fn single(v: &TargetView, w: usize, st: &Style, now: Instant, out: &mut Vec<Stri
         now_p.idle_in_transaction as i64,
         ch.idle_in_transaction,
     ));
+    if let Some(t) = churn_text(v) {
+        out.push(format!("  churn       {t}"));
+        // Per database, the busiest first (at most five), when more than one had any.
+        let mut busy: Vec<&Churn> = v
+            .churn
+            .iter()
+            .filter(|c| {
+                !c.reset
+                    && c.sessions_started.unwrap_or(0)
+                        + c.abandoned.unwrap_or(0)
+                        + c.fatal.unwrap_or(0)
+                        + c.killed.unwrap_or(0)
+                        > 0
+            })
+            .collect();
+        if busy.len() > 1 {
+            busy.sort_by(|a, b| {
+                b.sessions_started
+                    .cmp(&a.sessions_started)
+                    .then_with(|| a.database.cmp(&b.database))
+            });
+            for c in busy.iter().take(5) {
+                let name: String = clean(&c.database)
+                    .chars()
+                    .take(w.saturating_sub(60).max(8))
+                    .collect();
+                out.push(format!(
+                    "    {name}  sessions/s={} abandoned/min={} fatal/min={} killed/min={}",
+                    c.sessions_per_second.unwrap_or(0.0),
+                    c.abandoned_per_minute.unwrap_or(0.0),
+                    c.fatal_per_minute.unwrap_or(0.0),
+                    c.killed_per_minute.unwrap_or(0.0)
+                ));
+            }
+        }
+    }
     out.push(String::new());
 
     if !r.groups.is_empty() {

@@ -66,6 +66,10 @@ pub struct AdviseReport {
     pub skipped: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pgbouncer: Option<PgbouncerSnapshot>,
+    /// Sessions started and ended per database over `--rate-window` (PostgreSQL 14+; absent with
+    /// `--rate-window 0s`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub churn: Vec<super::watch::Churn>,
 }
 
 /// A pool size per application so that all of them together fit into the usable slots with headroom.

@@ -70,6 +70,50 @@ pub struct StatusReport {
     /// postgres_exporter's counts of the same snapshot, when asked for (Prometheus output only).
     #[serde(skip)]
     pub activity_counts: Option<Vec<ActivityCount>>,
+    /// Client sessions (matching the filters) that started less than 10 seconds ago: a connection
+    /// storm when they are a large share.
+    pub new_sessions: NewSessions,
+    /// pg_stat_database's session counters per database, when they were read (watch, advise, the
+    /// Prometheus output; PostgreSQL 14+).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_counters: Option<Vec<SessionCounters>>,
+}
+
+/// How many client sessions are younger than [`NewSessions::YOUNGER_THAN_SECONDS`] (`backend_start`).
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct NewSessions {
+    pub younger_than_seconds: u32,
+    pub sessions: usize,
+    /// Of the client sessions counted (0 when there are none).
+    pub share_percent: f64,
+    /// Above --storm-share of at least [`NewSessions::STORM_MIN_SESSIONS`] sessions.
+    pub storm: bool,
+}
+
+impl NewSessions {
+    /// What "new" means (status.sql's cut-off).
+    pub const YOUNGER_THAN_SECONDS: u32 = 10;
+    /// A storm needs at least this many client sessions: a share of a handful says nothing.
+    pub const STORM_MIN_SESSIONS: usize = 20;
+}
+
+/// pg_stat_database's session counters of one database (PostgreSQL 14+), as the server counts them:
+/// client backends only; cumulative since `stats_reset` (RFC 3339; none when never reset).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, Serialize)]
+pub struct SessionCounters {
+    pub database: String,
+    /// Sessions started.
+    pub sessions: i64,
+    /// Ended without a Terminate message: the client closed the socket or died.
+    pub abandoned: i64,
+    /// Ended by a FATAL error (idle_session_timeout and idle_in_transaction_session_timeout included).
+    pub fatal: i64,
+    /// Ended by SIGTERM (pg_terminate_backend, `pgconn kill`, `pgconn rescue`).
+    pub killed: i64,
+    pub session_time_seconds: f64,
+    pub active_time_seconds: f64,
+    pub idle_in_transaction_time_seconds: f64,
+    pub stats_reset: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

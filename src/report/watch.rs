@@ -3,7 +3,29 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use serde::Serialize;
+
 use super::status::StatusReport;
+
+/// Sessions started and ended in one database between two reads of pg_stat_database (PostgreSQL 14+).
+/// After a counter reset (`reset`), the counts and rates are null: never a negative rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Churn {
+    /// Empty for all databases together.
+    pub database: String,
+    /// Between the two reads.
+    pub seconds: f64,
+    /// The counters were reset between the reads (`stats_reset` changed, or a counter went down).
+    pub reset: bool,
+    pub sessions_started: Option<i64>,
+    pub abandoned: Option<i64>,
+    pub fatal: Option<i64>,
+    pub killed: Option<i64>,
+    pub sessions_per_second: Option<f64>,
+    pub abandoned_per_minute: Option<f64>,
+    pub fatal_per_minute: Option<f64>,
+    pub killed_per_minute: Option<f64>,
+}
 
 /// The numbers a trend is drawn from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,6 +55,33 @@ pub struct Delta {
     pub idle_in_transaction: i64,
 }
 
+/// The rates of all databases together: the sum over the databases whose counters were not reset
+/// (a reset in one database says nothing about the others); a reset only when every database was reset.
+pub fn total(rates: &[Churn]) -> Option<Churn> {
+    let first = rates.first()?;
+    let kept: Vec<&Churn> = rates.iter().filter(|c| !c.reset).collect();
+    let reset = kept.is_empty();
+    let sum = |f: fn(&Churn) -> Option<i64>| -> Option<i64> {
+        (!reset).then(|| kept.iter().filter_map(|c| f(c)).sum())
+    };
+    let sumf = |f: fn(&Churn) -> Option<f64>| -> Option<f64> {
+        (!reset).then(|| super::round3(kept.iter().filter_map(|c| f(c)).sum()))
+    };
+    Some(Churn {
+        database: String::new(),
+        seconds: first.seconds,
+        reset,
+        sessions_started: sum(|c| c.sessions_started),
+        abandoned: sum(|c| c.abandoned),
+        fatal: sum(|c| c.fatal),
+        killed: sum(|c| c.killed),
+        sessions_per_second: sumf(|c| c.sessions_per_second),
+        abandoned_per_minute: sumf(|c| c.abandoned_per_minute),
+        fatal_per_minute: sumf(|c| c.fatal_per_minute),
+        killed_per_minute: sumf(|c| c.killed_per_minute),
+    })
+}
+
 /// A target that is away.
 #[derive(Debug, Clone)]
 pub struct Down {
@@ -49,6 +98,8 @@ pub struct TargetView {
     /// The last successful sample (kept while the target is away).
     pub report: Option<StatusReport>,
     pub change: Option<Delta>,
+    /// Churn per database since the sample before (PostgreSQL 14+; empty for the first sample).
+    pub churn: Vec<Churn>,
     /// Oldest first; `None` for an attempt that failed.
     pub history: Vec<Option<Point>>,
     pub down: Option<Down>,

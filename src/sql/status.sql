@@ -1,5 +1,10 @@
 -- status: client sessions counted per database, user, application, state (and client when grouped by it), with the idle-age percentiles and the session idle in transaction the longest
 -- $leak_age leak age, $idle_in_transaction_age idle-in-transaction age, $extra_age a caller's own age (check's --idle-age; NULL counts nothing)
+-- Sessions younger than 10 s (backend_start) are counted in the same pass (a connection storm is a large
+-- share of them): one more filtered count against a cut-off computed once, nothing per row but a compare.
+-- With Counting::session_counters, pg_stat_database's session counters (14+) come along as JSON on the
+-- first row (session_counters.sql); otherwise that column is NULL and the view is not read (on 14 its
+-- first read in a transaction waits for the stats collector's file).
 -- The server's facts come along (as JSON, on one row): no statement of their own.
 -- One pass over pg_stat_activity: its rows are grouped straight away (with whether they match the filter,
 -- so that `used` counts them all), never copied whole or read twice. What needs single sessions is
@@ -35,6 +40,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
            count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $leak_age)))::int AS older_than_leak_age,
            count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $idle_in_transaction_age)))::int AS older_than_idle_in_transaction_age,
            count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $extra_age)))::int AS older_than_extra_age,
+           count(*) FILTER (WHERE c.backend_start > (SELECT statement_timestamp() - interval '10 s'))::int AS young,
            min(c.state_change) AS oldest_state_change,
            min(c.xact_start) AS oldest_xact_start,
            array_agg(date_part('epoch', statement_timestamp() - c.state_change)) FILTER (WHERE c.state = 'idle' AND c.state_change IS NOT NULL) AS idle_ages,
@@ -68,6 +74,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
 )
 SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
        CASE WHEN row_number() OVER () = 1 THEN /*EXPORTER_COUNTS_JSON*/ END AS exporter_counts,
+       CASE WHEN row_number() OVER () = 1 THEN /*SESSION_COUNTERS_JSON*/ END AS session_counters,
        o.used,
        o.p[1] AS idle_median_seconds,
        o.p[2] AS idle_p95_seconds,
@@ -81,7 +88,7 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
        g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
-       g.older_than_idle_in_transaction_age, g.older_than_extra_age,
+       g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.young,
        date_part('epoch', statement_timestamp() - g.oldest_state_change) AS oldest_state_seconds,
        date_part('epoch', statement_timestamp() - g.oldest_xact_start) AS oldest_xact_seconds
   FROM o

@@ -8,11 +8,13 @@
 //! file of its own (`capacity`, `leak`, `idle_transaction`, `timeouts`, `pool_budget`, `pgbouncer`), and
 //! `RULES` runs them in order.
 
+use std::time::{Duration, Instant};
+
 use anyhow::Result;
 use postgres::types::Type;
 
 use crate::activity::{self, Filter};
-use crate::analysis::{Grouping, Thresholds};
+use crate::analysis::{self, Grouping, Thresholds};
 use crate::commands::status::{self, StatusRequest};
 use crate::conninfo;
 use crate::db::ConnOptions;
@@ -20,11 +22,13 @@ use crate::db::Db;
 use crate::report::advise::{AdviseReport, Finding};
 use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
-use crate::report::status::StatusReport;
+use crate::report::status::{SessionCounters, StatusReport};
 use crate::report::typed_duration;
+use crate::report::watch::Churn;
 use crate::report::{ServerFacts, Session};
 
 mod capacity;
+mod churn;
 mod idle_transaction;
 mod leak;
 mod pgbouncer;
@@ -77,15 +81,40 @@ const TIMEOUTS: [&str; 4] = [
     "transaction_timeout",
 ];
 
-/// The timeouts' server-wide values and their database / role settings, and what could not be read.
-fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String>)> {
+/// The timeouts' server-wide values, their database / role settings and what could not be read; with
+/// `counters`, pg_stat_database's session counters read in the same statement.
+type SettingsRead = (
+    Vec<Setting>,
+    Vec<Override>,
+    Vec<String>,
+    Option<Vec<SessionCounters>>,
+);
+
+fn read_settings(db: &mut Db, counters: bool) -> Result<SettingsRead> {
     let names: Vec<String> = TIMEOUTS.iter().map(|s| s.to_string()).collect();
     let sql = if db.facts()?.can_read_file_settings {
         include_str!("../../sql/advise_settings.sql")
     } else {
         include_str!("../../sql/advise_settings_default.sql")
     };
-    let rows = db.query(sql, &[(&names, Type::TEXT_ARRAY)])?;
+    let sql = sql.replace(
+        "/*SESSION_COUNTERS_JSON*/",
+        if counters {
+            activity::session_counters_sql()
+        } else {
+            "NULL::text"
+        },
+    );
+    let rows = db.query(&sql, &[(&names, Type::TEXT_ARRAY)])?;
+    let mut read_counters = None;
+    if let Some(r) = rows.first() {
+        if let Some(json) = r.try_get::<_, Option<String>>("session_counters")? {
+            read_counters =
+                Some(serde_json::from_str(&json).map_err(|e| {
+                    anyhow::anyhow!("the settings statement's session_counters: {e}")
+                })?);
+        }
+    }
     let mut skipped = Vec::new();
     let mut guessed: Vec<String> = Vec::new();
     for r in &rows {
@@ -127,7 +156,7 @@ fn read_settings(db: &mut Db) -> Result<(Vec<Setting>, Vec<Override>, Vec<String
             })
         })
         .collect::<Result<_>>()?;
-    Ok((settings, overrides, skipped))
+    Ok((settings, overrides, skipped, read_counters))
 }
 
 /// What `advise` is asked.
@@ -139,6 +168,8 @@ pub struct AdviseRequest {
     pub pgbouncer: Option<String>,
     /// The percent of the usable slots the pool budget keeps free (0 to below 100).
     pub headroom: f64,
+    /// pg_stat_database's session counters are read twice this far apart, for rates (zero: once).
+    pub rate_window: Duration,
 }
 
 impl Default for AdviseRequest {
@@ -149,6 +180,7 @@ impl Default for AdviseRequest {
             thresholds: Thresholds::default(),
             pgbouncer: None,
             headroom: 20.0,
+            rate_window: Duration::from_secs(2),
         }
     }
 }
@@ -164,9 +196,11 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         },
         thresholds: args.thresholds.clone(),
         pgbouncer: args.pgbouncer.clone(),
+        session_counters: true,
         ..Default::default()
     };
     let mut st = status::collect(db, &req)?;
+    let first_read = Instant::now();
     let bouncer = st.pgbouncer.take();
     let pooler_pids = bouncer
         .as_ref()
@@ -174,7 +208,23 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         .unwrap_or_default();
     let mut sessions = activity::sessions(db, &req.filter, false, None)?.sessions;
     activity::mark_pgbouncer(&mut sessions, &pooler_pids);
-    let (settings, overrides, mut skipped) = read_settings(db)?;
+    // Rates need a second read of the counters: it comes with the settings, read last, once the window
+    // since the first read (with the status statement) has passed.
+    let rates = !args.rate_window.is_zero();
+    if rates {
+        std::thread::sleep(args.rate_window.saturating_sub(first_read.elapsed()));
+    }
+    let (settings, overrides, mut skipped, second) = read_settings(db, rates)?;
+    let churn = match (st.session_counters.as_deref(), second.as_deref()) {
+        (Some(before), Some(after)) => {
+            analysis::churn::rates(before, after, first_read.elapsed().as_secs_f64())
+        }
+        _ => Vec::new(),
+    };
+    // The totals since the reset: the newest read.
+    if second.is_some() {
+        st.session_counters = second;
+    }
     if !db.facts()?.can_read_all_stats {
         skipped.push(format!(
             "role {} cannot see other roles' sessions (no pg_read_all_stats): leaks and idle transactions of \
@@ -209,11 +259,13 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         port,
         prefix: command_prefix(conn),
         request: args.clone(),
+        churn,
     };
     let findings = findings(&inputs);
     let Inputs {
         status: st,
         pgbouncer: bouncer,
+        churn,
         ..
     } = inputs;
     Ok(AdviseReport {
@@ -225,6 +277,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         findings,
         skipped,
         pgbouncer: bouncer,
+        churn,
     })
 }
 
@@ -247,14 +300,17 @@ struct Inputs {
     /// `pgconn` and the connection options, so suggested commands reach the same server.
     prefix: String,
     request: AdviseRequest,
+    /// Sessions started and ended per database over `--rate-window` (empty when not measured).
+    churn: Vec<Churn>,
 }
 
 /// The rules, in the order their findings are listed before sorting (equal severity and rank keep it).
-const RULES: [fn(&Inputs) -> Vec<Finding>; 6] = [
+const RULES: [fn(&Inputs) -> Vec<Finding>; 7] = [
     capacity::findings,
     leak::findings,
     idle_transaction::findings,
     timeouts::findings,
+    churn::findings,
     pool_budget::findings,
     pgbouncer::findings,
 ];
@@ -357,6 +413,7 @@ mod tests {
             port: "5432".into(),
             prefix: "pgconn -h db1".into(),
             request: AdviseRequest::default(),
+            churn: Vec::new(),
         }
     }
 

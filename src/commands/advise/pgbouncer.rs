@@ -9,6 +9,7 @@ use crate::analysis;
 use crate::report::advise::{Finding, Severity};
 use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::status::StatusReport;
+use crate::report::watch::Churn;
 use crate::report::Level;
 use crate::report::{Session, State};
 
@@ -16,7 +17,14 @@ pub(super) fn findings(i: &Inputs) -> Vec<Finding> {
     let mut out = Vec::new();
     match &i.pgbouncer {
         Some(b) => pgbouncer_findings(b, &i.status, &mut out),
-        None => pgbouncer_recommendation(&i.status, &i.sessions, &i.host, &i.port, &mut out),
+        None => pgbouncer_recommendation(
+            &i.status,
+            &i.sessions,
+            crate::analysis::churn::total(&i.churn).as_ref(),
+            &i.host,
+            &i.port,
+            &mut out,
+        ),
     }
     out
 }
@@ -84,6 +92,7 @@ pub fn pgbouncer_ini(st: &StatusReport, sessions: &[Session], host: &str, port: 
 fn pgbouncer_recommendation(
     st: &StatusReport,
     sessions: &[Session],
+    churn: Option<&Churn>,
     host: &str,
     port: &str,
     out: &mut Vec<Finding>,
@@ -99,17 +108,51 @@ fn pgbouncer_recommendation(
         .count();
     let idle_share = idle as f64 / n as f64;
     let busy_share = n as f64 / f64::from(st.capacity.usable_slots.max(1));
-    if idle_share < 0.6 && busy_share < 0.5 {
+    // A connection storm (status's rule) is a reason of its own: clients connecting per request pay a
+    // backend start each time, which a pooler's standing connections absorb.
+    let storm = st.new_sessions.storm;
+    if idle_share < 0.6 && busy_share < 0.5 && !storm {
         return;
     }
     let ini = pgbouncer_ini(st, sessions, host, port);
+    let mut evidence = vec![format!(
+        "{idle} of {n} sessions are idle; they hold {:.0}% of the usable slots",
+        busy_share * 100.0
+    )];
+    if storm {
+        evidence.push(format!(
+            "connection storm: {} of {} client sessions ({:.0}%) started in the last {} s",
+            st.new_sessions.sessions,
+            st.sessions,
+            st.new_sessions.share_percent,
+            st.new_sessions.younger_than_seconds
+        ));
+    }
+    if let Some(c) = churn.filter(|c| !c.reset) {
+        evidence.push(format!(
+            "{} sessions started in {:.1} s ({} a second, pg_stat_database.sessions)",
+            c.sessions_started.unwrap_or(0),
+            c.seconds,
+            c.sessions_per_second.unwrap_or(0.0)
+        ));
+    }
+    let title = if storm {
+        format!(
+            "connection storm: {:.0}% of {n} client sessions are younger than {} s: a pooler would keep \
+             standing connections instead",
+            st.new_sessions.share_percent, st.new_sessions.younger_than_seconds
+        )
+    } else {
+        format!(
+            "{n} client sessions, {:.0}% of them idle: a pooler would need far fewer connections",
+            idle_share * 100.0
+        )
+    };
     out.push(Finding {
         id: "pgbouncer_recommended".into(),
-        severity: Severity::Info,
-        title: format!("{n} client sessions, {:.0}% of them idle: a pooler would need far fewer connections", idle_share * 100.0),
-        evidence: vec![
-            format!("{idle} of {n} sessions are idle; they hold {:.0}% of the usable slots", busy_share * 100.0),
-        ],
+        severity: if storm { Severity::Warning } else { Severity::Info },
+        title,
+        evidence,
         why: "PgBouncer in transaction mode gives a server connection to a client only for the length of a \
               transaction, so hundreds of mostly idle clients share a few dozen server connections"
             .into(),

@@ -10,7 +10,7 @@ use crate::setting::{self, Meta, VarType};
 
 /// Whether a timeout's value (in the setting's `unit`, or with a unit of its own) means "off": empty, or
 /// zero as PostgreSQL reads it.
-fn is_off(value: &str, unit: Option<&str>) -> bool {
+pub(super) fn is_off(value: &str, unit: Option<&str>) -> bool {
     let meta = Meta {
         name: String::new(),
         vartype: VarType::Integer,
