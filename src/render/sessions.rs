@@ -282,6 +282,7 @@ mod tests {
             query: Some("SELECT '\t' -- \u{2028}".into()),
             visible: true,
             via_pgbouncer: false,
+            process: None,
         }
     }
 
