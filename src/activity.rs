@@ -524,6 +524,8 @@ fn status_statement(fp: &FilterParams, exporter: bool) -> Statement {
 #[derive(Debug, Clone, Default)]
 pub struct Counting {
     pub by_client: bool,
+    /// One bucket per session, with its pid and client port (`status --by process`).
+    pub by_session: bool,
     /// Backend pids of PgBouncer's server connections (`--pgbouncer`).
     pub pgbouncer_pids: Vec<i32>,
     pub leak_age: Duration,
@@ -554,6 +556,7 @@ impl<'a> CountParams<'a> {
 
     fn set(&'a self, p: &mut Params<'a>) {
         p.set("by_client", &self.counting.by_client, Type::BOOL)
+            .set("by_session", &self.counting.by_session, Type::BOOL)
             .set(
                 "pooler_pids",
                 &self.counting.pgbouncer_pids,
@@ -626,6 +629,9 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             older_than_extra_age: count("older_than_extra_age")?,
             oldest_state_seconds: row.try_get("oldest_state_seconds")?,
             oldest_xact_seconds: row.try_get("oldest_xact_seconds")?,
+            pid: row.try_get("pid")?,
+            client_port: row.try_get("client_port")?,
+            process: None,
         };
         if bucket.state == Some(State::Idle) {
             tally.idle.count += count("with_age")?;

@@ -357,6 +357,7 @@ fn group(
         states,
         oldest_idle_seconds: oldest_idle,
         possible_leak,
+        client_pids: Vec::new(),
     }
 }
 
@@ -653,6 +654,7 @@ fn session(s: S) -> Session {
         query: s.query.map(String::from),
         visible: s.state.is_some(),
         via_pgbouncer: false,
+        process: None,
     }
 }
 

@@ -6,7 +6,9 @@ use anyhow::Result;
 
 use crate::activity::{self, Filter, Listing};
 use crate::db::Db;
+use crate::host::proc::ClientFinder;
 use crate::report::sessions::{Collected, SessionsHead, SessionsReport, SessionsSink};
+use crate::report::{ClientProcess, ClientProcessStatus};
 
 /// What `sessions` is asked.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +18,8 @@ pub struct SessionsRequest {
     pub limit: Option<usize>,
     /// Mark the server connections of this PgBouncer (its admin console).
     pub pgbouncer: Option<String>,
+    /// Find the client process behind each session on this host (`--processes`).
+    pub processes: bool,
 }
 
 /// The whole report, for the layouts that need every session at once.
@@ -47,6 +51,16 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
         not_visible: 0,
     });
     let mut not_visible = 0;
+    // The server's port: in its unix socket's name and the far end of its TCP connections.
+    let server_port = if args.processes {
+        let row = db.query_one("SELECT current_setting('port')::int AS port", &[])?;
+        u16::try_from(row.try_get::<_, i32>("port")?).ok()
+    } else {
+        None
+    };
+    // Read once, when the first session arrives (after the statement ran: a session it lists was
+    // connected before /proc is read).
+    let mut finder: Option<ClientFinder> = None;
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
     activity::each_session(db, &args.filter, true, args.limit, |listing| {
         match listing {
@@ -64,6 +78,17 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
             Listing::Session(s) => {
                 if let Some(pids) = &pooler {
                     s.via_pgbouncer = pids.contains(&s.pid);
+                }
+                if args.processes {
+                    s.process =
+                        Some(match server_port {
+                            Some(port) => finder
+                                .get_or_insert_with(|| ClientFinder::read(port))
+                                .find(s.pid, s.client.as_deref(), s.client_port),
+                            None => ClientProcess::unresolved(
+                                ClientProcessStatus::OtherNetworkNamespace,
+                            ),
+                        });
                 }
                 sink.session(s)?;
             }

@@ -10,7 +10,8 @@ use anyhow::Result;
 use crate::activity::{self, Counting, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
 use crate::db::Db;
-use crate::report::status::StatusReport;
+use crate::report::status::{GroupKey, StatusReport};
+use crate::report::{ClientProcess, ClientProcessStatus};
 
 /// What `status` is asked (also what `watch` samples and `check` judges).
 #[derive(Debug, Clone, Default)]
@@ -51,8 +52,10 @@ pub fn collect_counted(
         Some(ci) => Some(crate::pgbouncer::snapshot(ci, db.show_sql())?),
         None => None,
     };
+    let by_process = req.grouping.by.contains(&GroupKey::Process);
     let counting = Counting {
-        by_client: req.grouping.by_client(),
+        by_client: req.grouping.by_client() || by_process,
+        by_session: by_process,
         pgbouncer_pids: bouncer
             .as_ref()
             .map(|b| b.server_pids.clone())
@@ -62,7 +65,10 @@ pub fn collect_counted(
         extra_age,
         exporter: req.format == Some(StatusFormat::Prometheus),
     };
-    let tally = activity::count(db, &req.filter, &counting)?;
+    let mut tally = activity::count(db, &req.filter, &counting)?;
+    if by_process {
+        find_processes(db, &mut tally)?;
+    }
     let report = analysis::status::report(
         &db.target_label(),
         &db.route().clone(),
@@ -73,4 +79,20 @@ pub fn collect_counted(
         bouncer,
     );
     Ok((report, tally))
+}
+
+/// The client process of each session counted one by one (`--by process`), from /proc read once after
+/// the count (a session counted was connected before).
+fn find_processes(db: &mut Db, tally: &mut analysis::status::Tally) -> Result<()> {
+    let row = db.query_one("SELECT current_setting('port')::int AS port", &[])?;
+    let port = u16::try_from(row.try_get::<_, i32>("port")?).ok();
+    let mut finder = port.map(crate::host::proc::ClientFinder::read);
+    for b in &mut tally.buckets {
+        let Some(pid) = b.pid else { continue };
+        b.process = Some(match &mut finder {
+            Some(f) => f.find(pid, b.client.as_deref(), b.client_port),
+            None => ClientProcess::unresolved(ClientProcessStatus::OtherNetworkNamespace),
+        });
+    }
+    Ok(())
 }

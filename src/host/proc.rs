@@ -290,7 +290,11 @@ impl ClientFinder {
             return f;
         };
         for entry in dir.flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
                 continue;
             };
             match super::sockets::socket_fds(pid) {
@@ -350,7 +354,10 @@ impl ClientFinder {
         for inode in inodes {
             let Some(s) = unix.get(inode) else { continue };
             known = true;
-            if s.name.as_deref().is_some_and(|n| n.ends_with(suffix.as_bytes())) {
+            if s.name
+                .as_deref()
+                .is_some_and(|n| n.ends_with(suffix.as_bytes()))
+            {
                 return match s.peer {
                     Some(peer) if peer != 0 => Ok(peer),
                     _ => Err(ClientProcessStatus::Gone),
@@ -431,8 +438,7 @@ impl ClientFinder {
             client_pid: Some(pid),
             client_user: Some(user),
             client_command: Some(
-                shlex::try_join(argv.iter().map(String::as_str))
-                    .unwrap_or_else(|_| argv.join(" ")),
+                shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" ")),
             ),
             client_program: Some(program_of(&argv)),
             client_process_status: ClientProcessStatus::Found,
@@ -487,9 +493,15 @@ mod tests {
     #[test]
     fn a_program_is_the_last_part_of_its_first_argument() {
         let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(program_of(&v(&["/usr/lib/postgresql/15/bin/psql", "-X"])), "psql");
+        assert_eq!(
+            program_of(&v(&["/usr/lib/postgresql/15/bin/psql", "-X"])),
+            "psql"
+        );
         assert_eq!(program_of(&v(&["php-fpm: pool www"])), "php-fpm: pool www");
-        assert_eq!(program_of(&v(&["/opt/x/node /srv/app.js"])), "node /srv/app.js");
+        assert_eq!(
+            program_of(&v(&["/opt/x/node /srv/app.js"])),
+            "node /srv/app.js"
+        );
         assert_eq!(program_of(&[]), "");
     }
 
@@ -507,7 +519,8 @@ mod tests {
         assert_eq!(p.client_process_status, ClientProcessStatus::Found);
         assert_eq!(p.client_pid, Some(me));
         assert_eq!(
-            f.find(-1, Some("127.0.0.1"), Some(client_port + 1)).client_process_status,
+            f.find(-1, Some("127.0.0.1"), Some(client_port + 1))
+                .client_process_status,
             ClientProcessStatus::OtherNetworkNamespace,
             "no such connection here"
         );

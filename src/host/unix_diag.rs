@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use std::io;
 
 use rustix::net::{
-    netlink, recv, sendto, socket_with, AddressFamily, RecvFlags, SendFlags,
-    SocketFlags, SocketType,
+    netlink, recv, sendto, socket_with, AddressFamily, RecvFlags, SendFlags, SocketFlags,
+    SocketType,
 };
 
 /// `SOCK_DIAG_BY_FAMILY` (linux/sock_diag.h).
@@ -134,7 +134,12 @@ pub fn dump() -> io::Result<HashMap<u64, UnixSocket>> {
         SocketFlags::CLOEXEC,
         Some(netlink::SOCK_DIAG),
     )?;
-    sendto(&fd, &request(), SendFlags::empty(), &netlink::SocketAddrNetlink::new(0, 0))?;
+    sendto(
+        &fd,
+        &request(),
+        SendFlags::empty(),
+        &netlink::SocketAddrNetlink::new(0, 0),
+    )?;
     let mut out = HashMap::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -167,10 +172,7 @@ mod tests {
         let (server, _) = listener.accept().unwrap();
         let all = dump().unwrap();
         let s = &all[&inode(&server)];
-        assert_eq!(
-            s.name.as_deref(),
-            Some(path.as_os_str().as_encoded_bytes())
-        );
+        assert_eq!(s.name.as_deref(), Some(path.as_os_str().as_encoded_bytes()));
         assert_eq!(s.peer, Some(inode(&client)));
         let c = &all[&inode(&client)];
         assert_eq!(c.peer, Some(inode(&server)));

@@ -80,11 +80,42 @@ pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
 /// sessions, kill and kill-idle says so).
 pub const DROP_FIRST: [&str; 4] = ["WAIT", "XACT", "CLIENT", "DATABASE"];
 
-/// The session table shared by `sessions` and the previews of `kill`.
+/// The client process of a session for the PROCESS column: `4242 alice psql -h …`, or why it was not
+/// found (`not local`).
+pub fn process_cell(s: &Session) -> String {
+    match &s.process {
+        None => String::new(),
+        Some(p) => match (p.client_pid, &p.client_command) {
+            (Some(pid), Some(cmd)) => {
+                format!("{pid} {} {}", p.client_user.as_deref().unwrap_or("?"), cmd)
+            }
+            _ => p.client_process_status.as_str().replace('_', " "),
+        },
+    }
+}
+
+/// The session table shared by `sessions` and the previews of `kill`; with the client processes
+/// (`sessions --processes`), a PROCESS column before QUERY.
 pub fn table(sessions: &[Session], st: &Style) -> String {
     let query_width = query_width(st);
-    let rows = sessions.iter().map(|s| row(s, st, query_width)).collect();
-    st.fitted_table(&HEADER, rows, &DROP_FIRST, Some("QUERY"))
+    let with_process = sessions.iter().any(|s| s.process.is_some());
+    let rows = sessions
+        .iter()
+        .map(|s| {
+            let mut r = row(s, st, query_width);
+            if with_process {
+                r.insert(r.len() - 1, text_cell(&process_cell(s)));
+            }
+            r
+        })
+        .collect();
+    if with_process {
+        let mut header = HEADER.to_vec();
+        header.insert(header.len() - 1, "PROCESS");
+        st.fitted_table(&header, rows, &DROP_FIRST, Some("QUERY"))
+    } else {
+        st.fitted_table(&HEADER, rows, &DROP_FIRST, Some("QUERY"))
+    }
 }
 
 pub fn human(r: &SessionsReport, st: &Style) -> String {
@@ -230,6 +261,18 @@ fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
     value(w, &s.visible)?;
     w.write_all(b",\n      \"via_pgbouncer\": ")?;
     value(w, &s.via_pgbouncer)?;
+    if let Some(p) = &s.process {
+        w.write_all(b",\n      \"client_pid\": ")?;
+        value(w, &p.client_pid)?;
+        w.write_all(b",\n      \"client_user\": ")?;
+        value(w, &p.client_user)?;
+        w.write_all(b",\n      \"client_command\": ")?;
+        value(w, &p.client_command)?;
+        w.write_all(b",\n      \"client_program\": ")?;
+        value(w, &p.client_program)?;
+        w.write_all(b",\n      \"client_process_status\": ")?;
+        value(w, &p.client_process_status)?;
+    }
     w.write_all(b"\n    }")
 }
 
@@ -312,7 +355,17 @@ mod tests {
                     .because(crate::report::fleet::FailureKind::Full),
                 count: 7,
                 not_visible: 1,
-                sessions: vec![session(1), hidden(2), session(3)],
+                sessions: vec![session(1), hidden(2), {
+                    let mut s = session(3);
+                    s.process = Some(crate::report::ClientProcess {
+                        client_pid: Some(4242),
+                        client_user: Some("www\u{1b}".into()),
+                        client_command: Some("php-fpm: pool \"www\"".into()),
+                        client_program: Some("php-fpm: pool \"www\"".into()),
+                        client_process_status: crate::report::ClientProcessStatus::Found,
+                    });
+                    s
+                }],
                 warnings: vec!["one".into(), "two \"quoted\"".into()],
             },
         ];
