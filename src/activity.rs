@@ -498,8 +498,18 @@ pub fn sessions(
 
 /// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`).
-fn status_statement(fp: &FilterParams, exporter: bool) -> Statement {
+fn status_statement(fp: &FilterParams, exporter: bool, by_session: bool) -> Statement {
     let sql = include_str!("sql/status.sql");
+    let sql = if by_session {
+        sql.replace("/*SESSION_PID*/", "c.pid")
+            .replace("/*SESSION_CLIENT_PORT*/", "c.client_port")
+            .replace("/*BY_SESSION*/", ", 6, 7")
+    } else {
+        sql.replace("/*SESSION_PID*/", "NULL::int")
+            .replace("/*SESSION_CLIENT_PORT*/", "NULL::int")
+            .replace("/*BY_SESSION*/", "")
+    };
+    let sql = sql.as_str();
     let sql = if exporter {
         sql.replace(
             "/*EXPORTER_COUNTS*/",
@@ -556,7 +566,6 @@ impl<'a> CountParams<'a> {
 
     fn set(&'a self, p: &mut Params<'a>) {
         p.set("by_client", &self.counting.by_client, Type::BOOL)
-            .set("by_session", &self.counting.by_session, Type::BOOL)
             .set(
                 "pooler_pids",
                 &self.counting.pgbouncer_pids,
@@ -580,7 +589,7 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     let mut params = Params::new();
     fp.set(&mut params);
     cp.set(&mut params);
-    let rows = db.query_named(&status_statement(&fp, c.exporter), &params)?;
+    let rows = db.query_named(&status_statement(&fp, c.exporter, c.by_session), &params)?;
     let mut tally = Tally::default();
     // The counts of all client backends are on every row, the facts on one (always at least one row).
     if let Some(first) = rows.first() {
@@ -669,8 +678,9 @@ mod tests {
         let mut params = Params::new();
         fp.set(&mut params);
         cp.set(&mut params);
-        assert_fills(&status_statement(&fp, false), &params);
-        assert_fills(&status_statement(&fp, true), &params);
+        for (exporter, by_session) in [(false, false), (true, false), (false, true), (true, true)] {
+            assert_fills(&status_statement(&fp, exporter, by_session), &params);
+        }
     }
 
     /// Only the clauses of what was asked for are in the statement (each of the twelve is parsed and planned even

@@ -26,10 +26,11 @@ WITH /*EXPORTER_COUNTS*/c AS (
            coalesce(c.application_name, '') AS application,
            CASE WHEN $by_client AND c.visible THEN coalesce(host(c.client_addr), 'local') END AS client,
            c.state,
-           -- status --by process: one row per session (its client process is looked up in /proc);
-           -- otherwise a constant that groups nothing apart.
-           CASE WHEN $by_session THEN c.pid END AS pid,
-           CASE WHEN $by_session THEN c.client_port END AS client_port,
+           -- status --by process: one row per session (its client process is looked up in /proc), with
+           -- `c.pid` and `c.client_port` here and in GROUP BY; otherwise NULL, out of GROUP BY (grouping
+           -- by a constant would still hash it for every row).
+           /*SESSION_PID*/ AS pid,
+           /*SESSION_CLIENT_PORT*/ AS client_port,
            c.pid = ANY ($pooler_pids) AS via_pgbouncer,
            coalesce((
 /*FILTER*/
@@ -55,7 +56,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
                WHERE c.visible AND c.state_change IS NOT NULL
                  AND c.state IN ('idle in transaction', 'idle in transaction (aborted)')) AS oldest_idle_transaction
       FROM c
-     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+     GROUP BY 1, 2, 3, 4, 5, 8, 9/*BY_SESSION*/
 ), t AS (
     SELECT coalesce(sum(g.sessions), 0)::int AS used,
            (SELECT percentile_cont(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY x)
