@@ -751,6 +751,7 @@ fn sessions_db1() -> SessionsReport {
         count: 9,
         not_visible: 0,
         sessions: db1_sessions(),
+        remote_clients: Vec::new(),
         warnings: vec![],
     }
 }
@@ -787,6 +788,7 @@ fn sessions_db2() -> SessionsReport {
                 query: Some("COMMIT"),
             }),
         ],
+        remote_clients: Vec::new(),
         warnings: vec![],
     }
 }
@@ -1869,6 +1871,7 @@ fn sessions() {
         count: 0,
         not_visible: 0,
         sessions: vec![],
+        remote_clients: Vec::new(),
         warnings: vec![],
     };
     let st = style(Some(80), false);

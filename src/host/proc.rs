@@ -412,6 +412,26 @@ impl ClientFinder {
         })
     }
 
+    /// The server's own address on the TCP connection from `client`:`client_port` (the local end of
+    /// its socket here): where a client on another host connected to.
+    pub fn server_address(&self, client: &str, client_port: Option<i32>) -> Option<IpAddr> {
+        let addr = client.parse::<IpAddr>().ok()?.to_canonical();
+        let port = u16::try_from(client_port?).ok()?;
+        self.tcp
+            .iter()
+            .find(|l| {
+                l.local_port == self.server_port
+                    && l.remote_port == port
+                    && l.remote.map(|a| a.to_canonical()) == Some(addr)
+            })
+            .and_then(|l| l.local)
+            .map(|a| a.to_canonical())
+    }
+
+    pub fn server_port(&self) -> u16 {
+        self.server_port
+    }
+
     /// The process holding socket `inode` (not the backend itself); the lowest pid when a forked
     /// family shares it.
     fn holder(&self, inode: u64, backend: i32) -> ClientProcess {

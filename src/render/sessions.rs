@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::render::{text_cell, Style};
 
-use crate::report::sessions::{SessionsHead, SessionsReport, SessionsSink};
+use crate::report::sessions::{RemoteClient, SessionsHead, SessionsReport, SessionsSink};
 use crate::report::{opt_age, Level};
 use crate::report::{Session, State};
 use crate::text::{clean, excerpt};
@@ -133,6 +133,25 @@ pub fn human(r: &SessionsReport, st: &Style) -> String {
     } else {
         out.push_str(&format!("({} sessions)\n", r.count));
     }
+    if !r.remote_clients.is_empty() {
+        out.push_str("\nclients on other hosts: run this there to name the process\n");
+        for c in &r.remote_clients {
+            let app = if c.application.is_empty() {
+                "(no application_name)"
+            } else {
+                &c.application
+            };
+            out.push_str(&format!(
+                "  {}   # {} session(s) of {} (user {}, database {}) from {}\n",
+                clean(&c.command),
+                c.sessions,
+                clean(app),
+                clean(c.user.as_deref().unwrap_or("?")),
+                clean(c.database.as_deref().unwrap_or("?")),
+                clean(&c.client)
+            ));
+        }
+    }
     out
 }
 
@@ -141,6 +160,8 @@ pub fn human(r: &SessionsReport, st: &Style) -> String {
 pub struct JsonSink<W: Write> {
     w: W,
     sessions: usize,
+    /// The sessions' array is closed.
+    closed: bool,
 }
 
 impl JsonSink<io::BufWriter<io::StdoutLock<'static>>> {
@@ -151,8 +172,23 @@ impl JsonSink<io::BufWriter<io::StdoutLock<'static>>> {
 }
 
 impl<W: Write> JsonSink<W> {
+    fn close_sessions(&mut self) -> io::Result<()> {
+        if !self.closed {
+            if self.sessions > 0 {
+                self.w.write_all(b"\n  ")?;
+            }
+            self.w.write_all(b"]")?;
+            self.closed = true;
+        }
+        Ok(())
+    }
+
     pub fn new(w: W) -> Self {
-        JsonSink { w, sessions: 0 }
+        JsonSink {
+            w,
+            sessions: 0,
+            closed: false,
+        }
     }
 
     /// Flush what is still buffered and give the writer back.
@@ -187,12 +223,19 @@ impl<W: Write> SessionsSink for JsonSink<W> {
         session_json(&mut self.w, s)
     }
 
-    fn warnings(&mut self, warnings: &[String]) -> io::Result<()> {
-        let w = &mut self.w;
-        if self.sessions > 0 {
-            w.write_all(b"\n  ")?;
+    fn remote_clients(&mut self, remote: &[RemoteClient]) -> io::Result<()> {
+        if remote.is_empty() {
+            return Ok(());
         }
-        w.write_all(b"],\n  \"warnings\": ")?;
+        self.close_sessions()?;
+        self.w.write_all(b",\n  \"remote_clients\": ")?;
+        nested(&mut self.w, remote)
+    }
+
+    fn warnings(&mut self, warnings: &[String]) -> io::Result<()> {
+        self.close_sessions()?;
+        let w = &mut self.w;
+        w.write_all(b",\n  \"warnings\": ")?;
         nested(w, warnings)?;
         w.write_all(b"\n}\n")
     }
@@ -210,6 +253,7 @@ pub fn write_json(r: &SessionsReport, w: &mut impl Write) -> io::Result<()> {
     for s in &r.sessions {
         sink.session(s)?;
     }
+    sink.remote_clients(&r.remote_clients)?;
     sink.warnings(&r.warnings)?;
     sink.finish().map(drop)
 }
@@ -347,6 +391,23 @@ mod tests {
                 count: 0,
                 not_visible: 0,
                 sessions: vec![],
+                remote_clients: vec![],
+                warnings: vec![],
+            },
+            SessionsReport {
+                target: "x".into(),
+                connection: ConnectionRoute::default(),
+                count: 0,
+                not_visible: 0,
+                sessions: vec![],
+                remote_clients: vec![RemoteClient {
+                    database: None,
+                    user: Some("u".into()),
+                    application: String::new(),
+                    client: "10.0.0.7".into(),
+                    sessions: 2,
+                    command: "ss -tnp 'dst 10.0.0.5:5432 and sport = :41000'".into(),
+                }],
                 warnings: vec![],
             },
             SessionsReport {
@@ -365,6 +426,14 @@ mod tests {
                         client_process_status: crate::report::ClientProcessStatus::Found,
                     });
                     s
+                }],
+                remote_clients: vec![RemoteClient {
+                    database: Some("d".into()),
+                    user: None,
+                    application: "a\"pp".into(),
+                    client: "fd00::7".into(),
+                    sessions: 1,
+                    command: "ss -tnp 'dst [fd00::5]:5432 and sport = :1'".into(),
                 }],
                 warnings: vec!["one".into(), "two \"quoted\"".into()],
             },
