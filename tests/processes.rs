@@ -242,3 +242,88 @@ fn status_by_process_attributes_a_leak_to_its_program_and_pids() {
         out.stdout
     );
 }
+
+#[test]
+fn behind_pgbouncer_a_session_is_attributed_to_pgbouncers_client_not_to_pgbouncer() {
+    use support::pgbouncer::PgBouncer;
+    let c = cluster();
+    let tag = unique("pooled_proc");
+    superuser_client(c)
+        .batch_execute(&format!("CREATE ROLE {tag} LOGIN"))
+        .unwrap();
+    let ini = format!(
+        "[databases]\npostgres = host={} port={} dbname=postgres\n[pgbouncer]\npool_mode = session\n\
+         default_pool_size = 5\nmax_client_conn = 50\n",
+        c.socket_dir().display(),
+        c.port()
+    );
+    let bouncer = PgBouncer::start(&ini, &["postgres", &tag]);
+    let mut cmd = Command::new(psql_exe(c));
+    cmd.args([
+        "-X",
+        "-q",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &bouncer.port.to_string(),
+    ])
+    .args(["-U", &tag, "-d", "postgres"])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let mut client = Psql(cmd.spawn().expect("psql"));
+    client
+        .0
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"SELECT 1;\n")
+        .unwrap();
+    let backends = || {
+        let mut s = superuser_client(c);
+        s.query(
+            "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND state = 'idle'",
+            &[&tag],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, i32>(0))
+        .collect::<Vec<_>>()
+    };
+    assert!(wait_until(Duration::from_secs(20), || backends().len() == 1));
+    let backend = backends()[0];
+    let console = bouncer.console();
+    // Without the console, the process holding the backend's connection is PgBouncer.
+    let v = pgconn()
+        .env_cluster(c)
+        .args(["sessions", "--processes", "--user", &tag, "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["sessions"][0]["pid"], backend);
+    assert_eq!(v["sessions"][0]["client_program"], "pgbouncer", "{v:#}");
+    // With it, its client: the psql process.
+    let v = pgconn()
+        .env_cluster(c)
+        .args(["sessions", "--processes", "--user", &tag, "--json"])
+        .args(["--pgbouncer", &console])
+        .run()
+        .assert_code(0)
+        .json();
+    let s = &v["sessions"][0];
+    assert_eq!(s["pid"], backend);
+    assert_eq!(s["via_pgbouncer"], true);
+    assert_eq!(s["client_process_status"], "found", "{s:#}");
+    assert_eq!(s["client_pid"], client.pid(), "{s:#}");
+    assert_eq!(s["client_program"], "psql");
+    let v = pgconn()
+        .env_cluster(c)
+        .args(["status", "--by", "process", "--user", &tag, "--json"])
+        .args(["--pgbouncer", &console])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["groups"][0]["process"], "psql", "{v:#}");
+    assert_eq!(v["groups"][0]["client_pids"][0], client.pid());
+    drop(client);
+}

@@ -64,6 +64,12 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
     // Read once, when the first session arrives (after the statement ran: a session it lists was
     // connected before /proc is read).
     let mut finder: Option<ClientFinder> = None;
+    // Behind PgBouncer, a session's client is the PgBouncer client linked to it now (session pooling,
+    // or a transaction in progress), not PgBouncer itself.
+    let linked = match (&args.pgbouncer, args.processes) {
+        (Some(ci), true) => crate::pgbouncer::linked_clients(ci, db.show_sql())?,
+        _ => Default::default(),
+    };
     let mut remote = RemoteClients::default();
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
     activity::each_session(db, &args.filter, true, args.limit, |listing| {
@@ -84,15 +90,18 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
                     s.via_pgbouncer = pids.contains(&s.pid);
                 }
                 if args.processes {
-                    s.process =
-                        Some(match server_port {
-                            Some(port) => finder
-                                .get_or_insert_with(|| ClientFinder::read(port))
-                                .find(s.pid, s.client.as_deref(), s.client_port),
-                            None => ClientProcess::unresolved(
-                                ClientProcessStatus::OtherNetworkNamespace,
-                            ),
-                        });
+                    s.process = Some(match server_port {
+                        Some(port) => {
+                            let f = finder.get_or_insert_with(|| ClientFinder::read(port));
+                            match linked.get(&s.pid) {
+                                Some(l) => f.find_pooler_client(l),
+                                None => f.find(s.pid, s.client.as_deref(), s.client_port),
+                            }
+                        }
+                        None => {
+                            ClientProcess::unresolved(ClientProcessStatus::OtherNetworkNamespace)
+                        }
+                    });
                     let not_local = s.process.as_ref().map(|p| p.client_process_status)
                         == Some(ClientProcessStatus::NotLocal);
                     if let (true, Some(f), Some(client)) = (not_local, &finder, &s.client) {

@@ -67,7 +67,11 @@ pub fn collect_counted(
     };
     let mut tally = activity::count(db, &req.filter, &counting)?;
     if by_process {
-        find_processes(db, &mut tally)?;
+        let linked = match &req.pgbouncer {
+            Some(ci) => crate::pgbouncer::linked_clients(ci, db.show_sql())?,
+            None => Default::default(),
+        };
+        find_processes(db, &mut tally, &linked)?;
     }
     let report = analysis::status::report(
         &db.target_label(),
@@ -83,14 +87,22 @@ pub fn collect_counted(
 
 /// The client process of each session counted one by one (`--by process`), from /proc read once after
 /// the count (a session counted was connected before).
-fn find_processes(db: &mut Db, tally: &mut analysis::status::Tally) -> Result<()> {
+/// Behind PgBouncer (`linked`, by backend pid), a session's client is the PgBouncer client linked to it.
+fn find_processes(
+    db: &mut Db,
+    tally: &mut analysis::status::Tally,
+    linked: &std::collections::HashMap<i32, crate::report::pgbouncer::LinkedClient>,
+) -> Result<()> {
     let row = db.query_one("SELECT current_setting('port')::int AS port", &[])?;
     let port = u16::try_from(row.try_get::<_, i32>("port")?).ok();
     let mut finder = port.map(crate::host::proc::ClientFinder::read);
     for b in &mut tally.buckets {
         let Some(pid) = b.pid else { continue };
         b.process = Some(match &mut finder {
-            Some(f) => f.find(pid, b.client.as_deref(), b.client_port),
+            Some(f) => match linked.get(&pid) {
+                Some(l) => f.find_pooler_client(l),
+                None => f.find(pid, b.client.as_deref(), b.client_port),
+            },
             None => ClientProcess::unresolved(ClientProcessStatus::OtherNetworkNamespace),
         });
     }

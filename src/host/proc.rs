@@ -327,7 +327,7 @@ impl ClientFinder {
             None => Err(ClientProcessStatus::NoPermission),
             Some("local") => self.unix_client(backend_pid),
             Some(a) => match a.parse::<IpAddr>() {
-                Ok(addr) => self.tcp_client(addr, client_port),
+                Ok(addr) => self.tcp_client(addr, client_port, self.server_port),
                 Err(_) => Err(ClientProcessStatus::NotLocal),
             },
         };
@@ -374,13 +374,18 @@ impl ClientFinder {
 
     /// A TCP session: the client's end is the socket from (client address, client port) to the
     /// server's port in this namespace's tables.
-    fn tcp_client(&mut self, addr: IpAddr, port: Option<i32>) -> Result<u64, ClientProcessStatus> {
+    fn tcp_client(
+        &mut self,
+        addr: IpAddr,
+        port: Option<i32>,
+        server_port: u16,
+    ) -> Result<u64, ClientProcessStatus> {
         let Some(port) = port.and_then(|p| u16::try_from(p).ok()) else {
             return Err(ClientProcessStatus::Gone);
         };
         let addr = addr.to_canonical();
         let same = |a: Option<IpAddr>| a.map(|a| a.to_canonical()) == Some(addr);
-        let sp = self.server_port;
+        let sp = server_port;
         if let Some(l) = self
             .tcp
             .iter()
@@ -410,6 +415,30 @@ impl ClientFinder {
         } else {
             ClientProcessStatus::NotLocal
         })
+    }
+
+    /// The client process of a session PgBouncer holds for `linked`, one of its clients (SHOW CLIENTS):
+    /// by the pid PgBouncer read from a unix-socket client's credentials, else by the client's TCP
+    /// connection to PgBouncer's port, as any TCP client.
+    pub fn find_pooler_client(
+        &mut self,
+        linked: &crate::report::pgbouncer::LinkedClient,
+    ) -> ClientProcess {
+        if let Some(pid) = linked.remote_pid {
+            return self.describe(pid);
+        }
+        let addr = linked
+            .addr
+            .as_deref()
+            .and_then(|a| a.parse::<IpAddr>().ok());
+        let port = linked.local_port.and_then(|p| u16::try_from(p).ok());
+        let (Some(addr), Some(port)) = (addr, port) else {
+            return ClientProcess::unresolved(ClientProcessStatus::Gone);
+        };
+        match self.tcp_client(addr, linked.port, port) {
+            Ok(inode) => self.holder(inode, -1),
+            Err(status) => ClientProcess::unresolved(status),
+        }
     }
 
     /// The server's own address on the TCP connection from `client`:`client_port` (the local end of
@@ -446,6 +475,11 @@ impl ClientFinder {
                 ClientProcessStatus::NoPermission
             });
         };
+        self.describe(pid)
+    }
+
+    /// Process `pid` as a client: its arguments and OS user (both readable by everyone).
+    fn describe(&self, pid: i32) -> ClientProcess {
         let (Ok(argv), Ok(uid)) = (args(pid), uid(pid)) else {
             return ClientProcess::unresolved(ClientProcessStatus::Gone);
         };
