@@ -327,3 +327,47 @@ fn behind_pgbouncer_a_session_is_attributed_to_pgbouncers_client_not_to_pgbounce
     assert_eq!(v["groups"][0]["client_pids"][0], client.pid());
     drop(client);
 }
+
+#[test]
+fn a_clients_arguments_are_untrusted_text() {
+    let c = cluster();
+    let app = unique("processes_evil");
+    // A process may write anything over its first argument: here a terminal escape.
+    let evil = "evil\u{1b}[2Jpsql";
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", "exec -a \"$0\" \"$@\"", evil])
+        .arg(psql_exe(c))
+        .args(["-X", "-q", "-h", "127.0.0.1", "-p", &c.port().to_string()])
+        .args(["-U", "postgres", "-d", "postgres"])
+        .env("PGAPPNAME", &app)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut client = Psql(cmd.spawn().expect("bash"));
+    client
+        .0
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"SELECT 1;\n")
+        .unwrap();
+    wait_for(&app, 1);
+    let sessions = sessions_of(&app, pgconn().env_cluster(c));
+    assert_eq!(
+        sessions[0]["client_pid"],
+        client.pid(),
+        "exec keeps the pid"
+    );
+    assert_eq!(
+        sessions[0]["client_program"], evil,
+        "JSON carries it as it is"
+    );
+    for args in [
+        vec!["sessions", "--processes", "--app", &app, "--wide"],
+        vec!["status", "--by", "process", "--app", &app, "--wide"],
+    ] {
+        let out = pgconn().env_cluster(c).args(args).run().assert_code(0);
+        assert!(!out.stdout.contains('\u{1b}'), "{:?}", out.stdout);
+        assert!(out.stdout.contains("evil\\x1b[2Jpsql"), "{}", out.stdout);
+    }
+}
