@@ -28,13 +28,20 @@ impl Psql {
     }
 }
 
+/// A real psql binary (any speaks to 14-18): the server's own, else Debian's of any major; not the
+/// `psql` on PATH, which is Debian's wrapper script that execs the real one (with other arguments).
 fn psql_exe(c: &Cluster) -> std::path::PathBuf {
     let own = c.bindir().join("psql");
     if own.exists() {
-        own
-    } else {
-        "psql".into()
+        return own;
     }
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin/psql"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| "psql".into())
 }
 
 /// A psql of application `app` on `host` (127.0.0.1 or the socket directory), as OS user `uid` (None:
