@@ -56,8 +56,14 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
     let mut not_visible = 0;
     // The server's port: in its unix socket's name and the far end of its TCP connections.
     let server_port = if args.processes {
-        let row = db.query_one("SELECT current_setting('port')::int AS port", &[])?;
-        u16::try_from(row.try_get::<_, i32>("port")?).ok()
+        let row = db.query_one(
+            "SELECT current_setting('port')::int AS port, pg_backend_pid() AS pid",
+            &[],
+        )?;
+        let pid: i32 = row.try_get("pid")?;
+        u16::try_from(row.try_get::<_, i32>("port")?)
+            .ok()
+            .map(|p| (p, pid))
     } else {
         None
     };
@@ -91,8 +97,8 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
                 }
                 if args.processes {
                     s.process = Some(match server_port {
-                        Some(port) => {
-                            let f = finder.get_or_insert_with(|| ClientFinder::read(port));
+                        Some((port, own)) => {
+                            let f = finder.get_or_insert_with(|| ClientFinder::read(port, own));
                             match linked.get(&s.pid) {
                                 Some(l) => f.find_pooler_client(l),
                                 None => f.find(s.pid, s.client.as_deref(), s.client_port),

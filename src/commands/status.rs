@@ -93,9 +93,13 @@ fn find_processes(
     tally: &mut analysis::status::Tally,
     linked: &std::collections::HashMap<i32, crate::report::pgbouncer::LinkedClient>,
 ) -> Result<()> {
-    let row = db.query_one("SELECT current_setting('port')::int AS port", &[])?;
+    let row = db.query_one(
+        "SELECT current_setting('port')::int AS port, pg_backend_pid() AS pid",
+        &[],
+    )?;
+    let own: i32 = row.try_get("pid")?;
     let port = u16::try_from(row.try_get::<_, i32>("port")?).ok();
-    let mut finder = port.map(crate::host::proc::ClientFinder::read);
+    let mut finder = port.map(|p| crate::host::proc::ClientFinder::read(p, own));
     for b in &mut tally.buckets {
         let Some(pid) = b.pid else { continue };
         b.process = Some(match &mut finder {

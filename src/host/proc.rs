@@ -255,6 +255,10 @@ impl Clock {
 /// root only: what cannot be read is `no_permission`, never a guess.
 pub struct ClientFinder {
     server_port: u16,
+    /// The postmaster of the server pgconn is connected to (the parent of its own backend), when this
+    /// pid namespace shows it: a backend pid of another namespace (a server in a container) may name
+    /// an unrelated process here, so a unix-socket session's backend must be its child.
+    postmaster: Option<i32>,
     tcp: Vec<super::sockets::TcpLine>,
     /// None when the kernel refused the sock_diag dump.
     unix: Option<HashMap<u64, super::unix_diag::UnixSocket>>,
@@ -269,16 +273,28 @@ pub struct ClientFinder {
 
 impl ClientFinder {
     /// Read this host's sockets and every process's socket descriptors, for a server on `server_port`
-    /// (its TCP port, and the number in its unix socket's name).
-    pub fn read(server_port: u16) -> ClientFinder {
+    /// (its TCP port, and the number in its unix socket's name) that gave pgconn's own session backend
+    /// pid `own_backend`.
+    pub fn read(server_port: u16, own_backend: i32) -> ClientFinder {
         let mut tcp = Vec::new();
         for table in ["tcp", "tcp6"] {
             if let Ok(text) = fs::read_to_string(format!("/proc/self/net/{table}")) {
                 tcp.extend(super::sockets::tcp_lines(&text).filter(|l| !l.listening));
             }
         }
+        // Our own backend, as this pid namespace sees it: a postgres process (its executable is the
+        // postmaster's, whose child it is) whose parent is the postmaster.
+        let postmaster = read(own_backend).ok().map(|p| p.ppid).filter(|&pm| {
+            pm > 1
+                && match (executable(pm), executable(own_backend)) {
+                    (Ok(a), Ok(b)) => a == b,
+                    // Not readable (another user's): the parent's title is the postmaster's program.
+                    _ => read(pm).is_ok_and(|p| p.title.contains("postgres")),
+                }
+        });
         let mut f = ClientFinder {
             server_port,
+            postmaster,
             tcp,
             unix: super::unix_diag::dump().ok(),
             sockets_of: HashMap::new(),
@@ -340,6 +356,16 @@ impl ClientFinder {
     /// A unix-socket session: the backend's own descriptors hold the server's end of the connection
     /// (a socket named after the listener, `.s.PGSQL.<port>`); its peer is the client's socket.
     fn unix_client(&self, backend: i32) -> Result<u64, ClientProcessStatus> {
+        // The backend pid must be one of the postmaster's children here, or it may be another
+        // namespace's number for an unrelated process.
+        let Some(postmaster) = self.postmaster else {
+            return Err(ClientProcessStatus::OtherNetworkNamespace);
+        };
+        match read(backend) {
+            Ok(p) if p.ppid == postmaster => {}
+            Ok(_) => return Err(ClientProcessStatus::Gone),
+            Err(_) => return Err(ClientProcessStatus::Gone),
+        }
         if self.unreadable.contains(&backend) {
             return Err(ClientProcessStatus::NoPermission);
         }
@@ -566,8 +592,8 @@ mod tests {
         let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         let _server = listener.accept().unwrap();
         let client_port = i32::from(client.local_addr().unwrap().port());
-        let mut f = ClientFinder::read(port);
         let me = std::process::id() as i32;
+        let mut f = ClientFinder::read(port, me);
         // The "backend" here is this process too: any other pid stands for it.
         let p = f.find(-1, Some("127.0.0.1"), Some(client_port));
         assert_eq!(p.client_process_status, ClientProcessStatus::Found);
