@@ -66,11 +66,12 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l exclude-db -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l exclude-user -d 'Leave out sessions of this user' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l exclude-app -d 'Leave out sessions of this application' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l exclude-client -d 'Leave out sessions from this client address' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l by -d 'Group sessions by these keys' -r -f -a "database\t''
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l by -d 'Group sessions by these keys. `process` is the client process\'s program on this host (Linux, from /proc and the kernel\'s socket tables; other users\' processes need root), with its pids' -r -f -a "database\t''
 user\t''
 application\t''
 client\t''
-state\t''"
+state\t''
+process\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l top -d 'Show the N largest groups (0 for all; watch also fits them to the terminal\'s height)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
@@ -138,6 +139,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'Whe
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l processes -d 'Find the client process behind each session on this host (Linux): its pid, OS user and command (from /proc and the kernel\'s socket tables). Another user\'s processes need root'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -176,6 +178,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to u
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l processes -d 'Find the client process behind each session on this host (Linux): its pid, OS user and command (from /proc and the kernel\'s socket tables). Another user\'s processes need root'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -607,11 +610,12 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l exclude-db -d 'L
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l exclude-user -d 'Leave out sessions of this user' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l exclude-app -d 'Leave out sessions of this application' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l exclude-client -d 'Leave out sessions from this client address' -r
-complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l by -d 'Group sessions by these keys' -r -f -a "database\t''
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l by -d 'Group sessions by these keys. `process` is the client process\'s program on this host (Linux, from /proc and the kernel\'s socket tables; other users\' processes need root), with its pids' -r -f -a "database\t''
 user\t''
 application\t''
 client\t''
-state\t''"
+state\t''
+process\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l top -d 'Show the N largest groups (0 for all; watch also fits them to the terminal\'s height)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r

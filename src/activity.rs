@@ -498,8 +498,9 @@ pub fn sessions(
 
 /// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
-/// session counters (`session_counters.sql`) when `counters`.
-fn status_statement(fp: &FilterParams, exporter: bool, counters: bool) -> Statement {
+/// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,
+/// for --by process) when `by_session`.
+fn status_statement(fp: &FilterParams, exporter: bool, counters: bool, by_session: bool) -> Statement {
     let sql = include_str!("sql/status.sql").replace(
         "/*SESSION_COUNTERS_JSON*/",
         if counters {
@@ -508,6 +509,16 @@ fn status_statement(fp: &FilterParams, exporter: bool, counters: bool) -> Statem
             "NULL::text"
         },
     );
+    let sql = if by_session {
+        sql.replace("/*SESSION_PID*/", "c.pid")
+            .replace("/*SESSION_CLIENT_PORT*/", "c.client_port")
+            .replace("/*BY_SESSION*/", ", 6, 7")
+    } else {
+        sql.replace("/*SESSION_PID*/", "NULL::int")
+            .replace("/*SESSION_CLIENT_PORT*/", "NULL::int")
+            .replace("/*BY_SESSION*/", "")
+    };
+    let sql = sql.as_str();
     let sql = if exporter {
         sql.replace(
             "/*EXPORTER_COUNTS*/",
@@ -538,6 +549,8 @@ pub fn session_counters_sql() -> &'static str {
 #[derive(Debug, Clone, Default)]
 pub struct Counting {
     pub by_client: bool,
+    /// One bucket per session, with its pid and client port (`status --by process`).
+    pub by_session: bool,
     /// Backend pids of PgBouncer's server connections (`--pgbouncer`).
     pub pgbouncer_pids: Vec<i32>,
     pub leak_age: Duration,
@@ -594,7 +607,7 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     fp.set(&mut params);
     cp.set(&mut params);
     let rows = db.query_named(
-        &status_statement(&fp, c.exporter, c.session_counters),
+        &status_statement(&fp, c.exporter, c.session_counters, c.by_session),
         &params,
     )?;
     let mut tally = Tally::default();
@@ -652,6 +665,9 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             young: count("young")?,
             oldest_state_seconds: row.try_get("oldest_state_seconds")?,
             oldest_xact_seconds: row.try_get("oldest_xact_seconds")?,
+            pid: row.try_get("pid")?,
+            client_port: row.try_get("client_port")?,
+            process: None,
         };
         if bucket.state == Some(State::Idle) {
             tally.idle.count += count("with_age")?;
@@ -689,8 +705,15 @@ mod tests {
         let mut params = Params::new();
         fp.set(&mut params);
         cp.set(&mut params);
-        for (exporter, counters) in [(false, false), (true, false), (false, true), (true, true)] {
-            assert_fills(&status_statement(&fp, exporter, counters), &params);
+        for exporter in [false, true] {
+            for counters in [false, true] {
+                for by_session in [false, true] {
+                    assert_fills(
+                        &status_statement(&fp, exporter, counters, by_session),
+                        &params,
+                    );
+                }
+            }
         }
     }
 

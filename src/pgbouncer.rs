@@ -1,13 +1,13 @@
 //! PgBouncer's side: its admin console (`dbname=pgbouncer`, simple query protocol only) answers SHOW POOLS,
 //! SHOW SERVERS, SHOW DATABASES and SHOW CONFIG. Columns are read by name, so versions that add columns work.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{anyhow, Context, Result};
 use postgres::{Client, SimpleQueryMessage};
 
 use crate::conninfo::{self, Environment, Overrides};
-use crate::report::pgbouncer::{DatabaseEntry, PgbouncerSnapshot, Pool};
+use crate::report::pgbouncer::{DatabaseEntry, LinkedClient, PgbouncerSnapshot, Pool};
 
 type Rows = Vec<BTreeMap<String, Option<String>>>;
 
@@ -126,6 +126,47 @@ impl Console {
     }
 }
 
+/// The clients linked to a server connection now, by the PostgreSQL backend pid of that connection
+/// (SHOW CLIENTS' `link` = SHOW SERVERS' `ptr`). Over TCP, a client is found by its address and port
+/// like any other; over PgBouncer's unix socket, `remote_pid` names it.
+pub fn linked_clients(conninfo: &str, show_sql: bool) -> Result<HashMap<i32, LinkedClient>> {
+    let (mut client, _) = connect(conninfo)?;
+    let servers = show(&mut client, "SERVERS", show_sql)?;
+    let clients = show(&mut client, "CLIENTS", show_sql)?;
+    Ok(link(&servers, &clients))
+}
+
+fn link(servers: &Rows, clients: &Rows) -> HashMap<i32, LinkedClient> {
+    let backend_of: HashMap<String, i32> = servers
+        .iter()
+        .filter_map(|r| {
+            let pid = text(r, "remote_pid")?
+                .parse::<i32>()
+                .ok()
+                .filter(|p| *p > 0)?;
+            Some((text(r, "ptr")?, pid))
+        })
+        .collect();
+    let number = |r: &BTreeMap<String, Option<String>>, k: &str| {
+        text(r, k).and_then(|v| v.trim().parse::<i32>().ok())
+    };
+    clients
+        .iter()
+        .filter_map(|r| {
+            let backend = *backend_of.get(&text(r, "link")?)?;
+            Some((
+                backend,
+                LinkedClient {
+                    addr: text(r, "addr"),
+                    port: number(r, "port"),
+                    local_port: number(r, "local_port"),
+                    remote_pid: number(r, "remote_pid").filter(|p| *p > 0),
+                },
+            ))
+        })
+        .collect()
+}
+
 /// Read pools, servers, databases and config from PgBouncer's console.
 pub fn snapshot(conninfo: &str, show_sql: bool) -> Result<PgbouncerSnapshot> {
     let (mut client, target) = connect(conninfo)?;
@@ -224,7 +265,52 @@ impl PgbouncerSnapshot {
 
 #[cfg(test)]
 mod tests {
-    use super::uri_with_default_db;
+    use super::*;
+
+    #[test]
+    fn a_client_is_linked_to_the_backend_of_its_server_connection() {
+        let row = |kv: &[(&str, &str)]| {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let servers = vec![
+            row(&[("ptr", "0x1"), ("remote_pid", "4242")]),
+            row(&[("ptr", "0x2"), ("remote_pid", "0")]),
+        ];
+        let clients = vec![
+            row(&[
+                ("addr", "127.0.0.1"),
+                ("port", "50000"),
+                ("local_port", "6432"),
+                ("link", "0x1"),
+                ("remote_pid", "0"),
+            ]),
+            row(&[
+                ("addr", "unix"),
+                ("port", "6432"),
+                ("link", "0x2"),
+                ("remote_pid", "77"),
+            ]),
+            row(&[
+                ("addr", "unix"),
+                ("port", "6432"),
+                ("link", ""),
+                ("remote_pid", "78"),
+            ]),
+        ];
+        let linked = link(&servers, &clients);
+        assert_eq!(linked.len(), 1, "{linked:?}");
+        assert_eq!(
+            linked[&4242],
+            LinkedClient {
+                addr: Some("127.0.0.1".into()),
+                port: Some(50000),
+                local_port: Some(6432),
+                remote_pid: None,
+            }
+        );
+    }
 
     #[test]
     fn uris_default_to_the_admin_console() {

@@ -357,6 +357,7 @@ fn group(
         states,
         oldest_idle_seconds: oldest_idle,
         possible_leak,
+        client_pids: Vec::new(),
     }
 }
 
@@ -672,6 +673,7 @@ fn session(s: S) -> Session {
         query: s.query.map(String::from),
         visible: s.state.is_some(),
         via_pgbouncer: false,
+        process: None,
     }
 }
 
@@ -768,6 +770,7 @@ fn sessions_db1() -> SessionsReport {
         count: 9,
         not_visible: 0,
         sessions: db1_sessions(),
+        remote_clients: Vec::new(),
         warnings: vec![],
     }
 }
@@ -804,6 +807,7 @@ fn sessions_db2() -> SessionsReport {
                 query: Some("COMMIT"),
             }),
         ],
+        remote_clients: Vec::new(),
         warnings: vec![],
     }
 }
@@ -1901,6 +1905,7 @@ fn sessions() {
         count: 0,
         not_visible: 0,
         sessions: vec![],
+        remote_clients: Vec::new(),
         warnings: vec![],
     };
     let st = style(Some(80), false);

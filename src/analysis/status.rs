@@ -53,6 +53,11 @@ pub struct Bucket {
     pub young: usize,
     pub oldest_state_seconds: Option<f64>,
     pub oldest_xact_seconds: Option<f64>,
+    /// With `Counting::by_session`: the one session's backend pid and client port ...
+    pub pid: Option<i32>,
+    pub client_port: Option<i32>,
+    /// ... and its client process, once looked up.
+    pub process: Option<crate::report::ClientProcess>,
 }
 
 /// The larger of two optional ages.
@@ -72,6 +77,11 @@ fn key_value(s: &Bucket, k: GroupKey) -> Option<String> {
         GroupKey::Client => s.client.clone(),
         // The one JSON spelling of a state (as in `states`); tables show it with spaces.
         GroupKey::State => s.state.as_ref().map(State::key),
+        // The program, or why there is none, in parentheses (no program is named that way).
+        GroupKey::Process => s.process.as_ref().map(|p| match &p.client_program {
+            Some(program) => program.clone(),
+            None => format!("({})", p.client_process_status.as_str()),
+        }),
     }
 }
 
@@ -83,11 +93,15 @@ struct Acc {
     idle_old: usize,
     active: usize,
     oldest_idle: Option<f64>,
+    client_pids: std::collections::BTreeSet<i32>,
 }
 
 impl Acc {
     fn add(&mut self, b: &Bucket) {
         self.sessions += b.sessions;
+        if let Some(pid) = b.process.as_ref().and_then(|p| p.client_pid) {
+            self.client_pids.insert(pid);
+        }
         let key = b
             .state
             .as_ref()
@@ -253,6 +267,7 @@ pub fn report(
                 sessions: acc.sessions,
                 states,
                 oldest_idle_seconds: acc.oldest_idle.map(round3),
+                client_pids: acc.client_pids.into_iter().collect(),
             }
         })
         .collect();

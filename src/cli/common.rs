@@ -323,7 +323,8 @@ impl ValueEnum for GroupKey {
 /// How `status` and `watch` group sessions.
 #[derive(Debug, Clone, Args)]
 pub struct GroupArgs {
-    /// Group sessions by these keys
+    /// Group sessions by these keys. `process` is the client process's program on this host (Linux,
+    /// from /proc and the kernel's socket tables; other users' processes need root), with its pids
     #[arg(
         long,
         value_enum,

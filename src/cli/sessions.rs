@@ -32,4 +32,9 @@ pub struct SessionsArgs {
     /// Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)
     #[arg(long, value_name = "CONNINFO")]
     pub pgbouncer: Option<String>,
+
+    /// Find the client process behind each session on this host (Linux): its pid, OS user and command
+    /// (from /proc and the kernel's socket tables). Another user's processes need root
+    #[arg(long)]
+    pub processes: bool,
 }

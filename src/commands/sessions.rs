@@ -1,12 +1,17 @@
 //! `pgconn sessions` (alias `ps`): one row per client session, longest in its state first.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 
 use anyhow::Result;
 
 use crate::activity::{self, Filter, Listing};
 use crate::db::Db;
-use crate::report::sessions::{Collected, SessionsHead, SessionsReport, SessionsSink};
+use crate::host::proc::ClientFinder;
+use crate::report::sessions::{
+    Collected, RemoteClient, SessionsHead, SessionsReport, SessionsSink,
+};
+use crate::report::{ClientProcess, ClientProcessStatus};
 
 /// What `sessions` is asked.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +21,8 @@ pub struct SessionsRequest {
     pub limit: Option<usize>,
     /// Mark the server connections of this PgBouncer (its admin console).
     pub pgbouncer: Option<String>,
+    /// Find the client process behind each session on this host (`--processes`).
+    pub processes: bool,
 }
 
 /// The whole report, for the layouts that need every session at once.
@@ -47,6 +54,29 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
         not_visible: 0,
     });
     let mut not_visible = 0;
+    // The server's port: in its unix socket's name and the far end of its TCP connections.
+    let server_port = if args.processes {
+        let row = db.query_one(
+            "SELECT current_setting('port')::int AS port, pg_backend_pid() AS pid",
+            &[],
+        )?;
+        let pid: i32 = row.try_get("pid")?;
+        u16::try_from(row.try_get::<_, i32>("port")?)
+            .ok()
+            .map(|p| (p, pid))
+    } else {
+        None
+    };
+    // Read once, when the first session arrives (after the statement ran: a session it lists was
+    // connected before /proc is read).
+    let mut finder: Option<ClientFinder> = None;
+    // Behind PgBouncer, a session's client is the PgBouncer client linked to it now (session pooling,
+    // or a transaction in progress), not PgBouncer itself.
+    let linked = match (&args.pgbouncer, args.processes) {
+        (Some(ci), true) => crate::pgbouncer::linked_clients(ci, db.show_sql())?,
+        _ => Default::default(),
+    };
+    let mut remote = RemoteClients::default();
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
     activity::each_session(db, &args.filter, true, args.limit, |listing| {
         match listing {
@@ -65,6 +95,27 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
                 if let Some(pids) = &pooler {
                     s.via_pgbouncer = pids.contains(&s.pid);
                 }
+                if args.processes {
+                    s.process = Some(match server_port {
+                        Some((port, own)) => {
+                            let f = finder.get_or_insert_with(|| ClientFinder::read(port, own));
+                            match linked.get(&s.pid) {
+                                Some(l) => f.find_pooler_client(l),
+                                None => f.find(s.pid, s.client.as_deref(), s.client_port),
+                            }
+                        }
+                        None => {
+                            ClientProcess::unresolved(ClientProcessStatus::OtherNetworkNamespace)
+                        }
+                    });
+                    let not_local = s.process.as_ref().map(|p| p.client_process_status)
+                        == Some(ClientProcessStatus::NotLocal);
+                    if let (true, Some(f), Some(client)) = (not_local, &finder, &s.client) {
+                        if let Some(server) = f.server_address(client, s.client_port) {
+                            remote.add(s, server, f.server_port());
+                        }
+                    }
+                }
                 sink.session(s)?;
             }
         }
@@ -78,6 +129,114 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
             "their state, ages and query are hidden",
         ));
     }
+    sink.remote_clients(&remote.list())?;
     sink.warnings(&warnings)?;
     Ok(())
+}
+
+/// The sessions whose client is on another host, per group (database, user, application) and client
+/// address: how many, and the `ss` filter for the first one's connection (the longest in its state).
+#[derive(Default)]
+struct RemoteClients {
+    groups: BTreeMap<GroupName, BTreeMap<String, (usize, String)>>,
+}
+
+/// A leak group's name: database, user, application.
+type GroupName = (Option<String>, Option<String>, String);
+
+/// At most this many client addresses of one group get their `ss` command.
+const REMOTE_ADDRESSES: usize = 5;
+
+/// `ss -tnp 'dst 10.0.0.5:5432 and sport = :41620'`: run on the client's host, it names the process
+/// holding that connection (an IPv6 address in brackets, as ss writes it).
+pub fn ss_command(server: IpAddr, port: u16, client_port: i32) -> String {
+    let server = match server {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => format!("[{a}]"),
+    };
+    format!("ss -tnp 'dst {server}:{port} and sport = :{client_port}'")
+}
+
+impl RemoteClients {
+    fn add(&mut self, s: &crate::report::Session, server: IpAddr, port: u16) {
+        let (Some(client), Some(client_port)) = (&s.client, s.client_port) else {
+            return;
+        };
+        let e = self
+            .groups
+            .entry((s.database.clone(), s.user.clone(), s.application.clone()))
+            .or_default()
+            .entry(client.clone())
+            .or_insert_with(|| (0, ss_command(server, port, client_port)));
+        e.0 += 1;
+    }
+
+    fn list(&self) -> Vec<RemoteClient> {
+        let mut out = Vec::new();
+        for ((database, user, application), clients) in &self.groups {
+            let mut by_count: Vec<_> = clients.iter().collect();
+            by_count.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(b.0)));
+            for (client, (sessions, command)) in by_count.into_iter().take(REMOTE_ADDRESSES) {
+                out.push(RemoteClient {
+                    database: database.clone(),
+                    user: user.clone(),
+                    application: application.clone(),
+                    client: client.clone(),
+                    sessions: *sessions,
+                    command: command.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Session;
+
+    #[test]
+    fn each_group_gets_one_ss_command_per_client_address_at_most_five() {
+        let mut r = RemoteClients::default();
+        let server: IpAddr = "10.0.0.5".parse().unwrap();
+        let session = |app: &str, client: &str, port: i32| Session {
+            database: Some("appdb".into()),
+            user: Some("app".into()),
+            application: app.into(),
+            client: Some(client.into()),
+            client_port: Some(port),
+            ..Session::default()
+        };
+        // Seven hosts of one application, the first with three sessions; one host of another.
+        for (i, port) in [41000, 41001, 41002].into_iter().enumerate() {
+            r.add(&session("php", "10.0.1.1", port + i as i32), server, 5432);
+        }
+        for h in 2..=7 {
+            r.add(
+                &session("php", &format!("10.0.1.{h}"), 42000 + h),
+                server,
+                5432,
+            );
+        }
+        r.add(
+            &session("cron", "fd00::7", 43000),
+            "fd00::5".parse().unwrap(),
+            5432,
+        );
+        let list = r.list();
+        let php: Vec<_> = list.iter().filter(|c| c.application == "php").collect();
+        assert_eq!(php.len(), 5, "{list:#?}");
+        assert_eq!(php[0].client, "10.0.1.1");
+        assert_eq!(php[0].sessions, 3);
+        assert_eq!(
+            php[0].command, "ss -tnp 'dst 10.0.0.5:5432 and sport = :41000'",
+            "the first (longest in its state) session's port"
+        );
+        let cron: Vec<_> = list.iter().filter(|c| c.application == "cron").collect();
+        assert_eq!(
+            cron[0].command,
+            "ss -tnp 'dst [fd00::5]:5432 and sport = :43000'"
+        );
+    }
 }

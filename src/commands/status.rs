@@ -10,7 +10,8 @@ use anyhow::Result;
 use crate::activity::{self, Counting, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
 use crate::db::Db;
-use crate::report::status::StatusReport;
+use crate::report::status::{GroupKey, StatusReport};
+use crate::report::{ClientProcess, ClientProcessStatus};
 
 /// What `status` is asked (also what `watch` samples and `check` judges).
 #[derive(Debug, Clone, Default)]
@@ -54,8 +55,10 @@ pub fn collect_counted(
         Some(ci) => Some(crate::pgbouncer::snapshot(ci, db.show_sql())?),
         None => None,
     };
+    let by_process = req.grouping.by.contains(&GroupKey::Process);
     let counting = Counting {
-        by_client: req.grouping.by_client(),
+        by_client: req.grouping.by_client() || by_process,
+        by_session: by_process,
         pgbouncer_pids: bouncer
             .as_ref()
             .map(|b| b.server_pids.clone())
@@ -66,7 +69,14 @@ pub fn collect_counted(
         exporter: req.format == Some(StatusFormat::Prometheus),
         session_counters: req.session_counters || req.format == Some(StatusFormat::Prometheus),
     };
-    let tally = activity::count(db, &req.filter, &counting)?;
+    let mut tally = activity::count(db, &req.filter, &counting)?;
+    if by_process {
+        let linked = match &req.pgbouncer {
+            Some(ci) => crate::pgbouncer::linked_clients(ci, db.show_sql())?,
+            None => Default::default(),
+        };
+        find_processes(db, &mut tally, &linked)?;
+    }
     let report = analysis::status::report(
         &db.target_label(),
         &db.route().clone(),
@@ -77,4 +87,32 @@ pub fn collect_counted(
         bouncer,
     );
     Ok((report, tally))
+}
+
+/// The client process of each session counted one by one (`--by process`), from /proc read once after
+/// the count (a session counted was connected before).
+/// Behind PgBouncer (`linked`, by backend pid), a session's client is the PgBouncer client linked to it.
+fn find_processes(
+    db: &mut Db,
+    tally: &mut analysis::status::Tally,
+    linked: &std::collections::HashMap<i32, crate::report::pgbouncer::LinkedClient>,
+) -> Result<()> {
+    let row = db.query_one(
+        "SELECT current_setting('port')::int AS port, pg_backend_pid() AS pid",
+        &[],
+    )?;
+    let own: i32 = row.try_get("pid")?;
+    let port = u16::try_from(row.try_get::<_, i32>("port")?).ok();
+    let mut finder = port.map(|p| crate::host::proc::ClientFinder::read(p, own));
+    for b in &mut tally.buckets {
+        let Some(pid) = b.pid else { continue };
+        b.process = Some(match &mut finder {
+            Some(f) => match linked.get(&pid) {
+                Some(l) => f.find_pooler_client(l),
+                None => f.find(pid, b.client.as_deref(), b.client_port),
+            },
+            None => ClientProcess::unresolved(ClientProcessStatus::OtherNetworkNamespace),
+        });
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@ pub mod pidfd;
 pub mod proc;
 pub mod sockets;
 pub mod title;
+pub mod unix_diag;
 pub mod wait;
 
 pub use cluster::Postmaster;

@@ -1,12 +1,16 @@
 //! Processes as /proc shows them: parent, start time and title. Read without privileges beyond what
 //! /proc grants (a title and a start time are public; a working directory needs root or the same user).
 
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use rustix::time::{clock_gettime_dynamic, ClockId, DynamicClockId};
+
+use crate::report::{ClientProcess, ClientProcessStatus};
 
 /// One process, read from /proc/PID/stat and /proc/PID/cmdline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,6 +248,295 @@ impl Clock {
     }
 }
 
+/// The client processes behind sessions, found from what this host shows: the TCP tables of this
+/// network namespace (`/proc/net/tcp`, `tcp6`), its unix sockets with their peers (sock_diag, see
+/// [`super::unix_diag`]) and the socket descriptors of every process (`/proc/*/fd`), each read once
+/// when the finder is made, not per session. A process's descriptors are readable by its own user and
+/// root only: what cannot be read is `no_permission`, never a guess.
+pub struct ClientFinder {
+    server_port: u16,
+    /// The postmaster of the server pgconn is connected to (the parent of its own backend), when this
+    /// pid namespace shows it: a backend pid of another namespace (a server in a container) may name
+    /// an unrelated process here, so a unix-socket session's backend must be its child.
+    postmaster: Option<i32>,
+    tcp: Vec<super::sockets::TcpLine>,
+    /// None when the kernel refused the sock_diag dump.
+    unix: Option<HashMap<u64, super::unix_diag::UnixSocket>>,
+    /// Socket inodes of each process whose descriptors could be read.
+    sockets_of: HashMap<i32, Vec<u64>>,
+    /// The processes holding each socket inode.
+    holders: HashMap<u64, Vec<i32>>,
+    /// Processes whose descriptors pgconn may not read (another user's, pgconn not root).
+    unreadable: HashSet<i32>,
+    local: HashMap<IpAddr, bool>,
+}
+
+impl ClientFinder {
+    /// Read this host's sockets and every process's socket descriptors, for a server on `server_port`
+    /// (its TCP port, and the number in its unix socket's name) that gave pgconn's own session backend
+    /// pid `own_backend`.
+    pub fn read(server_port: u16, own_backend: i32) -> ClientFinder {
+        let mut tcp = Vec::new();
+        for table in ["tcp", "tcp6"] {
+            if let Ok(text) = fs::read_to_string(format!("/proc/self/net/{table}")) {
+                tcp.extend(super::sockets::tcp_lines(&text).filter(|l| !l.listening));
+            }
+        }
+        // Our own backend, as this pid namespace sees it: a postgres process (its executable is the
+        // postmaster's, whose child it is) whose parent is the postmaster.
+        let postmaster = read(own_backend).ok().map(|p| p.ppid).filter(|&pm| {
+            pm > 1
+                && match (executable(pm), executable(own_backend)) {
+                    (Ok(a), Ok(b)) => a == b,
+                    // Not readable (another user's): the parent's title is the postmaster's program.
+                    _ => read(pm).is_ok_and(|p| p.title.contains("postgres")),
+                }
+        });
+        let mut f = ClientFinder {
+            server_port,
+            postmaster,
+            tcp,
+            unix: super::unix_diag::dump().ok(),
+            sockets_of: HashMap::new(),
+            holders: HashMap::new(),
+            unreadable: HashSet::new(),
+            local: HashMap::new(),
+        };
+        let Ok(dir) = fs::read_dir("/proc") else {
+            return f;
+        };
+        for entry in dir.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            match super::sockets::socket_fds(pid) {
+                Ok(fds) => {
+                    let inodes: Vec<u64> = fds.into_values().collect();
+                    for i in &inodes {
+                        f.holders.entry(*i).or_default().push(pid);
+                    }
+                    f.sockets_of.insert(pid, inodes);
+                }
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                    f.unreadable.insert(pid);
+                }
+                // Gone since the directory was listed.
+                Err(_) => {}
+            }
+        }
+        f
+    }
+
+    /// The client process of the session of backend `backend_pid`, whose client is `client` (an
+    /// address, `local` for a unix socket, None when this role may not see it) and `client_port`.
+    pub fn find(
+        &mut self,
+        backend_pid: i32,
+        client: Option<&str>,
+        client_port: Option<i32>,
+    ) -> ClientProcess {
+        let inode = match client {
+            None => Err(ClientProcessStatus::NoPermission),
+            Some("local") => self.unix_client(backend_pid),
+            Some(a) => match a.parse::<IpAddr>() {
+                Ok(addr) => self.tcp_client(addr, client_port, self.server_port),
+                Err(_) => Err(ClientProcessStatus::NotLocal),
+            },
+        };
+        match inode {
+            Ok(inode) => self.holder(inode, backend_pid),
+            Err(status) => ClientProcess::unresolved(status),
+        }
+    }
+
+    /// A unix-socket session: the backend's own descriptors hold the server's end of the connection
+    /// (a socket named after the listener, `.s.PGSQL.<port>`); its peer is the client's socket.
+    fn unix_client(&self, backend: i32) -> Result<u64, ClientProcessStatus> {
+        // The backend pid must be one of the postmaster's children here, or it may be another
+        // namespace's number for an unrelated process.
+        let Some(postmaster) = self.postmaster else {
+            return Err(ClientProcessStatus::OtherNetworkNamespace);
+        };
+        match read(backend) {
+            Ok(p) if p.ppid == postmaster => {}
+            Ok(_) => return Err(ClientProcessStatus::Gone),
+            Err(_) => return Err(ClientProcessStatus::Gone),
+        }
+        if self.unreadable.contains(&backend) {
+            return Err(ClientProcessStatus::NoPermission);
+        }
+        let Some(inodes) = self.sockets_of.get(&backend) else {
+            return Err(ClientProcessStatus::Gone);
+        };
+        let Some(unix) = &self.unix else {
+            return Err(ClientProcessStatus::NoPermission);
+        };
+        let suffix = format!("/.s.PGSQL.{}", self.server_port);
+        let mut known = false;
+        for inode in inodes {
+            let Some(s) = unix.get(inode) else { continue };
+            known = true;
+            if s.name
+                .as_deref()
+                .is_some_and(|n| n.ends_with(suffix.as_bytes()))
+            {
+                return match s.peer {
+                    Some(peer) if peer != 0 => Ok(peer),
+                    _ => Err(ClientProcessStatus::Gone),
+                };
+            }
+        }
+        Err(if known || inodes.is_empty() {
+            ClientProcessStatus::Gone
+        } else {
+            // The backend holds sockets this namespace's dump does not list.
+            ClientProcessStatus::OtherNetworkNamespace
+        })
+    }
+
+    /// A TCP session: the client's end is the socket from (client address, client port) to the
+    /// server's port in this namespace's tables.
+    fn tcp_client(
+        &mut self,
+        addr: IpAddr,
+        port: Option<i32>,
+        server_port: u16,
+    ) -> Result<u64, ClientProcessStatus> {
+        let Some(port) = port.and_then(|p| u16::try_from(p).ok()) else {
+            return Err(ClientProcessStatus::Gone);
+        };
+        let addr = addr.to_canonical();
+        let same = |a: Option<IpAddr>| a.map(|a| a.to_canonical()) == Some(addr);
+        let sp = server_port;
+        if let Some(l) = self
+            .tcp
+            .iter()
+            .find(|l| l.local_port == port && l.remote_port == sp && same(l.local))
+        {
+            return if l.inode == 0 {
+                Err(ClientProcessStatus::Gone)
+            } else {
+                Ok(l.inode)
+            };
+        }
+        let server_end_here = self
+            .tcp
+            .iter()
+            .any(|l| l.local_port == sp && l.remote_port == port && same(l.remote));
+        if !server_end_here {
+            return Err(ClientProcessStatus::OtherNetworkNamespace);
+        }
+        // The server's end is here and the client's is not: a client on another host, unless its
+        // address is one of this namespace's (then the connection closed in between).
+        let local = *self
+            .local
+            .entry(addr)
+            .or_insert_with(|| std::net::UdpSocket::bind((addr, 0)).is_ok());
+        Err(if local {
+            ClientProcessStatus::Gone
+        } else {
+            ClientProcessStatus::NotLocal
+        })
+    }
+
+    /// The client process of a session PgBouncer holds for `linked`, one of its clients (SHOW CLIENTS):
+    /// by the pid PgBouncer read from a unix-socket client's credentials, else by the client's TCP
+    /// connection to PgBouncer's port, as any TCP client.
+    pub fn find_pooler_client(
+        &mut self,
+        linked: &crate::report::pgbouncer::LinkedClient,
+    ) -> ClientProcess {
+        if let Some(pid) = linked.remote_pid {
+            return self.describe(pid);
+        }
+        let addr = linked
+            .addr
+            .as_deref()
+            .and_then(|a| a.parse::<IpAddr>().ok());
+        let port = linked.local_port.and_then(|p| u16::try_from(p).ok());
+        let (Some(addr), Some(port)) = (addr, port) else {
+            return ClientProcess::unresolved(ClientProcessStatus::Gone);
+        };
+        match self.tcp_client(addr, linked.port, port) {
+            Ok(inode) => self.holder(inode, -1),
+            Err(status) => ClientProcess::unresolved(status),
+        }
+    }
+
+    /// The server's own address on the TCP connection from `client`:`client_port` (the local end of
+    /// its socket here): where a client on another host connected to.
+    pub fn server_address(&self, client: &str, client_port: Option<i32>) -> Option<IpAddr> {
+        let addr = client.parse::<IpAddr>().ok()?.to_canonical();
+        let port = u16::try_from(client_port?).ok()?;
+        self.tcp
+            .iter()
+            .find(|l| {
+                l.local_port == self.server_port
+                    && l.remote_port == port
+                    && l.remote.map(|a| a.to_canonical()) == Some(addr)
+            })
+            .and_then(|l| l.local)
+            .map(|a| a.to_canonical())
+    }
+
+    pub fn server_port(&self) -> u16 {
+        self.server_port
+    }
+
+    /// The process holding socket `inode` (not the backend itself); the lowest pid when a forked
+    /// family shares it.
+    fn holder(&self, inode: u64, backend: i32) -> ClientProcess {
+        let pid = self
+            .holders
+            .get(&inode)
+            .and_then(|p| p.iter().copied().filter(|&p| p != backend).min());
+        let Some(pid) = pid else {
+            return ClientProcess::unresolved(if self.unreadable.is_empty() {
+                ClientProcessStatus::Gone
+            } else {
+                ClientProcessStatus::NoPermission
+            });
+        };
+        self.describe(pid)
+    }
+
+    /// Process `pid` as a client: its arguments and OS user (both readable by everyone).
+    fn describe(&self, pid: i32) -> ClientProcess {
+        let (Ok(argv), Ok(uid)) = (args(pid), uid(pid)) else {
+            return ClientProcess::unresolved(ClientProcessStatus::Gone);
+        };
+        let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+            .unwrap_or_else(|| uid.to_string());
+        ClientProcess {
+            client_pid: Some(pid),
+            client_user: Some(user),
+            client_command: Some(
+                shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" ")),
+            ),
+            client_program: Some(program_of(&argv)),
+            client_process_status: ClientProcessStatus::Found,
+        }
+    }
+}
+
+/// A process's program as `status --by process` groups it: the last part of its first argument
+/// (`/usr/bin/psql` → `psql`; a title a process wrote over its arguments, `php-fpm: pool www`, as is).
+pub fn program_of(argv: &[String]) -> String {
+    let first = argv.first().map(String::as_str).unwrap_or("");
+    match first.split_once(' ') {
+        // A title with spaces: only its first word can be a path.
+        Some((head, rest)) => format!("{} {rest}", head.rsplit('/').next().unwrap_or(head)),
+        None => first.rsplit('/').next().unwrap_or(first).to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +568,46 @@ mod tests {
         assert!(!may_be_truncated(97, 100));
         assert!(may_be_truncated(98, 100));
         assert!(may_be_truncated(120, 100));
+    }
+
+    #[test]
+    fn a_program_is_the_last_part_of_its_first_argument() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            program_of(&v(&["/usr/lib/postgresql/15/bin/psql", "-X"])),
+            "psql"
+        );
+        assert_eq!(program_of(&v(&["php-fpm: pool www"])), "php-fpm: pool www");
+        assert_eq!(
+            program_of(&v(&["/opt/x/node /srv/app.js"])),
+            "node /srv/app.js"
+        );
+        assert_eq!(program_of(&[]), "");
+    }
+
+    #[test]
+    fn a_local_tcp_client_is_this_process() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let _server = listener.accept().unwrap();
+        let client_port = i32::from(client.local_addr().unwrap().port());
+        let me = std::process::id() as i32;
+        let mut f = ClientFinder::read(port, me);
+        // The "backend" here is this process too: any other pid stands for it.
+        let p = f.find(-1, Some("127.0.0.1"), Some(client_port));
+        assert_eq!(p.client_process_status, ClientProcessStatus::Found);
+        assert_eq!(p.client_pid, Some(me));
+        assert_eq!(
+            f.find(-1, Some("127.0.0.1"), Some(client_port + 1))
+                .client_process_status,
+            ClientProcessStatus::OtherNetworkNamespace,
+            "no such connection here"
+        );
+        assert_eq!(
+            f.find(-1, None, None).client_process_status,
+            ClientProcessStatus::NoPermission
+        );
     }
 
     #[test]

@@ -97,15 +97,16 @@ fn parse_address(hex: &str) -> Option<IpAddr> {
 
 /// One line of `/proc/net/tcp` or `tcp6`: `sl local_address rem_address st ... inode`, addresses as
 /// `HEX:PORT`, state `0A` for a listening socket; inode 0 for a connection not yet accepted.
-struct TcpLine {
-    local: Option<IpAddr>,
-    local_port: u16,
-    remote_port: u16,
-    listening: bool,
-    inode: u64,
+pub(super) struct TcpLine {
+    pub local: Option<IpAddr>,
+    pub local_port: u16,
+    pub remote: Option<IpAddr>,
+    pub remote_port: u16,
+    pub listening: bool,
+    pub inode: u64,
 }
 
-fn tcp_lines(text: &str) -> impl Iterator<Item = TcpLine> + '_ {
+pub(super) fn tcp_lines(text: &str) -> impl Iterator<Item = TcpLine> + '_ {
     let port = |a: &str| {
         a.rsplit_once(':')
             .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
@@ -118,6 +119,10 @@ fn tcp_lines(text: &str) -> impl Iterator<Item = TcpLine> + '_ {
                 .and_then(|a| a.split_once(':'))
                 .and_then(|(a, _)| parse_address(a)),
             local_port: port(f.get(1)?)?,
+            remote: f
+                .get(2)
+                .and_then(|a| a.split_once(':'))
+                .and_then(|(a, _)| parse_address(a)),
             remote_port: port(f.get(2)?)?,
             listening: *f.get(3)? == "0A",
             inode: f.get(9)?.parse().ok()?,

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::render::{text_cell, Style};
 
-use crate::report::sessions::{SessionsHead, SessionsReport, SessionsSink};
+use crate::report::sessions::{RemoteClient, SessionsHead, SessionsReport, SessionsSink};
 use crate::report::{opt_age, Level};
 use crate::report::{Session, State};
 use crate::text::{clean, excerpt};
@@ -80,11 +80,42 @@ pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
 /// sessions, kill and kill-idle says so).
 pub const DROP_FIRST: [&str; 4] = ["WAIT", "XACT", "CLIENT", "DATABASE"];
 
-/// The session table shared by `sessions` and the previews of `kill`.
+/// The client process of a session for the PROCESS column: `4242 alice psql -h …`, or why it was not
+/// found (`not local`).
+pub fn process_cell(s: &Session) -> String {
+    match &s.process {
+        None => String::new(),
+        Some(p) => match (p.client_pid, &p.client_command) {
+            (Some(pid), Some(cmd)) => {
+                format!("{pid} {} {}", p.client_user.as_deref().unwrap_or("?"), cmd)
+            }
+            _ => p.client_process_status.as_str().replace('_', " "),
+        },
+    }
+}
+
+/// The session table shared by `sessions` and the previews of `kill`; with the client processes
+/// (`sessions --processes`), a PROCESS column before QUERY.
 pub fn table(sessions: &[Session], st: &Style) -> String {
     let query_width = query_width(st);
-    let rows = sessions.iter().map(|s| row(s, st, query_width)).collect();
-    st.fitted_table(&HEADER, rows, &DROP_FIRST, Some("QUERY"))
+    let with_process = sessions.iter().any(|s| s.process.is_some());
+    let rows = sessions
+        .iter()
+        .map(|s| {
+            let mut r = row(s, st, query_width);
+            if with_process {
+                r.insert(r.len() - 1, text_cell(&process_cell(s)));
+            }
+            r
+        })
+        .collect();
+    if with_process {
+        let mut header = HEADER.to_vec();
+        header.insert(header.len() - 1, "PROCESS");
+        st.fitted_table(&header, rows, &DROP_FIRST, Some("QUERY"))
+    } else {
+        st.fitted_table(&HEADER, rows, &DROP_FIRST, Some("QUERY"))
+    }
 }
 
 pub fn human(r: &SessionsReport, st: &Style) -> String {
@@ -102,6 +133,25 @@ pub fn human(r: &SessionsReport, st: &Style) -> String {
     } else {
         out.push_str(&format!("({} sessions)\n", r.count));
     }
+    if !r.remote_clients.is_empty() {
+        out.push_str("\nclients on other hosts: run this there to name the process\n");
+        for c in &r.remote_clients {
+            let app = if c.application.is_empty() {
+                "(no application_name)"
+            } else {
+                &c.application
+            };
+            out.push_str(&format!(
+                "  {}   # {} session(s) of {} (user {}, database {}) from {}\n",
+                clean(&c.command),
+                c.sessions,
+                clean(app),
+                clean(c.user.as_deref().unwrap_or("?")),
+                clean(c.database.as_deref().unwrap_or("?")),
+                clean(&c.client)
+            ));
+        }
+    }
     out
 }
 
@@ -110,6 +160,8 @@ pub fn human(r: &SessionsReport, st: &Style) -> String {
 pub struct JsonSink<W: Write> {
     w: W,
     sessions: usize,
+    /// The sessions' array is closed.
+    closed: bool,
 }
 
 impl JsonSink<io::BufWriter<io::StdoutLock<'static>>> {
@@ -120,8 +172,23 @@ impl JsonSink<io::BufWriter<io::StdoutLock<'static>>> {
 }
 
 impl<W: Write> JsonSink<W> {
+    fn close_sessions(&mut self) -> io::Result<()> {
+        if !self.closed {
+            if self.sessions > 0 {
+                self.w.write_all(b"\n  ")?;
+            }
+            self.w.write_all(b"]")?;
+            self.closed = true;
+        }
+        Ok(())
+    }
+
     pub fn new(w: W) -> Self {
-        JsonSink { w, sessions: 0 }
+        JsonSink {
+            w,
+            sessions: 0,
+            closed: false,
+        }
     }
 
     /// Flush what is still buffered and give the writer back.
@@ -156,12 +223,19 @@ impl<W: Write> SessionsSink for JsonSink<W> {
         session_json(&mut self.w, s)
     }
 
-    fn warnings(&mut self, warnings: &[String]) -> io::Result<()> {
-        let w = &mut self.w;
-        if self.sessions > 0 {
-            w.write_all(b"\n  ")?;
+    fn remote_clients(&mut self, remote: &[RemoteClient]) -> io::Result<()> {
+        if remote.is_empty() {
+            return Ok(());
         }
-        w.write_all(b"],\n  \"warnings\": ")?;
+        self.close_sessions()?;
+        self.w.write_all(b",\n  \"remote_clients\": ")?;
+        nested(&mut self.w, remote)
+    }
+
+    fn warnings(&mut self, warnings: &[String]) -> io::Result<()> {
+        self.close_sessions()?;
+        let w = &mut self.w;
+        w.write_all(b",\n  \"warnings\": ")?;
         nested(w, warnings)?;
         w.write_all(b"\n}\n")
     }
@@ -179,6 +253,7 @@ pub fn write_json(r: &SessionsReport, w: &mut impl Write) -> io::Result<()> {
     for s in &r.sessions {
         sink.session(s)?;
     }
+    sink.remote_clients(&r.remote_clients)?;
     sink.warnings(&r.warnings)?;
     sink.finish().map(drop)
 }
@@ -230,6 +305,18 @@ fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
     value(w, &s.visible)?;
     w.write_all(b",\n      \"via_pgbouncer\": ")?;
     value(w, &s.via_pgbouncer)?;
+    if let Some(p) = &s.process {
+        w.write_all(b",\n      \"client_pid\": ")?;
+        value(w, &p.client_pid)?;
+        w.write_all(b",\n      \"client_user\": ")?;
+        value(w, &p.client_user)?;
+        w.write_all(b",\n      \"client_command\": ")?;
+        value(w, &p.client_command)?;
+        w.write_all(b",\n      \"client_program\": ")?;
+        value(w, &p.client_program)?;
+        w.write_all(b",\n      \"client_process_status\": ")?;
+        value(w, &p.client_process_status)?;
+    }
     w.write_all(b"\n    }")
 }
 
@@ -282,6 +369,7 @@ mod tests {
             query: Some("SELECT '\t' -- \u{2028}".into()),
             visible: true,
             via_pgbouncer: false,
+            process: None,
         }
     }
 
@@ -303,6 +391,23 @@ mod tests {
                 count: 0,
                 not_visible: 0,
                 sessions: vec![],
+                remote_clients: vec![],
+                warnings: vec![],
+            },
+            SessionsReport {
+                target: "x".into(),
+                connection: ConnectionRoute::default(),
+                count: 0,
+                not_visible: 0,
+                sessions: vec![],
+                remote_clients: vec![RemoteClient {
+                    database: None,
+                    user: Some("u".into()),
+                    application: String::new(),
+                    client: "10.0.0.7".into(),
+                    sessions: 2,
+                    command: "ss -tnp 'dst 10.0.0.5:5432 and sport = :41000'".into(),
+                }],
                 warnings: vec![],
             },
             SessionsReport {
@@ -311,7 +416,25 @@ mod tests {
                     .because(crate::report::fleet::FailureKind::Full),
                 count: 7,
                 not_visible: 1,
-                sessions: vec![session(1), hidden(2), session(3)],
+                sessions: vec![session(1), hidden(2), {
+                    let mut s = session(3);
+                    s.process = Some(crate::report::ClientProcess {
+                        client_pid: Some(4242),
+                        client_user: Some("www\u{1b}".into()),
+                        client_command: Some("php-fpm: pool \"www\"".into()),
+                        client_program: Some("php-fpm: pool \"www\"".into()),
+                        client_process_status: crate::report::ClientProcessStatus::Found,
+                    });
+                    s
+                }],
+                remote_clients: vec![RemoteClient {
+                    database: Some("d".into()),
+                    user: None,
+                    application: "a\"pp".into(),
+                    client: "fd00::7".into(),
+                    sessions: 1,
+                    command: "ss -tnp 'dst [fd00::5]:5432 and sport = :1'".into(),
+                }],
                 warnings: vec!["one".into(), "two \"quoted\"".into()],
             },
         ];

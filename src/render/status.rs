@@ -23,6 +23,16 @@ pub fn group_key_text(k: &str, g: &crate::report::status::Group) -> String {
     match g.key.get(k).cloned().flatten() {
         None => "?".into(),
         Some(v) if k == "state" => State::from_key(&v).to_string(),
+        // "php-fpm: pool www: 196 processes (pids 301, 302, 303, 304, 305, …)": one line per program.
+        Some(v) if k == "process" && !g.client_pids.is_empty() => {
+            let n = g.client_pids.len();
+            let mut pids: Vec<String> = g.client_pids.iter().take(5).map(i32::to_string).collect();
+            if n > 5 {
+                pids.push("…".into());
+            }
+            let noun = if n == 1 { "process" } else { "processes" };
+            format!("{v}: {n} {noun} (pid {})", pids.join(", "))
+        }
         Some(v) => v,
     }
 }
@@ -136,6 +146,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
                 "user" => "USER",
                 "application" => "APPLICATION",
                 "client" => "CLIENT",
+                "process" => "PROCESS",
                 _ => "STATE",
             })
             .collect();
@@ -169,7 +180,9 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             row.push(Cell::new(opt_age(g.oldest_idle_seconds)).set_alignment(CellAlignment::Right));
             rows.push(row);
         }
-        let free = header.contains(&"APPLICATION").then_some("APPLICATION");
+        let free = ["PROCESS", "APPLICATION"]
+            .into_iter()
+            .find(|h| header.contains(h));
         out.push_str(&st.fitted_table(&header, rows, &DROP_FIRST, free));
         out.push('\n');
         if r.groups_total > r.groups.len() {

@@ -187,6 +187,67 @@ pub struct Session {
     pub visible: bool,
     /// A server connection of the PgBouncer given with --pgbouncer (its pool keeps it; not a leak).
     pub via_pgbouncer: bool,
+    /// The client process behind the session (`sessions --processes`): `client_pid`, `client_user`,
+    /// `client_command`, `client_process_status`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ClientProcess>,
+}
+
+/// Whether the client process of a session was found on this host, and if not, why not: never a guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientProcessStatus {
+    /// The process holding the client's end of the connection.
+    Found,
+    /// The client's end is not on this host (in this network namespace): a client on another machine.
+    NotLocal,
+    /// The server's end of the connection is not in pgconn's network namespace (a server in a container,
+    /// pgconn outside it, or the other way round): its sockets cannot be seen from here.
+    OtherNetworkNamespace,
+    /// The process, or the backend's socket, belongs to another OS user and pgconn is not root (or the
+    /// session is another role's and this role cannot see its client address).
+    NoPermission,
+    /// The connection or the process ended while pgconn looked.
+    Gone,
+}
+
+impl ClientProcessStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientProcessStatus::Found => "found",
+            ClientProcessStatus::NotLocal => "not_local",
+            ClientProcessStatus::OtherNetworkNamespace => "other_network_namespace",
+            ClientProcessStatus::NoPermission => "no_permission",
+            ClientProcessStatus::Gone => "gone",
+        }
+    }
+}
+
+/// The client process behind a session, as /proc shows it (untrusted text: argv is the client's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientProcess {
+    pub client_pid: Option<i32>,
+    /// The process's OS user (its name, else its uid).
+    pub client_user: Option<String>,
+    /// Its arguments, quoted for a shell where they need it.
+    pub client_command: Option<String>,
+    /// The program: the last part of its first argument (`psql`, `php-fpm: pool www`), what
+    /// `status --by process` groups by.
+    pub client_program: Option<String>,
+    pub client_process_status: ClientProcessStatus,
+}
+
+impl ClientProcess {
+    /// Not found, for this reason.
+    pub fn unresolved(status: ClientProcessStatus) -> ClientProcess {
+        ClientProcess {
+            client_pid: None,
+            client_user: None,
+            client_command: None,
+            client_program: None,
+            client_process_status: status,
+        }
+    }
 }
 
 /// The warning for sessions of other roles this role cannot see, with the GRANT that fixes it; `effect`

@@ -54,3 +54,17 @@ pub struct PgbouncerSnapshot {
     pub servers_used: i64,
     pub max_wait_seconds: f64,
 }
+
+/// A PgBouncer client linked to a server connection right now (SHOW CLIENTS' `link` is SHOW SERVERS'
+/// `ptr`, whose `remote_pid` is the PostgreSQL backend): the process behind that backend's session is this
+/// client's, not PgBouncer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedClient {
+    /// Its address (`unix` over PgBouncer's unix socket) and port.
+    pub addr: Option<String>,
+    pub port: Option<i32>,
+    /// The port it connected to (PgBouncer's listen_port).
+    pub local_port: Option<i32>,
+    /// Its pid, which PgBouncer reads from a unix-socket client's credentials (0 or absent over TCP).
+    pub remote_pid: Option<i32>,
+}

@@ -15,7 +15,25 @@ pub struct SessionsReport {
     /// pg_read_all_stats.
     pub not_visible: usize,
     pub sessions: Vec<Session>,
+    /// With `--processes`: for the sessions whose client is on another host, per group (database, user,
+    /// application) and client address (at most five per group), the `ss` command to run on that host
+    /// to name the process.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remote_clients: Vec<RemoteClient>,
     pub warnings: Vec<String>,
+}
+
+/// Sessions of one group from one client address on another host, and the command that names their
+/// process there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemoteClient {
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    pub client: String,
+    pub sessions: usize,
+    /// `ss -tnp 'dst <server>:<port> and sport = :<client_port>'`, for one of the sessions' client ports.
+    pub command: String,
 }
 
 /// What comes before the sessions in a [`SessionsReport`]: everything but the sessions and the warnings.
@@ -33,6 +51,8 @@ pub struct SessionsHead {
 pub trait SessionsSink {
     fn head(&mut self, head: &SessionsHead) -> std::io::Result<()>;
     fn session(&mut self, session: &Session) -> std::io::Result<()>;
+    /// After the sessions, before the warnings.
+    fn remote_clients(&mut self, remote: &[RemoteClient]) -> std::io::Result<()>;
     fn warnings(&mut self, warnings: &[String]) -> std::io::Result<()>;
 }
 
@@ -50,6 +70,7 @@ impl Collected {
             count: 0,
             not_visible: 0,
             sessions: Vec::new(),
+            remote_clients: Vec::new(),
             warnings: Vec::new(),
         })
     }
@@ -64,6 +85,7 @@ impl SessionsSink for Collected {
             count: head.count,
             not_visible: head.not_visible,
             sessions: Vec::new(),
+            remote_clients: Vec::new(),
             warnings: Vec::new(),
         });
         Ok(())
@@ -72,6 +94,13 @@ impl SessionsSink for Collected {
     fn session(&mut self, session: &Session) -> std::io::Result<()> {
         if let Some(r) = &mut self.0 {
             r.sessions.push(session.clone());
+        }
+        Ok(())
+    }
+
+    fn remote_clients(&mut self, remote: &[RemoteClient]) -> std::io::Result<()> {
+        if let Some(r) = &mut self.0 {
+            r.remote_clients = remote.to_vec();
         }
         Ok(())
     }

@@ -16,15 +16,19 @@ pub enum GroupKey {
     Application,
     Client,
     State,
+    /// The client process's program on this host (`psql`, `php-fpm: pool www`), or why it was not
+    /// found: needs one row per session from the server, and /proc.
+    Process,
 }
 
 impl GroupKey {
-    pub const ALL: [GroupKey; 5] = [
+    pub const ALL: [GroupKey; 6] = [
         GroupKey::Database,
         GroupKey::User,
         GroupKey::Application,
         GroupKey::Client,
         GroupKey::State,
+        GroupKey::Process,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +38,7 @@ impl GroupKey {
             GroupKey::Application => "application",
             GroupKey::Client => "client",
             GroupKey::State => "state",
+            GroupKey::Process => "process",
         }
     }
 }
@@ -211,6 +216,9 @@ pub struct Group {
     pub states: BTreeMap<String, usize>,
     pub oldest_idle_seconds: Option<f64>,
     pub possible_leak: bool,
+    /// With `--by process`: the pids of the client processes behind the group's sessions (each once).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub client_pids: Vec<i32>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,4 +1,4 @@
--- status: client sessions counted per database, user, application, state (and client when grouped by it), with the idle-age percentiles and the session idle in transaction the longest
+-- status: client sessions counted per database, user, application, state (and client when grouped by it; each session apart for --by process), with the idle-age percentiles and the session idle in transaction the longest
 -- $leak_age leak age, $idle_in_transaction_age idle-in-transaction age, $extra_age a caller's own age (check's --idle-age; NULL counts nothing)
 -- Sessions younger than 10 s (backend_start) are counted in the same pass (a connection storm is a large
 -- share of them): one more filtered count against a cut-off computed once, nothing per row but a compare.
@@ -31,6 +31,11 @@ WITH /*EXPORTER_COUNTS*/c AS (
            coalesce(c.application_name, '') AS application,
            CASE WHEN $by_client AND c.visible THEN coalesce(host(c.client_addr), 'local') END AS client,
            c.state,
+           -- status --by process: one row per session (its client process is looked up in /proc), with
+           -- `c.pid` and `c.client_port` here and in GROUP BY; otherwise NULL, out of GROUP BY (grouping
+           -- by a constant would still hash it for every row).
+           /*SESSION_PID*/ AS pid,
+           /*SESSION_CLIENT_PORT*/ AS client_port,
            c.pid = ANY ($pooler_pids) AS via_pgbouncer,
            coalesce((
 /*FILTER*/
@@ -57,7 +62,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
                WHERE c.visible AND c.state_change IS NOT NULL
                  AND c.state IN ('idle in transaction', 'idle in transaction (aborted)')) AS oldest_idle_transaction
       FROM c
-     GROUP BY 1, 2, 3, 4, 5, 6, 7
+     GROUP BY 1, 2, 3, 4, 5, 8, 9/*BY_SESSION*/
 ), t AS (
     SELECT coalesce(sum(g.sessions), 0)::int AS used,
            (SELECT percentile_cont(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY x)
@@ -87,8 +92,8 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        o.oldest_idle_transaction[5]::float8 AS oldest_idle_transaction_xact_seconds,
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
-       g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
-       g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.young,
+       g.application, g.client, g.state, g.pid, g.client_port, g.via_pgbouncer, g.sessions, g.with_age,
+       g.older_than_leak_age, g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.young,
        date_part('epoch', statement_timestamp() - g.oldest_state_change) AS oldest_state_seconds,
        date_part('epoch', statement_timestamp() - g.oldest_xact_start) AS oldest_xact_seconds
   FROM o
