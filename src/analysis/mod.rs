@@ -9,6 +9,7 @@ use crate::report::status::GroupKey;
 use crate::report::Level;
 
 pub mod capacity;
+pub mod limits;
 pub mod status;
 
 /// When the verdict turns WARNING or CRITICAL, and what counts as a possible leak.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::capacity;
 use super::{Grouping, Thresholds};
 use crate::report::status::{
-    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, ServerInfo,
+    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, LimitRows, ServerInfo,
     StatusReport, Verdict,
 };
 use crate::report::{
@@ -28,6 +28,10 @@ pub struct Tally {
     pub oldest_idle_in_transaction: Option<IdleTransaction>,
     /// postgres_exporter's counts of the same snapshot (`Counting::exporter`).
     pub activity_counts: Option<Vec<ActivityCount>>,
+    /// Roles and databases with a connection limit (every one when `all_limits`).
+    pub limits: LimitRows,
+    /// Whether `limits` holds every role and database (`Counting::exporter`).
+    pub all_limits: bool,
 }
 
 /// Sessions with the same database, user, application, client (when grouping by client) and state.
@@ -283,6 +287,13 @@ pub fn report(
             opt_age(oldest_iit)
         ));
     }
+    // Roles and databases at (or near) their connection limit: the server refuses their sessions
+    // before it is full.
+    let limits = super::limits::judge(&tally.limits);
+    for (l, reason) in &limits.limits.reasons {
+        level = level.max(*l);
+        reasons.push(reason.clone());
+    }
     for l in &leak_suspects {
         level = level.max(Level::Warning);
         reasons.push(l.reason.clone());
@@ -303,7 +314,7 @@ pub fn report(
         reasons.push(cap_text);
     }
 
-    let mut warnings = Vec::new();
+    let mut warnings = limits.warnings;
     if not_visible > 0 {
         warnings.push(not_visible_warning(
             not_visible,
@@ -329,6 +340,8 @@ pub fn report(
         oldest_transaction_seconds: oldest_xact.map(round3),
         oldest_idle_in_transaction_seconds: oldest_iit.map(round3),
         activity_counts: tally.activity_counts.clone(),
+        limits: limits.limits,
+        limit_rows: tally.all_limits.then(|| tally.limits.clone()),
         oldest_idle_in_transaction: tally.oldest_idle_in_transaction.clone().map(|t| {
             IdleTransaction {
                 idle_seconds: round3(t.idle_seconds),
