@@ -341,3 +341,68 @@ fn wal_senders_and_role_limits_per_major() {
     assert!(!checked, "PostgreSQL {major}: a WAL sender was refused at a full role limit");
     assert!(!counted, "PostgreSQL {major}: a client was refused beside a WAL sender");
 }
+
+/// advise: a leak whose role has no limit gets a cap that leaves the other roles' sessions and the
+/// headroom free; the command works as printed, and `tune undo` takes it back.
+#[test]
+fn advise_caps_a_leaking_role_with_a_command_that_works_as_printed() {
+    let c = own_cluster();
+    c.psql("CREATE ROLE leaker LOGIN").unwrap();
+    let mut w = Workload::new();
+    // 20 idle sessions are 35 % of the 57 usable slots: a leak by share; a second application shares the role.
+    w.idle(&c, 20, "leaker", "postgres", "leaky-worker").unwrap();
+    w.active(&c, 1, "leaker", "postgres", "api", 120).unwrap();
+    w.idle(&c, 3, "postgres", "postgres", "other-team").unwrap();
+    let v = pgconn().env_cluster(&c).args(["advise", "--json"]).run().json();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "role_connection_limit")
+        .unwrap_or_else(|| panic!("no role_connection_limit finding in {v}"));
+    let held = role_sessions(&c, "leaker") as i64;
+    assert_eq!(held, 21);
+    let usable = v["capacity"]["usable_slots"].as_i64().unwrap();
+    let used = v["capacity"]["used"].as_i64().unwrap();
+    let headroom = (usable as f64 * 0.2).ceil() as i64;
+    let expected = (usable - (used - held) - headroom).max(1 + 2);
+    let command = f["commands"][0].as_str().unwrap();
+    assert!(
+        command.ends_with(&format!("tune set --role leaker connection_limit={expected}")),
+        "{command}, expected {expected}"
+    );
+    let text = f.to_string();
+    assert!(text.contains("\\\"api\\\"") && text.contains("\\\"leaky-worker\\\""), "{text}");
+    assert!(text.contains("applies to every application"), "{text}");
+
+    // Run as printed (with --yes: no terminal here), then undo (tune's history is in HOME: one for both).
+    let home = tempfile::tempdir().unwrap();
+    let args = shlex::split(command).unwrap();
+    assert_eq!(args[0], "pgconn");
+    pgconn()
+        .env_cluster(&c)
+        .home(home.path())
+        .args(&args[1..])
+        .arg("--yes")
+        .run()
+        .assert_code(0);
+    let limit = c.psql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'leaker'").unwrap();
+    assert_eq!(limit.trim(), expected.to_string());
+    // status now lists the role against its new limit; advise no longer proposes one.
+    let v = pgconn().env_cluster(&c).args(["status", "--json"]).run().assert_code(0).json();
+    assert_eq!(role_entry(&v, "leaker")["limit"], expected);
+    let v = pgconn().env_cluster(&c).args(["advise", "--json"]).run().json();
+    assert!(
+        v["findings"].as_array().unwrap().iter().all(|f| f["id"] != "role_connection_limit"),
+        "{v}"
+    );
+    pgconn()
+        .env_cluster(&c)
+        .home(home.path())
+        .args(["tune", "undo", "--yes"])
+        .run()
+        .assert_code(0);
+    let limit = c.psql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'leaker'").unwrap();
+    assert_eq!(limit.trim(), "-1");
+    w.close();
+}

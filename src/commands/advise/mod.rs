@@ -29,6 +29,7 @@ mod idle_transaction;
 mod leak;
 mod pgbouncer;
 mod pool_budget;
+mod role_limit;
 mod timeouts;
 
 pub use pgbouncer::pgbouncer_ini;
@@ -250,9 +251,10 @@ struct Inputs {
 }
 
 /// The rules, in the order their findings are listed before sorting (equal severity and rank keep it).
-const RULES: [fn(&Inputs) -> Vec<Finding>; 6] = [
+const RULES: [fn(&Inputs) -> Vec<Finding>; 7] = [
     capacity::findings,
     leak::findings,
+    role_limit::findings,
     idle_transaction::findings,
     timeouts::findings,
     pool_budget::findings,
