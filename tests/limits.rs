@@ -23,7 +23,9 @@ fn own_cluster() -> Cluster {
 
 /// The server's own count: client backends of a role.
 fn role_sessions(c: &Cluster, role: &str) -> i64 {
-    let mut s = c.connect(c.superuser(), "postgres", "limits-ground-truth").unwrap();
+    let mut s = c
+        .connect(c.superuser(), "postgres", "limits-ground-truth")
+        .unwrap();
     s.query_one(
         "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND usename = $1",
         &[&role],
@@ -70,7 +72,12 @@ fn a_role_near_and_at_its_limit_warns_then_is_critical_naming_its_largest_applic
     w.idle(&c, 1, role, "postgres", "batch").unwrap();
 
     // 4 of 5: WARNING (one slot left).
-    let v = pgconn().env_cluster(&c).args(["status", "--json"]).run().assert_code(0).json();
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
     let r = role_entry(&v, role);
     assert_eq!(r["limit"], 5);
     assert_eq!(r["sessions"], role_sessions(&c, role));
@@ -80,19 +87,36 @@ fn a_role_near_and_at_its_limit_warns_then_is_critical_naming_its_largest_applic
     assert_eq!(r["largest_application"], "web");
     assert_eq!(v["verdict"]["status"], "WARNING", "{v}");
     assert!(
-        reasons(&v).iter().any(|x| x.contains("role \"capped app\" holds 4 of the 5 sessions")),
+        reasons(&v)
+            .iter()
+            .any(|x| x.contains("role \"capped app\" holds 4 of the 5 sessions")),
         "{:?}",
         reasons(&v)
     );
     // check follows the same verdict: WARNING is exit 1.
-    let out = pgconn().env_cluster(&c).args(["check"]).run().assert_code(1);
+    let out = pgconn()
+        .env_cluster(&c)
+        .args(["check"])
+        .run()
+        .assert_code(1);
     assert!(out.stdout.contains("capped app"), "{}", out.stdout);
 
     // 5 of 5: CRITICAL, and the server indeed refuses a sixth.
     w.idle(&c, 1, role, "postgres", "web").unwrap();
-    let refused = c.connect(role, "postgres", "sixth").err().expect("the sixth is refused");
-    assert!(format!("{refused:#}").contains("too many connections for role"), "{refused:#}");
-    let v = pgconn().env_cluster(&c).args(["status", "--json"]).run().assert_code(0).json();
+    let refused = c
+        .connect(role, "postgres", "sixth")
+        .err()
+        .expect("the sixth is refused");
+    assert!(
+        format!("{refused:#}").contains("too many connections for role"),
+        "{refused:#}"
+    );
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
     let r = role_entry(&v, role);
     assert_eq!(r["sessions"], role_sessions(&c, role));
     assert_eq!(r["sessions"], 5);
@@ -102,14 +126,28 @@ fn a_role_near_and_at_its_limit_warns_then_is_critical_naming_its_largest_applic
     assert_eq!(v["verdict"]["status"], "CRITICAL");
     let why = reasons(&v);
     assert!(
-        why.iter().any(|x| x.contains("role \"capped app\" is at its connection limit: 5 of 5")
-            && x.contains("largest application \"web\" holds 4")),
+        why.iter().any(
+            |x| x.contains("role \"capped app\" is at its connection limit: 5 of 5")
+                && x.contains("largest application \"web\" holds 4")
+        ),
         "{why:?}"
     );
-    pgconn().env_cluster(&c).args(["check"]).run().assert_code(2);
+    pgconn()
+        .env_cluster(&c)
+        .args(["check"])
+        .run()
+        .assert_code(2);
     // The table shows it too.
-    let table = pgconn().env_cluster(&c).args(["status"]).run().assert_code(0).stdout;
-    assert!(table.contains("capped app") && table.contains("5 / 5"), "{table}");
+    let table = pgconn()
+        .env_cluster(&c)
+        .args(["status"])
+        .run()
+        .assert_code(0)
+        .stdout;
+    assert!(
+        table.contains("capped app") && table.contains("5 / 5"),
+        "{table}"
+    );
 
     // The filters do not change what the server counts against the limit.
     let v = pgconn()
@@ -122,10 +160,16 @@ fn a_role_near_and_at_its_limit_warns_then_is_critical_naming_its_largest_applic
     w.close();
 
     // A superuser with a limit of 1 holding 3 sessions: shown, never at its limit (the server lets it in).
-    c.psql("CREATE ROLE boss LOGIN SUPERUSER CONNECTION LIMIT 1").unwrap();
+    c.psql("CREATE ROLE boss LOGIN SUPERUSER CONNECTION LIMIT 1")
+        .unwrap();
     let mut w = Workload::new();
     w.idle(&c, 3, "boss", "postgres", "console").unwrap();
-    let v = pgconn().env_cluster(&c).args(["status", "--json"]).run().assert_code(0).json();
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
     let r = role_entry(&v, "boss");
     assert_eq!(r["sessions"], role_sessions(&c, "boss"));
     assert_eq!(r["sessions"], 3);
@@ -134,18 +178,28 @@ fn a_role_near_and_at_its_limit_warns_then_is_critical_naming_its_largest_applic
     // The role that was at its limit has no session left: nothing to report.
     assert_eq!(role_entry(&v, role)["sessions"], 0);
     assert_eq!(v["verdict"]["status"], "OK", "{v}");
-    pgconn().env_cluster(&c).args(["check"]).run().assert_code(0);
+    pgconn()
+        .env_cluster(&c)
+        .args(["check"])
+        .run()
+        .assert_code(0);
     w.close();
 }
 
 #[test]
 fn a_database_with_limit_0_and_sessions_is_called_out_with_the_command_that_lifts_it() {
     let c = own_cluster();
-    c.psql("CREATE DATABASE \"Shop; db\" CONNECTION LIMIT 0").unwrap();
+    c.psql("CREATE DATABASE \"Shop; db\" CONNECTION LIMIT 0")
+        .unwrap();
     let mut w = Workload::new();
     // Superusers are exempt from the database's limit: their sessions get in and are counted.
     w.idle(&c, 2, "postgres", "Shop; db", "admin-tool").unwrap();
-    let v = pgconn().env_cluster(&c).args(["status", "--json"]).run().assert_code(0).json();
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
     let d = database_entry(&v, "Shop; db");
     assert_eq!(d["limit"], 0);
     assert_eq!(d["sessions"], 2);
@@ -173,9 +227,18 @@ fn a_database_with_limit_0_and_sessions_is_called_out_with_the_command_that_lift
         .psql("SELECT datconnlimit FROM pg_database WHERE datname = 'Shop; db'")
         .unwrap();
     assert_eq!(limit.trim(), "-1");
-    let v = pgconn().env_cluster(&c).args(["status", "--json"]).run().assert_code(0).json();
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
     assert!(
-        v["limits"]["databases"].as_array().unwrap().iter().all(|d| d["database"] != "Shop; db"),
+        v["limits"]["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["database"] != "Shop; db"),
         "{}",
         v["limits"]
     );
@@ -199,22 +262,27 @@ fn an_invalid_database_is_shown_as_invalid_not_as_a_limit() {
     assert_eq!(d["sessions"], 0);
     assert_eq!(d["status"], "OK");
     assert!(
-        v["warnings"]
-            .as_array()
+        v["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
             .unwrap()
-            .iter()
-            .any(|w| w.as_str().unwrap().contains(&format!("database \"{db}\" is invalid"))),
+            .contains(&format!("database \"{db}\" is invalid"))),
         "{}",
         v["warnings"]
     );
     // postgres_exporter reports the catalog's value as it is.
-    let out = pgconn().args(["status", "--format", "prometheus"]).run().assert_code(0);
+    let out = pgconn()
+        .args(["status", "--format", "prometheus"])
+        .run()
+        .assert_code(0);
     let scrape = Scrape::parse(out.stdout.lines().map(|l| Ok(l.to_string()))).unwrap();
     assert_eq!(
         gauge(&scrape, "pg_database_connection_limit", "datname", &db),
         Some(-2.0)
     );
-    assert_eq!(gauge(&scrape, "pgconn_database_sessions", "datname", &db), None);
+    assert_eq!(
+        gauge(&scrape, "pgconn_database_sessions", "datname", &db),
+        None
+    );
     c.psql(&format!("DROP DATABASE {db}")).unwrap();
 }
 
@@ -250,11 +318,15 @@ fn by_label(s: &Scrape, metric: &str, label: &str) -> BTreeMap<String, f64> {
 #[test]
 fn prometheus_has_every_roles_and_databases_limit_and_the_sessions_of_those_with_one() {
     let c = own_cluster();
-    c.psql("CREATE ROLE \"Quoted\"\"role\" LOGIN CONNECTION LIMIT 3").unwrap();
+    c.psql("CREATE ROLE \"Quoted\"\"role\" LOGIN CONNECTION LIMIT 3")
+        .unwrap();
     c.psql("CREATE DATABASE capped CONNECTION LIMIT 4").unwrap();
     let mut w = Workload::new();
     w.idle(&c, 2, "Quoted\"role", "capped", "shop").unwrap();
-    for format in [&["status", "--format", "prometheus"][..], &["check", "--format", "prometheus"]] {
+    for format in [
+        &["status", "--format", "prometheus"][..],
+        &["check", "--format", "prometheus"],
+    ] {
         let out = pgconn().env_cluster(&c).args(format).run();
         assert!(out.status == 0 || format[0] == "check", "{out:?}");
         let scrape = Scrape::parse(out.stdout.lines().map(|l| Ok(l.to_string()))).unwrap();
@@ -269,7 +341,10 @@ fn prometheus_has_every_roles_and_databases_limit_and_the_sessions_of_those_with
                 (n.to_string(), v.parse().unwrap())
             })
             .collect();
-        assert_eq!(by_label(&scrape, "pg_roles_connection_limit", "rolname"), roles);
+        assert_eq!(
+            by_label(&scrape, "pg_roles_connection_limit", "rolname"),
+            roles
+        );
         let dbs: BTreeMap<String, f64> = c
             .psql("SELECT datname || '|' || datconnlimit FROM pg_database")
             .unwrap()
@@ -279,13 +354,19 @@ fn prometheus_has_every_roles_and_databases_limit_and_the_sessions_of_those_with
                 (n.to_string(), v.parse().unwrap())
             })
             .collect();
-        assert_eq!(by_label(&scrape, "pg_database_connection_limit", "datname"), dbs);
+        assert_eq!(
+            by_label(&scrape, "pg_database_connection_limit", "datname"),
+            dbs
+        );
 
         // Sessions only for those with a limit, with the same label names.
         let role_sessions_ = by_label(&scrape, "pgconn_role_sessions", "rolname");
         assert_eq!(
             role_sessions_,
-            BTreeMap::from([("Quoted\"role".to_string(), role_sessions(&c, "Quoted\"role") as f64)])
+            BTreeMap::from([(
+                "Quoted\"role".to_string(),
+                role_sessions(&c, "Quoted\"role") as f64
+            )])
         );
         assert_eq!(role_sessions_["Quoted\"role"], 2.0);
         assert_eq!(
@@ -302,13 +383,24 @@ fn prometheus_has_every_roles_and_databases_limit_and_the_sessions_of_those_with
 #[test]
 fn wal_senders_and_role_limits_per_major() {
     let c = own_cluster();
-    c.psql("CREATE ROLE rep LOGIN REPLICATION CONNECTION LIMIT 1").unwrap();
-    let major: i32 = c.psql("SHOW server_version_num").unwrap().trim().parse::<i32>().unwrap() / 10000;
+    c.psql("CREATE ROLE rep LOGIN REPLICATION CONNECTION LIMIT 1")
+        .unwrap();
+    let major: i32 = c
+        .psql("SHOW server_version_num")
+        .unwrap()
+        .trim()
+        .parse::<i32>()
+        .unwrap()
+        / 10000;
     let address = pgconn::wire::Address::unix_socket(c.socket_dir(), c.port());
     let walsender = || {
         pgconn::wire::Connection::connect(
             &address,
-            &[("user", "rep"), ("database", "postgres"), ("replication", "database")],
+            &[
+                ("user", "rep"),
+                ("database", "postgres"),
+                ("replication", "database"),
+            ],
         )
     };
 
@@ -326,7 +418,12 @@ fn wal_senders_and_role_limits_per_major() {
     let beside = c.connect("rep", "postgres", "beside");
     let counted = beside.is_err();
     // pgconn counts client backends only: the WAL sender is not among the role's sessions.
-    let v = pgconn().env_cluster(&c).args(["status", "--json"]).run().assert_code(0).json();
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(
         role_entry(&v, "rep")["sessions"],
         if counted { 0 } else { 1 },
@@ -338,8 +435,14 @@ fn wal_senders_and_role_limits_per_major() {
     eprintln!("PostgreSQL {major}: WAL sender checked against a full role limit: {checked}; counted: {counted}");
     // Observed: 14, 15, 16, 17 and 18 (see the report of the change): a WAL sender is neither checked
     // against the role's limit nor counted in it.
-    assert!(!checked, "PostgreSQL {major}: a WAL sender was refused at a full role limit");
-    assert!(!counted, "PostgreSQL {major}: a client was refused beside a WAL sender");
+    assert!(
+        !checked,
+        "PostgreSQL {major}: a WAL sender was refused at a full role limit"
+    );
+    assert!(
+        !counted,
+        "PostgreSQL {major}: a client was refused beside a WAL sender"
+    );
 }
 
 /// advise: a leak whose role has no limit gets a cap that leaves the other roles' sessions and the
@@ -350,10 +453,15 @@ fn advise_caps_a_leaking_role_with_a_command_that_works_as_printed() {
     c.psql("CREATE ROLE leaker LOGIN").unwrap();
     let mut w = Workload::new();
     // 20 idle sessions are 35 % of the 57 usable slots: a leak by share; a second application shares the role.
-    w.idle(&c, 20, "leaker", "postgres", "leaky-worker").unwrap();
+    w.idle(&c, 20, "leaker", "postgres", "leaky-worker")
+        .unwrap();
     w.active(&c, 1, "leaker", "postgres", "api", 120).unwrap();
     w.idle(&c, 3, "postgres", "postgres", "other-team").unwrap();
-    let v = pgconn().env_cluster(&c).args(["advise", "--json"]).run().json();
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["advise", "--json"])
+        .run()
+        .json();
     let f = v["findings"]
         .as_array()
         .unwrap()
@@ -368,11 +476,16 @@ fn advise_caps_a_leaking_role_with_a_command_that_works_as_printed() {
     let expected = (usable - (used - held) - headroom).max(1 + 2);
     let command = f["commands"][0].as_str().unwrap();
     assert!(
-        command.ends_with(&format!("tune set --role leaker connection_limit={expected}")),
+        command.ends_with(&format!(
+            "tune set --role leaker connection_limit={expected}"
+        )),
         "{command}, expected {expected}"
     );
     let text = f.to_string();
-    assert!(text.contains("\\\"api\\\"") && text.contains("\\\"leaky-worker\\\""), "{text}");
+    assert!(
+        text.contains("\\\"api\\\"") && text.contains("\\\"leaky-worker\\\""),
+        "{text}"
+    );
     assert!(text.contains("applies to every application"), "{text}");
 
     // Run as printed (with --yes: no terminal here), then undo (tune's history is in HOME: one for both).
@@ -386,14 +499,29 @@ fn advise_caps_a_leaking_role_with_a_command_that_works_as_printed() {
         .arg("--yes")
         .run()
         .assert_code(0);
-    let limit = c.psql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'leaker'").unwrap();
+    let limit = c
+        .psql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'leaker'")
+        .unwrap();
     assert_eq!(limit.trim(), expected.to_string());
     // status now lists the role against its new limit; advise no longer proposes one.
-    let v = pgconn().env_cluster(&c).args(["status", "--json"]).run().assert_code(0).json();
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
     assert_eq!(role_entry(&v, "leaker")["limit"], expected);
-    let v = pgconn().env_cluster(&c).args(["advise", "--json"]).run().json();
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["advise", "--json"])
+        .run()
+        .json();
     assert!(
-        v["findings"].as_array().unwrap().iter().all(|f| f["id"] != "role_connection_limit"),
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["id"] != "role_connection_limit"),
         "{v}"
     );
     pgconn()
@@ -402,7 +530,87 @@ fn advise_caps_a_leaking_role_with_a_command_that_works_as_printed() {
         .args(["tune", "undo", "--yes"])
         .run()
         .assert_code(0);
-    let limit = c.psql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'leaker'").unwrap();
+    let limit = c
+        .psql("SELECT rolconnlimit FROM pg_roles WHERE rolname = 'leaker'")
+        .unwrap();
     assert_eq!(limit.trim(), "-1");
+    w.close();
+}
+
+/// `--fallback-user`: a role refused at its CONNECTION LIMIT, and another role given to look with: the
+/// error shows the limited role's sessions by application and state (the server's own count).
+#[test]
+fn a_role_limit_refusal_shows_the_roles_sessions_seen_as_the_fallback_user() {
+    let c = cluster();
+    let role = unique("capped");
+    c.psql(&format!("CREATE ROLE {role} LOGIN CONNECTION LIMIT 3"))
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(c, 2, &role, "postgres", "hog").unwrap();
+    w.active(c, 1, &role, "postgres", "runner", 120).unwrap();
+    assert_eq!(role_sessions(c, &role), 3);
+
+    for command in ["status", "sessions"] {
+        let out = pgconn()
+            .args(["-U", &role, "--fallback-user", "postgres", command])
+            .run()
+            .assert_code(1);
+        let e = &out.stderr;
+        assert!(
+            e.contains(&format!("too many connections for role \"{role}\"")),
+            "{e}"
+        );
+        assert!(
+            e.contains(&format!(
+                "Seen as role \"postgres\", role \"{role}\" holds 3 client session(s)"
+            )),
+            "{e}"
+        );
+        assert!(e.contains("2  \"hog\" idle"), "{e}");
+        assert!(e.contains("1  \"runner\" active"), "{e}");
+        assert!(
+            e.contains(&format!("pgconn -U postgres kill-idle --user {role}")),
+            "{e}"
+        );
+    }
+    // check: CRITICAL, and its JSON error carries the same lines.
+    let v = pgconn()
+        .args([
+            "-U",
+            &role,
+            "--fallback-user",
+            "postgres",
+            "check",
+            "--json",
+        ])
+        .run()
+        .assert_code(2)
+        .json();
+    let error = v["targets"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(error.contains("2  \"hog\" idle"), "{v}");
+
+    // Without it, nothing is tried as another role.
+    let out = pgconn().args(["-U", &role, "status"]).run().assert_code(1);
+    assert!(!out.stderr.contains("Seen as"), "{}", out.stderr);
+    // A fallback role that cannot connect: said, and the refusal stands.
+    let out = pgconn()
+        .args([
+            "-U",
+            &role,
+            "--fallback-user",
+            "no_such_role_here",
+            "status",
+        ])
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr
+            .contains("--fallback-user: connecting as role \"no_such_role_here\""),
+        "{}",
+        out.stderr
+    );
     w.close();
 }

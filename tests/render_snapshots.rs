@@ -569,7 +569,11 @@ fn db1_limit_rows() -> pgconn::report::status::LimitRows {
         ..LimitRow::default()
     };
     LimitRows {
-        roles: vec![row("postgres", 1, true), row("web", 32, false), row("billing", -1, false)],
+        roles: vec![
+            row("postgres", 1, true),
+            row("web", 32, false),
+            row("billing", -1, false),
+        ],
         databases: vec![row("app", -1, false), row("old_shop", -2, false)],
     }
 }

@@ -217,8 +217,12 @@ mod tests {
         assert!(j.limits.databases[0].invalid);
         assert_eq!(j.limits.databases[0].limit, None);
         assert_eq!(j.limits.reasons.len(), 2, "{:?}", j.limits.reasons);
-        assert!(j.limits.reasons[0].1.contains("\"app\" is at its connection limit: 5 of 5"));
-        assert!(j.limits.reasons[0].1.contains("largest application \"web\" holds 5"));
+        assert!(j.limits.reasons[0]
+            .1
+            .contains("\"app\" is at its connection limit: 5 of 5"));
+        assert!(j.limits.reasons[0]
+            .1
+            .contains("largest application \"web\" holds 5"));
         assert!(j.limits.reasons[1]
             .1
             .contains("pgconn tune set --database postgres connection_limit=DEFAULT"));

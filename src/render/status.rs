@@ -227,7 +227,13 @@ pub fn limits(r: &StatusReport, st: &Style) -> String {
             Cell::new(app(&x.largest_application, x.largest_application_sessions)),
         ]);
     }
-    let header = ["LIMIT ON", "NAME", "SESSIONS / LIMIT", "STATUS", "LARGEST APPLICATION"];
+    let header = [
+        "LIMIT ON",
+        "NAME",
+        "SESSIONS / LIMIT",
+        "STATUS",
+        "LARGEST APPLICATION",
+    ];
     let mut out = st.fitted_table(&header, rows, &[], Some("LARGEST APPLICATION"));
     out.push_str("\n\n");
     out
