@@ -468,7 +468,7 @@ fn advise_caps_a_leaking_role_with_a_command_that_works_as_printed() {
         .iter()
         .find(|f| f["id"] == "role_connection_limit")
         .unwrap_or_else(|| panic!("no role_connection_limit finding in {v}"));
-    let held = role_sessions(&c, "leaker") as i64;
+    let held = role_sessions(&c, "leaker");
     assert_eq!(held, 21);
     let usable = v["capacity"]["usable_slots"].as_i64().unwrap();
     let used = v["capacity"]["used"].as_i64().unwrap();
