@@ -38,11 +38,13 @@ pub(super) fn sessions_of(fallback: &ConnSpec, role: &str) -> String {
     });
     let rows = match rows {
         Ok(rows) => rows,
-        Err(e) => return format!(
+        Err(e) => {
+            return format!(
             "--fallback-user: connecting as {by} to show the sessions of role {} failed too: {}",
             sql_name(role),
             crate::conninfo::redact(&clean(&format!("{e:#}")))
-        ),
+        )
+        }
     };
     let mut lines = Vec::new();
     let mut total = 0i64;
