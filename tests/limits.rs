@@ -614,3 +614,56 @@ fn a_role_limit_refusal_shows_the_roles_sessions_seen_as_the_fallback_user() {
     );
     w.close();
 }
+
+/// `pgconn exporter`: the same families on /metrics (with `target`) and /probe (without).
+#[test]
+fn the_exporter_has_the_limits_on_metrics_and_probe() {
+    let c = cluster();
+    let role = unique("exported");
+    c.psql(&format!("CREATE ROLE {role} LOGIN CONNECTION LIMIT 4"))
+        .unwrap();
+    let mut w = Workload::new();
+    w.idle(c, 2, &role, "postgres", "shop").unwrap();
+    let e = support::exporter::Exporter::start(
+        &[format!("main: {}", c.conninfo("postgres", "postgres"))],
+        &[],
+    );
+    let v = support::exporter::value;
+    let m = e.get("/metrics").samples();
+    let t = ("target", "main");
+    assert_eq!(
+        v(&m, "pg_roles_connection_limit", &[t, ("rolname", &role)]),
+        Some(4.0)
+    );
+    assert_eq!(
+        v(
+            &m,
+            "pg_roles_connection_limit",
+            &[t, ("rolname", "postgres")]
+        ),
+        Some(-1.0)
+    );
+    assert_eq!(
+        v(&m, "pgconn_role_sessions", &[t, ("rolname", &role)]),
+        Some(2.0)
+    );
+    assert_eq!(
+        v(
+            &m,
+            "pg_database_connection_limit",
+            &[t, ("datname", "template0")]
+        ),
+        Some(-1.0)
+    );
+    let p = e.get("/probe?target=main").samples();
+    assert!(p.iter().all(|s| s.labels.get("target").is_none()), "{p:?}");
+    assert_eq!(
+        v(&p, "pg_roles_connection_limit", &[("rolname", &role)]),
+        Some(4.0)
+    );
+    assert_eq!(
+        v(&p, "pgconn_role_sessions", &[("rolname", &role)]),
+        Some(role_sessions(c, &role) as f64)
+    );
+    w.close();
+}
