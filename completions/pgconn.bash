@@ -164,7 +164,7 @@ _pgconn() {
 
     case "${cmd}" in
         pgconn)
-            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version status sessions ps kill-idle kill rescue tune advise check watch exporter sandbox completions help"
+            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version status sessions ps kill-idle kill rescue tune advise check watch exporter sandbox completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,6 +226,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -238,7 +242,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__advise)
-            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --rate-window --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --rate-window --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +376,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -384,7 +392,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__check)
-            opts="-w -c -t -h -p -U -d -W -? -V --warning --critical --idle-warning --idle-critical --idle-age --idle-in-transaction-warning --idle-in-transaction-critical --unreachable --timeout --format --output --leak-idle-age --leak-min-sessions --leak-share --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-w -c -t -h -p -U -d -W -? -V --warning --critical --idle-warning --idle-critical --idle-age --idle-in-transaction-warning --idle-in-transaction-critical --unreachable --timeout --format --output --leak-idle-age --leak-min-sessions --leak-share --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +554,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -558,7 +570,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__completions)
-            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version bash elvish fish powershell zsh"
+            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -620,6 +632,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -632,7 +648,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__exporter)
-            opts="-h -p -U -d -W -? -V --listen --timeout-offset --log-level --metrics-by --web.config.file --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --listen --timeout-offset --log-level --metrics-by --web.config.file --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -712,6 +728,10 @@ _pgconn() {
                     ;;
                 --break-glass)
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -1006,7 +1026,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__kill)
-            opts="-y -q -w -h -p -U -d -W -? -V --pid --state --running-longer-than --idle-longer-than --cancel --all --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --quiet --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-y -q -w -h -p -U -d -W -? -V --pid --state --running-longer-than --idle-longer-than --cancel --all --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --quiet --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1152,6 +1172,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1164,7 +1188,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__kill__subcmd__idle)
-            opts="-y -q -w -h -p -U -d -W -? -V --older-than --state --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --quiet --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-y -q -w -h -p -U -d -W -? -V --older-than --state --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --dry-run --yes --include-superusers --protect-app --protect-user --include-listeners --include-lock-holders --include-temp-holders --pgbouncer --include-pooler --if-more-than --keep --max --wait --log --log-queries --quiet --batch-size --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1302,6 +1326,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1314,7 +1342,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__rescue)
-            opts="-D -y -h -p -U -d -W -? -V --pgdata --pid --state --connected-longer-than --keep --max --all --trust-titles --db --user --client --exclude-db --exclude-user --exclude-client --dry-run --yes --wait --log --app --exclude-app --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-D -y -h -p -U -d -W -? -V --pgdata --pid --state --connected-longer-than --keep --max --all --trust-titles --db --user --client --exclude-db --exclude-user --exclude-client --dry-run --yes --wait --log --app --exclude-app --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1444,6 +1472,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1456,7 +1488,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__sandbox)
-            opts="-h -p -U -d -W -? -V --leak --active --idle-in-transaction --max-connections --fill --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --leak --active --idle-in-transaction --max-connections --fill --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1534,6 +1566,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1546,7 +1582,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__sessions)
-            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --state --idle-longer-than --limit --wide --pgbouncer --processes --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --state --idle-longer-than --limit --wide --pgbouncer --processes --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1656,6 +1692,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1668,7 +1708,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__status)
-            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --format --output --pgbouncer --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-w -h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --format --output --pgbouncer --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1810,6 +1850,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1822,7 +1866,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune)
-            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version show set reset undo history presets help"
+            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version show set reset undo history presets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1890,6 +1934,10 @@ _pgconn() {
                     ;;
                 --break-glass)
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -2016,7 +2064,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__history)
-            opts="-h -p -U -d -W -? -V --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2082,6 +2130,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -2094,7 +2146,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__presets)
-            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2156,6 +2208,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -2168,7 +2224,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__reset)
-            opts="-y -h -p -U -d -W -? -V --all --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --all --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2246,6 +2302,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -2258,7 +2318,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__set)
-            opts="-y -h -p -U -d -W -? -V --preset --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --preset --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2340,6 +2400,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -2352,7 +2416,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__show)
-            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-w -h -p -U -d -W -? -V --database --role --wide --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2422,6 +2486,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -2434,7 +2502,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__undo)
-            opts="-y -h -p -U -d -W -? -V --force --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --force --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2500,6 +2568,10 @@ _pgconn() {
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
                     return 0
                     ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -2512,7 +2584,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__watch)
-            opts="-h -p -U -d -W -? -V --interval --count --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --interval --count --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2648,6 +2720,10 @@ _pgconn() {
                     ;;
                 --break-glass)
                     COMPREPLY=($(compgen -W "auto never always" -- "${cur}"))
+                    return 0
+                    ;;
+                --fallback-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

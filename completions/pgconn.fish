@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgconn_global_optspecs
-    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= break-glass= json color= show-sql help V/version
+    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= break-glass= fallback-user= json color= show-sql help V/version
 end
 
 function __fish_pgconn_needs_command
@@ -36,6 +36,7 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -l target-timeout -d 'With s
 complete -c pgconn -n "__fish_pgconn_needs_command" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_needs_command" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -97,6 +98,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l target-timeout 
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -135,6 +137,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l target-timeou
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -174,6 +177,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l target-timeout -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -217,6 +221,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l target-timeo
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -273,6 +278,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l target-timeout -d
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -323,6 +329,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l target-timeout 
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -349,6 +356,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -379,6 +387,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -406,6 +415,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -433,6 +443,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -458,6 +469,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -482,6 +494,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -502,6 +515,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -547,6 +561,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l target-timeout 
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -592,6 +607,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l target-timeout -
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -636,6 +652,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l target-timeout -
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -664,6 +681,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand exporter" -l target-timeou
 complete -c pgconn -n "__fish_pgconn_using_subcommand exporter" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand exporter" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand exporter" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -688,6 +706,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l target-timeout
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -709,6 +728,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l target-tim
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l break-glass -d 'When the server refuses a normal connection because it is full (SQLSTATE 53300: every slot taken, or only the reserved ones left), connect through a WAL sender slot instead (replication=database; needs a role with REPLICATION). A role\'s or a database\'s CONNECTION LIMIT (also 53300, the server may have free slots) takes that route only with always. Default auto for status, sessions, kill-idle, kill and advise; never for check, watch, tune, several targets, Prometheus output and status --output; exporter refuses auto and always' -r -f -a "auto\t'Retry once through a WAL sender slot when the server refuses with 53300 because it is full'
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"

@@ -557,7 +557,8 @@ pub struct Counting {
     pub idle_in_transaction_age: Duration,
     /// The caller's own age (`check --idle-age`).
     pub extra_age: Option<Duration>,
-    /// Also count as postgres_exporter does (`pg_stat_activity_count`), from the same snapshot.
+    /// Also count as postgres_exporter does (`pg_stat_activity_count`), from the same snapshot, and read
+    /// every role's and database's connection limit (not only those with one).
     pub exporter: bool,
     /// Also read pg_stat_database's session counters (PostgreSQL 14+), in the same statement.
     pub session_counters: bool,
@@ -594,7 +595,9 @@ impl<'a> CountParams<'a> {
                 &self.idle_in_transaction_age,
                 Type::FLOAT8,
             )
-            .set("extra_age", &self.extra_age, Type::FLOAT8);
+            .set("extra_age", &self.extra_age, Type::FLOAT8)
+            // Prometheus has every role's and database's limit, as postgres_exporter does.
+            .set("all_limits", &self.counting.exporter, Type::BOOL);
     }
 }
 
@@ -627,6 +630,11 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
                 serde_json::from_str(&json)
                     .map_err(|e| anyhow!("the status statement's session_counters: {e}"))?,
             );
+        }
+        if let Some(json) = first.try_get::<_, Option<String>>("limits")? {
+            tally.limits = serde_json::from_str(&json)
+                .map_err(|e| anyhow!("the status statement's limits: {e}"))?;
+            tally.all_limits = c.exporter;
         }
         if let Some(pid) = first.try_get::<_, Option<i32>>("oldest_idle_transaction_pid")? {
             tally.oldest_idle_in_transaction = Some(IdleTransaction {

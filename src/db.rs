@@ -17,6 +17,7 @@ use crate::statement::{Params, Statement};
 use crate::wire;
 
 mod emergency;
+mod fallback;
 pub mod literal;
 pub mod refusal;
 mod row;
@@ -148,6 +149,9 @@ pub struct ConnOptions {
     pub show_sql: bool,
     /// Whether to use the emergency route (a WAL sender slot) when the server is full.
     pub break_glass: BreakGlass,
+    /// `--fallback-user`: when the server refuses the role at its CONNECTION LIMIT, connect as this one
+    /// to show the limited role's sessions (the same host, port and database; its own password).
+    pub fallback_user: Option<String>,
 }
 
 impl ConnOptions {
@@ -178,6 +182,21 @@ pub fn resolve_spec(
             format!("{e:#}").replace('\n', " ")
         ))
     })?;
+    let mut spec = spec;
+    if let Some(user) = conn.fallback_user.as_deref().filter(|u| !u.is_empty()) {
+        let fallback = conninfo::resolve(
+            &Overrides {
+                user: Some(user.to_string()),
+                ..overrides
+            },
+            &Environment::from_process(),
+        );
+        // A -d conninfo's user wins over -U (psql's rule) and so over this too: then there is no
+        // fallback to try, which the refusal says.
+        if let Some(f) = fallback.ok().filter(|f| f.user() == user) {
+            spec.set_fallback(f);
+        }
+    }
     // Its warnings travel with it: into the connection's route, and to whoever shows them.
     Ok(spec)
 }

@@ -572,6 +572,65 @@ fn status_db1() -> StatusReport {
         )],
         pgbouncer: Some(pgbouncer_snapshot()),
         via_pgbouncer: 3,
+        limits: db1_limits(),
+        limit_rows: Some(db1_limit_rows()),
+    }
+}
+
+/// Every role and database of db1 as the Prometheus statement reads them.
+fn db1_limit_rows() -> pgconn::report::status::LimitRows {
+    use pgconn::report::status::{LimitRow, LimitRows};
+    let row = |name: &str, limit: i32, superuser: bool| LimitRow {
+        name: name.into(),
+        limit,
+        superuser,
+        ..LimitRow::default()
+    };
+    LimitRows {
+        roles: vec![
+            row("postgres", 1, true),
+            row("web", 32, false),
+            row("billing", -1, false),
+        ],
+        databases: vec![row("app", -1, false), row("old_shop", -2, false)],
+    }
+}
+
+/// db1's roles and databases with a connection limit: one near it, a superuser past it (not enforced), an
+/// invalid database.
+fn db1_limits() -> pgconn::report::status::Limits {
+    use pgconn::report::status::{DatabaseLimit, Limits, RoleLimit};
+    Limits {
+        roles: vec![
+            RoleLimit {
+                user: "web".into(),
+                limit: 32,
+                sessions: 31,
+                superuser: false,
+                largest_application: Some("leaky-worker".into()),
+                largest_application_sessions: 31,
+                status: Level::Warning,
+            },
+            RoleLimit {
+                user: "postgres".into(),
+                limit: 1,
+                sessions: 3,
+                superuser: true,
+                largest_application: Some("".into()),
+                largest_application_sessions: 3,
+                status: Level::Ok,
+            },
+        ],
+        databases: vec![DatabaseLimit {
+            database: "old_shop".into(),
+            limit: None,
+            invalid: true,
+            sessions: 0,
+            largest_application: None,
+            largest_application_sessions: 0,
+            status: Level::Ok,
+        }],
+        reasons: Vec::new(),
     }
 }
 
@@ -615,6 +674,8 @@ fn status_db2() -> StatusReport {
         activity_counts: None,
         new_sessions: Default::default(),
         session_counters: None,
+        limits: Default::default(),
+        limit_rows: None,
         group_by: vec!["database", "user", "application"],
         groups: vec![group(
             Some("app"),

@@ -10,6 +10,7 @@ use crate::report::Level;
 
 pub mod capacity;
 pub mod churn;
+pub mod limits;
 pub mod status;
 
 /// When the verdict turns WARNING or CRITICAL, and what counts as a possible leak.

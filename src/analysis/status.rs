@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::capacity;
 use super::{Grouping, Thresholds};
 use crate::report::status::{
-    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, NewSessions,
+    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, LimitRows, NewSessions,
     ServerInfo, SessionCounters, StatusReport, Verdict,
 };
 use crate::report::{
@@ -30,6 +30,10 @@ pub struct Tally {
     pub activity_counts: Option<Vec<ActivityCount>>,
     /// pg_stat_database's session counters (`Counting::session_counters`).
     pub session_counters: Option<Vec<SessionCounters>>,
+    /// Roles and databases with a connection limit (every one when `all_limits`).
+    pub limits: LimitRows,
+    /// Whether `limits` holds every role and database (`Counting::exporter`).
+    pub all_limits: bool,
 }
 
 /// Sessions with the same database, user, application, client (when grouping by client) and state.
@@ -304,6 +308,13 @@ pub fn report(
             opt_age(oldest_iit)
         ));
     }
+    // Roles and databases at (or near) their connection limit: the server refuses their sessions
+    // before it is full.
+    let limits = super::limits::judge(&tally.limits);
+    for (l, reason) in &limits.limits.reasons {
+        level = level.max(*l);
+        reasons.push(reason.clone());
+    }
     for l in &leak_suspects {
         level = level.max(Level::Warning);
         reasons.push(l.reason.clone());
@@ -337,7 +348,7 @@ pub fn report(
         reasons.push(cap_text);
     }
 
-    let mut warnings = Vec::new();
+    let mut warnings = limits.warnings;
     if not_visible > 0 {
         warnings.push(not_visible_warning(
             not_visible,
@@ -365,6 +376,8 @@ pub fn report(
         activity_counts: tally.activity_counts.clone(),
         new_sessions,
         session_counters: tally.session_counters.clone(),
+        limits: limits.limits,
+        limit_rows: tally.all_limits.then(|| tally.limits.clone()),
         oldest_idle_in_transaction: tally.oldest_idle_in_transaction.clone().map(|t| {
             IdleTransaction {
                 idle_seconds: round3(t.idle_seconds),

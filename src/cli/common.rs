@@ -70,6 +70,13 @@ pub struct ConnArgs {
     /// Prometheus output and status --output; exporter refuses auto and always
     #[arg(long, global = true, value_name = "WHEN", value_enum)]
     pub break_glass: Option<BreakGlassArg>,
+
+    /// When the server refuses the user at its role's CONNECTION LIMIT, connect as this role instead
+    /// (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the
+    /// limited role's sessions by application and state in the error, so you see what to free. Every
+    /// command that connects accepts it; nothing else is done as that role
+    #[arg(long, global = true, value_name = "ROLE")]
+    pub fallback_user: Option<String>,
 }
 
 /// `--break-glass`.

@@ -43,6 +43,7 @@ impl From<(&ConnArgs, &OutputArgs)> for ConnOptions {
             target_timeout: c.target_timeout,
             show_sql: o.show_sql,
             break_glass: c.break_glass.map(Into::into).unwrap_or_default(),
+            fallback_user: c.fallback_user.clone(),
         }
     }
 }

@@ -196,6 +196,8 @@ pub fn evaluate(target: &str, s: Sample, args: &CheckRequest) -> CheckTarget {
     for l in &r.leak_suspects {
         parts.push((Level::Warning, l.reason.clone()));
     }
+    // A role or database at (or near) its connection limit (analysis::limits, status's verdict too).
+    parts.extend(r.limits.reasons.iter().cloned());
 
     let oldest = r.oldest_idle_in_transaction_seconds;
     let reached = |d: Option<Duration>| match (d, oldest) {

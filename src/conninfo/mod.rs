@@ -331,6 +331,9 @@ pub struct ConnSpec {
     keepalives: bool,
     tls: tls::TlsOptions,
     warnings: Vec<String>,
+    /// The same server as another role (`--fallback-user`): tried only to show what holds a role that
+    /// was refused at its CONNECTION LIMIT. pgconn never guesses one.
+    fallback: Option<Box<ConnSpec>>,
 }
 
 impl fmt::Debug for ConnSpec {
@@ -374,6 +377,16 @@ impl ConnSpec {
     }
 
     /// Whether a password is known: given explicitly, entered, or found in the password file.
+    /// The same server as the `--fallback-user` role, when one was given.
+    pub fn fallback(&self) -> Option<&ConnSpec> {
+        self.fallback.as_deref()
+    }
+
+    /// Give the `--fallback-user` connection (resolved as its own: its own password file entry).
+    pub fn set_fallback(&mut self, spec: ConnSpec) {
+        self.fallback = Some(Box::new(spec));
+    }
+
     pub fn has_password(&self) -> bool {
         self.password.is_some() || self.hosts.iter().any(|h| h.pgpass.is_some())
     }

@@ -175,6 +175,7 @@ fn finish(p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
         keepalives,
         tls,
         warnings,
+        fallback: None,
     })
 }
 

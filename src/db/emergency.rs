@@ -474,7 +474,13 @@ pub(super) fn refused(
                 "pgconn took no WAL sender slot for this: those are kept for a full server and the \
                  standbys (--break-glass always takes one anyway)"
             };
-            format!("{headline}. {route}.\n{steps}")
+            let mut m = format!("{headline}. {route}.\n{steps}");
+            // --fallback-user: what holds the role, seen as another one.
+            if let (Refusal::RoleLimit { role }, Some(fallback)) = (&cause, spec.fallback()) {
+                m.push('\n');
+                m.push_str(&super::fallback::sessions_of(fallback, role));
+            }
+            m
         }
         None => format!(
             "{headline}. The emergency route through a WAL sender slot was not tried (--break-glass \

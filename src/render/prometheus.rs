@@ -252,6 +252,7 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
     leak_suspects(exp, target, r);
     session_counters(exp, target, r);
     postgres_exporter_names(exp, target, r);
+    limit_sessions(exp, target, r);
     exp.gauge(
         "pgconn_oldest_idle_seconds",
         "Age of the oldest idle session's state (0 when none is idle)",
@@ -343,9 +344,34 @@ fn leak_suspects(exp: &mut Exposition, target: &str, r: &StatusReport) {
     }
 }
 
+/// `pgconn_role_sessions{rolname}` and `pgconn_database_sessions{datname}` for each role and database with
+/// a connection limit: the label names of postgres_exporter's `pg_roles_connection_limit` and
+/// `pg_database_connection_limit`, so that `pgconn_role_sessions / on(rolname) pg_roles_connection_limit`
+/// needs no label_replace.
+fn limit_sessions(exp: &mut Exposition, target: &str, r: &StatusReport) {
+    for l in &r.limits.roles {
+        exp.gauge(
+            "pgconn_role_sessions",
+            "Client sessions of each role with a connection limit, as the server counts them against it \
+             (superusers' included; their limit is not enforced)",
+            &[("target", target), ("rolname", &l.user)],
+            l.sessions as f64,
+        );
+    }
+    for l in r.limits.databases.iter().filter(|d| !d.invalid) {
+        exp.gauge(
+            "pgconn_database_sessions",
+            "Client sessions in each database with a connection limit, as the server counts them against it",
+            &[("target", target), ("datname", &l.database)],
+            l.sessions as f64,
+        );
+    }
+}
+
 /// The families postgres_exporter has under the same names, counted as it counts them, so that rules and
 /// dashboards written for it read pgconn: its connection settings, and (when the statement counted them)
-/// `pg_stat_activity_count` / `pg_stat_activity_max_tx_duration` with the labels of 0.17 and later.
+/// `pg_stat_activity_count` / `pg_stat_activity_max_tx_duration` with the labels of 0.17 and later, and
+/// (when the statement read them all) every role's and database's connection limit.
 fn postgres_exporter_names(exp: &mut Exposition, target: &str, r: &StatusReport) {
     let t = [("target", target)];
     let c = &r.capacity;
@@ -367,6 +393,23 @@ fn postgres_exporter_names(exp: &mut Exposition, target: &str, r: &StatusReport)
             "Server Parameter: reserved_connections, PostgreSQL 16+ (postgres_exporter's name)",
             &t,
             f64::from(n),
+        );
+    }
+    for l in r.limit_rows.iter().flat_map(|l| &l.roles) {
+        exp.gauge(
+            "pg_roles_connection_limit",
+            "Connection limit set for the role (postgres_exporter's name: every role, -1 for none)",
+            &[("target", target), ("rolname", &l.name)],
+            f64::from(l.limit),
+        );
+    }
+    for l in r.limit_rows.iter().flat_map(|l| &l.databases) {
+        exp.gauge(
+            "pg_database_connection_limit",
+            "Connection limit set for the database (postgres_exporter's name: every database, -1 for none, \
+             -2 for one left invalid by an interrupted DROP DATABASE)",
+            &[("target", target), ("datname", &l.name)],
+            f64::from(l.limit),
         );
     }
     for a in r.activity_counts.iter().flatten() {

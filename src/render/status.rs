@@ -194,6 +194,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         out.push('\n');
     }
 
+    out.push_str(&limits(r, st));
     out.push_str(&pgbouncer(r, st));
     out.push_str(&format!(
         "{} {}\n",
@@ -201,6 +202,64 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         st.paint(r.verdict.status.as_str(), r.verdict.status)
     ));
     verdict_lines(&mut out, &r.verdict.reasons, &r.warnings, st);
+    out
+}
+
+/// Roles and databases with a connection limit: their sessions against it (a superuser's limit is not
+/// enforced; an invalid database has none). Nothing when there is none.
+pub fn limits(r: &StatusReport, st: &Style) -> String {
+    let l = &r.limits;
+    if l.roles.is_empty() && l.databases.is_empty() {
+        return String::new();
+    }
+    let app = |a: &Option<String>, n: usize| match a.as_deref() {
+        None => String::new(),
+        Some("") => format!("(unnamed) {n}"),
+        Some(a) => format!("{} {n}", clean(a)),
+    };
+    let mut rows = Vec::new();
+    for x in &l.roles {
+        let use_ = if x.superuser {
+            Cell::new("superuser")
+        } else {
+            st.level_cell(x.status.as_str(), x.status)
+        };
+        rows.push(vec![
+            Cell::new("role"),
+            Cell::new(clean(&x.user)),
+            Cell::new(format!("{} / {}", x.sessions, x.limit)).set_alignment(CellAlignment::Right),
+            use_,
+            Cell::new(app(&x.largest_application, x.largest_application_sessions)),
+        ]);
+    }
+    for x in &l.databases {
+        let (count, use_) = match x.limit {
+            Some(n) if !x.invalid => (
+                format!("{} / {n}", x.sessions),
+                st.level_cell(x.status.as_str(), x.status),
+            ),
+            _ => (
+                format!("{} / -", x.sessions),
+                st.level_cell("invalid database", Level::Warning),
+            ),
+        };
+        rows.push(vec![
+            Cell::new("database"),
+            Cell::new(clean(&x.database)),
+            Cell::new(count).set_alignment(CellAlignment::Right),
+            use_,
+            Cell::new(app(&x.largest_application, x.largest_application_sessions)),
+        ]);
+    }
+    let header = [
+        "LIMIT ON",
+        "NAME",
+        "SESSIONS / LIMIT",
+        "STATUS",
+        "LARGEST APPLICATION",
+    ];
+    let mut out = st.fitted_table(&header, rows, &[], Some("LARGEST APPLICATION"));
+    out.push_str("\n\n");
     out
 }
 

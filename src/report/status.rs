@@ -82,6 +82,13 @@ pub struct StatusReport {
     /// Prometheus output; PostgreSQL 14+).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_counters: Option<Vec<SessionCounters>>,
+    /// Every role and database with a connection limit, with the sessions the server checks it against.
+    pub limits: Limits,
+    /// Every role's and every database's limit as the catalogs hold it (-1 included), when the statement
+    /// read them all (Prometheus output only: postgres_exporter's `pg_roles_connection_limit` and
+    /// `pg_database_connection_limit`).
+    #[serde(skip)]
+    pub limit_rows: Option<LimitRows>,
 }
 
 /// How many client sessions are younger than [`NewSessions::YOUNGER_THAN_SECONDS`] (`backend_start`).
@@ -119,6 +126,74 @@ pub struct SessionCounters {
     pub active_time_seconds: f64,
     pub idle_in_transaction_time_seconds: f64,
     pub stats_reset: Option<String>,
+}
+
+/// Connection limits (`pg_roles.rolconnlimit`, `pg_database.datconnlimit`) with the sessions the server
+/// counts against them: its client backends of that role / in that database, pgconn's own included, the
+/// filters not applied (the server does not apply them either).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Limits {
+    pub roles: Vec<RoleLimit>,
+    pub databases: Vec<DatabaseLimit>,
+    /// The verdict's reasons about them, each with its level (status's verdict and check's line read
+    /// them: `analysis::limits`).
+    #[serde(skip)]
+    pub reasons: Vec<(Level, String)>,
+}
+
+/// A role with a CONNECTION LIMIT.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleLimit {
+    pub user: String,
+    /// 0 and up (-1, no limit, is not listed).
+    pub limit: i32,
+    pub sessions: usize,
+    /// A superuser's limit is not enforced: shown, never at the limit.
+    pub superuser: bool,
+    /// The application holding the most of the role's sessions ("" for none set), None with no session.
+    pub largest_application: Option<String>,
+    pub largest_application_sessions: usize,
+    /// OK, WARNING at 90 % of the limit, CRITICAL at the limit (always OK for a superuser).
+    pub status: Level,
+}
+
+/// A database with a CONNECTION LIMIT, or left invalid by an interrupted DROP DATABASE.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatabaseLimit {
+    pub database: String,
+    /// 0 and up; None for an invalid database (datconnlimit -2, which is no limit).
+    pub limit: Option<i32>,
+    /// datconnlimit = -2: an interrupted DROP DATABASE left it; it accepts no connection, and DROP
+    /// DATABASE removes it.
+    pub invalid: bool,
+    pub sessions: usize,
+    pub largest_application: Option<String>,
+    pub largest_application_sessions: usize,
+    /// OK, WARNING at 90 % of the limit, CRITICAL at the limit (superusers' sessions count, as the
+    /// server counts them, though a superuser is never refused).
+    pub status: Level,
+}
+
+/// The limits as the status statement reads them: every row of the catalogs with `$all_limits`,
+/// otherwise only those with a limit (or invalid).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct LimitRows {
+    pub roles: Vec<LimitRow>,
+    pub databases: Vec<LimitRow>,
+}
+
+/// One role or database as the status statement reads it; `sessions` counted for those with a limit only.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct LimitRow {
+    #[serde(alias = "user", alias = "database")]
+    pub name: String,
+    /// As the catalog holds it: -1 no limit, -2 an invalid database.
+    pub limit: i32,
+    #[serde(default)]
+    pub superuser: bool,
+    pub sessions: usize,
+    pub largest_application: Option<String>,
+    pub largest_application_sessions: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

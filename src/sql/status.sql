@@ -5,6 +5,8 @@
 -- With Counting::session_counters, pg_stat_database's session counters (14+) come along as JSON on the
 -- first row (session_counters.sql); otherwise that column is NULL and the view is not read (on 14 its
 -- first read in a transaction waits for the stats collector's file).
+-- $all_limits every role and database in `limits` (Prometheus: postgres_exporter's pg_roles_connection_limit
+-- and pg_database_connection_limit have a row each), not only those with a connection limit
 -- The server's facts come along (as JSON, on one row): no statement of their own.
 -- One pass over pg_stat_activity: its rows are grouped straight away (with whether they match the filter,
 -- so that `used` counts them all), never copied whole or read twice. What needs single sessions is
@@ -70,6 +72,49 @@ WITH /*EXPORTER_COUNTS*/c AS (
              WHERE g.matches) AS p,
            min(g.oldest_idle_transaction) FILTER (WHERE g.matches) AS oldest_idle_transaction
       FROM g
+), lim AS (
+    -- Connection limits (rolconnlimit, datconnlimit; -1 is none, a database's -2 marks it invalid), with
+    -- the sessions the server checks them against: its client backends of that role / in that database,
+    -- all of them (not only the filter's), counted from the groups above (a few rows, never the view
+    -- again). Only roles and databases with a limit unless $all_limits, and their sessions only then: a
+    -- server without limits pays for two scans of small catalogs. pg_roles' join to pg_db_role_setting is
+    -- removed by the planner (unique on setdatabase, setrole; no column of it used).
+    SELECT json_build_object(
+             'roles', (SELECT coalesce(json_agg(json_build_object(
+                                'user', r.rolname::text, 'limit', r.rolconnlimit, 'superuser', r.rolsuper,
+                                'sessions', coalesce(n.sessions, 0),
+                                'largest_application', n.application,
+                                'largest_application_sessions', coalesce(n.application_sessions, 0))
+                              ORDER BY r.rolname), '[]')
+                         FROM pg_roles r
+                         LEFT JOIN LATERAL (
+                             SELECT sum(x.n)::int AS sessions,
+                                    (array_agg(x.application ORDER BY x.n DESC, x.application))[1] AS application,
+                                    max(x.n) AS application_sessions
+                               FROM (SELECT g.application, sum(g.sessions)::int AS n
+                                       FROM g
+                                      WHERE g.usesysid = r.oid AND r.rolconnlimit <> -1
+                                      GROUP BY g.application) x
+                         ) n ON true
+                        WHERE $all_limits OR r.rolconnlimit <> -1),
+             'databases', (SELECT coalesce(json_agg(json_build_object(
+                                'database', d.datname::text, 'limit', d.datconnlimit,
+                                'sessions', coalesce(n.sessions, 0),
+                                'largest_application', n.application,
+                                'largest_application_sessions', coalesce(n.application_sessions, 0))
+                              ORDER BY d.datname), '[]')
+                         FROM pg_database d
+                         LEFT JOIN LATERAL (
+                             SELECT sum(x.n)::int AS sessions,
+                                    (array_agg(x.application ORDER BY x.n DESC, x.application))[1] AS application,
+                                    max(x.n) AS application_sessions
+                               FROM (SELECT g.application, sum(g.sessions)::int AS n
+                                       FROM g
+                                      WHERE g.datid = d.oid AND d.datconnlimit <> -1
+                                      GROUP BY g.application) x
+                         ) n ON true
+                        WHERE $all_limits OR d.datconnlimit <> -1)
+           )::text AS limits
 ), o AS (
     SELECT t.*,
            t.oldest_idle_transaction[2]::int AS pid,
@@ -80,6 +125,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
 SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
        CASE WHEN row_number() OVER () = 1 THEN /*EXPORTER_COUNTS_JSON*/ END AS exporter_counts,
        CASE WHEN row_number() OVER () = 1 THEN /*SESSION_COUNTERS_JSON*/ END AS session_counters,
+       CASE WHEN row_number() OVER () = 1 THEN (SELECT lim.limits FROM lim) END AS limits,
        o.used,
        o.p[1] AS idle_median_seconds,
        o.p[2] AS idle_p95_seconds,

@@ -33,6 +33,7 @@ mod idle_transaction;
 mod leak;
 mod pgbouncer;
 mod pool_budget;
+mod role_limit;
 mod timeouts;
 
 pub use pgbouncer::pgbouncer_ini;
@@ -305,9 +306,10 @@ struct Inputs {
 }
 
 /// The rules, in the order their findings are listed before sorting (equal severity and rank keep it).
-const RULES: [fn(&Inputs) -> Vec<Finding>; 7] = [
+const RULES: [fn(&Inputs) -> Vec<Finding>; 8] = [
     capacity::findings,
     leak::findings,
+    role_limit::findings,
     idle_transaction::findings,
     timeouts::findings,
     churn::findings,
