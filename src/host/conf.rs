@@ -679,13 +679,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         fs::write(d.join("old.conf"), "update_process_title = off\n").unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(100));
         fs::write(d.join("new.conf"), "update_process_title = on\n").unwrap();
         std::os::unix::fs::symlink(d.join("new.conf"), d.join("postgresql.conf")).unwrap();
         let s = read(d, d, &["postgres".into()]);
         let before = s.last_change().unwrap().changed;
         assert!(s.read.iter().any(|r| r.link), "{:?}", s.read);
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(std::time::Duration::from_millis(100));
         // Pointed at the older file: no file's own change time moves, the link's does.
         fs::remove_file(d.join("postgresql.conf")).unwrap();
         std::os::unix::fs::symlink(d.join("old.conf"), d.join("postgresql.conf")).unwrap();
