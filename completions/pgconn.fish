@@ -137,6 +137,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'Whe
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l blocked -d 'Only sessions waiting on a lock that another session (or a prepared transaction, pid 0) holds, each with the head of its chain: the blocker that waits for nobody (often idle in transaction)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -175,6 +176,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to u
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l blocked -d 'Only sessions waiting on a lock that another session (or a prepared transaction, pid 0) holds, each with the head of its chain: the blocker that waits for nobody (often idle in transaction)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
+use crate::report::sessions::PreparedTransaction;
 use crate::report::status::IdleTransaction;
 use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
@@ -260,6 +261,31 @@ fn assemble_parts(template: &str, filter: &str, filter_who: &str) -> Statement {
 
 const SESSIONS_SQL: &str = include_str!("sql/sessions.sql");
 
+/// sessions.sql with this filter; `blocked`: only sessions waiting on a lock someone holds, each with
+/// the head of its chain (`blocked.sql`).
+fn sessions_statement(fp: &FilterParams, blocked: bool) -> Statement {
+    let sql = if blocked {
+        SESSIONS_SQL
+            .replace("/*BLOCKED*/", &format!("{}\n", body(include_str!("sql/blocked.sql"))))
+            .replace("/*BLOCKED_HEAD*/", ", h.head_blocker")
+            .replace(
+                "/*BLOCKED_JOIN*/",
+                "\n          JOIN lw ON lw.pid = c.pid AND cardinality(lw.blocked_by) > 0\n          LEFT JOIN h ON h.pid = c.pid",
+            )
+            .replace("/*HEAD_BLOCKER*/", "\n       m.head_blocker,")
+    } else {
+        [
+            "/*BLOCKED*/",
+            "/*BLOCKED_HEAD*/",
+            "/*BLOCKED_JOIN*/",
+            "/*HEAD_BLOCKER*/",
+        ]
+        .iter()
+        .fold(SESSIONS_SQL.to_string(), |sql, slot| sql.replace(slot, ""))
+    };
+    fp.assemble(&sql)
+}
+
 /// Positions of the session columns (`session_columns.sql`) in a result, looked up by name once.
 pub(crate) struct SnapshotColumns {
     pid: usize,
@@ -278,6 +304,8 @@ pub(crate) struct SnapshotColumns {
     never_queried: usize,
     wait_event_type: usize,
     wait_event: usize,
+    blocked_by: usize,
+    head_blocker: Option<usize>,
     xmin_age: usize,
     superuser: usize,
     own_role: usize,
@@ -311,6 +339,9 @@ impl SnapshotColumns {
             never_queried: at("never_queried")?,
             wait_event_type: at("wait_event_type")?,
             wait_event: at("wait_event")?,
+            blocked_by: at("blocked_by")?,
+            // only in `sessions --blocked`
+            head_blocker: row.position("head_blocker"),
             xmin_age: at("xmin_age")?,
             superuser: at("superuser")?,
             own_role: at("own_role")?,
@@ -351,6 +382,14 @@ impl SnapshotColumns {
         s.never_queried = flag(c.never_queried)?;
         set_text(&mut s.wait_event_type, row.try_get_str(c.wait_event_type)?);
         set_text(&mut s.wait_event, row.try_get_str(c.wait_event)?);
+        s.blocked_by.clear();
+        if let Some(pids) = row.try_get::<_, Option<Vec<i32>>>(c.blocked_by)? {
+            s.blocked_by.extend(pids);
+        }
+        s.head_blocker = match c.head_blocker {
+            Some(i) => row.try_get(i)?,
+            None => None,
+        };
         s.xmin_age = row.try_get(c.xmin_age)?;
         s.superuser = flag(c.superuser)?;
         s.own_role = flag(c.own_role)?;
@@ -415,6 +454,8 @@ pub enum Listing<'a> {
     Counts {
         matched: usize,
         not_visible: usize,
+        /// Every prepared transaction on the server (what a session blocked by pid 0 waits for).
+        prepared: Vec<PreparedTransaction>,
     },
     /// One value, overwritten for the next session: a caller keeps what it needs, not the reference.
     Session(&'a mut Session),
@@ -428,6 +469,7 @@ pub fn each_session(
     filter: &Filter,
     with_query: bool,
     limit: Option<usize>,
+    blocked: bool,
     mut on: impl FnMut(Listing<'_>) -> Result<()>,
 ) -> Result<()> {
     let fp = filter.params();
@@ -440,7 +482,7 @@ pub fn each_session(
     let mut columns: Option<SnapshotColumns> = None;
     let mut facts: Option<String> = None;
     let mut session = Session::default();
-    db.query_each(&fp.assemble(SESSIONS_SQL), &params, |row| {
+    db.query_each(&sessions_statement(&fp, blocked), &params, |row| {
         let c = match &columns {
             Some(c) => c,
             None => {
@@ -449,9 +491,15 @@ pub fn each_session(
                     let n: Option<i64> = row.try_get(col)?;
                     Ok(n.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
                 };
+                let prepared = match row.try_get::<_, Option<String>>("prepared_transactions")? {
+                    Some(json) => serde_json::from_str(&json)
+                        .map_err(|e| anyhow!("{}: prepared_transactions: {e}", row.statement()))?,
+                    None => Vec::new(),
+                };
                 on(Listing::Counts {
                     matched: count("matched")?,
                     not_visible: count("not_visible")?,
+                    prepared,
                 })?;
                 columns.insert(SnapshotColumns::of(&row)?)
             }
@@ -467,6 +515,7 @@ pub fn each_session(
         on(Listing::Counts {
             matched: 0,
             not_visible: 0,
+            prepared: Vec::new(),
         })?;
     }
     db.learn_facts_json(facts.as_deref())
@@ -480,11 +529,12 @@ pub fn sessions(
     limit: Option<usize>,
 ) -> Result<Listed> {
     let mut listed = Listed::default();
-    each_session(db, filter, with_query, limit, |l| {
+    each_session(db, filter, with_query, limit, false, |l| {
         match l {
             Listing::Counts {
                 matched,
                 not_visible,
+                ..
             } => {
                 listed.matched = matched;
                 listed.not_visible = not_visible;
@@ -657,7 +707,8 @@ mod tests {
         fp.set(&mut params);
         params.set("with_query", &true, Type::BOOL);
         params.set("limit", &Some(5_i64), Type::INT8);
-        assert_fills(&fp.assemble(SESSIONS_SQL), &params);
+        assert_fills(&sessions_statement(&fp, false), &params);
+        assert_fills(&sessions_statement(&fp, true), &params);
         let c = Counting::default();
         let cp = CountParams::new(&c);
         let mut params = Params::new();
@@ -715,6 +766,29 @@ mod tests {
         assert_eq!(text.matches("    AND (").count(), clauses, "{text}");
     }
 
+    /// pg_blocking_pids takes every lock-manager partition lock: it is reached only for a session waiting
+    /// on a lock, behind a CASE (sessions, the kill plan) or a WHERE on the same condition (the waiters of
+    /// `--blocked`), never for every row.
+    #[test]
+    fn pg_blocking_pids_is_asked_only_of_sessions_waiting_on_a_lock() {
+        let fp = Filter::default().params();
+        let guarded = "CASE WHEN m.wait_event_type = 'Lock'\n            THEN ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(m.pid))";
+        let plain = sessions_statement(&fp, false).text().to_string();
+        let kill = fp
+            .assemble(include_str!("sql/kill_plan.sql"))
+            .text()
+            .to_string();
+        for text in [&plain, &kill] {
+            assert_eq!(text.matches("pg_blocking_pids(").count(), 1, "{text}");
+            assert_eq!(text.matches(guarded).count(), 1, "{text}");
+        }
+        let blocked = sessions_statement(&fp, true).text().to_string();
+        assert_eq!(blocked.matches("pg_blocking_pids(").count(), 2, "{blocked}");
+        assert_eq!(blocked.matches(guarded).count(), 1, "{blocked}");
+        let waiters = "SELECT c.pid, ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(c.pid)) AS b ORDER BY b) AS blocked_by\n      FROM c\n     WHERE c.wait_event_type = 'Lock'\n";
+        assert_eq!(blocked.matches(waiters).count(), 1, "{blocked}");
+    }
+
     #[test]
     fn patterns_match_without_a_server_as_like_does() {
         for (p, t, m) in [
@@ -765,6 +839,7 @@ mod tests {
             "never_queried",
             "wait_event_type",
             "wait_event",
+            "blocked_by",
             "xmin_age",
             "superuser",
             "own_role",

@@ -647,6 +647,12 @@ fn session(s: S) -> Session {
         never_queried: false,
         wait_event_type: s.wait.map(|w| w.0.to_string()),
         wait_event: s.wait.map(|w| w.1.to_string()),
+        // a session waiting on a lock is shown with who holds it
+        blocked_by: match s.wait {
+            Some(("Lock", _)) => vec![813],
+            _ => Vec::new(),
+        },
+        head_blocker: None,
         xmin_age: s.xact.map(|_| 1520),
         superuser: false,
         own_role: true,
@@ -748,6 +754,7 @@ fn sessions_db1() -> SessionsReport {
         target: DB1.into(),
         count: 9,
         not_visible: 0,
+        prepared_transactions: Vec::new(),
         sessions: db1_sessions(),
         warnings: vec![],
     }
@@ -759,6 +766,7 @@ fn sessions_db2() -> SessionsReport {
         target: DB2.into(),
         count: 2,
         not_visible: 0,
+        prepared_transactions: Vec::new(),
         sessions: vec![
             session(S {
                 pid: 812,
@@ -1866,6 +1874,7 @@ fn sessions() {
         target: DB1.into(),
         count: 0,
         not_visible: 0,
+        prepared_transactions: Vec::new(),
         sessions: vec![],
         warnings: vec![],
     };

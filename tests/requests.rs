@@ -61,6 +61,7 @@ fn status_sessions_and_check_answer_a_request_as_the_server_counts() {
         filter: only_app(&app),
         limit: Some(2),
         pgbouncer: None,
+        blocked: false,
     };
     let report = commands::sessions::collect(&mut db(), &req).unwrap();
     assert_eq!(report.count, 3, "every match counted");

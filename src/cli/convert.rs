@@ -304,6 +304,7 @@ impl From<&super::SessionsArgs> for SessionsRequest {
             filter: with_states(&a.filters, &a.state).idle_longer_than(a.idle_longer_than),
             limit: (a.limit > 0).then_some(a.limit),
             pgbouncer: a.pgbouncer.clone(),
+            blocked: a.blocked,
         }
     }
 }

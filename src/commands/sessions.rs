@@ -16,6 +16,8 @@ pub struct SessionsRequest {
     pub limit: Option<usize>,
     /// Mark the server connections of this PgBouncer (its admin console).
     pub pgbouncer: Option<String>,
+    /// Only sessions waiting on a lock someone holds, each with the head of its chain.
+    pub blocked: bool,
 }
 
 /// The whole report, for the layouts that need every session at once.
@@ -45,31 +47,48 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
         connection,
         count: 0,
         not_visible: 0,
+        prepared_transactions: Vec::new(),
     });
     let mut not_visible = 0;
+    // Sessions waiting for a prepared transaction (pid 0 among their blockers).
+    let mut waiting_for_prepared: Vec<i32> = Vec::new();
+    let mut prepared_count = 0;
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
-    activity::each_session(db, &args.filter, true, args.limit, |listing| {
-        match listing {
-            Listing::Counts {
-                matched,
-                not_visible: hidden,
-            } => {
-                not_visible = hidden;
-                if let Some(mut head) = head.take() {
-                    head.count = matched;
-                    head.not_visible = hidden;
-                    sink.head(&head)?;
+    activity::each_session(
+        db,
+        &args.filter,
+        true,
+        args.limit,
+        args.blocked,
+        |listing| {
+            match listing {
+                Listing::Counts {
+                    matched,
+                    not_visible: hidden,
+                    prepared,
+                } => {
+                    not_visible = hidden;
+                    prepared_count = prepared.len();
+                    if let Some(mut head) = head.take() {
+                        head.count = matched;
+                        head.not_visible = hidden;
+                        head.prepared_transactions = prepared;
+                        sink.head(&head)?;
+                    }
+                }
+                Listing::Session(s) => {
+                    if s.blocked_by.contains(&0) {
+                        waiting_for_prepared.push(s.pid);
+                    }
+                    if let Some(pids) = &pooler {
+                        s.via_pgbouncer = pids.contains(&s.pid);
+                    }
+                    sink.session(s)?;
                 }
             }
-            Listing::Session(s) => {
-                if let Some(pids) = &pooler {
-                    s.via_pgbouncer = pids.contains(&s.pid);
-                }
-                sink.session(s)?;
-            }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let mut warnings = Vec::new();
     if not_visible > 0 {
         warnings.push(crate::report::not_visible_warning(
@@ -78,6 +97,24 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
             "their state, ages and query are hidden",
         ));
     }
+    if !waiting_for_prepared.is_empty() {
+        warnings.push(prepared_warning(&waiting_for_prepared, prepared_count));
+    }
     sink.warnings(&warnings)?;
     Ok(())
+}
+
+/// The warning for sessions blocked by pid 0: a prepared transaction holds the lock, and no session
+/// stands behind it (so no kill ends it).
+fn prepared_warning(pids: &[i32], prepared: usize) -> String {
+    let list: Vec<String> = pids.iter().take(10).map(i32::to_string).collect();
+    let more = if pids.len() > 10 { ", …" } else { "" };
+    format!(
+        "{} session(s) wait for a prepared transaction (pid 0 in blocked_by: {}{more}); no session \
+         holds it, so no kill ends it. The candidates are the {prepared} listed in \
+         prepared_transactions; end one with COMMIT PREPARED '<gid>' or ROLLBACK PREPARED '<gid>' (in \
+         its database)",
+        pids.len(),
+        list.join(", ")
+    )
 }

@@ -49,10 +49,18 @@ pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
     } else {
         text_cell(state)
     };
-    let wait = match (&s.wait_event_type, &s.wait_event) {
+    let mut wait = match (&s.wait_event_type, &s.wait_event) {
         (Some(t), Some(e)) => format!("{t}:{e}"),
         _ => String::new(),
     };
+    // who holds the lock it waits for (0: a prepared transaction), and the head of the chain
+    if !s.blocked_by.is_empty() {
+        let by: Vec<String> = s.blocked_by.iter().map(i32::to_string).collect();
+        wait.push_str(&format!(" by {}", by.join(",")));
+        if let Some(h) = s.head_blocker.filter(|h| !s.blocked_by.contains(h)) {
+            wait.push_str(&format!(" (head {h})"));
+        }
+    }
     vec![
         Cell::new(s.pid).set_alignment(CellAlignment::Right),
         text_cell(s.database.as_deref().unwrap_or("")),
@@ -146,6 +154,8 @@ impl<W: Write> SessionsSink for JsonSink<W> {
         value(w, &h.count)?;
         w.write_all(b",\n  \"not_visible\": ")?;
         value(w, &h.not_visible)?;
+        w.write_all(b",\n  \"prepared_transactions\": ")?;
+        nested(w, &h.prepared_transactions)?;
         w.write_all(b",\n  \"sessions\": [")
     }
 
@@ -175,6 +185,7 @@ pub fn write_json(r: &SessionsReport, w: &mut impl Write) -> io::Result<()> {
         connection: r.connection.clone(),
         count: r.count,
         not_visible: r.not_visible,
+        prepared_transactions: r.prepared_transactions.clone(),
     })?;
     for s in &r.sessions {
         sink.session(s)?;
@@ -218,6 +229,12 @@ fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
     value(w, &s.wait_event_type)?;
     w.write_all(b",\n      \"wait_event\": ")?;
     value(w, &s.wait_event)?;
+    w.write_all(b",\n      \"blocked_by\": ")?;
+    pids(w, &s.blocked_by)?;
+    if let Some(h) = &s.head_blocker {
+        w.write_all(b",\n      \"head_blocker\": ")?;
+        value(w, h)?;
+    }
     w.write_all(b",\n      \"xmin_age\": ")?;
     value(w, &s.xmin_age)?;
     w.write_all(b",\n      \"superuser\": ")?;
@@ -231,6 +248,23 @@ fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
     w.write_all(b",\n      \"via_pgbouncer\": ")?;
     value(w, &s.via_pgbouncer)?;
     w.write_all(b"\n    }")
+}
+
+/// A list of pids as the pretty printer writes it three levels down (`[]`, or one per line).
+fn pids(w: &mut impl Write, pids: &[i32]) -> io::Result<()> {
+    if pids.is_empty() {
+        return w.write_all(b"[]");
+    }
+    w.write_all(b"[")?;
+    for (i, p) in pids.iter().enumerate() {
+        w.write_all(if i == 0 {
+            b"\n        "
+        } else {
+            b",\n        "
+        })?;
+        value(w, p)?;
+    }
+    w.write_all(b"\n      ]")
 }
 
 /// A scalar as serde_json writes it (compact and pretty agree on scalars).
@@ -276,6 +310,8 @@ mod tests {
             never_queried: true,
             wait_event_type: Some("Client".into()),
             wait_event: None,
+            blocked_by: if pid == 3 { vec![0, 7] } else { vec![] },
+            head_blocker: (pid == 3).then_some(0),
             xmin_age: Some(3),
             superuser: false,
             own_role: true,
@@ -302,6 +338,7 @@ mod tests {
                 connection: ConnectionRoute::default(),
                 count: 0,
                 not_visible: 0,
+                prepared_transactions: vec![],
                 sessions: vec![],
                 warnings: vec![],
             },
@@ -311,6 +348,12 @@ mod tests {
                     .because(crate::report::fleet::FailureKind::Full),
                 count: 7,
                 not_visible: 1,
+                prepared_transactions: vec![crate::report::sessions::PreparedTransaction {
+                    gid: "g'1\"".into(),
+                    owner: Some("app".into()),
+                    database: None,
+                    age_seconds: Some(12.5),
+                }],
                 sessions: vec![session(1), hidden(2), session(3)],
                 warnings: vec!["one".into(), "two \"quoted\"".into()],
             },

@@ -1,6 +1,6 @@
 //! `pgconn sessions`: one row per client session.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Session;
 
@@ -14,6 +14,9 @@ pub struct SessionsReport {
     /// Of those (before --limit), the ones this role cannot see: other roles' sessions without
     /// pg_read_all_stats.
     pub not_visible: usize,
+    /// Every prepared transaction on the server (`pg_prepared_xacts`): a session whose `blocked_by` has
+    /// pid 0 waits for one of them (no session holds it; COMMIT PREPARED or ROLLBACK PREPARED ends it).
+    pub prepared_transactions: Vec<PreparedTransaction>,
     pub sessions: Vec<Session>,
     pub warnings: Vec<String>,
 }
@@ -25,6 +28,18 @@ pub struct SessionsHead {
     pub connection: crate::report::ConnectionRoute,
     pub count: usize,
     pub not_visible: usize,
+    pub prepared_transactions: Vec<PreparedTransaction>,
+}
+
+/// A prepared transaction (`PREPARE TRANSACTION`): it holds its locks with no session behind it, which
+/// `pg_blocking_pids` reports as pid 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreparedTransaction {
+    pub gid: String,
+    pub owner: Option<String>,
+    pub database: Option<String>,
+    /// Since it was prepared.
+    pub age_seconds: Option<f64>,
 }
 
 /// Where a [`SessionsReport`] goes while it is read, in its own order: the head, each session as it
@@ -49,6 +64,7 @@ impl Collected {
             connection: Default::default(),
             count: 0,
             not_visible: 0,
+            prepared_transactions: Vec::new(),
             sessions: Vec::new(),
             warnings: Vec::new(),
         })
@@ -63,6 +79,7 @@ impl SessionsSink for Collected {
             connection: head.connection,
             count: head.count,
             not_visible: head.not_visible,
+            prepared_transactions: head.prepared_transactions,
             sessions: Vec::new(),
             warnings: Vec::new(),
         });
