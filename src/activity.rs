@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
 use crate::report::sessions::PreparedTransaction;
-use crate::report::status::IdleTransaction;
+use crate::report::status::{HeadBlocker, IdleTransaction};
 use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
 use anyhow::{anyhow, Result};
@@ -651,6 +651,31 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
                     .try_get::<_, Option<f64>>("oldest_idle_transaction_idle_seconds")?
                     .unwrap_or(0.0),
                 transaction_seconds: first.try_get("oldest_idle_transaction_xact_seconds")?,
+            });
+        }
+    }
+    if let Some(first) = rows.first() {
+        tally.blocked_sessions =
+            usize::try_from(first.try_get::<_, i32>("blocked_sessions")?).unwrap_or(0);
+        if let Some(pid) = first.try_get::<_, Option<i32>>("head_blocker_pid")? {
+            tally.head_blocker = Some(HeadBlocker {
+                pid,
+                prepared_transaction: pid == 0,
+                blocking: usize::try_from(
+                    first
+                        .try_get::<_, Option<i32>>("head_blocker_blocking")?
+                        .unwrap_or(0),
+                )
+                .unwrap_or(0),
+                state: first.try_get("head_blocker_state")?,
+                database: first.try_get("head_blocker_database")?,
+                user: first.try_get("head_blocker_user")?,
+                application: first
+                    .try_get::<_, Option<String>>("head_blocker_application")?
+                    .unwrap_or_default(),
+                client: first.try_get("head_blocker_client")?,
+                state_seconds: first.try_get("head_blocker_state_seconds")?,
+                transaction_seconds: first.try_get("head_blocker_xact_seconds")?,
             });
         }
     }

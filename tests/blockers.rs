@@ -109,6 +109,27 @@ fn blocking_pids(c: &Cluster, pid: i32) -> Vec<i32> {
         .get(0)
 }
 
+/// Seconds `pid` has been in its state, as the server says (after pgconn's run).
+fn state_age(c: &Cluster, pid: i32) -> f64 {
+    superuser_client(c)
+        .query_one(
+            "SELECT date_part('epoch', now() - state_change) FROM pg_stat_activity WHERE pid = $1",
+            &[&pid],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// The value of the one sample of `family` in a Prometheus exposition.
+fn sample(text: &str, family: &str) -> f64 {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{family}{{")))
+        .collect();
+    assert_eq!(lines.len(), 1, "{family}: {lines:?}");
+    lines[0].rsplit(' ').next().unwrap().parse().unwrap()
+}
+
 fn pids_of(v: &Value) -> BTreeSet<i32> {
     v["sessions"]
         .as_array()
@@ -198,6 +219,63 @@ fn an_idle_transaction_blocking_two_sessions_is_named_by_sessions() {
         .assert_code(0);
     let text = out.stdout;
     assert!(text.contains(&format!("by {}", b.holder_pid)), "{text}");
+
+    // status: two blocked sessions, the holder as their head, idle in transaction
+    let v = pgconn()
+        .args(["status", "--json", "--app", &format!("{tag}-*")])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["blocked_sessions"], 2, "{v:#}");
+    let head = &v["head_blocker"];
+    assert_eq!(head["pid"], b.holder_pid, "{v:#}");
+    assert_eq!(head["prepared_transaction"], false);
+    assert_eq!(head["blocking"], 2);
+    assert_eq!(head["state"], "idle_in_transaction");
+    assert_eq!(head["application"], format!("{tag}-holder"));
+    assert_eq!(head["database"], "postgres");
+    let age = state_age(c, b.holder_pid);
+    let shown = head["state_seconds"].as_f64().unwrap();
+    assert!(shown > 0.0 && shown <= age + 0.01, "{shown} vs {age}");
+    let out = pgconn()
+        .args(["status", "--app", &format!("{tag}-*")])
+        .run()
+        .assert_code(0);
+    assert!(
+        out.stdout.contains(&format!(
+            "2 session(s) wait on a lock · head blocker pid {}",
+            b.holder_pid
+        )),
+        "{}",
+        out.stdout
+    );
+    // Prometheus: the same numbers
+    let out = pgconn()
+        .args([
+            "status",
+            "--format",
+            "prometheus",
+            "--app",
+            &format!("{tag}-*"),
+        ])
+        .run()
+        .assert_code(0);
+    assert_eq!(
+        sample(&out.stdout, "pgconn_blocked_sessions"),
+        2.0,
+        "{}",
+        out.stdout
+    );
+    let head_seconds = sample(&out.stdout, "pgconn_head_blocker_seconds");
+    assert!(head_seconds > 0.0 && head_seconds <= state_age(c, b.holder_pid) + 0.01);
+    // a filter that leaves the waiters out counts none of them
+    let v = pgconn()
+        .args(["status", "--json", "--app", &format!("{tag}-holder")])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["blocked_sessions"], 0, "{v:#}");
+    assert_eq!(v["head_blocker"], Value::Null);
 
     b.release(c);
     // nothing waits any more: --blocked lists nothing
@@ -329,6 +407,16 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
                 && w.as_str().unwrap().contains(&wpid.to_string())),
         "{v:#}"
     );
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["status", "--json", "--app", &format!("{tag}-*")])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["blocked_sessions"], 1, "{v:#}");
+    assert_eq!(v["head_blocker"]["pid"], 0, "{v:#}");
+    assert_eq!(v["head_blocker"]["prepared_transaction"], true);
+    assert_eq!(v["head_blocker"]["state"], Value::Null);
     admin
         .batch_execute(&format!("ROLLBACK PREPARED '{}'", gid.replace('\'', "''")))
         .unwrap();

@@ -466,6 +466,8 @@ fn status_db1() -> StatusReport {
             idle_seconds: 1805.0,
             transaction_seconds: Some(1811.5),
         }),
+        blocked_sessions: 0,
+        head_blocker: None,
         activity_counts: Some(vec![
             pgconn::report::status::ActivityCount {
                 datname: Some("appdb".into()),
@@ -594,6 +596,19 @@ fn status_db2() -> StatusReport {
         oldest_transaction_seconds: Some(12.5),
         oldest_idle_in_transaction_seconds: Some(4.0),
         oldest_idle_in_transaction: None,
+        blocked_sessions: 1,
+        head_blocker: Some(pgconn::report::status::HeadBlocker {
+            pid: 813,
+            prepared_transaction: false,
+            blocking: 1,
+            state: Some(State::IdleInTransaction),
+            database: Some("app".into()),
+            user: Some("batch".into()),
+            application: "nightly-import".into(),
+            client: Some("10.0.9.3".into()),
+            state_seconds: Some(75.0),
+            transaction_seconds: Some(80.0),
+        }),
         activity_counts: None,
         group_by: vec!["database", "user", "application"],
         groups: vec![group(
