@@ -654,37 +654,16 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             });
         }
     }
-    if let Some(first) = rows.first() {
-        tally.blocked_sessions =
-            usize::try_from(first.try_get::<_, i32>("blocked_sessions")?).unwrap_or(0);
-        if let Some(pid) = first.try_get::<_, Option<i32>>("head_blocker_pid")? {
-            tally.head_blocker = Some(HeadBlocker {
-                pid,
-                prepared_transaction: pid == 0,
-                blocking: usize::try_from(
-                    first
-                        .try_get::<_, Option<i32>>("head_blocker_blocking")?
-                        .unwrap_or(0),
-                )
-                .unwrap_or(0),
-                state: first.try_get("head_blocker_state")?,
-                database: first.try_get("head_blocker_database")?,
-                user: first.try_get("head_blocker_user")?,
-                application: first
-                    .try_get::<_, Option<String>>("head_blocker_application")?
-                    .unwrap_or_default(),
-                client: first.try_get("head_blocker_client")?,
-                state_seconds: first.try_get("head_blocker_state_seconds")?,
-                transaction_seconds: first.try_get("head_blocker_xact_seconds")?,
-            });
-        }
-    }
     db.learn_facts(&rows)?;
+    let mut waiters: Vec<i32> = Vec::new();
     for row in rows {
         // No bucket: nothing matched the filter.
         let Some(sessions) = row.try_get::<_, Option<i32>>("sessions")? else {
             continue;
         };
+        if let Some(pids) = row.try_get::<_, Option<Vec<i32>>>("lock_waiters")? {
+            waiters.extend(pids);
+        }
         let count = |name: &str| -> Result<usize> {
             Ok(usize::try_from(row.try_get::<_, i32>(name)?).unwrap_or(0))
         };
@@ -709,7 +688,53 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         }
         tally.buckets.push(bucket);
     }
+    // Who blocks them: asked only when a matching session waits on a lock.
+    if !waiters.is_empty() {
+        head_blocker(db, waiters, &mut tally)?;
+    }
     Ok(tally)
+}
+
+static HEAD_BLOCKER_SQL: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
+    assemble(&include_str!("sql/head_blocker.sql").replace(
+        "/*BLOCKED*/",
+        &format!("{}\n", body(include_str!("sql/blocked.sql"))),
+    ))
+});
+
+/// Of `waiters` (sessions status saw waiting on a lock), how many someone blocks, and the head of the most
+/// of their chains (`head_blocker.sql`).
+fn head_blocker(db: &mut Db, waiters: Vec<i32>, tally: &mut Tally) -> Result<()> {
+    let mut params = Params::new();
+    params.set("waiters", &waiters, Type::INT4_ARRAY);
+    let rows = db.query_named(&HEAD_BLOCKER_SQL, &params)?;
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    tally.blocked_sessions =
+        usize::try_from(first.try_get::<_, i32>("blocked_sessions")?).unwrap_or(0);
+    if let Some(pid) = first.try_get::<_, Option<i32>>("head_blocker_pid")? {
+        tally.head_blocker = Some(HeadBlocker {
+            pid,
+            prepared_transaction: pid == 0,
+            blocking: usize::try_from(
+                first
+                    .try_get::<_, Option<i32>>("head_blocker_blocking")?
+                    .unwrap_or(0),
+            )
+            .unwrap_or(0),
+            state: first.try_get("head_blocker_state")?,
+            database: first.try_get("head_blocker_database")?,
+            user: first.try_get("head_blocker_user")?,
+            application: first
+                .try_get::<_, Option<String>>("head_blocker_application")?
+                .unwrap_or_default(),
+            client: first.try_get("head_blocker_client")?,
+            state_seconds: first.try_get("head_blocker_state_seconds")?,
+            transaction_seconds: first.try_get("head_blocker_xact_seconds")?,
+        });
+    }
+    Ok(())
 }
 
 /// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).
@@ -741,6 +766,10 @@ mod tests {
         cp.set(&mut params);
         assert_fills(&status_statement(&fp, false), &params);
         assert_fills(&status_statement(&fp, true), &params);
+        let mut params = Params::new();
+        let one = vec![1_i32];
+        params.set("waiters", &one, Type::INT4_ARRAY);
+        assert_fills(&HEAD_BLOCKER_SQL, &params);
     }
 
     /// Only the clauses of what was asked for are in the statement (each of the twelve is parsed and planned even
@@ -810,8 +839,21 @@ mod tests {
         let blocked = sessions_statement(&fp, true).text().to_string();
         assert_eq!(blocked.matches("pg_blocking_pids(").count(), 2, "{blocked}");
         assert_eq!(blocked.matches(guarded).count(), 1, "{blocked}");
+        // status asks nothing itself; its follow-up (sent only when a session waits on a lock) asks
+        // lock waiters only
+        for exporter in [false, true] {
+            let text = status_statement(&fp, exporter).text().to_string();
+            assert!(!text.contains("pg_blocking_pids"), "{text}");
+        }
+        let follow_up = HEAD_BLOCKER_SQL.text().to_string();
+        assert_eq!(
+            follow_up.matches("pg_blocking_pids(").count(),
+            1,
+            "{follow_up}"
+        );
         let waiters = "SELECT c.pid, ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(c.pid)) AS b ORDER BY b) AS blocked_by\n      FROM c\n     WHERE c.wait_event_type = 'Lock'\n";
         assert_eq!(blocked.matches(waiters).count(), 1, "{blocked}");
+        assert_eq!(follow_up.matches(waiters).count(), 1, "{follow_up}");
     }
 
     #[test]

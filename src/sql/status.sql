@@ -13,10 +13,7 @@
 -- names) the server names a few groups instead of every session: databases by a join to pg_database,
 -- roles by pg_get_userbyid (a join to the pg_roles view costs more to plan than the rest of the names;
 -- for an oid no role has, the function says "unknown (OID=n)", which is NULL here as in the view).
--- Blocked sessions: each group keeps the pids of its sessions waiting on a lock (a comparison per row,
--- no function call); only those are asked pg_blocking_pids (bl), so with no waiter nothing is asked and
--- the chain walk (hr) and the head blocker's row (pg_stat_get_activity of one pid) read nothing.
-WITH RECURSIVE /*EXPORTER_COUNTS*/c AS (
+WITH /*EXPORTER_COUNTS*/c AS (
     SELECT a.*, a.backend_type IS NOT NULL AS visible
       FROM /*ACTIVITY*/ a
      WHERE
@@ -40,6 +37,9 @@ WITH RECURSIVE /*EXPORTER_COUNTS*/c AS (
            count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $extra_age)))::int AS older_than_extra_age,
            min(c.state_change) AS oldest_state_change,
            min(c.xact_start) AS oldest_xact_start,
+           -- the group's sessions waiting on a lock (a comparison per row, no call): only when there are
+           -- some does status ask who blocks them (head_blocker.sql, a statement of its own), so with no
+           -- waiter nothing else is planned or run
            array_agg(c.pid) FILTER (WHERE c.wait_event_type = 'Lock') AS lock_waiters,
            array_agg(date_part('epoch', statement_timestamp() - c.state_change)) FILTER (WHERE c.state = 'idle' AND c.state_change IS NOT NULL) AS idle_ages,
            -- the group's session idle in transaction the longest, as text: since when (epoch microseconds,
@@ -63,43 +63,6 @@ WITH RECURSIVE /*EXPORTER_COUNTS*/c AS (
              WHERE g.matches) AS p,
            min(g.oldest_idle_transaction) FILTER (WHERE g.matches) AS oldest_idle_transaction
       FROM g
-), bl AS (
-    -- every waiter's blockers (the chains run through sessions the filter leaves out too); 0 is a
-    -- prepared transaction
-    SELECT x AS pid, g.matches,
-           ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(x)) AS b ORDER BY b) AS blocked_by
-      FROM g, unnest(g.lock_waiters) AS x
-), hr (waiter, pid, depth, path) AS (
-    -- up each chain; a pid already on the path is not followed again (a cycle has no head)
-    SELECT bl.pid, b, 1, ARRAY[bl.pid]
-      FROM bl, unnest(bl.blocked_by) AS b
-     WHERE bl.matches
-    UNION ALL
-    SELECT hr.waiter, b, hr.depth + 1, hr.path || hr.pid
-      FROM hr
-      JOIN bl ON bl.pid = hr.pid
-     CROSS JOIN unnest(bl.blocked_by) AS b
-     WHERE hr.pid <> ALL (hr.path)
-), heads AS (
-    -- each blocked session's head: the blocker farthest up its chain that waits for nobody
-    SELECT DISTINCT ON (hr.waiter) hr.waiter, hr.pid AS head
-      FROM hr
-     WHERE NOT EXISTS (SELECT FROM bl WHERE bl.pid = hr.pid)
-     ORDER BY hr.waiter, hr.depth DESC, hr.pid
-), hb AS (
-    -- the head blocking the most sessions, with its state and ages (0, a prepared transaction, has no row)
-    SELECT h.head, h.blocking,
-           a.state, a.datid, a.usesysid, coalesce(a.application_name, '') AS application,
-           CASE WHEN a.pid IS NOT NULL THEN coalesce(host(a.client_addr), 'local') END AS client,
-           date_part('epoch', statement_timestamp() - a.state_change) AS state_seconds,
-           date_part('epoch', statement_timestamp() - a.xact_start) AS xact_seconds
-      FROM (SELECT heads.head, count(*)::int AS blocking
-              FROM heads
-             GROUP BY heads.head
-             ORDER BY count(*) DESC, heads.head
-             LIMIT 1) h
-      -- one backend's row (none for 0); a NULL pid would read them all, and head is never NULL
-      LEFT JOIN LATERAL pg_stat_get_activity(h.head) a ON true
 ), o AS (
     SELECT t.*,
            t.oldest_idle_transaction[2]::int AS pid,
@@ -119,25 +82,13 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        o.oldest_idle_transaction[6] AS oldest_idle_transaction_client,
        o.oldest_idle_transaction[8]::float8 AS oldest_idle_transaction_idle_seconds,
        o.oldest_idle_transaction[5]::float8 AS oldest_idle_transaction_xact_seconds,
-       (SELECT count(*) FROM bl WHERE bl.matches AND cardinality(bl.blocked_by) > 0)::int AS blocked_sessions,
-       hb.head AS head_blocker_pid,
-       hb.blocking AS head_blocker_blocking,
-       hb.state AS head_blocker_state,
-       hbd.datname::text AS head_blocker_database,
-       nullif(pg_get_userbyid(hb.usesysid)::text, 'unknown (OID=' || hb.usesysid || ')') AS head_blocker_user,
-       hb.application AS head_blocker_application,
-       hb.client AS head_blocker_client,
-       hb.state_seconds AS head_blocker_state_seconds,
-       hb.xact_seconds AS head_blocker_xact_seconds,
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
        g.application, g.client, g.state, g.via_pgbouncer, g.sessions, g.with_age, g.older_than_leak_age,
-       g.older_than_idle_in_transaction_age, g.older_than_extra_age,
+       g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.lock_waiters,
        date_part('epoch', statement_timestamp() - g.oldest_state_change) AS oldest_state_seconds,
        date_part('epoch', statement_timestamp() - g.oldest_xact_start) AS oldest_xact_seconds
   FROM o
   LEFT JOIN pg_database od ON od.oid = o.datid
-  LEFT JOIN hb ON true
-  LEFT JOIN pg_database hbd ON hbd.oid = hb.datid
   LEFT JOIN g ON g.matches
   LEFT JOIN pg_database d ON d.oid = g.datid
