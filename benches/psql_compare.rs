@@ -999,8 +999,8 @@ struct FloorReport {
     view: Vec<FloorRow>,
     /// Where the server's time goes at the largest size: each statement's EXPLAIN ANALYZE.
     explained: Vec<Explained>,
-    /// The sessions statement against itself without `blocked_by` and `prepared_transactions`, with
-    /// no session waiting on a lock ([`compare_blocked_by`]).
+    /// The sessions statement against itself without `blocked_by`, with no session waiting on a lock
+    /// ([`compare_blocked_by`]).
     blocked_by: Vec<FloorRow>,
 }
 
@@ -1176,24 +1176,17 @@ fn compare_view(
 /// without it.
 const BLOCKED_BY_GOAL: f64 = 1.05;
 
-/// The sessions statement without what who-blocks-whom added to it: the `blocked_by` column (the CASE
-/// that reaches pg_blocking_pids for lock waiters only) and the `prepared_transactions` list on the first
-/// row. None when the statement does not have them as session_columns.sql and sessions.sql write them.
+/// The sessions statement without the `blocked_by` column (the CASE that reaches pg_blocking_pids for lock
+/// waiters only). None when the statement does not have it as session_columns.sql writes it. (The
+/// prepared transactions are a statement of their own, sent only when a session waits for one.)
 fn without_blocked_by(sql: &str) -> Option<String> {
     let start = sql.find("       -- who holds the lock this session waits for")?;
     let end = start + sql[start..].find("END AS blocked_by,\n")? + "END AS blocked_by,\n".len();
-    let mut out = format!("{}{}", &sql[..start], &sql[end..]);
-    let p =
-        out.find("       CASE WHEN s.rn IS NULL OR s.rn = 1 THEN (\n           SELECT json_agg(")?;
-    let q = p
-        + out[p..].find("END AS prepared_transactions,\n")?
-        + "END AS prepared_transactions,\n".len();
-    out.replace_range(p..q, "");
-    Some(out)
+    Some(format!("{}{}", &sql[..start], &sql[end..]))
 }
 
 /// `blocked_by`'s cost with no session waiting on a lock: the floor running pgconn's sessions statement
-/// against the floor running it without `blocked_by` (and the prepared-transaction list), alternating.
+/// against the floor running it without `blocked_by`, alternating.
 fn compare_blocked_by(
     runner: &mut Runner,
     runs: usize,
@@ -3341,9 +3334,9 @@ fn blocked_by_table(s: &mut String, floor: &FloorReport) {
     let _ = writeln!(
         s,
         "The floor runs pgconn's own `sessions --json` statement, once as sent and once with the \
-         `blocked_by` column and the `prepared_transactions` list taken out, alternating, over the unix \
-         socket; no session waits on a lock, so `pg_blocking_pids` is never called and what is measured is \
-         the planning and evaluation of the CASE and of the prepared-transaction list. Goal: ≤ \
+         `blocked_by` column taken out, alternating, over the unix socket; no session waits on a \
+         lock, so `pg_blocking_pids` is never called and what is measured is the planning and evaluation \
+         of the CASE. Goal: ≤ \
          {BLOCKED_BY_GOAL:.2}×.\n"
     );
     let _ = writeln!(

@@ -454,8 +454,6 @@ pub enum Listing<'a> {
     Counts {
         matched: usize,
         not_visible: usize,
-        /// Every prepared transaction on the server (what a session blocked by pid 0 waits for).
-        prepared: Vec<PreparedTransaction>,
     },
     /// One value, overwritten for the next session: a caller keeps what it needs, not the reference.
     Session(&'a mut Session),
@@ -491,15 +489,9 @@ pub fn each_session(
                     let n: Option<i64> = row.try_get(col)?;
                     Ok(n.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
                 };
-                let prepared = match row.try_get::<_, Option<String>>("prepared_transactions")? {
-                    Some(json) => serde_json::from_str(&json)
-                        .map_err(|e| anyhow!("{}: prepared_transactions: {e}", row.statement()))?,
-                    None => Vec::new(),
-                };
                 on(Listing::Counts {
                     matched: count("matched")?,
                     not_visible: count("not_visible")?,
-                    prepared,
                 })?;
                 columns.insert(SnapshotColumns::of(&row)?)
             }
@@ -515,10 +507,27 @@ pub fn each_session(
         on(Listing::Counts {
             matched: 0,
             not_visible: 0,
-            prepared: Vec::new(),
         })?;
     }
     db.learn_facts_json(facts.as_deref())
+}
+
+static PREPARED_SQL: std::sync::LazyLock<Statement> =
+    std::sync::LazyLock::new(|| Statement::new(include_str!("sql/prepared_transactions.sql")));
+
+/// Every prepared transaction on the server, oldest first: what a session blocked by pid 0 waits for.
+pub fn prepared_transactions(db: &mut Db) -> Result<Vec<PreparedTransaction>> {
+    db.query_named(&PREPARED_SQL, &Params::new())?
+        .iter()
+        .map(|r| {
+            Ok(PreparedTransaction {
+                gid: r.try_get("gid")?,
+                owner: r.try_get("owner")?,
+                database: r.try_get("database")?,
+                age_seconds: r.try_get("age_seconds")?,
+            })
+        })
+        .collect()
 }
 
 /// [`each_session`] into a list.

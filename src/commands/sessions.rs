@@ -47,12 +47,10 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
         connection,
         count: 0,
         not_visible: 0,
-        prepared_transactions: Vec::new(),
     });
     let mut not_visible = 0;
     // Sessions waiting for a prepared transaction (pid 0 among their blockers).
     let mut waiting_for_prepared: Vec<i32> = Vec::new();
-    let mut prepared_count = 0;
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
     activity::each_session(
         db,
@@ -65,14 +63,11 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
                 Listing::Counts {
                     matched,
                     not_visible: hidden,
-                    prepared,
                 } => {
                     not_visible = hidden;
-                    prepared_count = prepared.len();
                     if let Some(mut head) = head.take() {
                         head.count = matched;
                         head.not_visible = hidden;
-                        head.prepared_transactions = prepared;
                         sink.head(&head)?;
                     }
                 }
@@ -97,10 +92,16 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
             "their state, ages and query are hidden",
         ));
     }
+    // Asked only when a session waits for a prepared transaction (pid 0 among its blockers).
+    let prepared = if waiting_for_prepared.is_empty() {
+        Vec::new()
+    } else {
+        activity::prepared_transactions(db)?
+    };
     if !waiting_for_prepared.is_empty() {
-        warnings.push(prepared_warning(&waiting_for_prepared, prepared_count));
+        warnings.push(prepared_warning(&waiting_for_prepared, prepared.len()));
     }
-    sink.warnings(&warnings)?;
+    sink.tail(&prepared, &warnings)?;
     Ok(())
 }
 

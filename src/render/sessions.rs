@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::render::{text_cell, Style};
 
-use crate::report::sessions::{SessionsHead, SessionsReport, SessionsSink};
+use crate::report::sessions::{PreparedTransaction, SessionsHead, SessionsReport, SessionsSink};
 use crate::report::{opt_age, Level};
 use crate::report::{Session, State};
 use crate::text::{clean, excerpt};
@@ -154,8 +154,6 @@ impl<W: Write> SessionsSink for JsonSink<W> {
         value(w, &h.count)?;
         w.write_all(b",\n  \"not_visible\": ")?;
         value(w, &h.not_visible)?;
-        w.write_all(b",\n  \"prepared_transactions\": ")?;
-        nested(w, &h.prepared_transactions)?;
         w.write_all(b",\n  \"sessions\": [")
     }
 
@@ -166,12 +164,14 @@ impl<W: Write> SessionsSink for JsonSink<W> {
         session_json(&mut self.w, s)
     }
 
-    fn warnings(&mut self, warnings: &[String]) -> io::Result<()> {
+    fn tail(&mut self, prepared: &[PreparedTransaction], warnings: &[String]) -> io::Result<()> {
         let w = &mut self.w;
         if self.sessions > 0 {
             w.write_all(b"\n  ")?;
         }
-        w.write_all(b"],\n  \"warnings\": ")?;
+        w.write_all(b"],\n  \"prepared_transactions\": ")?;
+        nested(w, prepared)?;
+        w.write_all(b",\n  \"warnings\": ")?;
         nested(w, warnings)?;
         w.write_all(b"\n}\n")
     }
@@ -185,12 +185,11 @@ pub fn write_json(r: &SessionsReport, w: &mut impl Write) -> io::Result<()> {
         connection: r.connection.clone(),
         count: r.count,
         not_visible: r.not_visible,
-        prepared_transactions: r.prepared_transactions.clone(),
     })?;
     for s in &r.sessions {
         sink.session(s)?;
     }
-    sink.warnings(&r.warnings)?;
+    sink.tail(&r.prepared_transactions, &r.warnings)?;
     sink.finish().map(drop)
 }
 

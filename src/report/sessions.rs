@@ -14,10 +14,11 @@ pub struct SessionsReport {
     /// Of those (before --limit), the ones this role cannot see: other roles' sessions without
     /// pg_read_all_stats.
     pub not_visible: usize,
-    /// Every prepared transaction on the server (`pg_prepared_xacts`): a session whose `blocked_by` has
-    /// pid 0 waits for one of them (no session holds it; COMMIT PREPARED or ROLLBACK PREPARED ends it).
-    pub prepared_transactions: Vec<PreparedTransaction>,
     pub sessions: Vec<Session>,
+    /// When a session's `blocked_by` has pid 0, every prepared transaction on the server
+    /// (`pg_prepared_xacts`), the candidates it waits for (no session holds one; COMMIT PREPARED or
+    /// ROLLBACK PREPARED ends it); otherwise empty (not asked).
+    pub prepared_transactions: Vec<PreparedTransaction>,
     pub warnings: Vec<String>,
 }
 
@@ -28,7 +29,6 @@ pub struct SessionsHead {
     pub connection: crate::report::ConnectionRoute,
     pub count: usize,
     pub not_visible: usize,
-    pub prepared_transactions: Vec<PreparedTransaction>,
 }
 
 /// A prepared transaction (`PREPARE TRANSACTION`): it holds its locks with no session behind it, which
@@ -48,7 +48,13 @@ pub struct PreparedTransaction {
 pub trait SessionsSink {
     fn head(&mut self, head: &SessionsHead) -> std::io::Result<()>;
     fn session(&mut self, session: &Session) -> std::io::Result<()>;
-    fn warnings(&mut self, warnings: &[String]) -> std::io::Result<()>;
+    /// What comes after the sessions: the prepared transactions (when a session waits for one), then
+    /// the warnings.
+    fn tail(
+        &mut self,
+        prepared: &[PreparedTransaction],
+        warnings: &[String],
+    ) -> std::io::Result<()>;
 }
 
 /// The whole report, for the layouts that need every session before the first line (the table, the
@@ -64,8 +70,8 @@ impl Collected {
             connection: Default::default(),
             count: 0,
             not_visible: 0,
-            prepared_transactions: Vec::new(),
             sessions: Vec::new(),
+            prepared_transactions: Vec::new(),
             warnings: Vec::new(),
         })
     }
@@ -79,8 +85,8 @@ impl SessionsSink for Collected {
             connection: head.connection,
             count: head.count,
             not_visible: head.not_visible,
-            prepared_transactions: head.prepared_transactions,
             sessions: Vec::new(),
+            prepared_transactions: Vec::new(),
             warnings: Vec::new(),
         });
         Ok(())
@@ -93,8 +99,13 @@ impl SessionsSink for Collected {
         Ok(())
     }
 
-    fn warnings(&mut self, warnings: &[String]) -> std::io::Result<()> {
+    fn tail(
+        &mut self,
+        prepared: &[PreparedTransaction],
+        warnings: &[String],
+    ) -> std::io::Result<()> {
         if let Some(r) = &mut self.0 {
+            r.prepared_transactions = prepared.to_vec();
             r.warnings = warnings.to_vec();
         }
         Ok(())

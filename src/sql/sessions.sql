@@ -9,7 +9,6 @@
 -- With --blocked, only sessions waiting on a lock that someone holds, each with the head of its chain
 -- (blocked.sql's CTEs before s, a join to them in m, the column head_blocker: the four BLOCKED and
 -- HEAD_BLOCKER slots); without it, those slots are empty and nothing here asks pg_blocking_pids but blocked_by (waiters only).
--- Prepared transactions come along on the first row (as JSON): a session blocked by pid 0 waits for one.
 WITH RECURSIVE c AS (
 /*CLIENT_BACKENDS*/
 ), facts AS (
@@ -34,11 +33,6 @@ WITH RECURSIVE c AS (
 -- No ORDER BY here: `ON true` allows only a nested loop, and a left join's outer side is the one row, so
 -- the rows come in s's order. Sorting them again by rn cost a tenth of the statement at 5,000 sessions.
 SELECT CASE WHEN s.rn IS NULL OR s.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
-       CASE WHEN s.rn IS NULL OR s.rn = 1 THEN (
-           SELECT json_agg(json_build_object('gid', x.gid, 'owner', x.owner, 'database', x.database,
-                                             'age_seconds', date_part('epoch', now() - x.prepared))
-                           ORDER BY x.prepared)::text
-             FROM pg_prepared_xacts x) END AS prepared_transactions,
        s.*
   FROM (SELECT) AS one
   LEFT JOIN s ON true
