@@ -1177,12 +1177,14 @@ fn compare_view(
 const BLOCKED_BY_GOAL: f64 = 1.05;
 
 /// The sessions statement without the `blocked_by` column (the CASE that reaches pg_blocking_pids for lock
-/// waiters only). None when the statement does not have it as session_columns.sql writes it. (The
+/// waiters only). None when the statement does not have it as blocked_by.sql and sessions.sql write it. (The
 /// prepared transactions are a statement of their own, sent only when a session waits for one.)
 fn without_blocked_by(sql: &str) -> Option<String> {
-    let start = sql.find("       -- who holds the lock this session waits for")?;
-    let end = start + sql[start..].find("END AS blocked_by,\n")? + "END AS blocked_by,\n".len();
-    Some(format!("{}{}", &sql[..start], &sql[end..]))
+    // `m.*,` then the column (blocked_by.sql) as the outer SELECT's last one
+    let start = sql.find("       -- pg_blocking_pids takes every lock-manager partition lock")?;
+    let end = start + sql[start..].find("END AS blocked_by\n")? + "END AS blocked_by\n".len();
+    let before = sql[..start].strip_suffix(",\n")?;
+    Some(format!("{before}\n{}", &sql[end..]))
 }
 
 /// `blocked_by`'s cost with no session waiting on a lock: the floor running pgconn's sessions statement

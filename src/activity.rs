@@ -219,7 +219,7 @@ fn body(sql: &str) -> &str {
 
 /// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/` and the rule in it,
 /// `/*CLIENT_BACKEND_RULE*/`, `/*FILTER*/`,
-/// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*PROTECTION*/`, `/*TEMP_HOLDERS*/`, `/*FACTS*/`), so the
+/// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*BLOCKED_BY*/`, `/*PROTECTION*/`, `/*TEMP_HOLDERS*/`, `/*FACTS*/`), so the
 /// sessions statement, the kill plan and the signalling statement apply exactly the same conditions.
 /// Temporary tables are told apart per session only from PostgreSQL 16 on (`temp_holders.sql` says so
 /// in SQL, so one statement serves every version).
@@ -255,6 +255,7 @@ fn assemble_parts(template: &str, filter: &str, filter_who: &str) -> Statement {
             "/*SESSION_COLUMNS*/",
             body(include_str!("sql/session_columns.sql")),
         )
+        .replace("/*BLOCKED_BY*/", body(include_str!("sql/blocked_by.sql")))
         .replace("/*FACTS*/", include_str!("sql/facts.sql").trim_end());
     Statement::new(&text)
 }
@@ -845,6 +846,12 @@ mod tests {
             assert_eq!(text.matches("pg_blocking_pids(").count(), 1, "{text}");
             assert_eq!(text.matches(guarded).count(), 1, "{text}");
         }
+        // In the outer SELECT, not in the CTE s: a volatile function there would make the server
+        // materialize s instead of folding it into the statement.
+        let outer = plain
+            .find("SELECT CASE WHEN m.rn IS NULL OR m.rn = 1")
+            .unwrap();
+        assert!(plain.find(guarded).unwrap() > outer, "{plain}");
         let blocked = sessions_statement(&fp, true).text().to_string();
         assert_eq!(blocked.matches("pg_blocking_pids(").count(), 2, "{blocked}");
         assert_eq!(blocked.matches(guarded).count(), 1, "{blocked}");

@@ -16,12 +16,6 @@
        m.visible AND m.query_start IS NULL AS never_queried,
        m.wait_event_type,
        m.wait_event,
-       -- who holds the lock this session waits for: pg_blocking_pids takes every lock-manager partition
-       -- lock, so it is reached only for a session waiting on a lock (a CASE, never for the others);
-       -- distinct and sorted, as a parallel query repeats its leader's pid; 0 is a prepared transaction
-       CASE WHEN m.wait_event_type = 'Lock'
-            THEN ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(m.pid)) AS b ORDER BY b)
-       END AS blocked_by,
        age(m.backend_xmin)::int AS xmin_age,
        CASE WHEN $with_query THEN m.query END AS query,
        m.superuser,
