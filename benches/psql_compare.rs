@@ -1001,6 +1001,9 @@ struct FloorReport {
     view: Vec<FloorRow>,
     /// Where the server's time goes at the largest size: each statement's EXPLAIN ANALYZE.
     explained: Vec<Explained>,
+    /// The sessions statement against itself without `blocked_by`, with no session waiting on a lock
+    /// ([`compare_blocked_by`]).
+    blocked_by: Vec<FloorRow>,
 }
 
 /// One statement's EXPLAIN ANALYZE (FORMAT JSON) at the largest size: the run with the median execution
@@ -1168,6 +1171,70 @@ fn compare_view(
                 .push(explain(runner, &format!("`{sql}`"), sql)?);
         }
     }
+    Ok(())
+}
+
+/// Goal of `blocked_by` with no lock waiter: the sessions statement at most this much slower than
+/// without it.
+const BLOCKED_BY_GOAL: f64 = 1.05;
+
+/// The sessions statement without the `blocked_by` column (the CASE that reaches pg_blocking_pids for lock
+/// waiters only). None when the statement does not have it as blocked_by.sql and sessions.sql write it. (The
+/// prepared transactions are a statement of their own, sent only when a session waits for one.)
+fn without_blocked_by(sql: &str) -> Option<String> {
+    // `m.*,` then the column (blocked_by.sql) as the outer SELECT's last one
+    let start = sql.find("       -- pg_blocking_pids takes every lock-manager partition lock")?;
+    let end = start + sql[start..].find("END AS blocked_by\n")? + "END AS blocked_by\n".len();
+    let before = sql[..start].strip_suffix(",\n")?;
+    Some(format!("{before}\n{}", &sql[end..]))
+}
+
+/// `blocked_by`'s cost with no session waiting on a lock: the floor running pgconn's sessions statement
+/// against the floor running it without `blocked_by`, alternating.
+fn compare_blocked_by(
+    runner: &mut Runner,
+    runs: usize,
+    n: usize,
+    report: &mut FloorReport,
+) -> Result<()> {
+    let Some(case) = report
+        .cases
+        .iter()
+        .find(|c| c.what == "sessions" && c.fallback.is_none())
+    else {
+        eprintln!("psql_compare: SKIPPING blocked_by: pgconn's sessions statement was not rebuilt");
+        return Ok(());
+    };
+    let with = case.sql.clone();
+    let without = without_blocked_by(&with).context(
+        "the sessions statement has no blocked_by column as session_columns.sql writes it",
+    )?;
+    // Both must run as they are.
+    runner
+        .run_once(Tool::Psql, &["-c", &without])
+        .context("the sessions statement without blocked_by does not run")?;
+    eprintln!(
+        "psql_compare: sessions with and without blocked_by at {n} sessions, {runs} runs each"
+    );
+    let (a, b, ratio) = compare(
+        runner,
+        runs,
+        Side::new(Tool::Floor, &[with.as_str()], Route::Socket),
+        Side::new(Tool::Floor, &[without.as_str()], Route::Socket),
+    )?;
+    eprintln!(
+        "psql_compare:   with {:.1} ms, without {:.1} ms, ratio {ratio:.3} (goal ≤ {BLOCKED_BY_GOAL:.2})",
+        a.wall_ms, b.wall_ms
+    );
+    report.blocked_by.push(FloorRow {
+        what: "sessions blocked_by",
+        sessions: n,
+        pgconn: a,
+        floor: b,
+        ratio,
+        goal_ratio: BLOCKED_BY_GOAL,
+        round_trips: None,
+    });
     Ok(())
 }
 
@@ -2381,6 +2448,7 @@ fn main() -> Result<()> {
         proxied: Vec::new(),
         view: Vec::new(),
         explained: Vec::new(),
+        blocked_by: Vec::new(),
     };
     if runner.floor.is_some() {
         for (what, pgconn_args, psql_sql) in FLOOR_COMMANDS {
@@ -2497,6 +2565,9 @@ fn main() -> Result<()> {
         if runner.floor.is_some() {
             compare_floor(&mut runner, &proxy, runs, n, &mut floor_report)?;
             compare_view(&mut runner, runs, n, &mut floor_report)?;
+            if n == SIZES[0] {
+                compare_blocked_by(&mut runner, runs, n, &mut floor_report)?;
+            }
         }
 
         // The exporter at the smaller size: /probe against the process, then the load.
@@ -3349,6 +3420,7 @@ fn floor_tables(s: &mut String, floor: &FloorReport) {
     }
 
     view_tables(s, floor);
+    blocked_by_table(s, floor);
 
     let _ = writeln!(s, "\n## What pgconn sends\n");
     let _ = writeln!(
@@ -3373,6 +3445,48 @@ fn floor_tables(s: &mut String, floor: &FloorReport) {
                     ". Rebuilding the last one failed ({e}); the floor runs the psql statement instead"
                 ))
                 .unwrap_or_default()
+        );
+    }
+}
+
+/// What `blocked_by` costs the sessions statement when no session waits on a lock.
+fn blocked_by_table(s: &mut String, floor: &FloorReport) {
+    if floor.blocked_by.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n## Who blocks whom: what `blocked_by` costs with no lock waiter (local)\n"
+    );
+    let _ = writeln!(
+        s,
+        "The floor runs pgconn's own `sessions --json` statement, once as sent and once with the \
+         `blocked_by` column taken out, alternating, over the unix socket; no session waits on a \
+         lock, so `pg_blocking_pids` is never called and what is measured is the planning and evaluation \
+         of the CASE. Goal: ≤ \
+         {BLOCKED_BY_GOAL:.2}×.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| sessions | with ms | without ms | ratio | goal | with CPU ms | without CPU ms |"
+    );
+    let _ = writeln!(s, "| ---: | ---: | ---: | ---: | --- | ---: | ---: |");
+    for r in &floor.blocked_by {
+        let _ = writeln!(
+            s,
+            "| {} | {:.1} | {:.1} | {:.3} | ≤ {:.2} {} | {:.1} | {:.1} |",
+            fmt_int(r.sessions),
+            r.pgconn.wall_ms,
+            r.floor.wall_ms,
+            r.ratio,
+            r.goal_ratio,
+            if r.ratio <= r.goal_ratio {
+                "met"
+            } else {
+                "**not met**"
+            },
+            r.pgconn.cpu_ms,
+            r.floor.cpu_ms,
         );
     }
 }

@@ -142,6 +142,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'Whe
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l blocked -d 'Only sessions waiting on a lock that another session (or a prepared transaction, pid 0) holds, each with the head of its chain: the blocker that waits for nobody (often idle in transaction)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l processes -d 'Find the client process behind each session on this host (Linux): its pid, OS user and command (from /proc and the kernel\'s socket tables). Another user\'s processes need root'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
@@ -182,6 +183,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to u
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l blocked -d 'Only sessions waiting on a lock that another session (or a prepared transaction, pid 0) holds, each with the head of its chain: the blocker that waits for nobody (often idle in transaction)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l processes -d 'Find the client process behind each session on this host (Linux): its pid, OS user and command (from /proc and the kernel\'s socket tables). Another user\'s processes need root'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
-use crate::report::status::IdleTransaction;
+use crate::report::sessions::PreparedTransaction;
+use crate::report::status::{HeadBlocker, IdleTransaction};
 use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
 use anyhow::{anyhow, Result};
@@ -218,7 +219,7 @@ fn body(sql: &str) -> &str {
 
 /// Assemble a statement from its SQL file and the shared parts (`/*CLIENT_BACKENDS*/` and the rule in it,
 /// `/*CLIENT_BACKEND_RULE*/`, `/*FILTER*/`,
-/// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*PROTECTION*/`, `/*TEMP_HOLDERS*/`, `/*FACTS*/`), so the
+/// `/*FILTER_WHO*/`, `/*SESSION_COLUMNS*/`, `/*BLOCKED_BY*/`, `/*PROTECTION*/`, `/*TEMP_HOLDERS*/`, `/*FACTS*/`), so the
 /// sessions statement, the kill plan and the signalling statement apply exactly the same conditions.
 /// Temporary tables are told apart per session only from PostgreSQL 16 on (`temp_holders.sql` says so
 /// in SQL, so one statement serves every version).
@@ -254,11 +255,37 @@ fn assemble_parts(template: &str, filter: &str, filter_who: &str) -> Statement {
             "/*SESSION_COLUMNS*/",
             body(include_str!("sql/session_columns.sql")),
         )
+        .replace("/*BLOCKED_BY*/", body(include_str!("sql/blocked_by.sql")))
         .replace("/*FACTS*/", include_str!("sql/facts.sql").trim_end());
     Statement::new(&text)
 }
 
 const SESSIONS_SQL: &str = include_str!("sql/sessions.sql");
+
+/// sessions.sql with this filter; `blocked`: only sessions waiting on a lock someone holds, each with
+/// the head of its chain (`blocked.sql`).
+fn sessions_statement(fp: &FilterParams, blocked: bool) -> Statement {
+    let sql = if blocked {
+        SESSIONS_SQL
+            .replace("/*BLOCKED*/", &format!("{}\n", body(include_str!("sql/blocked.sql"))))
+            .replace("/*BLOCKED_HEAD*/", ", h.head_blocker")
+            .replace(
+                "/*BLOCKED_JOIN*/",
+                "\n          JOIN lw ON lw.pid = c.pid AND cardinality(lw.blocked_by) > 0\n          LEFT JOIN h ON h.pid = c.pid",
+            )
+            .replace("/*HEAD_BLOCKER*/", "\n       m.head_blocker,")
+    } else {
+        [
+            "/*BLOCKED*/",
+            "/*BLOCKED_HEAD*/",
+            "/*BLOCKED_JOIN*/",
+            "/*HEAD_BLOCKER*/",
+        ]
+        .iter()
+        .fold(SESSIONS_SQL.to_string(), |sql, slot| sql.replace(slot, ""))
+    };
+    fp.assemble(&sql)
+}
 
 /// Positions of the session columns (`session_columns.sql`) in a result, looked up by name once.
 pub(crate) struct SnapshotColumns {
@@ -278,6 +305,8 @@ pub(crate) struct SnapshotColumns {
     never_queried: usize,
     wait_event_type: usize,
     wait_event: usize,
+    blocked_by: usize,
+    head_blocker: Option<usize>,
     xmin_age: usize,
     superuser: usize,
     own_role: usize,
@@ -311,6 +340,9 @@ impl SnapshotColumns {
             never_queried: at("never_queried")?,
             wait_event_type: at("wait_event_type")?,
             wait_event: at("wait_event")?,
+            blocked_by: at("blocked_by")?,
+            // only in `sessions --blocked`
+            head_blocker: row.position("head_blocker"),
             xmin_age: at("xmin_age")?,
             superuser: at("superuser")?,
             own_role: at("own_role")?,
@@ -351,6 +383,14 @@ impl SnapshotColumns {
         s.never_queried = flag(c.never_queried)?;
         set_text(&mut s.wait_event_type, row.try_get_str(c.wait_event_type)?);
         set_text(&mut s.wait_event, row.try_get_str(c.wait_event)?);
+        s.blocked_by.clear();
+        if let Some(pids) = row.try_get::<_, Option<Vec<i32>>>(c.blocked_by)? {
+            s.blocked_by.extend(pids);
+        }
+        s.head_blocker = match c.head_blocker {
+            Some(i) => row.try_get(i)?,
+            None => None,
+        };
         s.xmin_age = row.try_get(c.xmin_age)?;
         s.superuser = flag(c.superuser)?;
         s.own_role = flag(c.own_role)?;
@@ -428,6 +468,7 @@ pub fn each_session(
     filter: &Filter,
     with_query: bool,
     limit: Option<usize>,
+    blocked: bool,
     mut on: impl FnMut(Listing<'_>) -> Result<()>,
 ) -> Result<()> {
     let fp = filter.params();
@@ -440,7 +481,7 @@ pub fn each_session(
     let mut columns: Option<SnapshotColumns> = None;
     let mut facts: Option<String> = None;
     let mut session = Session::default();
-    db.query_each(&fp.assemble(SESSIONS_SQL), &params, |row| {
+    db.query_each(&sessions_statement(&fp, blocked), &params, |row| {
         let c = match &columns {
             Some(c) => c,
             None => {
@@ -472,6 +513,24 @@ pub fn each_session(
     db.learn_facts_json(facts.as_deref())
 }
 
+static PREPARED_SQL: std::sync::LazyLock<Statement> =
+    std::sync::LazyLock::new(|| Statement::new(include_str!("sql/prepared_transactions.sql")));
+
+/// Every prepared transaction on the server, oldest first: what a session blocked by pid 0 waits for.
+pub fn prepared_transactions(db: &mut Db) -> Result<Vec<PreparedTransaction>> {
+    db.query_named(&PREPARED_SQL, &Params::new())?
+        .iter()
+        .map(|r| {
+            Ok(PreparedTransaction {
+                gid: r.try_get("gid")?,
+                owner: r.try_get("owner")?,
+                database: r.try_get("database")?,
+                age_seconds: r.try_get("age_seconds")?,
+            })
+        })
+        .collect()
+}
+
 /// [`each_session`] into a list.
 pub fn sessions(
     db: &mut Db,
@@ -480,11 +539,12 @@ pub fn sessions(
     limit: Option<usize>,
 ) -> Result<Listed> {
     let mut listed = Listed::default();
-    each_session(db, filter, with_query, limit, |l| {
+    each_session(db, filter, with_query, limit, false, |l| {
         match l {
             Listing::Counts {
                 matched,
                 not_visible,
+                ..
             } => {
                 listed.matched = matched;
                 listed.not_visible = not_visible;
@@ -500,7 +560,12 @@ pub fn sessions(
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
 /// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,
 /// for --by process) when `by_session`.
-fn status_statement(fp: &FilterParams, exporter: bool, counters: bool, by_session: bool) -> Statement {
+fn status_statement(
+    fp: &FilterParams,
+    exporter: bool,
+    counters: bool,
+    by_session: bool,
+) -> Statement {
     let sql = include_str!("sql/status.sql").replace(
         "/*SESSION_COUNTERS_JSON*/",
         if counters {
@@ -651,11 +716,15 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         }
     }
     db.learn_facts(&rows)?;
+    let mut waiters: Vec<i32> = Vec::new();
     for row in rows {
         // No bucket: nothing matched the filter.
         let Some(sessions) = row.try_get::<_, Option<i32>>("sessions")? else {
             continue;
         };
+        if let Some(pids) = row.try_get::<_, Option<Vec<i32>>>("lock_waiters")? {
+            waiters.extend(pids);
+        }
         let count = |name: &str| -> Result<usize> {
             Ok(usize::try_from(row.try_get::<_, i32>(name)?).unwrap_or(0))
         };
@@ -684,7 +753,53 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         }
         tally.buckets.push(bucket);
     }
+    // Who blocks them: asked only when a matching session waits on a lock.
+    if !waiters.is_empty() {
+        head_blocker(db, waiters, &mut tally)?;
+    }
     Ok(tally)
+}
+
+static HEAD_BLOCKER_SQL: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
+    assemble(&include_str!("sql/head_blocker.sql").replace(
+        "/*BLOCKED*/",
+        &format!("{}\n", body(include_str!("sql/blocked.sql"))),
+    ))
+});
+
+/// Of `waiters` (sessions status saw waiting on a lock), how many someone blocks, and the head of the most
+/// of their chains (`head_blocker.sql`).
+fn head_blocker(db: &mut Db, waiters: Vec<i32>, tally: &mut Tally) -> Result<()> {
+    let mut params = Params::new();
+    params.set("waiters", &waiters, Type::INT4_ARRAY);
+    let rows = db.query_named(&HEAD_BLOCKER_SQL, &params)?;
+    let Some(first) = rows.first() else {
+        return Ok(());
+    };
+    tally.blocked_sessions =
+        usize::try_from(first.try_get::<_, i32>("blocked_sessions")?).unwrap_or(0);
+    if let Some(pid) = first.try_get::<_, Option<i32>>("head_blocker_pid")? {
+        tally.head_blocker = Some(HeadBlocker {
+            pid,
+            prepared_transaction: pid == 0,
+            blocking: usize::try_from(
+                first
+                    .try_get::<_, Option<i32>>("head_blocker_blocking")?
+                    .unwrap_or(0),
+            )
+            .unwrap_or(0),
+            state: first.try_get("head_blocker_state")?,
+            database: first.try_get("head_blocker_database")?,
+            user: first.try_get("head_blocker_user")?,
+            application: first
+                .try_get::<_, Option<String>>("head_blocker_application")?
+                .unwrap_or_default(),
+            client: first.try_get("head_blocker_client")?,
+            state_seconds: first.try_get("head_blocker_state_seconds")?,
+            transaction_seconds: first.try_get("head_blocker_xact_seconds")?,
+        });
+    }
+    Ok(())
 }
 
 /// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).
@@ -707,7 +822,8 @@ mod tests {
         fp.set(&mut params);
         params.set("with_query", &true, Type::BOOL);
         params.set("limit", &Some(5_i64), Type::INT8);
-        assert_fills(&fp.assemble(SESSIONS_SQL), &params);
+        assert_fills(&sessions_statement(&fp, false), &params);
+        assert_fills(&sessions_statement(&fp, true), &params);
         let c = Counting::default();
         let cp = CountParams::new(&c);
         let mut params = Params::new();
@@ -723,6 +839,10 @@ mod tests {
                 }
             }
         }
+        let mut params = Params::new();
+        let one = vec![1_i32];
+        params.set("waiters", &one, Type::INT4_ARRAY);
+        assert_fills(&HEAD_BLOCKER_SQL, &params);
     }
 
     /// Only the clauses of what was asked for are in the statement (each of the twelve is parsed and planned even
@@ -771,6 +891,48 @@ mod tests {
             .count();
         assert_eq!(clauses, 12);
         assert_eq!(text.matches("    AND (").count(), clauses, "{text}");
+    }
+
+    /// pg_blocking_pids takes every lock-manager partition lock: it is reached only for a session waiting
+    /// on a lock, behind a CASE (sessions, the kill plan) or a WHERE on the same condition (the waiters of
+    /// `--blocked`), never for every row.
+    #[test]
+    fn pg_blocking_pids_is_asked_only_of_sessions_waiting_on_a_lock() {
+        let fp = Filter::default().params();
+        let guarded = "CASE WHEN m.wait_event_type = 'Lock'\n            THEN ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(m.pid))";
+        let plain = sessions_statement(&fp, false).text().to_string();
+        let kill = fp
+            .assemble(include_str!("sql/kill_plan.sql"))
+            .text()
+            .to_string();
+        for text in [&plain, &kill] {
+            assert_eq!(text.matches("pg_blocking_pids(").count(), 1, "{text}");
+            assert_eq!(text.matches(guarded).count(), 1, "{text}");
+        }
+        // In the outer SELECT, not in the CTE s: a volatile function there would make the server
+        // materialize s instead of folding it into the statement.
+        let outer = plain
+            .find("SELECT CASE WHEN m.rn IS NULL OR m.rn = 1")
+            .unwrap();
+        assert!(plain.find(guarded).unwrap() > outer, "{plain}");
+        let blocked = sessions_statement(&fp, true).text().to_string();
+        assert_eq!(blocked.matches("pg_blocking_pids(").count(), 2, "{blocked}");
+        assert_eq!(blocked.matches(guarded).count(), 1, "{blocked}");
+        // status asks nothing itself; its follow-up (sent only when a session waits on a lock) asks
+        // lock waiters only
+        for exporter in [false, true] {
+            let text = status_statement(&fp, exporter).text().to_string();
+            assert!(!text.contains("pg_blocking_pids"), "{text}");
+        }
+        let follow_up = HEAD_BLOCKER_SQL.text().to_string();
+        assert_eq!(
+            follow_up.matches("pg_blocking_pids(").count(),
+            1,
+            "{follow_up}"
+        );
+        let waiters = "SELECT c.pid, ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(c.pid)) AS b ORDER BY b) AS blocked_by\n      FROM c\n     WHERE c.wait_event_type = 'Lock'\n";
+        assert_eq!(blocked.matches(waiters).count(), 1, "{blocked}");
+        assert_eq!(follow_up.matches(waiters).count(), 1, "{follow_up}");
     }
 
     #[test]
@@ -823,6 +985,7 @@ mod tests {
             "never_queried",
             "wait_event_type",
             "wait_event",
+            "blocked_by",
             "xmin_age",
             "superuser",
             "own_role",

@@ -484,6 +484,8 @@ fn status_db1() -> StatusReport {
             idle_in_transaction_time_seconds: 120.75,
             stats_reset: None,
         }]),
+        blocked_sessions: 0,
+        head_blocker: None,
         activity_counts: Some(vec![
             pgconn::report::status::ActivityCount {
                 datname: Some("appdb".into()),
@@ -671,6 +673,19 @@ fn status_db2() -> StatusReport {
         oldest_transaction_seconds: Some(12.5),
         oldest_idle_in_transaction_seconds: Some(4.0),
         oldest_idle_in_transaction: None,
+        blocked_sessions: 1,
+        head_blocker: Some(pgconn::report::status::HeadBlocker {
+            pid: 813,
+            prepared_transaction: false,
+            blocking: 1,
+            state: Some(State::IdleInTransaction),
+            database: Some("app".into()),
+            user: Some("batch".into()),
+            application: "nightly-import".into(),
+            client: Some("10.0.9.3".into()),
+            state_seconds: Some(75.0),
+            transaction_seconds: Some(80.0),
+        }),
         activity_counts: None,
         new_sessions: Default::default(),
         session_counters: None,
@@ -728,6 +743,12 @@ fn session(s: S) -> Session {
         never_queried: false,
         wait_event_type: s.wait.map(|w| w.0.to_string()),
         wait_event: s.wait.map(|w| w.1.to_string()),
+        // a session waiting on a lock is shown with who holds it
+        blocked_by: match s.wait {
+            Some(("Lock", _)) => vec![813],
+            _ => Vec::new(),
+        },
+        head_blocker: None,
         xmin_age: s.xact.map(|_| 1520),
         superuser: false,
         own_role: true,
@@ -830,6 +851,7 @@ fn sessions_db1() -> SessionsReport {
         target: DB1.into(),
         count: 9,
         not_visible: 0,
+        prepared_transactions: Vec::new(),
         sessions: db1_sessions(),
         remote_clients: Vec::new(),
         warnings: vec![],
@@ -842,6 +864,7 @@ fn sessions_db2() -> SessionsReport {
         target: DB2.into(),
         count: 2,
         not_visible: 0,
+        prepared_transactions: Vec::new(),
         sessions: vec![
             session(S {
                 pid: 812,
@@ -1965,6 +1988,7 @@ fn sessions() {
         target: DB1.into(),
         count: 0,
         not_visible: 0,
+        prepared_transactions: Vec::new(),
         sessions: vec![],
         remote_clients: Vec::new(),
         warnings: vec![],

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::capacity;
 use super::{Grouping, Thresholds};
 use crate::report::status::{
-    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, LimitRows, NewSessions,
-    ServerInfo, SessionCounters, StatusReport, Verdict,
+    ActivityCount, Group, GroupKey, HeadBlocker, IdleStats, IdleTransaction, LeakSuspect,
+    LimitRows, NewSessions, ServerInfo, SessionCounters, StatusReport, Verdict,
 };
 use crate::report::{
     empty_states, not_visible_warning, opt_age, round1, round3, typed_duration, Level, ServerFacts,
@@ -26,6 +26,9 @@ pub struct Tally {
     pub idle: IdleStats,
     /// The matching session idle in transaction the longest (unrounded).
     pub oldest_idle_in_transaction: Option<IdleTransaction>,
+    /// Matching sessions blocked on a lock, and the head of the most of their chains (unrounded).
+    pub blocked_sessions: usize,
+    pub head_blocker: Option<HeadBlocker>,
     /// postgres_exporter's counts of the same snapshot (`Counting::exporter`).
     pub activity_counts: Option<Vec<ActivityCount>>,
     /// pg_stat_database's session counters (`Counting::session_counters`).
@@ -384,6 +387,12 @@ pub fn report(
                 transaction_seconds: t.transaction_seconds.map(round3),
                 ..t
             }
+        }),
+        blocked_sessions: tally.blocked_sessions,
+        head_blocker: tally.head_blocker.clone().map(|h| HeadBlocker {
+            state_seconds: h.state_seconds.map(round3),
+            transaction_seconds: h.transaction_seconds.map(round3),
+            ..h
         }),
         group_by: grouping.by.iter().map(|k| k.name()).collect(),
         groups: group_list,

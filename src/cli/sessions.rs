@@ -29,6 +29,11 @@ pub struct SessionsArgs {
     #[arg(short = 'w', long)]
     pub wide: bool,
 
+    /// Only sessions waiting on a lock that another session (or a prepared transaction, pid 0) holds,
+    /// each with the head of its chain: the blocker that waits for nobody (often idle in transaction)
+    #[arg(long)]
+    pub blocked: bool,
+
     /// Mark the server connections of this PgBouncer (its admin console: a conninfo or URI)
     #[arg(long, value_name = "CONNINFO")]
     pub pgbouncer: Option<String>,

@@ -23,6 +23,8 @@ pub struct SessionsRequest {
     pub pgbouncer: Option<String>,
     /// Find the client process behind each session on this host (`--processes`).
     pub processes: bool,
+    /// Only sessions waiting on a lock someone holds, each with the head of its chain.
+    pub blocked: bool,
 }
 
 /// The whole report, for the layouts that need every session at once.
@@ -77,50 +79,62 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
         _ => Default::default(),
     };
     let mut remote = RemoteClients::default();
+    // Sessions waiting for a prepared transaction (pid 0 among their blockers).
+    let mut waiting_for_prepared: Vec<i32> = Vec::new();
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
-    activity::each_session(db, &args.filter, true, args.limit, |listing| {
-        match listing {
-            Listing::Counts {
-                matched,
-                not_visible: hidden,
-            } => {
-                not_visible = hidden;
-                if let Some(mut head) = head.take() {
-                    head.count = matched;
-                    head.not_visible = hidden;
-                    sink.head(&head)?;
-                }
-            }
-            Listing::Session(s) => {
-                if let Some(pids) = &pooler {
-                    s.via_pgbouncer = pids.contains(&s.pid);
-                }
-                if args.processes {
-                    s.process = Some(match server_port {
-                        Some((port, own)) => {
-                            let f = finder.get_or_insert_with(|| ClientFinder::read(port, own));
-                            match linked.get(&s.pid) {
-                                Some(l) => f.find_pooler_client(l),
-                                None => f.find(s.pid, s.client.as_deref(), s.client_port),
-                            }
-                        }
-                        None => {
-                            ClientProcess::unresolved(ClientProcessStatus::OtherNetworkNamespace)
-                        }
-                    });
-                    let not_local = s.process.as_ref().map(|p| p.client_process_status)
-                        == Some(ClientProcessStatus::NotLocal);
-                    if let (true, Some(f), Some(client)) = (not_local, &finder, &s.client) {
-                        if let Some(server) = f.server_address(client, s.client_port) {
-                            remote.add(s, server, f.server_port());
-                        }
+    activity::each_session(
+        db,
+        &args.filter,
+        true,
+        args.limit,
+        args.blocked,
+        |listing| {
+            match listing {
+                Listing::Counts {
+                    matched,
+                    not_visible: hidden,
+                } => {
+                    not_visible = hidden;
+                    if let Some(mut head) = head.take() {
+                        head.count = matched;
+                        head.not_visible = hidden;
+                        sink.head(&head)?;
                     }
                 }
-                sink.session(s)?;
+                Listing::Session(s) => {
+                    if s.blocked_by.contains(&0) {
+                        waiting_for_prepared.push(s.pid);
+                    }
+                    if let Some(pids) = &pooler {
+                        s.via_pgbouncer = pids.contains(&s.pid);
+                    }
+                    if args.processes {
+                        s.process = Some(match server_port {
+                            Some((port, own)) => {
+                                let f = finder.get_or_insert_with(|| ClientFinder::read(port, own));
+                                match linked.get(&s.pid) {
+                                    Some(l) => f.find_pooler_client(l),
+                                    None => f.find(s.pid, s.client.as_deref(), s.client_port),
+                                }
+                            }
+                            None => ClientProcess::unresolved(
+                                ClientProcessStatus::OtherNetworkNamespace,
+                            ),
+                        });
+                        let not_local = s.process.as_ref().map(|p| p.client_process_status)
+                            == Some(ClientProcessStatus::NotLocal);
+                        if let (true, Some(f), Some(client)) = (not_local, &finder, &s.client) {
+                            if let Some(server) = f.server_address(client, s.client_port) {
+                                remote.add(s, server, f.server_port());
+                            }
+                        }
+                    }
+                    sink.session(s)?;
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     let mut warnings = Vec::new();
     if not_visible > 0 {
         warnings.push(crate::report::not_visible_warning(
@@ -129,9 +143,33 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
             "their state, ages and query are hidden",
         ));
     }
+    // Asked only when a session waits for a prepared transaction (pid 0 among its blockers).
+    let prepared = if waiting_for_prepared.is_empty() {
+        Vec::new()
+    } else {
+        activity::prepared_transactions(db)?
+    };
+    if !waiting_for_prepared.is_empty() {
+        warnings.push(prepared_warning(&waiting_for_prepared, prepared.len()));
+    }
     sink.remote_clients(&remote.list())?;
-    sink.warnings(&warnings)?;
+    sink.tail(&prepared, &warnings)?;
     Ok(())
+}
+
+/// The warning for sessions blocked by pid 0: a prepared transaction holds the lock, and no session
+/// stands behind it (so no kill ends it).
+fn prepared_warning(pids: &[i32], prepared: usize) -> String {
+    let list: Vec<String> = pids.iter().take(10).map(i32::to_string).collect();
+    let more = if pids.len() > 10 { ", …" } else { "" };
+    format!(
+        "{} session(s) wait for a prepared transaction (pid 0 in blocked_by: {}{more}); no session \
+         holds it, so no kill ends it. The candidates are the {prepared} listed in \
+         prepared_transactions; end one with COMMIT PREPARED '<gid>' or ROLLBACK PREPARED '<gid>' (in \
+         its database)",
+        pids.len(),
+        list.join(", ")
+    )
 }
 
 /// The sessions whose client is on another host, per group (database, user, application) and client

@@ -211,6 +211,20 @@ impl Column for Vec<String> {
     }
 }
 
+impl Column for Vec<i32> {
+    /// A one-dimensional int4 array as the server writes it: `{1,23}`. NULL elements are refused.
+    fn from_text(text: &str) -> Result<Self> {
+        let inner = text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .ok_or_else(|| anyhow!("not a one-dimensional int4 array: {text:?}"))?;
+        if inner.is_empty() {
+            return Ok(Vec::new());
+        }
+        inner.split(',').map(i32::from_text).collect()
+    }
+}
+
 impl Row {
     /// The name of the statement the row came from.
     pub fn statement(&self) -> &str {
@@ -322,6 +336,10 @@ mod tests {
         assert!(bool::from_text("true").is_err());
         assert_eq!(i32::from_text("-42").unwrap(), -42);
         assert_eq!(i64::from_text("9000000000").unwrap(), 9_000_000_000);
+        assert_eq!(Vec::<i32>::from_text("{0,12,345}").unwrap(), [0, 12, 345]);
+        assert!(Vec::<i32>::from_text("{}").unwrap().is_empty());
+        assert!(Vec::<i32>::from_text("{1,NULL}").is_err());
+        assert!(Vec::<i32>::from_text("1,2").is_err());
         assert_eq!(f64::from_text("0.1").unwrap(), 0.1);
         assert_eq!(f64::from_text("1e+300").unwrap(), 1e300);
         assert!(f64::from_text("NaN").unwrap().is_nan());

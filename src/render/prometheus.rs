@@ -266,6 +266,21 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
         r.oldest_idle_in_transaction_seconds.unwrap_or(0.0),
     );
     exp.gauge(
+        "pgconn_blocked_sessions",
+        "Client sessions waiting on a lock another session or a prepared transaction holds",
+        &t,
+        r.blocked_sessions as f64,
+    );
+    exp.gauge(
+        "pgconn_head_blocker_seconds",
+        "How long the head of the most blocked sessions' chains has been in its state (0 when nothing is blocked, or for a prepared transaction)",
+        &t,
+        r.head_blocker
+            .as_ref()
+            .and_then(|h| h.state_seconds)
+            .unwrap_or(0.0),
+    );
+    exp.gauge(
         "pgconn_oldest_transaction_seconds",
         "Age of the oldest open transaction (0 when there is none)",
         &t,

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use crate::render::{text_cell, Style};
 
-use crate::report::sessions::{RemoteClient, SessionsHead, SessionsReport, SessionsSink};
+use crate::report::sessions::{
+    PreparedTransaction, RemoteClient, SessionsHead, SessionsReport, SessionsSink,
+};
 use crate::report::{opt_age, Level};
 use crate::report::{Session, State};
 use crate::text::{clean, excerpt};
@@ -49,10 +51,18 @@ pub fn row(s: &Session, st: &Style, query_width: usize) -> Vec<Cell> {
     } else {
         text_cell(state)
     };
-    let wait = match (&s.wait_event_type, &s.wait_event) {
+    let mut wait = match (&s.wait_event_type, &s.wait_event) {
         (Some(t), Some(e)) => format!("{t}:{e}"),
         _ => String::new(),
     };
+    // who holds the lock it waits for (0: a prepared transaction), and the head of the chain
+    if !s.blocked_by.is_empty() {
+        let by: Vec<String> = s.blocked_by.iter().map(i32::to_string).collect();
+        wait.push_str(&format!(" by {}", by.join(",")));
+        if let Some(h) = s.head_blocker.filter(|h| !s.blocked_by.contains(h)) {
+            wait.push_str(&format!(" (head {h})"));
+        }
+    }
     vec![
         Cell::new(s.pid).set_alignment(CellAlignment::Right),
         text_cell(s.database.as_deref().unwrap_or("")),
@@ -232,9 +242,11 @@ impl<W: Write> SessionsSink for JsonSink<W> {
         nested(&mut self.w, remote)
     }
 
-    fn warnings(&mut self, warnings: &[String]) -> io::Result<()> {
+    fn tail(&mut self, prepared: &[PreparedTransaction], warnings: &[String]) -> io::Result<()> {
         self.close_sessions()?;
         let w = &mut self.w;
+        w.write_all(b",\n  \"prepared_transactions\": ")?;
+        nested(w, prepared)?;
         w.write_all(b",\n  \"warnings\": ")?;
         nested(w, warnings)?;
         w.write_all(b"\n}\n")
@@ -254,7 +266,7 @@ pub fn write_json(r: &SessionsReport, w: &mut impl Write) -> io::Result<()> {
         sink.session(s)?;
     }
     sink.remote_clients(&r.remote_clients)?;
-    sink.warnings(&r.warnings)?;
+    sink.tail(&r.prepared_transactions, &r.warnings)?;
     sink.finish().map(drop)
 }
 
@@ -293,6 +305,12 @@ fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
     value(w, &s.wait_event_type)?;
     w.write_all(b",\n      \"wait_event\": ")?;
     value(w, &s.wait_event)?;
+    w.write_all(b",\n      \"blocked_by\": ")?;
+    pids(w, &s.blocked_by)?;
+    if let Some(h) = &s.head_blocker {
+        w.write_all(b",\n      \"head_blocker\": ")?;
+        value(w, h)?;
+    }
     w.write_all(b",\n      \"xmin_age\": ")?;
     value(w, &s.xmin_age)?;
     w.write_all(b",\n      \"superuser\": ")?;
@@ -318,6 +336,23 @@ fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
         value(w, &p.client_process_status)?;
     }
     w.write_all(b"\n    }")
+}
+
+/// A list of pids as the pretty printer writes it three levels down (`[]`, or one per line).
+fn pids(w: &mut impl Write, pids: &[i32]) -> io::Result<()> {
+    if pids.is_empty() {
+        return w.write_all(b"[]");
+    }
+    w.write_all(b"[")?;
+    for (i, p) in pids.iter().enumerate() {
+        w.write_all(if i == 0 {
+            b"\n        "
+        } else {
+            b",\n        "
+        })?;
+        value(w, p)?;
+    }
+    w.write_all(b"\n      ]")
 }
 
 /// A scalar as serde_json writes it (compact and pretty agree on scalars).
@@ -363,6 +398,8 @@ mod tests {
             never_queried: true,
             wait_event_type: Some("Client".into()),
             wait_event: None,
+            blocked_by: if pid == 3 { vec![0, 7] } else { vec![] },
+            head_blocker: (pid == 3).then_some(0),
             xmin_age: Some(3),
             superuser: false,
             own_role: true,
@@ -390,6 +427,7 @@ mod tests {
                 connection: ConnectionRoute::default(),
                 count: 0,
                 not_visible: 0,
+                prepared_transactions: vec![],
                 sessions: vec![],
                 remote_clients: vec![],
                 warnings: vec![],
@@ -434,6 +472,12 @@ mod tests {
                     client: "fd00::7".into(),
                     sessions: 1,
                     command: "ss -tnp 'dst [fd00::5]:5432 and sport = :1'".into(),
+                }],
+                prepared_transactions: vec![crate::report::sessions::PreparedTransaction {
+                    gid: "g'1\"".into(),
+                    owner: Some("app".into()),
+                    database: None,
+                    age_seconds: Some(12.5),
                 }],
                 warnings: vec!["one".into(), "two \"quoted\"".into()],
             },

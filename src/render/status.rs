@@ -135,6 +135,30 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             ),
         );
     }
+    if r.blocked_sessions > 0 || r.head_blocker.is_some() {
+        let head = r
+            .head_blocker
+            .as_ref()
+            .map(|h| {
+                let sentence = format!("head blocker {}", h.sentence());
+                let text = clean(&sentence);
+                match h.state {
+                    Some(State::IdleInTransaction | State::IdleInTransactionAborted) => {
+                        format!(" · {}", st.paint(&text, Level::Warning))
+                    }
+                    _ => format!(" · {text}"),
+                }
+            })
+            .unwrap_or_default();
+        line(
+            &mut out,
+            15,
+            format!(
+                "  blocked      {} session(s) wait on a lock{head}",
+                r.blocked_sessions
+            ),
+        );
+    }
     out.push('\n');
 
     if !r.groups.is_empty() {

@@ -176,6 +176,14 @@ pub struct Session {
     pub never_queried: bool,
     pub wait_event_type: Option<String>,
     pub wait_event: Option<String>,
+    /// The pids holding the lock this session waits for (`pg_blocking_pids`, each once, sorted); asked
+    /// only of a session waiting on a lock (`wait_event_type` `Lock`), empty otherwise. 0 is a prepared
+    /// transaction (no session holds it: see the report's `prepared_transactions`).
+    pub blocked_by: Vec<i32>,
+    /// The root of the chain of sessions blocking this one (`sessions --blocked` only): a blocker that
+    /// waits for nobody itself. None when the chain is a cycle (a deadlock the server is about to break).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_blocker: Option<i32>,
     /// Age in transactions of the snapshot this session holds (holds back vacuum).
     pub xmin_age: Option<i32>,
     pub superuser: bool,

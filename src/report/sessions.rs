@@ -1,6 +1,6 @@
 //! `pgconn sessions`: one row per client session.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Session;
 
@@ -20,6 +20,10 @@ pub struct SessionsReport {
     /// to name the process.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remote_clients: Vec<RemoteClient>,
+    /// When a session's `blocked_by` has pid 0, every prepared transaction on the server
+    /// (`pg_prepared_xacts`), the candidates it waits for (no session holds one; COMMIT PREPARED or
+    /// ROLLBACK PREPARED ends it); otherwise empty (not asked).
+    pub prepared_transactions: Vec<PreparedTransaction>,
     pub warnings: Vec<String>,
 }
 
@@ -45,6 +49,17 @@ pub struct SessionsHead {
     pub not_visible: usize,
 }
 
+/// A prepared transaction (`PREPARE TRANSACTION`): it holds its locks with no session behind it, which
+/// `pg_blocking_pids` reports as pid 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreparedTransaction {
+    pub gid: String,
+    pub owner: Option<String>,
+    pub database: Option<String>,
+    /// Since it was prepared.
+    pub age_seconds: Option<f64>,
+}
+
 /// Where a [`SessionsReport`] goes while it is read, in its own order: the head, each session as it
 /// arrives (a value reused for the next one: keep what is needed, not the reference), then the warnings.
 /// Writing `--json` this way holds one session at a time, not thousands.
@@ -53,7 +68,13 @@ pub trait SessionsSink {
     fn session(&mut self, session: &Session) -> std::io::Result<()>;
     /// After the sessions, before the warnings.
     fn remote_clients(&mut self, remote: &[RemoteClient]) -> std::io::Result<()>;
-    fn warnings(&mut self, warnings: &[String]) -> std::io::Result<()>;
+    /// What comes after the sessions: the prepared transactions (when a session waits for one), then
+    /// the warnings.
+    fn tail(
+        &mut self,
+        prepared: &[PreparedTransaction],
+        warnings: &[String],
+    ) -> std::io::Result<()>;
 }
 
 /// The whole report, for the layouts that need every session before the first line (the table, the
@@ -71,6 +92,7 @@ impl Collected {
             not_visible: 0,
             sessions: Vec::new(),
             remote_clients: Vec::new(),
+            prepared_transactions: Vec::new(),
             warnings: Vec::new(),
         })
     }
@@ -86,6 +108,7 @@ impl SessionsSink for Collected {
             not_visible: head.not_visible,
             sessions: Vec::new(),
             remote_clients: Vec::new(),
+            prepared_transactions: Vec::new(),
             warnings: Vec::new(),
         });
         Ok(())
@@ -105,8 +128,13 @@ impl SessionsSink for Collected {
         Ok(())
     }
 
-    fn warnings(&mut self, warnings: &[String]) -> std::io::Result<()> {
+    fn tail(
+        &mut self,
+        prepared: &[PreparedTransaction],
+        warnings: &[String],
+    ) -> std::io::Result<()> {
         if let Some(r) = &mut self.0 {
+            r.prepared_transactions = prepared.to_vec();
             r.warnings = warnings.to_vec();
         }
         Ok(())

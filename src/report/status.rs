@@ -61,6 +61,11 @@ pub struct StatusReport {
     pub oldest_idle_in_transaction_seconds: Option<f64>,
     /// The session idle in transaction the longest (of those this role can see), by name.
     pub oldest_idle_in_transaction: Option<IdleTransaction>,
+    /// Matching sessions waiting on a lock that another session (or a prepared transaction) holds.
+    pub blocked_sessions: usize,
+    /// The head of the most blocked sessions' chains: a blocker that waits for nobody (often idle in
+    /// transaction). None when nothing is blocked (or every chain is a cycle).
+    pub head_blocker: Option<HeadBlocker>,
     pub group_by: Vec<&'static str>,
     pub groups: Vec<Group>,
     pub groups_total: usize,
@@ -272,6 +277,62 @@ impl IdleTransaction {
             parts.push(format!("client {}", c));
         }
         parts.join(", ")
+    }
+}
+
+/// The root of a chain of blocked sessions, by name, with its state and ages.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct HeadBlocker {
+    /// 0: a prepared transaction (`sessions` lists them in `prepared_transactions`).
+    pub pid: i32,
+    pub prepared_transaction: bool,
+    /// Blocked sessions whose chain it heads.
+    pub blocking: usize,
+    /// None for a prepared transaction, or a session this role cannot see.
+    pub state: Option<super::State>,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    pub client: Option<String>,
+    /// In its state for this long.
+    pub state_seconds: Option<f64>,
+    /// Its transaction open for this long.
+    pub transaction_seconds: Option<f64>,
+}
+
+impl HeadBlocker {
+    /// "pid 4242 (idle in transaction for 5m03s, user app, application billing-api) blocks 2 session(s)"
+    /// (the server's text: a renderer cleans it for a terminal).
+    pub fn sentence(&self) -> String {
+        if self.prepared_transaction {
+            return format!(
+                "a prepared transaction (pid 0) blocks {} session(s): `pgconn sessions --blocked --json` lists the candidates (prepared_transactions); COMMIT PREPARED or ROLLBACK PREPARED ends it",
+                self.blocking
+            );
+        }
+        let mut parts = Vec::new();
+        if let Some(st) = &self.state {
+            parts.push(format!(
+                "{} for {}",
+                st.as_pg(),
+                super::opt_age(self.state_seconds)
+            ));
+        }
+        if let Some(u) = &self.user {
+            parts.push(format!("user {u}"));
+        }
+        if !self.application.is_empty() {
+            parts.push(format!("application {}", self.application));
+        }
+        if let Some(c) = &self.client {
+            parts.push(format!("client {c}"));
+        }
+        let who = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        };
+        format!("pid {}{who} blocks {} session(s)", self.pid, self.blocking)
     }
 }
 

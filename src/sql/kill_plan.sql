@@ -18,7 +18,8 @@ SELECT CASE WHEN m.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS fac
        (SELECT count(*) FROM pg_class r
          WHERE r.relpersistence = 't' AND NOT $include_temp_holders
            AND current_setting('server_version_num')::int < 160000)::int AS temp_relations,
-/*SESSION_COLUMNS*/
+/*SESSION_COLUMNS*/,
+/*BLOCKED_BY*/
   FROM (
     SELECT p.*,
            -- rows of other roles this role cannot see, as far as what it can see of them matches

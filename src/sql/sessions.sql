@@ -6,19 +6,22 @@
 -- many this role cannot see (other roles' rows without pg_read_all_stats sort last, so a limit would cut
 -- exactly those). They share the ordering window of rn with a whole-partition frame (row_number ignores
 -- frames): one sort and one WindowAgg, as without them; and they are sent on the first row only.
-WITH c AS (
+-- With --blocked, only sessions waiting on a lock that someone holds, each with the head of its chain
+-- (blocked.sql's CTEs before s, a join to them in m, the column head_blocker: the four BLOCKED and
+-- HEAD_BLOCKER slots); without it, those slots are empty and nothing here asks pg_blocking_pids but blocked_by (waiters only).
+WITH RECURSIVE c AS (
 /*CLIENT_BACKENDS*/
 ), facts AS (
 /*FACTS*/
-), s AS (
+), /*BLOCKED*/s AS (
     SELECT
-/*SESSION_COLUMNS*/,
+/*SESSION_COLUMNS*/,/*HEAD_BLOCKER*/
            row_number() OVER w AS rn,
            CASE WHEN row_number() OVER w = 1 THEN count(*) OVER w END AS matched,
            CASE WHEN row_number() OVER w = 1 THEN count(*) FILTER (WHERE NOT m.visible) OVER w END AS not_visible
       FROM (
-        SELECT c.*
-          FROM c
+        SELECT c.*/*BLOCKED_HEAD*/
+          FROM c/*BLOCKED_JOIN*/
          WHERE
 /*FILTER*/
       ) m
@@ -29,7 +32,8 @@ WITH c AS (
 )
 -- No ORDER BY here: `ON true` allows only a nested loop, and a left join's outer side is the one row, so
 -- the rows come in s's order. Sorting them again by rn cost a tenth of the statement at 5,000 sessions.
-SELECT CASE WHEN s.rn IS NULL OR s.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
-       s.*
+SELECT CASE WHEN m.rn IS NULL OR m.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
+       m.*,
+/*BLOCKED_BY*/
   FROM (SELECT) AS one
-  LEFT JOIN s ON true
+  LEFT JOIN s AS m ON true

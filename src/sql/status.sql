@@ -50,6 +50,10 @@ WITH /*EXPORTER_COUNTS*/c AS (
            count(*) FILTER (WHERE c.backend_start > (SELECT statement_timestamp() - interval '10 s'))::int AS young,
            min(c.state_change) AS oldest_state_change,
            min(c.xact_start) AS oldest_xact_start,
+           -- the group's sessions waiting on a lock (a comparison per row, no call): only when there are
+           -- some does status ask who blocks them (head_blocker.sql, a statement of its own), so with no
+           -- waiter nothing else is planned or run
+           array_agg(c.pid) FILTER (WHERE c.wait_event_type = 'Lock') AS lock_waiters,
            array_agg(date_part('epoch', statement_timestamp() - c.state_change)) FILTER (WHERE c.state = 'idle' AND c.state_change IS NOT NULL) AS idle_ages,
            -- the group's session idle in transaction the longest, as text: since when (epoch microseconds,
            -- zero-padded, so that min() of the arrays, which compares element by element, picks the
@@ -140,6 +144,7 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
        g.application, g.client, g.state, g.pid, g.client_port, g.via_pgbouncer, g.sessions, g.with_age,
        g.older_than_leak_age, g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.young,
+       g.lock_waiters,
        date_part('epoch', statement_timestamp() - g.oldest_state_change) AS oldest_state_seconds,
        date_part('epoch', statement_timestamp() - g.oldest_xact_start) AS oldest_xact_seconds
   FROM o
