@@ -921,8 +921,14 @@ mod tests {
         // status asks nothing itself; its follow-up (sent only when a session waits on a lock) asks
         // lock waiters only
         for exporter in [false, true] {
-            let text = status_statement(&fp, exporter).text().to_string();
-            assert!(!text.contains("pg_blocking_pids"), "{text}");
+            for counters in [false, true] {
+                for by_session in [false, true] {
+                    let text = status_statement(&fp, exporter, counters, by_session)
+                        .text()
+                        .to_string();
+                    assert!(!text.contains("pg_blocking_pids"), "{text}");
+                }
+            }
         }
         let follow_up = HEAD_BLOCKER_SQL.text().to_string();
         assert_eq!(

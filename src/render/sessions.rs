@@ -446,6 +446,7 @@ mod tests {
                     sessions: 2,
                     command: "ss -tnp 'dst 10.0.0.5:5432 and sport = :41000'".into(),
                 }],
+                prepared_transactions: vec![],
                 warnings: vec![],
             },
             SessionsReport {
