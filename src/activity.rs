@@ -500,7 +500,12 @@ pub fn sessions(
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
 /// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,
 /// for --by process) when `by_session`.
-fn status_statement(fp: &FilterParams, exporter: bool, counters: bool, by_session: bool) -> Statement {
+fn status_statement(
+    fp: &FilterParams,
+    exporter: bool,
+    counters: bool,
+    by_session: bool,
+) -> Statement {
     let sql = include_str!("sql/status.sql").replace(
         "/*SESSION_COUNTERS_JSON*/",
         if counters {

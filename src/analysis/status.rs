@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::capacity;
 use super::{Grouping, Thresholds};
 use crate::report::status::{
-    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, LimitRows, NewSessions,
-    ServerInfo, SessionCounters, StatusReport, Verdict,
+    ActivityCount, Group, GroupKey, IdleStats, IdleTransaction, LeakSuspect, LimitRows,
+    NewSessions, ServerInfo, SessionCounters, StatusReport, Verdict,
 };
 use crate::report::{
     empty_states, not_visible_warning, opt_age, round1, round3, typed_duration, Level, ServerFacts,
