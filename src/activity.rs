@@ -283,6 +283,9 @@ pub(crate) struct SnapshotColumns {
     own_role: usize,
     query: usize,
     visible: usize,
+    /// Not in every statement that lists sessions (sessions.sql has them).
+    query_id: Option<usize>,
+    query_cut: Option<usize>,
 }
 
 impl SnapshotColumns {
@@ -316,6 +319,8 @@ impl SnapshotColumns {
             own_role: at("own_role")?,
             query: at("query")?,
             visible: at("visible")?,
+            query_id: row.position("query_id"),
+            query_cut: row.position("query_cut"),
         })
     }
 
@@ -356,6 +361,14 @@ impl SnapshotColumns {
         s.own_role = flag(c.own_role)?;
         set_text(&mut s.query, row.try_get_str(c.query)?);
         s.visible = flag(c.visible)?;
+        s.query_id = match c.query_id {
+            Some(i) => row.try_get(i)?,
+            None => None,
+        };
+        s.query_cut = match c.query_cut {
+            Some(i) => flag(i)?,
+            None => false,
+        };
         s.via_pgbouncer = false;
         Ok(())
     }
@@ -505,6 +518,7 @@ fn status_statement(
     exporter: bool,
     counters: bool,
     by_session: bool,
+    by_statement: bool,
 ) -> Statement {
     let sql = include_str!("sql/status.sql").replace(
         "/*SESSION_COUNTERS_JSON*/",
@@ -522,6 +536,25 @@ fn status_statement(
         sql.replace("/*SESSION_PID*/", "NULL::int")
             .replace("/*SESSION_CLIENT_PORT*/", "NULL::int")
             .replace("/*BY_SESSION*/", "")
+    };
+    // Each distinct last statement apart (--by statement): query_id and text grouped on, and whether the
+    // server cut the text (track_activity_query_size read once, an InitPlan).
+    let sql = if by_statement {
+        sql.replace("/*STATEMENT_QUERY_ID*/", "CASE WHEN c.visible THEN c.query_id END")
+            .replace(
+                "/*STATEMENT_QUERY*/",
+                "CASE WHEN c.visible AND c.query_start IS NOT NULL THEN c.query END",
+            )
+            .replace(
+                "/*STATEMENT_CUT*/",
+                "bool_or(octet_length(c.query) >= (SELECT setting::int - 1 FROM pg_settings WHERE name = 'track_activity_query_size'))",
+            )
+            .replace("/*BY_STATEMENT*/", ", 8, 9")
+    } else {
+        sql.replace("/*STATEMENT_QUERY_ID*/", "NULL::bigint")
+            .replace("/*STATEMENT_QUERY*/", "NULL::text")
+            .replace("/*STATEMENT_CUT*/", "NULL::bool")
+            .replace("/*BY_STATEMENT*/", "")
     };
     let sql = sql.as_str();
     let sql = if exporter {
@@ -556,6 +589,8 @@ pub struct Counting {
     pub by_client: bool,
     /// One bucket per session, with its pid and client port (`status --by process`).
     pub by_session: bool,
+    /// One bucket per distinct last statement (query_id and text): `status --by statement`.
+    pub by_statement: bool,
     /// Backend pids of PgBouncer's server connections (`--pgbouncer`).
     pub pgbouncer_pids: Vec<i32>,
     pub leak_age: Duration,
@@ -615,7 +650,13 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     fp.set(&mut params);
     cp.set(&mut params);
     let rows = db.query_named(
-        &status_statement(&fp, c.exporter, c.session_counters, c.by_session),
+        &status_statement(
+            &fp,
+            c.exporter,
+            c.session_counters,
+            c.by_session,
+            c.by_statement,
+        ),
         &params,
     )?;
     let mut tally = Tally::default();
@@ -681,6 +722,12 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             pid: row.try_get("pid")?,
             client_port: row.try_get("client_port")?,
             process: None,
+            query_id: row.try_get("query_id")?,
+            query: row.try_get("query")?,
+            query_cut: row
+                .try_get::<_, Option<bool>>("query_cut")?
+                .unwrap_or(false),
+            statement: None,
         };
         if bucket.state == Some(State::Idle) {
             tally.idle.count += count("with_age")?;
@@ -721,10 +768,12 @@ mod tests {
         for exporter in [false, true] {
             for counters in [false, true] {
                 for by_session in [false, true] {
-                    assert_fills(
-                        &status_statement(&fp, exporter, counters, by_session),
-                        &params,
-                    );
+                    for by_statement in [false, true] {
+                        assert_fills(
+                            &status_statement(&fp, exporter, counters, by_session, by_statement),
+                            &params,
+                        );
+                    }
                 }
             }
         }

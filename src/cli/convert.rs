@@ -309,6 +309,7 @@ impl From<&super::SessionsArgs> for SessionsRequest {
             limit: (a.limit > 0).then_some(a.limit),
             pgbouncer: a.pgbouncer.clone(),
             processes: a.processes,
+            by_statement: a.by_statement,
         }
     }
 }

@@ -56,9 +56,11 @@ pub fn collect_counted(
         None => None,
     };
     let by_process = req.grouping.by.contains(&GroupKey::Process);
+    let by_statement = req.grouping.by.contains(&GroupKey::Statement);
     let counting = Counting {
         by_client: req.grouping.by_client() || by_process,
         by_session: by_process,
+        by_statement,
         pgbouncer_pids: bouncer
             .as_ref()
             .map(|b| b.server_pids.clone())
@@ -76,6 +78,17 @@ pub fn collect_counted(
             None => Default::default(),
         };
         find_processes(db, &mut tally, &linked)?;
+    }
+    if by_statement {
+        for b in &mut tally.buckets {
+            b.statement = Some(super::sessions::statement_fingerprint(
+                b.state.is_some(),
+                b.query.is_none() && b.query_id.is_none(),
+                b.query_id,
+                b.query.as_deref(),
+                b.query_cut,
+            ));
+        }
     }
     let report = analysis::status::report(
         &db.target_label(),

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use crate::render::{text_cell, Style};
 
-use crate::report::sessions::{RemoteClient, SessionsHead, SessionsReport, SessionsSink};
+use crate::report::sessions::{
+    RemoteClient, SessionsHead, SessionsReport, SessionsSink, StatementGroup,
+};
 use crate::report::{opt_age, Level};
 use crate::report::{Session, State};
 use crate::text::{clean, excerpt};
@@ -152,7 +154,42 @@ pub fn human(r: &SessionsReport, st: &Style) -> String {
             ));
         }
     }
+    if !r.statements.is_empty() {
+        out.push_str("\nlast statements\n");
+        for g in &r.statements {
+            out.push_str(&format!(
+                "  {:>5}  {}  {}\n",
+                g.sessions,
+                statement_states(&g.states),
+                statement_label(&g.fingerprint)
+            ));
+        }
+    }
     out
+}
+
+/// `30 idle in transaction, 2 idle`: a group's sessions per state, largest first.
+fn statement_states(states: &std::collections::BTreeMap<String, usize>) -> String {
+    let mut v: Vec<(&String, &usize)> = states.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    v.iter()
+        .map(|(k, n)| format!("{n} {}", State::from_key(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `fp 1a2b3c4d5e6f7a8b: select … where id = ? (cut)`, `(never queried)`: a fingerprint for people, its
+/// text escaped and shortened.
+pub fn statement_label(f: &crate::report::StatementFingerprint) -> String {
+    match &f.statement_text {
+        Some(t) => format!(
+            "fp {}: {}{}",
+            f.statement,
+            clean(&excerpt(t, 120)),
+            if f.statement_cut { " (cut)" } else { "" }
+        ),
+        None => format!("({})", f.statement.replace('_', " ")),
+    }
 }
 
 /// `sessions --json` written as it is read: each session goes out as it arrives, and the bytes are those
@@ -232,6 +269,15 @@ impl<W: Write> SessionsSink for JsonSink<W> {
         nested(&mut self.w, remote)
     }
 
+    fn statements(&mut self, groups: &[StatementGroup]) -> io::Result<()> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        self.close_sessions()?;
+        self.w.write_all(b",\n  \"statements\": ")?;
+        nested(&mut self.w, groups)
+    }
+
     fn warnings(&mut self, warnings: &[String]) -> io::Result<()> {
         self.close_sessions()?;
         let w = &mut self.w;
@@ -254,6 +300,7 @@ pub fn write_json(r: &SessionsReport, w: &mut impl Write) -> io::Result<()> {
         sink.session(s)?;
     }
     sink.remote_clients(&r.remote_clients)?;
+    sink.statements(&r.statements)?;
     sink.warnings(&r.warnings)?;
     sink.finish().map(drop)
 }
@@ -316,6 +363,16 @@ fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
         value(w, &p.client_program)?;
         w.write_all(b",\n      \"client_process_status\": ")?;
         value(w, &p.client_process_status)?;
+    }
+    if let Some(f) = &s.statement {
+        w.write_all(b",\n      \"statement\": ")?;
+        value(w, &f.statement)?;
+        w.write_all(b",\n      \"statement_source\": ")?;
+        value(w, &f.statement_source)?;
+        w.write_all(b",\n      \"statement_text\": ")?;
+        value(w, &f.statement_text)?;
+        w.write_all(b",\n      \"statement_cut\": ")?;
+        value(w, &f.statement_cut)?;
     }
     w.write_all(b"\n    }")
 }

@@ -23,6 +23,19 @@ pub fn group_key_text(k: &str, g: &crate::report::status::Group) -> String {
     match g.key.get(k).cloned().flatten() {
         None => "?".into(),
         Some(v) if k == "state" => State::from_key(&v).to_string(),
+        // "fp 1a2b…: select … where id = ?": the id and the normalised text (escaped by the table).
+        Some(v) if k == "statement" => match &g.statement_text {
+            Some(t) => format!(
+                "fp {v}: {}{}",
+                crate::text::excerpt(t, 120),
+                if g.statement_cut == Some(true) {
+                    " (cut)"
+                } else {
+                    ""
+                }
+            ),
+            None => format!("({})", v.replace('_', " ")),
+        },
         // "php-fpm: pool www: 196 processes (pids 301, 302, 303, 304, 305, …)": one line per program.
         Some(v) if k == "process" && !g.client_pids.is_empty() => {
             let n = g.client_pids.len();
@@ -147,6 +160,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
                 "application" => "APPLICATION",
                 "client" => "CLIENT",
                 "process" => "PROCESS",
+                "statement" => "STATEMENT",
                 _ => "STATE",
             })
             .collect();
@@ -180,7 +194,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             row.push(Cell::new(opt_age(g.oldest_idle_seconds)).set_alignment(CellAlignment::Right));
             rows.push(row);
         }
-        let free = ["PROCESS", "APPLICATION"]
+        let free = ["STATEMENT", "PROCESS", "APPLICATION"]
             .into_iter()
             .find(|h| header.contains(h));
         out.push_str(&st.fitted_table(&header, rows, &DROP_FIRST, free));

@@ -20,7 +20,20 @@ pub struct SessionsReport {
     /// to name the process.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remote_clients: Vec<RemoteClient>,
+    /// With `--by-statement`: the sessions grouped by their last statement's fingerprint, largest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<StatementGroup>,
     pub warnings: Vec<String>,
+}
+
+/// The sessions resting on one statement fingerprint (`sessions --by-statement`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatementGroup {
+    #[serde(flatten)]
+    pub fingerprint: crate::report::StatementFingerprint,
+    pub sessions: usize,
+    /// Sessions per state (the JSON spelling of `states` in status).
+    pub states: std::collections::BTreeMap<String, usize>,
 }
 
 /// Sessions of one group from one client address on another host, and the command that names their
@@ -53,6 +66,11 @@ pub trait SessionsSink {
     fn session(&mut self, session: &Session) -> std::io::Result<()>;
     /// After the sessions, before the warnings.
     fn remote_clients(&mut self, remote: &[RemoteClient]) -> std::io::Result<()>;
+    /// After the remote clients, before the warnings (`--by-statement`).
+    fn statements(&mut self, groups: &[StatementGroup]) -> std::io::Result<()> {
+        let _ = groups;
+        Ok(())
+    }
     fn warnings(&mut self, warnings: &[String]) -> std::io::Result<()>;
 }
 
@@ -71,6 +89,7 @@ impl Collected {
             not_visible: 0,
             sessions: Vec::new(),
             remote_clients: Vec::new(),
+            statements: Vec::new(),
             warnings: Vec::new(),
         })
     }
@@ -86,6 +105,7 @@ impl SessionsSink for Collected {
             not_visible: head.not_visible,
             sessions: Vec::new(),
             remote_clients: Vec::new(),
+            statements: Vec::new(),
             warnings: Vec::new(),
         });
         Ok(())
@@ -101,6 +121,13 @@ impl SessionsSink for Collected {
     fn remote_clients(&mut self, remote: &[RemoteClient]) -> std::io::Result<()> {
         if let Some(r) = &mut self.0 {
             r.remote_clients = remote.to_vec();
+        }
+        Ok(())
+    }
+
+    fn statements(&mut self, groups: &[StatementGroup]) -> std::io::Result<()> {
+        if let Some(r) = &mut self.0 {
+            r.statements = groups.to_vec();
         }
         Ok(())
     }

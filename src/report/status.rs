@@ -19,16 +19,20 @@ pub enum GroupKey {
     /// The client process's program on this host (`psql`, `php-fpm: pool www`), or why it was not
     /// found: needs one row per session from the server, and /proc.
     Process,
+    /// The last statement's fingerprint (the server's query_id, else a hash of the normalised text):
+    /// needs the statement's text from the server, one row per distinct text.
+    Statement,
 }
 
 impl GroupKey {
-    pub const ALL: [GroupKey; 6] = [
+    pub const ALL: [GroupKey; 7] = [
         GroupKey::Database,
         GroupKey::User,
         GroupKey::Application,
         GroupKey::Client,
         GroupKey::State,
         GroupKey::Process,
+        GroupKey::Statement,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +43,7 @@ impl GroupKey {
             GroupKey::Client => "client",
             GroupKey::State => "state",
             GroupKey::Process => "process",
+            GroupKey::Statement => "statement",
         }
     }
 }
@@ -294,6 +299,12 @@ pub struct Group {
     /// With `--by process`: the pids of the client processes behind the group's sessions (each once).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub client_pids: Vec<i32>,
+    /// With `--by statement`: the group's statement, normalised (literals masked) ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_text: Option<String>,
+    /// ... and whether the server cut it at track_activity_query_size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_cut: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -13,6 +13,8 @@ WITH c AS (
 ), s AS (
     SELECT
 /*SESSION_COLUMNS*/,
+           -- the text fills track_activity_query_size (less its terminating byte): the server cut it
+           $with_query AND octet_length(m.query) >= (SELECT setting::int - 1 FROM pg_settings WHERE name = 'track_activity_query_size') AS query_cut,
            row_number() OVER w AS rn,
            CASE WHEN row_number() OVER w = 1 THEN count(*) OVER w END AS matched,
            CASE WHEN row_number() OVER w = 1 THEN count(*) FILTER (WHERE NOT m.visible) OVER w END AS not_visible
