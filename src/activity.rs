@@ -509,6 +509,56 @@ pub fn sessions(
     Ok(listed)
 }
 
+/// The last statements of idle sessions of these (database, user, application) groups, as the server
+/// has them: per group (its index here) and distinct query_id and text.
+#[derive(Debug, Clone)]
+pub struct GroupStatement {
+    pub group: usize,
+    pub query_id: Option<i64>,
+    pub query: Option<String>,
+    pub query_cut: bool,
+    pub sessions: usize,
+}
+
+/// [`GroupStatement`]s of idle sessions of `groups`, leaving out the pooler's server connections
+/// (`pooler_pids`): one statement (leak_statements.sql).
+pub fn group_statements(
+    db: &mut Db,
+    groups: &[(Option<String>, Option<String>, String)],
+    pooler_pids: &[i32],
+) -> Result<Vec<GroupStatement>> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let databases: Vec<Option<String>> = groups.iter().map(|g| g.0.clone()).collect();
+    let users: Vec<Option<String>> = groups.iter().map(|g| g.1.clone()).collect();
+    let applications: Vec<String> = groups.iter().map(|g| g.2.clone()).collect();
+    let mut params = Params::new();
+    params.set("databases", &databases, Type::TEXT_ARRAY);
+    params.set("users", &users, Type::TEXT_ARRAY);
+    params.set("applications", &applications, Type::TEXT_ARRAY);
+    params.set("pooler_pids", &pooler_pids, Type::INT4_ARRAY);
+    let rows = db.query_named(
+        &Statement::new(include_str!("sql/leak_statements.sql")),
+        &params,
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let i: i32 = row.try_get("suspect")?;
+        let n: i32 = row.try_get("sessions")?;
+        out.push(GroupStatement {
+            group: usize::try_from(i - 1).unwrap_or(0),
+            query_id: row.try_get("query_id")?,
+            query: row.try_get("query")?,
+            query_cut: row
+                .try_get::<_, Option<bool>>("query_cut")?
+                .unwrap_or(false),
+            sessions: usize::try_from(n).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
 /// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
 /// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,

@@ -260,3 +260,71 @@ fn text_longer_than_track_activity_query_size_is_marked_cut() {
     assert_eq!(cuts.len(), 2, "{status:#?}");
     drop(long);
 }
+
+/// A leak's evidence names the statement most of its idle sessions last ran, in status and in advise.
+#[test]
+fn a_leak_suspect_names_its_dominant_statement() {
+    let c = cluster();
+    let app = unique("fingerprint_leak");
+    let mut setup = superuser_client(c);
+    setup
+        .batch_execute("CREATE TABLE IF NOT EXISTS fp_leak_entity (id int)")
+        .unwrap();
+    let mut clients = Vec::new();
+    for n in 0..12 {
+        let mut s = c.connect(c.superuser(), "postgres", &app).unwrap();
+        s.batch_execute(&format!(
+            "select distinct * from fp_leak_entity where id = {n}"
+        ))
+        .unwrap();
+        clients.push(s);
+    }
+    for _ in 0..3 {
+        let mut s = c.connect(c.superuser(), "postgres", &app).unwrap();
+        s.batch_execute("SELECT 1").unwrap();
+        clients.push(s);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let args = [
+        "--app",
+        app.as_str(),
+        "--leak-idle-age",
+        "1s",
+        "--leak-min-sessions",
+        "10",
+        "--json",
+    ];
+    let status = pgconn()
+        .env_cluster(c)
+        .arg("status")
+        .args(args)
+        .run()
+        .json();
+    let suspects = status["leak_suspects"].as_array().unwrap();
+    assert_eq!(suspects.len(), 1, "{status:#?}");
+    let d = &suspects[0]["statement"];
+    assert_eq!(d["sessions"], 12, "{d:#?}");
+    assert_eq!(d["of_idle"], 15, "{d:#?}");
+    assert_eq!(
+        d["statement_text"],
+        "select distinct * from fp_leak_entity where id = ?"
+    );
+    let advise = pgconn()
+        .env_cluster(c)
+        .arg("advise")
+        .args(args)
+        .run()
+        .json();
+    let leak = advise["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "leak_suspect")
+        .unwrap_or_else(|| panic!("{advise:#?}"));
+    let evidence = leak["evidence"].to_string();
+    let expected = format!(
+        "12 of 15 idle sessions last ran `select distinct * from fp_leak_entity where id = ?` (fp {})",
+        d["statement"].as_str().unwrap()
+    );
+    assert!(evidence.contains(&expected), "{evidence}");
+}

@@ -257,6 +257,7 @@ pub fn report(
                         usable,
                     )),
                     reason,
+                    statement: None,
                 })
         })
         .collect();

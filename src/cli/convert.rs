@@ -237,6 +237,7 @@ pub fn status_request(a: &super::StatusArgs, out: &OutputArgs) -> anyhow::Result
         output: a.output.clone(),
         // Read anyway for Prometheus text; a table or JSON has no use for them.
         session_counters: false,
+        leak_statements: true,
     })
 }
 

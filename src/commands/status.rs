@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::activity::{self, Counting, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
 use crate::db::Db;
-use crate::report::status::{GroupKey, StatusReport};
+use crate::report::status::{DominantStatement, GroupKey, StatusReport};
 use crate::report::{ClientProcess, ClientProcessStatus};
 
 /// What `status` is asked (also what `watch` samples and `check` judges).
@@ -29,6 +29,9 @@ pub struct StatusRequest {
     /// Also read pg_stat_database's session counters (watch's and advise's rates; the Prometheus
     /// format reads them anyway), in the same statement.
     pub session_counters: bool,
+    /// Name each leak suspect's dominant last statement (`status`, `advise`): one more statement, sent
+    /// only when there is a suspect.
+    pub leak_statements: bool,
 }
 
 /// How `status` is written.
@@ -90,6 +93,7 @@ pub fn collect_counted(
             ));
         }
     }
+    let pooler_pids = counting.pgbouncer_pids.clone();
     let report = analysis::status::report(
         &db.target_label(),
         &db.route().clone(),
@@ -99,6 +103,10 @@ pub fn collect_counted(
         &req.thresholds,
         bouncer,
     );
+    let mut report = report;
+    if req.leak_statements && !report.leak_suspects.is_empty() {
+        name_leak_statements(db, &mut report, &pooler_pids)?;
+    }
     Ok((report, tally))
 }
 
@@ -126,6 +134,52 @@ fn find_processes(
             },
             None => ClientProcess::unresolved(ClientProcessStatus::OtherNetworkNamespace),
         });
+    }
+    Ok(())
+}
+
+/// Each leak suspect's dominant statement: its idle sessions' last statements fingerprinted (one
+/// statement for every suspect), the largest fingerprint named.
+fn name_leak_statements(db: &mut Db, report: &mut StatusReport, pooler_pids: &[i32]) -> Result<()> {
+    let groups: Vec<(Option<String>, Option<String>, String)> = report
+        .leak_suspects
+        .iter()
+        .map(|l| (l.database.clone(), l.user.clone(), l.application.clone()))
+        .collect();
+    let rows = activity::group_statements(db, &groups, pooler_pids)?;
+    let mut per: Vec<Vec<(crate::report::StatementFingerprint, usize)>> =
+        vec![Vec::new(); groups.len()];
+    for r in rows {
+        let Some(list) = per.get_mut(r.group) else {
+            continue;
+        };
+        let f = super::sessions::statement_fingerprint(
+            true,
+            r.query.is_none() && r.query_id.is_none(),
+            r.query_id,
+            r.query.as_deref(),
+            r.query_cut,
+        );
+        match list.iter_mut().find(|(g, _)| g.statement == f.statement) {
+            Some((g, n)) => {
+                *n += r.sessions;
+                g.statement_cut |= f.statement_cut;
+            }
+            None => list.push((f, r.sessions)),
+        }
+    }
+    for (l, list) in report.leak_suspects.iter_mut().zip(per) {
+        let of_idle: usize = list.iter().map(|(_, n)| n).sum();
+        if let Some((f, n)) = list.into_iter().max_by(|a, b| {
+            a.1.cmp(&b.1)
+                .then_with(|| b.0.statement.cmp(&a.0.statement))
+        }) {
+            l.statement = Some(DominantStatement {
+                fingerprint: f,
+                sessions: n,
+                of_idle,
+            });
+        }
     }
     Ok(())
 }

@@ -216,6 +216,21 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         st.paint(r.verdict.status.as_str(), r.verdict.status)
     ));
     verdict_lines(&mut out, &r.verdict.reasons, &r.warnings, st);
+    // Where in the application each leak is: the statement its idle sessions last ran.
+    for l in &r.leak_suspects {
+        if let Some(d) = &l.statement {
+            let app = if l.application.is_empty() {
+                "(no application_name)"
+            } else {
+                &l.application
+            };
+            out.push_str(&format!(
+                "  leak {}: {}\n",
+                clean(app),
+                clean(&d.evidence())
+            ));
+        }
+    }
     out
 }
 

@@ -319,6 +319,40 @@ pub struct LeakSuspect {
     pub oldest_idle_seconds: Option<f64>,
     pub share_of_usable_percent: f64,
     pub reason: String,
+    /// The last statement most of its idle sessions ran (status and advise, when asked): where in the
+    /// application the leak is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<DominantStatement>,
+}
+
+/// A leak suspect's dominant statement: "38 of 40 idle sessions last ran `select … where id = ?` (fp
+/// 1a2b…)".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DominantStatement {
+    #[serde(flatten)]
+    pub fingerprint: crate::report::StatementFingerprint,
+    /// Idle sessions that last ran it ...
+    pub sessions: usize,
+    /// ... of the suspect's idle sessions read.
+    pub of_idle: usize,
+}
+
+impl DominantStatement {
+    /// The sentence for people (its text is untrusted: escape it where it is shown).
+    pub fn evidence(&self) -> String {
+        let f = &self.fingerprint;
+        let what = match &f.statement_text {
+            Some(t) => {
+                let mut short: String = t.chars().take(80).collect();
+                if t.chars().count() > 80 || f.statement_cut {
+                    short.push('…');
+                }
+                format!("last ran `{short}` (fp {})", f.statement)
+            }
+            None => "never ran a statement".into(),
+        };
+        format!("{} of {} idle sessions {what}", self.sessions, self.of_idle)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
