@@ -327,4 +327,31 @@ fn a_leak_suspect_names_its_dominant_statement() {
         d["statement"].as_str().unwrap()
     );
     assert!(evidence.contains(&expected), "{evidence}");
+
+    // Prometheus: no statement label unless asked.
+    let prom = |extra: &[&str]| {
+        let out = pgconn()
+            .env_cluster(c)
+            .args(["status", "--format", "prometheus"])
+            .args(&args[..6])
+            .args(extra)
+            .run();
+        out.stdout.clone()
+    };
+    let plain = prom(&[]);
+    assert!(plain.contains("pgconn_leak_suspect{"), "{plain}");
+    assert!(!plain.contains("statement"), "{plain}");
+    let with = prom(&["--leak-statement-metric"]);
+    let line = with
+        .lines()
+        .find(|l| l.starts_with("pgconn_leak_suspect_statement_sessions{"))
+        .unwrap_or_else(|| panic!("{with}"));
+    assert!(
+        line.contains(&format!(
+            "statement=\"{}\"",
+            d["statement"].as_str().unwrap()
+        )),
+        "{line}"
+    );
+    assert!(line.ends_with(" 12"), "{line}");
 }

@@ -237,7 +237,8 @@ pub fn status_request(a: &super::StatusArgs, out: &OutputArgs) -> anyhow::Result
         output: a.output.clone(),
         // Read anyway for Prometheus text; a table or JSON has no use for them.
         session_counters: false,
-        leak_statements: true,
+        // For Prometheus only when asked: the statement id is a label of its own.
+        leak_statements: format != Some(super::StatusFormat::Prometheus) || a.leak_statement_metric,
     })
 }
 
