@@ -239,7 +239,7 @@ fn text_longer_than_track_activity_query_size_is_marked_cut() {
         })
         .collect();
     assert_eq!(cut.len(), 2, "{cut:#?}");
-    assert_eq!(cut["SELECT ?"], false, "{cut:#?}");
+    assert!(!cut["SELECT ?"], "{cut:#?}");
     let (long_text, long_cut) = cut.iter().find(|(t, _)| t.as_str() != "SELECT ?").unwrap();
     assert!(*long_cut, "{long_text}");
     assert!(long_text.starts_with("SELECT ? AS xxx"), "{long_text}");

@@ -358,6 +358,8 @@ fn group(
         oldest_idle_seconds: oldest_idle,
         possible_leak,
         client_pids: Vec::new(),
+        statement_text: None,
+        statement_cut: None,
     }
 }
 
@@ -554,6 +556,7 @@ fn status_db1() -> StatusReport {
             oldest_idle_seconds: Some(5400.0),
             share_of_usable_percent: 29.9,
             reason: leak.into(),
+            statement: None,
         }],
         verdict: Verdict {
             status: Level::Warning,
@@ -735,6 +738,9 @@ fn session(s: S) -> Session {
         visible: s.state.is_some(),
         via_pgbouncer: false,
         process: None,
+        query_id: None,
+        query_cut: false,
+        statement: None,
     }
 }
 
@@ -832,6 +838,7 @@ fn sessions_db1() -> SessionsReport {
         not_visible: 0,
         sessions: db1_sessions(),
         remote_clients: Vec::new(),
+        statements: Vec::new(),
         warnings: vec![],
     }
 }
@@ -869,6 +876,7 @@ fn sessions_db2() -> SessionsReport {
             }),
         ],
         remote_clients: Vec::new(),
+        statements: Vec::new(),
         warnings: vec![],
     }
 }
@@ -1967,6 +1975,7 @@ fn sessions() {
         not_visible: 0,
         sessions: vec![],
         remote_clients: Vec::new(),
+        statements: Vec::new(),
         warnings: vec![],
     };
     let st = style(Some(80), false);

@@ -95,7 +95,7 @@ impl StatementGroups {
 
     /// Largest first (a stable sort: equal groups keep the order their first session came in).
     fn list(mut self) -> Vec<StatementGroup> {
-        self.groups.sort_by(|a, b| b.sessions.cmp(&a.sessions));
+        self.groups.sort_by_key(|g| std::cmp::Reverse(g.sessions));
         self.groups
     }
 }

@@ -427,6 +427,14 @@ mod tests {
             visible: true,
             via_pgbouncer: false,
             process: None,
+            query_id: None,
+            query_cut: false,
+            statement: Some(crate::report::StatementFingerprint {
+                statement: "00000000000000ff".into(),
+                statement_source: crate::report::StatementSource::Text,
+                statement_text: Some("SELECT '…' --…\u{2028}".into()),
+                statement_cut: true,
+            }),
         }
     }
 
@@ -449,6 +457,7 @@ mod tests {
                 not_visible: 0,
                 sessions: vec![],
                 remote_clients: vec![],
+                statements: vec![],
                 warnings: vec![],
             },
             SessionsReport {
@@ -465,6 +474,7 @@ mod tests {
                     sessions: 2,
                     command: "ss -tnp 'dst 10.0.0.5:5432 and sport = :41000'".into(),
                 }],
+                statements: vec![],
                 warnings: vec![],
             },
             SessionsReport {
@@ -491,6 +501,11 @@ mod tests {
                     client: "fd00::7".into(),
                     sessions: 1,
                     command: "ss -tnp 'dst [fd00::5]:5432 and sport = :1'".into(),
+                }],
+                statements: vec![StatementGroup {
+                    fingerprint: session(1).statement.unwrap(),
+                    sessions: 3,
+                    states: [("idle".to_string(), 3)].into_iter().collect(),
                 }],
                 warnings: vec!["one".into(), "two \"quoted\"".into()],
             },

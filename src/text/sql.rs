@@ -169,9 +169,8 @@ pub fn normalise(sql: &str) -> String {
             i += 1;
             while i < chars.len() {
                 let d = chars[i];
-                if d.is_ascii_alphanumeric() || d == '.' || d == '_' {
-                    i += 1;
-                } else if matches!(d, '+' | '-') && matches!(chars[i - 1], 'e' | 'E') {
+                let exponent_sign = matches!(d, '+' | '-') && matches!(chars[i - 1], 'e' | 'E');
+                if d.is_ascii_alphanumeric() || d == '.' || d == '_' || exponent_sign {
                     i += 1;
                 } else {
                     break;
