@@ -330,6 +330,7 @@ impl TryFrom<&super::WatchArgs> for WatchRequest {
                 thresholds: Thresholds::from(&a.thresholds),
                 // Sessions started and ended between samples (PostgreSQL 14+).
                 session_counters: true,
+                leak_statements: false,
                 ..StatusRequest::default()
             },
         })

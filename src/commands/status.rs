@@ -13,8 +13,9 @@ use crate::db::Db;
 use crate::report::status::{DominantStatement, GroupKey, StatusReport};
 use crate::report::{ClientProcess, ClientProcessStatus};
 
-/// What `status` is asked (also what `watch` samples and `check` judges).
-#[derive(Debug, Clone, Default)]
+/// What `status` is asked (also what `watch` samples and `check` judges). Its Default is `pgconn
+/// status`'s; watch, check and the exporter leave `leak_statements` off.
+#[derive(Debug, Clone)]
 pub struct StatusRequest {
     pub filter: Filter,
     pub grouping: Grouping,
@@ -32,6 +33,21 @@ pub struct StatusRequest {
     /// Name each leak suspect's dominant last statement (`status`, `advise`): one more statement, sent
     /// only when there is a suspect.
     pub leak_statements: bool,
+}
+
+impl Default for StatusRequest {
+    fn default() -> Self {
+        StatusRequest {
+            filter: Filter::default(),
+            grouping: Grouping::default(),
+            thresholds: Thresholds::default(),
+            pgbouncer: None,
+            format: None,
+            output: None,
+            session_counters: false,
+            leak_statements: true,
+        }
+    }
 }
 
 /// How `status` is written.
