@@ -216,7 +216,8 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         st.paint(r.verdict.status.as_str(), r.verdict.status)
     ));
     verdict_lines(&mut out, &r.verdict.reasons, &r.warnings, st);
-    // Where in the application each leak is: the statement its idle sessions last ran.
+    // Where in the application each leak is: the statement its idle sessions last ran (wrapped as the
+    // reasons are).
     for l in &r.leak_suspects {
         if let Some(d) = &l.statement {
             let app = if l.application.is_empty() {
@@ -224,11 +225,11 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             } else {
                 &l.application
             };
-            out.push_str(&format!(
-                "  leak {}: {}\n",
-                clean(app),
-                clean(&d.evidence())
-            ));
+            st.wrap_line(
+                &mut out,
+                4,
+                &format!("  · leak {}: {}", clean(app), clean(&d.evidence())),
+            );
         }
     }
     out
