@@ -72,7 +72,8 @@ user\t''
 application\t''
 client\t''
 state\t''
-process\t''"
+process\t''
+statement\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l top -d 'Show the N largest groups (0 for all; watch also fits them to the terminal\'s height)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r
@@ -102,6 +103,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l fallback-user -
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l leak-statement-metric -d 'With --format prometheus: also pgconn_leak_suspect_statement_sessions, each leak suspect\'s dominant last statement by its fingerprint id (a `statement` label; off by default, one more series per suspect, and one more statement when there is a suspect)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s w -l wide -d 'Every column in full and every line unwrapped. Otherwise, on a terminal narrower than the output, the group table\'s OTHER and ACTIVE columns drop first (in that order), long names are cut with … and lines of text wrap at a word; piped output is never fitted'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
@@ -144,6 +146,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l blocked -d 'Only sessions waiting on a lock that another session (or a prepared transaction, pid 0) holds, each with the head of its chain: the blocker that waits for nobody (often idle in transaction)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l processes -d 'Find the client process behind each session on this host (Linux): its pid, OS user and command (from /proc and the kernel\'s socket tables). Another user\'s processes need root'
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l by-statement -d 'Fingerprint each session\'s last statement (the server\'s query_id where it computes one, else a hash of the text with literals, comments and numbers masked) and list the sessions per fingerprint'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -185,6 +188,7 @@ never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s w -l wide -d 'Every column in full. Otherwise, on a terminal narrower than the table, WAIT, XACT, CLIENT and DATABASE drop first (in that order) and long cells are cut with …; piped output is never fitted'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l blocked -d 'Only sessions waiting on a lock that another session (or a prepared transaction, pid 0) holds, each with the head of its chain: the blocker that waits for nobody (often idle in transaction)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l processes -d 'Find the client process behind each session on this host (Linux): its pid, OS user and command (from /proc and the kernel\'s socket tables). Another user\'s processes need root'
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l by-statement -d 'Fingerprint each session\'s last statement (the server\'s query_id where it computes one, else a hash of the text with literals, comments and numbers masked) and list the sessions per fingerprint'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -s W -l password -d 'Force a password prompt'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l json -d 'Print results as JSON (stable snake_case fields, ages in seconds)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l show-sql -d 'Echo every SQL statement sent to the server on stderr'
@@ -633,7 +637,8 @@ user\t''
 application\t''
 client\t''
 state\t''
-process\t''"
+process\t''
+statement\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l top -d 'Show the N largest groups (0 for all; watch also fits them to the terminal\'s height)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l warn-used -d 'WARNING when this percent of the slots ordinary roles can use is taken' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l crit-used -d 'CRITICAL when this percent of the slots ordinary roles can use is taken' -r

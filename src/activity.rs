@@ -264,9 +264,20 @@ const SESSIONS_SQL: &str = include_str!("sql/sessions.sql");
 
 /// sessions.sql with this filter; `blocked`: only sessions waiting on a lock someone holds, each with
 /// the head of its chain (`blocked.sql`).
-fn sessions_statement(fp: &FilterParams, blocked: bool) -> Statement {
+fn sessions_statement(fp: &FilterParams, blocked: bool, by_statement: bool) -> Statement {
+    let cut = if by_statement {
+        "$with_query AND octet_length(m.query) >= (SELECT setting::int - 1 FROM pg_settings WHERE name = \
+         'track_activity_query_size')"
+    } else {
+        "false"
+    };
+    sessions_statement_blocked(fp, blocked, &SESSIONS_SQL.replace("/*QUERY_CUT*/", cut))
+}
+
+/// [`sessions_statement`] with its text so far: the blocked-session slots filled or emptied.
+fn sessions_statement_blocked(fp: &FilterParams, blocked: bool, sessions_sql: &str) -> Statement {
     let sql = if blocked {
-        SESSIONS_SQL
+        sessions_sql
             .replace("/*BLOCKED*/", &format!("{}\n", body(include_str!("sql/blocked.sql"))))
             .replace("/*BLOCKED_HEAD*/", ", h.head_blocker")
             .replace(
@@ -282,7 +293,7 @@ fn sessions_statement(fp: &FilterParams, blocked: bool) -> Statement {
             "/*HEAD_BLOCKER*/",
         ]
         .iter()
-        .fold(SESSIONS_SQL.to_string(), |sql, slot| sql.replace(slot, ""))
+        .fold(sessions_sql.to_string(), |sql, slot| sql.replace(slot, ""))
     };
     fp.assemble(&sql)
 }
@@ -312,6 +323,9 @@ pub(crate) struct SnapshotColumns {
     own_role: usize,
     query: usize,
     visible: usize,
+    /// Not in every statement that lists sessions (sessions.sql has them).
+    query_id: Option<usize>,
+    query_cut: Option<usize>,
 }
 
 impl SnapshotColumns {
@@ -348,6 +362,8 @@ impl SnapshotColumns {
             own_role: at("own_role")?,
             query: at("query")?,
             visible: at("visible")?,
+            query_id: row.position("query_id"),
+            query_cut: row.position("query_cut"),
         })
     }
 
@@ -396,6 +412,14 @@ impl SnapshotColumns {
         s.own_role = flag(c.own_role)?;
         set_text(&mut s.query, row.try_get_str(c.query)?);
         s.visible = flag(c.visible)?;
+        s.query_id = match c.query_id {
+            Some(i) => row.try_get(i)?,
+            None => None,
+        };
+        s.query_cut = match c.query_cut {
+            Some(i) => flag(i)?,
+            None => false,
+        };
         s.via_pgbouncer = false;
         Ok(())
     }
@@ -469,6 +493,7 @@ pub fn each_session(
     with_query: bool,
     limit: Option<usize>,
     blocked: bool,
+    by_statement: bool,
     mut on: impl FnMut(Listing<'_>) -> Result<()>,
 ) -> Result<()> {
     let fp = filter.params();
@@ -481,29 +506,33 @@ pub fn each_session(
     let mut columns: Option<SnapshotColumns> = None;
     let mut facts: Option<String> = None;
     let mut session = Session::default();
-    db.query_each(&sessions_statement(&fp, blocked), &params, |row| {
-        let c = match &columns {
-            Some(c) => c,
-            None => {
-                facts = row.try_get("facts")?;
-                let count = |col: &str| -> Result<usize> {
-                    let n: Option<i64> = row.try_get(col)?;
-                    Ok(n.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
-                };
-                on(Listing::Counts {
-                    matched: count("matched")?,
-                    not_visible: count("not_visible")?,
-                })?;
-                columns.insert(SnapshotColumns::of(&row)?)
+    db.query_each(
+        &sessions_statement(&fp, blocked, by_statement),
+        &params,
+        |row| {
+            let c = match &columns {
+                Some(c) => c,
+                None => {
+                    facts = row.try_get("facts")?;
+                    let count = |col: &str| -> Result<usize> {
+                        let n: Option<i64> = row.try_get(col)?;
+                        Ok(n.map_or(0, |n| usize::try_from(n).unwrap_or(0)))
+                    };
+                    on(Listing::Counts {
+                        matched: count("matched")?,
+                        not_visible: count("not_visible")?,
+                    })?;
+                    columns.insert(SnapshotColumns::of(&row)?)
+                }
+            };
+            // `sessions` sends a row without a session when none matches (it carries the facts).
+            if row.try_get::<_, Option<i32>>(c.pid)?.is_none() {
+                return Ok(());
             }
-        };
-        // `sessions` sends a row without a session when none matches (it carries the facts).
-        if row.try_get::<_, Option<i32>>(c.pid)?.is_none() {
-            return Ok(());
-        }
-        c.fill(&row, &mut session)?;
-        on(Listing::Session(&mut session))
-    })?;
+            c.fill(&row, &mut session)?;
+            on(Listing::Session(&mut session))
+        },
+    )?;
     if columns.is_none() {
         on(Listing::Counts {
             matched: 0,
@@ -539,7 +568,7 @@ pub fn sessions(
     limit: Option<usize>,
 ) -> Result<Listed> {
     let mut listed = Listed::default();
-    each_session(db, filter, with_query, limit, false, |l| {
+    each_session(db, filter, with_query, limit, false, false, |l| {
         match l {
             Listing::Counts {
                 matched,
@@ -556,6 +585,56 @@ pub fn sessions(
     Ok(listed)
 }
 
+/// The last statements of idle sessions of these (database, user, application) groups, as the server
+/// has them: per group (its index here) and distinct query_id and text.
+#[derive(Debug, Clone)]
+pub struct GroupStatement {
+    pub group: usize,
+    pub query_id: Option<i64>,
+    pub query: Option<String>,
+    pub query_cut: bool,
+    pub sessions: usize,
+}
+
+/// [`GroupStatement`]s of idle sessions of `groups`, leaving out the pooler's server connections
+/// (`pooler_pids`): one statement (leak_statements.sql).
+pub fn group_statements(
+    db: &mut Db,
+    groups: &[(Option<String>, Option<String>, String)],
+    pooler_pids: &[i32],
+) -> Result<Vec<GroupStatement>> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let databases: Vec<Option<String>> = groups.iter().map(|g| g.0.clone()).collect();
+    let users: Vec<Option<String>> = groups.iter().map(|g| g.1.clone()).collect();
+    let applications: Vec<String> = groups.iter().map(|g| g.2.clone()).collect();
+    let mut params = Params::new();
+    params.set("databases", &databases, Type::TEXT_ARRAY);
+    params.set("users", &users, Type::TEXT_ARRAY);
+    params.set("applications", &applications, Type::TEXT_ARRAY);
+    params.set("pooler_pids", &pooler_pids, Type::INT4_ARRAY);
+    let rows = db.query_named(
+        &Statement::new(include_str!("sql/leak_statements.sql")),
+        &params,
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        let i: i32 = row.try_get("suspect")?;
+        let n: i32 = row.try_get("sessions")?;
+        out.push(GroupStatement {
+            group: usize::try_from(i - 1).unwrap_or(0),
+            query_id: row.try_get("query_id")?,
+            query: row.try_get("query")?,
+            query_cut: row
+                .try_get::<_, Option<bool>>("query_cut")?
+                .unwrap_or(false),
+            sessions: usize::try_from(n).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
 /// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
 /// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,
@@ -565,6 +644,7 @@ fn status_statement(
     exporter: bool,
     counters: bool,
     by_session: bool,
+    by_statement: bool,
 ) -> Statement {
     let sql = include_str!("sql/status.sql").replace(
         "/*SESSION_COUNTERS_JSON*/",
@@ -582,6 +662,25 @@ fn status_statement(
         sql.replace("/*SESSION_PID*/", "NULL::int")
             .replace("/*SESSION_CLIENT_PORT*/", "NULL::int")
             .replace("/*BY_SESSION*/", "")
+    };
+    // Each distinct last statement apart (--by statement): query_id and text grouped on, and whether the
+    // server cut the text (track_activity_query_size read once, an InitPlan).
+    let sql = if by_statement {
+        sql.replace("/*STATEMENT_QUERY_ID*/", "CASE WHEN c.visible THEN c.query_id END")
+            .replace(
+                "/*STATEMENT_QUERY*/",
+                "CASE WHEN c.visible AND c.query_start IS NOT NULL THEN c.query END",
+            )
+            .replace(
+                "/*STATEMENT_CUT*/",
+                "bool_or(octet_length(c.query) >= (SELECT setting::int - 1 FROM pg_settings WHERE name = 'track_activity_query_size'))",
+            )
+            .replace("/*BY_STATEMENT*/", ", 8, 9")
+    } else {
+        sql.replace("/*STATEMENT_QUERY_ID*/", "NULL::bigint")
+            .replace("/*STATEMENT_QUERY*/", "NULL::text")
+            .replace("/*STATEMENT_CUT*/", "NULL::bool")
+            .replace("/*BY_STATEMENT*/", "")
     };
     let sql = sql.as_str();
     let sql = if exporter {
@@ -616,6 +715,8 @@ pub struct Counting {
     pub by_client: bool,
     /// One bucket per session, with its pid and client port (`status --by process`).
     pub by_session: bool,
+    /// One bucket per distinct last statement (query_id and text): `status --by statement`.
+    pub by_statement: bool,
     /// Backend pids of PgBouncer's server connections (`--pgbouncer`).
     pub pgbouncer_pids: Vec<i32>,
     pub leak_age: Duration,
@@ -675,7 +776,13 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
     fp.set(&mut params);
     cp.set(&mut params);
     let rows = db.query_named(
-        &status_statement(&fp, c.exporter, c.session_counters, c.by_session),
+        &status_statement(
+            &fp,
+            c.exporter,
+            c.session_counters,
+            c.by_session,
+            c.by_statement,
+        ),
         &params,
     )?;
     let mut tally = Tally::default();
@@ -745,6 +852,12 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             pid: row.try_get("pid")?,
             client_port: row.try_get("client_port")?,
             process: None,
+            query_id: row.try_get("query_id")?,
+            query: row.try_get("query")?,
+            query_cut: row
+                .try_get::<_, Option<bool>>("query_cut")?
+                .unwrap_or(false),
+            statement: None,
         };
         if bucket.state == Some(State::Idle) {
             tally.idle.count += count("with_age")?;
@@ -822,8 +935,11 @@ mod tests {
         fp.set(&mut params);
         params.set("with_query", &true, Type::BOOL);
         params.set("limit", &Some(5_i64), Type::INT8);
-        assert_fills(&sessions_statement(&fp, false), &params);
-        assert_fills(&sessions_statement(&fp, true), &params);
+        for blocked in [false, true] {
+            for by_statement in [false, true] {
+                assert_fills(&sessions_statement(&fp, blocked, by_statement), &params);
+            }
+        }
         let c = Counting::default();
         let cp = CountParams::new(&c);
         let mut params = Params::new();
@@ -832,10 +948,12 @@ mod tests {
         for exporter in [false, true] {
             for counters in [false, true] {
                 for by_session in [false, true] {
-                    assert_fills(
-                        &status_statement(&fp, exporter, counters, by_session),
-                        &params,
-                    );
+                    for by_statement in [false, true] {
+                        assert_fills(
+                            &status_statement(&fp, exporter, counters, by_session, by_statement),
+                            &params,
+                        );
+                    }
                 }
             }
         }
@@ -900,7 +1018,7 @@ mod tests {
     fn pg_blocking_pids_is_asked_only_of_sessions_waiting_on_a_lock() {
         let fp = Filter::default().params();
         let guarded = "CASE WHEN m.wait_event_type = 'Lock'\n            THEN ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(m.pid))";
-        let plain = sessions_statement(&fp, false).text().to_string();
+        let plain = sessions_statement(&fp, false, false).text().to_string();
         let kill = fp
             .assemble(include_str!("sql/kill_plan.sql"))
             .text()
@@ -915,7 +1033,7 @@ mod tests {
             .find("SELECT CASE WHEN m.rn IS NULL OR m.rn = 1")
             .unwrap();
         assert!(plain.find(guarded).unwrap() > outer, "{plain}");
-        let blocked = sessions_statement(&fp, true).text().to_string();
+        let blocked = sessions_statement(&fp, true, false).text().to_string();
         assert_eq!(blocked.matches("pg_blocking_pids(").count(), 2, "{blocked}");
         assert_eq!(blocked.matches(guarded).count(), 1, "{blocked}");
         // status asks nothing itself; its follow-up (sent only when a session waits on a lock) asks

@@ -2,6 +2,8 @@
 //! untrusted on a terminal: these functions make it safe to show. A leaf: it imports nothing of the crate,
 //! and render, term and the error messages of db all use it.
 
+pub mod sql;
+
 use std::borrow::Cow;
 
 /// Text from the server or from clients (names, queries, application_name, host names, error messages)

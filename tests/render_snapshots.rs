@@ -358,6 +358,8 @@ fn group(
         oldest_idle_seconds: oldest_idle,
         possible_leak,
         client_pids: Vec::new(),
+        statement_text: None,
+        statement_cut: None,
     }
 }
 
@@ -556,6 +558,7 @@ fn status_db1() -> StatusReport {
             oldest_idle_seconds: Some(5400.0),
             share_of_usable_percent: 29.9,
             reason: leak.into(),
+            statement: None,
         }],
         verdict: Verdict {
             status: Level::Warning,
@@ -756,6 +759,9 @@ fn session(s: S) -> Session {
         visible: s.state.is_some(),
         via_pgbouncer: false,
         process: None,
+        query_id: None,
+        query_cut: false,
+        statement: None,
     }
 }
 
@@ -854,6 +860,7 @@ fn sessions_db1() -> SessionsReport {
         prepared_transactions: Vec::new(),
         sessions: db1_sessions(),
         remote_clients: Vec::new(),
+        statements: Vec::new(),
         warnings: vec![],
     }
 }
@@ -892,6 +899,7 @@ fn sessions_db2() -> SessionsReport {
             }),
         ],
         remote_clients: Vec::new(),
+        statements: Vec::new(),
         warnings: vec![],
     }
 }
@@ -1991,6 +1999,7 @@ fn sessions() {
         prepared_transactions: Vec::new(),
         sessions: vec![],
         remote_clients: Vec::new(),
+        statements: Vec::new(),
         warnings: vec![],
     };
     let st = style(Some(80), false);

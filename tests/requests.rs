@@ -63,6 +63,7 @@ fn status_sessions_and_check_answer_a_request_as_the_server_counts() {
         pgbouncer: None,
         processes: false,
         blocked: false,
+        by_statement: false,
     };
     let report = commands::sessions::collect(&mut db(), &req).unwrap();
     assert_eq!(report.count, 3, "every match counted");

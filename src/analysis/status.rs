@@ -65,6 +65,13 @@ pub struct Bucket {
     pub client_port: Option<i32>,
     /// ... and its client process, once looked up.
     pub process: Option<crate::report::ClientProcess>,
+    /// With `Counting::by_statement`: the last statement's query_id and text (as the server has them),
+    /// whether the server cut the text ...
+    pub query_id: Option<i64>,
+    pub query: Option<String>,
+    pub query_cut: bool,
+    /// ... and its fingerprint, once computed.
+    pub statement: Option<crate::report::StatementFingerprint>,
 }
 
 /// The larger of two optional ages.
@@ -85,6 +92,7 @@ fn key_value(s: &Bucket, k: GroupKey) -> Option<String> {
         // The one JSON spelling of a state (as in `states`); tables show it with spaces.
         GroupKey::State => s.state.as_ref().map(State::key),
         // The program, or why there is none, in parentheses (no program is named that way).
+        GroupKey::Statement => s.statement.as_ref().map(|f| f.statement.clone()),
         GroupKey::Process => s.process.as_ref().map(|p| match &p.client_program {
             Some(program) => program.clone(),
             None => format!("({})", p.client_process_status.as_str()),
@@ -101,11 +109,18 @@ struct Acc {
     active: usize,
     oldest_idle: Option<f64>,
     client_pids: std::collections::BTreeSet<i32>,
+    /// The statement fingerprint of the group's first bucket (`--by statement`).
+    statement: Option<crate::report::StatementFingerprint>,
 }
 
 impl Acc {
     fn add(&mut self, b: &Bucket) {
         self.sessions += b.sessions;
+        match (&mut self.statement, &b.statement) {
+            (None, Some(f)) => self.statement = Some(f.clone()),
+            (Some(mine), Some(f)) => mine.statement_cut |= f.statement_cut,
+            _ => {}
+        }
         if let Some(pid) = b.process.as_ref().and_then(|p| p.client_pid) {
             self.client_pids.insert(pid);
         }
@@ -245,6 +260,7 @@ pub fn report(
                         usable,
                     )),
                     reason,
+                    statement: None,
                 })
         })
         .collect();
@@ -275,6 +291,16 @@ pub fn report(
                 states,
                 oldest_idle_seconds: acc.oldest_idle.map(round3),
                 client_pids: acc.client_pids.into_iter().collect(),
+                statement_text: acc
+                    .statement
+                    .as_ref()
+                    .filter(|_| grouping.by.contains(&GroupKey::Statement))
+                    .and_then(|f| f.statement_text.clone()),
+                statement_cut: acc
+                    .statement
+                    .as_ref()
+                    .filter(|_| grouping.by.contains(&GroupKey::Statement))
+                    .map(|f| f.statement_cut),
             }
         })
         .collect();

@@ -237,6 +237,8 @@ pub fn status_request(a: &super::StatusArgs, out: &OutputArgs) -> anyhow::Result
         output: a.output.clone(),
         // Read anyway for Prometheus text; a table or JSON has no use for them.
         session_counters: false,
+        // For Prometheus only when asked: the statement id is a label of its own.
+        leak_statements: format != Some(super::StatusFormat::Prometheus) || a.leak_statement_metric,
     })
 }
 
@@ -310,6 +312,7 @@ impl From<&super::SessionsArgs> for SessionsRequest {
             pgbouncer: a.pgbouncer.clone(),
             processes: a.processes,
             blocked: a.blocked,
+            by_statement: a.by_statement,
         }
     }
 }
@@ -328,6 +331,7 @@ impl TryFrom<&super::WatchArgs> for WatchRequest {
                 thresholds: Thresholds::from(&a.thresholds),
                 // Sessions started and ended between samples (PostgreSQL 14+).
                 session_counters: true,
+                leak_statements: false,
                 ..StatusRequest::default()
             },
         })

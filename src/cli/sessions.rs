@@ -42,4 +42,9 @@ pub struct SessionsArgs {
     /// (from /proc and the kernel's socket tables). Another user's processes need root
     #[arg(long)]
     pub processes: bool,
+
+    /// Fingerprint each session's last statement (the server's query_id where it computes one, else a
+    /// hash of the text with literals, comments and numbers masked) and list the sessions per fingerprint
+    #[arg(long)]
+    pub by_statement: bool,
 }

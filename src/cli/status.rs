@@ -29,6 +29,12 @@ pub struct StatusArgs {
     #[arg(long, value_name = "CONNINFO")]
     pub pgbouncer: Option<String>,
 
+    /// With --format prometheus: also pgconn_leak_suspect_statement_sessions, each leak suspect's
+    /// dominant last statement by its fingerprint id (a `statement` label; off by default, one more
+    /// series per suspect, and one more statement when there is a suspect)
+    #[arg(long)]
+    pub leak_statement_metric: bool,
+
     /// Every column in full and every line unwrapped. Otherwise, on a terminal narrower than the output,
     /// the group table's OTHER and ACTIVE columns drop first (in that order), long names are cut with …
     /// and lines of text wrap at a word; piped output is never fitted

@@ -103,6 +103,7 @@ fn status_request(args: &CheckRequest) -> StatusRequest {
         // Prometheus text carries postgres_exporter's counts too, which the statement then makes.
         format: (args.format == CheckFormat::Prometheus)
             .then_some(status::StatusFormat::Prometheus),
+        leak_statements: false,
         ..StatusRequest::default()
     }
 }

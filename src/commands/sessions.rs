@@ -9,9 +9,10 @@ use crate::activity::{self, Filter, Listing};
 use crate::db::Db;
 use crate::host::proc::ClientFinder;
 use crate::report::sessions::{
-    Collected, RemoteClient, SessionsHead, SessionsReport, SessionsSink,
+    Collected, RemoteClient, SessionsHead, SessionsReport, SessionsSink, StatementGroup,
 };
-use crate::report::{ClientProcess, ClientProcessStatus};
+use crate::report::{ClientProcess, ClientProcessStatus, StatementFingerprint, StatementSource};
+use crate::text;
 
 /// What `sessions` is asked.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,80 @@ pub struct SessionsRequest {
     pub processes: bool,
     /// Only sessions waiting on a lock someone holds, each with the head of its chain.
     pub blocked: bool,
+    /// Fingerprint each session's last statement and group the sessions by it (`--by-statement`).
+    pub by_statement: bool,
+}
+
+/// A session's last statement as a fingerprint: the server's `query_id` where it computed one, else a
+/// hash of the normalised text (`text::sql`); the sessions that never ran a statement, and those this
+/// role cannot see, each form a group of their own. `cut`: the server cut the text at
+/// track_activity_query_size (the text's hash is then of what is left, and marked so).
+pub fn statement_fingerprint(
+    visible: bool,
+    never_queried: bool,
+    query_id: Option<i64>,
+    query: Option<&str>,
+    cut: bool,
+) -> StatementFingerprint {
+    let none = |source: StatementSource, id: &str| StatementFingerprint {
+        statement: id.into(),
+        statement_source: source,
+        statement_text: None,
+        statement_cut: false,
+    };
+    if !visible {
+        return none(StatementSource::NotVisible, "not_visible");
+    }
+    let query = query.unwrap_or("");
+    if never_queried || (query.trim().is_empty() && query_id.is_none()) {
+        return none(StatementSource::NeverQueried, "never_queried");
+    }
+    let text = text::sql::normalise(query);
+    let (statement, source) = match query_id.filter(|&q| q != 0) {
+        Some(q) => (text::sql::query_id_fingerprint(q), StatementSource::QueryId),
+        None => (text::sql::text_fingerprint(&text), StatementSource::Text),
+    };
+    StatementFingerprint {
+        statement,
+        statement_source: source,
+        statement_text: Some(text),
+        statement_cut: cut,
+    }
+}
+
+/// The sessions per fingerprint, in the order they came (the first session's text names the group).
+#[derive(Default)]
+struct StatementGroups {
+    groups: Vec<StatementGroup>,
+    at: std::collections::HashMap<String, usize>,
+}
+
+impl StatementGroups {
+    fn add(&mut self, s: &crate::report::Session) {
+        let Some(f) = &s.statement else { return };
+        let i = *self.at.entry(f.statement.clone()).or_insert_with(|| {
+            self.groups.push(StatementGroup {
+                fingerprint: f.clone(),
+                sessions: 0,
+                states: BTreeMap::new(),
+            });
+            self.groups.len() - 1
+        });
+        let g = &mut self.groups[i];
+        g.sessions += 1;
+        g.fingerprint.statement_cut |= f.statement_cut;
+        let state = s
+            .state
+            .as_ref()
+            .map_or_else(|| "not_visible".into(), |st| st.key());
+        *g.states.entry(state).or_insert(0) += 1;
+    }
+
+    /// Largest first (a stable sort: equal groups keep the order their first session came in).
+    fn list(mut self) -> Vec<StatementGroup> {
+        self.groups.sort_by_key(|g| std::cmp::Reverse(g.sessions));
+        self.groups
+    }
 }
 
 /// The whole report, for the layouts that need every session at once.
@@ -81,6 +156,7 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
     let mut remote = RemoteClients::default();
     // Sessions waiting for a prepared transaction (pid 0 among their blockers).
     let mut waiting_for_prepared: Vec<i32> = Vec::new();
+    let mut statements = StatementGroups::default();
     // The limit is the statement's own: rows past it are not sent, and the counts still cover them.
     activity::each_session(
         db,
@@ -88,6 +164,7 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
         true,
         args.limit,
         args.blocked,
+        args.by_statement,
         |listing| {
             match listing {
                 Listing::Counts {
@@ -129,6 +206,16 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
                             }
                         }
                     }
+                    if args.by_statement {
+                        s.statement = Some(statement_fingerprint(
+                            s.visible,
+                            s.never_queried,
+                            s.query_id,
+                            s.query.as_deref(),
+                            s.query_cut,
+                        ));
+                        statements.add(s);
+                    }
                     sink.session(s)?;
                 }
             }
@@ -153,6 +240,7 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
         warnings.push(prepared_warning(&waiting_for_prepared, prepared.len()));
     }
     sink.remote_clients(&remote.list())?;
+    sink.statements(&statements.list())?;
     sink.tail(&prepared, &warnings)?;
     Ok(())
 }

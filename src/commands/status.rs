@@ -10,11 +10,12 @@ use anyhow::Result;
 use crate::activity::{self, Counting, Filter};
 use crate::analysis::{self, Grouping, Thresholds};
 use crate::db::Db;
-use crate::report::status::{GroupKey, StatusReport};
+use crate::report::status::{DominantStatement, GroupKey, StatusReport};
 use crate::report::{ClientProcess, ClientProcessStatus};
 
-/// What `status` is asked (also what `watch` samples and `check` judges).
-#[derive(Debug, Clone, Default)]
+/// What `status` is asked (also what `watch` samples and `check` judges). Its Default is `pgconn
+/// status`'s; watch, check and the exporter leave `leak_statements` off.
+#[derive(Debug, Clone)]
 pub struct StatusRequest {
     pub filter: Filter,
     pub grouping: Grouping,
@@ -29,6 +30,24 @@ pub struct StatusRequest {
     /// Also read pg_stat_database's session counters (watch's and advise's rates; the Prometheus
     /// format reads them anyway), in the same statement.
     pub session_counters: bool,
+    /// Name each leak suspect's dominant last statement (`status`, `advise`): one more statement, sent
+    /// only when there is a suspect.
+    pub leak_statements: bool,
+}
+
+impl Default for StatusRequest {
+    fn default() -> Self {
+        StatusRequest {
+            filter: Filter::default(),
+            grouping: Grouping::default(),
+            thresholds: Thresholds::default(),
+            pgbouncer: None,
+            format: None,
+            output: None,
+            session_counters: false,
+            leak_statements: true,
+        }
+    }
 }
 
 /// How `status` is written.
@@ -56,9 +75,11 @@ pub fn collect_counted(
         None => None,
     };
     let by_process = req.grouping.by.contains(&GroupKey::Process);
+    let by_statement = req.grouping.by.contains(&GroupKey::Statement);
     let counting = Counting {
         by_client: req.grouping.by_client() || by_process,
         by_session: by_process,
+        by_statement,
         pgbouncer_pids: bouncer
             .as_ref()
             .map(|b| b.server_pids.clone())
@@ -77,6 +98,18 @@ pub fn collect_counted(
         };
         find_processes(db, &mut tally, &linked)?;
     }
+    if by_statement {
+        for b in &mut tally.buckets {
+            b.statement = Some(super::sessions::statement_fingerprint(
+                b.state.is_some(),
+                b.query.is_none() && b.query_id.is_none(),
+                b.query_id,
+                b.query.as_deref(),
+                b.query_cut,
+            ));
+        }
+    }
+    let pooler_pids = counting.pgbouncer_pids.clone();
     let report = analysis::status::report(
         &db.target_label(),
         &db.route().clone(),
@@ -86,6 +119,10 @@ pub fn collect_counted(
         &req.thresholds,
         bouncer,
     );
+    let mut report = report;
+    if req.leak_statements && !report.leak_suspects.is_empty() {
+        name_leak_statements(db, &mut report, &pooler_pids)?;
+    }
     Ok((report, tally))
 }
 
@@ -113,6 +150,52 @@ fn find_processes(
             },
             None => ClientProcess::unresolved(ClientProcessStatus::OtherNetworkNamespace),
         });
+    }
+    Ok(())
+}
+
+/// Each leak suspect's dominant statement: its idle sessions' last statements fingerprinted (one
+/// statement for every suspect), the largest fingerprint named.
+fn name_leak_statements(db: &mut Db, report: &mut StatusReport, pooler_pids: &[i32]) -> Result<()> {
+    let groups: Vec<(Option<String>, Option<String>, String)> = report
+        .leak_suspects
+        .iter()
+        .map(|l| (l.database.clone(), l.user.clone(), l.application.clone()))
+        .collect();
+    let rows = activity::group_statements(db, &groups, pooler_pids)?;
+    let mut per: Vec<Vec<(crate::report::StatementFingerprint, usize)>> =
+        vec![Vec::new(); groups.len()];
+    for r in rows {
+        let Some(list) = per.get_mut(r.group) else {
+            continue;
+        };
+        let f = super::sessions::statement_fingerprint(
+            true,
+            r.query.is_none() && r.query_id.is_none(),
+            r.query_id,
+            r.query.as_deref(),
+            r.query_cut,
+        );
+        match list.iter_mut().find(|(g, _)| g.statement == f.statement) {
+            Some((g, n)) => {
+                *n += r.sessions;
+                g.statement_cut |= f.statement_cut;
+            }
+            None => list.push((f, r.sessions)),
+        }
+    }
+    for (l, list) in report.leak_suspects.iter_mut().zip(per) {
+        let of_idle: usize = list.iter().map(|(_, n)| n).sum();
+        if let Some((f, n)) = list.into_iter().max_by(|a, b| {
+            a.1.cmp(&b.1)
+                .then_with(|| b.0.statement.cmp(&a.0.statement))
+        }) {
+            l.statement = Some(DominantStatement {
+                fingerprint: f,
+                sessions: n,
+                of_idle,
+            });
+        }
     }
     Ok(())
 }

@@ -227,6 +227,8 @@ impl Default for WatchRequest {
             count: None,
             status: StatusRequest {
                 session_counters: true,
+                // One more statement per sample: not for a loop.
+                leak_statements: false,
                 ..StatusRequest::default()
             },
         }

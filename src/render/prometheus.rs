@@ -356,6 +356,18 @@ fn leak_suspects(exp: &mut Exposition, target: &str, r: &StatusReport) {
             &labels,
             l.idle as f64,
         );
+        // Only when asked (`status --leak-statement-metric`): the fingerprint id, never the text.
+        if let Some(d) = &l.statement {
+            let mut labels = labels.to_vec();
+            labels.push(("statement", d.fingerprint.statement.as_str()));
+            exp.gauge(
+                "pgconn_leak_suspect_statement_sessions",
+                "Idle sessions of a possible connection leak that last ran its dominant statement, by the \
+                 statement's fingerprint (status --leak-statement-metric)",
+                &labels,
+                d.sessions as f64,
+            );
+        }
     }
 }
 

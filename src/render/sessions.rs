@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::render::{text_cell, Style};
 
 use crate::report::sessions::{
-    PreparedTransaction, RemoteClient, SessionsHead, SessionsReport, SessionsSink,
+    PreparedTransaction, RemoteClient, SessionsHead, SessionsReport, SessionsSink, StatementGroup,
 };
 use crate::report::{opt_age, Level};
 use crate::report::{Session, State};
@@ -162,7 +162,42 @@ pub fn human(r: &SessionsReport, st: &Style) -> String {
             ));
         }
     }
+    if !r.statements.is_empty() {
+        out.push_str("\nlast statements\n");
+        for g in &r.statements {
+            out.push_str(&format!(
+                "  {:>5}  {}  {}\n",
+                g.sessions,
+                statement_states(&g.states),
+                statement_label(&g.fingerprint)
+            ));
+        }
+    }
     out
+}
+
+/// `30 idle in transaction, 2 idle`: a group's sessions per state, largest first.
+fn statement_states(states: &std::collections::BTreeMap<String, usize>) -> String {
+    let mut v: Vec<(&String, &usize)> = states.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    v.iter()
+        .map(|(k, n)| format!("{n} {}", State::from_key(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `fp 1a2b3c4d5e6f7a8b: select … where id = ? (cut)`, `(never queried)`: a fingerprint for people, its
+/// text escaped and shortened.
+pub fn statement_label(f: &crate::report::StatementFingerprint) -> String {
+    match &f.statement_text {
+        Some(t) => format!(
+            "fp {}: {}{}",
+            f.statement,
+            clean(&excerpt(t, 120)),
+            if f.statement_cut { " (cut)" } else { "" }
+        ),
+        None => format!("({})", f.statement.replace('_', " ")),
+    }
 }
 
 /// `sessions --json` written as it is read: each session goes out as it arrives, and the bytes are those
@@ -242,6 +277,15 @@ impl<W: Write> SessionsSink for JsonSink<W> {
         nested(&mut self.w, remote)
     }
 
+    fn statements(&mut self, groups: &[StatementGroup]) -> io::Result<()> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        self.close_sessions()?;
+        self.w.write_all(b",\n  \"statements\": ")?;
+        nested(&mut self.w, groups)
+    }
+
     fn tail(&mut self, prepared: &[PreparedTransaction], warnings: &[String]) -> io::Result<()> {
         self.close_sessions()?;
         let w = &mut self.w;
@@ -266,6 +310,7 @@ pub fn write_json(r: &SessionsReport, w: &mut impl Write) -> io::Result<()> {
         sink.session(s)?;
     }
     sink.remote_clients(&r.remote_clients)?;
+    sink.statements(&r.statements)?;
     sink.tail(&r.prepared_transactions, &r.warnings)?;
     sink.finish().map(drop)
 }
@@ -334,6 +379,16 @@ fn session_json(w: &mut impl Write, s: &Session) -> io::Result<()> {
         value(w, &p.client_program)?;
         w.write_all(b",\n      \"client_process_status\": ")?;
         value(w, &p.client_process_status)?;
+    }
+    if let Some(f) = &s.statement {
+        w.write_all(b",\n      \"statement\": ")?;
+        value(w, &f.statement)?;
+        w.write_all(b",\n      \"statement_source\": ")?;
+        value(w, &f.statement_source)?;
+        w.write_all(b",\n      \"statement_text\": ")?;
+        value(w, &f.statement_text)?;
+        w.write_all(b",\n      \"statement_cut\": ")?;
+        value(w, &f.statement_cut)?;
     }
     w.write_all(b"\n    }")
 }
@@ -407,6 +462,14 @@ mod tests {
             visible: true,
             via_pgbouncer: false,
             process: None,
+            query_id: None,
+            query_cut: false,
+            statement: Some(crate::report::StatementFingerprint {
+                statement: "00000000000000ff".into(),
+                statement_source: crate::report::StatementSource::Text,
+                statement_text: Some("SELECT '…' --…\u{2028}".into()),
+                statement_cut: true,
+            }),
         }
     }
 
@@ -430,6 +493,7 @@ mod tests {
                 prepared_transactions: vec![],
                 sessions: vec![],
                 remote_clients: vec![],
+                statements: vec![],
                 warnings: vec![],
             },
             SessionsReport {
@@ -446,6 +510,7 @@ mod tests {
                     sessions: 2,
                     command: "ss -tnp 'dst 10.0.0.5:5432 and sport = :41000'".into(),
                 }],
+                statements: vec![],
                 prepared_transactions: vec![],
                 warnings: vec![],
             },
@@ -473,6 +538,11 @@ mod tests {
                     client: "fd00::7".into(),
                     sessions: 1,
                     command: "ss -tnp 'dst [fd00::5]:5432 and sport = :1'".into(),
+                }],
+                statements: vec![StatementGroup {
+                    fingerprint: session(1).statement.unwrap(),
+                    sessions: 3,
+                    states: [("idle".to_string(), 3)].into_iter().collect(),
                 }],
                 prepared_transactions: vec![crate::report::sessions::PreparedTransaction {
                     gid: "g'1\"".into(),

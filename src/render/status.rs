@@ -23,6 +23,19 @@ pub fn group_key_text(k: &str, g: &crate::report::status::Group) -> String {
     match g.key.get(k).cloned().flatten() {
         None => "?".into(),
         Some(v) if k == "state" => State::from_key(&v).to_string(),
+        // "fp 1a2b…: select … where id = ?": the id and the normalised text (escaped by the table).
+        Some(v) if k == "statement" => match &g.statement_text {
+            Some(t) => format!(
+                "fp {v}: {}{}",
+                crate::text::excerpt(t, 120),
+                if g.statement_cut == Some(true) {
+                    " (cut)"
+                } else {
+                    ""
+                }
+            ),
+            None => format!("({})", v.replace('_', " ")),
+        },
         // "php-fpm: pool www: 196 processes (pids 301, 302, 303, 304, 305, …)": one line per program.
         Some(v) if k == "process" && !g.client_pids.is_empty() => {
             let n = g.client_pids.len();
@@ -171,6 +184,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
                 "application" => "APPLICATION",
                 "client" => "CLIENT",
                 "process" => "PROCESS",
+                "statement" => "STATEMENT",
                 _ => "STATE",
             })
             .collect();
@@ -204,7 +218,7 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
             row.push(Cell::new(opt_age(g.oldest_idle_seconds)).set_alignment(CellAlignment::Right));
             rows.push(row);
         }
-        let free = ["PROCESS", "APPLICATION"]
+        let free = ["STATEMENT", "PROCESS", "APPLICATION"]
             .into_iter()
             .find(|h| header.contains(h));
         out.push_str(&st.fitted_table(&header, rows, &DROP_FIRST, free));
@@ -226,6 +240,22 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         st.paint(r.verdict.status.as_str(), r.verdict.status)
     ));
     verdict_lines(&mut out, &r.verdict.reasons, &r.warnings, st);
+    // Where in the application each leak is: the statement its idle sessions last ran (wrapped as the
+    // reasons are).
+    for l in &r.leak_suspects {
+        if let Some(d) = &l.statement {
+            let app = if l.application.is_empty() {
+                "(no application_name)"
+            } else {
+                &l.application
+            };
+            st.wrap_line(
+                &mut out,
+                4,
+                &format!("  · leak {}: {}", clean(app), clean(&d.evidence())),
+            );
+        }
+    }
     out
 }
 

@@ -199,6 +199,43 @@ pub struct Session {
     /// `client_command`, `client_process_status`.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub process: Option<ClientProcess>,
+    /// The server's `query_id` of the last statement (14+; NULL unless compute_query_id computes it).
+    #[serde(skip)]
+    pub query_id: Option<i64>,
+    /// The query text is as long as track_activity_query_size keeps: the server cut it.
+    #[serde(skip)]
+    pub query_cut: bool,
+    /// The last statement's fingerprint (`sessions --by-statement`): `statement`, `statement_source`,
+    /// `statement_text`, `statement_cut`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<StatementFingerprint>,
+}
+
+/// Where a session's statement fingerprint comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementSource {
+    /// The server's `query_id` (compute_query_id on, or auto with pg_stat_statements loaded).
+    QueryId,
+    /// A hash of the normalised text (literals, comments, numbers masked; whitespace folded).
+    Text,
+    /// The session has not run a statement since it connected.
+    NeverQueried,
+    /// This role may not see the session's statement (other role, no pg_read_all_stats).
+    NotVisible,
+}
+
+/// A session's last statement as a group key: sessions resting on the same statement share it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementFingerprint {
+    /// 16 hexadecimal digits (the query_id, or FNV-1a of the normalised text); `never_queried` or
+    /// `not_visible` for those sessions.
+    pub statement: String,
+    pub statement_source: StatementSource,
+    /// The normalised text (literals masked, never the values): untrusted, escaped when shown.
+    pub statement_text: Option<String>,
+    /// The server cut the text at track_activity_query_size: what follows is unknown.
+    pub statement_cut: bool,
 }
 
 /// Whether the client process of a session was found on this host, and if not, why not: never a guess.

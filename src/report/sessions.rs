@@ -20,11 +20,24 @@ pub struct SessionsReport {
     /// to name the process.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remote_clients: Vec<RemoteClient>,
+    /// With `--by-statement`: the sessions grouped by their last statement's fingerprint, largest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<StatementGroup>,
     /// When a session's `blocked_by` has pid 0, every prepared transaction on the server
     /// (`pg_prepared_xacts`), the candidates it waits for (no session holds one; COMMIT PREPARED or
     /// ROLLBACK PREPARED ends it); otherwise empty (not asked).
     pub prepared_transactions: Vec<PreparedTransaction>,
     pub warnings: Vec<String>,
+}
+
+/// The sessions resting on one statement fingerprint (`sessions --by-statement`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatementGroup {
+    #[serde(flatten)]
+    pub fingerprint: crate::report::StatementFingerprint,
+    pub sessions: usize,
+    /// Sessions per state (the JSON spelling of `states` in status).
+    pub states: std::collections::BTreeMap<String, usize>,
 }
 
 /// Sessions of one group from one client address on another host, and the command that names their
@@ -68,6 +81,11 @@ pub trait SessionsSink {
     fn session(&mut self, session: &Session) -> std::io::Result<()>;
     /// After the sessions, before the warnings.
     fn remote_clients(&mut self, remote: &[RemoteClient]) -> std::io::Result<()>;
+    /// After the remote clients, before the warnings (`--by-statement`).
+    fn statements(&mut self, groups: &[StatementGroup]) -> std::io::Result<()> {
+        let _ = groups;
+        Ok(())
+    }
     /// What comes after the sessions: the prepared transactions (when a session waits for one), then
     /// the warnings.
     fn tail(
@@ -92,6 +110,7 @@ impl Collected {
             not_visible: 0,
             sessions: Vec::new(),
             remote_clients: Vec::new(),
+            statements: Vec::new(),
             prepared_transactions: Vec::new(),
             warnings: Vec::new(),
         })
@@ -108,6 +127,7 @@ impl SessionsSink for Collected {
             not_visible: head.not_visible,
             sessions: Vec::new(),
             remote_clients: Vec::new(),
+            statements: Vec::new(),
             prepared_transactions: Vec::new(),
             warnings: Vec::new(),
         });
@@ -124,6 +144,13 @@ impl SessionsSink for Collected {
     fn remote_clients(&mut self, remote: &[RemoteClient]) -> std::io::Result<()> {
         if let Some(r) = &mut self.0 {
             r.remote_clients = remote.to_vec();
+        }
+        Ok(())
+    }
+
+    fn statements(&mut self, groups: &[StatementGroup]) -> std::io::Result<()> {
+        if let Some(r) = &mut self.0 {
+            r.statements = groups.to_vec();
         }
         Ok(())
     }

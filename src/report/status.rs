@@ -19,16 +19,20 @@ pub enum GroupKey {
     /// The client process's program on this host (`psql`, `php-fpm: pool www`), or why it was not
     /// found: needs one row per session from the server, and /proc.
     Process,
+    /// The last statement's fingerprint (the server's query_id, else a hash of the normalised text):
+    /// needs the statement's text from the server, one row per distinct text.
+    Statement,
 }
 
 impl GroupKey {
-    pub const ALL: [GroupKey; 6] = [
+    pub const ALL: [GroupKey; 7] = [
         GroupKey::Database,
         GroupKey::User,
         GroupKey::Application,
         GroupKey::Client,
         GroupKey::State,
         GroupKey::Process,
+        GroupKey::Statement,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +43,7 @@ impl GroupKey {
             GroupKey::Client => "client",
             GroupKey::State => "state",
             GroupKey::Process => "process",
+            GroupKey::Statement => "statement",
         }
     }
 }
@@ -355,6 +360,12 @@ pub struct Group {
     /// With `--by process`: the pids of the client processes behind the group's sessions (each once).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub client_pids: Vec<i32>,
+    /// With `--by statement`: the group's statement, normalised (literals masked) ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_text: Option<String>,
+    /// ... and whether the server cut it at track_activity_query_size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_cut: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -369,6 +380,40 @@ pub struct LeakSuspect {
     pub oldest_idle_seconds: Option<f64>,
     pub share_of_usable_percent: f64,
     pub reason: String,
+    /// The last statement most of its idle sessions ran (status and advise, when asked): where in the
+    /// application the leak is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement: Option<DominantStatement>,
+}
+
+/// A leak suspect's dominant statement: "38 of 40 idle sessions last ran `select … where id = ?` (fp
+/// 1a2b…)".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DominantStatement {
+    #[serde(flatten)]
+    pub fingerprint: crate::report::StatementFingerprint,
+    /// Idle sessions that last ran it ...
+    pub sessions: usize,
+    /// ... of the suspect's idle sessions read.
+    pub of_idle: usize,
+}
+
+impl DominantStatement {
+    /// The sentence for people (its text is untrusted: escape it where it is shown).
+    pub fn evidence(&self) -> String {
+        let f = &self.fingerprint;
+        let what = match &f.statement_text {
+            Some(t) => {
+                let mut short: String = t.chars().take(80).collect();
+                if t.chars().count() > 80 || f.statement_cut {
+                    short.push('…');
+                }
+                format!("last ran `{short}` (fp {})", f.statement)
+            }
+            None => "never ran a statement".into(),
+        };
+        format!("{} of {} idle sessions {what}", self.sessions, self.of_idle)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

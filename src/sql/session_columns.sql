@@ -18,5 +18,6 @@
        m.wait_event,
        age(m.backend_xmin)::int AS xmin_age,
        CASE WHEN $with_query THEN m.query END AS query,
+       m.query_id,
        m.superuser,
        m.own_role

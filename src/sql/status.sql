@@ -38,12 +38,19 @@ WITH /*EXPORTER_COUNTS*/c AS (
            -- by a constant would still hash it for every row).
            /*SESSION_PID*/ AS pid,
            /*SESSION_CLIENT_PORT*/ AS client_port,
+           -- status --by statement: the last statement's query_id and text (NULL when never queried or
+           -- not visible), here and in GROUP BY (the server groups equal texts; pgconn normalises and
+           -- hashes each distinct text); otherwise NULL, out of GROUP BY, and the text is never read.
+           /*STATEMENT_QUERY_ID*/ AS query_id,
+           /*STATEMENT_QUERY*/ AS query,
            c.pid = ANY ($pooler_pids) AS via_pgbouncer,
            coalesce((
 /*FILTER*/
            ), false) AS matches,
            count(*)::int AS sessions,
            count(c.state_change)::int AS with_age,
+           -- --by statement: the text fills track_activity_query_size (less its terminating byte), cut
+           /*STATEMENT_CUT*/ AS query_cut,
            count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $leak_age)))::int AS older_than_leak_age,
            count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $idle_in_transaction_age)))::int AS older_than_idle_in_transaction_age,
            count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $extra_age)))::int AS older_than_extra_age,
@@ -68,7 +75,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
                WHERE c.visible AND c.state_change IS NOT NULL
                  AND c.state IN ('idle in transaction', 'idle in transaction (aborted)')) AS oldest_idle_transaction
       FROM c
-     GROUP BY 1, 2, 3, 4, 5, 8, 9/*BY_SESSION*/
+     GROUP BY 1, 2, 3, 4, 5, 10, 11/*BY_SESSION*//*BY_STATEMENT*/
 ), t AS (
     SELECT coalesce(sum(g.sessions), 0)::int AS used,
            (SELECT percentile_cont(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY x)
@@ -142,7 +149,8 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        o.oldest_idle_transaction[5]::float8 AS oldest_idle_transaction_xact_seconds,
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
-       g.application, g.client, g.state, g.pid, g.client_port, g.via_pgbouncer, g.sessions, g.with_age,
+       g.application, g.client, g.state, g.pid, g.client_port, g.query_id, g.query, g.query_cut,
+       g.via_pgbouncer, g.sessions, g.with_age,
        g.older_than_leak_age, g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.young,
        g.lock_waiters,
        date_part('epoch', statement_timestamp() - g.oldest_state_change) AS oldest_state_seconds,

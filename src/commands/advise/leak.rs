@@ -73,7 +73,10 @@ pub(super) fn findings(i: &Inputs) -> Vec<Finding> {
                     st.capacity.usable_slots,
                     crate::report::opt_age(l.oldest_idle_seconds)
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(l.statement.as_ref().map(|d| d.evidence()))
+            .collect(),
             why: "an application that opens connections and never returns or closes them (a client created per \
                   script or request, a pool that is never shut down, a worker per connection) fills the server \
                   until nobody else gets in"

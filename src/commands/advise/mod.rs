@@ -198,6 +198,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         thresholds: args.thresholds.clone(),
         pgbouncer: args.pgbouncer.clone(),
         session_counters: true,
+        leak_statements: true,
         ..Default::default()
     };
     let mut st = status::collect(db, &req)?;

@@ -90,6 +90,8 @@ impl Default for ExporterRequest {
             // Prometheus text: the statement counts as postgres_exporter does too.
             status: StatusRequest {
                 format: Some(status::StatusFormat::Prometheus),
+                // No statement label in the exporter (cardinality), and no extra statement per scrape.
+                leak_statements: false,
                 ..StatusRequest::default()
             },
             web_config: None,
