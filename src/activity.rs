@@ -1041,10 +1041,13 @@ mod tests {
         for exporter in [false, true] {
             for counters in [false, true] {
                 for by_session in [false, true] {
-                    let text = status_statement(&fp, exporter, counters, by_session)
-                        .text()
-                        .to_string();
-                    assert!(!text.contains("pg_blocking_pids"), "{text}");
+                    for by_statement in [false, true] {
+                        let text =
+                            status_statement(&fp, exporter, counters, by_session, by_statement)
+                                .text()
+                                .to_string();
+                        assert!(!text.contains("pg_blocking_pids"), "{text}");
+                    }
                 }
             }
         }
