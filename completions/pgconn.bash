@@ -242,7 +242,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__advise)
-            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --rate-window --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --rate-window --samples --interval --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,6 +317,14 @@ _pgconn() {
                     return 0
                     ;;
                 --rate-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -618,6 +618,8 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --pgbouncer 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)'
             cand --headroom 'Share of the usable slots the suggested pool sizes leave free'
             cand --rate-window 'Read pg_stat_database''s session counters twice this far apart, for the rates of sessions started, abandoned and ended by FATAL errors (0: once, no rates)'
+            cand --samples 'Read each application''s working sessions (active, or idle in transaction for less than 5 s; not waiting on a lock) this many times and size its pool from the peak (0: from the one snapshot)'
+            cand --interval 'Time between two samples'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'
             cand -p 'Database server port (PGPORT)'

@@ -549,6 +549,8 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-share -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l headroom -d 'Share of the usable slots the suggested pool sizes leave free' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l rate-window -d 'Read pg_stat_database\'s session counters twice this far apart, for the rates of sessions started, abandoned and ended by FATAL errors (0: once, no rates)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l samples -d 'Read each application\'s working sessions (active, or idle in transaction for less than 5 s; not waiting on a lock) this many times and size its pool from the peak (0: from the one snapshot)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l interval -d 'Time between two samples' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s U -l username -d 'Database user name (PGUSER)' -r

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
+use crate::report::advise::WorkingCount;
 use crate::report::status::IdleTransaction;
 use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
@@ -500,7 +501,12 @@ pub fn sessions(
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
 /// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,
 /// for --by process) when `by_session`.
-fn status_statement(fp: &FilterParams, exporter: bool, counters: bool, by_session: bool) -> Statement {
+fn status_statement(
+    fp: &FilterParams,
+    exporter: bool,
+    counters: bool,
+    by_session: bool,
+) -> Statement {
     let sql = include_str!("sql/status.sql").replace(
         "/*SESSION_COUNTERS_JSON*/",
         if counters {
@@ -685,6 +691,41 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         tally.buckets.push(bucket);
     }
     Ok(tally)
+}
+
+/// One sample of the working sessions per application (`working_sample.sql`, one statement): active, or
+/// idle in transaction for less than `short_idle_in_transaction`; sessions waiting on a lock counted apart.
+/// `pooler_pids` (PgBouncer's server connections) are left out.
+pub fn working_sample(
+    db: &mut Db,
+    filter: &Filter,
+    pooler_pids: &[i32],
+    short_idle_in_transaction: Duration,
+) -> Result<Vec<WorkingCount>> {
+    let fp = filter.params();
+    let short = short_idle_in_transaction.as_secs_f64();
+    let mut params = Params::new();
+    fp.set(&mut params);
+    params
+        .set("pooler_pids", &pooler_pids, Type::INT4_ARRAY)
+        .set("short_idle_in_transaction", &short, Type::FLOAT8);
+    let rows = db.query_named(
+        &fp.assemble(include_str!("sql/working_sample.sql")),
+        &params,
+    )?;
+    let count = |row: &Row, name: &str| -> Result<usize> {
+        Ok(usize::try_from(row.try_get::<_, i64>(name)?).unwrap_or(0))
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(WorkingCount {
+                application: row.try_get("application")?,
+                held: count(row, "held")?,
+                working: count(row, "working")?,
+                lock_waiters: count(row, "lock_waiters")?,
+            })
+        })
+        .collect()
 }
 
 /// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).

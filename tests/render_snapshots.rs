@@ -1773,6 +1773,7 @@ fn advise_report() -> AdviseReport {
         ],
         pgbouncer: Some(pgbouncer_snapshot()),
         churn: Vec::new(),
+        sampling: None,
     }
 }
 

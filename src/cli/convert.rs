@@ -350,6 +350,8 @@ impl TryFrom<&super::AdviseArgs> for AdviseRequest {
             pgbouncer: a.pgbouncer.clone(),
             headroom: a.headroom,
             rate_window: a.rate_window,
+            samples: a.samples,
+            interval: a.interval,
         })
     }
 }
