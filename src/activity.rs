@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
-use crate::report::advise::WorkingCount;
+use crate::report::advise::{PoolingBreaker, WorkingCount};
 use crate::report::status::IdleTransaction;
 use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
@@ -728,6 +728,36 @@ pub fn working_sample(
         .collect()
 }
 
+/// The sessions transaction pooling would break (`pooling_breakers.sql`, one statement): LISTEN
+/// listeners, advisory-lock holders and temporary-table holders, as kill recognises them.
+pub fn pooling_breakers(
+    db: &mut Db,
+    filter: &Filter,
+    pooler_pids: &[i32],
+) -> Result<Vec<PoolingBreaker>> {
+    let fp = filter.params();
+    let mut params = Params::new();
+    fp.set(&mut params);
+    params
+        .set("pooler_pids", &pooler_pids, Type::INT4_ARRAY)
+        .set("include_temp_holders", &false, Type::BOOL);
+    let rows = db.query_named(
+        &fp.assemble(include_str!("sql/pooling_breakers.sql")),
+        &params,
+    )?;
+    rows.iter()
+        .map(|row| {
+            Ok(PoolingBreaker {
+                pid: row.try_get("pid")?,
+                application: row.try_get("application")?,
+                listener: row.try_get("listener")?,
+                advisory_lock: row.try_get("advisory_lock")?,
+                temp_tables: row.try_get("temp_tables")?,
+            })
+        })
+        .collect()
+}
+
 /// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).
 pub fn mark_pgbouncer(sessions: &mut [Session], server_pids: &[i32]) {
     let pids: std::collections::HashSet<i32> = server_pids.iter().copied().collect();
@@ -898,6 +928,19 @@ mod tests {
                 && e.contains("column \"backend_start\"")
                 && e.contains("not a UTC timestamp"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_pooler_finding_knows_listeners_by_kills_rule() {
+        let rule = |sql: &str| -> String {
+            let at = sql.find("~* E'").expect("a listener rule") + 5;
+            let len = sql[at..].find('\'').expect("the pattern's end");
+            sql[at..at + len].to_string()
+        };
+        assert_eq!(
+            rule(include_str!("sql/pooling_breakers.sql")),
+            rule(include_str!("sql/protection.sql"))
         );
     }
 }

@@ -588,3 +588,82 @@ fn pool_sizes_come_from_the_working_peak_over_the_samples_and_lock_waiters_are_n
         .batch_execute(&format!("DROP TABLE \"{table}\""))
         .unwrap();
 }
+
+#[test]
+fn the_pooler_finding_names_what_transaction_pooling_would_break_here() {
+    let c = cluster();
+    let tag = unique("brk");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 20, &role, "postgres", &format!("{tag}-web"))
+        .unwrap();
+    let events = format!("{tag}-events");
+    let jobs = format!("{tag}-jobs");
+    let mut listener = c.connect(&role, "postgres", &events).unwrap();
+    listener
+        .batch_execute("/* worker */ LISTEN jobs_ready")
+        .unwrap();
+    let mut holder = c.connect(&role, "postgres", &jobs).unwrap();
+    holder
+        .batch_execute("SELECT pg_advisory_lock(4242)")
+        .unwrap();
+    let listener_pid = *server_pids(&events, Some("idle")).iter().next().unwrap();
+    let holder_pid = *server_pids(&jobs, Some("idle")).iter().next().unwrap();
+    // The server's own view of the advisory lock.
+    assert_eq!(
+        ground_truth_count(
+            c,
+            &format!("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = {holder_pid}")
+        ),
+        1
+    );
+    let v = pgconn()
+        .args([
+            "advise",
+            "--json",
+            "--app",
+            &format!("{tag}-*"),
+            "--samples",
+            "0",
+            "--rate-window",
+            "0s",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    let f = finding(&v, "pgbouncer_recommended").unwrap_or_else(|| panic!("{v:#}"));
+    let evidence: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let line = |what: &str| -> &str {
+        evidence
+            .iter()
+            .find(|e| e.starts_with(&format!("transaction pooling would break {what}")))
+            .unwrap_or_else(|| panic!("no {what} line: {evidence:#?}"))
+    };
+    assert!(
+        line("LISTEN listeners")
+            .ends_with(&format!(": 1 session of {events} (pid {listener_pid})")),
+        "{evidence:#?}"
+    );
+    assert!(
+        line("advisory-lock holders")
+            .ends_with(&format!(": 1 session of {jobs} (pid {holder_pid})")),
+        "{evidence:#?}"
+    );
+    // The idle web sessions are neither.
+    assert!(
+        !evidence.iter().any(|e| e.contains(&format!("{tag}-web ("))),
+        "{evidence:#?}"
+    );
+    let rec = f["recommendation"].as_str().unwrap();
+    assert!(
+        rec.contains(&format!("{jobs}, {events}")) || rec.contains(&format!("{events}, {jobs}")),
+        "{rec}"
+    );
+    assert!(rec.contains("pool_mode = session"), "{rec}");
+    assert!(rec.contains("prepared statements"), "{rec}");
+}

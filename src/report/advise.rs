@@ -102,6 +102,19 @@ pub struct WorkingCount {
     pub lock_waiters: usize,
 }
 
+/// A session whose session state transaction pooling would not keep (`pooling_breakers.sql`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PoolingBreaker {
+    pub pid: i32,
+    pub application: String,
+    /// Its last statement was LISTEN: notifications go to the session that listened.
+    pub listener: bool,
+    /// It holds an advisory lock: a session-level one stays with the session, not the transaction.
+    pub advisory_lock: bool,
+    /// It has temporary tables (told apart from PostgreSQL 16 on).
+    pub temp_tables: bool,
+}
+
 /// What the samples showed, per application (`advise --samples`, or a `watch --record` file read by
 /// `advise --from`).
 #[derive(Debug, Clone, Serialize)]

@@ -19,7 +19,7 @@ use crate::commands::status::{self, StatusRequest};
 use crate::conninfo;
 use crate::db::ConnOptions;
 use crate::db::Db;
-use crate::report::advise::{AdviseReport, Finding, Sampling};
+use crate::report::advise::{AdviseReport, Finding, PoolingBreaker, Sampling};
 use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
 use crate::report::status::{SessionCounters, StatusReport};
@@ -220,6 +220,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         .unwrap_or_default();
     let mut sessions = activity::sessions(db, &req.filter, false, None)?.sessions;
     activity::mark_pgbouncer(&mut sessions, &pooler_pids);
+    let breakers = activity::pooling_breakers(db, &req.filter, &pooler_pids)?;
     // The samples: the first now, each next `interval` after the one before (on the same connection, one
     // statement each); the rate window below overlaps them.
     let sampling = if args.samples > 0 {
@@ -298,6 +299,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         request: args.clone(),
         churn,
         sampling,
+        breakers,
     };
     let findings = findings(&inputs);
     let Inputs {
@@ -344,6 +346,8 @@ struct Inputs {
     churn: Vec<Churn>,
     /// Working sessions per application over `--samples` (None: not sampled).
     sampling: Option<Sampling>,
+    /// Sessions transaction pooling would break: LISTEN listeners, advisory-lock and temp-table holders.
+    breakers: Vec<PoolingBreaker>,
 }
 
 /// The rules, in the order their findings are listed before sorting (equal severity and rank keep it).
@@ -458,6 +462,7 @@ mod tests {
             request: AdviseRequest::default(),
             churn: Vec::new(),
             sampling: None,
+            breakers: Vec::new(),
         }
     }
 
