@@ -37,4 +37,8 @@ pub struct AdviseArgs {
     /// Time between two samples
     #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_age)]
     pub interval: Duration,
+
+    /// Read the samples from a `watch --record` FILE instead of sampling (a day's peaks)
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<std::path::PathBuf>,
 }

@@ -321,6 +321,7 @@ impl TryFrom<&super::WatchArgs> for WatchRequest {
         Ok(WatchRequest {
             interval: a.interval,
             count: a.count,
+            record: a.record.clone(),
             status: StatusRequest {
                 filter: Filter::from(&a.filters),
                 grouping: Grouping::from(&a.group),
@@ -352,6 +353,7 @@ impl TryFrom<&super::AdviseArgs> for AdviseRequest {
             rate_window: a.rate_window,
             samples: a.samples,
             interval: a.interval,
+            from: a.from.clone(),
         })
     }
 }

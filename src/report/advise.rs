@@ -102,6 +102,18 @@ pub struct WorkingCount {
     pub lock_waiters: usize,
 }
 
+/// One line of `watch --record`: one target's working sessions per application at one sample.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordedSample {
+    /// When it was read, RFC 3339.
+    pub time: String,
+    /// The target as watch names it.
+    pub target: String,
+    /// Idle in transaction for less than this many seconds counted as working.
+    pub idle_in_transaction_seconds: f64,
+    pub applications: Vec<WorkingCount>,
+}
+
 /// A session whose session state transaction pooling would not keep (`pooling_breakers.sql`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PoolingBreaker {

@@ -176,6 +176,8 @@ pub struct AdviseRequest {
     pub samples: usize,
     /// Between two samples.
     pub interval: Duration,
+    /// Read the samples from this `watch --record` file instead of sampling.
+    pub from: Option<std::path::PathBuf>,
 }
 
 /// Idle in transaction for less than this counts as working (between two statements of a transaction the
@@ -193,6 +195,7 @@ impl Default for AdviseRequest {
             rate_window: Duration::from_secs(2),
             samples: 10,
             interval: Duration::from_secs(1),
+            from: None,
         }
     }
 }
@@ -223,7 +226,12 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
     let breakers = activity::pooling_breakers(db, &req.filter, &pooler_pids)?;
     // The samples: the first now, each next `interval` after the one before (on the same connection, one
     // statement each); the rate window below overlaps them.
-    let sampling = if args.samples > 0 {
+    let mut recording_notes = Vec::new();
+    let sampling = if let Some(path) = &args.from {
+        let (sampling, notes) = pool_budget::read_recording(path)?;
+        recording_notes = notes;
+        Some(sampling)
+    } else if args.samples > 0 {
         let mut samples = Vec::with_capacity(args.samples);
         let start = Instant::now();
         for n in 0..args.samples {
@@ -253,6 +261,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         std::thread::sleep(args.rate_window.saturating_sub(first_read.elapsed()));
     }
     let (settings, overrides, mut skipped, second) = read_settings(db, rates)?;
+    skipped.extend(recording_notes);
     let churn = match (st.session_counters.as_deref(), second.as_deref()) {
         (Some(before), Some(after)) => {
             analysis::churn::rates(before, after, first_read.elapsed().as_secs_f64())

@@ -2,10 +2,89 @@
 //! with the requested headroom.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::exit::refuse;
 
 use super::Inputs;
-use crate::report::advise::{Finding, PoolBudget, PoolDemand, Severity, WorkingCount};
+use crate::report::advise::{
+    Finding, PoolBudget, PoolDemand, RecordedSample, Sampling, Severity, WorkingCount,
+};
 use crate::report::{Session, State};
+
+/// The samples of a `watch --record` file (JSON lines, [`RecordedSample`]): each line one target's
+/// working sessions per application at one time. A last line without its newline that does not parse
+/// (a recording cut by a kill) is left out, with a note; any other line that does not parse is an
+/// error naming it. A file with samples of several targets is refused (record one target for advise).
+pub fn read_recording(path: &Path) -> Result<(Sampling, Vec<String>)> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading the recording {}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut notes = Vec::new();
+    let mut lines: Vec<RecordedSample> = Vec::new();
+    let complete = text.ends_with('\n');
+    let all: Vec<&str> = text.lines().collect();
+    for (n, line) in all.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<RecordedSample>(line) {
+            Ok(s) => lines.push(s),
+            Err(_) if n + 1 == all.len() && !complete => notes.push(format!(
+                "the last line of {} is cut (a recording ended by a kill?): left out",
+                path.display()
+            )),
+            Err(e) => {
+                return Err(anyhow!(
+                    "{} line {}: not a watch --record sample ({e})",
+                    path.display(),
+                    n + 1
+                ))
+            }
+        }
+    }
+    let targets: std::collections::BTreeSet<&str> =
+        lines.iter().map(|l| l.target.as_str()).collect();
+    if targets.len() > 1 {
+        return Err(refuse(format!(
+            "{} holds samples of {} targets ({}): advise --from reads the recording of one target \
+             (watch --record with one target)",
+            path.display(),
+            targets.len(),
+            targets.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if lines.is_empty() {
+        return Err(refuse(format!(
+            "{} holds no samples (watch --record FILE writes them)",
+            path.display()
+        )));
+    }
+    let seconds = match (lines.first(), lines.last()) {
+        (Some(a), Some(b)) => match (
+            humantime::parse_rfc3339_weak(&a.time),
+            humantime::parse_rfc3339_weak(&b.time),
+        ) {
+            (Ok(a), Ok(b)) => b.duration_since(a).map_or(0.0, |d| d.as_secs_f64()),
+            _ => 0.0,
+        },
+        _ => 0.0,
+    };
+    let idle_in_transaction_seconds = lines.first().map_or(0.0, |l| l.idle_in_transaction_seconds);
+    let samples: Vec<Vec<WorkingCount>> = lines.into_iter().map(|l| l.applications).collect();
+    Ok((
+        Sampling {
+            source: path.display().to_string(),
+            samples: samples.len(),
+            seconds,
+            idle_in_transaction_seconds,
+            applications: demand(&samples),
+        },
+        notes,
+    ))
+}
 
 /// Each application over the samples, oldest sample first: its working sessions in each (0 where it held
 /// none), their peak, and the peaks of its lock waiters and of the sessions it held.
