@@ -648,6 +648,9 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--pgbouncer', '--pgbouncer', [CompletionResultType]::ParameterName, 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)')
             [CompletionResult]::new('--headroom', '--headroom', [CompletionResultType]::ParameterName, 'Share of the usable slots the suggested pool sizes leave free')
             [CompletionResult]::new('--rate-window', '--rate-window', [CompletionResultType]::ParameterName, 'Read pg_stat_database''s session counters twice this far apart, for the rates of sessions started, abandoned and ended by FATAL errors (0: once, no rates)')
+            [CompletionResult]::new('--samples', '--samples', [CompletionResultType]::ParameterName, 'Read each application''s working sessions (active, or idle in transaction for less than 5 s; not waiting on a lock) this many times and size its pool from the peak (0: from the one snapshot)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between two samples')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Read the samples from a `watch --record` FILE instead of sampling (a day''s peaks)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Database server port (PGPORT)')
@@ -729,6 +732,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
         'pgconn;watch' {
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between samples (at least 100ms)')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N samples (attempts while disconnected count too); default: until q or Ctrl-C')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Append each sample''s working sessions per application to FILE (JSON lines) for `advise --from`')
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'Only sessions connected to this database')
             [CompletionResult]::new('--user', '--user', [CompletionResultType]::ParameterName, 'Only sessions of this user (role)')
             [CompletionResult]::new('--app', '--app', [CompletionResultType]::ParameterName, 'Only sessions whose application_name matches')

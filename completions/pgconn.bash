@@ -242,7 +242,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__advise)
-            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --rate-window --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --pgbouncer --headroom --rate-window --samples --interval --from --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,6 +317,18 @@ _pgconn() {
                     return 0
                     ;;
                 --rate-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --samples)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2584,7 +2596,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__watch)
-            opts="-h -p -U -d -W -? -V --interval --count --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
+            opts="-h -p -U -d -W -? -V --interval --count --record --db --user --app --client --exclude-db --exclude-user --exclude-app --exclude-client --by --top --warn-used --crit-used --idle-in-transaction-age --storm-share --leak-idle-age --leak-min-sessions --leak-share --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2595,6 +2607,10 @@ _pgconn() {
                     return 0
                     ;;
                 --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -623,6 +623,9 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --pgbouncer 'Also read this PgBouncer''s admin console (a conninfo or URI; dbname defaults to pgbouncer)'
             cand --headroom 'Share of the usable slots the suggested pool sizes leave free'
             cand --rate-window 'Read pg_stat_database''s session counters twice this far apart, for the rates of sessions started, abandoned and ended by FATAL errors (0: once, no rates)'
+            cand --samples 'Read each application''s working sessions (active, or idle in transaction for less than 5 s; not waiting on a lock) this many times and size its pool from the peak (0: from the one snapshot)'
+            cand --interval 'Time between two samples'
+            cand --from 'Read the samples from a `watch --record` FILE instead of sampling (a day''s peaks)'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'
             cand -p 'Database server port (PGPORT)'
@@ -702,6 +705,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
         &'pgconn;watch'= {
             cand --interval 'Time between samples (at least 100ms)'
             cand --count 'Stop after N samples (attempts while disconnected count too); default: until q or Ctrl-C'
+            cand --record 'Append each sample''s working sessions per application to FILE (JSON lines) for `advise --from`'
             cand --db 'Only sessions connected to this database'
             cand --user 'Only sessions of this user (role)'
             cand --app 'Only sessions whose application_name matches'

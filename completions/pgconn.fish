@@ -555,6 +555,9 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l leak-share -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l pgbouncer -d 'Also read this PgBouncer\'s admin console (a conninfo or URI; dbname defaults to pgbouncer)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l headroom -d 'Share of the usable slots the suggested pool sizes leave free' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l rate-window -d 'Read pg_stat_database\'s session counters twice this far apart, for the rates of sessions started, abandoned and ended by FATAL errors (0: once, no rates)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l samples -d 'Read each application\'s working sessions (active, or idle in transaction for less than 5 s; not waiting on a lock) this many times and size its pool from the peak (0: from the one snapshot)' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l interval -d 'Time between two samples' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l from -d 'Read the samples from a `watch --record` FILE instead of sampling (a day\'s peaks)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s p -l port -d 'Database server port (PGPORT)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -s U -l username -d 'Database user name (PGUSER)' -r
@@ -624,6 +627,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s '?' -l help -d '
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -s V -l version -d 'Print version'
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l interval -d 'Time between samples (at least 100ms)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l count -d 'Stop after N samples (attempts while disconnected count too); default: until q or Ctrl-C' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l record -d 'Append each sample\'s working sessions per application to FILE (JSON lines) for `advise --from`' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l db -d 'Only sessions connected to this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l user -d 'Only sessions of this user (role)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l app -d 'Only sessions whose application_name matches' -r

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, Tally};
 use crate::db::{Db, Row};
+use crate::report::advise::{PoolingBreaker, WorkingCount};
 use crate::report::sessions::PreparedTransaction;
 use crate::report::status::{HeadBlocker, IdleTransaction};
 use crate::report::{Session, State};
@@ -915,6 +916,71 @@ fn head_blocker(db: &mut Db, waiters: Vec<i32>, tally: &mut Tally) -> Result<()>
     Ok(())
 }
 
+/// One sample of the working sessions per application (`working_sample.sql`, one statement): active, or
+/// idle in transaction for less than `short_idle_in_transaction`; sessions waiting on a lock counted apart.
+/// `pooler_pids` (PgBouncer's server connections) are left out.
+pub fn working_sample(
+    db: &mut Db,
+    filter: &Filter,
+    pooler_pids: &[i32],
+    short_idle_in_transaction: Duration,
+) -> Result<Vec<WorkingCount>> {
+    let fp = filter.params();
+    let short = short_idle_in_transaction.as_secs_f64();
+    let mut params = Params::new();
+    fp.set(&mut params);
+    params
+        .set("pooler_pids", &pooler_pids, Type::INT4_ARRAY)
+        .set("short_idle_in_transaction", &short, Type::FLOAT8);
+    let rows = db.query_named(
+        &fp.assemble(include_str!("sql/working_sample.sql")),
+        &params,
+    )?;
+    let count = |row: &Row, name: &str| -> Result<usize> {
+        Ok(usize::try_from(row.try_get::<_, i64>(name)?).unwrap_or(0))
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(WorkingCount {
+                application: row.try_get("application")?,
+                held: count(row, "held")?,
+                working: count(row, "working")?,
+                lock_waiters: count(row, "lock_waiters")?,
+            })
+        })
+        .collect()
+}
+
+/// The sessions transaction pooling would break (`pooling_breakers.sql`, one statement): LISTEN
+/// listeners, advisory-lock holders and temporary-table holders, as kill recognises them.
+pub fn pooling_breakers(
+    db: &mut Db,
+    filter: &Filter,
+    pooler_pids: &[i32],
+) -> Result<Vec<PoolingBreaker>> {
+    let fp = filter.params();
+    let mut params = Params::new();
+    fp.set(&mut params);
+    params
+        .set("pooler_pids", &pooler_pids, Type::INT4_ARRAY)
+        .set("include_temp_holders", &false, Type::BOOL);
+    let rows = db.query_named(
+        &fp.assemble(include_str!("sql/pooling_breakers.sql")),
+        &params,
+    )?;
+    rows.iter()
+        .map(|row| {
+            Ok(PoolingBreaker {
+                pid: row.try_get("pid")?,
+                application: row.try_get("application")?,
+                listener: row.try_get("listener")?,
+                advisory_lock: row.try_get("advisory_lock")?,
+                temp_tables: row.try_get("temp_tables")?,
+            })
+        })
+        .collect()
+}
+
 /// Mark the sessions that are server connections of a PgBouncer (by backend pid, from SHOW SERVERS).
 pub fn mark_pgbouncer(sessions: &mut [Session], server_pids: &[i32]) {
     let pids: std::collections::HashSet<i32> = server_pids.iter().copied().collect();
@@ -1147,6 +1213,19 @@ mod tests {
                 && e.contains("column \"backend_start\"")
                 && e.contains("not a UTC timestamp"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_pooler_finding_knows_listeners_by_kills_rule() {
+        let rule = |sql: &str| -> String {
+            let at = sql.find("~* E'").expect("a listener rule") + 5;
+            let len = sql[at..].find('\'').expect("the pattern's end");
+            sql[at..at + len].to_string()
+        };
+        assert_eq!(
+            rule(include_str!("sql/pooling_breakers.sql")),
+            rule(include_str!("sql/protection.sql"))
         );
     }
 }

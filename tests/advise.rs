@@ -8,7 +8,9 @@ use std::time::Duration;
 use pgconn::sandbox::Workload;
 use serde_json::Value;
 use support::pgbouncer::PgBouncer;
-use support::{app_role, cluster, pgconn, server_pids, unique};
+use support::{
+    app_role, cluster, ground_truth_count, pgconn, server_pids, superuser_client, unique,
+};
 
 /// Split a printed command into words as a shell would, and drop the leading `pgconn`.
 fn words(cmd: &str) -> Vec<String> {
@@ -429,4 +431,239 @@ fn a_monitoring_role_gets_the_findings_and_is_told_what_it_could_not_read() {
         .assert_code(0)
         .stdout;
     assert!(text.contains("not read: "), "{text}");
+}
+
+/// The pool budget's line for `app`: its suggested pool size.
+fn pool_size_of(v: &Value, app: &str) -> usize {
+    let f = finding(v, "pool_budget").unwrap_or_else(|| panic!("no pool_budget: {v:#}"));
+    let line = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|e| e.starts_with(app) && e.contains("-> pool size"))
+        .unwrap_or_else(|| panic!("no pool size line for {app}: {f:#}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn pool_sizes_come_from_the_working_peak_over_the_samples_and_lock_waiters_are_not_demand() {
+    let c = cluster();
+    let tag = unique("peak");
+    let role = app_role();
+    let app = format!("{tag}-web");
+    let table = format!("{tag}_t");
+    // An idle-in-transaction session of another application holds a lock that four sessions of the
+    // application wait for: they are active, but waiting, not working.
+    let mut holder = superuser_client(c);
+    holder
+        .batch_execute(&format!(
+            "CREATE TABLE \"{table}\" (x int); GRANT SELECT ON \"{table}\" TO PUBLIC"
+        ))
+        .unwrap();
+    holder
+        .batch_execute(&format!(
+            "BEGIN; LOCK TABLE \"{table}\" IN ACCESS EXCLUSIVE MODE"
+        ))
+        .unwrap();
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let mut client = c.connect(&role, "postgres", &app).unwrap();
+            let sql = format!("SELECT count(*) FROM \"{table}\"");
+            std::thread::spawn(move || client.query(&sql, &[]).map(|_| ()))
+        })
+        .collect();
+    let waiting = || {
+        ground_truth_count(
+            c,
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' \
+                 AND wait_event_type = 'Lock'"
+            ),
+        )
+    };
+    if !support::wait_until(Duration::from_secs(10), || waiting() == 4) {
+        let done: Vec<_> = waiters
+            .into_iter()
+            .filter(|t| t.is_finished())
+            .map(|t| format!("{:?}", t.join()))
+            .collect();
+        panic!("{} waiting; ended: {done:?}", waiting());
+    }
+    // Twelve working at the peak: two for a minute, ten for four seconds; then two.
+    let mut w = Workload::new();
+    w.active(c, 2, &role, "postgres", &app, 60).unwrap();
+    w.active(c, 10, &role, "postgres", &app, 4).unwrap();
+    let working_now = ground_truth_count(
+        c,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' AND state = 'active' \
+             AND wait_event_type IS DISTINCT FROM 'Lock'"
+        ),
+    );
+    assert_eq!(working_now, 12);
+    let v = pgconn()
+        .args([
+            "advise",
+            "--json",
+            "--app",
+            &app,
+            "--samples",
+            "8",
+            "--interval",
+            "1s",
+            "--rate-window",
+            "0s",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    // The server's own view after the samples: the ten ended, two work, four still wait.
+    let working_after = ground_truth_count(
+        c,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' AND state = 'active' \
+             AND wait_event_type IS DISTINCT FROM 'Lock'"
+        ),
+    );
+    assert_eq!(working_after, 2);
+    assert_eq!(waiting(), 4);
+    let s = &v["sampling"];
+    assert_eq!(s["samples"], 8, "{v:#}");
+    assert_eq!(s["source"], "server");
+    let d = s["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["application"] == app.as_str())
+        .unwrap_or_else(|| panic!("{v:#}"));
+    let working: Vec<u64> = d["working"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(working.len(), 8);
+    assert_eq!(working[0], 12, "{working:?}");
+    assert_eq!(*working.last().unwrap(), 2, "{working:?}");
+    assert_eq!(
+        d["working_peak"], 12,
+        "the four lock waiters are not demand: {d:#}"
+    );
+    assert_eq!(d["lock_waiters_peak"], 4);
+    assert!(pool_size_of(&v, &app) >= 12, "{v:#}");
+    let evidence = finding(&v, "pool_budget").unwrap()["evidence"].to_string();
+    assert!(
+        evidence.contains(&format!("{app}: working sessions over 8 samples: 12 ")),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains(", peak 12 (up to 4 waiting on a lock"),
+        "{evidence}"
+    );
+
+    // From the one instant only (no samples): the two working now.
+    let v = pgconn()
+        .args([
+            "advise",
+            "--json",
+            "--app",
+            &app,
+            "--samples",
+            "0",
+            "--rate-window",
+            "0s",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert!(v["sampling"].is_null());
+    assert!(pool_size_of(&v, &app) < 12, "{v:#}");
+
+    holder.batch_execute("ROLLBACK").unwrap();
+    for t in waiters {
+        t.join().unwrap().unwrap();
+    }
+    holder
+        .batch_execute(&format!("DROP TABLE \"{table}\""))
+        .unwrap();
+}
+
+#[test]
+fn the_pooler_finding_names_what_transaction_pooling_would_break_here() {
+    let c = cluster();
+    let tag = unique("brk");
+    let role = app_role();
+    let mut w = Workload::new();
+    w.idle(c, 20, &role, "postgres", &format!("{tag}-web"))
+        .unwrap();
+    let events = format!("{tag}-events");
+    let jobs = format!("{tag}-jobs");
+    let mut listener = c.connect(&role, "postgres", &events).unwrap();
+    listener
+        .batch_execute("/* worker */ LISTEN jobs_ready")
+        .unwrap();
+    let mut holder = c.connect(&role, "postgres", &jobs).unwrap();
+    holder
+        .batch_execute("SELECT pg_advisory_lock(4242)")
+        .unwrap();
+    let listener_pid = *server_pids(&events, Some("idle")).iter().next().unwrap();
+    let holder_pid = *server_pids(&jobs, Some("idle")).iter().next().unwrap();
+    // The server's own view of the advisory lock.
+    assert_eq!(
+        ground_truth_count(
+            c,
+            &format!("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = {holder_pid}")
+        ),
+        1
+    );
+    let v = pgconn()
+        .args([
+            "advise",
+            "--json",
+            "--app",
+            &format!("{tag}-*"),
+            "--samples",
+            "0",
+            "--rate-window",
+            "0s",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    let f = finding(&v, "pgbouncer_recommended").unwrap_or_else(|| panic!("{v:#}"));
+    let evidence: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let line = |what: &str| -> &str {
+        evidence
+            .iter()
+            .find(|e| e.starts_with(&format!("transaction pooling would break {what}")))
+            .unwrap_or_else(|| panic!("no {what} line: {evidence:#?}"))
+    };
+    assert!(
+        line("LISTEN listeners")
+            .ends_with(&format!(": 1 session of {events} (pid {listener_pid})")),
+        "{evidence:#?}"
+    );
+    assert!(
+        line("advisory-lock holders")
+            .ends_with(&format!(": 1 session of {jobs} (pid {holder_pid})")),
+        "{evidence:#?}"
+    );
+    // The idle web sessions are neither.
+    assert!(
+        !evidence.iter().any(|e| e.contains(&format!("{tag}-web ("))),
+        "{evidence:#?}"
+    );
+    let rec = f["recommendation"].as_str().unwrap();
+    assert!(
+        rec.contains(&format!("{jobs}, {events}")) || rec.contains(&format!("{events}, {jobs}")),
+        "{rec}"
+    );
+    assert!(rec.contains("pool_mode = session"), "{rec}");
+    assert!(rec.contains("prepared statements"), "{rec}");
 }

@@ -1804,6 +1804,7 @@ fn advise_report() -> AdviseReport {
         ],
         pgbouncer: Some(pgbouncer_snapshot()),
         churn: Vec::new(),
+        sampling: None,
     }
 }
 

@@ -120,6 +120,7 @@ fn watch_samples_a_request_until_its_count() {
     let req = commands::watch::WatchRequest {
         interval: Duration::from_millis(100),
         count: Some(2),
+        record: None,
         status: commands::status::StatusRequest {
             filter: only_app(&app),
             ..Default::default()

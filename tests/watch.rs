@@ -259,3 +259,127 @@ fn full_screen_view_fits_80_by_24_with_long_names_cut() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn watch_record_feeds_advise_from_with_the_same_peak_and_a_cut_last_line_is_tolerated() {
+    let c = cluster();
+    let tag = unique("rec");
+    let app = format!("{tag}-web");
+    let role = support::app_role();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("samples.jsonl");
+    // Eight working at first (two for a minute, six for three seconds), then two.
+    let mut w = Workload::new();
+    w.active(c, 2, &role, "postgres", &app, 60).unwrap();
+    w.active(c, 6, &role, "postgres", &app, 3).unwrap();
+    let working_at_start = support::ground_truth_count(
+        c,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}' AND state = 'active'"
+        ),
+    );
+    assert_eq!(working_at_start, 8);
+    pgconn()
+        .args([
+            "watch",
+            "--app",
+            &app,
+            "--interval",
+            "1s",
+            "--count",
+            "5",
+            "--record",
+        ])
+        .arg(&file)
+        .run()
+        .assert_code(0);
+    // Each line: time, target, idle_in_transaction_seconds and the applications' counts.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    let working: Vec<u64> = lines
+        .iter()
+        .map(|l| {
+            assert!(l["time"].as_str().unwrap().ends_with('Z'), "{l}");
+            assert!(l["target"].is_string(), "{l}");
+            assert_eq!(l["idle_in_transaction_seconds"], 5.0);
+            l["applications"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["application"] == app.as_str())
+                .map_or(0, |a| a["working"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(working[0], 8, "{working:?}");
+    assert_eq!(*working.last().unwrap(), 2, "{working:?}");
+    // Recorded with 0600, as every file pgconn writes.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let advise_from = || {
+        pgconn()
+            .args([
+                "advise",
+                "--json",
+                "--app",
+                &app,
+                "--rate-window",
+                "0s",
+                "--from",
+            ])
+            .arg(&file)
+            .run()
+            .assert_code(0)
+            .json()
+    };
+    let peak_of = |v: &serde_json::Value| {
+        let d = v["sampling"]["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["application"] == app.as_str())
+            .unwrap_or_else(|| panic!("{v:#}"))
+            .clone();
+        (d["working_peak"].as_u64().unwrap(), d["working"].clone())
+    };
+    let v = advise_from();
+    assert_eq!(v["sampling"]["samples"], 5, "{v:#}");
+    assert_eq!(v["sampling"]["source"], file.display().to_string());
+    let (peak, per_sample) = peak_of(&v);
+    assert_eq!(peak, *working.iter().max().unwrap());
+    assert_eq!(per_sample, serde_json::json!(working));
+
+    // A recording cut by a kill: half a line at the end is left out, with a note.
+    let last = text.lines().last().unwrap();
+    let mut cut = text.clone();
+    cut.push_str(&last[..last.len() / 2]);
+    std::fs::write(&file, cut).unwrap();
+    let v = advise_from();
+    assert_eq!(v["sampling"]["samples"], 5, "{v:#}");
+    assert_eq!(peak_of(&v).0, peak);
+    assert!(
+        v["skipped"]
+            .to_string()
+            .contains("is cut (a recording ended by a kill?)"),
+        "{v:#}"
+    );
+    // A broken line in the middle is an error naming it.
+    std::fs::write(&file, format!("{{\"time\": 1}}\n{text}")).unwrap();
+    let out = pgconn()
+        .args(["advise", "--app", &app, "--rate-window", "0s", "--from"])
+        .arg(&file)
+        .run()
+        .assert_code(1);
+    assert!(
+        out.stderr.contains("line 1: not a watch --record sample"),
+        "{}",
+        out.stderr
+    );
+}

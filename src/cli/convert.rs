@@ -325,6 +325,7 @@ impl TryFrom<&super::WatchArgs> for WatchRequest {
         Ok(WatchRequest {
             interval: a.interval,
             count: a.count,
+            record: a.record.clone(),
             status: StatusRequest {
                 filter: Filter::from(&a.filters),
                 grouping: Grouping::from(&a.group),
@@ -355,6 +356,9 @@ impl TryFrom<&super::AdviseArgs> for AdviseRequest {
             pgbouncer: a.pgbouncer.clone(),
             headroom: a.headroom,
             rate_window: a.rate_window,
+            samples: a.samples,
+            interval: a.interval,
+            from: a.from.clone(),
         })
     }
 }

@@ -17,6 +17,10 @@ pub struct WatchArgs {
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
 
+    /// Append each sample's working sessions per application to FILE (JSON lines) for `advise --from`
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub filters: FilterArgs,
 

@@ -5,10 +5,18 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Result};
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::activity;
+use crate::commands::advise::SHORT_IDLE_IN_TRANSACTION;
+use crate::files;
+use crate::report::advise::{RecordedSample, WorkingCount};
 
 use crate::analysis::churn;
 use crate::commands::status::{self, StatusRequest};
@@ -39,6 +47,8 @@ struct Monitor {
     reconnected: bool,
     /// Whether a reconnection may use the emergency route (never, unless told).
     break_glass: BreakGlass,
+    /// With `--record`: this round's working sessions per application (None: not read).
+    working: Option<Vec<WorkingCount>>,
 }
 
 impl Monitor {
@@ -56,6 +66,7 @@ impl Monitor {
             down: None,
             attempted: false,
             reconnected: false,
+            working: None,
         }
     }
 
@@ -70,9 +81,10 @@ impl Monitor {
         self.history.push_back(p);
     }
 
-    fn attempt(&mut self, s: &StatusRequest, show_sql: bool, interval: Duration) {
+    fn attempt(&mut self, s: &StatusRequest, show_sql: bool, interval: Duration, record: bool) {
         self.attempted = true;
         self.reconnected = false;
+        self.working = None;
         let result = match self.db.as_mut() {
             Some(db) => status::collect(db, s),
             None => Db::connect_unattended(self.spec.clone(), show_sql, self.break_glass).and_then(
@@ -109,6 +121,15 @@ impl Monitor {
                     _ => Vec::new(),
                 };
                 self.last_at = Some(at);
+                // For --record: the working sessions per application, one statement more on the same
+                // connection (advise --samples' statement); a failure leaves this sample out of the file.
+                if record {
+                    if let Some(db) = self.db.as_mut() {
+                        self.working =
+                            activity::working_sample(db, &s.filter, &[], SHORT_IDLE_IN_TRANSACTION)
+                                .ok();
+                    }
+                }
                 self.reconnected = self.down.take().is_some();
                 self.last = Some(report);
                 self.push(Some(p));
@@ -156,10 +177,19 @@ struct Plan {
     interval: Duration,
     count: Option<u64>,
     show_sql: bool,
+    /// `--record`'s file.
+    record: Option<File>,
+    /// Why writing to it failed (recording then stops).
+    record_error: Arc<Mutex<Option<String>>>,
 }
 
 /// Sample rounds until --count is reached, `stop` is set or the display hangs up.
-fn sampler(mut monitors: Vec<Monitor>, plan: Plan, tx: mpsc::Sender<Round>, stop: Arc<AtomicBool>) {
+fn sampler(
+    mut monitors: Vec<Monitor>,
+    mut plan: Plan,
+    tx: mpsc::Sender<Round>,
+    stop: Arc<AtomicBool>,
+) {
     let mut number = 0u64;
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
@@ -184,11 +214,21 @@ fn sampler(mut monitors: Vec<Monitor>, plan: Plan, tx: mpsc::Sender<Round>, stop
                 m.reconnected = false;
                 if *d {
                     let (s, show_sql, interval) = (&plan.status, plan.show_sql, plan.interval);
-                    scope.spawn(move || m.attempt(s, show_sql, interval));
+                    let record = plan.record.is_some();
+                    scope.spawn(move || m.attempt(s, show_sql, interval, record));
                 }
             }
         });
         number += 1;
+        if let Some(file) = plan.record.as_mut() {
+            // A failed write ends the recording (watching goes on); the run says so when watch ends.
+            if let Err(e) = record(file, &monitors) {
+                plan.record = None;
+                if let Ok(mut slot) = plan.record_error.lock() {
+                    *slot = Some(e.to_string());
+                }
+            }
+        }
         let round = Round {
             time: SystemTime::now(),
             number,
@@ -210,6 +250,32 @@ fn sampler(mut monitors: Vec<Monitor>, plan: Plan, tx: mpsc::Sender<Round>, stop
     }
 }
 
+/// Append this round's samples to `--record`'s file: the round's JSON lines (one per target read) in one
+/// write (a kill can cut only the last line, which `advise --from` tolerates).
+fn record(file: &mut File, monitors: &[Monitor]) -> std::io::Result<()> {
+    let time = crate::activity::now_rfc3339();
+    let mut text = String::new();
+    for m in monitors.iter().filter(|m| m.attempted) {
+        let Some(applications) = &m.working else {
+            continue;
+        };
+        let line = RecordedSample {
+            time: time.clone(),
+            target: m.label.clone(),
+            idle_in_transaction_seconds: SHORT_IDLE_IN_TRANSACTION.as_secs_f64(),
+            applications: applications.clone(),
+        };
+        if let Ok(json) = serde_json::to_string(&line) {
+            text.push_str(&json);
+            text.push('\n');
+        }
+    }
+    if text.is_empty() {
+        return Ok(());
+    }
+    file.write_all(text.as_bytes())
+}
+
 /// What `watch` is asked: a status sample every `interval`, `count` times (none: until stopped).
 #[derive(Debug, Clone)]
 pub struct WatchRequest {
@@ -217,6 +283,9 @@ pub struct WatchRequest {
     pub count: Option<u64>,
     /// What each sample asks: watch's filters, grouping and thresholds.
     pub status: StatusRequest,
+    /// Append each sample's working sessions per application to this file (JSON lines, for
+    /// `advise --from`).
+    pub record: Option<PathBuf>,
 }
 
 impl Default for WatchRequest {
@@ -225,6 +294,7 @@ impl Default for WatchRequest {
         WatchRequest {
             interval: Duration::from_secs(2),
             count: None,
+            record: None,
             status: StatusRequest {
                 session_counters: true,
                 // One more statement per sample: not for a loop.
@@ -241,6 +311,8 @@ pub struct Sampler {
     pub warnings: Vec<(String, Vec<String>)>,
     pub rounds: mpsc::Receiver<Round>,
     pub stop: Arc<AtomicBool>,
+    /// Why writing `--record`'s file failed, if it did (the recording stopped there).
+    pub record_error: Arc<Mutex<Option<String>>>,
     handle: std::thread::JoinHandle<()>,
 }
 
@@ -295,11 +367,18 @@ pub fn start(conn: &ConnOptions, args: &WatchRequest) -> Result<Sampler> {
         monitors.push(Monitor::new(t.label, spec, db, opts.break_glass));
     }
 
+    let record_error = Arc::new(Mutex::new(None));
+    let record = match &args.record {
+        Some(path) => Some(files::open_durable(path)?.file),
+        None => None,
+    };
     let plan = Plan {
         status: args.status.clone(),
         interval: args.interval,
         count: args.count,
         show_sql: conn.show_sql,
+        record,
+        record_error: Arc::clone(&record_error),
     };
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rounds) = mpsc::channel();
@@ -311,6 +390,7 @@ pub fn start(conn: &ConnOptions, args: &WatchRequest) -> Result<Sampler> {
         warnings,
         rounds,
         stop,
+        record_error,
         handle,
     })
 }

@@ -1,6 +1,6 @@
 //! `pgconn advise`: findings, each with its evidence, why it matters and the exact fix.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::pgbouncer::PgbouncerSnapshot;
 use super::status::Capacity;
@@ -70,6 +70,9 @@ pub struct AdviseReport {
     /// `--rate-window 0s`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub churn: Vec<super::watch::Churn>,
+    /// Working sessions per application over `--samples` (or `--from` a recording).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<Sampling>,
 }
 
 /// A pool size per application so that all of them together fit into the usable slots with headroom.
@@ -77,8 +80,77 @@ pub struct AdviseReport {
 pub struct PoolBudget {
     pub application: String,
     pub held: usize,
+    /// Sessions not idle at the instant of the snapshot.
     pub in_use: usize,
+    /// The peak of working sessions over the samples (`advise --samples` or `--from`), when sampled: the
+    /// pool size is sized from it instead of `in_use`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_peak: Option<usize>,
     pub suggested: usize,
+}
+
+/// One application's sessions in one sample (`working_sample.sql`): a line of `watch --record` holds one
+/// per application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkingCount {
+    pub application: String,
+    /// Client sessions it held.
+    pub held: usize,
+    /// Active, or idle in transaction for less than a short while; not waiting on a lock.
+    pub working: usize,
+    /// Sessions waiting on a heavyweight lock (`wait_event_type = 'Lock'`): not demand.
+    pub lock_waiters: usize,
+}
+
+/// One line of `watch --record`: one target's working sessions per application at one sample.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordedSample {
+    /// When it was read, RFC 3339.
+    pub time: String,
+    /// The target as watch names it.
+    pub target: String,
+    /// Idle in transaction for less than this many seconds counted as working.
+    pub idle_in_transaction_seconds: f64,
+    pub applications: Vec<WorkingCount>,
+}
+
+/// A session whose session state transaction pooling would not keep (`pooling_breakers.sql`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PoolingBreaker {
+    pub pid: i32,
+    pub application: String,
+    /// Its last statement was LISTEN: notifications go to the session that listened.
+    pub listener: bool,
+    /// It holds an advisory lock: a session-level one stays with the session, not the transaction.
+    pub advisory_lock: bool,
+    /// It has temporary tables (told apart from PostgreSQL 16 on).
+    pub temp_tables: bool,
+}
+
+/// What the samples showed, per application (`advise --samples`, or a `watch --record` file read by
+/// `advise --from`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Sampling {
+    /// `server` (read by advise itself) or the recording's path.
+    pub source: String,
+    pub samples: usize,
+    /// Seconds between the first sample and the last.
+    pub seconds: f64,
+    /// Idle in transaction for less than this many seconds counts as working.
+    pub idle_in_transaction_seconds: f64,
+    pub applications: Vec<PoolDemand>,
+}
+
+/// One application over the samples.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolDemand {
+    pub application: String,
+    /// Working sessions in each sample, oldest first (0 where it held none).
+    pub working: Vec<usize>,
+    pub working_peak: usize,
+    /// The most sessions it had waiting on a lock in one sample (left out of `working`).
+    pub lock_waiters_peak: usize,
+    pub held_peak: usize,
 }
 
 #[cfg(test)]

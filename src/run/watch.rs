@@ -33,7 +33,15 @@ pub fn watch(conn: &ConnOptions, args: &WatchRequest, style: &Style) -> Result<E
         last
     };
     let reached = commands::watch::all_reached(last.as_ref(), args);
+    let record_error = sampler.record_error.lock().ok().and_then(|e| e.clone());
     sampler.stop();
+    if let (Some(e), Some(path)) = (&record_error, &args.record) {
+        crate::term::warning(&format!(
+            "watch --record: writing {} failed ({e}); the recording stopped there",
+            path.display()
+        ));
+        return Ok(Exit::Failure);
+    }
     Ok(if reached {
         Exit::Success
     } else {

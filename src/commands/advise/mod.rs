@@ -19,7 +19,7 @@ use crate::commands::status::{self, StatusRequest};
 use crate::conninfo;
 use crate::db::ConnOptions;
 use crate::db::Db;
-use crate::report::advise::{AdviseReport, Finding};
+use crate::report::advise::{AdviseReport, Finding, PoolingBreaker, Sampling};
 use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::shell_quote;
 use crate::report::status::{SessionCounters, StatusReport};
@@ -171,7 +171,18 @@ pub struct AdviseRequest {
     pub headroom: f64,
     /// pg_stat_database's session counters are read twice this far apart, for rates (zero: once).
     pub rate_window: Duration,
+    /// Read the working sessions per application this many times (0: not at all; pool sizes then come
+    /// from the one snapshot).
+    pub samples: usize,
+    /// Between two samples.
+    pub interval: Duration,
+    /// Read the samples from this `watch --record` file instead of sampling.
+    pub from: Option<std::path::PathBuf>,
 }
+
+/// Idle in transaction for less than this counts as working (between two statements of a transaction the
+/// application holds its connection); longer is a leak (`idle_in_transaction`), not demand.
+pub const SHORT_IDLE_IN_TRANSACTION: Duration = Duration::from_secs(5);
 
 impl Default for AdviseRequest {
     /// The command line's: status's thresholds, 20% headroom.
@@ -182,6 +193,9 @@ impl Default for AdviseRequest {
             pgbouncer: None,
             headroom: 20.0,
             rate_window: Duration::from_secs(2),
+            samples: 10,
+            interval: Duration::from_secs(1),
+            from: None,
         }
     }
 }
@@ -210,6 +224,37 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         .unwrap_or_default();
     let mut sessions = activity::sessions(db, &req.filter, false, None)?.sessions;
     activity::mark_pgbouncer(&mut sessions, &pooler_pids);
+    let breakers = activity::pooling_breakers(db, &req.filter, &pooler_pids)?;
+    // The samples: the first now, each next `interval` after the one before (on the same connection, one
+    // statement each); the rate window below overlaps them.
+    let mut recording_notes = Vec::new();
+    let sampling = if let Some(path) = &args.from {
+        let (sampling, notes) = pool_budget::read_recording(path)?;
+        recording_notes = notes;
+        Some(sampling)
+    } else if args.samples > 0 {
+        let mut samples = Vec::with_capacity(args.samples);
+        let start = Instant::now();
+        for n in 0..args.samples {
+            let at = args.interval.saturating_mul(n as u32);
+            std::thread::sleep(at.saturating_sub(start.elapsed()));
+            samples.push(activity::working_sample(
+                db,
+                &req.filter,
+                &pooler_pids,
+                SHORT_IDLE_IN_TRANSACTION,
+            )?);
+        }
+        Some(Sampling {
+            source: "server".into(),
+            samples: samples.len(),
+            seconds: start.elapsed().as_secs_f64(),
+            idle_in_transaction_seconds: SHORT_IDLE_IN_TRANSACTION.as_secs_f64(),
+            applications: pool_budget::demand(&samples),
+        })
+    } else {
+        None
+    };
     // Rates need a second read of the counters: it comes with the settings, read last, once the window
     // since the first read (with the status statement) has passed.
     let rates = !args.rate_window.is_zero();
@@ -217,6 +262,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         std::thread::sleep(args.rate_window.saturating_sub(first_read.elapsed()));
     }
     let (settings, overrides, mut skipped, second) = read_settings(db, rates)?;
+    skipped.extend(recording_notes);
     let churn = match (st.session_counters.as_deref(), second.as_deref()) {
         (Some(before), Some(after)) => {
             analysis::churn::rates(before, after, first_read.elapsed().as_secs_f64())
@@ -262,12 +308,15 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         prefix: command_prefix(conn),
         request: args.clone(),
         churn,
+        sampling,
+        breakers,
     };
     let findings = findings(&inputs);
     let Inputs {
         status: st,
         pgbouncer: bouncer,
         churn,
+        sampling,
         ..
     } = inputs;
     Ok(AdviseReport {
@@ -280,6 +329,7 @@ pub fn collect(db: &mut Db, conn: &ConnOptions, args: &AdviseRequest) -> Result<
         skipped,
         pgbouncer: bouncer,
         churn,
+        sampling,
     })
 }
 
@@ -304,6 +354,10 @@ struct Inputs {
     request: AdviseRequest,
     /// Sessions started and ended per database over `--rate-window` (empty when not measured).
     churn: Vec<Churn>,
+    /// Working sessions per application over `--samples` (None: not sampled).
+    sampling: Option<Sampling>,
+    /// Sessions transaction pooling would break: LISTEN listeners, advisory-lock and temp-table holders.
+    breakers: Vec<PoolingBreaker>,
 }
 
 /// The rules, in the order their findings are listed before sorting (equal severity and rank keep it).
@@ -417,6 +471,8 @@ mod tests {
             prefix: "pgconn -h db1".into(),
             request: AdviseRequest::default(),
             churn: Vec::new(),
+            sampling: None,
+            breakers: Vec::new(),
         }
     }
 
@@ -539,6 +595,103 @@ mod tests {
                 ("reserved_slots_low".to_string(), Severity::Warning),
                 ("pool_budget".to_string(), Severity::Info),
             ]
+        );
+    }
+
+    fn sampled(apps: &[(&str, &[usize], usize)]) -> Sampling {
+        let n = apps.iter().map(|a| a.1.len()).max().unwrap_or(0);
+        let samples: Vec<Vec<crate::report::advise::WorkingCount>> = (0..n)
+            .map(|k| {
+                apps.iter()
+                    .map(
+                        |(app, working, waiters)| crate::report::advise::WorkingCount {
+                            application: app.to_string(),
+                            held: 200,
+                            working: working[k],
+                            lock_waiters: *waiters,
+                        },
+                    )
+                    .collect()
+            })
+            .collect();
+        Sampling {
+            source: "server".into(),
+            samples: n,
+            seconds: n as f64,
+            idle_in_transaction_seconds: 5.0,
+            applications: pool_budget::demand(&samples),
+        }
+    }
+
+    #[test]
+    fn php_fpm_workers_get_a_pool_that_covers_their_working_peak() {
+        // 196 PHP-FPM workers with persistent connections and no application_name, all idle at the
+        // instant of the snapshot: from that instant alone the pool size is 2.
+        let sessions: Vec<Session> = (0..196)
+            .map(|n| Session {
+                application: String::new(),
+                ..session(1000 + n, "app", "www", State::Idle, 3.0)
+            })
+            .collect();
+        let mut i = inputs(facts(300, 3), 196, sessions);
+        i.request.samples = 0;
+        let f = pool_budget::findings(&i);
+        assert!(f[0].evidence[0].contains("-> pool size 2"), "{f:?}");
+
+        // Sampled: up to 37 of them worked at once (4 waiting on a lock are not counted).
+        i.sampling = Some(sampled(&[("", &[2, 3, 37, 4, 0, 1, 12, 5, 2, 0], 4)]));
+        let (rows, _) = pool_budget::pool_budget(
+            &i.sessions,
+            i.sampling.as_ref().map(|s| s.applications.as_slice()),
+            i.status.capacity.usable_slots,
+            20.0,
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].working_peak, Some(37));
+        assert!(rows[0].suggested >= 37, "{rows:?}");
+        assert_eq!(rows[0].suggested, 37 + 19);
+        let f = pool_budget::findings(&i);
+        assert!(
+            f[0].evidence.iter().any(|e| e
+                == "(no application_name): working sessions over 10 samples: 2 3 37 4 0 1 12 5 2 0, peak 37 \
+                    (up to 4 waiting on a lock, not counted: a larger pool would only add waiters)"),
+            "{f:#?}"
+        );
+    }
+
+    #[test]
+    fn pool_sizes_never_shrink_below_a_working_peak() {
+        // 20 slots, 2 reserved, 20% headroom: a budget of 14; peaks of 8 and 9 do not fit, and neither
+        // pool goes below its peak: the finding says so.
+        let mut i = inputs(
+            facts(20, 2),
+            3,
+            vec![
+                session(1, "app", "web", State::Idle, 3.0),
+                Session {
+                    application: "batch".into(),
+                    ..session(2, "app", "etl", State::Idle, 3.0)
+                },
+            ],
+        );
+        i.sessions[0].application = "web".into();
+        i.sampling = Some(sampled(&[("web", &[8, 1], 0), ("batch", &[2, 9], 0)]));
+        let (rows, budget) = pool_budget::pool_budget(
+            &i.sessions,
+            i.sampling.as_ref().map(|s| s.applications.as_slice()),
+            18,
+            20.0,
+        );
+        assert_eq!(budget, 14);
+        let size = |a: &str| rows.iter().find(|r| r.application == a).unwrap().suggested;
+        assert_eq!((size("web"), size("batch")), (8, 9));
+        let f = pool_budget::findings(&i);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.contains("the working peaks alone (17) exceed the 14 slots")),
+            "{f:#?}"
         );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::Inputs;
 use crate::analysis;
-use crate::report::advise::{Finding, Severity};
+use crate::report::advise::{Finding, PoolingBreaker, Severity};
 use crate::report::pgbouncer::PgbouncerSnapshot;
 use crate::report::status::StatusReport;
 use crate::report::watch::Churn;
@@ -21,6 +21,7 @@ pub(super) fn findings(i: &Inputs) -> Vec<Finding> {
             &i.status,
             &i.sessions,
             crate::analysis::churn::total(&i.churn).as_ref(),
+            &i.breakers,
             &i.host,
             &i.port,
             &mut out,
@@ -93,6 +94,7 @@ fn pgbouncer_recommendation(
     st: &StatusReport,
     sessions: &[Session],
     churn: Option<&Churn>,
+    breakers: &[PoolingBreaker],
     host: &str,
     port: &str,
     out: &mut Vec<Finding>,
@@ -136,6 +138,8 @@ fn pgbouncer_recommendation(
             c.sessions_per_second.unwrap_or(0.0)
         ));
     }
+    let breaking = breaking_lines(breakers);
+    evidence.extend(breaking.iter().cloned());
     let title = if storm {
         format!(
             "connection storm: {:.0}% of {n} client sessions are younger than {} s: a pooler would keep \
@@ -156,16 +160,99 @@ fn pgbouncer_recommendation(
         why: "PgBouncer in transaction mode gives a server connection to a client only for the length of a \
               transaction, so hundreds of mostly idle clients share a few dozen server connections"
             .into(),
-        recommendation: "put PgBouncer in front (pgbouncer.ini below; write the users to auth_file). Caveats of \
-                         transaction mode: session state does not survive between transactions (SET, advisory \
-                         locks, LISTEN, temporary tables, WITH HOLD cursors); prepared statements need PgBouncer \
-                         1.21+ with max_prepared_statements (or turn them off in the driver); Prisma needs \
-                         ?pgbouncer=true in its URL"
-            .into(),
+        recommendation: format!(
+            "put PgBouncer in front (pgbouncer.ini below; write the users to auth_file). Caveats of \
+             transaction mode: session state does not survive between transactions (SET, advisory \
+             locks, LISTEN, temporary tables, WITH HOLD cursors); {}prepared statements need PgBouncer \
+             1.21+ with max_prepared_statements (or turn them off in the driver); Prisma needs \
+             ?pgbouncer=true in its URL",
+            if breaking.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "in this database {} rely on it (evidence): connect them directly, or through a \
+                     separate pool with pool_mode = session (a second [databases] entry, e.g. \
+                     app_session = host=... dbname=app pool_mode=session); ",
+                    breaker_apps(breakers)
+                )
+            }
+        ),
         commands: vec![],
         config: Some(ini),
         rank: 9,
     });
+}
+
+/// Whether a session is of one kind of [`breaking_lines`].
+type BreakerKind = fn(&PoolingBreaker) -> bool;
+
+/// What transaction pooling would break in this database, one line per kind: "LISTEN listeners (their
+/// notifications go to the session that listened): 1 session of app-a (pid 4711)".
+fn breaking_lines(breakers: &[PoolingBreaker]) -> Vec<String> {
+    let kinds: [(&str, BreakerKind); 3] = [
+        (
+            "LISTEN listeners (notifications go to the session that listened; the next transaction runs on another)",
+            |b| b.listener,
+        ),
+        (
+            "advisory-lock holders (a session-level lock stays with the server connection, not the client)",
+            |b| b.advisory_lock,
+        ),
+        (
+            "temporary-table holders (the tables live in one server connection)",
+            |b| b.temp_tables,
+        ),
+    ];
+    kinds
+        .iter()
+        .filter_map(|(what, is)| {
+            let mut apps: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+            for b in breakers.iter().filter(|b| is(b)) {
+                apps.entry(b.application.as_str()).or_default().push(b.pid);
+            }
+            if apps.is_empty() {
+                return None;
+            }
+            let who: Vec<String> = apps
+                .iter()
+                .map(|(app, pids)| {
+                    let shown: Vec<String> = pids.iter().take(5).map(|p| p.to_string()).collect();
+                    format!(
+                        "{} session{} of {} (pid{} {}{})",
+                        pids.len(),
+                        if pids.len() == 1 { "" } else { "s" },
+                        if app.is_empty() {
+                            "(no application_name)"
+                        } else {
+                            app
+                        },
+                        if pids.len() == 1 { "" } else { "s" },
+                        shown.join(", "),
+                        if pids.len() > 5 { ", …" } else { "" }
+                    )
+                })
+                .collect();
+            Some(format!(
+                "transaction pooling would break {what}: {}",
+                who.join("; ")
+            ))
+        })
+        .collect()
+}
+
+/// The applications that rely on session state, for the recommendation.
+fn breaker_apps(breakers: &[PoolingBreaker]) -> String {
+    let apps: std::collections::BTreeSet<&str> = breakers
+        .iter()
+        .map(|b| {
+            if b.application.is_empty() {
+                "(no application_name)"
+            } else {
+                b.application.as_str()
+            }
+        })
+        .collect();
+    apps.into_iter().collect::<Vec<_>>().join(", ")
 }
 
 fn pgbouncer_findings(b: &PgbouncerSnapshot, st: &StatusReport, out: &mut Vec<Finding>) {
