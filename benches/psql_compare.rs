@@ -1691,17 +1691,7 @@ fn compare_fleet_floor(
         Side::new(Tool::Floor, &many, route),
         Side::new(Tool::Floor, &one, route),
     ];
-    let trips = [
-        count_round_trips(runner, proxy, sides[0])?,
-        count_round_trips(runner, proxy, sides[1])?,
-    ];
-    if trips[0].connections != FLEET_TARGETS || trips[1].connections != 1 {
-        bail!(
-            "the proxy saw {} and {} connections of the floor, not {FLEET_TARGETS} and 1",
-            trips[0].connections,
-            trips[1].connections
-        );
-    }
+    let trips = many_and_one_trips(runner, proxy, sides)?;
     eprintln!(
         "psql_compare: the libpq floor: {FLEET_TARGETS} targets (a thread each) vs one, {runs} runs each"
     );
@@ -1772,17 +1762,7 @@ fn compare_fleet(
             Side::new(Tool::Pgconn, many_args, route),
             Side::new(Tool::Pgconn, &one_args, route),
         ];
-        let trips = [
-            count_round_trips(runner, proxy, sides[0])?,
-            count_round_trips(runner, proxy, sides[1])?,
-        ];
-        if trips[0].connections != FLEET_TARGETS || trips[1].connections != 1 {
-            bail!(
-                "the proxy saw {} and {} connections, not {FLEET_TARGETS} and 1",
-                trips[0].connections,
-                trips[1].connections
-            );
-        }
+        let trips = many_and_one_trips(runner, proxy, sides)?;
         eprintln!(
             "psql_compare: status --targets: {FLEET_TARGETS} targets (--jobs {jobs}) vs one, {} ms each \
              way, {runs} runs each",
@@ -1812,6 +1792,28 @@ fn compare_fleet(
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// The round trips of one untimed run of each side (many targets first), checked to have opened
+/// [`FLEET_TARGETS`] connections and one: distinct targets, each on its own connection.
+fn many_and_one_trips(
+    runner: &mut Runner,
+    proxy: &LatencyProxy,
+    sides: [Side; 2],
+) -> Result<[Trips; 2]> {
+    let trips = [
+        count_round_trips(runner, proxy, sides[0])?,
+        count_round_trips(runner, proxy, sides[1])?,
+    ];
+    if trips[0].connections != FLEET_TARGETS || trips[1].connections != 1 {
+        bail!(
+            "the proxy saw {} and {} connections of {:?}, not {FLEET_TARGETS} and 1",
+            trips[0].connections,
+            trips[1].connections,
+            sides[0].tool
+        );
+    }
+    Ok(trips)
 }
 
 /// A row from the two sides' runs (many first).

@@ -264,7 +264,8 @@ fn assemble_parts(template: &str, filter: &str, filter_who: &str) -> Statement {
 const SESSIONS_SQL: &str = include_str!("sql/sessions.sql");
 
 /// sessions.sql with this filter; `blocked`: only sessions waiting on a lock someone holds, each with
-/// the head of its chain (`blocked.sql`).
+/// the head of its chain (`blocked.sql`); `by_statement`: whether the server cut each text (the only
+/// reason to read pg_settings).
 fn sessions_statement(fp: &FilterParams, blocked: bool, by_statement: bool) -> Statement {
     let cut = if by_statement {
         "$with_query AND octet_length(m.query) >= (SELECT setting::int - 1 FROM pg_settings WHERE name = \
@@ -272,14 +273,9 @@ fn sessions_statement(fp: &FilterParams, blocked: bool, by_statement: bool) -> S
     } else {
         "false"
     };
-    sessions_statement_blocked(fp, blocked, &SESSIONS_SQL.replace("/*QUERY_CUT*/", cut))
-}
-
-/// [`sessions_statement`] with its text so far: the blocked-session slots filled or emptied.
-fn sessions_statement_blocked(fp: &FilterParams, blocked: bool, sessions_sql: &str) -> Statement {
+    let sql = SESSIONS_SQL.replace("/*QUERY_CUT*/", cut);
     let sql = if blocked {
-        sessions_sql
-            .replace("/*BLOCKED*/", &format!("{}\n", body(include_str!("sql/blocked.sql"))))
+        sql.replace("/*BLOCKED*/", &format!("{}\n", body(include_str!("sql/blocked.sql"))))
             .replace("/*BLOCKED_HEAD*/", ", h.head_blocker")
             .replace(
                 "/*BLOCKED_JOIN*/",
@@ -294,7 +290,7 @@ fn sessions_statement_blocked(fp: &FilterParams, blocked: bool, sessions_sql: &s
             "/*HEAD_BLOCKER*/",
         ]
         .iter()
-        .fold(sessions_sql.to_string(), |sql, slot| sql.replace(slot, ""))
+        .fold(sql, |sql, slot| sql.replace(slot, ""))
     };
     fp.assemble(&sql)
 }
