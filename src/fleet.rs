@@ -552,12 +552,15 @@ where
             let spawned = std::thread::Builder::new()
                 .name(format!("target-{i}"))
                 .spawn(move || {
-                    // Held until this thread ends, after the run gave up on it too.
-                    let _slot = slot;
+                    // Held until the work is over (its connection closed), after the run gave up on it
+                    // too; given back before the result is sent, so that whoever receives it finds the
+                    // slot free (given back after, a waiting target could see every slot still taken
+                    // by an attempt that has in fact ended).
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(input)))
                         .unwrap_or_else(|_| {
                             Err(anyhow!("internal error while querying this target"))
                         });
+                    drop(slot);
                     let _ = tx.send((i, r));
                 });
             if let Err(e) = spawned {
@@ -786,7 +789,12 @@ mod tests {
             Ok(i)
         });
         assert!(timed_out(&out[0].1).contains("t0: gave up"));
-        assert_eq!(out[1].1.as_ref().ok(), Some(&1));
+        assert_eq!(
+            out[1].1.as_ref().ok(),
+            Some(&1),
+            "{:?}",
+            out[1].1.as_ref().err()
+        );
         let (ended, next) = (
             ended.lock().unwrap().unwrap(),
             next_started.lock().unwrap().unwrap(),
