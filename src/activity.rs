@@ -263,6 +263,19 @@ fn assemble_parts(template: &str, filter: &str, filter_who: &str) -> Statement {
 
 const SESSIONS_SQL: &str = include_str!("sql/sessions.sql");
 
+/// The server's port (in its unix socket's name and at the far end of its TCP connections) and pgconn's
+/// own backend pid, for finding the client processes behind sessions; None for a port out of range.
+pub fn server_port_and_pid(db: &mut Db) -> Result<Option<(u16, i32)>> {
+    let row = db.query_one(
+        "SELECT current_setting('port')::int AS port, pg_backend_pid() AS pid",
+        &[],
+    )?;
+    let pid: i32 = row.try_get("pid")?;
+    Ok(u16::try_from(row.try_get::<_, i32>("port")?)
+        .ok()
+        .map(|port| (port, pid)))
+}
+
 /// sessions.sql with this filter; `blocked`: only sessions waiting on a lock someone holds, each with
 /// the head of its chain (`blocked.sql`); `by_statement`: whether the server cut each text (the only
 /// reason to read pg_settings).

@@ -133,14 +133,7 @@ pub fn stream(db: &mut Db, args: &SessionsRequest, sink: &mut dyn SessionsSink) 
     let mut not_visible = 0;
     // The server's port: in its unix socket's name and the far end of its TCP connections.
     let server_port = if args.processes {
-        let row = db.query_one(
-            "SELECT current_setting('port')::int AS port, pg_backend_pid() AS pid",
-            &[],
-        )?;
-        let pid: i32 = row.try_get("pid")?;
-        u16::try_from(row.try_get::<_, i32>("port")?)
-            .ok()
-            .map(|p| (p, pid))
+        activity::server_port_and_pid(db)?
     } else {
         None
     };

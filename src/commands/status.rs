@@ -134,13 +134,8 @@ fn find_processes(
     tally: &mut analysis::status::Tally,
     linked: &std::collections::HashMap<i32, crate::report::pgbouncer::LinkedClient>,
 ) -> Result<()> {
-    let row = db.query_one(
-        "SELECT current_setting('port')::int AS port, pg_backend_pid() AS pid",
-        &[],
-    )?;
-    let own: i32 = row.try_get("pid")?;
-    let port = u16::try_from(row.try_get::<_, i32>("port")?).ok();
-    let mut finder = port.map(|p| crate::host::proc::ClientFinder::read(p, own));
+    let mut finder = crate::activity::server_port_and_pid(db)?
+        .map(|(port, own)| crate::host::proc::ClientFinder::read(port, own));
     for b in &mut tally.buckets {
         let Some(pid) = b.pid else { continue };
         b.process = Some(match &mut finder {
