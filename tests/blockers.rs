@@ -16,7 +16,8 @@ use support::{cluster, pgconn, start_cluster, superuser_client, unique, wait_unt
 struct Blocked {
     holder: Option<postgres::Client>,
     holder_pid: i32,
-    waiters: Vec<JoinHandle<()>>,
+    /// Each ends true when its update went through (the lock was freed), false when it failed.
+    waiters: Vec<JoinHandle<bool>>,
     waiter_pids: BTreeSet<i32>,
     table: String,
 }
@@ -39,16 +40,25 @@ fn lock_waiters(c: &Cluster, app: &str) -> BTreeSet<i32> {
 }
 
 fn block(c: &Cluster, tag: &str, n: usize) -> Blocked {
+    block_as(c, tag, n, c.superuser(), "")
+}
+
+/// [`block`] with the sessions of `role`, the holder running `first` in its transaction before the update
+/// (e.g. taking an advisory lock).
+fn block_as(c: &Cluster, tag: &str, n: usize, role: &str, first: &str) -> Blocked {
     let table = format!("t_{tag}");
     let mut admin = superuser_client(c);
     admin
         .batch_execute(&format!(
-            "CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (1);"
+            "CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (1); GRANT ALL ON {table} TO {role};"
         ))
         .unwrap();
     let mut holder = c
-        .connect(c.superuser(), "postgres", &format!("{tag}-holder"))
+        .connect(role, "postgres", &format!("{tag}-holder"))
         .unwrap();
+    if !first.is_empty() {
+        holder.batch_execute(first).unwrap();
+    }
     holder
         .batch_execute(&format!("BEGIN; UPDATE {table} SET id = id + 1;"))
         .unwrap();
@@ -57,17 +67,21 @@ fn block(c: &Cluster, tag: &str, n: usize) -> Blocked {
     let mut waiter_pids = BTreeSet::new();
     for _ in 0..n {
         let mut w = c
-            .connect(c.superuser(), "postgres", &format!("{tag}-waiter"))
+            .connect(role, "postgres", &format!("{tag}-waiter"))
             .unwrap();
         waiter_pids.insert(pid_of(&mut w));
         let sql = format!("UPDATE {table} SET id = id + 10");
         waiters.push(std::thread::spawn(move || {
             // Ends when the blocker commits or is terminated; the waiter itself may be terminated too.
-            if let Err(e) = w.batch_execute(&sql) {
-                eprintln!(
-                    "waiter: {:?}",
-                    e.as_db_error().map(|d| d.message().to_string())
-                )
+            match w.batch_execute(&sql) {
+                Ok(()) => true,
+                Err(e) => {
+                    eprintln!(
+                        "waiter: {:?}",
+                        e.as_db_error().map(|d| d.message().to_string())
+                    );
+                    false
+                }
             }
         }));
     }
@@ -417,8 +431,359 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
     assert_eq!(v["head_blocker"]["pid"], 0, "{v:#}");
     assert_eq!(v["head_blocker"]["prepared_transaction"], true);
     assert_eq!(v["head_blocker"]["state"], Value::Null);
-    admin
-        .batch_execute(&format!("ROLLBACK PREPARED '{}'", gid.replace('\'', "''")))
-        .unwrap();
+    // kill --blockers: a prepared transaction is no session: listed with the statements a DBA would
+    // consider, never acted on (even with --yes and every protection off).
+    let rollback = format!("ROLLBACK PREPARED '{}'", gid.replace('\'', "''"));
+    let v = pgconn()
+        .env_cluster(&c)
+        .args([
+            "kill",
+            "--blockers",
+            "--include-superusers",
+            "--yes",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["targets"], serde_json::json!([]), "{v:#}");
+    assert_eq!(ints(&v["blockers"]["waiting_on_prepared"]), [wpid], "{v:#}");
+    let candidate = &v["blockers"]["prepared_transactions"][0];
+    assert_eq!(candidate["gid"], gid.as_str(), "{v:#}");
+    assert_eq!(candidate["rollback"], rollback.as_str());
+    assert_eq!(
+        candidate["commit"],
+        format!("COMMIT PREPARED '{}'", gid.replace('\'', "''")).as_str()
+    );
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("prepared transaction") && notes.contains(&wpid.to_string()),
+        "{notes}"
+    );
+    assert_eq!(v["acted"], false);
+    let still: i64 = admin
+        .query_one("SELECT count(*) FROM pg_prepared_xacts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(still, 1);
+    assert_eq!(lock_waiters(&c, &format!("{tag}-waiter")), [wpid].into());
+    admin.batch_execute(&rollback).unwrap();
     t.join().unwrap();
+}
+
+// ---- kill --blockers ----
+
+/// The server's state_change of `pid`, as pgconn writes timestamps (RFC 3339, UTC, microseconds).
+fn state_change(c: &Cluster, pid: i32) -> Option<String> {
+    superuser_client(c)
+        .query_one(
+            "SELECT to_char(state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+             FROM pg_stat_activity WHERE pid = $1",
+            &[&pid],
+        )
+        .unwrap()
+        .get(0)
+}
+
+fn target_pids(v: &Value) -> BTreeSet<i32> {
+    v["targets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no targets: {v:#}"))
+        .iter()
+        .map(|t| t["pid"].as_i64().unwrap() as i32)
+        .collect()
+}
+
+/// A session idle in transaction holding a row lock blocks two others: `kill --blockers` previews exactly
+/// that session with the pids it blocks (as pg_blocking_pids says), terminates it, both waiters proceed,
+/// and the audit log's `target` line names the pids it blocked.
+#[test]
+fn kill_blockers_terminates_the_head_and_its_waiters_proceed() {
+    let c = cluster();
+    let tag = unique("killb");
+    let role = support::app_role();
+    let b = block_as(c, &tag, 2, &role, "");
+    let apps = format!("{tag}-*");
+
+    // The server's own answer: the holder waits for nobody; every waiter's chain leads to it.
+    assert_eq!(blocking_pids(c, b.holder_pid), Vec::<i32>::new());
+    let mut reached = BTreeSet::new();
+    for &w in &b.waiter_pids {
+        let by = blocking_pids(c, w);
+        assert!(!by.is_empty(), "{w} waits for nobody");
+        reached.extend(by);
+    }
+    assert!(reached.contains(&b.holder_pid), "{reached:?}");
+    assert!(reached
+        .iter()
+        .all(|p| *p == b.holder_pid || b.waiter_pids.contains(p)));
+
+    let v = pgconn()
+        .args(["kill", "--blockers", "--app", &apps, "--dry-run", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(target_pids(&v), [b.holder_pid].into(), "{v:#}");
+    let t = &v["targets"][0];
+    assert_eq!(
+        ints(&t["blocking"]).into_iter().collect::<BTreeSet<_>>(),
+        b.waiter_pids,
+        "{v:#}"
+    );
+    assert_eq!(t["state"], "idle_in_transaction");
+    assert_eq!(
+        t["state_change"].as_str(),
+        state_change(c, b.holder_pid).as_deref()
+    );
+    assert!(v["blockers"]["waiting"].as_u64().unwrap() >= 2, "{v:#}");
+    assert_eq!(v["blockers"]["waiting_on_prepared"], serde_json::json!([]));
+    assert_eq!(v["dry_run"], true);
+    // the 57P01 note applies to this plan too, naming the holder's application
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("57P01") && notes.contains(&format!("{tag}-holder")),
+        "{notes}"
+    );
+    // the waiters are never targets, whatever the filter
+    let v = pgconn()
+        .args([
+            "kill",
+            "--blockers",
+            "--app",
+            &format!("{tag}-waiter"),
+            "--dry-run",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(target_pids(&v), BTreeSet::new(), "{v:#}");
+    // a dry run changed nothing
+    assert_eq!(lock_waiters(c, &format!("{tag}-waiter")), b.waiter_pids);
+
+    // The preview for people names the head and whom it blocks.
+    let out = pgconn()
+        .args(["kill", "--blockers", "--app", &apps, "--dry-run"])
+        .run()
+        .assert_code(0);
+    let listed: Vec<String> = b.waiter_pids.iter().map(|p| p.to_string()).collect();
+    assert!(
+        out.stdout.contains(&format!(
+            "head blocker pid {} (idle in transaction) blocks 2 sessions: pid {}",
+            b.holder_pid,
+            listed.join(", ")
+        )),
+        "{}",
+        out.stdout
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kill.jsonl");
+    let v = pgconn()
+        .args([
+            "kill",
+            "--blockers",
+            "--app",
+            &apps,
+            "--yes",
+            "--json",
+            "--log",
+        ])
+        .arg(&log)
+        .run()
+        .assert_code(0)
+        .json();
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{v:#}");
+    assert_eq!(results[0]["pid"], b.holder_pid);
+    assert_eq!(results[0]["outcome"], "terminated", "{v:#}");
+    // Both waiters proceed: no longer waiting, their updates went through.
+    let holder_pid = b.holder_pid;
+    let waiter_pids = b.waiter_pids.clone();
+    let Blocked {
+        holder, waiters, ..
+    } = b;
+    for w in waiters {
+        assert!(w.join().unwrap(), "a waiter's update failed");
+    }
+    assert!(lock_waiters(c, &format!("{tag}-waiter")).is_empty());
+    let gone: i64 = superuser_client(c)
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+            &[&holder_pid],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(gone, 0);
+    drop(holder);
+
+    // The audit log: the plan, the target line with the pids it blocked, the outcome, the summary.
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        events,
+        ["plan", "target", "session", "summary"],
+        "{lines:#?}"
+    );
+    assert!(lines[0]["blockers"]["waiting"].as_u64().unwrap() >= 2);
+    assert_eq!(lines[1]["pid"], holder_pid);
+    assert_eq!(
+        ints(&lines[1]["blocking"])
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        waiter_pids,
+        "{:#}",
+        lines[1]
+    );
+    assert!(lines[1]["state_change"].is_string());
+    assert_eq!(lines[2]["outcome"], "terminated");
+}
+
+/// Two steps: the preview, then the head blocker runs a statement (it stays idle in transaction, but its
+/// state_change moves), then the answer: it is skipped and reported as such, nothing is terminated.
+#[test]
+fn a_head_blocker_that_ran_a_statement_after_the_preview_is_skipped() {
+    let c = cluster();
+    let tag = unique("killb-race");
+    let role = support::app_role();
+    let mut b = block_as(c, &tag, 2, &role, "");
+    let apps = format!("{tag}-*");
+    let shown = state_change(c, b.holder_pid);
+
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pgconn"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(c.env())
+        .env("NO_COLOR", "1")
+        .args(["kill", "--blockers", "--app", &apps, "--json"]);
+    let mut p = expectrl::Session::spawn(cmd).unwrap();
+    p.set_expect_timeout(Some(Duration::from_secs(30)));
+    p.expect("Terminate 1 session?").unwrap();
+    // Between the preview and the answer, the head runs a statement in its transaction.
+    b.holder
+        .as_mut()
+        .unwrap()
+        .batch_execute("SELECT 1")
+        .unwrap();
+    assert_ne!(state_change(c, b.holder_pid), shown);
+    p.send_line("y").unwrap();
+    let v = support::json_after_prompt(&mut p);
+    let r = &v["results"][0];
+    assert_eq!(r["pid"], b.holder_pid, "{v:#}");
+    assert_eq!(r["outcome"], "skipped", "{v:#}");
+    assert_eq!(r["skip"], "ran_since", "{v:#}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ran a statement after the preview"),
+        "{r}"
+    );
+    assert_eq!(r["state_now"], "idle_in_transaction");
+    assert_eq!(v["summary"]["terminated"], 0);
+    assert_eq!(v["summary"]["skipped"], 1);
+    // Nothing was terminated: the head is there, the waiters still wait for it.
+    assert_eq!(blocking_pids(c, b.holder_pid), Vec::<i32>::new());
+    assert!(state_age(c, b.holder_pid) >= 0.0);
+    assert_eq!(lock_waiters(c, &format!("{tag}-waiter")), b.waiter_pids);
+
+    // Said for people too.
+    let out = pgconn()
+        .args(["kill", "--blockers", "--app", &apps, "--yes"])
+        .run();
+    // (this run acts: the head is unchanged since its own preview)
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    b.release(c);
+}
+
+/// A head blocker holding an advisory lock is left alone unless --include-lock-holders; one holding only
+/// a row lock (the usual idle-in-transaction head) is not shielded by that protection.
+#[test]
+fn an_advisory_lock_holder_at_the_head_stays_protected_unless_included() {
+    let c = cluster();
+    let tag = unique("killb-adv");
+    let role = support::app_role();
+    let b = block_as(c, &tag, 1, &role, "SELECT pg_advisory_lock(4242)");
+    let apps = format!("{tag}-*");
+    let v = pgconn()
+        .args(["kill", "--blockers", "--app", &apps, "--dry-run", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(target_pids(&v), BTreeSet::new(), "{v:#}");
+    assert_eq!(v["left_alone"][0]["pid"], b.holder_pid, "{v:#}");
+    assert_eq!(v["left_alone"][0]["protection"], "advisory_lock");
+    let v = pgconn()
+        .args([
+            "kill",
+            "--blockers",
+            "--include-lock-holders",
+            "--app",
+            &apps,
+            "--dry-run",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(target_pids(&v), [b.holder_pid].into(), "{v:#}");
+    b.release(c);
+}
+
+/// No session waits on a lock: nothing to do, exit 0, as kill says when nothing qualifies; and the
+/// combinations that make no sense for a head blocker are refused before anything is read.
+#[test]
+fn kill_blockers_without_waiters_has_nothing_to_do_and_refuses_what_makes_no_sense() {
+    let c = start_cluster(&support::ClusterOptions::default());
+    let mut idle = c.connect(c.superuser(), "postgres", "idle-one").unwrap();
+    idle.batch_execute("BEGIN; SELECT 1").unwrap();
+    let out = pgconn()
+        .env_cluster(&c)
+        .args(["kill", "--blockers", "--yes"])
+        .run()
+        .assert_code(0);
+    assert!(
+        out.stdout
+            .contains("no session waits on a lock someone holds: nothing to do"),
+        "{}",
+        out.stdout
+    );
+    let v = pgconn()
+        .env_cluster(&c)
+        .args(["kill", "--blockers", "--yes", "--json"])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(v["blockers"]["waiting"], 0, "{v:#}");
+    assert_eq!(v["targets"], serde_json::json!([]));
+    assert_eq!(v["acted"], false, "{v:#}");
+    for (extra, says) in [
+        ("--all", "--all"),
+        ("--cancel", "--cancel"),
+        ("--keep=1", "--keep"),
+    ] {
+        let out = pgconn()
+            .env_cluster(&c)
+            .args(["kill", "--blockers", extra, "--yes", "--show-sql"])
+            .run()
+            .assert_code(2);
+        assert!(
+            out.stderr.contains("--blockers") && out.stderr.contains(says),
+            "{extra}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("SELECT"),
+            "nothing was read: {}",
+            out.stderr
+        );
+    }
+    drop(idle);
 }

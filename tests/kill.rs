@@ -300,6 +300,7 @@ fn a_reused_pid_is_never_hit() {
         .map(|s| KillTarget {
             session: s,
             allowed: true,
+            blocker: None,
         })
         .collect();
     targets[0].session.backend_start = Some("2001-01-01T00:00:00.000000Z".into());
@@ -808,6 +809,7 @@ fn a_session_the_role_cannot_see_is_never_hit() {
     let targets = vec![KillTarget {
         session,
         allowed: true,
+        blocker: None,
     }];
     let out = signal_targets(
         &mut db,
@@ -922,6 +924,7 @@ fn one_by_one_targets(
         .map(|s| pgconn::report::kill::KillTarget {
             session: s,
             allowed: true,
+            blocker: None,
         })
         .collect();
     (db, filter, targets)
@@ -1186,6 +1189,7 @@ fn a_session_that_starts_listening_after_the_preview_is_skipped() {
         .map(|s| KillTarget {
             session: s,
             allowed: true,
+            blocker: None,
         })
         .collect();
     assert_eq!(targets.len(), 1);
@@ -1304,6 +1308,7 @@ fn cancel_leaves_sessions_that_are_not_running_a_query() {
             .map(|s| KillTarget {
                 session: s,
                 allowed: true,
+                blocker: None,
             })
             .collect();
         !targets.is_empty()
@@ -1754,6 +1759,7 @@ fn a_cancel_never_hits_a_query_it_did_not_show() {
             .map(|s| KillTarget {
                 session: s,
                 allowed: true,
+                blocker: None,
             })
             .collect();
         !targets.is_empty()

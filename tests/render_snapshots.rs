@@ -979,22 +979,27 @@ fn kill_plan() -> KillReport {
         KillTarget {
             session: s[1].clone(),
             allowed: true,
+            blocker: None,
         },
         KillTarget {
             session: idle(4110, "leaky-worker", 5100.0),
             allowed: true,
+            blocker: None,
         },
         KillTarget {
             session: idle(4111, "leaky-worker", 4800.0),
             allowed: true,
+            blocker: None,
         },
         KillTarget {
             session: evil,
             allowed: true,
+            blocker: None,
         },
         KillTarget {
             session: other_role,
             allowed: false,
+            blocker: None,
         },
     ];
     // What the targets' clients receive, naming their applications (the evil one escaped, the one
@@ -1025,6 +1030,7 @@ fn kill_plan() -> KillReport {
         capped: 1,
         if_more_than: None,
         threshold_met: true,
+        blockers: None,
         targets,
         groups: vec![
             GroupSummary {

@@ -402,6 +402,7 @@ impl From<&super::KillIdleArgs> for KillRequest {
             filter,
             action: Action::Terminate,
             safety: (&a.safety).into(),
+            blockers: false,
         }
     }
 }
@@ -409,10 +410,33 @@ impl From<&super::KillIdleArgs> for KillRequest {
 impl TryFrom<&super::KillArgs> for KillRequest {
     type Error = anyhow::Error;
 
-    /// Refused when the command line names no sessions (and no --all).
+    /// Refused when the command line names no sessions (and no --all), and for `--blockers` with what
+    /// makes no sense for a head blocker (`--all`, `--cancel`, `--keep`).
     fn try_from(a: &super::KillArgs) -> anyhow::Result<Self> {
         let f = &a.filters;
-        let selects = !a.pid.is_empty()
+        if a.blockers {
+            if a.all {
+                return Err(refuse(
+                    "--blockers selects the head blockers and --all every client session: give one of them \
+                     (the filters narrow --blockers' heads)",
+                ));
+            }
+            if a.cancel {
+                return Err(refuse(
+                    "--blockers terminates: cancelling a head blocker's query leaves its transaction open \
+                     (aborted) and its locks held until its client rolls back; drop --cancel",
+                ));
+            }
+            if a.safety.keep.is_some() {
+                return Err(refuse(
+                    "--blockers with --keep: --keep leaves sessions of each (database, user, application) \
+                     alone, and a kept head blocker keeps every session behind it waiting; drop --keep (--protect-app and \
+                     --protect-user spare the sessions that must stay)",
+                ));
+            }
+        }
+        let selects = a.blockers
+            || !a.pid.is_empty()
             || !a.state.is_empty()
             || a.running_longer_than.is_some()
             || a.idle_longer_than.is_some()
@@ -423,8 +447,8 @@ impl TryFrom<&super::KillArgs> for KillRequest {
         if !selects && !a.all {
             return Err(refuse(
                 "say which sessions: --pid, --state, --running-longer-than, --idle-longer-than, a \
-                 filter (--db, --user, --app, --client), or --all for every client session but \
-                 pgconn's own",
+                 filter (--db, --user, --app, --client), --blockers for the heads of chains of sessions \
+                 waiting on a lock, or --all for every client session but pgconn's own",
             ));
         }
         let mut filter = with_states(f, &a.state).idle_longer_than(a.idle_longer_than);
@@ -438,6 +462,7 @@ impl TryFrom<&super::KillArgs> for KillRequest {
                 Action::Terminate
             },
             safety: (&a.safety).into(),
+            blockers: a.blockers,
         })
     }
 }

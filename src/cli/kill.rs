@@ -65,6 +65,13 @@ pub struct KillArgs {
     #[arg(long, conflicts_with = "pid")]
     pub all: bool,
 
+    /// The head blockers: sessions holding a lock others wait for and waiting for nobody themselves (the
+    /// root of each chain; never the waiting sessions, never a prepared transaction, which the plan lists
+    /// with the COMMIT / ROLLBACK PREPARED to consider). The filters narrow the heads. Re-checked when
+    /// acting: a head that ran a statement since the preview, or blocks nobody any more, is skipped
+    #[arg(long)]
+    pub blockers: bool,
+
     #[command(flatten)]
     pub filters: FilterArgs,
 

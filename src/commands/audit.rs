@@ -28,6 +28,7 @@ use crate::report::State;
 const QUERY_MAX_CHARS: usize = 2000;
 
 /// The session a line is about.
+#[derive(Clone)]
 pub struct Who<'a> {
     pub pid: i32,
     /// When it started (pg_stat_activity.backend_start, or the process start time for `rescue`).
@@ -176,12 +177,30 @@ impl AuditLog {
         action: Action,
         targets: &[(Who, Option<&str>)],
     ) -> Result<()> {
+        let lines: Vec<(Who, Option<&str>, Value)> = targets
+            .iter()
+            .map(|(who, query)| (who.clone(), *query, Value::Null))
+            .collect();
+        self.targets_with(batch, action, &lines)
+    }
+
+    /// [`AuditLog::targets`] with more fields on each line (an object, added after the others; `kill
+    /// --blockers`: the pids each target blocks).
+    pub fn targets_with(
+        &mut self,
+        batch: usize,
+        action: Action,
+        targets: &[(Who, Option<&str>, Value)],
+    ) -> Result<()> {
         let lines: Vec<Value> = targets
             .iter()
-            .map(|(who, query)| {
+            .map(|(who, query, more)| {
                 let mut extra = json!({ "batch": batch });
                 if self.queries {
                     extra["query"] = json!(query.map(masked_query));
+                }
+                if let (Some(e), Value::Object(m)) = (extra.as_object_mut(), more) {
+                    e.extend(m.clone());
                 }
                 self.session_line("target", action, who, extra)
             })

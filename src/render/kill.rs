@@ -116,6 +116,10 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
         ));
         return out;
     }
+    if r.blockers.as_ref().is_some_and(|b| b.waiting == 0) {
+        out.push_str("no session waits on a lock someone holds: nothing to do\n");
+        return out;
+    }
     if r.targets.is_empty() {
         out.push_str("no session to act on\n");
         return out;
@@ -141,6 +145,31 @@ pub fn preview(r: &KillReport, st: &Style) -> String {
             clean(g.user.as_deref().unwrap_or("?")),
             clean(g.database.as_deref().unwrap_or("?")),
             opt_age(g.oldest_state_seconds)
+        ));
+    }
+    // kill --blockers: whom each head blocks.
+    for t in &r.targets {
+        let Some(b) = &t.blocker else { continue };
+        let more = b.blocking.len().saturating_sub(PIDS_SHOWN);
+        out.push_str(&format!(
+            "  head blocker pid {} ({}) blocks {} session{}: pid {}{}\n",
+            t.session.pid,
+            t.session
+                .state
+                .as_ref()
+                .map_or("?".into(), |s| s.to_string()),
+            b.blocking.len(),
+            if b.blocking.len() == 1 { "" } else { "s" },
+            b.blocking[..b.blocking.len().min(PIDS_SHOWN)]
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ));
     }
     let denied: Vec<String> = r

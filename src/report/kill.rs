@@ -200,6 +200,43 @@ pub struct KillTarget {
     pub session: Session,
     /// Whether pgconn's role may signal it, as far as the catalogs tell (the server has the last word).
     pub allowed: bool,
+    /// `kill --blockers`: what makes it a target (`blocking`, `state_change`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub blocker: Option<HeadBlocker>,
+}
+
+/// A head blocker as the plan saw it (`kill --blockers`): the sessions it blocks, and when its state last
+/// changed, which the signalling statement compares (a head that ran a statement since is skipped).
+#[derive(Debug, Clone, Serialize)]
+pub struct HeadBlocker {
+    /// The pids waiting behind it (directly or further down the chain), each once, sorted.
+    pub blocking: Vec<i32>,
+    /// pg_stat_activity.state_change, RFC 3339 in UTC with microseconds.
+    pub state_change: Option<String>,
+}
+
+/// What `kill --blockers` saw besides its targets: the sessions waiting on a lock, and what it never acts on.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct BlockersPlan {
+    /// Client sessions waiting on a lock that someone holds (all of them, whatever the filters).
+    pub waiting: usize,
+    /// Sessions waiting for a prepared transaction (pid 0 in pg_blocking_pids): no session holds it.
+    pub waiting_on_prepared: Vec<i32>,
+    /// The prepared transactions on the server, oldest first (only when a session waits for one): which
+    /// one holds the lock is not told, so each is a candidate. Never acted on.
+    pub prepared_transactions: Vec<PreparedCandidate>,
+    /// Heads that are no client session (a background worker, a WAL sender): never acted on.
+    pub heads_not_client: Vec<i32>,
+}
+
+/// A prepared transaction a waiting session may wait for, with the statements a DBA would consider (run
+/// in its database, as its owner or a superuser).
+#[derive(Debug, Clone, Serialize)]
+pub struct PreparedCandidate {
+    #[serde(flatten)]
+    pub transaction: super::sessions::PreparedTransaction,
+    pub rollback: String,
+    pub commit: String,
 }
 
 /// A matching session the plan leaves alone, and why.
@@ -308,6 +345,11 @@ pub enum SkipReason {
     Kept,
     /// Not a backend any more when the signal was to be sent.
     NotSignalled,
+    /// `kill --blockers`: the head ran a statement after the preview (its state or state_change moved):
+    /// it may no longer hold the locks shown.
+    RanSince,
+    /// `kill --blockers`: it no longer blocks any session waiting on a lock.
+    NotBlocking,
     /// `rescue`: at the moment of action nothing showed its title to be current any more (the
     /// configuration changed since the preview, and the kernel does not show it waiting for its
     /// client).
@@ -375,6 +417,9 @@ pub struct KillReport {
     pub if_more_than: Option<usize>,
     /// False when --if-more-than was not exceeded (nothing is done).
     pub threshold_met: bool,
+    /// `kill --blockers` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blockers: Option<BlockersPlan>,
     pub targets: Vec<KillTarget>,
     pub groups: Vec<GroupSummary>,
     /// What was signalled and what came of it (`acted` once sessions were signalled: not a dry run,
@@ -398,6 +443,7 @@ mod tests {
                         ..Session::default()
                     },
                     allowed: true,
+                    blocker: None,
                 })
             })
             .collect()

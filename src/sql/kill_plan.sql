@@ -2,9 +2,12 @@
 -- The sessions a kill selects, what leaves any of them alone (the rule the signalling statement
 -- re-checks), their rank for --keep, how many this role cannot see, and (for PostgreSQL < 16, which
 -- cannot tell whose they are) how many temporary relations exist in this database.
+-- With --blockers (the HEADS slots, see protection.sql) only head blockers match, each with the pids it blocks, and the
+-- first row says how many sessions wait on a lock, which of them wait for a prepared transaction (pid 0), and the heads
+-- that are no client session (HEADS_SUMMARY); otherwise those are NULL.
 -- The first row comes even when it does not match, so that `hidden` (and the server's facts, as JSON)
 -- arrive when nothing matches too: this is the one statement the plan sends.
-WITH c AS (
+WITH RECURSIVE c AS (
 /*CLIENT_BACKENDS*/
 ), facts AS (
 /*FACTS*/
@@ -15,6 +18,9 @@ SELECT CASE WHEN m.rn = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS fac
        m.protection,
        m.keep_rank,
        m.allowed,
+       m.blocking,
+       m.state_change AS state_changed_at,
+/*HEADS_SUMMARY*/
        (SELECT count(*) FROM pg_class r
          WHERE r.relpersistence = 't' AND NOT $include_temp_holders
            AND current_setting('server_version_num')::int < 160000)::int AS temp_relations,

@@ -2,7 +2,9 @@
 -- $include_superusers include superusers, $protect_app --protect-app and $protect_user --protect-user (LIKE patterns),
 -- $pooler_pids PgBouncer's server connections and $include_pooler include them, $include_listeners include LISTEN listeners, $include_lock_holders include
 -- advisory lock holders, $include_temp_holders include temporary table holders, $cancel cancelling (not terminating).
-adv AS (
+-- kill --blockers fills the HEADS slots (blocked.sql and kill_heads.sql before adv, a join to heads): only the heads of
+-- chains of sessions waiting on a lock match, each with the pids it blocks; otherwise every session may, and blocking is NULL.
+/*HEADS*/adv AS (
     -- holders of advisory locks (job queues, migration runners, leader election); a session-level lock is
     -- released when the session ends, so terminating the holder hands the lock to someone else
     SELECT DISTINCT l.pid
@@ -14,7 +16,9 @@ adv AS (
     SELECT c.*,
            coalesce((
 /*FILTER*/
-           ), false) AS matches,
+           ), false)/*HEADS_MATCH*/ AS matches,
+           /*HEADS_IS_HEAD*/ AS is_head,
+           /*HEADS_BLOCKING*/ AS blocking,
            coalesce((
 /*FILTER_WHO*/
            ), false) AS who_matches,
@@ -42,5 +46,5 @@ adv AS (
                false) AS allowed
       FROM c
       LEFT JOIN adv ON adv.pid = c.pid
-      LEFT JOIN tmp ON tmp.pid = c.pid
+      LEFT JOIN tmp ON tmp.pid = c.pid/*HEADS_JOIN*/
 )

@@ -3,11 +3,15 @@
 -- $batch_pids pids, $batch_starts backend_starts and $batch_query_starts query_starts (for a cancel) of this batch, $attempt_denied try sessions the catalogs say this role may not
 -- signal (one at a time, to learn the server's answer), $keep --keep (NULL: none), $not_staying the other targets of
 -- this run that are or may be signalled (they do not count as staying for --keep).
-WITH c AS (
+-- $unchanged (kill --blockers): each must also still be in the state ($batch_states) and have the state_change
+-- ($batch_state_changes) it was shown with (it ran nothing since, so it holds the same locks), and still be the head of a
+-- chain of waiting sessions (protection.sql's HEADS slots, filled by the same --blockers).
+WITH RECURSIVE c AS (
 /*CLIENT_BACKENDS*/
 ), /*PROTECTION*/,
 t AS (
-    SELECT * FROM unnest($batch_pids::int[], $batch_starts::text[], $batch_query_starts::text[]) AS t(pid, backend_start, query_start)
+    SELECT * FROM unnest($batch_pids::int[], $batch_starts::text[], $batch_query_starts::text[], $batch_states::text[],
+                         $batch_state_changes::text[]) AS t(pid, backend_start, query_start, state, state_change)
 ), m AS (
     -- Every check is NULL-safe (coalesce to false): a session this role cannot see (NULL state and
     -- backend_start) never passes for one it was shown.
@@ -16,6 +20,9 @@ t AS (
            coalesce(p.visible
              AND to_char(p.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') = t.backend_start, false) AS same,
            coalesce(p.visible AND p.matches, false) AS matches,
+           coalesce(p.visible AND p.is_head, false) AS is_head,
+           coalesce(p.visible AND p.state = t.state
+             AND to_char(p.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') = t.state_change, false) AS unchanged,
            p.protection,
            coalesce(p.allowed, false) AS allowed,
            p.datid, p.usesysid, coalesce(p.application_name, '') AS application,
@@ -49,6 +56,8 @@ SELECT q.pid, q.state, q.protection,
        CASE
            WHEN NOT q.present THEN 'gone'
            WHEN NOT q.same THEN 'replaced'
+           WHEN $unchanged AND NOT q.unchanged THEN 'ran_since'
+           WHEN NOT q.is_head THEN 'not_blocking'
            WHEN NOT q.matches THEN 'changed'
            WHEN $cancel AND NOT q.same_query THEN 'other_query'
            WHEN q.protection IS NOT NULL THEN 'protected'

@@ -22,9 +22,7 @@ pub fn open(path: &Path, identity: Identity, version: &str, queries: bool) -> Re
 /// The plan: what was selected and what will be done, before anything is, with the plan's notes (what
 /// the targets' clients receive among them).
 pub fn plan(log: &mut AuditLog, r: &KillReport, filter: &Filter) -> Result<()> {
-    log.plan(
-        r.action,
-        json!({
+    let mut fields = json!({
             "dry_run": r.dry_run,
             "selection": selection(filter),
             "matched": r.matched,
@@ -37,8 +35,12 @@ pub fn plan(log: &mut AuditLog, r: &KillReport, filter: &Filter) -> Result<()> {
             "targeted": r.targets.len(),
             "wait_seconds": r.run.wait_seconds,
             "notes": r.notes,
-        }),
-    )
+    });
+    // kill --blockers: what it saw waiting, and what it never acts on
+    if let Some(b) = &r.blockers {
+        fields["blockers"] = json!(b);
+    }
+    log.plan(r.action, fields)
 }
 
 /// One line per target of a batch, before it is signalled.
@@ -48,10 +50,15 @@ pub fn targets(
     targets: &[&KillTarget],
     action: Action,
 ) -> Result<()> {
-    let lines: Vec<(Who, Option<&str>)> = targets
+    let lines: Vec<(Who, Option<&str>, Value)> = targets
         .iter()
         .map(|t| {
             let s = &t.session;
+            // kill --blockers: the sessions it blocks, and the state_change compared when acting
+            let more = match &t.blocker {
+                Some(b) => json!({ "blocking": b.blocking, "state_change": b.state_change }),
+                None => Value::Null,
+            };
             (
                 Who {
                     pid: s.pid,
@@ -64,10 +71,11 @@ pub fn targets(
                     state_seconds: s.state_seconds,
                 },
                 s.query.as_deref(),
+                more,
             )
         })
         .collect();
-    log.targets(batch, action, &lines)
+    log.targets_with(batch, action, &lines)
 }
 
 /// One line per target with its observed outcome.

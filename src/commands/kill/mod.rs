@@ -37,6 +37,9 @@ pub struct KillRequest {
     pub filter: Filter,
     pub action: Action,
     pub safety: KillSafety,
+    /// `kill --blockers`: only the heads of chains of sessions waiting on a lock (the filter narrows
+    /// them), each re-checked when acting to be unchanged since the preview and still a head.
+    pub blockers: bool,
 }
 
 /// The guards of `kill` and `kill-idle` (their command line's "Safety" options).
@@ -154,6 +157,7 @@ pub struct KillPlan {
     log: Option<AuditLog>,
     /// With --pgbouncer: re-read before each batch (the pids the plan saw are in its report).
     console: Option<crate::pgbouncer::Console>,
+    blockers: bool,
 }
 
 impl super::Plan for KillPlan {
@@ -212,6 +216,7 @@ pub fn plan(db: &mut Db, req: KillRequest) -> Result<KillPlan> {
         filter,
         action,
         safety,
+        blockers,
     } = req;
     let safety = &safety;
     let log = match &safety.log {
@@ -233,7 +238,7 @@ pub fn plan(db: &mut Db, req: KillRequest) -> Result<KillPlan> {
         Some(c) => c.server_pids()?,
         None => Vec::new(),
     };
-    let mut report = plan::plan(db, &filter, safety, action, &pooler_pids)?;
+    let mut report = plan::plan(db, &filter, safety, action, &pooler_pids, blockers)?;
     if let Some(w) = log.as_ref().and_then(|l| l.warning()) {
         report.warnings.push(w.to_string());
     }
@@ -244,6 +249,7 @@ pub fn plan(db: &mut Db, req: KillRequest) -> Result<KillPlan> {
         action,
         log,
         console,
+        blockers,
     })
 }
 
@@ -280,6 +286,7 @@ pub fn execute(
             interrupt,
         };
         let mut how = signal::Signalling::new(&plan.filter, &plan.safety, plan.action, Vec::new());
+        how.blockers = plan.blockers;
         if let Some(c) = plan.console.as_mut() {
             how.refresh_pooler = Some(Box::new(move || c.server_pids()));
         }

@@ -14,7 +14,8 @@ use crate::analysis::status::oldest;
 use crate::db::Db;
 use crate::report::batch::BatchRun;
 use crate::report::kill::{
-    Action, GroupSummary, KillReport, KillTarget, LeftAlone, Protected, Protection,
+    Action, BlockersPlan, GroupSummary, HeadBlocker, KillReport, KillTarget, LeftAlone,
+    PreparedCandidate, Protected, Protection,
 };
 use crate::report::round3;
 use crate::statement::Params;
@@ -24,6 +25,69 @@ pub const TEMP_HOLDERS_SINCE: i32 = 160000;
 
 /// The plan's statement, assembled with each filter's clauses (`FilterParams::assemble`).
 const PLAN_SQL: &str = include_str!("../../sql/kill_plan.sql");
+
+/// The body of a SQL file: everything after its first line (the comment that says what it is).
+fn body(sql: &str) -> &str {
+    sql.split_once('\n')
+        .map_or(sql, |(_, rest)| rest)
+        .trim_end()
+}
+
+/// `template` (the plan's or the signalling statement) with the protection rule (`protection.sql`) in
+/// place, its HEADS slots filled: with `blockers` (`kill --blockers`), only the heads of chains of
+/// sessions waiting on a lock match (`blocked.sql`'s chains, `kill_heads.sql`), each with the pids it
+/// blocks, and the plan's first row says how many wait (HEADS_SUMMARY); without, the slots cost nothing
+/// (no pg_blocking_pids, no recursive CTE).
+pub(super) fn with_heads(template: &str, blockers: bool) -> String {
+    let protection = body(include_str!("../../sql/protection.sql"));
+    let slots: [(&str, String); 6] = if blockers {
+        [
+            (
+                "/*HEADS*/",
+                format!(
+                    "{}\n{}\n",
+                    body(include_str!("../../sql/blocked.sql")),
+                    body(include_str!("../../sql/kill_heads.sql"))
+                ),
+            ),
+            ("/*HEADS_MATCH*/", " AND heads.pid IS NOT NULL".into()),
+            ("/*HEADS_IS_HEAD*/", "heads.pid IS NOT NULL".into()),
+            ("/*HEADS_BLOCKING*/", "heads.blocking".into()),
+            (
+                "/*HEADS_JOIN*/",
+                "\n      LEFT JOIN heads ON heads.pid = c.pid".into(),
+            ),
+            (
+                "/*HEADS_SUMMARY*/",
+                "       -- sessions waiting on a lock someone holds; those behind a prepared transaction (pid 0); \
+                 heads that are no client session\n       \
+                 CASE WHEN m.rn = 1 THEN (SELECT count(*) FROM lw WHERE cardinality(lw.blocked_by) > 0) END::int AS waiting,\n       \
+                 CASE WHEN m.rn = 1 THEN ARRAY(SELECT DISTINCT r.waiter FROM r WHERE r.pid = 0 ORDER BY 1) END AS waiting_on_prepared,\n       \
+                 CASE WHEN m.rn = 1 THEN ARRAY(SELECT DISTINCT r.pid FROM r WHERE r.pid <> 0 \
+                 AND NOT EXISTS (SELECT FROM lw WHERE lw.pid = r.pid) AND NOT EXISTS (SELECT FROM c WHERE c.pid = r.pid) \
+                 ORDER BY 1) END AS heads_not_client,"
+                    .into(),
+            ),
+        ]
+    } else {
+        [
+            ("/*HEADS*/", String::new()),
+            ("/*HEADS_MATCH*/", String::new()),
+            ("/*HEADS_IS_HEAD*/", "true".into()),
+            ("/*HEADS_BLOCKING*/", "NULL::int[]".into()),
+            ("/*HEADS_JOIN*/", String::new()),
+            (
+                "/*HEADS_SUMMARY*/",
+                "       NULL::int AS waiting, NULL::int[] AS waiting_on_prepared, NULL::int[] AS heads_not_client,"
+                    .into(),
+            ),
+        ]
+    };
+    let text = template.replace("/*PROTECTION*/", protection);
+    slots
+        .iter()
+        .fold(text, |text, (slot, sql)| text.replace(slot, sql))
+}
 
 /// The values of `protection.sql`'s slots, shared by the plan and the signalling statement so that both
 /// apply the same rule.
@@ -87,13 +151,15 @@ impl ProtectionParams {
     }
 }
 
-/// Read the plan and apply `--keep`, `--if-more-than` and `--max`.
+/// Read the plan and apply `--keep`, `--if-more-than` and `--max`. `blockers`: only the heads of chains
+/// of sessions waiting on a lock (`kill --blockers`).
 pub fn plan(
     db: &mut Db,
     filter: &Filter,
     safety: &KillSafety,
     action: Action,
     pooler_pids: &[i32],
+    blockers: bool,
 ) -> Result<KillReport> {
     let fp = filter.params();
     let pp = ProtectionParams::new(safety, action, pooler_pids.to_vec());
@@ -102,7 +168,7 @@ pub fn plan(
     pp.set(&mut params);
     // The plan shows each target's query.
     params.set("with_query", &true, Type::BOOL);
-    let rows = db.query_named(&fp.assemble(PLAN_SQL), &params)?;
+    let rows = db.query_named(&fp.assemble(&with_heads(PLAN_SQL, blockers)), &params)?;
     // The facts come on one row (or on their own when there is no client backend at all).
     db.learn_facts(&rows)?;
     let facts = db.facts()?.clone();
@@ -116,6 +182,7 @@ pub fn plan(
     let mut kept = 0usize;
     let mut temp_relations = 0i32;
     let keep = safety.keep.filter(|k| *k > 0);
+    let mut heads = blockers.then(BlockersPlan::default);
     if let Some(first) = rows.first() {
         // Read over the emergency route too: a surprise in the server's row is an error naming the
         // statement, never a panic.
@@ -135,7 +202,18 @@ pub fn plan(
             at("keep_rank")?,
             at("allowed")?,
         );
+        let (blocking, state_changed_at) = (at("blocking")?, at("state_changed_at")?);
         not_visible = usize::try_from(first.try_get::<_, i32>(hidden)?).unwrap_or(0);
+        if let Some(h) = heads.as_mut() {
+            let waiting: Option<i32> = first.try_get(at("waiting")?)?;
+            h.waiting = usize::try_from(waiting.unwrap_or(0)).unwrap_or(0);
+            h.waiting_on_prepared = first
+                .try_get::<_, Option<Vec<i32>>>(at("waiting_on_prepared")?)?
+                .unwrap_or_default();
+            h.heads_not_client = first
+                .try_get::<_, Option<Vec<i32>>>(at("heads_not_client")?)?
+                .unwrap_or_default();
+        }
         temp_relations = first.try_get::<_, i32>(at("temp_relations")?)?;
         for row in &rows {
             if row.try_get::<_, Option<bool>>(matches)? != Some(true) {
@@ -153,9 +231,21 @@ pub fn plan(
                     if keep.is_some_and(|k| rank.is_some_and(|r| (r as usize) <= k)) {
                         kept += 1;
                     } else {
+                        let blocker = match blockers {
+                            true => Some(HeadBlocker {
+                                blocking: row
+                                    .try_get::<_, Option<Vec<i32>>>(blocking)?
+                                    .unwrap_or_default(),
+                                state_change: row
+                                    .try_get::<_, Option<std::time::SystemTime>>(state_changed_at)?
+                                    .map(crate::activity::format_timestamp),
+                            }),
+                            false => None,
+                        };
                         candidates.push(KillTarget {
                             session,
                             allowed: row.try_get::<_, Option<bool>>(allowed)? == Some(true),
+                            blocker,
                         });
                     }
                 }
@@ -224,6 +314,22 @@ pub fn plan(
             ));
         }
     }
+    if let Some(h) = heads.as_mut() {
+        if !h.waiting_on_prepared.is_empty() {
+            h.prepared_transactions = crate::activity::prepared_transactions(db)?
+                .into_iter()
+                .map(|t| {
+                    let gid = format!("'{}'", t.gid.replace('\'', "''"));
+                    PreparedCandidate {
+                        rollback: format!("ROLLBACK PREPARED {gid}"),
+                        commit: format!("COMMIT PREPARED {gid}"),
+                        transaction: t,
+                    }
+                })
+                .collect();
+        }
+        notes.extend(blockers_notes(h));
+    }
     // What the targets' clients receive, said before anyone is asked; a plan that will act on nothing
     // (no target, --if-more-than not exceeded) has nothing to say.
     if threshold_met {
@@ -244,6 +350,7 @@ pub fn plan(
         capped,
         if_more_than: safety.if_more_than,
         threshold_met,
+        blockers: heads,
         targets,
         groups,
         run: BatchRun::planned(targeted, safety.wait.as_secs_f64(), safety.log.clone()),
@@ -251,6 +358,69 @@ pub fn plan(
         notes,
     };
     Ok(report)
+}
+
+/// At most this many prepared transactions are named in the plan's note (all are in `--json`).
+const PREPARED_NAMED: usize = 5;
+
+/// What `kill --blockers` never acts on, said in the plan: sessions waiting for a prepared transaction
+/// (with the statements a DBA would consider), and heads that are no client session.
+fn blockers_notes(h: &BlockersPlan) -> Vec<String> {
+    let pids = |v: &[i32]| {
+        v.iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut notes = Vec::new();
+    if !h.waiting_on_prepared.is_empty() {
+        let n = h.waiting_on_prepared.len();
+        let mut note = format!(
+            "{n} session{} (pid {}) wait{} for a prepared transaction (pid 0 in pg_blocking_pids): no session holds \
+             it, so kill never acts on it; which one holds the lock is not told",
+            if n == 1 { "" } else { "s" },
+            pids(&h.waiting_on_prepared),
+            if n == 1 { "s" } else { "" },
+        );
+        let named: Vec<String> = h
+            .prepared_transactions
+            .iter()
+            .take(PREPARED_NAMED)
+            .map(|c| {
+                let t = &c.transaction;
+                format!(
+                    "{} (owner {}, database {}, prepared {} ago)",
+                    c.rollback,
+                    t.owner.as_deref().unwrap_or("?"),
+                    t.database.as_deref().unwrap_or("?"),
+                    crate::report::opt_age(t.age_seconds),
+                )
+            })
+            .collect();
+        if !named.is_empty() {
+            note.push_str(&format!(
+                "; a DBA would consider, in its database, one of: {} (or COMMIT PREPARED with the same gid, if it \
+                 must commit){}",
+                named.join("; "),
+                match h.prepared_transactions.len().saturating_sub(PREPARED_NAMED) {
+                    0 => String::new(),
+                    more => format!("; {more} more in --json"),
+                }
+            ));
+        }
+        notes.push(note);
+    }
+    if !h.heads_not_client.is_empty() {
+        notes.push(format!(
+            "pid {} block{} sessions but {} no client session (a background worker, autovacuum, a WAL sender): \
+             kill never acts on {}",
+            pids(&h.heads_not_client),
+            if h.heads_not_client.len() == 1 { "s" } else { "" },
+            if h.heads_not_client.len() == 1 { "is" } else { "are" },
+            if h.heads_not_client.len() == 1 { "it" } else { "them" },
+        ));
+    }
+    notes
 }
 
 fn summarize(targets: &[KillTarget]) -> Vec<GroupSummary> {
@@ -294,6 +464,29 @@ mod tests {
         fp.set(&mut params);
         pp.set(&mut params);
         params.set("with_query", &true, Type::BOOL);
-        assert_fills(&fp.assemble(PLAN_SQL), &params);
+        for blockers in [false, true] {
+            assert_fills(&fp.assemble(&with_heads(PLAN_SQL, blockers)), &params);
+        }
+    }
+
+    /// `kill --blockers` asks pg_blocking_pids of sessions waiting on a lock only (blocked.sql's lw), and
+    /// a plain kill does not ask it at all.
+    #[test]
+    fn only_blockers_asks_pg_blocking_pids_and_only_of_lock_waiters() {
+        let fp = Filter::default().params();
+        let plain = fp.assemble(&with_heads(PLAN_SQL, false)).text().to_string();
+        assert!(
+            !plain.contains("heads AS (") && !plain.contains("lw AS"),
+            "{plain}"
+        );
+        assert_eq!(plain.matches("pg_blocking_pids(").count(), 1, "{plain}");
+        let heads = fp.assemble(&with_heads(PLAN_SQL, true)).text().to_string();
+        // blocked_by for the listed sessions (guarded by a CASE), and lw (guarded by its WHERE)
+        assert_eq!(heads.matches("pg_blocking_pids(").count(), 2, "{heads}");
+        assert!(
+            heads.contains("WHERE c.wait_event_type = 'Lock'"),
+            "{heads}"
+        );
+        assert!(!heads.contains("/*HEADS"), "{heads}");
     }
 }

@@ -52,6 +52,9 @@ pub struct Signalling<'a> {
     pub wait: Duration,
     /// Re-reads PgBouncer's server connections before each batch (`--pgbouncer`).
     pub refresh_pooler: Option<Box<dyn FnMut() -> Result<Vec<i32>> + 'a>>,
+    /// `kill --blockers`: each target must still be a head blocker, in the state and with the
+    /// state_change it was shown with.
+    pub blockers: bool,
 }
 
 impl<'a> Signalling<'a> {
@@ -69,6 +72,7 @@ impl<'a> Signalling<'a> {
             batch_size: safety.batch_size.max(1),
             wait: safety.wait,
             refresh_pooler: None,
+            blockers: false,
         }
     }
 }
@@ -82,6 +86,10 @@ enum Verdict {
     Changed,
     /// A cancel whose session runs another query than the one shown.
     OtherQuery,
+    /// `--blockers`: the head ran a statement since the preview.
+    RanSince,
+    /// `--blockers`: it blocks nobody any more.
+    NotBlocking,
     Protected(Protection),
     Kept,
     PredictedDenied,
@@ -96,6 +104,8 @@ impl Verdict {
             "replaced" => Verdict::Replaced,
             "changed" => Verdict::Changed,
             "other_query" => Verdict::OtherQuery,
+            "ran_since" => Verdict::RanSince,
+            "not_blocking" => Verdict::NotBlocking,
             "kept" => Verdict::Kept,
             "predicted_denied" => Verdict::PredictedDenied,
             "not_signalled" => Verdict::NotSignalled,
@@ -125,12 +135,15 @@ struct Handled {
 }
 
 /// The values of `signal.sql`'s own slots: the batch (named by pid, backend_start and, for a cancel,
-/// query_start), whether to try sessions the catalogs say may not be signalled, `--keep`, and the other
-/// targets that are or may be signalled.
+/// query_start; with `--blockers`, by state and state_change too), whether to try sessions the catalogs
+/// say may not be signalled, `--keep`, and the other targets that are or may be signalled.
 struct BatchParams {
     pids: Vec<i32>,
     starts: Vec<String>,
     query_starts: Vec<Option<String>>,
+    states: Vec<Option<String>>,
+    state_changes: Vec<Option<String>>,
+    unchanged: bool,
     attempt_denied: bool,
     keep: Option<i32>,
     not_staying: Vec<i32>,
@@ -142,6 +155,7 @@ impl BatchParams {
         keep: Option<usize>,
         attempt_denied: bool,
         not_staying: &[i32],
+        unchanged: bool,
     ) -> BatchParams {
         BatchParams {
             pids: batch.iter().map(|t| t.session.pid).collect(),
@@ -153,6 +167,15 @@ impl BatchParams {
                 .iter()
                 .map(|t| t.session.query_start.clone())
                 .collect(),
+            states: batch
+                .iter()
+                .map(|t| t.session.state.as_ref().map(|s| s.as_pg().to_string()))
+                .collect(),
+            state_changes: batch
+                .iter()
+                .map(|t| t.blocker.as_ref().and_then(|b| b.state_change.clone()))
+                .collect(),
+            unchanged,
             attempt_denied,
             keep: keep.map(|k| i32::try_from(k).unwrap_or(i32::MAX)),
             not_staying: not_staying.to_vec(),
@@ -163,6 +186,9 @@ impl BatchParams {
         p.set("batch_pids", &self.pids, Type::INT4_ARRAY)
             .set("batch_starts", &self.starts, Type::TEXT_ARRAY)
             .set("batch_query_starts", &self.query_starts, Type::TEXT_ARRAY)
+            .set("batch_states", &self.states, Type::TEXT_ARRAY)
+            .set("batch_state_changes", &self.state_changes, Type::TEXT_ARRAY)
+            .set("unchanged", &self.unchanged, Type::BOOL)
             .set("attempt_denied", &self.attempt_denied, Type::BOOL)
             .set("keep", &self.keep, Type::INT4)
             .set("not_staying", &self.not_staying, Type::INT4_ARRAY);
@@ -181,12 +207,15 @@ fn statement(
     attempt_denied: bool,
     not_staying: &[i32],
 ) -> Result<Vec<Handled>> {
-    let bp = BatchParams::new(batch, how.keep, attempt_denied, not_staying);
+    let bp = BatchParams::new(batch, how.keep, attempt_denied, not_staying, how.blockers);
     let mut params = Params::new();
     fp.set(&mut params);
     how.protection.set(&mut params);
     bp.set(&mut params);
-    let rows = db.query_named(&fp.assemble(SIGNAL_SQL), &params)?;
+    let rows = db.query_named(
+        &fp.assemble(&super::plan::with_heads(SIGNAL_SQL, how.blockers)),
+        &params,
+    )?;
     rows.iter()
         .map(|r| {
             let outcome: String = r.try_get("outcome")?;
@@ -659,6 +688,16 @@ fn outcome_of(
             SkipReason::Changed,
             "runs another query than the one previewed: not cancelled".into(),
         ),
+        Verdict::RanSince => skipped(
+            SkipReason::RanSince,
+            "ran a statement after the preview (its state_change moved): it may no longer hold the locks \
+             shown; not terminated"
+                .into(),
+        ),
+        Verdict::NotBlocking => skipped(
+            SkipReason::NotBlocking,
+            "no longer blocks any session waiting on a lock: not terminated".into(),
+        ),
         Verdict::Protected(p) => {
             let mut o = skipped(
                 SkipReason::Protected,
@@ -769,12 +808,17 @@ mod tests {
     fn the_signalling_statements_get_exactly_their_values() {
         let fp = Filter::default().params();
         let pp = ProtectionParams::new(&KillSafety::default(), Action::Cancel, vec![1]);
-        let bp = BatchParams::new(&[], Some(2), false, &[3]);
+        let bp = BatchParams::new(&[], Some(2), false, &[3], false);
         let mut params = Params::new();
         fp.set(&mut params);
         pp.set(&mut params);
         bp.set(&mut params);
-        assert_fills(&fp.assemble(SIGNAL_SQL), &params);
+        for blockers in [false, true] {
+            assert_fills(
+                &fp.assemble(&super::super::plan::with_heads(SIGNAL_SQL, blockers)),
+                &params,
+            );
+        }
         let pids = vec![1];
         let mut params = Params::new();
         params.set("pids", &pids, Type::INT4_ARRAY);
