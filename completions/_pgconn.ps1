@@ -298,6 +298,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
             [CompletionResult]::new('--cancel', '--cancel', [CompletionResultType]::ParameterName, 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every client session but pgconn''s own (still previewed and confirmed)')
+            [CompletionResult]::new('--blockers', '--blockers', [CompletionResultType]::ParameterName, 'The head blockers: sessions holding a lock others wait for and waiting for nobody themselves (the root of each chain; never the waiting sessions, never a prepared transaction, which the plan lists with the COMMIT / ROLLBACK PREPARED to consider). The filters narrow the heads. Re-checked when acting: a head that ran a statement since the preview, or blocks nobody any more, is skipped')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be done, change nothing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed when there is no terminal)')

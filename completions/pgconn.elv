@@ -290,6 +290,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --color 'When to use colours'
             cand --cancel 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it'
             cand --all 'Every client session but pgconn''s own (still previewed and confirmed)'
+            cand --blockers 'The head blockers: sessions holding a lock others wait for and waiting for nobody themselves (the root of each chain; never the waiting sessions, never a prepared transaction, which the plan lists with the COMMIT / ROLLBACK PREPARED to consider). The filters narrow the heads. Re-checked when acting: a head that ran a statement since the preview, or blocks nobody any more, is skipped'
             cand --dry-run 'Show what would be done, change nothing'
             cand -y 'Do not ask for confirmation (needed when there is no terminal)'
             cand --yes 'Do not ask for confirmation (needed when there is no terminal)'

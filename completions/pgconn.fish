@@ -290,6 +290,7 @@ always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l cancel -d 'Cancel the running query (pg_cancel_backend) and keep the session, instead of terminating it'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l all -d 'Every client session but pgconn\'s own (still previewed and confirmed)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l blockers -d 'The head blockers: sessions holding a lock others wait for and waiting for nobody themselves (the root of each chain; never the waiting sessions, never a prepared transaction, which the plan lists with the COMMIT / ROLLBACK PREPARED to consider). The filters narrow the heads. Re-checked when acting: a head that ran a statement since the preview, or blocks nobody any more, is skipped'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l dry-run -d 'Show what would be done, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'

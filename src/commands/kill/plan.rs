@@ -205,14 +205,25 @@ pub fn plan(
         let (blocking, state_changed_at) = (at("blocking")?, at("state_changed_at")?);
         not_visible = usize::try_from(first.try_get::<_, i32>(hidden)?).unwrap_or(0);
         if let Some(h) = heads.as_mut() {
-            let waiting: Option<i32> = first.try_get(at("waiting")?)?;
-            h.waiting = usize::try_from(waiting.unwrap_or(0)).unwrap_or(0);
-            h.waiting_on_prepared = first
-                .try_get::<_, Option<Vec<i32>>>(at("waiting_on_prepared")?)?
-                .unwrap_or_default();
-            h.heads_not_client = first
-                .try_get::<_, Option<Vec<i32>>>(at("heads_not_client")?)?
-                .unwrap_or_default();
+            // On the statement's first row (rn = 1), which need not come first in the order of the rows.
+            let (waiting, on_prepared, not_client) = (
+                at("waiting")?,
+                at("waiting_on_prepared")?,
+                at("heads_not_client")?,
+            );
+            for row in &rows {
+                let Some(n) = row.try_get::<_, Option<i32>>(waiting)? else {
+                    continue;
+                };
+                h.waiting = usize::try_from(n).unwrap_or(0);
+                h.waiting_on_prepared = row
+                    .try_get::<_, Option<Vec<i32>>>(on_prepared)?
+                    .unwrap_or_default();
+                h.heads_not_client = row
+                    .try_get::<_, Option<Vec<i32>>>(not_client)?
+                    .unwrap_or_default();
+                break;
+            }
         }
         temp_relations = first.try_get::<_, i32>(at("temp_relations")?)?;
         for row in &rows {
