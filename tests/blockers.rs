@@ -787,3 +787,60 @@ fn kill_blockers_without_waiters_has_nothing_to_do_and_refuses_what_makes_no_sen
     }
     drop(idle);
 }
+
+/// Two steps through the library: the plan, then the sessions waiting behind the head give up (their
+/// queries are cancelled), then the act: the head blocks nobody any more and is skipped, not terminated.
+#[test]
+fn a_head_that_blocks_nobody_any_more_when_acting_is_skipped() {
+    use pgconn::commands::kill::{self, KillRequest};
+    let c = cluster();
+    let tag = unique("killb-gone");
+    let role = support::app_role();
+    let mut b = block_as(c, &tag, 2, &role, "");
+    let conn = pgconn::db::ConnOptions {
+        dbname: vec![c.conninfo(c.superuser(), "postgres")],
+        ..Default::default()
+    };
+    let spec = pgconn::db::resolve_spec(&conn, Some(&conn.dbname[0]), None).unwrap();
+    let mut db =
+        pgconn::db::Db::connect(spec, false, false, pgconn::db::BreakGlass::Never).unwrap();
+    let req = KillRequest {
+        filter: pgconn::activity::Filter {
+            app: vec![format!("{tag}-*")],
+            ..Default::default()
+        },
+        blockers: true,
+        ..Default::default()
+    };
+    let plan = kill::plan(&mut db, req).unwrap();
+    let planned: Vec<i32> = plan.report.targets.iter().map(|t| t.session.pid).collect();
+    assert_eq!(planned, [b.holder_pid]);
+    // The waiters give up: nobody waits for the head any more.
+    let waiters: Vec<i32> = b.waiter_pids.iter().copied().collect();
+    superuser_client(c)
+        .execute(
+            "SELECT pg_cancel_backend(p) FROM unnest($1::int[]) p",
+            &[&waiters],
+        )
+        .unwrap();
+    for w in b.waiters.drain(..) {
+        assert!(
+            !w.join().unwrap(),
+            "a cancelled waiter's update went through"
+        );
+    }
+    assert!(lock_waiters(c, &format!("{tag}-waiter")).is_empty());
+    let interrupt = pgconn::interrupt::Interrupt::install().unwrap();
+    let done = kill::execute(&mut db, plan, &interrupt, &mut |_| {}).unwrap();
+    let r = &done.report.run.results[0];
+    assert_eq!(r.pid, b.holder_pid);
+    assert_eq!(
+        r.skip,
+        Some(pgconn::report::kill::SkipReason::NotBlocking),
+        "{r:?}"
+    );
+    assert_eq!(done.report.run.summary.terminated, 0);
+    // Still there, still idle in transaction.
+    assert!(state_age(c, b.holder_pid) >= 0.0);
+    b.release(c);
+}
