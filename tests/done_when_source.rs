@@ -8,7 +8,7 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -241,17 +241,20 @@ fn the_source_of_a_leak_is_found_capped_and_its_end_is_seen() {
         &c,
         "SELECT sessions_killed FROM pg_stat_database WHERE datname = 'postgres'",
     );
-    let watch = {
-        let env = c.env();
-        std::thread::spawn(move || {
-            let mut cmd = pgconn().args(["watch", "--json", "--interval", "1s", "--count", "6"]);
-            for (k, v) in env {
-                cmd = cmd.env(k, v);
-            }
-            cmd.run().assert_code(0).stdout
-        })
-    };
-    std::thread::sleep(Duration::from_millis(1300));
+    // watch's first sample is taken before anything ends (its start-up takes seconds on a busy machine).
+    let mut watch =
+        pgconn()
+            .env_cluster(&c)
+            .args(["watch", "--json", "--interval", "1s", "--count", "6"]);
+    let mut cmd = watch.command();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = out.next().expect("watch's first sample").unwrap();
     let mut leak = leak;
     leak.drain(..2); // SIGKILL: no Terminate message
     assert!(wait_until(Duration::from_secs(10), || idle_leakers(&c)
@@ -272,11 +275,12 @@ fn the_source_of_a_leak_is_found_capped_and_its_end_is_seen() {
         .json();
     let terminated = v["summary"]["terminated"].as_i64().unwrap();
     assert!(terminated >= LEAKED as i64 - 2, "{}", v["summary"]);
-    let out = watch.join().unwrap();
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+    let lines: Vec<Value> = std::iter::once(first)
+        .chain(out.map(|l| l.unwrap()))
+        .map(|l| serde_json::from_str(&l).unwrap())
         .collect();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(lines.len(), 6);
     let churn: Vec<&Value> = lines
         .iter()
         .flat_map(|l| l["churn"].as_array().into_iter().flatten())
