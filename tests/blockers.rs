@@ -544,6 +544,25 @@ fn kill_blockers_terminates_the_head_and_its_waiters_proceed() {
         notes.contains("57P01") && notes.contains(&format!("{tag}-holder")),
         "{notes}"
     );
+    // the same plan over the emergency route (a WAL sender connection: its rows are text)
+    let e = pgconn()
+        .args([
+            "--break-glass",
+            "always",
+            "kill",
+            "--blockers",
+            "--app",
+            &apps,
+            "--dry-run",
+            "--json",
+        ])
+        .run()
+        .assert_code(0)
+        .json();
+    assert_eq!(e["connection"]["via"], "replication", "{e:#}");
+    assert_eq!(target_pids(&e), [b.holder_pid].into(), "{e:#}");
+    assert_eq!(e["targets"][0]["blocking"], t["blocking"]);
+    assert_eq!(e["targets"][0]["state_change"], t["state_change"]);
     // the waiters are never targets, whatever the filter
     let v = pgconn()
         .args([
@@ -647,6 +666,16 @@ fn kill_blockers_terminates_the_head_and_its_waiters_proceed() {
 /// state_change moves), then the answer: it is skipped and reported as such, nothing is terminated.
 #[test]
 fn a_head_blocker_that_ran_a_statement_after_the_preview_is_skipped() {
+    ran_a_statement_after_the_preview(&[]);
+}
+
+/// The same race over the emergency route: the same re-check, its parameters written as literals.
+#[test]
+fn a_head_blocker_that_ran_a_statement_after_the_preview_is_skipped_over_the_emergency_route() {
+    ran_a_statement_after_the_preview(&["--break-glass", "always"]);
+}
+
+fn ran_a_statement_after_the_preview(route: &[&str]) {
     let c = cluster();
     let tag = unique("killb-race");
     let role = support::app_role();
@@ -660,9 +689,13 @@ fn a_head_blocker_that_ran_a_statement_after_the_preview_is_skipped() {
             cmd.env_remove(k);
         }
     }
-    cmd.envs(c.env())
-        .env("NO_COLOR", "1")
-        .args(["kill", "--blockers", "--app", &apps, "--json"]);
+    cmd.envs(c.env()).env("NO_COLOR", "1").args(route).args([
+        "kill",
+        "--blockers",
+        "--app",
+        &apps,
+        "--json",
+    ]);
     let mut p = expectrl::Session::spawn(cmd).unwrap();
     p.set_expect_timeout(Some(Duration::from_secs(30)));
     p.expect("Terminate 1 session?").unwrap();
@@ -675,6 +708,9 @@ fn a_head_blocker_that_ran_a_statement_after_the_preview_is_skipped() {
     assert_ne!(state_change(c, b.holder_pid), shown);
     p.send_line("y").unwrap();
     let v = support::json_after_prompt(&mut p);
+    if !route.is_empty() {
+        assert_eq!(v["connection"]["via"], "replication", "{v:#}");
+    }
     let r = &v["results"][0];
     assert_eq!(r["pid"], b.holder_pid, "{v:#}");
     assert_eq!(r["outcome"], "skipped", "{v:#}");
