@@ -2736,9 +2736,11 @@ fn main() -> Result<()> {
         &floor_report,
         &route,
         &fleet_report,
-        (&start, &package),
         (runs, kill_runs),
     );
+    // Last: what starting pgconn costs against psql, and the Debian package.
+    let mut report = report;
+    start_and_package(&mut report, &start, &package);
     print!("{report}");
     let out = std::env::var("PGCONN_BENCH_OUT")
         .unwrap_or_else(|_| format!("{}/BENCHMARKS.md", env!("CARGO_MANIFEST_DIR")));
@@ -2827,8 +2829,6 @@ fn report(
     floor: &FloorReport,
     route: &RouteRow,
     fleet: &FleetReport,
-    // `--version` of pgconn against psql's, and the Debian package.
-    (start, package): (&Comparison, &std::result::Result<Package, String>),
     // Timed runs of each comparison, and of kill-idle's.
     (runs, kill_runs): (usize, usize),
 ) -> String {
@@ -2883,8 +2883,6 @@ fn report(
             r.psql.max_rss_mib,
         );
     }
-
-    start_and_package(&mut s, start, package);
 
     floor_tables(&mut s, floor);
 
