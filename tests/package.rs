@@ -307,6 +307,10 @@ fn the_package_installs_where_the_system_looks_and_removes_cleanly() {
     );
     let sections = elf_sections(&std::fs::read("/usr/bin/pgconn").unwrap());
     assert!(
+        sections.iter().any(|s| s == ".text"),
+        "cannot read the section names of /usr/bin/pgconn: {sections:?}"
+    );
+    assert!(
         !sections
             .iter()
             .any(|s| s == ".symtab" || s.starts_with(".debug")),
