@@ -21,6 +21,10 @@
 //!   at 1,000 sessions, and 1,000 `/probe` requests 10 at once while the server is watched for the
 //!   exporter's backends.
 //!
+//! Also `pgconn --version` against `psql --version` (what starting each costs), and the Debian package's
+//! size and installed size when `cargo deb` has built `target/debian/pgconn_*.deb` (else the report says
+//! how to include it).
+//!
 //! Without a C compiler or libpq's header the floor comparisons are skipped with a message saying why.
 //!
 //! Environment: PGCONN_BENCH_RUNS (timed runs per command and size, default 31; e.g. 5 for a quick run),
@@ -1304,6 +1308,82 @@ fn start_up(runner: &mut Runner, program: &Path, args: &[&str]) -> Result<(f64, 
     Ok((st.wall_ms, st.cpu_ms))
 }
 
+/// `pgconn --version` against `psql --version`, alternated like the other comparisons: what starting each
+/// program costs (loading it and the libraries it links) before it does anything.
+fn compare_start(runner: &mut Runner, runs: usize) -> Result<Comparison> {
+    let psql = runner.psql.clone();
+    let (a, b) = alternate(runs, |side| {
+        let mut cmd = Command::new(if side == 0 {
+            Path::new(PGCONN)
+        } else {
+            psql.as_path()
+        });
+        cmd.arg("--version");
+        let (sample, status) = runner.launcher.run(&cmd, &runner.stderr)?;
+        if status != 0 {
+            bail!("{cmd:?} failed (exit status {status})");
+        }
+        Ok(sample)
+    })?;
+    Ok(compared(&a, &b))
+}
+
+/// The Debian package `cargo deb` built, when there is one: its file, size and what dpkg says it takes
+/// once installed.
+struct Package {
+    file: PathBuf,
+    bytes: u64,
+    version: String,
+    installed_kib: u64,
+}
+
+/// The newest `target/debian/pgconn_*.deb`; Err says why there is none.
+fn package() -> std::result::Result<Package, String> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("debian");
+    let newest = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("pgconn_") && name.ends_with(".deb")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max();
+    let Some((_, file)) = newest else {
+        return Err(format!("no pgconn_*.deb in {}", dir.display()));
+    };
+    let field = |name: &str| -> std::result::Result<String, String> {
+        let out = Command::new("dpkg-deb")
+            .arg("-f")
+            .arg(&file)
+            .arg(name)
+            .output()
+            .map_err(|e| format!("dpkg-deb: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "dpkg-deb -f {} {name}: {}",
+                file.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    Ok(Package {
+        bytes: std::fs::metadata(&file)
+            .map_err(|e| format!("{}: {e}", file.display()))?
+            .len(),
+        version: field("Version")?,
+        installed_kib: field("Installed-Size")?
+            .parse()
+            .map_err(|e| format!("Installed-Size: {e}"))?,
+        file,
+    })
+}
+
 /// Run one side once through the proxy (untimed) and count its round trips.
 fn count_round_trips(runner: &mut Runner, proxy: &LatencyProxy, side: Side) -> Result<Trips> {
     proxy.take_round_trips();
@@ -2440,6 +2520,13 @@ fn main() -> Result<()> {
         Some(floor) => Some(start_up(&mut runner, &floor, &[])?),
         None => None,
     };
+    eprintln!("psql_compare: pgconn --version against psql --version, {runs} runs each");
+    let start = compare_start(&mut runner, runs)?;
+    eprintln!(
+        "psql_compare:   pgconn {:.1} ms, psql {:.1} ms, ratio {:.3}",
+        start.0.wall_ms, start.1.wall_ms, start.2
+    );
+    let package = package();
 
     // The floor's statements, from pgconn's own echo, and the proxy in front of the cluster's TCP port.
     let mut floor_report = FloorReport {
@@ -2651,6 +2738,9 @@ fn main() -> Result<()> {
         &fleet_report,
         (runs, kill_runs),
     );
+    // Last: what starting pgconn costs against psql, and the Debian package.
+    let mut report = report;
+    start_and_package(&mut report, &start, &package);
     print!("{report}");
     let out = std::env::var("PGCONN_BENCH_OUT")
         .unwrap_or_else(|_| format!("{}/BENCHMARKS.md", env!("CARGO_MANIFEST_DIR")));
@@ -3590,6 +3680,61 @@ fn view_tables(s: &mut String, floor: &FloorReport) {
             let _ = writeln!(s, "\n`{}`", e.sql);
         }
         let _ = writeln!(s, "\n</details>");
+    }
+}
+
+/// Starting pgconn against psql, and the Debian package's size.
+fn start_and_package(
+    s: &mut String,
+    (pgconn, psql, ratio): &Comparison,
+    package: &std::result::Result<Package, String>,
+) {
+    let _ = writeln!(s, "\n## Start-up and the Debian package\n");
+    let _ = writeln!(
+        s,
+        "`pgconn --version` against `psql --version`: loading each program and the libraries it links, \
+         then printing one line, alternated like the commands above (no server involved).\n"
+    );
+    let _ = writeln!(
+        s,
+        "| command | pgconn wall ms | psql wall ms | ratio | pgconn CPU ms | psql CPU ms | pgconn peak RSS MiB | psql peak RSS MiB |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let _ = writeln!(
+        s,
+        "| --version | {:.1} | {:.1} | {ratio:.3} | {:.1} | {:.1} | {:.1} | {:.1} |",
+        pgconn.wall_ms,
+        psql.wall_ms,
+        pgconn.cpu_ms,
+        psql.cpu_ms,
+        pgconn.max_rss_mib,
+        psql.max_rss_mib
+    );
+    match package {
+        Ok(p) => {
+            let _ = writeln!(
+                s,
+                "\nThe package `cargo deb` built (`{}`, version {}): {:.2} MiB ({} bytes) to download; \
+                 Installed-Size {} KiB ({:.2} MiB) once installed: the binary, {} man pages, three shell \
+                 completions, the exporter's systemd unit and the README.",
+                p.file.file_name().unwrap_or_default().to_string_lossy(),
+                p.version,
+                p.bytes as f64 / (1024.0 * 1024.0),
+                fmt_int(p.bytes as usize),
+                fmt_int(p.installed_kib as usize),
+                p.installed_kib as f64 / 1024.0,
+                std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/man"))
+                    .map(|d| d.count())
+                    .unwrap_or(0),
+            );
+        }
+        Err(why) => {
+            let _ = writeln!(
+                s,
+                "\nNo Debian package measured ({why}): run `cargo deb` before the bench to include its size \
+                 and installed size here."
+            );
+        }
     }
 }
 

@@ -713,7 +713,7 @@ fn the_systemd_unit_runs_the_exporter_confined_with_named_credentials() {
         .find_map(|l| l.strip_prefix("ExecStart="))
         .expect("ExecStart");
     assert!(
-        exec.starts_with("/usr/local/bin/pgconn exporter --targets /etc/pgconn/targets"),
+        exec.starts_with("/usr/bin/pgconn exporter --targets /etc/pgconn/targets"),
         "{exec}"
     );
     // No secret on the command line or in the unit.
@@ -725,7 +725,7 @@ fn the_systemd_unit_runs_the_exporter_confined_with_named_credentials() {
     let copy = dir.path().join("pgconn-exporter.service");
     std::fs::write(
         &copy,
-        unit.replace("/usr/local/bin/pgconn", env!("CARGO_BIN_EXE_pgconn")),
+        unit.replace("/usr/bin/pgconn", env!("CARGO_BIN_EXE_pgconn")),
     )
     .unwrap();
     let Some(out) = tool(
