@@ -1,7 +1,8 @@
 -- why a client backend (alias c) is left alone by kill, decided by the server for the plan and again in the signalling statement: CTEs adv, tmp and p (c plus matches, who_matches, protection, allowed)
 -- $include_superusers include superusers, $protect_app --protect-app and $protect_user --protect-user (LIKE patterns),
 -- $pooler_pids PgBouncer's server connections and $include_pooler include them, $include_listeners include LISTEN listeners, $include_lock_holders include
--- advisory lock holders, $include_temp_holders include temporary table holders, $cancel cancelling (not terminating).
+-- advisory lock holders, $include_temp_holders include temporary table holders, $cancel cancelling (not terminating),
+-- $provider_roles a managed platform's own admin roles (rdsadmin, …; empty when none) and $include_provider include them.
 adv AS (
     -- holders of advisory locks (job queues, migration runners, leader election); a session-level lock is
     -- released when the session ends, so terminating the holder hands the lock to someone else
@@ -24,6 +25,7 @@ adv AS (
                WHEN $cancel AND c.state IS DISTINCT FROM 'active' AND c.state IS DISTINCT FROM 'fastpath function call'
                    THEN 'not_running'
                WHEN c.superuser AND NOT $include_superusers THEN 'superuser'
+               WHEN c.usename::text = ANY ($provider_roles) AND NOT $include_provider THEN 'provider'
                WHEN coalesce(c.application_name, '') LIKE ANY ($protect_app) THEN 'protect_app'
                WHEN coalesce(c.usename::text, '') LIKE ANY ($protect_user) THEN 'protect_user'
                WHEN c.pid = ANY ($pooler_pids) AND NOT $include_pooler THEN 'pooler'

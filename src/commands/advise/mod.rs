@@ -422,6 +422,8 @@ mod tests {
             can_read_all_stats: true,
             can_signal_backend: true,
             can_read_file_settings: true,
+            platform: Default::default(),
+            rds_superuser_reserved_connections: None,
         }
     }
 

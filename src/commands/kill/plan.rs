@@ -38,6 +38,8 @@ pub struct ProtectionParams {
     include_lock_holders: bool,
     include_temp_holders: bool,
     cancel: bool,
+    provider_roles: Vec<String>,
+    include_provider: bool,
 }
 
 impl ProtectionParams {
@@ -55,6 +57,8 @@ impl ProtectionParams {
             include_lock_holders: safety.include_lock_holders,
             include_temp_holders: safety.include_temp_holders,
             cancel: action == Action::Cancel,
+            provider_roles: safety.provider_roles.clone(),
+            include_provider: safety.include_provider,
         }
     }
 
@@ -83,7 +87,9 @@ impl ProtectionParams {
                 &self.include_temp_holders,
                 Type::BOOL,
             )
-            .set("cancel", &self.cancel, Type::BOOL);
+            .set("cancel", &self.cancel, Type::BOOL)
+            .set("provider_roles", &self.provider_roles, Type::TEXT_ARRAY)
+            .set("include_provider", &self.include_provider, Type::BOOL);
     }
 }
 
@@ -223,6 +229,15 @@ pub fn plan(
                 facts.database
             ));
         }
+    }
+    // Denials in the provider's terms: which of its roles may end whose sessions.
+    let denied = targets.iter().filter(|t| !t.allowed).count();
+    if let (Some(p), true) = (facts.platform.managed(), denied > 0) {
+        notes.push(format!(
+            "{denied} target(s) may not be signalled by role {}: {}",
+            crate::report::sql_name(&facts.current_user),
+            p.kill_terms()
+        ));
     }
     // What the targets' clients receive, said before anyone is asked; a plan that will act on nothing
     // (no target, --if-more-than not exceeded) has nothing to say.
