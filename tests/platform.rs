@@ -403,3 +403,62 @@ fn a_full_managed_server_is_not_sent_to_rescue() {
     );
     assert!(plain.stderr.contains("pgconn rescue"), "{}", plain.stderr);
 }
+
+#[test]
+fn advise_points_at_the_provider_s_pooler_not_a_pgbouncer_ini() {
+    let c = cluster();
+    let tag = unique("advise");
+    let mut w = Workload::new();
+    w.idle(c, 22, "postgres", "sim_azure", &tag).unwrap();
+    let host = "myserver.postgres.database.azure.com";
+    let advise = |extra: &[&str]| {
+        pgconn()
+            .no_cluster_env()
+            .args([
+                "advise",
+                "--json",
+                "--app",
+                &tag,
+                "-d",
+                &conninfo(c, Some(host), "sim_azure"),
+            ])
+            .args(extra)
+            .run()
+            .assert_code(0)
+            .json()
+    };
+    let ids = |v: &Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let v = advise(&[]);
+    assert!(
+        ids(&v).contains(&"provider_pooler_recommended".to_string()),
+        "{v}"
+    );
+    assert!(
+        !ids(&v).contains(&"pgbouncer_recommended".to_string()),
+        "{v}"
+    );
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "provider_pooler_recommended")
+        .unwrap();
+    assert!(f.get("config").is_none(), "no pgbouncer.ini: {f}");
+    assert!(f["commands"][0]
+        .as_str()
+        .unwrap()
+        .contains("--server-name myserver --name pgbouncer.enabled --value true"));
+    // --platform none: the pgbouncer.ini, as on a self-hosted server.
+    let none = advise(&["--platform", "none"]);
+    assert!(
+        ids(&none).contains(&"pgbouncer_recommended".to_string()),
+        "{none}"
+    );
+}
