@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pgconn_global_optspecs
-    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= break-glass= fallback-user= json color= show-sql help V/version
+    string join \n h/host= p/port= U/username= d/dbname= service= W/password connect-timeout= targets= jobs= target-timeout= break-glass= fallback-user= platform= json color= show-sql help V/version
 end
 
 function __fish_pgconn_needs_command
@@ -37,6 +37,13 @@ complete -c pgconn -n "__fish_pgconn_needs_command" -l break-glass -d 'When the 
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_needs_command" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_needs_command" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_needs_command" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -100,6 +107,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l break-glass -d 
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand status" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -140,6 +154,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l break-glass -
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sessions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -182,6 +203,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l break-glass -d 'Whe
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand ps" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -228,12 +256,20 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l break-glass 
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l dry-run -d 'Show what would be done, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-provider -d 'Also act on a managed platform\'s own admin sessions (rdsadmin on RDS and Aurora, …; left alone by default, listed as protection: provider)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-listeners -d 'Also act on sessions whose last statement was LISTEN (left alone by default: a terminated listener silently misses notifications)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-lock-holders -d 'Also act on sessions holding advisory locks (left alone by default: job queues, migration runners and leader elections hold them for as long as the session lives)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill-idle" -l include-temp-holders -d 'Also act on sessions with temporary tables (left alone by default: their data goes with them; detected in the connected database on PostgreSQL 16+)'
@@ -285,6 +321,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l break-glass -d 'W
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -294,6 +337,7 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l blockers -d 'The 
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l dry-run -d 'Show what would be done, change nothing'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -s y -l yes -d 'Do not ask for confirmation (needed when there is no terminal)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-superusers -d 'Also act on sessions of superusers (left alone by default)'
+complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-provider -d 'Also act on a managed platform\'s own admin sessions (rdsadmin on RDS and Aurora, …; left alone by default, listed as protection: provider)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-listeners -d 'Also act on sessions whose last statement was LISTEN (left alone by default: a terminated listener silently misses notifications)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-lock-holders -d 'Also act on sessions holding advisory locks (left alone by default: job queues, migration runners and leader elections hold them for as long as the session lives)'
 complete -c pgconn -n "__fish_pgconn_using_subcommand kill" -l include-temp-holders -d 'Also act on sessions with temporary tables (left alone by default: their data goes with them; detected in the connected database on PostgreSQL 16+)'
@@ -337,6 +381,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l break-glass -d 
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand rescue" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -364,6 +415,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and not __fish_seen_subcommand_from show set reset undo history presets help" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -395,6 +453,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from show" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -423,6 +488,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -451,6 +523,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from reset" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -477,6 +556,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from undo" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -502,6 +588,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from history" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -523,6 +616,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subc
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from presets" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -572,6 +672,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l break-glass -d 
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand advise" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -618,6 +725,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l break-glass -d '
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand check" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -665,6 +779,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l break-glass -d '
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand watch" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -694,6 +815,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand exporter" -l break-glass -
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand exporter" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand exporter" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand exporter" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -719,6 +847,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l break-glass -d
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand sandbox" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"
@@ -741,6 +876,13 @@ complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l break-glas
 never\t'Never use the emergency route'
 always\t'Connect through a WAL sender slot straight away'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l fallback-user -d 'When the server refuses the user at its role\'s CONNECTION LIMIT, connect as this role instead (same host, port and database; its own password from ~/.pgpass or PGPASSWORD) only to show the limited role\'s sessions by application and state in the error, so you see what to free. Every command that connects accepts it; nothing else is done as that role' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l platform -d 'The managed platform the server runs on, instead of detecting it from the host name, the provider\'s settings and roles: its reserved slots, its admin sessions and its own commands follow. none: no platform (pgconn as on a self-hosted server)' -r -f -a "aws-rds\t''
+aws-aurora\t''
+cloud-sql\t''
+azure-flexible\t''
+supabase\t''
+neon\t''
+none\t''"
 complete -c pgconn -n "__fish_pgconn_using_subcommand completions" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stdout is a terminal, NO_COLOR is unset and TERM is not dumb'
 always\t''
 never\t''"

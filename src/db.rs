@@ -12,6 +12,7 @@ use postgres::types::{ToSql, Type};
 use postgres::Client;
 
 use crate::conninfo::{self, ConnSpec, Environment, Overrides};
+use crate::report::platform::{self, Markers, PlatformChoice};
 use crate::report::{ConnectionRoute, ServerFacts};
 use crate::statement::{Params, Statement};
 use crate::wire;
@@ -83,12 +84,26 @@ struct FactsRow {
     read_all_stats: bool,
     signal_backend: bool,
     read_file_settings: bool,
+    #[serde(default)]
+    rds_superuser_reserved_connections: Option<String>,
+    #[serde(flatten)]
+    markers: Markers,
 }
 
-fn facts_from_json(json: &str) -> Result<ServerFacts> {
+/// The facts from `facts.sql`'s row, with the platform told from its markers, the host name connected
+/// to (None for a socket) and `--platform` (`choice`, as given).
+fn facts_from_json(json: &str, host: Option<&str>, choice: Option<&str>) -> Result<ServerFacts> {
     let f: FactsRow =
         serde_json::from_str(json).with_context(|| format!("unreadable server facts: {json}"))?;
+    let choice = choice
+        .and_then(PlatformChoice::parse)
+        .unwrap_or(PlatformChoice::Detect);
     Ok(ServerFacts {
+        platform: platform::detect(choice, host, &f.markers),
+        // A value the server would not take as an integer is no reserve pgconn can count.
+        rds_superuser_reserved_connections: f
+            .rds_superuser_reserved_connections
+            .and_then(|v| v.trim().parse().ok()),
         version: f.version,
         version_num: f.version_num,
         max_connections: f.max_connections,
@@ -102,6 +117,22 @@ fn facts_from_json(json: &str) -> Result<ServerFacts> {
         can_signal_backend: f.signal_backend,
         can_read_file_settings: f.read_file_settings,
     })
+}
+
+/// The managed platform of a target before any connection got in: `--platform`, or the host name of
+/// host `i` (a socket or an address alone is no evidence).
+pub(crate) fn spec_platform(spec: &ConnSpec, i: usize) -> Option<platform::Platform> {
+    let choice = spec
+        .platform()
+        .and_then(PlatformChoice::parse)
+        .unwrap_or(PlatformChoice::Detect);
+    let targets = spec.targets();
+    let host = targets
+        .get(i)
+        .or(targets.first())
+        .filter(|h| !h.is_socket())
+        .and_then(|h| h.host());
+    platform::detect(choice, host, &Markers::default()).managed()
 }
 
 /// The connection under a [`Db`]: rust-postgres, or a WAL sender of the emergency route.
@@ -152,6 +183,8 @@ pub struct ConnOptions {
     /// `--fallback-user`: when the server refuses the role at its CONNECTION LIMIT, connect as this one
     /// to show the limited role's sessions (the same host, port and database; its own password).
     pub fallback_user: Option<String>,
+    /// `--platform NAME|none`: the managed platform, instead of detecting it (none: no platform).
+    pub platform: Option<String>,
 }
 
 impl ConnOptions {
@@ -183,6 +216,7 @@ pub fn resolve_spec(
         ))
     })?;
     let mut spec = spec;
+    spec.set_platform(conn.platform.clone());
     if let Some(user) = conn.fallback_user.as_deref().filter(|u| !u.is_empty()) {
         let fallback = conninfo::resolve(
             &Overrides {
@@ -317,13 +351,38 @@ impl Db {
     /// [`Db::learn_facts`] from the `facts` column's value, read by a caller that saw the rows one by one.
     pub fn learn_facts_json(&mut self, json: Option<&str>) -> Result<()> {
         if let (None, Some(json)) = (&self.facts, json) {
-            self.facts = Some(facts_from_json(json)?);
+            let host = self.host_name();
+            self.facts = Some(facts_from_json(
+                json,
+                host.as_deref(),
+                self.spec.platform(),
+            )?);
         }
         Ok(())
     }
 
     pub fn show_sql(&self) -> bool {
         self.show_sql
+    }
+
+    /// The managed platform pgconn acts on: from the facts once known; before, from `--platform` or the
+    /// host name (the strong evidence the client has on its own).
+    pub fn platform_hint(&self) -> Option<platform::Platform> {
+        if let Some(f) = &self.facts {
+            return f.platform.managed();
+        }
+        spec_platform(&self.spec, self.reached)
+    }
+
+    /// The host name of the server reached, as given (`host`, also when `hostaddr` supplied the
+    /// address): None for a socket directory or an address given alone.
+    pub fn host_name(&self) -> Option<String> {
+        let targets = self.spec.targets();
+        let h = targets.get(self.reached).or(targets.first())?;
+        if h.is_socket() {
+            return None;
+        }
+        h.host().map(str::to_string)
     }
 
     pub fn spec(&self) -> &ConnSpec {

@@ -425,6 +425,7 @@ fn status_db1() -> StatusReport {
                 sessions idle for longer than 10m00s (oldest 1h30m; 1 active)";
     StatusReport {
         connection: Default::default(),
+        platform: Default::default(),
         target: DB1.into(),
         server: ServerInfo {
             version: "17.2".into(),
@@ -443,6 +444,7 @@ fn status_db1() -> StatusReport {
             in_reserved_slots: 0,
             reserved_slots_left: 3,
             level: Level::Ok,
+            provider_reserve: None,
         },
         sessions: 59,
         states: states(&[
@@ -652,10 +654,12 @@ fn status_db2() -> StatusReport {
         in_reserved_slots: 2,
         reserved_slots_left: 3,
         level: Level::Critical,
+        provider_reserve: None,
     };
     let reason = format!("{} (critical at 95%)", cap.describe());
     StatusReport {
         connection: Default::default(),
+        platform: Default::default(),
         target: DB2.into(),
         server: ServerInfo {
             version: "16.6".into(),

@@ -3,8 +3,92 @@
 //! output all read [`Capacity`] as [`assess`] computes it.
 
 use super::Thresholds;
-use crate::report::status::Capacity;
+use crate::report::platform::Platform;
+use crate::report::status::{Capacity, ProviderReserve};
 use crate::report::{round1, Level, ServerFacts};
+
+/// Slots Azure Database for PostgreSQL flexible server keeps for itself ("max user connections = max
+/// − 15", Azure's limits page).
+pub const AZURE_RESERVED: i32 = 15;
+/// Slots Neon keeps for its superuser ("Seven connections are reserved for the Neon superuser account").
+pub const NEON_RESERVED: i32 = 7;
+
+/// Slots ordinary roles can use, with a managed platform's own reserve (detected with strong evidence
+/// or named by `--platform`):
+/// - RDS and Aurora up to 15: `max_connections − superuser_reserved_connections −
+///   rds.rds_superuser_reserved_connections` (the reserve is added to the server's own);
+/// - RDS and Aurora 16+: RDS's refusal names the `rds_reserved` role the way PostgreSQL names
+///   `pg_use_reserved_connections`, which suggests its reserve is `reserved_connections`: the larger of
+///   the two is subtracted once, so it is never counted twice (unverified: see the README);
+/// - Azure (15) and Neon (7): the documented number, or the server's own reserve when that is as large
+///   or larger, subtracted once.
+///
+/// Without a platform, the server's own: `max_connections − superuser_reserved_connections −
+/// reserved_connections`.
+pub fn usable_slots(facts: &ServerFacts) -> (i32, Option<ProviderReserve>) {
+    let own = facts.superuser_reserved_connections + facts.reserved_connections.unwrap_or(0);
+    let plain = facts.max_connections - own;
+    let Some(platform) = facts.platform.managed() else {
+        return (plain, None);
+    };
+    let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (usable, reserve) = match platform {
+        Platform::AwsRds | Platform::AwsAurora => {
+            let Some(rds) = facts.rds_superuser_reserved_connections.filter(|n| *n >= 0) else {
+                return (plain, None);
+            };
+            let source = "setting rds.rds_superuser_reserved_connections".to_string();
+            if facts.version_num < 160000 {
+                (
+                    plain - rds,
+                    ProviderReserve {
+                        platform,
+                        slots: rds,
+                        source,
+                        counted: "added",
+                        roles: roles(&["rds_superuser", "rds_reserved"]),
+                        verified: true,
+                    },
+                )
+            } else {
+                let reserved = facts.reserved_connections.unwrap_or(0);
+                (
+                    facts.max_connections
+                        - facts.superuser_reserved_connections
+                        - reserved.max(rds),
+                    ProviderReserve {
+                        platform,
+                        slots: rds,
+                        source,
+                        counted: "larger",
+                        roles: roles(&["rds_reserved", "rds_superuser"]),
+                        verified: false,
+                    },
+                )
+            }
+        }
+        Platform::AzureFlexible | Platform::Neon => {
+            let documented = if platform == Platform::Neon {
+                NEON_RESERVED
+            } else {
+                AZURE_RESERVED
+            };
+            (
+                facts.max_connections - own.max(documented),
+                ProviderReserve {
+                    platform,
+                    slots: documented,
+                    source: "documented".into(),
+                    counted: "larger",
+                    roles: roles(platform.admin_roles()),
+                    verified: true,
+                },
+            )
+        }
+        Platform::CloudSql | Platform::Supabase => return (plain, None),
+    };
+    (usable, Some(reserve))
+}
 
 /// `n` sessions as a percent of the `usable` slots (100 when there are none: nothing fits).
 pub fn percent_of_usable(n: i64, usable: i32) -> f64 {
@@ -17,7 +101,7 @@ pub fn percent_of_usable(n: i64, usable: i32) -> f64 {
 /// The server's capacity with `used` client backends, and its level against --warn-used / --crit-used
 /// (CRITICAL also when no slot is left).
 pub fn assess(facts: &ServerFacts, used: i64, t: &Thresholds) -> Capacity {
-    let usable = facts.usable_slots();
+    let (usable, provider_reserve) = usable_slots(facts);
     let slots_left = (i64::from(usable) - used).max(0);
     let used_percent = percent_of_usable(used, usable);
     let reserved_total = i64::from(facts.max_connections - usable);
@@ -40,6 +124,7 @@ pub fn assess(facts: &ServerFacts, used: i64, t: &Thresholds) -> Capacity {
         in_reserved_slots,
         reserved_slots_left: (reserved_total - in_reserved_slots).max(0),
         level,
+        provider_reserve,
     }
 }
 
@@ -104,7 +189,99 @@ mod tests {
             can_read_all_stats: true,
             can_signal_backend: true,
             can_read_file_settings: true,
+            platform: Default::default(),
+            rds_superuser_reserved_connections: None,
         }
+    }
+
+    fn on(mut f: ServerFacts, p: Platform, rds: Option<i32>, version_num: i32) -> ServerFacts {
+        f.platform = crate::report::platform::detect(
+            crate::report::platform::PlatformChoice::Given(p),
+            None,
+            &Default::default(),
+        );
+        f.rds_superuser_reserved_connections = rds;
+        f.version_num = version_num;
+        f
+    }
+
+    #[test]
+    fn rds_up_to_15_adds_its_reserve() {
+        let f = on(facts(100, 3, None), Platform::AwsRds, Some(2), 150000);
+        let (usable, r) = usable_slots(&f);
+        assert_eq!(usable, 95);
+        let r = r.unwrap();
+        assert_eq!((r.slots, r.counted, r.verified), (2, "added", true));
+        assert_eq!(r.roles, vec!["rds_superuser", "rds_reserved"]);
+        let c = assess(&f, 96, &Thresholds::default());
+        assert_eq!(
+            (c.usable_slots, c.slots_left, c.in_reserved_slots),
+            (95, 0, 1)
+        );
+        assert_eq!(c.reserved_slots_left, 4, "5 reserved in all, 1 in use");
+        // Aurora reads the same setting; no setting readable: the server's own reserve only.
+        let a = on(facts(100, 3, None), Platform::AwsAurora, Some(5), 140000);
+        assert_eq!(usable_slots(&a).0, 92);
+        let unknown = on(facts(100, 3, None), Platform::AwsRds, None, 150000);
+        assert_eq!(usable_slots(&unknown), (97, None));
+    }
+
+    #[test]
+    fn rds_16_counts_its_reserve_once() {
+        // reserved_connections already holds RDS's reserve: subtracted once.
+        let mapped = on(facts(100, 3, Some(2)), Platform::AwsRds, Some(2), 160000);
+        let (usable, r) = usable_slots(&mapped);
+        assert_eq!(usable, 95);
+        assert_eq!(r.unwrap().counted, "larger");
+        // reserved_connections 0: the setting counts.
+        let not_mapped = on(facts(100, 3, Some(0)), Platform::AwsRds, Some(2), 170000);
+        assert_eq!(usable_slots(&not_mapped).0, 95);
+        // a larger reserved_connections wins.
+        let larger = on(facts(100, 3, Some(10)), Platform::AwsRds, Some(2), 180000);
+        assert_eq!(usable_slots(&larger).0, 87);
+    }
+
+    #[test]
+    fn azure_and_neon_subtract_the_larger_reserve_once() {
+        let azure = on(facts(100, 3, None), Platform::AzureFlexible, None, 150000);
+        let (usable, r) = usable_slots(&azure);
+        assert_eq!(usable, 85, "max − 15");
+        assert_eq!(r.unwrap().source, "documented");
+        let azure_big = on(facts(100, 20, None), Platform::AzureFlexible, None, 150000);
+        assert_eq!(
+            usable_slots(&azure_big).0,
+            80,
+            "the server's 20, not 20 + 15"
+        );
+        let neon = on(facts(104, 3, Some(0)), Platform::Neon, None, 160000);
+        assert_eq!(usable_slots(&neon).0, 97, "104 − 7");
+        let neon_own = on(facts(104, 5, Some(4)), Platform::Neon, None, 160000);
+        assert_eq!(usable_slots(&neon_own).0, 95, "104 − (5 + 4)");
+    }
+
+    #[test]
+    fn other_platforms_and_weak_evidence_keep_the_server_s_reserve() {
+        for p in [Platform::CloudSql, Platform::Supabase] {
+            assert_eq!(
+                usable_slots(&on(facts(100, 3, None), p, None, 150000)),
+                (97, None)
+            );
+        }
+        let mut weak = facts(100, 3, None);
+        weak.platform = crate::report::platform::detect(
+            crate::report::platform::PlatformChoice::Detect,
+            None,
+            &crate::report::platform::Markers {
+                provider_roles: vec!["rds_superuser".into()],
+                ..Default::default()
+            },
+        );
+        weak.rds_superuser_reserved_connections = Some(2);
+        assert_eq!(
+            usable_slots(&weak),
+            (97, None),
+            "roles alone change nothing"
+        );
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub fn report(
     t: &Thresholds,
     pgbouncer: Option<crate::report::pgbouncer::PgbouncerSnapshot>,
 ) -> StatusReport {
-    let usable = facts.usable_slots();
+    let usable = capacity::usable_slots(facts).0;
     let used = tally.used;
 
     let mut states = empty_states();
@@ -395,6 +395,7 @@ pub fn report(
             current_user: facts.current_user.clone(),
             is_superuser: facts.is_superuser,
         },
+        platform: facts.platform.clone(),
         capacity,
         sessions,
         states,

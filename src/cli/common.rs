@@ -77,6 +77,17 @@ pub struct ConnArgs {
     /// command that connects accepts it; nothing else is done as that role
     #[arg(long, global = true, value_name = "ROLE")]
     pub fallback_user: Option<String>,
+
+    /// The managed platform the server runs on, instead of detecting it from the host name, the
+    /// provider's settings and roles: its reserved slots, its admin sessions and its own commands follow.
+    /// none: no platform (pgconn as on a self-hosted server)
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        value_parser = ["aws-rds", "aws-aurora", "cloud-sql", "azure-flexible", "supabase", "neon", "none"]
+    )]
+    pub platform: Option<String>,
 }
 
 /// `--break-glass`.

@@ -44,6 +44,7 @@ impl From<(&ConnArgs, &OutputArgs)> for ConnOptions {
             show_sql: o.show_sql,
             break_glass: c.break_glass.map(Into::into).unwrap_or_default(),
             fallback_user: c.fallback_user.clone(),
+            platform: c.platform.clone(),
         }
     }
 }
@@ -369,6 +370,8 @@ impl From<&super::KillSafety> for kill::KillSafety {
             dry_run: s.dry_run,
             yes: s.yes,
             include_superusers: s.include_superusers,
+            include_provider: s.include_provider,
+            provider_roles: Vec::new(),
             protect_app: s.protect_app.clone(),
             protect_user: s.protect_user.clone(),
             include_listeners: s.include_listeners,

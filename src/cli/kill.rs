@@ -99,6 +99,11 @@ pub struct KillSafety {
     #[arg(long)]
     pub include_superusers: bool,
 
+    /// Also act on a managed platform's own admin sessions (rdsadmin on RDS and Aurora, …; left alone
+    /// by default, listed as protection: provider)
+    #[arg(long)]
+    pub include_provider: bool,
+
     /// Never touch sessions of this application (repeatable, `*` wildcards)
     #[arg(long, value_name = "PATTERN")]
     pub protect_app: Vec<String>,

@@ -334,6 +334,10 @@ pub struct ConnSpec {
     /// The same server as another role (`--fallback-user`): tried only to show what holds a role that
     /// was refused at its CONNECTION LIMIT. pgconn never guesses one.
     fallback: Option<Box<ConnSpec>>,
+    /// `--platform` as given (`none`, a platform's name): not a libpq keyword, carried with the
+    /// target so that every connection to it (one, several, watch's reconnections) reads it; the db
+    /// layer interprets it.
+    platform: Option<String>,
 }
 
 impl fmt::Debug for ConnSpec {
@@ -385,6 +389,15 @@ impl ConnSpec {
     /// Give the `--fallback-user` connection (resolved as its own: its own password file entry).
     pub fn set_fallback(&mut self, spec: ConnSpec) {
         self.fallback = Some(Box::new(spec));
+    }
+
+    /// `--platform` as given (see the field).
+    pub fn set_platform(&mut self, platform: Option<String>) {
+        self.platform = platform;
+    }
+
+    pub fn platform(&self) -> Option<&str> {
+        self.platform.as_deref()
     }
 
     pub fn has_password(&self) -> bool {

@@ -176,6 +176,7 @@ fn finish(p: Params, o: &Overrides, env: &Environment) -> Result<ConnSpec> {
         tls,
         warnings,
         fallback: None,
+        platform: None,
     })
 }
 

@@ -21,6 +21,7 @@ use super::{
     OWN_LOCK_TIMEOUT, OWN_STATEMENT_TIMEOUT,
 };
 use crate::conninfo::{self, ConnSpec};
+use crate::report::platform::Platform;
 use crate::report::ConnectionRoute;
 use crate::text::clean;
 use crate::wire;
@@ -386,13 +387,15 @@ fn next_steps(spec: &ConnSpec, i: usize, cause: &Refusal, route: Route<'_>) -> S
     let rescue = spec.targets().get(i).and_then(|h| {
         crate::host::cluster::rescue_command(h.host(), h.hostaddr(), h.is_socket(), h.port())
     });
-    let rescue = match rescue {
-        Some(cmd) => format!(
+    let managed = super::spec_platform(spec, i);
+    let rescue = match (rescue, managed) {
+        (_, Some(p)) => provider_way_out(p),
+        (Some(cmd), None) => format!(
             "the server runs on this machine: `{}` terminates its idle backends through the \
              operating system (SIGTERM, as pg_terminate_backend; it previews and asks first)",
             clean(&cmd)
         ),
-        None => "on the database host, as root or the cluster's OS user, `pgconn rescue` \
+        (None, None) => "on the database host, as root or the cluster's OS user, `pgconn rescue` \
                  terminates idle backends through the operating system (SIGTERM, as \
                  pg_terminate_backend; never SIGKILL)"
             .to_string(),
@@ -413,12 +416,18 @@ fn next_steps(spec: &ConnSpec, i: usize, cause: &Refusal, route: Route<'_>) -> S
         })
     );
     // The WAL sender route is worth another try only when its slots were not the reason it failed.
-    let via_route = if route_refusal.is_some() {
+    let via_route = if route_refusal.is_some() || managed.is_some_and(|p| !p.is_aws()) {
         String::new()
     } else {
         "; or connect as a role with REPLICATION (`--break-glass always -U <role>`)".to_string()
     };
     let now = match cause {
+        Refusal::ReservedOnly(who) if managed.is_some_and(|p| p.is_aws()) => format!(
+            "Next: `pgconn -U <master user> status` (a member of rds_superuser or rds_reserved): {} \
+             connect normally while reserved slots are left. Only if that is refused too: \
+             {rescue}{via_route}",
+            who.who()
+        ),
         Refusal::ReservedOnly(who) => format!(
             "Next: `pgconn -U <superuser> status` (e.g. -U postgres): {} connect normally while \
              reserved slots are left. Only if that is refused too: {rescue}{via_route}",
@@ -447,10 +456,54 @@ fn next_steps(spec: &ConnSpec, i: usize, cause: &Refusal, route: Route<'_>) -> S
          through a WAL sender slot"
             .to_string()
     };
+    if managed.is_some() {
+        // No ALTER ROLE … REPLICATION nor reserved_connections of one's own on a managed service.
+        return format!(
+            "{now}.\nFor the next incident: ALTER ROLE <app role> CONNECTION LIMIT n stops one \
+             application from taking every slot."
+        );
+    }
     format!(
         "{now}.\nFor the next incident: {replication}; on PostgreSQL 16+ reserved_connections keeps \
          slots for members of pg_use_reserved_connections; ALTER ROLE <app role> CONNECTION LIMIT n \
          stops one application from taking every slot."
+    )
+}
+
+/// What exists on a managed platform when every slot is taken: no host to log into (so no `pgconn
+/// rescue`); the WAL sender route where the provider allows it, else its restart, else its pooler.
+fn provider_way_out(p: Platform) -> String {
+    let how = match p {
+        Platform::AwsRds | Platform::AwsAurora => {
+            "the WAL sender route needs a role RDS lets open replication=database connections (a \
+             member of rds_replication: unverified); else reboot the instance (`aws rds \
+             reboot-db-instance --db-instance-identifier <instance-id>`: it ends every session); \
+             RDS Proxy in front of the applications keeps this from recurring"
+        }
+        Platform::CloudSql => {
+            "restart the instance (`gcloud sql instances restart <instance-name>`: it ends every \
+             session); Cloud SQL's managed connection pooling in front of the applications keeps this \
+             from recurring"
+        }
+        Platform::AzureFlexible => {
+            "restart the server (`az postgres flexible-server restart --resource-group <resource-group> \
+             --name <server-name>`: it ends every session); the built-in PgBouncer on port 6432 \
+             (server parameter pgbouncer.enabled = true) keeps this from recurring"
+        }
+        Platform::Supabase => {
+            "restart the project from the Supabase dashboard (it ends every session); connect the \
+             applications through Supavisor (transaction mode, port 6543) to keep this from recurring"
+        }
+        Platform::Neon => {
+            "restart the compute from the Neon console (it ends every session); connect the \
+             applications through the -pooler host name (PgBouncer, transaction mode) to keep this \
+             from recurring"
+        }
+    };
+    format!(
+        "{} gives no host to log into (pgconn's route through the operating system cannot run \
+         there): {how}",
+        p.title()
     )
 }
 

@@ -12,9 +12,10 @@ use crate::report::{opt_age, Level};
 use crate::text::clean;
 
 /// Protections in the order the preview lists them.
-const PROTECTIONS: [Protection; 8] = [
+const PROTECTIONS: [Protection; 9] = [
     Protection::NotRunning,
     Protection::Superuser,
+    Protection::Provider,
     Protection::ProtectApp,
     Protection::ProtectUser,
     Protection::Pooler,

@@ -179,8 +179,20 @@ pub fn status_metrics(exp: &mut Exposition, target: &str, r: &StatusReport) {
         f64::from(c.max_connections),
     );
     exp.gauge(
+        "pgconn_platform_info",
+        "The managed platform the server runs on (aws-rds, aws-aurora, cloud-sql, azure-flexible, supabase, neon), none when none was detected with strong evidence",
+        &[
+            ("target", target),
+            (
+                "platform",
+                r.platform.managed().map(|p| p.name()).unwrap_or("none"),
+            ),
+        ],
+        1.0,
+    );
+    exp.gauge(
         "pgconn_reserved_slots",
-        "Slots ordinary roles cannot use: superuser_reserved_connections, plus reserved_connections on PostgreSQL 16+",
+        "Slots ordinary roles cannot use: superuser_reserved_connections, plus reserved_connections on PostgreSQL 16+, or a managed platform's own reserve",
         &t,
         f64::from(c.max_connections - c.usable_slots),
     );

@@ -57,6 +57,42 @@ pub const DROP_FIRST: [&str; 2] = ["OTHER", "ACTIVE"];
 
 /// On a terminal every line fits its width: the lines of text wrap at a word (continuation lines
 /// indented under their text), the tables are fitted (see [`Style::fitted_table`]).
+/// `  platform     aws-rds (strong evidence: setting rds.extensions, host name *.rds.amazonaws.com)`.
+fn platform_line(
+    p: crate::report::platform::Platform,
+    info: &crate::report::platform::PlatformInfo,
+) -> String {
+    use crate::report::platform::Confidence;
+    let how = match info.confidence {
+        Some(Confidence::Weak) => {
+            "weak evidence, nothing changed: provider roles survive a dump restored elsewhere; \
+             --platform NAME confirms"
+        }
+        _ => "strong evidence",
+    };
+    format!(
+        "  platform     {} ({how}: {})",
+        p.name(),
+        clean(&info.evidence.join(", "))
+    )
+}
+
+/// `; aws-rds: 2 more for rds_superuser, rds_reserved (setting rds.rds_superuser_reserved_connections)`.
+pub fn provider_reserve_words(pr: &crate::report::status::ProviderReserve) -> String {
+    let how = if pr.counted == "added" {
+        format!("{} more", pr.slots)
+    } else {
+        format!("{} at least, counted once", pr.slots)
+    };
+    format!(
+        "; {}: {how} for {} ({}{})",
+        pr.platform.name(),
+        pr.roles.join(", "),
+        pr.source,
+        if pr.verified { "" } else { ", unverified" }
+    )
+}
+
 pub fn human(r: &StatusReport, st: &Style) -> String {
     let mut out = String::new();
     let c = &r.capacity;
@@ -78,14 +114,20 @@ pub fn human(r: &StatusReport, st: &Style) -> String {
         ),
     );
     out.push('\n');
+    if let Some(p) = r.platform.name {
+        line(&mut out, 15, platform_line(p, &r.platform));
+    }
     let cap_level = c.level;
-    let reserved = match c.reserved_connections {
+    let mut reserved = match c.reserved_connections {
         Some(n) => format!(
             "{} for superusers, {n} for pg_use_reserved_connections",
             c.superuser_reserved_connections
         ),
         None => format!("{} for superusers", c.superuser_reserved_connections),
     };
+    if let Some(pr) = &c.provider_reserve {
+        reserved.push_str(&provider_reserve_words(pr));
+    }
     line(
         &mut out,
         15,

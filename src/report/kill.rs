@@ -117,6 +117,8 @@ pub enum Protection {
     AdvisoryLock,
     /// It has temporary tables.
     TempTables,
+    /// A managed platform's own administrative role (`rdsadmin`, …): `--include-provider`.
+    Provider,
 }
 
 impl Protection {
@@ -131,6 +133,7 @@ impl Protection {
             Protection::Listener => "LISTEN listener",
             Protection::AdvisoryLock => "holding advisory locks",
             Protection::TempTables => "with temporary tables",
+            Protection::Provider => "of the provider's own admin role",
         }
     }
 
@@ -144,6 +147,7 @@ impl Protection {
             "listener" => Protection::Listener,
             "advisory_lock" => Protection::AdvisoryLock,
             "temp_tables" => Protection::TempTables,
+            "provider" => Protection::Provider,
             _ => return None,
         })
     }
@@ -159,6 +163,7 @@ impl Protection {
             Protection::Listener => "LISTEN listeners",
             Protection::AdvisoryLock => "holding advisory locks",
             Protection::TempTables => "with temporary tables",
+            Protection::Provider => "of the managed platform's own admin roles",
         }
     }
 
@@ -171,6 +176,7 @@ impl Protection {
             Protection::Listener => Some("--include-listeners"),
             Protection::AdvisoryLock => Some("--include-lock-holders"),
             Protection::TempTables => Some("--include-temp-holders"),
+            Protection::Provider => Some("--include-provider"),
         }
     }
 
@@ -188,6 +194,9 @@ impl Protection {
                 Some("job queues, migration runners and leader elections lose their lock")
             }
             Protection::TempTables => Some("their data goes with the session"),
+            Protection::Provider => Some(
+                "the provider's own sessions (monitoring, backups, replication of the managed service)",
+            ),
             _ => None,
         }
     }
@@ -261,6 +270,8 @@ pub struct Protected {
     pub advisory_lock: usize,
     pub temp_tables: usize,
     pub not_running: usize,
+    /// Sessions of a managed platform's own admin roles (`protection: provider`).
+    pub provider: usize,
 }
 
 impl Protected {
@@ -278,6 +289,7 @@ impl Protected {
             Protection::Listener => &mut self.listener,
             Protection::AdvisoryLock => &mut self.advisory_lock,
             Protection::TempTables => &mut self.temp_tables,
+            Protection::Provider => &mut self.provider,
         }
     }
 
@@ -291,6 +303,7 @@ impl Protected {
             Protection::Listener => self.listener,
             Protection::AdvisoryLock => self.advisory_lock,
             Protection::TempTables => self.temp_tables,
+            Protection::Provider => self.provider,
         }
     }
 }

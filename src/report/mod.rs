@@ -15,6 +15,7 @@ pub mod check;
 pub mod fleet;
 pub mod kill;
 pub mod pgbouncer;
+pub mod platform;
 pub mod rescue;
 pub mod sessions;
 pub mod state;
@@ -142,6 +143,12 @@ pub struct ServerFacts {
     pub can_signal_backend: bool,
     /// pg_file_settings is readable (superusers, or a GRANT): the configuration files' values.
     pub can_read_file_settings: bool,
+    /// The managed platform, as detected (or named by `--platform`).
+    #[serde(skip)]
+    pub platform: platform::PlatformInfo,
+    /// RDS's `rds.rds_superuser_reserved_connections`, when the server has it (as an integer).
+    #[serde(skip)]
+    pub rds_superuser_reserved_connections: Option<i32>,
 }
 
 impl ServerFacts {

@@ -54,6 +54,8 @@ pub struct StatusReport {
     /// How pgconn reached the server (normal, or the emergency route and why).
     pub connection: crate::report::ConnectionRoute,
     pub server: ServerInfo,
+    /// The managed platform the server runs on (name null when none was detected).
+    pub platform: crate::report::platform::PlatformInfo,
     pub capacity: Capacity,
     /// Sessions counted (matching the filters; pgconn's own left out).
     pub sessions: usize,
@@ -235,6 +237,27 @@ pub struct Capacity {
     /// the coloured percentage and advise's capacity finding all read it from here.
     #[serde(skip)]
     pub level: Level,
+    /// A managed platform's own reserve, counted in `usable_slots` (absent when there is none or no
+    /// platform was detected with strong evidence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_reserve: Option<ProviderReserve>,
+}
+
+/// The slots a managed platform keeps for its own roles, and how pgconn counted them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderReserve {
+    pub platform: crate::report::platform::Platform,
+    /// The provider's number: its setting's value, or the number its documentation gives.
+    pub slots: i32,
+    /// Where the number comes from: `setting rds.rds_superuser_reserved_connections` or `documented`.
+    pub source: String,
+    /// `added`: on top of the server's own reserved slots; `larger`: the larger of the provider's
+    /// number and the server's own reserve is subtracted once, never both (see the README).
+    pub counted: &'static str,
+    /// The roles that may use the reserve.
+    pub roles: Vec<String>,
+    /// Whether the formula is documented by the provider (false: pgconn's reading, see the README).
+    pub verified: bool,
 }
 
 /// One row of postgres_exporter's `pg_stat_activity_count` / `pg_stat_activity_max_tx_duration`
@@ -478,6 +501,7 @@ mod tests {
             in_reserved_slots: in_reserved,
             reserved_slots_left: i64::from(max - usable) - in_reserved,
             level: Level::Ok,
+            provider_reserve: None,
         }
     }
 

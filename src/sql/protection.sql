@@ -1,7 +1,8 @@
 -- why a client backend (alias c) is left alone by kill, decided by the server for the plan and again in the signalling statement: CTEs adv, tmp and p (c plus matches, who_matches, protection, allowed)
 -- $include_superusers include superusers, $protect_app --protect-app and $protect_user --protect-user (LIKE patterns),
 -- $pooler_pids PgBouncer's server connections and $include_pooler include them, $include_listeners include LISTEN listeners, $include_lock_holders include
--- advisory lock holders, $include_temp_holders include temporary table holders, $cancel cancelling (not terminating).
+-- advisory lock holders, $include_temp_holders include temporary table holders, $cancel cancelling (not terminating),
+-- $provider_roles a managed platform's own admin roles (rdsadmin, …; empty when none) and $include_provider include them.
 -- kill --blockers fills the HEADS slots (blocked.sql and kill_heads.sql before adv, a join to heads): only the heads of
 -- chains of sessions waiting on a lock match, each with the pids it blocks; otherwise every session may, and blocking is NULL.
 /*HEADS*/adv AS (
@@ -28,6 +29,7 @@
                WHEN $cancel AND c.state IS DISTINCT FROM 'active' AND c.state IS DISTINCT FROM 'fastpath function call'
                    THEN 'not_running'
                WHEN c.superuser AND NOT $include_superusers THEN 'superuser'
+               WHEN c.usename::text = ANY ($provider_roles) AND NOT $include_provider THEN 'provider'
                WHEN coalesce(c.application_name, '') LIKE ANY ($protect_app) THEN 'protect_app'
                WHEN coalesce(c.usename::text, '') LIKE ANY ($protect_user) THEN 'protect_user'
                WHEN c.pid = ANY ($pooler_pids) AND NOT $include_pooler THEN 'pooler'

@@ -422,6 +422,8 @@ mod tests {
             can_read_all_stats: true,
             can_signal_backend: true,
             can_read_file_settings: true,
+            platform: Default::default(),
+            rds_superuser_reserved_connections: None,
         }
     }
 
@@ -693,5 +695,60 @@ mod tests {
                 .any(|e| e.contains("the working peaks alone (17) exceed the 14 slots")),
             "{f:#?}"
         );
+    }
+
+    #[test]
+    fn on_a_managed_platform_the_provider_s_pooler_replaces_the_pgbouncer_ini() {
+        use crate::report::platform::{detect, Platform, PlatformChoice};
+        let idle: Vec<Session> = (0..25)
+            .map(|n| session(100 + n, "app", "web", State::Idle, 600.0))
+            .collect();
+        let plain = pgbouncer::findings(&inputs(facts(100, 3), 26, idle.clone()));
+        assert_eq!(plain.len(), 1);
+        assert_eq!(plain[0].id, "pgbouncer_recommended");
+        assert!(plain[0].config.is_some());
+
+        let on = |p: Platform, host: &str| {
+            let mut f = facts(100, 3);
+            f.platform = detect(PlatformChoice::Given(p), None, &Default::default());
+            let mut i = inputs(f, 26, idle.clone());
+            i.host = host.into();
+            pgbouncer::findings(&i)
+        };
+        let neon = on(
+            Platform::Neon,
+            "ep-cool-darkness-123456.us-east-2.aws.neon.tech",
+        );
+        assert_eq!(neon.len(), 1);
+        assert_eq!(neon[0].id, "provider_pooler_recommended");
+        assert!(neon[0].config.is_none(), "no pgbouncer.ini");
+        assert!(
+            neon[0]
+                .recommendation
+                .contains("ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech"),
+            "{:?}",
+            neon[0].recommendation
+        );
+        let azure = on(
+            Platform::AzureFlexible,
+            "myserver.postgres.database.azure.com",
+        );
+        assert!(azure[0].commands[0].contains("--server-name myserver --name pgbouncer.enabled"));
+        let azure_ip = on(Platform::AzureFlexible, "10.0.0.5");
+        assert!(azure_ip[0].commands[0].contains("--server-name <server-name>"));
+        let rds = on(Platform::AwsRds, "db1");
+        assert!(rds[0].recommendation.contains("RDS Proxy"));
+        assert!(rds[0].recommendation.contains("MaxConnectionsPercent"));
+        // Few sessions: nothing, as without a platform.
+        assert!(pgbouncer::findings(&{
+            let mut f = facts(100, 3);
+            f.platform = detect(
+                PlatformChoice::Given(Platform::Supabase),
+                None,
+                &Default::default(),
+            );
+            inputs(f, 6, idle[..5].to_vec())
+        })
+        .is_empty());
     }
 }

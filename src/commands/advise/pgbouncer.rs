@@ -8,6 +8,7 @@ use super::Inputs;
 use crate::analysis;
 use crate::report::advise::{Finding, PoolingBreaker, Severity};
 use crate::report::pgbouncer::PgbouncerSnapshot;
+use crate::report::platform::Platform;
 use crate::report::status::StatusReport;
 use crate::report::watch::Churn;
 use crate::report::Level;
@@ -17,6 +18,7 @@ pub(super) fn findings(i: &Inputs) -> Vec<Finding> {
     let mut out = Vec::new();
     match &i.pgbouncer {
         Some(b) => pgbouncer_findings(b, &i.status, &mut out),
+        None if i.status.platform.managed().is_some() => provider_pooler(i, &mut out),
         None => pgbouncer_recommendation(
             &i.status,
             &i.sessions,
@@ -179,6 +181,141 @@ fn pgbouncer_recommendation(
         ),
         commands: vec![],
         config: Some(ini),
+        rank: 9,
+    });
+}
+
+/// On a managed platform: the provider's own pooler, with its caveats, instead of a pgbouncer.ini
+/// (there is no host to run PgBouncer on next to the server). The same trigger as
+/// [`pgbouncer_recommendation`]: at least 20 visible sessions, most of them idle, or a connection storm.
+fn provider_pooler(i: &Inputs, out: &mut Vec<Finding>) {
+    let Some(p) = i.status.platform.managed() else {
+        return;
+    };
+    let st = &i.status;
+    let visible: Vec<&Session> = i.sessions.iter().filter(|s| s.visible).collect();
+    let n = visible.len();
+    if n < 20 {
+        return;
+    }
+    let idle = visible
+        .iter()
+        .filter(|s| s.state == Some(State::Idle))
+        .count();
+    let idle_share = idle as f64 / n as f64;
+    let busy_share = n as f64 / f64::from(st.capacity.usable_slots.max(1));
+    if idle_share < 0.6 && busy_share < 0.5 && !st.new_sessions.storm {
+        return;
+    }
+    let mut evidence = vec![
+        format!(
+            "{idle} of {n} sessions are idle; they hold {:.0}% of the usable slots",
+            busy_share * 100.0
+        ),
+        format!(
+            "platform {} ({})",
+            p.name(),
+            st.platform.evidence.join(", ")
+        ),
+    ];
+    let breaking = breaking_lines(&i.breakers);
+    evidence.extend(breaking.iter().cloned());
+    let host = i.host.trim_end_matches('.').to_ascii_lowercase();
+    let (pooler, recommendation, commands): (&str, String, Vec<String>) = match p {
+        Platform::AwsRds | Platform::AwsAurora => (
+            "RDS Proxy",
+            "put RDS Proxy in front of the instance (https://docs.aws.amazon.com/AmazonRDS/latest/\
+             UserGuide/rds-proxy.html). Caveats: a client is pinned to one server connection for the \
+             rest of its session when it changes session state (SET, temporary tables, advisory locks, \
+             prepared statements of some drivers), which undoes the pooling for it; the proxy's \
+             connections are capped by MaxConnectionsPercent of max_connections"
+                .into(),
+            vec![],
+        ),
+        Platform::AzureFlexible => {
+            let server = host
+                .strip_suffix(".postgres.database.azure.com")
+                .filter(|s| !s.is_empty() && !s.contains('.'))
+                .unwrap_or("<server-name>");
+            (
+                "the built-in PgBouncer",
+                "turn on the server's built-in PgBouncer (server parameter pgbouncer.enabled = true, \
+                 no restart) and connect the applications to port 6432 of the same host. Caveats: \
+                 transaction mode (session state does not survive between transactions); its pool is \
+                 pgbouncer.default_pool_size (50) server connections per user and database"
+                    .into(),
+                vec![format!(
+                    "az postgres flexible-server parameter set --resource-group <resource-group> \
+                     --server-name {server} --name pgbouncer.enabled --value true"
+                )],
+            )
+        }
+        Platform::Supabase => (
+            "Supavisor",
+            "connect the applications through Supavisor: transaction mode on port 6543 (session mode \
+             on 5432). Caveats: transaction mode keeps no session state between transactions; \
+             Supavisor and PgBouncer share one pool size, so using both can open up to twice its \
+             backends"
+                .into(),
+            vec![],
+        ),
+        Platform::Neon => {
+            // ep-name-123456.region.aws.neon.tech → ep-name-123456-pooler.region.aws.neon.tech
+            let pooled = match host.split_once('.') {
+                Some((first, rest)) if host.ends_with(".neon.tech") && !first.ends_with("-pooler") => {
+                    format!("{first}-pooler.{rest}")
+                }
+                Some(_) if host.ends_with(".neon.tech") => host.clone(),
+                _ => "<endpoint-id>-pooler.<region>.aws.neon.tech".into(),
+            };
+            (
+                "the -pooler host",
+                format!(
+                    "connect the applications to {pooled} (Neon's PgBouncer, transaction mode). Caveats: \
+                     SET, LISTEN/NOTIFY, temporary tables and SQL-level PREPARE are not supported \
+                     through it; its pool is 90% of max_connections per user and database"
+                ),
+                vec![],
+            )
+        }
+        Platform::CloudSql => (
+            "managed connection pooling",
+            "use Cloud SQL's managed connection pooling (https://cloud.google.com/sql/docs/postgres/\
+             managed-connection-pooling; its details are not verified by pgconn)"
+                .into(),
+            vec![],
+        ),
+    };
+    out.push(Finding {
+        id: "provider_pooler_recommended".into(),
+        severity: if st.new_sessions.storm {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+        title: format!(
+            "{n} client sessions, {:.0}% of them idle: {} on {} would need far fewer connections",
+            idle_share * 100.0,
+            pooler,
+            p.title()
+        ),
+        evidence,
+        why: "a pooler gives a server connection to a client only for the length of a transaction, so \
+              hundreds of mostly idle clients share a few dozen server connections; on a managed \
+              platform the provider's own pooler runs next to the server, where a PgBouncer of one's \
+              own cannot"
+            .into(),
+        recommendation: if breaking.is_empty() {
+            recommendation
+        } else {
+            format!(
+                "{recommendation}; in this database {} rely on session state (evidence): connect them \
+                 directly",
+                breaker_apps(&i.breakers)
+            )
+        },
+        commands,
+        config: None,
         rank: 9,
     });
 }

@@ -74,6 +74,11 @@ pub struct KillSafety {
     pub quiet: bool,
     /// Sessions per terminating statement.
     pub batch_size: usize,
+    /// `--include-provider`: act on a managed platform's own admin sessions too.
+    pub include_provider: bool,
+    /// The managed platform's own admin roles, left alone unless `include_provider`: set by [`plan`]
+    /// from the platform detected (a caller's value is replaced).
+    pub provider_roles: Vec<String>,
 }
 
 impl Default for KillSafety {
@@ -98,6 +103,8 @@ impl Default for KillSafety {
             log_queries: false,
             quiet: false,
             batch_size: 1000,
+            include_provider: false,
+            provider_roles: Vec::new(),
         }
     }
 }
@@ -208,6 +215,12 @@ impl super::Plan for KillPlan {
     }
 }
 
+/// A managed platform's own admin roles (none without a platform).
+fn admin_roles(p: Option<crate::report::platform::Platform>) -> Vec<String> {
+    p.map(|p| p.admin_roles().iter().map(|r| r.to_string()).collect())
+        .unwrap_or_default()
+}
+
 /// Plan: open the audit log (a log that cannot be opened stops the run here, before anything is read),
 /// read PgBouncer's server connections when given, and ask the server what the selection matches and
 /// what of it is left alone.
@@ -238,14 +251,24 @@ pub fn plan(db: &mut Db, req: KillRequest) -> Result<KillPlan> {
         Some(c) => c.server_pids()?,
         None => Vec::new(),
     };
-    let mut report = plan::plan(db, &filter, safety, action, &pooler_pids, blockers)?;
+    // The provider's admin roles: from --platform or the host name before the plan's statement, which
+    // brings the server's facts; when those name another platform (its settings, reached by address or
+    // socket), the plan is read once more with its roles, so that plan and signalling apply one rule.
+    let mut safety = safety.clone();
+    safety.provider_roles = admin_roles(db.platform_hint());
+    let mut report = plan::plan(db, &filter, &safety, action, &pooler_pids, blockers)?;
+    let known = admin_roles(db.facts()?.platform.managed());
+    if known != safety.provider_roles {
+        safety.provider_roles = known;
+        report = plan::plan(db, &filter, &safety, action, &pooler_pids, blockers)?;
+    }
     if let Some(w) = log.as_ref().and_then(|l| l.warning()) {
         report.warnings.push(w.to_string());
     }
     Ok(KillPlan {
         report,
         filter,
-        safety: safety.clone(),
+        safety,
         action,
         log,
         console,

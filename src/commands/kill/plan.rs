@@ -102,6 +102,8 @@ pub struct ProtectionParams {
     include_lock_holders: bool,
     include_temp_holders: bool,
     cancel: bool,
+    provider_roles: Vec<String>,
+    include_provider: bool,
 }
 
 impl ProtectionParams {
@@ -119,6 +121,8 @@ impl ProtectionParams {
             include_lock_holders: safety.include_lock_holders,
             include_temp_holders: safety.include_temp_holders,
             cancel: action == Action::Cancel,
+            provider_roles: safety.provider_roles.clone(),
+            include_provider: safety.include_provider,
         }
     }
 
@@ -147,7 +151,9 @@ impl ProtectionParams {
                 &self.include_temp_holders,
                 Type::BOOL,
             )
-            .set("cancel", &self.cancel, Type::BOOL);
+            .set("cancel", &self.cancel, Type::BOOL)
+            .set("provider_roles", &self.provider_roles, Type::TEXT_ARRAY)
+            .set("include_provider", &self.include_provider, Type::BOOL);
     }
 }
 
@@ -340,6 +346,15 @@ pub fn plan(
                 .collect();
         }
         notes.extend(blockers_notes(h));
+    }
+    // Denials in the provider's terms: which of its roles may end whose sessions.
+    let denied = targets.iter().filter(|t| !t.allowed).count();
+    if let (Some(p), true) = (facts.platform.managed(), denied > 0) {
+        notes.push(format!(
+            "{denied} target(s) may not be signalled by role {}: {}",
+            crate::report::sql_name(&facts.current_user),
+            p.kill_terms()
+        ));
     }
     // What the targets' clients receive, said before anyone is asked; a plan that will act on nothing
     // (no target, --if-more-than not exceeded) has nothing to say.
