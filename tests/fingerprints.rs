@@ -386,7 +386,7 @@ fn a_leak_suspects_cut_statement_is_marked_cut() {
     let truth = superuser_client(c)
         .query_one(
             "SELECT count(*) FILTER (WHERE state = 'idle'), \
-                    count(*) FILTER (WHERE state = 'idle' AND octet_length(query) = $2 - 1) \
+                    count(*) FILTER (WHERE state = 'idle' AND octet_length(query) = $2::bigint - 1) \
                FROM pg_stat_activity WHERE application_name = $1",
             &[&app, &i64::try_from(size).unwrap()],
         )
