@@ -32,6 +32,14 @@
 //! PGCONN_BENCH_PSQL (the psql to compare with), PGCONN_BENCH_CC (the C compiler, default `cc`),
 //! PGCONN_BENCH_OUT (where to write the report, default BENCHMARKS.md; `-` for none), PGCONN_PGBIN (server
 //! binaries).
+//!
+//! A partial run, to measure one change on a busy machine: PGCONN_BENCH_ONLY (comma-separated names of
+//! what to run: the commands `status`, `sessions`, `check`, `kill-idle`, and the parts `fleet` (many
+//! targets and `/metrics`), `exporter` (`/probe` and its load), `route` (the emergency route),
+//! `blocked_by`; e.g. `PGCONN_BENCH_ONLY=status,sessions`: their psql, libpq-floor and bare-view
+//! comparisons only) and PGCONN_BENCH_SIZES (the idle sessions to measure at, comma-separated, at most
+//! 5,000; default 1000,5000). A partial run prints each comparison as it goes and writes no report
+//! (PGCONN_BENCH_OUT must then be unset or `-`), so BENCHMARKS.md stays the full run's.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -47,6 +55,74 @@ use pgconn::sandbox::{Cluster, ClusterOptions, Workload};
 
 const PGCONN: &str = env!("CARGO_BIN_EXE_pgconn");
 const SIZES: [usize; 2] = [1_000, 5_000];
+
+/// What a run measures: everything (the report's run), or the parts PGCONN_BENCH_ONLY names at the sizes
+/// PGCONN_BENCH_SIZES lists.
+struct Selection {
+    only: Option<Vec<String>>,
+    sizes: Vec<usize>,
+}
+
+impl Selection {
+    const NAMES: [&'static str; 8] = [
+        "status",
+        "sessions",
+        "check",
+        "kill-idle",
+        "fleet",
+        "exporter",
+        "route",
+        "blocked_by",
+    ];
+
+    fn from_env() -> Result<Selection> {
+        let list = |key: &str| -> Option<Vec<String>> {
+            std::env::var(key)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.split(',').map(|x| x.trim().to_string()).collect())
+        };
+        let only = list("PGCONN_BENCH_ONLY");
+        for name in only.iter().flatten() {
+            if !Self::NAMES.contains(&name.as_str()) {
+                bail!(
+                    "PGCONN_BENCH_ONLY: unknown name {name:?} (known: {})",
+                    Self::NAMES.join(", ")
+                );
+            }
+        }
+        let sizes = match list("PGCONN_BENCH_SIZES") {
+            None => SIZES.to_vec(),
+            Some(v) => {
+                let mut sizes = v
+                    .iter()
+                    .map(|x| {
+                        x.parse::<usize>()
+                            .ok()
+                            .filter(|n| (1..=SIZES[1]).contains(n))
+                            .with_context(|| {
+                                format!("PGCONN_BENCH_SIZES: {x:?} is not a number of sessions from 1 to {}", SIZES[1])
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                sizes.sort_unstable();
+                sizes.dedup();
+                sizes
+            }
+        };
+        Ok(Selection { only, sizes })
+    }
+
+    fn partial(&self) -> bool {
+        self.only.is_some() || self.sizes != SIZES
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|o| o.iter().any(|x| x == name))
+    }
+}
 /// Role and application of the simulated sessions (an ordinary role: kill-idle leaves superusers alone).
 const ROLE: &str = "bench_app";
 const APP: &str = "bench-idle";
@@ -1133,9 +1209,13 @@ fn compare_view(
     runner: &mut Runner,
     runs: usize,
     n: usize,
+    selection: &Selection,
     report: &mut FloorReport,
 ) -> Result<()> {
     for (what, pgconn_args, sql) in VIEW_FLOOR {
+        if !selection.wants(what) {
+            continue;
+        }
         let floor_args = [sql];
         eprintln!("psql_compare: {what} vs the floor's `{sql}` at {n} sessions, {runs} runs each");
         let (a, b, ratio) = compare(
@@ -1169,7 +1249,10 @@ fn compare_view(
                 report.explained.push(e);
             }
         }
-        for (_, _, sql) in VIEW_FLOOR {
+        for (what, _, sql) in VIEW_FLOOR {
+            if !selection.wants(what) {
+                continue;
+            }
             report
                 .explained
                 .push(explain(runner, &format!("`{sql}`"), sql)?);
@@ -2465,6 +2548,10 @@ fn main() -> Result<()> {
         eprintln!("psql_compare: a benchmark; run it with `cargo bench --bench psql_compare`");
         return Ok(());
     }
+    let selection = Selection::from_env()?;
+    if selection.partial() && std::env::var("PGCONN_BENCH_OUT").is_ok_and(|o| o != "-") {
+        bail!("a partial run (PGCONN_BENCH_ONLY, PGCONN_BENCH_SIZES) writes no report: unset PGCONN_BENCH_OUT or set it to -");
+    }
     let runs = env_usize("PGCONN_BENCH_RUNS", 31);
     let kill_runs = env_usize("PGCONN_BENCH_KILL_RUNS", 7);
     let latency = Duration::from_millis(
@@ -2473,7 +2560,7 @@ fn main() -> Result<()> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(20),
     );
-    raise_nofile(SIZES[1] as u64 + 1_000);
+    raise_nofile(selection.sizes.iter().max().copied().unwrap_or(SIZES[1]) as u64 + 1_000);
     let machine = machine();
     let floor = match build_floor() {
         Ok(path) => Ok(path),
@@ -2541,6 +2628,9 @@ fn main() -> Result<()> {
     };
     if runner.floor.is_some() {
         for (what, pgconn_args, psql_sql) in FLOOR_COMMANDS {
+            if !selection.wants(what) {
+                continue;
+            }
             let case = floor_case(&runner, what, pgconn_args, psql_sql)?;
             eprintln!(
                 "psql_compare: pgconn {} sends {} statement(s): {}; the floor runs the last{}",
@@ -2575,16 +2665,26 @@ fn main() -> Result<()> {
         postmaster,
         exporter: None,
     };
+    let fleet_status = if selection.wants("fleet") {
+        compare_fleet(&mut runner, &proxy, &meter, runs, &files)?
+    } else {
+        Vec::new()
+    };
     let mut fleet_report = FleetReport {
         latency,
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        status: compare_fleet(&mut runner, &proxy, &meter, runs, &files)?,
+        status: fleet_status,
         metrics: None,
         probe: None,
         load: None,
         floor: None,
     };
-    if let Some(case) = floor_report.cases.iter().find(|c| c.what == "status") {
+    if let Some(case) = floor_report
+        .cases
+        .iter()
+        .find(|c| c.what == "status")
+        .filter(|_| selection.wants("fleet"))
+    {
         let sql = case.sql.clone();
         fleet_report.floor = Some(compare_fleet_floor(
             &mut runner,
@@ -2595,11 +2695,13 @@ fn main() -> Result<()> {
             &sql,
         )?);
     }
-    fleet_report.metrics = Some(compare_metrics(&runner, &proxy, postmaster, runs, &files)?);
+    if selection.wants("fleet") {
+        fleet_report.metrics = Some(compare_metrics(&runner, &proxy, postmaster, runs, &files)?);
+    }
 
     let mut rows = Vec::new();
     let mut w = Workload::new();
-    for n in SIZES {
+    for n in selection.sizes.iter().copied() {
         let more = n - w.len();
         eprintln!("psql_compare: opening {more} more idle sessions ({n} in all)");
         let t = Instant::now();
@@ -2625,6 +2727,9 @@ fn main() -> Result<()> {
             ("status", ["status", "--json"], PSQL_STATUS),
             ("sessions", ["sessions", "--json"], PSQL_SESSIONS),
         ] {
+            if !selection.wants(what) {
+                continue;
+            }
             eprintln!("psql_compare: {what} at {n} sessions, {runs} runs each");
             let (a, b, paired_ratio) = compare(
                 &mut runner,
@@ -2653,14 +2758,14 @@ fn main() -> Result<()> {
 
         if runner.floor.is_some() {
             compare_floor(&mut runner, &proxy, runs, n, &mut floor_report)?;
-            compare_view(&mut runner, runs, n, &mut floor_report)?;
-            if n == SIZES[0] {
+            compare_view(&mut runner, runs, n, &selection, &mut floor_report)?;
+            if n == SIZES[0] && selection.wants("blocked_by") {
                 compare_blocked_by(&mut runner, runs, n, &mut floor_report)?;
             }
         }
 
         // The exporter at the smaller size: /probe against the process, then the load.
-        if n == SIZES[0] {
+        if n == SIZES[0] && selection.wants("exporter") {
             let (probe, load) = compare_probe(&mut runner, postmaster, runs, n, &files)?;
             fleet_report.probe = Some(probe);
             fleet_report.load = Some(load);
@@ -2668,6 +2773,27 @@ fn main() -> Result<()> {
     }
     w.close();
     runner.wait_sessions(0)?;
+
+    if selection.partial() {
+        if selection.wants("kill-idle") {
+            let n = SIZES[0];
+            eprintln!("psql_compare: kill-idle at {n} sessions, {kill_runs} runs each");
+            let (a, b, ratio) = compare_kill(&mut runner, kill_runs, n)?;
+            eprintln!(
+                "psql_compare:   pgconn {:.1} ms, psql {:.1} ms, ratio {ratio:.3}",
+                a.wall_ms, b.wall_ms
+            );
+        }
+        if selection.wants("route") {
+            let r = emergency_route(&mut runner, runs)?;
+            eprintln!(
+                "psql_compare:   status over the emergency route {:.1} ms, over a normal connection {:.1} ms",
+                r.emergency.wall_ms, r.normal.wall_ms
+            );
+        }
+        eprintln!("psql_compare: a partial run (PGCONN_BENCH_ONLY, PGCONN_BENCH_SIZES): no report written");
+        return Ok(());
+    }
 
     let n = SIZES[0];
     eprintln!("psql_compare: kill-idle at {n} sessions, {kill_runs} runs each");

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::analysis::status::{oldest, Bucket, Tally};
+use crate::analysis::status::{oldest, Bucket, LeakStatement, Tally};
 use crate::db::{Db, Row};
 use crate::report::advise::{PoolingBreaker, WorkingCount};
 use crate::report::sessions::PreparedTransaction;
@@ -595,56 +595,6 @@ pub fn sessions(
     Ok(listed)
 }
 
-/// The last statements of idle sessions of these (database, user, application) groups, as the server
-/// has them: per group (its index here) and distinct query_id and text.
-#[derive(Debug, Clone)]
-pub struct GroupStatement {
-    pub group: usize,
-    pub query_id: Option<i64>,
-    pub query: Option<String>,
-    pub query_cut: bool,
-    pub sessions: usize,
-}
-
-/// [`GroupStatement`]s of idle sessions of `groups`, leaving out the pooler's server connections
-/// (`pooler_pids`): one statement (leak_statements.sql).
-pub fn group_statements(
-    db: &mut Db,
-    groups: &[(Option<String>, Option<String>, String)],
-    pooler_pids: &[i32],
-) -> Result<Vec<GroupStatement>> {
-    if groups.is_empty() {
-        return Ok(Vec::new());
-    }
-    let databases: Vec<Option<String>> = groups.iter().map(|g| g.0.clone()).collect();
-    let users: Vec<Option<String>> = groups.iter().map(|g| g.1.clone()).collect();
-    let applications: Vec<String> = groups.iter().map(|g| g.2.clone()).collect();
-    let mut params = Params::new();
-    params.set("databases", &databases, Type::TEXT_ARRAY);
-    params.set("users", &users, Type::TEXT_ARRAY);
-    params.set("applications", &applications, Type::TEXT_ARRAY);
-    params.set("pooler_pids", &pooler_pids, Type::INT4_ARRAY);
-    let rows = db.query_named(
-        &Statement::new(include_str!("sql/leak_statements.sql")),
-        &params,
-    )?;
-    let mut out = Vec::new();
-    for row in rows {
-        let i: i32 = row.try_get("suspect")?;
-        let n: i32 = row.try_get("sessions")?;
-        out.push(GroupStatement {
-            group: usize::try_from(i - 1).unwrap_or(0),
-            query_id: row.try_get("query_id")?,
-            query: row.try_get("query")?,
-            query_cut: row
-                .try_get::<_, Option<bool>>("query_cut")?
-                .unwrap_or(false),
-            sessions: usize::try_from(n).unwrap_or(0),
-        });
-    }
-    Ok(out)
-}
-
 /// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
 /// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,
@@ -655,6 +605,7 @@ fn status_statement(
     counters: bool,
     by_session: bool,
     by_statement: bool,
+    leak_statements: bool,
 ) -> Statement {
     let sql = include_str!("sql/status.sql").replace(
         "/*SESSION_COUNTERS_JSON*/",
@@ -664,6 +615,31 @@ fn status_statement(
             "NULL::text"
         },
     );
+    // A leak suspect's dominant statement (status, advise): an idle session's last statement is a key too,
+    // and whether the server cut its text.
+    let sql = if leak_statements {
+        sql.replace(
+            "/*LEAK_QUERY_ID*/",
+            "CASE WHEN c.visible AND c.state = 'idle' THEN c.query_id END",
+        )
+        .replace(
+            "/*LEAK_QUERY*/",
+            "CASE WHEN c.visible AND c.state = 'idle' AND c.query_start IS NOT NULL THEN c.query END",
+        )
+        .replace(
+            "/*LEAK_CUT*/",
+            // track_activity_query_size from current_setting ("1kB") rather than pg_settings, whose
+            // every setting the server would build (0.7 ms) to read one
+            "bool_or(octet_length(c.query) >= (SELECT pg_size_bytes(current_setting('track_activity_query_size')) - 1)) \
+             FILTER (WHERE c.state = 'idle')",
+        )
+        .replace("/*BY_LEAK*/", ", 12, 13")
+    } else {
+        sql.replace("/*LEAK_QUERY_ID*/", "NULL::bigint")
+            .replace("/*LEAK_QUERY*/", "NULL::text")
+            .replace("/*LEAK_CUT*/", "NULL::bool")
+            .replace("/*BY_LEAK*/", "")
+    };
     let sql = if by_session {
         sql.replace("/*SESSION_PID*/", "c.pid")
             .replace("/*SESSION_CLIENT_PORT*/", "c.client_port")
@@ -738,6 +714,9 @@ pub struct Counting {
     pub exporter: bool,
     /// Also read pg_stat_database's session counters (PostgreSQL 14+), in the same statement.
     pub session_counters: bool,
+    /// Also read the last statements of the idle sessions (`Tally::leak_statements`), in the same pass:
+    /// what names a leak suspect's dominant statement.
+    pub leak_statements: bool,
 }
 
 /// The values of `status.sql`'s own slots.
@@ -792,6 +771,7 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             c.session_counters,
             c.by_session,
             c.by_statement,
+            c.leak_statements,
         ),
         &params,
     )?;
@@ -873,14 +853,83 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             tally.idle.count += count("with_age")?;
             tally.idle.oldest_seconds =
                 oldest(tally.idle.oldest_seconds, bucket.oldest_state_seconds);
+            // A pooler's idle server connections are its pool, never a leak suspect's.
+            if c.leak_statements && !bucket.via_pgbouncer {
+                tally.leak_statements.push(LeakStatement {
+                    database: bucket.database.clone(),
+                    user: bucket.user.clone(),
+                    application: bucket.application.clone(),
+                    query_id: row.try_get("leak_query_id")?,
+                    query: row.try_get("leak_query")?,
+                    query_cut: row
+                        .try_get::<_, Option<bool>>("leak_query_cut")?
+                        .unwrap_or(false),
+                    sessions: bucket.sessions,
+                });
+            }
         }
         tally.buckets.push(bucket);
+    }
+    if c.leak_statements {
+        tally.buckets = merge_buckets(std::mem::take(&mut tally.buckets));
     }
     // Who blocks them: asked only when a matching session waits on a lock.
     if !waiters.is_empty() {
         head_blocker(db, waiters, &mut tally)?;
     }
     Ok(tally)
+}
+
+/// The buckets of the same key as one: with `Counting::leak_statements` the server splits the idle
+/// sessions of a bucket by their last statement, which the buckets do not carry.
+fn merge_buckets(buckets: Vec<Bucket>) -> Vec<Bucket> {
+    type Key = (
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<State>,
+        bool,
+        Option<i32>,
+        Option<i32>,
+        Option<i64>,
+        Option<String>,
+    );
+    let mut at: std::collections::HashMap<Key, usize> =
+        std::collections::HashMap::with_capacity(buckets.len());
+    let mut out: Vec<Bucket> = Vec::with_capacity(buckets.len());
+    for b in buckets {
+        let key: Key = (
+            b.database.clone(),
+            b.user.clone(),
+            b.application.clone(),
+            b.client.clone(),
+            b.state.clone(),
+            b.via_pgbouncer,
+            b.pid,
+            b.client_port,
+            b.query_id,
+            b.query.clone(),
+        );
+        match at.get(&key) {
+            Some(&i) => {
+                let m = &mut out[i];
+                m.sessions += b.sessions;
+                m.older_than_leak_age += b.older_than_leak_age;
+                m.older_than_idle_in_transaction_age += b.older_than_idle_in_transaction_age;
+                m.older_than_extra_age += b.older_than_extra_age;
+                m.young += b.young;
+                m.oldest_state_seconds = oldest(m.oldest_state_seconds, b.oldest_state_seconds);
+                m.oldest_xact_seconds = oldest(m.oldest_xact_seconds, b.oldest_xact_seconds);
+                m.query_cut |= b.query_cut;
+            }
+            None => {
+                at.insert(key, out.len());
+                out.push(b);
+            }
+        }
+    }
+    out
 }
 
 static HEAD_BLOCKER_SQL: std::sync::LazyLock<Statement> = std::sync::LazyLock::new(|| {
@@ -1024,10 +1073,19 @@ mod tests {
             for counters in [false, true] {
                 for by_session in [false, true] {
                     for by_statement in [false, true] {
-                        assert_fills(
-                            &status_statement(&fp, exporter, counters, by_session, by_statement),
-                            &params,
-                        );
+                        for leak in [false, true] {
+                            assert_fills(
+                                &status_statement(
+                                    &fp,
+                                    exporter,
+                                    counters,
+                                    by_session,
+                                    by_statement,
+                                    leak,
+                                ),
+                                &params,
+                            );
+                        }
                     }
                 }
             }
@@ -1117,11 +1175,19 @@ mod tests {
             for counters in [false, true] {
                 for by_session in [false, true] {
                     for by_statement in [false, true] {
-                        let text =
-                            status_statement(&fp, exporter, counters, by_session, by_statement)
-                                .text()
-                                .to_string();
-                        assert!(!text.contains("pg_blocking_pids"), "{text}");
+                        for leak in [false, true] {
+                            let text = status_statement(
+                                &fp,
+                                exporter,
+                                counters,
+                                by_session,
+                                by_statement,
+                                leak,
+                            )
+                            .text()
+                            .to_string();
+                            assert!(!text.contains("pg_blocking_pids"), "{text}");
+                        }
                     }
                 }
             }

@@ -355,3 +355,72 @@ fn a_leak_suspect_names_its_dominant_statement() {
     );
     assert!(line.ends_with(" 12"), "{line}");
 }
+
+/// A leak suspect whose sessions last ran a text longer than track_activity_query_size: its dominant
+/// statement is marked cut, with the counts the server has (status groups idle sessions by their last
+/// statement in its one pass over pg_stat_activity).
+#[test]
+fn a_leak_suspects_cut_statement_is_marked_cut() {
+    let c = cluster();
+    let app = unique("fingerprint_leak_cut");
+    let size: usize = superuser_client(c)
+        .query_one(
+            "SELECT setting::bigint FROM pg_settings WHERE name = 'track_activity_query_size'",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        .try_into()
+        .unwrap();
+    let mut clients = Vec::new();
+    for n in 0..4 {
+        let mut s = c.connect(c.superuser(), "postgres", &app).unwrap();
+        s.batch_execute(&format!("SELECT {n} AS x /* {} */", "y".repeat(size * 2)))
+            .unwrap();
+        clients.push(s);
+    }
+    let mut short = c.connect(c.superuser(), "postgres", &app).unwrap();
+    short.batch_execute("SELECT 2").unwrap();
+    clients.push(short);
+    // Ground truth: idle sessions of the application, and those whose text the server cut.
+    let truth = superuser_client(c)
+        .query_one(
+            "SELECT count(*) FILTER (WHERE state = 'idle'), \
+                    count(*) FILTER (WHERE state = 'idle' AND octet_length(query) = $2::bigint - 1) \
+               FROM pg_stat_activity WHERE application_name = $1",
+            &[&app, &i64::try_from(size).unwrap()],
+        )
+        .unwrap();
+    let (idle, cut): (i64, i64) = (truth.get(0), truth.get(1));
+    assert_eq!((idle, cut), (5, 4));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let status = pgconn()
+        .env_cluster(c)
+        .args([
+            "status",
+            "--app",
+            &app,
+            "--leak-idle-age",
+            "1s",
+            "--leak-min-sessions",
+            "5",
+        ])
+        .arg("--json")
+        .run()
+        .json();
+    let suspects = status["leak_suspects"].as_array().unwrap();
+    assert_eq!(suspects.len(), 1, "{status:#?}");
+    assert_eq!(suspects[0]["idle"], idle, "{status:#?}");
+    let d = &suspects[0]["statement"];
+    assert_eq!(d["sessions"], cut, "{d:#?}");
+    assert_eq!(d["of_idle"], idle, "{d:#?}");
+    assert_eq!(d["statement_cut"], true, "{d:#?}");
+    assert!(
+        d["statement_text"]
+            .as_str()
+            .unwrap()
+            .starts_with("SELECT ? AS x"),
+        "{d:#?}"
+    );
+    drop(clients);
+}

@@ -37,6 +37,23 @@ pub struct Tally {
     pub limits: LimitRows,
     /// Whether `limits` holds every role and database (`Counting::exporter`).
     pub all_limits: bool,
+    /// The last statements of the idle sessions, a pooler's left out (`Counting::leak_statements`), per
+    /// bucket and distinct query_id and text, from the same snapshot.
+    pub leak_statements: Vec<LeakStatement>,
+}
+
+/// Idle sessions of one (database, user, application) that last ran the same statement (query_id and
+/// text, as the server has them): the leak suspects' dominant statements are picked from these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeakStatement {
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub application: String,
+    pub query_id: Option<i64>,
+    pub query: Option<String>,
+    /// Whether the server cut the text at track_activity_query_size.
+    pub query_cut: bool,
+    pub sessions: usize,
 }
 
 /// Sessions with the same database, user, application, client (when grouping by client) and state.

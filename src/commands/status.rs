@@ -30,8 +30,8 @@ pub struct StatusRequest {
     /// Also read pg_stat_database's session counters (watch's and advise's rates; the Prometheus
     /// format reads them anyway), in the same statement.
     pub session_counters: bool,
-    /// Name each leak suspect's dominant last statement (`status`, `advise`): one more statement, sent
-    /// only when there is a suspect.
+    /// Name each leak suspect's dominant last statement (`status`, `advise`): the status statement also
+    /// groups the idle sessions by their last statement, in the same pass.
     pub leak_statements: bool,
 }
 
@@ -89,6 +89,7 @@ pub fn collect_counted(
         extra_age,
         exporter: req.format == Some(StatusFormat::Prometheus),
         session_counters: req.session_counters || req.format == Some(StatusFormat::Prometheus),
+        leak_statements: req.leak_statements,
     };
     let mut tally = activity::count(db, &req.filter, &counting)?;
     if by_process {
@@ -109,7 +110,6 @@ pub fn collect_counted(
             ));
         }
     }
-    let pooler_pids = counting.pgbouncer_pids.clone();
     let report = analysis::status::report(
         &db.target_label(),
         &db.route().clone(),
@@ -120,8 +120,8 @@ pub fn collect_counted(
         bouncer,
     );
     let mut report = report;
-    if req.leak_statements && !report.leak_suspects.is_empty() {
-        name_leak_statements(db, &mut report, &pooler_pids)?;
+    if req.leak_statements {
+        name_leak_statements(&mut report, &tally.leak_statements);
     }
     Ok((report, tally))
 }
@@ -149,19 +149,20 @@ fn find_processes(
     Ok(())
 }
 
-/// Each leak suspect's dominant statement: its idle sessions' last statements fingerprinted (one
-/// statement for every suspect), the largest fingerprint named.
-fn name_leak_statements(db: &mut Db, report: &mut StatusReport, pooler_pids: &[i32]) -> Result<()> {
-    let groups: Vec<(Option<String>, Option<String>, String)> = report
-        .leak_suspects
-        .iter()
-        .map(|l| (l.database.clone(), l.user.clone(), l.application.clone()))
-        .collect();
-    let rows = activity::group_statements(db, &groups, pooler_pids)?;
+/// Each leak suspect's dominant statement: its idle sessions' last statements (read by the status
+/// statement for every group that could be a suspect) fingerprinted, the largest fingerprint named.
+fn name_leak_statements(report: &mut StatusReport, rows: &[analysis::status::LeakStatement]) {
     let mut per: Vec<Vec<(crate::report::StatementFingerprint, usize)>> =
-        vec![Vec::new(); groups.len()];
+        vec![Vec::new(); report.leak_suspects.len()];
     for r in rows {
-        let Some(list) = per.get_mut(r.group) else {
+        let Some(list) = report
+            .leak_suspects
+            .iter()
+            .position(|l| {
+                l.database == r.database && l.user == r.user && l.application == r.application
+            })
+            .and_then(|i| per.get_mut(i))
+        else {
             continue;
         };
         let f = super::sessions::statement_fingerprint(
@@ -192,5 +193,4 @@ fn name_leak_statements(db: &mut Db, report: &mut StatusReport, pooler_pids: &[i
             });
         }
     }
-    Ok(())
 }

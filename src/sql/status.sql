@@ -47,7 +47,15 @@ WITH /*EXPORTER_COUNTS*/c AS (
            coalesce((
 /*FILTER*/
            ), false) AS matches,
+           -- status and advise (Counting::leak_statements): an idle session's last statement (query_id and
+           -- text) is one more key, so that a leak suspect's dominant statement comes from this same pass
+           -- (hashing a short text per idle session costs next to nothing; reading the view again for the
+           -- suspects' texts cost as much as this whole pass); otherwise NULL, out of GROUP BY. pgconn
+           -- merges the rows back into buckets and keeps the texts of the groups the leak rule flags.
+           /*LEAK_QUERY_ID*/ AS leak_query_id,
+           /*LEAK_QUERY*/ AS leak_query,
            count(*)::int AS sessions,
+           /*LEAK_CUT*/ AS leak_query_cut,
            count(c.state_change)::int AS with_age,
            -- --by statement: the text fills track_activity_query_size (less its terminating byte), cut
            /*STATEMENT_CUT*/ AS query_cut,
@@ -75,7 +83,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
                WHERE c.visible AND c.state_change IS NOT NULL
                  AND c.state IN ('idle in transaction', 'idle in transaction (aborted)')) AS oldest_idle_transaction
       FROM c
-     GROUP BY 1, 2, 3, 4, 5, 10, 11/*BY_SESSION*//*BY_STATEMENT*/
+     GROUP BY 1, 2, 3, 4, 5, 10, 11/*BY_SESSION*//*BY_STATEMENT*//*BY_LEAK*/
 ), t AS (
     SELECT coalesce(sum(g.sessions), 0)::int AS used,
            (SELECT percentile_cont(ARRAY[0.5, 0.95]::float8[]) WITHIN GROUP (ORDER BY x)
@@ -150,6 +158,7 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
        g.application, g.client, g.state, g.pid, g.client_port, g.query_id, g.query, g.query_cut,
+       g.leak_query_id, g.leak_query, g.leak_query_cut,
        g.via_pgbouncer, g.sessions, g.with_age,
        g.older_than_leak_age, g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.young,
        g.lock_waiters,
