@@ -622,9 +622,17 @@ fn status_statement(
             "/*LEAK_QUERY_ID*/",
             "CASE WHEN c.visible AND c.state = 'idle' THEN c.query_id END",
         )
+        // the text is a key only where the server computed no query_id: sessions of one query_id with
+        // different literals are one row (its text one of theirs), so a server that computes query_id
+        // returns a row per statement, not per distinct text
         .replace(
             "/*LEAK_QUERY*/",
-            "CASE WHEN c.visible AND c.state = 'idle' AND c.query_start IS NOT NULL THEN c.query END",
+            "CASE WHEN c.visible AND c.state = 'idle' AND c.query_start IS NOT NULL AND c.query_id IS NULL \
+             THEN c.query END",
+        )
+        .replace(
+            "/*LEAK_SAMPLE*/",
+            "min(c.query) FILTER (WHERE c.visible AND c.state = 'idle' AND c.query_start IS NOT NULL)",
         )
         .replace(
             "/*LEAK_CUT*/",
@@ -637,6 +645,7 @@ fn status_statement(
     } else {
         sql.replace("/*LEAK_QUERY_ID*/", "NULL::bigint")
             .replace("/*LEAK_QUERY*/", "NULL::text")
+            .replace("/*LEAK_SAMPLE*/", "NULL::text")
             .replace("/*LEAK_CUT*/", "NULL::bool")
             .replace("/*BY_LEAK*/", "")
     };

@@ -47,15 +47,17 @@ WITH /*EXPORTER_COUNTS*/c AS (
            coalesce((
 /*FILTER*/
            ), false) AS matches,
-           -- status and advise (Counting::leak_statements): an idle session's last statement (query_id and
-           -- text) is one more key, so that a leak suspect's dominant statement comes from this same pass
-           -- (hashing a short text per idle session costs next to nothing; reading the view again for the
-           -- suspects' texts cost as much as this whole pass); otherwise NULL, out of GROUP BY. pgconn
-           -- merges the rows back into buckets and keeps the texts of the groups the leak rule flags.
+           -- status and advise (Counting::leak_statements): an idle session's last statement (its query_id,
+           -- or its text where the server computed none) is one more key, so that a leak suspect's dominant
+           -- statement comes from this same pass (hashing a short text per idle session costs next to
+           -- nothing; reading the view again for the suspects' texts cost as much as this whole pass), with
+           -- one of the group's texts; otherwise NULL, out of GROUP BY. pgconn merges the rows back into
+           -- buckets and keeps the texts of the groups the leak rule flags.
            /*LEAK_QUERY_ID*/ AS leak_query_id,
-           /*LEAK_QUERY*/ AS leak_query,
+           /*LEAK_QUERY*/ AS leak_query_key,
            count(*)::int AS sessions,
            /*LEAK_CUT*/ AS leak_query_cut,
+           /*LEAK_SAMPLE*/ AS leak_query,
            count(c.state_change)::int AS with_age,
            -- --by statement: the text fills track_activity_query_size (less its terminating byte), cut
            /*STATEMENT_CUT*/ AS query_cut,
