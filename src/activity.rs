@@ -595,6 +595,12 @@ pub fn sessions(
     Ok(listed)
 }
 
+/// Whether the server cut a group's last-statement text: it fills track_activity_query_size less its
+/// terminating byte. The size from current_setting ("1kB"), an InitPlan, rather than pg_settings, whose
+/// every row the server would build (0.7 ms) to read one.
+const CUT: &str = "bool_or(octet_length(c.query) >= \
+                   (SELECT pg_size_bytes(current_setting('track_activity_query_size')) - 1))";
+
 /// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
 /// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
 /// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,
@@ -636,10 +642,7 @@ fn status_statement(
         )
         .replace(
             "/*LEAK_CUT*/",
-            // track_activity_query_size from current_setting ("1kB") rather than pg_settings, whose
-            // every setting the server would build (0.7 ms) to read one
-            "bool_or(octet_length(c.query) >= (SELECT pg_size_bytes(current_setting('track_activity_query_size')) - 1)) \
-             FILTER (WHERE c.state = 'idle')",
+            &format!("{CUT} FILTER (WHERE c.state = 'idle')"),
         )
         .replace("/*BY_LEAK*/", ", 12, 13")
     } else {
@@ -659,18 +662,18 @@ fn status_statement(
             .replace("/*BY_SESSION*/", "")
     };
     // Each distinct last statement apart (--by statement): query_id and text grouped on, and whether the
-    // server cut the text (track_activity_query_size read once, an InitPlan).
+    // server cut the text (CUT).
     let sql = if by_statement {
-        sql.replace("/*STATEMENT_QUERY_ID*/", "CASE WHEN c.visible THEN c.query_id END")
-            .replace(
-                "/*STATEMENT_QUERY*/",
-                "CASE WHEN c.visible AND c.query_start IS NOT NULL THEN c.query END",
-            )
-            .replace(
-                "/*STATEMENT_CUT*/",
-                "bool_or(octet_length(c.query) >= (SELECT setting::int - 1 FROM pg_settings WHERE name = 'track_activity_query_size'))",
-            )
-            .replace("/*BY_STATEMENT*/", ", 8, 9")
+        sql.replace(
+            "/*STATEMENT_QUERY_ID*/",
+            "CASE WHEN c.visible THEN c.query_id END",
+        )
+        .replace(
+            "/*STATEMENT_QUERY*/",
+            "CASE WHEN c.visible AND c.query_start IS NOT NULL THEN c.query END",
+        )
+        .replace("/*STATEMENT_CUT*/", CUT)
+        .replace("/*BY_STATEMENT*/", ", 8, 9")
     } else {
         sql.replace("/*STATEMENT_QUERY_ID*/", "NULL::bigint")
             .replace("/*STATEMENT_QUERY*/", "NULL::text")

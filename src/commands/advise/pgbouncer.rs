@@ -92,6 +92,42 @@ pub fn pgbouncer_ini(st: &StatusReport, sessions: &[Session], host: &str, port: 
     ini
 }
 
+/// Whether a pooler would help, and the evidence line that says why: at least 20 visible sessions, and
+/// most of them idle (60 %), or half the usable slots held, or a connection storm (status's rule: clients
+/// connecting per request pay a backend start each time, which a pooler's standing connections absorb).
+fn pooling_pressure(st: &StatusReport, sessions: &[Session]) -> Option<Pressure> {
+    let visible: Vec<&Session> = sessions.iter().filter(|s| s.visible).collect();
+    let n = visible.len();
+    if n < 20 {
+        return None;
+    }
+    let idle = visible
+        .iter()
+        .filter(|s| s.state == Some(State::Idle))
+        .count();
+    let idle_share = idle as f64 / n as f64;
+    let busy_share = n as f64 / f64::from(st.capacity.usable_slots.max(1));
+    if idle_share < 0.6 && busy_share < 0.5 && !st.new_sessions.storm {
+        return None;
+    }
+    Some(Pressure {
+        n,
+        idle_share,
+        evidence: format!(
+            "{idle} of {n} sessions are idle; they hold {:.0}% of the usable slots",
+            busy_share * 100.0
+        ),
+    })
+}
+
+/// What [`pooling_pressure`] saw.
+struct Pressure {
+    /// Visible sessions.
+    n: usize,
+    idle_share: f64,
+    evidence: String,
+}
+
 fn pgbouncer_recommendation(
     st: &StatusReport,
     sessions: &[Session],
@@ -101,28 +137,17 @@ fn pgbouncer_recommendation(
     port: &str,
     out: &mut Vec<Finding>,
 ) {
-    let visible: Vec<&Session> = sessions.iter().filter(|s| s.visible).collect();
-    let n = visible.len();
-    if n < 20 {
+    let Some(Pressure {
+        n,
+        idle_share,
+        evidence,
+    }) = pooling_pressure(st, sessions)
+    else {
         return;
-    }
-    let idle = visible
-        .iter()
-        .filter(|s| s.state == Some(State::Idle))
-        .count();
-    let idle_share = idle as f64 / n as f64;
-    let busy_share = n as f64 / f64::from(st.capacity.usable_slots.max(1));
-    // A connection storm (status's rule) is a reason of its own: clients connecting per request pay a
-    // backend start each time, which a pooler's standing connections absorb.
+    };
     let storm = st.new_sessions.storm;
-    if idle_share < 0.6 && busy_share < 0.5 && !storm {
-        return;
-    }
     let ini = pgbouncer_ini(st, sessions, host, port);
-    let mut evidence = vec![format!(
-        "{idle} of {n} sessions are idle; they hold {:.0}% of the usable slots",
-        busy_share * 100.0
-    )];
+    let mut evidence = vec![evidence];
     if storm {
         evidence.push(format!(
             "connection storm: {} of {} client sessions ({:.0}%) started in the last {} s",
@@ -193,25 +218,11 @@ fn provider_pooler(i: &Inputs, out: &mut Vec<Finding>) {
         return;
     };
     let st = &i.status;
-    let visible: Vec<&Session> = i.sessions.iter().filter(|s| s.visible).collect();
-    let n = visible.len();
-    if n < 20 {
+    let Some(pressure) = pooling_pressure(st, &i.sessions) else {
         return;
-    }
-    let idle = visible
-        .iter()
-        .filter(|s| s.state == Some(State::Idle))
-        .count();
-    let idle_share = idle as f64 / n as f64;
-    let busy_share = n as f64 / f64::from(st.capacity.usable_slots.max(1));
-    if idle_share < 0.6 && busy_share < 0.5 && !st.new_sessions.storm {
-        return;
-    }
+    };
     let mut evidence = vec![
-        format!(
-            "{idle} of {n} sessions are idle; they hold {:.0}% of the usable slots",
-            busy_share * 100.0
-        ),
+        pressure.evidence,
         format!(
             "platform {} ({})",
             p.name(),
@@ -294,8 +305,9 @@ fn provider_pooler(i: &Inputs, out: &mut Vec<Finding>) {
             Severity::Info
         },
         title: format!(
-            "{n} client sessions, {:.0}% of them idle: {} on {} would need far fewer connections",
-            idle_share * 100.0,
+            "{} client sessions, {:.0}% of them idle: {} on {} would need far fewer connections",
+            pressure.n,
+            pressure.idle_share * 100.0,
             pooler,
             p.title()
         ),
