@@ -331,3 +331,40 @@ fn role_scope_is_applied_on_a_managed_platform() {
     );
     assert!(hist.exists(), "the role change is recorded");
 }
+
+#[test]
+fn rds_max_connections_is_checked_against_the_instance_memory() {
+    let c = cluster();
+    let run = |memory: &str| {
+        pgconn()
+            .no_cluster_env()
+            .args([
+                "tune",
+                "set",
+                "--system",
+                "max_connections=200",
+                "--instance-memory",
+                memory,
+                "--json",
+                "-d",
+                &conninfo(c, Some(RDS_HOST), "sim_rds"),
+            ])
+            .run()
+            .assert_code(0)
+            .json()
+    };
+    // 1 GiB: 1073741824 / 9531392 = 112 < 200.
+    let small = run("1GiB");
+    let w = small["warnings"].to_string();
+    assert!(w.contains("= 112"), "{w}");
+    assert_eq!(small["applied"], false);
+    // 4 GiB: 450 >= 200, no warning.
+    let big = run("4GiB");
+    assert!(
+        !big["warnings"]
+            .to_string()
+            .contains("DBInstanceClassMemory"),
+        "{}",
+        big["warnings"]
+    );
+}

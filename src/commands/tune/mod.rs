@@ -115,7 +115,12 @@ pub struct TuneApply {
 
 /// `--system` on a managed platform: the provider's commands for the plan's changes, values in the
 /// settings' base units (pg_settings.unit: `5min` of a ms setting is `300000`).
-fn with_provider(db: &mut Db, report: &mut ChangeReport, ctx: &Context) -> Result<()> {
+fn with_provider(
+    db: &mut Db,
+    report: &mut ChangeReport,
+    ctx: &Context,
+    instance_memory: Option<u64>,
+) -> Result<()> {
     let Some(platform) = report.platform else {
         return Ok(());
     };
@@ -141,7 +146,7 @@ fn with_provider(db: &mut Db, report: &mut ChangeReport, ctx: &Context) -> Resul
         &provider::ProviderInput {
             host: host.as_deref(),
             major,
-            instance_memory: None,
+            instance_memory,
         },
     );
     report.notes.insert(
@@ -188,9 +193,18 @@ pub struct TuneSetRequest {
     explicit: Vec<(String, String)>,
     preset: Option<presets::TunePreset>,
     apply: TuneApply,
+    /// `--instance-memory`: RDS's DBInstanceClassMemory in bytes, for the max_connections check.
+    instance_memory: Option<u64>,
 }
 
 impl TuneSetRequest {
+    /// The instance class's memory (RDS / Aurora `--system`): max_connections is checked against RDS's
+    /// default for it.
+    pub fn with_instance_memory(mut self, bytes: Option<u64>) -> TuneSetRequest {
+        self.instance_memory = bytes;
+        self
+    }
+
     /// Refuse a `tune set` that cannot be right whatever the server says (nothing to set, a setting
     /// given twice). Names are PostgreSQL's (compared as given: lower-case them first).
     pub fn new(
@@ -206,6 +220,7 @@ impl TuneSetRequest {
             explicit,
             preset,
             apply,
+            instance_memory: None,
         })
     }
 }
@@ -315,6 +330,7 @@ pub fn plan_set(db: &mut Db, req: &TuneSetRequest) -> Result<TunePlan> {
         explicit,
         preset,
         apply,
+        instance_memory,
     } = req;
     check_limits(scope, set_values(explicit))?;
     let mut notes = Vec::new();
@@ -341,7 +357,7 @@ pub fn plan_set(db: &mut Db, req: &TuneSetRequest) -> Result<TunePlan> {
     }
     pairs.extend(explicit.iter().cloned());
     let (mut report, ctx) = plan::plan_set(db, scope, pairs, notes)?;
-    with_provider(db, &mut report, &ctx)?;
+    with_provider(db, &mut report, &ctx, *instance_memory)?;
     Ok(planned(report, ctx, apply))
 }
 
@@ -349,7 +365,7 @@ pub fn plan_set(db: &mut Db, req: &TuneSetRequest) -> Result<TunePlan> {
 pub fn plan_reset(db: &mut Db, a: &TuneResetRequest) -> Result<TunePlan> {
     let a = &TuneResetRequest::new(a.scope.clone(), a.names.clone(), a.all, a.apply.clone())?;
     let (mut report, ctx) = plan::plan_reset(db, &a.scope, &a.names, a.all)?;
-    with_provider(db, &mut report, &ctx)?;
+    with_provider(db, &mut report, &ctx, None)?;
     Ok(planned(report, ctx, &a.apply))
 }
 
@@ -369,7 +385,7 @@ pub fn plan_undo(db: &mut Db, h: &history::History, a: &TuneUndoRequest) -> Resu
         )
     })?;
     let (mut report, ctx) = plan::plan_undo(db, &entry, server, a.force)?;
-    with_provider(db, &mut report, &ctx)?;
+    with_provider(db, &mut report, &ctx, None)?;
     Ok(planned(report, ctx, &a.apply))
 }
 

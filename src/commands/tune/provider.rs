@@ -586,14 +586,16 @@ fn max_connections_check(
             if v > default {
                 plan.warnings.push(format!(
                     "max_connections {v} is above the default for this instance size \
-                     (LEAST(DBInstanceClassMemory/9531392, 5000) = {default}): too high a value keeps the \
-                     instance from starting (AWS docs); make sure its memory allows it"
+                     (LEAST(DBInstanceClassMemory/9531392, 5000) = {default} for the memory given; \
+                     DBInstanceClassMemory is somewhat below the class's nominal memory): too high a value \
+                     keeps the instance from starting (AWS docs); make sure its memory allows it"
                 ));
             }
         }
         None => plan.notes.push(
-            "pgconn cannot check max_connections against the instance's memory (the default is \
-             LEAST(DBInstanceClassMemory/9531392, 5000)); too high a value keeps the instance from starting"
+            "pgconn cannot check max_connections against the instance's memory (RDS's default is \
+             LEAST(DBInstanceClassMemory/9531392, 5000); --instance-memory SIZE checks it); too high a value \
+             keeps the instance from starting"
                 .into(),
         ),
     }
