@@ -144,7 +144,7 @@ pub fn parse_memory(s: &str) -> Result<u64, String> {
         }
     };
     let bytes = n * mult as f64;
-    if !bytes.is_finite() || bytes < 1.0 || bytes > 1e18 {
+    if !bytes.is_finite() || !(1.0..=1e18).contains(&bytes) {
         return Err(format!("{s:?} is not a memory size an instance has"));
     }
     Ok(bytes as u64)
