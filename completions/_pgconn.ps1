@@ -456,6 +456,7 @@ Register-ArgumentCompleter -Native -CommandName 'pgconn' -ScriptBlock {
             [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'ALTER DATABASE DB SET ...: sessions in this database')
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'ALTER ROLE ROLE SET ...: sessions of this role')
             [CompletionResult]::new('--in-database', '--in-database', [CompletionResultType]::ParameterName, 'With --role: ALTER ROLE ROLE IN DATABASE DB SET ...')
+            [CompletionResult]::new('--instance-memory', '--instance-memory', [CompletionResultType]::ParameterName, 'RDS / Aurora with --system: the instance class''s memory (e.g. 16GiB; GB is read as GiB), to warn when max_connections is above RDS''s default for it, LEAST(DBInstanceClassMemory/9531392, 5000)')
             [CompletionResult]::new('--history', '--history', [CompletionResultType]::ParameterName, 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')
             [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Database server host or socket directory (PGHOST)')

@@ -2390,7 +2390,7 @@ _pgconn() {
             return 0
             ;;
         pgconn__subcmd__tune__subcmd__set)
-            opts="-y -h -p -U -d -W -? -V --preset --database --role --in-database --system --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --platform --json --color --show-sql --help --version"
+            opts="-y -h -p -U -d -W -? -V --preset --database --role --in-database --system --instance-memory --yes --dry-run --history --host --port --username --dbname --service --password --connect-timeout --targets --jobs --target-timeout --break-glass --fallback-user --platform --json --color --show-sql --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2409,6 +2409,10 @@ _pgconn() {
                     return 0
                     ;;
                 --in-database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance-memory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -444,6 +444,7 @@ set edit:completion:arg-completer[pgconn] = {|@words|
             cand --database 'ALTER DATABASE DB SET ...: sessions in this database'
             cand --role 'ALTER ROLE ROLE SET ...: sessions of this role'
             cand --in-database 'With --role: ALTER ROLE ROLE IN DATABASE DB SET ...'
+            cand --instance-memory 'RDS / Aurora with --system: the instance class''s memory (e.g. 16GiB; GB is read as GiB), to warn when max_connections is above RDS''s default for it, LEAST(DBInstanceClassMemory/9531392, 5000)'
             cand --history 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)'
             cand -h 'Database server host or socket directory (PGHOST)'
             cand --host 'Database server host or socket directory (PGHOST)'

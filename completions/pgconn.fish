@@ -474,6 +474,7 @@ runbook\t'idle_in_transaction_session_timeout 5min, statement_timeout 30s'"
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l database -d 'ALTER DATABASE DB SET ...: sessions in this database' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l role -d 'ALTER ROLE ROLE SET ...: sessions of this role' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l in-database -d 'With --role: ALTER ROLE ROLE IN DATABASE DB SET ...' -r
+complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l instance-memory -d 'RDS / Aurora with --system: the instance class\'s memory (e.g. 16GiB; GB is read as GiB), to warn when max_connections is above RDS\'s default for it, LEAST(DBInstanceClassMemory/9531392, 5000)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -l history -d 'History file (default: $XDG_STATE_HOME/pgconn/tune-history.jsonl or ~/.local/state/pgconn/tune-history.jsonl)' -r -F
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s h -l host -d 'Database server host or socket directory (PGHOST)' -r
 complete -c pgconn -n "__fish_pgconn_using_subcommand tune; and __fish_seen_subcommand_from set" -s p -l port -d 'Database server port (PGPORT)' -r

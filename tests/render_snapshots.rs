@@ -1344,6 +1344,8 @@ fn tune_database() -> ChangeReport {
         undoes: None,
         history_file: Some("/root/.local/state/pgconn/tune-history.jsonl".into()),
         history_id: Some("20240315T101500Z-3f2a".into()),
+        platform: None,
+        provider_commands: vec![],
         outcome: Some(ApplyOutcome {
             new_sessions_only: true,
             sessions_with_old_value: Some(23),
@@ -1417,6 +1419,8 @@ fn tune_system() -> ChangeReport {
         undoes: None,
         history_file: Some("/root/.local/state/pgconn/tune-history.jsonl".into()),
         history_id: Some("20240315T102000Z-9c41".into()),
+        platform: None,
+        provider_commands: vec![],
         outcome: Some(ApplyOutcome {
             new_sessions_only: false,
             sessions_with_old_value: None,
@@ -2136,6 +2140,39 @@ fn tune_result() {
         render::tune::result(&nothing, &st)
     );
     snap_human("tune_result_dry_run_and_nothing_piped_plain", &text, &st);
+
+    // --system on a managed platform: nothing applied, the provider's commands (hostile text escaped).
+    let mut managed = tune_system();
+    managed.applied = false;
+    managed.history_file = None;
+    managed.history_id = None;
+    managed.outcome = None;
+    for c in &mut managed.changes {
+        c.sql = None;
+    }
+    managed.platform = Some(pgconn::report::platform::Platform::CloudSql);
+    managed.provider_commands = vec![
+        pgconn::report::tune::ProviderCommand {
+            step: 1,
+            command: "gcloud sql instances describe '<instance-name>' \
+                      --format='value(settings.databaseFlags)'"
+                .into(),
+            why: "the flags set now: every one of them must be repeated in the next step".into(),
+        },
+        pgconn::report::tune::ProviderCommand {
+            step: 2,
+            command: format!(
+                "gcloud sql instances patch '<instance-name>' \
+                 --database-flags='<every-existing-flag>,max_connections=200,{EVIL}'"
+            ),
+            why: "--database-flags replaces the whole list\x1b[2J".into(),
+        },
+    ];
+    snap_human(
+        "tune_result_managed_piped_plain",
+        &render::tune::result(&managed, &st),
+        &st,
+    );
 }
 
 #[test]

@@ -508,12 +508,13 @@ impl TryFrom<&super::TuneSetArgs> for TuneSetRequest {
     type Error = anyhow::Error;
 
     fn try_from(a: &super::TuneSetArgs) -> anyhow::Result<Self> {
-        TuneSetRequest::new(
+        Ok(TuneSetRequest::new(
             tune_scope(&a.scope)?,
             a.pairs.clone(),
             a.preset.map(Into::into),
             (&a.apply).into(),
-        )
+        )?
+        .with_instance_memory(a.instance_memory))
     }
 }
 

@@ -111,8 +111,43 @@ pub struct TuneSetArgs {
     #[command(flatten)]
     pub scope: TuneScopeArgs,
 
+    /// RDS / Aurora with --system: the instance class's memory (e.g. 16GiB; GB is read as GiB), to warn
+    /// when max_connections is above RDS's default for it, LEAST(DBInstanceClassMemory/9531392, 5000)
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory)]
+    pub instance_memory: Option<u64>,
+
     #[command(flatten)]
     pub apply: TuneApplyArgs,
+}
+
+/// A memory size in bytes: a number with an optional unit B, kB, MB, GB, TB (binary multiples, as
+/// PostgreSQL reads them; KiB … TiB too).
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a memory size (e.g. 16GiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "kib" | "k" => 1 << 10,
+        "mb" | "mib" | "m" => 1 << 20,
+        "gb" | "gib" | "g" => 1 << 30,
+        "tb" | "tib" | "t" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "{s:?}: unit must be B, kB, MB, GB or TB (e.g. 16GiB)"
+            ))
+        }
+    };
+    let bytes = n * mult as f64;
+    if !bytes.is_finite() || !(1.0..=1e18).contains(&bytes) {
+        return Err(format!("{s:?} is not a memory size an instance has"));
+    }
+    Ok(bytes as u64)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -162,4 +197,21 @@ pub fn parse_setting_pair(s: &str) -> Result<(String, String), String> {
         return Err(format!("{s:?} has no setting name before '='"));
     }
     Ok((name.to_ascii_lowercase(), value.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("16GiB"), Ok(16 << 30));
+        assert_eq!(parse_memory("16GB"), Ok(16 << 30));
+        assert_eq!(parse_memory("0.5 GB"), Ok(1 << 29));
+        assert_eq!(parse_memory("1048576"), Ok(1 << 20));
+        assert!(parse_memory("16XB").is_err());
+        assert!(parse_memory("").is_err());
+        assert!(parse_memory("0").is_err());
+        assert!(parse_memory("1e30").is_err());
+    }
 }

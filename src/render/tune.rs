@@ -248,6 +248,23 @@ pub fn plan(r: &ChangeReport, st: &Style) -> String {
 pub fn result(r: &ChangeReport, st: &Style) -> String {
     let mut out = String::new();
     let pending = r.pending().count();
+    if let (Some(p), true) = (r.platform, pending > 0) {
+        out.push_str(&format!(
+            "{}: {} does not take ALTER SYSTEM, and pgconn sent no change to the server. Run these where \
+             the service is managed:\n",
+            st.paint("Nothing applied", Level::Warning),
+            p.title()
+        ));
+        for c in &r.provider_commands {
+            out.push_str(&format!(
+                "\n  {}. {}\n     {}\n",
+                c.step,
+                clean(&c.why),
+                clean(&c.command)
+            ));
+        }
+        return out;
+    }
     if pending == 0 {
         out.push_str("Nothing to change: the scope already stores these values.\n");
         return out;

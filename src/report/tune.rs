@@ -214,6 +214,22 @@ pub struct ChangeReport {
     pub history_file: Option<String>,
     pub history_id: Option<String>,
     pub outcome: Option<ApplyOutcome>,
+    /// `--system` on a managed platform (strong evidence or `--platform`): the platform, whose commands
+    /// below are printed instead of ALTER SYSTEM (nothing is sent that changes the server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<crate::report::platform::Platform>,
+    /// The provider's command sequence (`--system` on a managed platform), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub provider_commands: Vec<ProviderCommand>,
+}
+
+/// One step of a managed platform's command sequence: run in order; `why` says when it applies (RDS's
+/// `default.` parameter-group branch) and what it does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProviderCommand {
+    pub step: usize,
+    pub command: String,
+    pub why: String,
 }
 
 impl ChangeReport {

@@ -82,10 +82,11 @@ fn tune_change(db: &mut Db, plan: TunePlan, style: &Style) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The plan; when it does not act (a dry run, nothing to change), with the line that says so.
+/// The plan; when it does not act (a dry run, nothing to change, the provider's commands instead of
+/// ALTER SYSTEM), with what says so.
 fn preview(report: &ChangeReport, style: &Style) -> String {
     let mut text = render::tune::plan(report, style);
-    if report.dry_run || report.pending().next().is_none() {
+    if report.dry_run || report.pending().next().is_none() || report.platform.is_some() {
         text.push_str(&render::tune::result(report, style));
     }
     text

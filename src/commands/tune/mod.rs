@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Result};
 
 use crate::db::Db;
+use crate::setting;
 
 pub mod apply;
 pub mod catalog;
@@ -15,6 +16,7 @@ pub mod history;
 pub mod limit;
 pub mod plan;
 pub mod presets;
+pub mod provider;
 pub mod quote;
 pub mod show;
 pub mod startup;
@@ -57,9 +59,10 @@ impl super::Plan for TunePlan {
         &self.report
     }
 
-    /// Whether there is anything to apply (something changes and this is not a dry run).
+    /// Whether there is anything to apply (something changes, this is not a dry run, and not `--system`
+    /// on a managed platform, where the provider's commands are printed instead).
     fn acts(&self) -> bool {
-        !self.report.dry_run && self.report.pending().count() > 0
+        !self.report.dry_run && self.report.pending().count() > 0 && self.report.platform.is_none()
     }
 
     /// The history file can take the entry (it is written before anything changes).
@@ -110,6 +113,56 @@ pub struct TuneApply {
     pub history: Option<PathBuf>,
 }
 
+/// `--system` on a managed platform: the provider's commands for the plan's changes, values in the
+/// settings' base units (pg_settings.unit: `5min` of a ms setting is `300000`).
+fn with_provider(
+    db: &mut Db,
+    report: &mut ChangeReport,
+    ctx: &Context,
+    instance_memory: Option<u64>,
+) -> Result<()> {
+    let Some(platform) = report.platform else {
+        return Ok(());
+    };
+    let changes: Vec<provider::ProviderChange> = report
+        .pending()
+        .map(|c| {
+            let meta = ctx.catalog.get(&c.name).map(|s| s.meta());
+            provider::ProviderChange {
+                name: c.name.clone(),
+                value: c.new.as_ref().map(|v| {
+                    provider::base_value(meta.as_ref().and_then(|m| setting::base_of(m, v)), v)
+                }),
+                input: c.input.clone(),
+                restart: c.restart_required,
+            }
+        })
+        .collect();
+    let host = db.host_name();
+    let major = db.facts()?.version_num / 10000;
+    let p = provider::commands(
+        platform,
+        &changes,
+        &provider::ProviderInput {
+            host: host.as_deref(),
+            major,
+            instance_memory,
+        },
+    );
+    report.notes.insert(
+        0,
+        format!(
+            "{} does not take ALTER SYSTEM: nothing applied, pgconn sends no change to the server; the \
+             provider's commands follow (values in each setting's base unit)",
+            platform.title()
+        ),
+    );
+    report.provider_commands = p.commands;
+    report.warnings.extend(p.warnings);
+    report.notes.extend(p.notes);
+    Ok(())
+}
+
 fn planned(report: ChangeReport, ctx: Context, a: &TuneApply) -> TunePlan {
     let mut report = report;
     report.dry_run = a.dry_run;
@@ -140,9 +193,18 @@ pub struct TuneSetRequest {
     explicit: Vec<(String, String)>,
     preset: Option<presets::TunePreset>,
     apply: TuneApply,
+    /// `--instance-memory`: RDS's DBInstanceClassMemory in bytes, for the max_connections check.
+    instance_memory: Option<u64>,
 }
 
 impl TuneSetRequest {
+    /// The instance class's memory (RDS / Aurora `--system`): max_connections is checked against RDS's
+    /// default for it.
+    pub fn with_instance_memory(mut self, bytes: Option<u64>) -> TuneSetRequest {
+        self.instance_memory = bytes;
+        self
+    }
+
     /// Refuse a `tune set` that cannot be right whatever the server says (nothing to set, a setting
     /// given twice). Names are PostgreSQL's (compared as given: lower-case them first).
     pub fn new(
@@ -158,6 +220,7 @@ impl TuneSetRequest {
             explicit,
             preset,
             apply,
+            instance_memory: None,
         })
     }
 }
@@ -267,6 +330,7 @@ pub fn plan_set(db: &mut Db, req: &TuneSetRequest) -> Result<TunePlan> {
         explicit,
         preset,
         apply,
+        instance_memory,
     } = req;
     check_limits(scope, set_values(explicit))?;
     let mut notes = Vec::new();
@@ -292,14 +356,16 @@ pub fn plan_set(db: &mut Db, req: &TuneSetRequest) -> Result<TunePlan> {
         }
     }
     pairs.extend(explicit.iter().cloned());
-    let (report, ctx) = plan::plan_set(db, scope, pairs, notes)?;
+    let (mut report, ctx) = plan::plan_set(db, scope, pairs, notes)?;
+    with_provider(db, &mut report, &ctx, *instance_memory)?;
     Ok(planned(report, ctx, apply))
 }
 
 /// The plan of `tune reset`.
 pub fn plan_reset(db: &mut Db, a: &TuneResetRequest) -> Result<TunePlan> {
     let a = &TuneResetRequest::new(a.scope.clone(), a.names.clone(), a.all, a.apply.clone())?;
-    let (report, ctx) = plan::plan_reset(db, &a.scope, &a.names, a.all)?;
+    let (mut report, ctx) = plan::plan_reset(db, &a.scope, &a.names, a.all)?;
+    with_provider(db, &mut report, &ctx, None)?;
     Ok(planned(report, ctx, &a.apply))
 }
 
@@ -318,7 +384,8 @@ pub fn plan_undo(db: &mut Db, h: &history::History, a: &TuneUndoRequest) -> Resu
             server.target
         )
     })?;
-    let (report, ctx) = plan::plan_undo(db, &entry, server, a.force)?;
+    let (mut report, ctx) = plan::plan_undo(db, &entry, server, a.force)?;
+    with_provider(db, &mut report, &ctx, None)?;
     Ok(planned(report, ctx, &a.apply))
 }
 

@@ -15,6 +15,7 @@ use super::quote::{self, Op};
 use super::startup;
 use super::CONNECTION_SETTINGS;
 use crate::db::Db;
+use crate::report::platform::Platform;
 use crate::report::tune::{quoted, Scope};
 use crate::report::tune::{ChangeReport, InEffect, TuneChange};
 use crate::report::tune::{Entry, ServerRecord};
@@ -327,6 +328,9 @@ pub(super) fn stored_now(db: &mut Db, scope: &Scope, with_limit: bool) -> Result
     }
     let (auto, files) = match catalog::file_settings(db)? {
         Some(files) => (AutoConf::from_files(&files), files),
+        // A managed platform keeps its settings outside postgresql.auto.conf, and pgconn changes
+        // nothing there: no role may read pg_file_settings, and nothing needs to be undone.
+        None if managed_system(db, scope)?.is_some() => (AutoConf::from_files(&[]), Vec::new()),
         None => {
             return Err(anyhow!(
                 "cannot read what ALTER SYSTEM has stored in postgresql.auto.conf: pg_file_settings needs a \
@@ -390,6 +394,10 @@ fn build_plan(
     let (stored, all) = (&now.values, now.all.as_slice());
     let mut changes = Vec::new();
     let mut warnings = Vec::new();
+    // On a managed platform --system sends no statement (the provider's commands replace it), nothing
+    // is asked of the server to quote one, and what postgresql.auto.conf stores says nothing of the
+    // provider's parameters: every change is printed.
+    let platform = managed_system(db, scope)?;
     for d in desired {
         let setting = cat.get(&d.name);
         let meta = setting.map(|s| s.meta());
@@ -399,7 +407,8 @@ fn build_plan(
         } else {
             None
         };
-        let unchanged = stores_same(meta.as_ref(), old.as_deref(), d.new.as_deref());
+        let unchanged =
+            platform.is_none() && stores_same(meta.as_ref(), old.as_deref(), d.new.as_deref());
         if limit::is(&d.name) {
             if let (false, Some(t), Some(new)) = (
                 unchanged,
@@ -466,9 +475,11 @@ fn build_plan(
         .filter(|c| !c.unchanged)
         .map(|c| Ok((c.name.as_str(), op_of(c)?)))
         .collect::<Result<_>>()?;
-    let built = quote::build_all(db, scope, &ops)?;
-    for (c, sql) in changes.iter_mut().filter(|c| !c.unchanged).zip(built) {
-        c.sql = Some(sql);
+    if platform.is_none() {
+        let built = quote::build_all(db, scope, &ops)?;
+        for (c, sql) in changes.iter_mut().filter(|c| !c.unchanged).zip(built) {
+            c.sql = Some(sql);
+        }
     }
     Ok(ChangeReport {
         action,
@@ -485,6 +496,8 @@ fn build_plan(
         history_file: None,
         history_id: None,
         outcome: None,
+        platform,
+        provider_commands: Vec::new(),
     })
 }
 
@@ -818,6 +831,15 @@ fn check_limit_privilege(db: &mut Db, desired: &[Desired], now: &StoredNow) -> R
     }
 }
 
+/// `--system` on a managed platform (strong evidence or `--platform`): pgconn prints the provider's
+/// commands and sends nothing that changes the server.
+pub(super) fn managed_system(db: &mut Db, scope: &Scope) -> Result<Option<Platform>> {
+    if *scope != Scope::System {
+        return Ok(None);
+    }
+    Ok(db.facts()?.platform.managed())
+}
+
 /// Before ALTER SYSTEM: refuse where it is switched off (allow_alter_system = off, 17+).
 fn system_guard<'a>(
     db: &mut Db,
@@ -825,7 +847,7 @@ fn system_guard<'a>(
     names: impl Iterator<Item = &'a str>,
     cat: &Catalog,
 ) -> Result<Option<Guard>> {
-    if *scope != Scope::System {
+    if *scope != Scope::System || managed_system(db, scope)?.is_some() {
         return Ok(None);
     }
     let names: Vec<&str> = names.collect();
