@@ -735,7 +735,19 @@ mod tests {
         );
         assert!(azure[0].commands[0].contains("--server-name myserver --name pgbouncer.enabled"));
         let azure_ip = on(Platform::AzureFlexible, "10.0.0.5");
-        assert!(azure_ip[0].commands[0].contains("--server-name <server-name>"));
+        assert!(azure_ip[0].commands[0].contains("--server-name '<server-name>'"));
+        assert!(azure_ip[0].commands[0].contains("--resource-group '<resource-group>'"));
+        // A host name that is no DNS label before the suffix is never printed into the command.
+        let hostile = on(
+            Platform::AzureFlexible,
+            "a$(touch x).postgres.database.azure.com",
+        );
+        assert!(
+            hostile[0].commands[0].contains("--server-name '<server-name>'")
+                && !hostile[0].commands[0].contains("touch"),
+            "{:?}",
+            hostile[0].commands
+        );
         let rds = on(Platform::AwsRds, "db1");
         assert!(rds[0].recommendation.contains("RDS Proxy"));
         assert!(rds[0].recommendation.contains("MaxConnectionsPercent"));

@@ -244,9 +244,10 @@ fn provider_pooler(i: &Inputs, out: &mut Vec<Finding>) {
             vec![],
         ),
         Platform::AzureFlexible => {
+            // the server's name only when it is one DNS label (the command is copied into a shell)
             let server = host
                 .strip_suffix(".postgres.database.azure.com")
-                .filter(|s| !s.is_empty() && !s.contains('.'))
+                .filter(|s| crate::commands::tune::provider::label_ok(s))
                 .unwrap_or("<server-name>");
             (
                 "the built-in PgBouncer",
@@ -256,8 +257,10 @@ fn provider_pooler(i: &Inputs, out: &mut Vec<Finding>) {
                  pgbouncer.default_pool_size (50) server connections per user and database"
                     .into(),
                 vec![format!(
-                    "az postgres flexible-server parameter set --resource-group <resource-group> \
-                     --server-name {server} --name pgbouncer.enabled --value true"
+                    "az postgres flexible-server parameter set --resource-group {} --server-name {} \
+                     --name pgbouncer.enabled --value true",
+                    crate::report::shell_quote("<resource-group>"),
+                    crate::report::shell_quote(server)
                 )],
             )
         }

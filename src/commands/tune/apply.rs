@@ -33,6 +33,14 @@ pub fn apply(
     ctx: &Context,
     history_path: &Path,
 ) -> Result<()> {
+    // A managed platform's --system plan is the provider's commands, never applied here (the plan does
+    // not act, so the command line never gets here; a library caller must not either).
+    if let Some(p) = report.platform {
+        return Err(anyhow!(
+            "on {}, --system changes are made with the provider's commands: pgconn applies nothing",
+            p.name()
+        ));
+    }
     // Act only on what the plan showed: the old values must still be what the scope stores.
     let with_limit = report.pending().any(|c| limit::is(&c.name));
     let now = stored_now(db, &report.scope, with_limit)?.values;

@@ -55,7 +55,7 @@ pub fn base_value(base: Option<f64>, normalised: &str) -> String {
 }
 
 /// A DNS label as the provider names its resources: letters, digits, hyphens.
-fn label_ok(l: &str) -> bool {
+pub(crate) fn label_ok(l: &str) -> bool {
     !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
@@ -175,7 +175,8 @@ fn rds_parameter(c: &ProviderChange) -> String {
     })
 }
 
-/// modify-(db|db-cluster)-parameter-group (or reset-…), 20 parameters per call.
+/// modify-(db|db-cluster)-parameter-group for the values set and reset-… for those reset (a reset has no
+/// ParameterValue, which modify requires: `tune undo` can bring both), 20 parameters per call.
 fn modify_calls(
     steps: &mut Steps,
     changes: &[ProviderChange],
@@ -184,12 +185,27 @@ fn modify_calls(
     region: &str,
     why: &str,
 ) {
-    let reset = changes.iter().all(|c| c.value.is_none());
-    let verb = if reset { "reset" } else { "modify" };
-    let chunks: Vec<&[ProviderChange]> = changes.chunks(RDS_MAX_PARAMETERS).collect();
+    let (resets, sets): (Vec<&ProviderChange>, Vec<&ProviderChange>) =
+        changes.iter().partition(|c| c.value.is_none());
+    for (verb, these) in [("modify", sets), ("reset", resets)] {
+        calls(steps, verb, &these, kind, group, region, why);
+    }
+}
+
+/// One verb's calls, 20 parameters each.
+fn calls(
+    steps: &mut Steps,
+    verb: &str,
+    changes: &[&ProviderChange],
+    kind: &str,
+    group: &str,
+    region: &str,
+    why: &str,
+) {
+    let chunks: Vec<&[&ProviderChange]> = changes.chunks(RDS_MAX_PARAMETERS).collect();
     let n = chunks.len();
     for (i, chunk) in chunks.into_iter().enumerate() {
-        let params: Vec<String> = chunk.iter().map(rds_parameter).collect();
+        let params: Vec<String> = chunk.iter().map(|c| rds_parameter(c)).collect();
         let part = if n > 1 {
             format!(
                 " (call {} of {n}: at most {RDS_MAX_PARAMETERS} parameters per call)",
@@ -756,6 +772,39 @@ mod tests {
         assert_eq!(calls[0].command.matches("ParameterName=").count(), 20);
         assert_eq!(calls[2].command.matches("ParameterName=").count(), 5);
         assert!(calls[1].why.contains("call 2 of 3"));
+    }
+
+    #[test]
+    fn rds_sets_and_resets_go_in_calls_of_their_own() {
+        // tune undo can set one value back and reset another: modify requires a ParameterValue, so the
+        // reset goes through reset-…
+        let p = commands(
+            Platform::AwsRds,
+            &[
+                ch("statement_timeout", Some("30000"), false),
+                ch("max_connections", None, true),
+            ],
+            &input(None),
+        );
+        let modify: Vec<&ProviderCommand> = p
+            .commands
+            .iter()
+            .filter(|c| c.command.contains("aws rds modify-db-parameter-group"))
+            .collect();
+        let reset: Vec<&ProviderCommand> = p
+            .commands
+            .iter()
+            .filter(|c| c.command.contains("aws rds reset-db-parameter-group"))
+            .collect();
+        assert!(!modify.is_empty() && !reset.is_empty(), "{:?}", p.commands);
+        assert!(modify
+            .iter()
+            .all(|c| c.command.contains("statement_timeout")
+                && c.command.contains("ParameterValue=30000")
+                && !c.command.contains("max_connections")));
+        assert!(reset.iter().all(|c| c.command.contains("max_connections")
+            && !c.command.contains("ParameterValue")
+            && !c.command.contains("statement_timeout")));
     }
 
     #[test]
