@@ -479,25 +479,8 @@ fn supabase(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChang
                 ),
             }
         } else {
-            let value = c
-                .input
-                .clone()
-                .or_else(|| c.value.clone())
-                .map(|v| format!("{}={v}", c.name));
-            let cmd = match value {
-                Some(v) => format!(
-                    "pgconn tune set --role {} {}",
-                    shell_quote("<role>"),
-                    shell_quote(&v)
-                ),
-                None => format!(
-                    "pgconn tune reset --role {} {}",
-                    shell_quote("<role>"),
-                    shell_quote(&c.name)
-                ),
-            };
             steps.push(
-                cmd,
+                role_form(c),
                 format!(
                     "{}: set it for the applications' role instead (ALTER ROLE … SET is allowed on Supabase; \
                      pgconn runs it)",
@@ -545,31 +528,31 @@ fn neon(
                 );
             }
         } else {
-            let value = c
-                .input
-                .clone()
-                .or_else(|| c.value.clone())
-                .map(|v| format!("{}={v}", c.name));
-            let cmd = match value {
-                Some(v) => format!(
-                    "pgconn tune set --role {} {}",
-                    shell_quote("<role>"),
-                    shell_quote(&v)
-                ),
-                None => format!(
-                    "pgconn tune reset --role {} {}",
-                    shell_quote("<role>"),
-                    shell_quote(&c.name)
-                ),
-            };
             steps.push(
-                cmd,
+                role_form(c),
                 format!(
                     "{}: set it per role (or --database DB) on Neon; pgconn runs it",
                     c.name
                 ),
             );
         }
+    }
+}
+
+/// The `--role` form of a change, which pgconn runs itself (ALTER ROLE … SET is allowed where ALTER
+/// SYSTEM is not): the value as typed where there is one.
+fn role_form(c: &ProviderChange) -> String {
+    match c.input.as_ref().or(c.value.as_ref()) {
+        Some(v) => format!(
+            "pgconn tune set --role {} {}",
+            shell_quote("<role>"),
+            shell_quote(&format!("{}={v}", c.name))
+        ),
+        None => format!(
+            "pgconn tune reset --role {} {}",
+            shell_quote("<role>"),
+            shell_quote(&c.name)
+        ),
     }
 }
 
