@@ -30,25 +30,9 @@ impl Drop for Psql {
     }
 }
 
-/// A real psql binary: the server's own, else Debian's of any major (any speaks to 14-18); not the
-/// `psql` on PATH, which is Debian's wrapper script (another command line).
-fn psql_exe(c: &Cluster) -> std::path::PathBuf {
-    let own = c.bindir().join("psql");
-    if own.exists() {
-        return own;
-    }
-    std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin/psql"))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| "psql".into())
-}
-
 /// A psql of role `leaker` over the unix socket that runs `sql` and then stays idle (its stdin open).
 fn leaking_psql(c: &Cluster, sql: &str) -> Psql {
-    let mut child = Command::new(psql_exe(c))
+    let mut child = Command::new(support::psql_exe(c))
         .args(["-X", "-q", "-h"])
         .arg(c.socket_dir())
         .args([

@@ -28,27 +28,11 @@ impl Psql {
     }
 }
 
-/// A real psql binary (any speaks to 14-18): the server's own, else Debian's of any major; not the
-/// `psql` on PATH, which is Debian's wrapper script that execs the real one (with other arguments).
-fn psql_exe(c: &Cluster) -> std::path::PathBuf {
-    let own = c.bindir().join("psql");
-    if own.exists() {
-        return own;
-    }
-    std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin/psql"))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| "psql".into())
-}
-
 /// A psql of application `app` on `host` (127.0.0.1 or the socket directory), as OS user `uid` (None:
 /// the test's own): with `sql`, running it (`pg_sleep` keeps it active); without, idle, fed by a pipe
 /// that stays open.
 fn psql(c: &Cluster, host: &str, app: &str, sql: Option<&str>, uid: Option<(u32, u32)>) -> Psql {
-    let mut cmd = Command::new(psql_exe(c));
+    let mut cmd = Command::new(support::psql_exe(c));
     cmd.args(["-X", "-q", "-h", host, "-p", &c.port().to_string()])
         .args(["-U", "postgres", "-d", "postgres"])
         .env("PGAPPNAME", app)
@@ -265,7 +249,7 @@ fn behind_pgbouncer_a_session_is_attributed_to_pgbouncers_client_not_to_pgbounce
         c.port()
     );
     let bouncer = PgBouncer::start(&ini, &["postgres", &tag]);
-    let mut cmd = Command::new(psql_exe(c));
+    let mut cmd = Command::new(support::psql_exe(c));
     cmd.args([
         "-X",
         "-q",
@@ -343,7 +327,7 @@ fn a_clients_arguments_are_untrusted_text() {
     let evil = "evil\u{1b}[2Jpsql";
     let mut cmd = Command::new("bash");
     cmd.args(["-c", "exec -a \"$0\" \"$@\"", evil])
-        .arg(psql_exe(c))
+        .arg(support::psql_exe(c))
         .args(["-X", "-q", "-h", "127.0.0.1", "-p", &c.port().to_string()])
         .args(["-U", "postgres", "-d", "postgres"])
         .env("PGAPPNAME", &app)

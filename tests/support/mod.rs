@@ -862,3 +862,20 @@ pub mod tls {
         ca("pgconn unrelated CA")
     }
 }
+
+/// A real psql binary (any speaks to 14-18): the cluster's own, else Debian's of any major; not the
+/// `psql` on PATH, which is Debian's wrapper script that execs the real one (with other arguments), so a
+/// test that looks for the client process by pid and command would find the wrapper's.
+pub fn psql_exe(c: &Cluster) -> std::path::PathBuf {
+    let own = c.bindir().join("psql");
+    if own.exists() {
+        return own;
+    }
+    std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin/psql"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| "psql".into())
+}
