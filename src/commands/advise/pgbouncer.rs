@@ -274,14 +274,10 @@ fn provider_pooler(i: &Inputs, out: &mut Vec<Finding>) {
             vec![],
         ),
         Platform::Neon => {
-            // ep-name-123456.region.aws.neon.tech → ep-name-123456-pooler.region.aws.neon.tech
-            let pooled = match host.split_once('.') {
-                Some((first, rest)) if host.ends_with(".neon.tech") && !first.ends_with("-pooler") => {
-                    format!("{first}-pooler.{rest}")
-                }
-                Some(_) if host.ends_with(".neon.tech") => host.clone(),
-                _ => "<endpoint-id>-pooler.<region>.aws.neon.tech".into(),
-            };
+            // ep-name-123456.region.aws.neon.tech → ep-name-123456-pooler.region.aws.neon.tech (tune's
+            // provider commands name it the same way)
+            let pooled = crate::commands::tune::provider::neon_pooler_host(Some(&host))
+                .unwrap_or_else(|| "<endpoint-id>-pooler.<region>.aws.neon.tech".into());
             (
                 "the -pooler host",
                 format!(
