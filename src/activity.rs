@@ -5,10 +5,11 @@
 use std::time::{Duration, SystemTime};
 
 use crate::analysis::status::{oldest, Bucket, LeakStatement, Tally};
+use crate::db::Column;
 use crate::db::{Db, Row};
 use crate::report::advise::{PoolingBreaker, WorkingCount};
 use crate::report::sessions::PreparedTransaction;
-use crate::report::status::{HeadBlocker, IdleTransaction};
+use crate::report::status::{HeadBlocker, IdleTransaction, LimitRow, LimitRows};
 use crate::report::{Session, State};
 use crate::statement::{Params, Statement};
 use anyhow::{anyhow, Result};
@@ -187,6 +188,13 @@ impl FilterParams {
                 Type::FLOAT8,
             );
         }
+    }
+
+    /// Whether the filter names databases or roles (`c.datname`, `c.usename`: pg_stat_activity's joins).
+    pub fn needs_names(&self) -> bool {
+        ["db", "user", "exclude_db", "exclude_user"]
+            .iter()
+            .any(|n| self.active(n))
     }
 
     /// Assemble a statement that applies this filter (its `/*FILTER*/` and `/*FILTER_WHO*/`) with only the
@@ -601,10 +609,14 @@ pub fn sessions(
 const CUT: &str = "bool_or(octet_length(c.query) >= \
                    (SELECT pg_size_bytes(current_setting('track_activity_query_size')) - 1))";
 
-/// status.sql with this filter: on its own (client backends straight from pg_stat_activity), or with
-/// postgres_exporter's counts of the same snapshot (`exporter_counts.sql`); with pg_stat_database's
-/// session counters (`session_counters.sql`) when `counters`; each session apart (its pid and client port,
-/// for --by process) when `by_session`.
+/// status.sql's `matches`: whether a session matches the shared filter.
+const MATCHES: &str = "coalesce((\n/*FILTER*/\n           ), false)";
+
+/// status.sql with this filter: on its own (client backends straight from pg_stat_get_activity, or from
+/// pg_stat_activity when the filter names databases or roles), or with postgres_exporter's counts of the
+/// same snapshot (`exporter_counts.sql`); with pg_stat_database's session counters
+/// (`session_counters.sql`) when `counters`; each matching session apart (its pid and client port, for
+/// --by process) when `by_session`.
 fn status_statement(
     fp: &FilterParams,
     exporter: bool,
@@ -613,28 +625,33 @@ fn status_statement(
     by_statement: bool,
     leak_statements: bool,
 ) -> Statement {
-    let sql = include_str!("sql/status.sql").replace(
-        "/*SESSION_COUNTERS_JSON*/",
-        if counters {
-            body(include_str!("sql/session_counters.sql"))
-        } else {
-            "NULL::text"
-        },
-    );
-    // A leak suspect's dominant statement (status, advise): an idle session's last statement is a key too,
-    // and whether the server cut its text.
+    let only_matching = |expr: &str| format!("CASE WHEN {MATCHES} THEN {expr} END");
+    let sql = include_str!("sql/status.sql")
+        .replace(
+            "/*SESSION_COUNTERS_JSON*/",
+            if counters {
+                body(include_str!("sql/session_counters.sql"))
+            } else {
+                "NULL::text"
+            },
+        )
+        .replace("/*MATCHES*/", MATCHES);
+    // A leak suspect's dominant statement (status, advise): a matching idle session's last statement is a
+    // key too, and whether the server cut its text.
     let sql = if leak_statements {
         sql.replace(
             "/*LEAK_QUERY_ID*/",
-            "CASE WHEN c.visible AND c.state = 'idle' THEN c.query_id END",
+            &format!("CASE WHEN c.visible AND c.state = 'idle' AND {MATCHES} THEN c.query_id END"),
         )
         // the text is a key only where the server computed no query_id: sessions of one query_id with
         // different literals are one row (its text one of theirs), so a server that computes query_id
         // returns a row per statement, not per distinct text
         .replace(
             "/*LEAK_QUERY*/",
-            "CASE WHEN c.visible AND c.state = 'idle' AND c.query_start IS NOT NULL AND c.query_id IS NULL \
-             THEN c.query END",
+            &format!(
+                "CASE WHEN c.visible AND c.state = 'idle' AND c.query_start IS NOT NULL AND c.query_id IS NULL \
+                 AND {MATCHES} THEN c.query END"
+            ),
         )
         .replace(
             "/*LEAK_SAMPLE*/",
@@ -652,9 +669,10 @@ fn status_statement(
             .replace("/*LEAK_CUT*/", "NULL::bool")
             .replace("/*BY_LEAK*/", "")
     };
+    // The sessions that do not match stay a few groups: their per-session keys are NULL.
     let sql = if by_session {
-        sql.replace("/*SESSION_PID*/", "c.pid")
-            .replace("/*SESSION_CLIENT_PORT*/", "c.client_port")
+        sql.replace("/*SESSION_PID*/", &only_matching("c.pid"))
+            .replace("/*SESSION_CLIENT_PORT*/", &only_matching("c.client_port"))
             .replace("/*BY_SESSION*/", ", 6, 7")
     } else {
         sql.replace("/*SESSION_PID*/", "NULL::int")
@@ -666,11 +684,11 @@ fn status_statement(
     let sql = if by_statement {
         sql.replace(
             "/*STATEMENT_QUERY_ID*/",
-            "CASE WHEN c.visible THEN c.query_id END",
+            &only_matching("CASE WHEN c.visible THEN c.query_id END"),
         )
         .replace(
             "/*STATEMENT_QUERY*/",
-            "CASE WHEN c.visible AND c.query_start IS NOT NULL THEN c.query END",
+            &only_matching("CASE WHEN c.visible AND c.query_start IS NOT NULL THEN c.query END"),
         )
         .replace("/*STATEMENT_CUT*/", CUT)
         .replace("/*BY_STATEMENT*/", ", 8, 9")
@@ -694,7 +712,15 @@ fn status_statement(
         )
     } else {
         sql.replace("/*EXPORTER_COUNTS*/", "")
-            .replace("/*ACTIVITY*/", "pg_stat_activity")
+            // the view's joins name every session's database and role: only a filter on those needs them
+            .replace(
+                "/*ACTIVITY*/",
+                if fp.needs_names() {
+                    "pg_stat_activity"
+                } else {
+                    "pg_stat_get_activity(NULL)"
+                },
+            )
             .replace("/*EXPORTER_COUNTS_JSON*/", "NULL::text")
     };
     fp.assemble(&sql)
@@ -788,11 +814,10 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         &params,
     )?;
     let mut tally = Tally::default();
-    // The counts of all client backends are on every row, the facts on one (always at least one row).
+    // The facts, the limits and the other JSON values are on the first row (always at least one).
+    let mut role_limits = None;
+    let mut database_limits = None;
     if let Some(first) = rows.first() {
-        tally.used = i64::from(first.try_get::<_, i32>("used")?);
-        tally.idle.median_seconds = first.try_get("idle_median_seconds")?;
-        tally.idle.p95_seconds = first.try_get("idle_p95_seconds")?;
         if let Some(json) = first.try_get::<_, Option<String>>("exporter_counts")? {
             tally.activity_counts = Some(
                 serde_json::from_str(&json)
@@ -805,34 +830,34 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
                     .map_err(|e| anyhow!("the status statement's session_counters: {e}"))?,
             );
         }
-        if let Some(json) = first.try_get::<_, Option<String>>("limits")? {
-            tally.limits = serde_json::from_str(&json)
-                .map_err(|e| anyhow!("the status statement's limits: {e}"))?;
-            tally.all_limits = c.exporter;
-        }
-        if let Some(pid) = first.try_get::<_, Option<i32>>("oldest_idle_transaction_pid")? {
-            tally.oldest_idle_in_transaction = Some(IdleTransaction {
-                pid,
-                database: first.try_get("oldest_idle_transaction_database")?,
-                user: first.try_get("oldest_idle_transaction_user")?,
-                application: first.try_get("oldest_idle_transaction_application")?,
-                client: first.try_get("oldest_idle_transaction_client")?,
-                idle_seconds: first
-                    .try_get::<_, Option<f64>>("oldest_idle_transaction_idle_seconds")?
-                    .unwrap_or(0.0),
-                transaction_seconds: first.try_get("oldest_idle_transaction_xact_seconds")?,
-            });
-        }
+        role_limits = first.try_get::<_, Option<String>>("role_limits")?;
+        database_limits = first.try_get::<_, Option<String>>("database_limits")?;
     }
     db.learn_facts(&rows)?;
     let mut waiters: Vec<i32> = Vec::new();
+    let mut idle_ages: Vec<f64> = Vec::new();
+    let mut oldest_transaction: Option<(Vec<String>, Option<String>, Option<String>)> = None;
+    // Every client backend per role and per database, and per application in each (the limits' counts).
+    let mut per_role = PerOid::default();
+    let mut per_database = PerOid::default();
     for row in rows {
-        // No bucket: nothing matched the filter.
+        // No group: no client backend at all.
         let Some(sessions) = row.try_get::<_, Option<i32>>("sessions")? else {
             continue;
         };
+        let sessions = usize::try_from(sessions).unwrap_or(0);
+        tally.used += sessions as i64;
+        let application: String = row.try_get("application")?;
+        per_role.add(row.try_get("usesysid")?, &application, sessions);
+        per_database.add(row.try_get("datid")?, &application, sessions);
+        if !row.try_get::<_, bool>("matches")? {
+            continue;
+        }
         if let Some(pids) = row.try_get::<_, Option<Vec<i32>>>("lock_waiters")? {
             waiters.extend(pids);
+        }
+        if let Some(ages) = row.try_get::<_, Option<Vec<f64>>>("idle_ages")? {
+            idle_ages.extend(ages);
         }
         let count = |name: &str| -> Result<usize> {
             Ok(usize::try_from(row.try_get::<_, i32>(name)?).unwrap_or(0))
@@ -840,11 +865,11 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         let bucket = Bucket {
             database: row.try_get("database")?,
             user: row.try_get("user")?,
-            application: row.try_get("application")?,
+            application,
             client: row.try_get("client")?,
             state: row.try_get("state")?,
             via_pgbouncer: row.try_get("via_pgbouncer")?,
-            sessions: usize::try_from(sessions).unwrap_or(0),
+            sessions,
             older_than_leak_age: count("older_than_leak_age")?,
             older_than_idle_in_transaction_age: count("older_than_idle_in_transaction_age")?,
             older_than_extra_age: count("older_than_extra_age")?,
@@ -861,6 +886,12 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
                 .unwrap_or(false),
             statement: None,
         };
+        // The array's first element, zero-padded, orders it (then the pid), as min() did per group.
+        if let Some(t) = row.try_get::<_, Option<Vec<String>>>("oldest_idle_transaction")? {
+            if oldest_transaction.as_ref().is_none_or(|(o, ..)| t < *o) {
+                oldest_transaction = Some((t, bucket.database.clone(), bucket.user.clone()));
+            }
+        }
         if bucket.state == Some(State::Idle) {
             tally.idle.count += count("with_age")?;
             tally.idle.oldest_seconds =
@@ -882,6 +913,17 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         }
         tally.buckets.push(bucket);
     }
+    idle_ages.sort_by(f64::total_cmp);
+    tally.idle.median_seconds = percentile_cont(&idle_ages, 0.5);
+    tally.idle.p95_seconds = percentile_cont(&idle_ages, 0.95);
+    if let Some((t, database, user)) = oldest_transaction {
+        tally.oldest_idle_in_transaction = Some(idle_transaction(&t, database, user)?);
+    }
+    tally.limits = LimitRows {
+        roles: limit_rows(role_limits.as_deref(), &per_role, "roles")?,
+        databases: limit_rows(database_limits.as_deref(), &per_database, "databases")?,
+    };
+    tally.all_limits = c.exporter;
     if c.leak_statements {
         tally.buckets = merge_buckets(std::mem::take(&mut tally.buckets));
     }
@@ -890,6 +932,106 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         head_blocker(db, waiters, &mut tally)?;
     }
     Ok(tally)
+}
+
+/// Client backends per role or database oid, and per application in each.
+#[derive(Default)]
+struct PerOid(std::collections::HashMap<i64, std::collections::BTreeMap<String, usize>>);
+
+impl PerOid {
+    fn add(&mut self, oid: Option<i64>, application: &str, sessions: usize) {
+        if let Some(oid) = oid {
+            let apps = self.0.entry(oid).or_default();
+            match apps.get_mut(application) {
+                Some(n) => *n += sessions,
+                None => {
+                    apps.insert(application.to_string(), sessions);
+                }
+            }
+        }
+    }
+}
+
+/// The roles or databases of the status statement's `role_limits` / `database_limits` (a JSON array of
+/// `[oid, name, limit, superuser]`, NULL for none), with the sessions counted against each limit and the
+/// application holding the most of them (the first by name on a tie), in name order (`name` sorts
+/// byte-wise). A role or database without a limit (-1, listed for Prometheus) counts none.
+fn limit_rows(json: Option<&str>, counts: &PerOid, what: &str) -> Result<Vec<LimitRow>> {
+    let Some(json) = json else {
+        return Ok(Vec::new());
+    };
+    type Entry = (i64, String, i32, Option<bool>);
+    let entries: Vec<Entry> = serde_json::from_str(json)
+        .map_err(|e| anyhow!("the status statement's {what} limits: {e}"))?;
+    let mut rows: Vec<LimitRow> = entries
+        .into_iter()
+        .map(|(oid, name, limit, superuser)| {
+            let mut row = LimitRow {
+                name,
+                limit,
+                superuser: superuser.unwrap_or(false),
+                ..LimitRow::default()
+            };
+            if let (true, Some(apps)) = (limit != -1, counts.0.get(&oid)) {
+                row.sessions = apps.values().sum();
+                for (app, &n) in apps {
+                    if row.largest_application.is_none() || n > row.largest_application_sessions {
+                        row.largest_application = Some(app.clone());
+                        row.largest_application_sessions = n;
+                    }
+                }
+            }
+            row
+        })
+        .collect();
+    rows.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    Ok(rows)
+}
+
+/// PostgreSQL's `percentile_cont(fraction)` over sorted values: interpolated between the two values
+/// around `fraction * (n - 1)`, as the server computes it (float8_lerp).
+fn percentile_cont(sorted: &[f64], fraction: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let position = fraction * last as f64;
+    let lo = position.floor();
+    let hi = position.ceil();
+    let (a, b) = (sorted[lo as usize], sorted[hi as usize]);
+    Some(if lo == hi {
+        a
+    } else {
+        a + (b - a) * (position - lo)
+    })
+}
+
+/// The session idle in transaction the longest, from its group's array (status.sql: since when, pid,
+/// database and role oids, transaction age or "", client, application, idle age) and the group's names.
+fn idle_transaction(
+    t: &[String],
+    database: Option<String>,
+    user: Option<String>,
+) -> Result<IdleTransaction> {
+    if t.len() != 8 {
+        return Err(anyhow!(
+            "the status statement's oldest_idle_transaction has {} elements, not 8",
+            t.len()
+        ));
+    }
+    let float = |s: &str| -> Result<Option<f64>> {
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            f64::from_text(s).map(Some)
+        }
+    };
+    Ok(IdleTransaction {
+        pid: i32::from_text(&t[1])?,
+        database,
+        user,
+        application: t[6].clone(),
+        client: Some(t[5].clone()),
+        idle_seconds: float(&t[7])?.unwrap_or(0.0),
+        transaction_seconds: float(&t[4])?,
+    })
 }
 
 /// The buckets of the same key as one: with `Counting::leak_statements` the server splits the idle
@@ -1063,6 +1205,45 @@ pub fn mark_pgbouncer(sessions: &mut [Session], server_pids: &[i32]) {
 mod tests {
     use super::*;
     use crate::statement::assert_fills;
+
+    #[test]
+    fn percentiles_interpolate_as_percentile_cont_does() {
+        assert_eq!(percentile_cont(&[], 0.5), None);
+        assert_eq!(percentile_cont(&[7.0], 0.95), Some(7.0));
+        // SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY x) FROM unnest('{1,2,4,10}'::float8[]) x
+        // → {3,9.1}
+        let v = [1.0, 2.0, 4.0, 10.0];
+        assert_eq!(percentile_cont(&v, 0.5), Some(3.0));
+        assert!((percentile_cont(&v, 0.95).unwrap() - 9.1).abs() < 1e-12);
+        assert_eq!(percentile_cont(&v, 1.0), Some(10.0));
+        assert_eq!(percentile_cont(&v, 0.0), Some(1.0));
+    }
+
+    #[test]
+    fn limits_count_every_session_of_a_limited_role_and_name_its_largest_application() {
+        let mut per = PerOid::default();
+        per.add(Some(10), "b", 3);
+        per.add(Some(10), "a", 3);
+        per.add(Some(10), "c", 1);
+        per.add(Some(11), "x", 5);
+        per.add(None, "y", 9);
+        let json = r#"[[11, "zed", -1, false], [10, "app", 5, false], [12, "idle", 0, true]]"#;
+        let rows = limit_rows(Some(json), &per, "roles").unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["app", "idle", "zed"]);
+        // a tie goes to the first by name, as ORDER BY n DESC, application did
+        assert_eq!(rows[0].sessions, 7);
+        assert_eq!(rows[0].largest_application.as_deref(), Some("a"));
+        assert_eq!(rows[0].largest_application_sessions, 3);
+        // no session
+        assert_eq!((rows[1].sessions, rows[1].superuser), (0, true));
+        assert_eq!(rows[1].largest_application, None);
+        // no limit: listed (Prometheus), nothing counted
+        assert_eq!((rows[2].sessions, rows[2].limit), (0, -1));
+        assert_eq!(rows[2].largest_application, None);
+        assert!(limit_rows(None, &per, "roles").unwrap().is_empty());
+        assert!(limit_rows(Some("{"), &per, "roles").is_err());
+    }
 
     #[test]
     fn the_session_statements_get_exactly_their_values() {

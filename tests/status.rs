@@ -603,7 +603,7 @@ fn show_sql_echoes_statements_on_stderr_only() {
         .run()
         .assert_code(0);
     assert!(
-        out.stderr.contains("FROM pg_stat_activity"),
+        out.stderr.contains("FROM pg_stat_get_activity(NULL)"),
         "{}",
         out.stderr
     );

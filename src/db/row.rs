@@ -225,6 +225,20 @@ impl Column for Vec<i32> {
     }
 }
 
+impl Column for Vec<f64> {
+    /// A one-dimensional float8 array as the server writes it: `{1.5,2}`. NULL elements are refused.
+    fn from_text(text: &str) -> Result<Self> {
+        let inner = text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .ok_or_else(|| anyhow!("not a one-dimensional float8 array: {text:?}"))?;
+        if inner.is_empty() {
+            return Ok(Vec::new());
+        }
+        inner.split(',').map(f64::from_text).collect()
+    }
+}
+
 impl Row {
     /// The name of the statement the row came from.
     pub fn statement(&self) -> &str {
