@@ -171,7 +171,9 @@ pub fn commands(
     if platform.is_aws() {
         max_connections_check(&mut plan, changes, input);
     }
-    plan.commands = steps.0;
+    if plan.refused.is_none() {
+        plan.commands = steps.0;
+    }
     plan
 }
 
@@ -447,7 +449,14 @@ fn cloud_sql(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChan
         .filter(|c| c.value.is_none())
         .map(|c| c.name.as_str())
         .collect();
-    let (list, delimiter) = gcloud_list(&flags);
+    let Some((list, delimiter)) = gcloud_list(&flags) else {
+        plan.refused = Some(
+            "a value holds a comma and every delimiter gcloud could use instead (: ; | ~ @ # % ! & *): no \
+             --database-flags list can carry it; set it in the Cloud SQL console"
+                .into(),
+        );
+        return;
+    };
     let separated = match &delimiter {
         Some(d) => format!(
             " (a value holds a comma: the list is separated by {d} instead, gcloud's alternate delimiter \
@@ -484,27 +493,23 @@ fn cloud_sql(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChan
 
 /// gcloud's list of `name=value` items: comma-separated, or, when an item holds a comma, separated by
 /// an alternate delimiter that is in no item, written `^D^` in front (`gcloud topic escaping`). The
-/// delimiter is returned when one was needed.
-fn gcloud_list(items: &[String]) -> (String, Option<String>) {
+/// delimiter is returned when one was needed; None when every candidate is in some item (no list that
+/// splits back into these items can be written).
+fn gcloud_list(items: &[String]) -> Option<(String, Option<String>)> {
     if !items.iter().any(|i| i.contains(',')) {
-        return (items.join(","), None);
+        return Some((items.join(","), None));
     }
-    let free = |d: &str| items.iter().all(|i| !i.contains(d));
+    let splits_back = |d: &str| {
+        items.iter().all(|i| !i.contains(d))
+            && items.join(d).split(d).eq(items.iter().map(String::as_str))
+    };
     let delimiter = [":", ";", "|", "~", "@", "#", "%", "!", "&", "*"]
         .into_iter()
-        .map(str::to_string)
-        .find(|d| free(d))
-        .unwrap_or_else(|| {
-            // every one of them is in some value: a run of colons longer than any in the values
-            (2..)
-                .map(|n| ":".repeat(n))
-                .find(|d| free(d))
-                .unwrap_or_default()
-        });
-    (
-        format!("^{delimiter}^{}", items.join(&delimiter)),
-        Some(delimiter),
-    )
+        .find(|d| splits_back(d))?;
+    Some((
+        format!("^{delimiter}^{}", items.join(delimiter)),
+        Some(delimiter.to_string()),
+    ))
 }
 
 fn azure(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChange], ids: &HostIds) {
@@ -1052,7 +1057,7 @@ mod tests {
             "-1",
             "--help",
             "",
-            "x:y;z|w~v@u#t%s!r&q*p,o",
+            "x:y;z|w~v@u#t%s!r&q,o",
             "é, ü",
             "100",
         ];
@@ -1127,6 +1132,13 @@ mod tests {
                 assert!(plan.commands.is_empty());
             }
         }
+        // A comma and every alternate delimiter in the values: no gcloud list can carry it.
+        let all = commands(
+            Platform::CloudSql,
+            &[ch("search_path", Some("x:y;z|w~v@u#t%s!r&q*p,o"), false)],
+            &input(None),
+        );
+        assert!(all.refused.is_some() && all.commands.is_empty(), "{all:?}");
         // A max_connections that is no whole number never reaches Supabase's CLI.
         let sb = commands(
             Platform::Supabase,
