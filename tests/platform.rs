@@ -462,3 +462,176 @@ fn advise_points_at_the_provider_s_pooler_not_a_pgbouncer_ini() {
         "{none}"
     );
 }
+
+#[test]
+fn the_pool_budget_names_the_provider_s_pool_size_and_its_source() {
+    let c = cluster();
+    let (max, su, reserved) = server_slots(c);
+    let tag = unique("budget");
+    let mut w = Workload::new();
+    for db in ["sim_azure", "sim_neon", "sim_cloudsql"] {
+        w.idle(c, 3, "postgres", db, &tag).unwrap();
+    }
+    let budget_evidence = |host: Option<&str>, db: &str, extra: &[&str]| -> Vec<String> {
+        let v = pgconn()
+            .no_cluster_env()
+            .args([
+                "advise",
+                "--json",
+                "--samples",
+                "0",
+                "--app",
+                &tag,
+                "-d",
+                &conninfo(c, host, db),
+            ])
+            .args(extra)
+            .run()
+            .assert_code(0)
+            .json();
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "pool_budget")
+            .unwrap_or_else(|| panic!("no pool_budget finding: {v}"))
+            .clone();
+        f["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect()
+    };
+    // Azure: 50 per user and database (documented default); the budget is the usable slots (the
+    // documented 15 reserved, or the server's own reserve if larger) less 20% headroom.
+    let azure = budget_evidence(
+        Some("myserver.postgres.database.azure.com"),
+        "sim_azure",
+        &[],
+    );
+    let usable = max - (su + reserved).max(15);
+    let budget = (usable as f64 * 0.8).floor() as i64;
+    assert!(
+        azure.iter().any(|e| e.contains(
+            "pgbouncer.default_pool_size, 50 server connections per user and database by default \
+             (documented"
+        )),
+        "{azure:#?}"
+    );
+    // The pairs the server holds for the application: one per database here.
+    let pairs: i64 = support::superuser_client(c)
+        .query_one(
+            "SELECT count(DISTINCT (usename, datname)) FROM pg_stat_activity WHERE application_name = $1",
+            &[&tag],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(pairs, 3);
+    assert!(
+        azure.iter().any(|e| e.contains(&format!(
+            "the {pairs} user/database pairs seen, 50 each, could open up to {} server connections, more \
+             than the {budget} slots of the budget: lower pgbouncer.default_pool_size to {} or less",
+            50 * pairs,
+            budget / pairs
+        ))),
+        "{azure:#?}"
+    );
+    // Neon: 90% of the server's max_connections per user and database.
+    let neon = budget_evidence(Some("ep-x-123.us-east-2.aws.neon.tech"), "sim_neon", &[]);
+    assert!(
+        neon.iter().any(|e| e.contains(&format!(
+            "90% of max_connections ({max}), {} server connections per user and database (documented",
+            max * 9 / 10
+        ))),
+        "{neon:#?}"
+    );
+    // Cloud SQL (its setting over the socket): unverified, no number.
+    let gcp = budget_evidence(None, "sim_cloudsql", &[]);
+    assert!(
+        gcp.iter().any(|e| e.contains("pool size unverified")),
+        "{gcp:#?}"
+    );
+    assert!(gcp.iter().all(|e| !e.contains("could open")), "{gcp:#?}");
+    // --platform none: no provider pooler.
+    let none = budget_evidence(
+        Some("myserver.postgres.database.azure.com"),
+        "sim_azure",
+        &["--platform", "none"],
+    );
+    assert!(
+        none.iter().all(|e| !e.contains("provider's pooler")),
+        "{none:#?}"
+    );
+}
+
+#[test]
+fn the_library_s_signal_targets_leaves_the_provider_s_admin_sessions_alone() {
+    use pgconn::activity::{sessions, Filter};
+    use pgconn::commands::kill::{signal_targets, KillSafety};
+    use pgconn::report::kill::{Action, KillTarget, OutcomeKind, Protection};
+    let c = cluster();
+    let tag = unique("libprovider");
+    let mut w = Workload::new();
+    w.idle(c, 2, "rdsadmin", "sim_rds", &tag).unwrap();
+    let admin = server_pids(&tag, Some("idle"));
+    assert_eq!(admin.len(), 2);
+    // The library entry point, reached under an RDS host name; a caller that filled no provider_roles.
+    let mut db = {
+        let conn = pgconn::db::ConnOptions {
+            dbname: vec![conninfo(
+                c,
+                Some("mydb.c9akciq32.eu-west-1.rds.amazonaws.com"),
+                "sim_rds",
+            )],
+            ..Default::default()
+        };
+        let spec = pgconn::db::resolve_spec(&conn, Some(&conn.dbname[0]), None).unwrap();
+        pgconn::db::Db::connect(spec, false, false, pgconn::db::BreakGlass::Never).unwrap()
+    };
+    let filter = Filter {
+        app: vec![tag.clone()],
+        states: vec![pgconn::report::State::Idle],
+        ..Filter::default()
+    };
+    let targets: Vec<KillTarget> = sessions(&mut db, &filter, true, None)
+        .unwrap()
+        .sessions
+        .into_iter()
+        .map(|s| KillTarget {
+            session: s,
+            allowed: true,
+            blocker: None,
+        })
+        .collect();
+    assert_eq!(targets.len(), 2);
+    let safety = KillSafety::default();
+    assert!(safety.provider_roles.is_empty());
+    let out = signal_targets(&mut db, &filter, &safety, Action::Terminate, &targets).unwrap();
+    assert_eq!(out.len(), 2);
+    for o in &out {
+        assert_eq!(o.outcome, OutcomeKind::Skipped, "{o:?}");
+        assert_eq!(o.protection, Some(Protection::Provider), "{o:?}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        server_pids(&tag, Some("idle")),
+        admin,
+        "nothing was terminated"
+    );
+
+    // --include-provider's field lifts it: the same call terminates them.
+    let include = KillSafety {
+        include_provider: true,
+        ..KillSafety::default()
+    };
+    let out = signal_targets(&mut db, &filter, &include, Action::Terminate, &targets).unwrap();
+    assert!(
+        out.iter().all(|o| o.outcome == OutcomeKind::Terminated),
+        "{out:?}"
+    );
+    assert!(support::wait_until(
+        std::time::Duration::from_secs(10),
+        || server_pids(&tag, None).is_empty()
+    ));
+}

@@ -114,6 +114,11 @@ fn rds_system_prints_the_parameter_group_sequence_and_changes_nothing() {
     let v = out.json();
     assert_eq!(v["applied"], false, "{v}");
     assert_eq!(v["platform"], "aws-rds");
+    // The header says what happens there, in JSON as for people: no ALTER SYSTEM.
+    assert_eq!(
+        v["scope_label"], "the whole server, through the provider (nothing applied here)",
+        "{v}"
+    );
     // --show-sql echoes every statement sent (their comments too): reads only.
     assert!(out.stderr.contains("FROM pg_settings"), "{}", out.stderr);
     for line in out
@@ -186,6 +191,14 @@ fn rds_system_prints_the_parameter_group_sequence_and_changes_nothing() {
         .assert_code(0);
     assert!(text.stdout.contains("Nothing applied"), "{}", text.stdout);
     assert!(text.stdout.contains("300000"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains(
+            "pgconn tune set the whole server, through the provider (nothing applied here) on "
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(!text.stdout.contains("ALTER SYSTEM)"), "{}", text.stdout);
     assert!(!hist.exists());
 }
 
@@ -284,6 +297,7 @@ fn platform_none_keeps_alter_system() {
         .json();
     assert!(v.get("provider_commands").is_none(), "{v}");
     assert!(v.get("platform").is_none(), "{v}");
+    assert_eq!(v["scope_label"], "the whole server (ALTER SYSTEM)", "{v}");
     let sql = v["changes"][0]["sql"].as_str().unwrap();
     assert!(sql.starts_with("ALTER SYSTEM SET"), "{sql}");
 }

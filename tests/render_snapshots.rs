@@ -1317,6 +1317,7 @@ fn tune_database() -> ChangeReport {
         action: "set",
         target: DB1.into(),
         server_version: "16.6".into(),
+        scope_label: scope.label(),
         scope,
         dry_run: false,
         applied: true,
@@ -1410,6 +1411,7 @@ fn tune_system() -> ChangeReport {
         action: "set",
         target: DB1.into(),
         server_version: "16.6".into(),
+        scope_label: scope.label(),
         scope,
         dry_run: false,
         applied: true,
@@ -2151,6 +2153,7 @@ fn tune_result() {
         c.sql = None;
     }
     managed.platform = Some(pgconn::report::platform::Platform::CloudSql);
+    managed.scope_label = managed.scope.label_on(managed.platform);
     managed.provider_commands = vec![
         pgconn::report::tune::ProviderCommand {
             step: 1,
@@ -2173,6 +2176,15 @@ fn tune_result() {
         &render::tune::result(&managed, &st),
         &st,
     );
+    // Its plan's header says what happens there: nothing applied, the provider's commands.
+    let plan = render::tune::plan(&managed, &st);
+    let header = plan.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("the whole server, through the provider (nothing applied here)")
+            && !header.contains("ALTER SYSTEM"),
+        "{plan}"
+    );
+    snap_human("tune_plan_managed_piped_plain", &plan, &st);
 }
 
 #[test]

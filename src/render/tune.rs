@@ -186,7 +186,7 @@ pub fn plan(r: &ChangeReport, st: &Style) -> String {
     out.push_str(&format!(
         "{} {} on {}  (PostgreSQL {})\n\n",
         st.bold(&format!("pgconn tune {}", r.action)),
-        clean(&r.scope.label()),
+        clean(&r.scope_label),
         clean(&r.target),
         clean(&r.server_version)
     ));

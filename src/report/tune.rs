@@ -66,6 +66,17 @@ impl Scope {
             Scope::System => "the whole server (ALTER SYSTEM)".into(),
         }
     }
+
+    /// [`Scope::label`], and on a managed platform (where `--system` sends nothing and prints the
+    /// provider's commands) what happens there instead of ALTER SYSTEM.
+    pub fn label_on(&self, platform: Option<crate::report::platform::Platform>) -> String {
+        match (self, platform) {
+            (Scope::System, Some(_)) => {
+                "the whole server, through the provider (nothing applied here)".into()
+            }
+            _ => self.label(),
+        }
+    }
 }
 
 /// A name in double quotes for messages, with embedded quotes doubled (as SQL writes it).
@@ -204,6 +215,10 @@ pub struct ChangeReport {
     pub connection: crate::report::ConnectionRoute,
     pub server_version: String,
     pub scope: Scope,
+    /// The scope for people, as the plan's header says it: `the whole server (ALTER SYSTEM)`, or on a
+    /// managed platform `the whole server, through the provider (nothing applied here)`
+    /// ([`Scope::label_on`]).
+    pub scope_label: String,
     pub dry_run: bool,
     pub applied: bool,
     pub changes: Vec<TuneChange>,

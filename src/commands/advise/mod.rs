@@ -763,4 +763,61 @@ mod tests {
         })
         .is_empty());
     }
+
+    #[test]
+    fn the_pool_budget_names_the_provider_s_pool_size_and_its_source() {
+        use crate::report::platform::{detect, Platform, PlatformChoice};
+        let idle: Vec<Session> = (0..4)
+            .map(|n| session(100 + n, "app", "web", State::Idle, 600.0))
+            .chain((0..2).map(|n| session(200 + n, "app", "batch", State::Idle, 600.0)))
+            .collect();
+        let budget_of = |p: Option<Platform>| {
+            let mut f = facts(100, 3);
+            if let Some(p) = p {
+                f.platform = detect(PlatformChoice::Given(p), None, &Default::default());
+            }
+            let f = pool_budget::findings(&inputs(f, 7, idle.clone()));
+            assert_eq!(f.len(), 1);
+            f[0].evidence.clone()
+        };
+        // Self-hosted: no provider line.
+        assert!(budget_of(None)
+            .iter()
+            .all(|e| !e.contains("provider's pooler")));
+        // Azure: 100 − 15 reserved = 85 usable, 20% headroom: 68; 2 pairs × 50 = 100 > 68.
+        let azure = budget_of(Some(Platform::AzureFlexible));
+        assert!(azure
+            .iter()
+            .any(|e| e
+                .contains("50 server connections per user and database by default (documented")));
+        assert!(
+            azure.iter().any(|e| e.contains(
+                "the 2 user/database pairs seen, 50 each, could open up to 100 server connections, more \
+                 than the 68 slots of the budget: lower pgbouncer.default_pool_size to 34 or less"
+            )),
+            "{azure:#?}"
+        );
+        // Neon: 90% of 100 per pair.
+        let neon = budget_of(Some(Platform::Neon));
+        assert!(neon
+            .iter()
+            .any(|e| e.contains("90% of max_connections (100), 90 server connections per user")));
+        // RDS Proxy: one limit for the whole proxy, 100 at the default 100%: more than 100 − 3 − 2 … budget.
+        let rds = budget_of(Some(Platform::AwsRds));
+        assert!(
+            rds.iter()
+                .any(|e| e.contains("MaxConnectionsPercent") && e.contains("documented: AWS")),
+            "{rds:#?}"
+        );
+        assert!(rds
+            .iter()
+            .any(|e| e.contains("the proxy could open up to 100")));
+        // Supabase and Cloud SQL: no number.
+        assert!(budget_of(Some(Platform::Supabase))
+            .iter()
+            .any(|e| e.contains("up to twice") && !e.contains("could open")));
+        let gcp = budget_of(Some(Platform::CloudSql));
+        assert!(gcp.iter().any(|e| e.contains("pool size unverified")));
+        assert!(gcp.iter().all(|e| !e.contains("could open")));
+    }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::{anyhow, Context, Result};
 
 use crate::exit::refuse;
+use crate::report::platform::Platform;
 
 use super::Inputs;
 use crate::report::advise::{
@@ -216,6 +217,124 @@ fn app_name(a: &str) -> &str {
     }
 }
 
+/// A managed platform's pooler and the server connections it may open, as far as the provider documents
+/// it: `size` is per user and database (`per_pair`) or for the whole proxy; None where no number is known.
+/// `source` names where the number comes from and whether it is documented or unverified (README "Managed
+/// platforms"); the pooler's own setting is never readable from the server, so a changed size is not seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderPool {
+    pub pooler: &'static str,
+    pub size: Option<i64>,
+    pub per_pair: bool,
+    pub source: String,
+}
+
+pub fn provider_pool(p: Platform, max_connections: i32) -> ProviderPool {
+    let max = i64::from(max_connections.max(0));
+    match p {
+        Platform::AzureFlexible => ProviderPool {
+            pooler: "Azure's built-in PgBouncer",
+            size: Some(50),
+            per_pair: true,
+            source: "Azure's built-in PgBouncer: pgbouncer.default_pool_size, 50 server connections per user \
+                     and database by default (documented: learn.microsoft.com, concepts-pgbouncer; a changed \
+                     value is not readable from the server)"
+                .into(),
+        },
+        Platform::Neon => ProviderPool {
+            pooler: "Neon's -pooler host",
+            size: Some(max * 9 / 10),
+            per_pair: true,
+            source: format!(
+                "Neon's -pooler host: 90% of max_connections ({max}), {} server connections per user and \
+                 database (documented: Neon's connection pooling guide)",
+                max * 9 / 10
+            ),
+        },
+        Platform::Supabase => ProviderPool {
+            pooler: "Supavisor",
+            size: None,
+            per_pair: true,
+            source: "Supavisor: one pool size (the project's setting, not readable from the server) shared \
+                     with PgBouncer, so up to twice that many server connections when both are used \
+                     (documented: Supabase's connection guide)"
+                .into(),
+        },
+        Platform::AwsRds | Platform::AwsAurora => ProviderPool {
+            pooler: "RDS Proxy",
+            size: Some(max),
+            per_pair: false,
+            source: format!(
+                "RDS Proxy: MaxConnectionsPercent of max_connections ({max}), 100% by default: up to {max} \
+                 server connections for the whole proxy (documented: AWS, RDS Proxy configuration; the \
+                 proxy's own setting is not readable from the server)"
+            ),
+        },
+        Platform::CloudSql => ProviderPool {
+            pooler: "Cloud SQL managed connection pooling",
+            size: None,
+            per_pair: true,
+            source: "Cloud SQL managed connection pooling: pool size unverified (pgconn knows no number)"
+                .into(),
+        },
+    }
+}
+
+/// The evidence lines of the provider's pooler on a managed platform: its pool size and where the number
+/// comes from, and, when the pools of the user/database pairs seen could open more server connections
+/// than the budget, by how much and what lowers it.
+fn provider_pool_lines(i: &Inputs, budget: usize) -> Vec<String> {
+    let Some(p) = i.status.platform.managed() else {
+        return Vec::new();
+    };
+    let pool = provider_pool(p, i.status.capacity.max_connections);
+    let mut lines = vec![format!("through the provider's pooler: {}", pool.source)];
+    let Some(size) = pool.size else {
+        return lines;
+    };
+    let pairs: std::collections::BTreeSet<(Option<&str>, Option<&str>)> = i
+        .sessions
+        .iter()
+        .filter(|s| !s.via_pgbouncer && s.visible)
+        .map(|s| (s.user.as_deref(), s.database.as_deref()))
+        .collect();
+    let (open, of) = if pool.per_pair {
+        let n = pairs.len().max(1);
+        (
+            size.saturating_mul(n as i64),
+            format!(
+                "the {n} user/database pair{} seen, {size} each,",
+                if n == 1 { "" } else { "s" }
+            ),
+        )
+    } else {
+        (size, "the proxy".to_string())
+    };
+    if open > budget as i64 {
+        let lower = match p {
+            Platform::AzureFlexible => format!(
+                "lower pgbouncer.default_pool_size to {} or less",
+                (budget / pairs.len().max(1)).max(1)
+            ),
+            Platform::AwsRds | Platform::AwsAurora => format!(
+                "lower the proxy's MaxConnectionsPercent to {}% or less",
+                (budget as i64 * 100 / i64::from(i.status.capacity.max_connections.max(1))).max(1)
+            ),
+            _ => {
+                "the pooler's size is fixed by the provider: keep direct connections and the pools \
+                  within the rest"
+                    .to_string()
+            }
+        };
+        lines.push(format!(
+            "through {}, {of} could open up to {open} server connections, more than the {budget} slots \
+             of the budget: {lower}",
+            pool.pooler
+        ));
+    }
+    lines
+}
+
 pub(super) fn findings(i: &Inputs) -> Vec<Finding> {
     let args = &i.request;
     let peaks = i.sampling.as_ref().map(|s| s.applications.as_slice());
@@ -264,6 +383,7 @@ pub(super) fn findings(i: &Inputs) -> Vec<Finding> {
             ));
         }
     }
+    evidence.extend(provider_pool_lines(i, budget));
     let basis = match &i.sampling {
         Some(s) => format!(
             "sized from each application's peak of working sessions over {} samples ({}): active, or idle in \

@@ -77,7 +77,8 @@ pub struct KillSafety {
     /// `--include-provider`: act on a managed platform's own admin sessions too.
     pub include_provider: bool,
     /// The managed platform's own admin roles, left alone unless `include_provider`: set by [`plan`]
-    /// from the platform detected (a caller's value is replaced).
+    /// from the platform detected (a caller's value is replaced); [`signal_targets`] adds the detected
+    /// platform's to a caller's, so the library path protects them as the command line does.
     pub provider_roles: Vec<String>,
 }
 

@@ -786,7 +786,9 @@ pub fn signal_targets(
     }
 }
 
-/// [`signal_targets`] with an observer of each batch.
+/// [`signal_targets`] with an observer of each batch. On a managed platform (detected with strong
+/// evidence, or `--platform` in the connection options) the provider's admin roles are protected as the
+/// command line's plan protects them (`safety.provider_roles` gains them; `include_provider` lifts it).
 pub fn signal_targets_with(
     db: &mut Db,
     filter: &Filter,
@@ -795,7 +797,23 @@ pub fn signal_targets_with(
     targets: &[KillTarget],
     observer: &mut dyn BatchObserver,
 ) -> SignalRun {
-    let mut how = Signalling::new(filter, safety, action, Vec::new());
+    let platform = match db.facts() {
+        Ok(f) => f.platform.managed(),
+        Err(e) => {
+            return SignalRun {
+                outcomes: Vec::new(),
+                summary: Default::default(),
+                stopped: Some(Stop::Medium(e)),
+            }
+        }
+    };
+    let mut safety = safety.clone();
+    for role in super::admin_roles(platform) {
+        if !safety.provider_roles.contains(&role) {
+            safety.provider_roles.push(role);
+        }
+    }
+    let mut how = Signalling::new(filter, &safety, action, Vec::new());
     run(db, &mut how, targets, observer, &mut |_| {})
 }
 

@@ -149,6 +149,9 @@ fn with_provider(
             instance_memory,
         },
     );
+    if let Some(why) = p.refused {
+        return Err(crate::exit::refuse(why));
+    }
     report.notes.insert(
         0,
         format!(

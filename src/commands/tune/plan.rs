@@ -487,6 +487,7 @@ fn build_plan(
         connection: db.route().clone(),
         server_version: db.facts()?.version.clone(),
         scope: scope.clone(),
+        scope_label: scope.label_on(platform),
         dry_run: false,
         applied: false,
         changes,

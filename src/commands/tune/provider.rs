@@ -43,6 +43,8 @@ pub struct ProviderPlan {
     pub commands: Vec<ProviderCommand>,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
+    /// Why no command can be printed (a value a command line cannot carry as it is): the caller refuses.
+    pub refused: Option<String>,
 }
 
 /// A value in the setting's unit as providers take it: an integer without `.0`, else as is.
@@ -144,6 +146,20 @@ pub fn commands(
     if changes.is_empty() {
         return plan;
     }
+    // A control character (a newline, an escape) would be printed escaped for people and so differ from
+    // the value; no provider console value needs one.
+    if let Some(c) = changes.iter().find(|c| {
+        c.value
+            .as_deref()
+            .is_some_and(|v| v.chars().any(char::is_control))
+    }) {
+        plan.refused = Some(format!(
+            "the value of {} holds a control character (a newline, a tab, an escape): no provider command is \
+             printed for it; set it in the provider's console",
+            c.name
+        ));
+        return plan;
+    }
     match platform {
         Platform::AwsRds => aws_instance(&mut steps, &mut plan, changes, &ids, input, "postgres"),
         Platform::AwsAurora => aurora(&mut steps, &mut plan, changes, &ids, input),
@@ -155,17 +171,31 @@ pub fn commands(
     if platform.is_aws() {
         max_connections_check(&mut plan, changes, input);
     }
-    plan.commands = steps.0;
+    if plan.refused.is_none() {
+        plan.commands = steps.0;
+    }
     plan
+}
+
+fn apply_method(c: &ProviderChange) -> &'static str {
+    if c.restart {
+        "pending-reboot"
+    } else {
+        "immediate"
+    }
+}
+
+/// A value the AWS CLI's shorthand syntax carries as it is: letters, digits and `._+-` (a comma would
+/// start the next key, `=` `[` `{` and quotes have meanings of their own, spaces are trimmed).
+fn shorthand_safe(v: &str) -> bool {
+    !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
 }
 
 /// `ParameterName=…,ParameterValue=…,ApplyMethod=…` (reset: no value), quoted.
 fn rds_parameter(c: &ProviderChange) -> String {
-    let apply = if c.restart {
-        "pending-reboot"
-    } else {
-        "immediate"
-    };
+    let apply = apply_method(c);
     shell_quote(&match &c.value {
         Some(v) => format!(
             "ParameterName={},ParameterValue={v},ApplyMethod={apply}",
@@ -173,6 +203,40 @@ fn rds_parameter(c: &ProviderChange) -> String {
         ),
         None => format!("ParameterName={},ApplyMethod={apply}", c.name),
     })
+}
+
+/// The parameters of one call: the shorthand form (one word per parameter) when every name and value is
+/// [`shorthand_safe`], else the JSON form (one word, a list), which carries any value exactly (AWS CLI
+/// user guide, "shorthand syntax": the JSON form is equivalent).
+fn rds_parameters(chunk: &[&ProviderChange]) -> String {
+    let safe = chunk
+        .iter()
+        .all(|c| shorthand_safe(&c.name) && c.value.as_deref().is_none_or(shorthand_safe));
+    if safe {
+        return chunk
+            .iter()
+            .map(|c| rds_parameter(c))
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    let json = |s: &str| serde_json::Value::from(s).to_string();
+    let items: Vec<String> = chunk
+        .iter()
+        .map(|c| match &c.value {
+            Some(v) => format!(
+                "{{\"ParameterName\":{},\"ParameterValue\":{},\"ApplyMethod\":\"{}\"}}",
+                json(&c.name),
+                json(v),
+                apply_method(c)
+            ),
+            None => format!(
+                "{{\"ParameterName\":{},\"ApplyMethod\":\"{}\"}}",
+                json(&c.name),
+                apply_method(c)
+            ),
+        })
+        .collect();
+    shell_quote(&format!("[{}]", items.join(",")))
 }
 
 /// modify-(db|db-cluster)-parameter-group for the values set and reset-… for those reset (a reset has no
@@ -205,7 +269,6 @@ fn calls(
     let chunks: Vec<&[&ProviderChange]> = changes.chunks(RDS_MAX_PARAMETERS).collect();
     let n = chunks.len();
     for (i, chunk) in chunks.into_iter().enumerate() {
-        let params: Vec<String> = chunk.iter().map(|c| rds_parameter(c)).collect();
         let part = if n > 1 {
             format!(
                 " (call {} of {n}: at most {RDS_MAX_PARAMETERS} parameters per call)",
@@ -218,7 +281,7 @@ fn calls(
             format!(
                 "aws rds {verb}-{kind}-parameter-group --{kind}-parameter-group-name {group} --region {region} \
                  --parameters {}",
-                params.join(" ")
+                rds_parameters(chunk)
             ),
             format!("{why}{part}"),
         );
@@ -386,12 +449,27 @@ fn cloud_sql(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChan
         .filter(|c| c.value.is_none())
         .map(|c| c.name.as_str())
         .collect();
+    let Some((list, delimiter)) = gcloud_list(&flags) else {
+        plan.refused = Some(
+            "a value holds a comma and every delimiter gcloud could use instead (: ; | ~ @ # % ! & *): no \
+             --database-flags list can carry it; set it in the Cloud SQL console"
+                .into(),
+        );
+        return;
+    };
+    let separated = match &delimiter {
+        Some(d) => format!(
+            " (a value holds a comma: the list is separated by {d} instead, gcloud's alternate delimiter \
+             ^{d}^, `gcloud topic escaping`: separate the existing flags with {d} too)"
+        ),
+        None => String::new(),
+    };
     steps.push(
         format!(
             "gcloud sql instances patch {instance} --database-flags={}",
-            shell_quote(&flags.join(","))
+            shell_quote(&list)
         ),
-        if reset {
+        format!("{}{separated}", if reset {
             format!(
                 "--database-flags replaces the whole list: repeat every existing flag except {} (leaving \
                  one out resets it to Cloud SQL's default); the instance may restart",
@@ -401,7 +479,7 @@ fn cloud_sql(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChan
             "--database-flags replaces the whole list: repeat every existing flag; the instance (and its \
              replicas) may restart"
                 .to_string()
-        },
+        }),
     );
     plan.warnings.push(
         "Cloud SQL: `gcloud sql instances patch --database-flags` replaces every flag set before: replace \
@@ -413,6 +491,27 @@ fn cloud_sql(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChan
         .push("<instance-name> is not in the host name connected to: fill it in".into());
 }
 
+/// gcloud's list of `name=value` items: comma-separated, or, when an item holds a comma, separated by
+/// an alternate delimiter that is in no item, written `^D^` in front (`gcloud topic escaping`). The
+/// delimiter is returned when one was needed; None when every candidate is in some item (no list that
+/// splits back into these items can be written).
+fn gcloud_list(items: &[String]) -> Option<(String, Option<String>)> {
+    if !items.iter().any(|i| i.contains(',')) {
+        return Some((items.join(","), None));
+    }
+    let splits_back = |d: &str| {
+        items.iter().all(|i| !i.contains(d))
+            && items.join(d).split(d).eq(items.iter().map(String::as_str))
+    };
+    let delimiter = [":", ";", "|", "~", "@", "#", "%", "!", "&", "*"]
+        .into_iter()
+        .find(|d| splits_back(d))?;
+    Some((
+        format!("^{delimiter}^{}", items.join(delimiter)),
+        Some(delimiter.to_string()),
+    ))
+}
+
 fn azure(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChange], ids: &HostIds) {
     let server = id(&ids.azure_server, "<server-name>");
     let rg = shell_quote("<resource-group>");
@@ -421,9 +520,9 @@ fn azure(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChange],
             Some(v) => steps.push(
                 format!(
                     "az postgres flexible-server parameter set --resource-group {rg} --server-name {server} \
-                     --name {} --value {}",
+                     --name {} {}",
                     shell_quote(&c.name),
-                    shell_quote(v)
+                    azure_value(v)
                 ),
                 format!("set {}", c.name),
             ),
@@ -450,11 +549,25 @@ fn azure(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChange],
         .push("<resource-group> is not in the host name: fill it in".into());
 }
 
+/// `--value V`, or `--value=V` for a value that starts with `-` (else taken for an option).
+fn azure_value(v: &str) -> String {
+    if v.starts_with('-') {
+        shell_quote(&format!("--value={v}"))
+    } else {
+        format!("--value {}", shell_quote(v))
+    }
+}
+
 fn supabase(steps: &mut Steps, plan: &mut ProviderPlan, changes: &[ProviderChange], ids: &HostIds) {
     let project = id(&ids.supabase_ref, "<project-ref>");
     for c in changes {
         if c.name == "max_connections" {
             match &c.value {
+                Some(v) if !v.bytes().all(|b| b.is_ascii_digit()) || v.is_empty() => {
+                    plan.warnings.push(format!(
+                        "max_connections={v} is not a whole number: no command printed for it"
+                    ));
+                }
                 Some(v) => {
                     steps.push(
                         format!(
@@ -902,5 +1015,150 @@ mod tests {
             "supabase --experimental --project-ref abcdefghijklmnop postgres-config update --config \
              'max_connections=200'"
         );
+    }
+
+    /// The argument after `flag` (`--flag V`) or in it (`--flag=V`).
+    fn arg_of(args: &[String], flag: &str) -> Option<String> {
+        let eq = format!("{flag}=");
+        args.iter().enumerate().find_map(|(n, a)| {
+            if a == flag {
+                args.get(n + 1).cloned()
+            } else {
+                a.strip_prefix(&eq).map(str::to_string)
+            }
+        })
+    }
+
+    /// gcloud's list as `gcloud topic escaping` documents it: `^D^` in front sets the delimiter.
+    fn gcloud_items(list: &str) -> Vec<String> {
+        if let Some(rest) = list.strip_prefix('^') {
+            if let Some(end) = rest.find('^').filter(|e| *e > 0) {
+                let d = &rest[..end];
+                return rest[end + 1..].split(d).map(str::to_string).collect();
+            }
+        }
+        list.split(',').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn hostile_values_are_carried_exactly_or_refused() {
+        let values = [
+            "a, b",
+            "a,b,c",
+            "it's",
+            "say \"hi\"",
+            "two words",
+            " padded ",
+            "$HOME",
+            "`id`",
+            "$(id)",
+            "a=b",
+            "[{\"x\":1}]",
+            "-1",
+            "--help",
+            "",
+            "x:y;z|w~v@u#t%s!r&q,o",
+            "é, ü",
+            "100",
+        ];
+        for v in values {
+            let set = |p: Platform| {
+                let plan = commands(
+                    p,
+                    &[ProviderChange {
+                        name: "search_path".into(),
+                        value: Some(v.into()),
+                        input: Some(v.into()),
+                        restart: false,
+                    }],
+                    &input(Some("mydb.c9akciq32.eu-west-1.rds.amazonaws.com")),
+                );
+                assert!(plan.refused.is_none(), "{v:?}");
+                plan.commands
+                    .iter()
+                    .map(|c| {
+                        // every command is valid shell: it splits into words
+                        shlex::split(&c.command)
+                            .unwrap_or_else(|| panic!("not valid shell: {}", c.command))
+                    })
+                    .collect::<Vec<_>>()
+            };
+            // RDS: the shorthand word, or the JSON list (the only word after --parameters).
+            let rds = set(Platform::AwsRds);
+            let modify = &rds[1];
+            let n = modify.iter().position(|a| a == "--parameters").unwrap();
+            assert_eq!(modify.len(), n + 2, "one word of parameters: {modify:?}");
+            let p = &modify[n + 1];
+            if p.starts_with('[') {
+                let j: serde_json::Value = serde_json::from_str(p).unwrap();
+                assert_eq!(j[0]["ParameterName"], "search_path");
+                assert_eq!(j[0]["ParameterValue"], v, "{p}");
+                assert_eq!(j[0]["ApplyMethod"], "immediate");
+                assert!(!shorthand_safe(v));
+            } else {
+                assert_eq!(
+                    p,
+                    &format!("ParameterName=search_path,ParameterValue={v},ApplyMethod=immediate")
+                );
+                assert!(shorthand_safe(v), "{v:?} needs the JSON form");
+            }
+            // Cloud SQL: the list, with an alternate delimiter when a value holds a comma.
+            let gcp = set(Platform::CloudSql);
+            let list = arg_of(&gcp[1], "--database-flags").unwrap();
+            let items = gcloud_items(&list);
+            assert_eq!(
+                items,
+                vec![
+                    "<every-existing-flag>".to_string(),
+                    format!("search_path={v}")
+                ],
+                "{list}"
+            );
+            assert_eq!(v.contains(','), list.starts_with('^'), "{list}");
+            // Azure: --value V (or --value=V for a value that starts with -).
+            let az = set(Platform::AzureFlexible);
+            assert_eq!(arg_of(&az[0], "--value").as_deref(), Some(v), "{:?}", az[0]);
+            // Supabase and Neon: the --role form pgconn runs itself, the value as typed.
+            for p in [Platform::Supabase, Platform::Neon] {
+                let role = set(p);
+                assert_eq!(role[0].last().unwrap(), &format!("search_path={v}"));
+            }
+        }
+        // Control characters: refused on every platform, no command printed.
+        for v in ["line\nbreak", "tab\there", "esc\x1b[2J", "cr\r"] {
+            for p in Platform::ALL {
+                let plan = commands(p, &[ch("search_path", Some(v), false)], &input(None));
+                assert!(plan.refused.is_some(), "{p:?} {v:?}");
+                assert!(plan.commands.is_empty());
+            }
+        }
+        // A comma and every alternate delimiter in the values: no gcloud list can carry it.
+        let all = commands(
+            Platform::CloudSql,
+            &[ch("search_path", Some("x:y;z|w~v@u#t%s!r&q*p,o"), false)],
+            &input(None),
+        );
+        assert!(all.refused.is_some() && all.commands.is_empty(), "{all:?}");
+        // A max_connections that is no whole number never reaches Supabase's CLI.
+        let sb = commands(
+            Platform::Supabase,
+            &[ch("max_connections", Some("1,2"), true)],
+            &input(None),
+        );
+        assert!(sb.commands.is_empty() && !sb.warnings.is_empty());
+        // A comma in one value of many: the whole call in the JSON form, values exact.
+        let two = commands(
+            Platform::AwsRds,
+            &[
+                ch("max_connections", Some("200"), true),
+                ch("search_path", Some("\"$user\", public"), false),
+            ],
+            &input(None),
+        );
+        let words = shlex::split(&two.commands[1].command).unwrap();
+        let j: serde_json::Value = serde_json::from_str(words.last().unwrap()).unwrap();
+        assert_eq!(j[0]["ParameterValue"], "200");
+        assert_eq!(j[0]["ApplyMethod"], "pending-reboot");
+        assert_eq!(j[1]["ParameterValue"], "\"$user\", public");
     }
 }
