@@ -353,7 +353,10 @@ fn status_names_the_platform_and_its_usable_slots(s: &Sim) {
 
 /// postgresql.auto.conf byte for byte, the two settings as the server has them, and every stored
 /// per-role and per-database setting: what `tune set --system` must leave as it was.
-fn server_state(db: &str) -> (Vec<u8>, Vec<(String, String, String)>, Vec<String>) {
+/// (postgresql.auto.conf, [(name, setting, source)], [pg_db_role_setting rows as text])
+type ServerState = (Vec<u8>, Vec<(String, String, String)>, Vec<String>);
+
+fn server_state(db: &str) -> ServerState {
     let mut su = client_in(db);
     let auto: Vec<u8> = su
         .query_one("SELECT pg_read_binary_file('postgresql.auto.conf')", &[])
