@@ -374,7 +374,8 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
     });
     let tag = unique("prepared");
     let table = format!("t_{tag}");
-    let gid = format!("gid '{tag}'");
+    // a quote and a backslash: the printed commands must run as printed whatever standard_conforming_strings is
+    let gid = format!("gid '{tag}' \\x");
     let mut admin = superuser_client(&c);
     admin
         .batch_execute(&format!(
@@ -446,7 +447,13 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
     assert_eq!(v["head_blocker"]["state"], Value::Null);
     // kill --blockers: a prepared transaction is no session: listed with the statements a DBA would
     // consider, never acted on (even with --yes and every protection off).
-    let rollback = format!("ROLLBACK PREPARED '{}'", gid.replace('\'', "''"));
+    // the gid as the server itself quotes a literal
+    let literal: String = admin
+        .query_one("SELECT quote_literal($1::text)", &[&gid])
+        .unwrap()
+        .get(0);
+    assert!(literal.starts_with("E'"), "{literal}");
+    let rollback = format!("ROLLBACK PREPARED {literal}");
     let v = pgconn()
         .env_cluster(&c)
         .args([
@@ -466,7 +473,7 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
     assert_eq!(candidate["rollback"], rollback.as_str());
     assert_eq!(
         candidate["commit"],
-        format!("COMMIT PREPARED '{}'", gid.replace('\'', "''")).as_str()
+        format!("COMMIT PREPARED {literal}").as_str()
     );
     let notes = v["notes"].to_string();
     assert!(
@@ -480,7 +487,34 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
         .get(0);
     assert_eq!(still, 1);
     assert_eq!(lock_waiters(&c, &format!("{tag}-waiter")), [wpid].into());
-    admin.batch_execute(&rollback).unwrap();
+    // The command as printed, run by psql in a session where a backslash in '...' is an escape
+    // (standard_conforming_strings off): it names the same transaction.
+    let psql = std::process::Command::new(support::psql_exe(&c))
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-h"])
+        .arg(c.socket_dir())
+        .args([
+            "-p",
+            &c.port().to_string(),
+            "-U",
+            c.superuser(),
+            "-d",
+            "postgres",
+            "-c",
+        ])
+        .arg(candidate["rollback"].as_str().unwrap())
+        .env("PGOPTIONS", "-c standard_conforming_strings=off")
+        .output()
+        .unwrap();
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
+    let left: i64 = admin
+        .query_one("SELECT count(*) FROM pg_prepared_xacts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
     t.join().unwrap();
 }
 

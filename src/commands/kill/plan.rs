@@ -353,7 +353,9 @@ pub fn plan(
             h.prepared_transactions = crate::activity::prepared_transactions(db)?
                 .into_iter()
                 .map(|t| {
-                    let gid = format!("'{}'", t.gid.replace('\'', "''"));
+                    // quoted as libpq's PQescapeLiteral does, the one quoting of the crate: reads the
+                    // same whatever standard_conforming_strings is
+                    let gid = crate::db::literal::quote(&t.gid);
                     PreparedCandidate {
                         rollback: format!("ROLLBACK PREPARED {gid}"),
                         commit: format!("COMMIT PREPARED {gid}"),
