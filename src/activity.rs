@@ -609,6 +609,14 @@ pub fn sessions(
 const CUT: &str = "bool_or(octet_length(c.query) >= \
                    (SELECT pg_size_bytes(current_setting('track_activity_query_size')) - 1))";
 
+/// The length at which the server cuts a text (CUT's InitPlan), for one text.
+const QUERY_SIZE: &str = "(SELECT pg_size_bytes(current_setting('track_activity_query_size')) - 1)";
+
+/// A leak group's sample text: one of its idle sessions' last statements (a query_id's sessions with
+/// different literals are one group).
+const LEAK_SAMPLE: &str =
+    "min(c.query) FILTER (WHERE c.visible AND c.state = 'idle' AND c.query_start IS NOT NULL)";
+
 /// status.sql's `matches`: whether a session matches the shared filter.
 const MATCHES: &str = "coalesce((\n/*FILTER*/\n           ), false)";
 
@@ -653,13 +661,12 @@ fn status_statement(
                  AND {MATCHES} THEN c.query END"
             ),
         )
-        .replace(
-            "/*LEAK_SAMPLE*/",
-            "min(c.query) FILTER (WHERE c.visible AND c.state = 'idle' AND c.query_start IS NOT NULL)",
-        )
+        .replace("/*LEAK_SAMPLE*/", LEAK_SAMPLE)
+        // whether the server cut the text shown (the sample), not any text of the group: one query_id's
+        // sessions may rest on texts of different lengths; the same aggregate is computed once
         .replace(
             "/*LEAK_CUT*/",
-            &format!("{CUT} FILTER (WHERE c.state = 'idle')"),
+            &format!("octet_length({LEAK_SAMPLE}) >= {QUERY_SIZE}"),
         )
         .replace("/*BY_LEAK*/", ", 12, 13")
     } else {

@@ -46,15 +46,28 @@ fn block(c: &Cluster, tag: &str, n: usize) -> Blocked {
 /// [`block`] with the sessions of `role`, the holder running `first` in its transaction before the update
 /// (e.g. taking an advisory lock).
 fn block_as(c: &Cluster, tag: &str, n: usize, role: &str, first: &str) -> Blocked {
+    block_roles(c, tag, n, role, role, first)
+}
+
+/// [`block_as`] with the holder's session of `holder_role` and the waiters' of `role`.
+fn block_roles(
+    c: &Cluster,
+    tag: &str,
+    n: usize,
+    holder_role: &str,
+    role: &str,
+    first: &str,
+) -> Blocked {
     let table = format!("t_{tag}");
     let mut admin = superuser_client(c);
     admin
         .batch_execute(&format!(
-            "CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (1); GRANT ALL ON {table} TO {role};"
+            "CREATE TABLE {table} (id int); INSERT INTO {table} VALUES (1); \
+             GRANT ALL ON {table} TO {role}, {holder_role};"
         ))
         .unwrap();
     let mut holder = c
-        .connect(role, "postgres", &format!("{tag}-holder"))
+        .connect(holder_role, "postgres", &format!("{tag}-holder"))
         .unwrap();
     if !first.is_empty() {
         holder.batch_execute(first).unwrap();
@@ -361,7 +374,8 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
     });
     let tag = unique("prepared");
     let table = format!("t_{tag}");
-    let gid = format!("gid '{tag}'");
+    // a quote and a backslash: the printed commands must run as printed whatever standard_conforming_strings is
+    let gid = format!("gid '{tag}' \\x");
     let mut admin = superuser_client(&c);
     admin
         .batch_execute(&format!(
@@ -433,7 +447,13 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
     assert_eq!(v["head_blocker"]["state"], Value::Null);
     // kill --blockers: a prepared transaction is no session: listed with the statements a DBA would
     // consider, never acted on (even with --yes and every protection off).
-    let rollback = format!("ROLLBACK PREPARED '{}'", gid.replace('\'', "''"));
+    // the gid as the server itself quotes a literal
+    let literal: String = admin
+        .query_one("SELECT quote_literal($1::text)", &[&gid])
+        .unwrap()
+        .get(0);
+    assert!(literal.starts_with("E'"), "{literal}");
+    let rollback = format!("ROLLBACK PREPARED {literal}");
     let v = pgconn()
         .env_cluster(&c)
         .args([
@@ -453,7 +473,7 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
     assert_eq!(candidate["rollback"], rollback.as_str());
     assert_eq!(
         candidate["commit"],
-        format!("COMMIT PREPARED '{}'", gid.replace('\'', "''")).as_str()
+        format!("COMMIT PREPARED {literal}").as_str()
     );
     let notes = v["notes"].to_string();
     assert!(
@@ -467,7 +487,34 @@ fn a_prepared_transaction_blocker_is_pid_zero_with_its_candidates() {
         .get(0);
     assert_eq!(still, 1);
     assert_eq!(lock_waiters(&c, &format!("{tag}-waiter")), [wpid].into());
-    admin.batch_execute(&rollback).unwrap();
+    // The command as printed, run by psql in a session where a backslash in '...' is an escape
+    // (standard_conforming_strings off): it names the same transaction.
+    let psql = std::process::Command::new(support::psql_exe(&c))
+        .args(["-X", "-v", "ON_ERROR_STOP=1", "-h"])
+        .arg(c.socket_dir())
+        .args([
+            "-p",
+            &c.port().to_string(),
+            "-U",
+            c.superuser(),
+            "-d",
+            "postgres",
+            "-c",
+        ])
+        .arg(candidate["rollback"].as_str().unwrap())
+        .env("PGOPTIONS", "-c standard_conforming_strings=off")
+        .output()
+        .unwrap();
+    assert!(
+        psql.status.success(),
+        "{}",
+        String::from_utf8_lossy(&psql.stderr)
+    );
+    let left: i64 = admin
+        .query_one("SELECT count(*) FROM pg_prepared_xacts", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
     t.join().unwrap();
 }
 
@@ -879,4 +926,84 @@ fn a_head_that_blocks_nobody_any_more_when_acting_is_skipped() {
     // Still there, still idle in transaction.
     assert!(state_age(c, b.holder_pid) >= 0.0);
     b.release(c);
+}
+
+/// Run by a role without pg_read_all_stats, `kill --blockers` is concerned only with the sessions it
+/// cannot see that head a chain a session it sees waits on (pg_blocking_pids names them whatever the
+/// role): a hidden session that blocks nobody is neither counted nor warned about (exit 0), while a hidden
+/// head is counted, named in `blockers.heads_not_visible` and the warning (exit 1), never acted on. The
+/// other kills keep their rule: every hidden session that may match is counted.
+#[test]
+fn kill_blockers_by_a_role_that_cannot_see_everyone_counts_only_hidden_heads() {
+    let c = cluster();
+    let tag = unique("blindb");
+    let blind = tag.replace('-', "_");
+    let other = support::app_role();
+    superuser_client(c)
+        .batch_execute(&format!("CREATE ROLE {blind} LOGIN"))
+        .unwrap();
+    // A session of another role that blocks nothing: hidden from the role.
+    let mut idle = c
+        .connect(&other, "postgres", &format!("{tag}-idle"))
+        .unwrap();
+    idle.batch_execute("SELECT 1").unwrap();
+    // The role's own chain: its holder blocks its waiter, both visible to it.
+    let own = block_roles(c, &format!("{tag}o"), 1, &blind, &blind, "");
+    let apps = format!("{tag}*");
+    let kill_as_blind = |args: &[&str]| {
+        pgconn()
+            .args(["-U", blind.as_str(), "kill"])
+            .args(args)
+            .args(["--dry-run", "--json"])
+            .run()
+    };
+
+    // Today's rule for the other kills: the hidden session may match, so it is counted, exit 1.
+    let v = kill_as_blind(&["--app", &format!("{tag}-idle")])
+        .assert_code(1)
+        .json();
+    assert_eq!(v["not_visible"], 1, "{v:#}");
+
+    // --blockers: the hidden session blocks nobody: no warning, exit 0, the visible head previewed.
+    let out = kill_as_blind(&["--blockers", "--app", &apps]).assert_code(0);
+    let v = out.json();
+    assert_eq!(v["not_visible"], 0, "{v:#}");
+    assert_eq!(v["warnings"], serde_json::json!([]), "{v:#}");
+    assert_eq!(target_pids(&v), [own.holder_pid].into(), "{v:#}");
+    assert_eq!(v["blockers"]["heads_not_visible"], serde_json::json!([]));
+    assert!(!out.stderr.contains("pg_read_all_stats"), "{}", out.stderr);
+
+    // A chain headed by a session of another role: the role sees its own session wait, not the head.
+    let hidden = block_roles(c, &format!("{tag}h"), 1, &other, &blind, "");
+    let waiter = *hidden.waiter_pids.iter().next().unwrap();
+    assert_eq!(
+        blocking_pids(c, waiter),
+        [hidden.holder_pid],
+        "the server's answer"
+    );
+    let out = kill_as_blind(&["--blockers", "--app", &apps]).assert_code(1);
+    let v = out.json();
+    assert_eq!(v["not_visible"], 1, "{v:#}");
+    assert_eq!(
+        ints(&v["blockers"]["heads_not_visible"]),
+        [hidden.holder_pid],
+        "{v:#}"
+    );
+    assert_eq!(target_pids(&v), [own.holder_pid].into(), "{v:#}");
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!("pid {}", hidden.holder_pid))
+            && warnings.contains("GRANT pg_read_all_stats"),
+        "{warnings}"
+    );
+    assert!(
+        out.stderr.contains(&format!("pid {}", hidden.holder_pid)),
+        "{}",
+        out.stderr
+    );
+    // Nothing was signalled (a dry run), and the hidden head is still there, still blocking.
+    assert_eq!(blocking_pids(c, waiter), [hidden.holder_pid]);
+    hidden.release(c);
+    own.release(c);
+    drop(idle);
 }

@@ -22,6 +22,26 @@ fn run(c: &Cluster, args: &[&str]) -> Output {
     pgconn().env_cluster(c).args(args).run()
 }
 
+/// Waits until exactly `n` of the server's processes are WAL senders (by their titles). A WAL sender
+/// holds its slot (max_wal_senders) until its process ends, which is after its client has gone: a run
+/// that has ended may still hold its slot for a moment, and the next step would find one slot fewer.
+fn wal_senders_settle(c: &Cluster, n: usize) {
+    let count = || {
+        support::processes_in(std::path::Path::new(&data_dir(c)))
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|t| String::from_utf8_lossy(&t).contains("walsender"))
+            })
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || count() == n),
+        "{} WAL sender processes, not {n}",
+        count()
+    );
+}
+
 #[test]
 fn a_full_server_is_read_and_freed_through_a_wal_sender_slot() {
     let f = full_cluster(&[]);
@@ -251,7 +271,9 @@ fn the_route_says_why_it_was_refused() {
     assert!(out.stdout.is_empty());
 
     // A role with REPLICATION gets in; with one of two WAL sender slots already taken, pgconn says it
-    // holds the last one.
+    // holds the last one. (Each step starts once the WAL senders of the steps before have ended: the
+    // refused one above held a slot until its process ended.)
+    wal_senders_settle(c, 0);
     let mut held = walsender(c);
     assert_eq!(value(&mut held, "SELECT 1"), "1");
     let out = run(c, &["status", "--json"]).assert_code(0);
@@ -271,6 +293,7 @@ fn the_route_says_why_it_was_refused() {
         v["connection"]
     );
     // A role that cannot see the other WAL senders is told it may.
+    wal_senders_settle(c, 1);
     let out = run(c, &["-U", "ops", "status", "--json"]).assert_code(0);
     assert!(
         out.stderr
@@ -281,6 +304,7 @@ fn the_route_says_why_it_was_refused() {
     assert_eq!(out.json()["server"]["current_user"], "ops");
 
     // Every WAL sender slot taken: also 53300, told apart by which connection failed.
+    wal_senders_settle(c, 1);
     let mut held2 = walsender(c);
     assert_eq!(value(&mut held2, "SELECT 2"), "2");
     let out = run(c, &["status"]).assert_code(1);

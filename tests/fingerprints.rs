@@ -424,3 +424,78 @@ fn a_leak_suspects_cut_statement_is_marked_cut() {
     );
     drop(clients);
 }
+
+/// A leak suspect's sessions that share one query_id rest on texts of different lengths (literals are no
+/// part of a query_id): the statement shown is one of those texts, and `statement_cut` says whether *that*
+/// text was cut, not whether any of the group's was. Each application has 2 sessions on a text the server
+/// cut and 3 on a short one; which of the two the server picks as the sample is read from the server's
+/// own `min(query)` of those sessions.
+#[test]
+fn a_leak_suspects_cut_flag_describes_the_text_it_shows() {
+    let c = cluster();
+    let size: i64 = superuser_client(c)
+        .query_one(
+            "SELECT setting::bigint FROM pg_settings WHERE name = 'track_activity_query_size'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut clients = Vec::new();
+    // (application, the long text's literal starts with, the short one's literal)
+    let mut apps = Vec::new();
+    for (name, long, short) in [("short_shown", 'b', "a"), ("cut_shown", 'a', "b")] {
+        let app = unique(&format!("fingerprint_{name}"));
+        for n in 0..5 {
+            let mut s = c.connect(c.superuser(), "postgres", &app).unwrap();
+            s.batch_execute("SET compute_query_id = on").unwrap();
+            let literal = if n < 2 {
+                long.to_string().repeat(usize::try_from(size).unwrap() * 2)
+            } else {
+                short.to_string()
+            };
+            s.batch_execute(&format!("SELECT '{literal}' AS x"))
+                .unwrap();
+            clients.push(s);
+        }
+        apps.push(app);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for app in &apps {
+        // Ground truth: one query_id, 2 texts cut, and whether the text min() picks is cut.
+        let truth = superuser_client(c)
+            .query_one(
+                "SELECT count(DISTINCT query_id), count(*) FILTER (WHERE octet_length(query) >= $2::bigint - 1), \
+                        octet_length(min(query)) >= $2::bigint - 1 \
+                   FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle'",
+                &[app, &size],
+            )
+            .unwrap();
+        let (ids, cut, sample_cut): (i64, i64, bool) = (truth.get(0), truth.get(1), truth.get(2));
+        assert_eq!((ids, cut), (1, 2), "{app}");
+        assert_eq!(sample_cut, app.contains("cut_shown"), "{app}");
+        let status = pgconn()
+            .env_cluster(c)
+            .args([
+                "status",
+                "--app",
+                app,
+                "--leak-idle-age",
+                "1s",
+                "--leak-min-sessions",
+                "5",
+                "--json",
+            ])
+            .run()
+            .json();
+        let suspects = status["leak_suspects"].as_array().unwrap();
+        assert_eq!(suspects.len(), 1, "{status:#?}");
+        let d = &suspects[0]["statement"];
+        assert_eq!(d["sessions"], 5, "{d:#?}");
+        assert_eq!(d["statement_source"], "query_id", "{d:#?}");
+        assert_eq!(d["statement_cut"], sample_cut, "{app}: {d:#?}");
+        if !sample_cut {
+            assert_eq!(d["statement_text"], "SELECT '…' AS x", "{d:#?}");
+        }
+    }
+    drop(clients);
+}

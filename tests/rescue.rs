@@ -18,23 +18,35 @@ fn rescue(c: &Cluster, args: &[&str]) -> Output {
 }
 
 /// Pids of the server's processes as pg_stat_activity lists them, with their backend type and state.
+/// Returns once the WAL sender that read them has ended: a backend ends after its client has gone, so
+/// without the wait it could still be listed, as a WAL sender, by the next call, and be gone by the one
+/// after (as if something had touched it).
 fn activity(c: &Cluster) -> Vec<(i32, String, String, String)> {
     let mut conn = walsender(c);
-    conn.query(
-        "SELECT pid, coalesce(backend_type, ''), coalesce(state, ''), coalesce(usename::text, '') \
-         FROM pg_stat_activity WHERE pid <> pg_backend_pid()",
-    )
-    .unwrap()
-    .iter()
-    .map(|r| {
-        (
-            r.value(0).unwrap().parse().unwrap(),
-            r.value(1).unwrap().to_string(),
-            r.value(2).unwrap().to_string(),
-            r.value(3).unwrap().to_string(),
+    let rows = conn
+        .query(
+            "SELECT pid, coalesce(backend_type, ''), coalesce(state, ''), coalesce(usename::text, ''), \
+             pg_backend_pid() FROM pg_stat_activity WHERE pid <> pg_backend_pid()",
         )
-    })
-    .collect()
+        .unwrap();
+    let own: Option<i32> = rows.first().map(|r| r.value(4).unwrap().parse().unwrap());
+    drop(conn);
+    if let Some(own) = own {
+        assert!(
+            wait_until(Duration::from_secs(10), || !alive(own)),
+            "the test's WAL sender {own} did not end"
+        );
+    }
+    rows.iter()
+        .map(|r| {
+            (
+                r.value(0).unwrap().parse().unwrap(),
+                r.value(1).unwrap().to_string(),
+                r.value(2).unwrap().to_string(),
+                r.value(3).unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 fn pids_where(c: &Cluster, keep: impl Fn(&str, &str, &str) -> bool) -> BTreeSet<i32> {
@@ -152,7 +164,11 @@ fn a_full_cluster_is_freed_as_root_and_nothing_but_idle_backends_is_touched() {
     let before = activity(c);
     let idle: BTreeSet<i32> = pids_where(c, |t, s, _| t == "client backend" && s == "idle");
     let busy: BTreeSet<i32> = pids_where(c, |t, s, _| t == "client backend" && s != "idle");
-    let others: BTreeSet<i32> = pids_where(c, |t, _, _| t != "client backend");
+    // The processes that stay unless something ends them: autovacuum workers come and go on their own
+    // (the launcher starts one per database every naptime; on a loaded machine one may be caught here).
+    let others: BTreeSet<i32> = pids_where(c, |t, _, _| {
+        t != "client backend" && t != "autovacuum worker"
+    });
     assert_eq!(idle.len(), f.leaky_idle + f.admin);
     assert_eq!(busy.len(), 2, "{before:?}");
     assert!(others.len() >= 5, "{before:?}");
@@ -193,7 +209,7 @@ fn a_full_cluster_is_freed_as_root_and_nothing_but_idle_backends_is_touched() {
     let now: BTreeSet<i32> = pids_where(c, |_, _, _| true);
     assert!(now.is_disjoint(&idle), "{now:?}");
     for p in busy.iter().chain(&others) {
-        assert!(now.contains(p), "pid {p} was touched");
+        assert!(now.contains(p), "pid {p} was touched: {before:?}");
     }
     assert!(alive(pm), "the postmaster");
     // A normal connection gets in: pgconn's own, afterwards, and psql.

@@ -133,10 +133,9 @@ struct Acc {
 impl Acc {
     fn add(&mut self, b: &Bucket) {
         self.sessions += b.sessions;
-        match (&mut self.statement, &b.statement) {
-            (None, Some(f)) => self.statement = Some(f.clone()),
-            (Some(mine), Some(f)) => mine.statement_cut |= f.statement_cut,
-            _ => {}
+        // the first bucket's text names the group, and its cut flag is that text's
+        if self.statement.is_none() {
+            self.statement = b.statement.clone();
         }
         if let Some(pid) = b.process.as_ref().and_then(|p| p.client_pid) {
             self.client_pids.insert(pid);

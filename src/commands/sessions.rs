@@ -86,8 +86,8 @@ impl StatementGroups {
             self.groups.len() - 1
         });
         let g = &mut self.groups[i];
+        // the first session's text names the group, and its cut flag is that text's
         g.sessions += 1;
-        g.fingerprint.statement_cut |= f.statement_cut;
         let state = s
             .state
             .as_ref()

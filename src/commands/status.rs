@@ -173,10 +173,8 @@ fn name_leak_statements(report: &mut StatusReport, rows: &[analysis::status::Lea
             r.query_cut,
         );
         match list.iter_mut().find(|(g, _)| g.statement == f.statement) {
-            Some((g, n)) => {
-                *n += r.sessions;
-                g.statement_cut |= f.statement_cut;
-            }
+            // the first row's text names the statement, and its cut flag is that text's
+            Some((_, n)) => *n += r.sessions,
             None => list.push((f, r.sessions)),
         }
     }

@@ -236,6 +236,10 @@ pub struct BlockersPlan {
     pub prepared_transactions: Vec<PreparedCandidate>,
     /// Heads that are no client session (a background worker, a WAL sender): never acted on.
     pub heads_not_client: Vec<i32>,
+    /// Heads of chains a visible session waits on that are sessions of other roles this role cannot see
+    /// (no pg_read_all_stats), whatever the filters: never acted on; they are what `not_visible` counts
+    /// under `--blockers` (as far as the filters can tell).
+    pub heads_not_visible: Vec<i32>,
 }
 
 /// A prepared transaction a waiting session may wait for, with the statements a DBA would consider (run

@@ -65,7 +65,9 @@ pub(super) fn with_heads(template: &str, blockers: bool) -> String {
                  CASE WHEN m.rn = 1 THEN ARRAY(SELECT DISTINCT r.waiter FROM r WHERE r.pid = 0 ORDER BY 1) END AS waiting_on_prepared,\n       \
                  CASE WHEN m.rn = 1 THEN ARRAY(SELECT DISTINCT r.pid FROM r WHERE r.pid <> 0 \
                  AND NOT EXISTS (SELECT FROM lw WHERE lw.pid = r.pid) AND NOT EXISTS (SELECT FROM c WHERE c.pid = r.pid) \
-                 ORDER BY 1) END AS heads_not_client,"
+                 ORDER BY 1) END AS heads_not_client,\n       \
+                 CASE WHEN m.rn = 1 THEN ARRAY(SELECT heads.pid FROM heads JOIN c ON c.pid = heads.pid \
+                 WHERE NOT c.visible ORDER BY 1) END AS heads_not_visible,"
                     .into(),
             ),
         ]
@@ -78,7 +80,8 @@ pub(super) fn with_heads(template: &str, blockers: bool) -> String {
             ("/*HEADS_JOIN*/", String::new()),
             (
                 "/*HEADS_SUMMARY*/",
-                "       NULL::int AS waiting, NULL::int[] AS waiting_on_prepared, NULL::int[] AS heads_not_client,"
+                "       NULL::int AS waiting, NULL::int[] AS waiting_on_prepared, NULL::int[] AS heads_not_client, \
+                 NULL::int[] AS heads_not_visible,"
                     .into(),
             ),
         ]
@@ -212,10 +215,11 @@ pub fn plan(
         not_visible = usize::try_from(first.try_get::<_, i32>(hidden)?).unwrap_or(0);
         if let Some(h) = heads.as_mut() {
             // On the statement's first row (rn = 1), which need not come first in the order of the rows.
-            let (waiting, on_prepared, not_client) = (
+            let (waiting, on_prepared, not_client, not_visible) = (
                 at("waiting")?,
                 at("waiting_on_prepared")?,
                 at("heads_not_client")?,
+                at("heads_not_visible")?,
             );
             for row in &rows {
                 let Some(n) = row.try_get::<_, Option<i32>>(waiting)? else {
@@ -227,6 +231,9 @@ pub fn plan(
                     .unwrap_or_default();
                 h.heads_not_client = row
                     .try_get::<_, Option<Vec<i32>>>(not_client)?
+                    .unwrap_or_default();
+                h.heads_not_visible = row
+                    .try_get::<_, Option<Vec<i32>>>(not_visible)?
                     .unwrap_or_default();
                 break;
             }
@@ -298,10 +305,20 @@ pub fn plan(
 
     let mut warnings = Vec::new();
     if not_visible > 0 {
+        let effect = match heads.as_ref() {
+            // kill --blockers counts only the hidden heads of chains a visible session waits on
+            Some(h) => format!(
+                "they hold what sessions it sees wait for: pid {}; whether they may be terminated cannot be \
+                 checked, so they are never acted on, the sessions behind them stay blocked, and pgconn exits 1",
+                pid_list(&h.heads_not_visible)
+            ),
+            None => "whether they match cannot be checked, so they are never acted on, and pgconn exits 1"
+                .to_string(),
+        };
         warnings.push(crate::report::not_visible_warning(
             not_visible,
             &facts.current_user,
-            "whether they match cannot be checked, so they are never acted on, and pgconn exits 1",
+            &effect,
         ));
     }
     let mut notes = Vec::new();
@@ -336,7 +353,9 @@ pub fn plan(
             h.prepared_transactions = crate::activity::prepared_transactions(db)?
                 .into_iter()
                 .map(|t| {
-                    let gid = format!("'{}'", t.gid.replace('\'', "''"));
+                    // quoted as libpq's PQescapeLiteral does, the one quoting of the crate: reads the
+                    // same whatever standard_conforming_strings is
+                    let gid = crate::db::literal::quote(&t.gid);
                     PreparedCandidate {
                         rollback: format!("ROLLBACK PREPARED {gid}"),
                         commit: format!("COMMIT PREPARED {gid}"),
@@ -386,18 +405,21 @@ pub fn plan(
     Ok(report)
 }
 
+/// Pids as people read them: `12, 34`.
+fn pid_list(v: &[i32]) -> String {
+    v.iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// At most this many prepared transactions are named in the plan's note (all are in `--json`).
 const PREPARED_NAMED: usize = 5;
 
 /// What `kill --blockers` never acts on, said in the plan: sessions waiting for a prepared transaction
 /// (with the statements a DBA would consider), and heads that are no client session.
 fn blockers_notes(h: &BlockersPlan) -> Vec<String> {
-    let pids = |v: &[i32]| {
-        v.iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let pids = pid_list;
     let mut notes = Vec::new();
     if !h.waiting_on_prepared.is_empty() {
         let n = h.waiting_on_prepared.len();
