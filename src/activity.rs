@@ -327,10 +327,9 @@ pub(crate) struct SnapshotColumns {
     state: usize,
     backend_start: usize,
     query_start: usize,
-    connected_seconds: usize,
-    state_seconds: usize,
-    xact_seconds: usize,
-    query_seconds: usize,
+    state_change: usize,
+    xact_start: usize,
+    at: usize,
     never_queried: usize,
     wait_event_type: usize,
     wait_event: usize,
@@ -365,10 +364,9 @@ impl SnapshotColumns {
             state: at("state")?,
             backend_start: at("backend_start")?,
             query_start: at("query_start")?,
-            connected_seconds: at("connected_seconds")?,
-            state_seconds: at("state_seconds")?,
-            xact_seconds: at("xact_seconds")?,
-            query_seconds: at("query_seconds")?,
+            state_change: at("state_change")?,
+            xact_start: at("xact_start")?,
+            at: at("at")?,
             never_queried: at("never_queried")?,
             wait_event_type: at("wait_event_type")?,
             wait_event: at("wait_event")?,
@@ -408,12 +406,21 @@ impl SnapshotColumns {
         set_text(&mut s.client, row.try_get_str(c.client)?);
         s.client_port = row.try_get(c.client_port)?;
         s.state = row.try_get(c.state)?;
-        set_time(&mut s.backend_start, row.try_get(c.backend_start)?);
-        set_time(&mut s.query_start, row.try_get(c.query_start)?);
-        s.connected_seconds = row.try_get(c.connected_seconds)?;
-        s.state_seconds = row.try_get(c.state_seconds)?;
-        s.transaction_seconds = row.try_get(c.xact_seconds)?;
-        s.query_seconds = row.try_get(c.query_seconds)?;
+        // Ages as the server's date_part('epoch', now() - t) has them, from the statement's time.
+        let at = micros(row.try_get::<_, SystemTime>(c.at)?);
+        let age = |i: usize| -> Result<Option<f64>> {
+            Ok(row
+                .try_get::<_, Option<SystemTime>>(i)?
+                .map(|t| epoch_seconds(at, micros(t))))
+        };
+        let backend_start: Option<SystemTime> = row.try_get(c.backend_start)?;
+        let query_start: Option<SystemTime> = row.try_get(c.query_start)?;
+        s.connected_seconds = backend_start.map(|t| epoch_seconds(at, micros(t)));
+        s.query_seconds = query_start.map(|t| epoch_seconds(at, micros(t)));
+        set_time(&mut s.backend_start, backend_start);
+        set_time(&mut s.query_start, query_start);
+        s.state_seconds = age(c.state_change)?;
+        s.transaction_seconds = age(c.xact_start)?;
         s.never_queried = flag(c.never_queried)?;
         set_text(&mut s.wait_event_type, row.try_get_str(c.wait_event_type)?);
         set_text(&mut s.wait_event, row.try_get_str(c.wait_event)?);
@@ -767,19 +774,11 @@ pub struct Counting {
 /// The values of `status.sql`'s own slots.
 struct CountParams<'a> {
     counting: &'a Counting,
-    leak_age: f64,
-    idle_in_transaction_age: f64,
-    extra_age: Option<f64>,
 }
 
 impl<'a> CountParams<'a> {
     fn new(c: &'a Counting) -> CountParams<'a> {
-        CountParams {
-            counting: c,
-            leak_age: c.leak_age.as_secs_f64(),
-            idle_in_transaction_age: c.idle_in_transaction_age.as_secs_f64(),
-            extra_age: c.extra_age.map(|d| d.as_secs_f64()),
-        }
+        CountParams { counting: c }
     }
 
     fn set(&'a self, p: &mut Params<'a>) {
@@ -789,16 +788,33 @@ impl<'a> CountParams<'a> {
                 &self.counting.pgbouncer_pids,
                 Type::INT4_ARRAY,
             )
-            .set("leak_age", &self.leak_age, Type::FLOAT8)
-            .set(
-                "idle_in_transaction_age",
-                &self.idle_in_transaction_age,
-                Type::FLOAT8,
-            )
-            .set("extra_age", &self.extra_age, Type::FLOAT8)
             // Prometheus has every role's and database's limit, as postgres_exporter does.
             .set("all_limits", &self.counting.exporter, Type::BOOL);
     }
+}
+
+/// Microseconds since the Unix epoch (before it: negative), as exact as the server's timestamps.
+fn micros(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_micros()).map_or(i64::MIN, |m| -m),
+    }
+}
+
+/// `date_part('epoch', a - b)` as the server computes it for two timestamps `a_us`, `b_us` (microseconds):
+/// the difference justified into days and the rest (timestamp_mi), then the rest's seconds plus the days'.
+fn epoch_seconds(a_us: i64, b_us: i64) -> f64 {
+    const USECS_PER_DAY: i64 = 86_400_000_000;
+    let diff = a_us.saturating_sub(b_us);
+    let days = diff / USECS_PER_DAY;
+    let time = diff - days * USECS_PER_DAY;
+    time as f64 / 1_000_000.0 + 86_400.0 * days as f64
+}
+
+/// A cut-off `age` before `start_us`, as `statement_timestamp() - make_interval(secs => age)` computes it
+/// (the age rounded to the microsecond).
+fn cut_off(start_us: i64, age: Duration) -> i64 {
+    start_us.saturating_sub((age.as_secs_f64() * 1_000_000.0).round() as i64)
 }
 
 /// Count the client sessions on the server, in one statement with the shared filter: per database, user,
@@ -863,11 +879,20 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
         if let Some(pids) = row.try_get::<_, Option<Vec<i32>>>("lock_waiters")? {
             waiters.extend(pids);
         }
-        if let Some(ages) = row.try_get::<_, Option<Vec<f64>>>("idle_ages")? {
-            idle_ages.extend(ages);
-        }
         let count = |name: &str| -> Result<usize> {
             Ok(usize::try_from(row.try_get::<_, i32>(name)?).unwrap_or(0))
+        };
+        // When each session entered its state: every age and count of the bucket comes from them.
+        let start = micros(row.try_get::<_, SystemTime>("statement_start")?);
+        let changes: Vec<i64> = row
+            .try_get::<_, Option<Vec<SystemTime>>>("state_changes")?
+            .unwrap_or_default()
+            .into_iter()
+            .map(micros)
+            .collect();
+        let older = |age: Duration| {
+            let cut = cut_off(start, age);
+            changes.iter().filter(|&&t| t < cut).count()
         };
         let bucket = Bucket {
             database: row.try_get("database")?,
@@ -877,11 +902,11 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             state: row.try_get("state")?,
             via_pgbouncer: row.try_get("via_pgbouncer")?,
             sessions,
-            older_than_leak_age: count("older_than_leak_age")?,
-            older_than_idle_in_transaction_age: count("older_than_idle_in_transaction_age")?,
-            older_than_extra_age: count("older_than_extra_age")?,
+            older_than_leak_age: older(c.leak_age),
+            older_than_idle_in_transaction_age: older(c.idle_in_transaction_age),
+            older_than_extra_age: c.extra_age.map_or(0, older),
             young: count("young")?,
-            oldest_state_seconds: row.try_get("oldest_state_seconds")?,
+            oldest_state_seconds: changes.iter().min().map(|&t| epoch_seconds(start, t)),
             oldest_xact_seconds: row.try_get("oldest_xact_seconds")?,
             pid: row.try_get("pid")?,
             client_port: row.try_get("client_port")?,
@@ -900,7 +925,8 @@ pub fn count(db: &mut Db, filter: &Filter, c: &Counting) -> Result<Tally> {
             }
         }
         if bucket.state == Some(State::Idle) {
-            tally.idle.count += count("with_age")?;
+            tally.idle.count += changes.len();
+            idle_ages.extend(changes.iter().map(|&t| epoch_seconds(start, t)));
             tally.idle.oldest_seconds =
                 oldest(tally.idle.oldest_seconds, bucket.oldest_state_seconds);
             // A pooler's idle server connections are its pool, never a leak suspect's.
@@ -1227,6 +1253,24 @@ mod tests {
     }
 
     #[test]
+    fn ages_are_computed_as_the_server_computes_them() {
+        // SELECT date_part('epoch', '2024-01-03 00:00:01.5+00'::timestamptz - '2024-01-01 00:00:00+00') → 172801.5
+        let day = 86_400_000_000_i64;
+        assert_eq!(epoch_seconds(2 * day + 1_500_000, 0), 172_801.5);
+        assert_eq!(epoch_seconds(0, 250_000), -0.25);
+        assert_eq!(epoch_seconds(1_234_567, 0), 1.234567);
+        // make_interval(secs => 0.0000005) rounds to 1 µs
+        assert_eq!(cut_off(10, Duration::from_nanos(500)), 9);
+        assert_eq!(cut_off(10_000_000, Duration::from_secs(5)), 5_000_000);
+        let t = SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+        assert_eq!(micros(t), 1_700_000_000_123_456);
+        assert_eq!(
+            micros(SystemTime::UNIX_EPOCH - Duration::from_micros(3)),
+            -3
+        );
+    }
+
+    #[test]
     fn limits_count_every_session_of_a_limited_role_and_name_its_largest_application() {
         let mut per = PerOid::default();
         per.add(Some(10), "b", 3);
@@ -1446,10 +1490,9 @@ mod tests {
             "state",
             "backend_start",
             "query_start",
-            "connected_seconds",
-            "state_seconds",
-            "xact_seconds",
-            "query_seconds",
+            "state_change",
+            "xact_start",
+            "at",
             "never_queried",
             "wait_event_type",
             "wait_event",
@@ -1472,6 +1515,8 @@ mod tests {
         values[0] = Some("4242".into());
         values[3] = Some("app".into());
         values[6] = Some("idle".into());
+        values[11] = Some("2024-05-01 12:00:01.5+00".into());
+        values[9] = Some("2024-05-01 12:00:00+00".into());
         let good = Row::text(
             crate::wire::TextRow::new(Arc::clone(&cols), values.clone()),
             &stmt,
@@ -1479,6 +1524,8 @@ mod tests {
         let c = SnapshotColumns::of(&good).unwrap();
         let s = c.session(&good).unwrap();
         assert_eq!((s.pid, s.state), (4242, Some(State::Idle)));
+        assert_eq!(s.state_seconds, Some(1.5));
+        assert_eq!(s.transaction_seconds, None);
         // A timestamp not in UTC, as a server with another TimeZone would write it.
         values[7] = Some("2024-05-01 12:00:00+02".into());
         let bad = Row::text(crate::wire::TextRow::new(cols, values), &stmt);

@@ -225,17 +225,14 @@ impl Column for Vec<i32> {
     }
 }
 
-impl Column for Vec<f64> {
-    /// A one-dimensional float8 array as the server writes it: `{1.5,2}`. NULL elements are refused.
+impl Column for Vec<SystemTime> {
+    /// A one-dimensional timestamptz array as the server writes it (DateStyle ISO, TimeZone UTC):
+    /// `{"2024-05-01 12:00:00.123456+00"}`. NULL elements are refused.
     fn from_text(text: &str) -> Result<Self> {
-        let inner = text
-            .strip_prefix('{')
-            .and_then(|t| t.strip_suffix('}'))
-            .ok_or_else(|| anyhow!("not a one-dimensional float8 array: {text:?}"))?;
-        if inner.is_empty() {
-            return Ok(Vec::new());
-        }
-        inner.split(',').map(f64::from_text).collect()
+        Vec::<String>::from_text(text)?
+            .iter()
+            .map(|t| SystemTime::from_text(t))
+            .collect()
     }
 }
 

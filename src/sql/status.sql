@@ -1,5 +1,4 @@
 -- status: client sessions counted per database, user, application, state (and client when grouped by it; each session apart for --by process), with the idle-age percentiles and the session idle in transaction the longest
--- $leak_age leak age, $idle_in_transaction_age idle-in-transaction age, $extra_age a caller's own age (check's --idle-age; NULL counts nothing)
 -- Sessions younger than 10 s (backend_start) are counted in the same pass (a connection storm is a large
 -- share of them): one more filtered count against a cut-off computed once, nothing per row but a compare.
 -- With Counting::session_counters, pg_stat_database's session counters (14+) come along as JSON on the
@@ -12,10 +11,10 @@
 -- pg_database and pg_authid, which name every session, cost more to plan than to run and are not
 -- needed: groups are named afterwards): its rows are grouped straight away (with whether they match the
 -- filter), never copied whole or read twice. What needs single sessions is gathered in the same pass: the
--- idle ages (idle sessions only) and, per group, the session idle in transaction the longest. Ages are
--- compared as timestamps against cut-offs the server computes once (an InitPlan each); seconds are
--- computed for the few groups only. Ages are from the statement's start (statement_timestamp(), not
--- now(): the exporter runs it inside a transaction).
+-- times each session entered its state (as timestamps, from which pgconn computes every age and count:
+-- 8 bytes a session) and, per group, the session idle in transaction the longest. Ages are from the
+-- statement's start (statement_timestamp(), sent along: not now(), as the exporter runs it inside a
+-- transaction).
 -- Every group comes back, those that do not match the filter too (their per-session keys NULL, so they
 -- stay a few rows): pgconn adds up `used`, the idle-age percentiles, the session idle in transaction the
 -- longest and the sessions against each connection limit from the groups. Done here, each of those was a
@@ -66,21 +65,18 @@ WITH /*EXPORTER_COUNTS*/c AS (
            count(*)::int AS sessions,
            /*LEAK_CUT*/ AS leak_query_cut,
            /*LEAK_SAMPLE*/ AS leak_query,
-           count(c.state_change)::int AS with_age,
+           -- when each session entered its state (NULL ones left out): pgconn counts those in it longer than
+           -- each age and takes the percentiles of the idle ones from them, one aggregate per session for
+           -- six (the ages' counts and the percentiles' array were a filtered aggregate each)
+           array_agg(c.state_change) FILTER (WHERE c.state_change IS NOT NULL) AS state_changes,
            -- --by statement: the text fills track_activity_query_size (less its terminating byte), cut
            /*STATEMENT_CUT*/ AS query_cut,
-           count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $leak_age)))::int AS older_than_leak_age,
-           count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $idle_in_transaction_age)))::int AS older_than_idle_in_transaction_age,
-           count(*) FILTER (WHERE c.state_change < (SELECT statement_timestamp() - make_interval(secs => $extra_age)))::int AS older_than_extra_age,
            count(*) FILTER (WHERE c.backend_start > (SELECT statement_timestamp() - interval '10 s'))::int AS young,
-           min(c.state_change) AS oldest_state_change,
            min(c.xact_start) AS oldest_xact_start,
            -- the group's sessions waiting on a lock (a comparison per row, no call): only when there are
            -- some does status ask who blocks them (head_blocker.sql, a statement of its own), so with no
            -- waiter nothing else is planned or run
            array_agg(c.pid) FILTER (WHERE c.wait_event_type = 'Lock') AS lock_waiters,
-           -- the idle sessions' ages, for the percentiles pgconn computes as percentile_cont would
-           array_agg(date_part('epoch', statement_timestamp() - c.state_change)) FILTER (WHERE c.state = 'idle' AND c.state_change IS NOT NULL) AS idle_ages,
            -- the group's session idle in transaction the longest, as text: since when (epoch microseconds,
            -- zero-padded, so that min() of the arrays, which compares element by element, picks the
            -- earliest), pid, database and role oids, transaction age ("" for none), client, application, idle age. In the
@@ -102,6 +98,7 @@ WITH /*EXPORTER_COUNTS*/c AS (
 -- database, all of them (not only the filter's). pg_roles' join to pg_db_role_setting is removed by the
 -- planner (unique on setdatabase, setrole; no column of it used).
 SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM facts x) END AS facts,
+       statement_timestamp() AS statement_start,
        CASE WHEN row_number() OVER () = 1 THEN /*EXPORTER_COUNTS_JSON*/ END AS exporter_counts,
        CASE WHEN row_number() OVER () = 1 THEN /*SESSION_COUNTERS_JSON*/ END AS session_counters,
        CASE WHEN row_number() OVER () = 1 THEN (
@@ -116,13 +113,11 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        g.usesysid::int8 AS usesysid,
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
-       g.matches, g.idle_ages, g.oldest_idle_transaction,
+       g.matches, g.state_changes, g.oldest_idle_transaction,
        g.application, g.client, g.state, g.pid, g.client_port, g.query_id, g.query, g.query_cut,
        g.leak_query_id, g.leak_query, g.leak_query_cut,
-       g.via_pgbouncer, g.sessions, g.with_age,
-       g.older_than_leak_age, g.older_than_idle_in_transaction_age, g.older_than_extra_age, g.young,
+       g.via_pgbouncer, g.sessions, g.young,
        g.lock_waiters,
-       date_part('epoch', statement_timestamp() - g.oldest_state_change) AS oldest_state_seconds,
        date_part('epoch', statement_timestamp() - g.oldest_xact_start) AS oldest_xact_seconds
   -- one row at least (the facts), even with no client backend at all (pgconn over a WAL sender)
   FROM (SELECT) one
