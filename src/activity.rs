@@ -812,9 +812,10 @@ fn epoch_seconds(a_us: i64, b_us: i64) -> f64 {
 }
 
 /// A cut-off `age` before `start_us`, as `statement_timestamp() - make_interval(secs => age)` computes it
-/// (the age rounded to the microsecond).
+/// on PostgreSQL 15 and later (the age rounded to the microsecond, half to even: rint; 14 truncated, which
+/// differs by a microsecond for an age with a fraction of one).
 fn cut_off(start_us: i64, age: Duration) -> i64 {
-    start_us.saturating_sub((age.as_secs_f64() * 1_000_000.0).round() as i64)
+    start_us.saturating_sub((age.as_secs_f64() * 1_000_000.0).round_ties_even() as i64)
 }
 
 /// Count the client sessions on the server, in one statement with the shared filter: per database, user,
@@ -1259,8 +1260,9 @@ mod tests {
         assert_eq!(epoch_seconds(2 * day + 1_500_000, 0), 172_801.5);
         assert_eq!(epoch_seconds(0, 250_000), -0.25);
         assert_eq!(epoch_seconds(1_234_567, 0), 1.234567);
-        // make_interval(secs => 0.0000005) rounds to 1 µs
-        assert_eq!(cut_off(10, Duration::from_nanos(500)), 9);
+        // make_interval(secs => 0.0000005) rounds half to even: 0 µs; 0.0000015: 2 µs
+        assert_eq!(cut_off(10, Duration::from_nanos(500)), 10);
+        assert_eq!(cut_off(10, Duration::from_nanos(1_500)), 8);
         assert_eq!(cut_off(10_000_000, Duration::from_secs(5)), 5_000_000);
         let t = SystemTime::UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
         assert_eq!(micros(t), 1_700_000_000_123_456);
@@ -1282,7 +1284,7 @@ mod tests {
         let rows = limit_rows(Some(json), &per, "roles").unwrap();
         let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["app", "idle", "zed"]);
-        // a tie goes to the first by name, as ORDER BY n DESC, application did
+        // a tie goes to the first in byte order (ORDER BY n DESC, application did in the C collation)
         assert_eq!(rows[0].sessions, 7);
         assert_eq!(rows[0].largest_application.as_deref(), Some("a"));
         assert_eq!(rows[0].largest_application_sessions, 3);

@@ -113,9 +113,12 @@ SELECT CASE WHEN row_number() OVER () = 1 THEN (SELECT to_json(x)::text FROM fac
        g.usesysid::int8 AS usesysid,
        d.datname::text AS database,
        nullif(pg_get_userbyid(g.usesysid)::text, 'unknown (OID=' || g.usesysid || ')') AS "user",
-       g.matches, g.state_changes, g.oldest_idle_transaction,
+       -- what only the filter's sessions need is not sent for the others
+       g.matches,
+       CASE WHEN g.matches THEN g.state_changes END AS state_changes,
+       CASE WHEN g.matches THEN g.oldest_idle_transaction END AS oldest_idle_transaction,
        g.application, g.client, g.state, g.pid, g.client_port, g.query_id, g.query, g.query_cut,
-       g.leak_query_id, g.leak_query, g.leak_query_cut,
+       g.leak_query_id, CASE WHEN g.matches THEN g.leak_query END AS leak_query, g.leak_query_cut,
        g.via_pgbouncer, g.sessions, g.young,
        g.lock_waiters,
        date_part('epoch', statement_timestamp() - g.oldest_xact_start) AS oldest_xact_seconds

@@ -308,8 +308,9 @@ pub fn plan(
         let effect = match heads.as_ref() {
             // kill --blockers counts only the hidden heads of chains a visible session waits on
             Some(h) => format!(
-                "they hold what sessions it sees wait for: pid {}; whether they may be terminated cannot be \
-                 checked, so they are never acted on, the sessions behind them stay blocked, and pgconn exits 1",
+                "they hold what sessions it sees wait for (every hidden head, whatever the filters: pid {}); \
+                 whether they may be terminated cannot be checked, so they are never acted on, the sessions \
+                 behind them stay blocked, and pgconn exits 1",
                 pid_list(&h.heads_not_visible)
             ),
             None => "whether they match cannot be checked, so they are never acted on, and pgconn exits 1"
