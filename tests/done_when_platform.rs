@@ -387,28 +387,7 @@ fn server_state(db: &str) -> ServerState {
 
 /// What the server makes of `value` for `name`, in pg_settings' unit.
 fn server_base(db: &str, name: &str, value: &str) -> String {
-    let mut su = client_in(db);
-    let mut t = su.transaction().unwrap();
-    t.execute("SELECT set_config($1, $2, true)", &[&name, &value])
-        .unwrap();
-    t.query_one("SELECT setting FROM pg_settings WHERE name = $1", &[&name])
-        .unwrap()
-        .get(0)
-}
-
-fn commands(v: &Value) -> Vec<(i64, String, String)> {
-    v["provider_commands"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no provider_commands: {v}"))
-        .iter()
-        .map(|c| {
-            (
-                c["step"].as_i64().unwrap(),
-                c["command"].as_str().unwrap().to_string(),
-                c["why"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    support::server_base(&mut client_in(db), name, value)
 }
 
 /// The step whose command contains `needle` (panics with the sequence when there is none).
@@ -467,7 +446,7 @@ fn tune_system_prints_the_provider_sequence_and_changes_nothing(s: &Sim) {
         s.name
     );
 
-    let cmds = commands(&v);
+    let cmds = support::provider_commands(&v);
     let steps: Vec<i64> = cmds.iter().map(|c| c.0).collect();
     assert_eq!(steps, (1..=cmds.len() as i64).collect::<Vec<_>>());
     let ms = server_base(s.db, "idle_in_transaction_session_timeout", "5min");

@@ -8,7 +8,6 @@ mod support;
 
 use std::sync::OnceLock;
 
-use serde_json::Value;
 use support::{pgconn, start_cluster, unique, Cluster, ClusterOptions};
 
 const RDS_HOST: &str = "mydb.c9akciq32.eu-west-1.rds.amazonaws.com";
@@ -59,28 +58,7 @@ fn auto_conf(c: &Cluster) -> Vec<u8> {
 
 /// What the server makes of `value` for `name`, in pg_settings' unit.
 fn server_base(c: &Cluster, name: &str, value: &str) -> String {
-    let mut su = support::superuser_client(c);
-    let mut t = su.transaction().unwrap();
-    t.execute("SELECT set_config($1, $2, true)", &[&name, &value])
-        .unwrap();
-    t.query_one("SELECT setting FROM pg_settings WHERE name = $1", &[&name])
-        .unwrap()
-        .get(0)
-}
-
-fn commands(v: &Value) -> Vec<(i64, String, String)> {
-    v["provider_commands"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no provider_commands: {v}"))
-        .iter()
-        .map(|c| {
-            (
-                c["step"].as_i64().unwrap(),
-                c["command"].as_str().unwrap().to_string(),
-                c["why"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    support::server_base(&mut support::superuser_client(c), name, value)
 }
 
 #[test]
@@ -130,7 +108,7 @@ fn rds_system_prints_the_parameter_group_sequence_and_changes_nothing() {
             assert!(!line.contains(sent), "{sent} sent: {line}\n{}", out.stderr);
         }
     }
-    let cmds = commands(&v);
+    let cmds = support::provider_commands(&v);
     let steps: Vec<i64> = cmds.iter().map(|c| c.0).collect();
     assert_eq!(steps, (1..=cmds.len() as i64).collect::<Vec<_>>());
     let ms = server_base(c, "idle_in_transaction_session_timeout", "5min");
@@ -224,7 +202,7 @@ fn rds_system_reset_prints_the_reset_form() {
         .assert_code(0)
         .json();
     // Without the provider's host name: placeholders, never a guess.
-    let cmds = commands(&v);
+    let cmds = support::provider_commands(&v);
     assert!(
         cmds[0].1.contains("'<instance-id>' --region '<region>'"),
         "{cmds:?}"
@@ -259,7 +237,7 @@ fn cloud_sql_warns_that_the_flag_list_is_replaced() {
         .assert_code(0)
         .json();
     assert_eq!(v["platform"], "cloud-sql", "{v}");
-    let cmds = commands(&v);
+    let cmds = support::provider_commands(&v);
     assert!(cmds[0]
         .1
         .starts_with("gcloud sql instances describe '<instance-name>'"));

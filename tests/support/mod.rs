@@ -879,3 +879,29 @@ pub fn psql_exe(c: &Cluster) -> std::path::PathBuf {
         .find(|p| p.exists())
         .unwrap_or_else(|| "psql".into())
 }
+
+/// What the server makes of `value` for the setting `name`, in pg_settings' unit (set for one transaction).
+pub fn server_base(client: &mut postgres::Client, name: &str, value: &str) -> String {
+    let mut t = client.transaction().unwrap();
+    t.execute("SELECT set_config($1, $2, true)", &[&name, &value])
+        .unwrap();
+    t.query_one("SELECT setting FROM pg_settings WHERE name = $1", &[&name])
+        .unwrap()
+        .get(0)
+}
+
+/// `tune --system --json`'s provider commands on a managed platform: (step, command, why).
+pub fn provider_commands(v: &serde_json::Value) -> Vec<(i64, String, String)> {
+    v["provider_commands"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no provider_commands: {v}"))
+        .iter()
+        .map(|c| {
+            (
+                c["step"].as_i64().unwrap(),
+                c["command"].as_str().unwrap().to_string(),
+                c["why"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
