@@ -285,16 +285,14 @@ pub fn server_port_and_pid(db: &mut Db) -> Result<Option<(u16, i32)>> {
 }
 
 /// sessions.sql with this filter; `blocked`: only sessions waiting on a lock someone holds, each with
-/// the head of its chain (`blocked.sql`); `by_statement`: whether the server cut each text (the only
-/// reason to read pg_settings).
+/// the head of its chain (`blocked.sql`); `by_statement`: whether the server cut each text.
 fn sessions_statement(fp: &FilterParams, blocked: bool, by_statement: bool) -> Statement {
     let cut = if by_statement {
-        "$with_query AND octet_length(m.query) >= (SELECT setting::int - 1 FROM pg_settings WHERE name = \
-         'track_activity_query_size')"
+        format!("$with_query AND octet_length(m.query) >= {QUERY_SIZE}")
     } else {
-        "false"
+        "false".to_string()
     };
-    let sql = SESSIONS_SQL.replace("/*QUERY_CUT*/", cut);
+    let sql = SESSIONS_SQL.replace("/*QUERY_CUT*/", &cut);
     let sql = if blocked {
         sql.replace("/*BLOCKED*/", &format!("{}\n", body(include_str!("sql/blocked.sql"))))
             .replace("/*BLOCKED_HEAD*/", ", h.head_blocker")
@@ -610,13 +608,9 @@ pub fn sessions(
     Ok(listed)
 }
 
-/// Whether the server cut a group's last-statement text: it fills track_activity_query_size less its
-/// terminating byte. The size from current_setting ("1kB"), an InitPlan, rather than pg_settings, whose
-/// every row the server would build (0.7 ms) to read one.
-const CUT: &str = "bool_or(octet_length(c.query) >= \
-                   (SELECT pg_size_bytes(current_setting('track_activity_query_size')) - 1))";
-
-/// The length at which the server cuts a text (CUT's InitPlan), for one text.
+/// The length a text the server cut has: track_activity_query_size less its terminating byte. The size
+/// from current_setting ("1kB"), an InitPlan, rather than pg_settings, whose every row the server would
+/// build (0.7 ms) to read one.
 const QUERY_SIZE: &str = "(SELECT pg_size_bytes(current_setting('track_activity_query_size')) - 1)";
 
 /// A leak group's sample text: one of its idle sessions' last statements (a query_id's sessions with
@@ -694,7 +688,7 @@ fn status_statement(
             .replace("/*BY_SESSION*/", "")
     };
     // Each distinct last statement apart (--by statement): query_id and text grouped on, and whether the
-    // server cut the text (CUT).
+    // server cut the text (QUERY_SIZE).
     let sql = if by_statement {
         sql.replace(
             "/*STATEMENT_QUERY_ID*/",
@@ -704,7 +698,10 @@ fn status_statement(
             "/*STATEMENT_QUERY*/",
             &only_matching("CASE WHEN c.visible AND c.query_start IS NOT NULL THEN c.query END"),
         )
-        .replace("/*STATEMENT_CUT*/", CUT)
+        .replace(
+            "/*STATEMENT_CUT*/",
+            &format!("bool_or(octet_length(c.query) >= {QUERY_SIZE})"),
+        )
         .replace("/*BY_STATEMENT*/", ", 8, 9")
     } else {
         sql.replace("/*STATEMENT_QUERY_ID*/", "NULL::bigint")

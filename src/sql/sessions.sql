@@ -17,7 +17,7 @@ WITH RECURSIVE c AS (
     SELECT
 /*SESSION_COLUMNS*/,/*HEAD_BLOCKER*/
            -- with --by-statement: the text fills track_activity_query_size (less its terminating byte), the
-           -- server cut it; otherwise false, and pg_settings is not read
+           -- server cut it; otherwise false, and the setting is not read
            /*QUERY_CUT*/ AS query_cut,
            row_number() OVER w AS rn,
            CASE WHEN row_number() OVER w = 1 THEN count(*) OVER w END AS matched,
