@@ -690,16 +690,7 @@ fn rds_parameter_group_sequence(
 
 /// Ground truth: pids of an application's client sessions (in one state).
 fn server_pids(app: &str, state: Option<&str>) -> BTreeSet<i32> {
-    support::superuser_client(cluster())
-        .query(
-            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' \
-             AND application_name = $1 AND ($2::text IS NULL OR state = $2)",
-            &[&app, &state],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    support::app_pids(cluster(), app, state)
 }
 
 fn pids(v: &Value) -> BTreeSet<i32> {

@@ -29,12 +29,7 @@ fn library_db(c: &pgconn::sandbox::Cluster) -> pgconn::db::Db {
 }
 
 fn library_db_as(c: &pgconn::sandbox::Cluster, user: &str) -> pgconn::db::Db {
-    let conn = pgconn::db::ConnOptions {
-        dbname: vec![c.conninfo(user, "postgres")],
-        ..Default::default()
-    };
-    let spec = pgconn::db::resolve_spec(&conn, Some(&conn.dbname[0]), None).unwrap();
-    pgconn::db::Db::connect(spec, false, false, pgconn::db::BreakGlass::Never).unwrap()
+    support::library_db(&c.conninfo(user, "postgres"))
 }
 
 fn default_safety() -> pgconn::commands::kill::KillSafety {

@@ -288,16 +288,7 @@ fn provider_roles_alone_are_weak_and_change_nothing() {
 
 /// Ground truth from this binary's cluster: pids of an application's sessions (in one state).
 fn server_pids(app: &str, state: Option<&str>) -> std::collections::BTreeSet<i32> {
-    let mut su = support::superuser_client(cluster());
-    su.query(
-        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' \
-         AND application_name = $1 AND ($2::text IS NULL OR state = $2)",
-        &[&app, &state],
-    )
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
+    support::app_pids(cluster(), app, state)
 }
 
 fn kill_idle(c: &Cluster, host: Option<&str>, tag: &str, extra: &[&str]) -> Value {
@@ -577,18 +568,11 @@ fn the_library_s_signal_targets_leaves_the_provider_s_admin_sessions_alone() {
     let admin = server_pids(&tag, Some("idle"));
     assert_eq!(admin.len(), 2);
     // The library entry point, reached under an RDS host name; a caller that filled no provider_roles.
-    let mut db = {
-        let conn = pgconn::db::ConnOptions {
-            dbname: vec![conninfo(
-                c,
-                Some("mydb.c9akciq32.eu-west-1.rds.amazonaws.com"),
-                "sim_rds",
-            )],
-            ..Default::default()
-        };
-        let spec = pgconn::db::resolve_spec(&conn, Some(&conn.dbname[0]), None).unwrap();
-        pgconn::db::Db::connect(spec, false, false, pgconn::db::BreakGlass::Never).unwrap()
-    };
+    let mut db = support::library_db(&conninfo(
+        c,
+        Some("mydb.c9akciq32.eu-west-1.rds.amazonaws.com"),
+        "sim_rds",
+    ));
     let filter = Filter {
         app: vec![tag.clone()],
         states: vec![pgconn::report::State::Idle],

@@ -905,3 +905,27 @@ pub fn provider_commands(v: &serde_json::Value) -> Vec<(i64, String, String)> {
         })
         .collect()
 }
+
+/// pgconn's own library, connected with `conninfo` (no prompt, no WAL-sender route).
+pub fn library_db(conninfo: &str) -> pgconn::db::Db {
+    let conn = pgconn::db::ConnOptions {
+        dbname: vec![conninfo.to_string()],
+        ..Default::default()
+    };
+    let spec = pgconn::db::resolve_spec(&conn, Some(&conn.dbname[0]), None).unwrap();
+    pgconn::db::Db::connect(spec, false, false, pgconn::db::BreakGlass::Never).unwrap()
+}
+
+/// Ground truth from the server: pids of an application's client sessions (in one state).
+pub fn app_pids(c: &Cluster, app: &str, state: Option<&str>) -> std::collections::BTreeSet<i32> {
+    superuser_client(c)
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' \
+             AND application_name = $1 AND ($2::text IS NULL OR state = $2)",
+            &[&app, &state],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
